@@ -1,0 +1,1 @@
+"""The sales domain: customer orders and revenue."""

@@ -1,0 +1,11 @@
+-- One row per order: the export repeats orders, keep the first occurrence.
+SELECT
+    order_id,
+    customer_number,
+    order_date,
+    country_code(country) AS country_code,
+    amount_usd,
+    lower(trim(status)) AS status
+FROM raw_orders
+WHERE order_id IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY amount_usd IS NULL, order_date) = 1

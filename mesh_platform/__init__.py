@@ -1,0 +1,50 @@
+"""mesh-platform: a self-serve data mesh on Dagster.
+
+Public API:
+  read_product(address, version=None, ...)            → pandas DataFrame of a product's port
+  read_product_relation(address, version=None, ...)   → DuckDB relation (for large reads)
+  resolve(address)                                    → the product: contract, asset key, port
+  load_contract(path)                                 → typed ODCS contract, or ContractError
+  domain_definitions(__file__)                        → a domain code location's Definitions
+Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct.
+"""
+
+from mesh_platform.address import Address
+from mesh_platform.catalog import Catalog, Product
+from mesh_platform.contract import Contract, load_contract
+from mesh_platform.errors import AddressError, ContractError, MeshError, PortError, RecipeError, SchemaDriftError
+from mesh_platform.read import product_versions, read_product, read_product_relation, resolve
+from mesh_platform.settings import MeshSettings
+
+__all__ = [
+    "Address",
+    "AddressError",
+    "Catalog",
+    "Contract",
+    "ContractError",
+    "MeshError",
+    "MeshSettings",
+    "PortError",
+    "Product",
+    "RecipeError",
+    "SchemaDriftError",
+    "domain_definitions",
+    "load_contract",
+    "product_versions",
+    "read_product",
+    "read_product_relation",
+    "resolve",
+]
+
+
+def __getattr__(name: str):
+    # Dagster-bound names load on first use, so `import mesh_platform` stays light for the CLI.
+    if name == "domain_definitions":
+        from mesh_platform.domain import domain_definitions
+
+        return domain_definitions
+    if name in ("SourceProduct", "SqlProduct", "PythonProduct", "ProductRecipe"):
+        from mesh_platform import recipes
+
+        return getattr(recipes, name)
+    raise AttributeError(f"module 'mesh_platform' has no attribute {name!r}")

@@ -1,0 +1,54 @@
+"""Errors a user can cause. Each names the file, the field, the line and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class MeshError(Exception):
+    """An error with a message meant for the person running the mesh."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one file: where it is, what is wrong, what to do."""
+
+    file: Path
+    field: str
+    line: int | None
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        text = f"{where}: {self.field or '(document)'}: {self.message}"
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+class FileProblemsError(MeshError):
+    """A file that cannot be used; lists every problem found in it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ContractError(FileProblemsError):
+    """A contract that cannot be loaded."""
+
+
+class RecipeError(FileProblemsError):
+    """A product recipe (`defs.yaml`) that cannot be used."""
+
+
+class AddressError(MeshError):
+    """An address that is malformed or names no product of the mesh."""
+
+
+class SchemaDriftError(MeshError):
+    """A build whose output columns differ from its contract."""
+
+
+class PortError(MeshError):
+    """A port that cannot be read: not published yet, or no such version."""

@@ -1,0 +1,144 @@
+"""A product as a Dagster asset: everything the contract says, visible in the UI.
+
+Key `[domain, product]`, group = domain, owners from the team, tags (access,
+classification, contract version, tier), kinds, description, column schema,
+code version, a freshness policy from the SLA, a cron automation condition
+from the update frequency, and the domain's DuckDB concurrency pool.
+"""
+
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+
+from mesh_platform.catalog import Product
+from mesh_platform.contract import Contract
+from mesh_platform.product_build import Recipe, build_and_publish
+from mesh_platform.settings import MeshSettings
+from mesh_platform.storage.domain_database import pool_name
+
+
+def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:
+    contract = product.contract
+    spec = product_spec(product, kind, code_files)
+
+    @dg.multi_asset(name=contract.name, specs=[spec], pool=pool_name(contract.domain))
+    def _build(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run_id, context.log)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": published.rows,
+                "dagster/uri": dg.MetadataValue.path(published.port_uri),
+                "mesh/port_version": published.version,
+                "mesh/contract_version": contract.version,
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(name, type_) for name, type_ in published.columns]
+                ),
+            }
+        )
+
+    return _build
+
+
+def product_spec(product: Product, kind: str, code_files: Iterable[Path]) -> dg.AssetSpec:
+    contract = product.contract
+    files = [product.recipe_file, contract.file, *code_files]
+    return dg.AssetSpec(
+        key=dg.AssetKey([contract.domain, contract.name]),
+        deps=[dg.AssetKey(i.address.asset_key_path) for i in product.inputs],
+        description=f"{contract.description}\n\nAddress: `{contract.address}`",
+        group_name=contract.domain,
+        owners=contract.owners,
+        tags=_tags(contract),
+        kinds={kind, "duckdb", "delta"},
+        code_version=_code_version(files),
+        freshness_policy=_freshness_policy(contract),
+        automation_condition=_automation_condition(product),
+        metadata={
+            "mesh/address": str(contract.address),
+            "mesh/access": contract.access,
+            "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
+            "mesh/contract": dg.MetadataValue.path(str(contract.file)),
+            "dagster/column_schema": column_schema(contract),
+            "dagster/code_references": dg.CodeReferencesMetadataValue(
+                code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files]
+            ),
+        },
+    )
+
+
+def column_schema(contract: Contract) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.physical_type,
+                description=c.description or None,
+                constraints=dg.TableColumnConstraints(
+                    nullable=not (c.required or c.primary_key),
+                    unique=c.unique or (c.primary_key and _single_key(contract)),
+                    other=["primary key"] if c.primary_key else None,
+                ),
+                tags={"classification": c.classification or "unclassified", **({"term": c.term} if c.term else {})},
+            )
+            for c in contract.columns
+        ]
+    )
+
+
+def _single_key(contract: Contract) -> bool:
+    return sum(c.primary_key for c in contract.columns) == 1
+
+
+def _tags(contract: Contract) -> dict[str, str]:
+    tags = {
+        "mesh/access": contract.access,
+        "mesh/classification": contract.classification,
+        "mesh/contract-version": contract.version,
+        "mesh/status": contract.status or "unknown",
+    }
+    if contract.has_personal_data:
+        tags["mesh/personal-data"] = "true"
+    if contract.tier:
+        tags["mesh/tier"] = contract.tier
+    return tags
+
+
+def _code_version(files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _freshness_policy(contract: Contract) -> dg.FreshnessPolicy | None:
+    """Fail when the product is older than one update interval plus the allowed latency.
+
+    Warn once one interval has passed without an update.
+    """
+    frequency = contract.frequency.duration if contract.frequency else None
+    latency = contract.latency.duration if contract.latency else None
+    if frequency is None and latency is None:
+        return None
+    fail_window = (frequency or dt.timedelta()) + (latency or dt.timedelta())
+    warn_window = frequency if frequency and latency else None
+    return dg.FreshnessPolicy.time_window(fail_window=fail_window, warn_window=warn_window)
+
+
+DEFAULT_SOURCE_CRON = "0 0 * * *"
+
+
+def _automation_condition(product: Product) -> dg.AutomationCondition:
+    """When the product rebuilds.
+
+    With a frequency SLA: on its cron tick, once every input has updated since that tick.
+    Without one: a derived product follows its inputs; a source is refreshed daily.
+    """
+    cron = product.contract.cron_schedule
+    if cron:
+        return dg.AutomationCondition.on_cron(cron)
+    return dg.AutomationCondition.eager() if product.inputs else dg.AutomationCondition.on_cron(DEFAULT_SOURCE_CRON)

@@ -1,0 +1,87 @@
+"""The `python` recipe: the product is a Python function over pandas DataFrames.
+
+The function lives in a file beside the recipe. Each parameter named after an
+input alias receives that input as a DataFrame; a parameter named `context`
+receives the `BuildContext`. It returns the product's rows as a DataFrame.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from mesh_platform.errors import MeshError
+from mesh_platform.recipes.base import ProductRecipe
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mesh_platform.product_build import BuildContext
+
+PYTHON_OUTPUT = "mesh_python_output"
+
+
+class PythonProduct(ProductRecipe):
+    """A product computed by a Python function taking and returning pandas DataFrames."""
+
+    kind = "python"
+
+    function: str = Field(
+        description="'<file>.py:<function>' beside defs.yaml, e.g. 'transform.py:build'.",
+    )
+
+    def _location(self, folder: Path) -> tuple[Path, str]:
+        file, _, name = self.function.partition(":")
+        return folder / file, name
+
+    def check_recipe(self, folder: Path) -> list[str]:
+        file, name = self._location(folder)
+        if not name or file.suffix != ".py":
+            return [f"function '{self.function}' must be written '<file>.py:<function>'"]
+        if not file.is_file():
+            return [f"function file '{file.name}' does not exist in {folder}"]
+        return []
+
+    def code_files(self, folder: Path) -> list[Path]:
+        return [self._location(folder)[0]]
+
+    def load_function(self, folder: Path) -> Callable[..., object]:
+        file, name = self._location(folder)
+        module_name = f"mesh_products.{folder.parent.parent.name}.{folder.name}.{file.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, file)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        function = getattr(module, name, None)
+        if not callable(function):
+            raise MeshError(f"{file}: defines no function '{name}' (recipe function: '{self.function}')")
+        return function
+
+    def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
+        import pandas as pd
+
+        function = self.load_function(build.folder)
+        aliases = {i.alias for i in build.inputs}
+        arguments: dict[str, object] = {}
+        for parameter in inspect.signature(function).parameters:
+            if parameter == "context":
+                arguments[parameter] = build
+            elif parameter in aliases:
+                arguments[parameter] = build.input(parameter).df()
+            else:
+                raise MeshError(
+                    f"{self.function}: parameter '{parameter}' is no input of {build.contract.address} "
+                    f"(inputs: {', '.join(sorted(aliases)) or 'none'}; or name it 'context')"
+                )
+        result = function(**arguments)
+        if not isinstance(result, pd.DataFrame):
+            raise MeshError(f"{self.function} returned {type(result).__name__}; it must return a pandas DataFrame")
+        build.connection.register(PYTHON_OUTPUT, result)
+        return build.connection.table(PYTHON_OUTPUT)

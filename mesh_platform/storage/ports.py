@@ -1,0 +1,128 @@
+"""Output ports: what consumers read, one Delta Lake table per product and major version.
+
+A port lives at `MESH_HOME/ports/<domain>/<product>/v<major>`. Each publish is
+one Delta commit (an atomic overwrite), so a port always shows one whole
+version, and every past version stays readable by number. Each commit carries
+the contract it was published under and the run that built it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mesh_platform.address import Address
+from mesh_platform.errors import PortError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    from deltalake import DeltaTable
+
+    from mesh_platform.contract import Contract
+
+METADATA_PREFIX = "mesh."
+
+
+@dataclass(frozen=True)
+class PortVersion:
+    """One published version of a port, from the Delta commit log."""
+
+    version: int
+    published_at: dt.datetime
+    rows: int | None
+    contract_version: str | None
+    run_id: str | None
+
+
+class Port:
+    """The Delta table that serves one major version of a product."""
+
+    def __init__(self, ports_root: Path, address: Address):
+        if address.major is None:
+            raise ValueError(f"a port needs a major version: {address}")
+        self.address = address
+        self.path = ports_root / address.domain / address.product / f"v{address.major}"
+
+    @property
+    def uri(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        from deltalake import DeltaTable
+
+        return DeltaTable.is_deltatable(self.uri)
+
+    def publish(self, data: pa.Table | pa.RecordBatchReader, contract: Contract, run_id: str | None) -> int:
+        """Make `data` the port's current version in one atomic commit; return the new version."""
+        from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+        metadata = {
+            f"{METADATA_PREFIX}address": str(self.address),
+            f"{METADATA_PREFIX}contract_version": contract.version,
+            f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
+            f"{METADATA_PREFIX}run_id": run_id or "",
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            self.uri,
+            data,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata=metadata),
+        )
+        return DeltaTable(self.uri).version()
+
+    def table(self, version: int | None = None) -> DeltaTable:
+        from deltalake import DeltaTable
+
+        if not self.exists():
+            raise PortError(
+                f"{self.address} has not been published yet; materialize it first: mesh materialize {self.address.unversioned()}"
+            )
+        try:
+            return DeltaTable(self.uri, version=version)
+        except Exception as error:  # deltalake raises its own error kinds for a missing version
+            known = ", ".join(str(v.version) for v in self.versions())
+            raise PortError(f"{self.address} has no version {version} (published versions: {known}): {error}") from None
+
+    def current_version(self) -> int | None:
+        return self.table().version() if self.exists() else None
+
+    def versions(self) -> list[PortVersion]:
+        """Every published version, newest first."""
+        from deltalake import DeltaTable
+
+        if not self.exists():
+            return []
+        return [_port_version(commit) for commit in DeltaTable(self.uri).history()]
+
+    def dataset(self, version: int | None = None) -> pads.Dataset:
+        """A lazy Arrow dataset of one version, for engines such as DuckDB to scan."""
+        return self.table(version).to_pyarrow_dataset()
+
+    def to_pandas(self, version: int | None = None) -> pd.DataFrame:
+        return self.table(version).to_pandas()
+
+    def published_contract(self, version: int | None = None) -> dict[str, Any] | None:
+        """The contract document a version was published under."""
+        wanted = self.table(version).version()
+        for commit in self.table().history():
+            if commit.get("version") == wanted and f"{METADATA_PREFIX}contract" in commit:
+                return json.loads(commit[f"{METADATA_PREFIX}contract"])
+        return None
+
+
+def _port_version(commit: dict[str, Any]) -> PortVersion:
+    metrics = commit.get("operationMetrics") or {}
+    return PortVersion(
+        version=int(commit["version"]),
+        published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.timezone.utc),
+        rows=metrics.get("num_added_rows"),
+        contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
+        run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
+    )

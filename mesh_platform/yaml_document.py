@@ -1,0 +1,97 @@
+"""YAML files read with their source lines, so every error can point at a line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from mesh_platform.errors import ContractError, FileProblemsError, Problem
+
+FieldPath = Sequence[str | int]
+
+
+def field_name(path: FieldPath) -> str:
+    """`('schema', 0, 'properties', 2, 'name')` → `schema[0].properties[2].name`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML mapping: plain JSON-like data plus the line of every node."""
+
+    file: Path
+    data: dict[str, Any]
+    _lines: dict[tuple[str | int, ...], int]
+
+    def line_of(self, path: FieldPath) -> int | None:
+        """Line of the deepest node of `path` that exists (1-based)."""
+        path = tuple(path)
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return 1
+
+    def problem(self, path: FieldPath, message: str, fix: str = "") -> Problem:
+        return Problem(self.file, field_name(path), self.line_of(path), message, fix)
+
+
+def load_yaml_document(file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
+    """Read a YAML mapping; a syntax error becomes an `error_type` naming the line."""
+    file = Path(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise error_type([Problem(file, "", None, f"cannot read the file: {error.strerror}")]) from None
+    try:
+        node = YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise error_type(
+            [Problem(file, "", line, f"invalid YAML: {error.problem or error}", "fix the YAML syntax")]
+        ) from None
+    if not isinstance(node, CommentedMap):
+        raise error_type([Problem(file, "", 1, "the file must hold a YAML mapping (key: value pairs)")])
+    lines: dict[tuple[str | int, ...], int] = {}
+    data = _plain(node, (), lines)
+    return YamlDocument(file=file, data=data, _lines=lines)
+
+
+def _plain(node: Any, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> Any:
+    """Convert ruamel nodes to JSON-compatible values, recording each child's line."""
+    if isinstance(node, CommentedMap):
+        result = {}
+        for key, value in node.items():
+            child = (*path, str(key))
+            lines[child] = node.lc.key(key)[0] + 1
+            result[str(key)] = _plain(value, child, lines)
+        return result
+    if isinstance(node, CommentedSeq):
+        result_list = []
+        for index, value in enumerate(node):
+            child = (*path, index)
+            lines[child] = node.lc.item(index)[0] + 1
+            result_list.append(_plain(value, child, lines))
+        return result_list
+    if isinstance(node, (dt.date, dt.datetime)):
+        return node.isoformat()
+    if isinstance(node, str):
+        return str(node)  # drop ruamel's scalar string subclasses
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
