@@ -27,7 +27,7 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
 
     @dg.multi_asset(name=contract.name, specs=[spec], pool=pool_name(contract.domain))
     def _build(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run_id, context.log)
+        published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run.run_id, context.log)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": published.rows,

@@ -103,10 +103,15 @@ class Port:
 
     def dataset(self, version: int | None = None) -> pads.Dataset:
         """A lazy Arrow dataset of one version, for engines such as DuckDB to scan."""
-        return self.table(version).to_pyarrow_dataset()
+        import pyarrow.fs as pafs
+
+        # Arrow's own local filesystem, not deltalake's default Rust-backed one: with that one the
+        # process can abort at exit ("terminate called without an active exception", delta-rs #2184).
+        filesystem = pafs.SubTreeFileSystem(self.uri, pafs.LocalFileSystem())
+        return self.table(version).to_pyarrow_dataset(filesystem=filesystem)
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
-        return self.table(version).to_pandas()
+        return self.dataset(version).to_table().to_pandas()
 
     def published_contract(self, version: int | None = None) -> dict[str, Any] | None:
         """The contract document a version was published under."""

@@ -1,0 +1,1 @@
+"""The customers domain: the CRM's customer profiles, built from its change events."""

@@ -1,0 +1,1 @@
+"""The planning domain: forecasts that combine products of several domains."""

@@ -1,0 +1,3 @@
+from mesh_platform import domain_definitions
+
+defs = domain_definitions(__file__)

@@ -1,0 +1,38 @@
+"""The `mesh` entry point: registers the commands and turns user errors into one-line messages."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mesh_platform.cli.list_products import list_products
+from mesh_platform.cli.materialize import materialize_command
+from mesh_platform.cli.seed import seed
+from mesh_platform.cli.ui import demo, ui
+from mesh_platform.errors import MeshError
+
+cli = typer.Typer(
+    name="mesh",
+    help="A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cli.command("seed")(seed)
+cli.command("materialize")(materialize_command)
+cli.command("list")(list_products)
+cli.command("ui")(ui)
+cli.command("demo")(demo)
+
+
+def app() -> None:
+    try:
+        cli()
+    except MeshError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,52 @@
+"""`mesh materialize`: build and publish products through Dagster runs."""
+
+from __future__ import annotations
+
+import typer
+
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.output import fail
+from mesh_platform.materialization import Batch, ProductOutcome, materialize
+
+
+def materialize_command(
+    addresses: list[str] = typer.Argument(None, help="Products to materialize, by address (mesh://<domain>/<product>)."),
+    all_products: bool = typer.Option(False, "--all", help="Materialize every product of every domain."),
+    domains: list[str] = typer.Option(None, "--domain", "-d", help="Materialize every product of this domain (repeatable)."),
+) -> None:
+    """Materialize products in dependency order, across domains, against the instance in MESH_HOME."""
+    catalog = Catalog.load()
+    if all_products:
+        selection = list(catalog.products)
+    else:
+        selection = [catalog.product(a).address for a in addresses or []]
+        for domain in domains or []:
+            if domain not in catalog.domains:
+                raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
+            selection += [p.address for p in catalog.in_domain(domain)]
+    if not selection:
+        raise fail("nothing selected; give addresses, --domain D or --all")
+    report = materialize(dict.fromkeys(selection), catalog.settings, on_progress=_print_progress)
+    done = sum(o.status == "materialized" for o in report.outcomes)
+    if report.ok:
+        typer.echo(f"materialized {done} products")
+        return
+    first = report.failures[0]
+    raise fail(f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}")
+
+
+def _print_progress(kind: str, payload: object) -> None:
+    if kind == "batch":
+        assert isinstance(payload, Batch)
+        typer.echo(f"▶ {payload.domain}: {', '.join(p.address.product for p in payload.products)}")
+    elif kind == "outcome":
+        assert isinstance(payload, ProductOutcome)
+        typer.echo(_outcome_line(payload))
+
+
+def _outcome_line(outcome: ProductOutcome) -> str:
+    if outcome.status == "materialized":
+        return f"  ✓ {outcome.address}  version {outcome.version}, {outcome.rows:,} rows, {outcome.seconds:.1f}s"
+    mark = "✗" if outcome.status == "failed" else "–"
+    return f"  {mark} {outcome.address}  {outcome.status}: {outcome.reason}"
+

@@ -1,0 +1,33 @@
+"""`mesh ui` and `mesh demo`: serve the Dagster UI; the demo seeds and materializes first."""
+
+from __future__ import annotations
+
+import typer
+
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.materialize import materialize_command
+from mesh_platform.cli.seed import seed
+from mesh_platform.demo.seed import DEFAULT_ROWS
+from mesh_platform.settings import MeshSettings
+from mesh_platform.ui import HOST, serve_ui, ui_port
+
+
+def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
+    """Serve the Dagster UI for every domain on 127.0.0.1 until interrupted."""
+    settings = MeshSettings.from_env()
+    port = port or ui_port()
+    typer.echo(f"Dagster UI for the mesh: http://{HOST}:{port}  (MESH_HOME={settings.home}; Ctrl-C stops)")
+    raise typer.Exit(code=serve_ui(settings, port))
+
+
+def demo(
+    rows: int = typer.Option(DEFAULT_ROWS, "--rows", min=10, help="Size of the demo data (sales orders)."),
+    port: int = typer.Option(None, "--port", help="UI port (default: MESH_UI_PORT or 3000)."),
+) -> None:
+    """Seed the demo data, materialize every product of every domain, then serve the UI."""
+    typer.echo("1/3 seeding demo source data")
+    seed(rows=rows, random_seed=7)
+    typer.echo(f"2/3 materializing all {len(Catalog.load().products)} products")
+    materialize_command(addresses=[], all_products=True, domains=[])
+    typer.echo("3/3 serving the UI")
+    ui(port=port)

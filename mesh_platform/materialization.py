@@ -1,0 +1,255 @@
+"""Materializing products across domains: real Dagster runs against the mesh's instance.
+
+A Dagster run belongs to one code location, and each domain is one. So the
+selection is split into batches — the ready products of one domain — run in
+dependency order, each as `dagster asset materialize` in its own process
+against the instance in `MESH_HOME/dagster`. Progress is read from the
+instance's event log while a run goes. A failed product stops only what
+depends on it; the other domains' products still run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from mesh_platform.address import Address
+from mesh_platform.catalog import Catalog, Product
+from mesh_platform.settings import MeshSettings
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+Status = Literal["materialized", "failed", "skipped"]
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Products of one domain that can run together in one Dagster run."""
+
+    domain: str
+    products: tuple[Product, ...]
+
+    @property
+    def asset_keys(self) -> list[str]:
+        return ["/".join(p.address.asset_key_path) for p in self.products]
+
+
+@dataclass(frozen=True)
+class ProductOutcome:
+    address: Address
+    status: Status
+    reason: str = ""
+    version: int | None = None
+    rows: int | None = None
+    seconds: float | None = None
+    run_id: str | None = None
+
+
+@dataclass
+class MaterializationReport:
+    outcomes: list[ProductOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "materialized" for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[ProductOutcome]:
+        return [o for o in self.outcomes if o.status != "materialized"]
+
+
+ProgressCallback = Callable[[str, object], None]
+
+
+def plan_batches(catalog: Catalog, selection: Iterable[Address]) -> list[Batch]:
+    """Split the selection into per-domain runs, each after the runs it depends on."""
+    remaining = catalog.ordered(selection)
+    selected = {p.address for p in remaining}
+    done: set[Address] = set()
+    batches = []
+    while remaining:
+        domain = remaining[0].address.domain  # the first in dependency order is always ready
+        taken: list[Product] = []
+        for product in remaining:
+            if product.address.domain != domain:
+                continue
+            upstream = {i.address.unversioned() for i in product.inputs}
+            pending = upstream & selected - done - {p.address for p in taken}
+            if not pending:
+                taken.append(product)
+        batches.append(Batch(domain, tuple(taken)))
+        done |= {p.address for p in taken}
+        remaining = [p for p in remaining if p.address not in done]
+    return batches
+
+
+def materialize(
+    selection: Iterable[Address],
+    settings: MeshSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> MaterializationReport:
+    """Materialize the selected products (addresses) through Dagster; never raises for a failed product."""
+    settings = settings or MeshSettings.from_env()
+    catalog = Catalog.load(settings)
+    notify = on_progress or (lambda kind, payload: None)
+    report = MaterializationReport()
+    failed: set[Address] = set()
+    for batch in plan_batches(catalog, selection):
+        blocked = [p for p in batch.products if _failed_upstream(catalog, p, failed)]
+        runnable = [p for p in batch.products if p not in blocked]
+        for product in blocked:
+            reason = f"not run: an input failed ({', '.join(str(a) for a in sorted(_failed_upstream(catalog, product, failed)))})"
+            outcome = ProductOutcome(product.address, "skipped", reason)
+            report.outcomes.append(outcome)
+            failed.add(product.address)
+            notify("outcome", outcome)
+        if not runnable:
+            continue
+        batch = Batch(batch.domain, tuple(runnable))
+        notify("batch", batch)
+        for outcome in _run_batch(settings, catalog, batch, notify):
+            report.outcomes.append(outcome)
+            if outcome.status != "materialized":
+                failed.add(outcome.address)
+    return report
+
+
+def _failed_upstream(catalog: Catalog, product: Product, failed: set[Address]) -> set[Address]:
+    return {i.address.unversioned() for i in product.inputs} & failed
+
+
+def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback) -> list[ProductOutcome]:
+    import dagster as dg
+
+    env = settings.environment()
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    log_file = _log_file(settings, batch.domain)
+    module = catalog.domains[batch.domain].module
+    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", module, "--select", ",".join(batch.asset_keys)]
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    with log_file.open("w") as log:
+        process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        watcher = _RunWatcher(instance, batch, started, notify)
+        while process.poll() is None:
+            watcher.poll()
+            time.sleep(POLL_SECONDS)
+        watcher.poll()
+    outcomes = watcher.outcomes()
+    if watcher.run_id is None:
+        reason = _tail(log_file) or f"dagster exited with code {process.returncode}"
+        outcomes = [ProductOutcome(p.address, "failed", f"the {batch.domain} code location did not run: {reason}") for p in batch.products]
+    for outcome in outcomes:
+        if outcome.address not in watcher.reported:
+            notify("outcome", outcome)
+    return outcomes
+
+
+class _RunWatcher:
+    """Follows one run's event log: step starts, materializations, failures."""
+
+    def __init__(self, instance: dg.DagsterInstance, batch: Batch, started: dt.datetime, notify: ProgressCallback):
+        self.instance = instance
+        self.batch = batch
+        self.started = started
+        self.notify = notify
+        self.run_id: str | None = None
+        self.cursor: str | None = None
+        self.results: dict[Address, ProductOutcome] = {}
+        self.step_started: dict[Address, float] = {}
+        self.reported: set[Address] = set()
+        self.by_step = {p.address.product: p.address for p in batch.products}
+
+    def poll(self) -> None:
+        import dagster as dg
+
+        if self.run_id is None:
+            self.run_id = self._find_run()
+            if self.run_id is None:
+                return
+        connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor)
+        self.cursor = connection.cursor
+        for record in connection.records:
+            event = record.event_log_entry.dagster_event
+            if event is None or event.step_key not in self.by_step:
+                continue
+            address = self.by_step[event.step_key]
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                self.step_started[address] = record.event_log_entry.timestamp
+                self.notify("start", address)
+            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = record.event_log_entry.asset_materialization
+                metadata = materialization.metadata if materialization else {}
+                seconds = record.event_log_entry.timestamp - self.step_started.get(address, record.event_log_entry.timestamp)
+                self._report(
+                    ProductOutcome(
+                        address,
+                        "materialized",
+                        version=_metadata_int(metadata, "mesh/port_version"),
+                        rows=_metadata_int(metadata, "dagster/row_count"),
+                        seconds=round(seconds, 2),
+                        run_id=self.run_id,
+                    )
+                )
+            elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+                self._report(ProductOutcome(address, "failed", _failure_reason(event), run_id=self.run_id))
+
+    def _report(self, outcome: ProductOutcome) -> None:
+        self.results[outcome.address] = outcome
+        self.reported.add(outcome.address)
+        self.notify("outcome", outcome)
+
+    def _find_run(self) -> str | None:
+        import dagster as dg
+
+        wanted = {dg.AssetKey(p.address.asset_key_path) for p in self.batch.products}
+        for run in self.instance.get_runs(filters=dg.RunsFilter(created_after=self.started), limit=20):
+            if set(run.asset_selection or ()) == wanted:
+                return run.run_id
+        return None
+
+    def outcomes(self) -> list[ProductOutcome]:
+        result = []
+        failed_here = [o.address for o in self.results.values() if o.status == "failed"]
+        for product in self.batch.products:
+            if product.address in self.results:
+                result.append(self.results[product.address])
+            else:
+                reason = f"not run: an input failed ({', '.join(map(str, failed_here))})" if failed_here else "not run: the run ended early"
+                result.append(ProductOutcome(product.address, "skipped", reason, run_id=self.run_id))
+        return result
+
+
+def _metadata_int(metadata: dict, key: str) -> int | None:
+    value = metadata.get(key)
+    return int(value.value) if value is not None else None
+
+
+def _failure_reason(event: dg.DagsterEvent) -> str:
+    """The user's error, not Dagster's wrapper: the innermost cause's message."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    if error is None:
+        return "the step failed"
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    return message.split(": ", 1)[1] if message.startswith(f"{error.cls_name}: ") else message
+
+
+def _log_file(settings: MeshSettings, domain: str) -> Path:
+    folder = settings.home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return folder / f"materialize-{stamp}-{domain}.log"
+
+
+def _tail(file: Path, lines: int = 3) -> str:
+    text = [line for line in file.read_text(errors="replace").splitlines() if line.strip()]
+    return " | ".join(text[-lines:])

@@ -1,0 +1,31 @@
+"""Serving the Dagster UI for the whole mesh: every domain's code location, on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from mesh_platform.settings import MeshSettings
+
+DEFAULT_PORT = 3000
+HOST = "127.0.0.1"
+
+
+def ui_port() -> int:
+    return int(os.environ.get("MESH_UI_PORT", DEFAULT_PORT))
+
+
+def ui_command(settings: MeshSettings, port: int) -> list[str]:
+    """`dagster dev` for the workspace: webserver and daemon (schedules, automation) on 127.0.0.1."""
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(settings.workspace_file), "-h", HOST, "-p", str(port)]
+
+
+def serve_ui(settings: MeshSettings, port: int) -> int:
+    """Run the UI until interrupted; return its exit code."""
+    process = subprocess.Popen(ui_command(settings, port), cwd=settings.root, env=settings.environment())
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()

@@ -1,0 +1,152 @@
+"""Shared fixtures: temporary meshes with real DuckDB files, Delta ports and Dagster instances."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from mesh_platform.settings import MeshSettings
+
+REPO = Path(__file__).resolve().parent.parent
+MESH = [sys.executable, "-m", "mesh_platform.cli.main"]
+
+
+def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real `mesh` CLI in a subprocess."""
+    result = subprocess.run([*MESH, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mesh {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def mesh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MeshSettings:
+    """The repository's mesh with an empty, temporary MESH_HOME."""
+    home = tmp_path / "mesh_home"
+    monkeypatch.setenv("MESH_HOME", str(home))
+    monkeypatch.setenv("MESH_ROOT", str(REPO))
+    return MeshSettings(root=REPO, home=home)
+
+
+@pytest.fixture(scope="session")
+def demo_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshSettings]:
+    """The five demo domains seeded and materialized once, through the real CLI and Dagster runs."""
+    home = tmp_path_factory.mktemp("demo") / "mesh_home"
+    env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
+    run_mesh("seed", "--rows", "400", env=env, check=True)
+    result = run_mesh("materialize", "--all", env=env, check=True)
+    settings = MeshSettings(root=REPO, home=home)
+    saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT")}
+    os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO)})
+    settings.materialize_output = result.stdout  # type: ignore[attr-defined]
+    yield settings
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def contract_yaml(domain: str, name: str, columns: list[dict], **extra: object) -> str:
+    """A minimal valid ODCS v3.1 contract for tests."""
+    document = {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": f"urn:mesh:{domain}:{name}",
+        "version": "1.0.0",
+        "status": "active",
+        "name": name,
+        "domain": domain,
+        "description": {"purpose": f"Test product {name}."},
+        "team": {"name": domain, "members": [{"username": "owner@example.com", "role": "owner"}]},
+        "schema": [{"name": name, "physicalType": "table", "properties": columns}],
+        "slaProperties": [{"property": "frequency", "value": 1, "unit": "d"}, {"property": "latency", "value": 2, "unit": "h"}],
+        "customProperties": [{"property": "access", "value": "public"}],
+    }
+    document.update(extra)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def column(name: str, logical: str = "string", physical: str | None = None, **extra: object) -> dict:
+    spec = {"name": name, "logicalType": logical, "classification": "internal", **extra}
+    if physical:
+        spec["physicalType"] = physical
+    return spec
+
+
+class LabMesh:
+    """A small mesh built by a test in a temporary folder: its own workspace, domains and MESH_HOME."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.package = f"lab_{uuid.uuid4().hex[:8]}"
+        self.settings = MeshSettings(root=root, home=root / ".mesh")
+        self.domains: list[str] = []
+        (root / self.package).mkdir(parents=True)
+        (root / self.package / "__init__.py").write_text("")
+
+    def add_domain(self, domain: str) -> Path:
+        folder = self.root / self.package / domain
+        (folder / "defs").mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+        (folder / "definitions.py").write_text("from mesh_platform import domain_definitions\n\ndefs = domain_definitions(__file__)\n")
+        (folder / "dg.toml").write_text(
+            f'directory_type = "project"\n\n[project]\nroot_module = "{self.package}.{domain}"\n'
+            f'defs_module = "{self.package}.{domain}.defs"\n'
+        )
+        self.domains.append(domain)
+        locations = [
+            {"python_module": {"module_name": f"{self.package}.{d}.definitions", "working_directory": ".", "location_name": d}}
+            for d in self.domains
+        ]
+        (self.root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": locations}, sort_keys=False))
+        return folder
+
+    def add_product(self, domain: str, name: str, recipe: str, contract: str, files: dict[str, str] | None = None) -> Path:
+        folder = self.root / self.package / domain / "defs" / name
+        folder.mkdir(parents=True)
+        (folder / "defs.yaml").write_text(textwrap.dedent(recipe))
+        (folder / "contract.yaml").write_text(contract)
+        for file_name, text in (files or {}).items():
+            (folder / file_name).write_text(textwrap.dedent(text))
+        return folder
+
+    def land(self, domain: str, name: str, text: str) -> Path:
+        path = self.settings.landing_dir(domain) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    def definitions(self, domain: str) -> dg.Definitions:
+        """Load the domain's code location as Dagster would (fresh, so edits are seen)."""
+        module = f"{self.package}.{domain}.definitions"
+        for name in [m for m in sys.modules if m.startswith(f"{self.package}.{domain}")]:
+            del sys.modules[name]
+        return importlib.import_module(module).defs
+
+    def materialize(self, domain: str, *products: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+        """A real Dagster run of the domain's products against this mesh's instance."""
+        defs = self.definitions(domain)
+        selection = [dg.AssetKey([domain, p]) for p in products] if products else None
+        with dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())) as instance:
+            return dg.materialize(list(defs.assets or []), selection=selection, instance=instance, raise_on_error=raise_on_error)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabMesh:
+    mesh = LabMesh(tmp_path / "lab")
+    monkeypatch.syspath_prepend(str(mesh.root))
+    monkeypatch.setenv("MESH_ROOT", str(mesh.root))
+    monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
+    monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
+    return mesh

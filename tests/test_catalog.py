@@ -1,0 +1,63 @@
+"""Address resolution: an address names one product, its asset key, contract and port."""
+
+import pytest
+
+from mesh_platform import AddressError, Catalog, resolve
+from mesh_platform.materialization import plan_batches
+
+from .conftest import REPO, column, contract_yaml
+
+
+def test_resolve_address_to_asset_key_contract_and_port(mesh_home):
+    resolved = resolve("mesh://sales/orders")
+    assert resolved.asset_key_path == ["sales", "orders"]
+    assert resolved.contract.file == REPO / "domains/sales/defs/orders/contract.yaml"
+    assert str(resolved.address) == "mesh://sales/orders@v1"
+    assert resolved.port.path == mesh_home.home / "ports/sales/orders/v1"
+    assert resolved.product.recipe_type == "mesh_platform.recipes.SqlProduct"
+
+
+def test_explicit_major_version_picks_that_port(mesh_home):
+    assert resolve("mesh://sales/orders@v3").port.path == mesh_home.home / "ports/sales/orders/v3"
+
+
+def test_unknown_domain_lists_the_domains(mesh_home):
+    with pytest.raises(AddressError, match=r"there is no domain 'billing' \(domains: customers, marketing, planning, sales, web_analytics\)"):
+        resolve("mesh://billing/invoices")
+
+
+def test_unknown_product_lists_the_domains_products(mesh_home):
+    with pytest.raises(AddressError, match=r"domain 'sales' has no product 'refunds' \(its products: .*orders"):
+        resolve("mesh://sales/refunds")
+
+
+def test_batches_follow_dependencies_across_domains(mesh_home):
+    catalog = Catalog.load()
+    batches = plan_batches(catalog, catalog.products)
+    seen: set = set()
+    for batch in batches:
+        assert len({p.address.domain for p in batch.products}) == 1
+        for product in batch.products:
+            upstream_outside = {i.address for i in product.inputs} - {p.address for p in batch.products}
+            assert upstream_outside <= seen, f"{product.address} runs before its inputs"
+        seen |= {p.address for p in batch.products}
+    assert seen == set(catalog.products)
+    assert len(batches) == 5  # one run per domain suffices for the demo mesh
+
+
+def test_a_broken_contract_is_reported_and_does_not_hide_other_products(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "good", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: g.csv\n", contract_yaml("shop", "good", [column("a")]))
+    lab.add_product("shop", "bad", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: b.csv\n", "apiVersion: v3.1.0\nkind: [\n")
+    catalog = Catalog.load()
+    assert [str(a) for a in catalog.products] == ["mesh://shop/good"]
+    (file, error), = catalog.broken.items()
+    assert file.parent.name == "bad" and "contract.yaml:3" in str(error)
+
+
+def test_a_contract_in_the_wrong_domain_is_rejected(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "thing", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n", contract_yaml("finance", "thing", [column("a")]))
+    (error,) = Catalog.load().broken.values()
+    assert "the contract says domain 'finance' but the product lives in domain 'shop'" in str(error)
+    assert "— set domain: shop" in str(error)

@@ -1,0 +1,131 @@
+"""Contracts: ODCS v3.1 files load into typed models; bad ones name file, field and line."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from mesh_platform import ContractError, load_contract
+from mesh_platform.contract import cron_for_interval
+
+from .conftest import REPO, column, contract_yaml
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "contract.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_demo_contract_loads_into_a_typed_model():
+    contract = load_contract(REPO / "domains/sales/defs/orders/contract.yaml")
+    assert str(contract.address) == "mesh://sales/orders"
+    assert contract.version == "1.0.0" and contract.major == 1
+    assert contract.owners == ["team:sales", "ana.ruiz@example.com"]
+    assert contract.access == "public"
+    assert contract.tier == "gold"
+    order_id = contract.column("order_id")
+    assert (order_id.physical_type, order_id.primary_key, order_id.required, order_id.unique) == ("VARCHAR", True, True, True)
+    assert contract.column("amount_usd").physical_type == "DECIMAL(12,2)"
+    assert contract.column("country_code").term == "country"
+    assert contract.frequency.duration == dt.timedelta(days=1)
+    assert contract.latency.duration == dt.timedelta(hours=4)
+    assert contract.cron_schedule == "0 2 * * *"
+    assert contract.quality[0]["metric"] == "rowCount"
+
+
+def test_personal_data_and_classification_come_from_columns():
+    contract = load_contract(REPO / "domains/customers/defs/profiles/contract.yaml")
+    assert contract.has_personal_data
+    assert contract.classification == "sensitive"
+
+
+def test_physical_type_defaults_from_logical_type(tmp_path):
+    contract = load_contract(write(tmp_path, contract_yaml("lab", "things", [column("n", "integer"), column("d", "date")])))
+    assert [c.physical_type for c in contract.columns] == ["BIGINT", "DATE"]
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, "apiVersion: v3.1.0\nkind: DataContract\nschema: [\n  - name: x\n")
+    with pytest.raises(ContractError) as raised:
+        load_contract(path)
+    problem = raised.value.problems[0]
+    assert problem.file == path and problem.line is not None
+    assert str(path) in str(raised.value) and "invalid YAML" in str(raised.value)
+
+
+def test_missing_required_field_names_field(tmp_path):
+    text = contract_yaml("lab", "things", [column("a")]).replace("id: urn:mesh:lab:things\n", "")
+    with pytest.raises(ContractError, match=r"'id' is a required property"):
+        load_contract(write(tmp_path, text))
+
+
+def test_invalid_logical_type_names_field_and_line(tmp_path):
+    text = contract_yaml("lab", "things", [column("a"), column("b", "text", "VARCHAR")])
+    path = write(tmp_path, text)
+    with pytest.raises(ContractError) as raised:
+        load_contract(path)
+    problem = raised.value.problems[0]
+    assert problem.field == "schema[0].properties[1].logicalType"
+    assert problem.line == text.splitlines().index("    logicalType: text") + 1
+    assert "'text' is not allowed" in problem.message
+    assert f"{path}:{problem.line}: schema[0].properties[1].logicalType" in str(raised.value)
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    text = contract_yaml(
+        "lab",
+        "things",
+        [column("a", "string", "NOT_A_TYPE"), column("b", classification="secret"), column("a")],
+        customProperties=[{"property": "access", "value": "everyone"}],
+    )
+    with pytest.raises(ContractError) as raised:
+        load_contract(write(tmp_path, text))
+    fields = [p.field for p in raised.value.problems]
+    assert fields == [
+        "schema[0].properties[0].physicalType",
+        "schema[0].properties[1].classification",
+        "schema[0].properties[2].name",
+        "customProperties[0].value",
+    ]
+    assert "NOT_A_TYPE' is not a DuckDB type" in str(raised.value)
+    assert "use one of: public, restricted, internal" in str(raised.value)
+
+
+def test_sla_problems_name_the_sla_entry(tmp_path):
+    text = contract_yaml("lab", "things", [column("a")], slaProperties=[{"property": "frequency", "value": 1, "unit": "fortnight"}])
+    with pytest.raises(ContractError, match=r"slaProperties\[0\]\.unit: frequency unit 'fortnight' is unknown"):
+        load_contract(write(tmp_path, text))
+
+
+def test_table_must_be_named_like_the_product(tmp_path):
+    text = contract_yaml("lab", "things", [column("a")]).replace("- name: things", "- name: stuff")
+    with pytest.raises(ContractError, match=r"schema\[0\]\.name: the table is named 'stuff', the product 'things'"):
+        load_contract(write(tmp_path, text))
+
+
+def test_restricted_product_needs_consumers(tmp_path):
+    text = contract_yaml("lab", "things", [column("a")], customProperties=[{"property": "access", "value": "restricted"}])
+    with pytest.raises(ContractError, match="a restricted product names no consumers"):
+        load_contract(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("interval", "cron"),
+    [
+        (dt.timedelta(minutes=15), "*/15 * * * *"),
+        (dt.timedelta(hours=1), "0 * * * *"),
+        (dt.timedelta(hours=6), "0 */6 * * *"),
+        (dt.timedelta(days=1), "0 0 * * *"),
+        (dt.timedelta(weeks=1), "0 0 * * 1"),
+    ],
+)
+def test_frequency_becomes_a_cron_schedule(interval, cron):
+    assert cron_for_interval(interval) == cron
+
+
+def test_every_repository_contract_is_valid():
+    contracts = sorted(REPO.glob("domains/*/defs/*/contract.yaml"))
+    assert len(contracts) >= 12
+    for path in contracts:
+        load_contract(path)
