@@ -9,6 +9,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -38,8 +39,14 @@ def mesh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MeshSettings:
     return MeshSettings(root=REPO, home=home)
 
 
+@dataclass(frozen=True)
+class DemoMesh:
+    settings: MeshSettings
+    materialize_output: str
+
+
 @pytest.fixture(scope="session")
-def demo_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshSettings]:
+def demo_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMesh]:
     """The five demo domains seeded and materialized once, through the real CLI and Dagster runs."""
     home = tmp_path_factory.mktemp("demo") / "mesh_home"
     env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
@@ -48,8 +55,7 @@ def demo_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshSettings
     settings = MeshSettings(root=REPO, home=home)
     saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT")}
     os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO)})
-    settings.materialize_output = result.stdout  # type: ignore[attr-defined]
-    yield settings
+    yield DemoMesh(settings, result.stdout)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

@@ -1,0 +1,71 @@
+"""The `mesh` CLI as a user runs it: real subprocesses, one-line errors, exit codes."""
+
+import hashlib
+import json
+import os
+
+from .conftest import REPO, run_mesh
+
+
+def test_help_lists_the_commands():
+    result = run_mesh("--help")
+    assert result.returncode == 0
+    for command in ("seed", "materialize", "list", "ui", "demo"):
+        assert command in result.stdout
+
+
+def test_list_json_shows_every_product_with_owner_access_and_inputs():
+    result = run_mesh("list", "--json")
+    assert result.returncode == 0, result.stderr
+    products = {p["address"]: p for p in json.loads(result.stdout)["products"]}
+    assert len(products) == 12
+    audience = products["mesh://marketing/campaign_audience"]
+    assert audience["owner"] == "team:marketing"
+    assert audience["access"] == "restricted"
+    assert audience["inputs"] == ["mesh://marketing/customer_360", "mesh://marketing/campaigns"]
+
+
+def test_list_table_for_people():
+    result = run_mesh("list")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "VERSION", "INPUTS"]
+    assert "mesh://planning/japan_sales_forecast" in result.stdout
+
+
+def test_unknown_address_is_a_one_line_error(mesh_home):
+    result = run_mesh("materialize", "mesh://sales/nope", env={**os.environ, "MESH_HOME": str(mesh_home.home)})
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: mesh://sales/nope: domain 'sales' has no product 'nope'")
+
+
+def test_materialize_needs_a_selection(mesh_home):
+    result = run_mesh("materialize", env={**os.environ, "MESH_HOME": str(mesh_home.home)})
+    assert result.returncode == 1
+    assert "nothing selected; give addresses, --domain D or --all" in result.stderr
+
+
+def test_outside_a_mesh_the_error_says_what_to_do(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "list"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "no workspace.yaml found" in result.stderr and "set MESH_ROOT" in result.stderr
+
+
+def test_seed_is_deterministic_and_messy(tmp_path):
+    def seeded(home):
+        env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
+        assert run_mesh("seed", "--rows", "60", env=env).returncode == 0
+        return {p.relative_to(home): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(home.rglob("*")) if p.is_file()}
+
+    first, second = seeded(tmp_path / "a"), seeded(tmp_path / "b")
+    assert first == second and len(first) == 5
+    orders = "".join(p.read_text() for p in (tmp_path / "a/landing/sales/orders").glob("*.csv"))
+    assert {"U.S.", "Japan", "USA"} <= {field for line in orders.splitlines() for field in line.split(",")}
+    lines = orders.splitlines()
+    data = [line for line in lines if not line.startswith("order_id")]
+    assert len(set(data)) < len(data), "the export repeats some orders"
+    assert ",," in orders, "some values are missing"

@@ -1,0 +1,94 @@
+"""The whole demo mesh, materialized through the real CLI and Dagster into a temporary MESH_HOME."""
+
+import os
+
+import dagster as dg
+import pytest
+
+from mesh_platform import Catalog, product_versions, read_product, read_product_relation
+
+from .conftest import REPO, run_mesh
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_product_of_every_domain_is_published(demo_mesh):
+    catalog = Catalog.load(demo_mesh.settings)
+    assert len(catalog.products) == 12
+    for address, product in catalog.products.items():
+        assert f"✓ {address}" in demo_mesh.materialize_output
+        versions = product_versions(address)
+        assert [v.version for v in versions] == [0], address
+        assert len(read_product(address)) > 0, address
+        assert product.port(demo_mesh.settings).path.is_relative_to(demo_mesh.settings.home / "ports")
+    for domain in catalog.domains:
+        assert demo_mesh.settings.domain_database(domain).is_file()
+
+
+def test_runs_and_materializations_are_recorded_in_the_instance(demo_mesh):
+    with dg.DagsterInstance.from_config(str(demo_mesh.settings.dagster_home)) as instance:
+        for address in Catalog.load(demo_mesh.settings).products:
+            event = instance.get_latest_materialization_event(dg.AssetKey(address.asset_key_path))
+            assert event is not None, address
+            metadata = event.asset_materialization.metadata
+            assert metadata["mesh/port_version"].value == 0
+            assert metadata["dagster/row_count"].value == len(read_product(address))
+        runs = instance.get_runs()
+        assert len(runs) == 5 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+
+def test_cross_domain_products_read_other_domains_ports(demo_mesh):
+    profiles = read_product("mesh://customers/profiles")
+    customer_360 = read_product("mesh://marketing/customer_360")
+    assert set(customer_360["customer_id"]) == set(profiles["customer_id"])
+    orders = read_product("mesh://sales/orders")
+    keys = read_product("mesh://customers/customer_keys")
+    completed = orders[orders["status"] == "completed"].merge(keys, on="customer_number")
+    expected = completed.groupby("customer_id").size()
+    got = customer_360.set_index("customer_id")["lifetime_orders"]
+    current = expected[expected.index.isin(got.index)]  # deleted customers have orders but no profile
+    assert len(current) > 0 and (got[current.index] == current).all()
+    forecast = read_product("mesh://planning/japan_sales_forecast")
+    assert len(forecast) == 28 and set(forecast["country_code"]) == {"JP"}
+    assert (forecast["lower_usd"] <= forecast["expected_revenue_usd"]).all()
+
+
+def test_messy_source_data_is_cleaned_downstream(demo_mesh):
+    raw = read_product("mesh://sales/raw_orders")
+    orders = read_product("mesh://sales/orders")
+    assert raw["order_id"].duplicated().any() and not orders["order_id"].duplicated().any()
+    assert {"USA", "U.S."} & set(raw["country"]) and set(orders["country_code"].dropna()) <= {"US", "JP", "DE", "GB", "FR", "BR"}
+    events = read_product("mesh://customers/change_events")
+    assert set(events["op"]) == {"insert", "update", "delete"}
+    deleted = set(events.loc[events["op"] == "delete", "customer_id"])
+    assert not deleted & set(read_product("mesh://customers/profiles")["customer_id"])
+
+
+def test_duckdb_relation_reads_push_work_into_duckdb(demo_mesh):
+    relation = read_product_relation("mesh://sales/daily_revenue")
+    japan = relation.filter("country_code = 'JP'").aggregate("sum(orders) AS orders").fetchall()[0][0]
+    frame = read_product("mesh://sales/daily_revenue")
+    assert japan == frame.loc[frame["country_code"] == "JP", "orders"].sum()
+
+
+def test_failed_product_keeps_its_port_and_other_domains_keep_working(tmp_path):
+    env = {**os.environ, "MESH_HOME": str(tmp_path / "home"), "MESH_ROOT": str(REPO)}
+    run_mesh("seed", "--rows", "100", env=env, check=True)
+    run_mesh("materialize", "--domain", "sales", env=env, check=True)
+    export = tmp_path / "home/landing/sales/orders/export_0002.csv"
+    export.write_text(export.read_text().replace("completed", "completed,surprise", 1))
+
+    result = run_mesh("materialize", "--domain", "sales", "--domain", "web_analytics", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: 3 of 5 products not materialized; first: mesh://sales/raw_orders:")
+    assert "✗ mesh://sales/raw_orders  failed:" in result.stdout
+    assert "– mesh://sales/orders  skipped: not run: an input failed (mesh://sales/raw_orders)" in result.stdout
+    assert "✓ mesh://web_analytics/sessions" in result.stdout
+
+    os.environ["MESH_HOME"], saved = env["MESH_HOME"], os.environ.get("MESH_HOME")
+    try:
+        for address in ("mesh://sales/raw_orders", "mesh://sales/orders", "mesh://sales/daily_revenue"):
+            assert [v.version for v in product_versions(address)] == [0]
+            assert len(read_product(address)) > 0
+    finally:
+        os.environ.pop("MESH_HOME") if saved is None else os.environ.__setitem__("MESH_HOME", saved)
