@@ -107,7 +107,13 @@ class Catalog:
         return [p for p in self.products.values() if p.address.domain == domain]
 
     def upstream(self, product: Product) -> list[Product]:
-        return [self.product(i.address) for i in product.inputs]
+        """The products this one reads that the catalog knows (an unknown input fails at build time)."""
+        return [self.products[i.address.unversioned()] for i in product.inputs if i.address.unversioned() in self.products]
+
+    def broken_in(self, domain: str) -> dict[Path, FileProblemsError]:
+        """Broken product folders of a domain (they keep its code location from loading)."""
+        folder = self.domains[domain].folder
+        return {file: error for file, error in self.broken.items() if file.is_relative_to(folder)}
 
     def ordered(self, addresses: Iterable[Address] | None = None) -> list[Product]:
         """Products in dependency order (inputs first); raises on a dependency cycle."""

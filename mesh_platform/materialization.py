@@ -115,7 +115,15 @@ def materialize(
             continue
         batch = Batch(batch.domain, tuple(runnable))
         notify("batch", batch)
-        for outcome in _run_batch(settings, catalog, batch, notify):
+        if broken := catalog.broken_in(batch.domain):
+            # Dagster cannot load a code location with a broken product: say why instead of running it.
+            reason = f"the {batch.domain} code location cannot load: {next(iter(broken.values())).problems[0]}"
+            outcomes = [ProductOutcome(p.address, "failed", reason) for p in batch.products]
+            for outcome in outcomes:
+                notify("outcome", outcome)
+        else:
+            outcomes = _run_batch(settings, catalog, batch, notify)
+        for outcome in outcomes:
             report.outcomes.append(outcome)
             if outcome.status != "materialized":
                 failed.add(outcome.address)

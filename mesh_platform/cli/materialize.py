@@ -16,6 +16,7 @@ def materialize_command(
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME."""
     catalog = Catalog.load()
+    broken = dict(catalog.broken) if all_products else {}
     if all_products:
         selection = list(catalog.products)
     else:
@@ -24,13 +25,18 @@ def materialize_command(
             if domain not in catalog.domains:
                 raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
             selection += [p.address for p in catalog.in_domain(domain)]
+            broken.update(catalog.broken_in(domain))
+    for error in broken.values():
+        typer.echo(f"  ✗ {error.problems[0]}", err=True)
     if not selection:
         raise fail("nothing selected; give addresses, --domain D or --all")
     report = materialize(dict.fromkeys(selection), catalog.settings, on_progress=_print_progress)
     done = sum(o.status == "materialized" for o in report.outcomes)
-    if report.ok:
+    if report.ok and not broken:
         typer.echo(f"materialized {done} products")
         return
+    if report.ok:
+        raise fail(f"materialized {done} products; {len(broken)} product folders are broken (listed above)")
     first = report.failures[0]
     raise fail(f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}")
 
