@@ -18,7 +18,10 @@ def ui_port() -> int:
 
 def ui_command(settings: MeshSettings, port: int) -> list[str]:
     """`dagster dev` for the workspace: webserver and daemon (schedules, automation) on 127.0.0.1."""
-    return [sys.executable, "-m", "dagster", "dev", "-w", str(settings.workspace_file), "-h", HOST, "-p", str(port)]
+    return [
+        sys.executable, "-m", "dagster", "dev", "-w", str(settings.workspace_file), "-h", HOST, "-p", str(port),
+        "--log-level", "warning",  # the daemon logs every automation tick at info
+    ]
 
 
 def serve_ui(settings: MeshSettings, port: int) -> int:
