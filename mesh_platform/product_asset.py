@@ -34,9 +34,8 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
                 "dagster/uri": dg.MetadataValue.path(published.port_uri),
                 "mesh/port_version": published.version,
                 "mesh/contract_version": contract.version,
-                "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(name, type_) for name, type_ in published.columns]
-                ),
+                # Conformance made the published columns exactly the contract's.
+                "dagster/column_schema": column_schema(contract),
             }
         )
 

@@ -57,7 +57,6 @@ class Publication:
     port_uri: str
     version: int
     rows: int
-    columns: tuple[tuple[str, str], ...]
 
 
 def build_and_publish(
@@ -81,5 +80,4 @@ def build_and_publish(
         version = port.publish(staged, contract, run_id)
         database.promote(connection, contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
-    columns = tuple((field.name, str(field.type)) for field in staged.schema)
-    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, columns=columns)
+    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows)
