@@ -6,7 +6,8 @@ Public API:
   resolve(address)                                    → the product: contract, asset key, port
   load_contract(path)                                 → typed ODCS contract, or ContractError
   domain_definitions(__file__)                        → a domain code location's Definitions
-Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct.
+Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, FilterProduct,
+ProjectionProduct, UnionProduct, JoinProduct, CdcProduct.
 """
 
 from mesh_platform.address import Address
@@ -37,13 +38,19 @@ __all__ = [
 ]
 
 
+RECIPE_TYPES = (
+    "ProductRecipe", "SourceProduct", "SqlProduct", "PythonProduct",
+    "FilterProduct", "ProjectionProduct", "UnionProduct", "JoinProduct", "CdcProduct",
+)
+
+
 def __getattr__(name: str):
     # Dagster-bound names load on first use, so `import mesh_platform` stays light for the CLI.
     if name == "domain_definitions":
         from mesh_platform.domain import domain_definitions
 
         return domain_definitions
-    if name in ("SourceProduct", "SqlProduct", "PythonProduct", "ProductRecipe"):
+    if name in RECIPE_TYPES:
         from mesh_platform import recipes
 
         return getattr(recipes, name)

@@ -4,8 +4,23 @@
 """
 
 from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.cdc import CdcProduct
+from mesh_platform.recipes.filter import FilterProduct
+from mesh_platform.recipes.join import JoinProduct
+from mesh_platform.recipes.projection import ProjectionProduct
 from mesh_platform.recipes.python import PythonProduct
 from mesh_platform.recipes.source import SourceProduct
 from mesh_platform.recipes.sql import SqlProduct
+from mesh_platform.recipes.union import UnionProduct
 
-__all__ = ["ProductRecipe", "PythonProduct", "SourceProduct", "SqlProduct"]
+__all__ = [
+    "CdcProduct",
+    "FilterProduct",
+    "JoinProduct",
+    "ProductRecipe",
+    "ProjectionProduct",
+    "PythonProduct",
+    "SourceProduct",
+    "SqlProduct",
+    "UnionProduct",
+]

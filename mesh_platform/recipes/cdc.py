@@ -1,0 +1,78 @@
+"""The `cdc` recipe: a current-state table from a stream of change events. No code, only configuration.
+
+Each event carries a key, a sequence number and an operation (insert, update or
+delete). The state of a key is its event with the highest sequence: events that
+arrive late or out of order take their place by sequence, a repeated event counts
+once, and a delete removes the key (a late, older insert does not bring it back).
+Every run replays the input's whole history, so the input must keep every event
+(a `source` product reading all delivered files does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from mesh_platform.errors import MeshError
+from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.storage.domain_database import quote
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mesh_platform.product_build import BuildContext
+
+DEFAULT_DELETE_VALUES = ["delete", "DELETE", "d", "D"]
+
+
+class CdcProduct(ProductRecipe):
+    """Applies insert, update and delete events, keyed and ordered, to a current-state table."""
+
+    kind = "sql"
+
+    key: list[str] = Field(description="Column(s) identifying a row of the state (the primary key).")
+    sequence: str = Field(description="Column ordering the events: a later change has a higher value.")
+    operation: str = Field(description="Column holding the operation (insert, update or delete).")
+    delete_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_DELETE_VALUES),
+        description="Operation values that delete the key; any other value inserts or updates it.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Event columns not carried into the state, besides the operation."
+    )
+
+    def check_recipe(self, folder: Path) -> list[str]:
+        problems = [] if len(self.inputs) == 1 else ["cdc reads exactly one input: the change events"]
+        if not self.key:
+            problems.append("key: name the column(s) that identify a row")
+        return problems
+
+    def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
+        events = build.inputs[0]
+        columns = build.input(events.alias).columns
+        needed = [*self.key, self.sequence, self.operation, *self.exclude]
+        if missing := [c for c in needed if c not in columns]:
+            raise MeshError(f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})")
+        key = ", ".join(quote(k) for k in self.key)
+        unsequenced = build.connection.execute(
+            f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL"
+        ).fetchall()[0][0]
+        if unsequenced:
+            raise MeshError(f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one")
+        deletes = ", ".join("'" + v.replace("'", "''") + "'" for v in self.delete_values)
+        is_delete = f"coalesce({quote(self.operation)} IN ({deletes}), false)"
+        dropped = ", ".join(quote(c) for c in dict.fromkeys([self.operation, *self.exclude]))
+        # At equal sequence (a repeated event) a delete wins, so the outcome never depends on arrival order.
+        return build.connection.sql(
+            f"""
+            SELECT * EXCLUDE (mesh_is_delete, mesh_rank, {dropped})
+            FROM (
+                SELECT *, {is_delete} AS mesh_is_delete,
+                       row_number() OVER (PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, {is_delete} DESC) AS mesh_rank
+                FROM {quote(events.alias)}
+            )
+            WHERE mesh_rank = 1 AND NOT mesh_is_delete
+            """
+        )

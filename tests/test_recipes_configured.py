@@ -1,0 +1,149 @@
+"""The configuration-only recipes (filter, projection, union, join, cdc) on real data."""
+
+import pytest
+
+from .conftest import column, contract_yaml
+from .test_recipes import THINGS, rows
+
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {path}\n"
+
+
+def failure(result) -> str:
+    return str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
+
+
+@pytest.fixture
+def shop(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "things", SOURCE.format(path="things.csv"), contract_yaml("shop", "things", THINGS))
+    lab.land("shop", "things.csv", "id,name,amount\n1,anvil,12.50\n2,bucket,3.25\n3,crate,7.00\n")
+    return lab
+
+
+def test_filter_keeps_rows_meeting_every_condition(shop):
+    shop.add_product(
+        "shop", "pricey", "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: [amount > 5, \"name <> 'crate'\"]\n",
+        contract_yaml("shop", "pricey", THINGS),
+    )
+    assert shop.materialize("shop").success
+    assert rows("mesh://shop/pricey") == [(1, "anvil", 12.5)]
+
+
+def test_projection_selects_renames_and_casts(shop):
+    shop.add_product(
+        "shop", "labels",
+        """\
+        type: mesh_platform.recipes.ProjectionProduct
+        attributes:
+          inputs: [mesh://shop/things]
+          columns:
+            - name: label
+              source: name
+            - id
+            - name: whole_amount
+              source: amount
+              cast: INTEGER
+        """,
+        contract_yaml("shop", "labels", [column("label"), column("id", "integer"), column("whole_amount", "integer", "INTEGER")]),
+    )
+    assert shop.materialize("shop").success
+    assert rows("mesh://shop/labels") == [("anvil", 1, 13), ("bucket", 2, 3), ("crate", 3, 7)]
+
+
+def test_union_stacks_inputs_by_column_name(shop):
+    shop.add_product("shop", "more_things", SOURCE.format(path="more.csv"), contract_yaml("shop", "more_things", THINGS))
+    shop.land("shop", "more.csv", "amount,name,id\n1.00,drum,4\n")
+    shop.add_product(
+        "shop", "all_things",
+        "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more_things]\n  source_column: origin\n",
+        contract_yaml("shop", "all_things", [*THINGS, column("origin")]),
+    )
+    assert shop.materialize("shop").success
+    assert rows("mesh://shop/all_things") == [
+        (1, "anvil", 12.5, "mesh://shop/things"),
+        (2, "bucket", 3.25, "mesh://shop/things"),
+        (3, "crate", 7.0, "mesh://shop/things"),
+        (4, "drum", 1.0, "mesh://shop/more_things"),
+    ]
+
+
+def test_union_of_incompatible_inputs_names_the_differences(shop):
+    shop.add_product("shop", "odd", SOURCE.format(path="odd.csv"), contract_yaml("shop", "odd", [column("id", "integer"), column("colour")]))
+    shop.land("shop", "odd.csv", "id,colour\n9,red\n")
+    shop.add_product(
+        "shop", "mixed", "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/odd]\n",
+        contract_yaml("shop", "mixed", THINGS),
+    )
+    result = shop.materialize("shop", raise_on_error=False)
+    assert "mesh://shop/odd cannot be unioned with mesh://shop/things: amount missing, name missing, colour extra" in failure(result)
+
+
+def test_join_across_domains_by_keys(shop):
+    shop.add_domain("crm")
+    shop.add_product(
+        "crm", "owners", SOURCE.format(path="owners.csv"),
+        contract_yaml("crm", "owners", [column("thing_id", "integer"), column("name"), column("city")]),
+    )
+    shop.land("crm", "owners.csv", "thing_id,name,city\n1,Ada,Oslo\n3,Grace,Lima\n")
+    shop.add_product(
+        "shop", "owned",
+        """\
+        type: mesh_platform.recipes.JoinProduct
+        attributes:
+          inputs: [mesh://shop/things, mesh://crm/owners]
+          joins:
+            - input: owners
+              keys: [id = thing_id]
+        """,
+        contract_yaml("shop", "owned", [*THINGS, column("owners_name"), column("city")]),
+    )
+    assert shop.materialize("crm").success
+    assert shop.materialize("shop").success
+    assert rows("mesh://shop/owned") == [(1, "anvil", 12.5, "Ada", "Oslo"), (2, "bucket", 3.25, None, None), (3, "crate", 7.0, "Grace", "Lima")]
+
+
+def test_join_refuses_to_repeat_rows(shop):
+    shop.add_product("shop", "tags", SOURCE.format(path="tags.csv"), contract_yaml("shop", "tags", [column("id", "integer"), column("tag")]))
+    shop.land("shop", "tags.csv", "id,tag\n1,heavy\n1,metal\n")
+    shop.add_product(
+        "shop", "tagged",
+        "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/tags]\n  joins:\n    - input: tags\n      keys: [id]\n",
+        contract_yaml("shop", "tagged", [*THINGS, column("tag")]),
+    )
+    result = shop.materialize("shop", raise_on_error=False)
+    assert "tags has 1 repeated key(s) on (\"id\"); the join would repeat rows" in failure(result)
+
+
+def test_cdc_applies_inserts_updates_deletes_duplicates_and_late_events(lab):
+    lab.add_domain("crm")
+    events = [column("id", "integer"), column("seq", "integer"), column("op"), column("name"), column("city")]
+    lab.add_product("crm", "events", SOURCE.format(path="events.csv"), contract_yaml("crm", "events", events))
+    lab.add_product(
+        "crm", "people",
+        "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n  sequence: seq\n  operation: op\n",
+        contract_yaml("crm", "people", [column("id", "integer"), column("seq", "integer"), column("name"), column("city")]),
+    )
+    lab.land(
+        "crm", "events.csv",
+        """\
+        id,seq,op,name,city
+        1,1,insert,Ada,Oslo
+        2,2,insert,Bob,Rome
+        1,5,update,Ada,Bergen
+        3,3,insert,Cy,Kyiv
+        1,4,update,Ada,Tromsø
+        2,6,delete,Bob,Rome
+        2,2,insert,Bob,Rome
+        3,3,insert,Cy,Kyiv
+        4,9,update,Dee,Paris
+        5,8,delete,Eve,Nice
+        5,7,insert,Eve,Nice
+        3,10,update,Cy,Lviv
+        """,
+    )
+    assert lab.materialize("crm").success
+    assert rows("mesh://crm/people") == [
+        (1, 5, "Ada", "Bergen"),  # the late update (seq 4) does not override seq 5
+        (3, 10, "Cy", "Lviv"),  # the duplicated insert counts once
+        (4, 9, "Dee", "Paris"),  # an update of an unknown key inserts it
+    ]  # 2 and 5 deleted: the repeated insert of 2 and the late insert of 5 do not bring them back
