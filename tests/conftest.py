@@ -22,9 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 MESH = [sys.executable, "-m", "mesh_platform.cli.main"]
 
 
-def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_mesh(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     """Run the real `mesh` CLI in a subprocess."""
-    result = subprocess.run([*MESH, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run([*MESH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"mesh {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -156,3 +158,53 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabMesh:
     monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
     return mesh
+
+
+MESH_FILES = ("workspace.yaml", "dg.toml", "domains", "templates")
+
+
+@dataclass(frozen=True)
+class MeshCopy:
+    """A copy of the repository's mesh (workspace, domains, templates) that a test may change."""
+
+    settings: MeshSettings
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home)}
+
+    def mesh(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return run_mesh(*args, env=self.env, cwd=self.root, check=check)
+
+    def tree(self) -> dict[str, str]:
+        """Every file of the copy (state in MESH_HOME aside) with a hash of its content."""
+        import hashlib
+
+        return {
+            str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+
+@pytest.fixture
+def mesh_copy(tmp_path: Path, demo_mesh: DemoMesh) -> MeshCopy:
+    """A changeable copy of the mesh whose MESH_HOME starts with the demo's published ports and sources."""
+    import shutil
+
+    root = tmp_path / "repo"
+    for name in MESH_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / name)
+    home = tmp_path / "home"
+    for state in ("ports", "landing"):
+        shutil.copytree(demo_mesh.settings.home / state, home / state)
+    return MeshCopy(MeshSettings(root=root, home=home))

@@ -8,7 +8,9 @@ import typer
 
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
+from mesh_platform.cli.new import new
 from mesh_platform.cli.seed import seed
+from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
 from mesh_platform.errors import MeshError
 
@@ -24,6 +26,8 @@ cli.command("materialize")(materialize_command)
 cli.command("list")(list_products)
 cli.command("ui")(ui)
 cli.command("demo")(demo)
+cli.command("templates")(templates_command)
+cli.add_typer(new, name="new")
 
 
 def app() -> None:

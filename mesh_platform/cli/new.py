@@ -1,0 +1,52 @@
+"""`mesh new domain` and `mesh new product`: self-serve scaffolding from templates."""
+
+from __future__ import annotations
+
+import typer
+
+from mesh_platform.errors import MeshError
+from mesh_platform.scaffold import new_domain, new_product
+from mesh_platform.settings import MeshSettings
+
+new = typer.Typer(help="Create a domain or a data product from a template.", no_args_is_help=True)
+
+
+@new.command("domain")
+def domain_command(
+    name: str = typer.Argument(..., help="The domain's name: a lowercase identifier."),
+    owner: str = typer.Option(..., "--owner", help="team:<name> or an e-mail address."),
+    description: str = typer.Option(None, "--description", help="One sentence about the domain."),
+) -> None:
+    """Create a domain package and register its code location in workspace.yaml."""
+    settings = MeshSettings.from_env()
+    created = new_domain(settings, name, owner, description)
+    for file in created.files:
+        typer.echo(f"  created {file.relative_to(settings.root)}")
+    typer.echo(f"domain '{name}' created and registered in {settings.workspace_file.name}")
+    typer.echo(f"next: mesh new product {name}/<name> --template <template>   (mesh templates lists them)")
+
+
+@new.command("product")
+def product_command(
+    target: str = typer.Argument(..., help="DOMAIN/NAME of the new product."),
+    template: str = typer.Option(..., "--template", "-t", help="The template (mesh templates lists them)."),
+    inputs: list[str] = typer.Option(None, "--input", "-i", help="An input product's address (repeatable)."),
+    owner: str = typer.Option(None, "--owner", help="team:<name> or e-mail (default: the domain's owner)."),
+    settings_: list[str] = typer.Option(None, "--set", help="A template parameter, NAME=VALUE (repeatable)."),
+) -> None:
+    """Create a data product from a template, its contract pre-filled from its inputs."""
+    parameters = {}
+    for item in settings_ or []:
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise MeshError(f"--set '{item}' is not NAME=VALUE")
+        parameters[key.strip()] = value.strip()
+    settings = MeshSettings.from_env()
+    created = new_product(settings, target, template, inputs or [], owner, parameters)
+    for file in created.files:
+        typer.echo(f"  created {file.relative_to(settings.root)}")
+    for note in created.notes:
+        typer.echo(f"  note: {note}")
+    if created.sample_file:
+        typer.echo(f"  example delivery written to {created.sample_file}")
+    typer.echo(f"{created.address} created; review contract.yaml, then: mesh materialize {created.address}")

@@ -1,0 +1,60 @@
+"""`mesh new domain`: a domain package from the `domain` template, registered as a code location."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mesh_platform.catalog import Catalog, read_workspace
+from mesh_platform.errors import MeshError
+from mesh_platform.scaffold.files import staged_folder
+from mesh_platform.scaffold.names import check_name
+from mesh_platform.scaffold.owners import Owner
+from mesh_platform.scaffold.templates import get_template
+from mesh_platform.scaffold.workspace_file import add_code_location
+from mesh_platform.settings import MeshSettings
+
+DOMAIN_FILE = "domain.yaml"
+
+
+@dataclass(frozen=True)
+class NewDomain:
+    name: str
+    folder: Path
+    files: tuple[Path, ...]
+
+
+def domain_owner(folder: Path) -> str | None:
+    """The owner recorded in a domain's `domain.yaml`, if any."""
+    file = folder / DOMAIN_FILE
+    return (yaml.safe_load(file.read_text()) or {}).get("owner") if file.exists() else None
+
+
+def new_domain(settings: MeshSettings, name: str, owner: str, description: str | None = None) -> NewDomain:
+    check_name(name, "domain")
+    owner_ = Owner.parse(owner, default_team=name)
+    existing = {d.name: d for d in read_workspace(settings)}
+    if name in existing:
+        raise MeshError(f"domain '{name}' already exists ({existing[name].folder}); mesh new never overwrites")
+    template = get_template(settings.root / "templates", "domain", "domain")
+    folder = settings.root / "domains" / name
+    module = f"domains.{name}.definitions"
+    context = {
+        "domain": name,
+        "owner": owner_.text,
+        "team": owner_.team,
+        "email": owner_.email,
+        "description": description or f"The {name} domain.",
+    }
+    with staged_folder(folder, staging_parent=settings.root) as staging:
+        template.render(staging, context)
+    try:
+        add_code_location(settings.workspace_file, name, module)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    Catalog.load(settings)  # the new domain must read back cleanly
+    return NewDomain(name, folder, tuple(sorted(p for p in folder.rglob("*") if p.is_file())))

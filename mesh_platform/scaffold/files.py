@@ -1,0 +1,47 @@
+"""Writing what `mesh new` creates all at once or not at all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mesh_platform.errors import MeshError
+
+
+STAGING_PREFIX = ".mesh-new-"
+
+
+@contextmanager
+def staged_folder(target: Path, staging_parent: Path) -> Iterator[Path]:
+    """Yield an empty folder; when the block succeeds it becomes `target` in one rename.
+
+    The folder is staged under `staging_parent` (same file system as `target`, outside
+    any defs folder, so a half-written product is never loaded). On any error it is
+    removed and `target` never exists. An existing `target` is never touched.
+    """
+    if target.exists():
+        raise MeshError(f"{target} already exists; choose another name (mesh new never overwrites)")
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=staging_parent))
+    try:
+        yield staging
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def replace_file(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a new version of `path` beside it, then swap it in atomically."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
