@@ -13,6 +13,18 @@ from mesh_platform.recipes.source import SourceProduct
 from mesh_platform.recipes.sql import SqlProduct
 from mesh_platform.recipes.union import UnionProduct
 
+# The template `mesh new` and `dg scaffold defs` use for each recipe type.
+TEMPLATE_BY_RECIPE = {
+    "SourceProduct": "source",
+    "SqlProduct": "sql",
+    "PythonProduct": "python",
+    "FilterProduct": "filter",
+    "ProjectionProduct": "projection",
+    "UnionProduct": "union",
+    "JoinProduct": "join",
+    "CdcProduct": "cdc",
+}
+
 __all__ = [
     "CdcProduct",
     "FilterProduct",
@@ -22,5 +34,6 @@ __all__ = [
     "PythonProduct",
     "SourceProduct",
     "SqlProduct",
+    "TEMPLATE_BY_RECIPE",
     "UnionProduct",
 ]

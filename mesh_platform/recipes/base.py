@@ -18,6 +18,7 @@ from pydantic import Field
 from mesh_platform.catalog import DEFAULT_CONTRACT_FILE, RECIPE_FILE, assemble_product
 from mesh_platform.errors import AddressError, RecipeError
 from mesh_platform.product_asset import product_asset
+from mesh_platform.recipes.scaffolder import ProductScaffolder
 from mesh_platform.yaml_document import load_yaml_document
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from mesh_platform.product_build import BuildContext
 
 
+@dg.scaffold_with(ProductScaffolder)
 class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
     """A data product: its contract plus how to build it."""
 

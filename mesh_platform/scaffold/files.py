@@ -23,12 +23,15 @@ def staged_folder(target: Path, staging_parent: Path) -> Iterator[Path]:
     any defs folder, so a half-written product is never loaded). On any error it is
     removed and `target` never exists. An existing `target` is never touched.
     """
-    if target.exists():
+    # An empty folder is free to use (`dg scaffold defs` makes the folder before it asks us to fill it).
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise MeshError(f"{target} already exists; choose another name (mesh new never overwrites)")
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=staging_parent))
     try:
         yield staging
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            target.rmdir()
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -49,7 +49,7 @@ def new_product(
         raise MeshError(f"there is no domain '{domain}'; create it first: mesh new domain {domain} --owner team:{domain}")
     address = Address(domain, name)
     folder = catalog.domains[domain].defs_folder / name
-    if address in catalog.products or folder.exists():
+    if address in catalog.products or (folder.exists() and any(folder.iterdir())):
         raise MeshError(f"{address} already exists ({folder}); mesh new never overwrites")
     _check_input_count(template, inputs or [])
     input_products = tuple(catalog.product(a) for a in inputs or [])
