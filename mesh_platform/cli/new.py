@@ -32,11 +32,11 @@ def product_command(
     template: str = typer.Option(..., "--template", "-t", help="The template (mesh templates lists them)."),
     inputs: list[str] = typer.Option(None, "--input", "-i", help="An input product's address (repeatable)."),
     owner: str = typer.Option(None, "--owner", help="team:<name> or e-mail (default: the domain's owner)."),
-    settings_: list[str] = typer.Option(None, "--set", help="A template parameter, NAME=VALUE (repeatable)."),
+    assignments: list[str] = typer.Option(None, "--set", help="A template parameter, NAME=VALUE (repeatable)."),
 ) -> None:
     """Create a data product from a template, its contract pre-filled from its inputs."""
     parameters = {}
-    for item in settings_ or []:
+    for item in assignments or []:
         key, equals, value = item.partition("=")
         if not equals:
             raise MeshError(f"--set '{item}' is not NAME=VALUE")

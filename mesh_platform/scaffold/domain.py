@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from mesh_platform.catalog import Catalog, read_workspace
+from mesh_platform.catalog import read_workspace
 from mesh_platform.errors import MeshError
 from mesh_platform.scaffold.files import staged_folder
 from mesh_platform.scaffold.names import check_name
@@ -56,5 +56,4 @@ def new_domain(settings: MeshSettings, name: str, owner: str, description: str |
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    Catalog.load(settings)  # the new domain must read back cleanly
     return NewDomain(name, folder, tuple(sorted(p for p in folder.rglob("*") if p.is_file())))
