@@ -21,7 +21,7 @@ import hashlib
 import importlib.resources
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,6 +84,7 @@ class Column:
     classification: str | None = None
     term: str | None = None
     quality: tuple[dict[str, Any], ...] = ()
+    logical_type_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_personal(self) -> bool:
@@ -372,6 +373,7 @@ class _ContractReader:
             classification=classification,
             term=str(custom["term"]) if custom.get("term") else None,
             quality=tuple(prop.get("quality") or []),
+            logical_type_options=dict(prop.get("logicalTypeOptions") or {}),
         )
 
     def custom_properties(self, entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -52,3 +52,18 @@ class SchemaDriftError(MeshError):
 
 class PortError(MeshError):
     """A port that cannot be read: not published yet, or no such version."""
+
+
+class QualityGateError(MeshError):
+    """A build whose staged data fails error-severity rules of its contract: it is not published."""
+
+    def __init__(self, address, failed, results, staged_at: str):
+        self.address = address
+        self.failed = failed
+        self.results = results
+        self.staged_at = staged_at
+        listed = "\n  - ".join(r.message for r in failed)
+        super().__init__(
+            f"{address}: not published, {len(failed)} blocking check(s) failed:\n  - {listed}\n"
+            f"The port keeps its current version; the rejected data stays in {staged_at} until the next build."
+        )

@@ -16,7 +16,10 @@ import dagster as dg
 
 from mesh_platform.catalog import Product
 from mesh_platform.contract import Contract
+from mesh_platform.errors import QualityGateError
 from mesh_platform.product_build import Recipe, build_and_publish
+from mesh_platform.quality.evaluation import RuleResult
+from mesh_platform.quality.rules import rules_for_contract
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import pool_name
 
@@ -24,11 +27,31 @@ from mesh_platform.storage.domain_database import pool_name
 def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:
     contract = product.contract
     spec = product_spec(product, kind, code_files)
+    rules = rules_for_contract(contract)
+    checks = [
+        dg.AssetCheckSpec(
+            rule.name,
+            asset=spec.key,
+            description=f"{rule.description} [{rule.severity}; {contract.file.name}: {rule.source}]",
+            blocking=rule.blocking,
+        )
+        for rule in rules
+    ]
 
-    @dg.multi_asset(name=contract.name, specs=[spec], pool=pool_name(contract.domain))
-    def _build(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run.run_id, context.log)
-        return dg.MaterializeResult(
+    def audit(connection, table):
+        from mesh_platform.quality import evaluate_rules
+
+        return evaluate_rules(rules, connection, table)
+
+    @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain))
+    def _build(context: dg.AssetExecutionContext):
+        try:
+            published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run.run_id, context.log, audit)
+        except QualityGateError as gate:
+            yield from (_check_result(spec.key, r) for r in gate.results)
+            raise
+        yield from (_check_result(spec.key, r) for r in published.results)
+        yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": published.rows,
                 "dagster/uri": dg.MetadataValue.path(published.port_uri),
@@ -40,6 +63,31 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         )
 
     return _build
+
+
+def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
+    rule = result.rule
+    metadata = {
+        "rule": f"{rule.source}: {rule.description}",
+        "expected": str(rule.threshold) if rule.measure != "success" else "the expectation holds",
+        "observed": dg.MetadataValue.json(result.observed) if isinstance(result.observed, (list, dict)) else str(result.observed),
+    }
+    if result.unexpected_count is not None:
+        metadata["unexpected_count"] = result.unexpected_count
+    if result.unexpected_percent is not None:
+        metadata["unexpected_percent"] = round(result.unexpected_percent, 4)
+    if result.sample:
+        metadata["sample"] = dg.MetadataValue.json(list(result.sample))
+    if result.error:
+        metadata["error"] = result.error
+    return dg.AssetCheckResult(
+        check_name=rule.name,
+        asset_key=key,
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
+        description=result.message,
+        metadata=metadata,
+    )
 
 
 def product_spec(product: Product, kind: str, code_files: Iterable[Path]) -> dg.AssetSpec:

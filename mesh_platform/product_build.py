@@ -5,19 +5,23 @@
 2. The recipe turns inputs into a DuckDB relation.
 3. The output is conformed to the contract (columns by name, contract types) and
    staged as `staging.<product>`.
-4. Only then is the staged data committed to the port, as one atomic Delta commit.
+4. The contract's quality rules run on the staged table (write–audit–publish). A failing
+   error-severity rule stops here: the staged table is kept for inspection, nothing is published.
+5. Only then is the staged data committed to the port, as one atomic Delta commit.
    Any failure before that leaves the port's current version as it was.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.conformance import conformed_select
+from mesh_platform.errors import QualityGateError
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import DomainDatabase
 
@@ -26,6 +30,10 @@ if TYPE_CHECKING:
 
     from mesh_platform.contract import Contract
     from mesh_platform.inputs import ProductInput
+    from mesh_platform.quality import RuleResult
+
+# Checks the staged table (connection, table name) and returns every rule's result.
+Audit = Callable[["duckdb.DuckDBPyConnection", str], "list[RuleResult]"]
 
 OUTPUT_VIEW = "mesh_build_output"
 
@@ -57,11 +65,19 @@ class Publication:
     port_uri: str
     version: int
     rows: int
+    results: list[RuleResult] = field(default_factory=list)
 
 
 def build_and_publish(
-    product: Product, recipe: Recipe, settings: MeshSettings, run_id: str | None, log: logging.Logger
+    product: Product,
+    recipe: Recipe,
+    settings: MeshSettings,
+    run_id: str | None,
+    log: logging.Logger,
+    audit: Audit | None = None,
 ) -> Publication:
+    """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
+    published and the staged table stays in the domain's DuckDB file for inspection."""
     contract = product.contract
     catalog = Catalog.load(settings)
     database = DomainDatabase(settings.domain_database(contract.domain))
@@ -74,10 +90,13 @@ def build_and_publish(
         build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
-        database.stage(connection, contract.name, conformed_select(OUTPUT_VIEW, output.columns, contract))
+        table = database.stage(connection, contract.name, conformed_select(OUTPUT_VIEW, output.columns, contract))
+        results = audit(connection, table) if audit else []
+        if blocking := [r for r in results if not r.passed and r.rule.blocking]:
+            raise QualityGateError(contract.address, blocking, results, f"{database.path} ({table})")
         staged = database.staged_arrow(connection, contract.name)
-        log.info(f"staged {staged.num_rows} rows in {database.path} (staging.{contract.name})")
+        log.info(f"staged {staged.num_rows} rows in {database.path} ({table}); {len(results)} checks passed or warned")
         version = port.publish(staged, contract, run_id)
         database.promote(connection, contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
-    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows)
+    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, results=results)

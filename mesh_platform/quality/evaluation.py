@@ -1,0 +1,127 @@
+"""Running a product's rules on its staged data: Great Expectations 1.x for expectations, DuckDB for SQL.
+
+Great Expectations takes seconds to import, so it is imported here, on first
+use in a run process, never when definitions load. It has no DuckDB dialect:
+expectations run on the staged table as one pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mesh_platform.quality.rules import QualityRule
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: QualityRule
+    passed: bool
+    observed: Any
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    sample: tuple[Any, ...] = ()
+    error: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.error:
+            return f"{self.rule.name}: could not be evaluated: {self.error}"
+        verdict = "passed" if self.passed else "failed"
+        if self.rule.measure == "success":
+            detail = f"{self.unexpected_count} offending rows" if self.unexpected_count else f"observed {self.observed}"
+        else:
+            detail = f"observed {self.observed}, expected {self.rule.threshold}"
+        sample = f"; e.g. {', '.join(map(repr, self.sample))}" if self.sample and not self.passed else ""
+        return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample})"
+
+
+def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str) -> list[RuleResult]:
+    """Evaluate every rule on the staged `table` of `connection`."""
+    results = [_sql_result(rule, connection, table) for rule in rules if rule.query]
+    expectation_rules = [rule for rule in rules if rule.expectation]
+    if expectation_rules:
+        batch = _batch(connection.table(table).df())
+        results += [_expectation_result(rule, batch) for rule in expectation_rules]
+    order = {rule.name: index for index, rule in enumerate(rules)}
+    return sorted(results, key=lambda r: order[r.rule.name])
+
+
+def _sql_result(rule: QualityRule, connection: duckdb.DuckDBPyConnection, table: str) -> RuleResult:
+    query = str(rule.query)
+    for placeholder in ("${object}", "{object}"):
+        query = query.replace(placeholder, table)
+    if rule.column:
+        for placeholder in ("${property}", "{property}"):
+            query = query.replace(placeholder, f'"{rule.column}"')
+    try:
+        rows = connection.sql(query).fetchall()
+    except Exception as error:  # any DuckDB error: a broken query fails its rule, with DuckDB's reason
+        return RuleResult(rule, False, None, error=str(error).splitlines()[0])
+    if len(rows) != 1 or len(rows[0]) != 1 or not isinstance(rows[0][0], (int, float)):
+        return RuleResult(rule, False, rows[:SAMPLE_SIZE], error="the query must return one number")
+    observed = rows[0][0]
+    return RuleResult(rule, rule.threshold.holds(observed), observed)
+
+
+@functools.cache
+def _validator():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("mesh").add_dataframe_asset("staged")
+    return gx, asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _batch(frame: pd.DataFrame):
+    _, batch_definition = _validator()
+    return batch_definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _expectation_result(rule: QualityRule, batch) -> RuleResult:
+    gx, _ = _validator()
+    try:
+        expectation = getattr(gx.expectations, str(rule.expectation))(**rule.arguments)
+        outcome = batch.validate(expectation, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
+    except Exception as error:  # an unknown expectation or bad arguments: the rule fails and says why
+        return RuleResult(rule, False, None, error=f"{rule.expectation}: {error}")
+    result = outcome.result or {}
+    count, percent = result.get("unexpected_count"), result.get("unexpected_percent")
+    observed: Any = result.get("observed_value")
+    match rule.measure:
+        case "observed_value":
+            measured = observed
+        case "unexpected_percent":
+            measured = observed = round(percent or 0.0, 4)
+        case "unexpected_count":
+            measured = observed = count or 0
+        case _:
+            return RuleResult(rule, bool(outcome.success), _plain(observed), count, percent, _sample(result))
+    passed = measured is not None and rule.threshold.holds(measured)
+    return RuleResult(rule, passed, _plain(observed), count, percent, _sample(result))
+
+
+def _sample(result: dict[str, Any]) -> tuple[Any, ...]:
+    values = result.get("partial_unexpected_list") or []
+    return tuple(_plain(v) for v in values[:SAMPLE_SIZE])
+
+
+def _plain(value: Any) -> Any:
+    """Values fit for Dagster metadata and messages (no numpy types, NaN shown as None)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)

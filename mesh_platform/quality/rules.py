@@ -1,0 +1,208 @@
+"""The contract's quality rules, typed: what each checks, how it is measured, how strict it is.
+
+From the schema: `required` → not null; `unique` → unique; `primaryKey` → not
+null and unique (compound when the key has several columns);
+`logicalTypeOptions` → ranges (`minimum`, `maximum`, exclusive forms), string
+`pattern` and lengths. From the ODCS `quality` entries: the library metrics
+(`rowCount`, `nullValues`, `missingValues`, `invalidValues`, `duplicateValues`
+with their `mustBe…` operators, `unit: percent` for shares), `sql` rules (a
+query run in DuckDB on the staged data) and `custom` rules naming a Great
+Expectations expectation and its arguments. `severity: warning` reports without
+blocking; anything else blocks publishing.
+
+Column types are not a rule: conformance makes the staged columns the
+contract's types before any rule runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from mesh_platform.contract import Column, Contract
+from mesh_platform.errors import ContractError
+from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
+
+Severity = Literal["error", "warning"]
+# What decides a rule: Great Expectations' count or share of offending rows, its observed value
+# (row count), or its own verdict (custom expectations without a threshold).
+Measure = Literal["unexpected_count", "unexpected_percent", "observed_value", "success"]
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    """One check of a product, named for Dagster (`name`) and traced to its contract field (`source`)."""
+
+    name: str
+    description: str
+    severity: Severity
+    source: str
+    threshold: Threshold
+    column: str | None = None
+    # A Great Expectations expectation (class name and arguments) and which of its results to compare…
+    expectation: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    measure: Measure = "unexpected_count"
+    # …or a DuckDB query returning one number.
+    query: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
+
+
+def rules_for_contract(contract: Contract) -> list[QualityRule]:
+    rules: list[QualityRule] = []
+    key = sorted((c for c in contract.columns if c.primary_key), key=lambda c: c.primary_key_position)
+    for index, column in enumerate(contract.columns):
+        rules += _schema_rules(contract, column, f"schema[0].properties[{index}]", single_key=len(key) == 1)
+    if len(key) > 1:
+        names = [c.name for c in key]
+        rules.append(
+            QualityRule(
+                name="primary_key_unique",
+                description=f"The primary key ({', '.join(names)}) is unique.",
+                severity="error",
+                source="schema[0].properties[].primaryKey",
+                threshold=ZERO,
+                expectation="ExpectCompoundColumnsToBeUnique",
+                arguments={"column_list": names},
+            )
+        )
+    for index, entry in enumerate(contract.quality):
+        rules.append(_quality_rule(contract, entry, None, f"schema[0].quality[{index}]", ("schema", 0, "quality", index)))
+    for c_index, column in enumerate(contract.columns):
+        for index, entry in enumerate(column.quality):
+            path = ("schema", 0, "properties", c_index, "quality", index)
+            rules.append(_quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path))
+    return _unique_names(rules)
+
+
+def _schema_rules(contract: Contract, column: Column, source: str, single_key: bool) -> list[QualityRule]:
+    rules = []
+    name = column.name
+    if column.required or column.primary_key:
+        rules.append(QualityRule(f"{name}_not_null", f"{name} is never empty (required).", "error", f"{source}.required", ZERO, name, "ExpectColumnValuesToNotBeNull", {"column": name}))
+    if column.unique or (column.primary_key and single_key):
+        rules.append(QualityRule(f"{name}_unique", f"{name} holds no value twice (unique).", "error", f"{source}.unique", ZERO, name, "ExpectColumnValuesToBeUnique", {"column": name}))
+    options = column.logical_type_options
+    low = options.get("minimum", options.get("exclusiveMinimum"))
+    high = options.get("maximum", options.get("exclusiveMaximum"))
+    if low is not None or high is not None:
+        arguments = {"column": name, "min_value": low, "max_value": high}
+        if "exclusiveMinimum" in options:
+            arguments["strict_min"] = True
+        if "exclusiveMaximum" in options:
+            arguments["strict_max"] = True
+        rules.append(QualityRule(f"{name}_in_range", f"{name} lies between {low} and {high}.", "error", f"{source}.logicalTypeOptions", ZERO, name, "ExpectColumnValuesToBeBetween", arguments))
+    if pattern := options.get("pattern"):
+        rules.append(QualityRule(f"{name}_pattern", f"{name} matches {pattern}.", "error", f"{source}.logicalTypeOptions.pattern", ZERO, name, "ExpectColumnValuesToMatchRegex", {"column": name, "regex": pattern}))
+    if "minLength" in options or "maxLength" in options:
+        arguments = {"column": name, "min_value": options.get("minLength"), "max_value": options.get("maxLength")}
+        rules.append(QualityRule(f"{name}_length", f"{name} has an allowed length.", "error", f"{source}.logicalTypeOptions", ZERO, name, "ExpectColumnValueLengthsToBeBetween", arguments))
+    return rules
+
+
+def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | None, source: str, path: tuple) -> QualityRule:
+    kind = entry.get("type", "library")
+    severity: Severity = "warning" if str(entry.get("severity", "error")).lower() in ("warning", "warn", "info") else "error"
+    description = entry.get("description") or entry.get("name") or ""
+    label = _identifier(entry.get("name") or "")
+
+    def fail(message: str, fix: str) -> ContractError:
+        return ContractError([contract.source.problem(path, message, fix)])
+
+    if kind == "sql":
+        if not entry.get("query"):
+            raise fail("a sql quality rule needs a query", "write query: SELECT count(*) FROM {object} WHERE …")
+        return QualityRule(
+            label or f"{column.name + '_' if column else ''}sql_check",
+            description or "SQL rule",
+            severity,
+            source,
+            Threshold.from_rule(entry, ZERO),
+            column.name if column else None,
+            query=str(entry["query"]),
+        )
+    if kind == "custom":
+        if str(entry.get("engine", "")).lower() not in ("greatexpectations", "great_expectations", "gx"):
+            raise fail(f"custom rules run on engine greatExpectations, not '{entry.get('engine')}'", "set engine: greatExpectations")
+        implementation = entry.get("implementation")
+        if not isinstance(implementation, dict) or not implementation.get("expectation"):
+            raise fail(
+                "a custom rule needs implementation: {expectation: <Great Expectations expectation>, kwargs: {…}}",
+                "e.g. implementation: {expectation: expect_column_mean_to_be_between, kwargs: {min_value: 1}}",
+            )
+        expectation = _class_name(str(implementation["expectation"]))
+        arguments = dict(implementation.get("kwargs") or {})
+        if column is not None:
+            arguments.setdefault("column", column.name)
+        has_threshold = any(k.startswith("must") for k in entry)
+        return QualityRule(
+            label or _identifier(str(implementation["expectation"])),
+            description or expectation,
+            severity,
+            source,
+            Threshold.from_rule(entry, ZERO),
+            column.name if column else None,
+            expectation,
+            arguments,
+            measure="unexpected_count" if has_threshold else "success",
+        )
+    if kind != "library":
+        raise fail(f"quality rule type '{kind}' is not run by the mesh", "use library (with metric), sql or custom")
+    return _library_rule(entry, column, source, severity, description, label, fail)
+
+
+def _library_rule(entry, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
+    metric = entry.get("metric") or entry.get("rule")
+    arguments = entry.get("arguments") or {}
+    percent = str(entry.get("unit", "rows")).lower() == "percent"
+    measure: Measure = "unexpected_percent" if percent else "unexpected_count"
+    columns = arguments.get("properties") or ([column.name] if column else [])
+    target = column.name if column else (columns[0] if len(columns) == 1 else None)
+    prefix = f"{'_'.join(columns)}_" if columns else ""
+    if metric == "rowCount":
+        threshold = Threshold.from_rule(entry, NON_EMPTY)
+        return QualityRule(label or "row_count", description or f"row count {threshold}", severity, source, threshold, None, "ExpectTableRowCountToBeBetween", {"min_value": 0}, "observed_value")
+    if not columns:
+        raise fail(f"metric {metric} needs a column: put it under a property's quality, or give arguments.properties", "e.g. arguments: {properties: [order_id]}")
+    threshold = Threshold.from_rule(entry, ZERO)
+    if metric == "nullValues":
+        return QualityRule(label or f"{prefix}null_values", description or f"{target} empty values {threshold}", severity, source, threshold, target, "ExpectColumnValuesToNotBeNull", {"column": target}, measure)
+    if metric == "duplicateValues":
+        if len(columns) > 1:
+            return QualityRule(label or f"{prefix}duplicates", description or f"duplicates of ({', '.join(columns)}) {threshold}", severity, source, threshold, None, "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, measure)
+        return QualityRule(label or f"{prefix}duplicates", description or f"duplicate {target} values {threshold}", severity, source, threshold, target, "ExpectColumnValuesToBeUnique", {"column": target}, measure)
+    if metric == "invalidValues":
+        if "validValues" in arguments:
+            spec = ("ExpectColumnValuesToBeInSet", {"column": target, "value_set": list(arguments["validValues"])})
+        elif "pattern" in arguments:
+            spec = ("ExpectColumnValuesToMatchRegex", {"column": target, "regex": arguments["pattern"]})
+        else:
+            raise fail("invalidValues needs arguments.validValues or arguments.pattern", "e.g. arguments: {validValues: [completed, cancelled]}")
+        return QualityRule(label or f"{prefix}invalid_values", description or f"{target} values outside the allowed ones {threshold}", severity, source, threshold, target, spec[0], spec[1], measure)
+    if metric == "missingValues":
+        missing = list(arguments.get("missingValues") or ["", "N/A", "n/a", "null", "NULL"])
+        return QualityRule(label or f"{prefix}missing_values", description or f"{target} values meaning 'missing' ({', '.join(map(repr, missing))}) {threshold}", severity, source, threshold, target, "ExpectColumnValuesToNotBeInSet", {"column": target, "value_set": missing}, measure)
+    raise fail(f"metric '{metric}' is unknown", "use rowCount, nullValues, missingValues, invalidValues or duplicateValues")
+
+
+def _class_name(expectation: str) -> str:
+    """`expect_column_mean_to_be_between` → `ExpectColumnMeanToBeBetween`."""
+    return expectation if expectation[:1].isupper() else "".join(part.title() for part in expectation.split("_"))
+
+
+def _identifier(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+
+
+def _unique_names(rules: list[QualityRule]) -> list[QualityRule]:
+    seen: dict[str, int] = {}
+    result = []
+    for rule in rules:
+        count = seen.get(rule.name, 0)
+        seen[rule.name] = count + 1
+        result.append(rule if count == 0 else replace(rule, name=f"{rule.name}_{count + 1}"))
+    return result
