@@ -1,8 +1,12 @@
 """Schema conformance: a build's output must have exactly the contract's columns.
 
-Columns are matched by name, never by position. A missing or extra column is
-drift and fails the build with every difference listed; matching columns are
-cast to the contract's physical type and put in the contract's order.
+Columns are matched by name, never by position. A missing or extra column, or
+a column of another kind of type than the contract's (text where it says a
+number, a number where it says a date…), is drift and fails the build with
+every difference listed. Matching columns are cast to the contract's exact
+physical type (BIGINT → DECIMAL(12,2) is fine) and put in the contract's order.
+Source products are exempt from the type-kind test: reading typed columns out
+of files is what they are for, and a value that does not convert still fails.
 """
 
 from __future__ import annotations
@@ -14,25 +18,49 @@ from mesh_platform.errors import SchemaDriftError
 from mesh_platform.storage.domain_database import quote
 
 
-def schema_differences(actual: Sequence[str], contract: Contract) -> list[str]:
-    """Each way the output's column names differ from the contract's."""
-    have = {name.lower() for name in actual}
+_FAMILIES = (
+    ("number", ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")),
+    ("text", ("VARCHAR",)),
+    ("date or time", ("DATE", "TIMESTAMP", "TIME")),
+    ("boolean", ("BOOLEAN",)),
+)
+
+
+def type_family(type_text: str) -> str:
+    """The kind of a DuckDB type: number, text, date or time, boolean — else the type itself."""
+    upper = type_text.upper()
+    if upper.endswith("]") or upper.startswith(("STRUCT", "MAP", "UNION")):
+        return upper
+    for family, prefixes in _FAMILIES:
+        if upper.startswith(prefixes):
+            return family
+    return upper
+
+
+def schema_differences(actual: Sequence[tuple[str, str]], contract: Contract, check_types: bool = True) -> list[str]:
+    """Each way the output's columns (name, DuckDB type) differ from the contract's."""
+    have = {name.lower(): type_ for name, type_ in actual}
     want = {column.name.lower() for column in contract.columns}
     differences = [f"missing column '{c.name}' ({c.physical_type})" for c in contract.columns if c.name.lower() not in have]
-    differences += [f"extra column '{name}' not in the contract" for name in actual if name.lower() not in want]
+    differences += [f"extra column '{name}' ({type_}) not in the contract" for name, type_ in actual if name.lower() not in want]
+    if check_types:
+        for column in contract.columns:
+            type_ = have.get(column.name.lower())
+            if type_ is not None and type_family(type_) != type_family(column.physical_type):
+                differences.append(f"column '{column.name}' is {type_}, the contract says {column.physical_type}")
     return differences
 
 
-def conformed_select(source: str, actual: Sequence[str], contract: Contract) -> str:
+def conformed_select(source: str, actual: Sequence[tuple[str, str]], contract: Contract, check_types: bool = True) -> str:
     """SQL selecting the contract's columns from `source`, by name, cast to their types."""
-    if differences := schema_differences(actual, contract):
+    if differences := schema_differences(actual, contract, check_types):
         listed = "\n  - ".join(differences)
         raise SchemaDriftError(
             f"{contract.address}: the build's output does not match {contract.file.name} "
             f"(version {contract.version}):\n  - {listed}\n"
             "Change the recipe's output or the contract so that they agree."
         )
-    by_name = {name.lower(): name for name in actual}
+    by_name = {name.lower(): name for name, _ in actual}
     columns = ", ".join(
         f"CAST({quote(by_name[c.name.lower()])} AS {c.physical_type}) AS {quote(c.name)}" for c in contract.columns
     )

@@ -55,6 +55,9 @@ class BuildContext:
 
 
 class Recipe(Protocol):
+    # False for recipes whose job is to type raw data (sources): their columns are only cast.
+    checks_output_types: bool
+
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation: ...
 
 
@@ -90,7 +93,9 @@ def build_and_publish(
         build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
-        table = database.stage(connection, contract.name, conformed_select(OUTPUT_VIEW, output.columns, contract))
+        actual = list(zip(output.columns, map(str, output.types)))
+        select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types)
+        table = database.stage(connection, contract.name, select)
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{database.path} ({table})")

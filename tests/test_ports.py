@@ -79,8 +79,8 @@ def test_schema_drift_lists_every_difference(shop):
     result = shop.materialize("shop", "things", raise_on_error=False)
     error = str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
     assert "missing column 'name' (VARCHAR)" in error
-    assert "extra column 'label' not in the contract" in error
-    assert "extra column 'colour' not in the contract" in error
+    assert "extra column 'label' (VARCHAR) not in the contract" in error
+    assert "extra column 'colour' (VARCHAR) not in the contract" in error
     assert [v.version for v in product_versions("mesh://shop/things")] == [0]
 
 

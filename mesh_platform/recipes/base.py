@@ -43,6 +43,8 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
 
     # The Dagster kind shown on the asset (besides duckdb and delta).
     kind: ClassVar[str] = ""
+    # Whether an output column of another kind of type than the contract's is drift (see conformance).
+    checks_output_types: ClassVar[bool] = True
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         """The product's rows, computed from `build.inputs` in `build.connection`."""

@@ -27,6 +27,8 @@ _FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson":
 class SourceProduct(ProductRecipe):
     """A product read from files that land in the domain's landing folder."""
 
+    checks_output_types = False  # typing raw file columns is what a source does
+
     path: str = Field(description="File name or glob pattern inside the domain's landing folder, e.g. 'orders/*.csv'.")
     format: FileFormat | None = Field(default=None, description="csv, jsonl or parquet; by default from the file suffix.")
     options: dict[str, Any] = Field(
