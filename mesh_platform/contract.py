@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from mesh_platform.address import NAME_PATTERN, Address
 from mesh_platform.errors import ContractError, Problem
-from mesh_platform.yaml_document import FieldPath, YamlDocument, load_yaml_document
+from mesh_platform.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
 
 Access = Literal["public", "restricted", "internal"]
 ACCESS_LEVELS: tuple[str, ...] = ("public", "restricted", "internal")
@@ -210,7 +210,17 @@ def odcs_json_schema() -> dict[str, Any]:
 
 def load_contract(file: Path | str) -> Contract:
     """Load and validate a contract file; raise `ContractError` listing every problem."""
-    document = load_yaml_document(Path(file))
+    return _contract_from(load_yaml_document(Path(file)))
+
+
+def contract_from_document(document: dict[str, Any], label: str) -> Contract:
+    """A contract from its document (e.g. the one kept with a published port version)."""
+    import yaml
+
+    return _contract_from(parse_yaml_document(yaml.safe_dump(document, sort_keys=False), Path(label)))
+
+
+def _contract_from(document: YamlDocument) -> Contract:
     problems = _standard_problems(document)
     if problems:
         raise ContractError(problems)

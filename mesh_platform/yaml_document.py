@@ -53,6 +53,11 @@ def load_yaml_document(file: Path, error_type: type[FileProblemsError] = Contrac
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise error_type([Problem(file, "", None, f"cannot read the file: {error.strerror}")]) from None
+    return parse_yaml_document(text, file, error_type)
+
+
+def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
+    """Parse YAML text that came from `file` (a name for messages; it is not read)."""
     try:
         node = YAML(typ="rt").load(text)
     except MarkedYAMLError as error:

@@ -1,0 +1,59 @@
+"""`mesh contract diff`: what changed between two versions of a contract, and what breaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mesh_platform.address import SCHEME
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.output import fail, print_json
+from mesh_platform.contract import Contract, contract_from_document, load_contract
+from mesh_platform.contract_diff import diff_contracts
+from mesh_platform.errors import MeshError
+
+contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
+
+
+@contract.command("diff")
+def diff_command(
+    old: str = typer.Argument(..., help="The old contract: a file, or a product address (its last published contract)."),
+    new: str = typer.Argument(None, help="The new contract file (default, for an address: the product's contract file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List every change between two contracts, breaking or not; exit 1 when a breaking change lacks a major bump."""
+    old_contract, new_contract = _load_pair(old, new)
+    result = diff_contracts(old_contract, new_contract)
+    if as_json:
+        print_json(
+            {
+                "old_version": result.old_version,
+                "new_version": result.new_version,
+                "changes": [c.__dict__ for c in result.changes],
+                "problem": result.problem,
+            }
+        )
+    else:
+        typer.echo(f"{old_contract.address}: {result.old_version} → {result.new_version}")
+        for change in result.changes:
+            typer.echo(f"  {'BREAKING' if change.breaking else 'ok      '}  {change.kind:<24} {change.message}")
+        if not result.changes:
+            typer.echo("  no changes")
+    if result.problem:
+        raise fail(result.problem)
+
+
+def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:
+    if old.startswith(SCHEME):
+        catalog = Catalog.load()
+        product = catalog.product(old)
+        port = catalog.port(old)
+        document = port.published_contract() if port.exists() else None
+        if document is None:
+            raise MeshError(f"{old} has no published contract yet; compare two files instead")
+        published = contract_from_document(document, f"{port.address} (version {port.current_version()})")
+        return published, load_contract(Path(new) if new else product.contract.file)
+    if new is None:
+        raise MeshError("give the new contract file (or an address as the first argument)")
+    return load_contract(Path(old)), load_contract(Path(new))

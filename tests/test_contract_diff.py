@@ -1,0 +1,165 @@
+"""`mesh contract diff`: every change kind, classified breaking or not; breaking needs a major bump."""
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+
+from mesh_platform import load_contract
+from mesh_platform.contract_diff import diff_contracts
+
+from .conftest import REPO, run_mesh
+
+BASE = yaml.safe_load((REPO / "domains/sales/defs/orders/contract.yaml").read_text())
+
+
+def columns(document):
+    return document["schema"][0]["properties"]
+
+
+def column_named(document, name):
+    return next(c for c in columns(document) if c["name"] == name)
+
+
+def remove_column(d):
+    columns(d).remove(column_named(d, "status"))
+
+
+def rename_column(d):
+    column_named(d, "status")["name"] = "order_status"
+
+
+def add_column(d):
+    columns(d).append({"name": "channel", "logicalType": "string", "physicalType": "VARCHAR", "classification": "internal"})
+
+
+def narrow_type(d):
+    column_named(d, "amount_usd")["physicalType"] = "DECIMAL(8,2)"
+
+
+def widen_type(d):
+    column_named(d, "amount_usd")["physicalType"] = "DECIMAL(18,2)"
+
+
+def change_type_kind(d):
+    column_named(d, "order_date")["physicalType"] = "VARCHAR"
+    column_named(d, "order_date")["logicalType"] = "string"
+
+
+def make_required(d):
+    column_named(d, "amount_usd")["required"] = True
+
+
+def make_optional(d):
+    column_named(d, "status")["required"] = False
+
+
+def reduce_allowed(d):
+    column_named(d, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed"]}, "mustBe": 0}]
+
+
+def extend_allowed(d):
+    column_named(d, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded", "returned"]}, "mustBe": 0}]
+
+
+def weaken_sla(d):
+    d["slaProperties"][1]["value"] = 12
+
+
+def strengthen_sla(d):
+    d["slaProperties"][1]["value"] = 1
+
+
+def tighten_access(d):
+    d["customProperties"][0]["value"] = "internal"
+
+
+def describe(d):
+    d["description"]["purpose"] = "Every order, one row each."
+
+
+def more_sensitive(d):
+    column_named(d, "country_code")["classification"] = "personal"
+
+
+def add_rule(d):
+    d["schema"][0]["quality"].append({"metric": "rowCount", "name": "at least ten", "mustBeGreaterThan": 10})
+
+
+BASE_ALLOWED = copy.deepcopy(BASE)
+column_named(BASE_ALLOWED, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded"]}, "mustBe": 0}]
+
+CASES = [
+    (remove_column, "column removed", True),
+    (rename_column, "column renamed", True),
+    (add_column, "column added", False),
+    (narrow_type, "type narrowed", True),
+    (widen_type, "type widened", False),
+    (change_type_kind, "type narrowed", True),
+    (make_required, "made required", True),
+    (make_optional, "made optional", True),
+    (reduce_allowed, "allowed values reduced", True),
+    (extend_allowed, "allowed values extended", False),
+    (weaken_sla, "SLA weakened", True),
+    (strengthen_sla, "SLA strengthened", False),
+    (tighten_access, "access tightened", True),
+    (describe, "description changed", False),
+    (more_sensitive, "classification changed", True),
+    (add_rule, "quality rule added", False),
+]
+
+
+def write(tmp_path, name, document):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(("change", "kind", "breaking"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_each_change_kind_is_classified(tmp_path, change, kind, breaking):
+    base = BASE_ALLOWED if change in (reduce_allowed, extend_allowed) else BASE
+    new = copy.deepcopy(base)
+    change(new)
+    new["version"] = "1.1.0"
+    result = diff_contracts(load_contract(write(tmp_path, "old.yaml", base)), load_contract(write(tmp_path, "new.yaml", new)))
+    assert [(c.kind, c.breaking) for c in result.changes] == [(kind, breaking)]
+    assert (result.problem is not None) == breaking
+
+
+def test_cli_exits_1_on_a_breaking_change_without_a_major_bump(tmp_path):
+    new = copy.deepcopy(BASE)
+    remove_column(new)
+    add_column(new)
+    new["version"] = "1.1.0"
+    old_file, new_file = write(tmp_path, "old.yaml", BASE), write(tmp_path, "new.yaml", new)
+    result = run_mesh("contract", "diff", str(old_file), str(new_file))
+    assert result.returncode == 1
+    assert "BREAKING  column removed" in result.stdout and "ok        column added" in result.stdout
+    assert result.stderr.strip() == "error: 1 breaking change(s) need a new major version: set version to 2.0.0 (now 1.1.0)"
+
+    new["version"] = "2.0.0"
+    write(tmp_path, "new.yaml", new)
+    result = run_mesh("contract", "diff", str(old_file), str(new_file), "--json")
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert report["problem"] is None and [c["kind"] for c in report["changes"]] == ["column removed", "column added"]
+
+
+def test_unchanged_version_with_changes_is_refused(tmp_path):
+    new = copy.deepcopy(BASE)
+    describe(new)
+    result = run_mesh("contract", "diff", str(write(tmp_path, "old.yaml", BASE)), str(write(tmp_path, "new.yaml", new)))
+    assert result.returncode == 1 and "the contract changed but its version did not (1.0.0)" in result.stderr
+
+
+@pytest.mark.slow
+def test_diff_against_the_last_published_contract(demo_mesh, tmp_path):
+    new = copy.deepcopy(BASE)
+    tighten_access(new)
+    new["version"] = "1.0.1"
+    env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home)}
+    result = run_mesh("contract", "diff", "mesh://sales/orders", str(write(tmp_path, "contract.yaml", new)), env=env)
+    assert result.returncode == 1
+    assert "mesh://sales/orders: 1.0.0 → 1.0.1" in result.stdout and "access public → internal" in result.stdout
