@@ -8,13 +8,14 @@ A broken product is recorded with its error and never hides the others.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh_platform.address import Address
 from mesh_platform.contract import Contract, load_contract
-from mesh_platform.errors import AddressError, FileProblemsError, MeshError, RecipeError
+from mesh_platform.errors import AddressError, FileProblemsError, MeshError, PortError, RecipeError
 from mesh_platform.inputs import ProductInput, parse_inputs
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port
@@ -102,6 +103,19 @@ class Catalog:
         product = self.product(address)
         major = address.major if address.major is not None else product.contract.major
         return Port(self.settings.ports_root, address.at_major(major))
+
+    def deprecation(self, address: Address | str, today: dt.date | None = None) -> str | None:
+        """The warning for reading an older major version; raises `PortError` once it is retired."""
+        address = Address.parse(address) if isinstance(address, str) else address
+        contract = self.product(address).contract
+        if address.major is None or address.major >= contract.major:
+            return None
+        current = address.at_major(contract.major)
+        until = contract.previous_major_served_until
+        if until is not None and (today or dt.date.today()) > until:
+            raise PortError(f"{address} was retired on {until}; read {current} instead (its contract: {contract.file})")
+        when = f"served until {until}" if until else "no retirement date set"
+        return f"{address} is deprecated: version {contract.version} is current ({when}); move to {current}"
 
     def in_domain(self, domain: str) -> list[Product]:
         return [p for p in self.products.values() if p.address.domain == domain]

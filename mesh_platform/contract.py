@@ -9,7 +9,8 @@ file, the field and the line.
 
 Mesh settings the standard has no field for are `customProperties`:
   contract level: `access` (public | restricted | internal), `consumers`
-  (domains a restricted product is granted to), `tier`;
+  (domains a restricted product is granted to), `tier`,
+  `servePreviousMajorUntil` (date until which older major versions stay readable);
   column level: `term` (the glossary term the column carries).
 """
 
@@ -123,6 +124,7 @@ class Contract:
     access: str
     consumers: tuple[str, ...]
     tier: str | None
+    previous_major_served_until: dt.date | None
     document: dict[str, Any]
     source: YamlDocument
 
@@ -286,6 +288,12 @@ class _ContractReader:
         if access == "restricted" and not consumers:
             self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [domain, …]")
         frequency, latency = self.service_levels()
+        served_until = None
+        if custom.get("servePreviousMajorUntil") is not None:
+            try:
+                served_until = dt.date.fromisoformat(str(custom["servePreviousMajorUntil"]))
+            except ValueError:
+                self.fail(self.custom_path("servePreviousMajorUntil"), f"'{custom['servePreviousMajorUntil']}' is not a date", "write YYYY-MM-DD")
         if self.problems:
             raise ContractError(self.problems)
         return Contract(
@@ -308,6 +316,7 @@ class _ContractReader:
             access=access,
             consumers=tuple(consumers),
             tier=str(custom["tier"]) if custom.get("tier") is not None else None,
+            previous_major_served_until=served_until,
             document=data,
             source=self.doc,
         )

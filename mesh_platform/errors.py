@@ -51,7 +51,11 @@ class SchemaDriftError(MeshError):
 
 
 class PortError(MeshError):
-    """A port that cannot be read: not published yet, or no such version."""
+    """A port that cannot be read: not published yet, no such version, or retired."""
+
+
+class DeprecatedPortWarning(UserWarning):
+    """A read of an older major version of a product, served only until its retirement date."""
 
 
 class QualityGateError(MeshError):

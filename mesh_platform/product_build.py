@@ -88,6 +88,8 @@ def build_and_publish(
     with database.connect() as connection:
         for item in product.inputs:
             source = catalog.port(item.address)
+            if notice := catalog.deprecation(source.address):
+                log.warning(f"input {item.alias}: {notice}")
             log.info(f"input {item.alias}: {source.address} version {source.current_version()} ({source.uri})")
             connection.register(item.alias, source.dataset())
         build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log)

@@ -6,17 +6,22 @@ domain's DuckDB file, so reading takes no lock on another domain's workspace.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
+from mesh_platform.errors import DeprecatedPortWarning
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port, PortVersion
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+# A consumer of a deprecated version hears about it on every read, not once per place in the code.
+warnings.simplefilter("always", DeprecatedPortWarning)
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,16 @@ class ResolvedProduct:
 
 
 def resolve(address: Address | str, settings: MeshSettings | None = None) -> ResolvedProduct:
-    """Resolve `mesh://<domain>/<product>[@v<major>]`; unknown addresses raise `AddressError`."""
+    """Resolve `mesh://<domain>/<product>[@v<major>]`; unknown addresses raise `AddressError`.
+
+    An older major version warns (`DeprecatedPortWarning`) on every resolve and is refused
+    (`PortError`) after the date the current contract serves it until.
+    """
     catalog = Catalog.load(settings)
     parsed = Address.parse(address) if isinstance(address, str) else address
     port = catalog.port(parsed)
+    if notice := catalog.deprecation(port.address):
+        warnings.warn(notice, DeprecatedPortWarning, stacklevel=3)
     return ResolvedProduct(address=port.address, product=catalog.product(parsed), port=port)
 
 

@@ -11,6 +11,7 @@ from mesh_platform.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.contract import Contract, contract_from_document, load_contract
 from mesh_platform.contract_diff import diff_contracts
+from mesh_platform.contract_export import export_contract
 from mesh_platform.errors import MeshError
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
@@ -42,6 +43,23 @@ def diff_command(
             typer.echo("  no changes")
     if result.problem:
         raise fail(result.problem)
+
+
+@contract.command("export")
+def export_command(
+    address: str = typer.Argument(..., help="The product's address."),
+    output_format: str = typer.Option("yaml", "--format", help="yaml or json."),
+) -> None:
+    """Print the product's full ODCS v3.1 contract, with a servers entry for its Delta port."""
+    import yaml
+
+    document = export_contract(Catalog.load(), address)
+    if output_format == "json":
+        print_json(document)
+    elif output_format == "yaml":
+        typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        raise fail(f"--format {output_format}: use yaml or json")
 
 
 def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:
