@@ -1,0 +1,58 @@
+"""The demo products refuse bad data: the right rule fails, the port keeps its version, downstream waits."""
+
+import pandas as pd
+import pytest
+
+from mesh_platform import product_versions, read_product
+
+from .conftest import MeshCopy
+
+pytestmark = pytest.mark.slow
+
+
+def append_orders(copy: MeshCopy, lines: str) -> None:
+    export = copy.settings.landing_dir("sales") / "orders" / "export_0002.csv"
+    export.write_text(export.read_text() + lines)
+
+
+def many_unknown_countries(copy: MeshCopy) -> None:
+    append_orders(copy, "".join(f"X{n:07d},S-10007,2026-03-01,Atlantis,10.00,completed\n" for n in range(200)))
+
+
+def duplicate_page_views(copy: MeshCopy) -> None:
+    path = copy.settings.landing_dir("web_analytics") / "page_views" / "page_views.parquet"
+    frame = pd.read_parquet(path)
+    pd.concat([frame, frame.head(3)]).to_parquet(path, index=False)
+
+
+def no_campaigns(copy: MeshCopy) -> None:
+    path = copy.settings.landing_dir("marketing") / "campaigns.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+
+
+CASES = [
+    # (what is wrong, domain to run, tamper, failing product, rule or reason, downstream that must not run)
+    ("null in a required column", "sales", lambda c: append_orders(c, "X0000001,,2026-03-01,US,10.00,completed\n"), "orders", "customer_number_not_null failed", "daily_revenue"),
+    ("duplicate keys", "web_analytics", duplicate_page_views, "page_views", "view_id_unique failed", "sessions"),
+    ("out-of-range value", "sales", lambda c: append_orders(c, "X0000002,S-10007,2026-03-01,US,-25.00,completed\n"), "orders", "amount_usd_in_range failed", "daily_revenue"),
+    ("value outside the allowed ones", "sales", lambda c: append_orders(c, "X0000003,S-10007,2026-03-01,US,25.00,lost\n"), "orders", "status_invalid_values failed", "daily_revenue"),
+    ("wrong type", "sales", lambda c: append_orders(c, "X0000004,S-10007,yesterday,US,25.00,completed\n"), "raw_orders", "yesterday", "orders"),
+    ("too few rows", "marketing", no_campaigns, "campaigns", "row_count failed", "campaign_audience"),
+    ("failing SQL rule", "sales", many_unknown_countries, "orders", "known_country_share failed", "daily_revenue"),
+]
+
+
+@pytest.mark.parametrize(("what", "domain", "tamper", "product", "reason", "downstream"), CASES, ids=[c[0] for c in CASES])
+def test_bad_data_is_refused_by_the_right_rule(mesh_copy, what, domain, tamper, product, reason, downstream):
+    address, after = f"mesh://{domain}/{product}", f"mesh://{domain}/{downstream}"
+    versions_before = [v.version for v in product_versions(address, settings=mesh_copy.settings)]
+    rows_before = len(read_product(address, settings=mesh_copy.settings))
+    tamper(mesh_copy)
+
+    result = mesh_copy.mesh("materialize", "--domain", domain)
+    assert result.returncode == 1, result.stdout
+    failed_line = next(line for line in result.stdout.splitlines() if line.startswith(f"  ✗ {address} "))
+    assert reason in result.stdout[result.stdout.index(failed_line):], result.stdout
+    assert f"– {after}  skipped: not run: an input failed ({address})" in result.stdout
+    assert [v.version for v in product_versions(address, settings=mesh_copy.settings)] == versions_before
+    assert len(read_product(address, settings=mesh_copy.settings)) == rows_before
