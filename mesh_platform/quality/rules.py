@@ -56,7 +56,7 @@ def rules_for_contract(contract: Contract) -> list[QualityRule]:
     rules: list[QualityRule] = []
     key = sorted((c for c in contract.columns if c.primary_key), key=lambda c: c.primary_key_position)
     for index, column in enumerate(contract.columns):
-        rules += _schema_rules(contract, column, f"schema[0].properties[{index}]", single_key=len(key) == 1)
+        rules += _schema_rules(column, f"schema[0].properties[{index}]", single_key=len(key) == 1)
     if len(key) > 1:
         names = [c.name for c in key]
         rules.append(
@@ -79,28 +79,38 @@ def rules_for_contract(contract: Contract) -> list[QualityRule]:
     return _unique_names(rules)
 
 
-def _schema_rules(contract: Contract, column: Column, source: str, single_key: bool) -> list[QualityRule]:
-    rules = []
+def _schema_rules(column: Column, source: str, single_key: bool) -> list[QualityRule]:
     name = column.name
+
+    def rule(suffix: str, description: str, field_: str, expectation: str, **arguments: Any) -> QualityRule:
+        return QualityRule(
+            name=f"{name}_{suffix}",
+            description=description,
+            severity="error",
+            source=f"{source}.{field_}",
+            threshold=ZERO,
+            column=name,
+            expectation=expectation,
+            arguments={"column": name, **arguments},
+        )
+
+    rules = []
     if column.required or column.primary_key:
-        rules.append(QualityRule(f"{name}_not_null", f"{name} is never empty (required).", "error", f"{source}.required", ZERO, name, "ExpectColumnValuesToNotBeNull", {"column": name}))
+        rules.append(rule("not_null", f"{name} is never empty (required).", "required", "ExpectColumnValuesToNotBeNull"))
     if column.unique or (column.primary_key and single_key):
-        rules.append(QualityRule(f"{name}_unique", f"{name} holds no value twice (unique).", "error", f"{source}.unique", ZERO, name, "ExpectColumnValuesToBeUnique", {"column": name}))
+        rules.append(rule("unique", f"{name} holds no value twice (unique).", "unique", "ExpectColumnValuesToBeUnique"))
     options = column.logical_type_options
     low = options.get("minimum", options.get("exclusiveMinimum"))
     high = options.get("maximum", options.get("exclusiveMaximum"))
     if low is not None or high is not None:
-        arguments = {"column": name, "min_value": low, "max_value": high}
-        if "exclusiveMinimum" in options:
-            arguments["strict_min"] = True
-        if "exclusiveMaximum" in options:
-            arguments["strict_max"] = True
-        rules.append(QualityRule(f"{name}_in_range", f"{name} lies between {low} and {high}.", "error", f"{source}.logicalTypeOptions", ZERO, name, "ExpectColumnValuesToBeBetween", arguments))
+        strict = {"strict_min": "exclusiveMinimum" in options, "strict_max": "exclusiveMaximum" in options}
+        description = f"{name} lies between {low} and {high}."
+        rules.append(rule("in_range", description, "logicalTypeOptions", "ExpectColumnValuesToBeBetween", min_value=low, max_value=high, **strict))
     if pattern := options.get("pattern"):
-        rules.append(QualityRule(f"{name}_pattern", f"{name} matches {pattern}.", "error", f"{source}.logicalTypeOptions.pattern", ZERO, name, "ExpectColumnValuesToMatchRegex", {"column": name, "regex": pattern}))
+        rules.append(rule("pattern", f"{name} matches {pattern}.", "logicalTypeOptions.pattern", "ExpectColumnValuesToMatchRegex", regex=pattern))
     if "minLength" in options or "maxLength" in options:
-        arguments = {"column": name, "min_value": options.get("minLength"), "max_value": options.get("maxLength")}
-        rules.append(QualityRule(f"{name}_length", f"{name} has an allowed length.", "error", f"{source}.logicalTypeOptions", ZERO, name, "ExpectColumnValueLengthsToBeBetween", arguments))
+        lengths = {"min_value": options.get("minLength"), "max_value": options.get("maxLength")}
+        rules.append(rule("length", f"{name} has an allowed length.", "logicalTypeOptions", "ExpectColumnValueLengthsToBeBetween", **lengths))
     return rules
 
 
@@ -158,34 +168,47 @@ def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | No
 def _library_rule(entry, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
     metric = entry.get("metric") or entry.get("rule")
     arguments = entry.get("arguments") or {}
-    percent = str(entry.get("unit", "rows")).lower() == "percent"
-    measure: Measure = "unexpected_percent" if percent else "unexpected_count"
+    measure: Measure = "unexpected_percent" if str(entry.get("unit", "rows")).lower() == "percent" else "unexpected_count"
     columns = arguments.get("properties") or ([column.name] if column else [])
     target = column.name if column else (columns[0] if len(columns) == 1 else None)
     prefix = f"{'_'.join(columns)}_" if columns else ""
+
+    def rule(default_name: str, default_description: str, expectation: str, threshold: Threshold, **kwargs: Any) -> QualityRule:
+        return QualityRule(
+            name=label or default_name,
+            description=description or default_description,
+            severity=severity,
+            source=source,
+            threshold=threshold,
+            column=kwargs.get("column"),
+            expectation=expectation,
+            arguments=kwargs,
+            measure="observed_value" if metric == "rowCount" else measure,
+        )
+
     if metric == "rowCount":
         threshold = Threshold.from_rule(entry, NON_EMPTY)
-        return QualityRule(label or "row_count", description or f"row count {threshold}", severity, source, threshold, None, "ExpectTableRowCountToBeBetween", {"min_value": 0}, "observed_value")
+        return rule("row_count", f"row count {threshold}", "ExpectTableRowCountToBeBetween", threshold, min_value=0)
     if not columns:
         raise fail(f"metric {metric} needs a column: put it under a property's quality, or give arguments.properties", "e.g. arguments: {properties: [order_id]}")
     threshold = Threshold.from_rule(entry, ZERO)
     if metric == "nullValues":
-        return QualityRule(label or f"{prefix}null_values", description or f"{target} empty values {threshold}", severity, source, threshold, target, "ExpectColumnValuesToNotBeNull", {"column": target}, measure)
+        return rule(f"{prefix}null_values", f"{target} empty values {threshold}", "ExpectColumnValuesToNotBeNull", threshold, column=target)
     if metric == "duplicateValues":
         if len(columns) > 1:
-            return QualityRule(label or f"{prefix}duplicates", description or f"duplicates of ({', '.join(columns)}) {threshold}", severity, source, threshold, None, "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, measure)
-        return QualityRule(label or f"{prefix}duplicates", description or f"duplicate {target} values {threshold}", severity, source, threshold, target, "ExpectColumnValuesToBeUnique", {"column": target}, measure)
+            return rule(f"{prefix}duplicates", f"duplicates of ({', '.join(columns)}) {threshold}", "ExpectCompoundColumnsToBeUnique", threshold, column_list=list(columns))
+        return rule(f"{prefix}duplicates", f"duplicate {target} values {threshold}", "ExpectColumnValuesToBeUnique", threshold, column=target)
     if metric == "invalidValues":
+        outside = f"{target} values outside the allowed ones {threshold}"
         if "validValues" in arguments:
-            spec = ("ExpectColumnValuesToBeInSet", {"column": target, "value_set": list(arguments["validValues"])})
-        elif "pattern" in arguments:
-            spec = ("ExpectColumnValuesToMatchRegex", {"column": target, "regex": arguments["pattern"]})
-        else:
-            raise fail("invalidValues needs arguments.validValues or arguments.pattern", "e.g. arguments: {validValues: [completed, cancelled]}")
-        return QualityRule(label or f"{prefix}invalid_values", description or f"{target} values outside the allowed ones {threshold}", severity, source, threshold, target, spec[0], spec[1], measure)
+            return rule(f"{prefix}invalid_values", outside, "ExpectColumnValuesToBeInSet", threshold, column=target, value_set=list(arguments["validValues"]))
+        if "pattern" in arguments:
+            return rule(f"{prefix}invalid_values", outside, "ExpectColumnValuesToMatchRegex", threshold, column=target, regex=arguments["pattern"])
+        raise fail("invalidValues needs arguments.validValues or arguments.pattern", "e.g. arguments: {validValues: [completed, cancelled]}")
     if metric == "missingValues":
         missing = list(arguments.get("missingValues") or ["", "N/A", "n/a", "null", "NULL"])
-        return QualityRule(label or f"{prefix}missing_values", description or f"{target} values meaning 'missing' ({', '.join(map(repr, missing))}) {threshold}", severity, source, threshold, target, "ExpectColumnValuesToNotBeInSet", {"column": target, "value_set": missing}, measure)
+        meaning = f"{target} values meaning 'missing' ({', '.join(map(repr, missing))}) {threshold}"
+        return rule(f"{prefix}missing_values", meaning, "ExpectColumnValuesToNotBeInSet", threshold, column=target, value_set=missing)
     raise fail(f"metric '{metric}' is unknown", "use rowCount, nullValues, missingValues, invalidValues or duplicateValues")
 
 
