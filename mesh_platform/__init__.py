@@ -13,8 +13,22 @@ ProjectionProduct, UnionProduct, JoinProduct, CdcProduct.
 from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.contract import Contract, load_contract
-from mesh_platform.errors import AddressError, ContractError, MeshError, PortError, RecipeError, SchemaDriftError
-from mesh_platform.read import product_versions, read_product, read_product_relation, resolve
+from mesh_platform.errors import (
+    AddressError,
+    ContractError,
+    DeprecatedPortWarning,
+    MeshError,
+    PortError,
+    QualityGateError,
+    RecipeError,
+    SchemaDriftError,
+)
+from mesh_platform.read import (
+    product_versions,
+    read_product,
+    read_product_relation,
+    resolve,
+)
 from mesh_platform.settings import MeshSettings
 
 __all__ = [
@@ -23,10 +37,12 @@ __all__ = [
     "Catalog",
     "Contract",
     "ContractError",
+    "DeprecatedPortWarning",
     "MeshError",
     "MeshSettings",
     "PortError",
     "Product",
+    "QualityGateError",
     "RecipeError",
     "SchemaDriftError",
     "domain_definitions",

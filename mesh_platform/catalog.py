@@ -15,7 +15,13 @@ from pathlib import Path
 
 from mesh_platform.address import Address
 from mesh_platform.contract import Contract, load_contract
-from mesh_platform.errors import AddressError, FileProblemsError, MeshError, PortError, RecipeError
+from mesh_platform.errors import (
+    AddressError,
+    FileProblemsError,
+    MeshError,
+    PortError,
+    RecipeError,
+)
 from mesh_platform.inputs import ProductInput, parse_inputs
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port

@@ -17,7 +17,6 @@ from mesh_platform.contract import Contract
 from mesh_platform.errors import SchemaDriftError
 from mesh_platform.storage.domain_database import quote
 
-
 _FAMILIES = (
     ("number", ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")),
     ("text", ("VARCHAR",)),

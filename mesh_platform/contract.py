@@ -28,7 +28,12 @@ from typing import Any, Literal
 
 from mesh_platform.address import NAME_PATTERN, Address
 from mesh_platform.errors import ContractError, Problem
-from mesh_platform.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
+from mesh_platform.yaml_document import (
+    FieldPath,
+    YamlDocument,
+    load_yaml_document,
+    parse_yaml_document,
+)
 
 Access = Literal["public", "restricted", "internal"]
 ACCESS_LEVELS: tuple[str, ...] = ("public", "restricted", "internal")

@@ -142,7 +142,7 @@ def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: P
     log_file = _log_file(settings, batch.domain)
     module = catalog.domains[batch.domain].module
     command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", module, "--select", ",".join(batch.asset_keys)]
-    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     with log_file.open("w") as log:
         process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         watcher = _RunWatcher(instance, batch, started, notify)

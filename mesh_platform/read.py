@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
+from mesh_platform.contract import Contract
 from mesh_platform.errors import DeprecatedPortWarning
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port, PortVersion
@@ -37,7 +38,7 @@ class ResolvedProduct:
         return self.address.asset_key_path
 
     @property
-    def contract(self):
+    def contract(self) -> Contract:
         return self.product.contract
 
 

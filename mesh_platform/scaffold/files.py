@@ -11,7 +11,6 @@ from pathlib import Path
 
 from mesh_platform.errors import MeshError
 
-
 STAGING_PREFIX = ".mesh-new-"
 
 

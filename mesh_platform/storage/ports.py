@@ -126,7 +126,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
     metrics = commit.get("operationMetrics") or {}
     return PortVersion(
         version=int(commit["version"]),
-        published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.timezone.utc),
+        published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
         rows=metrics.get("num_added_rows"),
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
