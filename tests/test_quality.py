@@ -127,3 +127,14 @@ def test_a_rule_the_mesh_cannot_run_is_a_contract_error(tmp_path):
 
     with pytest.raises(ContractError, match=r"schema\[0\]\.properties\[0\]\.quality\[0\]: invalidValues needs arguments.validValues"):
         rules_for_contract(load_contract(path))
+
+
+def test_date_ranges_compare_as_dates(lab):
+    lab.add_domain("shop")
+    days = [column("day", "date", logicalTypeOptions={"minimum": "2026-01-01", "maximum": "2026-12-31"})]
+    lab.add_product("shop", "days", SOURCE.format(path="days.csv"), contract_yaml("shop", "days", days))
+    lab.land("shop", "days.csv", "day\n2026-03-01\n2026-12-31\n")
+    assert checks(lab.materialize("shop"))["day_in_range"].passed
+    lab.land("shop", "days.csv", "day\n2026-03-01\n2027-01-01\n")
+    evaluation = checks(lab.materialize("shop", raise_on_error=False))["day_in_range"]
+    assert not evaluation.passed and evaluation.metadata["unexpected_count"].value == 1

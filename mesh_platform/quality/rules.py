@@ -16,6 +16,7 @@ contract's types before any rule runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -100,8 +101,8 @@ def _schema_rules(column: Column, source: str, single_key: bool) -> list[Quality
     if column.unique or (column.primary_key and single_key):
         rules.append(rule("unique", f"{name} holds no value twice (unique).", "unique", "ExpectColumnValuesToBeUnique"))
     options = column.logical_type_options
-    low = options.get("minimum", options.get("exclusiveMinimum"))
-    high = options.get("maximum", options.get("exclusiveMaximum"))
+    low = _bound(column, options.get("minimum", options.get("exclusiveMinimum")))
+    high = _bound(column, options.get("maximum", options.get("exclusiveMaximum")))
     if low is not None or high is not None:
         strict = {"strict_min": "exclusiveMinimum" in options, "strict_max": "exclusiveMaximum" in options}
         description = f"{name} lies between {low} and {high}."
@@ -112,6 +113,13 @@ def _schema_rules(column: Column, source: str, single_key: bool) -> list[Quality
         lengths = {"min_value": options.get("minLength"), "max_value": options.get("maxLength")}
         rules.append(rule("length", f"{name} has an allowed length.", "logicalTypeOptions", "ExpectColumnValueLengthsToBeBetween", **lengths))
     return rules
+
+
+def _bound(column: Column, value: Any) -> Any:
+    """A range bound as the staged data holds it: dates and timestamps are compared as datetimes."""
+    if value is None or column.logical_type not in ("date", "timestamp"):
+        return value
+    return dt.datetime.fromisoformat(str(value))
 
 
 def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | None, source: str, path: tuple) -> QualityRule:
