@@ -65,6 +65,8 @@ def test_new_domain_engineer_adds_a_domain_and_a_cross_domain_join(mesh_copy):
     contract = load_contract(mesh_copy.root / "domains/returns/defs/refunds/contract.yaml")
     assert contract.column("email").classification == "personal"  # carried over from customers' contract
     assert contract.owners == ["team:returns"]
+    checked = mesh_copy.mesh("check")
+    assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout
 
 
 def test_source_template_materializes_its_example_delivery(mesh_copy):
@@ -73,6 +75,7 @@ def test_source_template_materializes_its_example_delivery(mesh_copy):
     mesh_copy.mesh("materialize", "mesh://sales/store_visits", check=True)
     frame = read(mesh_copy, "mesh://sales/store_visits")
     assert sorted_rows(frame, ["id", "name"]) == [("1", "first example"), ("2", "second example"), ("3", "third example")]
+    assert mesh_copy.mesh("check").returncode == 0
 
 
 def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
@@ -83,6 +86,7 @@ def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
     columns = list(orders.columns)
     for name in ("orders_copy", "orders_frame", "orders_slim"):
         assert sorted_rows(read(mesh_copy, f"mesh://sales/{name}"), columns) == sorted_rows(orders, columns), name
+    assert mesh_copy.mesh("check").returncode == 0
 
 
 def test_filter_and_union_templates(mesh_copy):
@@ -103,6 +107,7 @@ def test_filter_and_union_templates(mesh_copy):
     expected = orders[orders["status"].isin(["refunded", "cancelled"])]
     assert sorted(unhappy["order_id"]) == sorted(expected["order_id"])
     assert set(unhappy["came_from"]) == {"mesh://sales/refunded_orders", "mesh://sales/cancelled_orders"}
+    assert mesh_copy.mesh("check").returncode == 0
     assert (unhappy.set_index("order_id")["came_from"].str.endswith("refunded_orders") == (unhappy.set_index("order_id")["status"] == "refunded")).all()
 
 

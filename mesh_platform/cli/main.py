@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
@@ -28,6 +29,7 @@ cli.command("list")(list_products)
 cli.command("ui")(ui)
 cli.command("demo")(demo)
 cli.command("templates")(templates_command)
+cli.command("check")(check_command)
 cli.add_typer(new, name="new")
 cli.add_typer(contract, name="contract")
 

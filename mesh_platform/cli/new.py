@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.errors import MeshError
-from mesh_platform.scaffold import new_domain, new_product
 from mesh_platform.settings import MeshSettings
 
 new = typer.Typer(help="Create a domain or a data product from a template.", no_args_is_help=True)
@@ -18,6 +17,8 @@ def domain_command(
     description: str = typer.Option(None, "--description", help="One sentence about the domain."),
 ) -> None:
     """Create a domain package and register its code location in workspace.yaml."""
+    from mesh_platform.scaffold.domain import new_domain  # loads the recipe types (Dagster): only when creating
+
     settings = MeshSettings.from_env()
     created = new_domain(settings, name, owner, description)
     for file in created.files:
@@ -35,6 +36,8 @@ def product_command(
     assignments: list[str] = typer.Option(None, "--set", help="A template parameter, NAME=VALUE (repeatable)."),
 ) -> None:
     """Create a data product from a template, its contract pre-filled from its inputs."""
+    from mesh_platform.scaffold.product import new_product  # loads the recipe types (Dagster): only when creating
+
     parameters = {}
     for item in assignments or []:
         key, equals, value = item.partition("=")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.demo.seed import DEFAULT_ROWS, seed_demo
+from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.settings import MeshSettings
 
 
@@ -13,6 +13,8 @@ def seed(
     random_seed: int = typer.Option(7, "--seed", help="Random seed: the same seed and rows give the same files."),
 ) -> None:
     """Generate the demo source data (deterministic, deliberately messy) under MESH_HOME/landing."""
+    from mesh_platform.demo.seed import seed_demo  # pandas and Faker: only when seeding
+
     settings = MeshSettings.from_env()
     summary = seed_demo(settings, rows=rows, seed=random_seed)
     for file, count in summary.files.items():

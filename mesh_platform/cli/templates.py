@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.cli.output import print_json
-from mesh_platform.scaffold import load_templates
+from mesh_platform.scaffold.templates import load_templates
 from mesh_platform.settings import MeshSettings
 
 

@@ -7,7 +7,7 @@ import typer
 from mesh_platform.catalog import Catalog
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.seed import seed
-from mesh_platform.demo.seed import DEFAULT_ROWS
+from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.settings import MeshSettings
 from mesh_platform.ui import HOST, serve_ui, ui_port
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.settings import MeshSettings
 
 # Countries and the ways people write them; weights shape the demo's market.
@@ -31,7 +32,6 @@ COUNTRY_SPELLINGS = {
 COUNTRY_WEIGHTS = {"US": 0.38, "JP": 0.22, "DE": 0.14, "GB": 0.12, "FR": 0.08, "BR": 0.06}
 START = dt.date(2026, 1, 1)
 DAYS = 180
-DEFAULT_ROWS = 2000
 
 
 @dataclass(frozen=True)

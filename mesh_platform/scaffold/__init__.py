@@ -1,7 +1,5 @@
-"""`mesh new`: domains and products from the templates in `templates/`."""
+"""`mesh new`: domains and products from the templates in `templates/`.
 
-from mesh_platform.scaffold.domain import new_domain
-from mesh_platform.scaffold.product import new_product
-from mesh_platform.scaffold.templates import Template, load_templates
-
-__all__ = ["Template", "load_templates", "new_domain", "new_product"]
+  domain.new_domain, product.new_product, templates.load_templates
+(imported from their modules: the product planner loads the recipe types, and with them Dagster).
+"""

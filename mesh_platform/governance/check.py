@@ -1,0 +1,128 @@
+"""`mesh check`: contract validation and every policy, over the whole mesh or one domain, all at once.
+
+Needs no Dagster instance and imports no Dagster: it reads the repository's files
+(and the ports' commit logs for publish dates), so it is fast enough for
+pre-commit hooks and CI gates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mesh_platform.address import Address
+from mesh_platform.catalog import Catalog, Product
+from mesh_platform.errors import ContractError, FileProblemsError
+from mesh_platform.governance.policies import Policy, Violation, collect
+
+DOMAIN_POLICY_FILE = "policies.py"
+
+
+@dataclass
+class MeshView:
+    """What policies may look at besides the product: the rest of the mesh."""
+
+    catalog: Catalog
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def find(self, address: Address) -> Product | None:
+        return self.catalog.products.get(address.unversioned())
+
+    def domain_path(self, start: str, goal: str) -> list[str] | None:
+        """A chain of domain dependencies from `start` to `goal`, if one exists."""
+        edges: dict[str, set[str]] = {}
+        for product in self.catalog.products.values():
+            for item in product.inputs:
+                if item.address.domain != product.address.domain:
+                    edges.setdefault(product.address.domain, set()).add(item.address.domain)
+        trail, seen = [[start]], {start}
+        while trail:
+            path = trail.pop(0)
+            if path[-1] == goal:
+                return path
+            for nxt in sorted(edges.get(path[-1], ())):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    trail.append([*path, nxt])
+        return None
+
+    def first_published(self, product: Product) -> dt.datetime | None:
+        versions = product.port(self.catalog.settings).versions()
+        return versions[-1].published_at if versions else None
+
+
+@dataclass
+class CheckReport:
+    violations: list[Violation]
+    products: int
+    policies: list[Policy]
+
+    @property
+    def errors(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def mesh_policies() -> list[Policy]:
+    return collect(lambda: _import_fresh("mesh_platform.governance.mesh_policies"), scope="mesh")
+
+
+def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
+    file = catalog.domains[domain].folder / DOMAIN_POLICY_FILE
+    if not file.is_file():
+        return []
+
+    def load() -> None:
+        spec = importlib.util.spec_from_file_location(f"mesh_domain_policies.{domain}", file)
+        assert spec and spec.loader
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+    return collect(load, scope=domain)
+
+
+def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today: dt.date | None = None) -> CheckReport:
+    catalog = catalog or Catalog.load()
+    view = MeshView(catalog, today or dt.date.today())
+    shared = mesh_policies()
+    domains = [domain] if domain else list(catalog.domains)
+    violations: list[Violation] = []
+    policies = list(shared)
+    for name in domains:
+        own = domain_policies(catalog, name)
+        policies += own
+        for file, error in sorted(catalog.broken_in(name).items()):
+            violations += _contract_violations(file, error)
+        for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
+            violations += _rules_violations(product)
+            for rule in [*shared, *own]:
+                violations += rule.run(product, view)
+    return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
+
+
+def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation]:
+    address = f"({file.parent.name})"
+    return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
+
+
+def _rules_violations(product: Product) -> list[Violation]:
+    from mesh_platform.quality.rules import rules_for_contract
+
+    try:
+        rules_for_contract(product.contract)
+    except ContractError as error:
+        return [
+            Violation("mesh.contract", "error", str(product.address), p.file, p.line, f"{p.field}: {p.message}", p.fix)
+            for p in error.problems
+        ]
+    return []
+
+
+def _import_fresh(module: str) -> None:
+    sys.modules.pop(module, None)
+    importlib.import_module(module)

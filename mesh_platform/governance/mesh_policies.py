@@ -1,0 +1,147 @@
+"""The mesh-wide policies, owned by the governance group. Every product of every domain meets them.
+
+Each is a function over one product that yields a `Finding` per problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from mesh_platform.governance.policies import Finding, policy
+
+PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
+MIN_PURPOSE_LENGTH = 20
+MIN_PREVIOUS_MAJOR_DAYS = 30
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@policy("mesh.owner")
+def valid_owner(product, mesh):
+    """A product is owned by a team, and anyone named as its owner is reachable by e-mail."""
+    contract = product.contract
+    if not contract.team_name:
+        yield Finding("the product has no owning team", "set team.name to the owning team", ("team",))
+    for index, member in enumerate(contract.members):
+        if "owner" in member.role.lower() and not _EMAIL.match(member.username):
+            yield Finding(f"owner '{member.username}' is not an e-mail address", "give the owner's e-mail as username", ("team", "members", index, "username"))
+
+
+@policy("mesh.description")
+def has_description(product, mesh):
+    """A product says what it holds: a purpose of a real sentence, no placeholder."""
+    purpose = product.contract.purpose
+    if len(purpose) < MIN_PURPOSE_LENGTH or PLACEHOLDERS.search(purpose):
+        yield Finding(f"description.purpose '{purpose}' does not say what the product holds", "write what one row is and what it is for", ("description", "purpose"))
+
+
+@policy("mesh.quality-rule")
+def has_quality_rule(product, mesh):
+    """A product states at least one quality rule of its own (a quality entry in its contract)."""
+    contract = product.contract
+    if not contract.quality and not any(c.quality for c in contract.columns):
+        yield Finding("the contract has no quality rule", "add one under schema[0].quality, e.g. metric: rowCount, mustBeGreaterThan: 0", ("schema", 0))
+
+
+@policy("mesh.classified-columns")
+def columns_classified(product, mesh):
+    """Every column has an explicit classification; nothing is classified by default."""
+    for index, column in enumerate(product.contract.columns):
+        if column.classification is None:
+            yield Finding(f"column '{column.name}' has no classification", "set classification: public, internal, confidential, personal or sensitive", ("schema", 0, "properties", index))
+
+
+@policy("mesh.sla")
+def shared_products_have_slas(product, mesh):
+    """A product shared beyond its domain promises how often it is refreshed and how late it may be."""
+    contract = product.contract
+    if contract.access == "internal":
+        return
+    for name in ("frequency", "latency"):
+        if getattr(contract, name) is None:
+            yield Finding(f"a {contract.access} product has no {name} SLA", f"add slaProperties: - property: {name}, value: …, unit: …", ("slaProperties",))
+
+
+@policy("mesh.names")
+def names_follow_convention(product, mesh):
+    """Names are lowercase identifiers that are not SQL or Python reserved words."""
+    from mesh_platform.errors import MeshError
+    from mesh_platform.scaffold.names import check_name
+
+    for what, name, path in [("product", product.contract.name, ("name",))] + [
+        ("column", c.name, ("schema", 0, "properties", i, "name")) for i, c in enumerate(product.contract.columns)
+    ]:
+        try:
+            check_name(name, what)
+        except MeshError as error:
+            yield Finding(str(error), f"rename the {what}", path)
+
+
+@policy("mesh.granted-inputs")
+def inputs_are_granted(product, mesh):
+    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own."""
+    consumer = product.address.domain
+    for index, item in enumerate(product.inputs):
+        source = mesh.find(item.address)
+        if source is None:
+            yield Finding(f"input {item.address} is no product of the mesh", "fix the address (mesh list shows them)", ("attributes", "inputs", index), True)
+            continue
+        contract = source.contract
+        if source.address.domain == consumer or contract.access == "public":
+            continue
+        if contract.access == "restricted" and consumer in contract.consumers:
+            continue
+        owner = contract.owners[-1]
+        yield Finding(
+            f"{item.address} is {contract.access}" + (f" to {', '.join(contract.consumers)}" if contract.consumers else "") + f"; {consumer} may not read it",
+            f"ask its owner ({owner}) to grant {consumer} access, or drop the input",
+            ("attributes", "inputs", index),
+            True,
+        )
+
+
+@policy("mesh.deprecated-inputs", severity="warning")
+def no_deprecated_inputs(product, mesh):
+    """A product reading an older major version of another product hears about it."""
+    for index, item in enumerate(product.inputs):
+        source = mesh.find(item.address)
+        if source is not None and item.address.major is not None and item.address.major < source.contract.major:
+            until = source.contract.previous_major_served_until
+            yield Finding(
+                f"input {item.address} is deprecated (current: version {source.contract.version}" + (f", served until {until})" if until else ")"),
+                f"move to {item.address.at_major(source.contract.major)}",
+                ("attributes", "inputs", index),
+                True,
+            )
+
+
+@policy("mesh.no-domain-cycles")
+def no_domain_cycles(product, mesh):
+    """Domains depend on each other without cycles (a cycle makes every domain in it wait for itself)."""
+    for index, item in enumerate(product.inputs):
+        other = item.address.domain
+        if other != product.address.domain and (cycle := mesh.domain_path(other, product.address.domain)):
+            yield Finding(
+                f"{product.address.domain} reads {other}, which already depends on {product.address.domain} ({' → '.join(cycle)})",
+                "publish what both need from one domain, or move the product",
+                ("attributes", "inputs", index),
+                True,
+            )
+
+
+@policy("mesh.previous-major-served")
+def previous_major_served(product, mesh):
+    """A new major version keeps the previous one served for at least 30 days."""
+    contract = product.contract
+    if contract.major <= 1:
+        return
+    until = contract.previous_major_served_until
+    published = mesh.first_published(product)
+    start = published.date() if published else mesh.today
+    wanted = start + dt.timedelta(days=MIN_PREVIOUS_MAJOR_DAYS)
+    if until is None or until < wanted:
+        yield Finding(
+            f"version {contract.version} serves version {contract.major - 1} until {until or 'no date'}; at least {MIN_PREVIOUS_MAJOR_DAYS} days are required",
+            f"set customProperties servePreviousMajorUntil to {wanted} or later",
+            ("customProperties",),
+        )

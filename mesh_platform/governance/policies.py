@@ -1,0 +1,105 @@
+"""What a policy is: a small, named, documented rule over one product and its place in the mesh.
+
+    from mesh_platform.governance import Finding, policy
+
+    @policy("sales.amounts-in-usd", severity="error")
+    def amounts_in_usd(product, mesh):
+        \"\"\"Money columns of sales products are in US dollars (their names end in _usd).\"\"\"
+        for index, column in enumerate(product.contract.columns):
+            if column.name.startswith("amount") and not column.name.endswith("_usd"):
+                yield Finding(f"{column.name} does not say its currency", "rename it <name>_usd",
+                              ("schema", 0, "properties", index, "name"))
+
+Mesh-wide policies live in `mesh_platform/governance/mesh_policies.py`; a domain
+adds its own in `domains/<domain>/policies.py`, which apply to its products
+only and come on top of the mesh-wide ones (a domain cannot switch those off).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from mesh_platform.yaml_document import FieldPath, load_yaml_document
+
+if TYPE_CHECKING:
+    from mesh_platform.catalog import Product
+    from mesh_platform.governance.check import MeshView
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a policy function reports: the problem, the fix, and where (a field of the contract or recipe)."""
+
+    message: str
+    fix: str
+    path: FieldPath = ()
+    in_recipe: bool = False
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    severity: Severity
+    address: str
+    file: Path
+    line: int | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{self.severity} {self.policy} {self.address} {where}: {self.message} — {self.fix}"
+
+
+PolicyFunction = Callable[["Product", "MeshView"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    severity: Severity
+    description: str
+    check: PolicyFunction
+    scope: str  # "mesh", or the domain whose products it applies to
+
+    def run(self, product: Product, mesh: MeshView) -> list[Violation]:
+        violations = []
+        for finding in self.check(product, mesh) or ():
+            if finding.in_recipe:
+                file, line = product.recipe_file, load_yaml_document(product.recipe_file).line_of(finding.path)
+            else:
+                file, line = product.contract.file, product.contract.line_of(finding.path) if finding.path else None
+            violations.append(Violation(self.id, self.severity, str(product.address), file, line, finding.message, finding.fix))
+        return violations
+
+
+# Policies registered while a policy module is imported; `collect` takes them.
+_REGISTERED: list[Policy] = []
+
+
+def policy(policy_id: str, severity: Severity = "error") -> Callable[[PolicyFunction], PolicyFunction]:
+    """Register a function as a policy; the first line of its docstring is the policy's description."""
+
+    def register(function: PolicyFunction) -> PolicyFunction:
+        description = inspect.getdoc(function) or ""
+        if not description:
+            raise ValueError(f"policy {policy_id} needs a docstring saying what it requires")
+        _REGISTERED.append(Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh"))
+        return function
+
+    return register
+
+
+def collect(import_module: Callable[[], object], scope: str) -> list[Policy]:
+    """The policies a module registers when `import_module` imports it, given `scope`."""
+    start = len(_REGISTERED)
+    import_module()
+    found = _REGISTERED[start:]
+    del _REGISTERED[start:]
+    return [Policy(p.id, p.severity, p.description, p.check, scope) for p in found]

@@ -1,0 +1,112 @@
+"""`mesh check`: contract validation and every policy over the mesh, every violation listed at once."""
+
+import datetime as dt
+import json
+import os
+
+from mesh_platform.governance import check_mesh
+
+from .conftest import REPO, column, contract_yaml, run_mesh
+
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: x.csv\n"
+GOOD_QUALITY = [{"name": "x", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
+
+
+def good_contract(domain, name, **extra):
+    schema = [{"name": name, "physicalType": "table", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
+    return contract_yaml(domain, name, [], schema=schema, **extra)
+
+
+def test_the_demo_mesh_passes_every_policy():
+    result = run_mesh("check")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith("checked 12 products against 10 policies: 0 errors, 0 warnings")
+
+
+def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
+    lab.add_domain("shop")
+    lab.add_domain("crm")
+    lab.add_product("crm", "secrets", SOURCE, good_contract("crm", "secrets", customProperties=[{"property": "access", "value": "internal"}]))
+    lab.add_product("crm", "orders_seen", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things]\n  sql: SELECT 1 AS id\n", good_contract("crm", "orders_seen"))
+    sloppy = contract_yaml(
+        "shop", "things",
+        [column("id", "integer"), {"name": "select", "logicalType": "string"}],
+        description={"purpose": "TODO"},
+        team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]},
+        slaProperties=[],
+    )
+    lab.add_product(
+        "shop", "things",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs:\n    - mesh://crm/secrets\n    - mesh://crm/orders_seen\n  sql: SELECT 1 AS id, 'x' AS select\n",
+        sloppy,
+    )
+    lab.add_product("shop", "broken", SOURCE, "apiVersion: v3.1.0\nkind: DataContract\nversion: [\n")
+
+    result = run_mesh("check", env={**os.environ}, cwd=lab.root)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    contract = lab.root / lab.package / "shop/defs/things/contract.yaml"
+    recipe = lab.root / lab.package / "shop/defs/things/defs.yaml"
+    text = sloppy.splitlines()
+
+    def line_of(needle):
+        return text.index(needle) + 1
+
+    expected = [
+        f"error mesh.owner mesh://shop/things {contract}:{line_of('  - username: bob')}: owner 'bob' is not an e-mail address",
+        f"error mesh.description mesh://shop/things {contract}:{line_of('  purpose: TODO')}: description.purpose 'TODO' does not say what the product holds",
+        f"error mesh.quality-rule mesh://shop/things {contract}:",
+        f"error mesh.classified-columns mesh://shop/things {contract}:{line_of('    - name: select') if '    - name: select' in text else ''}",
+        "error mesh.sla mesh://shop/things",
+        "error mesh.names mesh://shop/things",
+        f"error mesh.granted-inputs mesh://shop/things {recipe}:4: mesh://crm/secrets is internal; shop may not read it — ask its owner (owner@example.com) to grant shop access",
+        f"error mesh.no-domain-cycles mesh://shop/things {recipe}:5: shop reads crm, which already depends on shop (crm → shop)",
+        "error mesh.contract (broken)",
+    ]
+    for start in expected:
+        assert any(line.startswith(start) for line in lines), f"{start}\n---\n{result.stdout}"
+    assert lines[-1].startswith("checked 3 products against 10 policies: ")
+
+    as_json = json.loads(run_mesh("check", "--json", "--domain", "crm", env={**os.environ}, cwd=lab.root).stdout)
+    assert {v["address"] for v in as_json["violations"]} == {"mesh://crm/orders_seen"}
+    assert [v["policy"] for v in as_json["violations"]] == ["mesh.no-domain-cycles"]
+
+
+def test_deprecated_input_warns_and_a_new_major_must_serve_the_old_one(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "things", SOURCE, good_contract("shop", "things", version="2.0.0", customProperties=[{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": (dt.date.today() + dt.timedelta(days=5)).isoformat()}]))
+    lab.add_product("shop", "names", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT 1 AS id\n", good_contract("shop", "names"))
+    report = check_mesh()
+    found = {(v.policy, v.severity, v.address) for v in report.violations}
+    assert ("mesh.deprecated-inputs", "warning", "mesh://shop/names") in found
+    assert ("mesh.previous-major-served", "error", "mesh://shop/things") in found
+    served = next(v for v in report.violations if v.policy == "mesh.previous-major-served")
+    assert "at least 30 days are required" in served.message and "servePreviousMajorUntil" in served.fix
+
+
+def test_a_domain_adds_its_own_policies_for_its_products_only(lab):
+    lab.add_domain("shop")
+    lab.add_domain("crm")
+    for domain in ("shop", "crm"):
+        lab.add_product(domain, "things", SOURCE, good_contract(domain, "things"))
+    (lab.root / lab.package / "shop" / "policies.py").write_text(
+        "from mesh_platform.governance import Finding, policy\n\n\n"
+        "@policy('shop.tier', severity='warning')\n"
+        "def has_tier(product, mesh):\n"
+        "    \"\"\"Shop products say their tier.\"\"\"\n"
+        "    if product.contract.tier is None:\n"
+        "        yield Finding('no tier', 'add customProperties tier', ('customProperties',))\n"
+    )
+    report = check_mesh()
+    assert [(v.policy, v.address) for v in report.violations] == [("shop.tier", "mesh://shop/things")]
+    assert report.ok  # a warning does not fail the check
+    assert {p.id for p in report.policies} >= {"mesh.owner", "shop.tier"}
+
+
+def test_check_needs_no_dagster():
+    import subprocess
+    import sys
+
+    script = "import sys; from mesh_platform.cli.main import app; sys.argv = ['mesh', 'check']\ntry:\n    app()\nexcept SystemExit:\n    pass\nprint('dagster' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"
