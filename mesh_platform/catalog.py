@@ -28,6 +28,7 @@ from mesh_platform.storage.ports import Port
 from mesh_platform.yaml_document import load_yaml_document
 
 RECIPE_FILE = "defs.yaml"
+_CURRENT: dict = {}  # settings → (file signature, catalog), for Catalog.current
 DEFAULT_CONTRACT_FILE = "contract.yaml"
 
 
@@ -71,6 +72,16 @@ class Catalog:
     domains: dict[str, Domain]
     products: dict[Address, Product] = field(default_factory=dict)
     broken: dict[Path, FileProblemsError] = field(default_factory=dict)
+
+    @classmethod
+    def current(cls, settings: MeshSettings) -> Catalog:
+        """The catalog, read again only when a recipe or contract file changed (for definition loads)."""
+        files = sorted(f for d in read_workspace(settings) for f in d.defs_folder.rglob("*.yaml"))
+        signature = (settings.workspace_file.stat().st_mtime_ns, tuple((str(f), f.stat().st_mtime_ns) for f in files))
+        cached = _CURRENT.get(settings)
+        if cached is None or cached[0] != signature:
+            _CURRENT[settings] = cached = (signature, cls.load(settings))
+        return cached[1]
 
     @classmethod
     def load(cls, settings: MeshSettings | None = None) -> Catalog:

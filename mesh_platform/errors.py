@@ -71,3 +71,13 @@ class QualityGateError(MeshError):
             f"{address}: not published, {len(failed)} blocking check(s) failed:\n  - {listed}\n"
             f"The port keeps its current version; the rejected data stays in {staged_at} until the next build."
         )
+
+
+class PolicyViolationError(MeshError):
+    """A product refused at materialization because it violates error-severity policies."""
+
+    def __init__(self, address, violations):
+        self.address = address
+        self.violations = violations
+        listed = "\n  - ".join(str(v) for v in violations)
+        super().__init__(f"{address}: refused by governance, {len(violations)} policy violation(s):\n  - {listed}")

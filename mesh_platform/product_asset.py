@@ -14,9 +14,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from mesh_platform.catalog import Product
+from mesh_platform.catalog import Catalog, Product
 from mesh_platform.contract import Contract
-from mesh_platform.errors import QualityGateError
+from mesh_platform.errors import PolicyViolationError, QualityGateError
+from mesh_platform.governance.check import check_product
+from mesh_platform.governance.policies import Violation
 from mesh_platform.product_build import Recipe, build_and_publish
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.quality.rules import rules_for_contract
@@ -24,11 +26,24 @@ from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import pool_name
 
 
+GOVERNANCE_CHECK = "governance"
+
+
 def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:
     contract = product.contract
-    spec = product_spec(product, kind, code_files)
+    settings = MeshSettings.from_env(start=product.recipe_file.parent)
+    violations = check_product(product, Catalog.current(settings))
+    refusals = [v for v in violations if v.severity == "error"]
+    spec = product_spec(product, kind, code_files, refusals)
     rules = rules_for_contract(contract)
     checks = [
+        dg.AssetCheckSpec(
+            GOVERNANCE_CHECK,
+            asset=spec.key,
+            description="The mesh's and the domain's policies (mesh check); a violation refuses the build.",
+            blocking=True,
+        )
+    ] + [
         dg.AssetCheckSpec(
             rule.name,
             asset=spec.key,
@@ -45,6 +60,9 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
 
     @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain))
     def _build(context: dg.AssetExecutionContext):
+        yield _governance_result(spec.key, violations)
+        if refusals:
+            raise PolicyViolationError(contract.address, refusals)
         try:
             published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run.run_id, context.log, audit)
         except QualityGateError as gate:
@@ -63,6 +81,18 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         )
 
     return _build
+
+
+def _governance_result(key: dg.AssetKey, violations: list[Violation]) -> dg.AssetCheckResult:
+    refusals = [v for v in violations if v.severity == "error"]
+    return dg.AssetCheckResult(
+        check_name=GOVERNANCE_CHECK,
+        asset_key=key,
+        passed=not refusals,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(f"{v.policy}: {v.message}" for v in violations) or "every policy holds",
+        metadata={"violations": dg.MetadataValue.json([{**v.__dict__, "file": str(v.file)} for v in violations])},
+    )
 
 
 def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
@@ -90,16 +120,22 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
     )
 
 
-def product_spec(product: Product, kind: str, code_files: Iterable[Path]) -> dg.AssetSpec:
+def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = ()) -> dg.AssetSpec:
     contract = product.contract
     files = [product.recipe_file, contract.file, *code_files]
+    description = f"{contract.description}\n\nAddress: `{contract.address}`"
+    tags = _tags(contract)
+    if refusals:
+        listed = "\n".join(f"- **{v.policy}** ({v.file.name}:{v.line}): {v.message} — {v.fix}" for v in refusals)
+        description = f"**Refused by governance: it will not build until these are fixed.**\n{listed}\n\n{description}"
+        tags["mesh/governance"] = "violation"
     return dg.AssetSpec(
         key=dg.AssetKey([contract.domain, contract.name]),
         deps=[dg.AssetKey(i.address.asset_key_path) for i in product.inputs],
-        description=f"{contract.description}\n\nAddress: `{contract.address}`",
+        description=description,
         group_name=contract.domain,
         owners=contract.owners,
-        tags=_tags(contract),
+        tags=tags,
         kinds={kind, "duckdb", "delta"},
         code_version=_code_version(files),
         freshness_policy=_freshness_policy(contract),

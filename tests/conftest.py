@@ -75,9 +75,9 @@ def contract_yaml(domain: str, name: str, columns: list[dict], **extra: object) 
         "status": "active",
         "name": name,
         "domain": domain,
-        "description": {"purpose": f"Test product {name}."},
+        "description": {"purpose": f"The {name} of the {domain} test domain, one row each."},
         "team": {"name": domain, "members": [{"username": "owner@example.com", "role": "owner"}]},
-        "schema": [{"name": name, "physicalType": "table", "properties": columns}],
+        "schema": [{"name": name, "physicalType": "table", "properties": columns, "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}],
         "slaProperties": [{"property": "frequency", "value": 1, "unit": "d"}, {"property": "latency", "value": 2, "unit": "h"}],
         "customProperties": [{"property": "access", "value": "public"}],
     }

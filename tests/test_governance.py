@@ -14,6 +14,7 @@ GOOD_QUALITY = [{"name": "x", "properties": [column("id", "integer")], "quality"
 
 def good_contract(domain, name, **extra):
     schema = [{"name": name, "physicalType": "table", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
+    extra.setdefault("description", {"purpose": f"The {name} of the {domain} test domain, one row each."})
     return contract_yaml(domain, name, [], schema=schema, **extra)
 
 
@@ -34,6 +35,7 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
         description={"purpose": "TODO"},
         team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]},
         slaProperties=[],
+        schema=[{"name": "things", "properties": [column("id", "integer"), {"name": "select", "logicalType": "string"}]}],
     )
     lab.add_product(
         "shop", "things",
@@ -60,12 +62,12 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
         "error mesh.sla mesh://shop/things",
         "error mesh.names mesh://shop/things",
         f"error mesh.granted-inputs mesh://shop/things {recipe}:4: mesh://crm/secrets is internal; shop may not read it — ask its owner (owner@example.com) to grant shop access",
-        f"error mesh.no-domain-cycles mesh://shop/things {recipe}:5: shop reads crm, which already depends on shop (crm → shop)",
+        f"error mesh.no-domain-cycles mesh://shop/things {recipe}:4: shop reads crm, which already depends on shop (crm → shop)",
         "error mesh.contract (broken)",
     ]
     for start in expected:
         assert any(line.startswith(start) for line in lines), f"{start}\n---\n{result.stdout}"
-    assert lines[-1].startswith("checked 3 products against 10 policies: ")
+    assert lines[-1] == "checked 3 products against 10 policies: 11 errors, 0 warnings"
 
     as_json = json.loads(run_mesh("check", "--json", "--domain", "crm", env={**os.environ}, cwd=lab.root).stdout)
     assert {v["address"] for v in as_json["violations"]} == {"mesh://crm/orders_seen"}
@@ -110,3 +112,32 @@ def test_check_needs_no_dagster():
     script = "import sys; from mesh_platform.cli.main import app; sys.argv = ['mesh', 'check']\ntry:\n    app()\nexcept SystemExit:\n    pass\nprint('dagster' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_violating_product_loads_shows_why_and_is_refused_at_materialization(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "fine", SOURCE, good_contract("shop", "fine"))
+    sloppy = good_contract("shop", "sloppy", description={"purpose": "TODO"})
+    lab.add_product("shop", "sloppy", SOURCE, sloppy)
+    lab.land("shop", "x.csv", "id\n1\n")
+
+    defs = lab.definitions("shop")  # the domain still loads, with both products
+    specs = {a.key.path[1]: next(iter(a.specs)) for a in defs.assets}
+    assert set(specs) == {"fine", "sloppy"}
+    assert specs["sloppy"].description.startswith("**Refused by governance")
+    assert "mesh.description" in specs["sloppy"].description and specs["sloppy"].tags["mesh/governance"] == "violation"
+    assert "mesh/governance" not in specs["fine"].tags
+
+    result = lab.materialize("shop", raise_on_error=False)
+    governance = {e.asset_key.path[1]: e for e in result.get_asset_check_evaluations() if e.check_name == "governance"}
+    assert governance["fine"].passed and not governance["sloppy"].passed
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "sloppy"
+    assert "refused by governance" in str(failure.step_failure_data.error) and "mesh.description" in str(failure.step_failure_data.error)
+    from mesh_platform import PortError, read_product
+
+    assert len(read_product("mesh://shop/fine")) == 1
+    import pytest
+
+    with pytest.raises(PortError):
+        read_product("mesh://shop/sloppy")

@@ -28,8 +28,11 @@ QUALITY = [
 GOOD = "id,status,price,code\n1,open,10,AB-1\n2,closed,20,CD-22\n3,open,30,EF-333\n"
 
 
-def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def checks(result: dg.ExecuteInProcessResult, product: str | None = None) -> dict[str, dg.AssetCheckEvaluation]:
+    """Check evaluations of one product (by default the first one evaluated) by check name."""
+    evaluations = result.get_asset_check_evaluations()
+    product = product or evaluations[0].asset_key.path[-1]
+    return {e.check_name: e for e in evaluations if e.asset_key.path[-1] == product}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ pre-commit hooks and CI gates.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import sys
 from dataclasses import dataclass, field
@@ -69,15 +70,18 @@ class CheckReport:
         return not self.errors
 
 
+@functools.cache
 def mesh_policies() -> list[Policy]:
     return collect(lambda: _import_fresh("mesh_platform.governance.mesh_policies"), scope="mesh")
 
 
 def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
     file = catalog.domains[domain].folder / DOMAIN_POLICY_FILE
-    if not file.is_file():
-        return []
+    return _policies_in_file(file, file.stat().st_mtime_ns, domain) if file.is_file() else []
 
+
+@functools.lru_cache(maxsize=64)
+def _policies_in_file(file: Path, modified: int, domain: str) -> list[Policy]:
     def load() -> None:
         spec = importlib.util.spec_from_file_location(f"mesh_domain_policies.{domain}", file)
         assert spec and spec.loader
@@ -103,6 +107,13 @@ def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today:
             for rule in [*shared, *own]:
                 violations += rule.run(product, view)
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
+
+
+def check_product(product: Product, catalog: Catalog, today: dt.date | None = None) -> list[Violation]:
+    """Every policy (mesh-wide and the product's domain's) over one product."""
+    view = MeshView(catalog, today or dt.date.today())
+    rules = [*mesh_policies(), *domain_policies(catalog, product.address.domain)]
+    return [v for rule in rules for v in rule.run(product, view)]
 
 
 def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation]:

@@ -118,8 +118,12 @@ def no_deprecated_inputs(product, mesh):
 @policy("mesh.no-domain-cycles")
 def no_domain_cycles(product, mesh):
     """Domains depend on each other without cycles (a cycle makes every domain in it wait for itself)."""
+    reported = set()
     for index, item in enumerate(product.inputs):
         other = item.address.domain
+        if other in reported:
+            continue
+        reported.add(other)
         if other != product.address.domain and (cycle := mesh.domain_path(other, product.address.domain)):
             yield Finding(
                 f"{product.address.domain} reads {other}, which already depends on {product.address.domain} ({' → '.join(cycle)})",
