@@ -248,7 +248,8 @@ def _failure_reason(event: dg.DagsterEvent) -> str:
     while error.cause is not None:
         error = error.cause
     message = error.message.strip()
-    return message.split(": ", 1)[1] if message.startswith(f"{error.cls_name}: ") else message
+    prefix, separator, rest = message.partition(": ")
+    return rest if separator and prefix.split(".")[-1] == error.cls_name else message
 
 
 def _log_file(settings: MeshSettings, domain: str) -> Path:

@@ -132,6 +132,8 @@ schema:
       - {name: op, logicalType: string, physicalType: VARCHAR, required: true, classification: internal}
       - {name: tier, logicalType: string, physicalType: VARCHAR, classification: internal}
       - {name: points, logicalType: integer, physicalType: BIGINT, classification: internal}
+    quality:
+      - {metric: rowCount, mustBeGreaterThan: 0}
 slaProperties:
   - {property: frequency, value: 1, unit: h}
 customProperties:
