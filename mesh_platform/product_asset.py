@@ -3,7 +3,9 @@
 Key `[domain, product]`, group = domain, owners from the team, tags (access,
 classification, contract version, tier), kinds, description, column schema,
 code version, a freshness policy from the SLA, a cron automation condition
-from the update frequency, and the domain's DuckDB concurrency pool.
+from the update frequency, and the domain's DuckDB concurrency pool. Its asset
+checks: `governance` (the policies, evaluated when definitions load) and one
+per quality rule of the contract, run on the staged data before publishing.
 """
 
 
@@ -24,7 +26,6 @@ from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.quality.rules import rules_for_contract
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import pool_name
-
 
 GOVERNANCE_CHECK = "governance"
 
