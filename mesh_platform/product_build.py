@@ -82,7 +82,7 @@ def build_and_publish(
     """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
     published and the staged table stays in the domain's DuckDB file for inspection."""
     contract = product.contract
-    catalog = Catalog.load(settings)
+    catalog = Catalog.current(settings)
     database = DomainDatabase(settings.domain_database(contract.domain))
     port = product.port(settings)
     with database.connect() as connection:

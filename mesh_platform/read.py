@@ -48,7 +48,7 @@ def resolve(address: Address | str, settings: MeshSettings | None = None) -> Res
     An older major version warns (`DeprecatedPortWarning`) on every resolve and is refused
     (`PortError`) after the date the current contract serves it until.
     """
-    catalog = Catalog.load(settings)
+    catalog = Catalog.current(settings or MeshSettings.from_env())
     parsed = Address.parse(address) if isinstance(address, str) else address
     port = catalog.port(parsed)
     if notice := catalog.deprecation(port.address):
