@@ -197,16 +197,13 @@ def read_product_folder(recipe_file: Path, domain: str | None = None) -> Product
     """Read one product folder: the recipe's type, contract and inputs (no Dagster needed)."""
     document = load_yaml_document(recipe_file, RecipeError)
     attributes = document.data.get("attributes") or {}
-    try:
-        return assemble_product(
-            recipe_file,
-            recipe_type=str(document.data.get("type", "")),
-            contract_file=str(attributes.get("contract", DEFAULT_CONTRACT_FILE)),
-            inputs=attributes.get("inputs") or [],
-            domain=domain,
-        )
-    except AddressError as error:
-        raise RecipeError([document.problem(("attributes", "inputs"), str(error), "write inputs as mesh://<domain>/<product>")]) from None
+    return assemble_product(
+        recipe_file,
+        recipe_type=str(document.data.get("type", "")),
+        contract_file=str(attributes.get("contract", DEFAULT_CONTRACT_FILE)),
+        inputs=attributes.get("inputs") or [],
+        domain=domain,
+    )
 
 
 def assemble_product(recipe_file: Path, recipe_type: str, contract_file: str, inputs: list[str], domain: str | None = None) -> Product:
@@ -217,4 +214,9 @@ def assemble_product(recipe_file: Path, recipe_type: str, contract_file: str, in
         raise RecipeError(
             [contract.source.problem(("domain",), f"the contract says domain '{contract.domain}' but the product lives in domain '{domain}'", f"set domain: {domain}")]
         )
-    return Product(contract=contract, recipe_file=recipe_file, recipe_type=recipe_type, inputs=parse_inputs(inputs))
+    try:
+        parsed = parse_inputs(inputs)
+    except AddressError as error:
+        document = load_yaml_document(recipe_file, RecipeError)
+        raise RecipeError([document.problem(("attributes", "inputs"), str(error), "write inputs as mesh://<domain>/<product>")]) from None
+    return Product(contract=contract, recipe_file=recipe_file, recipe_type=recipe_type, inputs=parsed)

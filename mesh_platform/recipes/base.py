@@ -16,7 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from mesh_platform.catalog import DEFAULT_CONTRACT_FILE, RECIPE_FILE, assemble_product
-from mesh_platform.errors import AddressError, RecipeError
+from mesh_platform.errors import RecipeError
 from mesh_platform.product_asset import product_asset
 from mesh_platform.recipes.scaffolder import ProductScaffolder
 from mesh_platform.yaml_document import load_yaml_document
@@ -63,12 +63,9 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         recipe_file = context.path / RECIPE_FILE
-        document = load_yaml_document(recipe_file, RecipeError)
-        try:
-            product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)
-        except AddressError as error:
-            raise RecipeError([document.problem(("attributes", "inputs"), str(error), "write inputs as mesh://<domain>/<product>")]) from None
+        product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)
         if problems := self.check_recipe(context.path):
+            document = load_yaml_document(recipe_file, RecipeError)
             raise RecipeError([document.problem(("attributes",), p) for p in problems])
         return dg.Definitions(
             assets=[product_asset(product, self, self.recipe_kind(), self.code_files(context.path))]
