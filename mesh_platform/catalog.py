@@ -9,9 +9,11 @@ A broken product is recorded with its error and never hides the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mesh_platform.address import Address
 from mesh_platform.contract import Contract, load_contract
@@ -26,6 +28,9 @@ from mesh_platform.inputs import ProductInput, parse_inputs
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port
 from mesh_platform.yaml_document import load_yaml_document
+
+if TYPE_CHECKING:
+    from mesh_platform.governance.glossary import Glossary
 
 RECIPE_FILE = "defs.yaml"
 _CURRENT: dict = {}  # settings → (file signature, catalog), for Catalog.current
@@ -102,6 +107,24 @@ class Catalog:
                     continue
                 catalog.products[product.address] = product
         return catalog
+
+    @functools.cached_property
+    def _glossary(self) -> tuple[Glossary, FileProblemsError | None]:
+        from mesh_platform.governance.glossary import Glossary, glossary_file, load_glossary
+
+        try:
+            return load_glossary(), None
+        except FileProblemsError as error:
+            return Glossary(glossary_file(), {}), error
+
+    @property
+    def glossary(self) -> Glossary:
+        """The glossary of shared terms (empty when its file is broken: see `glossary_error`)."""
+        return self._glossary[0]
+
+    @property
+    def glossary_error(self) -> FileProblemsError | None:
+        return self._glossary[1]
 
     def product(self, address: Address | str) -> Product:
         """The product at an address; an unknown address names the products that do exist."""

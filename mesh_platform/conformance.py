@@ -11,11 +11,15 @@ of files is what they are for, and a value that does not convert still fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from mesh_platform.contract import Contract
 from mesh_platform.errors import SchemaDriftError
 from mesh_platform.storage.domain_database import quote
+
+if TYPE_CHECKING:
+    from mesh_platform.governance.value_mappings import ValueMapping
 
 _FAMILIES = (
     ("number", ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")),
@@ -50,8 +54,16 @@ def schema_differences(actual: Sequence[tuple[str, str]], contract: Contract, ch
     return differences
 
 
-def conformed_select(source: str, actual: Sequence[tuple[str, str]], contract: Contract, check_types: bool = True) -> str:
-    """SQL selecting the contract's columns from `source`, by name, cast to their types."""
+def conformed_select(
+    source: str,
+    actual: Sequence[tuple[str, str]],
+    contract: Contract,
+    check_types: bool = True,
+    normalize: Mapping[str, ValueMapping] | None = None,
+) -> str:
+    """SQL selecting the contract's columns from `source`, by name, cast to their types.
+
+    A column named in `normalize` (a glossary term's value mapping) is mapped to its canonical values first."""
     if differences := schema_differences(actual, contract, check_types):
         listed = "\n  - ".join(differences)
         raise SchemaDriftError(
@@ -60,7 +72,11 @@ def conformed_select(source: str, actual: Sequence[tuple[str, str]], contract: C
             "Change the recipe's output or the contract so that they agree."
         )
     by_name = {name.lower(): name for name, _ in actual}
-    columns = ", ".join(
-        f"CAST({quote(by_name[c.name.lower()])} AS {c.physical_type}) AS {quote(c.name)}" for c in contract.columns
-    )
+    normalize = normalize or {}
+
+    def value(column_name: str) -> str:
+        expression = quote(by_name[column_name.lower()])
+        return normalize[column_name].sql(expression) if column_name in normalize else expression
+
+    columns = ", ".join(f"CAST({value(c.name)} AS {c.physical_type}) AS {quote(c.name)}" for c in contract.columns)
     return f"SELECT {columns} FROM {source}"

@@ -11,7 +11,9 @@ Mesh settings the standard has no field for are `customProperties`:
   contract level: `access` (public | restricted | internal), `consumers`
   (domains a restricted product is granted to), `tier`,
   `servePreviousMajorUntil` (date until which older major versions stay readable);
-  column level: `term` (the glossary term the column carries).
+  column level: `term` (the glossary term the column carries), and for personal
+  columns `masking` (hash | drop: how readers outside the domain see it) and
+  `unmaskedFor` (domains that see the clear value).
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class Column:
     term: str | None = None
     quality: tuple[dict[str, Any], ...] = ()
     logical_type_options: dict[str, Any] = field(default_factory=dict)
+    masking: str = "hash"
+    unmasked_for: tuple[str, ...] = ()
 
     @property
     def is_personal(self) -> bool:
@@ -385,6 +389,15 @@ class _ContractReader:
         if classification is not None and classification not in CLASSIFICATIONS:
             self.fail((*path, "classification"), f"classification '{classification}' is unknown", f"use one of: {', '.join(CLASSIFICATIONS)}")
         custom = self.custom_properties(prop.get("customProperties") or [])
+        masking = str(custom.get("masking", "hash"))
+        if masking not in ("hash", "drop"):
+            self.fail(self.custom_path("masking", (*path, "customProperties")), f"masking '{masking}' is unknown", "use hash (readers outside the domain see a keyed hash) or drop")
+        unmasked_for = custom.get("unmaskedFor") or []
+        if not isinstance(unmasked_for, list) or not all(isinstance(d, str) and _NAME.match(d) for d in unmasked_for):
+            self.fail(self.custom_path("unmaskedFor", (*path, "customProperties")), "unmaskedFor must be a list of domain names", "e.g. [marketing]")
+            unmasked_for = []
+        if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
+            self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")
         return Column(
             name=name,
             logical_type=str(logical),
@@ -398,16 +411,24 @@ class _ContractReader:
             term=str(custom["term"]) if custom.get("term") else None,
             quality=tuple(prop.get("quality") or []),
             logical_type_options=dict(prop.get("logicalTypeOptions") or {}),
+            masking=masking,
+            unmasked_for=tuple(unmasked_for),
         )
 
     def custom_properties(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         return {str(e.get("property")): e.get("value") for e in entries if e.get("property")}
 
-    def custom_path(self, key: str) -> FieldPath:
-        for index, entry in enumerate(self.data.get("customProperties") or []):
+    def custom_path(self, key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
+        entries: Any = self.data
+        for part in base:
+            try:
+                entries = entries[part]
+            except (KeyError, IndexError, TypeError):
+                return tuple(base)
+        for index, entry in enumerate(entries or []):
             if entry.get("property") == key:
-                return ("customProperties", index, "value")
-        return ("customProperties",)
+                return (*base, index, "value")
+        return tuple(base)
 
     def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None]:
         found: dict[str, ServiceLevel] = {}

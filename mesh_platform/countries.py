@@ -27,7 +27,19 @@ _EXONYMS = {
     "deutschland": "DE",
     "nippon": "JP",
     "nihon": "JP",
+    # ISO 3166 reserves ZZ for user assignment; CLDR and the mesh use it for "unknown".
+    "zz": "ZZ",
+    "unknown": "ZZ",
 }
+UNKNOWN = "ZZ"
+
+
+@functools.cache
+def iso_alpha2_codes() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code, and ZZ (unknown)."""
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries) | {UNKNOWN}
 
 
 @functools.lru_cache(maxsize=4096)

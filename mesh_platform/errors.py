@@ -42,6 +42,14 @@ class RecipeError(FileProblemsError):
     """A product recipe (`defs.yaml`) that cannot be used."""
 
 
+class GlossaryError(FileProblemsError):
+    """A glossary file that cannot be used."""
+
+
+class AccessDeniedError(MeshError):
+    """A read the product's access level does not grant the consuming domain."""
+
+
 class AddressError(MeshError):
     """An address that is malformed or names no product of the mesh."""
 

@@ -33,10 +33,11 @@ GOVERNANCE_CHECK = "governance"
 def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:
     contract = product.contract
     settings = MeshSettings.from_env(start=product.recipe_file.parent)
-    violations = check_product(product, Catalog.current(settings))
+    catalog = Catalog.current(settings)
+    violations = check_product(product, catalog)
     refusals = [v for v in violations if v.severity == "error"]
     spec = product_spec(product, kind, code_files, refusals)
-    rules = rules_for_contract(contract)
+    rules = rules_for_contract(contract, catalog.glossary)
     checks = [
         dg.AssetCheckSpec(
             GOVERNANCE_CHECK,

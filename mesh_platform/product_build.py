@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.conformance import conformed_select
-from mesh_platform.errors import QualityGateError
+from mesh_platform.errors import DeprecatedPortWarning, QualityGateError
+from mesh_platform.governance.access import ReadDecision
+from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
+from mesh_platform.read import open_product
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import DomainDatabase
 
@@ -48,10 +52,17 @@ class BuildContext:
     folder: Path
     landing: Path
     log: logging.Logger
+    glossary: Glossary | None = None
 
     def input(self, alias: str) -> duckdb.DuckDBPyRelation:
         """An input as a DuckDB relation (lazy: nothing is read until used)."""
         return self.connection.table(alias)
+
+    def term_parameter(self, term: str, name: str) -> str:
+        """A parameter of the product's domain's meaning of a glossary term, e.g. ('active_user', 'window')."""
+        if self.glossary is None:
+            raise KeyError("no glossary")
+        return self.glossary.parameter(term, name, self.contract.domain)
 
 
 class Recipe(Protocol):
@@ -85,18 +96,25 @@ def build_and_publish(
     catalog = Catalog.current(settings)
     database = DomainDatabase(settings.domain_database(contract.domain))
     port = product.port(settings)
+    glossary = catalog.glossary
     with database.connect() as connection:
         for item in product.inputs:
-            source = catalog.port(item.address)
-            if notice := catalog.deprecation(source.address):
+            if notice := catalog.deprecation(item.address):
                 log.warning(f"input {item.alias}: {notice}")
-            log.info(f"input {item.alias}: {source.address} version {source.current_version()} ({source.uri})")
-            connection.register(item.alias, source.dataset())
-        build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
+                opened = open_product(item.address, contract.domain, connection=connection, settings=settings, via=f"build of {contract.address} (run {run_id})")
+            connection.register(item.alias, opened.relation)
+            log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
+        register_term_parameter(connection, glossary, contract.domain)
+        build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log, glossary)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
         actual = list(zip(output.columns, map(str, output.types)))
-        select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types)
+        normalize = term_value_mappings(contract, glossary)
+        select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types, normalize=normalize)
+        if normalize:
+            log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
         table = database.stage(connection, contract.name, select)
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
@@ -107,3 +125,8 @@ def build_and_publish(
         database.promote(connection, contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, results=results)
+
+
+def _masking_note(decision: ReadDecision) -> str:
+    parts = [f"{label}: {', '.join(columns)}" for label, columns in (("hashed", decision.hashed), ("dropped", decision.dropped), ("in clear by grant", decision.clear)) if columns]
+    return f"; personal columns {'; '.join(parts)}" if parts else ""

@@ -1,19 +1,23 @@
-"""Reading products by address: the consumer's API.
+"""Reading products by address: the consumer's API, and the one way every port is read.
 
 Reads always go to the product's port (its Delta table), never to the owning
 domain's DuckDB file, so reading takes no lock on another domain's workspace.
+Every read is made as a consuming domain and passes the access rules
+(`mesh_platform.governance.access`): builds read their inputs through here too.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.contract import Contract
-from mesh_platform.errors import DeprecatedPortWarning
+from mesh_platform.errors import AccessDeniedError, DeprecatedPortWarning
+from mesh_platform.governance.access import ReadDecision, consumer_from_env, decide, masked_columns, mesh_secret, personal_columns
+from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.ports import Port, PortVersion
 
@@ -56,9 +60,16 @@ def resolve(address: Address | str, settings: MeshSettings | None = None) -> Res
     return ResolvedProduct(address=port.address, product=catalog.product(parsed), port=port)
 
 
-def read_product(address: Address | str, version: int | None = None, settings: MeshSettings | None = None) -> pd.DataFrame:
-    """A product's rows as a DataFrame: the current version, or a past one by number."""
-    return resolve(address, settings).port.to_pandas(version)
+def read_product(
+    address: Address | str,
+    version: int | None = None,
+    settings: MeshSettings | None = None,
+    *,
+    consumer: str | None = None,
+) -> pd.DataFrame:
+    """A product's rows as a DataFrame, as `consumer` (a domain) may see them: the current
+    version, or a past one by number. See `read_product_relation` for the access rules."""
+    return read_product_relation(address, version, settings=settings, consumer=consumer).to_arrow_table().to_pandas()
 
 
 def read_product_relation(
@@ -66,12 +77,68 @@ def read_product_relation(
     version: int | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
     settings: MeshSettings | None = None,
+    *,
+    consumer: str | None = None,
+    via: str = "python",
 ) -> duckdb.DuckDBPyRelation:
-    """A product as a lazy DuckDB relation: filters and projections are pushed into the scan."""
+    """A product as a lazy DuckDB relation (filters and projections are pushed into the scan),
+    read as `consumer`: the domain reading (default `MESH_CONSUMER`; None reads from outside
+    every domain, which public products allow).
+
+    Access is enforced here, for every reader — builds, this API, query commands: a product
+    the consumer is not granted raises `AccessDeniedError`; personal columns reach consumers
+    outside the owning domain hashed or dropped unless the contract grants them in clear;
+    every read from outside the domain, granted or denied, goes to the access log."""
+    consumer = consumer if consumer is not None else consumer_from_env()
+    return open_product(address, consumer, version, connection, settings, via).relation
+
+
+@dataclass(frozen=True)
+class OpenedProduct:
+    """A product opened for one consumer: the relation they may see, and what was decided."""
+
+    address: Address
+    version: int
+    relation: duckdb.DuckDBPyRelation
+    decision: ReadDecision
+    port: Port
+
+
+def open_product(
+    address: Address | str,
+    consumer: str | None,
+    version: int | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    settings: MeshSettings | None = None,
+    via: str = "python",
+) -> OpenedProduct:
+    """Decide, log and open one read of a product as `consumer` (see `read_product_relation`)."""
     import duckdb
 
-    dataset = resolve(address, settings).port.dataset(version)
-    return (connection or duckdb.connect()).from_arrow(dataset)
+    settings = settings or MeshSettings.from_env()
+    resolved = resolve(address, settings)
+    contract = resolved.contract
+    log = AccessLog(settings)
+    requested = Address.parse(address) if isinstance(address, str) else address
+    try:
+        decision = decide(contract, consumer, requested)
+    except AccessDeniedError:
+        log.record(consumer or "(no domain)", str(resolved.address), None, "denied", via)
+        raise
+    number, dataset = resolved.port.snapshot(version)
+    connection = connection or duckdb.connect()
+    relation = connection.from_arrow(dataset)
+    if decision.cross_domain:
+        if resolved.address.major is not None and resolved.address.major != contract.major:
+            # An older major version: mask what was personal under the contract it was published with too.
+            masked = {*decision.hashed, *decision.dropped, *decision.clear}
+            extra = personal_columns(resolved.port.published_contract(number)) - masked
+            decision = replace(decision, hashed=decision.hashed + tuple(sorted(extra)))
+        decision = replace(decision, version=number)
+        log.record(decision.consumer_label, str(resolved.address), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
+        if decision.hashed or decision.dropped:
+            relation = relation.project(", ".join(masked_columns(decision, relation.columns, mesh_secret(settings))))
+    return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
 
 
 def product_versions(address: Address | str, settings: MeshSettings | None = None) -> list[PortVersion]:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 import yaml
 
+from mesh_platform import Address, read_product, read_product_relation
 from mesh_platform.settings import MeshSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,6 +94,29 @@ def column(name: str, logical: str = "string", physical: str | None = None, **ex
     return spec
 
 
+# The glossary of lab meshes: the platform's value mapping, a table mapping, a polyseme.
+LAB_GLOSSARY = """\
+terms:
+  country:
+    definition: A country of the world.
+    canonical: ISO 3166-1 alpha-2 code.
+    logicalType: string
+    values: iso-3166-1-alpha-2
+  status:
+    definition: Where an order stands.
+    logicalType: string
+    values:
+      canonical: [completed, cancelled]
+      synonyms: {done: completed, canceled: cancelled}
+  active_user:
+    definition: Someone recently active.
+    logicalType: boolean
+    meanings:
+      shop: {definition: A purchase in the last 7 days., parameters: {window: 7 days}}
+      crm: {definition: A login in the last 30 days., parameters: {window: 30 days}}
+"""
+
+
 class LabMesh:
     """A small mesh built by a test in a temporary folder: its own workspace, domains and MESH_HOME."""
 
@@ -102,6 +127,8 @@ class LabMesh:
         self.domains: list[str] = []
         (root / self.package).mkdir(parents=True)
         (root / self.package / "__init__.py").write_text("")
+        self.glossary_file = root / "glossary.yaml"
+        self.glossary_file.write_text(LAB_GLOSSARY)
 
     def add_domain(self, domain: str) -> Path:
         folder = self.root / self.package / domain
@@ -157,6 +184,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabMesh:
     monkeypatch.setenv("MESH_ROOT", str(mesh.root))
     monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
+    monkeypatch.setenv("MESH_GLOSSARY", str(mesh.glossary_file))
     return mesh
 
 
@@ -208,3 +236,12 @@ def mesh_copy(tmp_path: Path, demo_mesh: DemoMesh) -> MeshCopy:
     for state in ("ports", "landing"):
         shutil.copytree(demo_mesh.settings.home / state, home / state)
     return MeshCopy(MeshSettings(root=root, home=home))
+
+
+def owner_read(address: str, **kwargs) -> pd.DataFrame:
+    """Read a product as its own domain does (no access rules apply to the owner)."""
+    return read_product(address, consumer=Address.parse(address).domain, **kwargs)
+
+
+def owner_relation(address: str, **kwargs):
+    return read_product_relation(address, consumer=Address.parse(address).domain, **kwargs)

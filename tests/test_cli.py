@@ -18,7 +18,7 @@ def test_list_json_shows_every_product_with_owner_access_and_inputs():
     result = run_mesh("list", "--json")
     assert result.returncode == 0, result.stderr
     products = {p["address"]: p for p in json.loads(result.stdout)["products"]}
-    assert len(products) == 12
+    assert len(products) == 13
     audience = products["mesh://marketing/campaign_audience"]
     assert audience["owner"] == "team:marketing"
     assert audience["access"] == "restricted"

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from mesh_platform import product_versions, read_product
+from mesh_platform import product_versions
 
-from .conftest import MeshCopy
+from .conftest import MeshCopy, owner_read
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ CASES = [
 def test_bad_data_is_refused_by_the_right_rule(mesh_copy, what, domain, tamper, product, reason, downstream):
     address, after = f"mesh://{domain}/{product}", f"mesh://{domain}/{downstream}"
     versions_before = [v.version for v in product_versions(address, settings=mesh_copy.settings)]
-    rows_before = len(read_product(address, settings=mesh_copy.settings))
+    rows_before = len(owner_read(address, settings=mesh_copy.settings))
     tamper(mesh_copy)
 
     result = mesh_copy.mesh("materialize", "--domain", domain)
@@ -64,7 +64,7 @@ def test_bad_data_is_refused_by_the_right_rule(mesh_copy, what, domain, tamper, 
     assert reason in result.stdout[result.stdout.index(failed_line):], result.stdout
     assert f"– {after}  skipped: not run: an input failed ({address})" in result.stdout
     assert [v.version for v in product_versions(address, settings=mesh_copy.settings)] == versions_before
-    assert len(read_product(address, settings=mesh_copy.settings)) == rows_before
+    assert len(owner_read(address, settings=mesh_copy.settings)) == rows_before
 
 
 def duplicate_first_row(copy: MeshCopy, product) -> None:
@@ -143,4 +143,4 @@ def test_every_keyed_demo_product_refuses_duplicate_keys(mesh_copy, address):
     for after in downstream:
         assert f"– {after}  skipped: not run: an input failed" in result.stdout
     assert [v.version for v in product_versions(address, settings=mesh_copy.settings)] == versions_before
-    assert len(read_product(address, settings=mesh_copy.settings)) > 0
+    assert len(owner_read(address, settings=mesh_copy.settings)) > 0

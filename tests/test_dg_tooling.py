@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_platform import read_product
+from .conftest import owner_read
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +38,6 @@ def test_dg_scaffolds_and_checks_a_product(mesh_copy):
 
     recipe.write_text(good)
     mesh_copy.mesh("materialize", "mesh://sales/big_orders", check=True)
-    orders = read_product("mesh://sales/orders", settings=mesh_copy.settings)
-    big = read_product("mesh://sales/big_orders", settings=mesh_copy.settings)
+    orders = owner_read("mesh://sales/orders", settings=mesh_copy.settings)
+    big = owner_read("mesh://sales/big_orders", settings=mesh_copy.settings)
     assert sorted(big["order_id"]) == sorted(orders.loc[orders["amount_usd"].astype(float) > 100, "order_id"])

@@ -7,15 +7,13 @@ import sys
 import pandas as pd
 import pytest
 
-from mesh_platform import read_product
-
-from .conftest import MeshCopy
+from .conftest import MeshCopy, owner_read
 
 pytestmark = pytest.mark.slow
 
 
 def read(copy: MeshCopy, address: str, **kwargs) -> pd.DataFrame:
-    return read_product(address, settings=copy.settings, **kwargs)
+    return owner_read(address, settings=copy.settings, **kwargs)
 
 
 def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:

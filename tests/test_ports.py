@@ -2,9 +2,9 @@
 
 import pytest
 
-from mesh_platform import PortError, product_versions, read_product, resolve
+from mesh_platform import PortError, product_versions, resolve
 
-from .conftest import column, contract_yaml
+from .conftest import column, contract_yaml, owner_read
 from .test_recipes import THINGS, rows
 
 
@@ -47,8 +47,8 @@ def test_rerun_publishes_a_new_version_and_keeps_the_old_one_readable(shop):
     versions = product_versions("mesh://shop/things")
     assert [v.version for v in versions] == [1, 0]
     assert versions[0].rows == 3 and versions[0].contract_version == "1.0.0" and versions[0].run_id
-    assert len(read_product("mesh://shop/things")) == 3
-    assert len(read_product("mesh://shop/things", version=0)) == 2
+    assert len(owner_read("mesh://shop/things")) == 3
+    assert len(owner_read("mesh://shop/things", version=0)) == 2
     assert resolve("mesh://shop/things").port.published_contract(0)["name"] == "things"
 
 
@@ -95,9 +95,9 @@ def test_reading_an_unpublished_product_says_how_to_publish_it(lab):
     lab.add_domain("shop")
     lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n", contract_yaml("shop", "things", THINGS))
     with pytest.raises(PortError, match="has not been published yet; materialize it first: mesh materialize mesh://shop/things"):
-        read_product("mesh://shop/things")
+        owner_read("mesh://shop/things")
 
 
 def test_reading_a_missing_version_lists_the_published_ones(shop):
     with pytest.raises(PortError, match=r"has no version 7 \(published versions: 0\)"):
-        read_product("mesh://shop/things", version=7)
+        owner_read("mesh://shop/things", version=7)

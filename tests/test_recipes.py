@@ -3,16 +3,15 @@
 import pandas as pd
 import pytest
 
-from mesh_platform import read_product, read_product_relation
 from mesh_platform.recipes import PythonProduct, SourceProduct, SqlProduct
 
-from .conftest import column, contract_yaml
+from .conftest import column, contract_yaml, owner_read, owner_relation
 
 THINGS = [column("id", "integer"), column("name"), column("amount", "number", "DECIMAL(10,2)")]
 
 
 def rows(address: str) -> list[tuple]:
-    return sorted(read_product(address).itertuples(index=False, name=None))
+    return sorted(owner_read(address).itertuples(index=False, name=None))
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def things_source(lab):
 def test_source_reads_csv_files_by_column_name(things_source):
     result = things_source.materialize("shop")
     assert result.success
-    frame = read_product("mesh://shop/things")
+    frame = owner_read("mesh://shop/things")
     assert list(frame.columns) == ["id", "name", "amount"]
     assert rows("mesh://shop/things") == [(1, "anvil", 12.5), (2, "bucket", 3.25), (3, "crate", 7.0)]
 
@@ -124,7 +123,7 @@ def test_python_recipe_reads_inputs_across_domains(things_source):
     assert lab.materialize("shop").success
     assert lab.materialize("finance").success
     assert rows("mesh://finance/valuation") == [(22.75, 3)]
-    assert read_product_relation("mesh://finance/valuation").fetchall() == [(pytest.approx(22.75), 3)]
+    assert owner_relation("mesh://finance/valuation").fetchall() == [(pytest.approx(22.75), 3)]
 
 
 def test_recipe_types_are_dagster_components():

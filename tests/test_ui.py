@@ -82,7 +82,7 @@ def test_ui_serves_every_domain_on_loopback_with_cross_domain_lineage(ui):
         d: "RepositoryLocation" for d in ("customers", "sales", "web_analytics", "marketing", "planning")
     }
     nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(port, ASSETS_QUERY)["assetNodes"]}
-    assert len(nodes) == 12
+    assert len(nodes) == 13
     audience = nodes["marketing/customer_360"]
     assert audience["repository"]["location"]["name"] == "marketing"
     assert audience["groupName"] == "marketing"

@@ -9,11 +9,11 @@ import jsonschema
 import pytest
 import yaml
 
-from mesh_platform import PortError, product_versions, read_product
+from mesh_platform import PortError, product_versions
 from mesh_platform.contract import odcs_json_schema
 from mesh_platform.errors import DeprecatedPortWarning
 
-from .conftest import REPO, column, contract_yaml, run_mesh
+from .conftest import REPO, column, contract_yaml, owner_read, run_mesh
 from .test_recipes import rows
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n"
@@ -49,7 +49,7 @@ def test_a_new_major_version_is_a_new_port_and_v1_consumers_keep_working(shop):
     with pytest.warns(DeprecatedPortWarning, match=r"mesh://shop/things@v1 is deprecated: version 2.0.0 is current \(served until .*\); move to mesh://shop/things@v2"):
         assert rows("mesh://shop/things@v1") == [(1, "anvil"), (2, "bucket")]
     with pytest.warns(DeprecatedPortWarning):  # on every read
-        read_product("mesh://shop/things@v1")
+        owner_read("mesh://shop/things@v1")
     # The pinned consumer rebuilt from @v1, with the deprecation in its run's log.
     assert rows("mesh://shop/names") == [("ANVIL",), ("BUCKET",)]
     assert [v.version for v in product_versions("mesh://shop/names")] == [1, 0]
@@ -63,7 +63,7 @@ def test_after_its_date_the_old_version_is_retired(shop):
     assert shop.materialize("shop", "things").success
     bump_to_v2(shop, dt.date.today() - dt.timedelta(days=1))  # as if the 30 days had passed
     with pytest.raises(PortError, match=r"mesh://shop/things@v1 was retired on .*; read mesh://shop/things@v2 instead"):
-        read_product("mesh://shop/things@v1")
+        owner_read("mesh://shop/things@v1")
     result = shop.materialize("shop", "names", raise_on_error=False)
     assert not result.success
     assert [v.version for v in product_versions("mesh://shop/names")] == [0]
@@ -92,4 +92,4 @@ def test_export_is_a_valid_odcs_document_pointing_at_the_delta_port(demo_mesh):
     assert (server["type"], server["format"]) == ("local", "delta")
     from deltalake import DeltaTable
 
-    assert DeltaTable(server["path"]).to_pyarrow_table().num_rows == len(read_product("mesh://sales/orders", settings=demo_mesh.settings))
+    assert DeltaTable(server["path"]).to_pyarrow_table().num_rows == len(owner_read("mesh://sales/orders", settings=demo_mesh.settings))

@@ -97,13 +97,15 @@ def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today:
     domains = [domain] if domain else list(catalog.domains)
     violations: list[Violation] = []
     policies = list(shared)
+    if domain is None:
+        violations += glossary_violations(catalog)
     for name in domains:
         own = domain_policies(catalog, name)
         policies += own
         for file, error in sorted(catalog.broken_in(name).items()):
             violations += _contract_violations(file, error)
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
-            violations += _rules_violations(product)
+            violations += _rules_violations(product, catalog)
             for rule in [*shared, *own]:
                 violations += rule.run(product, view)
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
@@ -121,11 +123,32 @@ def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation
     return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
 
 
-def _rules_violations(product: Product) -> list[Violation]:
+def glossary_violations(catalog: Catalog) -> list[Violation]:
+    """Problems of the glossary file itself, and crosswalks naming products or columns that do not exist."""
+    glossary, error = catalog.glossary, catalog.glossary_error
+    if error is not None:
+        return [Violation("mesh.glossary", "error", "(glossary)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
+    violations = []
+    for term in glossary.terms.values():
+        if term.crosswalk is None:
+            continue
+        path = ("terms", term.name, "crosswalk")
+        product = catalog.products.get(term.crosswalk.product.unversioned())
+        if product is None:
+            violations.append(Violation("mesh.glossary", "error", "(glossary)", glossary.file, glossary.line_of((*path, "product")), f"the {term.name} crosswalk names {term.crosswalk.product}, which is no product of the mesh", "name the product that maps the identifiers (mesh list shows them)"))
+            continue
+        columns = {c.name for c in product.contract.columns}
+        for meaning, column in term.crosswalk.columns.items():
+            if column not in columns:
+                violations.append(Violation("mesh.glossary", "error", "(glossary)", glossary.file, glossary.line_of((*path, "columns", meaning)), f"{term.crosswalk.product} has no column '{column}' for the {meaning} meaning of {term.name}", f"use one of its columns: {', '.join(sorted(columns))}"))
+    return violations
+
+
+def _rules_violations(product: Product, catalog: Catalog) -> list[Violation]:
     from mesh_platform.quality.rules import rules_for_contract
 
     try:
-        rules_for_contract(product.contract)
+        rules_for_contract(product.contract, catalog.glossary)
     except ContractError as error:
         return [
             Violation("mesh.contract", "error", str(product.address), p.file, p.line, f"{p.field}: {p.message}", p.fix)

@@ -149,3 +149,73 @@ def previous_major_served(product, mesh):
             f"set customProperties servePreviousMajorUntil to {wanted} or later",
             ("customProperties",),
         )
+
+
+@policy("mesh.glossary-terms")
+def glossary_terms_conform(product, mesh):
+    """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the term's type."""
+    from mesh_platform.governance.glossary import TermUseError
+
+    contract = product.contract
+    for index, column in enumerate(contract.columns):
+        if not column.term:
+            continue
+        path = _custom_property_path(contract, index, "term")
+        if mesh.catalog.glossary_error is not None:
+            yield Finding(f"column '{column.name}' names term '{column.term}' but the glossary cannot be read", f"fix {mesh.catalog.glossary.file} (mesh check lists its problems)", path)
+            continue
+        try:
+            use = mesh.catalog.glossary.use(column.term, contract.domain)
+        except TermUseError as error:
+            yield Finding(f"column '{column.name}': {error}", error.fix, path)
+            continue
+        wanted = use.term.logical_type
+        if wanted and column.logical_type != wanted:
+            yield Finding(
+                f"column '{column.name}' carries term '{use.term.name}', which is a {wanted}, but its logicalType is {column.logical_type}",
+                f"make it logicalType: {wanted}, or name another term",
+                ("schema", 0, "properties", index, "logicalType"),
+            )
+
+
+@policy("mesh.personal-data")
+def personal_data_stays_masked(product, mesh):
+    """Personal data never reaches another domain unmasked: a column received in clear from another domain's personal column stays classified personal, and clear grants go only to domains that may read the product."""
+    from mesh_platform.errors import AccessDeniedError
+    from mesh_platform.governance.access import decide, may_read
+
+    contract = product.contract
+    own = {column.name: (index, column) for index, column in enumerate(contract.columns)}
+    for item in product.inputs:
+        source = mesh.find(item.address)
+        if source is None or source.address.domain == contract.domain:
+            continue
+        try:
+            decision = decide(source.contract, contract.domain)
+        except AccessDeniedError:
+            continue  # mesh.granted-inputs reports it
+        for name in decision.clear:
+            if name in own and not own[name][1].is_personal:
+                index = own[name][0]
+                yield Finding(
+                    f"column '{name}' arrives in clear from {item.address}, where it is {source.contract.column(name).classification}, but is classified {own[name][1].classification} here",
+                    f"classify it personal, so that readers outside {contract.domain} see it masked",
+                    ("schema", 0, "properties", index, "classification"),
+                )
+    for index, column in enumerate(contract.columns):
+        for domain in column.unmasked_for:
+            if domain == contract.domain or not may_read(contract, domain):
+                yield Finding(
+                    f"column '{column.name}' is granted in clear to {domain}, which " + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
+                    "remove the grant" if domain == contract.domain else f"add {domain} to customProperties consumers, or remove the grant",
+                    _custom_property_path(contract, index, "unmaskedFor"),
+                )
+
+
+def _custom_property_path(contract, column_index: int, name: str) -> tuple:
+    path = ("schema", 0, "properties", column_index, "customProperties")
+    properties = contract.document["schema"][0]["properties"][column_index].get("customProperties") or []
+    for index, entry in enumerate(properties):
+        if entry.get("property") == name:
+            return (*path, index, "value")
+    return path

@@ -19,11 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mesh_platform.contract import Column, Contract
 from mesh_platform.errors import ContractError
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
+
+if TYPE_CHECKING:
+    from mesh_platform.governance.glossary import Glossary
 
 Severity = Literal["error", "warning"]
 # What decides a rule: Great Expectations' count or share of offending rows, its observed value
@@ -53,7 +56,8 @@ class QualityRule:
         return self.severity == "error"
 
 
-def rules_for_contract(contract: Contract) -> list[QualityRule]:
+def rules_for_contract(contract: Contract, glossary: Glossary | None = None) -> list[QualityRule]:
+    """The contract's rules, and with a glossary the checks of every glossary term its columns carry."""
     rules: list[QualityRule] = []
     key = sorted((c for c in contract.columns if c.primary_key), key=lambda c: c.primary_key_position)
     for index, column in enumerate(contract.columns):
@@ -77,7 +81,52 @@ def rules_for_contract(contract: Contract) -> list[QualityRule]:
         for index, entry in enumerate(column.quality):
             path = ("schema", 0, "properties", c_index, "quality", index)
             rules.append(_quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path))
+    if glossary is not None:
+        rules += term_rules(contract, glossary)
     return _unique_names(rules)
+
+
+def term_rules(contract: Contract, glossary: Glossary) -> list[QualityRule]:
+    """A column carrying a glossary term holds the term's canonical values (after normalization on
+    publish) and matches its meaning's pattern. Unclear term uses are the glossary policy's to report."""
+    from mesh_platform.governance.glossary import TermUseError
+
+    rules = []
+    for index, column in enumerate(contract.columns):
+        if not column.term:
+            continue
+        try:
+            use = glossary.use(column.term, contract.domain)
+        except TermUseError:
+            continue
+        source = f"schema[0].properties[{index}] term {use.label} ({glossary.file.name})"
+        if use.term.values is not None:
+            rules.append(
+                QualityRule(
+                    name=f"{column.name}_is_{use.term.name}",
+                    description=f"{column.name} holds canonical {use.term.name} values: {use.term.canonical or use.term.values.description}.",
+                    severity="error",
+                    source=source,
+                    threshold=ZERO,
+                    column=column.name,
+                    expectation="ExpectColumnValuesToBeInSet",
+                    arguments={"column": column.name, "value_set": sorted(use.term.values.canonical_values)},
+                )
+            )
+        if use.pattern:
+            rules.append(
+                QualityRule(
+                    name=f"{column.name}_is_{use.term.name}_id" if use.term.values else f"{column.name}_is_{use.term.name}",
+                    description=f"{column.name} is a {use.label} identifier ({use.pattern}).",
+                    severity="error",
+                    source=source,
+                    threshold=ZERO,
+                    column=column.name,
+                    expectation="ExpectColumnValuesToMatchRegex",
+                    arguments={"column": column.name, "regex": use.pattern},
+                )
+            )
+    return rules
 
 
 def _schema_rules(column: Column, source: str, single_key: bool) -> list[QualityRule]:

@@ -103,12 +103,17 @@ class Port:
 
     def dataset(self, version: int | None = None) -> pads.Dataset:
         """A lazy Arrow dataset of one version, for engines such as DuckDB to scan."""
+        return self.snapshot(version)[1]
+
+    def snapshot(self, version: int | None = None) -> tuple[int, pads.Dataset]:
+        """One version (the current one by default): its number and a lazy Arrow dataset of it."""
         import pyarrow.fs as pafs
 
+        table = self.table(version)
         # Arrow's own local filesystem, not deltalake's default Rust-backed one: with that one the
         # process can abort at exit ("terminate called without an active exception", delta-rs #2184).
         filesystem = pafs.SubTreeFileSystem(self.uri, pafs.LocalFileSystem())
-        return self.table(version).to_pyarrow_dataset(filesystem=filesystem)
+        return table.version(), table.to_pyarrow_dataset(filesystem=filesystem)
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()

@@ -13,7 +13,7 @@ SELECT
     customer_id,
     full_name,
     email,
-    country_code(country) AS country_code,
+    country AS country_code,  -- normalized to ISO codes on publish (glossary term country)
     birth_date,
     signup_date,
     event_time AS updated_at

@@ -2,8 +2,6 @@
 
 import pandas as pd
 
-from mesh_platform.countries import iso_country_code
-
 HIGH_VALUE_QUANTILE = 0.75
 
 
@@ -12,7 +10,7 @@ def build(customer_360: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
     revenue = customers["lifetime_revenue_usd"].astype(float)
     threshold = revenue.quantile(HIGH_VALUE_QUANTILE) if len(customers) else 0.0
     customers["segment"] = (revenue >= threshold).map({True: "high_value", False: "active"})
-    targets = campaigns.assign(country_code=campaigns["country"].map(iso_country_code))
+    targets = campaigns.rename(columns={"country": "country_code"})  # both carry the glossary's ISO codes
     audience = targets[["campaign_id", "country_code"]].merge(customers, on="country_code", how="inner")
     return audience[["campaign_id", "customer_id", "email", "country_code", "segment"]].sort_values(
         ["campaign_id", "customer_id"], ignore_index=True

@@ -12,8 +12,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from mesh_platform.countries import iso_country_code
-
 COUNTRY = "JP"
 HORIZON_DAYS = 28
 HISTORY_DAYS = 56
@@ -77,7 +75,7 @@ def _web_demand(sessions: pd.DataFrame, until: pd.Timestamp) -> float:
 
 def _campaign_uplift(campaigns: pd.DataFrame, audience: pd.DataFrame):
     sizes = audience.groupby("campaign_id").size()
-    japan = campaigns[campaigns["country"].map(iso_country_code) == COUNTRY].assign(
+    japan = campaigns[campaigns["country"] == COUNTRY].assign(
         start_date=lambda c: pd.to_datetime(c["start_date"]).dt.date,
         end_date=lambda c: pd.to_datetime(c["end_date"]).dt.date,
     )

@@ -3,7 +3,7 @@ SELECT
     order_id,
     customer_number,
     order_date,
-    country_code(country) AS country_code,
+    country_code(country) AS country_code,  -- unknown spellings become NULL, watched by the known country share rule
     amount_usd,
     lower(trim(status)) AS status
 FROM raw_orders

@@ -22,7 +22,7 @@ SELECT
     max(viewed_at) AS ended_at,
     count(*) AS page_views,
     arg_min(url, viewed_at) AS landing_page,
-    country_code(arg_min(country, viewed_at)) AS country_code,
+    arg_min(country, viewed_at) AS country_code,  -- normalized to ISO codes on publish (glossary term country)
     arg_min(device, viewed_at) AS device
 FROM numbered
 GROUP BY visitor_id, session_number

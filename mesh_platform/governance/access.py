@@ -1,0 +1,145 @@
+"""Who may read a product, and what they see of it.
+
+Access level (contract `customProperties`):
+  public      any domain, and readers outside every domain (analysts without a domain);
+  restricted  the owning domain and the domains listed in `consumers`;
+  internal    the owning domain only.
+
+Masking: a column classified `personal` or `sensitive` reaches a reader outside the
+owning domain hashed — SHA-256 of the mesh secret and the value, so equal values
+still join — or dropped, per the column's `masking` custom property (`hash`, the
+default, or `drop`). A column's `unmaskedFor` custom property names domains that
+see the clear value.
+
+Enforced where data is read: every port read by a build, by `read_product` and by
+query commands goes through `decide` and `masked_columns` (see `mesh_platform.read`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from mesh_platform.address import Address
+from mesh_platform.contract import PERSONAL_CLASSIFICATIONS, Contract
+from mesh_platform.errors import AccessDeniedError
+from mesh_platform.settings import MeshSettings
+from mesh_platform.storage.domain_database import quote
+
+SECRET_ENV = "MESH_SECRET"
+CONSUMER_ENV = "MESH_CONSUMER"
+MASKING_MODES = ("hash", "drop")
+
+
+@dataclass(frozen=True)
+class ReadDecision:
+    """A granted read: who reads what, and which personal columns they see how."""
+
+    address: Address
+    consumer: str | None  # None: a reader outside every domain
+    owner: str
+    version: int | None = None
+    hashed: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    clear: tuple[str, ...] = ()  # personal columns the contract grants this consumer in clear
+
+    @property
+    def cross_domain(self) -> bool:
+        return self.consumer != self.owner
+
+    @property
+    def consumer_label(self) -> str:
+        return self.consumer or "(no domain)"
+
+
+def decide(contract: Contract, consumer: str | None, address: Address | None = None) -> ReadDecision:
+    """Whether `consumer` may read the product and how its personal columns reach them.
+
+    Raises `AccessDeniedError` naming the product, the consumer and whom to ask."""
+    address = address or contract.address
+    owner = contract.domain
+    if consumer == owner:
+        return ReadDecision(address, consumer, owner)
+    if not may_read(contract, consumer):
+        raise AccessDeniedError(denial_message(contract, consumer, address))
+    hashed, dropped, clear = [], [], []
+    for column in contract.columns:
+        if not column.is_personal:
+            continue
+        if consumer is not None and consumer in column.unmasked_for:
+            clear.append(column.name)
+        elif column.masking == "drop":
+            dropped.append(column.name)
+        else:
+            hashed.append(column.name)
+    return ReadDecision(address, consumer, owner, hashed=tuple(hashed), dropped=tuple(dropped), clear=tuple(clear))
+
+
+def may_read(contract: Contract, consumer: str | None) -> bool:
+    """The access level alone: may `consumer` (None = no domain) read the product at all?"""
+    if consumer == contract.domain or contract.access == "public":
+        return True
+    return contract.access == "restricted" and consumer in contract.consumers
+
+
+def denial_message(contract: Contract, consumer: str | None, address: Address | None = None) -> str:
+    address = address or contract.address
+    who = consumer or "a reader outside every domain"
+    if contract.access == "internal":
+        why = f"it is internal to the {contract.domain} domain"
+    else:
+        why = f"it is restricted to {', '.join([contract.domain, *contract.consumers])}"
+    owners = ", ".join(contract.owners)
+    ask = f"to request access, ask its owner ({owners}) to grant {consumer} in {contract.file}" if consumer else (
+        f"read as a domain (consumer='<domain>' or {CONSUMER_ENV}) that it is granted to, or ask its owner ({owners})"
+    )
+    return f"access denied: {who} may not read {address}: {why}; {ask}"
+
+
+def masked_columns(decision: ReadDecision, columns: list[str], secret: str) -> list[str]:
+    """SQL select expressions for `columns` of the port as `decision` lets its consumer see them."""
+    hashed, dropped = set(decision.hashed), set(decision.dropped)
+    salt = "'" + secret.replace("'", "''") + ":'"
+    expressions = []
+    for name in columns:
+        if name in dropped:
+            continue
+        if name in hashed:
+            expressions.append(f"sha256({salt} || CAST({quote(name)} AS VARCHAR)) AS {quote(name)}")
+        else:
+            expressions.append(quote(name))
+    return expressions
+
+
+def personal_columns(document: dict | None) -> set[str]:
+    """Personal columns of a contract document (e.g. the one an older port version was published under)."""
+    schema = (document or {}).get("schema") or [{}]
+    return {p.get("name") for p in schema[0].get("properties") or [] if p.get("classification") in PERSONAL_CLASSIFICATIONS}
+
+
+def consumer_from_env() -> str | None:
+    return os.environ.get(CONSUMER_ENV) or None
+
+
+def mesh_secret(settings: MeshSettings) -> str:
+    """The key personal values are hashed with: `MESH_SECRET`, else one kept in `MESH_HOME/secret`.
+
+    The file (created on first use, readable by its owner only) keeps a local mesh's hashes
+    stable between runs; a shared deployment sets `MESH_SECRET` from its secret store."""
+    if secret := os.environ.get(SECRET_ENV):
+        return secret
+    file = settings.home / "secret"
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        draft = file.with_name(f".secret-{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(draft, file)  # atomic: of two processes starting at once, one secret wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return file.read_text().strip()
