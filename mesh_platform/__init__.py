@@ -1,8 +1,9 @@
 """mesh-platform: a self-serve data mesh on Dagster.
 
 Public API:
-  read_product(address, version=None, ...)            → pandas DataFrame of a product's port
-  read_product_relation(address, version=None, ...)   → DuckDB relation (for large reads)
+  read_product(address, version=None, consumer=...)           → pandas DataFrame of a product's port
+  read_product_relation(address, version=None, consumer=...)  → DuckDB relation (for large reads)
+    (read as the consuming domain: access levels and masking apply, cross-domain reads are logged)
   resolve(address)                                    → the product: contract, asset key, port
   load_contract(path)                                 → typed ODCS contract, or ContractError
   domain_definitions(__file__)                        → a domain code location's Definitions
@@ -14,6 +15,7 @@ from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.contract import Contract, load_contract
 from mesh_platform.errors import (
+    AccessDeniedError,
     AddressError,
     ContractError,
     DeprecatedPortWarning,
@@ -32,6 +34,7 @@ from mesh_platform.read import (
 from mesh_platform.settings import MeshSettings
 
 __all__ = [
+    "AccessDeniedError",
     "Address",
     "AddressError",
     "Catalog",

@@ -123,7 +123,7 @@ def open_product(
     try:
         decision = decide(contract, consumer, requested)
     except AccessDeniedError:
-        log.record(consumer or "(no domain)", str(resolved.address), None, "denied", via)
+        log.record(consumer or "(no domain)", str(requested), None, "denied", via)
         raise
     number, dataset = resolved.port.snapshot(version)
     connection = connection or duckdb.connect()
@@ -135,7 +135,7 @@ def open_product(
             extra = personal_columns(resolved.port.published_contract(number)) - masked
             decision = replace(decision, hashed=decision.hashed + tuple(sorted(extra)))
         decision = replace(decision, version=number)
-        log.record(decision.consumer_label, str(resolved.address), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
+        log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
         if decision.hashed or decision.dropped:
             relation = relation.project(", ".join(masked_columns(decision, relation.columns, mesh_secret(settings))))
     return OpenedProduct(resolved.address, number, relation, decision, resolved.port)

@@ -6,11 +6,14 @@ import sys
 
 import typer
 
+from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
+from mesh_platform.cli.glossary import glossary_command
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.new import new
+from mesh_platform.cli.policies import policies_command
 from mesh_platform.cli.seed import seed
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
@@ -30,8 +33,11 @@ cli.command("ui")(ui)
 cli.command("demo")(demo)
 cli.command("templates")(templates_command)
 cli.command("check")(check_command)
+cli.command("glossary")(glossary_command)
+cli.command("policies")(policies_command)
 cli.add_typer(new, name="new")
 cli.add_typer(contract, name="contract")
+cli.add_typer(access, name="access")
 
 
 def app() -> None:

@@ -127,13 +127,15 @@ class Glossary:
             return TermUse(term, term.meanings[domain])
         if term.canonical_meaning:
             return TermUse(term, term.meanings[term.canonical_meaning])
-        if term.is_polyseme and term.values is None:  # with canonical values every meaning publishes the same
+        if len(term.meanings) == 1:
+            return TermUse(term, next(iter(term.meanings.values())))
+        if term.is_polyseme and term.values is None:  # with canonical values, every meaning publishes the same
             options = " or ".join(f"{term.name}/{m}" for m in term.meanings)
             raise TermUseError(
                 f"'{term.name}' means different things in {_and(list(term.meanings))}, and {domain} has no meaning of its own",
                 f"name the meaning the column has: {options}",
             )
-        return TermUse(term, next(iter(term.meanings.values()), None))
+        return TermUse(term, None)
 
     def parameter(self, reference: str, name: str, domain: str) -> str:
         """A parameter of the meaning `reference` has in `domain` (e.g. active_user's window)."""
@@ -308,3 +310,29 @@ def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glo
         return glossary.parameter(term, name, domain)
 
     connection.create_function("term_parameter", term_parameter, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)
+
+
+@dataclass(frozen=True)
+class ColumnTerm:
+    """A column of a product that carries a term (`label` names the meaning; `problem` when unclear)."""
+
+    address: str
+    column: str
+    label: str
+    problem: str | None = None
+
+
+def term_uses(glossary: Glossary, contracts: list[Contract]) -> dict[str, list[ColumnTerm]]:
+    """For every term the contracts name: the columns carrying it, with their meanings."""
+    uses: dict[str, list[ColumnTerm]] = {}
+    for contract in sorted(contracts, key=lambda c: c.address):
+        for column in contract.columns:
+            if not column.term:
+                continue
+            name = column.term.partition("/")[0]
+            try:
+                label, problem = glossary.use(column.term, contract.domain).label, None
+            except TermUseError as error:
+                label, problem = column.term, str(error)
+            uses.setdefault(name, []).append(ColumnTerm(str(contract.address), column.name, label, problem))
+    return uses

@@ -1,0 +1,39 @@
+"""`mesh access log`: who read which product from outside its domain, which version, when."""
+
+from __future__ import annotations
+
+import typer
+
+from mesh_platform.cli.output import print_json, print_table
+from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.settings import MeshSettings
+
+access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
+
+
+@access.command("log")
+def access_log(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    consumer: str = typer.Option(None, "--consumer", "-c", help="Only reads by this domain."),
+    product: str = typer.Option(None, "--product", "-p", help="Only reads of this product (mesh://domain/product)."),
+    limit: int = typer.Option(None, "--limit", "-n", help="Only the last N reads."),
+) -> None:
+    """Print every read of a product from outside its domain, granted or denied, oldest first:
+    when, the consuming domain, the product and port version, what was masked, and what read it."""
+    log = AccessLog(MeshSettings.from_env())
+    entries = log.entries(consumer=consumer, product=product, limit=limit)
+    if as_json:
+        print_json({"file": str(log.file), "reads": [e.to_json() for e in entries]})
+        return
+    if not entries:
+        typer.echo(f"no cross-domain reads recorded yet ({log.file})")
+        return
+
+    def masking(entry) -> str:
+        parts = [f"{label} {', '.join(cols)}" for label, cols in (("hashed", entry.hashed), ("dropped", entry.dropped), ("clear", entry.clear)) if cols]
+        return "; ".join(parts) or "-"
+
+    print_table(
+        ["at", "consumer", "product", "version", "outcome", "personal columns", "via"],
+        [[e.at[:19].replace("T", " "), e.consumer, e.product, "-" if e.version is None else e.version, e.outcome, masking(e), e.via] for e in entries],
+    )

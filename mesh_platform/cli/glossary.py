@@ -1,0 +1,94 @@
+"""`mesh glossary [TERM]`: the shared terms, each domain's meaning, the mappings, and who uses them."""
+
+from __future__ import annotations
+
+import textwrap
+
+import typer
+
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.output import fail, print_json
+from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
+
+
+def glossary_command(
+    term: str = typer.Argument(None, help="Show one term (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the glossary's shared terms, their meanings per domain, mappings and users.
+
+    For each term: definition, canonical form, each domain's meaning, the value mapping,
+    the identifier crosswalk, how the meanings relate, and the product columns carrying it."""
+    catalog = Catalog.load()
+    if catalog.glossary_error is not None:
+        raise fail(f"the glossary cannot be read:\n{catalog.glossary_error}")
+    glossary = catalog.glossary
+    if term is not None and term not in glossary.terms:
+        raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(glossary.terms))})")
+    uses = term_uses(glossary, [p.contract for p in catalog.products.values()])
+    shown = [glossary.terms[term]] if term else [glossary.terms[name] for name in sorted(glossary.terms)]
+    if as_json:
+        print_json({"file": str(glossary.file), "terms": [_as_json(t, uses.get(t.name, [])) for t in shown]})
+        return
+    for index, item in enumerate(shown):
+        if index:
+            typer.echo("")
+        _print_term(item, uses.get(item.name, []))
+
+
+def _as_json(term: Term, uses: list[ColumnTerm]) -> dict:
+    values = None
+    if term.values is not None:
+        values = {"mapping": term.values.name, "description": term.values.description, "canonical_values": len(term.values.canonical_values)}
+    return {
+        "name": term.name,
+        "definition": term.definition,
+        "canonical": term.canonical,
+        "logical_type": term.logical_type,
+        "values": values,
+        "meanings": [
+            {"name": m.name, "definition": m.definition, "column": m.column, "pattern": m.pattern, "parameters": m.parameters}
+            for m in term.meanings.values()
+        ],
+        "canonical_meaning": term.canonical_meaning,
+        "crosswalk": {"product": str(term.crosswalk.product), "columns": term.crosswalk.columns} if term.crosswalk else None,
+        "relation": term.relation,
+        "used_by": [{"product": u.address, "column": u.column, "meaning": u.label, "problem": u.problem} for u in uses],
+    }
+
+
+def _print_term(term: Term, uses: list[ColumnTerm]) -> None:
+    def line(label: str, text: str) -> None:
+        wrapped = textwrap.wrap(text, 96 - 14) or [""]
+        typer.echo(f"  {label:<12}{wrapped[0]}".rstrip())
+        for rest in wrapped[1:]:
+            typer.echo(f"  {'':<12}{rest}")
+
+    typer.echo(term.name + (f" ({term.logical_type})" if term.logical_type else ""))
+    line("definition", term.definition)
+    if term.canonical:
+        line("canonical", term.canonical)
+    if term.values is not None:
+        line("values", f"{term.values.name}: {term.values.description}")
+    if term.meanings:
+        line("meanings", "")
+    for meaning in term.meanings.values():
+        extras = [f"column {meaning.column}"] if meaning.column else []
+        extras += [f"pattern {meaning.pattern}"] if meaning.pattern else []
+        extras += [f"{k} = {v}" for k, v in meaning.parameters.items()]
+        default = " (canonical)" if meaning.name == term.canonical_meaning else ""
+        typer.echo(f"    {meaning.name}{default}:")
+        for text in textwrap.wrap(meaning.definition + (f" [{'; '.join(extras)}]" if extras else ""), 96 - 6):
+            typer.echo(f"      {text}")
+    if term.crosswalk is not None:
+        pairs = ", ".join(f"{m}: {c}" for m, c in term.crosswalk.columns.items())
+        line("crosswalk", f"{term.crosswalk.product} ({pairs})")
+    if term.relation:
+        line("relation", term.relation)
+    if uses:
+        line("used by", "")
+        for use in uses:
+            note = f"  ✗ {use.problem}" if use.problem else ""
+            typer.echo(f"    {use.address} {use.column} ({use.label}){note}")
+    else:
+        line("used by", "no product yet")
