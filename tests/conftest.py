@@ -238,10 +238,14 @@ def mesh_copy(tmp_path: Path, demo_mesh: DemoMesh) -> MeshCopy:
     return MeshCopy(MeshSettings(root=root, home=home))
 
 
-def owner_read(address: str, **kwargs) -> pd.DataFrame:
+def owner_read(address: str | Address, **kwargs) -> pd.DataFrame:
     """Read a product as its own domain does (no access rules apply to the owner)."""
-    return read_product(address, consumer=Address.parse(address).domain, **kwargs)
+    return read_product(address, consumer=_domain(address), **kwargs)
 
 
-def owner_relation(address: str, **kwargs):
-    return read_product_relation(address, consumer=Address.parse(address).domain, **kwargs)
+def owner_relation(address: str | Address, **kwargs):
+    return read_product_relation(address, consumer=_domain(address), **kwargs)
+
+
+def _domain(address: str | Address) -> str:
+    return (address if isinstance(address, Address) else Address.parse(address)).domain
