@@ -105,6 +105,33 @@ def test_a_domain_adds_its_own_policies_for_its_products_only(lab):
     assert {p.id for p in report.policies} >= {"mesh.owner", "shop.tier"}
 
 
+def test_a_domain_cannot_replace_or_switch_off_a_mesh_wide_policy(lab):
+    lab.add_domain("shop")
+    sloppy = good_contract("shop", "things", team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]})
+    lab.add_product("shop", "things", SOURCE, sloppy)
+    policies = lab.root / lab.package / "shop" / "policies.py"
+    policies.write_text(
+        "from mesh_platform.governance import policy\n\n\n"
+        "@policy('mesh.owner')\n"
+        "def anyone_may_own(product, mesh):\n"
+        "    \"\"\"Every owner is fine in shop.\"\"\"\n"
+        "    return []\n"
+    )
+    report = check_mesh()
+    found = {(v.policy, v.address, v.line) for v in report.violations}
+    assert ("mesh.owner", "mesh://shop/things", sloppy.splitlines().index("  - username: bob") + 1) in found  # still runs
+    [refused] = [v for v in report.violations if v.policy == "mesh.policy-file"]
+    assert (refused.file, refused.line) == (policies, 4)
+    assert "policy id 'mesh.owner' is not the domain's" in refused.message and refused.fix == "name it shop.<rule>"
+
+    policies.write_text("from mesh_platform.governance import policy\n\nraise RuntimeError('half-written')\n")
+    [broken] = [v for v in check_mesh().violations if v.policy == "mesh.policy-file"]
+    assert broken.line == 3 and "RuntimeError: half-written" in broken.message
+    # Its products load but are refused: the domain's own rules would otherwise silently not apply.
+    spec = lab.definitions("shop").resolve_all_asset_specs()[0]
+    assert spec.tags["mesh/governance"] == "violation"
+
+
 def test_check_needs_no_dagster():
     import subprocess
     import sys

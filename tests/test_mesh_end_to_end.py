@@ -80,7 +80,7 @@ def test_failed_product_keeps_its_port_and_other_domains_keep_working(tmp_path):
 
     result = run_mesh("materialize", "--domain", "sales", "--domain", "web_analytics", env=env)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: 3 of 5 products not materialized; first: mesh://sales/raw_orders:")
+    assert result.stderr.startswith("error: 3 of 6 products not materialized; first: mesh://sales/raw_orders:")
     assert "✗ mesh://sales/raw_orders  failed:" in result.stdout
     assert "– mesh://sales/orders  skipped: not run: an input failed (mesh://sales/raw_orders)" in result.stdout
     assert "✓ mesh://web_analytics/sessions" in result.stdout

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mesh_platform.address import Address
 from mesh_platform.contract import PERSONAL_CLASSIFICATIONS, Contract
@@ -143,3 +143,20 @@ def mesh_secret(settings: MeshSettings) -> str:
         finally:
             draft.unlink()
     return file.read_text().strip()
+
+
+def contract_as_seen_by(contract: Contract, consumer: str) -> Contract:
+    """The contract's columns as a consumer's builds receive them: dropped personal columns gone,
+    hashed ones text (still personal). Raises `AccessDeniedError` when the consumer may not read it."""
+    decision = decide(contract, consumer)
+    if not decision.hashed and not decision.dropped:
+        return contract
+    hashed = set(decision.hashed)
+    columns = tuple(
+        replace(c, logical_type="string", physical_type="VARCHAR", logical_type_options={}, quality=(),
+                description=f"{c.description} (keyed hash)".strip())
+        if c.name in hashed else c
+        for c in contract.columns
+        if c.name not in decision.dropped
+    )
+    return replace(contract, columns=columns)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.util
+import inspect
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,18 +78,45 @@ def mesh_policies() -> list[Policy]:
 
 
 def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
+    """The domain's own policies (`domains/<domain>/policies.py`) that may run: ids named `<domain>.…`."""
+    return domain_policy_file(catalog, domain)[0]
+
+
+def domain_policy_problems(catalog: Catalog, domain: str) -> list[Violation]:
+    """Why a domain's policy file cannot run as written: it fails to import, or a policy id is not the domain's."""
+    return domain_policy_file(catalog, domain)[1]
+
+
+def domain_policy_file(catalog: Catalog, domain: str) -> tuple[list[Policy], list[Violation]]:
     file = catalog.domains[domain].folder / DOMAIN_POLICY_FILE
-    return _policies_in_file(file, file.stat().st_mtime_ns, domain) if file.is_file() else []
+    return _policies_in_file(file, file.stat().st_mtime_ns, domain) if file.is_file() else ([], [])
 
 
 @functools.lru_cache(maxsize=64)
-def _policies_in_file(file: Path, modified: int, domain: str) -> list[Policy]:
+def _policies_in_file(file: Path, modified: int, domain: str) -> tuple[list[Policy], list[Violation]]:
     def load() -> None:
         spec = importlib.util.spec_from_file_location(f"mesh_domain_policies.{domain}", file)
         assert spec and spec.loader
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
-    return collect(load, scope=domain)
+    def problem(line: int | None, message: str, fix: str) -> Violation:
+        return Violation("mesh.policy-file", "error", f"({domain} policies)", file, line, message, fix)
+
+    try:
+        found = collect(load, scope=domain)
+    except Exception as error:  # the domain's code: any error is reported, never raised into mesh check
+        line = error.lineno if isinstance(error, SyntaxError) else next(
+            (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == file), None
+        )
+        return [], [problem(line, f"the domain's policies cannot be loaded: {type(error).__name__}: {error}", "fix the file; until then the domain's products are refused")]
+    valid, problems = [], []
+    for rule in found:
+        if rule.id.startswith(f"{domain}."):
+            valid.append(rule)
+        else:
+            line = inspect.getsourcelines(rule.check)[1]
+            problems.append(problem(line, f"policy id '{rule.id}' is not the domain's: {domain}'s policies add to the mesh-wide ones and cannot replace them", f"name it {domain}.<rule>"))
+    return valid, problems
 
 
 def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today: dt.date | None = None) -> CheckReport:
@@ -100,8 +129,9 @@ def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today:
     if domain is None:
         violations += glossary_violations(catalog)
     for name in domains:
-        own = domain_policies(catalog, name)
+        own, problems = domain_policy_file(catalog, name)
         policies += own
+        violations += problems
         for file, error in sorted(catalog.broken_in(name).items()):
             violations += _contract_violations(file, error)
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
@@ -114,8 +144,9 @@ def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today:
 def check_product(product: Product, catalog: Catalog, today: dt.date | None = None) -> list[Violation]:
     """Every policy (mesh-wide and the product's domain's) over one product."""
     view = MeshView(catalog, today or dt.date.today())
-    rules = [*mesh_policies(), *domain_policies(catalog, product.address.domain)]
-    return [v for rule in rules for v in rule.run(product, view)]
+    own, problems = domain_policy_file(catalog, product.address.domain)
+    # A domain policy file that cannot run refuses the domain's products: its rules would silently not apply.
+    return [*problems, *(v for rule in [*mesh_policies(), *own] for v in rule.run(product, view))]
 
 
 def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation]:

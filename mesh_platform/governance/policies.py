@@ -69,8 +69,15 @@ class Policy:
     scope: str  # "mesh", or the domain whose products it applies to
 
     def run(self, product: Product, mesh: MeshView) -> list[Violation]:
+        try:
+            findings = list(self.check(product, mesh) or ())
+        except Exception as error:  # a policy's own bug is reported against the product, never raised
+            where = Path(inspect.getsourcefile(self.check) or product.contract.file)
+            line = inspect.getsourcelines(self.check)[1]
+            message = f"policy {self.id} failed on this product: {type(error).__name__}: {error}"
+            return [Violation(self.id, "error", str(product.address), where, line, message, "fix the policy; until then the product is refused")]
         violations = []
-        for finding in self.check(product, mesh) or ():
+        for finding in findings:
             if finding.in_recipe:
                 file, line = product.recipe_file, load_yaml_document(product.recipe_file).line_of(finding.path)
             else:

@@ -14,6 +14,7 @@ from typing import Any
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.contract import Column
 from mesh_platform.errors import MeshError
+from mesh_platform.governance.access import contract_as_seen_by, may_read
 from mesh_platform.inputs import ProductInput
 from mesh_platform.recipes.join import JoinStep
 from mesh_platform.recipes.join import plan_join as plan_join_columns
@@ -34,6 +35,11 @@ class Plan:
     inputs: list[ProductInput] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def seen_by(product: Product, domain: str) -> Product:
+    """An input product as `domain`'s builds will read it (access and masking applied)."""
+    return replace(product, contract=contract_as_seen_by(product.contract, domain))
 
 
 def _inputs(request: PlanRequest) -> list[ProductInput]:
@@ -134,8 +140,9 @@ def _join_keys(available: set[str], product: Product) -> list[str] | None:
 def _find_bridge(request: PlanRequest, available: set[str], product: Product, exclude: set) -> tuple[Product, list[str]]:
     """A product of the mesh holding a column we have and the target's key: an identifier crosswalk."""
     for candidate in sorted(request.catalog.products.values(), key=lambda p: p.address):
-        if candidate.address in exclude or candidate.address == product.address:
+        if candidate.address in exclude or candidate.address == product.address or not may_read(candidate.contract, request.domain):
             continue
+        candidate = seen_by(candidate, request.domain)
         keys = _join_keys(available, candidate)
         names = {c.name for c in candidate.contract.columns}
         if keys and _join_keys(available | names, product):

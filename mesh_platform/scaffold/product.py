@@ -13,7 +13,7 @@ from mesh_platform.scaffold.domain import domain_owner
 from mesh_platform.scaffold.files import staged_folder
 from mesh_platform.scaffold.names import check_name
 from mesh_platform.scaffold.owners import Owner
-from mesh_platform.scaffold.plans import PLANS, PlanRequest
+from mesh_platform.scaffold.plans import PLANS, PlanRequest, seen_by
 from mesh_platform.scaffold.templates import LANDING_FOLDER, Template, get_template
 from mesh_platform.settings import MeshSettings
 
@@ -52,7 +52,7 @@ def new_product(
     if address in catalog.products or (folder.exists() and any(folder.iterdir())):
         raise MeshError(f"{address} already exists ({folder}); mesh new never overwrites")
     _check_input_count(template, inputs or [])
-    input_products = tuple(catalog.product(a) for a in inputs or [])
+    input_products = tuple(seen_by(catalog.product(a), domain) for a in inputs or [])
     owner_ = Owner.parse(owner or domain_owner(catalog.domains[domain].folder) or f"team:{domain}", default_team=domain)
     plan = PLANS[template.name](PlanRequest(catalog, domain, name, input_products, template.parameter_values(parameters or {})))
     title = name.replace("_", " ").capitalize()
