@@ -134,6 +134,7 @@ class Contract:
     consumers: tuple[str, ...]
     tier: str | None
     previous_major_served_until: dt.date | None
+    tags: tuple[str, ...]
     document: dict[str, Any]
     source: YamlDocument
 
@@ -326,6 +327,7 @@ class _ContractReader:
             consumers=tuple(consumers),
             tier=str(custom["tier"]) if custom.get("tier") is not None else None,
             previous_major_served_until=served_until,
+            tags=tuple(str(t) for t in data.get("tags") or []),
             document=data,
             source=self.doc,
         )

@@ -22,12 +22,11 @@ from mesh_platform.errors import PolicyViolationError, QualityGateError
 from mesh_platform.governance.check import check_product
 from mesh_platform.governance.policies import Violation
 from mesh_platform.product_build import Recipe, build_and_publish
+from mesh_platform.product_checks import GOVERNANCE_CHECK
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.quality.rules import rules_for_contract
 from mesh_platform.settings import MeshSettings
 from mesh_platform.storage.domain_database import pool_name
-
-GOVERNANCE_CHECK = "governance"
 
 
 def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:

@@ -9,12 +9,15 @@ import typer
 from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
+from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.new import new
 from mesh_platform.cli.policies import policies_command
+from mesh_platform.cli.query import query_command
 from mesh_platform.cli.seed import seed
+from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
 from mesh_platform.errors import MeshError
@@ -29,6 +32,10 @@ cli = typer.Typer(
 cli.command("seed")(seed)
 cli.command("materialize")(materialize_command)
 cli.command("list")(list_products)
+cli.command("catalog")(catalog_command)
+cli.command("show")(show_command)
+cli.command("query")(query_command)
+cli.command("status")(status_command)
 cli.command("ui")(ui)
 cli.command("demo")(demo)
 cli.command("templates")(templates_command)

@@ -14,8 +14,8 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(h).upper() for h in headers], *[[str(c) for c in row] for row in rows]]
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], upper: bool = True) -> None:
+    cells = [[str(h).upper() if upper else str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -1,0 +1,45 @@
+"""`mesh query`: SQL over the products a domain may read, printed or written to a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.output import print_table
+
+
+def query_command(
+    sql: str = typer.Argument(..., help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\")."),
+    as_domain: str = typer.Option(..., "--as", help="The consuming domain: its access applies, and the read is logged."),
+    file_format: str = typer.Option(None, "--format", "-f", help="table, csv, json, parquet or duckdb (default: from --output, else table)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
+    table: str = typer.Option("result", "--table", help="The table name in a DuckDB --output file."),
+    max_rows: int = typer.Option(1000, "--max-rows", help="Rows printed as a table at most."),
+) -> None:
+    """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
+    from mesh_platform.query import output_format, run_query, write_result
+
+    catalog = Catalog.load()
+    chosen = output_format(output, file_format)
+    if chosen in ("parquet", "duckdb") and output is None:
+        raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
+    result = run_query(sql, as_domain, catalog)
+    if output is not None:
+        rows = write_result(result, output, chosen, table)
+        typer.echo(f"wrote {rows} rows to {output} ({chosen}" + (f", table {table})" if chosen == "duckdb" else ")"), err=True)
+        return
+    relation = result.relation
+    if chosen == "csv":
+        frame = relation.df()
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif chosen == "json":
+        records = relation.df().to_json(orient="records", date_format="iso")
+        typer.echo(json.dumps(json.loads(records), indent=2))
+    else:
+        rows = relation.limit(max_rows + 1).fetchall()
+        print_table(relation.columns, [["" if v is None else v for v in row] for row in rows[:max_rows]], upper=False)
+        if len(rows) > max_rows:
+            typer.echo(f"(first {max_rows} rows; write all with --output FILE)", err=True)

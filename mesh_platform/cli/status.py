@@ -1,0 +1,51 @@
+"""`mesh status`: the health of every product, from the Dagster instance; exit 1 to drive an alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from mesh_platform.catalog import Catalog
+from mesh_platform.cli.output import fail, print_json, print_table
+
+
+def status_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    domain: str = typer.Option(None, "--domain", "-d", help="Only this domain's products."),
+    at: str = typer.Option(None, "--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
+) -> None:
+    """Report every product's last successful build, freshness against its SLA, failing checks and
+    last failed run. Exit 1 when a product is late or an error-severity check fails."""
+    from mesh_platform.health import mesh_health
+
+    catalog = Catalog.load()
+    if domain and domain not in catalog.domains:
+        raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
+    now = _parse_time(at) if at else dt.datetime.now(dt.UTC)
+    products = sorted(catalog.in_domain(domain) if domain else catalog.products.values(), key=lambda p: p.address)
+    report = mesh_health(catalog, products, now)
+    unhealthy = [h for h in report if not h.healthy]
+    if as_json:
+        print_json({"at": now.isoformat(), "healthy": not unhealthy, "products": [h.to_json() for h in report]})
+    else:
+        rows = []
+        for h in report:
+            last = h.freshness.last_update.strftime("%Y-%m-%d %H:%M") if h.freshness.last_update else "-"
+            failing = ", ".join(c.name + ("" if c.severity == "error" else " (warning)") for c in h.failing_checks) or "-"
+            failure = f"{h.last_failure.at:%Y-%m-%d %H:%M}: {h.last_failure.reason}" if h.last_failure else "-"
+            rows.append([h.address, h.freshness.state, last, failing, failure[:90]])
+        print_table(["product", "freshness", "last success (UTC)", "failing checks", "last failed run"], rows)
+        late = sum(h.freshness.state == "late" for h in report)
+        failing = sum(bool(h.failing_error_checks) for h in report)
+        typer.echo(f"{len(report)} products: {len(report) - len(unhealthy)} healthy, {late} late, {failing} with failing checks")
+    if unhealthy:
+        raise typer.Exit(code=1)
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--at '{text}' is not an ISO 8601 time, e.g. 2026-12-01T08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

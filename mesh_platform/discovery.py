@@ -1,0 +1,235 @@
+"""Finding products: search the catalog and describe one product completely.
+
+Reads the repository's contracts and the ports' commit logs only (no Dagster),
+so `mesh catalog` answers in well under a second. `describe` adds what the
+Dagster instance knows (last materialization, last check results) when asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mesh_platform.address import Address
+from mesh_platform.catalog import Catalog, Product
+from mesh_platform.freshness import Freshness, freshness
+from mesh_platform.governance.glossary import TermUseError
+
+if TYPE_CHECKING:
+    from mesh_platform.health import ProductHealth
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What `mesh catalog` narrows by; every given filter must hold."""
+
+    text: str | None = None  # words searched in names, descriptions, columns and terms (all must match)
+    domain: str | None = None
+    owner: str | None = None  # a team (team:sales or sales) or an owner's e-mail, case-insensitive
+    tag: str | None = None  # a contract tag, or the tier
+    column: str | None = None  # a column name; shell wildcards allowed (*country*)
+    term: str | None = None  # a glossary term carried by a column (term or term/meaning)
+    access: str | None = None  # public, restricted or internal
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    address: str
+    owner: str
+    access: str
+    description: str
+    freshness: Freshness
+    matched: tuple[str, ...] = ()  # where the search text was found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "owner": self.owner,
+            "access": self.access,
+            "description": self.description,
+            "freshness": self.freshness.state,
+            "last_update": self.freshness.last_update.isoformat() if self.freshness.last_update else None,
+            "matched": list(self.matched),
+        }
+
+
+def search(catalog: Catalog, filters: SearchFilters, now: dt.datetime | None = None) -> list[CatalogEntry]:
+    """Products matching every filter, best text matches first (then by address)."""
+    found = []
+    for product in catalog.products.values():
+        if not _passes(catalog, product, filters):
+            continue
+        matched = _text_matches(catalog, product, filters.text) if filters.text else ()
+        if filters.text and matched is None:
+            continue
+        found.append((product, matched or ()))
+    rank = {"name": 0, "description": 1, "column": 2, "term": 3}
+    found.sort(key=lambda item: (min((rank[m.split(":")[0]] for m in item[1]), default=0), item[0].address))
+    return [entry(catalog, product, matched, now) for product, matched in found]
+
+
+def entry(catalog: Catalog, product: Product, matched: tuple[str, ...] = (), now: dt.datetime | None = None) -> CatalogEntry:
+    contract = product.contract
+    return CatalogEntry(
+        address=str(product.address),
+        owner=contract.owners[-1] if len(contract.owners) > 1 else contract.owners[0],
+        access=contract.access,
+        description=contract.purpose.splitlines()[0] if contract.purpose else "",
+        freshness=freshness(contract, last_published(catalog, product), now),
+        matched=matched,
+    )
+
+
+def last_published(catalog: Catalog, product: Product) -> dt.datetime | None:
+    versions = product.port(catalog.settings).versions()
+    return versions[0].published_at if versions else None
+
+
+def _passes(catalog: Catalog, product: Product, filters: SearchFilters) -> bool:
+    contract = product.contract
+    if filters.domain and contract.domain != filters.domain:
+        return False
+    if filters.access and contract.access != filters.access:
+        return False
+    if filters.owner:
+        wanted = filters.owner.lower().removeprefix("team:")
+        owners = [o.lower().removeprefix("team:") for o in contract.owners]
+        if not any(wanted == o or (("@" in wanted) and wanted in o) for o in owners):
+            return False
+    if filters.tag and filters.tag.lower() not in {t.lower() for t in (*contract.tags, *(filter(None, [contract.tier])))}:
+        return False
+    if filters.column and not any(fnmatch.fnmatch(c.name.lower(), filters.column.lower()) for c in contract.columns):
+        return False
+    return not filters.term or filters.term in _terms(catalog, product)
+
+
+def _terms(catalog: Catalog, product: Product) -> set[str]:
+    """Every name a product's terms answer to: the term, and term/meaning where it has one."""
+    names = set()
+    for column in product.contract.columns:
+        if not column.term:
+            continue
+        names.add(column.term.partition("/")[0])
+        try:
+            names.add(catalog.glossary.use(column.term, product.address.domain).label)
+        except TermUseError:
+            names.add(column.term)
+    return names
+
+
+def _text_matches(catalog: Catalog, product: Product, text: str) -> tuple[str, ...] | None:
+    """Where each word of `text` occurs (None when a word occurs nowhere)."""
+    contract = product.contract
+    places: list[tuple[str, str]] = [("name", str(product.address)), ("description", contract.description)]
+    places += [("description", tag) for tag in contract.tags]
+    for column in contract.columns:
+        places.append((f"column:{column.name}", f"{column.name} {column.description}"))
+    for term in sorted(_terms(catalog, product)):
+        definition = catalog.glossary.terms.get(term.partition("/")[0])
+        places.append((f"term:{term}", f"{term} {definition.definition if definition else ''}"))
+    matched: list[str] = []
+    for word in text.lower().split():
+        hits = [label for label, value in places if word in value.lower()]
+        if not hits:
+            return None
+        matched += [h for h in hits if h not in matched]
+    return tuple(matched)
+
+
+@dataclass
+class ProductDescription:
+    """Everything `mesh show` tells about one product."""
+
+    product: Product
+    freshness: Freshness
+    versions: list[dict[str, Any]]
+    upstream: list[str]
+    downstream: list[str]
+    health: ProductHealth | None = None
+    terms: dict[str, str] = field(default_factory=dict)  # column → term label
+
+    def to_json(self) -> dict[str, Any]:
+        contract = self.product.contract
+        return {
+            "address": str(self.product.address),
+            "name": contract.name,
+            "domain": contract.domain,
+            "version": contract.version,
+            "status": contract.status,
+            "owners": contract.owners,
+            "access": contract.access,
+            "consumers": list(contract.consumers),
+            "tier": contract.tier,
+            "tags": list(contract.tags),
+            "classification": contract.classification,
+            "purpose": contract.purpose,
+            "usage": contract.usage,
+            "limitations": contract.limitations,
+            "contract_file": str(contract.file),
+            "recipe": self.product.recipe_type.rsplit(".", 1)[-1],
+            "columns": [
+                {
+                    "name": c.name,
+                    "type": c.physical_type,
+                    "logical_type": c.logical_type,
+                    "required": c.required or c.primary_key,
+                    "primary_key": c.primary_key,
+                    "unique": c.unique,
+                    "classification": c.classification,
+                    "term": self.terms.get(c.name),
+                    "masking": (c.masking if c.is_personal else None),
+                    "unmasked_for": list(c.unmasked_for),
+                    "description": c.description,
+                }
+                for c in contract.columns
+            ],
+            "sla": {
+                "frequency": _duration(contract.frequency.duration) if contract.frequency else None,
+                "latency": _duration(contract.latency.duration) if contract.latency else None,
+                "schedule": contract.cron_schedule,
+            },
+            "freshness": self.freshness.to_json(),
+            "versions": self.versions,
+            "upstream": self.upstream,
+            "downstream": self.downstream,
+            "last_materialization": self.health.last_materialization_json() if self.health else None,
+            "checks": [c.to_json() for c in self.health.checks] if self.health else [],
+            "last_failure": self.health.last_failure.to_json() if self.health and self.health.last_failure else None,
+        }
+
+
+def describe(catalog: Catalog, address: Address | str, health: ProductHealth | None = None, now: dt.datetime | None = None) -> ProductDescription:
+    product = catalog.product(address)
+    port = product.port(catalog.settings)
+    versions = [
+        {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id}
+        for v in port.versions()
+    ]
+    last = port.versions()[0].published_at if versions else None
+    downstream = sorted(str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs))
+    terms = {}
+    for column in product.contract.columns:
+        if column.term:
+            try:
+                terms[column.name] = catalog.glossary.use(column.term, product.address.domain).label
+            except TermUseError:
+                terms[column.name] = column.term
+    return ProductDescription(
+        product=product,
+        freshness=freshness(product.contract, last, now),
+        versions=versions,
+        upstream=[str(i.address) for i in product.inputs],
+        downstream=downstream,
+        health=health,
+        terms=terms,
+    )
+
+
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

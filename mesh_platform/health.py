@@ -1,0 +1,153 @@
+"""The mesh's health, from the Dagster instance in `MESH_HOME`: what `mesh status` reports.
+
+For every product: its last successful materialization, its freshness against
+the contract's SLA, the latest result of each of its checks, and its last failed
+build with the reason, when that came after the last success. A product is
+unhealthy when it is late or an error-severity check's latest result failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mesh_platform.catalog import Catalog, Product
+from mesh_platform.freshness import Freshness, freshness
+from mesh_platform.product_checks import check_names
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+
+@dataclass(frozen=True)
+class CheckState:
+    name: str
+    passed: bool | None  # None: never evaluated
+    severity: str  # error (blocking) or warning
+    at: dt.datetime | None = None
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "severity": self.severity, "at": _iso(self.at), "description": self.description}
+
+
+@dataclass(frozen=True)
+class Failure:
+    run_id: str
+    at: dt.datetime
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "at": _iso(self.at), "reason": self.reason}
+
+
+@dataclass
+class ProductHealth:
+    address: str
+    freshness: Freshness
+    last_run_id: str | None = None
+    rows: int | None = None
+    port_version: int | None = None
+    checks: list[CheckState] = field(default_factory=list)
+    last_failure: Failure | None = None
+
+    @property
+    def failing_checks(self) -> list[CheckState]:
+        return [c for c in self.checks if c.passed is False]
+
+    @property
+    def failing_error_checks(self) -> list[CheckState]:
+        return [c for c in self.failing_checks if c.severity == "error"]
+
+    @property
+    def healthy(self) -> bool:
+        return self.freshness.state != "late" and not self.failing_error_checks
+
+    def last_materialization_json(self) -> dict[str, Any] | None:
+        if self.freshness.last_update is None:
+            return None
+        return {"at": _iso(self.freshness.last_update), "run_id": self.last_run_id, "rows": self.rows, "port_version": self.port_version}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "healthy": self.healthy,
+            "freshness": self.freshness.state,
+            "due_by": _iso(self.freshness.due_by),
+            "last_materialization": self.last_materialization_json(),
+            "checks": [c.to_json() for c in self.checks],
+            "failing_checks": [c.name for c in self.failing_checks],
+            "last_failure": self.last_failure.to_json() if self.last_failure else None,
+        }
+
+
+def mesh_health(catalog: Catalog, products: list[Product], now: dt.datetime | None = None) -> list[ProductHealth]:
+    """The health of `products`, read from the Dagster instance of the catalog's mesh."""
+    import dagster as dg
+
+    home = catalog.settings.dagster_home
+    if not (home / "dagster.yaml").exists():
+        return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(catalog, p)) for p in products]
+    with dg.DagsterInstance.from_config(str(catalog.settings.ensure_dagster_home())) as instance:
+        return [_product_health(instance, catalog, product, now) for product in products]
+
+
+def _product_health(instance: dg.DagsterInstance, catalog: Catalog, product: Product, now: dt.datetime | None) -> ProductHealth:
+    import dagster as dg
+
+    key = dg.AssetKey(product.address.asset_key_path)
+    event = instance.get_latest_materialization_event(key)
+    last = _time(event.timestamp) if event else None
+    health = ProductHealth(str(product.address), freshness(product.contract, last, now))
+    if event is not None:
+        metadata = event.asset_materialization.metadata if event.asset_materialization else {}
+        health.last_run_id = event.run_id
+        health.rows = _value(metadata.get("dagster/row_count"))
+        health.port_version = _value(metadata.get("mesh/port_version"))
+    for name, severity in check_names(product, catalog.glossary):
+        record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(key, name))
+        evaluation = record.event.dagster_event.event_specific_data if record and record.event and record.event.dagster_event else None
+        if evaluation is None:
+            health.checks.append(CheckState(name, None, severity))
+            continue
+        health.checks.append(CheckState(name, bool(evaluation.passed), severity, _time(record.event.timestamp), evaluation.description or ""))
+    failed = instance.fetch_failed_materializations(key, limit=1).records
+    if failed and (last is None or failed[0].timestamp > event.timestamp):
+        health.last_failure = Failure(failed[0].run_id, _time(failed[0].timestamp), _failure_reason(instance, failed[0].run_id, product))
+    return health
+
+
+def _failure_reason(instance: dg.DagsterInstance, run_id: str, product: Product) -> str:
+    """The error of the failed step that built the product (the run's failure message otherwise)."""
+    import dagster as dg
+
+    steps = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    mine = [e for e in steps if e.step_key and product.contract.name in e.step_key] or steps
+    for entry in mine:
+        data = entry.dagster_event.step_failure_data if entry.dagster_event else None
+        if data and data.error:
+            return _first_line(data.error.message)
+    runs = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    return _first_line(runs[0].message) if runs else "the run failed (see the run in the Dagster UI)"
+
+
+def _unevaluated(catalog: Catalog, product: Product) -> list[CheckState]:
+    return [CheckState(name, None, severity) for name, severity in check_names(product, catalog.glossary)]
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0].removeprefix("mesh_platform.errors.") if lines else text
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def _time(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

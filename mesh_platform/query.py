@@ -1,0 +1,116 @@
+"""Self-serve SQL over the mesh, as one consuming domain: `mesh query --as DOMAIN "SQL"`.
+
+An in-memory DuckDB in which each product appears as the table
+`<domain>.<product>` (its current major version; `<domain>."<product>@v1"` for
+an older one still served). Only the products the SQL names are opened, each
+through the same reader as builds and the Python API: the access rules apply
+(a product the consumer may not read is refused, personal columns arrive masked)
+and every cross-domain read is logged. Results stream out of DuckDB: printed, or
+written to Parquet, CSV, JSON or a DuckDB database file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mesh_platform.address import Address
+from mesh_platform.catalog import Catalog
+from mesh_platform.errors import MeshError
+from mesh_platform.read import open_product
+from mesh_platform.storage.domain_database import quote
+
+if TYPE_CHECKING:
+    import duckdb
+
+FORMATS = ("table", "csv", "json", "parquet", "duckdb")
+_EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json", ".duckdb": "duckdb", ".db": "duckdb"}
+_TABLE = re.compile(r'^(?:"?(?P<schema>[^".]+)"?\.)?"?(?P<table>[^"]+?)"?(?:\s+AS\s+.*)?$', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    connection: duckdb.DuckDBPyConnection
+    relation: duckdb.DuckDBPyRelation
+    products: list[str]  # the addresses the query read
+
+
+def run_query(sql: str, consumer: str, catalog: Catalog) -> QueryResult:
+    """Open the products `sql` names as `consumer` may see them; return the lazy result relation."""
+    import duckdb
+
+    if consumer not in catalog.domains:
+        raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
+    connection = duckdb.connect()
+    addresses = referenced_products(connection, sql, catalog)
+    for address in addresses:
+        opened = open_product(address, consumer, connection=connection, settings=catalog.settings, via="mesh query")
+        hidden = f"__mesh_{address.domain}_{address.product}_{address.major or 0}"
+        connection.register(hidden, opened.relation)
+        name = address.product if address.major is None else f"{address.product}@v{address.major}"
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(address.domain)}")
+        connection.execute(f"CREATE OR REPLACE VIEW {quote(address.domain)}.{quote(name)} AS SELECT * FROM {hidden}")
+    try:
+        relation = connection.sql(sql)
+    except duckdb.Error as error:
+        raise MeshError(f"the query failed: {str(error).splitlines()[0]}") from None
+    if relation is None:
+        raise MeshError("the query returns no rows to show: give a SELECT (or WITH … SELECT) statement")
+    return QueryResult(connection, relation, [str(a) for a in addresses])
+
+
+def referenced_products(connection: duckdb.DuckDBPyConnection, sql: str, catalog: Catalog) -> list[Address]:
+    """The products `sql` names as `<domain>.<product>` (or `<domain>."<product>@vN"`)."""
+    import duckdb
+
+    try:
+        names = connection.get_table_names(sql, qualified=True)
+    except duckdb.ParserException as error:
+        raise MeshError(f"the query is not valid SQL: {str(error).splitlines()[0]}") from None
+    except duckdb.Error:  # binding a table function failed (e.g. a file that does not exist); DuckDB reports it on run
+        names = set(re.findall(r'\b([a-z][a-z0-9_]*\."?[a-z][a-z0-9_]*(?:@v\d+)?"?)', sql))
+    found: dict[str, Address] = {}
+    for name in names:
+        match = _TABLE.match(name.strip())
+        if not match or not match["schema"] or match["schema"] not in catalog.domains:
+            continue
+        address = Address.parse(f"mesh://{match['schema']}/{match['table']}")
+        catalog.product(address)  # an unknown product names the domain's products
+        found[str(address)] = address
+    return [found[key] for key in sorted(found)]
+
+
+def output_format(output: Path | None, requested: str | None) -> str:
+    """The format to write: the one asked for, else the output file's extension, else a table."""
+    if requested:
+        if requested not in FORMATS:
+            raise MeshError(f"format '{requested}' is unknown; use one of: {', '.join(FORMATS)}")
+        return requested
+    if output is None:
+        return "table"
+    try:
+        return _EXTENSIONS[output.suffix.lower()]
+    except KeyError:
+        raise MeshError(f"cannot tell the format of {output} from its extension; add --format ({', '.join(FORMATS[1:])})") from None
+
+
+def write_result(result: QueryResult, output: Path, file_format: str, table: str = "result") -> int:
+    """Write the result to `output` (replacing it) and return the number of rows written."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    connection = result.connection
+    connection.register("__mesh_result", result.relation)
+    rows = connection.sql("SELECT count(*) FROM __mesh_result").fetchall()[0][0]
+    target = "'" + str(output).replace("'", "''") + "'"
+    if file_format == "duckdb":
+        output.unlink(missing_ok=True)
+        connection.execute(f"ATTACH {target} AS mesh_output")
+        connection.execute(f"CREATE TABLE mesh_output.{quote(table)} AS SELECT * FROM __mesh_result")
+        connection.execute("DETACH mesh_output")
+    elif file_format in ("parquet", "csv", "json"):
+        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER true", "json": "FORMAT json"}[file_format]
+        connection.execute(f"COPY (SELECT * FROM __mesh_result) TO {target} ({options})")
+    else:
+        raise MeshError(f"--output writes parquet, csv, json or duckdb, not {file_format}")
+    return rows
