@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install browser clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,19 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/mesh demo
 
-## Run the whole test suite (end-to-end tests included).
-test: install
+## Run the whole test suite (end-to-end and browser tests included).
+test: install browser
 	$(BIN)/python -m pytest
+
+## Chromium for the browser test: Debian's package (browser downloads are not possible offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "warning: Chromium is missing and cannot be installed here (needs root and apt-get); the browser test will be skipped outside CI"; \
+	  fi; }
 
 ## Delete the mesh's state (MESH_HOME) and the virtual environment.
 clean:

@@ -186,6 +186,15 @@ class Contract:
         canonical = json.dumps(self.document, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
+    @property
+    def text(self) -> str:
+        """The contract as YAML: its file as written, or the document when it came from a port."""
+        if self.file.is_file():
+            return self.file.read_text(encoding="utf-8")
+        import yaml
+
+        return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True)
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 

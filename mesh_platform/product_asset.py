@@ -70,16 +70,21 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
             yield from (_check_result(spec.key, r) for r in gate.results)
             raise
         yield from (_check_result(spec.key, r) for r in published.results)
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": published.rows,
-                "dagster/uri": dg.MetadataValue.path(published.port_uri),
-                "mesh/port_version": published.version,
-                "mesh/contract_version": contract.version,
-                # Conformance made the published columns exactly the contract's.
-                "dagster/column_schema": column_schema(contract),
-            }
-        )
+        failed = [r for r in published.results if not r.passed]  # warnings only: an error stops the build
+        metadata = {
+            # Numbers on every materialization, so the UI plots them over time.
+            "dagster/row_count": published.rows,
+            "mesh/checks_failed": len(failed),
+            "mesh/rows_flagged": sum(r.unexpected_count or 0 for r in failed),
+            "dagster/uri": dg.MetadataValue.path(published.port_uri),
+            "mesh/port_version": published.version,
+            "mesh/contract_version": contract.version,
+            # Conformance made the published columns exactly the contract's.
+            "dagster/column_schema": column_schema(contract),
+        }
+        if published.input_age_hours is not None:
+            metadata["mesh/input_age_hours"] = round(published.input_age_hours, 3)
+        yield dg.MaterializeResult(metadata=metadata)
 
     return _build
 
@@ -123,8 +128,9 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
 
 def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = ()) -> dg.AssetSpec:
     contract = product.contract
+    settings = MeshSettings.from_env(start=product.recipe_file.parent)
     files = [product.recipe_file, contract.file, *code_files]
-    description = f"{contract.description}\n\nAddress: `{contract.address}`"
+    description = f"`{contract.address}` · {contract.access} · contract {contract.version}\n\n{contract.description}"
     tags = _tags(contract)
     if refusals:
         listed = "\n".join(f"- **{v.policy}** ({v.file.name}:{v.line}): {v.message} — {v.fix}" for v in refusals)
@@ -145,7 +151,9 @@ def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusa
             "mesh/address": str(contract.address),
             "mesh/access": contract.access,
             "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
-            "mesh/contract": dg.MetadataValue.path(str(contract.file)),
+            "mesh/port": dg.MetadataValue.path(product.port(settings).uri),
+            "mesh/contract": dg.MetadataValue.md(f"```yaml\n{contract.text.rstrip()}\n```"),
+            "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
             "dagster/column_schema": column_schema(contract),
             "dagster/code_references": dg.CodeReferencesMetadataValue(
                 code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import warnings
 from collections.abc import Callable
@@ -80,6 +81,7 @@ class Publication:
     version: int
     rows: int
     results: list[RuleResult] = field(default_factory=list)
+    input_age_hours: float | None = None  # how old the oldest input version read was (staleness)
 
 
 def build_and_publish(
@@ -97,6 +99,7 @@ def build_and_publish(
     database = DomainDatabase(settings.domain_database(contract.domain))
     port = product.port(settings)
     glossary = catalog.glossary
+    input_times: list[dt.datetime | None] = []
     with database.connect() as connection:
         for item in product.inputs:
             if notice := catalog.deprecation(item.address):
@@ -105,6 +108,8 @@ def build_and_publish(
                 warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
                 opened = open_product(item.address, contract.domain, connection=connection, settings=settings, via=f"build of {contract.address} (run {run_id})")
             connection.register(item.alias, opened.relation)
+            published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
+            input_times.append(published)
             log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
         register_term_parameter(connection, glossary, contract.domain)
         build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log, glossary)
@@ -124,7 +129,9 @@ def build_and_publish(
         version = port.publish(staged, contract, run_id)
         database.promote(connection, contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
-    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, results=results)
+    oldest = min((t for t in input_times if t is not None), default=None)
+    age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
+    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, results=results, input_age_hours=age)
 
 
 def _masking_note(decision: ReadDecision) -> str:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -249,3 +254,58 @@ def owner_relation(address: str | Address, **kwargs):
 
 def _domain(address: str | Address) -> str:
     return (address if isinstance(address, Address) else Address.parse(address)).domain
+
+
+# The Dagster UI over the demo mesh, as `mesh ui` serves it.
+LOCATIONS_QUERY = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+@pytest.fixture
+def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`mesh ui` over the demo mesh on a free loopback port, once every domain has loaded."""
+    port = free_port()
+    env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home), "MESH_ROOT": str(REPO), "MESH_UI_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                entries = graphql(port, LOCATIONS_QUERY)["workspaceOrError"]["locationEntries"]
+                if len(entries) == 5 and all(e["locationOrLoadError"] for e in entries):
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "the UI did not come up"
+            time.sleep(1)
+        yield port, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+

@@ -1,26 +1,11 @@
 """The Dagster UI for the mesh: `mesh ui` serves every domain on 127.0.0.1 with cross-domain lineage."""
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from .conftest import REPO
+from .conftest import LOCATIONS_QUERY, graphql
 
 pytestmark = pytest.mark.slow
 
-LOCATIONS_QUERY = """
-{ workspaceOrError { ... on Workspace { locationEntries {
-    name
-    locationOrLoadError { __typename ... on PythonError { message } }
-} } } }
-"""
 ASSETS_QUERY = """
 { assetNodes {
     assetKey { path }
@@ -30,49 +15,6 @@ ASSETS_QUERY = """
     repository { location { name } }
 } }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
-
-
-@pytest.fixture
-def ui(demo_mesh):
-    port = free_port()
-    env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home), "MESH_ROOT": str(REPO), "MESH_UI_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                entries = graphql(port, LOCATIONS_QUERY)["workspaceOrError"]["locationEntries"]
-                if len(entries) == 5 and all(e["locationOrLoadError"] for e in entries):
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "the UI did not come up"
-            time.sleep(1)
-        yield port, process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_ui_serves_every_domain_on_loopback_with_cross_domain_lineage(ui):

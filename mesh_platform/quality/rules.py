@@ -154,7 +154,10 @@ def _schema_rules(column: Column, source: str, single_key: bool) -> list[Quality
     high = _bound(column, options.get("maximum", options.get("exclusiveMaximum")))
     if low is not None or high is not None:
         strict = {"strict_min": "exclusiveMinimum" in options, "strict_max": "exclusiveMaximum" in options}
-        description = f"{name} lies between {low} and {high}."
+        description = (
+            f"{name} lies between {low} and {high}." if low is not None and high is not None
+            else f"{name} is at least {low}." if low is not None else f"{name} is at most {high}."
+        )
         rules.append(rule("in_range", description, "logicalTypeOptions", "ExpectColumnValuesToBeBetween", min_value=low, max_value=high, **strict))
     if pattern := options.get("pattern"):
         rules.append(rule("pattern", f"{name} matches {pattern}.", "logicalTypeOptions.pattern", "ExpectColumnValuesToMatchRegex", regex=pattern))
