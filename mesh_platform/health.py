@@ -112,24 +112,48 @@ def _product_health(instance: dg.DagsterInstance, catalog: Catalog, product: Pro
             health.checks.append(CheckState(name, None, severity))
             continue
         health.checks.append(CheckState(name, bool(evaluation.passed), severity, _time(record.event.timestamp), evaluation.description or ""))
-    failed = instance.fetch_failed_materializations(key, limit=1).records
-    if failed and (last is None or failed[0].timestamp > event.timestamp):
-        health.last_failure = Failure(failed[0].run_id, _time(failed[0].timestamp), _failure_reason(instance, failed[0].run_id, product))
+    health.last_failure = _last_failure(instance, key, product, last)
     return health
 
 
-def _failure_reason(instance: dg.DagsterInstance, run_id: str, product: Product) -> str:
+def _last_failure(instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, since: dt.datetime | None) -> Failure | None:
+    """The latest failed run that was to build the product, when it came after its last success."""
+    import dagster as dg
+
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=50):
+        if run.asset_selection and key not in run.asset_selection:  # in-process runs list no selection
+            continue
+        record = instance.get_run_record_by_id(run.run_id)
+        ended = _time(record.end_time) if record and record.end_time else None
+        if ended is None or (since is not None and ended <= since):
+            return None  # runs come newest first: nothing failed after the last success
+        reason = _failure_reason(instance, run.run_id, product)
+        if reason is not None:
+            return Failure(run.run_id, ended, reason)
+    return None
+
+
+def _failure_reason(instance: dg.DagsterInstance, run_id: str, product: Product) -> str | None:
     """The error of the failed step that built the product (the run's failure message otherwise)."""
     import dagster as dg
 
     steps = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-    mine = [e for e in steps if e.step_key and product.contract.name in e.step_key] or steps
+    mine = [e for e in steps if e.step_key and e.step_key.endswith(product.contract.name)]
+    if steps and not mine:
+        return None  # other products of the run failed, not this one
     for entry in mine:
         data = entry.dagster_event.step_failure_data if entry.dagster_event else None
         if data and data.error:
-            return _first_line(data.error.message)
+            return _first_line(_innermost(data.error).message)
     runs = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     return _first_line(runs[0].message) if runs else "the run failed (see the run in the Dagster UI)"
+
+
+def _innermost(error: Any) -> Any:
+    """Dagster wraps the product's own error ("Error occurred while executing op …"): its cause says why."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
 
 
 def _unevaluated(catalog: Catalog, product: Product) -> list[CheckState]:
