@@ -1,10 +1,11 @@
 """How a product is built and published: compute in the domain's DuckDB, stage, publish.
 
 1. Open the domain's DuckDB file; each input's port is scanned as a table named by its alias
-   (another domain's product is read from its Delta port, never from its DuckDB file).
-2. The recipe turns inputs into a DuckDB relation.
-3. The output is conformed to the contract (columns by name, contract types) and
-   staged as `staging.<product>`.
+   (another domain's product is read from its Delta port, never from its DuckDB file), read
+   as this product's domain: access rules and masking apply and the read is logged.
+2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter`).
+3. The output is conformed to the contract (columns by name, contract types; columns
+   carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`.
 4. The contract's quality rules run on the staged table (write–audit–publish). A failing
    error-severity rule stops here: the staged table is kept for inspection, nothing is published.
 5. Only then is the staged data committed to the port, as one atomic Delta commit.
