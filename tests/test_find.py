@@ -50,6 +50,7 @@ def test_catalog_finds_products_by_text_column_term_owner_tag_and_access(demo_me
     assert addresses(demo("catalog", "--owner", "eva.nakamura@example.com", "--tag", "silver", "--json", demo_mesh=demo_mesh).stdout) == {
         "mesh://web_analytics/sessions", "mesh://web_analytics/visitor_activity"
     }
+    assert addresses(demo("catalog", "--tag", "revenue", "--json", demo_mesh=demo_mesh).stdout) == {"mesh://sales/orders", "mesh://sales/daily_revenue"}
     table = demo("catalog", "--domain", "marketing", demo_mesh=demo_mesh).stdout
     assert table.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "FRESHNESS", "DESCRIPTION"]
     assert "mesh://marketing/campaign_audience  farah.haddad@example.com  restricted  fresh" in table
@@ -61,6 +62,7 @@ def test_catalog_finds_products_by_text_column_term_owner_tag_and_access(demo_me
 def test_show_tells_everything_about_one_product(demo_mesh):
     shown = json.loads(demo("show", "mesh://sales/orders", "--json", demo_mesh=demo_mesh).stdout)
     assert shown["owners"] == ["team:sales", "ana.ruiz@example.com"] and shown["access"] == "public"
+    assert shown["tags"] == ["revenue", "finance"] and shown["tier"] == "gold"
     columns = {c["name"]: c for c in shown["columns"]}
     assert columns["country_code"]["classification"] == "public" and columns["country_code"]["term"] == "country/sales"
     assert columns["order_id"]["primary_key"] and columns["amount_usd"]["type"] == "DECIMAL(12,2)"
