@@ -67,6 +67,8 @@ def filter_assets(page, selection: str) -> None:
     box.press("Backspace")
     box.press_sequentially(selection)
     box.press("Enter")
+    box.press("Escape")  # close the suggestions, so screenshots show the list
+    box.evaluate("element => element.blur()")
 
 
 def listed_products(page, expected: set[str], timeout: float = 60) -> set[str]:
@@ -95,12 +97,14 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     page.wait_for_url(re.compile(r"asset-selection=owner"))
     sales = {"sales/raw_orders", "sales/orders", "sales/daily_revenue"}
     assert listed_products(page, sales) == sales
+    sync_api().expect(page.locator("body")).to_contain_text("Materialized")
     page.screenshot(path=ARTIFACTS / "2-filtered-by-owner.png")
 
     filter_assets(page, 'group:"marketing"')
     page.wait_for_url(re.compile(r"asset-selection=group"))
     marketing = {"marketing/campaigns", "marketing/customer_360", "marketing/campaign_audience"}
     assert listed_products(page, marketing) == marketing
+    sync_api().expect(page.locator("body")).to_contain_text("Materialized")
     page.screenshot(path=ARTIFACTS / "3-filtered-by-domain.png")
 
     filter_assets(page, 'group:"sales"')
