@@ -91,7 +91,7 @@ def test_query_joins_three_domains_as_a_consumer_and_writes_files(demo_mesh, tmp
         WHERE o.status = 'completed' AND o.country_code IS NOT NULL
         GROUP BY ALL ORDER BY o.country_code
     """
-    result = json.loads(demo("query", "--as", "planning", sql, "--format", "json", demo_mesh=demo_mesh).stdout)
+    result = json.loads(demo("query", "--as", "planning", sql, "--json", demo_mesh=demo_mesh).stdout)
     orders, keys, sessions = (owner_read(a) for a in ("mesh://sales/orders", "mesh://customers/customer_keys", "mesh://web_analytics/sessions"))
     joined = orders[orders["status"] == "completed"].merge(keys, on="customer_number").merge(sessions[["session_id", "customer_id"]], on="customer_id", how="left")
     expected = joined.groupby("country_code").agg(orders=("order_id", "nunique"), sessions=("session_id", "nunique")).reset_index()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import decimal
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,12 +23,13 @@ def query_command(
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
     table: str = typer.Option("result", "--table", help="The table name in a DuckDB --output file."),
     max_rows: int = typer.Option(1000, "--max-rows", help="Rows printed as a table at most."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON (the same as --format json)."),
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
     from mesh_platform.query import output_format, run_query, write_result
 
     catalog = Catalog.load()
-    chosen = output_format(output, file_format)
+    chosen = output_format(output, "json" if as_json and not file_format else file_format)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
     result = run_query(sql, as_domain, catalog)
@@ -33,13 +39,23 @@ def query_command(
         return
     relation = result.relation
     if chosen == "csv":
-        frame = relation.df()
-        typer.echo(frame.to_csv(index=False), nl=False)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(relation.columns)
+        writer.writerows(relation.fetchall())
     elif chosen == "json":
-        records = relation.df().to_json(orient="records", date_format="iso")
-        typer.echo(json.dumps(json.loads(records), indent=2))
+        records = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+        typer.echo(json.dumps(records, indent=2, default=_json_value))
     else:
         rows = relation.limit(max_rows + 1).fetchall()
         print_table(relation.columns, [["" if v is None else v for v in row] for row in rows[:max_rows]], upper=False)
         if len(rows) > max_rows:
             typer.echo(f"(first {max_rows} rows; write all with --output FILE)", err=True)
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what DuckDB returns beyond JSON's types: decimals as numbers, times as ISO 8601."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return str(value)
