@@ -80,8 +80,12 @@ class Catalog:
 
     @classmethod
     def current(cls, settings: MeshSettings) -> Catalog:
-        """The catalog, read again only when a recipe or contract file changed (for definition loads)."""
+        """The catalog, read again only when a recipe, contract or the glossary changed (for definition loads)."""
+        from mesh_platform.governance.glossary import glossary_file
+
         files = sorted(f for d in read_workspace(settings) for f in d.defs_folder.rglob("*.yaml"))
+        if (glossary := glossary_file()).exists():
+            files.append(glossary)
         signature = (settings.workspace_file.stat().st_mtime_ns, tuple((str(f), f.stat().st_mtime_ns) for f in files))
         cached = _CURRENT.get(settings)
         if cached is None or cached[0] != signature:
