@@ -430,16 +430,7 @@ class _ContractReader:
         return {str(e.get("property")): e.get("value") for e in entries if e.get("property")}
 
     def custom_path(self, key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
-        entries: Any = self.data
-        for part in base:
-            try:
-                entries = entries[part]
-            except (KeyError, IndexError, TypeError):
-                return tuple(base)
-        for index, entry in enumerate(entries or []):
-            if entry.get("property") == key:
-                return (*base, index, "value")
-        return tuple(base)
+        return custom_property_path(self.data, key, base)
 
     def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None]:
         found: dict[str, ServiceLevel] = {}
@@ -461,6 +452,20 @@ class _ContractReader:
                 continue
             found[prop] = ServiceLevel(prop, value * _UNITS[unit], str(schedule) if schedule else None)
         return found.get("frequency"), found.get("latency")
+
+
+def custom_property_path(document: dict[str, Any], key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
+    """The field path of custom property `key`'s value in the list at `base` (`base` itself when absent)."""
+    entries: Any = document
+    for part in base:
+        try:
+            entries = entries[part]
+        except (KeyError, IndexError, TypeError):
+            return tuple(base)
+    for index, entry in enumerate(entries or []):
+        if entry.get("property") == key:
+            return (*base, index, "value")
+    return tuple(base)
 
 
 def _is_cron(text: str) -> bool:

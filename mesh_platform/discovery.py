@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from mesh_platform.address import Address
 from mesh_platform.catalog import Catalog, Product
 from mesh_platform.freshness import Freshness, freshness
-from mesh_platform.governance.glossary import TermUseError
 
 if TYPE_CHECKING:
     from mesh_platform.health import ProductHealth
@@ -108,14 +107,8 @@ def _passes(catalog: Catalog, product: Product, filters: SearchFilters) -> bool:
 def _terms(catalog: Catalog, product: Product) -> set[str]:
     """Every name a product's terms answer to: the term, and term/meaning where it has one."""
     names = set()
-    for column in product.contract.columns:
-        if not column.term:
-            continue
-        names.add(column.term.partition("/")[0])
-        try:
-            names.add(catalog.glossary.use(column.term, product.address.domain).label)
-        except TermUseError:
-            names.add(column.term)
+    for found in catalog.glossary.column_terms(product.contract):
+        names |= {str(found.column.term).partition("/")[0], found.label}
     return names
 
 
@@ -202,20 +195,14 @@ class ProductDescription:
 
 def describe(catalog: Catalog, address: Address | str, health: ProductHealth | None = None, now: dt.datetime | None = None) -> ProductDescription:
     product = catalog.product(address)
-    port = product.port(catalog.settings)
+    published = product.port(catalog.settings).versions()  # one read of the Delta log, newest first
     versions = [
         {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id}
-        for v in port.versions()
+        for v in published
     ]
-    last = port.versions()[0].published_at if versions else None
+    last = published[0].published_at if published else None
     downstream = sorted(str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs))
-    terms = {}
-    for column in product.contract.columns:
-        if column.term:
-            try:
-                terms[column.name] = catalog.glossary.use(column.term, product.address.domain).label
-            except TermUseError:
-                terms[column.name] = column.term
+    terms = {found.column.name: found.label for found in catalog.glossary.column_terms(product.contract)}
     return ProductDescription(
         product=product,
         freshness=freshness(product.contract, last, now),

@@ -82,12 +82,8 @@ def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
     return domain_policy_file(catalog, domain)[0]
 
 
-def domain_policy_problems(catalog: Catalog, domain: str) -> list[Violation]:
-    """Why a domain's policy file cannot run as written: it fails to import, or a policy id is not the domain's."""
-    return domain_policy_file(catalog, domain)[1]
-
-
 def domain_policy_file(catalog: Catalog, domain: str) -> tuple[list[Policy], list[Violation]]:
+    """The domain's policies that may run, and why any cannot: the file fails to import, or an id is not the domain's."""
     file = catalog.domains[domain].folder / DOMAIN_POLICY_FILE
     return _policies_in_file(file, file.stat().st_mtime_ns, domain) if file.is_file() else ([], [])
 

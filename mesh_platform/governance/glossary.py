@@ -32,7 +32,7 @@ from mesh_platform.yaml_document import FieldPath, YamlDocument, load_yaml_docum
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.contract import Contract
+    from mesh_platform.contract import Column, Contract
 
 DEFAULT_GLOSSARY = Path(__file__).with_name("glossary.yaml")
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
@@ -95,6 +95,21 @@ class TermUse:
         return self.meaning.pattern if self.meaning else None
 
 
+@dataclass(frozen=True)
+class ColumnTermUse:
+    """What the term a contract column names means there: `use`, or `error` when that is unclear."""
+
+    index: int  # the column's position in the contract's schema
+    column: Column
+    use: TermUse | None = None
+    error: TermUseError | None = None
+
+    @property
+    def label(self) -> str:
+        """`term` or `term/meaning` as resolved; the column's own reference when it cannot be."""
+        return self.use.label if self.use else str(self.column.term)
+
+
 class TermUseError(MeshError):
     """A column names a term the glossary lacks, or a polyseme without saying which meaning."""
 
@@ -152,6 +167,18 @@ class Glossary:
         if found is None or from_meaning not in found.columns or to_meaning not in found.columns:
             raise TermUseError(f"the glossary has no crosswalk for {term} from {from_meaning} to {to_meaning}", f"see {self.file}")
         return found.product, found.columns[from_meaning], found.columns[to_meaning]
+
+    def column_terms(self, contract: Contract) -> list[ColumnTermUse]:
+        """Each column of `contract` that names a term, with the meaning it has in the contract's domain."""
+        found = []
+        for index, column in enumerate(contract.columns):
+            if not column.term:
+                continue
+            try:
+                found.append(ColumnTermUse(index, column, use=self.use(column.term, contract.domain)))
+            except TermUseError as error:
+                found.append(ColumnTermUse(index, column, error=error))
+        return found
 
     def line_of(self, path: FieldPath) -> int | None:
         return self.source.line_of(path) if self.source else None
@@ -289,17 +316,8 @@ class _GlossaryReader:
 
 def term_value_mappings(contract: Contract, glossary: Glossary) -> dict[str, ValueMapping]:
     """The columns of a contract normalized on publish: column → its term's value mapping."""
-    mappings = {}
-    for column in contract.columns:
-        if not column.term:
-            continue
-        try:
-            use = glossary.use(column.term, contract.domain)
-        except TermUseError:
-            continue  # the glossary policy reports it; nothing to normalize to
-        if use.term.values is not None:
-            mappings[column.name] = use.term.values
-    return mappings
+    # A term use that is unclear has nothing to normalize to; the glossary policy reports it.
+    return {t.column.name: t.use.term.values for t in glossary.column_terms(contract) if t.use and t.use.term.values is not None}
 
 
 def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glossary, domain: str) -> None:
@@ -326,13 +344,8 @@ def term_uses(glossary: Glossary, contracts: list[Contract]) -> dict[str, list[C
     """For every term the contracts name: the columns carrying it, with their meanings."""
     uses: dict[str, list[ColumnTerm]] = {}
     for contract in sorted(contracts, key=lambda c: c.address):
-        for column in contract.columns:
-            if not column.term:
-                continue
-            name = column.term.partition("/")[0]
-            try:
-                label, problem = glossary.use(column.term, contract.domain).label, None
-            except TermUseError as error:
-                label, problem = column.term, str(error)
-            uses.setdefault(name, []).append(ColumnTerm(str(contract.address), column.name, label, problem))
+        for found in glossary.column_terms(contract):
+            problem = str(found.error) if found.error else None
+            name = str(found.column.term).partition("/")[0]
+            uses.setdefault(name, []).append(ColumnTerm(str(contract.address), found.column.name, found.label, problem))
     return uses

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from mesh_platform.contract import custom_property_path
 from mesh_platform.governance.policies import Finding, policy
 
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
@@ -154,20 +155,15 @@ def previous_major_served(product, mesh):
 @policy("mesh.glossary-terms")
 def glossary_terms_conform(product, mesh):
     """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the term's type."""
-    from mesh_platform.governance.glossary import TermUseError
-
     contract = product.contract
-    for index, column in enumerate(contract.columns):
-        if not column.term:
-            continue
-        path = _custom_property_path(contract, index, "term")
+    for found in mesh.catalog.glossary.column_terms(contract):
+        index, column, use = found.index, found.column, found.use
+        path = custom_property_path(contract.document, "term", ("schema", 0, "properties", index, "customProperties"))
         if mesh.catalog.glossary_error is not None:
             yield Finding(f"column '{column.name}' names term '{column.term}' but the glossary cannot be read", f"fix {mesh.catalog.glossary.file} (mesh check lists its problems)", path)
             continue
-        try:
-            use = mesh.catalog.glossary.use(column.term, contract.domain)
-        except TermUseError as error:
-            yield Finding(f"column '{column.name}': {error}", error.fix, path)
+        if found.error is not None:
+            yield Finding(f"column '{column.name}': {found.error}", found.error.fix, path)
             continue
         wanted = use.term.logical_type
         if wanted and column.logical_type != wanted:
@@ -208,14 +204,6 @@ def personal_data_stays_masked(product, mesh):
                 yield Finding(
                     f"column '{column.name}' is granted in clear to {domain}, which " + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
                     "remove the grant" if domain == contract.domain else f"add {domain} to customProperties consumers, or remove the grant",
-                    _custom_property_path(contract, index, "unmaskedFor"),
+                    custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties")),
                 )
 
-
-def _custom_property_path(contract, column_index: int, name: str) -> tuple:
-    path = ("schema", 0, "properties", column_index, "customProperties")
-    properties = contract.document["schema"][0]["properties"][column_index].get("customProperties") or []
-    for index, entry in enumerate(properties):
-        if entry.get("property") == name:
-            return (*path, index, "value")
-    return path

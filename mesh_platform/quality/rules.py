@@ -89,16 +89,11 @@ def rules_for_contract(contract: Contract, glossary: Glossary | None = None) -> 
 def term_rules(contract: Contract, glossary: Glossary) -> list[QualityRule]:
     """A column carrying a glossary term holds the term's canonical values (after normalization on
     publish) and matches its meaning's pattern. Unclear term uses are the glossary policy's to report."""
-    from mesh_platform.governance.glossary import TermUseError
-
     rules = []
-    for index, column in enumerate(contract.columns):
-        if not column.term:
+    for found in glossary.column_terms(contract):
+        if found.use is None:
             continue
-        try:
-            use = glossary.use(column.term, contract.domain)
-        except TermUseError:
-            continue
+        index, column, use = found.index, found.column, found.use
         source = f"schema[0].properties[{index}] term {use.label} ({glossary.file.name})"
         if use.term.values is not None:
             rules.append(
