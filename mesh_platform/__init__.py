@@ -11,10 +11,10 @@ Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, Fil
 ProjectionProduct, UnionProduct, JoinProduct, CdcProduct.
 """
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.contract import Contract, load_contract
-from mesh_platform.errors import (
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.contract.model import Contract, load_contract
+from mesh_platform.core.errors import (
     AccessDeniedError,
     AddressError,
     ContractError,
@@ -25,13 +25,13 @@ from mesh_platform.errors import (
     RecipeError,
     SchemaDriftError,
 )
-from mesh_platform.read import (
+from mesh_platform.consume.read import (
     product_versions,
     read_product,
     read_product_relation,
     resolve,
 )
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 __all__ = [
     "AccessDeniedError",
@@ -66,7 +66,7 @@ RECIPE_TYPES = (
 def __getattr__(name: str):
     # Dagster-bound names load on first use, so `import mesh_platform` stays light for the CLI.
     if name == "domain_definitions":
-        from mesh_platform.domain import domain_definitions
+        from mesh_platform.runtime.definitions import domain_definitions
 
         return domain_definitions
     if name in RECIPE_TYPES:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from mesh_platform import Address, read_product, read_product_relation
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 REPO = Path(__file__).resolve().parent.parent
 MESH = [sys.executable, "-m", "mesh_platform.cli.main"]

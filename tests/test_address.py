@@ -1,7 +1,7 @@
 import pytest
 
 from mesh_platform import Address, AddressError
-from mesh_platform.inputs import ProductInput, parse_inputs
+from mesh_platform.core.inputs import ProductInput, parse_inputs
 
 
 def test_parse_address_and_asset_key():

@@ -3,7 +3,7 @@
 import pytest
 
 from mesh_platform import AddressError, Catalog, resolve
-from mesh_platform.materialization import plan_batches
+from mesh_platform.runtime.materialize import plan_batches
 
 from .conftest import REPO, column, contract_yaml
 

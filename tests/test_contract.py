@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mesh_platform import ContractError, load_contract
-from mesh_platform.contract import cron_for_interval
+from mesh_platform.contract.model import cron_for_interval
 
 from .conftest import REPO, column, contract_yaml
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mesh_platform import load_contract
-from mesh_platform.contract_diff import diff_contracts
+from mesh_platform.contract.diff import diff_contracts
 
 from .conftest import REPO, run_mesh
 

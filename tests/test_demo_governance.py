@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mesh_platform import read_product
-from mesh_platform.countries import iso_alpha2_codes, iso_country_code
+from mesh_platform.core.countries import iso_alpha2_codes, iso_country_code
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.glossary import load_glossary
 

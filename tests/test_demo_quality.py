@@ -117,7 +117,7 @@ def duplicate_first_row(copy: MeshCopy, product) -> None:
 
 def keyed_products():
     from mesh_platform import Catalog
-    from mesh_platform.settings import MeshSettings
+    from mesh_platform.core.settings import MeshSettings
 
     from .conftest import REPO
 

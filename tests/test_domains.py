@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from mesh_platform import Catalog
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 from .conftest import REPO
 

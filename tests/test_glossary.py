@@ -5,8 +5,8 @@ import json
 import pycountry
 import pytest
 
-from mesh_platform.countries import iso_country_code
-from mesh_platform.errors import GlossaryError
+from mesh_platform.core.countries import iso_country_code
+from mesh_platform.core.errors import GlossaryError
 from mesh_platform.governance.glossary import DEFAULT_GLOSSARY, TermUseError, load_glossary
 from mesh_platform.governance.value_mappings import ISO_COUNTRIES
 

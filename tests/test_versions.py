@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from mesh_platform import PortError, product_versions
-from mesh_platform.contract import odcs_json_schema
-from mesh_platform.errors import DeprecatedPortWarning
+from mesh_platform.contract.model import odcs_json_schema
+from mesh_platform.core.errors import DeprecatedPortWarning
 
 from .conftest import REPO, column, contract_yaml, owner_read, run_mesh
 from .test_recipes import rows

@@ -6,7 +6,7 @@ import typer
 
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.governance.access_log import AccessLog
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.governance import check_mesh
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from mesh_platform.address import SCHEME
-from mesh_platform.catalog import Catalog
+from mesh_platform.core.address import SCHEME
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
-from mesh_platform.contract import Contract, contract_from_document, load_contract
-from mesh_platform.contract_diff import diff_contracts
-from mesh_platform.contract_export import export_contract
-from mesh_platform.errors import MeshError
+from mesh_platform.contract.model import Contract, contract_from_document, load_contract
+from mesh_platform.contract.diff import diff_contracts
+from mesh_platform.contract.export import export_contract
+from mesh_platform.core.errors import MeshError
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.contract import ACCESS_LEVELS
-from mesh_platform.discovery import SearchFilters, describe, search
+from mesh_platform.contract.model import ACCESS_LEVELS
+from mesh_platform.consume.find import SearchFilters, describe, search
 
 
 def catalog_command(
@@ -49,7 +49,7 @@ def show_command(
 ) -> None:
     """Everything about one product: contract, columns, SLAs, versions, lineage across domains,
     last materialization and last check results."""
-    from mesh_platform.health import mesh_health
+    from mesh_platform.runtime.health import mesh_health
 
     catalog = Catalog.load()
     product = catalog.product(address)

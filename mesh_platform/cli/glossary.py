@@ -6,7 +6,7 @@ import textwrap
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
 

@@ -20,7 +20,7 @@ from mesh_platform.cli.seed import seed
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 cli = typer.Typer(
     name="mesh",

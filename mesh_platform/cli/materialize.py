@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail
-from mesh_platform.materialization import Batch, ProductOutcome, materialize
+from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize
 
 
 def materialize_command(

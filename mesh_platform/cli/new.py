@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.errors import MeshError
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.settings import MeshSettings
 
 new = typer.Typer(help="Create a domain or a data product from a template.", no_args_is_help=True)
 

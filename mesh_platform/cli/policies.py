@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.governance.check import domain_policies, mesh_policies
 from mesh_platform.governance.policies import Policy

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import print_table
 
 
@@ -26,7 +26,7 @@ def query_command(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON (the same as --format json)."),
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
-    from mesh_platform.query import output_format, run_query, write_result
+    from mesh_platform.consume.query import output_format, run_query, write_result
 
     catalog = Catalog.load()
     chosen = output_format(output, "json" if as_json and not file_format else file_format)

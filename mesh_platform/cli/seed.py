@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.demo import DEFAULT_ROWS
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 
 def seed(

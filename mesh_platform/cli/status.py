@@ -6,7 +6,7 @@ import datetime as dt
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json, print_table
 
 
@@ -17,7 +17,7 @@ def status_command(
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
     last failed run. Exit 1 when a product is late or an error-severity check fails."""
-    from mesh_platform.health import mesh_health
+    from mesh_platform.runtime.health import mesh_health
 
     catalog = Catalog.load()
     if domain and domain not in catalog.domains:

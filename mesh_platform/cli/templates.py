@@ -6,7 +6,7 @@ import typer
 
 from mesh_platform.cli.output import print_json
 from mesh_platform.scaffold.templates import load_templates
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 
 def templates_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

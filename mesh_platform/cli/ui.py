@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.catalog import Catalog
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.seed import seed
 from mesh_platform.demo import DEFAULT_ROWS
-from mesh_platform.settings import MeshSettings
-from mesh_platform.ui import HOST, serve_ui, ui_port
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.ui import HOST, serve_ui, ui_port
 
 
 def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:

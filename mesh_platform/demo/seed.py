@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mesh_platform.demo import DEFAULT_ROWS
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 # Countries and the ways people write them; weights shape the demo's market.
 COUNTRY_SPELLINGS = {

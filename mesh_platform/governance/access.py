@@ -12,7 +12,7 @@ default, or `drop`). A column's `unmaskedFor` custom property names domains that
 see the clear value.
 
 Enforced where data is read: every port read by a build, by `read_product` and by
-query commands goes through `decide` and `masked_columns` (see `mesh_platform.read`).
+query commands goes through `decide` and `masked_columns` (see `mesh_platform.consume.read`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 
-from mesh_platform.address import Address
-from mesh_platform.contract import PERSONAL_CLASSIFICATIONS, Contract
-from mesh_platform.errors import AccessDeniedError
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.address import Address
+from mesh_platform.contract.model import PERSONAL_CLASSIFICATIONS, Contract
+from mesh_platform.core.errors import AccessDeniedError
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.domain_database import quote
 
 SECRET_ENV = "MESH_SECRET"

@@ -16,7 +16,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 LOG_FILE = "access_log.sqlite"
 _SCHEMA = """

@@ -16,9 +16,9 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.errors import ContractError, FileProblemsError
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.core.errors import ContractError, FileProblemsError
 from mesh_platform.governance.policies import Policy, Violation, collect
 
 DOMAIN_POLICY_FILE = "policies.py"

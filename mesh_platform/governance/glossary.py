@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.address import Address
-from mesh_platform.errors import AddressError, GlossaryError, MeshError, Problem
+from mesh_platform.core.address import Address
+from mesh_platform.core.errors import AddressError, GlossaryError, MeshError, Problem
 from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
-from mesh_platform.yaml_document import FieldPath, YamlDocument, load_yaml_document
+from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.contract import Column, Contract
+    from mesh_platform.contract.model import Column, Contract
 
 DEFAULT_GLOSSARY = Path(__file__).with_name("glossary.yaml")
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from mesh_platform.contract import custom_property_path
+from mesh_platform.contract.model import custom_property_path
 from mesh_platform.governance.policies import Finding, policy
 
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
@@ -66,8 +66,8 @@ def shared_products_have_slas(product, mesh):
 @policy("mesh.names")
 def names_follow_convention(product, mesh):
     """Names are lowercase identifiers that are not SQL or Python reserved words."""
-    from mesh_platform.errors import MeshError
-    from mesh_platform.scaffold.names import check_name
+    from mesh_platform.core.errors import MeshError
+    from mesh_platform.core.names import check_name
 
     for what, name, path in [("product", product.contract.name, ("name",))] + [
         ("column", c.name, ("schema", 0, "properties", i, "name")) for i, c in enumerate(product.contract.columns)
@@ -177,7 +177,7 @@ def glossary_terms_conform(product, mesh):
 @policy("mesh.personal-data")
 def personal_data_stays_masked(product, mesh):
     """Personal data never reaches another domain unmasked: a column received in clear from another domain's personal column stays classified personal, and clear grants go only to domains that may read the product."""
-    from mesh_platform.errors import AccessDeniedError
+    from mesh_platform.core.errors import AccessDeniedError
     from mesh_platform.governance.access import decide, may_read
 
     contract = product.contract

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mesh_platform.yaml_document import FieldPath, load_yaml_document
+from mesh_platform.core.yaml_document import FieldPath, load_yaml_document
 
 if TYPE_CHECKING:
-    from mesh_platform.catalog import Product
+    from mesh_platform.catalog.catalog import Product
     from mesh_platform.governance.check import MeshView
 
 Severity = Literal["error", "warning"]

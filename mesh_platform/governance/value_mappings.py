@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mesh_platform.countries import iso_alpha2_codes, iso_country_code
+from mesh_platform.core.countries import iso_alpha2_codes, iso_country_code
 
 
 @dataclass(frozen=True)

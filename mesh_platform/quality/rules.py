@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mesh_platform.contract import Column, Contract
-from mesh_platform.errors import ContractError
+from mesh_platform.contract.model import Column, Contract
+from mesh_platform.core.errors import ContractError
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
 
 if TYPE_CHECKING:

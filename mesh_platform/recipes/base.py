@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, ClassVar
 import dagster as dg
 from pydantic import Field
 
-from mesh_platform.catalog import DEFAULT_CONTRACT_FILE, RECIPE_FILE, assemble_product
-from mesh_platform.errors import RecipeError
-from mesh_platform.product_asset import product_asset
+from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, RECIPE_FILE, assemble_product
+from mesh_platform.core.errors import RecipeError
+from mesh_platform.product.asset import product_asset
 from mesh_platform.recipes.scaffolder import ProductScaffolder
-from mesh_platform.yaml_document import load_yaml_document
+from mesh_platform.core.yaml_document import load_yaml_document
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 
 @dg.scaffold_with(ProductScaffolder)

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Literal
 import dagster as dg
 from pydantic import Field
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 from mesh_platform.recipes.base import ProductRecipe
 from mesh_platform.storage.domain_database import quote
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 
 class JoinStep(dg.Model):
@@ -78,7 +78,7 @@ class JoinProduct(ProductRecipe):
     joins: list[JoinStep] = Field(description="One entry per input after the first, in the order they are joined.")
 
     def check_recipe(self, folder: Path) -> list[str]:
-        from mesh_platform.inputs import parse_inputs
+        from mesh_platform.core.inputs import parse_inputs
 
         aliases = [i.alias for i in parse_inputs(self.inputs)]
         if len(aliases) < 2:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 from mesh_platform.recipes.base import ProductRecipe
 from mesh_platform.storage.domain_database import quote
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 
 class ProjectedColumn(dg.Model):

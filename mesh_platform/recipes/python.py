@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 from mesh_platform.recipes.base import ProductRecipe
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 PYTHON_OUTPUT = "mesh_python_output"
 

@@ -23,10 +23,10 @@ class ProductScaffolder(dg.Scaffolder[ProductScaffoldParams]):
         return ProductScaffoldParams
 
     def scaffold(self, request: dg.ScaffoldRequest[ProductScaffoldParams]) -> None:
-        from mesh_platform.catalog import domain_of
+        from mesh_platform.catalog.catalog import domain_of
         from mesh_platform.recipes import TEMPLATE_BY_RECIPE
         from mesh_platform.scaffold.product import new_product
-        from mesh_platform.settings import MeshSettings
+        from mesh_platform.core.settings import MeshSettings
 
         folder = request.target_path
         recipe = request.type_name.rsplit(".", 1)[-1]

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 from mesh_platform.recipes.base import ProductRecipe
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}

@@ -16,7 +16,7 @@ from mesh_platform.recipes.base import ProductRecipe
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product_build import BuildContext
+    from mesh_platform.product.build import BuildContext
 
 
 class SqlProduct(ProductRecipe):

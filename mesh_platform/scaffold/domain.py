@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from mesh_platform.catalog import read_workspace
-from mesh_platform.errors import MeshError
+from mesh_platform.catalog.catalog import read_workspace
+from mesh_platform.core.errors import MeshError
 from mesh_platform.scaffold.files import staged_folder
-from mesh_platform.scaffold.names import check_name
+from mesh_platform.core.names import check_name
 from mesh_platform.scaffold.owners import Owner
 from mesh_platform.scaffold.templates import get_template
 from mesh_platform.scaffold.workspace_file import add_code_location
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 DOMAIN_FILE = "domain.yaml"
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 STAGING_PREFIX = ".mesh-new-"
 

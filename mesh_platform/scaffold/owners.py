@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 _TEAM = re.compile(r"^team:([a-z][a-z0-9_-]*)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

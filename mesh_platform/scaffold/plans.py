@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.contract import Column
-from mesh_platform.errors import MeshError
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.contract.model import Column
+from mesh_platform.core.errors import MeshError
 from mesh_platform.governance.access import contract_as_seen_by, may_read
-from mesh_platform.inputs import ProductInput
+from mesh_platform.core.inputs import ProductInput
 from mesh_platform.recipes.join import JoinStep
 from mesh_platform.recipes.join import plan_join as plan_join_columns
 

@@ -6,16 +6,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import RECIPE_FILE, Catalog, read_product_folder
-from mesh_platform.errors import FileProblemsError, MeshError
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import RECIPE_FILE, Catalog, read_product_folder
+from mesh_platform.core.errors import FileProblemsError, MeshError
 from mesh_platform.scaffold.domain import domain_owner
 from mesh_platform.scaffold.files import staged_folder
-from mesh_platform.scaffold.names import check_name
+from mesh_platform.core.names import check_name
 from mesh_platform.scaffold.owners import Owner
 from mesh_platform.scaffold.plans import PLANS, PlanRequest, seen_by
 from mesh_platform.scaffold.templates import LANDING_FOLDER, Template, get_template
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import yaml
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 TEMPLATE_FILE = "template.yaml"
 JINJA_SUFFIX = ".jinja"

@@ -7,7 +7,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 from mesh_platform.scaffold.files import replace_file
 
 

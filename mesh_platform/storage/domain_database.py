@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesh_platform.sql_functions import register_sql_functions
+from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
     import duckdb

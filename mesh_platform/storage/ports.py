@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.address import Address
-from mesh_platform.errors import PortError
+from mesh_platform.core.address import Address
+from mesh_platform.core.errors import PortError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
     from deltalake import DeltaTable
 
-    from mesh_platform.contract import Contract
+    from mesh_platform.contract.model import Contract
 
 METADATA_PREFIX = "mesh."
 

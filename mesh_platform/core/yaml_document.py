@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from mesh_platform.errors import ContractError, FileProblemsError, Problem
+from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 
 FieldPath = Sequence[str | int]
 

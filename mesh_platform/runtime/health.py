@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.freshness import Freshness, freshness
-from mesh_platform.product_checks import check_names
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.freshness import Freshness, freshness
+from mesh_platform.product.checks import check_names
 
 if TYPE_CHECKING:
     import dagster as dg

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mesh_platform.errors import AddressError
+from mesh_platform.core.errors import AddressError
 
 SCHEME = "mesh://"
 NAME_PATTERN = r"[a-z][a-z0-9_]*"

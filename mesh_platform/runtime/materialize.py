@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.core.settings import MeshSettings
 
 if TYPE_CHECKING:
     import dagster as dg

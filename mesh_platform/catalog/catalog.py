@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesh_platform.address import Address
-from mesh_platform.contract import Contract, load_contract
-from mesh_platform.errors import (
+from mesh_platform.core.address import Address
+from mesh_platform.contract.model import Contract, load_contract
+from mesh_platform.core.errors import (
     AddressError,
     FileProblemsError,
     MeshError,
     PortError,
     RecipeError,
 )
-from mesh_platform.inputs import ProductInput, parse_inputs
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.inputs import ProductInput, parse_inputs
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import Port
-from mesh_platform.yaml_document import load_yaml_document
+from mesh_platform.core.yaml_document import load_yaml_document
 
 if TYPE_CHECKING:
     from mesh_platform.governance.glossary import Glossary

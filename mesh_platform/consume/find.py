@@ -12,12 +12,12 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.freshness import Freshness, freshness
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.freshness import Freshness, freshness
 
 if TYPE_CHECKING:
-    from mesh_platform.health import ProductHealth
+    from mesh_platform.runtime.health import ProductHealth
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 
 DEFAULT_PORT = 3000
 HOST = "127.0.0.1"

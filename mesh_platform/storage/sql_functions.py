@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesh_platform.countries import iso_country_code
+from mesh_platform.core.countries import iso_country_code
 
 if TYPE_CHECKING:
     import duckdb

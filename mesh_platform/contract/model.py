@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mesh_platform.address import NAME_PATTERN, Address
-from mesh_platform.errors import ContractError, Problem
-from mesh_platform.yaml_document import (
+from mesh_platform.core.address import NAME_PATTERN, Address
+from mesh_platform.core.errors import ContractError, Problem
+from mesh_platform.core.yaml_document import (
     FieldPath,
     YamlDocument,
     load_yaml_document,

@@ -6,7 +6,7 @@ import functools
 import keyword
 import re
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 MAX_LENGTH = 63
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")

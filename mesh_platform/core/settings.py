@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh_platform.errors import MeshError
+from mesh_platform.core.errors import MeshError
 
 WORKSPACE_FILE = "workspace.yaml"
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from mesh_platform.contract import Contract
+from mesh_platform.contract.model import Contract
 
 State = Literal["fresh", "late", "never run", "no SLA"]
 

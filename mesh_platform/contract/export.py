@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog
 
 
 def export_contract(catalog: Catalog, address: Address | str) -> dict[str, Any]:

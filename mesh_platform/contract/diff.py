@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from mesh_platform.conformance import type_family
-from mesh_platform.contract import ACCESS_LEVELS, CLASSIFICATIONS, Column, Contract
+from mesh_platform.product.conformance import type_family
+from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, Column, Contract
 
 
 @dataclass(frozen=True)

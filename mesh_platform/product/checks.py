@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesh_platform.errors import ContractError
+from mesh_platform.core.errors import ContractError
 from mesh_platform.quality.rules import rules_for_contract
 
 if TYPE_CHECKING:
-    from mesh_platform.catalog import Product
+    from mesh_platform.catalog.catalog import Product
     from mesh_platform.governance.glossary import Glossary
 
 GOVERNANCE_CHECK = "governance"

@@ -12,13 +12,13 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.contract import Contract
-from mesh_platform.errors import AccessDeniedError, DeprecatedPortWarning
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.contract.model import Contract
+from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
 from mesh_platform.governance.access import ReadDecision, consumer_from_env, decide, masked_columns, mesh_secret, personal_columns
 from mesh_platform.governance.access_log import AccessLog
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import Port, PortVersion
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mesh_platform.address import NAME_PATTERN, Address
-from mesh_platform.errors import AddressError
+from mesh_platform.core.address import NAME_PATTERN, Address
+from mesh_platform.core.errors import AddressError
 
 _ALIAS = re.compile(rf"^(?P<address>\S+)(?:\s+as\s+(?P<alias>{NAME_PATTERN}))?$")
 

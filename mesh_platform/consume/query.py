@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesh_platform.address import Address
-from mesh_platform.catalog import Catalog
-from mesh_platform.errors import MeshError
-from mesh_platform.read import open_product
+from mesh_platform.core.address import Address
+from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.errors import MeshError
+from mesh_platform.consume.read import open_product
 from mesh_platform.storage.domain_database import quote
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from mesh_platform.contract import Contract
-from mesh_platform.errors import SchemaDriftError
+from mesh_platform.contract.model import Contract
+from mesh_platform.core.errors import SchemaDriftError
 from mesh_platform.storage.domain_database import quote
 
 if TYPE_CHECKING:

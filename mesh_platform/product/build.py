@@ -22,20 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.conformance import conformed_select
-from mesh_platform.errors import DeprecatedPortWarning, QualityGateError
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.product.conformance import conformed_select
+from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
 from mesh_platform.governance.access import ReadDecision
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
-from mesh_platform.read import open_product
-from mesh_platform.settings import MeshSettings
+from mesh_platform.consume.read import open_product
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.domain_database import DomainDatabase
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.contract import Contract
-    from mesh_platform.inputs import ProductInput
+    from mesh_platform.contract.model import Contract
+    from mesh_platform.core.inputs import ProductInput
     from mesh_platform.quality import RuleResult
 
 # Checks the staged table (connection, table name) and returns every rule's result.

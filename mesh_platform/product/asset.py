@@ -16,16 +16,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from mesh_platform.catalog import Catalog, Product
-from mesh_platform.contract import Contract
-from mesh_platform.errors import PolicyViolationError, QualityGateError
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.contract.model import Contract
+from mesh_platform.core.errors import PolicyViolationError, QualityGateError
 from mesh_platform.governance.check import check_product
 from mesh_platform.governance.policies import Violation
-from mesh_platform.product_build import Recipe, build_and_publish
-from mesh_platform.product_checks import GOVERNANCE_CHECK
+from mesh_platform.product.build import Recipe, build_and_publish
+from mesh_platform.product.checks import GOVERNANCE_CHECK
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.quality.rules import rules_for_contract
-from mesh_platform.settings import MeshSettings
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.domain_database import pool_name
 
 

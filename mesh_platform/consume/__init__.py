@@ -1,0 +1,1 @@
+"""Using products: reading them by address, querying them with SQL, finding them."""

@@ -1,0 +1,1 @@
+"""What every layer shares: addresses, errors, settings, YAML with lines, names, SQL quoting."""

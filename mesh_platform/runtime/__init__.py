@@ -1,0 +1,1 @@
+"""Running the mesh: domain code locations, materializing across domains, health, the UI."""
