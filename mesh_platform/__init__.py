@@ -7,13 +7,21 @@ Public API:
   resolve(address)                                    → the product: contract, asset key, port
   load_contract(path)                                 → typed ODCS contract, or ContractError
   domain_definitions(__file__)                        → a domain code location's Definitions
+Platform resources (Dagster): CatalogResource, PortStoreResource, DomainDuckDBResource,
+LandingZoneResource, AccessControlResource.
 Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, FilterProduct,
-ProjectionProduct, UnionProduct, JoinProduct, CdcProduct.
+ProjectionProduct, UnionProduct, JoinProduct, CdcProduct — `recipes.recipe_types()` lists them.
+
+The package, one concept per sub-package, imports pointing down this list:
+  cli → runtime, demo → consume → recipes → product, scaffold → governance → quality
+  → catalog, storage → contract → core
 """
 
-from mesh_platform.core.address import Address
 from mesh_platform.catalog.catalog import Catalog, Product
-from mesh_platform.contract.model import Contract, load_contract
+from mesh_platform.consume.read import product_versions, read_product, read_product_relation, resolve
+from mesh_platform.contract.loading import load_contract
+from mesh_platform.contract.model import Contract
+from mesh_platform.core.address import Address
 from mesh_platform.core.errors import (
     AccessDeniedError,
     AddressError,
@@ -25,25 +33,24 @@ from mesh_platform.core.errors import (
     RecipeError,
     SchemaDriftError,
 )
-from mesh_platform.consume.read import (
-    product_versions,
-    read_product,
-    read_product_relation,
-    resolve,
-)
 from mesh_platform.core.settings import MeshSettings
 
 __all__ = [
+    "AccessControlResource",
     "AccessDeniedError",
     "Address",
     "AddressError",
     "Catalog",
+    "CatalogResource",
     "Contract",
     "ContractError",
     "DeprecatedPortWarning",
+    "DomainDuckDBResource",
+    "LandingZoneResource",
     "MeshError",
     "MeshSettings",
     "PortError",
+    "PortStoreResource",
     "Product",
     "QualityGateError",
     "RecipeError",
@@ -56,7 +63,7 @@ __all__ = [
     "resolve",
 ]
 
-
+RESOURCE_TYPES = ("CatalogResource", "PortStoreResource", "DomainDuckDBResource", "LandingZoneResource", "AccessControlResource")
 RECIPE_TYPES = (
     "ProductRecipe", "SourceProduct", "SqlProduct", "PythonProduct",
     "FilterProduct", "ProjectionProduct", "UnionProduct", "JoinProduct", "CdcProduct",
@@ -69,6 +76,10 @@ def __getattr__(name: str):
         from mesh_platform.runtime.definitions import domain_definitions
 
         return domain_definitions
+    if name in RESOURCE_TYPES:
+        from mesh_platform.product import resources
+
+        return getattr(resources, name)
     if name in RECIPE_TYPES:
         from mesh_platform import recipes
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import traceback
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -26,14 +27,37 @@ from mesh_platform import Address, read_product, read_product_relation
 from mesh_platform.core.settings import MeshSettings
 
 REPO = Path(__file__).resolve().parent.parent
-MESH = [sys.executable, "-m", "mesh_platform.cli.main"]
 
 
-def run_mesh(
-    *args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    """Run the real `mesh` CLI in a subprocess."""
-    result = subprocess.run([*MESH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+@dataclass(frozen=True)
+class MeshRun:
+    """What one `mesh` command did: its exit code, what it printed to stdout and to stderr."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO) -> MeshRun:
+    """Run the real `mesh` CLI in this process (typer's CliRunner), in the environment `env`
+    (default: this process's) and the working folder `cwd`, as a user's shell would."""
+    from typer.testing import CliRunner
+
+    from mesh_platform.cli.main import cli
+
+    wanted = dict(os.environ) if env is None else env
+    changes = {key: None for key in os.environ if key not in wanted} | {key: value for key, value in wanted.items() if os.environ.get(key) != value}
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        outcome = CliRunner().invoke(cli, list(args), env=changes, catch_exceptions=True)
+    finally:
+        os.chdir(before)
+    stderr = outcome.stderr
+    if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(outcome.exception))
+    result = MeshRun(args, outcome.exit_code, outcome.stdout, stderr)
     if check and result.returncode != 0:
         raise AssertionError(f"mesh {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -179,7 +203,9 @@ class LabMesh:
         defs = self.definitions(domain)
         selection = [dg.AssetKey([domain, p]) for p in products] if products else None
         with dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())) as instance:
-            return dg.materialize(list(defs.assets or []), selection=selection, instance=instance, raise_on_error=raise_on_error)
+            return dg.materialize(
+                list(defs.assets or []), selection=selection, instance=instance, resources=defs.resources, raise_on_error=raise_on_error
+            )
 
 
 @pytest.fixture
@@ -210,7 +236,7 @@ class MeshCopy:
     def env(self) -> dict[str, str]:
         return {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home)}
 
-    def mesh(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def mesh(self, *args: str, check: bool = False) -> MeshRun:
         return run_mesh(*args, env=self.env, cwd=self.root, check=check)
 
     def tree(self) -> dict[str, str]:

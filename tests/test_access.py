@@ -90,7 +90,7 @@ def test_builds_read_their_inputs_through_the_same_rules(crm):
     crm.materialize("ads")
     published = owner_read("mesh://ads/audience")
     assert list(published["email"]) == [keyed_hash("ada@example.com"), keyed_hash("grace@example.com")]
-    [entry] = [e for e in AccessLog(crm.settings).entries(consumer="ads") if e.via.startswith("build")]
+    [entry] = [e for e in AccessLog(crm.settings.access_log_file).entries(consumer="ads") if e.via.startswith("build")]
     assert entry.product == "mesh://crm/people" and entry.version == 0 and entry.outcome == "granted"
     assert entry.hashed == ["name", "email"] and entry.dropped == ["phone"]
     assert entry.via.startswith("build of mesh://ads/audience (run ")
@@ -102,7 +102,7 @@ def test_every_cross_domain_read_is_in_the_access_log(crm):
     owner_read("mesh://crm/people")  # the owner's own reads are not cross-domain
     with pytest.raises(AccessDeniedError):
         read_product("mesh://crm/notes", consumer="ads")
-    entries = AccessLog(crm.settings).entries()
+    entries = AccessLog(crm.settings.access_log_file).entries()
     assert [(e.consumer, e.product, e.version, e.outcome) for e in entries] == [
         ("ads", "mesh://crm/people", 0, "granted"),
         ("shop", "mesh://crm/people", 0, "granted"),

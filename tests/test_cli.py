@@ -1,4 +1,4 @@
-"""The `mesh` CLI as a user runs it: real subprocesses, one-line errors, exit codes."""
+"""The `mesh` CLI as a user runs it: one-line errors, exit codes (in-process through typer's CliRunner)."""
 
 import hashlib
 import json
@@ -47,10 +47,7 @@ def test_materialize_needs_a_selection(mesh_home):
 
 def test_outside_a_mesh_the_error_says_what_to_do(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MESH_ROOT"}
-    import subprocess
-    import sys
-
-    result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "list"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = run_mesh("list", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "no workspace.yaml found" in result.stderr and "set MESH_ROOT" in result.stderr
 

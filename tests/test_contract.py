@@ -4,9 +4,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from open_data_contract_standard.model import OpenDataContractStandard
 
 from mesh_platform import ContractError, load_contract
-from mesh_platform.contract.model import cron_for_interval
+from mesh_platform.contract.schedule import cron_for_interval
 
 from .conftest import REPO, column, contract_yaml
 
@@ -31,7 +32,10 @@ def test_demo_contract_loads_into_a_typed_model():
     assert contract.frequency.duration == dt.timedelta(days=1)
     assert contract.latency.duration == dt.timedelta(hours=4)
     assert contract.cron_schedule == "0 2 * * *"
-    assert contract.quality[0]["metric"] == "rowCount"
+    assert contract.quality[0].metric == "rowCount"
+    # The standard's own pydantic model holds what the contract says.
+    assert isinstance(contract.odcs, OpenDataContractStandard) and contract.odcs.schema_[0].name == "orders"
+    assert order_id.spec.primaryKeyPosition == 1
 
 
 def test_personal_data_and_classification_come_from_columns():

@@ -92,7 +92,7 @@ def test_demo_builds_read_across_domains_masked_unless_granted(demo_mesh):
     # …planning reads campaign_audience (restricted to it) with the e-mail hashed.
     audience = read_product("mesh://marketing/campaign_audience", consumer="planning")
     assert audience["email"].str.fullmatch(r"[0-9a-f]{64}").all()
-    reads = AccessLog(demo_mesh.settings).entries()
+    reads = AccessLog(demo_mesh.settings.access_log_file).entries()
     builds = {(e.consumer, e.product) for e in reads if e.via.startswith("build of")}
     assert ("marketing", "mesh://customers/profiles") in builds
     assert ("planning", "mesh://marketing/campaign_audience") in builds

@@ -117,11 +117,10 @@ def duplicate_first_row(copy: MeshCopy, product) -> None:
 
 def keyed_products():
     from mesh_platform import Catalog
-    from mesh_platform.core.settings import MeshSettings
 
     from .conftest import REPO
 
-    catalog = Catalog.load(MeshSettings(root=REPO, home=REPO / ".mesh"))
+    catalog = Catalog.load(REPO)
     return [str(p.address) for p in sorted(catalog.products.values(), key=lambda p: p.address) if any(c.primary_key for c in p.contract.columns)]
 
 
@@ -129,7 +128,7 @@ def keyed_products():
 def test_every_keyed_demo_product_refuses_duplicate_keys(mesh_copy, address):
     from mesh_platform import Catalog
 
-    catalog = Catalog.load(mesh_copy.settings)
+    catalog = Catalog.load(mesh_copy.root)
     product = catalog.product(address)
     downstream = [str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs)]
     versions_before = [v.version for v in product_versions(address, settings=mesh_copy.settings)]

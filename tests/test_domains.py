@@ -6,11 +6,10 @@ import dagster as dg
 import pytest
 
 from mesh_platform import Catalog
-from mesh_platform.core.settings import MeshSettings
 
 from .conftest import REPO
 
-CATALOG = Catalog.load(MeshSettings(root=REPO, home=REPO / ".mesh"))
+CATALOG = Catalog.load(REPO)
 DOMAINS = ["customers", "sales", "web_analytics", "marketing", "planning"]
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from mesh_platform import Catalog, product_versions
+from mesh_platform.storage import PortStore
 
 from .conftest import REPO, owner_read, owner_relation, run_mesh
 
@@ -13,21 +14,21 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_product_of_every_domain_is_published(demo_mesh):
-    catalog = Catalog.load(demo_mesh.settings)
+    catalog = Catalog.load(demo_mesh.settings.root)
     assert len(catalog.products) == 13
     for address, product in catalog.products.items():
         assert f"✓ {address}" in demo_mesh.materialize_output
         versions = product_versions(address)
         assert [v.version for v in versions] == [0], address
         assert len(owner_read(address)) > 0, address
-        assert product.port(demo_mesh.settings).path.is_relative_to(demo_mesh.settings.home / "ports")
+        assert PortStore(demo_mesh.settings.ports_root).port(product.port_address).path.is_relative_to(demo_mesh.settings.home / "ports")
     for domain in catalog.domains:
         assert demo_mesh.settings.domain_database(domain).is_file()
 
 
 def test_runs_and_materializations_are_recorded_in_the_instance(demo_mesh):
     with dg.DagsterInstance.from_config(str(demo_mesh.settings.dagster_home)) as instance:
-        for address in Catalog.load(demo_mesh.settings).products:
+        for address in Catalog.load(demo_mesh.settings.root).products:
             event = instance.get_latest_materialization_event(dg.AssetKey(address.asset_key_path))
             assert event is not None, address
             metadata = event.asset_materialization.metadata

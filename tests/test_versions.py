@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mesh_platform import PortError, product_versions
-from mesh_platform.contract.model import odcs_json_schema
+from mesh_platform.contract.loading import odcs_json_schema
 from mesh_platform.core.errors import DeprecatedPortWarning
 
 from .conftest import REPO, column, contract_yaml, owner_read, run_mesh

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mesh_platform.cli.output import print_json, print_table
-from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access_log import AccessLog
 
 access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
 
 
 @access.command("log")
 def access_log(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    consumer: str = typer.Option(None, "--consumer", "-c", help="Only reads by this domain."),
-    product: str = typer.Option(None, "--product", "-p", help="Only reads of this product (mesh://domain/product)."),
-    limit: int = typer.Option(None, "--limit", "-n", help="Only the last N reads."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    consumer: Annotated[str | None, typer.Option("--consumer", "-c", help="Only reads by this domain.")] = None,
+    product: Annotated[str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N reads.")] = None,
 ) -> None:
     """Print every read of a product from outside its domain, granted or denied, oldest first:
     when, the consuming domain, the product and port version, what was masked, and what read it."""
-    log = AccessLog(MeshSettings.from_env())
+    log = AccessLog(MeshSettings.from_env().access_log_file)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
         print_json({"file": str(log.file), "reads": [e.to_json() for e in entries]})

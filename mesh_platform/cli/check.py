@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
-from mesh_platform.governance import check_mesh
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.check import check_mesh, mesh_view
 
 
 def check_command(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    domain: str = typer.Option(None, "--domain", "-d", help="Check one domain only."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
 ) -> None:
     """Validate every contract and run every policy; exit 1 on any error-severity violation."""
-    catalog = Catalog.load()
-    if domain and domain not in catalog.domains:
-        raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
-    report = check_mesh(catalog, domain)
+    view = mesh_view(MeshSettings.from_env())
+    if domain and domain not in view.catalog.domains:
+        raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
+    report = check_mesh(view, domain)
     if as_json:
         print_json(
             {

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from mesh_platform.core.address import SCHEME
 from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.choices import DocumentFormat
 from mesh_platform.cli.output import fail, print_json
-from mesh_platform.contract.model import Contract, contract_from_document, load_contract
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.export import export_contract
+from mesh_platform.contract.loading import contract_from_document, load_contract
+from mesh_platform.contract.model import Contract
+from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.storage.ports import PortStore
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 
 
 @contract.command("diff")
 def diff_command(
-    old: str = typer.Argument(..., help="The old contract: a file, or a product address (its last published contract)."),
-    new: str = typer.Argument(None, help="The new contract file (default, for an address: the product's contract file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    old: Annotated[str, typer.Argument(help="The old contract: a file, or a product address (its last published contract).")],
+    new: Annotated[str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List every change between two contracts, breaking or not; exit 1 when a breaking change lacks a major bump."""
     old_contract, new_contract = _load_pair(old, new)
@@ -47,26 +52,27 @@ def diff_command(
 
 @contract.command("export")
 def export_command(
-    address: str = typer.Argument(..., help="The product's address."),
-    output_format: str = typer.Option("yaml", "--format", help="yaml or json."),
+    address: Annotated[str, typer.Argument(help="The product's address.")],
+    output_format: Annotated[DocumentFormat, typer.Option("--format", help="How to print it.")] = DocumentFormat.yaml,
 ) -> None:
     """Print the product's full ODCS v3.1 contract, with a servers entry for its Delta port."""
     import yaml
 
-    document = export_contract(Catalog.load(), address)
-    if output_format == "json":
+    settings = MeshSettings.from_env()
+    product = Catalog.load(settings.root).product(address)
+    document = export_contract(product.contract, PortStore(settings.ports_root).port(product.port_address).uri)
+    if output_format is DocumentFormat.json:
         print_json(document)
-    elif output_format == "yaml":
-        typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
     else:
-        raise fail(f"--format {output_format}: use yaml or json")
+        typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 
 def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:
     if old.startswith(SCHEME):
-        catalog = Catalog.load()
+        settings = MeshSettings.from_env()
+        catalog = Catalog.load(settings.root)
         product = catalog.product(old)
-        port = catalog.port(old)
+        port = PortStore(settings.ports_root).port(catalog.port_address(old))
         document = port.published_contract() if port.exists() else None
         if document is None:
             raise MeshError(f"{old} has no published contract yet; compare two files instead")

@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.choices import AccessLevel
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.contract.model import ACCESS_LEVELS
 from mesh_platform.consume.find import SearchFilters, describe, search
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.check import mesh_view
 
 
 def catalog_command(
-    text: str = typer.Argument(None, help="Words to find in names, descriptions, columns and glossary terms (all must match)."),
-    domain: str = typer.Option(None, "--domain", "-d", help="Only this domain's products."),
-    owner: str = typer.Option(None, "--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail)."),
-    tag: str = typer.Option(None, "--tag", "-t", help="Only products with this contract tag or tier."),
-    column: str = typer.Option(None, "--column", "-c", help="Only products with a column of this name (wildcards: '*country*')."),
-    term: str = typer.Option(None, "--term", help="Only products with a column carrying this glossary term (term or term/meaning)."),
-    access: str = typer.Option(None, "--access", "-a", help="Only public, restricted or internal products."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    text: Annotated[str | None, typer.Argument(help="Words to find in names, descriptions, columns and glossary terms (all must match).")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail).")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only products with this contract tag or tier.")] = None,
+    column: Annotated[str | None, typer.Option("--column", "-c", help="Only products with a column of this name (wildcards: '*country*').")] = None,
+    term: Annotated[str | None, typer.Option("--term", help="Only products with a column carrying this glossary term (term or term/meaning).")] = None,
+    access: Annotated[AccessLevel | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the mesh's products: address, owner, access, description and freshness of each match."""
-    catalog = Catalog.load()
-    if domain and domain not in catalog.domains:
-        raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
-    if access and access not in ACCESS_LEVELS:
-        raise fail(f"access '{access}' is unknown; use one of: {', '.join(ACCESS_LEVELS)}")
-    if term and term.partition("/")[0] not in catalog.glossary.terms:
-        raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(catalog.glossary.terms))})")
-    entries = search(catalog, SearchFilters(text, domain, owner, tag, column, term, access))
+    mesh = mesh_view(MeshSettings.from_env())
+    if domain and domain not in mesh.catalog.domains:
+        raise fail(f"there is no domain '{domain}' (domains: {', '.join(mesh.catalog.domains)})")
+    if term and term.partition("/")[0] not in mesh.glossary.terms:
+        raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(mesh.glossary.terms))})")
+    entries = search(mesh, SearchFilters(text, domain, owner, tag, column, term, access.value if access else None))
     if as_json:
         print_json({"products": [e.to_json() for e in entries]})
         return
@@ -44,17 +44,18 @@ def catalog_command(
 
 
 def show_command(
-    address: str = typer.Argument(..., help="The product's address, mesh://<domain>/<product>."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    address: Annotated[str, typer.Argument(help="The product's address, mesh://<domain>/<product>.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Everything about one product: contract, columns, SLAs, versions, lineage across domains,
     last materialization and last check results."""
     from mesh_platform.runtime.health import mesh_health
 
-    catalog = Catalog.load()
-    product = catalog.product(address)
-    [health] = mesh_health(catalog, [product])
-    described = describe(catalog, product.address, health).to_json()
+    settings = MeshSettings.from_env()
+    mesh = mesh_view(settings)
+    product = mesh.catalog.product(address)
+    [health] = mesh_health(settings, mesh.glossary, [product])
+    described = {**describe(mesh, product.address).to_json(), **health.build_json()}
     if as_json:
         print_json(described)
         return

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Annotated
 
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
+from mesh_platform.governance.view import MeshView
 
 
 def glossary_command(
-    term: str = typer.Argument(None, help="Show one term (default: all)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    term: Annotated[str | None, typer.Argument(help="Show one term (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the glossary's shared terms, their meanings per domain, mappings and users.
 
     For each term: definition, canonical form, each domain's meaning, the value mapping,
     the identifier crosswalk, how the meanings relate, and the product columns carrying it."""
-    catalog = Catalog.load()
-    if catalog.glossary_error is not None:
-        raise fail(f"the glossary cannot be read:\n{catalog.glossary_error}")
-    glossary = catalog.glossary
+    settings = MeshSettings.from_env()
+    mesh = MeshView.of(Catalog.load(settings.root), settings.glossary_file)
+    if mesh.glossary_error is not None:
+        raise fail(f"the glossary cannot be read:\n{mesh.glossary_error}")
+    catalog, glossary = mesh.catalog, mesh.glossary
     if term is not None and term not in glossary.terms:
         raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(glossary.terms))})")
     uses = term_uses(glossary, [p.contract for p in catalog.products.values()])

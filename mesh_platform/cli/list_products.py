@@ -6,11 +6,12 @@ import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import print_json, print_table
+from mesh_platform.core.settings import MeshSettings
 
 
 def list_products(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List every product: address, owner, access, inputs."""
-    catalog = Catalog.load()
+    catalog = Catalog.load(MeshSettings.from_env().root)
     rows = [
         {
             "address": str(p.address),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
+from typer.core import TyperGroup
 
 from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
@@ -22,7 +21,20 @@ from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
 from mesh_platform.core.errors import MeshError
 
+
+class MeshCommands(TyperGroup):
+    """The `mesh` command group: an error the user can fix is one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MeshError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=1) from None
+
+
 cli = typer.Typer(
+    cls=MeshCommands,
     name="mesh",
     help="A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them.",
     no_args_is_help=True,
@@ -48,11 +60,7 @@ cli.add_typer(access, name="access")
 
 
 def app() -> None:
-    try:
-        cli()
-    except MeshError as error:
-        typer.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    cli()
 
 
 if __name__ == "__main__":

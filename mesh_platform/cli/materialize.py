@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize
 
 
 def materialize_command(
-    addresses: list[str] = typer.Argument(None, help="Products to materialize, by address (mesh://<domain>/<product>)."),
-    all_products: bool = typer.Option(False, "--all", help="Materialize every product of every domain."),
-    domains: list[str] = typer.Option(None, "--domain", "-d", help="Materialize every product of this domain (repeatable)."),
+    addresses: Annotated[list[str] | None, typer.Argument(help="Products to materialize, by address (mesh://<domain>/<product>).")] = None,
+    all_products: Annotated[bool, typer.Option("--all", help="Materialize every product of every domain.")] = False,
+    domains: Annotated[list[str] | None, typer.Option("--domain", "-d", help="Materialize every product of this domain (repeatable).")] = None,
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME."""
-    catalog = Catalog.load()
+    settings = MeshSettings.from_env()
+    catalog = Catalog.load(settings.root)
     broken = dict(catalog.broken) if all_products else {}
     if all_products:
         selection = list(catalog.products)
@@ -30,7 +34,7 @@ def materialize_command(
         typer.echo(f"  ✗ {error.problems[0]}", err=True)
     if not selection:
         raise fail("nothing selected; give addresses, --domain D or --all")
-    report = materialize(dict.fromkeys(selection), catalog.settings, on_progress=_print_progress)
+    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
         typer.echo(f"materialized {done} products")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mesh_platform.core.errors import MeshError
@@ -12,12 +14,12 @@ new = typer.Typer(help="Create a domain or a data product from a template.", no_
 
 @new.command("domain")
 def domain_command(
-    name: str = typer.Argument(..., help="The domain's name: a lowercase identifier."),
-    owner: str = typer.Option(..., "--owner", help="team:<name> or an e-mail address."),
-    description: str = typer.Option(None, "--description", help="One sentence about the domain."),
+    name: Annotated[str, typer.Argument(help="The domain's name: a lowercase identifier.")],
+    owner: Annotated[str, typer.Option("--owner", help="team:<name> or an e-mail address.")],
+    description: Annotated[str | None, typer.Option("--description", help="One sentence about the domain.")] = None,
 ) -> None:
     """Create a domain package and register its code location in workspace.yaml."""
-    from mesh_platform.scaffold.domain import new_domain  # loads the recipe types (Dagster): only when creating
+    from mesh_platform.scaffold.domain import new_domain
 
     settings = MeshSettings.from_env()
     created = new_domain(settings, name, owner, description)
@@ -29,14 +31,15 @@ def domain_command(
 
 @new.command("product")
 def product_command(
-    target: str = typer.Argument(..., help="DOMAIN/NAME of the new product."),
-    template: str = typer.Option(..., "--template", "-t", help="The template (mesh templates lists them)."),
-    inputs: list[str] = typer.Option(None, "--input", "-i", help="An input product's address (repeatable)."),
-    owner: str = typer.Option(None, "--owner", help="team:<name> or e-mail (default: the domain's owner)."),
-    assignments: list[str] = typer.Option(None, "--set", help="A template parameter, NAME=VALUE (repeatable)."),
+    target: Annotated[str, typer.Argument(help="DOMAIN/NAME of the new product.")],
+    template: Annotated[str, typer.Option("--template", "-t", help="The template (mesh templates lists them).")],
+    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input product's address (repeatable).")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="team:<name> or e-mail (default: the domain's owner).")] = None,
+    assignments: Annotated[list[str] | None, typer.Option("--set", help="A template parameter, NAME=VALUE (repeatable).")] = None,
 ) -> None:
     """Create a data product from a template, its contract pre-filled from its inputs."""
-    from mesh_platform.scaffold.product import new_product  # loads the recipe types (Dagster): only when creating
+    from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only when creating
+    from mesh_platform.scaffold.product import new_product
 
     parameters = {}
     for item in assignments or []:
@@ -45,7 +48,7 @@ def product_command(
             raise MeshError(f"--set '{item}' is not NAME=VALUE")
         parameters[key.strip()] = value.strip()
     settings = MeshSettings.from_env()
-    created = new_product(settings, target, template, inputs or [], owner, parameters)
+    created = new_product(settings, target, template, recipe_types(), inputs or [], owner, parameters)
     for file in created.files:
         typer.echo(f"  created {file.relative_to(settings.root)}")
     for note in created.notes:

@@ -1,7 +1,8 @@
-"""Printing for the CLI: people get aligned text, programs get `--json`."""
+"""Printing for the CLI: people get `rich` tables, programs get `--json`."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -9,16 +10,28 @@ from typing import Any
 
 import typer
 
+WIDE = 100_000  # a table is never wrapped or cut: long cells stay whole, for people and for grep
+
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], upper: bool = True) -> None:
-    cells = [[str(h).upper() if upper else str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    for row in cells:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    """Aligned columns, headers in capitals (bold on a terminal), no trailing blanks."""
+    from rich.console import Console
+    from rich.table import Table
+
+    terminal = sys.stdout.isatty()
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold" if terminal else "")
+    for header in headers:
+        table.add_column(str(header).upper() if upper else str(header), no_wrap=True)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    buffer = io.StringIO()
+    Console(file=buffer, width=WIDE, force_terminal=terminal, markup=False, highlight=False, emoji=False).print(table)
+    for line in buffer.getvalue().splitlines():
+        typer.echo(line.rstrip())
 
 
 def fail(message: str) -> typer.Exit:

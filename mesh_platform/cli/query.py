@@ -8,31 +8,31 @@ import decimal
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.output import print_table
 
 
 def query_command(
-    sql: str = typer.Argument(..., help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\")."),
-    as_domain: str = typer.Option(..., "--as", help="The consuming domain: its access applies, and the read is logged."),
-    file_format: str = typer.Option(None, "--format", "-f", help="table, csv, json, parquet or duckdb (default: from --output, else table)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
-    table: str = typer.Option("result", "--table", help="The table name in a DuckDB --output file."),
-    max_rows: int = typer.Option(1000, "--max-rows", help="Rows printed as a table at most."),
-    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON (the same as --format json)."),
+    sql: Annotated[str, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")],
+    as_domain: Annotated[str, typer.Option("--as", help="The consuming domain: its access applies, and the read is logged.")],
+    file_format: Annotated[QueryFormat | None, typer.Option("--format", "-f", help="How to write the result (default: from --output's extension, else table).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database).")] = None,
+    table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows printed as a table at most.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
     from mesh_platform.consume.query import output_format, run_query, write_result
+    from mesh_platform.consume.read import port_reader
 
-    catalog = Catalog.load()
-    chosen = output_format(output, "json" if as_json and not file_format else file_format)
+    chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
-    result = run_query(sql, as_domain, catalog)
+    result = run_query(sql, as_domain, port_reader())
     if output is not None:
         rows = write_result(result, output, chosen, table)
         typer.echo(f"wrote {rows} rows to {output} ({chosen}" + (f", table {table})" if chosen == "duckdb" else ")"), err=True)

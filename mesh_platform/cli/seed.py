@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.demo import DEFAULT_ROWS
 
 
 def seed(
-    rows: int = typer.Option(DEFAULT_ROWS, "--rows", min=10, help="Number of sales orders; the other domains scale with it."),
-    random_seed: int = typer.Option(7, "--seed", help="Random seed: the same seed and rows give the same files."),
+    rows: Annotated[int, typer.Option("--rows", min=10, help="Number of sales orders; the other domains scale with it.")] = DEFAULT_ROWS,
+    random_seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and rows give the same files.")] = 7,
 ) -> None:
     """Generate the demo source data (deterministic, deliberately messy) under MESH_HOME/landing."""
     from mesh_platform.demo.seed import seed_demo  # pandas and Faker: only when seeding

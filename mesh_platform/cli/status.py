@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.view import MeshView
 
 
 def status_command(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    domain: str = typer.Option(None, "--domain", "-d", help="Only this domain's products."),
-    at: str = typer.Option(None, "--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert.")] = None,
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
     last failed run. Exit 1 when a product is late or an error-severity check fails."""
     from mesh_platform.runtime.health import mesh_health
 
-    catalog = Catalog.load()
+    settings = MeshSettings.from_env()
+    mesh = MeshView.of(Catalog.load(settings.root), settings.glossary_file)
+    catalog = mesh.catalog
     if domain and domain not in catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
     now = _parse_time(at) if at else dt.datetime.now(dt.UTC)
     products = sorted(catalog.in_domain(domain) if domain else catalog.products.values(), key=lambda p: p.address)
-    report = mesh_health(catalog, products, now)
+    report = mesh_health(settings, mesh.glossary, products, now)
     unhealthy = [h for h in report if not h.healthy]
     if as_json:
         print_json({"at": now.isoformat(), "healthy": not unhealthy, "products": [h.to_json() for h in report]})

@@ -5,22 +5,24 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.cli.output import print_json
-from mesh_platform.scaffold.templates import load_templates
-from mesh_platform.core.settings import MeshSettings
+from mesh_platform.scaffold.domain import DESCRIPTION as DOMAIN_DESCRIPTION
+from mesh_platform.scaffold.templates import DOMAIN_TEMPLATE
 
 
 def templates_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the templates with a one-line description and their parameters."""
-    templates = load_templates(MeshSettings.from_env().root / "templates")
-    rows = [
+    from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only here
+
+    rows = [{"name": DOMAIN_TEMPLATE, "kind": "domain", "description": DOMAIN_DESCRIPTION, "inputs": "", "parameters": []}]
+    rows += [
         {
-            "name": t.name,
-            "kind": t.kind,
-            "description": t.description,
-            "inputs": _inputs_text(t.min_inputs, t.max_inputs) if t.kind == "product" else "",
-            "parameters": [{"name": p.name, "description": p.description} for p in t.parameters],
+            "name": name,
+            "kind": "product",
+            "description": recipe.summary(),
+            "inputs": _inputs_text(*recipe.input_range()),
+            "parameters": [{"name": p, "description": text} for p, text in recipe.parameters.items()],
         }
-        for t in sorted(templates.values(), key=lambda t: (t.kind != "domain", t.name))
+        for name, recipe in recipe_types().items()
     ]
     if as_json:
         print_json(rows)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.seed import seed
-from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.runtime.ui import HOST, serve_ui, ui_port
 
 
@@ -21,13 +23,13 @@ def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_POR
 
 
 def demo(
-    rows: int = typer.Option(DEFAULT_ROWS, "--rows", min=10, help="Size of the demo data (sales orders)."),
-    port: int = typer.Option(None, "--port", help="UI port (default: MESH_UI_PORT or 3000)."),
+    rows: Annotated[int, typer.Option("--rows", min=10, help="Size of the demo data (sales orders).")] = DEFAULT_ROWS,
+    port: Annotated[int | None, typer.Option("--port", help="UI port (default: MESH_UI_PORT or 3000).")] = None,
 ) -> None:
     """Seed the demo data, materialize every product of every domain, then serve the UI."""
     typer.echo("1/3 seeding demo source data")
     seed(rows=rows, random_seed=7)
-    typer.echo(f"2/3 materializing all {len(Catalog.load().products)} products")
+    typer.echo(f"2/3 materializing all {len(Catalog.load(MeshSettings.from_env().root).products)} products")
     try:
         materialize_command(addresses=[], all_products=True, domains=[])
     except typer.Exit:

@@ -1,8 +1,9 @@
 """Finding products: search the catalog and describe one product completely.
 
 Reads the repository's contracts and the ports' commit logs only (no Dagster),
-so `mesh catalog` answers in well under a second. `describe` adds what the
-Dagster instance knows (last materialization, last check results) when asked.
+so `mesh catalog` answers in well under a second. What the Dagster instance
+knows (last materialization, last check results) is `runtime.health`'s; `mesh
+show` puts the two together.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mesh_platform.core.address import Address
-from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import Freshness, freshness
-
-if TYPE_CHECKING:
-    from mesh_platform.runtime.health import ProductHealth
+from mesh_platform.contract.schedule import format_duration
+from mesh_platform.core.address import Address
+from mesh_platform.governance.view import MeshView
 
 
 @dataclass(frozen=True)
@@ -54,39 +54,44 @@ class CatalogEntry:
         }
 
 
-def search(catalog: Catalog, filters: SearchFilters, now: dt.datetime | None = None) -> list[CatalogEntry]:
+def search(mesh: MeshView, filters: SearchFilters, now: dt.datetime | None = None) -> list[CatalogEntry]:
     """Products matching every filter, best text matches first (then by address)."""
     found = []
-    for product in catalog.products.values():
-        if not _passes(catalog, product, filters):
+    for product in mesh.catalog.products.values():
+        if not _passes(mesh, product, filters):
             continue
-        matched = _text_matches(catalog, product, filters.text) if filters.text else ()
+        matched = _text_matches(mesh, product, filters.text) if filters.text else ()
         if filters.text and matched is None:
             continue
         found.append((product, matched or ()))
     rank = {"name": 0, "description": 1, "column": 2, "term": 3}
     found.sort(key=lambda item: (min((rank[m.split(":")[0]] for m in item[1]), default=0), item[0].address))
-    return [entry(catalog, product, matched, now) for product, matched in found]
+    return [entry(mesh, product, matched, now) for product, matched in found]
 
 
-def entry(catalog: Catalog, product: Product, matched: tuple[str, ...] = (), now: dt.datetime | None = None) -> CatalogEntry:
+def entry(mesh: MeshView, product: Product, matched: tuple[str, ...] = (), now: dt.datetime | None = None) -> CatalogEntry:
     contract = product.contract
     return CatalogEntry(
         address=str(product.address),
         owner=contract.owners[-1] if len(contract.owners) > 1 else contract.owners[0],
         access=contract.access,
         description=contract.purpose.splitlines()[0] if contract.purpose else "",
-        freshness=freshness(contract, last_published(catalog, product), now),
+        freshness=freshness(contract, last_published(mesh, product), now),
         matched=matched,
     )
 
 
-def last_published(catalog: Catalog, product: Product) -> dt.datetime | None:
-    versions = product.port(catalog.settings).versions()
+def last_published(mesh: MeshView, product: Product) -> dt.datetime | None:
+    versions = _versions(mesh, product)
     return versions[0].published_at if versions else None
 
 
-def _passes(catalog: Catalog, product: Product, filters: SearchFilters) -> bool:
+def _versions(mesh: MeshView, product: Product):
+    """The product's published versions, newest first (none when the view reads no state)."""
+    return mesh.ports.port(product.port_address).versions() if mesh.ports is not None else []
+
+
+def _passes(mesh: MeshView, product: Product, filters: SearchFilters) -> bool:
     contract = product.contract
     if filters.domain and contract.domain != filters.domain:
         return False
@@ -101,26 +106,26 @@ def _passes(catalog: Catalog, product: Product, filters: SearchFilters) -> bool:
         return False
     if filters.column and not any(fnmatch.fnmatch(c.name.lower(), filters.column.lower()) for c in contract.columns):
         return False
-    return not filters.term or filters.term in _terms(catalog, product)
+    return not filters.term or filters.term in _terms(mesh, product)
 
 
-def _terms(catalog: Catalog, product: Product) -> set[str]:
+def _terms(mesh: MeshView, product: Product) -> set[str]:
     """Every name a product's terms answer to: the term, and term/meaning where it has one."""
     names = set()
-    for found in catalog.glossary.column_terms(product.contract):
+    for found in mesh.glossary.column_terms(product.contract):
         names |= {str(found.column.term).partition("/")[0], found.label}
     return names
 
 
-def _text_matches(catalog: Catalog, product: Product, text: str) -> tuple[str, ...] | None:
+def _text_matches(mesh: MeshView, product: Product, text: str) -> tuple[str, ...] | None:
     """Where each word of `text` occurs (None when a word occurs nowhere)."""
     contract = product.contract
     places: list[tuple[str, str]] = [("name", str(product.address)), ("description", contract.description)]
     places += [("description", tag) for tag in contract.tags]
     for column in contract.columns:
         places.append((f"column:{column.name}", f"{column.name} {column.description}"))
-    for term in sorted(_terms(catalog, product)):
-        definition = catalog.glossary.terms.get(term.partition("/")[0])
+    for term in sorted(_terms(mesh, product)):
+        definition = mesh.glossary.terms.get(term.partition("/")[0])
         places.append((f"term:{term}", f"{term} {definition.definition if definition else ''}"))
     matched: list[str] = []
     for word in text.lower().split():
@@ -140,7 +145,6 @@ class ProductDescription:
     versions: list[dict[str, Any]]
     upstream: list[str]
     downstream: list[str]
-    health: ProductHealth | None = None
     terms: dict[str, str] = field(default_factory=dict)  # column → term label
 
     def to_json(self) -> dict[str, Any]:
@@ -179,44 +183,32 @@ class ProductDescription:
                 for c in contract.columns
             ],
             "sla": {
-                "frequency": _duration(contract.frequency.duration) if contract.frequency else None,
-                "latency": _duration(contract.latency.duration) if contract.latency else None,
+                "frequency": format_duration(contract.frequency.duration) if contract.frequency else None,
+                "latency": format_duration(contract.latency.duration) if contract.latency else None,
                 "schedule": contract.cron_schedule,
             },
             "freshness": self.freshness.to_json(),
             "versions": self.versions,
             "upstream": self.upstream,
             "downstream": self.downstream,
-            "last_materialization": self.health.last_materialization_json() if self.health else None,
-            "checks": [c.to_json() for c in self.health.checks] if self.health else [],
-            "last_failure": self.health.last_failure.to_json() if self.health and self.health.last_failure else None,
         }
 
 
-def describe(catalog: Catalog, address: Address | str, health: ProductHealth | None = None, now: dt.datetime | None = None) -> ProductDescription:
-    product = catalog.product(address)
-    published = product.port(catalog.settings).versions()  # one read of the Delta log, newest first
+def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = None) -> ProductDescription:
+    product = mesh.catalog.product(address)
+    published = _versions(mesh, product)  # one read of the Delta log, newest first
     versions = [
         {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id}
         for v in published
     ]
     last = published[0].published_at if published else None
-    downstream = sorted(str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs))
-    terms = {found.column.name: found.label for found in catalog.glossary.column_terms(product.contract)}
+    downstream = [str(p.address) for p in mesh.catalog.downstream(product)]
+    terms = {found.column.name: found.label for found in mesh.glossary.column_terms(product.contract)}
     return ProductDescription(
         product=product,
         freshness=freshness(product.contract, last, now),
         versions=versions,
         upstream=[str(i.address) for i in product.inputs],
         downstream=downstream,
-        health=health,
         terms=terms,
     )
-
-
-def _duration(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesh_platform.core.address import Address
 from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.address import Address
 from mesh_platform.core.errors import MeshError
-from mesh_platform.consume.read import open_product
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import literal, quote
+from mesh_platform.governance.reads import PortReader
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,16 +37,17 @@ class QueryResult:
     products: list[str]  # the addresses the query read
 
 
-def run_query(sql: str, consumer: str, catalog: Catalog) -> QueryResult:
+def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
     """Open the products `sql` names as `consumer` may see them; return the lazy result relation."""
     import duckdb
 
+    catalog = reader.catalog
     if consumer not in catalog.domains:
         raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
     connection = duckdb.connect()
     addresses = referenced_products(connection, sql, catalog)
     for address in addresses:
-        opened = open_product(address, consumer, connection=connection, settings=catalog.settings, via="mesh query")
+        opened = reader.open(address, consumer, connection=connection, via="mesh query")
         hidden = f"__mesh_{address.domain}_{address.product}_{address.major or 0}"
         connection.register(hidden, opened.relation)
         name = address.product if address.major is None else f"{address.product}@v{address.major}"
@@ -102,7 +103,7 @@ def write_result(result: QueryResult, output: Path, file_format: str, table: str
     connection = result.connection
     connection.register("__mesh_result", result.relation)
     rows = connection.sql("SELECT count(*) FROM __mesh_result").fetchall()[0][0]
-    target = "'" + str(output).replace("'", "''") + "'"
+    target = literal(str(output))
     if file_format == "duckdb":
         output.unlink(missing_ok=True)
         connection.execute(f"ATTACH {target} AS mesh_output")

@@ -1,20 +1,56 @@
 """Comparing two versions of a contract: every change, and whether it breaks consumers.
 
-Breaking: a column removed or renamed, a type narrowed or changed in kind, a
-column made required or no longer required, uniqueness or the primary key
-changed, allowed values reduced, a column made more sensitive, an SLA weakened,
-access tightened. Not breaking: columns added, types widened, allowed values
-extended, SLAs strengthened, access widened, descriptions and quality rules.
-A breaking change needs a new major version (`version` 1.x.y → 2.0.0).
+What breaks is decided in one place, the `RULES` table, keyed by the field that
+changed and how it changed (as datacontract-cli decides it). The functions below
+only find changes; they never decide what breaks. A breaking change needs a new
+major version (`version` 1.x.y → 2.0.0). `mesh contract rules` prints the table.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
-from mesh_platform.product.conformance import type_family
 from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, Column, Contract
+from mesh_platform.contract.types import type_family, widens
+
+
+@dataclass(frozen=True)
+class ChangeRule:
+    """How one kind of change is judged: the name it is shown under, whether it breaks, and why."""
+
+    kind: str
+    breaking: bool
+    why: str
+
+
+# (field, how it changed) → the rule. The one table deciding what breaks consumers.
+RULES: dict[tuple[str, str], ChangeRule] = {
+    ("column", "removed"): ChangeRule("column removed", True, "consumers selecting the column fail"),
+    ("column", "renamed"): ChangeRule("column renamed", True, "consumers selecting the old name fail"),
+    ("column", "added"): ChangeRule("column added", False, "consumers select columns by name"),
+    ("physicalType", "narrowed"): ChangeRule("type narrowed", True, "values or operations consumers rely on no longer fit"),
+    ("physicalType", "widened"): ChangeRule("type widened", False, "every old value still fits"),
+    ("required", "added"): ChangeRule("made required", True, "producers must now always fill the column"),
+    ("required", "removed"): ChangeRule("made optional", True, "consumers can meet empty values"),
+    ("unique", "removed"): ChangeRule("uniqueness dropped", True, "consumers joining on the column may repeat rows"),
+    ("primaryKey", "changed"): ChangeRule("primary key changed", True, "what identifies a row changed"),
+    ("validValues", "reduced"): ChangeRule("allowed values reduced", True, "rows with the dropped values are refused"),
+    ("validValues", "extended"): ChangeRule("allowed values extended", False, "every old value is still allowed"),
+    ("classification", "raised"): ChangeRule("classification changed", True, "more sensitive: other domains may see it masked"),
+    ("classification", "lowered"): ChangeRule("classification changed", False, "less sensitive: readers see as much or more"),
+    ("column description", "changed"): ChangeRule("description changed", False, "documentation only"),
+    ("description", "changed"): ChangeRule("description changed", False, "documentation only"),
+    ("access", "tightened"): ChangeRule("access tightened", True, "some consumers lose access"),
+    ("access", "widened"): ChangeRule("access widened", False, "every consumer keeps access"),
+    ("consumers", "removed"): ChangeRule("access tightened", True, "the removed domains lose access"),
+    ("consumers", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
+    ("sla", "removed"): ChangeRule("SLA weakened", True, "consumers lose a promise about freshness"),
+    ("sla", "weakened"): ChangeRule("SLA weakened", True, "data may arrive later than consumers were promised"),
+    ("sla", "added"): ChangeRule("SLA strengthened", False, "a new promise"),
+    ("sla", "strengthened"): ChangeRule("SLA strengthened", False, "data arrives sooner"),
+    ("quality rule", "added"): ChangeRule("quality rule added", False, "stricter checks on the producer"),
+    ("quality rule", "removed"): ChangeRule("quality rule removed", False, "checks the producer runs"),
+}
 
 
 @dataclass(frozen=True)
@@ -52,18 +88,23 @@ class ContractDiff:
         return None
 
 
+def _change(subject: str, how: str, where: str, message: str) -> Change:
+    rule = RULES[(subject, how)]
+    return Change(rule.kind, where, rule.breaking, message)
+
+
 def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
     changes: list[Change] = []
     changes += _column_changes(old, new)
     changes += _access_changes(old, new)
     changes += _sla_changes(old, new)
     if old.description != new.description:
-        changes.append(Change("description changed", "description", False, "the description changed"))
+        changes.append(_change("description", "changed", "description", "the description changed"))
     old_rules, new_rules = _rules(old), _rules(new)
     for rule in sorted(new_rules - old_rules):
-        changes.append(Change("quality rule added", "schema[0].quality", False, f"quality rule added: {rule}"))
+        changes.append(_change("quality rule", "added", "schema[0].quality", f"quality rule added: {rule}"))
     for rule in sorted(old_rules - new_rules):
-        changes.append(Change("quality rule removed", "schema[0].quality", False, f"quality rule removed: {rule}"))
+        changes.append(_change("quality rule", "removed", "schema[0].quality", f"quality rule removed: {rule}"))
     return ContractDiff(old.version, new.version, tuple(changes))
 
 
@@ -77,11 +118,11 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
         twin = next((a for a in added if _same_shape(column, a)), None)
         if twin is not None:
             added.remove(twin)
-            changes.append(Change("column renamed", f"schema[0].properties.{twin.name}", True, f"column '{column.name}' renamed to '{twin.name}'"))
+            changes.append(_change("column", "renamed", f"schema[0].properties.{twin.name}", f"column '{column.name}' renamed to '{twin.name}'"))
         else:
-            changes.append(Change("column removed", f"schema[0].properties.{column.name}", True, f"column '{column.name}' removed"))
+            changes.append(_change("column", "removed", f"schema[0].properties.{column.name}", f"column '{column.name}' removed"))
     for column in added:
-        changes.append(Change("column added", f"schema[0].properties.{column.name}", False, f"column '{column.name}' ({column.physical_type}) added"))
+        changes.append(_change("column", "added", f"schema[0].properties.{column.name}", f"column '{column.name}' ({column.physical_type}) added"))
     for name in old_columns.keys() & new_columns.keys():
         changes += _one_column_changes(old_columns[name], new_columns[name])
     return changes
@@ -91,30 +132,30 @@ def _one_column_changes(old: Column, new: Column) -> list[Change]:
     where = f"schema[0].properties.{new.name}"
     changes = []
     if old.physical_type.upper() != new.physical_type.upper():
-        widened = type_family(old.physical_type) == type_family(new.physical_type) and _widens(old.physical_type, new.physical_type)
-        kind = "type widened" if widened else "type narrowed"
-        changes.append(Change(kind, f"{where}.physicalType", not widened, f"column '{new.name}' {old.physical_type} → {new.physical_type} ({kind.split()[1]})"))
+        how = "widened" if type_family(old.physical_type) == type_family(new.physical_type) and widens(old.physical_type, new.physical_type) else "narrowed"
+        changes.append(_change("physicalType", how, f"{where}.physicalType", f"column '{new.name}' {old.physical_type} → {new.physical_type} ({how})"))
     if old.required != new.required:
         if new.required:
-            changes.append(Change("made required", f"{where}.required", True, f"column '{new.name}' made required: producers must now always fill it"))
+            changes.append(_change("required", "added", f"{where}.required", f"column '{new.name}' made required: producers must now always fill it"))
         else:
-            changes.append(Change("made optional", f"{where}.required", True, f"column '{new.name}' no longer required: consumers can meet empty values"))
+            changes.append(_change("required", "removed", f"{where}.required", f"column '{new.name}' no longer required: consumers can meet empty values"))
     if (old.unique or old.primary_key) and not (new.unique or new.primary_key):
-        changes.append(Change("uniqueness dropped", f"{where}.unique", True, f"column '{new.name}' no longer unique"))
+        changes.append(_change("unique", "removed", f"{where}.unique", f"column '{new.name}' no longer unique"))
     if old.primary_key != new.primary_key:
-        changes.append(Change("primary key changed", f"{where}.primaryKey", True, f"column '{new.name}' {'joined' if new.primary_key else 'left'} the primary key"))
+        changes.append(_change("primaryKey", "changed", f"{where}.primaryKey", f"column '{new.name}' {'joined' if new.primary_key else 'left'} the primary key"))
     old_allowed, new_allowed = _allowed_values(old), _allowed_values(new)
     if old_allowed is not None and new_allowed is not None and old_allowed != new_allowed:
         if lost := old_allowed - new_allowed:
-            changes.append(Change("allowed values reduced", f"{where}.quality", True, f"column '{new.name}' no longer allows {', '.join(sorted(map(str, lost)))}"))
+            changes.append(_change("validValues", "reduced", f"{where}.quality", f"column '{new.name}' no longer allows {', '.join(sorted(map(str, lost)))}"))
         if gained := new_allowed - old_allowed:
-            changes.append(Change("allowed values extended", f"{where}.quality", False, f"column '{new.name}' now also allows {', '.join(sorted(map(str, gained)))}"))
+            changes.append(_change("validValues", "extended", f"{where}.quality", f"column '{new.name}' now also allows {', '.join(sorted(map(str, gained)))}"))
     if old.classification != new.classification:
         rank = {c: i for i, c in enumerate(CLASSIFICATIONS)}
-        stricter = rank.get(new.classification or "", -1) > rank.get(old.classification or "", -1)
-        changes.append(Change("classification changed", f"{where}.classification", stricter, f"column '{new.name}' {old.classification} → {new.classification}" + (" (more sensitive: may be masked for consumers)" if stricter else "")))
+        raised = rank.get(new.classification or "", -1) > rank.get(old.classification or "", -1)
+        note = " (more sensitive: may be masked for consumers)" if raised else ""
+        changes.append(_change("classification", "raised" if raised else "lowered", f"{where}.classification", f"column '{new.name}' {old.classification} → {new.classification}{note}"))
     if old.description != new.description:
-        changes.append(Change("description changed", f"{where}.description", False, f"column '{new.name}' description changed"))
+        changes.append(_change("column description", "changed", f"{where}.description", f"column '{new.name}' description changed"))
     return changes
 
 
@@ -122,12 +163,12 @@ def _access_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     if old.access != new.access:
         tighter = ACCESS_LEVELS.index(new.access) > ACCESS_LEVELS.index(old.access)
-        changes.append(Change("access tightened" if tighter else "access widened", "customProperties.access", tighter, f"access {old.access} → {new.access}"))
+        changes.append(_change("access", "tightened" if tighter else "widened", "customProperties.access", f"access {old.access} → {new.access}"))
     elif new.access == "restricted" and set(old.consumers) != set(new.consumers):
         if lost := set(old.consumers) - set(new.consumers):
-            changes.append(Change("access tightened", "customProperties.consumers", True, f"consumers removed: {', '.join(sorted(lost))}"))
+            changes.append(_change("consumers", "removed", "customProperties.consumers", f"consumers removed: {', '.join(sorted(lost))}"))
         if gained := set(new.consumers) - set(old.consumers):
-            changes.append(Change("access widened", "customProperties.consumers", False, f"consumers added: {', '.join(sorted(gained))}"))
+            changes.append(_change("consumers", "added", "customProperties.consumers", f"consumers added: {', '.join(sorted(gained))}"))
     return changes
 
 
@@ -135,16 +176,17 @@ def _sla_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     for name in ("frequency", "latency"):
         before, after = getattr(old, name), getattr(new, name)
+        where = f"slaProperties.{name}"
         if before is None and after is None:
             continue
         if after is None:
-            changes.append(Change("SLA weakened", f"slaProperties.{name}", True, f"{name} SLA removed"))
+            changes.append(_change("sla", "removed", where, f"{name} SLA removed"))
         elif before is None:
-            changes.append(Change("SLA strengthened", f"slaProperties.{name}", False, f"{name} SLA added ({after.duration})"))
+            changes.append(_change("sla", "added", where, f"{name} SLA added ({after.duration})"))
         elif after.duration > before.duration:
-            changes.append(Change("SLA weakened", f"slaProperties.{name}", True, f"{name} {before.duration} → {after.duration}"))
+            changes.append(_change("sla", "weakened", where, f"{name} {before.duration} → {after.duration}"))
         elif after.duration < before.duration:
-            changes.append(Change("SLA strengthened", f"slaProperties.{name}", False, f"{name} {before.duration} → {after.duration}"))
+            changes.append(_change("sla", "strengthened", where, f"{name} {before.duration} → {after.duration}"))
     return changes
 
 
@@ -155,34 +197,22 @@ def _same_shape(a: Column, b: Column) -> bool:
 
 def _allowed_values(column: Column) -> frozenset | None:
     for rule in column.quality:
-        values = (rule.get("arguments") or {}).get("validValues")
-        if rule.get("metric") == "invalidValues" and values is not None:
+        values = (rule.arguments or {}).get("validValues")
+        if rule.metric == "invalidValues" and values is not None:
             return frozenset(values)
     return None
 
 
 def _rules(contract: Contract) -> set[str]:
     entries = [*contract.quality, *(q for c in contract.columns for q in c.quality)]
-    return {str(e.get("name") or e.get("metric") or e.get("type")) for e in entries if e.get("metric") != "invalidValues"}
+    return {str(e.name or e.metric or e.type) for e in entries if e.metric != "invalidValues"}
 
 
-@functools.cache
-def _widens(old: str, new: str) -> bool:
-    import duckdb
-
-    with duckdb.connect() as connection:
-        return bool(connection.sql(f"SELECT can_cast_implicitly(NULL::{old}, NULL::{new})").fetchall()[0][0]) and not _decimal_shrinks(old, new)
-
-
-def _decimal_shrinks(old: str, new: str) -> bool:
-    """DuckDB calls DECIMAL(18,2) → DECIMAL(12,2) implicit; for a contract it narrows."""
-    import re
-
-    pattern = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)", re.IGNORECASE)
-    a, b = pattern.match(old), pattern.match(new)
-    if not (a and b):
-        return False
-    return int(b[1]) - int(b[2]) < int(a[1]) - int(a[2]) or int(b[2]) < int(a[2])
+def rules_markdown() -> str:
+    """The README's table of change rules, from `RULES`, so the two cannot drift."""
+    rows = ["| field | change | shown as | breaking | why |", "|---|---|---|---|---|"]
+    rows += [f"| `{subject}` | {how} | {rule.kind} | {'yes' if rule.breaking else 'no'} | {rule.why} |" for (subject, how), rule in RULES.items()]
+    return "\n".join(rows) + "\n"
 
 
 def _major(version: str) -> int:

@@ -9,22 +9,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mesh_platform.core.address import Address
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.contract.model import Contract
 
 
-def export_contract(catalog: Catalog, address: Address | str) -> dict[str, Any]:
-    product = catalog.product(address)
-    port = catalog.port(product.address)
-    document = copy.deepcopy(product.contract.document)
+def export_contract(contract: Contract, port_uri: str) -> dict[str, Any]:
+    """The contract as written, with a `servers` entry naming the Delta table at `port_uri`."""
+    document = copy.deepcopy(contract.document)
     document["servers"] = [
         {
             "server": "mesh-port",
             "type": "local",
             "format": "delta",
-            "path": port.uri,
+            "path": port_uri,
             "environment": "mesh",
-            "description": f"The published output port of {port.address}: a Delta Lake table, one version per publish.",
+            "description": f"The published output port of {contract.address.at_major(contract.major)}: a Delta Lake table, one version per publish.",
         }
     ]
     return document

@@ -15,6 +15,8 @@ from mesh_platform.core.address import NAME_PATTERN, Address
 from mesh_platform.core.errors import AddressError
 
 _ALIAS = re.compile(rf"^(?P<address>\S+)(?:\s+as\s+(?P<alias>{NAME_PATTERN}))?$")
+# What an input looks like, for schemas (the recipe's JSON schema, `dg check yaml`).
+INPUT_PATTERN = rf"^mesh://{NAME_PATTERN}/{NAME_PATTERN}(@v[0-9]+)?(\s+as\s+{NAME_PATTERN})?$"
 
 
 @dataclass(frozen=True)

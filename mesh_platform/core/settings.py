@@ -1,19 +1,32 @@
-"""Where the mesh lives: the repository root (code) and `MESH_HOME` (all state).
+"""Where a mesh lives: the repository (code) and `MESH_HOME` (all state), read from the environment.
 
 Everything the mesh writes — the Dagster instance, each domain's DuckDB file,
-the published ports, the demo source files — lives under one folder,
-`MESH_HOME` (default `.mesh/` in the checkout). Deleting it resets the mesh.
+the published ports, the demo source files, the access log — lives under one
+folder, `MESH_HOME` (default `.mesh/` in the checkout). Deleting it resets the mesh.
+
+This module is the one place that reads the mesh's environment variables:
+
+  MESH_ROOT      the repository (default: the nearest folder holding workspace.yaml)
+  MESH_HOME      the state folder (default: MESH_ROOT/.mesh)
+  MESH_GLOSSARY  the glossary of shared terms (default: the one the platform ships)
+  MESH_SECRET    the key personal values are hashed with (default: one kept in MESH_HOME/secret)
+
+The CLI and the consumer API read them here; a domain's code location reads them
+once, when its definitions load, to configure the platform's Dagster resources.
+Builds never read the environment: they get everything from those resources.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh_platform.core.errors import MeshError
 
 WORKSPACE_FILE = "workspace.yaml"
+# The glossary the governance group ships with the platform.
+DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "governance" / "glossary.yaml"
 
 DAGSTER_INSTANCE_YAML = """\
 # Written by mesh-platform. One writer per domain DuckDB file: every product
@@ -30,7 +43,12 @@ def find_mesh_root(start: Path | None = None) -> Path:
     """The repository root: `MESH_ROOT`, else the nearest folder holding `workspace.yaml`."""
     if env_root := os.environ.get("MESH_ROOT"):
         return Path(env_root).resolve()
-    here = (start or Path.cwd()).resolve()
+    return repository_of(start or Path.cwd())
+
+
+def repository_of(path: Path) -> Path:
+    """The nearest folder at or above `path` holding `workspace.yaml` (files only, no environment)."""
+    here = path.resolve()
     for folder in (here, *here.parents):
         if (folder / WORKSPACE_FILE).is_file():
             return folder
@@ -46,16 +64,24 @@ class MeshSettings:
 
     root: Path
     home: Path
+    glossary_file: Path = DEFAULT_GLOSSARY
+    secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
 
     @classmethod
-    def from_env(cls, start: Path | None = None) -> MeshSettings:
-        root = find_mesh_root(start)
+    def from_env(cls, start: Path | None = None, root: Path | None = None) -> MeshSettings:
+        """The settings the environment gives; `root` fixes the repository (e.g. a code location's own)."""
+        root = Path(root).resolve() if root is not None else find_mesh_root(start)
         home = Path(os.environ.get("MESH_HOME") or root / ".mesh").resolve()
-        return cls(root=root, home=home)
+        glossary = Path(os.environ.get("MESH_GLOSSARY") or DEFAULT_GLOSSARY)
+        return cls(root=root, home=home, glossary_file=glossary, secret=os.environ.get("MESH_SECRET") or None)
 
     @property
     def workspace_file(self) -> Path:
         return self.root / WORKSPACE_FILE
+
+    @property
+    def templates_root(self) -> Path:
+        return self.root / "templates"
 
     @property
     def dagster_home(self) -> Path:
@@ -65,13 +91,34 @@ class MeshSettings:
     def ports_root(self) -> Path:
         return self.home / "ports"
 
+    @property
+    def landing_root(self) -> Path:
+        """Where source files arrive, one folder per domain (what `source` products read)."""
+        return self.home / "landing"
+
     def landing_dir(self, domain: str) -> Path:
-        """Where a domain's source files arrive (what `source` products read)."""
-        return self.home / "landing" / domain
+        return self.landing_root / domain
+
+    @property
+    def databases_root(self) -> Path:
+        return self.home / "domains"
 
     def domain_database(self, domain: str) -> Path:
         """The domain's private DuckDB workspace file."""
-        return self.home / "domains" / domain / f"{domain}.duckdb"
+        return self.databases_root / domain / f"{domain}.duckdb"
+
+    @property
+    def access_log_file(self) -> Path:
+        return self.home / "access_log.sqlite"
+
+    @property
+    def secret_file(self) -> Path:
+        """Where a local mesh keeps its hashing key when `MESH_SECRET` is not set."""
+        return self.home / "secret"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
 
     def ensure_dagster_home(self) -> Path:
         """Create the Dagster instance folder with the mesh's instance settings."""
@@ -86,6 +133,7 @@ class MeshSettings:
         env = dict(os.environ)
         env["MESH_ROOT"] = str(self.root)
         env["MESH_HOME"] = str(self.home)
+        env["MESH_GLOSSARY"] = str(self.glossary_file)
         env["DAGSTER_HOME"] = str(self.ensure_dagster_home())
         python_path = [str(self.root), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))

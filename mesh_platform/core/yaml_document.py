@@ -6,13 +6,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
+
+if TYPE_CHECKING:
+    import pydantic
 
 FieldPath = Sequence[str | int]
 
@@ -44,6 +47,29 @@ class YamlDocument:
 
     def problem(self, path: FieldPath, message: str, fix: str = "") -> Problem:
         return Problem(self.file, field_name(path), self.line_of(path), message, fix)
+
+    def validation_problems(self, error: pydantic.ValidationError, fix: str = "", base: FieldPath = ()) -> list[Problem]:
+        """A pydantic validation error of this document's data (or of the part at `base`), as located problems."""
+        problems = []
+        for item in error.errors():
+            path = self._document_path((*base, *item["loc"]), missing=item["type"] == "missing")
+            message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            problems.append(self.problem(path, message, fix))
+        return problems
+
+    def _document_path(self, location: tuple, missing: bool) -> tuple[str | int, ...]:
+        """The part of a pydantic error location that names fields of the document (union tags dropped)."""
+        path: list[str | int] = []
+        node: Any = self.data
+        for part in location:
+            if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                continue  # a union member's name, or a field the document does not have
+            path.append(part)
+        if missing and location and location[-1] not in path[-1:]:
+            path.append(location[-1])  # the missing field itself: its line is its parent's
+        return tuple(path)
 
 
 def load_yaml_document(file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.demo import DEFAULT_ROWS
 
 # Countries and the ways people write them; weights shape the demo's market.
 COUNTRY_SPELLINGS = {

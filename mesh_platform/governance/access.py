@@ -20,16 +20,14 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from mesh_platform.core.address import Address
 from mesh_platform.contract.model import PERSONAL_CLASSIFICATIONS, Contract
+from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import literal, quote
 
-SECRET_ENV = "MESH_SECRET"
 CONSUMER_ENV = "MESH_CONSUMER"
-MASKING_MODES = ("hash", "drop")
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
 def masked_columns(decision: ReadDecision, columns: list[str], secret: str) -> list[str]:
     """SQL select expressions for `columns` of the port as `decision` lets its consumer see them."""
     hashed, dropped = set(decision.hashed), set(decision.dropped)
-    salt = "'" + secret.replace("'", "''") + ":'"
+    salt = literal(f"{secret}:")
     expressions = []
     for name in columns:
         if name in dropped:
@@ -118,18 +116,14 @@ def personal_columns(document: dict | None) -> set[str]:
     return {p.get("name") for p in schema[0].get("properties") or [] if p.get("classification") in PERSONAL_CLASSIFICATIONS}
 
 
-def consumer_from_env() -> str | None:
-    return os.environ.get(CONSUMER_ENV) or None
-
-
-def mesh_secret(settings: MeshSettings) -> str:
-    """The key personal values are hashed with: `MESH_SECRET`, else one kept in `MESH_HOME/secret`.
+def mesh_secret(secret: str | None, secret_file: Path) -> str:
+    """The key personal values are hashed with: `secret` when given (`MESH_SECRET`), else the one kept in `secret_file`.
 
     The file (created on first use, readable by its owner only) keeps a local mesh's hashes
     stable between runs; a shared deployment sets `MESH_SECRET` from its secret store."""
-    if secret := os.environ.get(SECRET_ENV):
+    if secret:
         return secret
-    file = settings.home / "secret"
+    file = Path(secret_file)
     if not file.exists():
         file.parent.mkdir(parents=True, exist_ok=True)
         draft = file.with_name(f".secret-{os.getpid()}")
@@ -153,8 +147,8 @@ def contract_as_seen_by(contract: Contract, consumer: str) -> Contract:
         return contract
     hashed = set(decision.hashed)
     columns = tuple(
-        replace(c, logical_type="string", physical_type="VARCHAR", logical_type_options={}, quality=(),
-                description=f"{c.description} (keyed hash)".strip())
+        c.changed(logical_type="string", physical_type="VARCHAR", logical_type_options=None, quality=None,
+                  description=f"{c.description} (keyed hash)".strip())
         if c.name in hashed else c
         for c in contract.columns
         if c.name not in decision.dropped

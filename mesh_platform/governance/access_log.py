@@ -16,9 +16,6 @@ from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mesh_platform.core.settings import MeshSettings
-
-LOG_FILE = "access_log.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reads (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -54,8 +51,10 @@ class AccessRecord:
 
 
 class AccessLog:
-    def __init__(self, settings: MeshSettings):
-        self.file: Path = settings.home / LOG_FILE
+    """The log in one SQLite file (`MESH_HOME/access_log.sqlite` by default)."""
+
+    def __init__(self, file: Path):
+        self.file = Path(file)
 
     def _connect(self) -> sqlite3.Connection:
         self.file.parent.mkdir(parents=True, exist_ok=True)

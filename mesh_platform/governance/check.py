@@ -2,59 +2,34 @@
 
 Needs no Dagster instance and imports no Dagster: it reads the repository's files
 (and the ports' commit logs for publish dates), so it is fast enough for
-pre-commit hooks and CI gates.
+pre-commit hooks and CI gates. The same policies run when a domain's definitions
+load (those that read no state) and in each product's blocking `governance` check.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import importlib.util
 import inspect
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from mesh_platform.core.address import Address
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.errors import ContractError, FileProblemsError
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
+from mesh_platform.governance.view import MeshView
+from mesh_platform.storage.ports import PortStore
 
 DOMAIN_POLICY_FILE = "policies.py"
 
 
-@dataclass
-class MeshView:
-    """What policies may look at besides the product: the rest of the mesh."""
-
-    catalog: Catalog
-    today: dt.date = field(default_factory=dt.date.today)
-
-    def find(self, address: Address) -> Product | None:
-        return self.catalog.products.get(address.unversioned())
-
-    def domain_path(self, start: str, goal: str) -> list[str] | None:
-        """A chain of domain dependencies from `start` to `goal`, if one exists."""
-        edges: dict[str, set[str]] = {}
-        for product in self.catalog.products.values():
-            for item in product.inputs:
-                if item.address.domain != product.address.domain:
-                    edges.setdefault(product.address.domain, set()).add(item.address.domain)
-        trail, seen = [[start]], {start}
-        while trail:
-            path = trail.pop(0)
-            if path[-1] == goal:
-                return path
-            for nxt in sorted(edges.get(path[-1], ())):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    trail.append([*path, nxt])
-        return None
-
-    def first_published(self, product: Product) -> dt.datetime | None:
-        versions = product.port(self.catalog.settings).versions()
-        return versions[-1].published_at if versions else None
+def mesh_view(settings: MeshSettings) -> MeshView:
+    """The whole mesh of `settings`, published state included (what `mesh check` looks at)."""
+    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore(settings.ports_root))
 
 
 @dataclass
@@ -115,15 +90,16 @@ def _policies_in_file(file: Path, modified: int, domain: str) -> tuple[list[Poli
     return valid, problems
 
 
-def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today: dt.date | None = None) -> CheckReport:
-    catalog = catalog or Catalog.load()
-    view = MeshView(catalog, today or dt.date.today())
+def check_mesh(view: MeshView | None = None, domain: str | None = None) -> CheckReport:
+    """Every contract problem and policy violation of the mesh (default: the one the environment names)."""
+    view = view or mesh_view(MeshSettings.from_env())
+    catalog = view.catalog
     shared = mesh_policies()
     domains = [domain] if domain else list(catalog.domains)
     violations: list[Violation] = []
     policies = list(shared)
     if domain is None:
-        violations += glossary_violations(catalog)
+        violations += glossary_violations(view)
     for name in domains:
         own, problems = domain_policy_file(catalog, name)
         policies += own
@@ -131,18 +107,21 @@ def check_mesh(catalog: Catalog | None = None, domain: str | None = None, today:
         for file, error in sorted(catalog.broken_in(name).items()):
             violations += _contract_violations(file, error)
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
-            violations += _rules_violations(product, catalog)
-            for rule in [*shared, *own]:
-                violations += rule.run(product, view)
+            violations += _rules_violations(product, view)
+            violations += _run(product, view, [*shared, *own])
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
 
 
-def check_product(product: Product, catalog: Catalog, today: dt.date | None = None) -> list[Violation]:
-    """Every policy (mesh-wide and the product's domain's) over one product."""
-    view = MeshView(catalog, today or dt.date.today())
-    own, problems = domain_policy_file(catalog, product.address.domain)
+def check_product(product: Product, view: MeshView) -> list[Violation]:
+    """Every policy (mesh-wide and the product's domain's) over one product; those reading
+    published state only when the view can read it (not while definitions load)."""
+    own, problems = domain_policy_file(view.catalog, product.address.domain)
     # A domain policy file that cannot run refuses the domain's products: its rules would silently not apply.
-    return [*problems, *(v for rule in [*mesh_policies(), *own] for v in rule.run(product, view))]
+    return [*problems, *_run(product, view, [*mesh_policies(), *own])]
+
+
+def _run(product: Product, view: MeshView, policies: list[Policy]) -> list[Violation]:
+    return [v for rule in policies if view.reads_state or not rule.reads_state for v in rule.run(product, view)]
 
 
 def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation]:
@@ -150,9 +129,9 @@ def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation
     return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
 
 
-def glossary_violations(catalog: Catalog) -> list[Violation]:
+def glossary_violations(view: MeshView) -> list[Violation]:
     """Problems of the glossary file itself, and crosswalks naming products or columns that do not exist."""
-    glossary, error = catalog.glossary, catalog.glossary_error
+    catalog, glossary, error = view.catalog, view.glossary, view.glossary_error
     if error is not None:
         return [Violation("mesh.glossary", "error", "(glossary)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
     violations = []
@@ -171,11 +150,9 @@ def glossary_violations(catalog: Catalog) -> list[Violation]:
     return violations
 
 
-def _rules_violations(product: Product, catalog: Catalog) -> list[Violation]:
-    from mesh_platform.quality.rules import rules_for_contract
-
+def _rules_violations(product: Product, view: MeshView) -> list[Violation]:
     try:
-        rules_for_contract(product.contract, catalog.glossary)
+        rules_with_terms(product.contract, view.glossary)
     except ContractError as error:
         return [
             Violation("mesh.contract", "error", str(product.address), p.file, p.line, f"{p.field}: {p.message}", p.fix)

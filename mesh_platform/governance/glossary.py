@@ -18,7 +18,6 @@ crosswalk names the product linking two meanings' identifiers.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,21 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError, GlossaryError, MeshError, Problem
-from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
+from mesh_platform.core.settings import DEFAULT_GLOSSARY  # the glossary the platform ships
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document
+from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
+from mesh_platform.quality.rules import QualityRule, rules_for_contract
+from mesh_platform.quality.thresholds import ZERO
 
 if TYPE_CHECKING:
     import duckdb
 
     from mesh_platform.contract.model import Column, Contract
 
-DEFAULT_GLOSSARY = Path(__file__).with_name("glossary.yaml")
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
-
-
-def glossary_file() -> Path:
-    """The glossary in force: `MESH_GLOSSARY`, else the one the platform ships."""
-    return Path(os.environ.get("MESH_GLOSSARY") or DEFAULT_GLOSSARY)
 
 
 @dataclass(frozen=True)
@@ -188,9 +184,9 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def load_glossary(file: Path | None = None) -> Glossary:
+def load_glossary(file: Path = DEFAULT_GLOSSARY) -> Glossary:
     """Read and check a glossary file; `GlossaryError` lists every problem with its line."""
-    file = Path(file or glossary_file())
+    file = Path(file)
     return _load(file.resolve(), file.stat().st_mtime_ns if file.exists() else 0)
 
 
@@ -318,6 +314,51 @@ def term_value_mappings(contract: Contract, glossary: Glossary) -> dict[str, Val
     """The columns of a contract normalized on publish: column → its term's value mapping."""
     # A term use that is unclear has nothing to normalize to; the glossary policy reports it.
     return {t.column.name: t.use.term.values for t in glossary.column_terms(contract) if t.use and t.use.term.values is not None}
+
+
+def term_rules(contract: Contract, glossary: Glossary) -> list[QualityRule]:
+    """A column carrying a glossary term holds the term's canonical values (after normalization on
+    publish) and matches its meaning's pattern. Unclear term uses are the glossary policy's to report."""
+    rules = []
+    for found in glossary.column_terms(contract):
+        if found.use is None:
+            continue
+        index, column, use = found.index, found.column, found.use
+        source = f"schema[0].properties[{index}] term {use.label} ({glossary.file.name})"
+        if use.term.values is not None:
+            rules.append(
+                QualityRule(
+                    name=f"{column.name}_is_{use.term.name}",
+                    description=f"{column.name} holds canonical {use.term.name} values: {use.term.canonical or use.term.values.description}.",
+                    severity="error",
+                    source=source,
+                    threshold=ZERO,
+                    column=column.name,
+                    expectation="ExpectColumnValuesToBeInSet",
+                    arguments={"column": column.name, "value_set": sorted(use.term.values.canonical_values)},
+                )
+            )
+        if use.pattern:
+            rules.append(
+                QualityRule(
+                    name=f"{column.name}_is_{use.term.name}_id" if use.term.values else f"{column.name}_is_{use.term.name}",
+                    description=f"{column.name} is a {use.label} identifier ({use.pattern}).",
+                    severity="error",
+                    source=source,
+                    threshold=ZERO,
+                    column=column.name,
+                    expectation="ExpectColumnValuesToMatchRegex",
+                    arguments={"column": column.name, "regex": use.pattern},
+                )
+            )
+    return rules
+
+
+def rules_with_terms(contract: Contract, glossary: Glossary) -> list[QualityRule]:
+    """A product's quality rules: its contract's, then the checks of the glossary terms its columns carry.
+
+    Raises `ContractError` naming the field and line of a rule the mesh cannot run."""
+    return rules_for_contract(contract, term_rules(contract, glossary))
 
 
 def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glossary, domain: str) -> None:

@@ -9,6 +9,9 @@ import datetime as dt
 import re
 
 from mesh_platform.contract.model import custom_property_path
+from mesh_platform.core.errors import AccessDeniedError, MeshError
+from mesh_platform.core.names import check_name
+from mesh_platform.governance.access import decide, may_read
 from mesh_platform.governance.policies import Finding, policy
 
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
@@ -24,7 +27,7 @@ def valid_owner(product, mesh):
     if not contract.team_name:
         yield Finding("the product has no owning team", "set team.name to the owning team", ("team",))
     for index, member in enumerate(contract.members):
-        if "owner" in member.role.lower() and not _EMAIL.match(member.username):
+        if "owner" in (member.role or "").lower() and not _EMAIL.match(member.username or ""):
             yield Finding(f"owner '{member.username}' is not an e-mail address", "give the owner's e-mail as username", ("team", "members", index, "username"))
 
 
@@ -66,9 +69,6 @@ def shared_products_have_slas(product, mesh):
 @policy("mesh.names")
 def names_follow_convention(product, mesh):
     """Names are lowercase identifiers that are not SQL or Python reserved words."""
-    from mesh_platform.core.errors import MeshError
-    from mesh_platform.core.names import check_name
-
     for what, name, path in [("product", product.contract.name, ("name",))] + [
         ("column", c.name, ("schema", 0, "properties", i, "name")) for i, c in enumerate(product.contract.columns)
     ]:
@@ -88,9 +88,7 @@ def inputs_are_granted(product, mesh):
             yield Finding(f"input {item.address} is no product of the mesh", "fix the address (mesh list shows them)", ("attributes", "inputs", index), True)
             continue
         contract = source.contract
-        if source.address.domain == consumer or contract.access == "public":
-            continue
-        if contract.access == "restricted" and consumer in contract.consumers:
+        if may_read(contract, consumer):
             continue
         owner = contract.owners[-1]
         yield Finding(
@@ -134,7 +132,7 @@ def no_domain_cycles(product, mesh):
             )
 
 
-@policy("mesh.previous-major-served")
+@policy("mesh.previous-major-served", reads_state=True)
 def previous_major_served(product, mesh):
     """A new major version keeps the previous one served for at least 30 days."""
     contract = product.contract
@@ -156,11 +154,11 @@ def previous_major_served(product, mesh):
 def glossary_terms_conform(product, mesh):
     """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the term's type."""
     contract = product.contract
-    for found in mesh.catalog.glossary.column_terms(contract):
+    for found in mesh.glossary.column_terms(contract):
         index, column, use = found.index, found.column, found.use
         path = custom_property_path(contract.document, "term", ("schema", 0, "properties", index, "customProperties"))
-        if mesh.catalog.glossary_error is not None:
-            yield Finding(f"column '{column.name}' names term '{column.term}' but the glossary cannot be read", f"fix {mesh.catalog.glossary.file} (mesh check lists its problems)", path)
+        if mesh.glossary_error is not None:
+            yield Finding(f"column '{column.name}' names term '{column.term}' but the glossary cannot be read", f"fix {mesh.glossary.file} (mesh check lists its problems)", path)
             continue
         if found.error is not None:
             yield Finding(f"column '{column.name}': {found.error}", found.error.fix, path)
@@ -177,9 +175,6 @@ def glossary_terms_conform(product, mesh):
 @policy("mesh.personal-data")
 def personal_data_stays_masked(product, mesh):
     """Personal data never reaches another domain unmasked: a column received in clear from another domain's personal column stays classified personal, and clear grants go only to domains that may read the product."""
-    from mesh_platform.core.errors import AccessDeniedError
-    from mesh_platform.governance.access import decide, may_read
-
     contract = product.contract
     own = {column.name: (index, column) for index, column in enumerate(contract.columns)}
     for item in product.inputs:

@@ -13,13 +13,18 @@
 Mesh-wide policies live in `mesh_platform/governance/mesh_policies.py`; a domain
 adds its own in `domains/<domain>/policies.py`, which apply to its products
 only and come on top of the mesh-wide ones (a domain cannot switch those off).
+
+A policy that looks at published state (`mesh.ports`, e.g. when a version was
+first published) says so with `reads_state=True`: it runs when the product runs
+(its blocking `governance` check) and in `mesh check`, never when definitions
+load, so a code location's definitions depend on its files alone.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -27,7 +32,7 @@ from mesh_platform.core.yaml_document import FieldPath, load_yaml_document
 
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Product
-    from mesh_platform.governance.check import MeshView
+    from mesh_platform.governance.view import MeshView
 
 Severity = Literal["error", "warning"]
 
@@ -67,6 +72,7 @@ class Policy:
     description: str
     check: PolicyFunction
     scope: str  # "mesh", or the domain whose products it applies to
+    reads_state: bool = False  # looks at published state: evaluated when the product runs, not at load
 
     def run(self, product: Product, mesh: MeshView) -> list[Violation]:
         try:
@@ -90,14 +96,14 @@ class Policy:
 _REGISTERED: list[Policy] = []
 
 
-def policy(policy_id: str, severity: Severity = "error") -> Callable[[PolicyFunction], PolicyFunction]:
+def policy(policy_id: str, severity: Severity = "error", reads_state: bool = False) -> Callable[[PolicyFunction], PolicyFunction]:
     """Register a function as a policy; the first line of its docstring is the policy's description."""
 
     def register(function: PolicyFunction) -> PolicyFunction:
         description = inspect.getdoc(function) or ""
         if not description:
             raise ValueError(f"policy {policy_id} needs a docstring saying what it requires")
-        _REGISTERED.append(Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh"))
+        _REGISTERED.append(Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state))
         return function
 
     return register
@@ -109,4 +115,4 @@ def collect(import_module: Callable[[], object], scope: str) -> list[Policy]:
     import_module()
     found = _REGISTERED[start:]
     del _REGISTERED[start:]
-    return [Policy(p.id, p.severity, p.description, p.check, scope) for p in found]
+    return [replace(p, scope=scope) for p in found]

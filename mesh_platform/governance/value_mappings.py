@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mesh_platform.core.countries import iso_alpha2_codes, iso_country_code
+from mesh_platform.core.sql import literal
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def table_mapping(name: str, canonical: list[str], synonyms: dict[str, str]) -> 
     values = frozenset(canonical)
 
     def sql(expression: str) -> str:
-        cases = " ".join(f"WHEN {_literal(written)} THEN {_literal(value)}" for written, value in sorted(known.items()))
+        cases = " ".join(f"WHEN {literal(written)} THEN {literal(value)}" for written, value in sorted(known.items()))
         return f"CASE lower(trim(CAST({expression} AS VARCHAR))) {cases} ELSE {expression} END"
 
     return ValueMapping(
@@ -78,7 +79,3 @@ def table_mapping(name: str, canonical: list[str], synonyms: dict[str, str]) -> 
         _sql=sql,
         synonyms=dict(synonyms),
     )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

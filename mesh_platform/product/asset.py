@@ -4,10 +4,13 @@ Key `[domain, product]`, group = domain, owners from the team, tags (access,
 classification, contract version, tier), kinds, description, column schema,
 code version, a freshness policy from the SLA, a cron automation condition
 from the update frequency, and the domain's DuckDB concurrency pool. Its asset
-checks: `governance` (the policies, evaluated when definitions load) and one
-per quality rule of the contract, run on the staged data before publishing.
-"""
+checks: `governance` (the policies) and one per quality rule of the contract,
+run on the staged data before publishing.
 
+The asset is made from the repository's files alone: policies that read published
+state are evaluated by the `governance` check when the product runs. Everything
+the run touches comes from the platform's resources (`product.resources`).
+"""
 
 import datetime as dt
 import hashlib
@@ -16,27 +19,32 @@ from pathlib import Path
 
 import dagster as dg
 
-from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.errors import PolicyViolationError, QualityGateError
 from mesh_platform.governance.check import check_product
+from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Violation
-from mesh_platform.product.build import Recipe, build_and_publish
+from mesh_platform.governance.view import MeshView
+from mesh_platform.product.build import BuildEnvironment, Recipe, build_and_publish
 from mesh_platform.product.checks import GOVERNANCE_CHECK
-from mesh_platform.quality.evaluation import RuleResult
-from mesh_platform.quality.rules import rules_for_contract
-from mesh_platform.core.settings import MeshSettings
+from mesh_platform.product.resources import (
+    AccessControlResource,
+    CatalogResource,
+    DomainDuckDBResource,
+    LandingZoneResource,
+    PortStoreResource,
+)
+from mesh_platform.quality.evaluation import RuleResult, evaluate_rules
 from mesh_platform.storage.domain_database import pool_name
 
 
-def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path]) -> dg.AssetsDefinition:
+def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path], view: MeshView) -> dg.AssetsDefinition:
+    """The product's asset, from its files and the mesh `view` of the repository (no published state)."""
     contract = product.contract
-    settings = MeshSettings.from_env(start=product.recipe_file.parent)
-    catalog = Catalog.current(settings)
-    violations = check_product(product, catalog)
-    refusals = [v for v in violations if v.severity == "error"]
+    refusals = [v for v in check_product(product, view) if v.severity == "error"]
     spec = product_spec(product, kind, code_files, refusals)
-    rules = rules_for_contract(contract, catalog.glossary)
+    rules = rules_with_terms(contract, view.glossary)
     checks = [
         dg.AssetCheckSpec(
             GOVERNANCE_CHECK,
@@ -55,17 +63,31 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
     ]
 
     def audit(connection, table):
-        from mesh_platform.quality import evaluate_rules
-
         return evaluate_rules(rules, connection, table)
 
     @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain))
-    def _build(context: dg.AssetExecutionContext):
+    def _build(
+        context: dg.AssetExecutionContext,
+        mesh_catalog: CatalogResource,
+        mesh_ports: PortStoreResource,
+        mesh_duckdb: DomainDuckDBResource,
+        mesh_landing: LandingZoneResource,
+        mesh_access: AccessControlResource,
+    ):
+        ports = mesh_ports.store()
+        mesh = mesh_catalog.view(ports)  # published state included: every policy runs now
+        violations = check_product(product, mesh)
         yield _governance_result(spec.key, violations)
-        if refusals:
-            raise PolicyViolationError(contract.address, refusals)
+        if refused := [v for v in violations if v.severity == "error"]:
+            raise PolicyViolationError(contract.address, refused)
+        environment = BuildEnvironment(
+            reader=mesh_access.reader(mesh.catalog, ports),
+            glossary=mesh.glossary,
+            workspace=mesh_duckdb.workspace,
+            landing=mesh_landing.folder(contract.domain),
+        )
         try:
-            published = build_and_publish(product, recipe, MeshSettings.from_env(), context.run.run_id, context.log, audit)
+            published = build_and_publish(product, recipe, environment, context.run.run_id, context.log, audit)
         except QualityGateError as gate:
             yield from (_check_result(spec.key, r) for r in gate.results)
             raise
@@ -128,7 +150,6 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
 
 def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = ()) -> dg.AssetSpec:
     contract = product.contract
-    settings = MeshSettings.from_env(start=product.recipe_file.parent)
     files = [product.recipe_file, contract.file, *code_files]
     description = f"`{contract.address}` · {contract.access} · contract {contract.version}\n\n{contract.description}"
     tags = _tags(contract)
@@ -151,7 +172,8 @@ def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusa
             "mesh/address": str(contract.address),
             "mesh/access": contract.access,
             "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
-            "mesh/port": dg.MetadataValue.path(product.port(settings).uri),
+            # Where the port lives is the port store's (a resource); materializations carry its path.
+            "mesh/port": str(product.port_address),
             "mesh/contract": dg.MetadataValue.md(f"```yaml\n{contract.text.rstrip()}\n```"),
             "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
             "dagster/column_schema": column_schema(contract),

@@ -18,25 +18,25 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mesh_platform.catalog.catalog import Catalog, Product
-from mesh_platform.product.conformance import conformed_select
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
 from mesh_platform.governance.access import ReadDecision
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
-from mesh_platform.consume.read import open_product
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.storage.domain_database import DomainDatabase
+from mesh_platform.governance.reads import PortReader
+from mesh_platform.product.conformance import conformed_select
+from mesh_platform.storage.domain_database import DomainWorkspace
 
 if TYPE_CHECKING:
     import duckdb
 
     from mesh_platform.contract.model import Contract
     from mesh_platform.core.inputs import ProductInput
-    from mesh_platform.quality import RuleResult
+    from mesh_platform.quality.evaluation import RuleResult
 
 # Checks the staged table (connection, table name) and returns every rule's result.
 Audit = Callable[["duckdb.DuckDBPyConnection", str], "list[RuleResult]"]
@@ -75,6 +75,16 @@ class Recipe(Protocol):
 
 
 @dataclass(frozen=True)
+class BuildEnvironment:
+    """What a build reads and writes, all from the platform's resources: nothing else is touched."""
+
+    reader: PortReader  # the inputs, read as the product's domain (access rules, masking, access log)
+    glossary: Glossary
+    workspace: Callable[[], AbstractContextManager[DomainWorkspace]]  # the domain's DuckDB file
+    landing: Path  # the domain's landing folder (what `source` products read)
+
+
+@dataclass(frozen=True)
 class Publication:
     """What one build published."""
 
@@ -88,7 +98,7 @@ class Publication:
 def build_and_publish(
     product: Product,
     recipe: Recipe,
-    settings: MeshSettings,
+    environment: BuildEnvironment,
     run_id: str | None,
     log: logging.Logger,
     audit: Audit | None = None,
@@ -96,24 +106,23 @@ def build_and_publish(
     """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
     published and the staged table stays in the domain's DuckDB file for inspection."""
     contract = product.contract
-    catalog = Catalog.current(settings)
-    database = DomainDatabase(settings.domain_database(contract.domain))
-    port = product.port(settings)
-    glossary = catalog.glossary
+    reader, glossary = environment.reader, environment.glossary
+    port = reader.ports.port(product.port_address)
     input_times: list[dt.datetime | None] = []
-    with database.connect() as connection:
+    with environment.workspace() as workspace:
+        connection = workspace.connection
         for item in product.inputs:
-            if notice := catalog.deprecation(item.address):
+            if notice := reader.catalog.deprecation(item.address):
                 log.warning(f"input {item.alias}: {notice}")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
-                opened = open_product(item.address, contract.domain, connection=connection, settings=settings, via=f"build of {contract.address} (run {run_id})")
+                opened = reader.open(item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})")
             connection.register(item.alias, opened.relation)
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
             input_times.append(published)
             log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
         register_term_parameter(connection, glossary, contract.domain)
-        build = BuildContext(connection, contract, product.inputs, product.folder, settings.landing_dir(contract.domain), log, glossary)
+        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
         actual = list(zip(output.columns, map(str, output.types)))
@@ -121,14 +130,14 @@ def build_and_publish(
         select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types, normalize=normalize)
         if normalize:
             log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
-        table = database.stage(connection, contract.name, select)
+        table = workspace.stage(contract.name, select)
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
-            raise QualityGateError(contract.address, blocking, results, f"{database.path} ({table})")
-        staged = database.staged_arrow(connection, contract.name)
-        log.info(f"staged {staged.num_rows} rows in {database.path} ({table}); {len(results)} checks passed or warned")
+            raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
+        staged = workspace.staged_arrow(contract.name)
+        log.info(f"staged {staged.num_rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
         version = port.publish(staged, contract, run_id)
-        database.promote(connection, contract.name)
+        workspace.promote(contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from mesh_platform.contract.model import Contract
 from mesh_platform.core.errors import ContractError
-from mesh_platform.quality.rules import rules_for_contract
-
-if TYPE_CHECKING:
-    from mesh_platform.catalog.catalog import Product
-    from mesh_platform.governance.glossary import Glossary
+from mesh_platform.governance.glossary import Glossary, rules_with_terms
 
 GOVERNANCE_CHECK = "governance"
 
 
-def check_names(product: Product, glossary: Glossary | None) -> list[tuple[str, str]]:
+def check_names(contract: Contract, glossary: Glossary) -> list[tuple[str, str]]:
     """(check name, severity) of each of the product's asset checks, as its Dagster asset declares them."""
     try:
-        rules = rules_for_contract(product.contract, glossary)
+        rules = rules_with_terms(contract, glossary)
     except ContractError:
         rules = []
     return [(GOVERNANCE_CHECK, "error"), *((rule.name, rule.severity) for rule in rules)]

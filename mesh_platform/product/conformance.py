@@ -15,29 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mesh_platform.contract.model import Contract
+from mesh_platform.contract.types import type_family
 from mesh_platform.core.errors import SchemaDriftError
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import quote
 
 if TYPE_CHECKING:
     from mesh_platform.governance.value_mappings import ValueMapping
-
-_FAMILIES = (
-    ("number", ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")),
-    ("text", ("VARCHAR",)),
-    ("date or time", ("DATE", "TIMESTAMP", "TIME")),
-    ("boolean", ("BOOLEAN",)),
-)
-
-
-def type_family(type_text: str) -> str:
-    """The kind of a DuckDB type: number, text, date or time, boolean — else the type itself."""
-    upper = type_text.upper()
-    if upper.endswith("]") or upper.startswith(("STRUCT", "MAP", "UNION")):
-        return upper
-    for family, prefixes in _FAMILIES:
-        if upper.startswith(prefixes):
-            return family
-    return upper
 
 
 def schema_differences(actual: Sequence[tuple[str, str]], contract: Contract, check_types: bool = True) -> list[str]:

@@ -26,7 +26,7 @@ from mesh_platform.core.errors import ContractError
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
 
 if TYPE_CHECKING:
-    from mesh_platform.governance.glossary import Glossary
+    from open_data_contract_standard.model import DataQuality
 
 Severity = Literal["error", "warning"]
 # What decides a rule: Great Expectations' count or share of offending rows, its observed value
@@ -56,8 +56,10 @@ class QualityRule:
         return self.severity == "error"
 
 
-def rules_for_contract(contract: Contract, glossary: Glossary | None = None) -> list[QualityRule]:
-    """The contract's rules, and with a glossary the checks of every glossary term its columns carry."""
+def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> list[QualityRule]:
+    """The contract's rules (with `extra` ones, e.g. a glossary's), each with a unique check name.
+
+    Raises `ContractError` naming the field and line of a rule the mesh cannot run."""
     rules: list[QualityRule] = []
     key = sorted((c for c in contract.columns if c.primary_key), key=lambda c: c.primary_key_position)
     for index, column in enumerate(contract.columns):
@@ -81,47 +83,7 @@ def rules_for_contract(contract: Contract, glossary: Glossary | None = None) -> 
         for index, entry in enumerate(column.quality):
             path = ("schema", 0, "properties", c_index, "quality", index)
             rules.append(_quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path))
-    if glossary is not None:
-        rules += term_rules(contract, glossary)
-    return _unique_names(rules)
-
-
-def term_rules(contract: Contract, glossary: Glossary) -> list[QualityRule]:
-    """A column carrying a glossary term holds the term's canonical values (after normalization on
-    publish) and matches its meaning's pattern. Unclear term uses are the glossary policy's to report."""
-    rules = []
-    for found in glossary.column_terms(contract):
-        if found.use is None:
-            continue
-        index, column, use = found.index, found.column, found.use
-        source = f"schema[0].properties[{index}] term {use.label} ({glossary.file.name})"
-        if use.term.values is not None:
-            rules.append(
-                QualityRule(
-                    name=f"{column.name}_is_{use.term.name}",
-                    description=f"{column.name} holds canonical {use.term.name} values: {use.term.canonical or use.term.values.description}.",
-                    severity="error",
-                    source=source,
-                    threshold=ZERO,
-                    column=column.name,
-                    expectation="ExpectColumnValuesToBeInSet",
-                    arguments={"column": column.name, "value_set": sorted(use.term.values.canonical_values)},
-                )
-            )
-        if use.pattern:
-            rules.append(
-                QualityRule(
-                    name=f"{column.name}_is_{use.term.name}_id" if use.term.values else f"{column.name}_is_{use.term.name}",
-                    description=f"{column.name} is a {use.label} identifier ({use.pattern}).",
-                    severity="error",
-                    source=source,
-                    threshold=ZERO,
-                    column=column.name,
-                    expectation="ExpectColumnValuesToMatchRegex",
-                    arguments={"column": column.name, "regex": use.pattern},
-                )
-            )
-    return rules
+    return _unique_names([*rules, *extra])
 
 
 def _schema_rules(column: Column, source: str, single_key: bool) -> list[QualityRule]:
@@ -169,17 +131,17 @@ def _bound(column: Column, value: Any) -> Any:
     return dt.datetime.fromisoformat(str(value))
 
 
-def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | None, source: str, path: tuple) -> QualityRule:
-    kind = entry.get("type", "library")
-    severity: Severity = "warning" if str(entry.get("severity", "error")).lower() in ("warning", "warn", "info") else "error"
-    description = entry.get("description") or entry.get("name") or ""
-    label = _identifier(entry.get("name") or "")
+def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None, source: str, path: tuple) -> QualityRule:
+    kind = entry.type or "library"
+    severity: Severity = "warning" if str(entry.severity or "error").lower() in ("warning", "warn", "info") else "error"
+    description = entry.description or entry.name or ""
+    label = _identifier(entry.name or "")
 
     def fail(message: str, fix: str) -> ContractError:
         return ContractError([contract.source.problem(path, message, fix)])
 
     if kind == "sql":
-        if not entry.get("query"):
+        if not entry.query:
             raise fail("a sql quality rule needs a query", "write query: SELECT count(*) FROM {object} WHERE …")
         return QualityRule(
             label or f"{column.name + '_' if column else ''}sql_check",
@@ -188,12 +150,12 @@ def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | No
             source,
             Threshold.from_rule(entry, ZERO),
             column.name if column else None,
-            query=str(entry["query"]),
+            query=str(entry.query),
         )
     if kind == "custom":
-        if str(entry.get("engine", "")).lower() not in ("greatexpectations", "great_expectations", "gx"):
-            raise fail(f"custom rules run on engine greatExpectations, not '{entry.get('engine')}'", "set engine: greatExpectations")
-        implementation = entry.get("implementation")
+        if str(entry.engine or "").lower() not in ("greatexpectations", "great_expectations", "gx"):
+            raise fail(f"custom rules run on engine greatExpectations, not '{entry.engine}'", "set engine: greatExpectations")
+        implementation = entry.implementation
         if not isinstance(implementation, dict) or not implementation.get("expectation"):
             raise fail(
                 "a custom rule needs implementation: {expectation: <Great Expectations expectation>, kwargs: {…}}",
@@ -203,7 +165,7 @@ def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | No
         arguments = dict(implementation.get("kwargs") or {})
         if column is not None:
             arguments.setdefault("column", column.name)
-        has_threshold = any(k.startswith("must") for k in entry)
+        has_threshold = Threshold.declared(entry) is not None
         return QualityRule(
             label or _identifier(str(implementation["expectation"])),
             description or expectation,
@@ -220,10 +182,10 @@ def _quality_rule(contract: Contract, entry: dict[str, Any], column: Column | No
     return _library_rule(entry, column, source, severity, description, label, fail)
 
 
-def _library_rule(entry, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
-    metric = entry.get("metric") or entry.get("rule")
-    arguments = entry.get("arguments") or {}
-    measure: Measure = "unexpected_percent" if str(entry.get("unit", "rows")).lower() == "percent" else "unexpected_count"
+def _library_rule(entry: DataQuality, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
+    metric = entry.metric or entry.rule
+    arguments = entry.arguments or {}
+    measure: Measure = "unexpected_percent" if str(entry.unit or "rows").lower() == "percent" else "unexpected_count"
     columns = arguments.get("properties") or ([column.name] if column else [])
     target = column.name if column else (columns[0] if len(columns) == 1 else None)
     prefix = f"{'_'.join(columns)}_" if columns else ""

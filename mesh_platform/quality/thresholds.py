@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +23,16 @@ class Threshold:
     value: Any
 
     @classmethod
-    def from_rule(cls, rule: Mapping[str, Any], default: Threshold) -> Threshold:
+    def declared(cls, rule: Any) -> Threshold | None:
+        """The threshold an ODCS quality rule (its `DataQuality` model) states, if any."""
         for operator in OPERATORS:
-            if rule.get(operator) is not None:
-                return cls(operator, rule[operator])
-        return default
+            if (value := getattr(rule, operator, None)) is not None:
+                return cls(operator, value)
+        return None
+
+    @classmethod
+    def from_rule(cls, rule: Any, default: Threshold) -> Threshold:
+        return cls.declared(rule) or default
 
     def holds(self, observed: float) -> bool:
         value = self.value

@@ -1,39 +1,20 @@
-"""Recipe types: how a product is built. Each is a Dagster component usable in `defs.yaml`.
+"""Recipe types: how a product is built. Each is a Dagster component usable in `defs.yaml`:
 
     type: mesh_platform.recipes.SqlProduct
+
+A recipe type is one module of this package (a `ProductRecipe` subclass naming its
+`template`) and one folder of `templates/`. Every module here is imported and its
+recipe type registered, so adding a type touches nothing else; `recipe_types()`
+lists them by template name.
 """
 
-from mesh_platform.recipes.base import ProductRecipe
-from mesh_platform.recipes.cdc import CdcProduct
-from mesh_platform.recipes.filter import FilterProduct
-from mesh_platform.recipes.join import JoinProduct
-from mesh_platform.recipes.projection import ProjectionProduct
-from mesh_platform.recipes.python import PythonProduct
-from mesh_platform.recipes.source import SourceProduct
-from mesh_platform.recipes.sql import SqlProduct
-from mesh_platform.recipes.union import UnionProduct
+import importlib
+import pkgutil
 
-# The template `mesh new` and `dg scaffold defs` use for each recipe type.
-TEMPLATE_BY_RECIPE = {
-    "SourceProduct": "source",
-    "SqlProduct": "sql",
-    "PythonProduct": "python",
-    "FilterProduct": "filter",
-    "ProjectionProduct": "projection",
-    "UnionProduct": "union",
-    "JoinProduct": "join",
-    "CdcProduct": "cdc",
-}
+from mesh_platform.recipes.base import ProductRecipe, recipe_types
 
-__all__ = [
-    "CdcProduct",
-    "FilterProduct",
-    "JoinProduct",
-    "ProductRecipe",
-    "ProjectionProduct",
-    "PythonProduct",
-    "SourceProduct",
-    "SqlProduct",
-    "TEMPLATE_BY_RECIPE",
-    "UnionProduct",
-]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+globals().update({recipe.__name__: recipe for recipe in recipe_types().values()})
+__all__ = ["ProductRecipe", "recipe_types", *sorted(recipe.__name__ for recipe in recipe_types().values())]

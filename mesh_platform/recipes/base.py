@@ -1,30 +1,59 @@
 """The base of every recipe type: a Dagster component that turns a contract into a product.
 
-A recipe type only says how to compute the product's rows as a DuckDB relation
-(`relation`). Everything else — contract loading, the asset and its metadata,
-staging, conformance and publishing — is the platform's and the same for all.
-Adding a recipe type is one small module: subclass `ProductRecipe`, add typed
-fields, implement `relation`, and export it from `mesh_platform.recipes`.
+A recipe type is one class in one module of this package, plus one folder of
+`templates/`. The class is the whole registry entry:
+
+  - its typed fields are the recipe's YAML schema (`dg check yaml` and definitions
+    load report a wrong setting with its line; `inputs` states how many inputs it reads);
+  - `relation` computes the product's rows as a DuckDB relation;
+  - `template` names its folder under `templates/`, `parameters` the `mesh new --set`
+    values it takes, and `plan` fills the new product's contract from its inputs;
+  - its docstring's first line describes it in `mesh templates`.
+
+Everything else — contract loading, the asset and its metadata, staging,
+conformance, checks and publishing — is the platform's and the same for all.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import dagster as dg
+import pydantic
 from pydantic import Field
 
-from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, RECIPE_FILE, assemble_product
+from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, Catalog, assemble_product
+from mesh_platform.catalog.workspace import RECIPE_FILE
 from mesh_platform.core.errors import RecipeError
+from mesh_platform.core.inputs import INPUT_PATTERN
+from mesh_platform.core.settings import MeshSettings, repository_of
+from mesh_platform.core.yaml_document import load_yaml_document
+from mesh_platform.governance.view import MeshView
 from mesh_platform.product.asset import product_asset
 from mesh_platform.recipes.scaffolder import ProductScaffolder
-from mesh_platform.core.yaml_document import load_yaml_document
+from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns, inputs_as_given
 
 if TYPE_CHECKING:
     import duckdb
 
     from mesh_platform.product.build import BuildContext
+
+# An input in a recipe: an address, optionally renamed ('mesh://sales/orders as sales_orders').
+InputAddress = Annotated[str, Field(pattern=INPUT_PATTERN)]
+INPUTS_DESCRIPTION = "Products this one reads, by address (mesh://<domain>/<product>), optionally renamed: 'mesh://sales/orders as sales_orders'."
+
+_RECIPE_TYPES: dict[str, type[ProductRecipe]] = {}  # template name → recipe type
+
+
+def recipe_types() -> dict[str, type[ProductRecipe]]:
+    """Every recipe type, by the name of its template (what `mesh new --template` takes)."""
+    return dict(sorted(_RECIPE_TYPES.items()))
+
+
+def inputs_field(*, min_inputs: int = 0, max_inputs: int | None = None) -> Any:
+    """The `inputs` field of a recipe type that reads `min_inputs` to `max_inputs` inputs."""
+    return Field(default_factory=list, min_length=min_inputs, max_length=max_inputs, description=INPUTS_DESCRIPTION)
 
 
 @dg.scaffold_with(ProductScaffolder)
@@ -35,16 +64,58 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         default=DEFAULT_CONTRACT_FILE,
         description="The product's ODCS v3.1 contract file, relative to this folder.",
     )
-    inputs: list[str] = Field(
-        default_factory=list,
-        description="Products this one reads, by address (mesh://<domain>/<product>), "
-        "optionally renamed: 'mesh://sales/orders as sales_orders'.",
-    )
+    inputs: list[InputAddress] = inputs_field()
 
+    # The folder under templates/ that `mesh new --template <it>` renders (registers the type).
+    template: ClassVar[str]
+    # `mesh new --set NAME=VALUE`: the parameters `plan` reads, and what each sets.
+    parameters: ClassVar[dict[str, str]] = {}
     # The Dagster kind shown on the asset (besides duckdb and delta).
     kind: ClassVar[str] = ""
     # Whether an output column of another kind of type than the contract's is drift (see conformance).
     checks_output_types: ClassVar[bool] = True
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "template" in cls.__dict__:
+            _RECIPE_TYPES[cls.template] = cls
+
+    @classmethod
+    def load(cls, attributes: pydantic.BaseModel | None, context: dg.ComponentLoadContext) -> ProductRecipe:
+        """The recipe from its YAML; a setting the type refuses is a `RecipeError` naming its line."""
+        try:
+            return super().load(attributes, context)
+        except pydantic.ValidationError as error:
+            document = load_yaml_document(context.path / RECIPE_FILE, RecipeError)
+            raise RecipeError(document.validation_problems(error, f"see the {cls.__name__} fields (dg list components)", ("attributes",))) from None
+
+    # The registry entry, as `mesh new` and `mesh templates` read it.
+
+    @classmethod
+    def type_name(cls) -> str:
+        """What a recipe file's `type:` says."""
+        return f"mesh_platform.recipes.{cls.__name__}"
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0]
+
+    @classmethod
+    def input_range(cls) -> tuple[int, int | None]:
+        """How many inputs the type reads: from the `inputs` field's own limits."""
+        limits = cls.model_fields["inputs"].metadata  # pydantic's MinLen / MaxLen constraints
+        low = next((m.min_length for m in limits if hasattr(m, "min_length")), 0)
+        high = next((m.max_length for m in limits if hasattr(m, "max_length")), None)
+        return low, high
+
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        """The new product's columns and settings: by default its first input's columns."""
+        columns = list(request.inputs[0].contract.columns) if request.inputs else example_columns()
+        return Plan(columns, inputs_as_given(request))
+
+    # How the product is built.
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         """The product's rows, computed from `build.inputs` in `build.connection`."""
@@ -54,8 +125,8 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         """Files besides the recipe and contract whose content defines the product."""
         return []
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        """Problems with the recipe's own settings, found at load (e.g. a missing SQL file)."""
+    def check_files(self, folder: Path) -> list[tuple[str, str]]:
+        """(setting, problem) for each file a setting names that is not there (checked when definitions load)."""
         return []
 
     def recipe_kind(self) -> str:
@@ -64,9 +135,12 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         recipe_file = context.path / RECIPE_FILE
         product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)
-        if problems := self.check_recipe(context.path):
+        if problems := self.check_files(context.path):
             document = load_yaml_document(recipe_file, RecipeError)
-            raise RecipeError([document.problem(("attributes",), p) for p in problems])
+            raise RecipeError([document.problem(("attributes", setting), problem) for setting, problem in problems])
+        # The repository's files only: the catalog and the glossary, never the state under MESH_HOME.
+        settings = MeshSettings.from_env(root=repository_of(context.path))
+        view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
         return dg.Definitions(
-            assets=[product_asset(product, self, self.recipe_kind(), self.code_files(context.path))]
+            assets=[product_asset(product, self, self.recipe_kind(), self.code_files(context.path), view)]
         )

@@ -10,14 +10,14 @@ Every run replays the input's whole history, so the input must keep every event
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from mesh_platform.core.errors import MeshError
-from mesh_platform.recipes.base import ProductRecipe
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import literal, quote
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.scaffold.plans import Plan, PlanRequest, guess_column, inputs_as_given
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,11 +28,18 @@ DEFAULT_DELETE_VALUES = ["delete", "DELETE", "d", "D"]
 
 
 class CdcProduct(ProductRecipe):
-    """Applies insert, update and delete events, keyed and ordered, to a current-state table."""
+    """A current-state table from insert/update/delete change events, by key and sequence; no code."""
 
+    template = "cdc"
+    parameters = {
+        "key": "Column(s) identifying a row, comma-separated (default the first *_id column).",
+        "sequence": "Column ordering the events (default sequence, seq, lsn, offset or version).",
+        "operation": "Column holding insert, update or delete (default op, operation, change_type or action).",
+    }
     kind = "sql"
 
-    key: list[str] = Field(description="Column(s) identifying a row of the state (the primary key).")
+    inputs: list[InputAddress] = inputs_field(min_inputs=1, max_inputs=1)
+    key: list[str] = Field(min_length=1, description="Column(s) identifying a row of the state (the primary key).")
     sequence: str = Field(description="Column ordering the events: a later change has a higher value.")
     operation: str = Field(description="Column holding the operation (insert, update or delete).")
     delete_values: list[str] = Field(
@@ -43,11 +50,25 @@ class CdcProduct(ProductRecipe):
         default_factory=list, description="Event columns not carried into the state, besides the operation."
     )
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        problems = [] if len(self.inputs) == 1 else ["cdc reads exactly one input: the change events"]
-        if not self.key:
-            problems.append("key: name the column(s) that identify a row")
-        return problems
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        events = request.inputs[0].contract
+        names = [c.name for c in events.columns]
+        operation = request.parameters["operation"] or guess_column(names, ("op", "operation", "change_type", "action"), "operation")
+        sequence = request.parameters["sequence"] or guess_column(names, ("sequence", "seq", "lsn", "offset", "version"), "sequence")
+        key_text = request.parameters["key"] or guess_column(names, [n for n in names if n.endswith("_id") and n != "event_id"][:1], "key")
+        key = [k.strip() for k in key_text.split(",") if k.strip()]
+        for column in (operation, sequence, *key):
+            if column not in names:
+                raise MeshError(f"{events.address} has no column '{column}' (its columns: {', '.join(names)})")
+        columns = []
+        for column in events.columns:
+            if column.name == operation:
+                continue
+            if column.name in key:
+                column = column.changed(required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1)
+            columns.append(column)
+        return Plan(columns, inputs_as_given(request), {"key": key, "sequence": sequence, "operation": operation})
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         events = build.inputs[0]
@@ -61,7 +82,7 @@ class CdcProduct(ProductRecipe):
         ).fetchall()[0][0]
         if unsequenced:
             raise MeshError(f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one")
-        deletes = ", ".join("'" + v.replace("'", "''") + "'" for v in self.delete_values)
+        deletes = ", ".join(literal(v) for v in self.delete_values)
         is_delete = f"coalesce({quote(self.operation)} IN ({deletes}), false)"
         dropped = ", ".join(quote(c) for c in dict.fromkeys([self.operation, *self.exclude]))
         # At equal sequence (a repeated event) a delete wins, so the outcome never depends on arrival order.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
 if TYPE_CHECKING:
     import duckdb
@@ -16,22 +16,33 @@ if TYPE_CHECKING:
 
 
 class FilterProduct(ProductRecipe):
-    """Keeps the rows of its one input that meet every condition (DuckDB SQL expressions)."""
+    """The rows of one input that meet conditions (SQL expressions); no code."""
 
+    template = "filter"
+    parameters = {"where": "The condition rows must meet, e.g. \"status = 'completed'\" (default <first required column> IS NOT NULL)."}
     kind = "sql"
 
+    inputs: list[InputAddress] = inputs_field(min_inputs=1, max_inputs=1)
     where: str | list[str] = Field(
         description="A condition, or a list of conditions that must all hold, e.g. \"status = 'completed'\"."
     )
 
+    @field_validator("where")
+    @classmethod
+    def _some_condition(cls, where: str | list[str]) -> str | list[str]:
+        if not any(c.strip() for c in ([where] if isinstance(where, str) else where)):
+            raise ValueError("give at least one condition")
+        return where
+
     def conditions(self) -> list[str]:
         return [self.where] if isinstance(self.where, str) else list(self.where)
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        problems = [] if len(self.inputs) == 1 else ["a filter reads exactly one input"]
-        if not any(c.strip() for c in self.conditions()):
-            problems.append("where: give at least one condition")
-        return problems
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        columns = list(request.inputs[0].contract.columns)
+        anchor = next((c for c in columns if c.required), columns[0])
+        where = request.parameters["where"] or f"{anchor.name} IS NOT NULL"
+        return Plan(columns, inputs_as_given(request), {"where": where})
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         condition = " AND ".join(f"({c})" for c in self.conditions())

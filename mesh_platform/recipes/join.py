@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.errors import MeshError
-from mesh_platform.recipes.base import ProductRecipe
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.inputs import ProductInput, parse_inputs
+from mesh_platform.core.sql import quote
+from mesh_platform.governance.access import may_read
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.scaffold.plans import Plan, PlanRequest, seen_by
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,22 +74,54 @@ def plan_join(base: str, columns: Mapping[str, Sequence[str]], joins: Sequence[J
 
 
 class JoinProduct(ProductRecipe):
-    """Joins its inputs on key columns: the first input, then each join in order."""
+    """Inputs joined on their keys, across domains too (through a crosswalk product when their keys differ); no code."""
 
+    template = "join"
     kind = "sql"
 
-    joins: list[JoinStep] = Field(description="One entry per input after the first, in the order they are joined.")
+    inputs: list[InputAddress] = inputs_field(min_inputs=2)
+    joins: list[JoinStep] = Field(min_length=1, description="One entry per input after the first, in the order they are joined.")
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        from mesh_platform.core.inputs import parse_inputs
-
+    @model_validator(mode="after")
+    def _every_input_joined_once(self) -> JoinProduct:
         aliases = [i.alias for i in parse_inputs(self.inputs)]
-        if len(aliases) < 2:
-            return ["a join reads two or more inputs"]
         joined = [j.input for j in self.joins]
         if sorted(joined) != sorted(aliases[1:]):
-            return [f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got {', '.join(joined) or 'none'}"]
-        return []
+            raise ValueError(f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got {', '.join(joined) or 'none'}")
+        return self
+
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        """Join each input in turn on its key; where two inputs share no key, go through a crosswalk product."""
+        base, *rest = request.inputs
+        products = [base]
+        steps: list[JoinStep] = []
+        available = {c.name for c in base.contract.columns}
+        for product in rest:
+            keys = _join_keys(available, product)
+            if keys is None:
+                bridge, bridge_keys = _find_bridge(request, available, product, exclude={p.address for p in products})
+                products.append(bridge)
+                steps.append(JoinStep(input=bridge.address.product, keys=bridge_keys))
+                available |= {c.name for c in bridge.contract.columns}
+                keys = _join_keys(available, product)
+                assert keys is not None
+            products.append(product)
+            steps.append(JoinStep(input=product.address.product, keys=keys))
+            available |= {c.name for c in product.contract.columns}
+        columns_by_alias = {p.address.product: [c.name for c in p.contract.columns] for p in products}
+        contracts = {p.address.product: p.contract for p in products}
+        planned = plan_join(base.address.product, columns_by_alias, steps)
+        columns = []
+        for joined in planned:
+            column = contracts[joined.alias].column(joined.source)
+            if joined.alias != base.address.product:
+                # A left join leaves these empty where nothing matches; they are not the product's key.
+                column = column.changed(required=False, unique=False, primary_key=False, primary_key_position=None)
+            columns.append(column.changed(name=joined.name))
+        notes = [f"joins through {p.address} to link keys" for p in products if p not in request.inputs]
+        inputs = [ProductInput(p.address, p.address.product) for p in products]
+        return Plan(columns, inputs, {"joins": steps}, notes)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         base = build.inputs[0].alias
@@ -119,3 +154,29 @@ class JoinProduct(ProductRecipe):
                 f"{build.contract.address}: {step.input} has {repeated} repeated key(s) on ({keys}); the join would repeat rows. "
                 "Join on a unique key, or set unique: false on this join if repeating rows is intended."
             )
+
+
+def _join_keys(available: set[str], product: Product) -> list[str] | None:
+    """Keys to join `product` on: its primary key (or a unique column) when already available."""
+    columns = product.contract.columns
+    primary = [c.name for c in sorted((c for c in columns if c.primary_key), key=lambda c: c.primary_key_position)]
+    if primary and set(primary) <= available:
+        return primary
+    unique = [c.name for c in columns if c.unique and c.name in available]
+    return unique[:1] or None
+
+
+def _find_bridge(request: PlanRequest, available: set[str], product: Product, exclude: set) -> tuple[Product, list[str]]:
+    """A product of the mesh holding a column we have and the target's key: an identifier crosswalk."""
+    for candidate in sorted(request.catalog.products.values(), key=lambda p: p.address):
+        if candidate.address in exclude or candidate.address == product.address or not may_read(candidate.contract, request.domain):
+            continue
+        candidate = seen_by(candidate, request.domain)
+        keys = _join_keys(available, candidate)
+        names = {c.name for c in candidate.contract.columns}
+        if keys and _join_keys(available | names, product):
+            return candidate, keys
+    raise MeshError(
+        f"{product.address} shares no key with the inputs before it and no product of the mesh links them; "
+        "add an input that does, or create the product with the sql template"
+    )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mesh_platform.core.errors import MeshError
-from mesh_platform.recipes.base import ProductRecipe
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import quote
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,25 +24,26 @@ class ProjectedColumn(dg.Model):
 
 
 class ProjectionProduct(ProductRecipe):
-    """Selects, renames and casts the columns of its one input."""
+    """Chosen columns of one input, renamed and cast; no code."""
 
+    template = "projection"
     kind = "sql"
 
+    inputs: list[InputAddress] = inputs_field(min_inputs=1, max_inputs=1)
     columns: list[str | ProjectedColumn] = Field(
-        description="Columns to keep, in order: a name, or {name, source, cast} to rename or convert."
+        min_length=1, description="Columns to keep, in order: a name, or {name, source, cast} to rename or convert."
     )
+
+    @field_validator("columns")
+    @classmethod
+    def _each_once(cls, columns: list[str | ProjectedColumn]) -> list[str | ProjectedColumn]:
+        names = [c if isinstance(c, str) else c.name for c in columns]
+        if duplicates := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"{', '.join(duplicates)} listed twice")
+        return columns
 
     def projected(self) -> list[ProjectedColumn]:
         return [ProjectedColumn(name=c) if isinstance(c, str) else c for c in self.columns]
-
-    def check_recipe(self, folder: Path) -> list[str]:
-        problems = [] if len(self.inputs) == 1 else ["a projection reads exactly one input"]
-        names = [c.name for c in self.projected()]
-        if not names:
-            problems.append("columns: list at least one column")
-        if duplicates := sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"columns: {', '.join(duplicates)} listed twice")
-        return problems
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         source = build.input(build.inputs[0].alias)

@@ -28,25 +28,23 @@ PYTHON_OUTPUT = "mesh_python_output"
 
 
 class PythonProduct(ProductRecipe):
-    """A product computed by a Python function taking and returning pandas DataFrames."""
+    """A Python function taking the inputs as pandas DataFrames and returning the product's rows."""
 
+    template = "python"
     kind = "python"
 
     function: str = Field(
-        description="'<file>.py:<function>' beside defs.yaml, e.g. 'transform.py:build'.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py:[A-Za-z_][A-Za-z0-9_]*$",
+        description="'<file>.py:<function>', the file beside defs.yaml, e.g. 'transform.py:build'.",
     )
 
     def _location(self, folder: Path) -> tuple[Path, str]:
         file, _, name = self.function.partition(":")
         return folder / file, name
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        file, name = self._location(folder)
-        if not name or file.suffix != ".py":
-            return [f"function '{self.function}' must be written '<file>.py:<function>'"]
-        if not file.is_file():
-            return [f"function file '{file.name}' does not exist in {folder}"]
-        return []
+    def check_files(self, folder: Path) -> list[tuple[str, str]]:
+        file, _ = self._location(folder)
+        return [] if file.is_file() else [("function", f"function file '{file.name}' does not exist in {folder}")]
 
     def code_files(self, folder: Path) -> list[Path]:
         return [self._location(folder)[0]]

@@ -7,8 +7,14 @@ its contract pre-filled from the inputs given as `--json-params`, e.g.
 
 from __future__ import annotations
 
+import importlib
+
 import dagster as dg
 from pydantic import BaseModel, Field
+
+from mesh_platform.catalog.workspace import RECIPE_FILE, domain_of
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.scaffold.product import new_product
 
 
 class ProductScaffoldParams(BaseModel):
@@ -23,19 +29,15 @@ class ProductScaffolder(dg.Scaffolder[ProductScaffoldParams]):
         return ProductScaffoldParams
 
     def scaffold(self, request: dg.ScaffoldRequest[ProductScaffoldParams]) -> None:
-        from mesh_platform.catalog.catalog import domain_of
-        from mesh_platform.recipes import TEMPLATE_BY_RECIPE
-        from mesh_platform.scaffold.product import new_product
-        from mesh_platform.core.settings import MeshSettings
-
+        module, _, name = request.type_name.rpartition(".")
+        recipe = getattr(importlib.import_module(module), name)  # the recipe type dg is scaffolding
         folder = request.target_path
-        recipe = request.type_name.rsplit(".", 1)[-1]
-        settings = MeshSettings.from_env(start=folder)
         params = request.params
         new_product(
-            settings,
-            f"{domain_of(folder / 'defs.yaml')}/{folder.name}",
-            TEMPLATE_BY_RECIPE[recipe],
+            MeshSettings.from_env(start=folder),
+            f"{domain_of(folder / RECIPE_FILE)}/{folder.name}",
+            recipe.template,
+            {recipe.template: recipe},
             params.inputs,
             params.owner,
             params.parameters,

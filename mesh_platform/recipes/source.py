@@ -1,19 +1,20 @@
 """The `source` recipe: the product is read from files in the domain's landing folder.
 
-Files arrive in `MESH_HOME/landing/<domain>/`. CSV, JSON lines and Parquet are
-read by DuckDB; several files matching the pattern are read as one table
-(columns matched by name).
+Files arrive in the domain's folder of the landing zone (`MESH_HOME/landing/<domain>/`
+by default). CSV, JSON lines and Parquet are read by DuckDB; several files
+matching the pattern are read as one table (columns matched by name).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from mesh_platform.core.errors import MeshError
-from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,10 +26,13 @@ _FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson":
 
 
 class SourceProduct(ProductRecipe):
-    """A product read from files that land in the domain's landing folder."""
+    """Files delivered to the domain's landing folder (CSV, JSON lines or Parquet) as a product."""
 
+    template = "source"
+    parameters = {"path": "File name or glob inside MESH_HOME/landing/<domain>/ (default <name>/*.csv)."}
     checks_output_types = False  # typing raw file columns is what a source does
 
+    inputs: list[InputAddress] = inputs_field(max_inputs=0)
     path: str = Field(description="File name or glob pattern inside the domain's landing folder, e.g. 'orders/*.csv'.")
     format: FileFormat | None = Field(default=None, description="csv, jsonl or parquet; by default from the file suffix.")
     options: dict[str, Any] = Field(
@@ -36,25 +40,35 @@ class SourceProduct(ProductRecipe):
         description="Reader options passed to DuckDB (e.g. delimiter, header, dateformat for CSV).",
     )
 
+    @field_validator("path")
+    @classmethod
+    def _inside_landing(cls, path: str) -> str:
+        if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+            raise ValueError(f"path '{path}' must stay inside the landing folder (relative, no '..')")
+        return path
+
+    @model_validator(mode="after")
+    def _known_format(self) -> SourceProduct:
+        self.file_format()
+        return self
+
     def file_format(self) -> str:
         if self.format:
             return self.format
         suffix = Path(self.path).suffix.lower()
         if suffix not in _FORMAT_BY_SUFFIX:
-            raise MeshError(f"cannot tell the format of '{self.path}'; set format: csv, jsonl or parquet")
+            raise ValueError(f"cannot tell the format of '{self.path}'; set format: csv, jsonl or parquet")
         return _FORMAT_BY_SUFFIX[suffix]
 
     def recipe_kind(self) -> str:
         return {"jsonl": "json"}.get(self.file_format(), self.file_format())
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        if Path(self.path).is_absolute() or ".." in Path(self.path).parts:
-            return [f"path '{self.path}' must stay inside the landing folder (relative, no '..')"]
-        try:
-            self.file_format()
-        except MeshError as error:
-            return [str(error)]
-        return []
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        pattern = request.parameters["path"] or f"{request.name}/*.csv"
+        example = pattern.replace("*", "example")
+        delivery = (pattern, example) if "*" not in example and example.endswith(".csv") else None
+        return Plan(example_columns(), settings={"path": pattern}, purpose=", as delivered to its landing folder.", example_delivery=delivery)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         files = sorted(str(f) for f in build.landing.glob(self.path) if f.is_file())

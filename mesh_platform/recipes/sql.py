@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from mesh_platform.recipes.base import ProductRecipe
 
@@ -20,18 +20,23 @@ if TYPE_CHECKING:
 
 
 class SqlProduct(ProductRecipe):
-    """A product computed by a SQL query over its inputs, in DuckDB."""
+    """A DuckDB SQL query over the product's inputs (each input is a table named after its product)."""
 
+    template = "sql"
     kind = "sql"
 
     sql: str | None = Field(default=None, description="The query, inline.")
-    sql_file: str | None = Field(default=None, description="A file holding the query, relative to this folder.")
+    sql_file: str | None = Field(default=None, pattern=r"^[^/]+\.sql$", description="A .sql file beside defs.yaml holding the query.")
 
-    def check_recipe(self, folder: Path) -> list[str]:
+    @model_validator(mode="after")
+    def _one_query(self) -> SqlProduct:
         if (self.sql is None) == (self.sql_file is None):
-            return ["give exactly one of sql (inline query) or sql_file (a .sql file beside defs.yaml)"]
+            raise ValueError("give exactly one of sql (inline query) or sql_file (a .sql file beside defs.yaml)")
+        return self
+
+    def check_files(self, folder: Path) -> list[tuple[str, str]]:
         if self.sql_file and not (folder / self.sql_file).is_file():
-            return [f"sql_file '{self.sql_file}' does not exist in {folder}"]
+            return [("sql_file", f"sql_file '{self.sql_file}' does not exist in {folder}")]
         return []
 
     def code_files(self, folder: Path) -> list[Path]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from mesh_platform.contract.model import Column
+from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import MeshError
-from mesh_platform.recipes.base import ProductRecipe
-from mesh_platform.storage.domain_database import quote
+from mesh_platform.core.sql import literal, quote
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
 if TYPE_CHECKING:
     import duckdb
@@ -18,17 +20,32 @@ if TYPE_CHECKING:
 
 
 class UnionProduct(ProductRecipe):
-    """Stacks the rows of its inputs; columns are matched by name and must be the same in every input."""
+    """The rows of several inputs with the same columns, stacked; no code."""
 
+    template = "union"
+    parameters = {"source_column": "Name of a column recording each row's source address (default none)."}
     kind = "sql"
 
+    inputs: list[InputAddress] = inputs_field(min_inputs=2)
     distinct: bool = Field(default=False, description="Drop rows that are exactly the same (UNION instead of UNION ALL).")
     source_column: str | None = Field(
-        default=None, description="Add a column of this name holding the address each row came from."
+        default=None, pattern=f"^{NAME_PATTERN}$", description="Add a column of this name holding the address each row came from."
     )
 
-    def check_recipe(self, folder: Path) -> list[str]:
-        return [] if len(self.inputs) >= 2 else ["a union reads two or more inputs"]
+    @classmethod
+    def plan(cls, request: PlanRequest) -> Plan:
+        first = request.inputs[0]
+        names = {c.name for c in first.contract.columns}
+        for other in request.inputs[1:]:
+            other_names = {c.name for c in other.contract.columns}
+            if other_names != names:
+                differences = [f"{c} missing" for c in sorted(names - other_names)] + [f"{c} extra" for c in sorted(other_names - names)]
+                raise MeshError(f"{other.address} cannot be unioned with {first.address}: {', '.join(differences)}")
+        columns = list(first.contract.columns)
+        source_column = request.parameters["source_column"]
+        if source_column:
+            columns.append(Column.new(source_column, "string", "VARCHAR", "Address of the product the row came from.", required=True, classification="public"))
+        return Plan(columns, inputs_as_given(request), {"source_column": source_column})
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         first = build.inputs[0]
@@ -42,7 +59,7 @@ class UnionProduct(ProductRecipe):
                     f"{build.contract.address}: {item.address} cannot be unioned with {first.address}: "
                     f"{', '.join(differences)} (use a projection first to align the columns)"
                 )
-            origin = f", '{item.address}' AS {quote(self.source_column)}" if self.source_column else ""
+            origin = f", {literal(str(item.address))} AS {quote(self.source_column)}" if self.source_column else ""
             parts.append(f"SELECT *{origin} FROM {quote(item.alias)}")
         operator = " UNION BY NAME " if self.distinct else " UNION ALL BY NAME "
         return build.connection.sql(operator.join(parts))

@@ -12,8 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import Freshness, freshness
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.glossary import Glossary
 from mesh_platform.product.checks import check_names
 
 if TYPE_CHECKING:
@@ -69,6 +71,14 @@ class ProductHealth:
             return None
         return {"at": _iso(self.freshness.last_update), "run_id": self.last_run_id, "rows": self.rows, "port_version": self.port_version}
 
+    def build_json(self) -> dict[str, Any]:
+        """What `mesh show` tells of the product's builds: last materialization, checks, last failure."""
+        return {
+            "last_materialization": self.last_materialization_json(),
+            "checks": [c.to_json() for c in self.checks],
+            "last_failure": self.last_failure.to_json() if self.last_failure else None,
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
@@ -82,18 +92,17 @@ class ProductHealth:
         }
 
 
-def mesh_health(catalog: Catalog, products: list[Product], now: dt.datetime | None = None) -> list[ProductHealth]:
-    """The health of `products`, read from the Dagster instance of the catalog's mesh."""
+def mesh_health(settings: MeshSettings, glossary: Glossary, products: list[Product], now: dt.datetime | None = None) -> list[ProductHealth]:
+    """The health of `products`, read from the Dagster instance of the mesh `settings` describe."""
     import dagster as dg
 
-    home = catalog.settings.dagster_home
-    if not (home / "dagster.yaml").exists():
-        return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(catalog, p)) for p in products]
-    with dg.DagsterInstance.from_config(str(catalog.settings.ensure_dagster_home())) as instance:
-        return [_product_health(instance, catalog, product, now) for product in products]
+    if not (settings.dagster_home / "dagster.yaml").exists():
+        return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(glossary, p)) for p in products]
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        return [_product_health(instance, glossary, product, now) for product in products]
 
 
-def _product_health(instance: dg.DagsterInstance, catalog: Catalog, product: Product, now: dt.datetime | None) -> ProductHealth:
+def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: Product, now: dt.datetime | None) -> ProductHealth:
     import dagster as dg
 
     key = dg.AssetKey(product.address.asset_key_path)
@@ -105,7 +114,7 @@ def _product_health(instance: dg.DagsterInstance, catalog: Catalog, product: Pro
         health.last_run_id = event.run_id
         health.rows = _value(metadata.get("dagster/row_count"))
         health.port_version = _value(metadata.get("mesh/port_version"))
-    for name, severity in check_names(product, catalog.glossary):
+    for name, severity in check_names(product.contract, glossary):
         record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(key, name))
         evaluation = record.event.dagster_event.event_specific_data if record and record.event and record.event.dagster_event else None
         if evaluation is None:
@@ -156,8 +165,8 @@ def _innermost(error: Any) -> Any:
     return error
 
 
-def _unevaluated(catalog: Catalog, product: Product) -> list[CheckState]:
-    return [CheckState(name, None, severity) for name, severity in check_names(product, catalog.glossary)]
+def _unevaluated(glossary: Glossary, product: Product) -> list[CheckState]:
+    return [CheckState(name, None, severity) for name, severity in check_names(product.contract, glossary)]
 
 
 def _first_line(text: str) -> str:

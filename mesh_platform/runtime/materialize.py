@@ -1,32 +1,36 @@
 """Materializing products across domains: real Dagster runs against the mesh's instance.
 
 A Dagster run belongs to one code location, and each domain is one. So the
-selection is split into batches — the ready products of one domain — run in
-dependency order, each as `dagster asset materialize` in its own process
-against the instance in `MESH_HOME/dagster`. Progress is read from the
-instance's event log while a run goes. A failed product stops only what
+selection is split into batches — the products of one domain — run in
+dependency order, each in its own process (`runtime.domain_run`) against the
+instance in `MESH_HOME/dagster`. Each run carries a tag with its batch id;
+progress is read from that run's event log while it goes. A failed product stops only what
 depends on it; the other domains' products still run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import graphlib
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mesh_platform.core.address import Address
 from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
 
 if TYPE_CHECKING:
     import dagster as dg
 
 Status = Literal["materialized", "failed", "skipped"]
+BATCH_TAG = "mesh/batch"  # the id `mesh materialize` gives each run, to find it in the instance
+LAUNCHED_BY_TAG = "mesh/launched_by"
 POLL_SECONDS = 0.5
 
 
@@ -70,8 +74,25 @@ ProgressCallback = Callable[[str, object], None]
 
 
 def plan_batches(catalog: Catalog, selection: Iterable[Address]) -> list[Batch]:
-    """Split the selection into per-domain runs, each after the runs it depends on."""
-    remaining = catalog.ordered(selection)
+    """Split the selection into per-domain runs, each after the runs it depends on: one run per
+    domain, in the order domains read each other (where domains read each other in a circle, a
+    domain's products are split over several runs)."""
+    ordered = catalog.ordered(selection)
+    selected = {p.address for p in ordered}
+    reads: dict[str, set[str]] = {p.address.domain: set() for p in ordered}
+    for product in ordered:
+        reads[product.address.domain] |= {
+            i.address.domain for i in product.inputs if i.address.unversioned() in selected and i.address.domain != product.address.domain
+        }
+    try:
+        domains = list(graphlib.TopologicalSorter(reads).static_order())
+    except graphlib.CycleError:
+        return _batches_in_rounds(ordered)
+    return [Batch(domain, tuple(p for p in ordered if p.address.domain == domain)) for domain in domains]
+
+
+def _batches_in_rounds(remaining: list[Product]) -> list[Batch]:
+    """Batches when domains depend on each other in a circle: each run takes what is ready."""
     selected = {p.address for p in remaining}
     done: set[Address] = set()
     batches = []
@@ -98,7 +119,7 @@ def materialize(
 ) -> MaterializationReport:
     """Materialize the selected products (addresses) through Dagster; never raises for a failed product."""
     settings = settings or MeshSettings.from_env()
-    catalog = Catalog.load(settings)
+    catalog = Catalog.load(settings.root)
     notify = on_progress or (lambda kind, payload: None)
     report = MaterializationReport()
     failed: set[Address] = set()
@@ -141,11 +162,11 @@ def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: P
     instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     log_file = _log_file(settings, batch.domain)
     module = catalog.domains[batch.domain].module
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", module, "--select", ",".join(batch.asset_keys)]
-    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    batch_id = uuid.uuid4().hex
+    command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", module, batch_id, *batch.asset_keys]
     with log_file.open("w") as log:
         process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        watcher = _RunWatcher(instance, batch, started, notify)
+        watcher = _RunWatcher(instance, batch, batch_id, notify)
         while process.poll() is None:
             watcher.poll()
             time.sleep(POLL_SECONDS)
@@ -163,10 +184,10 @@ def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: P
 class _RunWatcher:
     """Follows one run's event log: step starts, materializations, failures."""
 
-    def __init__(self, instance: dg.DagsterInstance, batch: Batch, started: dt.datetime, notify: ProgressCallback):
+    def __init__(self, instance: dg.DagsterInstance, batch: Batch, batch_id: str, notify: ProgressCallback):
         self.instance = instance
         self.batch = batch
-        self.started = started
+        self.batch_id = batch_id
         self.notify = notify
         self.run_id: str | None = None
         self.cursor: str | None = None
@@ -217,11 +238,8 @@ class _RunWatcher:
     def _find_run(self) -> str | None:
         import dagster as dg
 
-        wanted = {dg.AssetKey(p.address.asset_key_path) for p in self.batch.products}
-        for run in self.instance.get_runs(filters=dg.RunsFilter(created_after=self.started), limit=20):
-            if set(run.asset_selection or ()) == wanted:
-                return run.run_id
-        return None
+        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch_id}), limit=1)
+        return runs[0].run_id if runs else None
 
     def outcomes(self) -> list[ProductOutcome]:
         result = []
@@ -253,7 +271,7 @@ def _failure_reason(event: dg.DagsterEvent) -> str:
 
 
 def _log_file(settings: MeshSettings, domain: str) -> Path:
-    folder = settings.home / "logs"
+    folder = settings.logs_dir
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return folder / f"materialize-{stamp}-{domain}.log"

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import yaml
 
-from mesh_platform.catalog.catalog import read_workspace
+from mesh_platform.catalog.workspace import read_workspace
 from mesh_platform.core.errors import MeshError
-from mesh_platform.scaffold.files import staged_folder
 from mesh_platform.core.names import check_name
-from mesh_platform.scaffold.owners import Owner
-from mesh_platform.scaffold.templates import get_template
-from mesh_platform.scaffold.workspace_file import add_code_location
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.scaffold.files import staged_folder
+from mesh_platform.scaffold.owners import Owner
+from mesh_platform.scaffold.templates import DOMAIN_TEMPLATE, get_template
+from mesh_platform.scaffold.workspace_file import add_code_location
 
 DOMAIN_FILE = "domain.yaml"
+DESCRIPTION = "A new domain package with its code location, an empty defs folder and a README for the team."
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ def domain_owner(folder: Path) -> str | None:
 def new_domain(settings: MeshSettings, name: str, owner: str, description: str | None = None) -> NewDomain:
     check_name(name, "domain")
     owner_ = Owner.parse(owner, default_team=name)
-    existing = {d.name: d for d in read_workspace(settings)}
+    existing = {d.name: d for d in read_workspace(settings.root)}
     if name in existing:
         raise MeshError(f"domain '{name}' already exists ({existing[name].folder}); mesh new never overwrites")
-    template = get_template(settings.root / "templates", "domain", "domain")
+    template = get_template(settings.templates_root, DOMAIN_TEMPLATE)
     folder = settings.root / "domains" / name
     module = f"domains.{name}.definitions"
     context = {

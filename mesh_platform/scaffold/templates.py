@@ -1,4 +1,11 @@
-"""The templates in `templates/`: what each is for, its parameters, and how it renders (Jinja2)."""
+"""The folders of `templates/`: the files `mesh new` writes, rendered with Jinja2.
+
+`templates/domain/` makes a domain; every other folder belongs to the recipe type
+that names it (`ProductRecipe.template`): what the folder holds is the best
+example of that recipe, and what it means (description, inputs, parameters)
+is the recipe type's. `.jinja` files are rendered, the others copied as they
+are; `landing/` holds example deliveries written to the mesh's landing folder.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +13,27 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Any
 
 from mesh_platform.core.errors import MeshError
 
-TEMPLATE_FILE = "template.yaml"
 JINJA_SUFFIX = ".jinja"
+DOMAIN_TEMPLATE = "domain"
 LANDING_FOLDER = "landing"  # example deliveries a template ships; written to MESH_HOME, not the product folder
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    description: str
-    default: str | None = None
+PARTIALS = "_partials"  # pieces the templates include
 
 
 @dataclass(frozen=True)
 class Template:
-    """One folder of `templates/`, described by its `template.yaml`."""
+    """One folder of `templates/`."""
 
     name: str
     folder: Path
-    kind: Literal["domain", "product"]
-    description: str
-    recipe: str | None
-    min_inputs: int
-    max_inputs: int | None
-    parameters: tuple[Parameter, ...]
 
     def files(self) -> list[Path]:
-        """The files the template writes (relative to its folder), `template.yaml` aside."""
+        """The files the template writes (relative to its folder)."""
         files = (p.relative_to(self.folder) for p in self.folder.rglob("*") if p.is_file())
-        return sorted(f for f in files if f.name != TEMPLATE_FILE and f.parts[0] != LANDING_FOLDER)
+        return sorted(f for f in files if f.parts[0] != LANDING_FOLDER)
 
     def render(self, target: Path, context: dict[str, Any]) -> list[Path]:
         """Render every file into `target`; `.jinja` files through Jinja2, others copied as they are."""
@@ -57,13 +50,6 @@ class Template:
                 out.write_bytes(source.read_bytes())
             written.append(out)
         return written
-
-    def parameter_values(self, given: dict[str, str]) -> dict[str, str | None]:
-        known = {p.name for p in self.parameters}
-        if unknown := sorted(set(given) - known):
-            allowed = ", ".join(sorted(known)) or "none"
-            raise MeshError(f"template '{self.name}' has no parameter {', '.join(unknown)} (its parameters: {allowed})")
-        return {p.name: given.get(p.name, p.default) for p in self.parameters}
 
 
 @functools.cache
@@ -82,30 +68,13 @@ def _environment(root: Path):
     return environment
 
 
-def load_templates(templates_root: Path) -> dict[str, Template]:
-    """Every template under `templates_root`, by name."""
-    templates = {}
-    for spec_file in sorted(templates_root.glob(f"*/{TEMPLATE_FILE}")):
-        spec = yaml.safe_load(spec_file.read_text()) or {}
-        inputs = spec.get("inputs") or {}
-        templates[spec_file.parent.name] = Template(
-            name=spec_file.parent.name,
-            folder=spec_file.parent,
-            kind=spec.get("kind", "product"),
-            description=str(spec.get("description", "")).strip(),
-            recipe=spec.get("recipe"),
-            min_inputs=int(inputs.get("min", 0)),
-            max_inputs=inputs.get("max"),
-            parameters=tuple(
-                Parameter(str(p["name"]), str(p.get("description", "")), None if p.get("default") is None else str(p["default"]))
-                for p in spec.get("parameters") or []
-            ),
-        )
-    return templates
+def template_folders(templates_root: Path) -> list[str]:
+    """The names of the template folders (the partials aside)."""
+    return sorted(p.name for p in templates_root.iterdir() if p.is_dir() and p.name != PARTIALS) if templates_root.is_dir() else []
 
 
-def get_template(templates_root: Path, name: str, kind: str) -> Template:
-    templates = {n: t for n, t in load_templates(templates_root).items() if t.kind == kind}
-    if name not in templates:
-        raise MeshError(f"there is no {kind} template '{name}' (templates: {', '.join(sorted(templates))}; see mesh templates)")
-    return templates[name]
+def get_template(templates_root: Path, name: str) -> Template:
+    folder = templates_root / name
+    if not folder.is_dir() or name == PARTIALS:
+        raise MeshError(f"there is no template folder '{name}' in {templates_root} (folders: {', '.join(template_folders(templates_root))})")
+    return Template(name, folder)

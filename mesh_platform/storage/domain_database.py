@@ -5,15 +5,15 @@ Schemas inside the file:
   products  the domain's copy of each product's last published version
 DuckDB admits one writing process per file; the product assets of a domain share
 a Dagster concurrency pool (`pool_name`) so only one step holds the file at a time.
+The connection itself comes from the platform's `DomainDuckDB` resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mesh_platform.core.sql import quote
 from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
@@ -29,42 +29,31 @@ def pool_name(domain: str) -> str:
     return f"mesh_duckdb_{domain}"
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+@dataclass(frozen=True)
+class DomainWorkspace:
+    """A connection to a domain's DuckDB file, ready for builds: its schemas and the platform's SQL functions."""
 
+    connection: duckdb.DuckDBPyConnection
+    path: str  # the database file, for messages
 
-class DomainDatabase:
-    def __init__(self, path: Path):
-        self.path = path
+    @classmethod
+    def prepare(cls, connection: duckdb.DuckDBPyConnection, path: str) -> DomainWorkspace:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}; CREATE SCHEMA IF NOT EXISTS {PRODUCTS};")
+        register_sql_functions(connection)
+        return cls(connection, path)
 
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        import duckdb
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(self.path))
-        try:
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}; CREATE SCHEMA IF NOT EXISTS {PRODUCTS};")
-            register_sql_functions(connection)
-            yield connection
-        finally:
-            connection.close()
-
-    @staticmethod
-    def stage(connection: duckdb.DuckDBPyConnection, product: str, select_sql: str) -> str:
+    def stage(self, product: str, select_sql: str) -> str:
         """Write the build's output aside as `staging.<product>`; return the table name."""
         table = f"{STAGING}.{quote(product)}"
-        connection.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
+        self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
         return table
 
-    @staticmethod
-    def staged_arrow(connection: duckdb.DuckDBPyConnection, product: str) -> pa.Table:
-        return connection.table(f"{STAGING}.{quote(product)}").to_arrow_table()
+    def staged_arrow(self, product: str) -> pa.Table:
+        return self.connection.table(f"{STAGING}.{quote(product)}").to_arrow_table()
 
-    @staticmethod
-    def promote(connection: duckdb.DuckDBPyConnection, product: str) -> None:
+    def promote(self, product: str) -> None:
         """After a publish: the staged table becomes the domain's copy of the product."""
-        connection.execute("BEGIN TRANSACTION")
-        connection.execute(f"CREATE OR REPLACE TABLE {PRODUCTS}.{quote(product)} AS FROM {STAGING}.{quote(product)}")
-        connection.execute(f"DROP TABLE {STAGING}.{quote(product)}")
-        connection.execute("COMMIT")
+        self.connection.execute("BEGIN TRANSACTION")
+        self.connection.execute(f"CREATE OR REPLACE TABLE {PRODUCTS}.{quote(product)} AS FROM {STAGING}.{quote(product)}")
+        self.connection.execute(f"DROP TABLE {STAGING}.{quote(product)}")
+        self.connection.execute("COMMIT")

@@ -1,6 +1,7 @@
 """Output ports: what consumers read, one Delta Lake table per product and major version.
 
-A port lives at `MESH_HOME/ports/<domain>/<product>/v<major>`. Each publish is
+A port store is a folder of ports (`MESH_HOME/ports` by default); a port lives at
+`<store>/<domain>/<product>/v<major>`. Each publish is
 one Delta commit (an atomic overwrite), so a port always shows one whole
 version, and every past version stays readable by number. Each commit carries
 the contract it was published under and the run that built it.
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
     from mesh_platform.contract.model import Contract
 
 METADATA_PREFIX = "mesh."
+
+
+class PortStore:
+    """Where the ports live: one Delta table per product and major version under `root`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def port(self, address: Address) -> Port:
+        """The port serving `address` (which names its major version: `mesh://sales/orders@v1`)."""
+        return Port(self.root, address)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,252 @@
+"""Loading a contract file: ODCS v3.1 first, then what the mesh needs, every problem with its line.
+
+A contract is checked in two layers. First against the published ODCS v3.1
+JSON schema (shipped by the `open-data-contract-standard` package), so outside
+tools read it unchanged, and parsed into the standard's pydantic model. Then
+against what the mesh needs on top of the standard: one table named like the
+product, a DuckDB type per column, known classifications, the access level and
+usable SLAs. Every problem names the file, the field and the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.resources
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
+
+from mesh_platform.contract.model import (
+    ACCESS_LEVELS,
+    CLASSIFICATIONS,
+    DEFAULT_PHYSICAL_TYPES,
+    MASKING_MODES,
+    PERSONAL_CLASSIFICATIONS,
+    Column,
+    Contract,
+    ServiceLevel,
+    custom_properties,
+    custom_property_path,
+)
+from mesh_platform.contract.schedule import UNITS, is_valid_cron
+from mesh_platform.core.address import NAME_PATTERN
+from mesh_platform.core.errors import ContractError, Problem
+from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.-]+)?$")
+_NAME = re.compile(rf"^{NAME_PATTERN}$")
+
+
+@functools.cache
+def odcs_json_schema() -> dict[str, Any]:
+    """The published ODCS v3.1 JSON schema."""
+    text = importlib.resources.files("open_data_contract_standard").joinpath("schema.json").read_text()
+    return json.loads(text)
+
+
+@functools.cache
+def _schema_validator():
+    import jsonschema  # only needed while loading contracts
+
+    return jsonschema.Draft201909Validator(odcs_json_schema())
+
+
+def load_contract(file: Path | str) -> Contract:
+    """Load and validate a contract file; raise `ContractError` listing every problem."""
+    return contract_from(load_yaml_document(Path(file)))
+
+
+def contract_from_document(document: dict[str, Any], label: str) -> Contract:
+    """A contract from its document (e.g. the one kept with a published port version)."""
+    import yaml
+
+    return contract_from(parse_yaml_document(yaml.safe_dump(document, sort_keys=False), Path(label)))
+
+
+def contract_from(document: YamlDocument) -> Contract:
+    """A contract from a parsed YAML document: the standard's checks, its model, then the mesh's."""
+    if problems := _standard_problems(document):
+        raise ContractError(problems)
+    try:
+        odcs = OpenDataContractStandard.model_validate(document.data)
+    except pydantic.ValidationError as error:
+        raise ContractError(document.validation_problems(error, "see the ODCS v3.1 standard for this field")) from None
+    return _ContractReader(document, odcs).read()
+
+
+def _standard_problems(document: YamlDocument) -> list[Problem]:
+    """Problems against the ODCS v3.1 JSON schema, most specific first per location."""
+    import jsonschema
+
+    problems = []
+    for error in sorted(_schema_validator().iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path))):
+        if error.context:
+            error = jsonschema.exceptions.best_match(error.context)
+        path = list(error.absolute_path)
+        problems.append(document.problem(path, _schema_message(error), "see the ODCS v3.1 standard for this field"))
+    return problems
+
+
+def _schema_message(error: Any) -> str:
+    if error.validator == "required":
+        return f"{error.message} (required by ODCS v3.1)"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{error.instance!r} is not allowed; use one of: {allowed}"
+    if error.validator == "additionalProperties":
+        return f"{error.message}; put settings the standard has no field for under customProperties"
+    return error.message
+
+
+class _ContractReader:
+    """Reads the mesh's notions off a standard-valid contract, collecting every problem."""
+
+    def __init__(self, document: YamlDocument, odcs: OpenDataContractStandard):
+        self.doc = document
+        self.odcs = odcs
+        self.problems: list[Problem] = []
+
+    def fail(self, path: FieldPath, message: str, fix: str = "") -> None:
+        self.problems.append(self.doc.problem(path, message, fix))
+
+    def custom_path(self, key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
+        return custom_property_path(self.doc.data, key, base)
+
+    def read(self) -> Contract:
+        odcs = self.odcs
+        self.identifier(("name",), odcs.name, "the product name")
+        self.identifier(("domain",), odcs.domain, "the owning domain")
+        if not _SEMVER.match(str(odcs.version or "")):
+            self.fail(("version",), f"'{odcs.version or ''}' is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        if not (odcs.description and odcs.description.purpose):
+            self.fail(("description",), "the contract has no description.purpose", "say in one sentence what the product holds")
+        self.team()
+        columns = self.schema(str(odcs.name))
+        custom = custom_properties(odcs.customProperties)
+        access = str(custom.get("access", "internal"))
+        if access not in ACCESS_LEVELS:
+            self.fail(self.custom_path("access"), f"access '{access}' is unknown", f"use one of: {', '.join(ACCESS_LEVELS)}")
+        consumers = custom.get("consumers") or []
+        if not isinstance(consumers, list) or not all(isinstance(c, str) and _NAME.match(c) for c in consumers):
+            self.fail(self.custom_path("consumers"), "consumers must be a list of domain names", "e.g. [marketing, planning]")
+            consumers = []
+        if access == "restricted" and not consumers:
+            self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [domain, …]")
+        frequency, latency = self.service_levels()
+        served_until = None
+        if custom.get("servePreviousMajorUntil") is not None:
+            try:
+                served_until = dt.date.fromisoformat(str(custom["servePreviousMajorUntil"]))
+            except ValueError:
+                self.fail(self.custom_path("servePreviousMajorUntil"), f"'{custom['servePreviousMajorUntil']}' is not a date", "write YYYY-MM-DD")
+        if self.problems:
+            raise ContractError(self.problems)
+        return Contract(
+            odcs=odcs,
+            source=self.doc,
+            columns=columns,
+            access=access,
+            consumers=tuple(consumers),
+            tier=str(custom["tier"]) if custom.get("tier") is not None else None,
+            previous_major_served_until=served_until,
+            frequency=frequency,
+            latency=latency,
+        )
+
+    def identifier(self, path: FieldPath, value: Any, what: str) -> None:
+        if not isinstance(value, str) or not _NAME.match(value):
+            self.fail(path, f"{what} '{value}' is not a valid name", "use a lowercase identifier: letters, digits and _")
+
+    def team(self) -> None:
+        team = self.odcs.team
+        if team is None or isinstance(team, list) or not team.name:
+            self.fail(("team",), "the contract names no owning team", "write team: {name: <team>, members: [...]} (ODCS v3.1 team object)")
+        elif not _NAME.match(team.name.replace("-", "_")):
+            self.fail(("team", "name"), f"team name '{team.name}' is not a valid name", "use lowercase letters, digits, _ or -")
+
+    def schema(self, product: str) -> tuple[Column, ...]:
+        objects = self.odcs.schema_ or []
+        if len(objects) != 1:
+            self.fail(("schema",), f"the contract describes {len(objects)} tables; a product publishes exactly one", "keep one entry under schema")
+            return ()
+        table = objects[0]
+        if table.name != product:
+            self.fail(("schema", 0, "name"), f"the table is named '{table.name}', the product '{product}'", f"name the table '{product}'")
+        if not table.properties:
+            self.fail(("schema", 0, "properties"), "the table has no columns", "list the columns under properties")
+        columns, seen = [], set()
+        for index, prop in enumerate(table.properties or []):
+            column = self.column(("schema", 0, "properties", index), prop)
+            if column is None:
+                continue
+            if column.name in seen:
+                self.fail(("schema", 0, "properties", index, "name"), f"column '{column.name}' is listed twice", "remove the duplicate")
+            seen.add(column.name)
+            columns.append(column)
+        return tuple(columns)
+
+    def column(self, path: tuple[str | int, ...], prop: SchemaProperty) -> Column | None:
+        name = prop.name
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.fail((*path, "name"), f"column name '{name}' is not a valid name", "use a lowercase identifier: letters, digits and _")
+            return None
+        logical = prop.logicalType
+        if not logical:
+            self.fail((*path, "logicalType"), f"column '{name}' has no logicalType", f"use one of: {', '.join(DEFAULT_PHYSICAL_TYPES)}")
+        physical = prop.physicalType or DEFAULT_PHYSICAL_TYPES.get(str(logical))
+        if not physical:
+            self.fail((*path, "physicalType"), f"column '{name}' needs a physicalType for logicalType {logical}", "give a DuckDB type, e.g. STRUCT(a INTEGER) or VARCHAR[]")
+        elif (problem := _duckdb_type_problem(str(physical))) is not None:
+            self.fail((*path, "physicalType"), f"'{physical}' is not a DuckDB type: {problem}", "use a DuckDB type such as VARCHAR, BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP")
+        classification = prop.classification
+        if classification is not None and classification not in CLASSIFICATIONS:
+            self.fail((*path, "classification"), f"classification '{classification}' is unknown", f"use one of: {', '.join(CLASSIFICATIONS)}")
+        custom = custom_properties(prop.customProperties)
+        custom_base = (*path, "customProperties")
+        masking = str(custom.get("masking", "hash"))
+        if masking not in MASKING_MODES:
+            self.fail(self.custom_path("masking", custom_base), f"masking '{masking}' is unknown", "use hash (readers outside the domain see a keyed hash) or drop")
+        unmasked_for = custom.get("unmaskedFor") or []
+        if not isinstance(unmasked_for, list) or not all(isinstance(d, str) and _NAME.match(d) for d in unmasked_for):
+            self.fail(self.custom_path("unmaskedFor", custom_base), "unmaskedFor must be a list of domain names", "e.g. [marketing]")
+            unmasked_for = []
+        if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
+            self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")
+        return Column(prop, str(physical or ""))
+
+    def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None]:
+        found: dict[str, ServiceLevel] = {}
+        for index, sla in enumerate(self.odcs.slaProperties or []):
+            prop = sla.property
+            if prop not in ("frequency", "latency"):
+                continue
+            path = ("slaProperties", index)
+            value, unit = sla.value, str(sla.unit or "").lower()
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                self.fail((*path, "value"), f"{prop} value '{value}' is not a positive number", "e.g. value: 1, unit: d")
+                continue
+            if unit not in UNITS:
+                self.fail((*path, "unit"), f"{prop} unit '{unit}' is unknown", "use min, h, d, w, mo or y")
+                continue
+            schedule = sla.schedule
+            if schedule is not None and not is_valid_cron(str(schedule)):
+                self.fail((*path, "schedule"), f"'{schedule}' is not a cron schedule", "write five fields, e.g. '0 6 * * *' (minute hour day month weekday)")
+                continue
+            found[prop] = ServiceLevel(prop, value * UNITS[unit], str(schedule) if schedule else None)
+        return found.get("frequency"), found.get("latency")
+
+
+@functools.cache
+def _duckdb_type_problem(type_text: str) -> str | None:
+    import duckdb
+
+    try:
+        duckdb.type(type_text)
+    except Exception as error:  # DuckDB raises several error kinds for unknown types
+        return str(error).splitlines()[0]
+    return None

@@ -1,0 +1,72 @@
+"""The mesh as governance sees it: the catalog, the glossary, and — when a product runs — its published state.
+
+Policies look at one product and, through this view, at the rest of the mesh.
+When definitions load, the view holds the repository's files only (`ports` is
+None): policies that read published state wait for the product's run, where the
+blocking `governance` check evaluates them, and for `mesh check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.core.address import Address
+from mesh_platform.core.errors import FileProblemsError
+from mesh_platform.governance.glossary import Glossary, load_glossary
+from mesh_platform.storage.ports import PortStore
+
+
+@dataclass
+class MeshView:
+    """What policies may look at besides the product: the rest of the mesh."""
+
+    catalog: Catalog
+    glossary: Glossary
+    glossary_error: FileProblemsError | None = None  # the glossary file's problems (then `glossary` is empty)
+    ports: PortStore | None = None  # None while definitions load: no published state is read then
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @classmethod
+    def of(cls, catalog: Catalog, glossary_file: Path, ports: PortStore | None = None, today: dt.date | None = None) -> MeshView:
+        """The view over `catalog` with the glossary in `glossary_file` (a broken glossary is kept as its error)."""
+        try:
+            glossary, error = load_glossary(glossary_file), None
+        except FileProblemsError as problem:
+            glossary, error = Glossary(Path(glossary_file), {}), problem
+        return cls(catalog, glossary, error, ports, today or dt.date.today())
+
+    @property
+    def reads_state(self) -> bool:
+        """Whether published state (the ports) can be read: at run time and in `mesh check`, not at load."""
+        return self.ports is not None
+
+    def find(self, address: Address) -> Product | None:
+        return self.catalog.products.get(address.unversioned())
+
+    def domain_path(self, start: str, goal: str) -> list[str] | None:
+        """A chain of domain dependencies from `start` to `goal`, if one exists."""
+        edges: dict[str, set[str]] = {}
+        for product in self.catalog.products.values():
+            for item in product.inputs:
+                if item.address.domain != product.address.domain:
+                    edges.setdefault(product.address.domain, set()).add(item.address.domain)
+        trail, seen = [[start]], {start}
+        while trail:
+            path = trail.pop(0)
+            if path[-1] == goal:
+                return path
+            for nxt in sorted(edges.get(path[-1], ())):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    trail.append([*path, nxt])
+        return None
+
+    def first_published(self, product: Product) -> dt.datetime | None:
+        """When the product's current major version was first published (None before its first publish)."""
+        if self.ports is None:
+            raise RuntimeError("published state is not read while definitions load; mark the policy reads_state=True")
+        versions = self.ports.port(product.port_address).versions()
+        return versions[-1].published_at if versions else None

@@ -1,0 +1,114 @@
+"""The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
+
+  mesh_catalog  CatalogResource       the repository's domains and products, and the glossary of shared terms
+  mesh_ports    PortStoreResource     where published ports live (a folder; object stores come next)
+  mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
+  mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
+  mesh_access   AccessControlResource the access log, and the key personal values are hashed with
+
+They show on the Resources page of the Dagster UI with their settings. A domain's
+code location configures them from the environment when its definitions load
+(`platform_resources`); a test or a deployment may give other values through
+`Definitions` alone. Asset bodies read nothing else: no environment, no paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.reads import PortReader
+from mesh_platform.governance.view import MeshView
+from mesh_platform.storage.domain_database import DomainWorkspace
+from mesh_platform.storage.ports import PortStore
+
+CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
+
+
+class CatalogResource(dg.ConfigurableResource):
+    """The mesh's catalog: every domain and product the repository declares, and the glossary of shared terms."""
+
+    root: str = Field(description="The mesh repository: the folder holding workspace.yaml, domains/ and templates/.")
+    glossary_file: str = Field(description="The glossary of shared terms (MESH_GLOSSARY; by default the one the platform ships).")
+
+    def catalog(self) -> Catalog:
+        """The catalog, read again only when a contract or recipe changed."""
+        return Catalog.current(Path(self.root))
+
+    def view(self, ports: PortStore | None = None) -> MeshView:
+        """The mesh as policies see it; with `ports`, published state included."""
+        return MeshView.of(self.catalog(), Path(self.glossary_file), ports)
+
+
+class PortStoreResource(dg.ConfigurableResource):
+    """Where published ports live: one Delta Lake table per product and major version."""
+
+    root: str = Field(description="The folder of the ports, <domain>/<product>/v<major> under it (default MESH_HOME/ports).")
+
+    def store(self) -> PortStore:
+        return PortStore(Path(self.root))
+
+
+class DomainDuckDBResource(DuckDBResource):
+    """The domain's private DuckDB workspace, where its products are computed and staged.
+
+    dagster-duckdb's resource: it retries while another process holds the file.
+    One step per domain uses it at a time (the domain's concurrency pool)."""
+
+    database: str = Field(description="The domain's DuckDB file (default MESH_HOME/domains/<domain>/<domain>.duckdb).")
+
+    @contextmanager
+    def workspace(self) -> Iterator[DomainWorkspace]:
+        """A connection with the staging and products schemas and the platform's SQL functions."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as connection:
+            try:
+                yield DomainWorkspace.prepare(connection, self.database)
+            finally:
+                connection.close()  # also when the build fails: get_connection closes only on success
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """Where source files arrive: what `source` products read."""
+
+    root: str = Field(description="The landing folder, one sub-folder per domain (default MESH_HOME/landing).")
+
+    def folder(self, domain: str) -> Path:
+        return Path(self.root) / domain
+
+
+class AccessControlResource(dg.ConfigurableResource):
+    """Who read what: the access log of cross-domain reads, and the key personal values are hashed with."""
+
+    log_file: str = Field(description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite).")
+    secret: str | None = Field(default=None, description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.")
+    secret_file: str = Field(description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret).")
+
+    def reader(self, catalog: Catalog, ports: PortStore) -> PortReader:
+        """Reads ports as a consuming domain: access decided, personal columns masked, reads logged."""
+        return PortReader(catalog, ports, AccessLog(Path(self.log_file)), self.secret, Path(self.secret_file))
+
+
+def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.ConfigurableResource]:
+    """The platform's resources for one domain's code location, configured from `settings`.
+
+    The hashing key is passed as an `EnvVar`, so its value never shows in the UI or the snapshot."""
+    return {
+        CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file)),
+        PORTS: PortStoreResource(root=str(settings.ports_root)),
+        DUCKDB: DomainDuckDBResource(database=str(settings.domain_database(domain))),
+        LANDING: LandingZoneResource(root=str(settings.landing_root)),
+        ACCESS: AccessControlResource(
+            log_file=str(settings.access_log_file),
+            secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
+            secret_file=str(settings.secret_file),
+        ),
+    }
