@@ -1,11 +1,15 @@
-# The two commands of the quickstart: `make demo` and `make test`.
+# The two commands of the quickstart: `make demo` and `make test`; `make check` while iterating.
 # Each creates the virtual environment when it is missing or pyproject.toml changed.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Test files in memory where the machine has a tmpfs: Dagster's SQLite instance commits on every event.
+TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u),$(CURDIR)/.test-tmp)
+# Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
+PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 
-.PHONY: demo test install browser clean
+.PHONY: demo test check install browser clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +23,13 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/mesh demo
 
-## Run the whole test suite (end-to-end and browser tests included).
+## Run the whole test suite (end-to-end and browser tests included): what CI runs.
 test: install browser
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+## The fast tier, under a minute: no materialized demo mesh, no UI (the tests marked slow are skipped).
+check: install
+	$(PYTEST) -m "not slow"
 
 ## Chromium for the browser test: Debian's package (browser downloads are not possible offline).
 browser:
@@ -33,6 +41,6 @@ browser:
 	    echo "warning: Chromium is missing and cannot be installed here (needs root and apt-get); the browser test will be skipped outside CI"; \
 	  fi; }
 
-## Delete the mesh's state (MESH_HOME) and the virtual environment.
+## Delete the mesh's state (MESH_HOME), the test files and the virtual environment.
 clean:
-	rm -rf .mesh $(VENV)
+	rm -rf .mesh .test-tmp $(TEST_TMP) $(VENV)

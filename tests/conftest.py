@@ -22,6 +22,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 import yaml
+from filelock import FileLock
 
 from mesh_platform import Address, read_product, read_product_relation
 from mesh_platform.core.settings import MeshSettings
@@ -79,16 +80,21 @@ class DemoMesh:
 
 
 @pytest.fixture(scope="session")
-def demo_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoMesh]:
-    """The five demo domains seeded and materialized once, through the real CLI and Dagster runs."""
-    home = tmp_path_factory.mktemp("demo") / "mesh_home"
-    env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
-    run_mesh("seed", "--rows", "400", env=env, check=True)
-    result = run_mesh("materialize", "--all", env=env, check=True)
+def demo_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[DemoMesh]:
+    """The five demo domains seeded and materialized once per test session, through the real CLI
+    and Dagster runs, and shared by every pytest-xdist worker (tests only read it)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    home = shared / "demo" / "mesh_home"
+    done = shared / "demo" / "materialized.txt"  # what `mesh materialize --all` printed
+    with FileLock(str(shared / "demo.lock")):
+        if not done.exists():
+            env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
+            run_mesh("seed", "--rows", "400", env=env, check=True)
+            done.write_text(run_mesh("materialize", "--all", env=env, check=True).stdout)
     settings = MeshSettings(root=REPO, home=home)
     saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT")}
     os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO)})
-    yield DemoMesh(settings, result.stdout)
+    yield DemoMesh(settings, done.read_text())
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -251,8 +257,8 @@ class MeshCopy:
 
 
 @pytest.fixture
-def mesh_copy(tmp_path: Path, demo_mesh: DemoMesh) -> MeshCopy:
-    """A changeable copy of the mesh whose MESH_HOME starts with the demo's published ports and sources."""
+def repo_copy(tmp_path: Path) -> MeshCopy:
+    """A changeable copy of the mesh's repository (workspace, domains, templates) with an empty MESH_HOME."""
     import shutil
 
     root = tmp_path / "repo"
@@ -263,10 +269,17 @@ def mesh_copy(tmp_path: Path, demo_mesh: DemoMesh) -> MeshCopy:
         else:
             root.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, root / name)
-    home = tmp_path / "home"
+    return MeshCopy(MeshSettings(root=root, home=tmp_path / "home"))
+
+
+@pytest.fixture
+def mesh_copy(repo_copy: MeshCopy, demo_mesh: DemoMesh) -> MeshCopy:
+    """A changeable copy of the mesh whose MESH_HOME starts with the demo's published ports and sources."""
+    import shutil
+
     for state in ("ports", "landing"):
-        shutil.copytree(demo_mesh.settings.home / state, home / state)
-    return MeshCopy(MeshSettings(root=root, home=home))
+        shutil.copytree(demo_mesh.settings.home / state, repo_copy.settings.home / state)
+    return repo_copy
 
 
 def owner_read(address: str | Address, **kwargs) -> pd.DataFrame:

@@ -11,8 +11,6 @@ from mesh_platform import read_product
 
 from .conftest import MeshCopy, owner_read
 
-pytestmark = pytest.mark.slow
-
 
 def read(copy: MeshCopy, address: str, **kwargs) -> pd.DataFrame:
     return owner_read(address, settings=copy.settings, **kwargs)
@@ -33,6 +31,7 @@ def asset_deps(copy: MeshCopy, domain: str) -> dict[str, list[str]]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_new_domain_engineer_adds_a_domain_and_a_cross_domain_join(mesh_copy):
     workspace_before = (mesh_copy.root / "workspace.yaml").read_text()
     mesh_copy.mesh("new", "domain", "returns", "--owner", "team:returns", check=True)
@@ -70,6 +69,7 @@ def test_new_domain_engineer_adds_a_domain_and_a_cross_domain_join(mesh_copy):
     assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout
 
 
+@pytest.mark.slow
 def test_source_template_materializes_its_example_delivery(mesh_copy):
     created = mesh_copy.mesh("new", "product", "sales/store_visits", "--template", "source", check=True)
     assert "example delivery written to" in created.stdout
@@ -79,6 +79,7 @@ def test_source_template_materializes_its_example_delivery(mesh_copy):
     assert mesh_copy.mesh("check").returncode == 0
 
 
+@pytest.mark.slow
 def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
     for template, name in (("sql", "orders_copy"), ("python", "orders_frame"), ("projection", "orders_slim")):
         mesh_copy.mesh("new", "product", f"sales/{name}", "--template", template, "--input", "mesh://sales/orders", check=True)
@@ -90,6 +91,7 @@ def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
     assert mesh_copy.mesh("check").returncode == 0
 
 
+@pytest.mark.slow
 def test_filter_and_union_templates(mesh_copy):
     for status in ("refunded", "cancelled"):
         mesh_copy.mesh(
@@ -142,6 +144,7 @@ customProperties:
 """
 
 
+@pytest.mark.slow
 def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
     mesh_copy.mesh("new", "product", "customers/account_events", "--template", "source", "--set", "path=accounts/*.csv", check=True)
     folder = mesh_copy.root / "domains/customers/defs/account_events"
@@ -198,17 +201,18 @@ def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
         (["new", "product", "sales/x", "--template", "sql", "--set", "colour=red"], "template 'sql' has no parameter colour"),
     ],
 )
-def test_bad_requests_get_one_line_errors_and_change_nothing(mesh_copy, args, message):
-    before = mesh_copy.tree()
-    result = mesh_copy.mesh(*args)
+def test_bad_requests_get_one_line_errors_and_change_nothing(repo_copy, args, message):
+    before = repo_copy.tree()
+    result = repo_copy.mesh(*args)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and result.stderr.strip().count("\n") == 0, result.stderr
     assert message in result.stderr
-    assert mesh_copy.tree() == before
+    assert repo_copy.tree() == before
+    assert not repo_copy.settings.home.exists(), "a refused request writes no state either"
 
 
-def test_templates_lists_every_template_with_parameters(mesh_copy):
-    result = mesh_copy.mesh("templates", "--json", check=True)
+def test_templates_lists_every_template_with_parameters(repo_copy):
+    result = repo_copy.mesh("templates", "--json", check=True)
     templates = {t["name"]: t for t in json.loads(result.stdout)}
     assert set(templates) == {"domain", "source", "sql", "python", "filter", "projection", "union", "join", "cdc"}
     assert all(t["description"] for t in templates.values())
