@@ -204,6 +204,16 @@ class LabMesh:
             del sys.modules[name]
         return importlib.import_module(module).defs
 
+    def load_errors(self, domain: str) -> list[str]:
+        """The messages of the error (and of its causes) that loading the domain's code location raises."""
+        with pytest.raises(Exception) as error:
+            self.definitions(domain)
+        chain, cause = [], error.value
+        while cause is not None:
+            chain.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        return chain
+
     def materialize(self, domain: str, *products: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
         """A real Dagster run of the domain's products against this mesh's instance."""
         defs = self.definitions(domain)

@@ -171,23 +171,12 @@ def test_the_rest_of_the_mesh_still_loads_in_dagster(violating_mesh):
             errors = [w for w in wanted if w[0] != "mesh.deprecated-inputs" and w[0] not in READS_STATE]
             assert (names[name].tags.get("mesh/governance") == "violation") == bool(errors), name
     # A recipe setting Dagster refuses stops the domain first, named with its line…
-    assert any("broken/defs/bad_input/defs.yaml:3" in text and "should match pattern" in text for text in load_errors(lab, "broken"))
+    assert any("broken/defs/bad_input/defs.yaml:3" in text and "should match pattern" in text for text in lab.load_errors("broken"))
     # …and, that fixed, the first broken contract.
     shutil.rmtree(lab.root / lab.package / "broken" / "defs" / "bad_input")
-    chain = load_errors(lab, "broken")
+    chain = lab.load_errors("broken")
     assert any("broken/defs/bad_classification/contract.yaml" in text and "classification 'secret' is unknown" in text for text in chain), chain
     assert isinstance(lab.definitions("shop"), dg.Definitions)
-
-
-def load_errors(lab, domain: str) -> list[str]:
-    """The messages of the error (and its causes) that loading the domain's code location raises."""
-    with pytest.raises(Exception) as error:
-        lab.definitions(domain)
-    chain, cause = [], error.value
-    while cause is not None:
-        chain.append(str(cause))
-        cause = cause.__cause__ or cause.__context__
-    return chain
 
 
 def test_policies_reading_published_state_refuse_the_run(violating_mesh):

@@ -46,3 +46,29 @@ def listening_addresses(port: int) -> set[str]:
                 if state == "0A" and int(hex_port, 16) == port:
                     found.add(address)
     return found
+
+
+RESOURCES_QUERY = """
+{ allTopLevelResourceDetailsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "sales"}) {
+    ... on ResourceDetailsList { results {
+        name description resourceType
+        configFields { name description }
+        configuredValues { key value type }
+        assetKeysUsing { path }
+    } }
+} }
+"""
+
+
+def test_the_resources_page_lists_the_platform_resources_with_descriptions(ui):
+    port, _ = ui
+    results = graphql(port, RESOURCES_QUERY)["allTopLevelResourceDetailsOrError"]["results"]
+    resources = {r["name"]: r for r in results if r["name"].startswith("mesh_")}
+    assert set(resources) == {"mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"}
+    for resource in resources.values():
+        assert resource["description"], resource["name"]
+        assert all(field["description"] for field in resource["configFields"]), resource["name"]
+        assert {tuple(k["path"]) for k in resource["assetKeysUsing"]} >= {("sales", "orders")}
+    assert resources["mesh_duckdb"]["resourceType"].endswith("DomainDuckDBResource")
+    duckdb = {v["key"]: v["value"] for v in resources["mesh_duckdb"]["configuredValues"]}
+    assert duckdb["database"].strip('"').endswith("domains/sales/sales.duckdb")

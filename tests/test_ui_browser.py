@@ -126,3 +126,15 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     for check in ("governance", "order_id_unique", "country_code_is_country", "known_country_share", "Succeeded"):
         body.to_contain_text(check)
     page.screenshot(path=ARTIFACTS / "5-product-checks.png", full_page=True)
+
+    # The code location's Resources page: the platform's resources; each one's page says what it is.
+    page.goto(f"{base}/locations/sales/resources", wait_until="networkidle")
+    for name in ("mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"):
+        body.to_contain_text(name)
+    page.screenshot(path=ARTIFACTS / "6-resources.png", full_page=True)
+    page.locator("a[href='/locations/sales/resources/mesh_ports']").first.click()
+    page.wait_for_url(re.compile(r"/resources/mesh_ports"))
+    body.to_contain_text("Where published ports live")  # the resource's description
+    body.to_contain_text("The folder of the ports")  # its setting's description
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / "7-resource-port-store.png", full_page=True)

@@ -1,4 +1,5 @@
-"""`mesh contract diff`: what changed between two versions of a contract, and what breaks."""
+"""`mesh contract diff`, `rules` and `export`: what changed between two contracts and what breaks, the
+rules that decide it, and a contract as outside tools read it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.choices import DocumentFormat
-from mesh_platform.cli.output import fail, print_json
-from mesh_platform.contract.diff import diff_contracts
+from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
 from mesh_platform.contract.export import export_contract
 from mesh_platform.contract.loading import contract_from_document, load_contract
 from mesh_platform.contract.model import Contract
@@ -48,6 +49,21 @@ def diff_command(
             typer.echo("  no changes")
     if result.problem:
         raise fail(result.problem)
+
+
+@contract.command("rules")
+def rules_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
+) -> None:
+    """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
+    rows = [{"field": subject, "change": how, "kind": rule.kind, "breaking": rule.breaking, "why": rule.why} for (subject, how), rule in RULES.items()]
+    if markdown:
+        typer.echo(rules_markdown(), nl=False)
+    elif as_json:
+        print_json({"rules": rows})
+    else:
+        print_table(["field", "change", "shown as", "breaking", "why"], [[r["field"], r["change"], r["kind"], "yes" if r["breaking"] else "no", r["why"]] for r in rows])
 
 
 @contract.command("export")

@@ -12,6 +12,7 @@ from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.check import mesh_view
+from mesh_platform.runtime.health import mesh_health
 
 
 def catalog_command(
@@ -49,8 +50,6 @@ def show_command(
 ) -> None:
     """Everything about one product: contract, columns, SLAs, versions, lineage across domains,
     last materialization and last check results."""
-    from mesh_platform.runtime.health import mesh_health
-
     settings = MeshSettings.from_env()
     mesh = mesh_view(settings)
     product = mesh.catalog.product(address)
@@ -102,10 +101,10 @@ def _print_description(d: dict) -> None:
     if d["last_failure"]:
         failure = d["last_failure"]
         echo(f"last failure          {_when(failure['at'])}, run {failure['run_id']}: {failure['reason']}")
+    echo("")
     echo("checks")
-    for check in d["checks"]:
-        state = "never run" if check["passed"] is None else ("passed" if check["passed"] else "FAILED")
-        echo(f"  {check['name']:<32} {state:<10} {check['severity']:<8} {_when(check['at']) if check['at'] else ''}")
+    states = {None: "never run", True: "passed", False: "FAILED"}
+    print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", states[c["passed"]], c["severity"], _when(c["at"])] for c in d["checks"]])
 
 
 def _when(iso: str | None) -> str:

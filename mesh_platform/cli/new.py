@@ -8,6 +8,8 @@ import typer
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.scaffold.domain import new_domain
+from mesh_platform.scaffold.product import new_product
 
 new = typer.Typer(help="Create a domain or a data product from a template.", no_args_is_help=True)
 
@@ -19,8 +21,6 @@ def domain_command(
     description: Annotated[str | None, typer.Option("--description", help="One sentence about the domain.")] = None,
 ) -> None:
     """Create a domain package and register its code location in workspace.yaml."""
-    from mesh_platform.scaffold.domain import new_domain
-
     settings = MeshSettings.from_env()
     created = new_domain(settings, name, owner, description)
     for file in created.files:
@@ -39,7 +39,6 @@ def product_command(
 ) -> None:
     """Create a data product from a template, its contract pre-filled from its inputs."""
     from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only when creating
-    from mesh_platform.scaffold.product import new_product
 
     parameters = {}
     for item in assignments or []:

@@ -14,6 +14,8 @@ import typer
 
 from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.output import print_table
+from mesh_platform.consume.query import output_format, run_query, write_result
+from mesh_platform.consume.read import port_reader
 
 
 def query_command(
@@ -26,9 +28,6 @@ def query_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
-    from mesh_platform.consume.query import output_format, run_query, write_result
-    from mesh_platform.consume.read import port_reader
-
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")

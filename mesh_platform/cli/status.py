@@ -11,6 +11,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.view import MeshView
+from mesh_platform.runtime.health import mesh_health
 
 
 def status_command(
@@ -20,8 +21,6 @@ def status_command(
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
     last failed run. Exit 1 when a product is late or an error-severity check fails."""
-    from mesh_platform.runtime.health import mesh_health
-
     settings = MeshSettings.from_env()
     mesh = MeshView.of(Catalog.load(settings.root), settings.glossary_file)
     catalog = mesh.catalog

@@ -52,7 +52,7 @@ ISO_COUNTRIES = ValueMapping(
     description="any way of writing a country ISO 3166-1 knows → its alpha-2 code (pycountry); ZZ = unknown",
     _canonical=iso_alpha2_codes,
     _normalize=iso_country_code,
-    # country_code() is the platform's SQL function over the same mapping (sql_functions.py).
+    # country_code() is the platform's SQL function over the same mapping (storage/sql_functions.py).
     _sql=lambda expression: f"coalesce(country_code(CAST({expression} AS VARCHAR)), CAST({expression} AS VARCHAR))",
 )
 

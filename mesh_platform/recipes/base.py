@@ -94,8 +94,9 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
 
     @classmethod
     def type_name(cls) -> str:
-        """What a recipe file's `type:` says."""
-        return f"mesh_platform.recipes.{cls.__name__}"
+        """What a recipe file's `type:` says: `mesh_platform.recipes.<Class>` for the platform's types."""
+        platform = cls.__module__.startswith(f"{__package__}.")
+        return f"{__package__}.{cls.__name__}" if platform else f"{cls.__module__}.{cls.__qualname__}"
 
     @classmethod
     def summary(cls) -> str:
