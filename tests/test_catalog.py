@@ -2,7 +2,7 @@
 
 import pytest
 
-from mesh_platform import AddressError, Catalog, resolve
+from mesh_platform import AddressError, Catalog, MeshError, resolve
 from mesh_platform.runtime.materialize import plan_batches
 
 from .conftest import REPO, column, contract_yaml
@@ -61,3 +61,12 @@ def test_a_contract_in_the_wrong_domain_is_rejected(lab):
     (error,) = Catalog.load().broken.values()
     assert "the contract says domain 'finance' but the product lives in domain 'shop'" in str(error)
     assert "— set domain: shop" in str(error)
+
+
+def test_a_dependency_cycle_names_its_products(lab):
+    lab.add_domain("shop")
+    for name, other in (("a", "b"), ("b", "a")):
+        recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{other}]\n  sql: SELECT 1 AS a\n"
+        lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("a", "integer")]))
+    with pytest.raises(MeshError, match=r"dependency cycle: mesh://shop/(a → mesh://shop/b → mesh://shop/a|b → mesh://shop/a → mesh://shop/b)"):
+        Catalog.load().ordered()

@@ -144,18 +144,15 @@ class Catalog:
         """The products (all, or those at `addresses`) in dependency order, inputs first.
 
         Raises `MeshError` naming the products of a dependency cycle."""
-        wanted = set(addresses) if addresses is not None else set(self.products)
-        graph = {address: set() for address in sorted(wanted)}
-        pending = list(graph)
-        while pending:  # the selection and everything it reads
-            product = self.product(pending.pop())
-            graph.setdefault(product.address, set())
-            for upstream in self.upstream(product):
-                graph[product.address].add(upstream.address)
-                if upstream.address not in graph:
-                    graph[upstream.address] = set()
-                    pending.append(upstream.address)
-        sorter = graphlib.TopologicalSorter({address: sorted(inputs) for address, inputs in sorted(graph.items())})
+        wanted = {self.product(a).address for a in addresses} if addresses is not None else set(self.products)
+        graph: dict[Address, list[Address]] = {}  # the selection and everything it reads → its inputs
+        pending = sorted(wanted)
+        while pending:
+            address = pending.pop()
+            if address not in graph:
+                graph[address] = sorted(u.address for u in self.upstream(self.products[address]))
+                pending += graph[address]
+        sorter = graphlib.TopologicalSorter(dict(sorted(graph.items())))
         try:
             order = list(sorter.static_order())
         except graphlib.CycleError as error:

@@ -12,7 +12,6 @@ state are evaluated by the `governance` check when the product runs. Everything
 the run touches comes from the platform's resources (`product.resources`).
 """
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from mesh_platform.catalog.catalog import Product
+from mesh_platform.catalog.freshness import allowed_age
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.errors import PolicyViolationError, QualityGateError
 from mesh_platform.governance.check import check_product
@@ -234,12 +234,10 @@ def _freshness_policy(contract: Contract) -> dg.FreshnessPolicy | None:
 
     Warn once one interval has passed without an update.
     """
-    frequency = contract.frequency.duration if contract.frequency else None
-    latency = contract.latency.duration if contract.latency else None
-    if frequency is None and latency is None:
+    fail_window = allowed_age(contract)  # the window `mesh status` judges by, so the CLI and the UI agree
+    if fail_window is None:
         return None
-    fail_window = (frequency or dt.timedelta()) + (latency or dt.timedelta())
-    warn_window = frequency if frequency and latency else None
+    warn_window = contract.frequency.duration if contract.frequency and contract.latency else None
     return dg.FreshnessPolicy.time_window(fail_window=fail_window, warn_window=warn_window)
 
 
