@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -224,9 +225,22 @@ class LabMesh:
             )
 
 
+@pytest.fixture(scope="session")
+def empty_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new Dagster instance folder as the mesh writes it, its SQLite storage created by Dagster itself.
+
+    Creating the storage takes Dagster most of a second; each lab mesh starts from a copy."""
+    home = tmp_path_factory.mktemp("empty_instance")
+    MeshSettings(root=REPO, home=home).ensure_dagster_home()
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        instance.get_runs(limit=1)
+    return home / "dagster"
+
+
 @pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabMesh:
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -> LabMesh:
     mesh = LabMesh(tmp_path / "lab")
+    shutil.copytree(empty_instance, mesh.settings.dagster_home)
     monkeypatch.syspath_prepend(str(mesh.root))
     monkeypatch.setenv("MESH_ROOT", str(mesh.root))
     monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
@@ -269,8 +283,6 @@ class MeshCopy:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> MeshCopy:
     """A changeable copy of the mesh's repository (workspace, domains, templates) with an empty MESH_HOME."""
-    import shutil
-
     root = tmp_path / "repo"
     for name in MESH_FILES:
         source = REPO / name
@@ -285,8 +297,6 @@ def repo_copy(tmp_path: Path) -> MeshCopy:
 @pytest.fixture
 def mesh_copy(repo_copy: MeshCopy, demo_mesh: DemoMesh) -> MeshCopy:
     """A changeable copy of the mesh whose MESH_HOME starts with the demo's published ports and sources."""
-    import shutil
-
     for state in ("ports", "landing"):
         shutil.copytree(demo_mesh.settings.home / state, repo_copy.settings.home / state)
     return repo_copy

@@ -82,13 +82,8 @@ def entry(mesh: MeshView, product: Product, matched: tuple[str, ...] = (), now: 
 
 
 def last_published(mesh: MeshView, product: Product) -> dt.datetime | None:
-    versions = _versions(mesh, product)
+    versions = mesh.versions(product)
     return versions[0].published_at if versions else None
-
-
-def _versions(mesh: MeshView, product: Product):
-    """The product's published versions, newest first (none when the view reads no state)."""
-    return mesh.ports.port(product.port_address).versions() if mesh.ports is not None else []
 
 
 def _passes(mesh: MeshView, product: Product, filters: SearchFilters) -> bool:
@@ -196,7 +191,7 @@ class ProductDescription:
 
 def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = None) -> ProductDescription:
     product = mesh.catalog.product(address)
-    published = _versions(mesh, product)  # one read of the Delta log, newest first
+    published = mesh.versions(product)  # one read of the Delta log, newest first
     versions = [
         {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id}
         for v in published

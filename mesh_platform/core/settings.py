@@ -4,12 +4,15 @@ Everything the mesh writes — the Dagster instance, each domain's DuckDB file,
 the published ports, the demo source files, the access log — lives under one
 folder, `MESH_HOME` (default `.mesh/` in the checkout). Deleting it resets the mesh.
 
-This module is the one place that reads the mesh's environment variables:
+This module is the one place that reads where the mesh lives from the environment:
 
   MESH_ROOT      the repository (default: the nearest folder holding workspace.yaml)
   MESH_HOME      the state folder (default: MESH_ROOT/.mesh)
   MESH_GLOSSARY  the glossary of shared terms (default: the one the platform ships)
   MESH_SECRET    the key personal values are hashed with (default: one kept in MESH_HOME/secret)
+
+(The consumer API reads `MESH_CONSUMER`, the reading domain, and `mesh ui` its port from
+`MESH_UI_PORT`: they say who is reading and where to serve, not where the mesh is.)
 
 The CLI and the consumer API read them here; a domain's code location reads them
 once, when its definitions load, to configure the platform's Dagster resources.

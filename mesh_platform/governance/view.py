@@ -16,7 +16,7 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.governance.glossary import Glossary, load_glossary
-from mesh_platform.storage.ports import PortStore
+from mesh_platform.storage.ports import PortStore, PortVersion
 
 
 @dataclass
@@ -64,9 +64,13 @@ class MeshView:
                     trail.append([*path, nxt])
         return None
 
-    def first_published(self, product: Product) -> dt.datetime | None:
-        """When the product's current major version was first published (None before its first publish)."""
+    def versions(self, product: Product) -> list[PortVersion]:
+        """Every published version of the product's current major version, newest first."""
         if self.ports is None:
             raise RuntimeError("published state is not read while definitions load; mark the policy reads_state=True")
-        versions = self.ports.port(product.port_address).versions()
+        return self.ports.port(product.port_address).versions()
+
+    def first_published(self, product: Product) -> dt.datetime | None:
+        """When the product's current major version was first published (None before its first publish)."""
+        versions = self.versions(product)
         return versions[-1].published_at if versions else None

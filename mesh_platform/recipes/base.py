@@ -88,7 +88,8 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
             return super().load(attributes, context)
         except pydantic.ValidationError as error:
             document = load_yaml_document(context.path / RECIPE_FILE, RecipeError)
-            raise RecipeError(document.validation_problems(error, f"see the {cls.__name__} fields (dg list components)", ("attributes",))) from None
+            fix = f"see its settings: dg utils inspect-component {cls.type_name()}"
+            raise RecipeError(document.validation_problems(error, fix, ("attributes",))) from None
 
     # The registry entry, as `mesh new` and `mesh templates` read it.
 
