@@ -237,9 +237,9 @@ def empty_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home / "dagster"
 
 
-@pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -> LabMesh:
-    mesh = LabMesh(tmp_path / "lab")
+def open_lab(root: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -> LabMesh:
+    """A new lab mesh at `root`, made the environment's mesh for as long as `monkeypatch` holds."""
+    mesh = LabMesh(root)
     shutil.copytree(empty_instance, mesh.settings.dagster_home)
     monkeypatch.syspath_prepend(str(mesh.root))
     monkeypatch.setenv("MESH_ROOT", str(mesh.root))
@@ -247,6 +247,11 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
     monkeypatch.setenv("MESH_GLOSSARY", str(mesh.glossary_file))
     return mesh
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -> LabMesh:
+    return open_lab(tmp_path / "lab", monkeypatch, empty_instance)
 
 
 MESH_FILES = ("workspace.yaml", "dg.toml", "domains", "templates")

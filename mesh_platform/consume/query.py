@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import MeshError
-from mesh_platform.core.sql import literal, quote
+from mesh_platform.core.sql import literal, quote, select_problem
 from mesh_platform.governance.reads import PortReader
+from mesh_platform.storage.sandbox import sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,13 +39,18 @@ class QueryResult:
 
 
 def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
-    """Open the products `sql` names as `consumer` may see them; return the lazy result relation."""
+    """Open the products `sql` names as `consumer` may see them; return the lazy result relation.
+
+    The query runs in a sandboxed DuckDB (`storage.sandbox`): it sees the products it names, as
+    the consumer may see them, and no file; it must be one SELECT."""
     import duckdb
 
     catalog = reader.catalog
     if consumer not in catalog.domains:
         raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
-    connection = duckdb.connect()
+    if problem := select_problem(sql):
+        raise MeshError(f"the query cannot run: {problem} (write results with --output)")
+    connection = sandbox()
     addresses = referenced_products(connection, sql, catalog)
     for address in addresses:
         opened = reader.open(address, consumer, connection=connection, via="mesh query")
@@ -55,6 +61,8 @@ def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
         connection.execute(f"CREATE OR REPLACE VIEW {quote(address.domain)}.{quote(name)} AS SELECT * FROM {hidden}")
     try:
         relation = connection.sql(sql)
+    except duckdb.PermissionException as error:
+        raise MeshError(f"the query may read only the products it names (tables <domain>.<product>), no file: {str(error).splitlines()[0]}") from None
     except duckdb.Error as error:
         raise MeshError(f"the query failed: {str(error).splitlines()[0]}") from None
     if relation is None:
@@ -98,20 +106,23 @@ def output_format(output: Path | None, requested: str | None) -> str:
 
 
 def write_result(result: QueryResult, output: Path, file_format: str, table: str = "result") -> int:
-    """Write the result to `output` (replacing it) and return the number of rows written."""
+    """Write the result to `output` (replacing it) and return the number of rows written.
+
+    The platform writes it, from a connection of its own: the query's sandbox writes no file.
+    Rows stream from one to the other as Arrow record batches."""
+    import duckdb
+
+    if file_format not in ("parquet", "csv", "json", "duckdb"):
+        raise MeshError(f"--output writes parquet, csv, json or duckdb, not {file_format}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    connection = result.connection
-    connection.register("__mesh_result", result.relation)
-    rows = connection.sql("SELECT count(*) FROM __mesh_result").fetchall()[0][0]
-    target = literal(str(output))
+    rows = result.relation.to_arrow_reader()
     if file_format == "duckdb":
         output.unlink(missing_ok=True)
-        connection.execute(f"ATTACH {target} AS mesh_output")
-        connection.execute(f"CREATE TABLE mesh_output.{quote(table)} AS SELECT * FROM __mesh_result")
-        connection.execute("DETACH mesh_output")
-    elif file_format in ("parquet", "csv", "json"):
-        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER true", "json": "FORMAT json"}[file_format]
-        connection.execute(f"COPY (SELECT * FROM __mesh_result) TO {target} ({options})")
-    else:
-        raise MeshError(f"--output writes parquet, csv, json or duckdb, not {file_format}")
-    return rows
+        with duckdb.connect(str(output)) as writer:
+            writer.register("mesh_result", rows)
+            writer.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM mesh_result")
+            return writer.execute(f"SELECT count(*) FROM {quote(table)}").fetchall()[0][0]
+    options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER true", "json": "FORMAT json"}[file_format]
+    with duckdb.connect() as writer:
+        writer.register("mesh_result", rows)
+        return writer.execute(f"COPY (SELECT * FROM mesh_result) TO {literal(str(output))} ({options})").fetchall()[0][0]

@@ -1,4 +1,9 @@
-"""Writing SQL text safely: quoted identifiers and string literals for DuckDB."""
+"""Writing and checking SQL text: quoted identifiers and literals for DuckDB, and what user SQL may be.
+
+SQL that users write (a recipe's query, a filter's conditions, a quality rule's query,
+`mesh query`) must be exactly one `SELECT` statement or one expression, checked with
+DuckDB's own parser; it then runs in a sandboxed connection (`storage.sandbox`).
+"""
 
 from __future__ import annotations
 
@@ -11,3 +16,29 @@ def quote(identifier: str) -> str:
 def literal(text: str) -> str:
     """A DuckDB string literal: `it's` → `'it''s'`."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def select_problem(sql: str) -> str | None:
+    """Why `sql` is not exactly one SELECT statement (WITH … SELECT, FROM … included), or None."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        return f"it is not valid SQL: {str(error).splitlines()[0]}"
+    if len(statements) != 1:
+        return f"it holds {len(statements)} statements; give exactly one SELECT"
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return f"it is not a SELECT but {statements[0].type.name}; only a SELECT may run here"
+    return None
+
+
+def expression_problem(text: str) -> str | None:
+    """Why `text` is not exactly one SQL expression (as a filter condition must be), or None."""
+    import duckdb
+
+    try:
+        duckdb.SQLExpression(text)
+    except duckdb.Error as error:
+        return f"'{text}' is not one SQL expression: {str(error).splitlines()[0]}"
+    return None

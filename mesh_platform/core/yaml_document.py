@@ -72,18 +72,37 @@ class YamlDocument:
         return tuple(path)
 
 
+# Limits that keep a careless or hostile file from taking the mesh down (documented in the README).
+MAX_FILE_BYTES = 1024 * 1024  # a contract or recipe is a few kilobytes
+MAX_DEPTH = 64  # ODCS nests five levels deep
+MAX_VALUES = 100_000  # values after YAML aliases are expanded ("billion laughs" stops here)
+
+
 def load_yaml_document(file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
-    """Read a YAML mapping; a syntax error becomes an `error_type` naming the line."""
+    """Read a YAML mapping; anything unusable (unreadable, too large, not UTF-8 text, invalid YAML,
+    too deep, too many values) becomes an `error_type` naming the file and, where there is one, the line."""
     file = Path(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise error_type([Problem(file, "", None, f"the file has {size:,} bytes; the mesh reads YAML files of at most {MAX_FILE_BYTES:,}", "keep one product's settings in it")])
+        raw = file.read_bytes()
     except OSError as error:
         raise error_type([Problem(file, "", None, f"cannot read the file: {error.strerror}")]) from None
+    if b"\0" in raw:
+        raise error_type([Problem(file, "", None, "the file is not text (it holds NUL bytes)", "give a YAML text file")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise error_type([Problem(file, "", line, f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", "save it as UTF-8")]) from None
     return parse_yaml_document(text, file, error_type)
 
 
 def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
     """Parse YAML text that came from `file` (a name for messages; it is not read)."""
+    if (depth := _flow_depth(text)) > MAX_DEPTH:
+        raise error_type([Problem(file, "", None, f"the YAML nests {depth} levels deep; the mesh reads at most {MAX_DEPTH}", "flatten the document")])
     try:
         node = YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
@@ -92,37 +111,79 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
         raise error_type(
             [Problem(file, "", line, f"invalid YAML: {error.problem or error}", "fix the YAML syntax")]
         ) from None
+    except RecursionError:
+        raise error_type([Problem(file, "", None, f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", "flatten the document")]) from None
+    except Exception as error:  # ruamel raises plain errors too (e.g. for some malformed tokens)
+        raise error_type([Problem(file, "", None, f"invalid YAML: {error}", "fix the YAML syntax")]) from None
     if not isinstance(node, CommentedMap):
         raise error_type([Problem(file, "", 1, "the file must hold a YAML mapping (key: value pairs)")])
     lines: dict[tuple[str | int, ...], int] = {}
-    data = _plain(node, (), lines)
+    try:
+        data = _Plain(lines).convert(node, ())
+    except _TooLarge as limit:
+        line = lines.get(limit.path[:1])  # the top-level field it happens under (aliased values keep their anchor's lines)
+        raise error_type([Problem(file, field_name(limit.path), line, str(limit), "flatten the document; YAML aliases (*name) count once per use")]) from None
     return YamlDocument(file=file, data=data, _lines=lines)
 
 
-def _plain(node: Any, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> Any:
-    """Convert ruamel nodes to JSON-compatible values, recording each child's line."""
-    if isinstance(node, CommentedMap):
-        result = {}
-        for key, value in node.items():
-            child = (*path, str(key))
-            lines[child] = node.lc.key(key)[0] + 1
-            result[str(key)] = _plain(value, child, lines)
-        return result
-    if isinstance(node, CommentedSeq):
-        result_list = []
-        for index, value in enumerate(node):
-            child = (*path, index)
-            lines[child] = node.lc.item(index)[0] + 1
-            result_list.append(_plain(value, child, lines))
-        return result_list
-    if isinstance(node, (dt.date, dt.datetime)):
-        return node.isoformat()
-    if isinstance(node, str):
-        return str(node)  # drop ruamel's scalar string subclasses
-    if isinstance(node, bool) or node is None:
+def _flow_depth(text: str) -> int:
+    """How deep `[...]` and `{...}` nest (outside quotes): checked before parsing, whose recursion is slow to fail."""
+    depth = deepest = 0
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+class _TooLarge(Exception):
+    def __init__(self, message: str, path: tuple[str | int, ...]):
+        super().__init__(message)
+        self.path = path
+
+
+class _Plain:
+    """Converts ruamel nodes to JSON-compatible values, recording each child's line, within the limits."""
+
+    def __init__(self, lines: dict[tuple[str | int, ...], int]):
+        self.lines = lines
+        self.values = 0
+
+    def convert(self, node: Any, path: tuple[str | int, ...]) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooLarge(f"the document holds more than {MAX_VALUES:,} values (counting each use of a YAML alias)", path)
+        if len(path) > MAX_DEPTH:
+            raise _TooLarge(f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", path[:MAX_DEPTH])
+        if isinstance(node, CommentedMap):
+            result = {}
+            for key, value in node.items():
+                child = (*path, str(key))
+                self.lines[child] = node.lc.key(key)[0] + 1
+                result[str(key)] = self.convert(value, child)
+            return result
+        if isinstance(node, CommentedSeq):
+            result_list = []
+            for index, value in enumerate(node):
+                child = (*path, index)
+                self.lines[child] = node.lc.item(index)[0] + 1
+                result_list.append(self.convert(value, child))
+            return result_list
+        if isinstance(node, (dt.date, dt.datetime)):
+            return node.isoformat()
+        if isinstance(node, str):
+            return str(node)  # drop ruamel's scalar string subclasses
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
         return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node

@@ -21,6 +21,7 @@ from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
 from mesh_platform.governance.access import ReadDecision, decide, masked_columns, mesh_secret, personal_columns
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage.ports import Port, PortStore
+from mesh_platform.storage.sandbox import sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -92,8 +93,6 @@ class PortReader:
         A product the consumer is not granted raises `AccessDeniedError`; personal columns reach
         consumers outside the owning domain hashed or dropped unless the contract grants them in
         clear; every read from outside the domain, granted or denied, goes to the access log."""
-        import duckdb
-
         resolved = self.resolve(address, stacklevel + 1)
         contract = resolved.contract
         requested = Address.parse(address) if isinstance(address, str) else address
@@ -103,7 +102,7 @@ class PortReader:
             self.log.record(consumer or "(no domain)", str(requested), None, "denied", via)
             raise
         number, dataset = resolved.port.snapshot(version)
-        connection = connection or duckdb.connect()
+        connection = connection or sandbox()
         relation = connection.from_arrow(dataset)
         if decision.cross_domain:
             if resolved.address.major is not None and resolved.address.major != contract.major:

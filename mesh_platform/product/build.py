@@ -80,7 +80,7 @@ class BuildEnvironment:
 
     reader: PortReader  # the inputs, read as the product's domain (access rules, masking, access log)
     glossary: Glossary
-    workspace: Callable[[], AbstractContextManager[DomainWorkspace]]  # the domain's DuckDB file
+    workspace: Callable[[list[Path]], AbstractContextManager[DomainWorkspace]]  # the domain's DuckDB file, sandboxed
     landing: Path  # the domain's landing folder (what `source` products read)
 
 
@@ -109,7 +109,7 @@ def build_and_publish(
     reader, glossary = environment.reader, environment.glossary
     port = reader.ports.port(product.port_address)
     input_times: list[dt.datetime | None] = []
-    with environment.workspace() as workspace:
+    with environment.workspace([environment.landing]) as workspace:  # a recipe's SQL reads no other file
         connection = workspace.connection
         for item in product.inputs:
             if notice := reader.catalog.deprecation(item.address):

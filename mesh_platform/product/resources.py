@@ -14,7 +14,7 @@ code location configures them from the environment when its definitions load
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,12 +66,13 @@ class DomainDuckDBResource(DuckDBResource):
     database: str = Field(description="The domain's DuckDB file (default MESH_HOME/domains/<domain>/<domain>.duckdb).")
 
     @contextmanager
-    def workspace(self) -> Iterator[DomainWorkspace]:
-        """A connection with the staging and products schemas and the platform's SQL functions."""
+    def workspace(self, readable: Iterable[Path] = ()) -> Iterator[DomainWorkspace]:
+        """A connection with the staging and products schemas and the platform's SQL functions,
+        closed to every file but the database and the `readable` folders."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as connection:
             try:
-                yield DomainWorkspace.prepare(connection, self.database)
+                yield DomainWorkspace.prepare(connection, self.database, readable)
             finally:
                 connection.close()  # also when the build fails: get_connection closes only on success
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.quality.rules import QualityRule
+from mesh_platform.quality.rules import QualityRule, fill_placeholders
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,12 +56,7 @@ def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnecti
 
 
 def _sql_result(rule: QualityRule, connection: duckdb.DuckDBPyConnection, table: str) -> RuleResult:
-    query = str(rule.query)
-    for placeholder in ("${object}", "{object}"):
-        query = query.replace(placeholder, table)
-    if rule.column:
-        for placeholder in ("${property}", "{property}"):
-            query = query.replace(placeholder, f'"{rule.column}"')
+    query = fill_placeholders(str(rule.query), table, rule.column)
     try:
         rows = connection.sql(query).fetchall()
     except Exception as error:  # any DuckDB error: a broken query fails its rule, with DuckDB's reason

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mesh_platform.contract.model import Column, Contract
 from mesh_platform.core.errors import ContractError
+from mesh_platform.core.sql import quote, select_problem
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
     if kind == "sql":
         if not entry.query:
             raise fail("a sql quality rule needs a query", "write query: SELECT count(*) FROM {object} WHERE …")
+        if problem := select_problem(fill_placeholders(str(entry.query), "staged_table", column.name if column else None)):
+            raise fail(f"the rule's query must be one SELECT: {problem}", "write one SELECT returning one number, e.g. SELECT count(*) FROM {object} WHERE …")
         return QualityRule(
             label or f"{column.name + '_' if column else ''}sql_check",
             description or "SQL rule",
@@ -227,6 +230,16 @@ def _library_rule(entry: DataQuality, column: Column | None, source: str, severi
         meaning = f"{target} values meaning 'missing' ({', '.join(map(repr, missing))}) {threshold}"
         return rule(f"{prefix}missing_values", meaning, "ExpectColumnValuesToNotBeInSet", threshold, column=target, value_set=missing)
     raise fail(f"metric '{metric}' is unknown", "use rowCount, nullValues, missingValues, invalidValues or duplicateValues")
+
+
+def fill_placeholders(query: str, table: str, column: str | None) -> str:
+    """An ODCS SQL rule's query with `{object}` (the table checked) and `{property}` (its column) filled in."""
+    for placeholder in ("${object}", "{object}"):
+        query = query.replace(placeholder, table)
+    if column:
+        for placeholder in ("${property}", "{property}"):
+            query = query.replace(placeholder, quote(column))
+    return query
 
 
 def _class_name(expectation: str) -> str:

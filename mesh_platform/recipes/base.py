@@ -131,6 +131,16 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         """(setting, problem) for each file a setting names that is not there (checked when definitions load)."""
         return []
 
+    @staticmethod
+    def file_problem(folder: Path, name: str, what: str) -> str | None:
+        """Why the file `name` of setting `what` cannot be used: missing, or outside the product's folder (a link)."""
+        file = folder / name
+        if not file.is_file():
+            return f"{what} '{name}' does not exist in {folder}"
+        if not file.resolve().is_relative_to(folder.resolve()):
+            return f"{what} '{name}' leads outside the product's folder {folder} (a link); keep the file in the folder"
+        return None
+
     def recipe_kind(self) -> str:
         return self.kind
 

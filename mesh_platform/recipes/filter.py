@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
+from mesh_platform.core.sql import expression_problem
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
@@ -30,8 +31,12 @@ class FilterProduct(ProductRecipe):
     @field_validator("where")
     @classmethod
     def _some_condition(cls, where: str | list[str]) -> str | list[str]:
-        if not any(c.strip() for c in ([where] if isinstance(where, str) else where)):
+        conditions = [where] if isinstance(where, str) else where
+        if not any(c.strip() for c in conditions):
             raise ValueError("give at least one condition")
+        for condition in conditions:
+            if problem := expression_problem(condition):
+                raise ValueError(f"{problem}; each condition is one SQL expression over the input's columns")
         return where
 
     def conditions(self) -> list[str]:

@@ -43,8 +43,8 @@ class PythonProduct(ProductRecipe):
         return folder / file, name
 
     def check_files(self, folder: Path) -> list[tuple[str, str]]:
-        file, _ = self._location(folder)
-        return [] if file.is_file() else [("function", f"function file '{file.name}' does not exist in {folder}")]
+        problem = self.file_problem(folder, self._location(folder)[0].name, "function file")
+        return [("function", problem)] if problem else []
 
     def code_files(self, folder: Path) -> list[Path]:
         return [self._location(folder)[0]]

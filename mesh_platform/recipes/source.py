@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from mesh_platform.product.build import BuildContext
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
+
+
+def landing_path_problem(path: str) -> str | None:
+    """Why a file pattern does not stay inside the landing folder, or None."""
+    if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts or "\\" in path:
+        return f"path '{path}' must stay inside the landing folder (relative, no '..')"
+    return None
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
@@ -43,8 +50,8 @@ class SourceProduct(ProductRecipe):
     @field_validator("path")
     @classmethod
     def _inside_landing(cls, path: str) -> str:
-        if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
-            raise ValueError(f"path '{path}' must stay inside the landing folder (relative, no '..')")
+        if problem := landing_path_problem(path):
+            raise ValueError(problem)
         return path
 
     @model_validator(mode="after")
@@ -66,12 +73,18 @@ class SourceProduct(ProductRecipe):
     @classmethod
     def plan(cls, request: PlanRequest) -> Plan:
         pattern = request.parameters["path"] or f"{request.name}/*.csv"
+        if problem := landing_path_problem(pattern):
+            raise MeshError(f"--set path: {problem}")
         example = pattern.replace("*", "example")
         delivery = (pattern, example) if "*" not in example and example.endswith(".csv") else None
         return Plan(example_columns(), settings={"path": pattern}, purpose=", as delivered to its landing folder.", example_delivery=delivery)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
-        files = sorted(str(f) for f in build.landing.glob(self.path) if f.is_file())
+        landing = build.landing.resolve()
+        matched = sorted(f for f in build.landing.glob(self.path) if f.is_file())
+        if outside := [f for f in matched if not f.resolve().is_relative_to(landing)]:
+            raise MeshError(f"{build.contract.address}: {outside[0]} leads outside the landing folder {build.landing} (a link); deliver files into it")
+        files = [str(f) for f in matched]
         if not files:
             raise MeshError(
                 f"{build.contract.address}: no files match '{self.path}' in {build.landing}; "

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from mesh_platform.core.sql import select_problem
 from mesh_platform.recipes.base import ProductRecipe
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class SqlProduct(ProductRecipe):
     sql: str | None = Field(default=None, description="The query, inline.")
     sql_file: str | None = Field(default=None, pattern=r"^[^/]+\.sql$", description="A .sql file beside defs.yaml holding the query.")
 
+    @field_validator("sql")
+    @classmethod
+    def _one_select(cls, sql: str | None) -> str | None:
+        if sql is not None and (problem := select_problem(sql)):
+            raise ValueError(f"the query must be one SELECT: {problem}")
+        return sql
+
     @model_validator(mode="after")
     def _one_query(self) -> SqlProduct:
         if (self.sql is None) == (self.sql_file is None):
@@ -35,8 +43,12 @@ class SqlProduct(ProductRecipe):
         return self
 
     def check_files(self, folder: Path) -> list[tuple[str, str]]:
-        if self.sql_file and not (folder / self.sql_file).is_file():
-            return [("sql_file", f"sql_file '{self.sql_file}' does not exist in {folder}")]
+        if not self.sql_file:
+            return []
+        if problem := self.file_problem(folder, self.sql_file, "sql_file"):
+            return [("sql_file", problem)]
+        if problem := select_problem(self.query(folder)):
+            return [("sql_file", f"{self.sql_file} must hold one SELECT: {problem}")]
         return []
 
     def code_files(self, folder: Path) -> list[Path]:

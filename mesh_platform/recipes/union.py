@@ -9,6 +9,7 @@ from pydantic import Field
 from mesh_platform.contract.model import Column
 from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.names import check_name
 from mesh_platform.core.sql import literal, quote
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
@@ -44,6 +45,7 @@ class UnionProduct(ProductRecipe):
         columns = list(first.contract.columns)
         source_column = request.parameters["source_column"]
         if source_column:
+            check_name(source_column, "column")
             columns.append(Column.new(source_column, "string", "VARCHAR", "Address of the product the row came from.", required=True, classification="public"))
         return Plan(columns, inputs_as_given(request), {"source_column": source_column})
 

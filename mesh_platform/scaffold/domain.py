@@ -6,12 +6,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mesh_platform.catalog.workspace import read_workspace
-from mesh_platform.core.errors import MeshError
+from mesh_platform.core.errors import MeshError, RecipeError
 from mesh_platform.core.names import check_name
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.scaffold.files import staged_folder
 from mesh_platform.scaffold.owners import Owner
 from mesh_platform.scaffold.templates import DOMAIN_TEMPLATE, get_template
@@ -31,7 +30,7 @@ class NewDomain:
 def domain_owner(folder: Path) -> str | None:
     """The owner recorded in a domain's `domain.yaml`, if any."""
     file = folder / DOMAIN_FILE
-    return (yaml.safe_load(file.read_text()) or {}).get("owner") if file.exists() else None
+    return load_yaml_document(file, RecipeError).data.get("owner") if file.exists() else None
 
 
 def new_domain(settings: MeshSettings, name: str, owner: str, description: str | None = None) -> NewDomain:

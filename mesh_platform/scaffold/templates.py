@@ -65,6 +65,8 @@ def _environment(root: Path):
     )
     # A double-quoted scalar that is valid YAML whatever the text holds.
     environment.filters["quoted"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    # A Python string literal: text a user gave stays data in a generated .py file, never code.
+    environment.filters["python_string"] = lambda value: repr(str(value))
     return environment
 
 

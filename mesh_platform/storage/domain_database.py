@@ -10,10 +10,13 @@ The connection itself comes from the platform's `DomainDuckDB` resource.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.sql import quote
+from mesh_platform.storage.sandbox import lock_down
 from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
@@ -31,16 +34,17 @@ def pool_name(domain: str) -> str:
 
 @dataclass(frozen=True)
 class DomainWorkspace:
-    """A connection to a domain's DuckDB file, ready for builds: its schemas and the platform's SQL functions."""
+    """A connection to a domain's DuckDB file, ready for builds: its schemas, the platform's SQL functions,
+    and the sandbox every recipe's SQL runs in (no file but its `readable` folders, see `storage.sandbox`)."""
 
     connection: duckdb.DuckDBPyConnection
     path: str  # the database file, for messages
 
     @classmethod
-    def prepare(cls, connection: duckdb.DuckDBPyConnection, path: str) -> DomainWorkspace:
+    def prepare(cls, connection: duckdb.DuckDBPyConnection, path: str, readable: Iterable[Path] = ()) -> DomainWorkspace:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}; CREATE SCHEMA IF NOT EXISTS {PRODUCTS};")
         register_sql_functions(connection)
-        return cls(connection, path)
+        return cls(lock_down(connection, readable), path)
 
     def stage(self, product: str, select_sql: str) -> str:
         """Write the build's output aside as `staging.<product>`; return the table name."""

@@ -1,0 +1,236 @@
+"""Hostile and careless inputs: each is refused with a one-line error naming file and field, nothing is
+published or changed, nothing outside its place is read or written, and the other domains still load."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mesh_platform.governance.access_log import AccessLog
+
+from .conftest import column, contract_yaml, open_lab, run_mesh
+
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: people.csv\n"
+PEOPLE = [column("id", "integer", required=True), column("email", classification="personal")]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, empty_instance):
+    """crm/people published, with a personal e-mail column that ads may read only hashed; a secret file beside.
+    Built once for the module: the tests using it only read it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = tmp_path_factory.mktemp("published")
+        lab = open_lab(root / "lab", monkeypatch, empty_instance)
+        lab.add_domain("crm")
+        lab.add_domain("ads")
+        lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+        lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n2,bob@example.com\n")
+        assert lab.materialize("crm").success
+        secret = root / "outside" / "secret.csv"
+        secret.parent.mkdir()
+        secret.write_text("token\ntop-secret\n")
+        yield lab, secret
+
+
+@pytest.fixture
+def in_published(published, monkeypatch):
+    """The published lab mesh as the environment's mesh, for one test."""
+    lab, secret = published
+    for name, value in (("MESH_ROOT", lab.root), ("MESH_HOME", lab.settings.home), ("DAGSTER_HOME", lab.settings.dagster_home), ("MESH_GLOSSARY", lab.glossary_file)):
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.syspath_prepend(str(lab.root))
+    return lab, secret
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("error: ") and result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def reads_logged(lab) -> list[str]:
+    return [entry.product for entry in AccessLog(lab.settings.access_log_file).entries()]
+
+
+QUERY_ESCAPES = [
+    ("a port's files", "SELECT email FROM read_parquet('{ports}/crm/people/v1/*.parquet')", "no file"),
+    ("a port's files as text", "SELECT * FROM read_text('{ports}/crm/people/v1/_delta_log/00000000000000000000.json')", "no file"),
+    ("a file of the machine", "SELECT * FROM read_csv('/etc/passwd')", "no file"),
+    ("a file beside the mesh", "SELECT * FROM read_csv('{secret}')", "no file"),
+    ("listing folders", "SELECT * FROM glob('{home}/*')", "no file"),
+    ("a subquery on a file", "SELECT count(*) FROM crm.people WHERE email IN (SELECT * FROM read_csv('{secret}'))", "no file"),
+    ("the owner's database", "ATTACH '{home}/domains/crm/crm.duckdb' AS owner", "not a SELECT but ATTACH"),
+    ("writing a file", "COPY (SELECT * FROM crm.people) TO '{out}'", "not a SELECT but COPY"),
+    ("an extension", "INSTALL httpfs", "not a SELECT"),
+    ("loading an extension", "LOAD httpfs", "not a SELECT"),
+    ("a setting", "SET enable_external_access = true", "not a SELECT but SET"),
+    ("a pragma", "PRAGMA enable_external_access", "not a SELECT"),
+    ("exporting the database", "EXPORT DATABASE '{out}'", "not a SELECT"),
+    ("a second statement", "SELECT 1; COPY (SELECT 1) TO '{out}'", "2 statements"),
+]
+
+
+@pytest.mark.parametrize(("what", "sql", "message"), QUERY_ESCAPES, ids=[c[0] for c in QUERY_ESCAPES])
+def test_mesh_query_reads_only_the_products_it_names(in_published, tmp_path, what, sql, message):
+    lab, secret = in_published
+    out = tmp_path / "written.csv"
+    sql = sql.format(ports=lab.settings.ports_root, home=lab.settings.home, secret=secret, out=out)
+    logged = reads_logged(lab)
+    error = one_line_error(run_mesh("query", "--as", "ads", sql))
+    assert message in error
+    assert not out.exists() and not (Path.cwd() / "x.csv").exists()
+    assert set(reads_logged(lab)[len(logged):]) <= {"mesh://crm/people"}  # only the product the query names was opened
+
+
+def test_mesh_query_still_reads_granted_products_masked_and_writes_output(in_published, tmp_path):
+    lab, _ = in_published
+    result = run_mesh("query", "--as", "ads", "SELECT id, email FROM crm.people ORDER BY id", "--output", str(tmp_path / "r.csv"))
+    assert result.returncode == 0, result.stderr
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert rows[0] == "id,email" and len(rows) == 3 and all(len(r.split(",")[1]) == 64 for r in rows[1:])
+
+
+def test_the_python_api_reads_in_a_sandbox_too(in_published):
+    import duckdb
+
+    from mesh_platform import read_product_relation
+
+    lab, secret = in_published
+    relation = read_product_relation("mesh://crm/people", consumer="ads")
+    with pytest.raises(duckdb.PermissionException):
+        relation.query("people", f"SELECT * FROM read_csv('{secret}')").fetchall()
+
+
+BUILD_ESCAPES = [
+    ("sql reading another domain's port files",
+     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, email FROM read_parquet('{ports}/crm/people/v1/*.parquet')\n"),
+    ("sql reading a file of the machine",
+     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, content AS email FROM read_text('{secret}')\n"),
+    ("a filter condition reading a file",
+     "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n"),
+    ("sql listing the mesh's folders",
+     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, file AS email FROM glob('{home}/*')\n"),
+]
+
+
+@pytest.mark.parametrize(("what", "recipe"), BUILD_ESCAPES, ids=[c[0] for c in BUILD_ESCAPES])
+def test_a_build_reads_only_its_inputs_and_its_landing_folder(in_published, what, recipe):
+    lab, secret = in_published
+    name = f"leak_{[c[0] for c in BUILD_ESCAPES].index(what)}"
+    recipe = recipe.format(ports=lab.settings.ports_root, home=lab.settings.home, secret=secret)
+    lab.add_product("ads", name, recipe, contract_yaml("ads", name, [column("id", "integer"), column("email")]))
+    result = lab.materialize("ads", name, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "file system operations are disabled" in str(failure.step_failure_data.error)
+    assert not (lab.settings.ports_root / "ads" / name).exists()  # nothing published
+
+
+@pytest.mark.parametrize(
+    ("recipe", "files", "line", "message"),
+    [
+        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: /etc/passwd\n", {}, 3, "String should match pattern"),
+        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: ../../crm/defs/people/q.sql\n", {}, 3, "String should match pattern"),
+        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: \"SELECT 1 AS id; COPY (SELECT 1) TO 'x.csv'\"\n", {}, 3, "the query must be one SELECT: it holds 2 statements"),
+        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", {"q.sql": "ATTACH 'x.duckdb'"}, 3, "q.sql must hold one SELECT: it is not a SELECT but ATTACH"),
+        ("type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: ../../x.py:build\n", {}, 3, "String should match pattern"),
+        ("type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: /tmp/x.py:build\n", {}, 3, "String should match pattern"),
+        ("type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"id > 1) UNION SELECT 1 --\"\n", {}, 4, "is not one SQL expression"),
+        ("type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: /etc/*.conf\n", {}, 3, "must stay inside the landing folder"),
+    ],
+    ids=["sql_file absolute", "sql_file climbing out", "two statements", "sql_file not a SELECT", "python file climbing out",
+         "python file absolute", "a condition closing its parenthesis", "source path absolute"],
+)
+def test_a_recipe_that_would_escape_is_refused_with_its_line(lab, recipe, files, line, message):
+    lab.add_domain("crm")
+    lab.add_domain("ads")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    lab.add_product("ads", "odd", recipe, contract_yaml("ads", "odd", [column("id", "integer")]), files=files)
+    assert any(f"ads/defs/odd/defs.yaml:{line}" in text and message in text for text in lab.load_errors("ads")), lab.load_errors("ads")
+    assert lab.definitions("crm") is not None  # the other domain still loads
+
+
+def test_a_file_linked_from_outside_the_product_folder_is_refused(lab, tmp_path):
+    lab.add_domain("ads")
+    outside = tmp_path / "elsewhere.sql"
+    outside.write_text("SELECT 1 AS id")
+    folder = lab.add_product("ads", "odd", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", contract_yaml("ads", "odd", [column("id", "integer")]))
+    (folder / "q.sql").symlink_to(outside)
+    assert any("leads outside the product's folder" in text and "odd/defs.yaml:3" in text for text in lab.load_errors("ads"))
+
+
+def test_a_landing_file_linked_from_outside_is_not_read(lab, tmp_path):
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    outside = tmp_path / "outside.csv"
+    outside.write_text("id,email\n1,stolen@example.com\n")
+    landing = lab.settings.landing_dir("crm")
+    landing.mkdir(parents=True)
+    (landing / "people.csv").symlink_to(outside)
+    result = lab.materialize("crm", raise_on_error=False)
+    assert not result.success
+    assert "leads outside the landing folder" in str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
+
+
+def test_a_quality_rule_with_a_second_statement_is_a_contract_error(tmp_path):
+    from mesh_platform import ContractError, load_contract
+    from mesh_platform.quality import rules_for_contract
+
+    rule = {"type": "sql", "name": "sneaky", "query": "SELECT count(*) FROM {object}; COPY (SELECT 1) TO 'pwned.csv'", "mustBe": 0}
+    text = contract_yaml("lab", "things", [column("a")], schema=[{"name": "things", "properties": [column("a")], "quality": [rule]}])
+    path = tmp_path / "contract.yaml"
+    path.write_text(text)
+    line = next(number for number, text_line in enumerate(text.splitlines(), 1) if "type: sql" in text_line)
+    with pytest.raises(ContractError, match=rf"contract.yaml:{line}: schema\[0\]\.quality\[0\]: the rule's query must be one SELECT: it holds 2 statements"):
+        rules_for_contract(load_contract(path))
+    assert not (Path.cwd() / "pwned.csv").exists()
+
+
+HOSTILE_CONTRACTS = [
+    ("nested 3,000 levels", lambda text: text + "extra: " + "[" * 3000 + "]" * 3000 + "\n", "nests 3000 levels deep"),
+    ("Latin-1 encoded", lambda text: (text + "notes: Les gens du café\n").encode("latin-1"), "is not UTF-8 text"),
+    ("an alias bomb", lambda text: text + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)), "more than 100,000 values"),
+    ("binary", lambda text: b"\x00\x01\x02" + text.encode(), "not text"),
+    ("too large", lambda text: text + "notes: " + "x" * 1_100_000 + "\n", "the mesh reads YAML files of at most"),
+]
+
+
+@pytest.mark.parametrize(("what", "spoil", "message"), HOSTILE_CONTRACTS, ids=[c[0] for c in HOSTILE_CONTRACTS])
+def test_a_hostile_contract_breaks_only_its_product(lab, what, spoil, message):
+    lab.add_domain("crm")
+    lab.add_domain("ads")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    folder = lab.add_product("ads", "odd", SOURCE, "")
+    spoiled = spoil(contract_yaml("ads", "odd", PEOPLE))
+    (folder / "contract.yaml").write_bytes(spoiled if isinstance(spoiled, bytes) else spoiled.encode())
+    checked = run_mesh("check")
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
+    [line] = [line for line in checked.stdout.splitlines() if "odd/contract.yaml" in line]
+    assert line.startswith("error mesh.contract (odd)") and message in line, line
+    assert lab.definitions("crm") is not None  # another domain loads, its catalog holding the broken product
+
+
+def test_a_domain_description_stays_text_in_its_python_package(repo_copy):
+    marker = repo_copy.root / "pwned"
+    description = f'"""\nimport pathlib; pathlib.Path({str(marker)!r}).touch()\n"""'
+    created = repo_copy.mesh("new", "domain", "evil", "--owner", "team:evil", "--description", description)
+    assert created.returncode == 0, created.stderr
+    package = (repo_copy.root / "domains/evil/__init__.py").read_text()
+    namespace: dict = {}
+    exec(compile(package, "__init__.py", "exec"), namespace)  # what importing the package runs
+    assert not marker.exists() and namespace["__doc__"] == description
+
+
+def test_a_template_parameter_cannot_write_outside_the_landing_folder(repo_copy):
+    before = repo_copy.tree()
+    result = repo_copy.mesh("new", "product", "sales/escaped", "--template", "source", "--set", "path=../../../escaped/*.csv")
+    assert "must stay inside the landing folder" in one_line_error(result)
+    assert repo_copy.tree() == before and not repo_copy.settings.home.exists()
+    assert not (repo_copy.root.parent / "escaped").exists()
+
+
+def test_contract_diff_of_a_binary_file_is_a_one_line_error(tmp_path):
+    binary = tmp_path / "old.yaml"
+    binary.write_bytes(os.urandom(64) + b"\x00")
+    assert "is not text" in one_line_error(run_mesh("contract", "diff", str(binary), str(binary)))
