@@ -103,8 +103,7 @@ def _print_description(d: dict) -> None:
         echo(f"last failure          {_when(failure['at'])}, run {failure['run_id']}: {failure['reason']}")
     echo("")
     echo("checks")
-    states = {None: "never run", True: "passed", False: "FAILED"}
-    print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", states[c["passed"]], c["severity"], _when(c["at"])] for c in d["checks"]])
+    print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", "FAILED" if c["state"] == "failed" else c["state"], c["severity"], _when(c["at"])] for c in d["checks"]])
 
 
 def _when(iso: str | None) -> str:

@@ -10,6 +10,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize
+from mesh_platform.runtime.recovery import DeadRun
 
 
 def materialize_command(
@@ -46,7 +47,10 @@ def materialize_command(
 
 
 def _print_progress(kind: str, payload: object) -> None:
-    if kind == "batch":
+    if kind == "recovered":
+        assert isinstance(payload, DeadRun)
+        typer.echo(f"  ! run {payload.run_id} ({payload.job_name}): {payload.message}; its domain is free again", err=True)
+    elif kind == "batch":
         assert isinstance(payload, Batch)
         typer.echo(f"▶ {payload.domain}: {', '.join(p.address.product for p in payload.products)}")
     elif kind == "outcome":

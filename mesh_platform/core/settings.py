@@ -37,6 +37,11 @@ DAGSTER_INSTANCE_YAML = """\
 concurrency:
   pools:
     default_limit: 1
+# The daemon fails runs that never start and frees the slots a finished run still holds
+# (a run whose process died is found and failed by `mesh materialize` and `mesh status`).
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 10
 telemetry:
   enabled: false
 """

@@ -10,11 +10,13 @@ that `mesh materialize` finds it and follows its events. It runs in this process
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 
 import dagster as dg
 
 from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
+from mesh_platform.runtime.recovery import HOST_TAG
 
 
 def run_batch(module: str, batch_id: str, asset_keys: list[str]) -> bool:
@@ -25,7 +27,7 @@ def run_batch(module: str, batch_id: str, asset_keys: list[str]) -> bool:
         result = job.execute_in_process(
             instance=instance,
             asset_selection=[dg.AssetKey.from_user_string(key) for key in asset_keys],
-            tags={BATCH_TAG: batch_id, LAUNCHED_BY_TAG: "mesh materialize"},
+            tags={BATCH_TAG: batch_id, LAUNCHED_BY_TAG: "mesh materialize", HOST_TAG: socket.gethostname()},
             raise_on_error=False,
         )
     return result.success

@@ -17,6 +17,7 @@ from mesh_platform.catalog.freshness import Freshness, freshness
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import Glossary
 from mesh_platform.product.checks import check_names
+from mesh_platform.runtime.recovery import recover_dead_runs
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CheckState:
     name: str
-    passed: bool | None  # None: never evaluated
+    passed: bool | None  # None: never evaluated, or being evaluated now
     severity: str  # error (blocking) or warning
     at: dt.datetime | None = None
     description: str = ""
+    state: str = "never run"  # passed, failed, running (its run is in flight), not evaluated (its run ended first)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "severity": self.severity, "at": _iso(self.at), "description": self.description}
+        return {"name": self.name, "passed": self.passed, "state": self.state, "severity": self.severity, "at": _iso(self.at), "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def mesh_health(settings: MeshSettings, glossary: Glossary, products: list[Produ
     if not (settings.dagster_home / "dagster.yaml").exists():
         return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(glossary, p)) for p in products]
     with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        recover_dead_runs(instance)  # a run whose process died is failed, not "running" forever
         return [_product_health(instance, glossary, product, now) for product in products]
 
 
@@ -115,14 +118,25 @@ def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: P
         health.rows = _value(metadata.get("dagster/row_count"))
         health.port_version = _value(metadata.get("mesh/port_version"))
     for name, severity in check_names(product.contract, glossary):
-        record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(key, name))
-        evaluation = record.event.dagster_event.event_specific_data if record and record.event and record.event.dagster_event else None
-        if evaluation is None:
-            health.checks.append(CheckState(name, None, severity))
-            continue
-        health.checks.append(CheckState(name, bool(evaluation.passed), severity, _time(record.event.timestamp), evaluation.description or ""))
+        health.checks.append(_check_state(instance, dg.AssetCheckKey(key, name), severity))
     health.last_failure = _last_failure(instance, key, product, last)
     return health
+
+
+def _check_state(instance: dg.DagsterInstance, check: dg.AssetCheckKey, severity: str) -> CheckState:
+    """The latest evaluation of a check; one a run has planned but not made yet is running, or was never made."""
+    record = instance.get_latest_asset_check_evaluation_record(check)
+    if record is None or record.event is None or record.event.dagster_event is None:
+        return CheckState(check.name, None, severity)
+    at = _time(record.event.timestamp)
+    if record.status.value == "PLANNED":
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None and not run.is_finished:
+            return CheckState(check.name, None, severity, at, f"being evaluated by run {record.run_id}", state="running")
+        return CheckState(check.name, None, severity, at, f"run {record.run_id} ended before evaluating it", state="not evaluated")
+    evaluation = record.event.dagster_event.event_specific_data
+    passed = bool(getattr(evaluation, "passed", record.status.value == "SUCCEEDED"))
+    return CheckState(check.name, passed, severity, at, getattr(evaluation, "description", None) or "", state="passed" if passed else "failed")
 
 
 def _last_failure(instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, since: dt.datetime | None) -> Failure | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.recovery import recover_dead_runs
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -117,10 +118,22 @@ def materialize(
     settings: MeshSettings | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> MaterializationReport:
-    """Materialize the selected products (addresses) through Dagster; never raises for a failed product."""
+    """Materialize the selected products (addresses) through Dagster; never raises for a failed product.
+
+    Runs left unfinished by a process that died are failed and their slots freed first, so that
+    no domain waits for a build that will never end."""
+    import dagster as dg
+
     settings = settings or MeshSettings.from_env()
     catalog = Catalog.load(settings.root)
     notify = on_progress or (lambda kind, payload: None)
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        for dead in recover_dead_runs(instance):
+            notify("recovered", dead)
+        return _materialize(instance, settings, catalog, selection, notify)
+
+
+def _materialize(instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, selection: Iterable[Address], notify: ProgressCallback) -> MaterializationReport:
     report = MaterializationReport()
     failed: set[Address] = set()
     for batch in plan_batches(catalog, selection):
@@ -143,7 +156,7 @@ def materialize(
             for outcome in outcomes:
                 notify("outcome", outcome)
         else:
-            outcomes = _run_batch(settings, catalog, batch, notify)
+            outcomes = _run_batch(instance, settings, catalog, batch, notify)
         for outcome in outcomes:
             report.outcomes.append(outcome)
             if outcome.status != "materialized":
@@ -155,11 +168,8 @@ def _failed_upstream(catalog: Catalog, product: Product, failed: set[Address]) -
     return {i.address.unversioned() for i in product.inputs} & failed
 
 
-def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback) -> list[ProductOutcome]:
-    import dagster as dg
-
+def _run_batch(instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback) -> list[ProductOutcome]:
     env = settings.environment()
-    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     log_file = _log_file(settings, batch.domain)
     module = catalog.domains[batch.domain].module
     batch_id = uuid.uuid4().hex
@@ -171,7 +181,9 @@ def _run_batch(settings: MeshSettings, catalog: Catalog, batch: Batch, notify: P
             watcher.poll()
             time.sleep(POLL_SECONDS)
         watcher.poll()
-    outcomes = watcher.outcomes()
+    if process.returncode < 0 and watcher.run_id is not None:
+        recover_dead_runs(instance)  # killed: its run is failed now, and its slot free for the next build
+    outcomes = watcher.outcomes(process.returncode)
     if watcher.run_id is None:
         reason = _tail(log_file) or f"dagster exited with code {process.returncode}"
         outcomes = [ProductOutcome(p.address, "failed", f"the {batch.domain} code location did not run: {reason}") for p in batch.products]
@@ -241,14 +253,18 @@ class _RunWatcher:
         runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch_id}), limit=1)
         return runs[0].run_id if runs else None
 
-    def outcomes(self) -> list[ProductOutcome]:
+    def outcomes(self, exit_code: int) -> list[ProductOutcome]:
         result = []
         failed_here = [o.address for o in self.results.values() if o.status == "failed"]
         for product in self.batch.products:
             if product.address in self.results:
                 result.append(self.results[product.address])
             else:
-                reason = f"not run: an input failed ({', '.join(map(str, failed_here))})" if failed_here else "not run: the run ended early"
+                reason = (
+                    f"not run: an input failed ({', '.join(map(str, failed_here))})" if failed_here
+                    else f"not run: the run's process ended before it (killed by signal {-exit_code})" if exit_code < 0
+                    else "not run: the run ended early"
+                )
                 result.append(ProductOutcome(product.address, "skipped", reason, run_id=self.run_id))
         return result
 

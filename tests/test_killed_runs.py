@@ -1,0 +1,107 @@
+"""A build killed with SIGKILL never blocks its domain: the port keeps its version, the domain's DuckDB
+file opens, the killed run is reported failed, and the next build starts at once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from mesh_platform import product_versions
+
+from .conftest import column, contract_yaml, owner_read, run_mesh
+
+pytestmark = pytest.mark.slow
+
+SLOW_BUILD = '''\
+import time
+
+import pandas as pd
+
+
+def build(things: pd.DataFrame, context) -> pd.DataFrame:
+    if (context.landing / "pause").exists():  # the test kills the build while it computes
+        (context.landing / "computing").touch()
+        time.sleep(120)
+    return things.assign(total=things["amount"] * 2)[["id", "total"]]
+'''
+
+
+@pytest.fixture
+def shop(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
+                    contract_yaml("shop", "things", [column("id", "integer"), column("amount", "number")]))
+    lab.add_product("shop", "totals", "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/things]\n  function: totals.py:build\n",
+                    contract_yaml("shop", "totals", [column("id", "integer"), column("total", "number")]), files={"totals.py": SLOW_BUILD})
+    lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(2000)))
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    return lab
+
+
+def start_build(lab) -> subprocess.Popen:
+    """`mesh materialize --domain shop` as its own process group, as a user's shell starts it."""
+    return subprocess.Popen([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def assert_intact(lab, versions: list[int]) -> None:
+    """totals has exactly `versions`, each whole; things (built before it in the same run) is whole too."""
+    assert [v.version for v in product_versions("mesh://shop/totals", settings=lab.settings)] == versions
+    for version in versions:
+        assert len(owner_read("mesh://shop/totals", version=version, settings=lab.settings)) == 2000
+    assert len(owner_read("mesh://shop/things", settings=lab.settings)) == 2000
+    with duckdb.connect(str(lab.settings.domain_database("shop"))) as database:  # opens: no lock left behind
+        database.execute("SELECT 1").fetchall()
+
+
+def test_a_build_killed_while_computing_leaves_everything_usable(shop):
+    lab = shop
+    pause = lab.settings.landing_dir("shop") / "pause"
+    pause.touch()
+    build = start_build(lab)
+    deadline = time.monotonic() + 120
+    while not (lab.settings.landing_dir("shop") / "computing").exists():
+        assert build.poll() is None and time.monotonic() < deadline, build.stdout.read()
+        time.sleep(0.2)
+    kill(build)
+    pause.unlink()
+    assert_intact(lab, [0])
+
+    status = run_mesh("status", "--domain", "shop", "--json")
+    assert "Traceback" not in status.stdout + status.stderr
+    totals = next(p for p in json.loads(status.stdout)["products"] if p["address"] == "mesh://shop/totals")
+    assert "is gone: killed" in totals["last_failure"]["reason"]
+
+    started = time.monotonic()
+    rebuilt = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
+                             capture_output=True, text=True, timeout=180)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert time.monotonic() - started < 90, "the next build waited on the killed run's slot"
+    assert "materialized 2 products" in rebuilt.stdout
+    assert_intact(lab, [1, 0])
+
+
+@pytest.mark.parametrize("after", [1.0, 2.5, 4.0])
+def test_a_build_killed_at_any_moment_never_blocks_the_domain(shop, after):
+    """Killed at staggered moments (loading, computing, checking, publishing): whatever was done, the
+    next build runs at once and every published version stays whole."""
+    lab = shop
+    build = start_build(lab)
+    time.sleep(after)
+    kill(build)
+    published = [v.version for v in product_versions("mesh://shop/totals", settings=lab.settings)]
+    assert published in ([0], [1, 0])  # the killed build published its version whole, or not at all
+    rebuilt = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
+                             capture_output=True, text=True, timeout=180)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert_intact(lab, [published[0] + 1, *published])
