@@ -301,8 +301,8 @@ def repo_copy(tmp_path: Path) -> MeshCopy:
 
 @pytest.fixture
 def mesh_copy(repo_copy: MeshCopy, demo_mesh: DemoMesh) -> MeshCopy:
-    """A changeable copy of the mesh whose MESH_HOME starts with the demo's published ports and sources."""
-    for state in ("ports", "landing"):
+    """A changeable copy of the mesh whose MESH_HOME starts with the demo's published state: ports, vault, sources."""
+    for state in ("ports", "vault", "landing"):  # the published state: ports, the clear values behind their tokens, sources
         shutil.copytree(demo_mesh.settings.home / state, repo_copy.settings.home / state)
     return repo_copy
 

@@ -96,18 +96,20 @@ def test_builds_read_their_inputs_through_the_same_rules(crm):
     assert entry.via.startswith("build of mesh://ads/audience (run ")
 
 
-def test_every_cross_domain_read_is_in_the_access_log(crm):
+def test_every_read_is_in_the_access_log(crm):
     read_product("mesh://crm/people", consumer="ads")
     read_product("mesh://crm/people", consumer="shop", version=0)
-    owner_read("mesh://crm/people")  # the owner's own reads are not cross-domain
+    owner_read("mesh://crm/people")  # a consumer names itself: a read claiming the owner is logged like any other
     with pytest.raises(AccessDeniedError):
         read_product("mesh://crm/notes", consumer="ads")
     entries = AccessLog(crm.settings.access_log_file).entries()
     assert [(e.consumer, e.product, e.version, e.outcome) for e in entries] == [
         ("ads", "mesh://crm/people", 0, "granted"),
         ("shop", "mesh://crm/people", 0, "granted"),
+        ("crm", "mesh://crm/people", 0, "granted"),
         ("ads", "mesh://crm/notes", None, "denied"),
     ]
+    assert entries[2].clear == ["name", "email", "phone"]  # the owner sees every personal value
     assert entries[1].clear == ["name"] and all(e.at.endswith("+00:00") and e.user for e in entries)
 
     printed = run_mesh("access", "log", "--json", "--consumer", "ads", env={**os.environ}, cwd=crm.root)
@@ -117,12 +119,14 @@ def test_every_cross_domain_read_is_in_the_access_log(crm):
     assert "hashed name, email; dropped phone" in table and "clear name" in table and "denied" in table
 
 
-def test_the_mesh_secret_keys_the_hash(crm, monkeypatch):
-    first = read_product("mesh://crm/people", consumer="ads")["email"][0]
-    monkeypatch.setenv("MESH_SECRET", "another-secret")
-    assert read_product("mesh://crm/people", consumer="ads")["email"][0] != first
-    monkeypatch.delenv("MESH_SECRET")
-    generated = read_product("mesh://crm/people", consumer="ads")["email"][0]  # kept in MESH_HOME/secret
-    assert read_product("mesh://crm/people", consumer="ads")["email"][0] == generated
+def test_the_mesh_secret_keys_the_tokens(crm, monkeypatch):
+    assert read_product("mesh://crm/people", consumer="ads")["email"][0] == keyed_hash("ada@example.com")  # MESH_SECRET
+    monkeypatch.delenv("MESH_SECRET")  # without it, a local mesh keeps a key of its own in MESH_HOME/secret
+    assert crm.materialize("crm").success
+    generated = read_product("mesh://crm/people", consumer="ads")["email"][0]
     secret_file = crm.settings.home / "secret"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    assert generated == hashlib.sha256(f"{secret_file.read_text().strip()}:ada@example.com".encode()).hexdigest()
+    assert crm.materialize("crm").success
+    assert read_product("mesh://crm/people", consumer="ads")["email"][0] == generated  # the kept key: stable tokens
+    assert owner_read("mesh://crm/people")["email"][0] == "ada@example.com"  # the owner still reads the clear value

@@ -98,3 +98,34 @@ def test_demo_builds_read_across_domains_masked_unless_granted(demo_mesh):
     assert ("planning", "mesh://marketing/campaign_audience") in builds
     profile_read = next(e for e in reads if e.consumer == "marketing" and e.product == "mesh://customers/profiles")
     assert profile_read.clear == ["email"] and profile_read.dropped == ["birth_date"] and "full_name" in profile_read.hashed
+
+
+def test_no_port_holds_a_clear_personal_value(demo_mesh):
+    """Read as an outside engine reads a port (polars, straight from the Delta files the exported contract
+    names): every personal column holds keyed tokens. Through the platform, the owner and the granted
+    consumers still read the clear values."""
+    import polars as pl
+
+    from mesh_platform import Catalog
+    from mesh_platform.storage import PortStore
+
+    ports = PortStore.of(demo_mesh.settings)
+    checked = 0
+    for product in Catalog.load(demo_mesh.settings.root).products.values():
+        personal = [c.name for c in product.contract.columns if c.is_personal]
+        if not personal:
+            continue
+        frame = pl.read_delta(ports.port(product.port_address).uri)
+        for name in personal:
+            values = frame[name].drop_nulls().cast(pl.Utf8)
+            assert values.str.contains(r"^[0-9a-f]{64}$").all(), f"{product.address}.{name} holds clear values"
+            checked += 1
+    assert checked >= 5
+    clear = owner_read("mesh://customers/profiles")
+    assert clear["email"].str.endswith("@example.com").all()
+    assert all(isinstance(day, dt.date) for day in clear["birth_date"].dropna())  # joined back in the contract's type
+    granted = read_product("mesh://customers/profiles", consumer="marketing")
+    assert granted["email"].str.endswith("@example.com").all() and "birth_date" not in granted
+    vault = demo_mesh.settings.home / "vault"
+    assert oct(vault.stat().st_mode & 0o777) == "0o700" and oct((vault / "customers").stat().st_mode & 0o777) == "0o700"
+    assert oct(demo_mesh.settings.domain_database("customers").parent.stat().st_mode & 0o777) == "0o700"

@@ -82,7 +82,7 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
         loaded = lab.definitions(domain)
         resources = {
             "mesh_catalog": CatalogResource(root=str(lab.root), glossary_file=str(DEFAULT_GLOSSARY)),
-            "mesh_ports": PortStoreResource(root=str(elsewhere / "ports")),
+            "mesh_ports": PortStoreResource(root=str(elsewhere / "ports"), vault_root=str(elsewhere / "vault")),
             "mesh_duckdb": DomainDuckDBResource(database=str(elsewhere / "work" / f"{domain}.duckdb")),
             "mesh_landing": LandingZoneResource(root=str(elsewhere / "landing")),
             "mesh_access": AccessControlResource(log_file=str(elsewhere / "reads.sqlite"), secret_file=str(elsewhere / "key")),
@@ -94,11 +94,14 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
         for domain in ("crm", "ads"):
             assert configured(domain).resolve_implicit_global_asset_job_def().execute_in_process(instance=instance).success
 
-    ports = PortStore(elsewhere / "ports")
+    ports = PortStore(elsewhere / "ports", elsewhere / "vault")
     people = ports.port(Address("crm", "people", 1)).to_pandas()
-    assert sorted(people["email"]) == ["ann@example.com", "bob@example.com"]
+    assert people["email"].str.fullmatch(r"[0-9a-f]{64}").all()  # tokens, keyed with the key kept where the resource says
+    clear = ports.vault.dataset("crm").to_table().to_pandas()  # the clear values, in the vault the resource names
+    assert sorted(clear.set_index("token").loc[people["email"], "value"]) == ["ann@example.com", "bob@example.com"]
     reach = ports.port(Address("ads", "reach", 1)).to_pandas()
-    assert reach["email"].str.fullmatch(r"[0-9a-f]{64}").all()  # hashed with the key kept where the resource says
+    seen_by_ads = ports.vault.dataset("ads").to_table().to_pandas().set_index("token").loc[reach["email"], "value"]
+    assert sorted(seen_by_ads) == sorted(people["email"])  # ads received crm's tokens (e-mails it may not see), and keeps them
     assert (elsewhere / "key").is_file() and (elsewhere / "work" / "crm.duckdb").is_file()
     assert [(r.consumer, r.product) for r in AccessLog(elsewhere / "reads.sqlite").entries()] == [("ads", "mesh://crm/people")]
     assert sorted((lab.root / ".mesh").rglob("*")) == default_home, "nothing is written to the default MESH_HOME"

@@ -76,7 +76,7 @@ def export_command(
 
     settings = MeshSettings.from_env()
     product = Catalog.load(settings.root).product(address)
-    document = export_contract(product.contract, PortStore(settings.ports_root).port(product.port_address).uri)
+    document = export_contract(product.contract, PortStore.of(settings).port(product.port_address).uri)
     if output_format is DocumentFormat.json:
         print_json(document)
     else:
@@ -88,7 +88,7 @@ def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:
         settings = MeshSettings.from_env()
         catalog = Catalog.load(settings.root)
         product = catalog.product(old)
-        port = PortStore(settings.ports_root).port(catalog.port_address(old))
+        port = PortStore.of(settings).port(catalog.port_address(old))
         document = port.published_contract() if port.exists() else None
         if document is None:
             raise MeshError(f"{old} has no published contract yet; compare two files instead")

@@ -29,7 +29,7 @@ def port_reader(settings: MeshSettings | None = None) -> PortReader:
     settings = settings or MeshSettings.from_env()
     return PortReader(
         catalog=Catalog.current(settings.root),
-        ports=PortStore(settings.ports_root),
+        ports=PortStore.of(settings),
         log=AccessLog(settings.access_log_file),
         secret=settings.secret,
         secret_file=settings.secret_file,

@@ -15,6 +15,7 @@ from mesh_platform.contract.model import Contract
 def export_contract(contract: Contract, port_uri: str) -> dict[str, Any]:
     """The contract as written, with a `servers` entry naming the Delta table at `port_uri`."""
     document = copy.deepcopy(contract.document)
+    personal = [c.name for c in contract.columns if c.is_personal]
     document["servers"] = [
         {
             "server": "mesh-port",
@@ -22,7 +23,8 @@ def export_contract(contract: Contract, port_uri: str) -> dict[str, Any]:
             "format": "delta",
             "path": port_uri,
             "environment": "mesh",
-            "description": f"The published output port of {contract.address.at_major(contract.major)}: a Delta Lake table, one version per publish.",
+            "description": f"The published output port of {contract.address.at_major(contract.major)}: a Delta Lake table, one version per publish."
+            + (f" Personal columns ({', '.join(personal)}) hold keyed tokens; their clear values stay with the owning domain." if personal else ""),
         }
     ]
     return document

@@ -100,6 +100,11 @@ class MeshSettings:
         return self.home / "ports"
 
     @property
+    def vault_root(self) -> Path:
+        """Where the clear values behind the ports' personal-column tokens live (the owner's only)."""
+        return self.home / "vault"
+
+    @property
     def landing_root(self) -> Path:
         """Where source files arrive, one folder per domain (what `source` products read)."""
         return self.home / "landing"

@@ -18,6 +18,12 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def keyed_token(expression: str, key: str) -> str:
+    """SQL for the keyed token of a value: SHA-256 of the key and the value as text (NULL stays NULL).
+    Equal values give equal tokens, so tokens join; without the key they reveal nothing."""
+    return f"sha256({literal(f'{key}:')} || CAST({expression} AS VARCHAR))"
+
+
 def select_problem(sql: str) -> str | None:
     """Why `sql` is not exactly one SELECT statement (WITH … SELECT, FROM … included), or None."""
     import duckdb

@@ -5,14 +5,15 @@ Access level (contract `customProperties`):
   restricted  the owning domain and the domains listed in `consumers`;
   internal    the owning domain only.
 
-Masking: a column classified `personal` or `sensitive` reaches a reader outside the
-owning domain hashed — SHA-256 of the mesh secret and the value, so equal values
-still join — or dropped, per the column's `masking` custom property (`hash`, the
-default, or `drop`). A column's `unmaskedFor` custom property names domains that
-see the clear value.
+Masking: a column classified `personal` or `sensitive` is published as a keyed token —
+SHA-256 of the mesh secret and the value, so equal values still join — and reaches a
+reader outside the owning domain as that token or, per the column's `masking` custom
+property (`hash`, the default, or `drop`), not at all. The owning domain, and the
+domains a column's `unmaskedFor` custom property names, see the clear value, which the
+platform joins back from the domain's vault (`storage.vault`).
 
 Enforced where data is read: every port read by a build, by `read_product` and by
-query commands goes through `decide` and `masked_columns` (see `mesh_platform.consume.read`).
+query commands goes through `decide` (see `governance.reads`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pathlib import Path
 from mesh_platform.contract.model import PERSONAL_CLASSIFICATIONS, Contract
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError
-from mesh_platform.core.sql import literal, quote
 
 CONSUMER_ENV = "MESH_CONSUMER"
 
@@ -40,7 +40,7 @@ class ReadDecision:
     version: int | None = None
     hashed: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
-    clear: tuple[str, ...] = ()  # personal columns the contract grants this consumer in clear
+    clear: tuple[str, ...] = ()  # personal columns this consumer sees in clear: the owner, or by the contract's grant
 
     @property
     def cross_domain(self) -> bool:
@@ -58,7 +58,7 @@ def decide(contract: Contract, consumer: str | None, address: Address | None = N
     address = address or contract.address
     owner = contract.domain
     if consumer == owner:
-        return ReadDecision(address, consumer, owner)
+        return ReadDecision(address, consumer, owner, clear=tuple(c.name for c in contract.columns if c.is_personal))
     if not may_read(contract, consumer):
         raise AccessDeniedError(denial_message(contract, consumer, address))
     hashed, dropped, clear = [], [], []
@@ -93,21 +93,6 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
         f"read as a domain (consumer='<domain>' or {CONSUMER_ENV}) that it is granted to, or ask its owner ({owners})"
     )
     return f"access denied: {who} may not read {address}: {why}; {ask}"
-
-
-def masked_columns(decision: ReadDecision, columns: list[str], secret: str) -> list[str]:
-    """SQL select expressions for `columns` of the port as `decision` lets its consumer see them."""
-    hashed, dropped = set(decision.hashed), set(decision.dropped)
-    salt = literal(f"{secret}:")
-    expressions = []
-    for name in columns:
-        if name in dropped:
-            continue
-        if name in hashed:
-            expressions.append(f"sha256({salt} || CAST({quote(name)} AS VARCHAR)) AS {quote(name)}")
-        else:
-            expressions.append(quote(name))
-    return expressions
 
 
 def personal_columns(document: dict | None) -> set[str]:

@@ -29,7 +29,7 @@ DOMAIN_POLICY_FILE = "policies.py"
 
 def mesh_view(settings: MeshSettings) -> MeshView:
     """The whole mesh of `settings`, published state included (what `mesh check` looks at)."""
-    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore(settings.ports_root))
+    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore.of(settings))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from the environment's settings. The access rules are `governance.access`.
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,8 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
-from mesh_platform.governance.access import ReadDecision, decide, masked_columns, mesh_secret, personal_columns
+from mesh_platform.core.sql import keyed_token, quote
+from mesh_platform.governance.access import ReadDecision, decide, mesh_secret, personal_columns
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage.ports import Port, PortStore
 from mesh_platform.storage.sandbox import sandbox
@@ -90,9 +92,11 @@ class PortReader:
     ) -> OpenedProduct:
         """Decide, log and open one read of a product as `consumer` (None: a reader outside every domain).
 
-        A product the consumer is not granted raises `AccessDeniedError`; personal columns reach
-        consumers outside the owning domain hashed or dropped unless the contract grants them in
-        clear; every read from outside the domain, granted or denied, goes to the access log."""
+        A product the consumer is not granted raises `AccessDeniedError`. Personal columns are
+        published as keyed tokens: consumers outside the owning domain see the token or nothing
+        (`masking: drop`), the owner and the consumers the contract grants see the clear value,
+        joined back from the vault. Every read, granted or denied, the owner's too (a consumer
+        names itself), goes to the access log."""
         resolved = self.resolve(address, stacklevel + 1)
         contract = resolved.contract
         requested = Address.parse(address) if isinstance(address, str) else address
@@ -101,18 +105,50 @@ class PortReader:
         except AccessDeniedError:
             self.log.record(consumer or "(no domain)", str(requested), None, "denied", via)
             raise
-        number, dataset = resolved.port.snapshot(version)
+        snapshot = resolved.port.snapshot(version)
+        number = snapshot.version.version
+        if decision.cross_domain and resolved.address.major is not None and resolved.address.major != contract.major:
+            # An older major version: mask what was personal under the contract it was published with too.
+            masked = {*decision.hashed, *decision.dropped, *decision.clear}
+            extra = personal_columns(resolved.port.published_contract(number)) - masked
+            decision = replace(decision, hashed=decision.hashed + tuple(sorted(extra)))
+        decision = replace(decision, version=number)
+        self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
         connection = connection or sandbox()
-        relation = connection.from_arrow(dataset)
-        if decision.cross_domain:
-            if resolved.address.major is not None and resolved.address.major != contract.major:
-                # An older major version: mask what was personal under the contract it was published with too.
-                masked = {*decision.hashed, *decision.dropped, *decision.clear}
-                extra = personal_columns(resolved.port.published_contract(number)) - masked
-                decision = replace(decision, hashed=decision.hashed + tuple(sorted(extra)))
-            decision = replace(decision, version=number)
-            self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
-            if decision.hashed or decision.dropped:
-                key = mesh_secret(self.secret, self.secret_file)
-                relation = relation.project(", ".join(masked_columns(decision, relation.columns, key)))
+        relation = self._as_seen(connection, connection.from_arrow(snapshot.dataset), snapshot.version.tokens, decision, contract)
         return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
+
+    def _as_seen(
+        self, connection: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, tokens: tuple[str, ...], decision: ReadDecision, contract: Contract
+    ) -> duckdb.DuckDBPyRelation:
+        """The port's rows as `decision` lets its consumer see them: tokens joined back to clear values
+        from the vault where granted, dropped where masked so, tokens (keyed hashes) otherwise."""
+        tokenized = set(tokens)
+        hashed, dropped, clear = set(decision.hashed), set(decision.dropped), set(decision.clear)
+        hash_here = hashed - tokenized  # a version published before ports held tokens: hash it now
+        join_back = (clear if decision.cross_domain else tokenized) & tokenized  # the owner sees every value it published
+        if not (dropped or hash_here or join_back):
+            return relation
+        port = f"__mesh_port_{uuid.uuid4().hex}"
+        connection.register(port, relation)
+        vault = self.ports.vault.dataset(decision.owner) if join_back else None
+        if vault is not None:
+            connection.register(vault_view := f"__mesh_vault_{uuid.uuid4().hex}", vault)
+        key = mesh_secret(self.secret, self.secret_file) if hash_here else ""
+        types = {c.name: c.physical_type for c in contract.columns}
+        columns, joins = [], []
+        for index, name in enumerate(relation.columns):
+            column = f"port.{quote(name)}"
+            if name in dropped:
+                continue
+            if name in join_back:
+                if vault is None:  # no value was ever stored: every one of them is empty
+                    columns.append(f"CAST(NULL AS {types.get(name, 'VARCHAR')}) AS {quote(name)}")
+                    continue
+                joins.append(f"LEFT JOIN {vault_view} AS clear_{index} ON clear_{index}.token = {column}")
+                columns.append(f"TRY_CAST(clear_{index}.value AS {types.get(name, 'VARCHAR')}) AS {quote(name)}")
+            elif name in hash_here:
+                columns.append(f"{keyed_token(column, key)} AS {quote(name)}")
+            else:
+                columns.append(column)
+        return connection.sql(f"SELECT {', '.join(columns)} FROM {port} AS port {' '.join(joins)}")

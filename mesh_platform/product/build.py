@@ -8,7 +8,8 @@
    carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`.
 4. The contract's quality rules run on the staged table (write–audit–publish). A failing
    error-severity rule stops here: the staged table is kept for inspection, nothing is published.
-5. Only then is the staged data committed to the port, as one atomic Delta commit.
+5. Only then is the staged data committed to the port, as one atomic Delta commit, its personal
+   columns as keyed tokens (their clear values added to the domain's vault just before).
    Any failure before that leaves the port's current version as it was.
 """
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
-from mesh_platform.governance.access import ReadDecision
+from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.product.conformance import conformed_select
@@ -134,9 +135,13 @@ def build_and_publish(
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
-        staged = workspace.staged_arrow(contract.name)
+        personal = tuple(c.name for c in contract.columns if c.is_personal)
+        key = mesh_secret(reader.secret, reader.secret_file) if personal else ""
+        # The clear values go to the domain's vault first: a published token always has its value there.
+        reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, key))
+        staged = workspace.tokenized_arrow(contract.name, personal, key)
         log.info(f"staged {staged.num_rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version = port.publish(staged, contract, run_id)
+        version = port.publish(staged, contract, run_id, tokens=personal)
         workspace.promote(contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)

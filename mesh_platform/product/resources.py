@@ -14,6 +14,7 @@ code location configures them from the environment when its definitions load
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.ports import PortStore
+from mesh_platform.storage.vault import PRIVATE
 
 CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
 
@@ -49,12 +51,13 @@ class CatalogResource(dg.ConfigurableResource):
 
 
 class PortStoreResource(dg.ConfigurableResource):
-    """Where published ports live: one Delta Lake table per product and major version."""
+    """Where published ports live: one Delta Lake table per product and major version, personal columns as keyed tokens."""
 
     root: str = Field(description="The folder of the ports, <domain>/<product>/v<major> under it (default MESH_HOME/ports).")
+    vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
 
     def store(self) -> PortStore:
-        return PortStore(Path(self.root))
+        return PortStore(Path(self.root), Path(self.vault_root))
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -69,7 +72,9 @@ class DomainDuckDBResource(DuckDBResource):
     def workspace(self, readable: Iterable[Path] = ()) -> Iterator[DomainWorkspace]:
         """A connection with the staging and products schemas and the platform's SQL functions,
         closed to every file but the database and the `readable` folders."""
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(self.database).parent
+        folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+        os.chmod(folder, PRIVATE)  # the file holds the domain's clear values: its owner only
         with self.get_connection() as connection:
             try:
                 yield DomainWorkspace.prepare(connection, self.database, readable)
@@ -104,7 +109,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
     The hashing key is passed as an `EnvVar`, so its value never shows in the UI or the snapshot."""
     return {
         CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file)),
-        PORTS: PortStoreResource(root=str(settings.ports_root)),
+        PORTS: PortStoreResource(root=str(settings.ports_root), vault_root=str(settings.vault_root)),
         DUCKDB: DomainDuckDBResource(database=str(settings.domain_database(domain))),
         LANDING: LandingZoneResource(root=str(settings.landing_root)),
         ACCESS: AccessControlResource(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesh_platform.core.sql import quote
+from mesh_platform.core.sql import keyed_token, quote
 from mesh_platform.storage.sandbox import lock_down
 from mesh_platform.storage.sql_functions import register_sql_functions
 
@@ -52,8 +52,21 @@ class DomainWorkspace:
         self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
         return table
 
-    def staged_arrow(self, product: str) -> pa.Table:
-        return self.connection.table(f"{STAGING}.{quote(product)}").to_arrow_table()
+    def tokenized_arrow(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
+        """The staged rows as the port publishes them: the `personal` columns as keyed tokens."""
+        staged = self.connection.table(f"{STAGING}.{quote(product)}")
+        columns = [f"{keyed_token(quote(c), key)} AS {quote(c)}" if c in personal else quote(c) for c in staged.columns]
+        return staged.project(", ".join(columns)).to_arrow_table()
+
+    def personal_values(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
+        """(token, value) of every distinct clear value of the staged `personal` columns, for the vault."""
+        import pyarrow as pa
+
+        if not personal:
+            return pa.table({"token": pa.array([], pa.string()), "value": pa.array([], pa.string())})
+        staged = f"{STAGING}.{quote(product)}"
+        parts = [f"SELECT {keyed_token(quote(c), key)} AS token, CAST({quote(c)} AS VARCHAR) AS value FROM {staged} WHERE {quote(c)} IS NOT NULL" for c in personal]
+        return self.connection.sql(f"SELECT DISTINCT token, value FROM ({' UNION ALL '.join(parts)})").to_arrow_table()
 
     def promote(self, product: str) -> None:
         """After a publish: the staged table becomes the domain's copy of the product."""

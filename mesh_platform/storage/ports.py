@@ -1,7 +1,9 @@
 """Output ports: what consumers read, one Delta Lake table per product and major version.
 
 A port store is a folder of ports (`MESH_HOME/ports` by default); a port lives at
-`<store>/<domain>/<product>/v<major>`. Each publish is
+`<store>/<domain>/<product>/v<major>`. Personal columns are published as keyed tokens;
+the clear values behind them live in the store's vault (`storage.vault`), which only
+the platform reads, for the owner and the readers a contract grants. Each publish is
 one Delta commit (an atomic overwrite), so a port always shows one whole
 version, and every past version stays readable by number. Each commit carries
 the contract it was published under and the run that built it.
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError
+from mesh_platform.storage.delta import arrow_dataset
+from mesh_platform.storage.vault import Vault
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,15 +29,23 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
     from mesh_platform.contract.model import Contract
+    from mesh_platform.core.settings import MeshSettings
 
 METADATA_PREFIX = "mesh."
 
 
 class PortStore:
-    """Where the ports live: one Delta table per product and major version under `root`."""
+    """Where the ports live: one Delta table per product and major version under `root`, and the
+    vault of the clear values behind their personal columns' tokens."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, vault_root: Path):
         self.root = Path(root)
+        self.vault = Vault(vault_root)
+
+    @classmethod
+    def of(cls, settings: MeshSettings) -> PortStore:
+        """The port store of the mesh `settings` describe."""
+        return cls(settings.ports_root, settings.vault_root)
 
     def port(self, address: Address) -> Port:
         """The port serving `address` (which names its major version: `mesh://sales/orders@v1`)."""
@@ -49,6 +61,15 @@ class PortVersion:
     rows: int | None
     contract_version: str | None
     run_id: str | None
+    tokens: tuple[str, ...] = ()  # the columns this version holds as keyed tokens (their clear values are in the vault)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of a port, to read: what it is, and a lazy Arrow dataset of its rows."""
+
+    version: PortVersion
+    dataset: pads.Dataset
 
 
 class Port:
@@ -69,8 +90,9 @@ class Port:
 
         return DeltaTable.is_deltatable(self.uri)
 
-    def publish(self, data: pa.Table | pa.RecordBatchReader, contract: Contract, run_id: str | None) -> int:
-        """Make `data` the port's current version in one atomic commit; return the new version."""
+    def publish(self, data: pa.Table | pa.RecordBatchReader, contract: Contract, run_id: str | None, tokens: tuple[str, ...] = ()) -> int:
+        """Make `data` the port's current version in one atomic commit; return the new version.
+        `tokens` names the columns `data` holds as keyed tokens."""
         from deltalake import CommitProperties, DeltaTable, write_deltalake
 
         metadata = {
@@ -78,6 +100,7 @@ class Port:
             f"{METADATA_PREFIX}contract_version": contract.version,
             f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
             f"{METADATA_PREFIX}run_id": run_id or "",
+            f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
@@ -114,18 +137,15 @@ class Port:
         return [_port_version(commit) for commit in DeltaTable(self.uri).history()]
 
     def dataset(self, version: int | None = None) -> pads.Dataset:
-        """A lazy Arrow dataset of one version, for engines such as DuckDB to scan."""
-        return self.snapshot(version)[1]
+        """A lazy Arrow dataset of one version, for engines such as DuckDB to scan (tokens as published)."""
+        return self.snapshot(version).dataset
 
-    def snapshot(self, version: int | None = None) -> tuple[int, pads.Dataset]:
-        """One version (the current one by default): its number and a lazy Arrow dataset of it."""
-        import pyarrow.fs as pafs
-
+    def snapshot(self, version: int | None = None) -> Snapshot:
+        """One version (the current one by default): what it is, and a lazy Arrow dataset of it."""
         table = self.table(version)
-        # Arrow's own local filesystem, not deltalake's default Rust-backed one: with that one the
-        # process can abort at exit ("terminate called without an active exception", delta-rs #2184).
-        filesystem = pafs.SubTreeFileSystem(self.uri, pafs.LocalFileSystem())
-        return table.version(), table.to_pyarrow_dataset(filesystem=filesystem)
+        number = table.version()
+        published = next((_port_version(c) for c in table.history() if c.get("version") == number), None)
+        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.uri))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()
@@ -147,4 +167,5 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         rows=metrics.get("num_added_rows"),
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
+        tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),
     )

@@ -1,0 +1,57 @@
+"""The vault: the clear values behind the keyed tokens that ports publish for personal columns.
+
+One private Delta table per domain (`token`, `value`), under the vault folder
+(`MESH_HOME/vault` by default, created readable by its owner only). A build adds
+the tokens it publishes before it publishes them, so a port never names a token
+the vault lacks. Only the platform reads it: for the owning domain, and for the
+consumers a contract grants a column in clear (`unmaskedFor`). Reading a port's
+files directly, or through an exported contract's `servers` path, shows tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+from mesh_platform.storage.delta import arrow_dataset
+
+PRIVATE = 0o700  # the vault's folders: its owner only
+
+
+class Vault:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, domain: str) -> Path:
+        return self.root / domain
+
+    def store(self, domain: str, pairs: pa.Table) -> None:
+        """Add (token, value) pairs the domain's vault does not hold yet, in one commit."""
+        from deltalake import DeltaTable, write_deltalake
+
+        if pairs.num_rows == 0:
+            return
+        path = self.path(domain)
+        for folder in (self.root, path):
+            folder.mkdir(mode=PRIVATE, exist_ok=True)
+            os.chmod(folder, PRIVATE)
+        if not DeltaTable.is_deltatable(str(path)):
+            write_deltalake(str(path), pairs, mode="append")
+            return
+        table = DeltaTable(str(path))
+        merge = table.merge(source=pairs, predicate="target.token = source.token", source_alias="source", target_alias="target")
+        merge.when_not_matched_insert_all().execute()
+
+    def dataset(self, domain: str) -> pads.Dataset | None:
+        """The domain's (token, value) pairs as a lazy Arrow dataset; None before its first personal value."""
+        from deltalake import DeltaTable
+
+        path = self.path(domain)
+        if not DeltaTable.is_deltatable(str(path)):
+            return None
+        return arrow_dataset(DeltaTable(str(path)), str(path))
