@@ -205,6 +205,11 @@ class LabMesh:
             del sys.modules[name]
         return importlib.import_module(module).defs
 
+    def broken_products(self, domain: str) -> dict[str, str]:
+        """The domain's product folders that cannot load, by name, with what their asset says is wrong."""
+        defs = self.definitions(domain)
+        return {spec.key.path[-1]: spec.description for spec in defs.resolve_all_asset_specs() if spec.tags.get("mesh/broken")}
+
     def load_errors(self, domain: str) -> list[str]:
         """The messages of the error (and of its causes) that loading the domain's code location raises."""
         with pytest.raises(Exception) as error:

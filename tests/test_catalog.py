@@ -2,7 +2,7 @@
 
 import pytest
 
-from mesh_platform import AddressError, Catalog, MeshError, resolve
+from mesh_platform import AddressError, Catalog, resolve
 from mesh_platform.runtime.materialize import plan_batches
 
 from .conftest import REPO, column, contract_yaml
@@ -63,10 +63,18 @@ def test_a_contract_in_the_wrong_domain_is_rejected(lab):
     assert "— set domain: shop" in str(error)
 
 
-def test_a_dependency_cycle_names_its_products(lab):
+def test_a_dependency_loop_names_its_products_and_leaves_the_order(lab):
     lab.add_domain("shop")
-    for name, other in (("a", "b"), ("b", "a")):
+    for name, other in (("a", "b"), ("b", "a"), ("c", "c"), ("d", "a"), ("e", "f")):
         recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{other}]\n  sql: SELECT 1 AS a\n"
         lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("a", "integer")]))
-    with pytest.raises(MeshError, match=r"dependency cycle: mesh://shop/(a → mesh://shop/b → mesh://shop/a|b → mesh://shop/a → mesh://shop/b)"):
-        Catalog.load().ordered()
+    lab.add_product("shop", "f", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS a\n", contract_yaml("shop", "f", [column("a", "integer")]))
+    catalog = Catalog.load()
+    loops = {str(address): " → ".join(map(str, loop)) for address, loop in catalog.loops().items()}
+    assert loops == {
+        "mesh://shop/a": "mesh://shop/a → mesh://shop/b → mesh://shop/a",
+        "mesh://shop/b": "mesh://shop/b → mesh://shop/a → mesh://shop/b",
+        "mesh://shop/c": "mesh://shop/c → mesh://shop/c",
+    }
+    # d reads a loop but is in none; e reads f: both still have an order, f first.
+    assert [str(p.address) for p in catalog.ordered()] == ["mesh://shop/d", "mesh://shop/f", "mesh://shop/e"]

@@ -147,8 +147,86 @@ def test_a_recipe_that_would_escape_is_refused_with_its_line(lab, recipe, files,
     lab.add_domain("ads")
     lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
     lab.add_product("ads", "odd", recipe, contract_yaml("ads", "odd", [column("id", "integer")]), files=files)
-    assert any(f"ads/defs/odd/defs.yaml:{line}" in text and message in text for text in lab.load_errors("ads")), lab.load_errors("ads")
-    assert lab.definitions("crm") is not None  # the other domain still loads
+    broken = lab.broken_products("ads")  # the domain loads: only this product is broken, and says why
+    assert f"ads/defs/odd/defs.yaml:{line}" in broken["odd"] and message in broken["odd"], broken
+    assert lab.definitions("crm") is not None  # the other domain loads too
+    assert f"ads/defs/odd/defs.yaml:{line}" in checked_error(lab, "odd")  # and mesh check says so first
+
+
+def checked_error(lab, name: str) -> str:
+    """The one line `mesh check` prints about product folder `name` (it must exit 1)."""
+    checked = run_mesh("check")
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr, checked.stdout + checked.stderr
+    lines = [line for line in checked.stdout.splitlines() if f"/defs/{name}/" in line and line.startswith("error ")]
+    assert lines, checked.stdout
+    return "\n".join(lines)
+
+
+ODD_CONTRACT = contract_yaml("ads", "odd", [column("id", "integer")])
+UNLOADABLE_RECIPES = [
+    ("an unknown recipe type", "type: mesh_platform.recipes.NoSuchProduct\nattributes:\n  sql: SELECT 1 AS id\n", {}, 1, "is no recipe type of the mesh"),
+    ("an unknown setting", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n  sqll: SELECT 2\n", {}, 4, "unknown setting 'sqll' (a typo?)"),
+    ("a setting of the wrong type", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: [SELECT 1]\n", {}, 3, "valid string"),
+    ("a missing SQL file", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", {}, 3, "sql_file 'q.sql' does not exist"),
+    ("no recipe type", "attributes:\n  sql: SELECT 1 AS id\n", {}, 1, "the recipe names no type"),
+    ("a recipe that is a list", "- type: mesh_platform.recipes.SqlProduct\n", {}, 1, "must hold a YAML mapping"),
+]
+
+
+@pytest.mark.parametrize(("what", "recipe", "files", "line", "message"), UNLOADABLE_RECIPES, ids=[c[0] for c in UNLOADABLE_RECIPES])
+def test_mesh_check_refuses_every_recipe_its_domain_could_not_load(lab, what, recipe, files, line, message):
+    """What a code location would refuse, `mesh check` refuses first, at the same file and line;
+    the domain still loads, the product broken and saying why, and nothing of it builds."""
+    lab.add_domain("crm")
+    lab.add_domain("ads")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    lab.add_product("ads", "fine", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n", contract_yaml("ads", "fine", [column("id", "integer")]))
+    lab.add_product("ads", "odd", recipe, ODD_CONTRACT, files=files)
+    reported = checked_error(lab, "odd")
+    assert f"ads/defs/odd/defs.yaml:{line}:" in reported and message in reported, reported
+    broken = lab.broken_products("ads")
+    assert set(broken) == {"odd"} and f"ads/defs/odd/defs.yaml:{line}" in broken["odd"] and message in broken["odd"], broken
+    result = lab.materialize("ads", raise_on_error=False)  # the domain's batch: the good product builds, the broken one fails
+    assert {key.path[-1] for key in result.get_asset_materialization_events() and [e.asset_key for e in result.get_asset_materialization_events()]} == {"fine"}
+    assert lab.definitions("crm") is not None
+
+
+CYCLES = [
+    ("a product reading itself", {"loop": ["mesh://ads/loop"]}, "mesh://ads/loop → itself"),
+    ("two products reading each other", {"ping": ["mesh://ads/pong"], "pong": ["mesh://ads/ping"]}, "mesh://ads/ping → mesh://ads/pong → mesh://ads/ping"),
+    ("a loop across domains", {"ping": ["mesh://crm/pang"]}, "mesh://ads/ping → mesh://crm/pang → mesh://ads/ping"),
+]
+
+
+@pytest.mark.parametrize(("what", "reads", "loop"), CYCLES, ids=[c[0] for c in CYCLES])
+def test_a_dependency_loop_is_refused_by_mesh_check_and_builds_nothing(lab, what, reads, loop):
+    lab.add_domain("crm")
+    lab.add_domain("ads")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n")
+    if what == "a loop across domains":
+        lab.add_product("crm", "pang", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://ads/ping]\n  sql: SELECT id FROM ping\n", contract_yaml("crm", "pang", [column("id", "integer")]))
+    for name, inputs in reads.items():
+        alias = inputs[0].rsplit("/", 1)[1]
+        recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [{inputs[0]}]\n  sql: SELECT id FROM {alias}\n"
+        lab.add_product("ads", name, recipe, contract_yaml("ads", name, [column("id", "integer")]))
+    checked = run_mesh("check")
+    assert checked.returncode == 1 and "error mesh.no-product-cycles" in checked.stdout and loop in checked.stdout, checked.stdout
+    assert "defs.yaml:3:" in next(line for line in checked.stdout.splitlines() if "no-product-cycles" in line)
+    result = lab.materialize("ads", raise_on_error=False)
+    assert not result.success and not result.get_asset_materialization_events()
+    assert not (lab.settings.ports_root / "ads").exists()  # nothing published
+    broken = lab.broken_products("ads")  # Dagster cannot order a loop: its products load broken, saying why
+    assert set(broken) == set(reads) and all(loop in text or "reads it back" in text for text in broken.values()), broken
+    assert lab.materialize("crm", "people").success  # the rest of the mesh builds
+
+
+def test_a_domain_named_by_a_reserved_word_is_refused_by_mesh_check(lab):
+    lab.add_domain("order")
+    checked = run_mesh("check")
+    assert checked.returncode == 1, checked.stdout
+    [line] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.names")]
+    assert "workspace.yaml:" in line and "order" in line, line
 
 
 def test_a_file_linked_from_outside_the_product_folder_is_refused(lab, tmp_path):
@@ -157,7 +235,8 @@ def test_a_file_linked_from_outside_the_product_folder_is_refused(lab, tmp_path)
     outside.write_text("SELECT 1 AS id")
     folder = lab.add_product("ads", "odd", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", contract_yaml("ads", "odd", [column("id", "integer")]))
     (folder / "q.sql").symlink_to(outside)
-    assert any("leads outside the product's folder" in text and "odd/defs.yaml:3" in text for text in lab.load_errors("ads"))
+    broken = lab.broken_products("ads")["odd"]
+    assert "leads outside the product's folder" in broken and "odd/defs.yaml:3" in broken
 
 
 def test_a_landing_file_linked_from_outside_is_not_read(lab, tmp_path):

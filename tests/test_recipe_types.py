@@ -17,7 +17,7 @@ import pytest
 from mesh_platform import recipes
 from mesh_platform.recipes import recipe_types
 
-from .conftest import REPO, MeshCopy, owner_read
+from .conftest import REPO, MeshCopy, owner_read, run_mesh
 
 EXPECTED = {"cdc", "filter", "join", "projection", "python", "source", "sql", "union"}
 
@@ -97,7 +97,7 @@ SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things
     [
         # Checked against the recipe type's schema (what `dg check yaml` checks too).
         ("type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  where: id > 1\n", 3, "List should have at most 1 item"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [shop/things]\n  sql: SELECT 1\n", 3, "String should match pattern"),
+        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [shop/things]\n  sql: SELECT 1\n", 3, "'shop/things' is not a product address"),
         ("type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://shop/things]\n  key: [id]\n  sequence: id\n", 2, "operation"),
         # Checked by the recipe type's own validators.
         ("type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  joins:\n    - {input: others, keys: [id]}\n", 2,
@@ -117,5 +117,9 @@ def test_a_recipe_setting_its_type_refuses_names_the_file_and_line(lab, recipe, 
     lab.add_product("shop", "things", SOURCE, contract_yaml("shop", "things", [column("id", "integer")]))
     lab.add_product("shop", "more", SOURCE, contract_yaml("shop", "more", [column("id", "integer")]))
     lab.add_product("shop", "odd", recipe, contract_yaml("shop", "odd", [column("id", "integer")]))
-    errors = lab.load_errors("shop")
-    assert any(f"shop/defs/odd/defs.yaml:{line}" in text and message in text for text in errors), "\n---\n".join(errors)
+    broken = lab.broken_products("shop")
+    assert set(broken) == {"odd"}, broken  # things and more load
+    assert f"shop/defs/odd/defs.yaml:{line}" in broken["odd"] and message in broken["odd"], broken["odd"]
+    checked = run_mesh("check")  # mesh check refuses it first, at the same line
+    [reported] = [text for text in checked.stdout.splitlines() if "/defs/odd/" in text]
+    assert checked.returncode == 1 and f"shop/defs/odd/defs.yaml:{line}:" in reported and message in reported, reported

@@ -20,7 +20,7 @@ from mesh_platform.catalog.workspace import RECIPE_FILE, Domain, domain_of, read
 from mesh_platform.contract.loading import load_contract
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AddressError, FileProblemsError, MeshError, PortError, RecipeError
+from mesh_platform.core.errors import AddressError, FileProblemsError, PortError, RecipeError
 from mesh_platform.core.inputs import ProductInput, parse_inputs
 from mesh_platform.core.settings import WORKSPACE_FILE, find_mesh_root
 from mesh_platform.core.yaml_document import load_yaml_document
@@ -140,24 +140,37 @@ class Catalog:
         folder = self.domains[domain].folder
         return {file: error for file, error in self.broken.items() if file.is_relative_to(folder)}
 
+    def input_chain(self, start: Address, goal: Address) -> list[Address] | None:
+        """The shortest chain of inputs from product `start` to product `goal` (each reads the next), if any."""
+        edges = {p.address: {i.address.unversioned() for i in p.inputs} for p in self.products.values()}
+        return shortest_path(edges, start.unversioned(), goal.unversioned())
+
+    def loops(self) -> dict[Address, list[Address]]:
+        """The products whose inputs lead back to them, each with its shortest loop (it first and last).
+
+        No build order exists for them (policy `mesh.no-product-cycles`): their code
+        locations load them as broken products and `mesh materialize` fails them."""
+        found = {}
+        for product in self.products.values():
+            chains = [c for i in product.inputs if (c := self.input_chain(i.address, product.address)) is not None]
+            if chains:
+                found[product.address] = [product.address, *min(chains, key=len)]
+        return found
+
     def ordered(self, addresses: Iterable[Address] | None = None) -> list[Product]:
         """The products (all, or those at `addresses`) in dependency order, inputs first.
 
-        Raises `MeshError` naming the products of a dependency cycle."""
+        Products in a dependency loop (`loops()`) have no place in any order: they are left out."""
+        looped = self.loops()
         wanted = {self.product(a).address for a in addresses} if addresses is not None else set(self.products)
         graph: dict[Address, list[Address]] = {}  # the selection and everything it reads → its inputs
-        pending = sorted(wanted)
+        pending = sorted(wanted - set(looped))
         while pending:
             address = pending.pop()
             if address not in graph:
-                graph[address] = sorted(u.address for u in self.upstream(self.products[address]))
+                graph[address] = sorted(u.address for u in self.upstream(self.products[address]) if u.address not in looped)
                 pending += graph[address]
-        sorter = graphlib.TopologicalSorter(dict(sorted(graph.items())))
-        try:
-            order = list(sorter.static_order())
-        except graphlib.CycleError as error:
-            cycle = " → ".join(map(str, reversed(error.args[1])))
-            raise MeshError(f"dependency cycle: {cycle}") from None
+        order = graphlib.TopologicalSorter(dict(sorted(graph.items()))).static_order()
         return [self.products[address] for address in order if address in wanted]
 
 
@@ -186,5 +199,29 @@ def assemble_product(recipe_file: Path, recipe_type: str, contract_file: str, in
         parsed = parse_inputs(inputs)
     except AddressError as error:
         document = load_yaml_document(recipe_file, RecipeError)
-        raise RecipeError([document.problem(("attributes", "inputs"), str(error), "write inputs as mesh://<domain>/<product>")]) from None
+        raise RecipeError([document.problem(("attributes", "inputs", _bad_input(inputs)), str(error), "write inputs as mesh://<domain>/<product>")]) from None
     return Product(contract=contract, recipe_file=recipe_file, recipe_type=recipe_type, inputs=parsed)
+
+
+def _bad_input(inputs: list[str]) -> int:
+    """The index of the first input that does not parse, or that repeats an earlier one's alias."""
+    for index in range(len(inputs)):
+        try:
+            parse_inputs(inputs[: index + 1])
+        except AddressError:
+            return index
+    return 0
+
+
+def shortest_path(edges: dict, start, goal) -> list | None:
+    """The shortest chain of `edges` (node → the nodes it leads to) from `start` to `goal`, breadth first, or None."""
+    trail, seen = [[start]], {start}
+    while trail:
+        path = trail.pop(0)
+        if path[-1] == goal:
+            return path
+        for nxt in sorted(edges.get(path[-1], ())):
+            if nxt not in seen:
+                seen.add(nxt)
+                trail.append([*path, nxt])
+    return None

@@ -54,6 +54,8 @@ class YamlDocument:
         for item in error.errors():
             path = self._document_path((*base, *item["loc"]), missing=item["type"] == "missing")
             message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            if item["type"] == "extra_forbidden":
+                message = f"unknown setting '{item['loc'][-1]}' (a typo?)"
             problems.append(self.problem(path, message, fix))
         return problems
 

@@ -13,18 +13,22 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mesh_platform.catalog.catalog import Catalog, Product
-from mesh_platform.core.errors import ContractError, FileProblemsError
-from mesh_platform.core.settings import MeshSettings
+from mesh_platform.core.errors import ContractError, FileProblemsError, MeshError, Problem, RecipeError
+from mesh_platform.core.names import check_name
+from mesh_platform.core.settings import WORKSPACE_FILE, MeshSettings
+from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import PortStore
 
 DOMAIN_POLICY_FILE = "policies.py"
+RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
 
 
 def mesh_view(settings: MeshSettings) -> MeshView:
@@ -90,8 +94,9 @@ def _policies_in_file(file: Path, modified: int, domain: str) -> tuple[list[Poli
     return valid, problems
 
 
-def check_mesh(view: MeshView | None = None, domain: str | None = None) -> CheckReport:
-    """Every contract problem and policy violation of the mesh (default: the one the environment names)."""
+def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_problems: RecipeCheck | None = None) -> CheckReport:
+    """Every contract problem and policy violation of the mesh (default: the one the environment names);
+    with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`)."""
     view = view or mesh_view(MeshSettings.from_env())
     catalog = view.catalog
     shared = mesh_policies()
@@ -100,6 +105,7 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None) -> Check
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view)
+    violations += _domain_name_violations(catalog, domains)
     for name in domains:
         own, problems = domain_policy_file(catalog, name)
         policies += own
@@ -108,6 +114,8 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None) -> Check
             violations += _contract_violations(file, error)
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
             violations += _rules_violations(product, view)
+            if recipe_problems is not None:
+                violations += [_violation("mesh.recipe", str(product.address), p) for p in recipe_problems(product.recipe_file)]
             violations += _run(product, view, [*shared, *own])
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
 
@@ -125,8 +133,26 @@ def _run(product: Product, view: MeshView, policies: list[Policy]) -> list[Viola
 
 
 def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation]:
-    address = f"({file.parent.name})"
-    return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
+    return [_violation("mesh.contract", f"({file.parent.name})", p) for p in error.problems]
+
+
+def _violation(policy_id: str, address: str, problem: Problem) -> Violation:
+    return Violation(policy_id, "error", address, problem.file, problem.line, f"{problem.field or 'document'}: {problem.message}", problem.fix or "fix the file")
+
+
+def _domain_name_violations(catalog: Catalog, domains: list[str]) -> list[Violation]:
+    """Domains whose names Python, SQL or the platform reserve (their code location would not load cleanly)."""
+    workspace = catalog.root / WORKSPACE_FILE
+    document = load_yaml_document(workspace, RecipeError)
+    entries = {str((e or {}).get("python_module", {}).get("location_name")): index for index, e in enumerate(document.data.get("load_from") or [])}
+    violations = []
+    for name in domains:
+        try:
+            check_name(name, "domain")
+        except MeshError as error:
+            path = ("load_from", entries.get(name, 0), "python_module", "location_name")
+            violations.append(Violation("mesh.names", "error", f"({name})", workspace, document.line_of(path), str(error), "rename the domain (its package and code location)"))
+    return violations
 
 
 def glossary_violations(view: MeshView) -> list[Violation]:

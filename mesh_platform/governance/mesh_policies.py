@@ -132,6 +132,15 @@ def no_domain_cycles(product, mesh):
             )
 
 
+@policy("mesh.no-product-cycles")  # domain definitions load such products as broken ones (runtime.definitions)
+def no_product_cycles(product, mesh):
+    """A product never reads itself, directly or through other products (no build order would exist)."""
+    for index, item in enumerate(product.inputs):
+        if (chain := mesh.catalog.input_chain(item.address, product.address)) is not None:
+            loop = " → ".join(map(str, [product.address, *chain])) if chain != [product.address] else f"{product.address} → itself"
+            yield Finding(f"{product.address} reads {item.address}, which reads it back ({loop})", "drop the input that closes the loop", ("attributes", "inputs", index), True)
+
+
 @policy("mesh.previous-major-served", reads_state=True)
 def previous_major_served(product, mesh):
     """A new major version keeps the previous one served for at least 30 days."""

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.catalog import Catalog, Product, shortest_path
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.governance.glossary import Glossary, load_glossary
@@ -53,16 +53,7 @@ class MeshView:
             for item in product.inputs:
                 if item.address.domain != product.address.domain:
                     edges.setdefault(product.address.domain, set()).add(item.address.domain)
-        trail, seen = [[start]], {start}
-        while trail:
-            path = trail.pop(0)
-            if path[-1] == goal:
-                return path
-            for nxt in sorted(edges.get(path[-1], ())):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    trail.append([*path, nxt])
-        return None
+        return shortest_path(edges, start, goal)
 
     def versions(self, product: Product) -> list[PortVersion]:
         """Every published version of the product's current major version, newest first."""
@@ -74,3 +65,4 @@ class MeshView:
         """When the product's current major version was first published (None before its first publish)."""
         versions = self.versions(product)
         return versions[-1].published_at if versions else None
+

@@ -13,6 +13,7 @@ the run touches comes from the platform's resources (`product.resources`).
 """
 
 import hashlib
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -177,9 +178,7 @@ def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusa
             "mesh/contract": dg.MetadataValue.md(f"```yaml\n{contract.text.rstrip()}\n```"),
             "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
             "dagster/column_schema": column_schema(contract),
-            "dagster/code_references": dg.CodeReferencesMetadataValue(
-                code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files]
-            ),
+            "dagster/code_references": _code_references(files),
         },
     )
 
@@ -219,6 +218,13 @@ def _tags(contract: Contract) -> dict[str, str]:
     if contract.tier:
         tags["mesh/tier"] = contract.tier
     return tags
+
+
+def _code_references(files: list[Path]) -> dg.CodeReferencesMetadataValue:
+    """Links from the asset's page to its recipe, contract and code (Dagster marks the API beta; it has been stable since 1.7)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.CodeReferencesMetadataValue(code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files])
 
 
 def _code_version(files: Iterable[Path]) -> str:

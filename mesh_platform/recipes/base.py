@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import dagster as dg
 import pydantic
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, Catalog, assemble_product
 from mesh_platform.catalog.workspace import RECIPE_FILE
-from mesh_platform.core.errors import RecipeError
-from mesh_platform.core.inputs import INPUT_PATTERN
+from mesh_platform.core.errors import AddressError, RecipeError
+from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.view import MeshView
@@ -40,10 +40,20 @@ if TYPE_CHECKING:
     from mesh_platform.product.build import BuildContext
 
 # An input in a recipe: an address, optionally renamed ('mesh://sales/orders as sales_orders').
-InputAddress = Annotated[str, Field(pattern=INPUT_PATTERN)]
+# The pattern is for schemas (`dg utils inspect-component`); parsing first gives the catalog's own message.
+InputAddress = Annotated[str, Field(pattern=INPUT_PATTERN), BeforeValidator(lambda text: _parsed_input(text))]
 INPUTS_DESCRIPTION = "Products this one reads, by address (mesh://<domain>/<product>), optionally renamed: 'mesh://sales/orders as sales_orders'."
 
 _RECIPE_TYPES: dict[str, type[ProductRecipe]] = {}  # template name → recipe type
+
+
+def _parsed_input(text: Any) -> Any:
+    if isinstance(text, str):
+        try:
+            ProductInput.parse(text)
+        except AddressError as error:
+            raise ValueError(str(error)) from None
+    return text
 
 
 def recipe_types() -> dict[str, type[ProductRecipe]]:
@@ -141,18 +151,25 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
             return f"{what} '{name}' leads outside the product's folder {folder} (a link); keep the file in the folder"
         return None
 
+    def require_files(self, recipe_file: Path) -> None:
+        """Raise a `RecipeError` naming each setting whose file is missing or leads outside the folder."""
+        if problems := self.check_files(recipe_file.parent):
+            document = load_yaml_document(recipe_file, RecipeError)
+            fix = "correct the setting, or put the file in the product's folder"
+            raise RecipeError([document.problem(("attributes", setting), problem, fix) for setting, problem in problems])
+
     def recipe_kind(self) -> str:
         return self.kind
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        recipe_file = context.path / RECIPE_FILE
+        return self.product_definitions(context.path)
+
+    def product_definitions(self, folder: Path) -> dg.Definitions:
+        """The product of the folder `folder` (its recipe is this one) as Dagster definitions."""
+        recipe_file = folder / RECIPE_FILE
         product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)
-        if problems := self.check_files(context.path):
-            document = load_yaml_document(recipe_file, RecipeError)
-            raise RecipeError([document.problem(("attributes", setting), problem) for setting, problem in problems])
+        self.require_files(recipe_file)
         # The repository's files only: the catalog and the glossary, never the state under MESH_HOME.
-        settings = MeshSettings.from_env(root=repository_of(context.path))
+        settings = MeshSettings.from_env(root=repository_of(folder))
         view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
-        return dg.Definitions(
-            assets=[product_asset(product, self, self.recipe_kind(), self.code_files(context.path), view)]
-        )
+        return dg.Definitions(assets=[product_asset(product, self, self.recipe_kind(), self.code_files(folder), view)])

@@ -5,10 +5,15 @@ A domain's `definitions.py` is two lines:
     from mesh_platform import domain_definitions
     defs = domain_definitions(__file__)
 
-The platform adds its resources (configured from the environment, see
-`product.resources`), the sensor that runs the products' automation conditions,
-and the in-process executor: a domain's products share one DuckDB file and run
-one at a time anyway, so one process per run is all a run needs.
+Each product folder is loaded on its own (`recipes.validation.load_recipe`, the
+same checks `mesh check` runs): a folder that cannot load — a broken contract, a
+recipe setting its type refuses, an unknown type, a file beyond the mesh's
+limits, inputs that lead back to the product itself — becomes a broken product
+that says why and refuses to build, and the domain's other products load as usual. The platform adds its resources
+(configured from the environment, see `product.resources`), the sensor that runs
+the products' automation conditions, and the in-process executor: a domain's
+products share one DuckDB file and run one at a time anyway, so one process per
+run is all a run needs.
 """
 
 from __future__ import annotations
@@ -19,25 +24,64 @@ from typing import Any
 
 import dagster as dg
 
+from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.catalog.workspace import RECIPE_FILE
+from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.settings import MeshSettings, repository_of
+from mesh_platform.governance.check import mesh_policies
+from mesh_platform.governance.view import MeshView
+from mesh_platform.product.broken import broken_product
 from mesh_platform.product.resources import platform_resources
+from mesh_platform.recipes.validation import load_recipe
 
 
 def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
     """The domain's definitions; `resources` replace the platform's defaults by key (e.g. in tests)."""
     folder = Path(definitions_file).resolve().parent
     domain = folder.name
-    products = dg.load_from_defs_folder(path_within_project=folder)
+    settings = MeshSettings.from_env(root=repository_of(folder))
+    loops = _dependency_loops(settings, domain)
+    products = [
+        broken_product(domain, recipe_file, loops[recipe_file]) if recipe_file in loops else _product(domain, recipe_file)
+        for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE))
+    ]
     automation = dg.AutomationConditionSensorDefinition(
         name=f"{domain}_products_on_schedule",
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Rebuilds the {domain} domain's products on their contracts' update frequency.",
     )
-    settings = MeshSettings.from_env(root=repository_of(folder))
     platform = dg.Definitions(
         sensors=[automation],
         resources={**platform_resources(settings, domain), **(resources or {})},
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(products, platform)
+    return dg.Definitions.merge(*products, platform)
+
+
+def _product(domain: str, recipe_file: Path) -> dg.Definitions:
+    """One product folder's definitions; a folder that cannot load is a broken product, never a broken domain."""
+    try:
+        return load_recipe(recipe_file).product_definitions(recipe_file.parent)
+    except Exception as error:  # whatever one folder raises (its files are the domain's to fix), the others load
+        return broken_product(domain, recipe_file, _problems(error))
+
+
+def _dependency_loops(settings: MeshSettings, domain: str) -> dict[Path, list[str]]:
+    """The domain's product folders whose inputs lead back to them (policy mesh.no-product-cycles): no
+    build order exists, and Dagster refuses a cyclic asset graph, so each loads as a broken product."""
+    view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
+    [rule] = [rule for rule in mesh_policies() if rule.id == "mesh.no-product-cycles"]
+    loops = {}
+    for product in view.catalog.in_domain(domain):
+        if violations := rule.run(product, view):
+            loops[product.recipe_file.resolve()] = [f"{v.file}:{v.line}: {v.message} — {v.fix}" for v in violations]
+    return loops
+
+
+def _problems(error: BaseException) -> list[str]:
+    """What is wrong, as the user can fix it: the file problems, else the error's own message."""
+    if isinstance(error, FileProblemsError):
+        return [str(problem) for problem in error.problems]
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return ["\n".join(lines[:12]) or type(error).__name__]

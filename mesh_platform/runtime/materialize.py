@@ -136,7 +136,16 @@ def materialize(
 def _materialize(instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, selection: Iterable[Address], notify: ProgressCallback) -> MaterializationReport:
     report = MaterializationReport()
     failed: set[Address] = set()
-    for batch in plan_batches(catalog, selection):
+    wanted = [catalog.product(address).address for address in selection]
+    loops = catalog.loops()
+    for address in sorted(set(wanted) & set(loops)):
+        # No build order exists for a product whose inputs lead back to it; the rest of the selection builds.
+        loop = " → ".join(map(str, loops[address]))
+        outcome = ProductOutcome(address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop")
+        report.outcomes.append(outcome)
+        failed.add(address)
+        notify("outcome", outcome)
+    for batch in plan_batches(catalog, wanted):
         blocked = [p for p in batch.products if _failed_upstream(catalog, p, failed)]
         runnable = [p for p in batch.products if p not in blocked]
         for product in blocked:
@@ -149,14 +158,8 @@ def _materialize(instance: dg.DagsterInstance, settings: MeshSettings, catalog: 
             continue
         batch = Batch(batch.domain, tuple(runnable))
         notify("batch", batch)
-        if broken := catalog.broken_in(batch.domain):
-            # Dagster cannot load a code location with a broken product: say why instead of running it.
-            reason = f"the {batch.domain} code location cannot load: {next(iter(broken.values())).problems[0]}"
-            outcomes = [ProductOutcome(p.address, "failed", reason) for p in batch.products]
-            for outcome in outcomes:
-                notify("outcome", outcome)
-        else:
-            outcomes = _run_batch(instance, settings, catalog, batch, notify)
+        # A broken product folder is a broken product of its code location: the domain's others run.
+        outcomes = _run_batch(instance, settings, catalog, batch, notify)
         for outcome in outcomes:
             report.outcomes.append(outcome)
             if outcome.status != "materialized":
