@@ -32,6 +32,7 @@ from mesh_platform.core.errors import (
     QualityGateError,
     RecipeError,
     SchemaDriftError,
+    SupersededBuildError,
 )
 from mesh_platform.core.settings import MeshSettings
 
@@ -55,6 +56,7 @@ __all__ = [
     "QualityGateError",
     "RecipeError",
     "SchemaDriftError",
+    "SupersededBuildError",
     "domain_definitions",
     "load_contract",
     "product_versions",

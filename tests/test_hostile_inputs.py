@@ -68,6 +68,11 @@ QUERY_ESCAPES = [
     ("a pragma", "PRAGMA enable_external_access", "not a SELECT"),
     ("exporting the database", "EXPORT DATABASE '{out}'", "not a SELECT"),
     ("a second statement", "SELECT 1; COPY (SELECT 1) TO '{out}'", "2 statements"),
+    ("a file as raw bytes", "SELECT * FROM read_blob('/etc/passwd')", "no file"),
+    ("a file as JSON", "SELECT * FROM read_json('{ports}/crm/people/v1/_delta_log/00000000000000000000.json')", "no file"),
+    ("a file named in FROM", "FROM '/etc/passwd'", "Table with name /etc/passwd does not exist"),
+    ("a port's Parquet metadata", "SELECT * FROM parquet_metadata('{ports}/crm/people/v1/*.parquet')", "no file"),
+    ("a file inside a CTE", "WITH leak AS (SELECT * FROM read_csv('{secret}')) SELECT * FROM leak", "no file"),
 ]
 
 
@@ -111,6 +116,10 @@ BUILD_ESCAPES = [
      "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n"),
     ("sql listing the mesh's folders",
      "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, file AS email FROM glob('{home}/*')\n"),
+    ("sql reading the owner's vault",
+     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, CAST(content AS VARCHAR) AS email FROM read_blob('{home}/vault/**')\n"),
+    ("a filter condition reading the port's log",
+     "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"EXISTS (SELECT 1 FROM read_json('{ports}/crm/people/v1/_delta_log/*.json'))\"\n"),
 ]
 
 
@@ -125,6 +134,19 @@ def test_a_build_reads_only_its_inputs_and_its_landing_folder(in_published, what
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "file system operations are disabled" in str(failure.step_failure_data.error)
     assert not (lab.settings.ports_root / "ads" / name).exists()  # nothing published
+
+
+def test_a_quality_rule_reading_a_file_fails_the_build_and_publishes_nothing(in_published):
+    lab, secret = in_published
+    rule = {"type": "sql", "name": "peek", "query": f"SELECT count(*) FROM read_csv('{secret}')", "mustBe": 0}
+    columns = [column("id", "integer")]
+    lab.add_product("ads", "peeking", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n",
+                    contract_yaml("ads", "peeking", columns, schema=[{"name": "peeking", "properties": columns, "quality": [rule]}]))
+    result = lab.materialize("ads", "peeking", raise_on_error=False)
+    assert not result.success
+    [peek] = [e for e in result.get_asset_check_evaluations() if e.check_name == "peek"]
+    assert not peek.passed and "file system operations are disabled" in str(peek.metadata), peek
+    assert not (lab.settings.ports_root / "ads" / "peeking").exists()  # nothing published
 
 
 @pytest.mark.parametrize(
@@ -288,6 +310,19 @@ def test_a_hostile_contract_breaks_only_its_product(lab, what, spoil, message):
     [line] = [line for line in checked.stdout.splitlines() if "odd/contract.yaml" in line]
     assert line.startswith("error mesh.contract (odd)") and message in line, line
     assert lab.definitions("crm") is not None  # another domain loads, its catalog holding the broken product
+
+
+@pytest.mark.parametrize(("what", "spoil", "message"), HOSTILE_CONTRACTS, ids=[c[0] for c in HOSTILE_CONTRACTS])
+def test_a_hostile_glossary_is_a_located_error_and_every_domain_loads(lab, what, spoil, message):
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    spoiled = spoil(lab.glossary_file.read_text())
+    lab.glossary_file.write_bytes(spoiled if isinstance(spoiled, bytes) else spoiled.encode())
+    checked = run_mesh("check")
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
+    [line] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.glossary")]
+    assert f"{lab.glossary_file}" in line and message in line, line
+    assert lab.broken_products("crm") == {}  # the domain loads, its product whole (it carries no glossary term)
 
 
 def test_a_domain_description_stays_text_in_its_python_package(repo_copy):

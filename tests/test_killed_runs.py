@@ -1,5 +1,6 @@
 """A build killed with SIGKILL never blocks its domain: the port keeps its version, the domain's DuckDB
-file opens, the killed run is reported failed, and the next build starts at once."""
+file opens, the killed run is reported failed, and the next build starts at once. Two builds of one
+domain at once: the second waits for the first, and versions follow the order they started."""
 
 import json
 import os
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -24,9 +26,11 @@ import pandas as pd
 
 
 def build(things: pd.DataFrame, context) -> pd.DataFrame:
-    if (context.landing / "pause").exists():  # the test kills the build while it computes
+    if (context.landing / "pause").exists():  # the test kills the build while it computes, or waits
         (context.landing / "computing").touch()
-        time.sleep(120)
+        deadline = time.monotonic() + 120
+        while (context.landing / "pause").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
     return things.assign(total=things["amount"] * 2)[["id", "total"]]
 '''
 
@@ -49,6 +53,14 @@ def start_build(lab) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
+def wait_for(condition, build: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert build.poll() is None, f"the build ended before {what}: {build.stdout.read()}"
+        assert time.monotonic() < deadline, f"no {what} in two minutes"
+        time.sleep(0.2)
+
+
 def kill(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
@@ -69,10 +81,7 @@ def test_a_build_killed_while_computing_leaves_everything_usable(shop):
     pause = lab.settings.landing_dir("shop") / "pause"
     pause.touch()
     build = start_build(lab)
-    deadline = time.monotonic() + 120
-    while not (lab.settings.landing_dir("shop") / "computing").exists():
-        assert build.poll() is None and time.monotonic() < deadline, build.stdout.read()
-        time.sleep(0.2)
+    wait_for((lab.settings.landing_dir("shop") / "computing").exists, build, "computing")
     kill(build)
     pause.unlink()
     assert_intact(lab, [0])
@@ -105,3 +114,34 @@ def test_a_build_killed_at_any_moment_never_blocks_the_domain(shop, after):
                              capture_output=True, text=True, timeout=180)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert_intact(lab, [published[0] + 1, *published])
+
+
+def test_two_builds_of_a_domain_at_once_publish_in_the_order_they_started(shop):
+    """The domain's pool lets one step at a time write its DuckDB file: the second build waits, then
+    publishes after the first, from the data delivered in between. Each command reports its own run."""
+    lab = shop
+    landing = lab.settings.landing_dir("shop")
+    (landing / "pause").touch()
+    first = start_build(lab)
+    wait_for((landing / "computing").exists, first, "computing")  # first: things v1 published, totals computing
+    lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(3000)))
+    (landing / "computing").unlink()
+    second = start_build(lab)
+    with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
+        wait_for(lambda: len(instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))) == 2, second, "second run")
+    time.sleep(3)  # the second run's things step waits for the pool's slot: nothing of it is published
+    assert [v.version for v in product_versions("mesh://shop/things", settings=lab.settings)] == [1, 0]
+    (landing / "pause").unlink()
+    outputs = [build.communicate(timeout=180)[0] for build in (first, second)]
+    assert [build.returncode for build in (first, second)] == [0, 0], outputs
+    # Each command reports its own run's versions, never the other's.
+    assert "mesh://shop/things  version 1," in outputs[0] and "mesh://shop/totals  version 1, 2,000 rows" in outputs[0], outputs[0]
+    assert "mesh://shop/things  version 2," in outputs[1] and "mesh://shop/totals  version 2, 3,000 rows" in outputs[1], outputs[1]
+
+    things = product_versions("mesh://shop/things", settings=lab.settings)
+    totals = product_versions("mesh://shop/totals", settings=lab.settings)
+    assert [v.version for v in things] == [2, 1, 0] and [v.version for v in totals] == [2, 1, 0]
+    assert [v.rows for v in totals[:2]] == [3000, 2000]  # the later-started build holds the later delivery
+    assert totals[1].published_at <= things[0].published_at  # the second started publishing after the first ended
+    assert totals[0].started_at > totals[1].started_at and totals[0].run_id != totals[1].run_id
+    assert {totals[0].run_id, totals[1].run_id} == {things[0].run_id, things[1].run_id}

@@ -1,8 +1,10 @@
 """Ports: every publish is a new Delta version; a failed build never replaces the current one."""
 
+import datetime as dt
+
 import pytest
 
-from mesh_platform import PortError, product_versions, resolve
+from mesh_platform import Catalog, PortError, SupersededBuildError, product_versions, resolve
 
 from .conftest import column, contract_yaml, owner_read
 from .test_recipes import THINGS, rows
@@ -50,6 +52,20 @@ def test_rerun_publishes_a_new_version_and_keeps_the_old_one_readable(shop):
     assert len(owner_read("mesh://shop/things")) == 3
     assert len(owner_read("mesh://shop/things", version=0)) == 2
     assert resolve("mesh://shop/things").port.published_contract(0)["name"] == "things"
+
+
+def test_versions_follow_the_order_builds_started(shop):
+    """A build overtaken by one that started later is refused and changes nothing: the later one wins."""
+    port = resolve("mesh://shop/things").port
+    current = port.latest()
+    assert current.version == 0 and current.started_at < current.published_at
+    data = port.dataset().to_table()
+    contract = Catalog.load().product("mesh://shop/things").contract
+    with pytest.raises(SupersededBuildError, match=r"mesh://shop/things@v1: not published: a build that started later .* already published version 0"):
+        port.publish(data.slice(0, 1), contract, "older-run", started_at=current.started_at - dt.timedelta(seconds=1))
+    assert [v.version for v in product_versions("mesh://shop/things")] == [0] and len(owner_read("mesh://shop/things")) == 2
+    assert port.publish(data.slice(0, 1), contract, "newer-run", started_at=dt.datetime.now(dt.UTC)) == 1
+    assert port.latest().run_id == "newer-run"
 
 
 def test_failing_build_leaves_the_previous_version_current_and_readable(shop):

@@ -62,6 +62,10 @@ class PortError(MeshError):
     """A port that cannot be read: not published yet, no such version, or retired."""
 
 
+class SupersededBuildError(MeshError):
+    """A build whose result is older than the port's current version (a later-started build published first)."""
+
+
 class DeprecatedPortWarning(UserWarning):
     """A read of an older major version of a product, served only until its retirement date."""
 

@@ -106,6 +106,7 @@ def build_and_publish(
 ) -> Publication:
     """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
     published and the staged table stays in the domain's DuckDB file for inspection."""
+    started_at = dt.datetime.now(dt.UTC)  # before any input is read: what the port's version order follows
     contract = product.contract
     reader, glossary = environment.reader, environment.glossary
     port = reader.ports.port(product.port_address)
@@ -141,7 +142,7 @@ def build_and_publish(
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, key))
         staged = workspace.tokenized_arrow(contract.name, personal, key)
         log.info(f"staged {staged.num_rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version = port.publish(staged, contract, run_id, tokens=personal)
+        version = port.publish(staged, contract, run_id, tokens=personal, started_at=started_at)
         workspace.promote(contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)

@@ -6,7 +6,9 @@ the clear values behind them live in the store's vault (`storage.vault`), which 
 the platform reads, for the owner and the readers a contract grants. Each publish is
 one Delta commit (an atomic overwrite), so a port always shows one whole
 version, and every past version stays readable by number. Each commit carries
-the contract it was published under and the run that built it.
+the contract it was published under, the run that built it and when that build
+started: versions follow the order builds started (a build overtaken by a later
+one is not published).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import PortError
+from mesh_platform.core.errors import PortError, SupersededBuildError
 from mesh_platform.storage.delta import arrow_dataset
 from mesh_platform.storage.vault import Vault
 
@@ -62,6 +64,7 @@ class PortVersion:
     contract_version: str | None
     run_id: str | None
     tokens: tuple[str, ...] = ()  # the columns this version holds as keyed tokens (their clear values are in the vault)
+    started_at: dt.datetime | None = None  # when the build that published it began reading its inputs
 
 
 @dataclass(frozen=True)
@@ -90,17 +93,35 @@ class Port:
 
         return DeltaTable.is_deltatable(self.uri)
 
-    def publish(self, data: pa.Table | pa.RecordBatchReader, contract: Contract, run_id: str | None, tokens: tuple[str, ...] = ()) -> int:
+    def publish(
+        self,
+        data: pa.Table | pa.RecordBatchReader,
+        contract: Contract,
+        run_id: str | None,
+        tokens: tuple[str, ...] = (),
+        started_at: dt.datetime | None = None,
+    ) -> int:
         """Make `data` the port's current version in one atomic commit; return the new version.
-        `tokens` names the columns `data` holds as keyed tokens."""
+        `tokens` names the columns `data` holds as keyed tokens. `started_at` is when the build
+        began reading its inputs: versions follow the order builds started, so a build that
+        started before the one behind the current version is refused (the later-started one wins)."""
         from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+        started_at = started_at or dt.datetime.now(dt.UTC)
+        current = self.latest()
+        if current is not None and current.started_at is not None and current.started_at > started_at:
+            raise SupersededBuildError(
+                f"{self.address}: not published: a build that started later ({current.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"run {current.run_id or 'unknown'}) already published version {current.version}, and this build's "
+                "result is older; the later-started build wins, so the port is unchanged"
+            )
         metadata = {
             f"{METADATA_PREFIX}address": str(self.address),
             f"{METADATA_PREFIX}contract_version": contract.version,
             f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
             f"{METADATA_PREFIX}run_id": run_id or "",
             f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
+            f"{METADATA_PREFIX}started_at": started_at.isoformat(),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
@@ -127,6 +148,14 @@ class Port:
 
     def current_version(self) -> int | None:
         return self.table().version() if self.exists() else None
+
+    def latest(self) -> PortVersion | None:
+        """The current version (None before the first publish)."""
+        from deltalake import DeltaTable
+
+        if not self.exists():
+            return None
+        return _port_version(DeltaTable(self.uri).history(limit=1)[0])
 
     def versions(self) -> list[PortVersion]:
         """Every published version, newest first."""
@@ -168,4 +197,5 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
         tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),
+        started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,
     )
