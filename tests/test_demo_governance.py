@@ -129,3 +129,4 @@ def test_no_port_holds_a_clear_personal_value(demo_mesh):
     vault = demo_mesh.settings.home / "vault"
     assert oct(vault.stat().st_mode & 0o777) == "0o700" and oct((vault / "customers").stat().st_mode & 0o777) == "0o700"
     assert oct(demo_mesh.settings.domain_database("customers").parent.stat().st_mode & 0o777) == "0o700"
+    assert oct(demo_mesh.settings.ports_root.stat().st_mode & 0o777) == "0o700"

@@ -245,10 +245,13 @@ def test_a_dependency_loop_is_refused_by_mesh_check_and_builds_nothing(lab, what
 
 def test_a_domain_named_by_a_reserved_word_is_refused_by_mesh_check(lab):
     lab.add_domain("order")
+    lab.add_product("order", "things", SOURCE, contract_yaml("order", "things", [column("id", "integer")]))
     checked = run_mesh("check")
     assert checked.returncode == 1, checked.stdout
     [line] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.names")]
-    assert "workspace.yaml:" in line and "order" in line, line
+    assert "order/defs/things/contract.yaml:" in line and "domain name 'order' is a reserved word" in line, line
+    [spec] = lab.definitions("order").resolve_all_asset_specs()  # it loads, refused by governance: it will not build
+    assert spec.tags.get("mesh/governance") == "violation" and "domain name 'order' is a reserved word" in spec.description
 
 
 def test_a_file_linked_from_outside_the_product_folder_is_refused(lab, tmp_path):

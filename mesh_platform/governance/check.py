@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesh_platform.catalog.catalog import Catalog, Product
-from mesh_platform.core.errors import ContractError, FileProblemsError, MeshError, Problem, RecipeError
-from mesh_platform.core.names import check_name
-from mesh_platform.core.settings import WORKSPACE_FILE, MeshSettings
-from mesh_platform.core.yaml_document import load_yaml_document
+from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
+from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
@@ -105,7 +103,6 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_p
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view)
-    violations += _domain_name_violations(catalog, domains)
     for name in domains:
         own, problems = domain_policy_file(catalog, name)
         policies += own
@@ -138,21 +135,6 @@ def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation
 
 def _violation(policy_id: str, address: str, problem: Problem) -> Violation:
     return Violation(policy_id, "error", address, problem.file, problem.line, f"{problem.field or 'document'}: {problem.message}", problem.fix or "fix the file")
-
-
-def _domain_name_violations(catalog: Catalog, domains: list[str]) -> list[Violation]:
-    """Domains whose names Python, SQL or the platform reserve (their code location would not load cleanly)."""
-    workspace = catalog.root / WORKSPACE_FILE
-    document = load_yaml_document(workspace, RecipeError)
-    entries = {str((e or {}).get("python_module", {}).get("location_name")): index for index, e in enumerate(document.data.get("load_from") or [])}
-    violations = []
-    for name in domains:
-        try:
-            check_name(name, "domain")
-        except MeshError as error:
-            path = ("load_from", entries.get(name, 0), "python_module", "location_name")
-            violations.append(Violation("mesh.names", "error", f"({name})", workspace, document.line_of(path), str(error), "rename the domain (its package and code location)"))
-    return violations
 
 
 def glossary_violations(view: MeshView) -> list[Violation]:

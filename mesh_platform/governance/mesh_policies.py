@@ -69,7 +69,8 @@ def shared_products_have_slas(product, mesh):
 @policy("mesh.names")
 def names_follow_convention(product, mesh):
     """Names are lowercase identifiers that are not SQL or Python reserved words."""
-    for what, name, path in [("product", product.contract.name, ("name",))] + [
+    named = [("domain", product.contract.domain, ("domain",)), ("product", product.contract.name, ("name",))]
+    for what, name, path in named + [
         ("column", c.name, ("schema", 0, "properties", i, "name")) for i, c in enumerate(product.contract.columns)
     ]:
         try:

@@ -133,6 +133,8 @@ def build_and_publish(
         if normalize:
             log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
         table = workspace.stage(contract.name, select)
+        if audit:
+            log.info(f"checking {table} against {contract.file.name}'s quality rules")
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")

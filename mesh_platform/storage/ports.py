@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
 from mesh_platform.storage.delta import arrow_dataset
-from mesh_platform.storage.vault import Vault
+from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +83,8 @@ class Port:
         if address.major is None:
             raise ValueError(f"a port needs a major version: {address}")
         self.address = address
-        self.path = ports_root / address.domain / address.product / f"v{address.major}"
+        self.store_root = Path(ports_root)
+        self.path = self.store_root / address.domain / address.product / f"v{address.major}"
 
     @property
     def uri(self) -> str:
@@ -123,6 +125,9 @@ class Port:
             f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
             f"{METADATA_PREFIX}started_at": started_at.isoformat(),
         }
+        if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
+            self.store_root.mkdir(parents=True, mode=PRIVATE)
+            os.chmod(self.store_root, PRIVATE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
             self.uri,
