@@ -140,6 +140,13 @@ def test_two_builds_of_a_domain_at_once_publish_in_the_order_they_started(shop):
     (landing / "pause").touch()
     first = start_build(lab)
     wait_for((landing / "computing").exists, first, "computing")  # first: things v1 published, totals computing
+    # While a run is in flight, status and show work: totals' checks are planned, not yet evaluated.
+    status = run_mesh("status", "--domain", "shop", "--json")
+    assert "Traceback" not in status.stdout + status.stderr and json.loads(status.stdout)["products"], status.stderr
+    shown = run_mesh("show", "mesh://shop/totals", "--json")
+    assert shown.returncode == 0, shown.stderr
+    states = {check["name"]: check["state"] for check in json.loads(shown.stdout)["checks"]}
+    assert states.pop("governance") == "passed" and states and set(states.values()) == {"running"}, states  # policies run first
     lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(3000)))
     (landing / "computing").unlink()
     second = start_build(lab)
