@@ -107,6 +107,21 @@ def test_failed_check_shows_a_sample_of_offending_values(shop):
     assert "schema[0].properties[1].quality[0]" in evaluation.metadata["rule"].value
 
 
+def test_a_failed_check_on_personal_data_counts_without_showing_values(lab):
+    """Check results go to Dagster's event log and the UI: a personal column's values never do."""
+    people = [column("id", "integer"), column("email", classification="personal", logicalTypeOptions={"pattern": "^[a-z]+@example[.]com$"})]
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE.format(path="people.csv"), contract_yaml("crm", "people", people))
+    lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n2,BOB@ELSEWHERE.ORG\n")
+    result = lab.materialize("crm", raise_on_error=False)
+    evaluation = checks(result)["email_pattern"]
+    assert not evaluation.passed and evaluation.metadata["unexpected_count"].value == 1 and "sample" not in evaluation.metadata
+    failure = str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
+    assert "email_pattern failed (email matches ^[a-z]+@example[.]com$. — observed 1, expected = 0)" in failure
+    logged = "".join(str(event) for event in result.all_events)
+    assert "BOB@ELSEWHERE.ORG" not in logged and "BOB@ELSEWHERE.ORG" not in (evaluation.description or "")
+
+
 def test_a_failing_warning_publishes_and_is_reported(shop):
     lab, _ = shop
     lab.land("shop", "items.csv", "id,status,price,code\n1,open,900,AB-1\n2,closed,800,CD-22\n")

@@ -11,6 +11,7 @@ the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import graphlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -142,8 +143,12 @@ class Catalog:
 
     def input_chain(self, start: Address, goal: Address) -> list[Address] | None:
         """The shortest chain of inputs from product `start` to product `goal` (each reads the next), if any."""
-        edges = {p.address: {i.address.unversioned() for i in p.inputs} for p in self.products.values()}
-        return shortest_path(edges, start.unversioned(), goal.unversioned())
+        return shortest_path(self._input_edges, start.unversioned(), goal.unversioned())
+
+    @functools.cached_property
+    def _input_edges(self) -> dict[Address, set[Address]]:
+        """Each product → the products it reads (a catalog is read whole, then only looked at)."""
+        return {p.address: {i.address.unversioned() for i in p.inputs} for p in self.products.values()}
 
     def loops(self) -> dict[Address, list[Address]]:
         """The products whose inputs lead back to them, each with its shortest loop (it first and last).

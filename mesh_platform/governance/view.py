@@ -65,4 +65,3 @@ class MeshView:
         """When the product's current major version was first published (None before its first publish)."""
         versions = self.versions(product)
         return versions[-1].published_at if versions else None
-

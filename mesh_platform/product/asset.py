@@ -63,8 +63,10 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         for rule in rules
     ]
 
+    personal = {c.name for c in contract.columns if c.is_personal}
+
     def audit(connection, table):
-        return evaluate_rules(rules, connection, table)
+        return evaluate_rules(rules, connection, table, hidden=personal)
 
     @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain))
     def _build(

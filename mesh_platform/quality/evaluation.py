@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_SIZE = 5
+HIDDEN = "(not shown: personal data)"
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,23 @@ class RuleResult:
         return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample})"
 
 
-def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str) -> list[RuleResult]:
-    """Evaluate every rule on the staged `table` of `connection`."""
+def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str, hidden: Collection[str] = ()) -> list[RuleResult]:
+    """Evaluate every rule on the staged `table` of `connection`. The values of `hidden` columns
+    (personal data) never leave the build: their rules report counts, not example values, since
+    results go to Dagster's event log and the UI."""
     results = [_sql_result(rule, connection, table) for rule in rules if rule.query]
     expectation_rules = [rule for rule in rules if rule.expectation]
     if expectation_rules:
         batch = _batch(connection.table(table).df())
         results += [_expectation_result(rule, batch) for rule in expectation_rules]
+    results = [_without_values(r) if r.rule.column in hidden else r for r in results]
     order = {rule.name: index for index, rule in enumerate(rules)}
     return sorted(results, key=lambda r: order[r.rule.name])
+
+
+def _without_values(result: RuleResult) -> RuleResult:
+    observed = result.observed if isinstance(result.observed, (int, float, bool)) or result.observed is None else HIDDEN
+    return replace(result, observed=observed, sample=())
 
 
 def _sql_result(rule: QualityRule, connection: duckdb.DuckDBPyConnection, table: str) -> RuleResult:
@@ -62,7 +72,9 @@ def _sql_result(rule: QualityRule, connection: duckdb.DuckDBPyConnection, table:
     except Exception as error:  # any DuckDB error: a broken query fails its rule, with DuckDB's reason
         return RuleResult(rule, False, None, error=str(error).splitlines()[0])
     if len(rows) != 1 or len(rows[0]) != 1 or not isinstance(rows[0][0], (int, float)):
-        return RuleResult(rule, False, rows[:SAMPLE_SIZE], error="the query must return one number")
+        # What came back is described, never shown: it may be any column's values.
+        shape = f"{len(rows)} rows of {len(rows[0]) if rows else 0} columns"
+        return RuleResult(rule, False, shape, error=f"the query must return one number; it returned {shape}")
     observed = rows[0][0]
     return RuleResult(rule, rule.threshold.holds(observed), observed)
 

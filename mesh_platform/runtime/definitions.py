@@ -9,11 +9,11 @@ Each product folder is loaded on its own (`recipes.validation.load_recipe`, the
 same checks `mesh check` runs): a folder that cannot load — a broken contract, a
 recipe setting its type refuses, an unknown type, a file beyond the mesh's
 limits, inputs that lead back to the product itself — becomes a broken product
-that says why and refuses to build, and the domain's other products load as usual. The platform adds its resources
-(configured from the environment, see `product.resources`), the sensor that runs
-the products' automation conditions, and the in-process executor: a domain's
-products share one DuckDB file and run one at a time anyway, so one process per
-run is all a run needs.
+that says why and refuses to build, and the domain's other products load as
+usual. The platform adds its resources (configured from the environment, see
+`product.resources`), the sensor that runs the products' automation conditions,
+and the in-process executor: a domain's products share one DuckDB file and run
+one at a time anyway, so one process per run is all a run needs.
 """
 
 from __future__ import annotations
