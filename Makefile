@@ -9,7 +9,7 @@ TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u),$(CURDI
 # Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
 PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 
-.PHONY: demo test check install browser clean
+.PHONY: demo test check bench bench-quick install browser clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: install browser
 ## The fast tier, under a minute: no materialized demo mesh, no UI (the tests marked slow are skipped).
 check: install
 	$(PYTEST) -m "not slow"
+
+## The benchmark suite: the mesh against raw DuckDB and plain Dagster, 10M rows (bench/run.py; tens of minutes).
+bench: install
+	$(BIN)/python -m bench.run
+
+## The same at 1M rows and a smaller definitions scenario: a few minutes.
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
 
 ## Chromium for the browser test: Debian's package (browser downloads are not possible offline).
 browser:

@@ -1,0 +1,1 @@
+"""The benchmark suite: `make bench` (or `make bench-quick`); see run.py."""

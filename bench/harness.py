@@ -1,0 +1,126 @@
+"""Timing whole commands: wall time and peak memory of the process tree, in interleaved pairs.
+
+Each command runs as its own process; while it runs, the resident memory of it and
+every process it started is summed every few milliseconds, and the largest sum is
+its peak. A scenario runs the mesh's command and its reference one after the other,
+pair by pair (A B A B …), so a machine whose speed drifts moves both alike; ratios
+are taken pair by pair and summarized by their median.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+POLL_SECONDS = 0.01
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    peak_mb: float
+
+
+@dataclass
+class Figures:
+    """Several runs of one command: their min and median."""
+
+    runs: list[Run] = field(default_factory=list)
+
+    def _values(self, name: str) -> list[float]:
+        return [getattr(run, name) for run in self.runs]
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "wall_s_min": min(self._values("wall_s")),
+            "wall_s_median": statistics.median(self._values("wall_s")),
+            "peak_mb_min": min(self._values("peak_mb")),
+            "peak_mb_median": statistics.median(self._values("peak_mb")),
+        }
+
+
+def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -> Run:
+    """Run `command` to its end; its output goes to `log`. A failing command stops the benchmark."""
+    with log.open("ab") as output:
+        started = time.perf_counter()
+        process = psutil.Popen(list(command), env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(process))
+            time.sleep(POLL_SECONDS)
+        wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}; its output is in {log}")
+    return Run(wall, peak / 2**20)
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    try:
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            continue  # it ended between listing and reading
+    return total
+
+
+@dataclass
+class Pairing:
+    """A command measured against its reference, pair by pair."""
+
+    mesh: Figures = field(default_factory=Figures)
+    reference: Figures | None = None
+    wall_ratios: list[float] = field(default_factory=list)
+    peak_ratios: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        result: dict[str, object] = {"mesh": self.mesh.summary()}
+        if self.reference is not None:
+            result["reference"] = self.reference.summary()
+            result["wall_ratio_min"] = min(self.wall_ratios)
+            result["wall_ratio_median"] = statistics.median(self.wall_ratios)
+            result["peak_ratio_median"] = statistics.median(self.peak_ratios)
+        return result
+
+
+def pair(
+    mesh: Callable[[], Run],
+    reference: Callable[[], Run] | None,
+    pairs: int,
+    before_each: Callable[[], None] = lambda: None,
+) -> Pairing:
+    """`pairs` runs of `mesh`, each followed by one of `reference` (if any); `before_each` resets state
+    before every run and is not timed."""
+    pairing = Pairing(reference=Figures() if reference else None)
+    for _ in range(pairs):
+        before_each()
+        ran = mesh()
+        pairing.mesh.runs.append(ran)
+        if reference is not None:
+            before_each()
+            against = reference()
+            assert pairing.reference is not None
+            pairing.reference.runs.append(against)
+            pairing.wall_ratios.append(ran.wall_s / against.wall_s)
+            pairing.peak_ratios.append(ran.peak_mb / against.peak_mb)
+    return pairing
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": os.uname().sysname + " " + os.uname().release,
+        "machine": os.uname().machine,
+    }

@@ -1,0 +1,123 @@
+"""The benchmark suite: the mesh against a reference doing the same work, on generated data.
+
+    make bench          # 10 million rows, 20 domains × 50 products, 3 pairs each
+    make bench-quick    # 1 million rows, 5 domains × 10 products, 2 pairs: about three minutes
+
+    python -m bench.run [--rows N] [--pairs K] [--domains D --products P] [--only NAME …]
+                        [--workdir DIR] [--out FILE]
+
+Each scenario runs the mesh's command and the reference's in turn, pair by pair, each a
+whole process (start-up included); it prints wall time and peak memory of the process
+tree (min and median), the ratios mesh / reference (median of the pairs), and the goal.
+The figures also go to a JSON file (default bench/results.json). The work folder holds
+the generated data and meshes; it is reused (the data is generated once per size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import Pairing, machine, pair
+from bench.scenarios import Scenario, Workbench, build_scenarios, definitions_scenario, demo_scenario
+
+NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "definitions", "demo"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1M rows, 5 domains × 10 products, 2 pairs")
+    parser.add_argument("--rows", type=int, help="rows of the orders table (default 10,000,000)")
+    parser.add_argument("--pairs", type=int, help="pairs per scenario (default 3)")
+    parser.add_argument("--domains", type=int, help="domains of the definitions scenario (default 20)")
+    parser.add_argument("--products", type=int, help="products per domain there (default 50)")
+    parser.add_argument("--only", nargs="+", choices=NAMES, help="run these scenarios only")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
+    options = parser.parse_args(argv)
+    rows = options.rows or (1_000_000 if options.quick else 10_000_000)
+    pairs = options.pairs or (2 if options.quick else 3)
+    domains = options.domains or (5 if options.quick else 20)
+    products = options.products or (10 if options.quick else 50)
+    wanted = set(options.only or NAMES)
+
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    log = options.workdir / "bench.log"
+    log.write_text("")
+    print(f"mesh benchmark: {rows:,} rows, {pairs} pairs per scenario, work folder {options.workdir} (command output: {log})", flush=True)
+    results: dict[str, dict] = {}
+    scenarios: list[Scenario] = []
+    if wanted & {"source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read"}:
+        bench = Workbench(options.workdir, rows, log)
+        bench.bench_mesh()
+        chosen = wanted | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())
+        scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
+    if "definitions" in wanted:
+        scenarios.append(definitions_scenario(options.workdir, domains, products, log))
+    if "demo" in wanted:
+        scenarios.append(demo_scenario(options.workdir, log))
+
+    for scenario in scenarios:
+        print(f"· {scenario.name}: {scenario.what}", flush=True)
+        # The demo has no reference to pair with: in a quick run, once is enough.
+        runs = 1 if options.quick and scenario.reference is None else pairs
+        pairing = pair(scenario.mesh, scenario.reference, runs, scenario.before_each)
+        results[scenario.name] = {"what": scenario.what, "against": scenario.reference_what, "goal": scenario.goal, **pairing.summary()}
+        print("  " + _line(pairing), flush=True)
+    if "checks" in wanted and {"sql_rules", "sql_plain"} <= set(results):
+        with_rules = results["sql_rules"]["mesh"]["wall_s_median"]
+        without = results["sql_plain"]["mesh"]["wall_s_median"]
+        results["checks"] = {
+            "what": "contract checks' share of the build (SQL product with rules vs without, mesh medians)",
+            "goal": "≤ 20% of the build",
+            "share_of_build": (with_rules - without) / with_rules,
+        }
+
+    report = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(), "rows": rows, "pairs": pairs,
+              "definitions_size": f"{domains}x{products}", "python": sys.version.split()[0], "scenarios": results}
+    options.out.write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    print(table(report))
+    print(f"\nwritten to {options.out}")
+    return 0
+
+
+def _line(pairing: Pairing) -> str:
+    mesh = pairing.mesh.summary()
+    text = f"mesh {mesh['wall_s_median']:.2f} s (min {mesh['wall_s_min']:.2f}), peak {mesh['peak_mb_median']:.0f} MB"
+    if pairing.reference is not None:
+        summary = pairing.summary()
+        reference = summary["reference"]
+        text += (f"; reference {reference['wall_s_median']:.2f} s, peak {reference['peak_mb_median']:.0f} MB;"
+                 f" ratio {summary['wall_ratio_median']:.2f}× wall, {summary['peak_ratio_median']:.2f}× memory")
+    return text
+
+
+def table(report: dict) -> str:
+    """The results as a Markdown table (what the README's Performance section shows)."""
+    lines = [
+        "| scenario | mesh (median) | reference | reference (median) | wall ratio | peak memory ratio | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in report["scenarios"].values():
+        if "share_of_build" in result:
+            lines.append(f"| {result['what']} | {result['share_of_build']:.0%} of the build | | | | | {result['goal']} |")
+            continue
+        mesh = result["mesh"]
+        cells = [result["what"], f"{mesh['wall_s_median']:.2f} s, {mesh['peak_mb_median']:.0f} MB"]
+        if "reference" in result:
+            reference = result["reference"]
+            cells += [result["against"], f"{reference['wall_s_median']:.2f} s, {reference['peak_mb_median']:.0f} MB",
+                      f"{result['wall_ratio_median']:.2f}×", f"{result['peak_ratio_median']:.2f}×"]
+        else:
+            cells += ["", "", "", ""]
+        cells.append(result["goal"] or "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

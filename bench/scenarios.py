@@ -1,0 +1,207 @@
+"""The scenarios: what the mesh does, and the same work done by the reference, on generated data.
+
+Every scenario works in one folder (`--workdir`): the orders data, a bench mesh with its
+own MESH_HOME, the reference's outputs. Setup (data, first publishes) is not timed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.data import ORDER_COLUMNS, STATUSES, write_orders
+from bench.harness import Run, measure
+from bench.meshes import BenchMesh, column, contract, mesh_command, mesh_env, source_recipe, sql_recipe
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DOMAIN = "bench"
+
+ENRICH_SQL = "SELECT *, round(amount * 1.19, 2) AS gross, year(order_date) AS order_year FROM orders"
+AGGREGATE_SQL = "SELECT order_date, country, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY ALL"
+# The four typical rules, as the contract states them and as plain SQL over the staged table.
+ORDER_RULES = [
+    "SELECT count(*) FROM staged WHERE order_id IS NULL",
+    "SELECT count(*) - count(DISTINCT order_id) FROM staged",
+    "SELECT count(*) FROM staged WHERE amount < 0 OR amount > 10000",
+    f"SELECT count(*) FROM staged WHERE status NOT IN ({', '.join(repr(s) for s in STATUSES)})",
+    "SELECT count(*) FROM staged",
+]
+AGGREGATE_RULES = [
+    "SELECT count(*) FROM staged WHERE order_date IS NULL OR country IS NULL",
+    "SELECT count(*) FROM staged WHERE revenue < 0",
+    "SELECT count(*) FROM staged",
+]
+
+
+@dataclass
+class Scenario:
+    name: str
+    what: str
+    reference_what: str | None
+    goal: str | None
+    mesh: Callable[[], Run]
+    reference: Callable[[], Run] | None = None
+    before_each: Callable[[], None] = field(default=lambda: None)
+
+
+def _order_columns(with_rules: bool) -> list[dict]:
+    columns = []
+    for name, logical, physical in ORDER_COLUMNS:
+        extra: dict = {}
+        if with_rules and name == "order_id":
+            extra = {"required": True, "unique": True}
+        if with_rules and name == "amount":
+            extra = {"logicalTypeOptions": {"minimum": 0, "maximum": 10000}}
+        if with_rules and name == "status":
+            extra = {"quality": [{"metric": "invalidValues", "arguments": {"validValues": STATUSES}, "mustBe": 0}]}
+        columns.append(column(name, logical, physical, **extra))
+    return columns
+
+
+def _enriched_columns(with_rules: bool) -> list[dict]:
+    return [*_order_columns(with_rules), column("gross", "number", "DOUBLE"), column("order_year", "integer", "BIGINT")]
+
+
+ROW_COUNT = [{"metric": "rowCount", "mustBeGreaterThan": 0}]
+
+
+class Workbench:
+    """The folder the scenarios share, set up once."""
+
+    def __init__(self, workdir: Path, rows: int, log: Path):
+        self.workdir = workdir
+        self.rows = rows
+        self.log = log
+        self.orders = write_orders(workdir / "data" / "orders.parquet", rows)
+        self._mesh: BenchMesh | None = None
+
+    def run(self, command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+        return measure(command, env or self.bench_mesh().env(), cwd or self.bench_mesh().root, self.log)
+
+    def bench_mesh(self) -> BenchMesh:
+        """One domain: orders (source, rules), events (source, published once, for reads),
+        enriched / enriched_plain (SQL N → N with four rules, and with the row count only), daily (SQL aggregate, rules)."""
+        if self._mesh is not None:
+            return self._mesh
+        root = self.workdir / "mesh"
+        shutil.rmtree(root, ignore_errors=True)
+        mesh = BenchMesh(root)
+        mesh.add_domain(DOMAIN)
+        mesh.add_product(DOMAIN, "orders", source_recipe("orders.parquet"), contract(DOMAIN, "orders", _order_columns(True), ROW_COUNT))
+        mesh.add_product(DOMAIN, "events", source_recipe("orders.parquet"), contract(DOMAIN, "events", _order_columns(False), ROW_COUNT))
+        inputs = [f"mesh://{DOMAIN}/orders"]
+        mesh.add_product(DOMAIN, "enriched", sql_recipe(inputs, ENRICH_SQL), contract(DOMAIN, "enriched", _enriched_columns(True), ROW_COUNT))
+        mesh.add_product(DOMAIN, "enriched_plain", sql_recipe(inputs, ENRICH_SQL), contract(DOMAIN, "enriched_plain", _enriched_columns(False), ROW_COUNT))
+        daily = [
+            column("order_date", "date", "DATE", required=True),
+            column("country", "string", "VARCHAR", required=True),
+            column("orders", "integer", "BIGINT"),
+            column("revenue", "number", "DOUBLE", logicalTypeOptions={"minimum": 0}),
+        ]
+        mesh.add_product(DOMAIN, "daily", sql_recipe(inputs, AGGREGATE_SQL), contract(DOMAIN, "daily", daily, ROW_COUNT))
+        mesh.land(DOMAIN, self.orders)
+        # The inputs every timed build reads, published once.
+        subprocess.run(mesh_command("materialize", f"mesh://{DOMAIN}/orders", f"mesh://{DOMAIN}/events"), env=mesh.env(), cwd=root,
+                       check=True, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self._mesh = mesh
+        return mesh
+
+    def materialize(self, product: str) -> Callable[[], Run]:
+        return lambda: self.run(mesh_command("materialize", f"mesh://{DOMAIN}/{product}"))
+
+    def duckdb_build(self, sql: str | None = None, checks: list[str] | None = None) -> Callable[[], Run]:
+        command = [sys.executable, str(BENCH / "reference" / "duckdb_build.py"), "--input", str(self.orders),
+                   "--output", str(self.workdir / "reference.parquet")]
+        if sql is not None:
+            command += ["--sql", sql, "--database", str(self.workdir / "reference.duckdb")]
+        for check in checks or []:
+            command += ["--check", check]
+        return lambda: self.run(command)
+
+    def remove_reference_outputs(self) -> None:
+        for name in ("reference.parquet", "reference.duckdb", "reference.duckdb.wal"):
+            (self.workdir / name).unlink(missing_ok=True)
+
+
+def build_scenarios(bench: Workbench) -> list[Scenario]:
+    rows = f"{bench.rows:,}"
+    condition = "status = 'shipped'"
+    events_port = bench.workdir / "mesh" / ".mesh" / "ports" / DOMAIN / "events" / "v1"
+    return [
+        Scenario("source", f"source product, {rows} rows, Parquet in → port", "DuckDB COPY Parquet → Parquet", "≤ 1.5× wall, ≤ 1.5× peak memory",
+                 bench.materialize("orders"), bench.duckdb_build(), bench.remove_reference_outputs),
+        Scenario("sql_rules", f"SQL product {rows} → {rows} rows, 4 rules + row count", "same SQL + same checks in DuckDB", "≤ 1.3× wall, ≤ 1.5× peak memory",
+                 bench.materialize("enriched"), bench.duckdb_build(ENRICH_SQL, ORDER_RULES), bench.remove_reference_outputs),
+        Scenario("sql_plain", f"SQL product {rows} → {rows} rows, row count only (the mesh requires one rule)", "same SQL + row count in DuckDB", None,
+                 bench.materialize("enriched_plain"), bench.duckdb_build(ENRICH_SQL, ORDER_RULES[-1:]), bench.remove_reference_outputs),
+        Scenario("sql_aggregate", f"SQL aggregate {rows} → ~7k rows, rules", "same SQL + same checks in DuckDB", None,
+                 bench.materialize("daily"), bench.duckdb_build(AGGREGATE_SQL, AGGREGATE_RULES), bench.remove_reference_outputs),
+        Scenario("read", f"consumer read of a {rows}-row port, filtered count (read_product_relation)", "DuckDB read_parquet over the port's files", "≤ 1.2×",
+                 lambda: bench.run([sys.executable, str(BENCH / "mesh_read.py"), f"mesh://{DOMAIN}/events", condition]),
+                 lambda: bench.run([sys.executable, str(BENCH / "reference" / "duckdb_read.py"), f"{events_port}/*.parquet", condition])),
+    ]
+
+
+def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) -> Scenario:
+    """Loading a mesh of `domains` × `products` (chains of SQL products, each domain reading the one before)
+    against the same asset graph as plain Dagster assets, both with `dagster definitions validate`."""
+    mesh_root, plain_root = workdir / f"defs_mesh_{domains}x{products}", workdir / f"defs_plain_{domains}x{products}"
+    for folder in (mesh_root, plain_root):
+        shutil.rmtree(folder, ignore_errors=True)
+    mesh = BenchMesh(mesh_root)
+    plain_locations = []
+    (plain_root / "plainmesh").mkdir(parents=True)
+    (plain_root / "plainmesh" / "__init__.py").write_text("")
+    for d in range(domains):
+        domain = f"d{d:02d}"
+        mesh.add_domain(domain)
+        assets = []
+        for p in range(products):
+            name = f"p{p:02d}"
+            reads = ([(domain, f"p{p - 1:02d}", None)] if p else []) + ([(f"d{d - 1:02d}", "p00", "upstream")] if p == 1 and d else [])
+            inputs = [f"mesh://{dom}/{prod}" + (f" as {alias}" if alias else "") for dom, prod, alias in reads]
+            columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
+            recipe = sql_recipe(inputs, f"SELECT id, label FROM p{p - 1:02d}") if p else source_recipe(f"{name}.csv")
+            mesh.add_product(domain, name, recipe, contract(domain, name, columns, ROW_COUNT))
+            deps = ", ".join(f'dg.AssetKey(["{dom}", "{prod}"])' for dom, prod, _ in reads)
+            assets.append(f'@dg.asset(key=dg.AssetKey(["{domain}", "{name}"]), deps=[{deps}], group_name="{domain}")\n'
+                          f"def {domain}_{name}():\n    return None\n")
+        package = plain_root / "plainmesh" / domain
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        names = ", ".join(f"{domain}_p{p:02d}" for p in range(products))
+        (package / "definitions.py").write_text("import dagster as dg\n\n\n" + "\n\n".join(assets) + f"\n\ndefs = dg.Definitions(assets=[{names}])\n")
+        plain_locations.append({"python_module": {"module_name": f"plainmesh.{domain}.definitions", "working_directory": ".", "location_name": domain}})
+    (plain_root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": plain_locations}, sort_keys=False))
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    plain_env = {**mesh.env(), "DAGSTER_HOME": str(plain_root / "dagster_home")}
+    (plain_root / "dagster_home").mkdir()
+    (mesh.home / "dagster").mkdir(parents=True, exist_ok=True)
+    validate = [dagster, "definitions", "validate", "-w", "workspace.yaml"]
+    return Scenario(
+        "definitions", f"definitions load, {domains} domains × {products} products (dagster definitions validate)",
+        "the same graph as plain Dagster assets", "≤ 1.25×",
+        lambda: measure(validate, mesh.env(), mesh_root, log),
+        lambda: measure(validate, plain_env, plain_root, log),
+    )
+
+
+def demo_scenario(workdir: Path, log: Path) -> Scenario:
+    """`mesh materialize --all` of the demo mesh on seeded data (a fresh MESH_HOME each time)."""
+    home = workdir / "demo_home"
+    env = mesh_env(REPO, home)
+
+    def fresh() -> None:
+        shutil.rmtree(home, ignore_errors=True)
+        subprocess.run(mesh_command("seed"), env=env, cwd=REPO, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+    return Scenario("demo", "the demo mesh: mesh materialize --all (13 products, 5 domains)", None, "under half of the time before the work",
+                    lambda: measure(mesh_command("materialize", "--all"), env, REPO, log), None, fresh)
+
