@@ -1,8 +1,12 @@
-"""Running a product's rules on its staged data: Great Expectations 1.x for expectations, DuckDB for SQL.
+"""Running a product's rules on its staged data: in DuckDB where they have an SQL form, else Great Expectations 1.x.
 
-Great Expectations takes seconds to import, so it is imported here, on first
-use in a run process, never when definitions load. It has no DuckDB dialect:
-expectations run on the staged table as one pandas DataFrame.
+The contract's own SQL rules, and every expectation `quality.in_engine` has an SQL
+form for (not-null, unique, compound keys, ranges, allowed and forbidden values,
+patterns, lengths, row counts), run in DuckDB on the staged table, with Great
+Expectations' meaning of every count. The rest (`custom` expectations) run in Great
+Expectations, which has no DuckDB dialect: on a pandas copy of only the columns they
+read. Great Expectations takes seconds to import, so it is imported on first use in
+a run process, and not at all when every rule has an SQL form.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mesh_platform.core.sql import quote
+from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
 
 if TYPE_CHECKING:
@@ -51,10 +57,12 @@ def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnecti
     (personal data) never leave the build: their rules report counts, not example values, since
     results go to Dagster's event log and the UI."""
     results = [_sql_result(rule, connection, table) for rule in rules if rule.query]
-    expectation_rules = [rule for rule in rules if rule.expectation]
-    if expectation_rules:
-        batch = _batch(connection.table(table).df())
-        results += [_expectation_result(rule, batch) for rule in expectation_rules]
+    forms = [form for rule in rules if (form := sql_form(rule)) is not None]
+    counted = _in_engine(forms, connection, table)
+    results += [_verdict(form.rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample) for form, counts in counted]
+    in_engine = {form.rule.name for form, _ in counted}
+    if expectation_rules := [rule for rule in rules if rule.expectation and rule.name not in in_engine]:
+        results += evaluate_with_great_expectations(expectation_rules, connection, table)
     results = [_without_values(r) if r.rule.column in hidden else r for r in results]
     order = {rule.name: index for index, rule in enumerate(rules)}
     return sorted(results, key=lambda r: order[r.rule.name])
@@ -90,9 +98,44 @@ def _validator():
     return gx, asset.add_batch_definition_whole_dataframe("whole")
 
 
+def _in_engine(forms: list, connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, Counts]]:
+    """The rules DuckDB computes, all in one pass; should DuckDB refuse the combined query, each on its
+    own, and one it refuses alone is left to Great Expectations (e.g. a pattern RE2 cannot compile)."""
+    import duckdb
+
+    if not forms:
+        return []
+    try:
+        counts = evaluate_in_engine(forms, connection, table)
+    except duckdb.Error:
+        if len(forms) == 1:
+            return []
+        return [pair for form in forms for pair in _in_engine([form], connection, table)]
+    return [(form, counts[form.rule.name]) for form in forms]
+
+
 def _batch(frame: pd.DataFrame):
     _, batch_definition = _validator()
     return batch_definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def evaluate_with_great_expectations(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str) -> list[RuleResult]:
+    """Great Expectations on the columns these rules read (every column if one reads the table as a whole)."""
+    relation = connection.table(table)
+    wanted = [_columns_read(rule) for rule in rules]
+    if all(columns is not None for columns in wanted):
+        names = sorted({c for columns in wanted for c in columns or ()} & set(relation.columns))
+        relation = relation.select(*[quote(name) for name in names]) if names else relation
+    batch = _batch(relation.df())
+    return [_expectation_result(rule, batch) for rule in rules]
+
+
+def _columns_read(rule: QualityRule) -> set[str] | None:
+    """The columns an expectation reads, from its arguments; None: it reads the whole table."""
+    arguments = rule.arguments
+    columns = {str(arguments[k]) for k in ("column", "column_A", "column_B") if k in arguments}
+    columns |= {str(c) for k in ("column_list", "column_set") for c in arguments.get(k) or ()}
+    return columns or None
 
 
 def _expectation_result(rule: QualityRule, batch) -> RuleResult:
@@ -103,8 +146,13 @@ def _expectation_result(rule: QualityRule, batch) -> RuleResult:
     except Exception as error:  # an unknown expectation or bad arguments: the rule fails and says why
         return RuleResult(rule, False, None, error=f"{rule.expectation}: {error}")
     result = outcome.result or {}
-    count, percent = result.get("unexpected_count"), result.get("unexpected_percent")
-    observed: Any = result.get("observed_value")
+    values = result.get("partial_unexpected_list") or []
+    return _verdict(rule, result.get("unexpected_count"), result.get("unexpected_percent"), result.get("observed_value"), values, outcome.success)
+
+
+def _verdict(rule: QualityRule, count: int | None, percent: float | None, observed: Any, sample, success: bool | None = None) -> RuleResult:
+    """The rule's result from what was counted (by DuckDB or by Great Expectations alike)."""
+    sample = tuple(_plain(v) for v in list(sample)[:SAMPLE_SIZE])
     match rule.measure:
         case "observed_value":
             measured = observed
@@ -113,22 +161,21 @@ def _expectation_result(rule: QualityRule, batch) -> RuleResult:
         case "unexpected_count":
             measured = observed = count or 0
         case _:
-            return RuleResult(rule, bool(outcome.success), _plain(observed), count, percent, _sample(result))
+            return RuleResult(rule, bool(success), _plain(observed), count, percent, sample)
     passed = measured is not None and rule.threshold.holds(measured)
-    return RuleResult(rule, passed, _plain(observed), count, percent, _sample(result))
-
-
-def _sample(result: dict[str, Any]) -> tuple[Any, ...]:
-    values = result.get("partial_unexpected_list") or []
-    return tuple(_plain(v) for v in values[:SAMPLE_SIZE])
+    return RuleResult(rule, passed, _plain(observed), count, percent, sample)
 
 
 def _plain(value: Any) -> Any:
     """Values fit for Dagster metadata and messages (no numpy types, NaN shown as None)."""
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas' empty values
+        return None
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
