@@ -142,14 +142,14 @@ def build_and_publish(
         key = mesh_secret(reader.secret, reader.secret_file) if personal else ""
         # The clear values go to the domain's vault first: a published token always has its value there.
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, key))
-        staged = workspace.tokenized_arrow(contract.name, personal, key)
-        log.info(f"staged {staged.num_rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version = port.publish(staged, contract, run_id, tokens=personal, started_at=started_at)
-        workspace.promote(contract.name)
+        rows = workspace.staged_rows(contract.name)
+        log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
+        version = port.publish(workspace.tokenized_batches(contract.name, personal, key), contract, run_id, tokens=personal, started_at=started_at)
+        workspace.published(contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
-    return Publication(port_uri=port.uri, version=version, rows=staged.num_rows, results=results, input_age_hours=age)
+    return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age)
 
 
 def _masking_note(decision: ReadDecision) -> str:

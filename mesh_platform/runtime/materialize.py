@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 Status = Literal["materialized", "failed", "skipped"]
 BATCH_TAG = "mesh/batch"  # the id `mesh materialize` gives each run, to find it in the instance
 LAUNCHED_BY_TAG = "mesh/launched_by"
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """A domain's private DuckDB workspace, where its products are computed.
 
-Schemas inside the file:
-  staging   the output of the build in progress (kept after a failed build for inspection)
-  products  the domain's copy of each product's last published version
-DuckDB admits one writing process per file; the product assets of a domain share
+The file holds one schema, `staging`: the output of the build in progress — the
+only materialized copy a build makes. Checks scan it, the port's Delta commit
+streams it out in record batches, and it is dropped once published (the port is
+the product's one copy); after a failed build it stays for inspection. DuckDB admits one writing process per file; the product assets of a domain share
 a Dagster concurrency pool (`pool_name`) so only one step holds the file at a time.
 The connection itself comes from the platform's `DomainDuckDB` resource.
 """
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 STAGING = "staging"
-PRODUCTS = "products"
+FORMER_COPIES = "products"  # where platforms before 0.x kept a second copy of each product: dropped on publish
+BATCH_ROWS = 122_880  # rows per Arrow record batch streamed to the port (DuckDB's vector size × 60)
 
 
 def pool_name(domain: str) -> str:
@@ -42,7 +43,7 @@ class DomainWorkspace:
 
     @classmethod
     def prepare(cls, connection: duckdb.DuckDBPyConnection, path: str, readable: Iterable[Path] = ()) -> DomainWorkspace:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}; CREATE SCHEMA IF NOT EXISTS {PRODUCTS};")
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}")
         register_sql_functions(connection)
         return cls(lock_down(connection, readable), path)
 
@@ -52,11 +53,15 @@ class DomainWorkspace:
         self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
         return table
 
-    def tokenized_arrow(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
-        """The staged rows as the port publishes them: the `personal` columns as keyed tokens."""
+    def staged_rows(self, product: str) -> int:
+        return int(self.connection.execute(f"SELECT count(*) FROM {STAGING}.{quote(product)}").fetchall()[0][0])
+
+    def tokenized_batches(self, product: str, personal: tuple[str, ...], key: str) -> pa.RecordBatchReader:
+        """The staged rows as the port publishes them, the `personal` columns as keyed tokens: a stream
+        of Arrow record batches, never the whole table in Python's memory."""
         staged = self.connection.table(f"{STAGING}.{quote(product)}")
         columns = [f"{keyed_token(quote(c), key)} AS {quote(c)}" if c in personal else quote(c) for c in staged.columns]
-        return staged.project(", ".join(columns)).to_arrow_table()
+        return staged.project(", ".join(columns)).to_arrow_reader(BATCH_ROWS)
 
     def personal_values(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
         """(token, value) of every distinct clear value of the staged `personal` columns, for the vault."""
@@ -68,9 +73,8 @@ class DomainWorkspace:
         parts = [f"SELECT {keyed_token(quote(c), key)} AS token, CAST({quote(c)} AS VARCHAR) AS value FROM {staged} WHERE {quote(c)} IS NOT NULL" for c in personal]
         return self.connection.sql(f"SELECT DISTINCT token, value FROM ({' UNION ALL '.join(parts)})").to_arrow_table()
 
-    def promote(self, product: str) -> None:
-        """After a publish: the staged table becomes the domain's copy of the product."""
-        self.connection.execute("BEGIN TRANSACTION")
-        self.connection.execute(f"CREATE OR REPLACE TABLE {PRODUCTS}.{quote(product)} AS FROM {STAGING}.{quote(product)}")
-        self.connection.execute(f"DROP TABLE {STAGING}.{quote(product)}")
-        self.connection.execute("COMMIT")
+    def published(self, product: str) -> None:
+        """After a publish: the staged table goes (and a former platform's second copy with it)."""
+        self.connection.execute(f"DROP TABLE IF EXISTS {STAGING}.{quote(product)}")
+        if self.connection.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FORMER_COPIES]).fetchall()[0][0]:
+            self.connection.execute(f"DROP TABLE IF EXISTS {FORMER_COPIES}.{quote(product)}")
