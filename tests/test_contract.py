@@ -1,9 +1,12 @@
 """Contracts: ODCS v3.1 files load into typed models; bad ones name file, field and line."""
 
+import copy
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
+import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from mesh_platform import ContractError, load_contract
@@ -158,3 +161,50 @@ def test_every_repository_contract_is_valid():
     assert len(contracts) >= 12
     for path in contracts:
         load_contract(path)
+
+
+def _mutations(value, path=()):
+    """Every way to break one field of a document: drop it, or give it a value of the wrong shape."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield (*path, key), "drop"
+            yield from _mutations(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _mutations(child, (*path, index))
+    for wrong in (12345, "text", ["a"], {"unexpected": 1}, None, True):
+        if type(wrong) is not type(value):
+            yield path, wrong
+
+
+def _mutated(document, path, change):
+    document = copy.deepcopy(document)
+    if not path:
+        return change
+    parent = functools.reduce(lambda node, key: node[key], path[:-1], document)
+    if change == "drop":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = change
+    return document
+
+
+def test_the_fast_schema_check_agrees_with_the_explaining_one():
+    # Contracts are checked by jsonschema-rs and explained by jsonschema only when invalid:
+    # the two must agree on every document, or a broken contract would pass unexplained.
+    from mesh_platform.contract.loading import _fast_schema_validator, _schema_validator
+
+    fast, explaining = _fast_schema_validator(), _schema_validator()
+    checked = disagreements = 0
+    richest = max(REPO.glob("domains/*/defs/*/contract.yaml"), key=lambda path: len(path.read_text()))
+    for path in [richest]:
+        document = yaml.safe_load(path.read_text())
+        for field, change in _mutations(document):
+            candidate = _mutated(document, field, change)
+            expected_valid = next(explaining.iter_errors(candidate), None) is None
+            checked += 1
+            if fast.is_valid(candidate) != expected_valid:
+                disagreements += 1
+                print(path.name, field, change, "explaining validator says valid:", expected_valid)
+    assert checked > 500
+    assert disagreements == 0

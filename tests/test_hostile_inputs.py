@@ -297,6 +297,8 @@ HOSTILE_CONTRACTS = [
     ("an alias bomb", lambda text: text + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)), "more than 100,000 values"),
     ("binary", lambda text: b"\x00\x01\x02" + text.encode(), "not text"),
     ("too large", lambda text: text + "notes: " + "x" * 1_100_000 + "\n", "the mesh reads YAML files of at most"),
+    ("a key twice", lambda text: text + text.splitlines()[0] + "\n", "appears twice in this mapping"),
+    ("a Python object tag", lambda text: text + "notes: !!python/object/apply:os.system ['touch pwned']\n", "is not plain YAML"),
 ]
 
 

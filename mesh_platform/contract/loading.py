@@ -51,9 +51,21 @@ def odcs_json_schema() -> dict[str, Any]:
 
 @functools.cache
 def _schema_validator():
-    import jsonschema  # only needed while loading contracts
+    """The explaining validator: run only on a contract the fast one found invalid."""
+    import jsonschema  # only needed to explain a contract's problems
 
     return jsonschema.Draft201909Validator(odcs_json_schema())
+
+
+@functools.cache
+def _fast_schema_validator():
+    """The ODCS schema compiled once by jsonschema-rs: ~0.03 ms per contract against ~6 ms.
+
+    Formats are annotations in draft 2019-09, as the explaining validator treats them.
+    """
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(odcs_json_schema(), validate_formats=False)
 
 
 def load_contract(file: Path | str) -> Contract:
@@ -81,6 +93,8 @@ def contract_from(document: YamlDocument) -> Contract:
 
 def _standard_problems(document: YamlDocument) -> list[Problem]:
     """Problems against the ODCS v3.1 JSON schema, most specific first per location."""
+    if _fast_schema_validator().is_valid(document.data):
+        return []
     import jsonschema
 
     problems = []

@@ -1,4 +1,10 @@
-"""YAML files read with their source lines, so every error can point at a line."""
+"""YAML files read with their source lines, so every error can point at a line.
+
+Parsed by libyaml through PyYAML's C parser (a contract takes well under a
+millisecond): the composed node tree gives each key's and item's line, and safe
+YAML's types give the values. ruamel's round-trip parser is kept for the one file
+the mesh edits in place (`scaffold.workspace_file`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+import yaml
 
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 
@@ -106,18 +110,16 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
     if (depth := _flow_depth(text)) > MAX_DEPTH:
         raise error_type([Problem(file, "", None, f"the YAML nests {depth} levels deep; the mesh reads at most {MAX_DEPTH}", "flatten the document")])
     try:
-        node = YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
+        node = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
-        raise error_type(
-            [Problem(file, "", line, f"invalid YAML: {error.problem or error}", "fix the YAML syntax")]
-        ) from None
+        raise error_type([Problem(file, "", line, f"invalid YAML: {error.problem or error}", "fix the YAML syntax")]) from None
     except RecursionError:
         raise error_type([Problem(file, "", None, f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", "flatten the document")]) from None
-    except Exception as error:  # ruamel raises plain errors too (e.g. for some malformed tokens)
+    except yaml.YAMLError as error:
         raise error_type([Problem(file, "", None, f"invalid YAML: {error}", "fix the YAML syntax")]) from None
-    if not isinstance(node, CommentedMap):
+    if not isinstance(node, yaml.MappingNode):
         raise error_type([Problem(file, "", 1, "the file must hold a YAML mapping (key: value pairs)")])
     lines: dict[tuple[str | int, ...], int] = {}
     try:
@@ -125,6 +127,8 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
     except _TooLarge as limit:
         line = lines.get(limit.path[:1])  # the top-level field it happens under (aliased values keep their anchor's lines)
         raise error_type([Problem(file, field_name(limit.path), line, str(limit), "flatten the document; YAML aliases (*name) count once per use")]) from None
+    except _Unreadable as problem:
+        raise error_type([Problem(file, field_name(problem.path), problem.line, str(problem), problem.fix)]) from None
     return YamlDocument(file=file, data=data, _lines=lines)
 
 
@@ -151,41 +155,75 @@ class _TooLarge(Exception):
         self.path = path
 
 
+class _Unreadable(Exception):
+    """A node that is valid YAML but no plain value: a repeated key, an unknown tag."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...], line: int, fix: str):
+        super().__init__(message)
+        self.path, self.line, self.fix = path, line, fix
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # PyYAML's wheels carry libyaml; the pure-Python parser otherwise
+_SCALARS = yaml.SafeLoader.yaml_constructors  # tag → constructor of safe YAML's types
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()  # what those constructors are methods of (scalars need no state)
+_MERGE = "tag:yaml.org,2002:merge"
+_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _Plain:
-    """Converts ruamel nodes to JSON-compatible values, recording each child's line, within the limits."""
+    """Converts composed YAML nodes to JSON-compatible values, recording each key's and item's line, within the limits."""
 
     def __init__(self, lines: dict[tuple[str | int, ...], int]):
         self.lines = lines
         self.values = 0
 
-    def convert(self, node: Any, path: tuple[str | int, ...]) -> Any:
+    def convert(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         self.values += 1
         if self.values > MAX_VALUES:
             raise _TooLarge(f"the document holds more than {MAX_VALUES:,} values (counting each use of a YAML alias)", path)
         if len(path) > MAX_DEPTH:
             raise _TooLarge(f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", path[:MAX_DEPTH])
-        if isinstance(node, CommentedMap):
-            result = {}
-            for key, value in node.items():
-                child = (*path, str(key))
-                self.lines[child] = node.lc.key(key)[0] + 1
-                result[str(key)] = self.convert(value, child)
-            return result
-        if isinstance(node, CommentedSeq):
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTIONS:
+            raise _Unreadable(f"the tag {node.tag} is not plain YAML", path, node.start_mark.line + 1, "remove the tag")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
             result_list = []
-            for index, value in enumerate(node):
+            for index, item in enumerate(node.value):
                 child = (*path, index)
-                self.lines[child] = node.lc.item(index)[0] + 1
-                result_list.append(self.convert(value, child))
+                self.lines[child] = item.start_mark.line + 1
+                result_list.append(self.convert(item, child))
             return result_list
-        if isinstance(node, (dt.date, dt.datetime)):
-            return node.isoformat()
-        if isinstance(node, str):
-            return str(node)  # drop ruamel's scalar string subclasses
-        if isinstance(node, bool) or node is None:
-            return node
-        if isinstance(node, int):
-            return int(node)
-        if isinstance(node, float):
-            return float(node)
-        return node
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:  # `<<: *defaults`: the keys the mapping does not set itself
+                for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                    merged = {**self.convert(source, path), **merged}
+                continue
+            key = str(self._scalar(key_node, path))
+            child = (*path, key)
+            if key in result:
+                raise _Unreadable(f"the key '{key}' appears twice in this mapping", child, key_node.start_mark.line + 1, "keep one of them")
+            self.lines[child] = key_node.start_mark.line + 1
+            result[key] = self.convert(value_node, child)
+        return {**merged, **result}
+
+    def _scalar(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise _Unreadable("a key must be a plain value, not a list or mapping", path, node.start_mark.line + 1, "write key: value")
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
+            raise _Unreadable(f"the tag {node.tag} is not plain YAML", path, node.start_mark.line + 1, "remove the tag")
+        try:
+            value = construct(_CONSTRUCTOR, node)
+        except yaml.YAMLError as error:
+            raise _Unreadable(f"the value cannot be read: {error}", path, node.start_mark.line + 1, "fix the value") from None
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        return value
