@@ -280,13 +280,15 @@ class MeshCopy:
         return run_mesh(*args, env=self.env, cwd=self.root, check=check)
 
     def tree(self) -> dict[str, str]:
-        """Every file of the copy (state in MESH_HOME aside) with a hash of its content."""
+        """Every file of the copy (state in MESH_HOME and derived caches aside) with a hash of its content."""
         import hashlib
+
+        from mesh_platform.catalog.index import INDEX_FOLDER
 
         return {
             str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts
+            if p.is_file() and "__pycache__" not in p.parts and INDEX_FOLDER not in p.parts
         }
 
 

@@ -10,24 +10,28 @@ the others.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import graphlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesh_platform.catalog.index import CatalogIndex
 from mesh_platform.catalog.workspace import RECIPE_FILE, Domain, domain_of, read_workspace
 from mesh_platform.contract.loading import load_contract
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError, FileProblemsError, PortError, RecipeError
 from mesh_platform.core.inputs import ProductInput, parse_inputs
-from mesh_platform.core.settings import WORKSPACE_FILE, find_mesh_root
+from mesh_platform.core.settings import find_mesh_root
 from mesh_platform.core.yaml_document import load_yaml_document
 
 DEFAULT_CONTRACT_FILE = "contract.yaml"
-_CURRENT: dict[Path, tuple[tuple, Catalog]] = {}  # root → (file signature, catalog), for Catalog.current
+_PINNED: contextvars.ContextVar[Catalog | None] = contextvars.ContextVar("pinned_catalog", default=None)
+_INDEXES: dict[Path, CatalogIndex] = {}  # root → its index, read once per process
 
 
 @dataclass(frozen=True)
@@ -62,27 +66,40 @@ class Catalog:
 
     @classmethod
     def current(cls, root: Path) -> Catalog:
-        """The catalog, read again only when a recipe or contract changed (for definition loads and builds)."""
+        """The catalog as the files are now; within `Catalog.pinned(root)`, the one catalog pinned there."""
         root = Path(root).resolve()
-        files = sorted(f for d in read_workspace(root) for f in d.defs_folder.rglob("*.yaml"))
-        signature = ((root / WORKSPACE_FILE).stat().st_mtime_ns, tuple((str(f), f.stat().st_mtime_ns) for f in files))
-        cached = _CURRENT.get(root)
-        if cached is None or cached[0] != signature:
-            _CURRENT[root] = cached = (signature, cls.load(root))
-        return cached[1]
+        pinned = _PINNED.get()
+        return pinned if pinned is not None and pinned.root == root else cls.load(root)
+
+    @classmethod
+    @contextlib.contextmanager
+    def pinned(cls, root: Path) -> Iterator[Catalog]:
+        """Read the catalog once for a whole definitions load: every `current(root)` inside sees the same one."""
+        catalog = cls.load(root)
+        token = _PINNED.set(catalog)
+        try:
+            yield catalog
+        finally:
+            _PINNED.reset(token)
 
     @classmethod
     def load(cls, root: Path | None = None) -> Catalog:
-        """Read the catalog of the repository at `root` (default: `MESH_ROOT`, else the one around the working folder)."""
+        """Read the catalog of the repository at `root` (default: `MESH_ROOT`, else the one around the working folder).
+
+        Product folders whose files did not change come from the compiled index (`catalog.index`)."""
         root = Path(root).resolve() if root is not None else find_mesh_root()
         catalog = cls(root=root, domains={d.name: d for d in read_workspace(root)})
+        index = _INDEXES.get(root) or _INDEXES.setdefault(root, CatalogIndex(root))
         for domain in catalog.domains.values():
             for recipe_file in sorted(domain.defs_folder.rglob(RECIPE_FILE)):
-                try:
-                    product = read_product_folder(recipe_file, domain.name)
-                except FileProblemsError as error:
-                    catalog.broken[recipe_file] = error
-                    continue
+                product = index.cached(recipe_file)
+                if product is None:
+                    try:
+                        product = read_product_folder(recipe_file, domain.name)
+                    except FileProblemsError as error:
+                        catalog.broken[recipe_file] = error
+                        continue
+                    index.keep(product)
                 if product.address in catalog.products:
                     other = catalog.products[product.address].recipe_file
                     catalog.broken[recipe_file] = RecipeError(
@@ -90,7 +107,16 @@ class Catalog:
                     )
                     continue
                 catalog.products[product.address] = product
+        index.save()
         return catalog
+
+    def by_recipe_file(self, recipe_file: Path) -> Product | None:
+        """The product read from `recipe_file`, if it is in the catalog."""
+        return self._by_recipe_file.get(Path(recipe_file).resolve())
+
+    @functools.cached_property
+    def _by_recipe_file(self) -> dict[Path, Product]:
+        return {p.recipe_file.resolve(): p for p in self.products.values()}
 
     def product(self, address: Address | str) -> Product:
         """The product at an address; an unknown address names the products that do exist."""

@@ -23,10 +23,10 @@ import dagster as dg
 import pydantic
 from pydantic import BeforeValidator, Field
 
-from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, Catalog, assemble_product
+from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, Catalog, Product, assemble_product
 from mesh_platform.catalog.workspace import RECIPE_FILE
 from mesh_platform.core.errors import AddressError, RecipeError
-from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput
+from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput, parse_inputs
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.view import MeshView
@@ -164,12 +164,23 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return self.product_definitions(context.path)
 
+    def _describes(self, product: Product, recipe_file: Path) -> bool:
+        """Whether the catalog's `product` was read from these very settings (then its contract is not parsed again)."""
+        try:
+            inputs = parse_inputs(self.inputs)
+        except AddressError:
+            return False
+        return product.contract.file.resolve() == (recipe_file.parent / self.contract).resolve() and product.inputs == inputs
+
     def product_definitions(self, folder: Path) -> dg.Definitions:
         """The product of the folder `folder` (its recipe is this one) as Dagster definitions."""
         recipe_file = folder / RECIPE_FILE
-        product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)
-        self.require_files(recipe_file)
         # The repository's files only: the catalog and the glossary, never the state under MESH_HOME.
         settings = MeshSettings.from_env(root=repository_of(folder))
-        view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
+        catalog = Catalog.current(settings.root)
+        product = catalog.by_recipe_file(recipe_file)
+        if product is None or not self._describes(product, recipe_file):
+            product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)  # not as the catalog read it
+        self.require_files(recipe_file)
+        view = MeshView.of(catalog, settings.glossary_file)
         return dg.Definitions(assets=[product_asset(product, self, self.recipe_kind(), self.code_files(folder), view)])

@@ -40,11 +40,12 @@ def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any
     folder = Path(definitions_file).resolve().parent
     domain = folder.name
     settings = MeshSettings.from_env(root=repository_of(folder))
-    loops = _dependency_loops(settings, domain)
-    products = [
-        broken_product(domain, recipe_file, loops[recipe_file]) if recipe_file in loops else _product(domain, recipe_file)
-        for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE))
-    ]
+    with Catalog.pinned(settings.root):  # one catalog read for the whole load (from the compiled index)
+        loops = _dependency_loops(settings, domain)
+        products = [
+            broken_product(domain, recipe_file, loops[recipe_file]) if recipe_file in loops else _product(domain, recipe_file)
+            for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE))
+        ]
     automation = dg.AutomationConditionSensorDefinition(
         name=f"{domain}_products_on_schedule",
         target=dg.AssetSelection.all(),
