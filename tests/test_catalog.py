@@ -78,3 +78,28 @@ def test_a_dependency_loop_names_its_products_and_leaves_the_order(lab):
     }
     # d reads a loop but is in none; e reads f: both still have an order, f first.
     assert [str(p.address) for p in catalog.ordered()] == ["mesh://shop/d", "mesh://shop/f", "mesh://shop/e"]
+
+
+def test_plus_selects_upstream_and_downstream_as_dagster_does(lab):
+    from mesh_platform.runtime.materialize import select_related
+
+    lab.add_domain("shop")
+    lab.add_product("shop", "a", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: a.csv\n", contract_yaml("shop", "a", [column("id", "integer")]))
+    for name, reads in (("b", "a"), ("c", "b"), ("d", "a")):
+        recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{reads}]\n  sql: SELECT id FROM {reads}\n"
+        lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("id", "integer")]))
+    catalog = Catalog.load()
+
+    def names(expression):
+        return sorted(address.product for address in select_related(catalog, expression))
+
+    assert names("mesh://shop/c") == ["c"]
+    assert names("+mesh://shop/c") == ["a", "b", "c"]
+    assert names("1+mesh://shop/c") == ["b", "c"]
+    assert names("mesh://shop/a+") == ["a", "b", "c", "d"]
+    assert names("mesh://shop/a+1") == ["a", "b", "d"]
+    assert names("+mesh://shop/b+") == ["a", "b", "c"]
+    with pytest.raises(AddressError, match="domain 'shop' has no product 'zz'"):
+        select_related(catalog, "+mesh://shop/zz")
+    with pytest.raises(AddressError, match="not an address expression"):
+        select_related(catalog, "mesh://shop/a ++ b")

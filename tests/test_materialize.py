@@ -54,3 +54,58 @@ def test_a_dependency_loop_fails_its_products_only(lab):
     assert "– mesh://finance/report  skipped: not run: an input failed (mesh://finance/ping)" in result.stdout, result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith("error: 3 of 5 products not materialized; first: mesh://finance/ping")
     assert [v.version for v in product_versions("mesh://finance/ledger")] == [0]
+
+
+def _three_domain_lab(lab):
+    """shop/things and crm/people (independent sources), finance/report reading shop/things."""
+    source = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n"
+    for domain, name in (("shop", "things"), ("crm", "people")):
+        lab.add_domain(domain)
+        lab.add_product(domain, name, source, contract_yaml(domain, name, THINGS))
+        lab.land(domain, "things.csv", "id,name,amount\n1,anvil,10\n")
+    lab.add_domain("finance")
+    recipe = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things]\n  sql: SELECT id FROM things\n"
+    lab.add_product("finance", "report", recipe, contract_yaml("finance", "report", [column("id", "integer")]))
+
+
+def _runs_by_domain(lab):
+    """Each domain's run as (start, end) from the instance's run records."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
+        records = instance.get_run_records()
+        return {
+            next(iter(record.dagster_run.asset_selection)).path[0]: (record.start_time, record.end_time)
+            for record in records
+        }
+
+
+def test_independent_domains_run_side_by_side_and_readers_wait_for_their_inputs(lab):
+    _three_domain_lab(lab)
+    result = run_mesh("materialize", "--all", "--jobs", "2", env={**os.environ}, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "materialized 3 products"
+    runs = _runs_by_domain(lab)
+    (shop_start, shop_end), (crm_start, crm_end), (finance_start, _) = runs["shop"], runs["crm"], runs["finance"]
+    assert shop_start < crm_end and crm_start < shop_end, f"shop and crm read nothing of each other: their runs overlap ({runs})"
+    assert finance_start >= shop_end, "finance reads shop: its run starts after shop's ended"
+
+
+def test_one_job_runs_one_domain_at_a_time(lab):
+    _three_domain_lab(lab)
+    run_mesh("materialize", "--all", "--jobs", "1", env={**os.environ}, check=True)
+    spans = sorted(_runs_by_domain(lab).values())
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
+
+
+def test_an_input_never_published_is_refused_before_any_run_and_plus_builds_upstream(lab):
+    _three_domain_lab(lab)
+    refused = run_mesh("materialize", "mesh://finance/report", env={**os.environ})
+    assert refused.returncode == 1
+    assert ("✗ mesh://finance/report  failed: not run: its input mesh://shop/things@v1 was never published; build it first, "
+            "or run mesh materialize +mesh://finance/report to build everything it reads") in refused.stdout, refused.stdout
+    assert "▶" not in refused.stdout and _runs_by_domain(lab) == {}, "no run was started"
+
+    built = run_mesh("materialize", "+mesh://finance/report", env={**os.environ}, check=True)
+    assert built.stdout.strip().splitlines()[-1] == "materialized 2 products"
+    assert set(_runs_by_domain(lab)) == {"shop", "finance"}
+    assert run_mesh("materialize", "mesh://finance/report", env={**os.environ}).returncode == 0  # published now

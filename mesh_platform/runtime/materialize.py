@@ -3,15 +3,21 @@
 A Dagster run belongs to one code location, and each domain is one. So the
 selection is split into batches — the products of one domain — run in
 dependency order, each in its own process (`runtime.domain_run`) against the
-instance in `MESH_HOME/dagster`. Each run carries a tag with its batch id;
-progress is read from that run's event log while it goes. A failed product stops only what
-depends on it; the other domains' products still run.
+instance in `MESH_HOME/dagster`. Domains that do not read each other run side by
+side (at most one run per core): a run starts as soon as the runs it reads from
+have ended. Each run carries a tag with its batch id; progress is read from that
+run's event log while it goes. A failed product stops only what depends on it;
+the other domains' products still run. A product reading a product that was
+never published, and is not built by the same command, is refused before any
+run starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import graphlib
+import os
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.address import Address
+from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.recovery import recover_dead_runs
 
@@ -117,11 +124,13 @@ def materialize(
     selection: Iterable[Address],
     settings: MeshSettings | None = None,
     on_progress: ProgressCallback | None = None,
+    jobs: int | None = None,
 ) -> MaterializationReport:
     """Materialize the selected products (addresses) through Dagster; never raises for a failed product.
 
-    Runs left unfinished by a process that died are failed and their slots freed first, so that
-    no domain waits for a build that will never end."""
+    Up to `jobs` runs (default: one per core) go side by side: a domain's run starts as soon
+    as the runs it reads from have ended. Runs left unfinished by a process that died are
+    failed and their slots freed first, so that no domain waits for a build that will never end."""
     import dagster as dg
 
     settings = settings or MeshSettings.from_env()
@@ -130,70 +139,161 @@ def materialize(
     with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
         for dead in recover_dead_runs(instance):
             notify("recovered", dead)
-        return _materialize(instance, settings, catalog, selection, notify)
+        return _Materialization(instance, settings, catalog, notify).run(selection, max(1, jobs or os.cpu_count() or 1))
 
 
-def _materialize(instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, selection: Iterable[Address], notify: ProgressCallback) -> MaterializationReport:
-    report = MaterializationReport()
-    failed: set[Address] = set()
-    wanted = [catalog.product(address).address for address in selection]
-    loops = catalog.loops()
-    for address in sorted(set(wanted) & set(loops)):
-        # No build order exists for a product whose inputs lead back to it; the rest of the selection builds.
-        loop = " → ".join(map(str, loops[address]))
-        outcome = ProductOutcome(address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop")
-        report.outcomes.append(outcome)
-        failed.add(address)
-        notify("outcome", outcome)
-    for batch in plan_batches(catalog, wanted):
-        blocked = [p for p in batch.products if _failed_upstream(catalog, p, failed)]
-        runnable = [p for p in batch.products if p not in blocked]
-        for product in blocked:
-            reason = f"not run: an input failed ({', '.join(str(a) for a in sorted(_failed_upstream(catalog, product, failed)))})"
-            outcome = ProductOutcome(product.address, "skipped", reason)
-            report.outcomes.append(outcome)
-            failed.add(product.address)
-            notify("outcome", outcome)
-        if not runnable:
+def select_related(catalog: Catalog, expression: str) -> list[Address]:
+    """The products an address expression selects, as Dagster's selection syntax reads `+`:
+    `ADDRESS` the product; `+ADDRESS` it and everything upstream; `ADDRESS+` it and everything
+    downstream; `2+ADDRESS` / `ADDRESS+1` only that many layers."""
+    match = _EXPRESSION.fullmatch(expression.strip())
+    if match is None:
+        raise AddressError(f"{expression}: not an address expression (write mesh://<domain>/<product>, +… for its inputs, …+ for its readers)")
+    product = catalog.product(match["address"])
+    selected = [product.address]
+    for sign, depth, step in ((match["up"], match["up_depth"], catalog.upstream), (match["down"], match["down_depth"], catalog.downstream)):
+        if not sign:
             continue
-        batch = Batch(batch.domain, tuple(runnable))
-        notify("batch", batch)
+        layer, seen, remaining = [product], {product.address}, int(depth) if depth else -1
+        while layer and remaining != 0:
+            found = {q.address: q for item in layer for q in step(item) if q.address not in seen}
+            layer = sorted(found.values(), key=lambda q: q.address)
+            seen |= set(found)
+            selected += [p.address for p in layer]
+            remaining -= 1
+    return list(dict.fromkeys(selected))
+
+
+_EXPRESSION = re.compile(r"(?:(?P<up_depth>\d*)(?P<up>\+))?(?P<address>[^+\s]+)(?:(?P<down>\+)(?P<down_depth>\d*))?")
+
+
+class _Materialization:
+    """One `mesh materialize`: its batches, started as their inputs are ready, at most `jobs` at a time."""
+
+    def __init__(self, instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback):
+        self.instance, self.settings, self.catalog, self.notify = instance, settings, catalog, notify
+        self.report = MaterializationReport()
+        self.failed: set[Address] = set()
+
+    def run(self, selection: Iterable[Address], jobs: int) -> MaterializationReport:
+        wanted = [self.catalog.product(address).address for address in selection]
+        loops = self.catalog.loops()
+        for address in sorted(set(wanted) & set(loops)):
+            # No build order exists for a product whose inputs lead back to it; the rest of the selection builds.
+            loop = " → ".join(map(str, loops[address]))
+            self._outcome(ProductOutcome(address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop"))
+        batches = plan_batches(self.catalog, wanted)
+        self._refuse_unpublished_inputs(batches, set(wanted))
+        after = _batch_dependencies(batches)
+        pending, running, done = list(range(len(batches))), {}, set()
+        while pending or running:
+            for index in [i for i in pending if after[i] <= done][: max(0, jobs - len(running))]:
+                pending.remove(index)
+                started = self._start(batches[index])
+                if started is None:
+                    done.add(index)
+                else:
+                    running[index] = started
+            for index, started in list(running.items()):
+                if started.poll():
+                    for outcome in started.finish():
+                        self.report.outcomes.append(outcome)
+                        if outcome.status != "materialized":
+                            self.failed.add(outcome.address)
+                    del running[index]
+                    done.add(index)
+            if running:
+                time.sleep(POLL_SECONDS)
+        return self.report
+
+    def _outcome(self, outcome: ProductOutcome) -> None:
+        self.report.outcomes.append(outcome)
+        self.failed.add(outcome.address)
+        self.notify("outcome", outcome)
+
+    def _refuse_unpublished_inputs(self, batches: list[Batch], selected: set[Address]) -> None:
+        """Fail, before any run starts, each product reading a product that was never published and is not selected
+        (a selected input is built first, or fails and skips its readers)."""
+        from mesh_platform.storage.ports import PortStore
+
+        ports = PortStore.of(self.settings)
+        published: dict[Address, bool] = {}
+        for product in (p for batch in batches for p in batch.products):
+            missing = []
+            for item in product.inputs:
+                upstream = item.address.unversioned()
+                if upstream in selected or upstream not in self.catalog.products:
+                    continue  # selected too; an unknown product fails at load with its own message
+                port = self.catalog.port_address(item.address)
+                if port not in published:
+                    published[port] = bool(ports.port(port).versions())
+                if not published[port]:
+                    missing.append(port)
+            if missing:
+                names = ", ".join(map(str, missing))
+                self._outcome(ProductOutcome(product.address, "failed", f"not run: its input {names} was never published; "
+                                             f"build it first, or run mesh materialize +{product.address} to build everything it reads"))
+
+    def _start(self, batch: Batch) -> _RunningBatch | None:
+        """Start the batch's run (without the products an input of which failed); None when nothing is left to run."""
+        for product in batch.products:  # in dependency order: what reads a skipped product is skipped too
+            if product.address not in self.failed and (upstream := _failed_upstream(product, self.failed)):
+                self._outcome(ProductOutcome(product.address, "skipped", f"not run: an input failed ({', '.join(str(a) for a in sorted(upstream))})"))
+        runnable = tuple(p for p in batch.products if p.address not in self.failed)
+        if not runnable:
+            return None
+        batch = Batch(batch.domain, runnable)
+        self.notify("batch", batch)
         # A broken product folder is a broken product of its code location: the domain's others run.
-        outcomes = _run_batch(instance, settings, catalog, batch, notify)
-        for outcome in outcomes:
-            report.outcomes.append(outcome)
-            if outcome.status != "materialized":
-                failed.add(outcome.address)
-    return report
+        return _RunningBatch(self.instance, self.settings, self.catalog, batch, self.notify)
 
 
-def _failed_upstream(catalog: Catalog, product: Product, failed: set[Address]) -> set[Address]:
+def _batch_dependencies(batches: list[Batch]) -> list[set[int]]:
+    """For each batch, the earlier batches it must wait for: those it reads from, and its own domain's."""
+    producer = {p.address: index for index, batch in enumerate(batches) for p in batch.products}
+    after: list[set[int]] = []
+    for index, batch in enumerate(batches):
+        reads = {producer[i.address.unversioned()] for p in batch.products for i in p.inputs if i.address.unversioned() in producer}
+        same_domain = {other for other in range(index) if batches[other].domain == batch.domain}  # one writer per domain file
+        after.append((reads | same_domain) - {index})
+    return after
+
+
+def _failed_upstream(product: Product, failed: set[Address]) -> set[Address]:
     return {i.address.unversioned() for i in product.inputs} & failed
 
 
-def _run_batch(instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback) -> list[ProductOutcome]:
-    env = settings.environment()
-    log_file = _log_file(settings, batch.domain)
-    module = catalog.domains[batch.domain].module
-    batch_id = uuid.uuid4().hex
-    command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", module, batch_id, *batch.asset_keys]
-    with log_file.open("w") as log:
-        process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        watcher = _RunWatcher(instance, batch, batch_id, notify)
-        while process.poll() is None:
-            watcher.poll()
-            time.sleep(POLL_SECONDS)
-        watcher.poll()
-    if process.returncode < 0 and watcher.run_id is not None:
-        recover_dead_runs(instance)  # killed: its run is failed now, and its slot free for the next build
-    outcomes = watcher.outcomes(process.returncode)
-    if watcher.run_id is None:
-        reason = _tail(log_file) or f"dagster exited with code {process.returncode}"
-        outcomes = [ProductOutcome(p.address, "failed", f"the {batch.domain} code location did not run: {reason}") for p in batch.products]
-    for outcome in outcomes:
-        if outcome.address not in watcher.reported:
-            notify("outcome", outcome)
-    return outcomes
+class _RunningBatch:
+    """One batch's Dagster run in its own process, followed through the instance's event log."""
+
+    def __init__(self, instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback):
+        self.instance, self.batch, self.notify = instance, batch, notify
+        self.log_file = _log_file(settings, batch.domain)
+        batch_id = uuid.uuid4().hex
+        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, batch_id, *batch.asset_keys]
+        with self.log_file.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=settings.root, env=settings.environment(), stdout=log, stderr=subprocess.STDOUT)
+        self.watcher = _RunWatcher(instance, batch, batch_id, notify)
+
+    def poll(self) -> bool:
+        """Follow the run's events; whether its process has ended."""
+        ended = self.process.poll() is not None
+        self.watcher.poll()  # after the exit check: an ended process's last events are read
+        return ended
+
+    def finish(self) -> list[ProductOutcome]:
+        """Each product's outcome once the process has ended (reported as they are known)."""
+        code = self.process.returncode
+        if code < 0 and self.watcher.run_id is not None:
+            recover_dead_runs(self.instance)  # killed: its run is failed now, and its slot free for the next build
+        outcomes = self.watcher.outcomes(code)
+        if self.watcher.run_id is None:
+            reason = _tail(self.log_file) or f"dagster exited with code {code}"
+            outcomes = [ProductOutcome(p.address, "failed", f"the {self.batch.domain} code location did not run: {reason}") for p in self.batch.products]
+        for outcome in outcomes:
+            if outcome.address not in self.watcher.reported:
+                self.notify("outcome", outcome)
+        return outcomes
 
 
 class _RunWatcher:

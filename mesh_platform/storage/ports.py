@@ -126,7 +126,7 @@ class Port:
             f"{METADATA_PREFIX}started_at": started_at.isoformat(),
         }
         if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
-            self.store_root.mkdir(parents=True, mode=PRIVATE)
+            self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
             os.chmod(self.store_root, PRIVATE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
