@@ -10,6 +10,8 @@ This module is the one place that reads where the mesh lives from the environmen
   MESH_HOME      the state folder (default: MESH_ROOT/.mesh)
   MESH_GLOSSARY  the glossary of shared terms (default: the one the platform ships)
   MESH_SECRET    the key personal values are hashed with (default: one kept in MESH_HOME/secret)
+  MESH_DUCKDB_MEMORY_LIMIT  the most memory a domain's DuckDB may use while it builds, e.g. 2GB
+                 (DuckDB's memory_limit; default: DuckDB's own, 80% of the machine's memory)
 
 (The consumer API reads `MESH_CONSUMER`, the reading domain, and `mesh ui` its port from
 `MESH_UI_PORT`: they say who is reading and where to serve, not where the mesh is.)
@@ -74,6 +76,7 @@ class MeshSettings:
     home: Path
     glossary_file: Path = DEFAULT_GLOSSARY
     secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
+    duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
 
     @classmethod
     def from_env(cls, start: Path | None = None, root: Path | None = None) -> MeshSettings:
@@ -81,7 +84,13 @@ class MeshSettings:
         root = Path(root).resolve() if root is not None else find_mesh_root(start)
         home = Path(os.environ.get("MESH_HOME") or root / ".mesh").resolve()
         glossary = Path(os.environ.get("MESH_GLOSSARY") or DEFAULT_GLOSSARY)
-        return cls(root=root, home=home, glossary_file=glossary, secret=os.environ.get("MESH_SECRET") or None)
+        return cls(
+            root=root,
+            home=home,
+            glossary_file=glossary,
+            secret=os.environ.get("MESH_SECRET") or None,
+            duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
+        )
 
     @property
     def workspace_file(self) -> Path:

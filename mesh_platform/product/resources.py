@@ -110,7 +110,10 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
     return {
         CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file)),
         PORTS: PortStoreResource(root=str(settings.ports_root), vault_root=str(settings.vault_root)),
-        DUCKDB: DomainDuckDBResource(database=str(settings.domain_database(domain))),
+        DUCKDB: DomainDuckDBResource(
+            database=str(settings.domain_database(domain)),
+            connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
+        ),
         LANDING: LandingZoneResource(root=str(settings.landing_root)),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
-from mesh_platform.storage.delta import arrow_dataset
+from mesh_platform.storage.delta import arrow_dataset, overwrite_table
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Port:
         `tokens` names the columns `data` holds as keyed tokens. `started_at` is when the build
         began reading its inputs: versions follow the order builds started, so a build that
         started before the one behind the current version is refused (the later-started one wins)."""
-        from deltalake import CommitProperties, DeltaTable, write_deltalake
+        import pyarrow as pa
 
         started_at = started_at or dt.datetime.now(dt.UTC)
         current = self.latest()
@@ -129,14 +129,7 @@ class Port:
             self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
             os.chmod(self.store_root, PRIVATE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(
-            self.uri,
-            data,
-            mode="overwrite",
-            schema_mode="overwrite",
-            commit_properties=CommitProperties(custom_metadata=metadata),
-        )
-        return DeltaTable(self.uri).version()
+        return overwrite_table(self.uri, data.to_reader() if isinstance(data, pa.Table) else data, metadata, rows_key=f"{METADATA_PREFIX}rows")
 
     def table(self, version: int | None = None) -> DeltaTable:
         from deltalake import DeltaTable
@@ -198,7 +191,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
     return PortVersion(
         version=int(commit["version"]),
         published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
-        rows=metrics.get("num_added_rows"),
+        rows=int(rows) if (rows := commit.get(f"{METADATA_PREFIX}rows", metrics.get("num_added_rows"))) is not None else None,
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
         tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),

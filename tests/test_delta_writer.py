@@ -1,0 +1,80 @@
+"""Writing a port as a stream: every row arrives, every reader reads it, a failed stream leaves nothing."""
+
+import decimal
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pytest
+from deltalake import DeltaTable
+
+from mesh_platform.storage import delta
+from mesh_platform.storage.delta import arrow_dataset, overwrite_table
+
+TYPED = """
+SELECT i AS id, 'name ' || i AS name, (i * 1.25)::DECIMAL(10, 2) AS amount, TIMESTAMP '2024-01-01' + INTERVAL (i) HOUR AS at,
+       DATE '2024-01-01' + i::INTEGER AS day, i % 2 = 0 AS even, NULL::INTEGER AS nothing, i / 3 AS ratio
+FROM range({rows}) t(i)
+"""
+
+
+def _write(uri, sql, batch_rows=1000, **metadata):
+    return overwrite_table(str(uri), duckdb.sql(sql).to_arrow_reader(batch_rows), metadata, rows_key="mesh.rows")
+
+
+def test_every_type_reads_back_the_same_through_deltalake_duckdb_and_polars_with_filters(tmp_path):
+    uri = tmp_path / "port"
+    assert _write(uri, TYPED.format(rows=50)) == 0
+    expected = duckdb.sql(TYPED.format(rows=50)).to_arrow_table()
+    table = DeltaTable(str(uri))
+    dataset = arrow_dataset(table, str(uri))
+    assert dataset.to_table().sort_by("id").to_pylist() == expected.sort_by("id").to_pylist()
+    # Filters on every kind of column: readers that use a file's statistics must never skip rows that match.
+    threshold = pa.scalar(decimal.Decimal("30.00"), pa.decimal128(10, 2))
+    assert dataset.to_table(filter=pads.field("amount") > threshold).num_rows == 25
+    assert dataset.to_table(filter=pads.field("at") >= pa.scalar(0, pa.timestamp("us"))).num_rows == 50
+    assert dataset.to_table(filter=pads.field("nothing").is_null()).num_rows == 50
+    assert dataset.to_table(filter=pads.field("name") == "name 7").num_rows == 1
+    assert duckdb.sql("SELECT count(*) FROM dataset WHERE amount > 30 AND even").fetchall() == [(12,)]
+    assert pl.scan_delta(str(uri)).filter(pl.col("amount") > 30).collect().height == 25
+    assert pl.read_delta(str(uri)).height == 50
+    [commit] = table.history()
+    assert commit["mesh.rows"] == "50"
+
+
+def test_a_long_stream_is_split_into_files_and_committed_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(delta, "FILE_BYTES", 64 * 1024)  # a new file every ~64 KB of data
+    uri = tmp_path / "port"
+    _write(uri, TYPED.format(rows=20_000))
+    table = DeltaTable(str(uri))
+    assert len(table.file_uris()) > 3
+    assert table.version() == 0 and len(table.history()) == 1
+    assert arrow_dataset(table, str(uri)).count_rows() == 20_000
+
+
+def test_a_new_version_replaces_rows_and_schema_and_the_old_one_stays_readable(tmp_path):
+    uri = tmp_path / "port"
+    _write(uri, TYPED.format(rows=10))
+    assert _write(uri, "SELECT i AS id, 'x' AS other FROM range(3) t(i)") == 1
+    assert DeltaTable(str(uri)).schema().to_arrow().names == ["id", "other"]
+    assert arrow_dataset(DeltaTable(str(uri)), str(uri)).count_rows() == 3
+    assert arrow_dataset(DeltaTable(str(uri), version=0), str(uri)).count_rows() == 10
+    assert _write(uri, "SELECT 1 AS id, 'x' AS other WHERE false") == 2  # an empty result is a version too
+    assert arrow_dataset(DeltaTable(str(uri)), str(uri)).count_rows() == 0
+
+
+def test_a_stream_that_fails_midway_leaves_the_port_and_its_folder_as_they_were(tmp_path):
+    uri = tmp_path / "port"
+    _write(uri, TYPED.format(rows=10))
+    before = sorted(p.name for p in uri.iterdir())
+    schema = pa.schema([("id", pa.int64())])
+
+    def failing():
+        yield pa.record_batch([pa.array([1, 2])], schema=schema)
+        raise OSError("the disk is full")
+
+    with pytest.raises(OSError, match="the disk is full"):
+        overwrite_table(str(uri), pa.RecordBatchReader.from_batches(schema, failing()), {}, rows_key="mesh.rows")
+    assert sorted(p.name for p in uri.iterdir()) == before
+    assert DeltaTable(str(uri)).version() == 0 and arrow_dataset(DeltaTable(str(uri)), str(uri)).count_rows() == 10
