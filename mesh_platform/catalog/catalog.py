@@ -112,11 +112,15 @@ class Catalog:
 
     def by_recipe_file(self, recipe_file: Path) -> Product | None:
         """The product read from `recipe_file`, if it is in the catalog."""
-        return self._by_recipe_file.get(Path(recipe_file).resolve())
+        found = self._by_recipe_file.get(str(recipe_file))
+        if found is None:  # another spelling of the path (a link, a relative path)
+            wanted = Path(recipe_file).resolve()
+            found = next((p for p in self.products.values() if p.recipe_file.resolve() == wanted), None)
+        return found
 
     @functools.cached_property
-    def _by_recipe_file(self) -> dict[Path, Product]:
-        return {p.recipe_file.resolve(): p for p in self.products.values()}
+    def _by_recipe_file(self) -> dict[str, Product]:
+        return {str(p.recipe_file): p for p in self.products.values()}
 
     def product(self, address: Address | str) -> Product:
         """The product at an address; an unknown address names the products that do exist."""

@@ -52,7 +52,7 @@ class CatalogIndex:
     def cached(self, recipe_file: Path) -> Product | None:
         """The product of `recipe_file` as last parsed, if none of its files changed since."""
         entry = self._entries.get(str(recipe_file))
-        if entry is None or any(_digest(Path(file)) != digest for file, digest in entry.digests):
+        if entry is None or any(_digest(file) != digest for file, digest in entry.digests):
             return None
         self._used[str(recipe_file)] = entry
         return entry.product
@@ -85,9 +85,10 @@ class CatalogIndex:
         return entries if fingerprint == _code_fingerprint() and isinstance(entries, dict) else {}
 
 
-def _digest(file: Path) -> str | None:
+def _digest(file: str | Path) -> str | None:
     try:
-        return hashlib.blake2b(file.read_bytes(), digest_size=16).hexdigest()
+        with open(file, "rb") as content:
+            return hashlib.blake2b(content.read(), digest_size=16).hexdigest()
     except OSError:
         return None
 

@@ -203,6 +203,20 @@ class Contract:
     frequency: ServiceLevel | None
     latency: ServiceLevel | None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the catalog index) without the standard's model: it is rebuilt from the document when used."""
+        return {name: value for name, value in self.__dict__.items() if name != "odcs"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "odcs" and "source" in self.__dict__:  # unpickled: validate the document again (a few µs)
+            odcs = OpenDataContractStandard.model_validate(self.source.data)
+            object.__setattr__(self, "odcs", odcs)
+            return odcs
+        raise AttributeError(name)
+
     @property
     def file(self) -> Path:
         return self.source.file

@@ -38,7 +38,7 @@ class Address:
         return [self.domain, self.product]
 
     def unversioned(self) -> Address:
-        return Address(self.domain, self.product)
+        return self if self.major is None else Address(self.domain, self.product)
 
     def at_major(self, major: int) -> Address:
         return Address(self.domain, self.product, major)

@@ -170,7 +170,9 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
             inputs = parse_inputs(self.inputs)
         except AddressError:
             return False
-        return product.contract.file.resolve() == (recipe_file.parent / self.contract).resolve() and product.inputs == inputs
+        contract_file = recipe_file.parent / self.contract
+        same_file = product.contract.file == contract_file or product.contract.file.resolve() == contract_file.resolve()
+        return same_file and product.inputs == inputs
 
     def product_definitions(self, folder: Path) -> dg.Definitions:
         """The product of the folder `folder` (its recipe is this one) as Dagster definitions."""
