@@ -14,6 +14,7 @@ run starts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import graphlib
 import os
@@ -130,16 +131,12 @@ def materialize(
 
     Up to `jobs` runs (default: one per core) go side by side: a domain's run starts as soon
     as the runs it reads from have ended. Runs left unfinished by a process that died are
-    failed and their slots freed first, so that no domain waits for a build that will never end."""
-    import dagster as dg
-
+    failed and their slots freed, so that no domain waits for a build that will never end: while
+    the first runs' processes start (a run waits for its domain's slot), not before them."""
     settings = settings or MeshSettings.from_env()
     catalog = Catalog.load(settings.root)
-    notify = on_progress or (lambda kind, payload: None)
-    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
-        for dead in recover_dead_runs(instance):
-            notify("recovered", dead)
-        return _Materialization(instance, settings, catalog, notify).run(selection, max(1, jobs or os.cpu_count() or 1))
+    with _Materialization(settings, catalog, on_progress or (lambda kind, payload: None)) as materialization:
+        return materialization.run(selection, max(1, jobs or os.cpu_count() or 1))
 
 
 def select_related(catalog: Catalog, expression: str) -> list[Address]:
@@ -170,10 +167,29 @@ _EXPRESSION = re.compile(r"(?:(?P<up_depth>\d*)(?P<up>\+))?(?P<address>[^+\s]+)(
 class _Materialization:
     """One `mesh materialize`: its batches, started as their inputs are ready, at most `jobs` at a time."""
 
-    def __init__(self, instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback):
-        self.instance, self.settings, self.catalog, self.notify = instance, settings, catalog, notify
+    def __init__(self, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback):
+        self.settings, self.catalog, self.notify = settings, catalog, notify
         self.report = MaterializationReport()
         self.failed: set[Address] = set()
+        self.instance: dg.DagsterInstance | None = None
+        self._exit = contextlib.ExitStack()
+
+    def __enter__(self) -> _Materialization:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    def _open_instance(self) -> dg.DagsterInstance:
+        """The mesh's Dagster instance, its dead runs recovered: opened while the first runs' processes start
+        (importing Dagster and opening its storage take as long as starting a run)."""
+        import dagster as dg
+
+        instance = self._exit.enter_context(dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())))
+        for dead in recover_dead_runs(instance):
+            self.notify("recovered", dead)
+        self.instance = instance
+        return instance
 
     def run(self, selection: Iterable[Address], jobs: int) -> MaterializationReport:
         wanted = [self.catalog.product(address).address for address in selection]
@@ -194,8 +210,9 @@ class _Materialization:
                     done.add(index)
                 else:
                     running[index] = started
+            instance = self.instance or self._open_instance()
             for index, started in list(running.items()):
-                if started.poll():
+                if started.poll(instance):
                     for outcome in started.finish():
                         self.report.outcomes.append(outcome)
                         if outcome.status != "materialized":
@@ -245,7 +262,7 @@ class _Materialization:
         batch = Batch(batch.domain, runnable)
         self.notify("batch", batch)
         # A broken product folder is a broken product of its code location: the domain's others run.
-        return _RunningBatch(self.instance, self.settings, self.catalog, batch, self.notify)
+        return _RunningBatch(self.settings, self.catalog, batch, self.notify)
 
 
 def _batch_dependencies(batches: list[Batch]) -> list[set[int]]:
@@ -266,26 +283,28 @@ def _failed_upstream(product: Product, failed: set[Address]) -> set[Address]:
 class _RunningBatch:
     """One batch's Dagster run in its own process, followed through the instance's event log."""
 
-    def __init__(self, instance: dg.DagsterInstance, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback):
-        self.instance, self.batch, self.notify = instance, batch, notify
+    def __init__(self, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback):
+        self.batch, self.notify = batch, notify
         self.log_file = _log_file(settings, batch.domain)
-        batch_id = uuid.uuid4().hex
-        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, batch_id, *batch.asset_keys]
+        self.batch_id = uuid.uuid4().hex
+        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, self.batch_id, *batch.asset_keys]
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(command, cwd=settings.root, env=settings.environment(), stdout=log, stderr=subprocess.STDOUT)
-        self.watcher = _RunWatcher(instance, batch, batch_id, notify)
+        self.watcher: _RunWatcher | None = None
 
-    def poll(self) -> bool:
+    def poll(self, instance: dg.DagsterInstance) -> bool:
         """Follow the run's events; whether its process has ended."""
+        self.watcher = self.watcher or _RunWatcher(instance, self.batch, self.batch_id, self.notify)
         ended = self.process.poll() is not None
         self.watcher.poll()  # after the exit check: an ended process's last events are read
         return ended
 
     def finish(self) -> list[ProductOutcome]:
         """Each product's outcome once the process has ended (reported as they are known)."""
+        assert self.watcher is not None, "poll() until the process ends first"
         code = self.process.returncode
         if code < 0 and self.watcher.run_id is not None:
-            recover_dead_runs(self.instance)  # killed: its run is failed now, and its slot free for the next build
+            recover_dead_runs(self.watcher.instance)  # killed: its run is failed now, and its slot free for the next build
         outcomes = self.watcher.outcomes(code)
         if self.watcher.run_id is None:
             reason = _tail(self.log_file) or f"dagster exited with code {code}"
