@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,62 +28,57 @@ def arrow_dataset(table: DeltaTable, uri: str) -> pads.Dataset:
 
 
 FILE_BYTES = 256 * 1024 * 1024  # a new Parquet file after about this much Arrow data (~50–120 MB on disk)
+WRITERS = min(4, os.cpu_count() or 1)  # Parquet files written side by side (encoding releases the GIL)
 
 
 def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str) -> int:
     """Make `batches` the whole content of the Delta table at `uri` (created if new), in one commit; the new version.
     The commit carries `custom_metadata`, and the number of rows written under `rows_key`.
 
-    The Parquet files are written batch by batch as the stream comes (pyarrow's ParquetWriter: one
-    batch in memory at a time), then committed with Delta Lake's own transaction API. Delta Lake's
-    `write_deltalake` would take the same stream, but it collects the whole stream in memory before it
-    writes (delta-rs issues #2968 and #3578, open as of deltalake 1.6): a build's memory would grow
-    with its output. The table's schema is the stream's, in Delta's types (its Arrow form is what
-    the files hold), so a schema change replaces the old one, as `schema_mode="overwrite"` does.
+    The Parquet files are written as the stream comes (pyarrow's ParquetWriter, `WRITERS` files at a
+    time, each batch handed to the next free writer: a few batches in memory at once), then committed
+    with Delta Lake's own transaction API. Delta Lake's `write_deltalake` would take the same stream,
+    but it collects the whole stream in memory before it writes (delta-rs issues #2968 and #3578, open
+    as of deltalake 1.6): a build's memory would grow with its output. Rows keep no order across files
+    (as in any Delta table: a reader orders with ORDER BY). The table's schema is the stream's, in
+    Delta's types (its Arrow form is what the files hold), so a schema change replaces the old one,
+    as `schema_mode="overwrite"` does.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.exceptions import TableNotFoundError
-    from deltalake.transaction import AddAction, create_table_with_add_actions
+    from deltalake.transaction import create_table_with_add_actions
 
     schema = Schema.from_arrow(batches.schema)
     file_schema = pa.schema(schema.to_arrow())  # e.g. dictionaries decoded, unsigned integers signed
     folder = Path(uri)
     folder.mkdir(parents=True, exist_ok=True)
     prefix = f"part-{uuid.uuid4()}"
-    actions: list[AddAction] = []
-    writer: pq.ParquetWriter | None = None
-    path = Path()
-    written = 0
-
-    def close() -> None:
-        nonlocal writer
-        if writer is not None:
-            writer.close()
-            actions.append(_add_action(path, folder, pq.read_metadata(path)))
-            writer = None
-
+    handed: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=2 * WRITERS)
+    writers = [_FileWriter(folder, f"{prefix}-{index}", file_schema, handed) for index in range(WRITERS)]
+    threads = [threading.Thread(target=writer.run, name=f"parquet-writer-{index}", daemon=True) for index, writer in enumerate(writers)]
+    for thread in threads:
+        thread.start()
     try:
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            if batch.schema != file_schema:
-                batch = batch.cast(file_schema)
-            if writer is None:
-                path = folder / f"{prefix}-{len(actions):05d}.snappy.parquet"
-                writer, written = pq.ParquetWriter(path, file_schema, compression="snappy"), 0
-            writer.write_batch(batch)
-            written += batch.nbytes
-            if written >= FILE_BYTES:
-                close()
-        close()
+        try:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                if any(writer.error for writer in writers):
+                    break  # a writer failed: stop reading, its error is raised below
+                handed.put(batch if batch.schema == file_schema else batch.cast(file_schema))
+        finally:
+            for _ in threads:
+                handed.put(None)
+            for thread in threads:
+                thread.join()
+        if errors := [writer.error for writer in writers if writer.error]:
+            raise errors[0]
     except BaseException:
-        if writer is not None:
-            writer.close()
         for file in folder.glob(f"{prefix}-*.parquet"):  # never committed: no reader can see them
             file.unlink(missing_ok=True)
         raise
+    actions = [action for writer in writers for action in writer.actions]
     rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
     commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
     try:
@@ -90,6 +88,42 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
     else:
         table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
     return DeltaTable(uri).version()
+
+
+class _FileWriter:
+    """One writer thread: the batches it takes go to its own Parquet files, a new one every `FILE_BYTES`."""
+
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, handed: queue.Queue):
+        self.folder, self.prefix, self.schema, self.handed = folder, prefix, schema, handed
+        self.actions: list[AddAction] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import pyarrow.parquet as pq
+
+        writer, path, written = None, Path(), 0
+        while (batch := self.handed.get()) is not None:
+            if self.error is not None:
+                continue  # keep taking batches, so the reading side never waits on a failed writer
+            try:
+                if writer is None:
+                    path = self.folder / f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
+                    writer, written = pq.ParquetWriter(path, self.schema, compression="snappy"), 0
+                writer.write_batch(batch)
+                written += batch.nbytes
+                if written >= FILE_BYTES:
+                    writer.close()
+                    self.actions.append(_add_action(path, self.folder, pq.read_metadata(path)))
+                    writer = None
+            except BaseException as error:  # raised by overwrite_table once every writer has stopped
+                self.error = error
+        try:
+            if writer is not None:
+                writer.close()
+                if self.error is None:
+                    self.actions.append(_add_action(path, self.folder, pq.read_metadata(path)))
+        except BaseException as error:
+            self.error = self.error or error
 
 
 def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData) -> AddAction:
