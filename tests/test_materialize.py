@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mesh_platform import product_versions
+from mesh_platform import Catalog, product_versions
 
 from .conftest import column, contract_yaml, run_mesh
 from .test_recipes import THINGS
@@ -109,3 +109,28 @@ def test_an_input_never_published_is_refused_before_any_run_and_plus_builds_upst
     assert built.stdout.strip().splitlines()[-1] == "materialized 2 products"
     assert set(_runs_by_domain(lab)) == {"shop", "finance"}
     assert run_mesh("materialize", "mesh://finance/report", env={**os.environ}).returncode == 0  # published now
+
+
+def test_a_new_instance_is_created_before_any_run_starts(lab):
+    # Processes creating the same SQLite storage at once leave two schema versions in it
+    # ("Version table 'alembic_version' has more than one head present"): when the instance
+    # is new, mesh materialize creates its storage before it starts the runs side by side.
+    import shutil
+
+    from mesh_platform.runtime.materialize import materialize
+
+    source = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n"
+    for domain in ("shop", "crm", "stock"):
+        lab.add_domain(domain)
+        lab.add_product(domain, "things", source, contract_yaml(domain, "things", THINGS))
+        lab.land(domain, "things.csv", "id,name,amount\n1,anvil,10\n")
+    shutil.rmtree(lab.settings.dagster_home)
+    storage_when_a_run_started = []
+
+    def progress(kind, payload):
+        if kind == "batch":
+            storage_when_a_run_started.append((lab.settings.dagster_home / "history" / "runs.db").exists())
+
+    report = materialize([a for a in Catalog.load().products], lab.settings, progress, jobs=3)
+    assert report.ok, report.failures
+    assert storage_when_a_run_started == [True, True, True]

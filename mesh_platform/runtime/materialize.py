@@ -182,7 +182,8 @@ class _Materialization:
 
     def _open_instance(self) -> dg.DagsterInstance:
         """The mesh's Dagster instance, its dead runs recovered: opened while the first runs' processes start
-        (importing Dagster and opening its storage take as long as starting a run)."""
+        (importing Dagster and opening its storage take as long as starting a run), or before them when it
+        is new (processes creating the same SQLite storage at once break its schema version table)."""
         import dagster as dg
 
         instance = self._exit.enter_context(dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())))
@@ -202,6 +203,8 @@ class _Materialization:
         self._refuse_unpublished_inputs(batches, set(wanted))
         after = _batch_dependencies(batches)
         pending, running, done = list(range(len(batches))), {}, set()
+        if not (self.settings.dagster_home / "history" / "runs.db").exists():
+            self._open_instance()  # a new instance: its storage is created once, here, before runs open it side by side
         while pending or running:
             for index in [i for i in pending if after[i] <= done][: max(0, jobs - len(running))]:
                 pending.remove(index)
