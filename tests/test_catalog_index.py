@@ -2,8 +2,8 @@
 
 import os
 import pickle
-import shutil
 import subprocess
+import sys
 
 from mesh_platform import Catalog
 from mesh_platform.catalog.index import INDEX_FILE, INDEX_FOLDER
@@ -15,8 +15,8 @@ def _index(root):
 
 def _mesh_process(repo_copy, *args):
     """`mesh` in a process of its own: it reads the index from disk, as code locations and runs do."""
-    mesh = shutil.which("mesh")
-    return subprocess.run([mesh, *args], env=repo_copy.env, cwd=repo_copy.root, capture_output=True, text=True, check=True, timeout=120)
+    command = [sys.executable, "-m", "mesh_platform.cli.main", *args]  # the venv's interpreter: `mesh` need not be on PATH
+    return subprocess.run(command, env=repo_copy.env, cwd=repo_copy.root, capture_output=True, text=True, check=True, timeout=120)
 
 
 def test_the_index_holds_every_product_and_a_load_that_changes_nothing_does_not_rewrite_it(repo_copy):
