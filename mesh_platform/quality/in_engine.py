@@ -118,8 +118,9 @@ def sql_form(rule: QualityRule) -> _Form | None:
 
 
 def evaluate_in_engine(forms: list[_Form], connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, Counts]:
-    """Counts for every rule of `forms` (by rule name): one scan for the row count and every
-    condition rule, one grouped query per uniqueness rule, a sample query per rule with offending rows."""
+    """Counts for every rule of `forms` (by rule name): one scan for the row count, every condition rule
+    and the distinct values of one-column keys; a grouped query per uniqueness rule whose values repeat
+    (and per compound key); a sample query per rule with offending rows."""
     source = table  # an SQL name as the build gives it (`staging."orders"`), quoted already
     selects, values = ["count(*)"], []
     for form in forms:
@@ -127,6 +128,8 @@ def evaluate_in_engine(forms: list[_Form], connection: duckdb.DuckDBPyConnection
         if form.offends is not None:
             selects.append(f"count(*) FILTER (WHERE {form.offends})")
             values += form.parameters
+        elif _distinct_first(form):
+            selects.append(f"count(DISTINCT {_key(form)}) FILTER (WHERE {form.considered})")
     scanned = connection.execute(f"SELECT {', '.join(selects)} FROM {source}", values).fetchall()[0]
     rows, position, found = scanned[0], 1, {}
     for form in forms:
@@ -138,12 +141,23 @@ def evaluate_in_engine(forms: list[_Form], connection: duckdb.DuckDBPyConnection
         if form.offends is not None:
             unexpected = scanned[position]
             position += 1
+        elif _distinct_first(form):
+            distinct = scanned[position]
+            position += 1  # as many distinct values as values: none repeats, no grouping needed
+            unexpected = 0 if distinct == considered else _duplicated_rows(connection, source, form)
         else:
             unexpected = _duplicated_rows(connection, source, form)
         share = unexpected / considered * 100 if considered else None
         sample = _sample(connection, source, form) if unexpected else ()
         found[form.rule.name] = Counts(rows, unexpected, share, sample)
     return found
+
+
+def _distinct_first(form: _Form) -> bool:
+    """A one-column uniqueness rule: counting distinct values in the shared scan (faster than grouping)
+    settles it when nothing repeats; only a key with repeats is grouped to count them. A compound key
+    is always grouped (its empty values group as pandas groups them)."""
+    return form.duplicates and len(form.columns) == 1
 
 
 def _key(form: _Form) -> str:
