@@ -61,34 +61,24 @@ class _Form:
         return "(" + " OR ".join(f"{quote(c)} IS NOT NULL" for c in self.columns) + ")"
 
 
-def _between(column: str, arguments: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+def _outside(value: str, arguments: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+    """`value` (a column, or an expression of it) below `min_value` or above `max_value`, as the
+    expectation's `strict_min` / `strict_max` draw the bounds (inclusive when absent)."""
     low, high = arguments.get("min_value"), arguments.get("max_value")
     parts, values = [], []
     if low is not None:
-        parts.append(f"{quote(column)} {'<=' if arguments.get('strict_min') else '<'} ?")
+        parts.append(f"{value} {'<=' if arguments.get('strict_min') else '<'} ?")
         values.append(low)
     if high is not None:
-        parts.append(f"{quote(column)} {'>=' if arguments.get('strict_max') else '>'} ?")
-        values.append(high)
-    return (" OR ".join(parts), tuple(values)) if parts else None
-
-
-def _lengths(column: str, arguments: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
-    low, high = arguments.get("min_value"), arguments.get("max_value")
-    parts, values = [], []
-    if low is not None:
-        parts.append(f"length({quote(column)}) < ?")
-        values.append(low)
-    if high is not None:
-        parts.append(f"length({quote(column)}) > ?")
+        parts.append(f"{value} {'>=' if arguments.get('strict_max') else '>'} ?")
         values.append(high)
     return (" OR ".join(parts), tuple(values)) if parts else None
 
 
 # expectation → (the row offends when…, its values), given the column and the expectation's arguments
 _MAP_FORMS: dict[str, Callable[[str, dict[str, Any]], tuple[str, tuple[Any, ...]] | None]] = {
-    "ExpectColumnValuesToBeBetween": _between,
-    "ExpectColumnValueLengthsToBeBetween": _lengths,
+    "ExpectColumnValuesToBeBetween": lambda c, a: _outside(quote(c), a),
+    "ExpectColumnValueLengthsToBeBetween": lambda c, a: _outside(f"length({quote(c)})", a),
     "ExpectColumnValuesToBeInSet": lambda c, a: (f"NOT list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None,
     "ExpectColumnValuesToNotBeInSet": lambda c, a: (f"list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None,
     "ExpectColumnValuesToMatchRegex": lambda c, a: (f"NOT regexp_matches(CAST({quote(c)} AS VARCHAR), ?)", (a["regex"],)),
