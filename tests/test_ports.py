@@ -66,6 +66,10 @@ def test_versions_follow_the_order_builds_started(shop):
     assert [v.version for v in product_versions("mesh://shop/things")] == [0] and len(owner_read("mesh://shop/things")) == 2
     assert port.publish(data.slice(0, 1), contract, "newer-run", started_at=dt.datetime.now(dt.UTC)) == 1
     assert port.latest().run_id == "newer-run"
+    # Each version read is described by its own commit (deltalake's history of a version read
+    # back in time numbers its commits from that version: the newest would pass for it).
+    assert port.snapshot(1).version.run_id == "newer-run" and port.snapshot().version.version == 1
+    assert port.snapshot(0).version.run_id == current.run_id and port.snapshot(0).version.rows == 2
 
 
 def test_failing_build_leaves_the_previous_version_current_and_readable(shop):

@@ -171,7 +171,10 @@ class Port:
         """One version (the current one by default): what it is, and a lazy Arrow dataset of it."""
         table = self.table(version)
         number = table.version()
-        published = next((_port_version(c) for c in table.history() if c.get("version") == number), None)
+        # The commits as the latest table numbers them: deltalake numbers the history of a table read back
+        # in time from that version down, so its newest commit would pass for the version read.
+        commits = table.history(limit=1) if version is None else self.table().history()
+        published = next((_port_version(c) for c in commits if c.get("version") == number), None)
         return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.uri))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
