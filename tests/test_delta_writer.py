@@ -78,3 +78,12 @@ def test_a_stream_that_fails_midway_leaves_the_port_and_its_folder_as_they_were(
         overwrite_table(str(uri), pa.RecordBatchReader.from_batches(schema, failing()), {}, rows_key="mesh.rows")
     assert sorted(p.name for p in uri.iterdir()) == before
     assert DeltaTable(str(uri)).version() == 0 and arrow_dataset(DeltaTable(str(uri)), str(uri)).count_rows() == 10
+
+
+def test_a_commit_that_fails_leaves_no_files_behind(tmp_path):
+    uri = tmp_path / "port"
+    uri.mkdir()
+    (uri / "_delta_log").write_text("not a folder")  # no commit can be written here
+    with pytest.raises(OSError, match="Not a directory"):
+        _write(uri, TYPED.format(rows=10))
+    assert sorted(p.name for p in uri.iterdir()) == ["_delta_log"]

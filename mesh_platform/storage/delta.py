@@ -82,12 +82,28 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
     rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
     commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
     try:
-        table = DeltaTable(uri)
-    except TableNotFoundError:
-        create_table_with_add_actions(uri, schema, actions, mode="overwrite", commit_properties=commit)
-    else:
-        table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
+        try:
+            table = DeltaTable(uri)
+        except TableNotFoundError:
+            create_table_with_add_actions(uri, schema, actions, mode="overwrite", commit_properties=commit)
+        else:
+            table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
+    except BaseException:
+        if not _references(uri, prefix):  # the commit did not happen: its files go (had it happened, they stay)
+            for file in folder.glob(f"{prefix}-*.parquet"):
+                file.unlink(missing_ok=True)
+        raise
     return DeltaTable(uri).version()
+
+
+def _references(uri: str, prefix: str) -> bool:
+    """Whether the table's current version holds a file whose name starts with `prefix`."""
+    from deltalake import DeltaTable
+
+    try:
+        return any(Path(file).name.startswith(prefix) for file in DeltaTable(uri).file_uris())
+    except Exception:  # no table, or none readable: nothing references the files
+        return False
 
 
 class _FileWriter:
