@@ -13,8 +13,9 @@ The index lives in `<repository>/.mesh-cache/` (ignored by git). It is derived
 data only: a missing, unreadable or outdated index (another version of the
 platform's code) is rebuilt, and a repository that cannot be written is read
 without one. Like the repository's code, it is trusted (it is a pickle): whoever
-may write it may already change the domains' Python. Broken product folders are never kept: they are read again each
-time, so their errors always describe the files as they are.
+may write it may already change the domains' Python. Broken product folders are
+never kept: they are read again each time, so their errors always describe the
+files as they are.
 """
 
 from __future__ import annotations

@@ -74,14 +74,9 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
                 thread.join()
         if errors := [writer.error for writer in writers if writer.error]:
             raise errors[0]
-    except BaseException:
-        for file in folder.glob(f"{prefix}-*.parquet"):  # never committed: no reader can see them
-            file.unlink(missing_ok=True)
-        raise
-    actions = [action for writer in writers for action in writer.actions]
-    rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
-    commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
-    try:
+        actions = [action for writer in writers for action in writer.actions]
+        rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
+        commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
         try:
             table = DeltaTable(uri)
         except TableNotFoundError:
@@ -89,7 +84,7 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
         else:
             table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
     except BaseException:
-        if not _references(uri, prefix):  # the commit did not happen: its files go (had it happened, they stay)
+        if not _references(uri, prefix):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
             for file in folder.glob(f"{prefix}-*.parquet"):
                 file.unlink(missing_ok=True)
         raise
