@@ -139,6 +139,8 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
         metadata["unexpected_percent"] = round(result.unexpected_percent, 4)
     if result.sample:
         metadata["sample"] = dg.MetadataValue.json(list(result.sample))
+    if result.sampled:
+        metadata["sampled_rows"], metadata["staged_rows"] = result.sampled
     if result.error:
         metadata["error"] = result.error
     return dg.AssetCheckResult(

@@ -5,8 +5,10 @@ form for (not-null, unique, compound keys, ranges, allowed and forbidden values,
 patterns, lengths, row counts), run in DuckDB on the staged table, with Great
 Expectations' meaning of every count. The rest (`custom` expectations) run in Great
 Expectations, which has no DuckDB dialect: on a pandas copy of only the columns they
-read. Great Expectations takes seconds to import, so it is imported on first use in
-a run process, and not at all when every rule has an SQL form.
+read, and of a repeatable reservoir sample of a large table where the rule's verdict
+is an estimate anyway (`QualityRule.sample_rows`). Great Expectations takes seconds
+to import, so it is imported on first use in a run process, and not at all when
+every rule has an SQL form.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_SIZE = 5
+SAMPLE_SEED = 42  # rows a sampled rule reads are the same on every build of the same data
 HIDDEN = "(not shown: personal data)"
 
 
@@ -38,6 +41,8 @@ class RuleResult:
     unexpected_percent: float | None = None
     sample: tuple[Any, ...] = ()
     error: str | None = None
+    # (rows read, rows staged) when the rule read a sample of the table.
+    sampled: tuple[int, int] | None = None
 
     @property
     def message(self) -> str:
@@ -49,7 +54,8 @@ class RuleResult:
         else:
             detail = f"observed {self.observed}, expected {self.rule.threshold}"
         sample = f"; e.g. {', '.join(map(repr, self.sample))}" if self.sample and not self.passed else ""
-        return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample})"
+        sampled = f"; on a sample of {self.sampled[0]:,} of {self.sampled[1]:,} rows" if self.sampled else ""
+        return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample}{sampled})"
 
 
 def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str, hidden: Collection[str] = ()) -> list[RuleResult]:
@@ -120,14 +126,28 @@ def _batch(frame: pd.DataFrame):
 
 
 def evaluate_with_great_expectations(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str) -> list[RuleResult]:
-    """Great Expectations on the columns these rules read (every column if one reads the table as a whole)."""
-    relation = connection.table(table)
+    """Great Expectations on the columns these rules read (every column if one reads the table as a
+    whole): rules that must see every row on the whole table, sampled ones on one sample per size."""
+    staged = connection.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    by_size: dict[int | None, list[QualityRule]] = {}
+    for rule in rules:
+        size = rule.sample_rows if rule.sample_rows is not None and rule.sample_rows < staged else None
+        by_size.setdefault(size, []).append(rule)
+    results = {}
+    for size, group in by_size.items():
+        batch = _batch(_frame(group, connection, table, size))
+        sampled = (size, staged) if size is not None else None
+        results |= {rule.name: replace(_expectation_result(rule, batch), sampled=sampled) for rule in group}
+    return [results[rule.name] for rule in rules]
+
+
+def _frame(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str, sample_rows: int | None) -> pd.DataFrame:
+    """The staged columns these rules read, as pandas: every row, or a reservoir sample that is the same on every run."""
     wanted = [_columns_read(rule) for rule in rules]
-    if all(columns is not None for columns in wanted):
-        names = sorted({c for columns in wanted for c in columns or ()} & set(relation.columns))
-        relation = relation.select(*[quote(name) for name in names]) if names else relation
-    batch = _batch(relation.df())
-    return [_expectation_result(rule, batch) for rule in rules]
+    names = sorted({c for columns in wanted for c in columns or ()} & set(connection.table(table).columns))
+    columns = ", ".join(map(quote, names)) if names and all(columns is not None for columns in wanted) else "*"
+    sample = f" USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({SAMPLE_SEED})" if sample_rows is not None else ""
+    return connection.sql(f"SELECT {columns} FROM {table}{sample}").df()
 
 
 def _columns_read(rule: QualityRule) -> set[str] | None:
