@@ -220,13 +220,18 @@ class LabMesh:
             cause = cause.__cause__ or cause.__context__
         return chain
 
-    def materialize(self, domain: str, *products: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-        """A real Dagster run of the domain's products against this mesh's instance."""
+    def materialize(
+        self, domain: str, *products: str, raise_on_error: bool = True, partition: str | None = None, partitions: tuple[str, str] | None = None
+    ) -> dg.ExecuteInProcessResult:
+        """A real Dagster run of the domain's products against this mesh's instance: of one `partition`
+        or a range of `partitions` (first, last) when the products are partitioned."""
         defs = self.definitions(domain)
         selection = [dg.AssetKey([domain, p]) for p in products] if products else None
+        tags = {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[1]} if partitions else None
         with dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())) as instance:
             return dg.materialize(
-                list(defs.assets or []), selection=selection, instance=instance, resources=defs.resources, raise_on_error=raise_on_error
+                list(defs.assets or []), selection=selection, instance=instance, resources=defs.resources,
+                raise_on_error=raise_on_error, partition_key=partition, tags=tags,
             )
 
 

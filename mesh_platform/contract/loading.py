@@ -33,6 +33,7 @@ from mesh_platform.contract.model import (
     custom_properties,
     custom_property_path,
 )
+from mesh_platform.contract.partitioning import GRAINS, PARTITION_TYPES, Partitioning
 from mesh_platform.contract.schedule import UNITS, is_valid_cron
 from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import ContractError, Problem
@@ -141,6 +142,7 @@ class _ContractReader:
             self.fail(("description",), "the contract has no description.purpose", "say in one sentence what the product holds")
         self.team()
         columns = self.schema(str(odcs.name))
+        partitioning = self.partitioning(columns)
         custom = custom_properties(odcs.customProperties)
         access = str(custom.get("access", "internal"))
         if access not in ACCESS_LEVELS:
@@ -170,6 +172,7 @@ class _ContractReader:
             previous_major_served_until=served_until,
             frequency=frequency,
             latency=latency,
+            partitioning=partitioning,
         )
 
     def identifier(self, path: FieldPath, value: Any, what: str) -> None:
@@ -232,6 +235,47 @@ class _ContractReader:
         if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
             self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")
         return Column(prop, str(physical or ""))
+
+    def partitioning(self, columns: tuple[Column, ...]) -> Partitioning | None:
+        """The product's time partitions: its one `partitioned` column, with its grain and first partition."""
+        marked = [(index, c) for index, c in enumerate(columns) if c.spec.partitioned]
+        if not marked:
+            return None
+        index, column = marked[0]
+        path = ("schema", 0, "properties", index)
+        if len(marked) > 1:
+            others = ", ".join(c.name for _, c in marked[1:])
+            self.fail(("schema", 0, "properties", marked[1][0], "partitioned"), f"the mesh partitions a product by one time column; {column.name} is already partitioned (also marked: {others})", "keep partitioned: true on one date or timestamp column")
+        if column.logical_type not in PARTITION_TYPES:
+            self.fail((*path, "partitioned"), f"partition column '{column.name}' is a {column.logical_type or 'column without logicalType'}; partitions are periods of time", "partition by a date or timestamp column")
+            return None
+        if not (column.required or column.primary_key):
+            self.fail((*path, "required"), f"partition column '{column.name}' may be empty, and a row without it belongs to no partition", "set required: true on it")
+        if column.spec.partitionKeyPosition not in (None, 1):
+            self.fail((*path, "partitionKeyPosition"), f"partitionKeyPosition {column.spec.partitionKeyPosition}: a product has one partition key", "set partitionKeyPosition: 1")
+        base = (*path, "customProperties")
+        grain = str(column.custom.get("partitionGrain", "daily"))
+        if grain not in GRAINS:
+            self.fail(self.custom_path("partitionGrain", base), f"partitionGrain '{grain}' is unknown", f"use one of: {', '.join(GRAINS)}")
+            return None
+        if grain == "hourly" and column.logical_type == "date":
+            self.fail(self.custom_path("partitionGrain", base), f"hourly partitions need a timestamp; '{column.name}' is a date", "partition daily or monthly, or by a timestamp column")
+            return None
+        start_text = column.custom.get("partitionStart")
+        example = "2026-01-01 00:00" if grain == "hourly" else "2026-01-01"
+        if start_text is None:
+            self.fail(self.custom_path("partitionStart", base), f"partition column '{column.name}' names no first partition", f"add customProperties: [{{property: partitionStart, value: '{example}'}}]")
+            return None
+        try:
+            start = dt.datetime.fromisoformat(str(start_text))
+        except ValueError:
+            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}' is not a date", f"write it like '{example}'")
+            return None
+        partitioning = Partitioning(column.name, column.physical_type, grain, start.replace(tzinfo=None))  # type: ignore[arg-type]
+        if not partitioning.starts_partition(partitioning.start):
+            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}' is not the start of a {grain} partition", f"write it like '{example}'")
+            return None
+        return partitioning
 
     def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None]:
         found: dict[str, ServiceLevel] = {}

@@ -12,7 +12,8 @@ Mesh settings the standard has no field for are `customProperties`:
   `servePreviousMajorUntil` (date until which older major versions stay readable);
   column level: `term` (the glossary term the column carries), and for personal
   columns `masking` (hash | drop: how readers outside the domain see it) and
-  `unmaskedFor` (domains that see the clear value).
+  `unmaskedFor` (domains that see the clear value); on a `partitioned` column,
+  `partitionGrain` and `partitionStart` (see `contract.partitioning`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from open_data_contract_standard.model import (
     TeamMember,
 )
 
+from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.contract.schedule import cron_for_interval
 from mesh_platform.core.address import Address
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument
@@ -202,6 +204,7 @@ class Contract:
     previous_major_served_until: dt.date | None
     frequency: ServiceLevel | None
     latency: ServiceLevel | None
+    partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (the catalog index) without the standard's model: it is rebuilt from the document when used."""

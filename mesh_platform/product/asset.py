@@ -22,6 +22,7 @@ import dagster as dg
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import allowed_age
 from mesh_platform.contract.model import Contract
+from mesh_platform.contract.partitioning import Partitioning, Window
 from mesh_platform.core.errors import PolicyViolationError, QualityGateError
 from mesh_platform.governance.check import check_product
 from mesh_platform.governance.glossary import rules_with_terms
@@ -68,7 +69,11 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
     def audit(connection, table):
         return evaluate_rules(rules, connection, table, hidden=personal)
 
-    @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain))
+    partitioning = contract.partitioning
+    # A backfill of many partitions is one run: one build of the whole range, one commit.
+    backfill = dg.BackfillPolicy.single_run() if partitioning else None
+
+    @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain), backfill_policy=backfill)
     def _build(
         context: dg.AssetExecutionContext,
         mesh_catalog: CatalogResource,
@@ -89,8 +94,9 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
             workspace=mesh_duckdb.workspace,
             landing=mesh_landing.folder(contract.domain),
         )
+        window = _window(context, partitioning) if partitioning else None
         try:
-            published = build_and_publish(product, recipe, environment, context.run.run_id, context.log, audit)
+            published = build_and_publish(product, recipe, environment, context.run.run_id, context.log, audit, window)
         except QualityGateError as gate:
             yield from (_check_result(spec.key, r) for r in gate.results)
             raise
@@ -109,9 +115,28 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         }
         if published.input_age_hours is not None:
             metadata["mesh/input_age_hours"] = round(published.input_age_hours, 3)
+        if window is not None:
+            metadata["mesh/partitions"] = str(window)
         yield dg.MaterializeResult(metadata=metadata)
 
     return _build
+
+
+def partitions_definition(partitioning: Partitioning) -> dg.TimeWindowPartitionsDefinition:
+    """The product's partitions as Dagster's (UTC): the UI's partition view, backfills and schedules use it."""
+    match partitioning.grain:
+        case "hourly":
+            return dg.HourlyPartitionsDefinition(start_date=partitioning.start, timezone="UTC")
+        case "daily":
+            return dg.DailyPartitionsDefinition(start_date=partitioning.start, timezone="UTC")
+        case _:
+            return dg.MonthlyPartitionsDefinition(start_date=partitioning.start, timezone="UTC")
+
+
+def _window(context: dg.AssetExecutionContext, partitioning: Partitioning) -> Window:
+    """The partitions this run builds: one, or the range of a backfill."""
+    keys = context.partition_key_range
+    return partitioning.window(keys.start, keys.end)
 
 
 def _governance_result(key: dg.AssetKey, violations: list[Violation]) -> dg.AssetCheckResult:
@@ -172,6 +197,7 @@ def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusa
         kinds={kind, "duckdb", "delta"},
         code_version=_code_version(files),
         freshness_policy=_freshness_policy(contract),
+        partitions_def=partitions_definition(contract.partitioning) if contract.partitioning else None,
         automation_condition=_automation_condition(product),
         metadata={
             "mesh/address": str(contract.address),

@@ -5,11 +5,13 @@
    as this product's domain: access rules and masking apply and the read is logged.
 2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter`).
 3. The output is conformed to the contract (columns by name, contract types; columns
-   carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`.
+   carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`;
+   a partitioned product's build keeps the rows of the partitions it builds (its window).
 4. The contract's quality rules run on the staged table (write–audit–publish). A failing
    error-severity rule stops here: the staged table is kept for inspection, nothing is published.
 5. Only then is the staged data committed to the port, as one atomic Delta commit, its personal
    columns as keyed tokens (their clear values added to the domain's vault just before).
+   A partitioned product's commit replaces the rows of its window only.
    Any failure before that leaves the port's current version as it was.
 """
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from mesh_platform.contract.model import Contract
+    from mesh_platform.contract.partitioning import Window
+    from mesh_platform.core.address import Address
     from mesh_platform.core.inputs import ProductInput
     from mesh_platform.quality.evaluation import RuleResult
 
@@ -56,6 +60,7 @@ class BuildContext:
     landing: Path
     log: logging.Logger
     glossary: Glossary | None = None
+    window: Window | None = None  # the partitions being built, for a partitioned product
 
     def input(self, alias: str) -> duckdb.DuckDBPyRelation:
         """An input as a DuckDB relation (lazy: nothing is read until used)."""
@@ -103,9 +108,13 @@ def build_and_publish(
     run_id: str | None,
     log: logging.Logger,
     audit: Audit | None = None,
+    window: Window | None = None,
 ) -> Publication:
     """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
-    published and the staged table stays in the domain's DuckDB file for inspection."""
+    published and the staged table stays in the domain's DuckDB file for inspection.
+
+    With a `window` (a partitioned product), the build computes, checks and publishes the rows of
+    those partitions only; an input partitioned at the same grain is read for the same window."""
     started_at = dt.datetime.now(dt.UTC)  # before any input is read: what the port's version order follows
     contract = product.contract
     reader, glossary = environment.reader, environment.glossary
@@ -119,12 +128,16 @@ def build_and_publish(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
                 opened = reader.open(item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})")
-            connection.register(item.alias, opened.relation)
+            relation = opened.relation
+            if window is not None and (same := _same_grain(reader, item.address, contract)) is not None:
+                relation = relation.filter(window.condition(*same))  # a daily product reads the same day of a daily input
+                log.info(f"input {item.alias}: partitions {window} only")
+            connection.register(item.alias, relation)
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
             input_times.append(published)
             log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
         register_term_parameter(connection, glossary, contract.domain)
-        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary)
+        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
         actual = list(zip(output.columns, map(str, output.types)))
@@ -132,6 +145,10 @@ def build_and_publish(
         select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types, normalize=normalize)
         if normalize:
             log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
+        if window is not None:
+            partition = contract.column(contract.partitioning.column)
+            select = f"SELECT * FROM ({select}) WHERE {window.condition(partition.name, partition.physical_type)}"
+            log.info(f"building partitions {window} of {contract.address} ({partition.name} from {window.start} to {window.end} UTC)")
         table = workspace.stage(contract.name, select)
         if audit:
             log.info(f"checking {table} against {contract.file.name}'s quality rules")
@@ -144,12 +161,22 @@ def build_and_publish(
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, key))
         rows = workspace.staged_rows(contract.name)
         log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version = port.publish(workspace.tokenized_batches(contract.name, personal, key), contract, run_id, tokens=personal, started_at=started_at)
+        batches = workspace.tokenized_batches(contract.name, personal, key)
+        version = port.publish(batches, contract, run_id, tokens=personal, started_at=started_at, window=window)
         workspace.published(contract.name)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
     return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age)
+
+
+def _same_grain(reader: PortReader, address: Address, contract: Contract) -> tuple[str, str] | None:
+    """(column, type) of an input partitioned at the product's own grain, whose rows a window build reads for its window only."""
+    upstream = reader.catalog.product(address).contract.partitioning
+    own = contract.partitioning
+    if upstream is None or own is None or upstream.grain != own.grain:
+        return None
+    return upstream.column, upstream.physical_type
 
 
 def _masking_note(decision: ReadDecision) -> str:

@@ -1,4 +1,5 @@
-"""Delta Lake tables: writing one as a stream of Arrow batches, reading one as Arrow data (what DuckDB scans)."""
+"""Delta Lake tables: writing one as a stream of Arrow batches, replacing a part of one (a partition),
+reading one as Arrow data (what DuckDB scans)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,41 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
                 file.unlink(missing_ok=True)
         raise
     return DeltaTable(uri).version()
+
+
+def replace_rows(uri: str, batches: pa.RecordBatchReader, predicate: str, custom_metadata: dict[str, str], rows_key: str) -> int:
+    """Replace the rows of the Delta table at `uri` that match `predicate` by `batches`, in one commit; the new version.
+
+    Delta Lake's own predicate overwrite (`write_deltalake(..., predicate=...)`): files holding only matching
+    rows are removed, files mixing both kinds are rewritten without the matching rows, and every row of
+    `batches` must match `predicate` (Delta Lake refuses the commit otherwise). It takes the rows in
+    memory before it writes (delta-rs #2968), which for one partition of a product is a small part of
+    it; a whole table goes through `overwrite_table`, which streams.
+    """
+    import pyarrow as pa
+    from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+
+    table = DeltaTable(uri)
+    rows = batches.read_all()
+    file_schema = pa.schema(Schema.from_arrow(rows.schema).to_arrow())
+    current = pa.schema(table.schema().to_arrow())
+    if not file_schema.equals(current):
+        raise SchemaChangeError(_schema_difference(current, file_schema))
+    commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows.num_rows)})
+    write_deltalake(uri, rows.cast(file_schema), mode="overwrite", predicate=predicate, commit_properties=commit)
+    return DeltaTable(uri).version()
+
+
+class SchemaChangeError(ValueError):
+    """A part of a table cannot be replaced by rows of other columns or types: the whole table must be."""
+
+
+def _schema_difference(current: pa.Schema, new: pa.Schema) -> str:
+    gone = [f.name for f in current if f.name not in new.names]
+    added = [f.name for f in new if f.name not in current.names]
+    retyped = [f"{f.name} ({current.field(f.name).type} → {f.type})" for f in new if f.name in current.names and current.field(f.name).type != f.type]
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("columns gone", gone), ("columns added", added), ("retyped", retyped)) if names]
+    return "; ".join(parts) or "the column order changed"
 
 
 def _references(uri: str, prefix: str) -> bool:

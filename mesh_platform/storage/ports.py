@@ -5,7 +5,8 @@ A port store is a folder of ports (`MESH_HOME/ports` by default); a port lives a
 the clear values behind them live in the store's vault (`storage.vault`), which only
 the platform reads, for the owner and the readers a contract grants. Each publish is
 one Delta commit (an atomic overwrite), so a port always shows one whole
-version, and every past version stays readable by number. Each commit carries
+version, and every past version stays readable by number. A partitioned product's
+build replaces only its partitions' rows, in one commit as well. Each commit carries
 the contract it was published under, the run that built it and when that build
 started: versions follow the order builds started (a build overtaken by a later
 one is not published).
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
-from mesh_platform.storage.delta import arrow_dataset, overwrite_table
+from mesh_platform.storage.delta import SchemaChangeError, arrow_dataset, overwrite_table, replace_rows
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
     from mesh_platform.contract.model import Contract
+    from mesh_platform.contract.partitioning import Window
     from mesh_platform.core.settings import MeshSettings
 
 METADATA_PREFIX = "mesh."
@@ -66,6 +68,8 @@ class PortVersion:
     run_id: str | None
     tokens: tuple[str, ...] = ()  # the columns this version holds as keyed tokens (their clear values are in the vault)
     started_at: dt.datetime | None = None  # when the build that published it began reading its inputs
+    partitions: str | None = None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
+    window: tuple[dt.datetime, dt.datetime] | None = None  # their time span [start, end), UTC
 
 
 @dataclass(frozen=True)
@@ -102,21 +106,20 @@ class Port:
         run_id: str | None,
         tokens: tuple[str, ...] = (),
         started_at: dt.datetime | None = None,
+        window: Window | None = None,
     ) -> int:
         """Make `data` the port's current version in one atomic commit; return the new version.
         `tokens` names the columns `data` holds as keyed tokens. `started_at` is when the build
         began reading its inputs: versions follow the order builds started, so a build that
-        started before the one behind the current version is refused (the later-started one wins)."""
+        started before the one behind the current version is refused (the later-started one wins).
+
+        With a `window` (a partitioned product's build of some partitions), `data` replaces the rows
+        of those partitions only, the others untouched, in one commit; a build is then refused only
+        when a later-started one already published a window overlapping its own."""
         import pyarrow as pa
 
         started_at = started_at or dt.datetime.now(dt.UTC)
-        current = self.latest()
-        if current is not None and current.started_at is not None and current.started_at > started_at:
-            raise SupersededBuildError(
-                f"{self.address}: not published: a build that started later ({current.started_at:%Y-%m-%d %H:%M:%S} UTC, "
-                f"run {current.run_id or 'unknown'}) already published version {current.version}, and this build's "
-                "result is older; the later-started build wins, so the port is unchanged"
-            )
+        self._refuse_if_superseded(started_at, window)
         metadata = {
             f"{METADATA_PREFIX}address": str(self.address),
             f"{METADATA_PREFIX}contract_version": contract.version,
@@ -125,11 +128,45 @@ class Port:
             f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
             f"{METADATA_PREFIX}started_at": started_at.isoformat(),
         }
+        if window is not None:
+            metadata |= {
+                f"{METADATA_PREFIX}partitions": str(window),
+                f"{METADATA_PREFIX}window_start": window.start.isoformat(),
+                f"{METADATA_PREFIX}window_end": window.end.isoformat(),
+            }
         if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
             self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
             os.chmod(self.store_root, PRIVATE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return overwrite_table(self.uri, data.to_reader() if isinstance(data, pa.Table) else data, metadata, rows_key=f"{METADATA_PREFIX}rows")
+        reader = data.to_reader() if isinstance(data, pa.Table) else data
+        rows_key = f"{METADATA_PREFIX}rows"
+        partitioning = contract.partitioning
+        if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
+            return overwrite_table(self.uri, reader, metadata, rows_key=rows_key)  # the whole table, streamed
+        column = contract.column(partitioning.column)
+        try:
+            return replace_rows(self.uri, reader, window.delta_predicate(column.name, column.physical_type), metadata, rows_key)
+        except SchemaChangeError as change:
+            raise PortError(
+                f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
+                f"a part of a table cannot change its columns: rebuild every partition at once: mesh materialize {self.address.unversioned()}"
+            ) from None
+
+    def _refuse_if_superseded(self, started_at: dt.datetime, window: Window | None) -> None:
+        """Raise `SupersededBuildError` when a build that started later already published what this one would replace."""
+        if window is None:
+            current = self.latest()
+            later = [current] if current is not None and current.started_at is not None and current.started_at > started_at else []
+        else:
+            later = [v for v in self.versions() if v.started_at is not None and v.started_at > started_at and _overlaps(v, window)]
+        if later:
+            newer = later[0]
+            replaced = "its partitions" if window is not None else "the port"
+            raise SupersededBuildError(
+                f"{self.address}: not published: a build that started later ({newer.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"run {newer.run_id or 'unknown'}) already published version {newer.version}, and this build's "
+                f"result is older; the later-started build wins, so {replaced} stay as they are"
+            )
 
     def table(self, version: int | None = None) -> DeltaTable:
         from deltalake import DeltaTable
@@ -189,6 +226,13 @@ class Port:
         return None
 
 
+def _overlaps(version: PortVersion, window: Window) -> bool:
+    """Whether a published version replaced rows of `window` (a whole-table version replaced all)."""
+    if version.window is None:
+        return True
+    return window.overlaps(*version.window)
+
+
 def _port_version(commit: dict[str, Any]) -> PortVersion:
     metrics = commit.get("operationMetrics") or {}
     return PortVersion(
@@ -199,4 +243,9 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
         tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),
         started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,
+        partitions=commit.get(f"{METADATA_PREFIX}partitions"),
+        window=(
+            (dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]), dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]))
+            if f"{METADATA_PREFIX}window_start" in commit else None
+        ),
     )

@@ -1,0 +1,162 @@
+"""Partitioned products: a build computes, checks and replaces its partitions only, in one Delta commit.
+
+A lab domain `shop`: `events`, a daily source partitioned by `day`; `daily_counts`, a daily product
+reading it (it reads the same day); `all_counts`, an unpartitioned product reading every day.
+"""
+
+import dagster as dg
+import pytest
+from deltalake import DeltaTable
+
+from mesh_platform import ContractError, load_contract
+
+from .conftest import column, contract_yaml
+from .test_recipes import rows
+
+START = {"property": "partitionStart", "value": "2026-01-01"}
+EVENTS = [
+    column("event_id", "integer", "BIGINT", primaryKey=True, primaryKeyPosition=1, required=True),
+    column("day", "date", "DATE", required=True, partitioned=True, partitionKeyPosition=1, customProperties=[START]),
+    column("amount", "number", "DOUBLE", logicalTypeOptions={"minimum": 0}),
+]
+DAILY_COUNTS = [
+    column("day", "date", "DATE", required=True, partitioned=True, partitionKeyPosition=1, customProperties=[START]),
+    column("events", "integer", "BIGINT"),
+    column("events_seen", "integer", "BIGINT"),
+]
+ALL_COUNTS = [column("day", "date", "DATE"), column("events", "integer", "BIGINT")]
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: events/*.csv\n"
+SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/events]\n  sql: |\n    {sql}\n"
+# Three days of events, one file per day as delivered.
+DAY_1 = "event_id,day,amount\n1,2026-01-01,10\n2,2026-01-01,20\n"
+DAY_2 = "event_id,day,amount\n3,2026-01-02,30\n4,2026-01-02,40\n5,2026-01-02,50\n"
+DAY_3 = "event_id,day,amount\n6,2026-01-03,60\n"
+
+
+@pytest.fixture
+def shop(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
+    lab.add_product(
+        "shop", "daily_counts",
+        SQL.format(sql="SELECT day, count(*) AS events, (SELECT count(*) FROM events) AS events_seen FROM events GROUP BY day"),
+        contract_yaml("shop", "daily_counts", DAILY_COUNTS),
+    )
+    lab.add_product("shop", "all_counts", SQL.format(sql="SELECT day, count(*) AS events FROM events GROUP BY day"), contract_yaml("shop", "all_counts", ALL_COUNTS))
+    for day, text in (("01", DAY_1), ("02", DAY_2), ("03", DAY_3)):
+        lab.land("shop", f"events/2026-01-{day}.csv", text)
+    return lab
+
+
+def history(lab, product: str) -> list[dict]:
+    return DeltaTable(str(lab.settings.ports_root / "shop" / product / "v1")).history()
+
+
+def test_a_partitioned_contract_is_a_partitioned_asset(shop):
+    [events] = [a for a in shop.definitions("shop").assets if dg.AssetKey(["shop", "events"]) in a.keys]
+    partitions = events.partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert partitions.get_first_partition_key() == "2026-01-01" and partitions.timezone == "UTC"
+    assert events.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_a_range_of_partitions_is_one_run_and_one_commit(shop):
+    result = shop.materialize("shop", "events", partitions=("2026-01-01", "2026-01-03"))
+    assert result.success
+    assert sorted(r[0] for r in rows("mesh://shop/events")) == [1, 2, 3, 4, 5, 6]
+    assert len(history(shop, "events")) == 1
+    with dg.DagsterInstance.from_config(str(shop.settings.dagster_home)) as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey(["shop", "events"])) == {"2026-01-01", "2026-01-02", "2026-01-03"}
+
+
+def test_a_partition_rebuilt_alone_leaves_the_other_partitions_untouched(shop):
+    assert shop.materialize("shop", "events", partitions=("2026-01-01", "2026-01-03")).success
+    # Late data for day 2; days 1 and 3 change in the landing folder too, but only day 2 is rebuilt.
+    shop.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n7,2026-01-02,70\n")
+    shop.land("shop", "events/2026-01-01.csv", "event_id,day,amount\n1,2026-01-01,99\n")
+    shop.land("shop", "events/2026-01-03.csv", "event_id,day,amount\n6,2026-01-03,99\n")
+    before = {r[0]: r for r in rows("mesh://shop/events")}
+
+    result = shop.materialize("shop", "events", partition="2026-01-02")
+
+    assert result.success
+    after = {r[0]: r for r in rows("mesh://shop/events")}
+    assert {k: v for k, v in after.items() if str(v[1]) != "2026-01-02"} == {k: v for k, v in before.items() if str(v[1]) != "2026-01-02"}
+    assert sorted((k, v[2]) for k, v in after.items() if str(v[1]) == "2026-01-02") == [(3, 31.0), (7, 70.0)]
+    commits = history(shop, "events")
+    assert len(commits) == 2  # one commit for the partition
+    assert commits[0]["operationParameters"]["mode"] == "Overwrite" and "predicate" in commits[0]["operationParameters"]
+    assert commits[0]["mesh.partitions"] == "2026-01-02" and commits[0]["mesh.rows"] == "2"
+    [materialization] = result.asset_materializations_for_node("events")
+    assert materialization.partition == "2026-01-02" and materialization.metadata["dagster/row_count"].value == 2
+
+
+def test_a_failing_check_on_a_partition_publishes_nothing_and_keeps_its_rows(shop):
+    assert shop.materialize("shop", "events", partitions=("2026-01-01", "2026-01-03")).success
+    shop.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,-5\n")
+    before = rows("mesh://shop/events")
+
+    result = shop.materialize("shop", "events", partition="2026-01-02", raise_on_error=False)
+
+    assert not result.success
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed == {"amount_in_range"}
+    assert rows("mesh://shop/events") == before and len(history(shop, "events")) == 1
+
+
+def test_a_daily_product_reading_a_daily_input_reads_only_that_day(shop):
+    assert shop.materialize("shop", "events", partitions=("2026-01-01", "2026-01-03")).success
+
+    assert shop.materialize("shop", "daily_counts", partition="2026-01-02").success
+    assert shop.materialize("shop", "all_counts").success
+
+    # daily_counts saw the 3 events of its day; all_counts, not partitioned, read every day.
+    assert rows("mesh://shop/daily_counts") == [(shop_day("2026-01-02"), 3, 3)]
+    assert sorted(rows("mesh://shop/all_counts")) == [(shop_day("2026-01-01"), 2), (shop_day("2026-01-02"), 3), (shop_day("2026-01-03"), 1)]
+
+
+def test_a_partition_build_keeps_only_its_own_rows(shop):
+    """A source reads every delivered file; a build of one day publishes that day's rows alone."""
+    assert shop.materialize("shop", "events", partition="2026-01-03").success
+    assert rows("mesh://shop/events") == [(6, shop_day("2026-01-03"), 60.0)]
+
+
+def shop_day(text: str):
+    import datetime as dt
+
+    return dt.date.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"required": False}, r"properties\[1\]\.required: partition column 'day' may be empty.*set required: true"),
+        ({"customProperties": []}, r"partition column 'day' names no first partition — add customProperties: \[\{property: partitionStart"),
+        ({"customProperties": [{"property": "partitionStart", "value": "2026-01-01 05:00"}]}, r"customProperties\[0\]\.value: partitionStart '2026-01-01 05:00' is not the start of a daily partition"),
+        ({"customProperties": [START, {"property": "partitionGrain", "value": "weekly"}]}, r"customProperties\[1\]\.value: partitionGrain 'weekly' is unknown — use one of: hourly, daily, monthly"),
+        ({"customProperties": [START, {"property": "partitionGrain", "value": "hourly"}]}, r"hourly partitions need a timestamp; 'day' is a date"),
+        ({"logicalType": "string", "physicalType": "VARCHAR"}, r"partition column 'day' is a string; partitions are periods of time"),
+    ],
+    ids=["optional column", "no start", "start inside a day", "unknown grain", "hourly date", "not a time"],
+)
+def test_a_partitioning_the_mesh_cannot_use_is_a_contract_error(tmp_path, changes, message):
+    columns = [EVENTS[0], {**EVENTS[1], **changes}, EVENTS[2]]
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml("shop", "events", columns))
+    with pytest.raises(ContractError, match=message):
+        load_contract(path)
+
+
+def test_partition_keys_and_windows_follow_the_grain(tmp_path):
+    hourly = {**EVENTS[1], "name": "at", "logicalType": "timestamp", "physicalType": "TIMESTAMP",
+              "customProperties": [{"property": "partitionStart", "value": "2026-01-01 00:00"}, {"property": "partitionGrain", "value": "hourly"}]}
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml("shop", "events", [EVENTS[0], hourly]))
+    partitioning = load_contract(path).partitioning
+    window = partitioning.window("2026-01-02-13:00", "2026-01-02-14:00")
+    assert str(window) == "2026-01-02-13:00…2026-01-02-14:00"
+    assert window.condition("at", "TIMESTAMP") == "\"at\" >= TIMESTAMP '2026-01-02 13:00:00' AND \"at\" < TIMESTAMP '2026-01-02 15:00:00'"
+    with pytest.raises(ValueError, match=r"'2026-01-02' is not a hourly partition key of at \(write it like 2026-01-01-00:00\)"):
+        partitioning.window("2026-01-02")
+    with pytest.raises(ValueError, match=r"before the first partition, 2026-01-01-00:00"):
+        partitioning.window("2025-12-31-23:00")
