@@ -44,6 +44,8 @@ def widen_type(d):
 
 
 def change_type_kind(d):
+    for key in ("partitioned", "partitionKeyPosition", "customProperties"):  # a string partitions nothing
+        column_named(d, "order_date").pop(key, None)
     column_named(d, "order_date")["physicalType"] = "VARCHAR"
     column_named(d, "order_date")["logicalType"] = "string"
 

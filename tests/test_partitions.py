@@ -160,3 +160,36 @@ def test_partition_keys_and_windows_follow_the_grain(tmp_path):
         partitioning.window("2026-01-02")
     with pytest.raises(ValueError, match=r"before the first partition, 2026-01-01-00:00"):
         partitioning.window("2025-12-31-23:00")
+
+
+@pytest.mark.slow
+def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
+    import os
+
+    from mesh_platform import product_versions
+
+    from .conftest import run_mesh
+
+    env = {**os.environ}
+    whole = run_mesh("materialize", "mesh://shop/events", "mesh://shop/all_counts", env=env)
+    assert whole.returncode == 0, whole.stderr
+    last = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC").get_last_partition_key()
+    assert f"▶ shop: events, all_counts (partitions 2026-01-01…{last})" in whole.stdout
+    assert f"✓ mesh://shop/events  version 0, 6 rows, partitions 2026-01-01…{last}" in whole.stdout, whole.stdout
+
+    shop.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n")
+    one = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", env=env)
+    assert one.returncode == 0, one.stderr
+    assert "✓ mesh://shop/events  version 1, 1 rows, partitions 2026-01-02," in one.stdout
+    assert sorted(r[0] for r in rows("mesh://shop/events")) == [1, 2, 3, 6]
+
+    days = run_mesh("materialize", "mesh://shop/daily_counts", "--from", "2026-01-01", "--to", "2026-01-02", env=env)
+    assert days.returncode == 0, days.stderr
+    assert [v.partitions for v in product_versions("mesh://shop/daily_counts")] == ["2026-01-01…2026-01-02"]
+    assert rows("mesh://shop/daily_counts") == [(shop_day("2026-01-01"), 2, 3), (shop_day("2026-01-02"), 1, 3)]
+
+    bad = run_mesh("materialize", "mesh://shop/events", "--partition", "01/02/2026", env=env)
+    assert bad.returncode == 1
+    assert "✗ mesh://shop/events  failed: not run: '01/02/2026' is not a daily partition key of day (write it like 2026-01-01)" in bad.stdout
+    both = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", "--from", "2026-01-01", env=env)
+    assert both.returncode != 0 and "give --partition KEY, or --from KEY --to KEY, not both" in both.stderr

@@ -21,12 +21,19 @@ def materialize_command(
     all_products: Annotated[bool, typer.Option("--all", help="Materialize every product of every domain.")] = False,
     domains: Annotated[list[str] | None, typer.Option("--domain", "-d", help="Materialize every product of this domain (repeatable).")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Runs side by side at most (default: one per core).")] = None,
+    partition: Annotated[str | None, typer.Option("--partition", "-p", help="Build this partition of the partitioned products selected (e.g. 2026-11-01).")] = None,
+    first: Annotated[str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="…up to and including this one.")] = None,
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME.
 
     Domains that do not read each other build side by side. As in Dagster's selection
     syntax, +ADDRESS selects the product and everything upstream (2+ADDRESS: two layers),
-    ADDRESS+ the product and everything downstream."""
+    ADDRESS+ the product and everything downstream.
+
+    A partitioned product builds the partitions --partition or --from/--to name (replacing
+    only those in its port), else every partition up to the newest complete one."""
+    partitions = _partition_range(partition, first, last)
     settings = MeshSettings.from_env()
     catalog = Catalog.load(settings.root)
     broken = dict(catalog.broken) if all_products else {}
@@ -43,7 +50,7 @@ def materialize_command(
         typer.echo(f"  ✗ {error.problems[0]}", err=True)
     if not selection:
         raise fail("nothing selected; give addresses, --domain D or --all")
-    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs)
+    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
         typer.echo(f"materialized {done} products")
@@ -54,13 +61,24 @@ def materialize_command(
     raise fail(f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}")
 
 
+def _partition_range(partition: str | None, first: str | None, last: str | None) -> tuple[str, str] | None:
+    if partition is not None and (first or last):
+        raise fail("give --partition KEY, or --from KEY --to KEY, not both")
+    if partition is not None:
+        return partition, partition
+    if bool(first) != bool(last):
+        raise fail("--from and --to go together: --from 2026-11-01 --to 2026-11-30")
+    return (first, last) if first and last else None
+
+
 def _print_progress(kind: str, payload: object) -> None:
     if kind == "recovered":
         assert isinstance(payload, DeadRun)
         typer.echo(f"  ! run {payload.run_id} ({payload.job_name}): {payload.message}; its domain is free again", err=True)
     elif kind == "batch":
         assert isinstance(payload, Batch)
-        typer.echo(f"▶ {payload.domain}: {', '.join(p.address.product for p in payload.products)}")
+        partitions = f" (partitions {payload.partitions[0]}…{payload.partitions[1]})" if payload.partitions else ""
+        typer.echo(f"▶ {payload.domain}: {', '.join(p.address.product for p in payload.products)}{partitions}")
     elif kind == "outcome":
         assert isinstance(payload, ProductOutcome)
         typer.echo(_outcome_line(payload))
@@ -68,7 +86,8 @@ def _print_progress(kind: str, payload: object) -> None:
 
 def _outcome_line(outcome: ProductOutcome) -> str:
     if outcome.status == "materialized":
-        return f"  ✓ {outcome.address}  version {outcome.version}, {outcome.rows:,} rows, {outcome.seconds:.1f}s"
+        partitions = f", partitions {outcome.partitions}" if outcome.partitions else ""
+        return f"  ✓ {outcome.address}  version {outcome.version}, {outcome.rows:,} rows{partitions}, {outcome.seconds:.1f}s"
     mark = "✗" if outcome.status == "failed" else "–"
     return f"  {mark} {outcome.address}  {outcome.status}: {outcome.reason}"
 

@@ -10,6 +10,11 @@ run's event log while it goes. A failed product stops only what depends on it;
 the other domains' products still run. A product reading a product that was
 never published, and is not built by the same command, is refused before any
 run starts.
+
+A partitioned product builds the partitions asked for (`partitions`: a first and
+last key), or else all of them up to the newest complete one (a full rebuild);
+a run builds one partitions definition's range, so a domain whose products are
+partitioned differently gets one run per kind.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
@@ -49,6 +55,7 @@ class Batch:
 
     domain: str
     products: tuple[Product, ...]
+    partitions: tuple[str, str] | None = None  # the first and last partition key its partitioned products build
 
     @property
     def asset_keys(self) -> list[str]:
@@ -64,6 +71,7 @@ class ProductOutcome:
     rows: int | None = None
     seconds: float | None = None
     run_id: str | None = None
+    partitions: str | None = None  # the partitions built, for a partitioned product
 
 
 @dataclass
@@ -126,16 +134,18 @@ def materialize(
     settings: MeshSettings | None = None,
     on_progress: ProgressCallback | None = None,
     jobs: int | None = None,
+    partitions: tuple[str, str] | None = None,
 ) -> MaterializationReport:
     """Materialize the selected products (addresses) through Dagster; never raises for a failed product.
 
     Up to `jobs` runs (default: one per core) go side by side: a domain's run starts as soon
     as the runs it reads from have ended. Runs left unfinished by a process that died are
     failed and their slots freed, so that no domain waits for a build that will never end: while
-    the first runs' processes start (a run waits for its domain's slot), not before them."""
+    the first runs' processes start (a run waits for its domain's slot), not before them.
+    Partitioned products build the `partitions` range (first, last key), by default every one."""
     settings = settings or MeshSettings.from_env()
     catalog = Catalog.load(settings.root)
-    with _Materialization(settings, catalog, on_progress or (lambda kind, payload: None)) as materialization:
+    with _Materialization(settings, catalog, on_progress or (lambda kind, payload: None), partitions) as materialization:
         return materialization.run(selection, max(1, jobs or os.cpu_count() or 1))
 
 
@@ -167,8 +177,8 @@ _EXPRESSION = re.compile(r"(?:(?P<up_depth>\d*)(?P<up>\+))?(?P<address>[^+\s]+)(
 class _Materialization:
     """One `mesh materialize`: its batches, started as their inputs are ready, at most `jobs` at a time."""
 
-    def __init__(self, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback):
-        self.settings, self.catalog, self.notify = settings, catalog, notify
+    def __init__(self, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback, partitions: tuple[str, str] | None = None):
+        self.settings, self.catalog, self.notify, self.partitions = settings, catalog, notify, partitions
         self.report = MaterializationReport()
         self.failed: set[Address] = set()
         self.instance: dg.DagsterInstance | None = None
@@ -199,7 +209,7 @@ class _Materialization:
             # No build order exists for a product whose inputs lead back to it; the rest of the selection builds.
             loop = " → ".join(map(str, loops[address]))
             self._outcome(ProductOutcome(address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop"))
-        batches = plan_batches(self.catalog, wanted)
+        batches = [part for batch in plan_batches(self.catalog, wanted) for part in self._by_partitions(batch)]
         self._refuse_unpublished_inputs(batches, set(wanted))
         after = _batch_dependencies(batches)
         pending, running, done = list(range(len(batches))), {}, set()
@@ -230,6 +240,41 @@ class _Materialization:
         self.report.outcomes.append(outcome)
         self.failed.add(outcome.address)
         self.notify("outcome", outcome)
+
+    def _by_partitions(self, batch: Batch) -> list[Batch]:
+        """The batch as runs of one partitions definition each (in its order), each with the range it builds;
+        a product whose partitions cannot be built (a key it does not have) fails here, before any run."""
+        runs: list[tuple[object, list[Product], tuple[str, str] | None]] = []
+        for product in batch.products:
+            partitioning = product.contract.partitioning
+            if partitioning is None:
+                if runs:
+                    runs[-1][1].append(product)
+                else:
+                    runs.append((None, [product], None))
+                continue
+            try:
+                keys = self._range_of(partitioning)
+            except ValueError as error:
+                self._outcome(ProductOutcome(product.address, "failed", f"not run: {error}"))
+                continue
+            kind = (partitioning.grain, partitioning.start)
+            if runs and runs[-1][0] in (None, kind):
+                runs[-1] = (kind, [*runs[-1][1], product], keys)
+            else:
+                runs.append((kind, [product], keys))
+        return [Batch(batch.domain, tuple(products), keys) for _, products, keys in runs]
+
+    def _range_of(self, partitioning: Partitioning) -> tuple[str, str]:
+        """The partition keys to build: those asked for, or every one up to the newest complete partition."""
+        if self.partitions is not None:
+            first, last = self.partitions
+            partitioning.window(first, last)  # raises naming a key the product does not have
+            return first, last
+        last = partitioning.last_key()
+        if last < partitioning.start_key:
+            raise ValueError(f"no partition is complete yet: the first, {partitioning.start_key}, ends after today")
+        return partitioning.start_key, last
 
     def _refuse_unpublished_inputs(self, batches: list[Batch], selected: set[Address]) -> None:
         """Fail, before any run starts, each product reading a product that was never published and is not selected
@@ -262,7 +307,7 @@ class _Materialization:
         runnable = tuple(p for p in batch.products if p.address not in self.failed)
         if not runnable:
             return None
-        batch = Batch(batch.domain, runnable)
+        batch = Batch(batch.domain, runnable, batch.partitions)
         self.notify("batch", batch)
         # A broken product folder is a broken product of its code location: the domain's others run.
         return _RunningBatch(self.settings, self.catalog, batch, self.notify)
@@ -290,7 +335,10 @@ class _RunningBatch:
         self.batch, self.notify = batch, notify
         self.log_file = _log_file(settings, batch.domain)
         self.batch_id = uuid.uuid4().hex
-        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, self.batch_id, *batch.asset_keys]
+        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, self.batch_id]
+        if batch.partitions is not None:
+            command += ["--partitions", *batch.partitions]
+        command += batch.asset_keys
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(command, cwd=settings.root, env=settings.environment(), stdout=log, stderr=subprocess.STDOUT)
         self.watcher: _RunWatcher | None = None
@@ -350,7 +398,7 @@ class _RunWatcher:
             if event.event_type == dg.DagsterEventType.STEP_START:
                 self.step_started[address] = record.event_log_entry.timestamp
                 self.notify("start", address)
-            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and address not in self.results:  # a range: one per partition
                 materialization = record.event_log_entry.asset_materialization
                 metadata = materialization.metadata if materialization else {}
                 seconds = record.event_log_entry.timestamp - self.step_started.get(address, record.event_log_entry.timestamp)
@@ -362,6 +410,7 @@ class _RunWatcher:
                         rows=_metadata_int(metadata, "dagster/row_count"),
                         seconds=round(seconds, 2),
                         run_id=self.run_id,
+                        partitions=str(metadata["mesh/partitions"].value) if "mesh/partitions" in metadata else None,
                     )
                 )
             elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
