@@ -32,7 +32,9 @@ from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.product.conformance import conformed_select
+from mesh_platform.storage.delta import SchemaChangeError
 from mesh_platform.storage.domain_database import DomainWorkspace
+from mesh_platform.storage.ports import DELETED, Port
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 Audit = Callable[["duckdb.DuckDBPyConnection", str], "list[RuleResult]"]
 
 OUTPUT_VIEW = "mesh_build_output"
+CHANGES_SUFFIX, APPLIED_SUFFIX = "__changes", "__applied"  # an incremental build's staged changes and record
 
 
 @dataclass
@@ -61,6 +64,18 @@ class BuildContext:
     log: logging.Logger
     glossary: Glossary | None = None
     window: Window | None = None  # the partitions being built, for a partitioned product
+    # An incremental recipe's output as changes to the published rows (set by the recipe, see `Increment`).
+    increment: Increment | None = None
+    own: OwnPort | None = None  # the product's own port, for incremental recipes
+
+    def published_rows(self) -> duckdb.DuckDBPyRelation | None:
+        """The product's current published rows as its owner reads them (None before its first publish)."""
+        return self.own.rows(self.connection) if self.own else None
+
+    def applied_events(self) -> duckdb.DuckDBPyRelation | None:
+        """The record of change events the published rows include (`Increment.applied` of earlier builds); None
+        when there is none to trust: no publish yet, none recorded, or a contract version other than this one's."""
+        return self.own.applied(self.connection, self.contract.version) if self.own else None
 
     def input(self, alias: str) -> duckdb.DuckDBPyRelation:
         """An input as a DuckDB relation (lazy: nothing is read until used)."""
@@ -71,6 +86,42 @@ class BuildContext:
         if self.glossary is None:
             raise KeyError("no glossary")
         return self.glossary.parameter(term, name, self.contract.domain)
+
+
+@dataclass(frozen=True)
+class Increment:
+    """An incremental build (cdc): the recipe's output is still the whole new state, staged and checked as
+    any output, but the port receives only what changed, by `key`, in one Delta MERGE commit.
+
+    `changed` has the key columns (as the output names them) and a boolean `mesh_deleted`: one row per key
+    that changed, None when the build replayed everything (the port is then rewritten whole). `applied` has
+    the rows to add to the record of applied events (mesh_key, sequence, deleted): all of them after a full
+    replay, which replaces the record."""
+
+    key: tuple[str, ...]
+    applied: duckdb.DuckDBPyRelation
+    changed: duckdb.DuckDBPyRelation | None = None
+
+
+@dataclass(frozen=True)
+class OwnPort:
+    """The product's own port as a build reads it: its published rows (the owner's view) and its record of applied events."""
+
+    reader: PortReader
+    port: Port
+    via: str
+
+    def rows(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
+        if not self.port.exists():
+            return None
+        return self.reader.open(self.port.address, self.port.address.domain, connection=connection, via=self.via).relation
+
+    def applied(self, connection: duckdb.DuckDBPyConnection, contract_version: str) -> duckdb.DuckDBPyRelation | None:
+        latest = self.port.latest()
+        if latest is None or latest.contract_version != contract_version:
+            return None  # a new contract version replays everything once: its rows may need what old ones lack
+        record = self.port.applied_events()
+        return connection.from_arrow(record) if record is not None else None
 
 
 class Recipe(Protocol):
@@ -137,7 +188,8 @@ def build_and_publish(
             input_times.append(published)
             log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
         register_term_parameter(connection, glossary, contract.domain)
-        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window)
+        own = OwnPort(reader, port, via=f"build of {contract.address} (run {run_id}): its published rows")
+        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window, own=own)
         output = recipe.relation(build)
         connection.register(OUTPUT_VIEW, output)
         actual = list(zip(output.columns, map(str, output.types)))
@@ -155,19 +207,61 @@ def build_and_publish(
         results = audit(connection, table) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
-        personal = tuple(c.name for c in contract.columns if c.is_personal)
-        key = mesh_secret(reader.secret, reader.secret_file) if personal else ""
-        # The clear values go to the domain's vault first: a published token always has its value there.
-        reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, key))
         rows = workspace.staged_rows(contract.name)
         log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        batches = workspace.tokenized_batches(contract.name, personal, key)
-        version = port.publish(batches, contract, run_id, tokens=personal, started_at=started_at, window=window)
-        workspace.published(contract.name)
+        version = _publish(_Publishing(contract, port, workspace, reader, run_id, started_at, log), build.increment, window)
     log.info(f"published {contract.address} version {version} to {port.uri}")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
     return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age)
+
+
+@dataclass(frozen=True)
+class _Publishing:
+    """What publishing a staged build needs."""
+
+    contract: Contract
+    port: Port
+    workspace: DomainWorkspace
+    reader: PortReader
+    run_id: str | None
+    started_at: dt.datetime
+    log: logging.Logger
+
+
+def _publish(publishing: _Publishing, increment: Increment | None, window: Window | None) -> int:
+    """Commit the staged rows to the port: the whole table, its window's partitions, or (an incremental
+    build) the changed keys only; the personal columns as keyed tokens. Returns the new version."""
+    contract, port, workspace, reader = publishing.contract, publishing.port, publishing.workspace, publishing.reader
+    personal = tuple(c.name for c in contract.columns if c.is_personal)
+    secret = mesh_secret(reader.secret, reader.secret_file) if personal else ""
+    # An incremental build's record goes aside before the port changes: it is read from the record as it was.
+    applied = workspace.stage_relation(f"{contract.name}{APPLIED_SUFFIX}", increment.applied) if increment else None
+    if increment is not None and increment.changed is not None and port.exists():
+        changes = workspace.stage_changes(contract.name, CHANGES_SUFFIX, increment.changed, list(increment.key), DELETED)
+        # The clear values go to the domain's vault first: a published token always has its value there.
+        reader.ports.vault.store(contract.domain, workspace.personal_values(changes, personal, secret))
+        try:
+            version = port.apply_changes(
+                workspace.tokenized_batches(changes, personal, secret).read_all(), contract, list(increment.key),
+                publishing.run_id, tokens=personal, started_at=publishing.started_at,
+            )
+            publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
+        except SchemaChangeError as change:
+            publishing.log.warning(f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes")
+            version = None
+    else:
+        version = None
+    if version is None:
+        reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, secret))
+        batches = workspace.tokenized_batches(contract.name, personal, secret)
+        version = port.publish(batches, contract, publishing.run_id, tokens=personal, started_at=publishing.started_at, window=window)
+    if increment is not None and applied is not None:
+        # A full replay's record replaces the old one; changes add to it (also when the table went whole).
+        port.record_applied(workspace.staged_table(applied), replace=increment.changed is None, version=version)
+    for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX):
+        workspace.published(f"{contract.name}{suffix}")
+    return version
 
 
 def _same_grain(reader: PortReader, address: Address, contract: Contract) -> tuple[str, str] | None:

@@ -4,8 +4,16 @@ Each event carries a key, a sequence number and an operation (insert, update or
 delete). The state of a key is its event with the highest sequence: events that
 arrive late or out of order take their place by sequence, a repeated event counts
 once, and a delete removes the key (a late, older insert does not bring it back).
-Every run replays the input's whole history, so the input must keep every event
-(a `source` product reading all delivered files does).
+The input must keep every event (a `source` product reading all delivered files does).
+
+Builds are incremental: the port keeps a record of the events its rows include
+(per key, a hash of the key, its highest applied sequence and whether that was a
+delete; `Port.applied_path`). A build applies only the events the record has not
+seen — newer than the key's applied sequence, whatever order they arrive in — and
+the port receives only the changed keys, in one Delta MERGE. The state reached is
+the one a replay of the whole history gives. The first build, a build under a new
+contract version, or `incremental: false` replays the whole history and rewrites
+the port (and the record).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from pydantic import Field
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import literal, quote
+from mesh_platform.product.build import Increment
+from mesh_platform.storage.ports import DELETED
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, guess_column, inputs_as_given
 
@@ -49,6 +59,12 @@ class CdcProduct(ProductRecipe):
     exclude: list[str] = Field(
         default_factory=list, description="Event columns not carried into the state, besides the operation."
     )
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="Event columns carried into the state under another name, e.g. {event_time: updated_at}."
+    )
+    incremental: bool = Field(
+        default=True, description="Apply only the events not applied yet, by a MERGE of the changed keys (false: replay every event on every build)."
+    )
 
     @classmethod
     def plan(cls, request: PlanRequest) -> Plan:
@@ -72,28 +88,45 @@ class CdcProduct(ProductRecipe):
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         events = build.inputs[0]
+        connection = build.connection
         columns = build.input(events.alias).columns
-        needed = [*self.key, self.sequence, self.operation, *self.exclude]
+        needed = [*self.key, self.sequence, self.operation, *self.exclude, *self.rename]
         if missing := [c for c in needed if c not in columns]:
             raise MeshError(f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})")
-        key = ", ".join(quote(k) for k in self.key)
-        unsequenced = build.connection.execute(
-            f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL"
-        ).fetchall()[0][0]
+        unsequenced = connection.execute(f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL").fetchall()[0][0]
         if unsequenced:
             raise MeshError(f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one")
+        previous = build.published_rows() if self.incremental else None
+        applied = build.applied_events() if previous is not None else None
         deletes = ", ".join(literal(v) for v in self.delete_values)
-        is_delete = f"coalesce({quote(self.operation)} IN ({deletes}), false)"
-        dropped = ", ".join(quote(c) for c in dict.fromkeys([self.operation, *self.exclude]))
-        # At equal sequence (a repeated event) a delete wins, so the outcome never depends on arrival order.
-        return build.connection.sql(
-            f"""
-            SELECT * EXCLUDE (mesh_is_delete, mesh_rank, {dropped})
-            FROM (
-                SELECT *, {is_delete} AS mesh_is_delete,
-                       row_number() OVER (PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, {is_delete} DESC) AS mesh_rank
-                FROM {quote(events.alias)}
+        key = ", ".join(quote(k) for k in self.key)
+        hashed = "sha256(concat_ws(chr(31), " + ", ".join(f"CAST({quote(k)} AS VARCHAR)" for k in self.key) + "))"
+        flagged = f"SELECT *, coalesce({quote(self.operation)} IN ({deletes}), false) AS mesh_is_delete, {hashed} AS mesh_key FROM {quote(events.alias)}"
+        if applied is not None:
+            # Events the record has not seen: past the key's applied sequence, or a delete at the same sequence.
+            connection.register("mesh_applied", applied)
+            flagged = (
+                f"SELECT e.* FROM ({flagged}) AS e LEFT JOIN mesh_applied AS a ON a.mesh_key = e.mesh_key "
+                f"WHERE a.mesh_key IS NULL OR e.{quote(self.sequence)} > a.sequence "
+                f"OR (e.{quote(self.sequence)} = a.sequence AND e.mesh_is_delete AND NOT a.deleted)"
             )
-            WHERE mesh_rank = 1 AND NOT mesh_is_delete
-            """
+        # Each key's latest event; at equal sequence (a repeated event) a delete wins, so arrival order never matters.
+        latest = connection.sql(
+            f"SELECT * EXCLUDE (mesh_rank) FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, mesh_is_delete DESC) AS mesh_rank "
+            f"FROM ({flagged})) WHERE mesh_rank = 1"
         )
+        connection.register("mesh_latest", latest)
+        renamed = {c: self.rename.get(c, c) for c in columns if c not in {self.operation, *self.exclude}}
+        state = ", ".join(f"{quote(c)} AS {quote(name)}" for c, name in renamed.items())
+        upserts = f"SELECT {state} FROM mesh_latest WHERE NOT mesh_is_delete"
+        record = connection.sql(f"SELECT mesh_key, {quote(self.sequence)} AS sequence, mesh_is_delete AS deleted FROM mesh_latest")
+        if applied is None:
+            build.increment = Increment(tuple(renamed[k] for k in self.key), record) if self.incremental else None
+            return connection.sql(upserts)
+        state_key = [renamed[k] for k in self.key]
+        changed = connection.sql(f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} FROM mesh_latest")
+        build.increment = Increment(tuple(state_key), record, changed)
+        connection.register("mesh_previous", previous)
+        unchanged = " AND ".join(f"c.{quote(k)} = p.{quote(renamed[k])}" for k in self.key)
+        build.log.info(f"applying {latest.aggregate('count(*)').fetchall()[0][0]} new changes to the published rows")
+        return connection.sql(f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) UNION ALL BY NAME {upserts}")

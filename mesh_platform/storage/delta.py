@@ -115,6 +115,34 @@ def replace_rows(uri: str, batches: pa.RecordBatchReader, predicate: str, custom
     return DeltaTable(uri).version()
 
 
+def merge_rows(uri: str, changes: pa.Table, key: list[str], delete_column: str, custom_metadata: dict[str, str]) -> int:
+    """Apply `changes` to the Delta table at `uri` by `key`, in one commit (Delta Lake's MERGE); the new version.
+
+    A change whose `delete_column` is true deletes its key's row; any other replaces it, or adds it when the
+    key is new. Only the files holding changed keys are rewritten."""
+    import pyarrow as pa
+    from deltalake import CommitProperties, DeltaTable, Schema
+
+    table = DeltaTable(uri)
+    current = pa.schema(table.schema().to_arrow())
+    columns = [name for name in changes.column_names if name != delete_column]
+    new = pa.schema(Schema.from_arrow(changes.select(columns).schema).to_arrow())
+    if not new.equals(current):
+        raise SchemaChangeError(_schema_difference(current, new))
+    changes = changes.select(columns).cast(new).append_column(delete_column, changes[delete_column])
+    values = {f'"{name}"': f'source."{name}"' for name in columns}
+    matched = " AND ".join(f'target."{name}" = source."{name}"' for name in key)
+    removed, kept = f'source."{delete_column}"', f'NOT source."{delete_column}"'
+    (
+        table.merge(changes, matched, source_alias="source", target_alias="target", commit_properties=CommitProperties(custom_metadata=custom_metadata))
+        .when_matched_delete(removed)
+        .when_matched_update(values, kept)
+        .when_not_matched_insert(values, kept)
+        .execute()
+    )
+    return DeltaTable(uri).version()
+
+
 class SchemaChangeError(ValueError):
     """A part of a table cannot be replaced by rows of other columns or types: the whole table must be."""
 

@@ -53,6 +53,39 @@ class DomainWorkspace:
         self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
         return table
 
+    def stage_relation(self, name: str, relation: duckdb.DuckDBPyRelation) -> str:
+        """Write `relation` aside as `staging.<name>` (what it reads may change before it is used); return `name`."""
+        view = f"mesh_staging_{name}"
+        self.connection.register(view, relation)
+        try:
+            self.connection.execute(f"CREATE OR REPLACE TABLE {STAGING}.{quote(name)} AS SELECT * FROM {quote(view)}")
+        finally:
+            self.connection.unregister(view)
+        return name
+
+    def stage_changes(self, product: str, suffix: str, changed: duckdb.DuckDBPyRelation, key: list[str], deleted: str) -> str:
+        """An incremental build's changes, staged as `staging.<product><suffix>`: the staged rows of the keys
+        `changed` marks as changed, and the key alone of those it marks `deleted`; return that name."""
+        staged, name = f"{STAGING}.{quote(product)}", f"{product}{suffix}"
+        view = f"mesh_changed_{product}"
+        self.connection.register(view, changed)
+        types = dict(zip(self.connection.table(staged).columns, map(str, self.connection.table(staged).types)))
+        matched = " AND ".join(f"s.{quote(k)} = c.{quote(k)}" for k in key)
+        keys = ", ".join(f"CAST(c.{quote(k)} AS {types[k]}) AS {quote(k)}" for k in key)
+        try:
+            self.connection.execute(
+                f"CREATE OR REPLACE TABLE {STAGING}.{quote(name)} AS "
+                f"SELECT s.*, false AS {quote(deleted)} FROM {staged} AS s SEMI JOIN (SELECT * FROM {quote(view)} WHERE NOT {quote(deleted)}) AS c ON {matched} "
+                f"UNION ALL BY NAME SELECT {keys}, true AS {quote(deleted)} FROM {quote(view)} AS c WHERE c.{quote(deleted)}"
+            )
+        finally:
+            self.connection.unregister(view)
+        return name
+
+    def staged_table(self, name: str) -> pa.Table:
+        """A small staged table (e.g. an incremental build's record of applied events) as Arrow data."""
+        return self.connection.table(f"{STAGING}.{quote(name)}").to_arrow_table()
+
     def staged_rows(self, product: str) -> int:
         return int(self.connection.execute(f"SELECT count(*) FROM {STAGING}.{quote(product)}").fetchall()[0][0])
 

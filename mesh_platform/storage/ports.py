@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
-from mesh_platform.storage.delta import SchemaChangeError, arrow_dataset, overwrite_table, replace_rows
+from mesh_platform.storage.delta import SchemaChangeError, arrow_dataset, merge_rows, overwrite_table, replace_rows
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mesh_platform.core.settings import MeshSettings
 
 METADATA_PREFIX = "mesh."
+DELETED = "mesh_deleted"  # the column of an incremental build's changes that marks a deleted key
 
 
 class PortStore:
@@ -70,6 +71,7 @@ class PortVersion:
     started_at: dt.datetime | None = None  # when the build that published it began reading its inputs
     partitions: str | None = None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
     window: tuple[dt.datetime, dt.datetime] | None = None  # their time span [start, end), UTC
+    incremental: bool = False  # the commit applied changes by key (a cdc product's MERGE), not rows replaced
 
 
 @dataclass(frozen=True)
@@ -120,24 +122,14 @@ class Port:
 
         started_at = started_at or dt.datetime.now(dt.UTC)
         self._refuse_if_superseded(started_at, window)
-        metadata = {
-            f"{METADATA_PREFIX}address": str(self.address),
-            f"{METADATA_PREFIX}contract_version": contract.version,
-            f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
-            f"{METADATA_PREFIX}run_id": run_id or "",
-            f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
-            f"{METADATA_PREFIX}started_at": started_at.isoformat(),
-        }
+        metadata = self._commit_metadata(contract, run_id, tokens, started_at)
         if window is not None:
             metadata |= {
                 f"{METADATA_PREFIX}partitions": str(window),
                 f"{METADATA_PREFIX}window_start": window.start.isoformat(),
                 f"{METADATA_PREFIX}window_end": window.end.isoformat(),
             }
-        if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
-            self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
-            os.chmod(self.store_root, PRIVATE)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder()
         reader = data.to_reader() if isinstance(data, pa.Table) else data
         rows_key = f"{METADATA_PREFIX}rows"
         partitioning = contract.partitioning
@@ -151,6 +143,76 @@ class Port:
                 f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
                 f"a part of a table cannot change its columns: rebuild every partition at once: mesh materialize {self.address.unversioned()}"
             ) from None
+
+    def apply_changes(
+        self, changes: pa.Table, contract: Contract, key: list[str], run_id: str | None, tokens: tuple[str, ...] = (), started_at: dt.datetime | None = None
+    ) -> int:
+        """Apply the changed rows of an incremental build (a cdc product) in one commit, by `key`: a row whose
+        `DELETED` column is true deletes its key, any other is upserted; return the new version (the current
+        one when nothing changed). Raises
+        `SchemaChangeError` when the port's columns are not the changes' (publish the whole table then)."""
+        started_at = started_at or dt.datetime.now(dt.UTC)
+        self._refuse_if_superseded(started_at, None)
+        if changes.num_rows == 0:
+            return self.table().version()  # nothing changed: no new version
+        metadata = self._commit_metadata(contract, run_id, tokens, started_at)
+        upserts = int(changes.num_rows - sum(changes[DELETED].to_pylist()))
+        metadata[f"{METADATA_PREFIX}changes"] = json.dumps({"upserted": upserts, "deleted": changes.num_rows - upserts})
+        return merge_rows(self.uri, changes, key, DELETED, metadata)
+
+    @property
+    def applied_path(self) -> Path:
+        """Where an incremental product keeps the record of the change events its published rows include:
+        a Delta table next to the port (`v1.applied`): a hash of each key, its last applied sequence, deleted or not."""
+        return self.path.with_name(f"{self.path.name}.applied")
+
+    def applied_events(self) -> pads.Dataset | None:
+        """The record of the change events the port's current rows include; None when none is kept, or when
+        the port was rewritten whole since it was made (the record no longer describes its rows)."""
+        from deltalake import DeltaTable
+
+        uri = str(self.applied_path)
+        if not DeltaTable.is_deltatable(uri) or not self.exists():
+            return None
+        record = DeltaTable(uri)
+        recorded = int(record.history(limit=1)[0].get(f"{METADATA_PREFIX}port_version", -1))
+        # Versions published after the record's: changes applied by a build whose record failed to commit are
+        # fine (applying them again changes nothing); a whole rewrite is not.
+        if any(v.version > recorded and not v.incremental for v in self.versions()):
+            return None
+        return arrow_dataset(record, uri)
+
+    def record_applied(self, applied: pa.Table, replace: bool, version: int) -> None:
+        """Record change events as applied to port `version`: `replace` the record (a full replay), or add to it."""
+        from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+        commit = CommitProperties(custom_metadata={f"{METADATA_PREFIX}port_version": str(version)})
+        uri = str(self.applied_path)
+        if replace or not DeltaTable.is_deltatable(uri):
+            write_deltalake(uri, applied, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+            return
+        (
+            DeltaTable(uri).merge(applied, "target.mesh_key = source.mesh_key", source_alias="source", target_alias="target", commit_properties=commit)
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+
+    def _make_folder(self) -> None:
+        if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
+            self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
+            os.chmod(self.store_root, PRIVATE)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _commit_metadata(self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime) -> dict[str, str]:
+        return {
+            f"{METADATA_PREFIX}address": str(self.address),
+            f"{METADATA_PREFIX}contract_version": contract.version,
+            f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
+            f"{METADATA_PREFIX}run_id": run_id or "",
+            f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
+            f"{METADATA_PREFIX}started_at": started_at.isoformat(),
+        }
 
     def _refuse_if_superseded(self, started_at: dt.datetime, window: Window | None) -> None:
         """Raise `SupersededBuildError` when a build that started later already published what this one would replace."""
@@ -244,6 +306,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),
         started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,
         partitions=commit.get(f"{METADATA_PREFIX}partitions"),
+        incremental=f"{METADATA_PREFIX}changes" in commit,
         window=(
             (dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]), dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]))
             if f"{METADATA_PREFIX}window_start" in commit else None
