@@ -347,10 +347,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
-    )
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    body = {"query": query, **({"variables": variables} if variables else {})}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)["data"]
 

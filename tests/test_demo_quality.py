@@ -68,7 +68,8 @@ def test_bad_data_is_refused_by_the_right_rule(mesh_copy, what, domain, tamper, 
 
 
 def duplicate_first_row(copy: MeshCopy, product) -> None:
-    """Make a product's build emit its first row twice: through its landing file, SQL or Python."""
+    """Make a product's build emit its first row twice: through its landing file, SQL or Python (a cdc
+    product, whose state holds each key once by construction, gets a key that does not identify a row)."""
     import textwrap
 
     import yaml
@@ -92,6 +93,10 @@ def duplicate_first_row(copy: MeshCopy, product) -> None:
         else:
             attributes["sql"] = wrap.format(attributes["sql"])
             product.recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    elif kind == "CdcProduct":
+        # A key too fine for the product: each customer's changed e-mail addresses become rows of their own.
+        attributes["key"] = [*attributes["key"], "email"]
+        product.recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False))
     else:
         file, _, name = attributes["function"].partition(":")
         code = product.folder / file

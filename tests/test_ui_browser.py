@@ -1,5 +1,5 @@
 """An operator in the real Dagster UI, driven in headless Chromium: find products by owner and by
-domain, open one, see its address, owner, column schema and check results. Screenshots are kept
+domain, open one, see its address, owner, column schema, check results and partitions. Screenshots are kept
 in test-artifacts/ui/ (CI keeps them as artifacts)."""
 
 import contextlib
@@ -8,6 +8,7 @@ import re
 import shutil
 import time
 
+import dagster as dg
 import pytest
 
 from .conftest import REPO
@@ -126,6 +127,19 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     for check in ("governance", "order_id_unique", "country_code_is_country", "known_country_share", "Succeeded"):
         body.to_contain_text(check)
     page.screenshot(path=ARTIFACTS / "5-product-checks.png", full_page=True)
+
+    # A partitioned product's partitions: every day materialized, one by one in the partition view.
+    page.get_by_role("tab", name="Partitions").click()
+    page.wait_for_url(re.compile(r"view=partitions"))
+    days = len(dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC").get_partition_keys())
+    for state in (f"{days} Partitions Selected", f"Materialized ({days})", "Failed (0)", "Missing (0)"):
+        body.to_contain_text(state)
+    page.get_by_placeholder("Filter by name").fill("2026-03-02")
+    page.locator("span", has_text="2026-03-02").first.click()
+    body.to_contain_text("mesh/partitions")  # the partition's materialization: the range that built it
+    body.to_contain_text("dagster/row_count")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / "5b-partitions.png", full_page=True)
 
     # The code location's Resources page: the platform's resources; each one's page says what it is.
     page.goto(f"{base}/locations/sales/resources", wait_until="networkidle")

@@ -93,6 +93,8 @@ class CdcProduct(ProductRecipe):
         needed = [*self.key, self.sequence, self.operation, *self.exclude, *self.rename]
         if missing := [c for c in needed if c not in columns]:
             raise MeshError(f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})")
+        if dropped_keys := [k for k in self.key if k in {self.operation, *self.exclude}]:
+            raise MeshError(f"{build.contract.address}: key column {', '.join(dropped_keys)} is also excluded from the state; remove it from exclude")
         unsequenced = connection.execute(f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL").fetchall()[0][0]
         if unsequenced:
             raise MeshError(f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one")

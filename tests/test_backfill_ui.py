@@ -1,0 +1,97 @@
+"""A backfill launched through the webserver's GraphQL API, as the UI launches it, builds every partition asked for.
+
+`mesh ui` (webserver and daemon, on 127.0.0.1) serves a lab mesh with a daily partitioned source;
+a backfill of 30 days goes to the daemon, which runs it (one run: the product's backfill policy).
+"""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+from deltalake import DeltaTable
+
+from .conftest import LOCATIONS_QUERY, contract_yaml, free_port, graphql
+from .test_partitions import EVENTS, SOURCE
+
+pytestmark = pytest.mark.slow
+
+LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status numPartitions }
+    ... on PythonError { message }
+  }
+}
+"""
+DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(30)]
+
+
+def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
+    for number, day in enumerate(DAYS):
+        lab.land("shop", f"events/{day}.csv", f"event_id,day,amount\n{number * 2},{day},1\n{number * 2 + 1},{day},2\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=lab.root, env={**os.environ, "MESH_UI_PORT": str(port)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        wait_for(lambda: _loaded(port), process, "the UI did not load the shop code location")
+        launched = graphql(port, LAUNCH, {"params": {
+            "assetSelection": [{"path": ["shop", "events"]}],
+            "partitionNames": [str(day) for day in DAYS],
+        }})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill = launched["backfillId"]
+
+        def finished():
+            state = graphql(port, BACKFILL, {"id": backfill})["partitionBackfillOrError"]
+            return state if state["status"] not in ("REQUESTED",) else None
+
+        state = wait_for(finished, process, "the backfill did not finish", timeout=300)
+        assert state["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), state
+        assert state["numPartitions"] == 30
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+    with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey(["shop", "events"])) == {str(day) for day in DAYS}
+        [run] = instance.get_runs()  # one run for the whole range (the backfill policy)
+        assert run.tags["dagster/backfill"] == backfill
+    commits = DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1")).history()
+    assert len(commits) == 1 and DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1")).to_pyarrow_table().num_rows == 60
+
+
+def _loaded(port: int) -> bool:
+    try:
+        entries = graphql(port, LOCATIONS_QUERY)["workspaceOrError"]["locationEntries"]
+    except OSError:
+        return False
+    return len(entries) == 1 and bool(entries[0]["locationOrLoadError"]) and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+
+
+def wait_for(probe, process: subprocess.Popen, message: str, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while not (result := probe()):
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, message
+        time.sleep(1)
+    return result
