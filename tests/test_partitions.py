@@ -165,6 +165,7 @@ def test_partition_keys_and_windows_follow_the_grain(tmp_path):
 @pytest.mark.slow
 def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
     import os
+    import re
 
     from mesh_platform import product_versions
 
@@ -176,6 +177,9 @@ def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
     last = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC").get_last_partition_key()
     assert f"▶ shop: events, all_counts (partitions 2026-01-01…{last})" in whole.stdout
     assert f"✓ mesh://shop/events  version 0, 6 rows, partitions 2026-01-01…{last}" in whole.stdout, whole.stdout
+
+    status = run_mesh("status", env=env)
+    assert re.search(rf"mesh://shop/events +fresh \(to {last}\)", status.stdout), status.stdout  # judged on the newest day
 
     shop.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n")
     one = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", env=env)
@@ -193,3 +197,27 @@ def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
     assert "✗ mesh://shop/events  failed: not run: '01/02/2026' is not a daily partition key of day (write it like 2026-01-01)" in bad.stdout
     both = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", "--from", "2026-01-01", env=env)
     assert both.returncode != 0 and "give --partition KEY, or --from KEY --to KEY, not both" in both.stderr
+
+
+def test_a_promise_more_frequent_than_the_partitions_is_a_contract_error(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml("shop", "events", EVENTS, slaProperties=[{"property": "frequency", "value": 1, "unit": "h"}]))
+    with pytest.raises(ContractError, match=r"slaProperties\[0\]\.value: an update every 1h is more often than the daily partitions can give: a partition is complete once per day"):
+        load_contract(path)
+
+
+def test_freshness_follows_the_newest_partition(tmp_path):
+    import datetime as dt
+
+    from mesh_platform.catalog.freshness import partition_freshness
+
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml("shop", "events", EVENTS))  # frequency 1 d, latency 2 h
+    contract = load_contract(path)
+    built = dt.datetime(2026, 3, 10, 1, tzinfo=dt.UTC)
+    # The newest day, 2026-03-09, ended at midnight: the next one is due a day and two hours later.
+    fresh = partition_freshness(contract, "2026-03-09", built, now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC))
+    assert (fresh.state, fresh.due_by, fresh.latest_partition) == ("fresh", dt.datetime(2026, 3, 11, 2, tzinfo=dt.UTC), "2026-03-09")
+    # A rebuild of an old day today does not make a product whose newest day is old fresh.
+    assert partition_freshness(contract, "2026-03-01", dt.datetime(2026, 3, 11, 1, tzinfo=dt.UTC), now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC)).state == "late"
+    assert partition_freshness(contract, None, None).state == "never run"

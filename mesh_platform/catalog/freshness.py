@@ -3,6 +3,11 @@
 A product is late once its last successful build is older than one update
 interval (`frequency`) plus the allowed `latency` — the same window as the
 freshness policy its Dagster asset carries, so the CLI and the UI agree.
+
+A partitioned product is judged on its data's time rather than its build's: on
+its newest materialized partition, which is late once the time since that
+partition ended exceeds the same window (a daily product whose newest day is two
+days old has missed a day, however recently an old day was rebuilt).
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ class Freshness:
     state: State
     last_update: dt.datetime | None = None
     due_by: dt.datetime | None = None  # when it turns (or turned) late
+    latest_partition: str | None = None  # a partitioned product's newest materialized partition
 
     def to_json(self) -> dict:
         return {
             "state": self.state,
             "last_update": self.last_update.isoformat() if self.last_update else None,
             "due_by": self.due_by.isoformat() if self.due_by else None,
+            "latest_partition": self.latest_partition,
         }
 
 
@@ -49,3 +56,17 @@ def freshness(contract: Contract, last_update: dt.datetime | None, now: dt.datet
         return Freshness("no SLA", last_update)
     due = last_update + window
     return Freshness("fresh" if now <= due else "late", last_update, due)
+
+
+def partition_freshness(contract: Contract, latest_partition: str | None, last_update: dt.datetime | None, now: dt.datetime | None = None) -> Freshness:
+    """A partitioned product's freshness at `now`: late once its newest materialized partition ended longer ago than the SLA allows."""
+    assert contract.partitioning is not None, "a partitioned product's"
+    now = now or dt.datetime.now(dt.UTC)
+    window = allowed_age(contract)
+    if latest_partition is None:
+        return Freshness("never run")
+    if window is None:
+        return Freshness("no SLA", last_update, latest_partition=latest_partition)
+    ended = contract.partitioning.window(latest_partition).end.replace(tzinfo=dt.UTC)
+    due = ended + window
+    return Freshness("fresh" if now <= due else "late", last_update, due, latest_partition)

@@ -38,7 +38,8 @@ def status_command(
             last = h.freshness.last_update.strftime("%Y-%m-%d %H:%M") if h.freshness.last_update else "-"
             failing = ", ".join(c.name + ("" if c.severity == "error" else " (warning)") for c in h.failing_checks) or "-"
             failure = f"{h.last_failure.at:%Y-%m-%d %H:%M}: {h.last_failure.reason}" if h.last_failure else "-"
-            rows.append([h.address, h.freshness.state, last, failing, failure[:90]])
+            state = f"{h.freshness.state} (to {h.freshness.latest_partition})" if h.freshness.latest_partition else h.freshness.state
+            rows.append([h.address, state, last, failing, failure[:90]])
         print_table(["product", "freshness", "last success (UTC)", "failing checks", "last failed run"], rows)
         late = sum(h.freshness.state == "late" for h in report)
         failing = sum(bool(h.failing_error_checks) for h in report)

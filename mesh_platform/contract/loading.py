@@ -33,8 +33,8 @@ from mesh_platform.contract.model import (
     custom_properties,
     custom_property_path,
 )
-from mesh_platform.contract.partitioning import GRAINS, PARTITION_TYPES, Partitioning
-from mesh_platform.contract.schedule import UNITS, is_valid_cron
+from mesh_platform.contract.partitioning import GRAIN_LENGTHS, GRAINS, PARTITION_TYPES, PERIODS, Partitioning
+from mesh_platform.contract.schedule import UNITS, format_duration, is_valid_cron
 from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import ContractError, Problem
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
@@ -154,6 +154,13 @@ class _ContractReader:
         if access == "restricted" and not consumers:
             self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [domain, …]")
         frequency, latency = self.service_levels()
+        if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
+            index = next(i for i, sla in enumerate(odcs.slaProperties or []) if sla.property == "frequency")
+            self.fail(
+                ("slaProperties", index, "value"),
+                f"an update every {format_duration(frequency.duration)} is more often than the {partitioning.grain} partitions can give: a partition is complete once per {PERIODS[partitioning.grain]}",
+                f"promise a frequency of at least one {partitioning.grain} partition, or partition more finely (partitionGrain)",
+            )
         served_until = None
         if custom.get("servePreviousMajorUntil") is not None:
             try:

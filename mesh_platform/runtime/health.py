@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.catalog.catalog import Product
-from mesh_platform.catalog.freshness import Freshness, freshness
+from mesh_platform.catalog.freshness import Freshness, freshness, partition_freshness
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import Glossary
 from mesh_platform.product.checks import check_names
@@ -87,6 +87,7 @@ class ProductHealth:
             "healthy": self.healthy,
             "freshness": self.freshness.state,
             "due_by": _iso(self.freshness.due_by),
+            "latest_partition": self.freshness.latest_partition,
             "last_materialization": self.last_materialization_json(),
             "checks": [c.to_json() for c in self.checks],
             "failing_checks": [c.name for c in self.failing_checks],
@@ -111,7 +112,7 @@ def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: P
     key = dg.AssetKey(product.address.asset_key_path)
     event = instance.get_latest_materialization_event(key)
     last = _time(event.timestamp) if event else None
-    health = ProductHealth(str(product.address), freshness(product.contract, last, now))
+    health = ProductHealth(str(product.address), _freshness(instance, key, product, last, now))
     if event is not None:
         metadata = event.asset_materialization.metadata if event.asset_materialization else {}
         health.last_run_id = event.run_id
@@ -121,6 +122,15 @@ def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: P
         health.checks.append(_check_state(instance, dg.AssetCheckKey(key, name), severity))
     health.last_failure = _last_failure(instance, key, product, last)
     return health
+
+
+def _freshness(instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, last: dt.datetime | None, now: dt.datetime | None) -> Freshness:
+    """Freshness on the last build, or for a partitioned product on its newest materialized partition."""
+    if product.contract.partitioning is None:
+        return freshness(product.contract, last, now)
+    materialized = instance.get_materialized_partitions(key)
+    latest = max(materialized, default=None)  # keys of one grain sort as their times
+    return partition_freshness(product.contract, latest, last, now)
 
 
 def _check_state(instance: dg.DagsterInstance, check: dg.AssetCheckKey, severity: str) -> CheckState:
