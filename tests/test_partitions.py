@@ -221,3 +221,27 @@ def test_freshness_follows_the_newest_partition(tmp_path):
     # A rebuild of an old day today does not make a product whose newest day is old fresh.
     assert partition_freshness(contract, "2026-03-01", dt.datetime(2026, 3, 11, 1, tzinfo=dt.UTC), now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC)).state == "late"
     assert partition_freshness(contract, None, None).state == "never run"
+
+
+def test_a_rule_on_the_whole_table_checks_the_table_the_commit_would_make(lab):
+    across = {"metric": "duplicateValues", "arguments": {"properties": ["event_id"]}, "mustBe": 0, "customProperties": [{"property": "scope", "value": "table"}]}
+    lab.add_domain("shop")
+    lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS, schema=[{"name": "events", "properties": EVENTS, "quality": [across]}]))
+    for day, text in (("01", DAY_1), ("02", DAY_2), ("03", DAY_3)):
+        lab.land("shop", f"events/2026-01-{day}.csv", text)
+    assert lab.materialize("shop", partitions=("2026-01-01", "2026-01-03")).success
+    before = rows("mesh://shop/events")
+
+    # Day 2 again, now holding event 1, which day 1 already has: unique within the day, not across days.
+    lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n1,2026-01-02,5\n3,2026-01-02,30\n")
+    result = lab.materialize("shop", partition="2026-01-02", raise_on_error=False)
+
+    assert not result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["event_id_unique"].passed  # the partition's own rule
+    assert not evaluations["event_id_duplicates"].passed and evaluations["event_id_duplicates"].metadata["unexpected_count"].value == 2
+    assert rows("mesh://shop/events") == before and len(history(lab, "events")) == 1
+
+    lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n8,2026-01-02,5\n3,2026-01-02,30\n")
+    assert lab.materialize("shop", partition="2026-01-02").success
+    assert sorted(r[0] for r in rows("mesh://shop/events")) == [1, 2, 3, 6, 8]

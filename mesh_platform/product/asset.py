@@ -28,7 +28,7 @@ from mesh_platform.governance.check import check_product
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Violation
 from mesh_platform.governance.view import MeshView
-from mesh_platform.product.build import BuildEnvironment, Recipe, build_and_publish
+from mesh_platform.product.build import Audit, BuildEnvironment, Recipe, build_and_publish
 from mesh_platform.product.checks import GOVERNANCE_CHECK
 from mesh_platform.product.resources import (
     AccessControlResource,
@@ -37,7 +37,7 @@ from mesh_platform.product.resources import (
     LandingZoneResource,
     PortStoreResource,
 )
-from mesh_platform.quality.evaluation import RuleResult, evaluate_rules
+from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
 
 
@@ -47,6 +47,7 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
     refusals = [v for v in check_product(product, view) if v.severity == "error"]
     spec = product_spec(product, kind, code_files, refusals)
     rules = rules_with_terms(contract, view.glossary)
+    partitioning = contract.partitioning
     checks = [
         dg.AssetCheckSpec(
             GOVERNANCE_CHECK,
@@ -58,18 +59,14 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         dg.AssetCheckSpec(
             rule.name,
             asset=spec.key,
-            description=f"{rule.description} [{rule.severity}; {contract.file.name}: {rule.source}]",
+            description=f"{rule.description} [{rule.severity}{'; the whole table' if partitioning and rule.scope == 'table' else ''}; {contract.file.name}: {rule.source}]",
             blocking=rule.blocking,
         )
         for rule in rules
     ]
 
-    personal = {c.name for c in contract.columns if c.is_personal}
+    audit = Audit(rules, frozenset(c.name for c in contract.columns if c.is_personal))
 
-    def audit(connection, table):
-        return evaluate_rules(rules, connection, table, hidden=personal)
-
-    partitioning = contract.partitioning
     # A backfill of many partitions is one run: one build of the whole range, one commit.
     backfill = dg.BackfillPolicy.single_run() if partitioning else None
 

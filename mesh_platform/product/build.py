@@ -32,6 +32,7 @@ from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.product.conformance import conformed_select
+from mesh_platform.quality.evaluation import evaluate_rules
 from mesh_platform.storage.delta import SchemaChangeError
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.ports import DELETED, Port
@@ -44,9 +45,8 @@ if TYPE_CHECKING:
     from mesh_platform.core.address import Address
     from mesh_platform.core.inputs import ProductInput
     from mesh_platform.quality.evaluation import RuleResult
+    from mesh_platform.quality.rules import QualityRule
 
-# Checks the staged table (connection, table name) and returns every rule's result.
-Audit = Callable[["duckdb.DuckDBPyConnection", str], "list[RuleResult]"]
 
 OUTPUT_VIEW = "mesh_build_output"
 CHANGES_SUFFIX, APPLIED_SUFFIX = "__changes", "__applied"  # an incremental build's staged changes and record
@@ -86,6 +86,28 @@ class BuildContext:
         if self.glossary is None:
             raise KeyError("no glossary")
         return self.glossary.parameter(term, name, self.contract.domain)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The contract's quality rules, run on a staged build (write–audit–publish). A partitioned product's
+    rules check the partitions built, but those of `scope: table` the whole table as the commit would make it."""
+
+    rules: list[QualityRule]
+    hidden: frozenset[str] = frozenset()  # personal columns: their rules report counts, never values
+
+    @property
+    def table_wide(self) -> bool:
+        return any(rule.scope == "table" for rule in self.rules)
+
+    def __call__(self, connection: duckdb.DuckDBPyConnection, staged: str, whole: str | None = None) -> list[RuleResult]:
+        """Every rule's result: on the `staged` table, the table-wide ones on `whole` when given."""
+        if whole is None:
+            return evaluate_rules(self.rules, connection, staged, hidden=self.hidden)
+        results = evaluate_rules([r for r in self.rules if r.scope != "table"], connection, staged, hidden=self.hidden)
+        results += evaluate_rules([r for r in self.rules if r.scope == "table"], connection, whole, hidden=self.hidden)
+        order = {rule.name: index for index, rule in enumerate(self.rules)}
+        return sorted(results, key=lambda r: order[r.rule.name])
 
 
 @dataclass(frozen=True)
@@ -204,7 +226,8 @@ def build_and_publish(
         table = workspace.stage(contract.name, select)
         if audit:
             log.info(f"checking {table} against {contract.file.name}'s quality rules")
-        results = audit(connection, table) if audit else []
+        whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None
+        results = audit(connection, table, whole) if audit else []
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
         rows = workspace.staged_rows(contract.name)
@@ -262,6 +285,26 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
     for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX):
         workspace.published(f"{contract.name}{suffix}")
     return version
+
+
+WHOLE_TABLE = "mesh_whole_table"
+
+
+def _whole_table(build: BuildContext, staged: str, window: Window) -> str | None:
+    """A view of the whole table as a partitioned build's commit would make it: the published rows outside
+    the window, and the staged ones (None when nothing is published yet: the staged rows are the whole table)."""
+    published = build.published_rows()
+    if published is None:
+        return None
+    partitioning = build.contract.partitioning
+    column = build.contract.column(partitioning.column)
+    build.connection.register("mesh_published_rows", published)
+    build.connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW {WHOLE_TABLE} AS SELECT * FROM mesh_published_rows "
+        f"WHERE NOT ({window.condition(column.name, column.physical_type)}) UNION ALL BY NAME SELECT * FROM {staged}"
+    )
+    build.log.info(f"checking the rules on the whole table against the published rows with partitions {window} replaced")
+    return WHOLE_TABLE
 
 
 def _same_grain(reader: PortReader, address: Address, contract: Contract) -> tuple[str, str] | None:

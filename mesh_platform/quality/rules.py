@@ -10,6 +10,11 @@ query run in DuckDB on the staged data) and `custom` rules naming a Great
 Expectations expectation and its arguments. `severity: warning` reports without
 blocking; anything else blocks publishing.
 
+A partitioned product's rules check the partitions a build writes; a rule with
+`customProperties: [{property: scope, value: table}]` checks the whole table as
+it will be once they are written (uniqueness across partitions, say), before the
+commit makes them current.
+
 Custom rules whose verdict is an estimate anyway (a mean, median, quantile, standard
 deviation or distribution, or a share of rows with `mostly` below 1) run on a
 reservoir sample of `SAMPLE_ROWS` rows of a larger table; `implementation.sample`
@@ -27,7 +32,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mesh_platform.contract.model import Column, Contract
+from mesh_platform.contract.model import Column, Contract, custom_properties, custom_property_path
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import quote, select_problem
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
     from open_data_contract_standard.model import DataQuality
 
 Severity = Literal["error", "warning"]
+Scope = Literal["partition", "table"]  # what a partitioned product's rule checks: the partitions built, or the whole table
+SCOPES: tuple[str, ...] = ("partition", "table")
 # What decides a rule: Great Expectations' count or share of offending rows, its observed value
 # (row count), or its own verdict (custom expectations without a threshold).
 Measure = Literal["unexpected_count", "unexpected_percent", "observed_value", "success"]
@@ -74,6 +81,7 @@ class QualityRule:
     query: str | None = None
     # Great Expectations reads at most this many rows, a repeatable reservoir sample (None: every row).
     sample_rows: int | None = None
+    scope: Scope = "partition"
 
     @property
     def blocking(self) -> bool:
@@ -102,11 +110,13 @@ def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> lis
             )
         )
     for index, entry in enumerate(contract.quality):
-        rules.append(_quality_rule(contract, entry, None, f"schema[0].quality[{index}]", ("schema", 0, "quality", index)))
+        path = ("schema", 0, "quality", index)
+        rules.append(replace(_quality_rule(contract, entry, None, f"schema[0].quality[{index}]", path), scope=_scope(contract, entry, path)))
     for c_index, column in enumerate(contract.columns):
         for index, entry in enumerate(column.quality):
             path = ("schema", 0, "properties", c_index, "quality", index)
-            rules.append(_quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path))
+            rule = _quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path)
+            rules.append(replace(rule, scope=_scope(contract, entry, path)))
     return _unique_names([*rules, *extra])
 
 
@@ -207,6 +217,14 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
     if kind != "library":
         raise fail(f"quality rule type '{kind}' is not run by the mesh", "use library (with metric), sql or custom")
     return _library_rule(entry, column, source, severity, description, label, fail)
+
+
+def _scope(contract: Contract, entry: DataQuality, path: tuple) -> Scope:
+    scope = str(custom_properties(entry.customProperties).get("scope", "partition"))
+    if scope not in SCOPES:
+        where = custom_property_path(contract.document, "scope", (*path, "customProperties"))
+        raise ContractError([contract.source.problem(where, f"scope '{scope}' is unknown", "use partition (the partitions a build writes) or table (the whole table)")])
+    return scope  # type: ignore[return-value]
 
 
 def _library_rule(entry: DataQuality, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
