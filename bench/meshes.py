@@ -58,6 +58,18 @@ class BenchMesh:
             shutil.copyfile(file, target)
 
 
+    def land_folder(self, domain: str, folder: Path) -> None:
+        """Deliver a folder of files (hard links where possible)."""
+        target = self.home / "landing" / domain / folder.name
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copytree(folder, target, copy_function=os.link)
+        except OSError:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target)
+
+
 def mesh_env(root: Path, home: Path) -> dict[str, str]:
     """This environment, pointed at the mesh repository `root` and its state folder `home`."""
     return {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
@@ -97,5 +109,8 @@ def sql_recipe(inputs: list[str], sql: str) -> dict:
     return {"type": "mesh_platform.recipes.SqlProduct", "attributes": {"inputs": inputs, "sql": sql}}
 
 
-def source_recipe(path: str) -> dict:
-    return {"type": "mesh_platform.recipes.SourceProduct", "attributes": {"path": path}}
+def source_recipe(path: str, **options: object) -> dict:
+    attributes: dict = {"path": path}
+    if options:
+        attributes["options"] = options
+    return {"type": "mesh_platform.recipes.SourceProduct", "attributes": attributes}

@@ -23,9 +23,9 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Pairing, machine, pair
-from bench.scenarios import Scenario, Workbench, build_scenarios, definitions_scenario, demo_scenario
+from bench.scenarios import Scenario, Workbench, build_scenarios, definitions_scenario, demo_scenario, partition_scenario
 
-NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "definitions", "demo"]
+NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "definitions", "demo"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,11 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mesh benchmark: {rows:,} rows, {pairs} pairs per scenario, work folder {options.workdir} (command output: {log})", flush=True)
     results: dict[str, dict] = {}
     scenarios: list[Scenario] = []
-    if wanted & {"source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read"}:
+    if wanted & {"source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition"}:
         bench = Workbench(options.workdir, rows, log)
         bench.bench_mesh()
         chosen = wanted | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())
         scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
+        if "partition" in wanted:
+            scenarios.append(partition_scenario(bench))
     if "definitions" in wanted:
         scenarios.append(definitions_scenario(options.workdir, domains, products, log))
     if "demo" in wanted:

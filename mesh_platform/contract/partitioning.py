@@ -64,6 +64,11 @@ class Partitioning:
     start: dt.datetime
 
     @property
+    def numpy_unit(self) -> str:
+        """numpy's datetime unit of the grain: a value cast to it is its partition's start."""
+        return {"hourly": "h", "daily": "D", "monthly": "M"}[self.grain]
+
+    @property
     def key_format(self) -> str:
         return KEY_FORMATS[self.grain]
 

@@ -31,6 +31,7 @@ from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
+from mesh_platform.core.sql import quote
 from mesh_platform.product.conformance import conformed_select
 from mesh_platform.quality.evaluation import evaluate_rules
 from mesh_platform.storage.delta import SchemaChangeError
@@ -221,7 +222,8 @@ def build_and_publish(
             log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
         if window is not None:
             partition = contract.column(contract.partitioning.column)
-            select = f"SELECT * FROM ({select}) WHERE {window.condition(partition.name, partition.physical_type)}"
+            # In partition order: the port's files are cut one partition each as the staged rows stream out.
+            select = f"SELECT * FROM ({select}) WHERE {window.condition(partition.name, partition.physical_type)} ORDER BY {quote(partition.name)}"
             log.info(f"building partitions {window} of {contract.address} ({partition.name} from {window.start} to {window.end} UTC)")
         table = workspace.stage(contract.name, select)
         if audit:

@@ -3,11 +3,15 @@ reading one as Arrow data (what DuckDB scans)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import os
 import queue
 import threading
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,22 +23,58 @@ if TYPE_CHECKING:
     from deltalake.transaction import AddAction
 
 
-def arrow_dataset(table: DeltaTable, uri: str) -> pads.Dataset:
-    """A Delta table version as a lazy Arrow dataset."""
+def arrow_dataset(table: DeltaTable) -> pads.Dataset:
+    """A Delta table version as a lazy Arrow dataset: its Parquet files, in the table's schema.
+
+    The files are read as plain Parquet, each file's own row-group statistics deciding what a
+    filter may skip. Not through deltalake's `to_pyarrow_dataset`: that one turns the Delta log's
+    per-file statistics into guarantees, and a file whose statistics name only some columns (the
+    mesh writes bounds for a partitioned product's partition column alone) would be skipped by
+    any filter on another column - rows would go missing. Arrow's own local filesystem, not
+    deltalake's Rust one: with that one the process can abort at exit (delta-rs #2184)."""
+    import pyarrow as pa
+    import pyarrow.dataset as pads
     import pyarrow.fs as pafs
 
-    # Arrow's own local filesystem, not deltalake's default Rust-backed one: with that one the
-    # process can abort at exit ("terminate called without an active exception", delta-rs #2184).
-    return table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(uri, pafs.LocalFileSystem()))
+    schema = pa.schema(table.schema().to_arrow())
+    return pads.dataset(table.file_uris(), schema=schema, format="parquet", filesystem=pafs.LocalFileSystem())
+
+
+@dataclass(frozen=True)
+class FileSplit:
+    """How a partitioned product's files are cut: each holds rows of one partition of `column` only (the
+    partition's start as numpy's datetime in `unit`: h, D or M), with that column's bounds in the Delta log,
+    so that replacing a partition removes whole files (Delta Lake skips the others by their bounds) and
+    rewrites none."""
+
+    column: str
+    unit: str
+
+    def runs(self, batch: pa.RecordBatch) -> Iterator[tuple[object, pa.RecordBatch]]:
+        """(partition, rows) for each run of rows of one partition in `batch` (sorted rows give one run per partition)."""
+        import numpy as np
+
+        values = batch.column(self.column).to_numpy(zero_copy_only=False)
+        keys = values.astype(f"datetime64[{self.unit}]")
+        cuts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), batch.num_rows]
+        for start, end in itertools.pairwise(cuts):
+            yield keys[start], batch.slice(start, end - start)
+
+    def bounds(self, rows: pa.RecordBatch) -> tuple[object, object]:
+        import pyarrow.compute as pc
+
+        found = pc.min_max(rows.column(self.column)).as_py()
+        return found["min"], found["max"]
 
 
 FILE_BYTES = 256 * 1024 * 1024  # a new Parquet file after about this much Arrow data (~50–120 MB on disk)
 WRITERS = min(4, os.cpu_count() or 1)  # Parquet files written side by side (encoding releases the GIL)
 
 
-def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str) -> int:
+def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str, split: FileSplit | None = None) -> int:
     """Make `batches` the whole content of the Delta table at `uri` (created if new), in one commit; the new version.
-    The commit carries `custom_metadata`, and the number of rows written under `rows_key`.
+    The commit carries `custom_metadata`, and the number of rows written under `rows_key`. With `split`
+    (a partitioned product), each file holds one partition's rows.
 
     The Parquet files are written as the stream comes (pyarrow's ParquetWriter, `WRITERS` files at a
     time, each batch handed to the next free writer: a few batches in memory at once), then committed
@@ -55,8 +95,8 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
     folder = Path(uri)
     folder.mkdir(parents=True, exist_ok=True)
     prefix = f"part-{uuid.uuid4()}"
-    handed: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=2 * WRITERS)
-    writers = [_FileWriter(folder, f"{prefix}-{index}", file_schema, handed) for index in range(WRITERS)]
+    handed: queue.Queue[tuple[object, pa.RecordBatch] | None] = queue.Queue(maxsize=2 * WRITERS)
+    writers = [_FileWriter(folder, f"{prefix}-{index}", file_schema, handed, split) for index in range(WRITERS)]
     threads = [threading.Thread(target=writer.run, name=f"parquet-writer-{index}", daemon=True) for index, writer in enumerate(writers)]
     for thread in threads:
         thread.start()
@@ -67,7 +107,9 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
                     continue
                 if any(writer.error for writer in writers):
                     break  # a writer failed: stop reading, its error is raised below
-                handed.put(batch if batch.schema == file_schema else batch.cast(file_schema))
+                batch = batch if batch.schema == file_schema else batch.cast(file_schema)
+                for item in split.runs(batch) if split else [(None, batch)]:
+                    handed.put(item)
         finally:
             for _ in threads:
                 handed.put(None)
@@ -166,55 +208,90 @@ def _references(uri: str, prefix: str) -> bool:
 
 
 class _FileWriter:
-    """One writer thread: the batches it takes go to its own Parquet files, a new one every `FILE_BYTES`."""
+    """One writer thread: the batches it takes go to its own Parquet files, a new one every `FILE_BYTES`
+    and, with a `split`, whenever a batch of another partition comes."""
 
-    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, handed: queue.Queue):
-        self.folder, self.prefix, self.schema, self.handed = folder, prefix, schema, handed
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, handed: queue.Queue, split: FileSplit | None = None):
+        self.folder, self.prefix, self.schema, self.handed, self.split = folder, prefix, schema, handed, split
         self.actions: list[AddAction] = []
         self.error: BaseException | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._path, self._written, self._partition, self._bounds = Path(), 0, None, None
 
     def run(self) -> None:
-        import pyarrow.parquet as pq
-
-        writer, path, written = None, Path(), 0
-        while (batch := self.handed.get()) is not None:
+        while (item := self.handed.get()) is not None:
             if self.error is not None:
                 continue  # keep taking batches, so the reading side never waits on a failed writer
             try:
-                if writer is None:
-                    path = self.folder / f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
-                    writer, written = pq.ParquetWriter(path, self.schema, compression="snappy"), 0
-                writer.write_batch(batch)
-                written += batch.nbytes
-                if written >= FILE_BYTES:
-                    writer.close()
-                    self.actions.append(_add_action(path, self.folder, pq.read_metadata(path)))
-                    writer = None
+                self._write(*item)
             except BaseException as error:  # raised by overwrite_table once every writer has stopped
                 self.error = error
         try:
-            if writer is not None:
-                writer.close()
-                if self.error is None:
-                    self.actions.append(_add_action(path, self.folder, pq.read_metadata(path)))
+            self._close()
         except BaseException as error:
             self.error = self.error or error
 
+    def _write(self, partition: object, batch: pa.RecordBatch) -> None:
+        import pyarrow.parquet as pq
 
-def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData) -> AddAction:
-    """The Delta log entry adding one written Parquet file, with its row count as statistics.
+        if self._writer is not None and partition != self._partition:
+            self._close()
+        if self._writer is None:
+            self._path = self.folder / f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
+            self._writer, self._written, self._partition, self._bounds = pq.ParquetWriter(self._path, self.schema, compression="snappy"), 0, partition, None
+        self._writer.write_batch(batch)
+        self._written += batch.nbytes
+        if self.split is not None:
+            low, high = self.split.bounds(batch)
+            self._bounds = (low, high) if self._bounds is None else (min(self._bounds[0], low), max(self._bounds[1], high))
+        if self._written >= FILE_BYTES:
+            self._close()
 
-    No column bounds: deltalake's own reader turns a column without bounds into a guarantee no
-    row can meet (the file is skipped, rows go missing), so bounds would have to be written for
-    every type exactly as delta-rs spells them. A build's port has few files (one per ~256 MB of
-    data): skipping files would save little, and each reader reads every file correctly."""
+    def _close(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        if self.error is None:
+            bounds = {self.split.column: self._bounds} if self.split is not None and self._bounds is not None else {}
+            self.actions.append(_add_action(self._path, self.folder, pq.read_metadata(self._path), bounds))
+
+
+def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData, bounds: dict[str, tuple[object, object]] | None = None) -> AddAction:
+    """The Delta log entry adding one written Parquet file, with its row count as statistics, and the
+    `bounds` (min, max) of the columns given (a partitioned product's partition column).
+
+    No bounds for the other columns: delta-rs would need them written for every type exactly as it
+    spells them, and the mesh reads its ports as plain Parquet (`arrow_dataset`), whose own row-group
+    statistics skip what a filter excludes. The partition column's bounds let Delta Lake replace a
+    partition by removing whole files."""
     from deltalake.transaction import AddAction
 
+    stats: dict[str, object] = {"numRecords": metadata.num_rows}
+    if bounds:
+        stats |= {
+            "minValues": {column: _stat(low) for column, (low, _) in bounds.items()},
+            "maxValues": {column: _stat(high) for column, (_, high) in bounds.items()},
+            "nullCount": dict.fromkeys(bounds, 0),  # partition columns are required
+        }
     return AddAction(
         path=path.relative_to(folder).as_posix(),
         size=path.stat().st_size,
         partition_values={},
         modification_time=int(path.stat().st_mtime * 1000),
         data_change=True,
-        stats=json.dumps({"numRecords": metadata.num_rows}),
+        stats=json.dumps(stats),
     )
+
+
+def _stat(value: object) -> str:
+    """A date or timestamp as delta-rs writes it in statistics (milliseconds: a bound cut down stays inside its partition)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"no Delta statistics form for {value!r}")

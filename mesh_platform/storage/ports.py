@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
-from mesh_platform.storage.delta import SchemaChangeError, arrow_dataset, merge_rows, overwrite_table, replace_rows
+from mesh_platform.storage.delta import FileSplit, SchemaChangeError, arrow_dataset, merge_rows, overwrite_table, replace_rows
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -133,8 +133,9 @@ class Port:
         reader = data.to_reader() if isinstance(data, pa.Table) else data
         rows_key = f"{METADATA_PREFIX}rows"
         partitioning = contract.partitioning
+        split = FileSplit(partitioning.column, partitioning.numpy_unit) if partitioning is not None else None
         if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
-            return overwrite_table(self.uri, reader, metadata, rows_key=rows_key)  # the whole table, streamed
+            return overwrite_table(self.uri, reader, metadata, rows_key=rows_key, split=split)  # the whole table, streamed
         column = contract.column(partitioning.column)
         try:
             return replace_rows(self.uri, reader, window.delta_predicate(column.name, column.physical_type), metadata, rows_key)
@@ -180,7 +181,7 @@ class Port:
         # fine (applying them again changes nothing); a whole rewrite is not.
         if any(v.version > recorded and not v.incremental for v in self.versions()):
             return None
-        return arrow_dataset(record, uri)
+        return arrow_dataset(record)
 
     def record_applied(self, applied: pa.Table, replace: bool, version: int) -> None:
         """Record change events as applied to port `version`: `replace` the record (a full replay), or add to it."""
@@ -274,7 +275,7 @@ class Port:
         # in time from that version down, so its newest commit would pass for the version read.
         commits = table.history(limit=1) if version is None else self.table().history()
         published = next((_port_version(c) for c in commits if c.get("version") == number), None)
-        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.uri))
+        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()

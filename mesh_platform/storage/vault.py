@@ -54,4 +54,4 @@ class Vault:
         path = self.path(domain)
         if not DeltaTable.is_deltatable(str(path)):
             return None
-        return arrow_dataset(DeltaTable(str(path)), str(path))
+        return arrow_dataset(DeltaTable(str(path)))
