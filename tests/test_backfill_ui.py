@@ -1,7 +1,9 @@
-"""A backfill launched through the webserver's GraphQL API, as the UI launches it, builds every partition asked for.
+"""A backfill launched through the webserver's GraphQL API, as the UI launches it, builds every partition asked for;
+a day built again (late data) shows the same day of a daily product reading it as stale.
 
-`mesh ui` (webserver and daemon, on 127.0.0.1) serves a lab mesh with a daily partitioned source;
-a backfill of 30 days goes to the daemon, which runs it (one run: the product's backfill policy).
+`mesh ui` (webserver and daemon, on 127.0.0.1) serves a lab mesh with a daily partitioned source and
+a daily product reading it; a backfill of 30 days goes to the daemon, which runs it (one run: the
+product's backfill policy).
 """
 
 import datetime as dt
@@ -16,7 +18,7 @@ import pytest
 from deltalake import DeltaTable
 
 from .conftest import LOCATIONS_QUERY, contract_yaml, free_port, graphql
-from .test_partitions import EVENTS, SOURCE
+from .test_partitions import DAILY_COUNTS, EVENTS, SOURCE, SQL
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +41,21 @@ query Backfill($id: String!) {
   }
 }
 """
+STALE = """
+query Stale($key: AssetKeyInput!, $partition: String) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode { staleStatus(partition: $partition) staleCauses(partition: $partition) { reason key { path } partitionKey } }
+  }
+}
+"""
 DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(30)]
 
 
-def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions(lab):
+def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions_and_a_late_day_makes_its_reader_stale(lab):
     lab.add_domain("shop")
     lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
+    counts = "SELECT day, count(*) AS events, (SELECT count(*) FROM events) AS events_seen FROM events GROUP BY day"
+    lab.add_product("shop", "daily_counts", SQL.format(sql=counts), contract_yaml("shop", "daily_counts", DAILY_COUNTS))
     for number, day in enumerate(DAYS):
         lab.land("shop", f"events/{day}.csv", f"event_id,day,amount\n{number * 2},{day},1\n{number * 2 + 1},{day},2\n")
     port = free_port()
@@ -68,16 +79,27 @@ def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions(lab):
         state = wait_for(finished, process, "the backfill did not finish", timeout=300)
         assert state["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), state
         assert state["numPartitions"] == 30
+
+        # Late data for 2026-01-02: that day of events is built again after daily_counts read it.
+        assert lab.materialize("shop", "daily_counts", partitions=("2026-01-01", "2026-01-02")).success
+        counts_key = {"key": {"path": ["shop", "daily_counts"]}}
+        assert graphql(port, STALE, {**counts_key, "partition": "2026-01-02"})["assetNodeOrError"]["staleStatus"] == "FRESH"
+        lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n2,2026-01-02,1\n3,2026-01-02,2\n100,2026-01-02,3\n")
+        assert lab.materialize("shop", "events", partition="2026-01-02").success
+        stale = graphql(port, STALE, {**counts_key, "partition": "2026-01-02"})["assetNodeOrError"]
+        assert stale["staleStatus"] == "STALE", stale
+        assert {"reason": "has a new data version", "key": {"path": ["shop", "events"]}, "partitionKey": "2026-01-02"} in stale["staleCauses"]
+        assert graphql(port, STALE, {**counts_key, "partition": "2026-01-01"})["assetNodeOrError"]["staleStatus"] == "FRESH"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
 
     with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
         assert instance.get_materialized_partitions(dg.AssetKey(["shop", "events"])) == {str(day) for day in DAYS}
-        [run] = instance.get_runs()  # one run for the whole range (the backfill policy)
-        assert run.tags["dagster/backfill"] == backfill
-    commits = DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1")).history()
-    assert len(commits) == 1 and DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1")).to_pyarrow_table().num_rows == 60
+        [run] = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill}))  # one run for the range (the backfill policy)
+        assert run.tags["dagster/asset_partition_range_start"] == "2026-01-01"
+    port = DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1"))
+    assert len(port.history()) == 2 and port.to_pyarrow_table().num_rows == 61  # the backfill's commit, then the late day's
 
 
 def _loaded(port: int) -> bool:

@@ -114,7 +114,9 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
             metadata["mesh/input_age_hours"] = round(published.input_age_hours, 3)
         if window is not None:
             metadata["mesh/partitions"] = str(window)
-        yield dg.MaterializeResult(metadata=metadata)
+        # The data version is the port version: a new commit (a partition built again with late data, say)
+        # is new data to Dagster, so what read the old one shows as stale in the UI.
+        yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(f"port-v{published.version}"))
 
     return _build
 
