@@ -92,7 +92,10 @@ def _print_description(d: dict) -> None:
     echo("")
     echo("versions")
     if d["versions"]:
-        print_table(["  version", "published", "rows", "contract"], [[f"  {v['version']}", _when(v["published_at"]), v["rows"] if v["rows"] is not None else "-", v["contract_version"] or "-"] for v in d["versions"]])
+        print_table(
+            ["  version", "published", "rows", "contract", "wrote"],
+            [[f"  {v['version']}", _when(v["published_at"]), v["rows"] if v["rows"] is not None else "-", v["contract_version"] or "-", v["wrote"]] for v in d["versions"]],
+        )
     else:
         echo("  not published yet")
     echo("")
@@ -115,3 +118,4 @@ def _when(iso: str | None) -> str:
 def _shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh_platform.catalog.catalog import Product
-from mesh_platform.catalog.freshness import Freshness, freshness
+from mesh_platform.catalog.freshness import Freshness, freshness, partition_freshness
 from mesh_platform.contract.schedule import format_duration
 from mesh_platform.core.address import Address
 from mesh_platform.governance.view import MeshView
+from mesh_platform.storage.ports import PortVersion
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,21 @@ def entry(mesh: MeshView, product: Product, matched: tuple[str, ...] = (), now: 
         owner=contract.owners[-1] if len(contract.owners) > 1 else contract.owners[0],
         access=contract.access,
         description=contract.purpose.splitlines()[0] if contract.purpose else "",
-        freshness=freshness(contract, last_published(mesh, product), now),
+        freshness=published_freshness(product, mesh.versions(product), now),
         matched=matched,
     )
 
 
-def last_published(mesh: MeshView, product: Product) -> dt.datetime | None:
-    versions = mesh.versions(product)
-    return versions[0].published_at if versions else None
+def published_freshness(product: Product, versions: list[PortVersion], now: dt.datetime | None = None) -> Freshness:
+    """Freshness from the port's versions (newest first): on the last publish, or for a partitioned
+    product on the newest partition any version wrote, as `mesh status` judges it from Dagster."""
+    last = versions[0].published_at if versions else None
+    partitioning = product.contract.partitioning
+    if partitioning is None:
+        return freshness(product.contract, last, now)
+    ends = [v.window[1] for v in versions if v.window is not None]
+    newest = partitioning.key_of(max(ends) - dt.timedelta(microseconds=1)) if ends else None
+    return partition_freshness(product.contract, newest, last, now)
 
 
 def _passes(mesh: MeshView, product: Product, filters: SearchFilters) -> bool:
@@ -193,17 +201,26 @@ def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = N
     product = mesh.catalog.product(address)
     published = mesh.versions(product)  # one read of the Delta log, newest first
     versions = [
-        {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id}
+        {
+            "version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id,
+            "partitions": v.partitions, "wrote": _wrote(v),
+        }
         for v in published
     ]
-    last = published[0].published_at if published else None
     downstream = [str(p.address) for p in mesh.catalog.downstream(product)]
     terms = {found.column.name: found.label for found in mesh.glossary.column_terms(product.contract)}
     return ProductDescription(
         product=product,
-        freshness=freshness(product.contract, last, now),
+        freshness=published_freshness(product, published, now),
         versions=versions,
         upstream=[str(i.address) for i in product.inputs],
         downstream=downstream,
         terms=terms,
     )
+
+
+def _wrote(version: PortVersion) -> str:
+    """What a version's commit wrote: the whole table, some partitions, or a cdc build's changed keys."""
+    if version.partitions:
+        return f"partitions {version.partitions}"
+    return "changed keys" if version.incremental else "whole table"
