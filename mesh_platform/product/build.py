@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
+from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
-from mesh_platform.core.sql import quote
 from mesh_platform.product.conformance import conformed_select
 from mesh_platform.quality.evaluation import evaluate_rules
 from mesh_platform.storage.delta import SchemaChangeError
@@ -262,6 +262,7 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
     secret = mesh_secret(reader.secret, reader.secret_file) if personal else ""
     # An incremental build's record goes aside before the port changes: it is read from the record as it was.
     applied = workspace.stage_relation(f"{contract.name}{APPLIED_SUFFIX}", increment.applied) if increment else None
+    version = None
     if increment is not None and increment.changed is not None and port.exists():
         changes = workspace.stage_changes(contract.name, CHANGES_SUFFIX, increment.changed, list(increment.key), DELETED)
         # The clear values go to the domain's vault first: a published token always has its value there.
@@ -274,9 +275,6 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
             publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
         except SchemaChangeError as change:
             publishing.log.warning(f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes")
-            version = None
-    else:
-        version = None
     if version is None:
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)

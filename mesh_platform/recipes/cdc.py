@@ -25,9 +25,9 @@ from pydantic import Field
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import literal, quote
 from mesh_platform.product.build import Increment
-from mesh_platform.storage.ports import DELETED
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, guess_column, inputs_as_given
+from mesh_platform.storage.ports import DELETED
 
 if TYPE_CHECKING:
     import duckdb
@@ -113,22 +113,22 @@ class CdcProduct(ProductRecipe):
                 f"OR (e.{quote(self.sequence)} = a.sequence AND e.mesh_is_delete AND NOT a.deleted)"
             )
         # Each key's latest event; at equal sequence (a repeated event) a delete wins, so arrival order never matters.
-        latest = connection.sql(
-            f"SELECT * EXCLUDE (mesh_rank) FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, mesh_is_delete DESC) AS mesh_rank "
-            f"FROM ({flagged})) WHERE mesh_rank = 1"
+        # Computed once (a temporary table): the new state, the changed keys and the record all read it.
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE mesh_latest AS SELECT * EXCLUDE (mesh_rank) FROM (SELECT *, row_number() OVER "
+            f"(PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, mesh_is_delete DESC) AS mesh_rank FROM ({flagged})) WHERE mesh_rank = 1"
         )
-        connection.register("mesh_latest", latest)
         renamed = {c: self.rename.get(c, c) for c in columns if c not in {self.operation, *self.exclude}}
+        state_key = tuple(renamed[k] for k in self.key)
         state = ", ".join(f"{quote(c)} AS {quote(name)}" for c, name in renamed.items())
         upserts = f"SELECT {state} FROM mesh_latest WHERE NOT mesh_is_delete"
         record = connection.sql(f"SELECT mesh_key, {quote(self.sequence)} AS sequence, mesh_is_delete AS deleted FROM mesh_latest")
         if applied is None:
-            build.increment = Increment(tuple(renamed[k] for k in self.key), record) if self.incremental else None
+            build.increment = Increment(state_key, record) if self.incremental else None
             return connection.sql(upserts)
-        state_key = [renamed[k] for k in self.key]
         changed = connection.sql(f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} FROM mesh_latest")
-        build.increment = Increment(tuple(state_key), record, changed)
+        build.increment = Increment(state_key, record, changed)
         connection.register("mesh_previous", previous)
         unchanged = " AND ".join(f"c.{quote(k)} = p.{quote(renamed[k])}" for k in self.key)
-        build.log.info(f"applying {latest.aggregate('count(*)').fetchall()[0][0]} new changes to the published rows")
+        build.log.info(f"applying the changes of {connection.sql('SELECT count(*) FROM mesh_latest').fetchall()[0][0]} keys to the published rows")
         return connection.sql(f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) UNION ALL BY NAME {upserts}")

@@ -150,8 +150,8 @@ class Port:
     ) -> int:
         """Apply the changed rows of an incremental build (a cdc product) in one commit, by `key`: a row whose
         `DELETED` column is true deletes its key, any other is upserted; return the new version (the current
-        one when nothing changed). Raises
-        `SchemaChangeError` when the port's columns are not the changes' (publish the whole table then)."""
+        one when nothing changed). Raises `SchemaChangeError` when the port's columns are not the changes'
+        (publish the whole table then)."""
         started_at = started_at or dt.datetime.now(dt.UTC)
         self._refuse_if_superseded(started_at, None)
         if changes.num_rows == 0:
