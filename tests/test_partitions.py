@@ -245,3 +245,34 @@ def test_a_rule_on_the_whole_table_checks_the_table_the_commit_would_make(lab):
     lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n8,2026-01-02,5\n3,2026-01-02,30\n")
     assert lab.materialize("shop", partition="2026-01-02").success
     assert sorted(r[0] for r in rows("mesh://shop/events")) == [1, 2, 3, 6, 8]
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "not declared"])
+def test_a_day_built_again_upstream_is_rebuilt_downstream_when_the_contract_declares_it(lab, declared):
+    extra = {"customProperties": [{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]} if declared else {}
+    lab.add_domain("shop")
+    lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
+    counts = "SELECT day, count(*) AS events, (SELECT count(*) FROM events) AS events_seen FROM events GROUP BY day"
+    lab.add_product("shop", "daily_counts", SQL.format(sql=counts), contract_yaml("shop", "daily_counts", DAILY_COUNTS, **extra))
+    for day, text in (("01", DAY_1), ("02", DAY_2), ("03", DAY_3)):
+        lab.land("shop", f"events/2026-01-{day}.csv", text)
+    assert lab.materialize("shop", partitions=("2026-01-01", "2026-01-03")).success
+    defs = lab.definitions("shop")
+    counts_key = dg.AssetKey(["shop", "daily_counts"])
+    with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
+        first = dg.evaluate_automation_conditions(defs, instance, asset_selection=dg.AssetSelection.assets(counts_key))
+        assert first.get_requested_partitions(counts_key) == set()
+
+        lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n")
+        assert lab.materialize("shop", "events", partition="2026-01-02").success
+
+        then = dg.evaluate_automation_conditions(defs, instance, asset_selection=dg.AssetSelection.assets(counts_key), cursor=first.cursor)
+        assert then.get_requested_partitions(counts_key) == ({"2026-01-02"} if declared else set())
+
+
+def test_rebuilding_late_partitions_is_for_partitioned_products(tmp_path):
+    path = tmp_path / "contract.yaml"
+    columns = [column("id", "integer", "BIGINT")]
+    path.write_text(contract_yaml("shop", "things", columns, customProperties=[{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]))
+    with pytest.raises(ContractError, match=r"customProperties\[1\]\.value: rebuildLatePartitions is for partitioned products"):
+        load_contract(path)

@@ -167,6 +167,11 @@ class _ContractReader:
                 served_until = dt.date.fromisoformat(str(custom["servePreviousMajorUntil"]))
             except ValueError:
                 self.fail(self.custom_path("servePreviousMajorUntil"), f"'{custom['servePreviousMajorUntil']}' is not a date", "write YYYY-MM-DD")
+        rebuild_late = custom.get("rebuildLatePartitions", False)
+        if not isinstance(rebuild_late, bool):
+            self.fail(self.custom_path("rebuildLatePartitions"), f"rebuildLatePartitions must be true or false, not {rebuild_late!r}", "write true or false")
+        elif rebuild_late and partitioning is None:
+            self.fail(self.custom_path("rebuildLatePartitions"), "rebuildLatePartitions is for partitioned products; this one has no partitioned column", "remove it, or partition the product (partitioned: true on a date or timestamp column)")
         if self.problems:
             raise ContractError(self.problems)
         return Contract(
@@ -180,6 +185,7 @@ class _ContractReader:
             frequency=frequency,
             latency=latency,
             partitioning=partitioning,
+            rebuild_late_partitions=rebuild_late is True,
         )
 
     def identifier(self, path: FieldPath, value: Any, what: str) -> None:

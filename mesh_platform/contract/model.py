@@ -9,7 +9,8 @@ column, SLA durations, and the source lines every error points at.
 Mesh settings the standard has no field for are `customProperties`:
   contract level: `access` (public | restricted | internal), `consumers`
   (domains a restricted product is granted to), `tier`,
-  `servePreviousMajorUntil` (date until which older major versions stay readable);
+  `servePreviousMajorUntil` (date until which older major versions stay readable),
+  `rebuildLatePartitions` (a partitioned product rebuilds any partition whose inputs changed);
   column level: `term` (the glossary term the column carries), and for personal
   columns `masking` (hash | drop: how readers outside the domain see it) and
   `unmaskedFor` (domains that see the clear value); on a `partitioned` column,
@@ -205,6 +206,7 @@ class Contract:
     frequency: ServiceLevel | None
     latency: ServiceLevel | None
     partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
+    rebuild_late_partitions: bool = False  # rebuild any partition whose inputs changed, not only the newest one
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (the catalog index) without the standard's model: it is rebuilt from the document when used."""

@@ -282,10 +282,24 @@ DEFAULT_SOURCE_CRON = "0 0 * * *"
 def _automation_condition(product: Product) -> dg.AutomationCondition:
     """When the product rebuilds.
 
-    With a frequency SLA: on its cron tick, once every input has updated since that tick.
-    Without one: a derived product follows its inputs; a source is refreshed daily.
+    With a frequency SLA: on its cron tick, once every input has updated since that tick (a
+    partitioned product: its newest partition). Without one: a derived product follows its
+    inputs; a source is refreshed daily. A partitioned product whose contract sets
+    `rebuildLatePartitions` also rebuilds an older partition once an input it reads changed
+    (late data built again upstream).
     """
     cron = product.contract.cron_schedule
     if cron:
-        return dg.AutomationCondition.on_cron(cron)
-    return dg.AutomationCondition.eager() if product.inputs else dg.AutomationCondition.on_cron(DEFAULT_SOURCE_CRON)
+        condition = dg.AutomationCondition.on_cron(cron)
+    else:
+        condition = dg.AutomationCondition.eager() if product.inputs else dg.AutomationCondition.on_cron(DEFAULT_SOURCE_CRON)
+    if product.contract.rebuild_late_partitions and product.inputs:
+        condition = condition | _late_partitions()
+    return condition
+
+
+def _late_partitions() -> dg.AutomationCondition:
+    """An older partition whose inputs were updated since it was last handled (requested or built)."""
+    ready = ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+    late = dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_latest_time_window() & ready
+    return late.with_label("a late partition's inputs changed")
