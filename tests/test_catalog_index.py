@@ -35,11 +35,11 @@ def test_a_contract_changed_within_the_same_second_and_size_is_read_again(repo_c
     contract = repo_copy.root / "domains/sales/defs/orders/contract.yaml"
     before = contract.stat()
     text = contract.read_text()
-    assert "version: 1.0.0" in text
-    contract.write_text(text.replace("version: 1.0.0", "version: 1.0.9", 1))  # same size
+    assert "version: 1.1.0" in text
+    contract.write_text(text.replace("version: 1.1.0", "version: 1.1.9", 1))  # same size
     os.utime(contract, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same modification time
-    assert "1.0.9" in _mesh_process(repo_copy, "show", "mesh://sales/orders").stdout
-    assert str(Catalog.load(repo_copy.root).product("mesh://sales/orders").contract.version) == "1.0.9"
+    assert "1.1.9" in _mesh_process(repo_copy, "show", "mesh://sales/orders").stdout
+    assert str(Catalog.load(repo_copy.root).product("mesh://sales/orders").contract.version) == "1.1.9"
 
 
 def test_a_broken_product_is_never_kept_and_its_fix_is_seen(repo_copy):

@@ -24,7 +24,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_demo_contract_loads_into_a_typed_model():
     contract = load_contract(REPO / "domains/sales/defs/orders/contract.yaml")
     assert str(contract.address) == "mesh://sales/orders"
-    assert contract.version == "1.0.0" and contract.major == 1
+    assert contract.version == "1.1.0" and contract.major == 1
     assert contract.owners == ["team:sales", "ana.ruiz@example.com"]
     assert contract.access == "public"
     assert contract.tier == "gold"

@@ -124,7 +124,7 @@ def test_each_change_kind_is_classified(tmp_path, change, kind, breaking):
     base = BASE_ALLOWED if change in (reduce_allowed, extend_allowed) else BASE
     new = copy.deepcopy(base)
     change(new)
-    new["version"] = "1.1.0"
+    new["version"] = "1.2.0"
     result = diff_contracts(load_contract(write(tmp_path, "old.yaml", base)), load_contract(write(tmp_path, "new.yaml", new)))
     assert [(c.kind, c.breaking) for c in result.changes] == [(kind, breaking)]
     assert (result.problem is not None) == breaking
@@ -134,12 +134,12 @@ def test_cli_exits_1_on_a_breaking_change_without_a_major_bump(tmp_path):
     new = copy.deepcopy(BASE)
     remove_column(new)
     add_column(new)
-    new["version"] = "1.1.0"
+    new["version"] = "1.2.0"
     old_file, new_file = write(tmp_path, "old.yaml", BASE), write(tmp_path, "new.yaml", new)
     result = run_mesh("contract", "diff", str(old_file), str(new_file))
     assert result.returncode == 1
     assert "BREAKING  column removed" in result.stdout and "ok        column added" in result.stdout
-    assert result.stderr.strip() == "error: 1 breaking change(s) need a new major version: set version to 2.0.0 (now 1.1.0)"
+    assert result.stderr.strip() == "error: 1 breaking change(s) need a new major version: set version to 2.0.0 (now 1.2.0)"
 
     new["version"] = "2.0.0"
     write(tmp_path, "new.yaml", new)
@@ -153,15 +153,15 @@ def test_unchanged_version_with_changes_is_refused(tmp_path):
     new = copy.deepcopy(BASE)
     describe(new)
     result = run_mesh("contract", "diff", str(write(tmp_path, "old.yaml", BASE)), str(write(tmp_path, "new.yaml", new)))
-    assert result.returncode == 1 and "the contract changed but its version did not (1.0.0)" in result.stderr
+    assert result.returncode == 1 and "the contract changed but its version did not (1.1.0)" in result.stderr
 
 
 @pytest.mark.slow
 def test_diff_against_the_last_published_contract(demo_mesh, tmp_path):
     new = copy.deepcopy(BASE)
     tighten_access(new)
-    new["version"] = "1.0.1"
+    new["version"] = "1.1.1"
     env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home)}
     result = run_mesh("contract", "diff", "mesh://sales/orders", str(write(tmp_path, "contract.yaml", new)), env=env)
     assert result.returncode == 1
-    assert "mesh://sales/orders: 1.0.0 → 1.0.1" in result.stdout and "access public → internal" in result.stdout
+    assert "mesh://sales/orders: 1.1.0 → 1.1.1" in result.stdout and "access public → internal" in result.stdout

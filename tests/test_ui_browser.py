@@ -113,7 +113,7 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     page.locator("a[href='/assets/sales/orders']").first.click()
     page.wait_for_url(re.compile(r"/assets/sales/orders"))
     body = sync_api().expect(page.locator("body"))  # waits (up to the timeout) while the page renders
-    body.to_contain_text("mesh://sales/orders · public · contract 1.0.0")  # the description starts with it
+    body.to_contain_text("mesh://sales/orders · public · contract 1.1.0")  # the description starts with it
     body.to_contain_text("ana.ruiz@example.com")  # owner
     for needle in ("order_id", "country_code", "amount_usd", "DECIMAL(12,2)", "classification: public", "term: country"):
         body.to_contain_text(needle)  # the column schema
