@@ -276,3 +276,19 @@ def test_rebuilding_late_partitions_is_for_partitioned_products(tmp_path):
     path.write_text(contract_yaml("shop", "things", columns, customProperties=[{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]))
     with pytest.raises(ContractError, match=r"customProperties\[1\]\.value: rebuildLatePartitions is for partitioned products"):
         load_contract(path)
+
+
+def test_the_schedule_builds_the_newest_partition(shop):
+    """Past its cron tick (the contract's daily frequency: midnight), the source's automation asks for the day just ended."""
+    import datetime as dt
+
+    defs = shop.definitions("shop")
+    events = dg.AssetKey(["shop", "events"])
+    with dg.DagsterInstance.from_config(str(shop.settings.dagster_home)) as instance:
+        before = dt.datetime(2026, 3, 10, 23, 0, tzinfo=dt.UTC)
+        first = dg.evaluate_automation_conditions(defs, instance, asset_selection=dg.AssetSelection.assets(events), evaluation_time=before)
+        after = dg.evaluate_automation_conditions(
+            defs, instance, asset_selection=dg.AssetSelection.assets(events), evaluation_time=before + dt.timedelta(hours=1, minutes=30), cursor=first.cursor
+        )
+    assert first.get_requested_partitions(events) == set()
+    assert after.get_requested_partitions(events) == {"2026-03-10"}
