@@ -155,7 +155,7 @@ def test_partition_keys_and_windows_follow_the_grain(tmp_path):
     partitioning = load_contract(path).partitioning
     window = partitioning.window("2026-01-02-13:00", "2026-01-02-14:00")
     assert str(window) == "2026-01-02-13:00…2026-01-02-14:00"
-    assert window.condition("at", "TIMESTAMP") == "\"at\" >= TIMESTAMP '2026-01-02 13:00:00' AND \"at\" < TIMESTAMP '2026-01-02 15:00:00'"
+    assert partitioning.condition(window) == "\"at\" >= TIMESTAMP '2026-01-02 13:00:00' AND \"at\" < TIMESTAMP '2026-01-02 15:00:00'"
     with pytest.raises(ValueError, match=r"'2026-01-02' is not a hourly partition key of at \(write it like 2026-01-01-00:00\)"):
         partitioning.window("2026-01-02")
     with pytest.raises(ValueError, match=r"before the first partition, 2026-01-01-00:00"):

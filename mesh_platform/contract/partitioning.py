@@ -8,8 +8,8 @@ for hourly). Partition keys are spelled as Dagster spells them (`2026-11-01`,
 `2026-11-01-13:00`), so the CLI, the UI and the port's history agree.
 
 A `Window` is what one build computes, checks and replaces: one partition or a
-range of them, `[start, end)` in UTC, as a DuckDB condition on the partition column
-and as the predicate of the port's Delta commit.
+range of them, `[start, end)` in UTC; the partitioning turns it into a DuckDB
+condition on its column and into the predicate of the port's Delta commit.
 """
 
 from __future__ import annotations
@@ -40,16 +40,6 @@ class Window:
     def __str__(self) -> str:
         return self.first if self.first == self.last else f"{self.first}…{self.last}"
 
-    def condition(self, column: str, physical_type: str) -> str:
-        """The DuckDB condition selecting the window's rows of `column` (a DATE or TIMESTAMP column)."""
-        kind = _sql_kind(physical_type)
-        return f"{quote(column)} >= {_literal(self.start, kind)} AND {quote(column)} < {_literal(self.end, kind)}"
-
-    def delta_predicate(self, column: str, physical_type: str) -> str:
-        """The same condition as Delta Lake's `predicate` (DataFusion SQL) takes it."""
-        text = "%Y-%m-%d" if _sql_kind(physical_type) == "DATE" else "%Y-%m-%dT%H:%M:%S" + ("Z" if _sql_kind(physical_type) == "TIMESTAMPTZ" else "")
-        return f"\"{column}\" >= '{self.start:{text}}' AND \"{column}\" < '{self.end:{text}}'"  # strings: cast to the column's type
-
     def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
         return self.start < end and start < self.end
 
@@ -75,6 +65,17 @@ class Partitioning:
     @property
     def start_key(self) -> str:
         return self.start.strftime(self.key_format)
+
+    def condition(self, window: Window) -> str:
+        """The DuckDB condition selecting the rows of `window` by the partition column."""
+        kind = _sql_kind(self.physical_type)
+        return f"{quote(self.column)} >= {_literal(window.start, kind)} AND {quote(self.column)} < {_literal(window.end, kind)}"
+
+    def delta_predicate(self, window: Window) -> str:
+        """The same condition as Delta Lake's `predicate` (DataFusion SQL) takes it: strings, cast to the column's type."""
+        kind = _sql_kind(self.physical_type)
+        text = "%Y-%m-%d" if kind == "DATE" else "%Y-%m-%dT%H:%M:%S" + ("Z" if kind == "TIMESTAMPTZ" else "")
+        return f"\"{self.column}\" >= '{window.start:{text}}' AND \"{self.column}\" < '{window.end:{text}}'"
 
     def starts_partition(self, moment: dt.datetime) -> bool:
         return self._floor(moment) == moment.replace(tzinfo=None)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from mesh_platform.contract.model import Contract
-    from mesh_platform.contract.partitioning import Window
+    from mesh_platform.contract.partitioning import Partitioning, Window
     from mesh_platform.core.address import Address
     from mesh_platform.core.inputs import ProductInput
     from mesh_platform.quality.evaluation import RuleResult
@@ -203,8 +203,8 @@ def build_and_publish(
                 warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
                 opened = reader.open(item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})")
             relation = opened.relation
-            if window is not None and (same := _same_grain(reader, item.address, contract)) is not None:
-                relation = relation.filter(window.condition(*same))  # a daily product reads the same day of a daily input
+            if window is not None and (upstream := _same_grain(reader, item.address, contract)) is not None:
+                relation = relation.filter(upstream.condition(window))  # a daily product reads the same day of a daily input
                 log.info(f"input {item.alias}: partitions {window} only")
             connection.register(item.alias, relation)
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
@@ -221,10 +221,10 @@ def build_and_publish(
         if normalize:
             log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
         if window is not None:
-            partition = contract.column(contract.partitioning.column)
+            partitioning = contract.partitioning
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
-            select = f"SELECT * FROM ({select}) WHERE {window.condition(partition.name, partition.physical_type)} ORDER BY {quote(partition.name)}"
-            log.info(f"building partitions {window} of {contract.address} ({partition.name} from {window.start} to {window.end} UTC)")
+            select = f"SELECT * FROM ({select}) WHERE {partitioning.condition(window)} ORDER BY {quote(partitioning.column)}"
+            log.info(f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)")
         table = workspace.stage(contract.name, select)
         if audit:
             log.info(f"checking {table} against {contract.file.name}'s quality rules")
@@ -296,24 +296,22 @@ def _whole_table(build: BuildContext, staged: str, window: Window) -> str | None
     published = build.published_rows()
     if published is None:
         return None
-    partitioning = build.contract.partitioning
-    column = build.contract.column(partitioning.column)
     build.connection.register("mesh_published_rows", published)
     build.connection.execute(
         f"CREATE OR REPLACE TEMP VIEW {WHOLE_TABLE} AS SELECT * FROM mesh_published_rows "
-        f"WHERE NOT ({window.condition(column.name, column.physical_type)}) UNION ALL BY NAME SELECT * FROM {staged}"
+        f"WHERE NOT ({build.contract.partitioning.condition(window)}) UNION ALL BY NAME SELECT * FROM {staged}"
     )
     build.log.info(f"checking the rules on the whole table against the published rows with partitions {window} replaced")
     return WHOLE_TABLE
 
 
-def _same_grain(reader: PortReader, address: Address, contract: Contract) -> tuple[str, str] | None:
-    """(column, type) of an input partitioned at the product's own grain, whose rows a window build reads for its window only."""
+def _same_grain(reader: PortReader, address: Address, contract: Contract) -> Partitioning | None:
+    """The partitioning of an input partitioned at the product's own grain, whose rows a window build reads for its window only."""
     upstream = reader.catalog.product(address).contract.partitioning
     own = contract.partitioning
     if upstream is None or own is None or upstream.grain != own.grain:
         return None
-    return upstream.column, upstream.physical_type
+    return upstream
 
 
 def _masking_note(decision: ReadDecision) -> str:

@@ -136,9 +136,8 @@ class Port:
         split = FileSplit(partitioning.column, partitioning.numpy_unit) if partitioning is not None else None
         if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
             return overwrite_table(self.uri, reader, metadata, rows_key=rows_key, split=split)  # the whole table, streamed
-        column = contract.column(partitioning.column)
         try:
-            return replace_rows(self.uri, reader, window.delta_predicate(column.name, column.physical_type), metadata, rows_key)
+            return replace_rows(self.uri, reader, partitioning.delta_predicate(window), metadata, rows_key)
         except SchemaChangeError as change:
             raise PortError(
                 f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
