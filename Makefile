@@ -9,7 +9,7 @@ TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u),$(CURDI
 # Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
 PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 
-.PHONY: demo test check bench bench-quick install browser clean
+.PHONY: demo test check bench bench-quick install browser postgres clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/mesh demo
 
 ## Run the whole test suite (end-to-end and browser tests included): what CI runs.
-test: install browser
+test: install browser postgres
 	$(PYTEST)
 
 ## The fast tier, under a minute: no materialized demo mesh, no UI (the tests marked slow are skipped).
@@ -47,6 +47,17 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "warning: Chromium is missing and cannot be installed here (needs root and apt-get); the browser test will be skipped outside CI"; \
+	  fi; }
+
+## PostgreSQL's server for the tests of the production shapes: Debian's package, installed when missing.
+## (The tests start a throwaway cluster of their own on 127.0.0.1 and delete it after; tests/postgres_server.py.)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's postgresql for the deployment tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "warning: PostgreSQL's server is missing and cannot be installed here (needs root and apt-get); the deployment tests will be skipped outside CI"; \
 	  fi; }
 
 ## Delete the mesh's state (MESH_HOME), the test files and the virtual environment.

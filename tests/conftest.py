@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +28,9 @@ from filelock import FileLock
 
 from mesh_platform import Address, read_product, read_product_relation
 from mesh_platform.core.settings import MeshSettings
+
+if TYPE_CHECKING:
+    from .postgres_server import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -384,3 +388,21 @@ def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on 127.0.0.1 for this test process, stopped and deleted after its tests."""
+    from .postgres_server import PostgresServer, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        message = "PostgreSQL's server is not installed (make test installs Debian's postgresql package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(binaries).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from typer.core import TyperGroup
 
@@ -16,6 +18,7 @@ from mesh_platform.cli.new import new
 from mesh_platform.cli.policies import policies_command
 from mesh_platform.cli.query import query_command
 from mesh_platform.cli.seed import seed
+from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
@@ -41,6 +44,17 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@cli.callback()
+def main(
+    env: str | None = typer.Option(None, "--env", help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape)."),
+) -> None:
+    """A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them."""
+    if env:
+        os.environ["MESH_ENV"] = env  # read by MeshSettings, and passed on to every process the command starts
+
+
 cli.command("seed")(seed)
 cli.command("materialize")(materialize_command)
 cli.command("list")(list_products)
@@ -49,6 +63,7 @@ cli.command("show")(show_command)
 cli.command("query")(query_command)
 cli.command("status")(status_command)
 cli.command("ui")(ui)
+cli.command("serve")(serve_command)
 cli.command("demo")(demo)
 cli.command("templates")(templates_command)
 cli.command("check")(check_command)

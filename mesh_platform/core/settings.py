@@ -10,6 +10,7 @@ This module is the one place that reads where the mesh lives from the environmen
   MESH_HOME      the state folder (default: MESH_ROOT/.mesh)
   MESH_GLOSSARY  the glossary of shared terms (default: the one the platform ships)
   MESH_SECRET    the key personal values are hashed with (default: one kept in MESH_HOME/secret)
+  MESH_ENV       the deployment, deploy/<name>.yaml (default: `local`, embedded; see core.deployment)
   MESH_DUCKDB_MEMORY_LIMIT  the most memory a domain's DuckDB may use while it builds, e.g. 2GB
                  (DuckDB's memory_limit; default: DuckDB's own, 80% of the machine's memory)
 
@@ -27,26 +28,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesh_platform.core.deployment import LOCAL, Deployment
 from mesh_platform.core.errors import MeshError
 
 WORKSPACE_FILE = "workspace.yaml"
 # The glossary the governance group ships with the platform.
 DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "governance" / "glossary.yaml"
-
-DAGSTER_INSTANCE_YAML = """\
-# Written by mesh-platform. One writer per domain DuckDB file: every product
-# asset sits in its domain's pool, and each pool admits one step at a time.
-concurrency:
-  pools:
-    default_limit: 1
-# The daemon fails runs that never start and frees the slots a finished run still holds
-# (a run whose process died is found and failed by `mesh materialize` and `mesh status`).
-run_monitoring:
-  enabled: true
-  free_slots_after_run_end_seconds: 10
-telemetry:
-  enabled: false
-"""
 
 
 def find_mesh_root(start: Path | None = None) -> Path:
@@ -77,6 +64,7 @@ class MeshSettings:
     glossary_file: Path = DEFAULT_GLOSSARY
     secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
     duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
+    deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
 
     @classmethod
     def from_env(cls, start: Path | None = None, root: Path | None = None) -> MeshSettings:
@@ -90,6 +78,7 @@ class MeshSettings:
             glossary_file=glossary,
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
+            deployment=Deployment.load(root),
         )
 
     @property
@@ -102,7 +91,16 @@ class MeshSettings:
 
     @property
     def dagster_home(self) -> Path:
-        return self.home / "dagster"
+        """The Dagster instance folder: its own per deployment, so deployments sharing a MESH_HOME
+        never rewrite each other's `dagster.yaml`."""
+        if self.deployment.name == LOCAL:
+            return self.home / "dagster"
+        return self.deployment_folder / "dagster"
+
+    @property
+    def deployment_folder(self) -> Path:
+        """What the mesh writes for a deployment other than `local` (its instance, its workspace of code servers)."""
+        return self.home / "deploy" / self.deployment.name
 
     @property
     def ports_root(self) -> Path:
@@ -143,11 +141,12 @@ class MeshSettings:
         return self.home / "logs"
 
     def ensure_dagster_home(self) -> Path:
-        """Create the Dagster instance folder with the mesh's instance settings."""
+        """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change)."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_yaml = self.dagster_home / "dagster.yaml"
-        if not instance_yaml.exists():
-            instance_yaml.write_text(DAGSTER_INSTANCE_YAML)
+        wanted = self.deployment.instance_yaml()
+        if not instance_yaml.exists() or instance_yaml.read_text() != wanted:
+            instance_yaml.write_text(wanted)
         return self.dagster_home
 
     def environment(self) -> dict[str, str]:
@@ -156,6 +155,7 @@ class MeshSettings:
         env["MESH_ROOT"] = str(self.root)
         env["MESH_HOME"] = str(self.home)
         env["MESH_GLOSSARY"] = str(self.glossary_file)
+        env["MESH_ENV"] = self.deployment.name
         env["DAGSTER_HOME"] = str(self.ensure_dagster_home())
         python_path = [str(self.root), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.code_servers import workspace_file
 
 DEFAULT_PORT = 3000
 HOST = "127.0.0.1"
@@ -17,9 +18,10 @@ def ui_port() -> int:
 
 
 def ui_command(settings: MeshSettings, port: int) -> list[str]:
-    """`dagster dev` for the workspace: webserver and daemon (schedules, automation) on 127.0.0.1."""
+    """`dagster dev` for the workspace: webserver and daemon (schedules, automation, the run queue) on 127.0.0.1;
+    in a deployment with code servers, the domains come from those servers."""
     return [
-        sys.executable, "-m", "dagster", "dev", "-w", str(settings.workspace_file), "-h", HOST, "-p", str(port),
+        sys.executable, "-m", "dagster", "dev", "-w", str(workspace_file(settings)), "-h", HOST, "-p", str(port),
         "--log-level", "warning",  # the daemon logs every automation tick at info
     ]
 

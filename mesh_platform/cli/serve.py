@@ -1,0 +1,24 @@
+"""`mesh serve`: the domains' gRPC code servers of a deployment with `code_servers`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.code_servers import code_server, code_servers, serve
+
+
+def serve_command(
+    domains: Annotated[list[str] | None, typer.Argument(help="Domains to serve (default: every domain of workspace.yaml).")] = None,
+) -> None:
+    """Serve domains' code locations over gRPC, one Dagster code server each, until interrupted.
+
+    The deployment (mesh --env ENV, or MESH_ENV) says where: its code_servers block. Serve each
+    domain alone (one `mesh serve DOMAIN` per domain) to restart or upgrade it without the others."""
+    settings = MeshSettings.from_env()
+    servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
+    for server in servers:
+        typer.echo(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
+    raise typer.Exit(code=serve(settings, [server.domain.name for server in servers]))

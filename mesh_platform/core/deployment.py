@@ -1,0 +1,191 @@
+"""How a mesh is deployed: where Dagster keeps its state, how code locations are served, how many runs may go.
+
+One environment is one file, `deploy/<name>.yaml` in the mesh repository, chosen with `MESH_ENV`
+(or `mesh --env NAME`). Without one the mesh runs embedded, as it always has: a SQLite Dagster
+instance under `MESH_HOME`, each domain's code location loaded as a Python module. That shape
+is called `local` and needs no file at all.
+
+    # deploy/onebox.yaml: one machine, Dagster's state in PostgreSQL, one gRPC code server per domain
+    instance:
+      postgres_url: {env: MESH_POSTGRES_URL}   # a value, or {env: NAME}: read from the environment
+    runs:
+      max_concurrent: 10                       # runs in progress across the mesh
+      per_domain: 2                            # runs in progress per domain, so one cannot starve the others
+    code_servers:
+      host: 127.0.0.1
+      first_port: 4100                         # the domains of workspace.yaml, in order, from this port
+      ports: {sales: 4200}                     # or a fixed port for some
+
+Environment variables override the file, and describe a deployment without one:
+
+  MESH_POSTGRES_URL         instance.postgres_url
+  MESH_MAX_CONCURRENT_RUNS  runs.max_concurrent
+  MESH_RUNS_PER_DOMAIN      runs.per_domain
+
+A value written `{env: NAME}` stays a reference in what the mesh writes (the Dagster instance's
+`dagster.yaml`), so a password given through the environment is never stored on disk.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mesh_platform.core.errors import FileProblemsError, MeshError
+
+LOCAL = "local"
+DEPLOY_FOLDER = "deploy"
+
+# The mesh's instance settings in every shape. One writer per domain DuckDB file: every product
+# asset sits in its domain's pool, and each pool admits one step at a time.
+_POOLS = {"pools": {"default_limit": 1}}
+# The daemon fails runs that never start and frees the slots a finished run still holds
+# (a run whose process died is found and failed by `mesh materialize` and `mesh status`).
+_RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
+# Dagster tags every run with its code location: the per-domain limit counts runs by that tag.
+CODE_LOCATION_TAG = "dagster/code_location"
+OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN")
+
+
+class DeploymentError(FileProblemsError):
+    """A deployment file (or environment variable) that cannot be used."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FromEnvironment(_Settings):
+    """A value read from an environment variable where it is used (`{env: NAME}`)."""
+
+    env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="The environment variable holding the value.")
+
+    def value(self) -> str | None:
+        return os.environ.get(self.env) or None
+
+
+Value = str | FromEnvironment
+
+
+class InstanceSettings(_Settings):
+    postgres_url: Value | None = Field(None, description="PostgreSQL for Dagster's runs, event log and schedules (dagster-postgres); none: SQLite under MESH_HOME.")
+
+
+class RunQueue(_Settings):
+    max_concurrent: int = Field(10, ge=1, description="Runs in progress at once across the mesh; more wait in Dagster's run queue.")
+    per_domain: int = Field(2, ge=1, description="Runs in progress at once per domain (code location).")
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class CodeServers(_Settings):
+    host: str = Field("127.0.0.1", description="Where the domains' gRPC code servers listen (and the webserver finds them).")
+    first_port: Port = Field(4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on.")
+    ports: dict[str, Port] = Field(default_factory=dict, description="A fixed port for some domains, by name.")
+
+    def port_of(self, domain: str, domains: list[str]) -> int:
+        if domain in self.ports:
+            return self.ports[domain]
+        taken = set(self.ports.values())
+        free = (port for port in range(self.first_port, 65536) if port not in taken)
+        by_domain = {name: next(free) for name in domains if name not in self.ports}
+        return by_domain[domain]
+
+
+class Deployment(_Settings):
+    """One environment of the mesh. The defaults are the embedded `local` shape."""
+
+    name: str = LOCAL
+    file: Path | None = None  # where it was read from; None: defaults and the environment only
+    instance: InstanceSettings = InstanceSettings()
+    runs: RunQueue | None = None  # None: Dagster's own run queue defaults
+    code_servers: CodeServers | None = None  # None: code locations loaded as Python modules
+
+    @classmethod
+    def load(cls, root: Path, name: str | None = None) -> Deployment:
+        """The deployment `name` (default `MESH_ENV`, else `local`) of the mesh repository at `root`,
+        with the environment's overrides."""
+        name = name or os.environ.get("MESH_ENV") or LOCAL
+        file = Path(root) / DEPLOY_FOLDER / f"{name}.yaml"
+        data: dict[str, Any] = {}
+        if file.is_file():
+            from mesh_platform.core.yaml_document import load_yaml_document
+
+            document = load_yaml_document(file, DeploymentError)
+            data = document.data
+            try:
+                cls.model_validate(data)
+            except ValidationError as error:
+                raise DeploymentError(document.validation_problems(error, "see the fields in the README's Deploy section")) from None
+        elif name != LOCAL:
+            known = sorted(p.stem for p in (Path(root) / DEPLOY_FOLDER).glob("*.yaml"))
+            raise MeshError(f"no deployment '{name}': {file} does not exist (known: {', '.join(known) or 'none'}; `local` needs no file)")
+        try:
+            deployment = cls.model_validate({**_with_overrides(data), "name": name, "file": file if file.is_file() else None})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+            raise MeshError(f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}") from None
+        deployment._check_environment()
+        return deployment
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.instance.postgres_url is not None
+
+    def _check_environment(self) -> None:
+        """What the deployment needs must be there now (its environment variables, its packages): a missing
+        one fails here, named, not in a run."""
+        if self.uses_postgres and importlib.util.find_spec("dagster_postgres") is None:
+            raise MeshError(f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not installed — pip install 'mesh-platform[deploy]'")
+        if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
+            where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
+            raise MeshError(f"{where}: the environment variable {url.env} is not set — set it to the PostgreSQL URL (postgresql://user:password@host:5432/database)")
+
+    def instance_yaml(self) -> str:
+        """The Dagster instance's `dagster.yaml` for this deployment."""
+        settings: dict[str, Any] = {}
+        if self.instance.postgres_url is not None:
+            settings["storage"] = {"postgres": {"postgres_url": _dagster_value(self.instance.postgres_url)}}
+        concurrency: dict[str, Any] = dict(_POOLS)
+        if self.runs is not None:
+            concurrency["runs"] = {
+                "max_concurrent_runs": self.runs.max_concurrent,
+                "tag_concurrency_limits": [
+                    {"key": CODE_LOCATION_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": self.runs.per_domain},
+                ],
+            }
+        settings |= {"concurrency": concurrency, "run_monitoring": _RUN_MONITORING, "telemetry": {"enabled": False}}
+        header = (
+            f"# Written by mesh-platform for the deployment '{self.name}'"
+            + (f" ({self.file})" if self.file else "") + "; edits are overwritten.\n"
+            "# One writer per domain DuckDB file: every product asset sits in its domain's pool, one step at a time.\n"
+        )
+        return header + yaml.safe_dump(settings, sort_keys=False)
+
+
+def _dagster_value(value: Value) -> Any:
+    """A value as Dagster's config reads it: `{env: NAME}` stays a reference Dagster resolves itself."""
+    return {"env": value.env} if isinstance(value, FromEnvironment) else value
+
+
+def _with_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    """The file's settings with the environment's overrides applied."""
+    data = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+    if os.environ.get("MESH_POSTGRES_URL"):  # kept a reference: the URL (and its password) is not written to disk
+        data.setdefault("instance", {})["postgres_url"] = {"env": "MESH_POSTGRES_URL"}
+    for variable, field in (("MESH_MAX_CONCURRENT_RUNS", "max_concurrent"), ("MESH_RUNS_PER_DOMAIN", "per_domain")):
+        if (text := os.environ.get(variable)) is not None:
+            try:
+                number = int(text)
+            except ValueError:
+                raise MeshError(f"{variable}={text!r}: not a whole number — set it to how many runs may be in progress") from None
+            runs = data.get("runs")
+            data["runs"] = {**(runs if isinstance(runs, dict) else {}), field: number}
+    return data
+

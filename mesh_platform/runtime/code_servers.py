@@ -1,0 +1,111 @@
+"""Domains served as gRPC code servers: one process per domain, the webserver and daemon load the mesh from them.
+
+In the `local` shape `dagster dev` loads every domain's code location as a Python module in
+processes of its own. A deployment with `code_servers` serves each domain with Dagster's own
+`dagster code-server start` on its port instead; the webserver, the daemon and the runs they launch
+reach the domain through it, so one domain's server can be restarted or upgraded alone while the
+others keep serving. The workspace they load is written for the deployment under MESH_HOME
+(`deploy/<env>/workspace.yaml`, beside the deployment's Dagster instance): the repository's `workspace.yaml` still says which domains exist.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mesh_platform.catalog.workspace import Domain, read_workspace
+from mesh_platform.core.deployment import CodeServers
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.settings import MeshSettings
+
+
+@dataclass(frozen=True)
+class CodeServer:
+    """Where one domain's code location is served."""
+
+    domain: Domain
+    root: Path  # the repository: the working directory its module is imported from
+    host: str
+    port: int
+
+    def command(self) -> list[str]:
+        """Dagster's code server for the domain's definitions module, from the repository root."""
+        return [
+            sys.executable, "-m", "dagster", "code-server", "start", "-h", self.host, "-p", str(self.port),
+            "--module-name", self.domain.module, "--working-directory", str(self.root), "--location-name", self.domain.name,
+            "--use-python-environment-entry-point",  # its runs start with this Python, whatever `dagster` PATH finds
+            "--log-level", "warning",
+        ]
+
+    def workspace_entry(self) -> dict:
+        return {"grpc_server": {"host": self.host, "port": self.port, "location_name": self.domain.name}}
+
+
+def code_servers(settings: MeshSettings) -> list[CodeServer]:
+    """Every domain's code server in the deployment, in the order of workspace.yaml."""
+    config = _config(settings)
+    domains = read_workspace(settings.root)
+    names = [d.name for d in domains]
+    unknown = sorted(set(config.ports) - set(names))
+    if unknown:
+        raise MeshError(f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — use one of {', '.join(names)}")
+    return [CodeServer(domain, settings.root, config.host, config.port_of(domain.name, names)) for domain in domains]
+
+
+def code_server(settings: MeshSettings, domain: str) -> CodeServer:
+    servers = {server.domain.name: server for server in code_servers(settings)}
+    if domain not in servers:
+        raise MeshError(f"no domain '{domain}' in {settings.workspace_file} — one of: {', '.join(servers)}")
+    return servers[domain]
+
+
+def workspace_file(settings: MeshSettings) -> Path:
+    """The workspace the webserver and daemon load: the repository's, or one of gRPC servers for the deployment."""
+    if settings.deployment.code_servers is None:
+        return settings.workspace_file
+    file = settings.deployment_folder / "workspace.yaml"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        f"# Written by mesh-platform for the deployment '{settings.deployment.name}': each domain from its code server\n"
+        f"# (mesh --env {settings.deployment.name} serve DOMAIN). The domains are the ones of {settings.workspace_file}.\n"
+        + yaml.safe_dump({"load_from": [server.workspace_entry() for server in code_servers(settings)]}, sort_keys=False)
+    )
+    if not file.exists() or file.read_text() != text:
+        file.write_text(text)
+    return file
+
+
+def serve(settings: MeshSettings, domains: list[str]) -> int:
+    """Run the code servers of `domains` (all when empty) until interrupted or one stops; its exit code."""
+    servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
+    processes = [subprocess.Popen(server.command(), cwd=settings.root, env=settings.environment()) for server in servers]
+    try:
+        while True:
+            for process in processes:
+                try:
+                    return process.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    continue
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _config(settings: MeshSettings) -> CodeServers:
+    if settings.deployment.code_servers is None:
+        where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
+        raise MeshError(f"{where} serves no code servers: domains load as Python modules in it — add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve")
+    return settings.deployment.code_servers

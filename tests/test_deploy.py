@@ -1,0 +1,166 @@
+"""Deployments: `local` (embedded) needs no file; `deploy/<env>.yaml` moves Dagster's state to PostgreSQL,
+queues runs with a limit per domain and serves each domain from a gRPC code server.
+
+The fast tests check what the mesh writes against Dagster's own reading of it (the instance it opens,
+the run queue it configures); the slow ones run real builds on a PostgreSQL server on 127.0.0.1.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+import pytest
+import yaml
+
+from mesh_platform.core.deployment import Deployment
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.code_servers import code_servers, workspace_file
+
+from .conftest import column, contract_yaml, run_mesh
+
+ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: items.csv\n"
+TOTALS = [column("items", "integer", "BIGINT"), column("revenue", "number", "DOUBLE")]
+SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://{domain}/items]\n  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+
+
+def deploy(lab, name: str, text: str) -> None:
+    folder = lab.root / "deploy"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(textwrap.dedent(text))
+
+
+def shop_domains(lab, *domains: str) -> None:
+    """Domains each with a source product `items` (landed) and a SQL product `totals` reading it."""
+    for domain in domains:
+        lab.add_domain(domain)
+        lab.add_product(domain, "items", SOURCE, contract_yaml(domain, "items", ITEMS))
+        lab.add_product(domain, "totals", SQL.format(domain=domain), contract_yaml(domain, "totals", TOTALS))
+        lab.land(domain, "items.csv", "item_id,price\n1,2.5\n2,4.0\n3,1.5\n")
+
+
+def instance_of(settings: MeshSettings) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(settings.ensure_dagster_home()))
+
+
+def test_without_a_deployment_file_the_mesh_is_embedded_in_sqlite(lab, monkeypatch):
+    monkeypatch.delenv("MESH_ENV", raising=False)
+    settings = MeshSettings.from_env()
+    assert settings.deployment == Deployment() and settings.deployment.name == "local"
+    written = yaml.safe_load((settings.ensure_dagster_home() / "dagster.yaml").read_text())
+    assert "storage" not in written and "runs" not in written["concurrency"]
+    with instance_of(settings) as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+
+
+def test_run_limits_configure_dagster_run_queue_per_domain(lab, monkeypatch):
+    deploy(lab, "queued", """
+        runs:
+          max_concurrent: 3
+          per_domain: 1
+    """)
+    monkeypatch.setenv("MESH_ENV", "queued")
+    settings = MeshSettings.from_env()
+    with instance_of(settings) as instance:
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 3
+        assert queue.tag_concurrency_limits == [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+    monkeypatch.setenv("MESH_RUNS_PER_DOMAIN", "4")  # the environment overrides the file
+    with instance_of(MeshSettings.from_env()) as instance:
+        assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits[0]["limit"] == 4
+
+
+def test_a_postgres_url_from_the_environment_is_kept_a_reference(lab, monkeypatch):
+    monkeypatch.setenv("MESH_POSTGRES_URL", "postgresql://mesh:s3cret-password@127.0.0.1:5432/mesh")
+    settings = MeshSettings.from_env()
+    assert settings.deployment.uses_postgres
+    text = (settings.ensure_dagster_home() / "dagster.yaml").read_text()
+    assert "s3cret-password" not in text
+    assert yaml.safe_load(text)["storage"] == {"postgres": {"postgres_url": {"env": "MESH_POSTGRES_URL"}}}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("runs:\n  per_domain: 0\n", "deploy/bad.yaml:2: runs.per_domain: Input should be greater than or equal to 1"),
+    ("runs:\n  max_concurent: 4\n", "deploy/bad.yaml:2: runs.max_concurent: unknown setting 'max_concurent' (a typo?)"),
+    ("code_servers:\n  first_port: 99999\n", "deploy/bad.yaml:2: code_servers.first_port: Input should be less than or equal to 65535"),
+    ("instance:\n  postgres_url: {env: NOT_SET_ANYWHERE}\n", "deploy/bad.yaml: instance.postgres_url: the environment variable NOT_SET_ANYWHERE is not set"),
+    ("instance: [postgres]\n", "deploy/bad.yaml:1: instance: Input should be a valid dictionary"),
+])
+def test_a_broken_deployment_names_the_file_the_field_and_the_fix(lab, monkeypatch, text, expected):
+    shop_domains(lab, "shop")
+    deploy(lab, "bad", text)
+    result = run_mesh("--env", "bad", "status", env={**os.environ, "MESH_ENV": "bad"}, cwd=lab.root)
+    assert result.returncode == 1
+    assert expected in result.stderr, result.stderr
+    assert not (lab.settings.dagster_home / "dagster.yaml").read_text().count("bad")  # nothing written for it
+
+
+def test_an_unknown_environment_lists_the_known_ones(lab):
+    shop_domains(lab, "shop")
+    deploy(lab, "onebox", "runs: {per_domain: 1}\n")
+    result = run_mesh("status", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root)
+    assert result.returncode == 1
+    assert "no deployment 'prod'" in result.stderr and "known: onebox" in result.stderr
+
+
+def test_code_servers_get_ports_in_workspace_order_and_a_workspace_of_grpc_servers(lab, monkeypatch):
+    shop_domains(lab, "shop", "crm", "books")
+    deploy(lab, "grpc", """
+        code_servers:
+          first_port: 4300
+          ports: {crm: 4400}
+    """)
+    monkeypatch.setenv("MESH_ENV", "grpc")
+    settings = MeshSettings.from_env()
+    assert [(s.domain.name, s.host, s.port) for s in code_servers(settings)] == [("shop", "127.0.0.1", 4300), ("crm", "127.0.0.1", 4400), ("books", "127.0.0.1", 4301)]
+    workspace = yaml.safe_load(workspace_file(settings).read_text())
+    assert workspace["load_from"][1] == {"grpc_server": {"host": "127.0.0.1", "port": 4400, "location_name": "crm"}}
+    command = next(s for s in code_servers(settings) if s.domain.name == "crm").command()
+    assert command[command.index("--module-name") + 1] == f"{lab.package}.crm.definitions" and "--location-name" in command
+
+    deploy(lab, "grpc", "code_servers:\n  ports: {warehouse: 4500}\n")
+    with pytest.raises(MeshError, match="code_servers.ports names no domain of workspace.yaml: warehouse"):
+        code_servers(MeshSettings.from_env())
+    monkeypatch.setenv("MESH_ENV", "local")
+    with pytest.raises(MeshError, match="serves no code servers"):
+        code_servers(MeshSettings.from_env())
+
+
+def mesh_process(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """The real `mesh` command in a process of its own, in the lab's environment."""
+    result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", *args], env={**os.environ, **(env or {})},
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mesh {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.mark.slow
+def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab, postgres, monkeypatch):
+    shop_domains(lab, "shop", "crm")
+    url = postgres.new_database("onebox_state")
+    deploy(lab, "onebox", """
+        instance:
+          postgres_url: {env: LAB_POSTGRES_URL}
+        runs: {max_concurrent: 4, per_domain: 1}
+    """)
+    monkeypatch.setenv("LAB_POSTGRES_URL", url)
+
+    built = mesh_process("--env", "onebox", "materialize", "--all")
+    assert "materialized 4 products" in built.stdout, built.stdout
+    status = mesh_process("--env", "onebox", "status", "--json")
+    assert {p["address"]: p["healthy"] for p in json.loads(status.stdout)["products"]} == {
+        f"mesh://{d}/{p}": True for d in ("shop", "crm") for p in ("items", "totals")
+    }
+    # Dagster's state is in PostgreSQL: the runs and their materializations; the instance folder is the deployment's own.
+    assert postgres.query("onebox_state", "SELECT count(*) FROM runs WHERE status = 'SUCCESS'")[0][0] >= 2
+    assert postgres.query("onebox_state", "SELECT count(DISTINCT asset_key) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")[0][0] == 4
+    onebox_home = lab.settings.home / "deploy" / "onebox" / "dagster"
+    assert "postgres_url" in (onebox_home / "dagster.yaml").read_text() and not list(onebox_home.rglob("*.db"))
+    # The embedded mesh beside it knows none of it.
+    local = mesh_process("--env", "local", "status", "--json", check=False)
+    assert all(p["last_materialization"] is None for p in json.loads(local.stdout)["products"])
