@@ -7,6 +7,7 @@ the run queue it configures); the slow ones run real builds on a PostgreSQL serv
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,8 @@ from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 
-from .conftest import column, contract_yaml, run_mesh
+from .conftest import column, contract_yaml, free_port, graphql, run_mesh
+from .test_backfill_ui import wait_for
 
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: items.csv\n"
@@ -164,3 +166,156 @@ def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab,
     # The embedded mesh beside it knows none of it.
     local = mesh_process("--env", "local", "status", "--json", check=False)
     assert all(p["last_materialization"] is None for p in json.loads(local.stdout)["products"])
+
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+RUN = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status tags { key value } } } }"
+RELOAD = "mutation Reload($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
+LOCATION = """
+query Locations { workspaceOrError { ... on Workspace { locationEntries {
+  name loadStatus displayMetadata { key value }
+  locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+
+
+class Onebox:
+    """The one-machine production shape over a lab mesh: each domain's `mesh serve` process, and `mesh ui`
+    (webserver and daemon) loading the domains from them, all on 127.0.0.1."""
+
+    def __init__(self, lab, env: str):
+        self.lab, self.env = lab, env
+        self.servers: dict[str, subprocess.Popen] = {}
+        self.port = free_port()
+        self.ui: subprocess.Popen | None = None
+
+    def _start(self, *args: str, **env: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "mesh_platform.cli.main", "--env", self.env, *args], cwd=self.lab.root,
+                                env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def serve(self, domain: str) -> None:
+        self.servers[domain] = self._start("serve", domain)
+
+    def stop(self, domain: str) -> None:
+        _stop(self.servers.pop(domain))
+
+    def start_ui(self) -> None:
+        self.ui = self._start("ui", MESH_UI_PORT=str(self.port))
+
+    def locations(self) -> dict[str, dict]:
+        try:
+            return {e["name"]: e for e in graphql(self.port, LOCATION)["workspaceOrError"]["locationEntries"]}
+        except OSError:
+            return {}
+
+    def wait_loaded(self, *domains: str) -> dict[str, dict]:
+        def loaded():
+            entries = self.locations()
+            ok = all((entries.get(d, {}).get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation" for d in domains)
+            return entries if ok else None
+        return wait_for(loaded, self.ui, f"the webserver did not load {domains} from their code servers")
+
+    def launch(self, domain: str, *products: str) -> str:
+        """A run of the domain's products, launched as the UI's Materialize button launches it."""
+        params = {"mode": "default", "selector": {
+            "repositoryLocationName": domain, "repositoryName": "__repository__", "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": [domain, p]} for p in products],
+        }}
+        launched = graphql(self.port, LAUNCH_RUN, {"params": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        return launched["run"]["runId"]
+
+    def status(self, run_id: str) -> str:
+        return graphql(self.port, RUN, {"id": run_id})["runOrError"]["status"]
+
+    def wait_finished(self, *run_ids: str, timeout: float = 300) -> dict[str, str]:
+        def finished():
+            states = {run_id: self.status(run_id) for run_id in run_ids}
+            return states if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in states.values()) else None
+        return wait_for(finished, self.ui, f"runs {run_ids} did not finish", timeout=timeout)
+
+    def close(self) -> None:
+        for process in [*self.servers.values(), *([self.ui] if self.ui else [])]:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def onebox(lab, postgres, monkeypatch):
+    """Two domains, shop and crm, in the one-machine shape: PostgreSQL, a code server each, one run at a time per domain."""
+    shop_domains(lab, "shop", "crm")
+    monkeypatch.setenv("LAB_POSTGRES_URL", postgres.new_database(f"grpc_{lab.package}"))
+    deploy(lab, "onebox", f"""
+        instance:
+          postgres_url: {{env: LAB_POSTGRES_URL}}
+        runs: {{max_concurrent: 4, per_domain: 1}}
+        code_servers:
+          ports: {{shop: {free_port()}, crm: {free_port()}}}
+    """)
+    monkeypatch.setenv("MESH_ENV", "onebox")  # this process's MeshSettings too
+    box = Onebox(lab, "onebox")
+    try:
+        box.serve("shop")
+        box.serve("crm")
+        box.start_ui()
+        box.wait_loaded("shop", "crm")
+        yield box
+    finally:
+        box.close()
+
+
+@pytest.mark.slow
+def test_runs_launched_through_the_webserver_go_through_the_queue_to_the_domains_code_servers(onebox, postgres):
+    settings = MeshSettings.from_env()
+    entries = onebox.locations()
+    assert {name: {m["key"]: m["value"] for m in e["displayMetadata"]}.get("port") for name, e in entries.items()} == {
+        domain: str(port) for domain, port in settings.deployment.code_servers.ports.items()
+    }
+    shop_runs = [onebox.launch("shop", "items", "totals"), onebox.launch("shop", "items")]
+    crm_run = onebox.launch("crm", "items", "totals")
+    assert set(onebox.wait_finished(*shop_runs, crm_run).values()) == {"SUCCESS"}
+
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        records = {r.dagster_run.run_id: r for r in instance.get_run_records(dg.RunsFilter(run_ids=[*shop_runs, crm_run]))}
+        assert {records[r].dagster_run.tags["dagster/code_location"] for r in shop_runs} == {"shop"}
+        # One shop run at a time (runs.per_domain: 1): the second started after the first ended.
+        first, second = sorted((records[r] for r in shop_runs), key=lambda r: r.start_time)
+        assert second.start_time >= first.end_time
+    status = mesh_process("--env", "onebox", "status", "--json")
+    assert json.loads(status.stdout)["healthy"] is True
+    assert postgres.query(f"grpc_{onebox.lab.package}", "SELECT count(*) FROM runs")[0][0] == 3
+
+
+@pytest.mark.slow
+def test_one_domains_code_server_restarts_while_the_other_domains_runs_go_on(onebox):
+    first = onebox.launch("shop", "items", "totals")
+    onebox.stop("crm")  # crm's server goes down while shop's run is in flight
+    during = onebox.launch("shop", "items")
+    assert onebox.wait_finished(first, during) == {first: "SUCCESS", during: "SUCCESS"}
+
+    onebox.serve("crm")  # upgraded: its server comes back, the webserver reloads it (the UI's Reload button)
+    def reloaded():
+        graphql(onebox.port, RELOAD, {"name": "crm"})
+        return onebox.wait_loaded("crm")
+    wait_for(reloaded, onebox.ui, "crm did not come back")
+    crm_run = onebox.launch("crm", "items", "totals")
+    after = onebox.launch("shop", "totals")
+    assert onebox.wait_finished(crm_run, after) == {crm_run: "SUCCESS", after: "SUCCESS"}
