@@ -31,6 +31,7 @@ from mesh_platform.core.settings import MeshSettings
 
 if TYPE_CHECKING:
     from .postgres_server import PostgresServer
+    from .s3_server import S3Server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -402,6 +403,18 @@ def postgres() -> Iterator[PostgresServer]:
             pytest.fail(message)
         pytest.skip(message)
     server = PostgresServer(binaries).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """An S3-compatible server (moto's emulator) on 127.0.0.1 for this test process."""
+    from .s3_server import S3Server
+
+    server = S3Server().start()
     try:
         yield server
     finally:

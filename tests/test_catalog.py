@@ -13,12 +13,12 @@ def test_resolve_address_to_asset_key_contract_and_port(mesh_home):
     assert resolved.asset_key_path == ["sales", "orders"]
     assert resolved.contract.file == REPO / "domains/sales/defs/orders/contract.yaml"
     assert str(resolved.address) == "mesh://sales/orders@v1"
-    assert resolved.port.path == mesh_home.home / "ports/sales/orders/v1"
+    assert resolved.port.location.path == mesh_home.home / "ports/sales/orders/v1"
     assert resolved.product.recipe_type == "mesh_platform.recipes.SqlProduct"
 
 
 def test_explicit_major_version_picks_that_port(mesh_home):
-    assert resolve("mesh://sales/orders@v3").port.path == mesh_home.home / "ports/sales/orders/v3"
+    assert resolve("mesh://sales/orders@v3").port.location.path == mesh_home.home / "ports/sales/orders/v3"
 
 
 def test_unknown_domain_lists_the_domains(mesh_home):

@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 
 from mesh_platform.storage import delta
 from mesh_platform.storage.delta import arrow_dataset, overwrite_table
+from mesh_platform.storage.location import Location
 
 TYPED = """
 SELECT i AS id, 'name ' || i AS name, (i * 1.25)::DECIMAL(10, 2) AS amount, TIMESTAMP '2024-01-01' + INTERVAL (i) HOUR AS at,
@@ -20,7 +21,7 @@ FROM range({rows}) t(i)
 
 
 def _write(uri, sql, batch_rows=1000, **metadata):
-    return overwrite_table(str(uri), duckdb.sql(sql).to_arrow_reader(batch_rows), metadata, rows_key="mesh.rows")
+    return overwrite_table(Location.of(uri), duckdb.sql(sql).to_arrow_reader(batch_rows), metadata, rows_key="mesh.rows")
 
 
 def test_every_type_reads_back_the_same_through_deltalake_duckdb_and_polars_with_filters(tmp_path):
@@ -28,7 +29,7 @@ def test_every_type_reads_back_the_same_through_deltalake_duckdb_and_polars_with
     assert _write(uri, TYPED.format(rows=50)) == 0
     expected = duckdb.sql(TYPED.format(rows=50)).to_arrow_table()
     table = DeltaTable(str(uri))
-    dataset = arrow_dataset(table)
+    dataset = arrow_dataset(table, Location.of(uri))
     assert dataset.to_table().sort_by("id").to_pylist() == expected.sort_by("id").to_pylist()
     # Filters on every kind of column: readers that use a file's statistics must never skip rows that match.
     threshold = pa.scalar(decimal.Decimal("30.00"), pa.decimal128(10, 2))
@@ -50,7 +51,7 @@ def test_a_long_stream_is_split_into_files_and_committed_once(tmp_path, monkeypa
     table = DeltaTable(str(uri))
     assert len(table.file_uris()) > 3
     assert table.version() == 0 and len(table.history()) == 1
-    assert arrow_dataset(table).count_rows() == 20_000
+    assert arrow_dataset(table, Location.of(uri)).count_rows() == 20_000
 
 
 def test_a_new_version_replaces_rows_and_schema_and_the_old_one_stays_readable(tmp_path):
@@ -58,10 +59,10 @@ def test_a_new_version_replaces_rows_and_schema_and_the_old_one_stays_readable(t
     _write(uri, TYPED.format(rows=10))
     assert _write(uri, "SELECT i AS id, 'x' AS other FROM range(3) t(i)") == 1
     assert DeltaTable(str(uri)).schema().to_arrow().names == ["id", "other"]
-    assert arrow_dataset(DeltaTable(str(uri))).count_rows() == 3
-    assert arrow_dataset(DeltaTable(str(uri), version=0)).count_rows() == 10
+    assert arrow_dataset(DeltaTable(str(uri)), Location.of(uri)).count_rows() == 3
+    assert arrow_dataset(DeltaTable(str(uri), version=0), Location.of(uri)).count_rows() == 10
     assert _write(uri, "SELECT 1 AS id, 'x' AS other WHERE false") == 2  # an empty result is a version too
-    assert arrow_dataset(DeltaTable(str(uri))).count_rows() == 0
+    assert arrow_dataset(DeltaTable(str(uri)), Location.of(uri)).count_rows() == 0
 
 
 def test_a_stream_that_fails_midway_leaves_the_port_and_its_folder_as_they_were(tmp_path):
@@ -75,9 +76,9 @@ def test_a_stream_that_fails_midway_leaves_the_port_and_its_folder_as_they_were(
         raise OSError("the disk is full")
 
     with pytest.raises(OSError, match="the disk is full"):
-        overwrite_table(str(uri), pa.RecordBatchReader.from_batches(schema, failing()), {}, rows_key="mesh.rows")
+        overwrite_table(Location.of(uri), pa.RecordBatchReader.from_batches(schema, failing()), {}, rows_key="mesh.rows")
     assert sorted(p.name for p in uri.iterdir()) == before
-    assert DeltaTable(str(uri)).version() == 0 and arrow_dataset(DeltaTable(str(uri))).count_rows() == 10
+    assert DeltaTable(str(uri)).version() == 0 and arrow_dataset(DeltaTable(str(uri)), Location.of(uri)).count_rows() == 10
 
 
 def test_a_commit_that_fails_leaves_no_files_behind(tmp_path):
@@ -95,7 +96,7 @@ def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_r
 
     uri = tmp_path / "port"
     sql = TYPED.format(rows=50) + f" ORDER BY \"{column}\""
-    overwrite_table(str(uri), duckdb.sql(sql).to_arrow_reader(7), {}, rows_key="mesh.rows", split=delta.FileSplit(column, unit))
+    overwrite_table(Location.of(uri), duckdb.sql(sql).to_arrow_reader(7), {}, rows_key="mesh.rows", split=delta.FileSplit(column, unit))
     table = DeltaTable(str(uri))
     # Each file holds one partition (writers side by side may give a partition several files), and every
     # filter still finds every row (the other columns have no bounds in the log).
@@ -106,7 +107,7 @@ def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_r
         partition_of[path] = values[0]
     assert len(set(partition_of.values())) == partitions
     first_files = sum(1 for key in partition_of.values() if key == min(partition_of.values()))
-    dataset = arrow_dataset(table)
+    dataset = arrow_dataset(table, Location.of(uri))
     assert dataset.to_table(filter=pads.field("amount") > pa.scalar(decimal.Decimal("30.00"), pa.decimal128(10, 2))).num_rows == 25
     assert pl.scan_delta(str(uri)).filter(pl.col("amount") > 30).collect().height == 25
 
@@ -118,4 +119,4 @@ def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_r
     write_deltalake(str(uri), first, mode="overwrite", predicate=predicate)
     metrics = DeltaTable(str(uri)).history(1)[0]["operationMetrics"]
     assert metrics["num_removed_files"] == first_files and metrics["num_added_files"] == 1  # nothing else rewritten
-    assert arrow_dataset(DeltaTable(str(uri))).count_rows() == 50
+    assert arrow_dataset(DeltaTable(str(uri)), Location.of(uri)).count_rows() == 50

@@ -21,6 +21,7 @@ from mesh_platform import (
 from mesh_platform.core.settings import DEFAULT_GLOSSARY
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage import PortStore
+from mesh_platform.storage.location import Location
 
 from .conftest import REPO, column, contract_yaml
 
@@ -94,7 +95,7 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
         for domain in ("crm", "ads"):
             assert configured(domain).resolve_implicit_global_asset_job_def().execute_in_process(instance=instance).success
 
-    ports = PortStore(elsewhere / "ports", elsewhere / "vault")
+    ports = PortStore(Location.of(elsewhere / "ports"), Location.of(elsewhere / "vault"))
     people = ports.port(Address("crm", "people", 1)).to_pandas()
     assert people["email"].str.fullmatch(r"[0-9a-f]{64}").all()  # tokens, keyed with the key kept where the resource says
     clear = ports.vault.dataset("crm").to_table().to_pandas()  # the clear values, in the vault the resource names

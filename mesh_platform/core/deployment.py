@@ -15,12 +15,20 @@ is called `local` and needs no file at all.
       host: 127.0.0.1
       first_port: 4100                         # the domains of workspace.yaml, in order, from this port
       ports: {sales: 4200}                     # or a fixed port for some
+    port_store:
+      uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault
+      storage_options:                         # deltalake's (object_store's) settings for the store
+        AWS_ENDPOINT_URL: https://s3.eu-west-1.amazonaws.com
+        AWS_REGION: eu-west-1
+        AWS_ACCESS_KEY_ID: {env: MESH_S3_KEY_ID}
+        AWS_SECRET_ACCESS_KEY: {env: MESH_S3_SECRET}
 
 Environment variables override the file, and describe a deployment without one:
 
   MESH_POSTGRES_URL         instance.postgres_url
   MESH_MAX_CONCURRENT_RUNS  runs.max_concurrent
   MESH_RUNS_PER_DOMAIN      runs.per_domain
+  MESH_PORT_STORE           port_store.uri (its storage options then come from the AWS_* variables deltalake reads)
 
 A value written `{env: NAME}` stays a reference in what the mesh writes (the Dagster instance's
 `dagster.yaml`), so a password given through the environment is never stored on disk.
@@ -49,7 +57,7 @@ _POOLS = {"pools": {"default_limit": 1}}
 _RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
 # Dagster tags every run with its code location: the per-domain limit counts runs by that tag.
 CODE_LOCATION_TAG = "dagster/code_location"
-OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN")
+OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE")
 
 
 class DeploymentError(FileProblemsError):
@@ -98,6 +106,15 @@ class CodeServers(_Settings):
         return by_domain[domain]
 
 
+class PortStoreSettings(_Settings):
+    uri: str = Field(min_length=1, description="A local folder (relative: to the repository) or s3://bucket/prefix; ports go under <uri>/ports, the vault under <uri>/vault.")
+    storage_options: dict[str, Value] = Field(default_factory=dict, description="deltalake's storage options for the store: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, …")
+
+    def resolved_options(self) -> dict[str, str]:
+        """The storage options with every `{env: NAME}` read from the environment."""
+        return {key: value.value() or "" if isinstance(value, FromEnvironment) else value for key, value in self.storage_options.items()}
+
+
 class Deployment(_Settings):
     """One environment of the mesh. The defaults are the embedded `local` shape."""
 
@@ -106,6 +123,7 @@ class Deployment(_Settings):
     instance: InstanceSettings = InstanceSettings()
     runs: RunQueue | None = None  # None: Dagster's own run queue defaults
     code_servers: CodeServers | None = None  # None: code locations loaded as Python modules
+    port_store: PortStoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
 
     @classmethod
     def load(cls, root: Path, name: str | None = None) -> Deployment:
@@ -146,6 +164,9 @@ class Deployment(_Settings):
         if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
             where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
             raise MeshError(f"{where}: the environment variable {url.env} is not set — set it to the PostgreSQL URL (postgresql://user:password@host:5432/database)")
+        for key, value in (self.port_store.storage_options if self.port_store else {}).items():
+            if isinstance(value, FromEnvironment) and value.value() is None:
+                raise MeshError(f"{self.file}: port_store.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value")
 
     def instance_yaml(self) -> str:
         """The Dagster instance's `dagster.yaml` for this deployment."""
@@ -179,6 +200,9 @@ def _with_overrides(data: dict[str, Any]) -> dict[str, Any]:
     data = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
     if os.environ.get("MESH_POSTGRES_URL"):  # kept a reference: the URL (and its password) is not written to disk
         data.setdefault("instance", {})["postgres_url"] = {"env": "MESH_POSTGRES_URL"}
+    if uri := os.environ.get("MESH_PORT_STORE"):
+        store = data.get("port_store")
+        data["port_store"] = {**(store if isinstance(store, dict) else {}), "uri": uri}
     for variable, field in (("MESH_MAX_CONCURRENT_RUNS", "max_concurrent"), ("MESH_RUNS_PER_DOMAIN", "per_domain")):
         if (text := os.environ.get(variable)) is not None:
             try:

@@ -107,6 +107,24 @@ class MeshSettings:
         return self.home / "ports"
 
     @property
+    def port_store_uri(self) -> str:
+        """Where ports and vault live: MESH_HOME, or the deployment's port store (a folder or s3://bucket/prefix)."""
+        store = self.deployment.port_store
+        if store is None:
+            return str(self.home)
+        if "://" in store.uri:
+            return store.uri.rstrip("/")
+        return str((self.root / store.uri).resolve())
+
+    @property
+    def ports_uri(self) -> str:
+        return f"{self.port_store_uri}/ports"
+
+    @property
+    def vault_uri(self) -> str:
+        return f"{self.port_store_uri}/vault"
+
+    @property
     def vault_root(self) -> Path:
         """Where the clear values behind the ports' personal-column tokens live (the owner's only)."""
         return self.home / "vault"

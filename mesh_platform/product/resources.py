@@ -24,11 +24,13 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.deployment import FromEnvironment
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.domain_database import DomainWorkspace
+from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import PortStore
 from mesh_platform.storage.vault import PRIVATE
 
@@ -53,11 +55,14 @@ class CatalogResource(dg.ConfigurableResource):
 class PortStoreResource(dg.ConfigurableResource):
     """Where published ports live: one Delta Lake table per product and major version, personal columns as keyed tokens."""
 
-    root: str = Field(description="The folder of the ports, <domain>/<product>/v<major> under it (default MESH_HOME/ports).")
+    root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
+    storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region): the values the deployment file writes out.")
+    storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Storage options read from environment variables when used (option → variable): credentials never show here.")
 
     def store(self) -> PortStore:
-        return PortStore(Path(self.root), Path(self.vault_root))
+        options = {**self.storage_options, **{key: os.environ.get(variable, "") for key, variable in self.storage_options_from_env.items()}}
+        return PortStore(Location.of(self.root, options), Location.of(self.vault_root, options))
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -109,7 +114,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
     The hashing key is passed as an `EnvVar`, so its value never shows in the UI or the snapshot."""
     return {
         CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file)),
-        PORTS: PortStoreResource(root=str(settings.ports_root), vault_root=str(settings.vault_root)),
+        PORTS: _port_store(settings),
         DUCKDB: DomainDuckDBResource(
             database=str(settings.domain_database(domain)),
             connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
@@ -121,3 +126,14 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             secret_file=str(settings.secret_file),
         ),
     }
+
+
+def _port_store(settings: MeshSettings) -> PortStoreResource:
+    store = settings.deployment.port_store
+    options = store.storage_options if store is not None else {}
+    return PortStoreResource(
+        root=settings.ports_uri,
+        vault_root=settings.vault_uri,
+        storage_options={key: value for key, value in options.items() if isinstance(value, str)},
+        storage_options_from_env={key: value.env for key, value in options.items() if isinstance(value, FromEnvironment)},
+    )

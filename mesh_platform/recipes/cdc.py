@@ -8,7 +8,7 @@ The input must keep every event (a `source` product reading all delivered files 
 
 Builds are incremental: the port keeps a record of the events its rows include
 (per key, a hash of the key, its highest applied sequence and whether that was a
-delete; `Port.applied_path`). A build applies only the events the record has not
+delete; `Port.applied_location`). A build applies only the events the record has not
 seen — newer than the key's applied sequence, whatever order they arrive in — and
 the port receives only the changed keys, in one Delta MERGE. The state reached is
 the one a replay of the whole history gives. The first build, a build under a new

@@ -1,5 +1,6 @@
 """Delta Lake tables: writing one as a stream of Arrow batches, replacing a part of one (a partition),
-reading one as Arrow data (what DuckDB scans)."""
+reading one as Arrow data (what DuckDB scans). Each table has a `Location`: a local folder or a prefix
+of an object store."""
 
 from __future__ import annotations
 
@@ -12,32 +13,48 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
+
+from mesh_platform.storage.location import Location
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
     from deltalake.transaction import AddAction
 
 
-def arrow_dataset(table: DeltaTable) -> pads.Dataset:
+def delta_table(location: Location, version: int | None = None) -> DeltaTable:
+    """The Delta table at `location` (a past `version` of it when given)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(location.uri, version=version, storage_options=location.storage_options())
+
+
+def is_delta_table(location: Location) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(location.uri, storage_options=location.storage_options())
+
+
+def arrow_dataset(table: DeltaTable, location: Location) -> pads.Dataset:
     """A Delta table version as a lazy Arrow dataset: its Parquet files, in the table's schema.
 
     The files are read as plain Parquet, each file's own row-group statistics deciding what a
     filter may skip. Not through deltalake's `to_pyarrow_dataset`: that one turns the Delta log's
     per-file statistics into guarantees, and a file whose statistics name only some columns (the
     mesh writes bounds for a partitioned product's partition column alone) would be skipped by
-    any filter on another column - rows would go missing. Arrow's own local filesystem, not
+    any filter on another column - rows would go missing. Arrow's own filesystem (local or S3), not
     deltalake's Rust one: with that one the process can abort at exit (delta-rs #2184)."""
     import pyarrow as pa
     import pyarrow.dataset as pads
-    import pyarrow.fs as pafs
 
     schema = pa.schema(table.schema().to_arrow())
-    return pads.dataset(table.file_uris(), schema=schema, format="parquet", filesystem=pafs.LocalFileSystem())
+    files = [location.file_path(uri) for uri in table.file_uris()]
+    return pads.dataset(files, schema=schema, format="parquet", filesystem=location.filesystem())
 
 
 @dataclass(frozen=True)
@@ -71,8 +88,8 @@ FILE_BYTES = 256 * 1024 * 1024  # a new Parquet file after about this much Arrow
 WRITERS = min(4, os.cpu_count() or 1)  # Parquet files written side by side (encoding releases the GIL)
 
 
-def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str, split: FileSplit | None = None) -> int:
-    """Make `batches` the whole content of the Delta table at `uri` (created if new), in one commit; the new version.
+def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str, split: FileSplit | None = None) -> int:
+    """Make `batches` the whole content of the Delta table at `location` (created if new), in one commit; the new version.
     The commit carries `custom_metadata`, and the number of rows written under `rows_key`. With `split`
     (a partitioned product), each file holds one partition's rows.
 
@@ -86,17 +103,18 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
     as `schema_mode="overwrite"` does.
     """
     import pyarrow as pa
-    from deltalake import CommitProperties, DeltaTable, Schema
+    import pyarrow.fs as pafs
+    from deltalake import CommitProperties, Schema
     from deltalake.exceptions import TableNotFoundError
     from deltalake.transaction import create_table_with_add_actions
 
     schema = Schema.from_arrow(batches.schema)
     file_schema = pa.schema(schema.to_arrow())  # e.g. dictionaries decoded, unsigned integers signed
-    folder = Path(uri)
-    folder.mkdir(parents=True, exist_ok=True)
+    filesystem, folder = location.filesystem(), location.file_path()
+    filesystem.create_dir(folder, recursive=True)
     prefix = f"part-{uuid.uuid4()}"
     handed: queue.Queue[tuple[object, pa.RecordBatch] | None] = queue.Queue(maxsize=2 * WRITERS)
-    writers = [_FileWriter(folder, f"{prefix}-{index}", file_schema, handed, split) for index in range(WRITERS)]
+    writers = [_FileWriter(filesystem, folder, f"{prefix}-{index}", file_schema, handed, split) for index in range(WRITERS)]
     threads = [threading.Thread(target=writer.run, name=f"parquet-writer-{index}", daemon=True) for index, writer in enumerate(writers)]
     for thread in threads:
         thread.start()
@@ -121,21 +139,22 @@ def overwrite_table(uri: str, batches: pa.RecordBatchReader, custom_metadata: di
         rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
         commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
         try:
-            table = DeltaTable(uri)
+            table = delta_table(location)
         except TableNotFoundError:
-            create_table_with_add_actions(uri, schema, actions, mode="overwrite", commit_properties=commit)
+            create_table_with_add_actions(location.uri, schema, actions, mode="overwrite", storage_options=location.storage_options(), commit_properties=commit)
         else:
             table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
     except BaseException:
-        if not _references(uri, prefix):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
-            for file in folder.glob(f"{prefix}-*.parquet"):
-                file.unlink(missing_ok=True)
+        if not _references(location, prefix):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
+            for file in filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+                if PurePosixPath(file.path).name.startswith(prefix):
+                    filesystem.delete_file(file.path)
         raise
-    return DeltaTable(uri).version()
+    return delta_table(location).version()
 
 
-def replace_rows(uri: str, batches: pa.RecordBatchReader, predicate: str, custom_metadata: dict[str, str], rows_key: str) -> int:
-    """Replace the rows of the Delta table at `uri` that match `predicate` by `batches`, in one commit; the new version.
+def replace_rows(location: Location, batches: pa.RecordBatchReader, predicate: str, custom_metadata: dict[str, str], rows_key: str) -> int:
+    """Replace the rows of the Delta table at `location` that match `predicate` by `batches`, in one commit; the new version.
 
     Delta Lake's own predicate overwrite (`write_deltalake(..., predicate=...)`): files holding only matching
     rows are removed, files mixing both kinds are rewritten without the matching rows, and every row of
@@ -144,28 +163,28 @@ def replace_rows(uri: str, batches: pa.RecordBatchReader, predicate: str, custom
     it; a whole table goes through `overwrite_table`, which streams.
     """
     import pyarrow as pa
-    from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+    from deltalake import CommitProperties, Schema, write_deltalake
 
-    table = DeltaTable(uri)
+    table = delta_table(location)
     rows = batches.read_all()
     file_schema = pa.schema(Schema.from_arrow(rows.schema).to_arrow())
     current = pa.schema(table.schema().to_arrow())
     if not file_schema.equals(current):
         raise SchemaChangeError(_schema_difference(current, file_schema))
     commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows.num_rows)})
-    write_deltalake(uri, rows.cast(file_schema), mode="overwrite", predicate=predicate, commit_properties=commit)
-    return DeltaTable(uri).version()
+    write_deltalake(table, rows.cast(file_schema), mode="overwrite", predicate=predicate, commit_properties=commit)
+    return delta_table(location).version()
 
 
-def merge_rows(uri: str, changes: pa.Table, key: list[str], delete_column: str, custom_metadata: dict[str, str]) -> int:
-    """Apply `changes` to the Delta table at `uri` by `key`, in one commit (Delta Lake's MERGE); the new version.
+def merge_rows(location: Location, changes: pa.Table, key: list[str], delete_column: str, custom_metadata: dict[str, str]) -> int:
+    """Apply `changes` to the Delta table at `location` by `key`, in one commit (Delta Lake's MERGE); the new version.
 
     A change whose `delete_column` is true deletes its key's row; any other replaces it, or adds it when the
     key is new. Only the files holding changed keys are rewritten."""
     import pyarrow as pa
-    from deltalake import CommitProperties, DeltaTable, Schema
+    from deltalake import CommitProperties, Schema
 
-    table = DeltaTable(uri)
+    table = delta_table(location)
     current = pa.schema(table.schema().to_arrow())
     columns = [name for name in changes.column_names if name != delete_column]
     new = pa.schema(Schema.from_arrow(changes.select(columns).schema).to_arrow())
@@ -182,7 +201,7 @@ def merge_rows(uri: str, changes: pa.Table, key: list[str], delete_column: str, 
         .when_not_matched_insert(values, kept)
         .execute()
     )
-    return DeltaTable(uri).version()
+    return delta_table(location).version()
 
 
 class SchemaChangeError(ValueError):
@@ -197,12 +216,10 @@ def _schema_difference(current: pa.Schema, new: pa.Schema) -> str:
     return "; ".join(parts) or "the column order changed"
 
 
-def _references(uri: str, prefix: str) -> bool:
+def _references(location: Location, prefix: str) -> bool:
     """Whether the table's current version holds a file whose name starts with `prefix`."""
-    from deltalake import DeltaTable
-
     try:
-        return any(Path(file).name.startswith(prefix) for file in DeltaTable(uri).file_uris())
+        return any(PurePosixPath(file).name.startswith(prefix) for file in delta_table(location).file_uris())
     except Exception:  # no table, or none readable: nothing references the files
         return False
 
@@ -211,12 +228,12 @@ class _FileWriter:
     """One writer thread: the batches it takes go to its own Parquet files, a new one every `FILE_BYTES`
     and, with a `split`, whenever a batch of another partition comes."""
 
-    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, handed: queue.Queue, split: FileSplit | None = None):
-        self.folder, self.prefix, self.schema, self.handed, self.split = folder, prefix, schema, handed, split
+    def __init__(self, filesystem: pafs.FileSystem, folder: str, prefix: str, schema: pa.Schema, handed: queue.Queue, split: FileSplit | None = None):
+        self.filesystem, self.folder, self.prefix, self.schema, self.handed, self.split = filesystem, folder, prefix, schema, handed, split
         self.actions: list[AddAction] = []
         self.error: BaseException | None = None
         self._writer: pq.ParquetWriter | None = None
-        self._path, self._written, self._partition, self._bounds = Path(), 0, None, None
+        self._name, self._written, self._rows, self._partition, self._bounds = "", 0, 0, None, None
 
     def run(self) -> None:
         while (item := self.handed.get()) is not None:
@@ -237,10 +254,12 @@ class _FileWriter:
         if self._writer is not None and partition != self._partition:
             self._close()
         if self._writer is None:
-            self._path = self.folder / f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
-            self._writer, self._written, self._partition, self._bounds = pq.ParquetWriter(self._path, self.schema, compression="snappy"), 0, partition, None
+            self._name = f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
+            writer = pq.ParquetWriter(f"{self.folder}/{self._name}", self.schema, compression="snappy", filesystem=self.filesystem)
+            self._writer, self._written, self._rows, self._partition, self._bounds = writer, 0, 0, partition, None
         self._writer.write_batch(batch)
         self._written += batch.nbytes
+        self._rows += batch.num_rows
         if self.split is not None:
             low, high = self.split.bounds(batch)
             self._bounds = (low, high) if self._bounds is None else (min(self._bounds[0], low), max(self._bounds[1], high))
@@ -248,18 +267,17 @@ class _FileWriter:
             self._close()
 
     def _close(self) -> None:
-        import pyarrow.parquet as pq
-
         if self._writer is None:
             return
         self._writer.close()
         self._writer = None
         if self.error is None:
             bounds = {self.split.column: self._bounds} if self.split is not None and self._bounds is not None else {}
-            self.actions.append(_add_action(self._path, self.folder, pq.read_metadata(self._path), bounds))
+            written = self.filesystem.get_file_info(f"{self.folder}/{self._name}")
+            self.actions.append(_add_action(self._name, written.size, written.mtime_ns, self._rows, bounds))
 
 
-def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData, bounds: dict[str, tuple[object, object]] | None = None) -> AddAction:
+def _add_action(name: str, size: int, mtime_ns: int | None, rows: int, bounds: dict[str, tuple[object, object]] | None = None) -> AddAction:
     """The Delta log entry adding one written Parquet file, with its row count as statistics, and the
     `bounds` (min, max) of the columns given (a partitioned product's partition column).
 
@@ -269,7 +287,7 @@ def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData, bounds: dic
     partition by removing whole files."""
     from deltalake.transaction import AddAction
 
-    stats: dict[str, object] = {"numRecords": metadata.num_rows}
+    stats: dict[str, object] = {"numRecords": rows}
     if bounds:
         stats |= {
             "minValues": {column: _stat(low) for column, (low, _) in bounds.items()},
@@ -277,10 +295,10 @@ def _add_action(path: Path, folder: Path, metadata: pq.FileMetaData, bounds: dic
             "nullCount": dict.fromkeys(bounds, 0),  # partition columns are required
         }
     return AddAction(
-        path=path.relative_to(folder).as_posix(),
-        size=path.stat().st_size,
+        path=name,
+        size=size,
         partition_values={},
-        modification_time=int(path.stat().st_mtime * 1000),
+        modification_time=(mtime_ns // 1_000_000) if mtime_ns else int(dt.datetime.now(dt.UTC).timestamp() * 1000),
         data_change=True,
         stats=json.dumps(stats),
     )

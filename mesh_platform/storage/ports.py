@@ -1,7 +1,7 @@
 """Output ports: what consumers read, one Delta Lake table per product and major version.
 
-A port store is a folder of ports (`MESH_HOME/ports` by default); a port lives at
-`<store>/<domain>/<product>/v<major>`. Personal columns are published as keyed tokens;
+A port store is a folder of ports (`MESH_HOME/ports` by default) or a prefix of an object store
+(`s3://bucket/prefix/ports`, `storage.location`); a port lives at `<store>/<domain>/<product>/v<major>`. Personal columns are published as keyed tokens;
 the clear values behind them live in the store's vault (`storage.vault`), which only
 the platform reads, for the owner and the readers a contract grants. Each publish is
 one Delta commit (an atomic overwrite), so a port always shows one whole
@@ -18,12 +18,21 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
-from mesh_platform.storage.delta import FileSplit, SchemaChangeError, arrow_dataset, merge_rows, overwrite_table, replace_rows
+from mesh_platform.storage.delta import (
+    FileSplit,
+    SchemaChangeError,
+    arrow_dataset,
+    delta_table,
+    is_delta_table,
+    merge_rows,
+    overwrite_table,
+    replace_rows,
+)
+from mesh_platform.storage.location import Location
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -44,14 +53,16 @@ class PortStore:
     """Where the ports live: one Delta table per product and major version under `root`, and the
     vault of the clear values behind their personal columns' tokens."""
 
-    def __init__(self, root: Path, vault_root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Location, vault_root: Location):
+        self.root = root
         self.vault = Vault(vault_root)
 
     @classmethod
     def of(cls, settings: MeshSettings) -> PortStore:
         """The port store of the mesh `settings` describe."""
-        return cls(settings.ports_root, settings.vault_root)
+        store = settings.deployment.port_store
+        options = store.resolved_options() if store is not None else {}
+        return cls(Location.of(settings.ports_uri, options), Location.of(settings.vault_uri, options))
 
     def port(self, address: Address) -> Port:
         """The port serving `address` (which names its major version: `mesh://sales/orders@v1`)."""
@@ -85,21 +96,19 @@ class Snapshot:
 class Port:
     """The Delta table that serves one major version of a product."""
 
-    def __init__(self, ports_root: Path, address: Address):
+    def __init__(self, store: Location, address: Address):
         if address.major is None:
             raise ValueError(f"a port needs a major version: {address}")
         self.address = address
-        self.store_root = Path(ports_root)
-        self.path = self.store_root / address.domain / address.product / f"v{address.major}"
+        self.store = store
+        self.location = store.child(address.domain, address.product, f"v{address.major}")
 
     @property
     def uri(self) -> str:
-        return str(self.path)
+        return self.location.uri
 
     def exists(self) -> bool:
-        from deltalake import DeltaTable
-
-        return DeltaTable.is_deltatable(self.uri)
+        return is_delta_table(self.location)
 
     def publish(
         self,
@@ -135,9 +144,9 @@ class Port:
         partitioning = contract.partitioning
         split = FileSplit(partitioning.column, partitioning.numpy_unit) if partitioning is not None else None
         if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
-            return overwrite_table(self.uri, reader, metadata, rows_key=rows_key, split=split)  # the whole table, streamed
+            return overwrite_table(self.location, reader, metadata, rows_key=rows_key, split=split)  # the whole table, streamed
         try:
-            return replace_rows(self.uri, reader, partitioning.delta_predicate(window), metadata, rows_key)
+            return replace_rows(self.location, reader, partitioning.delta_predicate(window), metadata, rows_key)
         except SchemaChangeError as change:
             raise PortError(
                 f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
@@ -158,51 +167,50 @@ class Port:
         metadata = self._commit_metadata(contract, run_id, tokens, started_at)
         upserts = int(changes.num_rows - sum(changes[DELETED].to_pylist()))
         metadata[f"{METADATA_PREFIX}changes"] = json.dumps({"upserted": upserts, "deleted": changes.num_rows - upserts})
-        return merge_rows(self.uri, changes, key, DELETED, metadata)
+        return merge_rows(self.location, changes, key, DELETED, metadata)
 
     @property
-    def applied_path(self) -> Path:
+    def applied_location(self) -> Location:
         """Where an incremental product keeps the record of the change events its published rows include:
         a Delta table next to the port (`v1.applied`): a hash of each key, its last applied sequence, deleted or not."""
-        return self.path.with_name(f"{self.path.name}.applied")
+        return Location(f"{self.uri}.applied", self.location.options)
 
     def applied_events(self) -> pads.Dataset | None:
         """The record of the change events the port's current rows include; None when none is kept, or when
         the port was rewritten whole since it was made (the record no longer describes its rows)."""
-        from deltalake import DeltaTable
-
-        uri = str(self.applied_path)
-        if not DeltaTable.is_deltatable(uri) or not self.exists():
+        if not is_delta_table(self.applied_location) or not self.exists():
             return None
-        record = DeltaTable(uri)
+        record = delta_table(self.applied_location)
         recorded = int(record.history(limit=1)[0].get(f"{METADATA_PREFIX}port_version", -1))
         # Versions published after the record's: changes applied by a build whose record failed to commit are
         # fine (applying them again changes nothing); a whole rewrite is not.
         if any(v.version > recorded and not v.incremental for v in self.versions()):
             return None
-        return arrow_dataset(record)
+        return arrow_dataset(record, self.applied_location)
 
     def record_applied(self, applied: pa.Table, replace: bool, version: int) -> None:
         """Record change events as applied to port `version`: `replace` the record (a full replay), or add to it."""
-        from deltalake import CommitProperties, DeltaTable, write_deltalake
+        from deltalake import CommitProperties, write_deltalake
 
         commit = CommitProperties(custom_metadata={f"{METADATA_PREFIX}port_version": str(version)})
-        uri = str(self.applied_path)
-        if replace or not DeltaTable.is_deltatable(uri):
-            write_deltalake(uri, applied, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+        record = self.applied_location
+        if replace or not is_delta_table(record):
+            write_deltalake(record.uri, applied, mode="overwrite", schema_mode="overwrite", storage_options=record.storage_options(), commit_properties=commit)
             return
         (
-            DeltaTable(uri).merge(applied, "target.mesh_key = source.mesh_key", source_alias="source", target_alias="target", commit_properties=commit)
+            delta_table(record).merge(applied, "target.mesh_key = source.mesh_key", source_alias="source", target_alias="target", commit_properties=commit)
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
         )
 
     def _make_folder(self) -> None:
-        if not self.store_root.exists():  # a new store: its owner only, like the vault and the DuckDB files
-            self.store_root.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
-            os.chmod(self.store_root, PRIVATE)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.store.local:
+            return  # an object store has no folders; its bucket's policy says who reads it
+        if not self.store.path.exists():  # a new store: its owner only, like the vault and the DuckDB files
+            self.store.path.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
+            os.chmod(self.store.path, PRIVATE)
+        self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _commit_metadata(self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime) -> dict[str, str]:
         return {
@@ -231,14 +239,12 @@ class Port:
             )
 
     def table(self, version: int | None = None) -> DeltaTable:
-        from deltalake import DeltaTable
-
         if not self.exists():
             raise PortError(
                 f"{self.address} has not been published yet; materialize it first: mesh materialize {self.address.unversioned()}"
             )
         try:
-            return DeltaTable(self.uri, version=version)
+            return delta_table(self.location, version)
         except Exception as error:  # deltalake raises its own error kinds for a missing version
             known = ", ".join(str(v.version) for v in self.versions())
             raise PortError(f"{self.address} has no version {version} (published versions: {known}): {error}") from None
@@ -248,19 +254,15 @@ class Port:
 
     def latest(self) -> PortVersion | None:
         """The current version (None before the first publish)."""
-        from deltalake import DeltaTable
-
         if not self.exists():
             return None
-        return _port_version(DeltaTable(self.uri).history(limit=1)[0])
+        return _port_version(delta_table(self.location).history(limit=1)[0])
 
     def versions(self) -> list[PortVersion]:
         """Every published version, newest first."""
-        from deltalake import DeltaTable
-
         if not self.exists():
             return []
-        return [_port_version(commit) for commit in DeltaTable(self.uri).history()]
+        return [_port_version(commit) for commit in delta_table(self.location).history()]
 
     def dataset(self, version: int | None = None) -> pads.Dataset:
         """A lazy Arrow dataset of one version, for engines such as DuckDB to scan (tokens as published)."""
@@ -274,7 +276,7 @@ class Port:
         # in time from that version down, so its newest commit would pass for the version read.
         commits = table.history(limit=1) if version is None else self.table().history()
         published = next((_port_version(c) for c in commits if c.get("version") == number), None)
-        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table))
+        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.location))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()

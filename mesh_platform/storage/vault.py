@@ -11,47 +11,46 @@ files directly, or through an exported contract's `servers` path, shows tokens.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-from mesh_platform.storage.delta import arrow_dataset
+from mesh_platform.storage.delta import arrow_dataset, delta_table, is_delta_table
+from mesh_platform.storage.location import Location
 
 PRIVATE = 0o700  # the vault's folders: its owner only
 
 
 class Vault:
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Location):
+        self.root = root
 
-    def path(self, domain: str) -> Path:
-        return self.root / domain
+    def location(self, domain: str) -> Location:
+        return self.root.child(domain)
 
     def store(self, domain: str, pairs: pa.Table) -> None:
         """Add (token, value) pairs the domain's vault does not hold yet, in one commit."""
-        from deltalake import DeltaTable, write_deltalake
+        from deltalake import write_deltalake
 
         if pairs.num_rows == 0:
             return
-        path = self.path(domain)
-        for folder in (self.root, path):
-            folder.mkdir(mode=PRIVATE, exist_ok=True)
-            os.chmod(folder, PRIVATE)
-        if not DeltaTable.is_deltatable(str(path)):
-            write_deltalake(str(path), pairs, mode="append")
+        location = self.location(domain)
+        if location.local:  # an object store's vault is private by its bucket's policy
+            for folder in (self.root.path, location.path):
+                folder.mkdir(mode=PRIVATE, exist_ok=True)
+                os.chmod(folder, PRIVATE)
+        if not is_delta_table(location):
+            write_deltalake(location.uri, pairs, mode="append", storage_options=location.storage_options())
             return
-        table = DeltaTable(str(path))
+        table = delta_table(location)
         merge = table.merge(source=pairs, predicate="target.token = source.token", source_alias="source", target_alias="target")
         merge.when_not_matched_insert_all().execute()
 
     def dataset(self, domain: str) -> pads.Dataset | None:
         """The domain's (token, value) pairs as a lazy Arrow dataset; None before its first personal value."""
-        from deltalake import DeltaTable
-
-        path = self.path(domain)
-        if not DeltaTable.is_deltatable(str(path)):
+        location = self.location(domain)
+        if not is_delta_table(location):
             return None
-        return arrow_dataset(DeltaTable(str(path)))
+        return arrow_dataset(delta_table(location), location)

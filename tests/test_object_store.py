@@ -1,0 +1,121 @@
+"""Ports on an object store: with `port_store: {uri: s3://…}` every port, the vault and an incremental
+product's record of applied events live in the bucket, builds read their inputs from there, and a
+build needs no state on the machine that runs it (its DuckDB file is a scratch workspace).
+
+Against moto's S3 emulator on 127.0.0.1 (tests/s3_server.py), with real deltalake commits.
+"""
+
+import textwrap
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from mesh_platform import read_product
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.storage.ports import PortStore
+
+from .conftest import column, contract_yaml, owner_read
+from .s3_server import KEY_ID, REGION, SECRET
+from .test_access import PEOPLE, personal
+from .test_partitions import DAY_1, DAY_2, DAY_3, EVENTS
+from .test_partitions import SOURCE as EVENTS_SOURCE
+
+pytestmark = pytest.mark.slow
+
+ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
+TOTALS = [column("items", "integer", "BIGINT"), column("revenue", "number", "DOUBLE")]
+SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}\n"
+TOTALS_SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/items]\n  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+
+
+@pytest.fixture
+def bucket_mesh(lab, s3, monkeypatch):
+    """A lab mesh whose deployment `bucket` keeps its ports in a new bucket; credentials from the environment."""
+    bucket = s3.new_bucket()
+    (lab.root / "deploy").mkdir()
+    (lab.root / "deploy" / "bucket.yaml").write_text(textwrap.dedent(f"""
+        port_store:
+          uri: s3://{bucket}/mesh
+          storage_options:
+            AWS_ENDPOINT_URL: {s3.endpoint}
+            AWS_REGION: {REGION}
+            AWS_ALLOW_HTTP: "true"
+            AWS_ACCESS_KEY_ID: {{env: LAB_S3_KEY_ID}}
+            AWS_SECRET_ACCESS_KEY: {{env: LAB_S3_SECRET}}
+    """))
+    monkeypatch.setenv("MESH_ENV", "bucket")
+    monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
+    monkeypatch.setenv("LAB_S3_SECRET", SECRET)
+    monkeypatch.setenv("MESH_SECRET", "object-store-secret")
+    lab.bucket = bucket
+    lab.add_domain("shop")
+    lab.add_product("shop", "items", SOURCE.format(file="items.csv"), contract_yaml("shop", "items", ITEMS))
+    lab.add_product("shop", "totals", TOTALS_SQL, contract_yaml("shop", "totals", TOTALS))
+    lab.land("shop", "items.csv", "item_id,price\n1,2.5\n2,4.0\n3,1.5\n")
+    return lab
+
+
+def test_ports_and_the_vault_are_published_to_the_bucket_and_read_from_it(bucket_mesh, s3):
+    lab = bucket_mesh
+    lab.add_domain("crm")
+    lab.land("crm", "people.csv", PEOPLE)
+    people = [column("id", "integer"), personal("name"), personal("email"), column("phone"), column("city")]
+    lab.add_product("crm", "people", SOURCE.format(file="people.csv"), contract_yaml("crm", "people", people))
+    assert lab.materialize("shop").success and lab.materialize("crm").success
+
+    keys = s3.keys(lab.bucket)
+    for table in ("mesh/ports/shop/items/v1", "mesh/ports/shop/totals/v1", "mesh/ports/crm/people/v1", "mesh/vault/crm"):
+        assert f"{table}/_delta_log/00000000000000000000.json" in keys, table
+    assert not (lab.settings.home / "ports").exists() and not (lab.settings.home / "vault").exists()
+
+    # The SQL product read its input from the bucket; consumers read the same way, masking applied.
+    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 3, "revenue": 8.0}]
+    assert read_product("mesh://crm/people", consumer="crm")["email"].tolist() == ["ada@example.com", "grace@example.com"]
+    masked = read_product("mesh://crm/people", consumer="shop")["email"]
+    assert masked.str.fullmatch(r"[0-9a-f]{64}").all()
+
+    # An outside engine reads the port from the bucket with the same storage options (tokens, never clear values).
+    options = PortStore.of(MeshSettings.from_env()).root.storage_options()
+    outside = pl.read_delta(f"s3://{lab.bucket}/mesh/ports/crm/people/v1", storage_options=options)
+    assert outside.height == 2 and "ada@example.com" not in outside["email"].to_list()
+
+
+def test_a_partition_rebuilt_on_the_bucket_is_one_commit_replacing_only_its_rows(bucket_mesh, s3):
+    lab = bucket_mesh
+    lab.add_product("shop", "events", EVENTS_SOURCE, contract_yaml("shop", "events", EVENTS))
+    for day, rows in (("2026-01-01", DAY_1), ("2026-01-02", DAY_2), ("2026-01-03", DAY_3)):
+        lab.land("shop", f"events/{day}.csv", rows)
+    assert lab.materialize("shop", "events", partitions=("2026-01-01", "2026-01-03")).success
+    lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n")  # late data: one row left that day
+    assert lab.materialize("shop", "events", partition="2026-01-02").success
+
+    store = PortStore.of(MeshSettings.from_env())
+    port = DeltaTable(f"s3://{lab.bucket}/mesh/ports/shop/events/v1", storage_options=store.root.storage_options())
+    history = port.history()
+    assert len(history) == 2 and history[0]["operation"] == "WRITE" and history[0]["mesh.partitions"] == "2026-01-02"
+    rows = owner_read("mesh://shop/events").sort_values("event_id")
+    assert rows["event_id"].tolist() == [1, 2, 3, 6] and rows.loc[rows.event_id == 3, "amount"].item() == 31
+
+
+def test_a_build_needs_no_state_on_the_machine_that_runs_it(bucket_mesh):
+    """The domain's DuckDB file is a scratch workspace: deleted between builds (a new worker), nothing is lost."""
+    lab = bucket_mesh
+    assert lab.materialize("shop").success
+    database = lab.settings.domain_database("shop")
+    assert database.exists()
+    database.unlink()
+    lab.land("shop", "items.csv", "item_id,price\n1,2.5\n2,4.0\n3,1.5\n4,10.0\n")
+    assert lab.materialize("shop").success
+    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
+    assert [v.version for v in PortStore.of(MeshSettings.from_env()).port(_address("mesh://shop/totals@v1")).versions()] == [1, 0]
+
+    database.unlink()  # and a build of the reading product alone, on yet another worker, reads its input from the bucket
+    assert lab.materialize("shop", "totals").success
+    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
+
+
+def _address(text: str):
+    from mesh_platform import Address
+
+    return Address.parse(text)
