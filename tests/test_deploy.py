@@ -11,17 +11,20 @@ import signal
 import subprocess
 import sys
 import textwrap
+import tomllib
 
 import dagster as dg
 import pytest
 import yaml
 
+from mesh_platform.catalog.workspace import read_workspace
 from mesh_platform.core.deployment import Deployment
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
+from mesh_platform.runtime.kubernetes import check_values, helm_values
 
-from .conftest import column, contract_yaml, free_port, graphql, run_mesh
+from .conftest import REPO, column, contract_yaml, free_port, graphql, run_mesh
 from .test_backfill_ui import wait_for
 
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
@@ -319,3 +322,81 @@ def test_one_domains_code_server_restarts_while_the_other_domains_runs_go_on(one
     crm_run = onebox.launch("crm", "items", "totals")
     after = onebox.launch("shop", "totals")
     assert onebox.wait_finished(crm_run, after) == {crm_run: "SUCCESS", after: "SUCCESS"}
+
+
+KUBERNETES = """
+    port_store:
+      uri: s3://mesh-data/prod
+      storage_options: {{AWS_REGION: eu-west-1, AWS_SECRET_ACCESS_KEY: {{env: LAB_S3_SECRET}}}}
+    runs: {{max_concurrent: 12, per_domain: 3}}
+    kubernetes:
+      image: registry.example.com/mesh-domains:1.4.2
+      postgres: {{host: pg.mesh.svc.cluster.local, database: dagster, username: dagster}}
+      secrets: [mesh-secrets]
+      {extra}
+"""
+
+
+def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_chart(lab, monkeypatch):
+    shop_domains(lab, "shop", "crm", "web_analytics")
+    deploy(lab, "prod", KUBERNETES.format(extra="domain_images: {crm: registry.example.com/mesh-domains:1.5.0}"))
+    monkeypatch.setenv("LAB_S3_SECRET", "very-secret-key")  # set or not, it is never written
+    result = run_mesh("--env", "prod", "deploy", "k8s", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
+    assert "very-secret-key" not in result.stdout
+    assert "must provide: LAB_S3_SECRET, MESH_SECRET" in result.stdout
+    values = yaml.safe_load(result.stdout)
+    check_values(values)  # the chart's fields, as the schema has them
+    deployments = {d["name"]: d for d in values["dagster-user-deployments"]["deployments"]}
+    assert sorted(deployments) == ["mesh-crm", "mesh-shop", "mesh-web-analytics"]
+    web = deployments["mesh-web-analytics"]
+    assert web["codeServerArgs"] == ["--module-name", f"{lab.package}.web_analytics.definitions", "--working-directory", "/opt/mesh", "--location-name", "web_analytics"]
+    assert {"name": "MESH_ENV", "value": "prod"} in web["env"] and web["envSecrets"] == [{"name": "mesh-secrets"}]
+    assert web["image"] == {"repository": "registry.example.com/mesh-domains", "tag": "1.4.2", "pullPolicy": "IfNotPresent"}
+    assert deployments["mesh-crm"]["image"]["tag"] == "1.5.0"  # one domain upgraded alone
+    assert values["postgresql"]["enabled"] is False and values["postgresql"]["postgresqlHost"] == "pg.mesh.svc.cluster.local"
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queue == {"maxConcurrentRuns": 12, "tagConcurrencyLimits": [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}]}
+
+
+def test_the_schema_refuses_what_the_chart_would_not_take(lab):
+    shop_domains(lab, "shop")
+    deploy(lab, "prod", KUBERNETES.format(extra=""))
+    values = helm_values(_settings(lab, "prod"))
+    values["dagster-user-deployments"]["deployments"][0]["codeServerArg"] = []  # misspelt: Helm would ignore it
+    values["postgresql"]["service"]["port"] = 70000
+    with pytest.raises(MeshError) as refused:
+        check_values(values)
+    assert "Additional properties are not allowed ('codeServerArg' was unexpected)" in str(refused.value)
+    assert "postgresql.service.port: 70000 is greater than the maximum of 65535" in str(refused.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("runs: {per_domain: 1}\n", "has no kubernetes: block"),
+    (KUBERNETES.format(extra="").replace("s3://mesh-data/prod", "ports-folder"), "port_store.uri: on Kubernetes the ports must be on an object store"),
+    (KUBERNETES.format(extra="").replace(":1.4.2", ""), "kubernetes.image: 'registry.example.com/mesh-domains' has no tag"),
+    (KUBERNETES.format(extra="domain_images: {warehouse: a/b:1}"), "kubernetes.domain_images names no domain of workspace.yaml: warehouse"),
+])
+def test_a_deployment_that_cannot_run_on_kubernetes_is_refused_with_the_field_to_fix(lab, monkeypatch, text, expected):
+    shop_domains(lab, "shop")
+    deploy(lab, "prod", text)
+    monkeypatch.setenv("LAB_S3_SECRET", "x")
+    result = run_mesh("deploy", "k8s", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root)
+    assert result.returncode == 1 and expected in result.stderr, result.stderr
+
+
+def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_builds_from_the_repository(monkeypatch):
+    monkeypatch.delenv("MESH_POSTGRES_URL", raising=False)  # rendered on a laptop: the cluster's secrets are not here
+    settings = MeshSettings(root=REPO, home=REPO / ".mesh", deployment=Deployment.load(REPO, "prod", require_environment=False))
+    values = helm_values(settings)
+    assert sorted(d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"]) == sorted(d.name for d in read_workspace(REPO))
+    # Every file the Dockerfile copies is in the repository, and the extra it installs exists.
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
+    copied = [line.split()[1:-1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    assert copied and all((REPO / source).exists() for sources in copied for source in sources)
+    assert 'pip install --no-cache-dir ".[kubernetes]"' in dockerfile
+    assert "kubernetes" in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def _settings(lab, env: str) -> MeshSettings:
+    return MeshSettings(root=lab.root, home=lab.settings.home, deployment=Deployment.load(lab.root, env, require_environment=False))

@@ -149,6 +149,6 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     page.locator("a[href='/locations/sales/resources/mesh_ports']").first.click()
     page.wait_for_url(re.compile(r"/resources/mesh_ports"))
     body.to_contain_text("Where published ports live")  # the resource's description
-    body.to_contain_text("The folder of the ports")  # its setting's description
+    body.to_contain_text("Where the ports are")  # its setting's description
     page.wait_for_load_state("networkidle")
     page.screenshot(path=ARTIFACTS / "7-resource-port-store.png", full_page=True)

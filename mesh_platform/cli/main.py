@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
+from mesh_platform.cli.deploy import deploy
 from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
 from mesh_platform.cli.list_products import list_products
@@ -72,6 +73,7 @@ cli.command("policies")(policies_command)
 cli.add_typer(new, name="new")
 cli.add_typer(contract, name="contract")
 cli.add_typer(access, name="access")
+cli.add_typer(deploy, name="deploy")
 
 
 def app() -> None:

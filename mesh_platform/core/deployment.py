@@ -22,6 +22,10 @@ is called `local` and needs no file at all.
         AWS_REGION: eu-west-1
         AWS_ACCESS_KEY_ID: {env: MESH_S3_KEY_ID}
         AWS_SECRET_ACCESS_KEY: {env: MESH_S3_SECRET}
+    kubernetes:                                # mesh deploy k8s: values for Dagster's Helm chart
+      image: registry.example.com/mesh-domains:1.0.0
+      postgres: {host: pg.example.internal, database: dagster, username: dagster}
+      secrets: [mesh-secrets]
 
 Environment variables override the file, and describe a deployment without one:
 
@@ -39,7 +43,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -115,6 +119,24 @@ class PortStoreSettings(_Settings):
         return {key: value.value() or "" if isinstance(value, FromEnvironment) else value for key, value in self.storage_options.items()}
 
 
+class KubernetesPostgres(_Settings):
+    host: str = Field(min_length=1, description="The PostgreSQL server the cluster reaches (the chart deploys none).")
+    port: Port = 5432
+    database: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    password_secret: str = Field("dagster-postgresql-secret", description="The Kubernetes Secret holding its password (key postgresql-password).")
+
+
+class Kubernetes(_Settings):
+    image: str = Field(min_length=1, description="repository:tag of the image built from deploy/Dockerfile, for every domain.")
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    domain_images: dict[str, str] = Field(default_factory=dict, description="Another image for some domains (one upgraded alone), by name.")
+    namespace: str | None = Field(None, description="Where run Jobs go (default: the Helm release's namespace).")
+    code_server_port: Port = 3030
+    postgres: KubernetesPostgres
+    secrets: list[str] = Field(default_factory=list, description="Kubernetes Secrets whose keys become environment variables of the code servers and runs.")
+
+
 class Deployment(_Settings):
     """One environment of the mesh. The defaults are the embedded `local` shape."""
 
@@ -124,11 +146,14 @@ class Deployment(_Settings):
     runs: RunQueue | None = None  # None: Dagster's own run queue defaults
     code_servers: CodeServers | None = None  # None: code locations loaded as Python modules
     port_store: PortStoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
+    kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
 
     @classmethod
-    def load(cls, root: Path, name: str | None = None) -> Deployment:
+    def load(cls, root: Path, name: str | None = None, *, require_environment: bool = True) -> Deployment:
         """The deployment `name` (default `MESH_ENV`, else `local`) of the mesh repository at `root`,
-        with the environment's overrides."""
+        with the environment's overrides. With `require_environment`, every environment variable and
+        package it needs must be there (a machine that runs it); without, it is only described (a
+        laptop rendering a cluster's files)."""
         name = name or os.environ.get("MESH_ENV") or LOCAL
         file = Path(root) / DEPLOY_FOLDER / f"{name}.yaml"
         data: dict[str, Any] = {}
@@ -149,7 +174,8 @@ class Deployment(_Settings):
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
             raise MeshError(f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}") from None
-        deployment._check_environment()
+        if require_environment:
+            deployment._check_environment()
         return deployment
 
     @property

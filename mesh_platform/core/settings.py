@@ -67,8 +67,9 @@ class MeshSettings:
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
 
     @classmethod
-    def from_env(cls, start: Path | None = None, root: Path | None = None) -> MeshSettings:
-        """The settings the environment gives; `root` fixes the repository (e.g. a code location's own)."""
+    def from_env(cls, start: Path | None = None, root: Path | None = None, require_environment: bool = True) -> MeshSettings:
+        """The settings the environment gives; `root` fixes the repository (e.g. a code location's own).
+        Without `require_environment`, the deployment's secrets and packages need not be there (see `Deployment.load`)."""
         root = Path(root).resolve() if root is not None else find_mesh_root(start)
         home = Path(os.environ.get("MESH_HOME") or root / ".mesh").resolve()
         glossary = Path(os.environ.get("MESH_GLOSSARY") or DEFAULT_GLOSSARY)
@@ -78,7 +79,7 @@ class MeshSettings:
             glossary_file=glossary,
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
-            deployment=Deployment.load(root),
+            deployment=Deployment.load(root, require_environment=require_environment),
         )
 
     @property
