@@ -113,7 +113,7 @@ def _loaded(port: int) -> bool:
 def wait_for(probe, process: subprocess.Popen, message: str, timeout: float = 180):
     deadline = time.monotonic() + timeout
     while not (result := probe()):
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, process.stdout.read() if process.stdout else f"the process ended ({process.returncode})"
         assert time.monotonic() < deadline, message
         time.sleep(1)
     return result

@@ -7,7 +7,6 @@ the run queue it configures); the slow ones run real builds on a PostgreSQL serv
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -24,7 +23,8 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import check_values, helm_values
 
-from .conftest import REPO, column, contract_yaml, free_port, graphql, run_mesh
+from .conftest import REPO, column, contract_yaml, free_port, run_mesh
+from .onebox import Onebox
 from .test_backfill_ui import wait_for
 
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
@@ -171,96 +171,6 @@ def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab,
     assert all(p["last_materialization"] is None for p in json.loads(local.stdout)["products"])
 
 
-LAUNCH_RUN = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-  }
-}
-"""
-RUN = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status tags { key value } } } }"
-RELOAD = "mutation Reload($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
-LOCATION = """
-query Locations { workspaceOrError { ... on Workspace { locationEntries {
-  name loadStatus displayMetadata { key value }
-  locationOrLoadError { __typename ... on PythonError { message } }
-} } } }
-"""
-
-
-class Onebox:
-    """The one-machine production shape over a lab mesh: each domain's `mesh serve` process, and `mesh ui`
-    (webserver and daemon) loading the domains from them, all on 127.0.0.1."""
-
-    def __init__(self, lab, env: str):
-        self.lab, self.env = lab, env
-        self.servers: dict[str, subprocess.Popen] = {}
-        self.port = free_port()
-        self.ui: subprocess.Popen | None = None
-
-    def _start(self, *args: str, **env: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "mesh_platform.cli.main", "--env", self.env, *args], cwd=self.lab.root,
-                                env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-    def serve(self, domain: str) -> None:
-        self.servers[domain] = self._start("serve", domain)
-
-    def stop(self, domain: str) -> None:
-        _stop(self.servers.pop(domain))
-
-    def start_ui(self) -> None:
-        self.ui = self._start("ui", MESH_UI_PORT=str(self.port))
-
-    def locations(self) -> dict[str, dict]:
-        try:
-            return {e["name"]: e for e in graphql(self.port, LOCATION)["workspaceOrError"]["locationEntries"]}
-        except OSError:
-            return {}
-
-    def wait_loaded(self, *domains: str) -> dict[str, dict]:
-        def loaded():
-            entries = self.locations()
-            ok = all((entries.get(d, {}).get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation" for d in domains)
-            return entries if ok else None
-        return wait_for(loaded, self.ui, f"the webserver did not load {domains} from their code servers")
-
-    def launch(self, domain: str, *products: str) -> str:
-        """A run of the domain's products, launched as the UI's Materialize button launches it."""
-        params = {"mode": "default", "selector": {
-            "repositoryLocationName": domain, "repositoryName": "__repository__", "jobName": "__ASSET_JOB",
-            "assetSelection": [{"path": [domain, p]} for p in products],
-        }}
-        launched = graphql(self.port, LAUNCH_RUN, {"params": params})["launchRun"]
-        assert launched["__typename"] == "LaunchRunSuccess", launched
-        return launched["run"]["runId"]
-
-    def status(self, run_id: str) -> str:
-        return graphql(self.port, RUN, {"id": run_id})["runOrError"]["status"]
-
-    def wait_finished(self, *run_ids: str, timeout: float = 300) -> dict[str, str]:
-        def finished():
-            states = {run_id: self.status(run_id) for run_id in run_ids}
-            return states if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in states.values()) else None
-        return wait_for(finished, self.ui, f"runs {run_ids} did not finish", timeout=timeout)
-
-    def close(self) -> None:
-        for process in [*self.servers.values(), *([self.ui] if self.ui else [])]:
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture
 def onebox(lab, postgres, monkeypatch):
     """Two domains, shop and crm, in the one-machine shape: PostgreSQL, a code server each, one run at a time per domain."""
@@ -274,7 +184,7 @@ def onebox(lab, postgres, monkeypatch):
           ports: {{shop: {free_port()}, crm: {free_port()}}}
     """)
     monkeypatch.setenv("MESH_ENV", "onebox")  # this process's MeshSettings too
-    box = Onebox(lab, "onebox")
+    box = Onebox(lab.root, "onebox")
     try:
         box.serve("shop")
         box.serve("crm")
@@ -316,7 +226,7 @@ def test_one_domains_code_server_restarts_while_the_other_domains_runs_go_on(one
 
     onebox.serve("crm")  # upgraded: its server comes back, the webserver reloads it (the UI's Reload button)
     def reloaded():
-        graphql(onebox.port, RELOAD, {"name": "crm"})
+        onebox.reload("crm")
         return onebox.wait_loaded("crm")
     wait_for(reloaded, onebox.ui, "crm did not come back")
     crm_run = onebox.launch("crm", "items", "totals")
