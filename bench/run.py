@@ -23,9 +23,17 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Pairing, machine, pair
-from bench.scenarios import Scenario, Workbench, build_scenarios, definitions_scenario, demo_scenario, partition_scenario
+from bench.scenarios import (
+    Scenario,
+    Workbench,
+    build_scenarios,
+    definitions_scenario,
+    demo_scenario,
+    launch_scenario,
+    partition_scenario,
+)
 
-NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "definitions", "demo"]
+NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "launch", "definitions", "demo"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
         if "partition" in wanted:
             scenarios.append(partition_scenario(bench))
+    if "launch" in wanted:
+        scenarios.append(launch_scenario(options.workdir, log))
     if "definitions" in wanted:
         scenarios.append(definitions_scenario(options.workdir, domains, products, log))
     if "demo" in wanted:

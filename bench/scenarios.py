@@ -176,6 +176,42 @@ def partition_scenario(bench: Workbench) -> Scenario:
     )
 
 
+def launch_scenario(workdir: Path, log: Path) -> Scenario:
+    """A run of a 10-row product with Dagster's state in PostgreSQL (a throwaway server on 127.0.0.1, the
+    deployment file's instance.postgres_url) against the same run on the embedded SQLite instance: what a
+    run costs to launch and record on each, both through `mesh materialize`."""
+    import atexit
+
+    from tests.postgres_server import PostgresServer, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        raise SystemExit("the launch scenario needs PostgreSQL's server: make postgres installs Debian's package")
+    server = PostgresServer(binaries).start()
+    atexit.register(server.stop)
+    root = workdir / "launch"
+    shutil.rmtree(root, ignore_errors=True)
+    mesh = BenchMesh(root)
+    mesh.add_domain("launch")
+    columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
+    mesh.add_product("launch", "tiny", source_recipe("tiny.csv"), contract("launch", "tiny", columns, ROW_COUNT))
+    (root / "tiny.csv").write_text("id,label\n" + "".join(f"{i},row {i}\n" for i in range(10)))
+    mesh.land("launch", root / "tiny.csv")
+    (root / "deploy").mkdir()
+    (root / "deploy" / "postgres.yaml").write_text("instance:\n  postgres_url: {env: BENCH_POSTGRES_URL}\n")
+    sqlite_env = mesh.env()
+    postgres_env = {**sqlite_env, "MESH_ENV": "postgres", "BENCH_POSTGRES_URL": server.new_database("launch")}
+    command = mesh_command("materialize", "mesh://launch/tiny")
+    for env in (sqlite_env, postgres_env):  # each instance created (its schema) before the timed runs
+        subprocess.run(command, env=env, cwd=root, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return Scenario(
+        "launch", "run launch: mesh materialize of a 10-row product, Dagster's state in PostgreSQL (127.0.0.1)",
+        "the same run on the embedded SQLite instance", None,
+        lambda: measure(command, postgres_env, root, log),
+        lambda: measure(command, sqlite_env, root, log),
+    )
+
+
 def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) -> Scenario:
     """Loading a mesh of `domains` × `products` (chains of SQL products, each domain reading the one before)
     against the same asset graph as plain Dagster assets, both with `dagster definitions validate`."""

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server on 127.0.0.1 for the tests of the production shapes.
 
-It runs the server binaries of Debian's `postgresql` package (`make test` installs it when missing):
+The benchmark's run-launch scenario uses it too (bench/scenarios.py). It runs the server binaries of
+Debian's `postgresql` package (`make test` installs it when missing):
 a new cluster in a temporary folder, password authentication over TCP, durability switched off
 (a test server loses nothing worth keeping), stopped and deleted when the tests end. As root the
 cluster belongs to the `postgres` user, since PostgreSQL refuses to run as root.
@@ -12,6 +13,7 @@ import glob
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 from contextlib import closing
@@ -19,9 +21,13 @@ from pathlib import Path
 
 import psycopg2
 
-from .conftest import free_port
-
 USER = "mesh"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def server_binaries() -> Path | None:
