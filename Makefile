@@ -32,11 +32,11 @@ check: install
 	$(PYTEST) -m "not slow"
 
 ## The benchmark suite: the mesh against raw DuckDB and plain Dagster, 10M rows (bench/run.py; tens of minutes).
-bench: install
+bench: install postgres
 	$(BIN)/python -m bench.run
 
 ## The same at 1M rows and a smaller definitions scenario: a few minutes.
-bench-quick: install
+bench-quick: install postgres
 	$(BIN)/python -m bench.run --quick
 
 ## Chromium for the browser test: Debian's package (browser downloads are not possible offline).

@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
         if "partition" in wanted:
             scenarios.append(partition_scenario(bench))
-    if "launch" in wanted:
-        scenarios.append(launch_scenario(options.workdir, log))
+    if "launch" in wanted and (launch := launch_scenario(options.workdir, log)) is not None:
+        scenarios.append(launch)
     if "definitions" in wanted:
         scenarios.append(definitions_scenario(options.workdir, domains, products, log))
     if "demo" in wanted:

@@ -196,7 +196,7 @@ def onebox(lab, postgres, monkeypatch):
 
 
 @pytest.mark.slow
-def test_runs_launched_through_the_webserver_go_through_the_queue_to_the_domains_code_servers(onebox, postgres):
+def test_runs_launched_through_the_webserver_go_through_the_queue_to_the_domains_code_servers(onebox, postgres, lab):
     settings = MeshSettings.from_env()
     entries = onebox.locations()
     assert {name: {m["key"]: m["value"] for m in e["displayMetadata"]}.get("port") for name, e in entries.items()} == {
@@ -214,7 +214,7 @@ def test_runs_launched_through_the_webserver_go_through_the_queue_to_the_domains
         assert second.start_time >= first.end_time
     status = mesh_process("--env", "onebox", "status", "--json")
     assert json.loads(status.stdout)["healthy"] is True
-    assert postgres.query(f"grpc_{onebox.lab.package}", "SELECT count(*) FROM runs")[0][0] == 3
+    assert postgres.query(f"grpc_{lab.package}", "SELECT count(*) FROM runs")[0][0] == 3
 
 
 @pytest.mark.slow

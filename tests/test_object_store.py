@@ -5,6 +5,7 @@ build needs no state on the machine that runs it (its DuckDB file is a scratch w
 Against moto's S3 emulator on 127.0.0.1 (tests/s3_server.py), with real deltalake commits.
 """
 
+import json
 import textwrap
 
 import polars as pl
@@ -15,7 +16,7 @@ from mesh_platform import read_product
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import PortStore
 
-from .conftest import column, contract_yaml, owner_read
+from .conftest import column, contract_yaml, owner_read, run_mesh
 from .s3_server import KEY_ID, REGION, SECRET
 from .test_access import PEOPLE, personal
 from .test_partitions import DAY_1, DAY_2, DAY_3, EVENTS
@@ -74,6 +75,9 @@ def test_ports_and_the_vault_are_published_to_the_bucket_and_read_from_it(bucket
     assert read_product("mesh://crm/people", consumer="crm")["email"].tolist() == ["ada@example.com", "grace@example.com"]
     masked = read_product("mesh://crm/people", consumer="shop")["email"]
     assert masked.str.fullmatch(r"[0-9a-f]{64}").all()
+
+    queried = run_mesh("query", "--as", "shop", "SELECT count(*) AS people FROM crm.people", "--json", check=True)
+    assert json.loads(queried.stdout) == [{"people": 2}]
 
     # An outside engine reads the port from the bucket with the same storage options (tokens, never clear values).
     options = PortStore.of(MeshSettings.from_env()).root.storage_options()
