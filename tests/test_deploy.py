@@ -238,6 +238,7 @@ KUBERNETES = """
     port_store:
       uri: s3://mesh-data/prod
       storage_options: {{AWS_REGION: eu-west-1, AWS_SECRET_ACCESS_KEY: {{env: LAB_S3_SECRET}}}}
+    landing: {{uri: s3://mesh-raw/prod}}
     runs: {{max_concurrent: 12, per_domain: 3}}
     kubernetes:
       image: registry.example.com/mesh-domains:1.4.2
@@ -284,6 +285,7 @@ def test_the_schema_refuses_what_the_chart_would_not_take(lab):
 @pytest.mark.parametrize(("text", "expected"), [
     ("runs: {per_domain: 1}\n", "has no kubernetes: block"),
     (KUBERNETES.format(extra="").replace("s3://mesh-data/prod", "ports-folder"), "port_store.uri: on Kubernetes the ports must be on an object store"),
+    (KUBERNETES.format(extra="").replace("s3://mesh-raw/prod", "landing-folder"), "landing.uri: on Kubernetes the source files must be on an object store"),
     (KUBERNETES.format(extra="").replace(":1.4.2", ""), "kubernetes.image: 'registry.example.com/mesh-domains' has no tag"),
     (KUBERNETES.format(extra="domain_images: {warehouse: a/b:1}"), "kubernetes.domain_images names no domain of workspace.yaml: warehouse"),
 ])

@@ -1,11 +1,13 @@
 """Ports on an object store: with `port_store: {uri: s3://…}` every port, the vault and an incremental
 product's record of applied events live in the bucket, builds read their inputs from there, and a
-build needs no state on the machine that runs it (its DuckDB file is a scratch workspace).
+build needs no state on the machine that runs it (its DuckDB file is a scratch workspace). With
+`landing: {uri: s3://…}` source files arrive in a bucket too, mirrored before each build.
 
 Against moto's S3 emulator on 127.0.0.1 (tests/s3_server.py), with real deltalake commits.
 """
 
 import json
+import shutil
 import textwrap
 
 import polars as pl
@@ -123,3 +125,39 @@ def _address(text: str):
     from mesh_platform import Address
 
     return Address.parse(text)
+
+
+def test_source_files_arriving_in_a_bucket_are_mirrored_for_each_build_on_any_worker(bucket_mesh, s3):
+    lab = bucket_mesh
+    deploy_file = lab.root / "deploy" / "bucket.yaml"
+    options = deploy_file.read_text().split("storage_options:")[1]
+    deploy_file.write_text(deploy_file.read_text() + f"landing:\n  uri: s3://{lab.bucket}/raw\n  storage_options:{options}")
+    lab.add_product("shop", "deliveries", SOURCE.format(file="deliveries/*.csv"), contract_yaml("shop", "deliveries", ITEMS))
+    shutil.rmtree(lab.settings.landing_root)  # nothing local: the files arrive in the bucket
+    client = s3.client()
+    client.put_object(Bucket=lab.bucket, Key="raw/shop/items.csv", Body=b"item_id,price\n1,2.5\n2,4.0\n")
+    client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/monday.csv", Body=b"item_id,price\n10,1.0\n11,2.0\n")
+    client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/tuesday.csv", Body=b"item_id,price\n12,3.0\n")
+    assert lab.materialize("shop").success
+    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 2, "revenue": 6.5}]
+    assert sorted(owner_read("mesh://shop/deliveries")["item_id"]) == [10, 11, 12]
+    assert not lab.settings.landing_root.exists()
+
+    # Monday's file is withdrawn and Tuesday's corrected: the next build sees exactly what the bucket holds.
+    client.delete_object(Bucket=lab.bucket, Key="raw/shop/deliveries/monday.csv")
+    client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/tuesday.csv", Body=b"item_id,price\n12,3.5\n13,4.0\n")
+    assert lab.materialize("shop", "deliveries").success
+    assert owner_read("mesh://shop/deliveries").sort_values("item_id").to_dict("records") == [{"item_id": 12, "price": 3.5}, {"item_id": 13, "price": 4.0}]
+
+    # A new worker, with no cache and no DuckDB file, builds the same.
+    shutil.rmtree(lab.settings.landing_cache)
+    lab.settings.domain_database("shop").unlink()
+    assert lab.materialize("shop", "deliveries").success
+    assert len(owner_read("mesh://shop/deliveries")) == 2
+
+
+def test_mesh_seed_refuses_a_landing_zone_on_an_object_store(bucket_mesh):
+    deploy_file = bucket_mesh.root / "deploy" / "bucket.yaml"
+    deploy_file.write_text(deploy_file.read_text() + f"landing:\n  uri: s3://{bucket_mesh.bucket}/raw\n")
+    result = run_mesh("seed", "--rows", "20", cwd=bucket_mesh.root)
+    assert result.returncode == 1 and f"reads them from s3://{bucket_mesh.bucket}/raw" in result.stderr, result.stderr

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
 
@@ -18,6 +19,11 @@ def seed(
     from mesh_platform.demo.seed import seed_demo  # pandas and Faker: only when seeding
 
     settings = MeshSettings.from_env()
+    if settings.deployment.landing is not None and settings.deployment.landing.on_object_store:
+        raise MeshError(
+            f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment '{settings.deployment.name}' "
+            f"reads them from {settings.landing_uri}: seed without --env, then copy the folder there (e.g. aws s3 sync)"
+        )
     summary = seed_demo(settings, rows=rows, seed=random_seed)
     for file, count in summary.files.items():
         typer.echo(f"  {count:>9,} rows  {settings.home / file}")

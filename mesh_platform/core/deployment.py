@@ -22,6 +22,9 @@ is called `local` and needs no file at all.
         AWS_REGION: eu-west-1
         AWS_ACCESS_KEY_ID: {env: MESH_S3_KEY_ID}
         AWS_SECRET_ACCESS_KEY: {env: MESH_S3_SECRET}
+    landing:                                   # where source files arrive: <uri>/<domain>/…, mirrored before a build
+      uri: s3://mesh-raw/prod
+      storage_options: {AWS_REGION: eu-west-1}
     kubernetes:                                # mesh deploy k8s: values for Dagster's Helm chart
       image: registry.example.com/mesh-domains:1.0.0
       postgres: {host: pg.example.internal, database: dagster, username: dagster}
@@ -33,6 +36,7 @@ Environment variables override the file, and describe a deployment without one:
   MESH_MAX_CONCURRENT_RUNS  runs.max_concurrent
   MESH_RUNS_PER_DOMAIN      runs.per_domain
   MESH_PORT_STORE           port_store.uri (its storage options then come from the AWS_* variables deltalake reads)
+  MESH_LANDING              landing.uri
 
 A value written `{env: NAME}` stays a reference in what the mesh writes (the Dagster instance's
 `dagster.yaml`), so a password given through the environment is never stored on disk.
@@ -61,7 +65,7 @@ _POOLS = {"pools": {"default_limit": 1}}
 _RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
 # Dagster tags every run with its code location: the per-domain limit counts runs by that tag.
 CODE_LOCATION_TAG = "dagster/code_location"
-OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE")
+OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE", "MESH_LANDING")
 
 
 class DeploymentError(FileProblemsError):
@@ -110,9 +114,15 @@ class CodeServers(_Settings):
         return by_domain[domain]
 
 
-class PortStoreSettings(_Settings):
-    uri: str = Field(min_length=1, description="A local folder (relative: to the repository) or s3://bucket/prefix; ports go under <uri>/ports, the vault under <uri>/vault.")
+class StoreSettings(_Settings):
+    """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone (<uri>/<domain>/…)."""
+
+    uri: str = Field(min_length=1, description="A local folder (relative: to the repository) or s3://bucket/prefix.")
     storage_options: dict[str, Value] = Field(default_factory=dict, description="deltalake's storage options for the store: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, …")
+
+    @property
+    def on_object_store(self) -> bool:
+        return "://" in self.uri
 
     def resolved_options(self) -> dict[str, str]:
         """The storage options with every `{env: NAME}` read from the environment."""
@@ -145,7 +155,8 @@ class Deployment(_Settings):
     instance: InstanceSettings = InstanceSettings()
     runs: RunQueue | None = None  # None: Dagster's own run queue defaults
     code_servers: CodeServers | None = None  # None: code locations loaded as Python modules
-    port_store: PortStoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
+    port_store: StoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
+    landing: StoreSettings | None = None  # where source files arrive; None: MESH_HOME/landing
     kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
 
     @classmethod
@@ -190,9 +201,10 @@ class Deployment(_Settings):
         if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
             where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
             raise MeshError(f"{where}: the environment variable {url.env} is not set — set it to the PostgreSQL URL (postgresql://user:password@host:5432/database)")
-        for key, value in (self.port_store.storage_options if self.port_store else {}).items():
-            if isinstance(value, FromEnvironment) and value.value() is None:
-                raise MeshError(f"{self.file}: port_store.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value")
+        for block, store in (("port_store", self.port_store), ("landing", self.landing)):
+            for key, value in (store.storage_options if store else {}).items():
+                if isinstance(value, FromEnvironment) and value.value() is None:
+                    raise MeshError(f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value")
 
     def instance_yaml(self) -> str:
         """The Dagster instance's `dagster.yaml` for this deployment."""
@@ -226,9 +238,10 @@ def _with_overrides(data: dict[str, Any]) -> dict[str, Any]:
     data = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
     if os.environ.get("MESH_POSTGRES_URL"):  # kept a reference: the URL (and its password) is not written to disk
         data.setdefault("instance", {})["postgres_url"] = {"env": "MESH_POSTGRES_URL"}
-    if uri := os.environ.get("MESH_PORT_STORE"):
-        store = data.get("port_store")
-        data["port_store"] = {**(store if isinstance(store, dict) else {}), "uri": uri}
+    for variable, block in (("MESH_PORT_STORE", "port_store"), ("MESH_LANDING", "landing")):
+        if uri := os.environ.get(variable):
+            store = data.get(block)
+            data[block] = {**(store if isinstance(store, dict) else {}), "uri": uri}
     for variable, field in (("MESH_MAX_CONCURRENT_RUNS", "max_concurrent"), ("MESH_RUNS_PER_DOMAIN", "per_domain")):
         if (text := os.environ.get(variable)) is not None:
             try:

@@ -105,17 +105,29 @@ class MeshSettings:
 
     @property
     def ports_root(self) -> Path:
+        """The ports' folder in the embedded shape; a deployment's `port_store` puts them at `ports_uri` instead."""
         return self.home / "ports"
 
     @property
     def port_store_uri(self) -> str:
         """Where ports and vault live: MESH_HOME, or the deployment's port store (a folder or s3://bucket/prefix)."""
         store = self.deployment.port_store
-        if store is None:
-            return str(self.home)
-        if "://" in store.uri:
-            return store.uri.rstrip("/")
-        return str((self.root / store.uri).resolve())
+        return str(self.home) if store is None else self._uri(store.uri)
+
+    @property
+    def landing_uri(self) -> str:
+        """Where source files arrive: MESH_HOME/landing, or the deployment's landing zone (a folder or s3://bucket/prefix)."""
+        store = self.deployment.landing
+        return str(self.landing_root) if store is None else self._uri(store.uri)
+
+    @property
+    def landing_cache(self) -> Path:
+        """Where a landing zone on an object store is mirrored before builds read it."""
+        return self.home / "landing-cache"
+
+    def _uri(self, uri: str) -> str:
+        """A store's URI as given (an object store), or a folder relative to the repository, resolved."""
+        return uri.rstrip("/") if "://" in uri else str((self.root / uri).resolve())
 
     @property
     def ports_uri(self) -> str:
@@ -127,7 +139,8 @@ class MeshSettings:
 
     @property
     def vault_root(self) -> Path:
-        """Where the clear values behind the ports' personal-column tokens live (the owner's only)."""
+        """Where the clear values behind the ports' personal-column tokens live (the owner's only), in the
+        embedded shape; a deployment's `port_store` puts them at `vault_uri` instead."""
         return self.home / "vault"
 
     @property

@@ -24,12 +24,13 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from mesh_platform.catalog.catalog import Catalog
-from mesh_platform.core.deployment import FromEnvironment
+from mesh_platform.core.deployment import FromEnvironment, StoreSettings
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.domain_database import DomainWorkspace
+from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import PortStore
 from mesh_platform.storage.vault import PRIVATE
@@ -61,7 +62,7 @@ class PortStoreResource(dg.ConfigurableResource):
     storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Storage options read from environment variables when used (option → variable): credentials never show here.")
 
     def store(self) -> PortStore:
-        options = {**self.storage_options, **{key: os.environ.get(variable, "") for key, variable in self.storage_options_from_env.items()}}
+        options = _options(self.storage_options, self.storage_options_from_env)
         return PortStore(Location.of(self.root, options), Location.of(self.vault_root, options))
 
 
@@ -90,10 +91,16 @@ class DomainDuckDBResource(DuckDBResource):
 class LandingZoneResource(dg.ConfigurableResource):
     """Where source files arrive: what `source` products read."""
 
-    root: str = Field(description="The landing folder, one sub-folder per domain (default MESH_HOME/landing).")
+    root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default MESH_HOME/landing) or s3://bucket/prefix.")
+    cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (default MESH_HOME/landing-cache).")
+    storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region): the values the deployment file writes out.")
+    storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Settings read from environment variables when used (option → variable): credentials never show here.")
 
     def folder(self, domain: str) -> Path:
-        return Path(self.root) / domain
+        """The domain's landing folder on this machine, as the landing zone holds it now."""
+        location = Location.of(self.root, _options(self.storage_options, self.storage_options_from_env))
+        cache = Path(self.cache) if self.cache else Path(self.root).parent / "landing-cache"
+        return LandingZone(location, cache).folder(domain)
 
 
 class AccessControlResource(dg.ConfigurableResource):
@@ -119,7 +126,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             database=str(settings.domain_database(domain)),
             connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
         ),
-        LANDING: LandingZoneResource(root=str(settings.landing_root)),
+        LANDING: LandingZoneResource(root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),
             secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
@@ -129,11 +136,18 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
-    store = settings.deployment.port_store
+    return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store))
+
+
+def _store_options(store: StoreSettings | None) -> dict[str, dict[str, str]]:
+    """A store's storage options as a resource keeps them: values, and the names of the variables holding the others."""
     options = store.storage_options if store is not None else {}
-    return PortStoreResource(
-        root=settings.ports_uri,
-        vault_root=settings.vault_uri,
-        storage_options={key: value for key, value in options.items() if isinstance(value, str)},
-        storage_options_from_env={key: value.env for key, value in options.items() if isinstance(value, FromEnvironment)},
-    )
+    return {
+        "storage_options": {key: value for key, value in options.items() if isinstance(value, str)},
+        "storage_options_from_env": {key: value.env for key, value in options.items() if isinstance(value, FromEnvironment)},
+    }
+
+
+def _options(values: dict[str, str], from_env: dict[str, str]) -> dict[str, str]:
+    """Storage options with those kept as variable names read now, where they are used."""
+    return {**values, **{key: os.environ.get(variable, "") for key, variable in from_env.items()}}

@@ -109,8 +109,8 @@ def required_variables(settings: MeshSettings) -> list[str]:
     """The environment variables the deployment file reads (`{env: NAME}`) and a pod must therefore be given."""
     deployment = settings.deployment
     values: list[Any] = [deployment.instance.postgres_url]
-    if deployment.port_store is not None:
-        values += list(deployment.port_store.storage_options.values())
+    for store in (deployment.port_store, deployment.landing):
+        values += list(store.storage_options.values()) if store is not None else []
     names = [value.env for value in values if isinstance(value, FromEnvironment)]
     return sorted({*names, "MESH_SECRET"})  # personal values are keyed with MESH_SECRET: no key file survives a pod
 
@@ -126,8 +126,10 @@ def _kubernetes(settings: MeshSettings) -> Kubernetes:
     if settings.deployment.kubernetes is None:
         where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
         raise MeshError(f"{where} has no kubernetes: block — add one (image, postgres) to render Helm values; see deploy/prod.yaml")
-    if settings.deployment.port_store is None or "://" not in settings.deployment.port_store.uri:
-        raise MeshError(f"{settings.deployment.file}: port_store.uri: on Kubernetes the ports must be on an object store (s3://bucket/prefix), which every pod reaches — set port_store.uri")
+    for block, what in (("port_store", "the ports"), ("landing", "the source files")):
+        store = getattr(settings.deployment, block)
+        if store is None or not store.on_object_store:
+            raise MeshError(f"{settings.deployment.file}: {block}.uri: on Kubernetes {what} must be on an object store (s3://bucket/prefix), which every pod reaches — set {block}.uri")
     unknown = sorted(set(settings.deployment.kubernetes.domain_images) - {d.name for d in read_workspace(settings.root)})
     if unknown:
         raise MeshError(f"{settings.deployment.file}: kubernetes.domain_images names no domain of workspace.yaml: {', '.join(unknown)}")
