@@ -147,6 +147,8 @@ def mesh_process(*args: str, env: dict | None = None, check: bool = True) -> sub
 @pytest.mark.slow
 def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab, postgres, monkeypatch):
     shop_domains(lab, "shop", "crm")
+    crm_reads_shop = SQL.format(domain="shop")  # a read across domains: the access log records it
+    lab.add_product("crm", "shop_totals", crm_reads_shop, contract_yaml("crm", "shop_totals", TOTALS))
     url = postgres.new_database("onebox_state")
     deploy(lab, "onebox", """
         instance:
@@ -156,14 +158,20 @@ def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab,
     monkeypatch.setenv("LAB_POSTGRES_URL", url)
 
     built = mesh_process("--env", "onebox", "materialize", "--all")
-    assert "materialized 4 products" in built.stdout, built.stdout
+    assert "materialized 5 products" in built.stdout, built.stdout
     status = mesh_process("--env", "onebox", "status", "--json")
     assert {p["address"]: p["healthy"] for p in json.loads(status.stdout)["products"]} == {
-        f"mesh://{d}/{p}": True for d in ("shop", "crm") for p in ("items", "totals")
+        **{f"mesh://{d}/{p}": True for d in ("shop", "crm") for p in ("items", "totals")}, "mesh://crm/shop_totals": True,
     }
     # Dagster's state is in PostgreSQL: the runs and their materializations; the instance folder is the deployment's own.
     assert postgres.query("onebox_state", "SELECT count(*) FROM runs WHERE status = 'SUCCESS'")[0][0] >= 2
-    assert postgres.query("onebox_state", "SELECT count(DISTINCT asset_key) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")[0][0] == 4
+    assert postgres.query("onebox_state", "SELECT count(DISTINCT asset_key) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")[0][0] == 5
+    # So is the access log: crm's build read shop's port, and every worker's reads land in one table.
+    reads = postgres.query("onebox_state", "SELECT consumer, product, outcome FROM reads")
+    assert ("crm", "mesh://shop/items", "granted") in reads
+    logged = json.loads(mesh_process("--env", "onebox", "access", "log", "--json").stdout)
+    assert logged["database"] == "PostgreSQL" and len(logged["reads"]) == len(reads)
+    assert not lab.settings.access_log_file.exists()
     onebox_home = lab.settings.home / "deploy" / "onebox" / "dagster"
     assert "postgres_url" in (onebox_home / "dagster.yaml").read_text() and not list(onebox_home.rglob("*.db"))
     # The embedded mesh beside it knows none of it.

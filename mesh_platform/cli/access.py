@@ -22,10 +22,10 @@ def access_log(
 ) -> None:
     """Print every read of a product from outside its domain, granted or denied, oldest first:
     when, the consuming domain, the product and port version, what was masked, and what read it."""
-    log = AccessLog(MeshSettings.from_env().access_log_file)
+    log = AccessLog(MeshSettings.from_env().access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
-        print_json({"file": str(log.file), "reads": [e.to_json() for e in entries]})
+        print_json({"file": str(log.file) if log.file else None, "database": "PostgreSQL" if log.url else None, "reads": [e.to_json() for e in entries]})
         return
     if not entries:
         typer.echo(f"no cross-domain reads recorded yet ({log.file})")

@@ -30,7 +30,7 @@ def port_reader(settings: MeshSettings | None = None) -> PortReader:
     return PortReader(
         catalog=Catalog.current(settings.root),
         ports=PortStore.of(settings),
-        log=AccessLog(settings.access_log_file),
+        log=AccessLog(settings.access_log_target),
         secret=settings.secret,
         secret_file=settings.secret_file,
     )

@@ -1,9 +1,10 @@
 """The access log: every read of a product from outside its domain — who, what, which version, when.
 
-Kept in `MESH_HOME/access_log.sqlite` (SQLite from the standard library: safe with
-several processes writing at once — builds of different domains run in parallel —
-and queryable with any SQLite tool). Denied reads are recorded too. `mesh access log`
-prints it.
+Kept in `MESH_HOME/access_log.sqlite` in the embedded shape (SQLite: safe with several processes
+writing at once — builds of different domains run in parallel — and queryable with any SQLite
+tool), and in the instance's PostgreSQL database in a deployment that has one, so that reads made
+by builds on any worker or pod land in one log. Denied reads are recorded too. `mesh access log`
+prints it. Both through SQLAlchemy Core (the toolkit Dagster's own storage uses).
 """
 
 from __future__ import annotations
@@ -11,26 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-import sqlite3
-from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reads (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,           -- UTC, ISO 8601
-    consumer TEXT NOT NULL,     -- the reading domain, or '(no domain)'
-    product TEXT NOT NULL,      -- the address read
-    version INTEGER,            -- the port version read (NULL when denied)
-    outcome TEXT NOT NULL,      -- granted | denied
-    hashed TEXT NOT NULL,       -- JSON list of personal columns hashed
-    dropped TEXT NOT NULL,      -- JSON list of personal columns dropped
-    clear TEXT NOT NULL,        -- JSON list of personal columns granted in clear
-    via TEXT NOT NULL,          -- what read: a build (address and run), the Python API, a query
-    user TEXT NOT NULL          -- the operating-system user of the reading process
-)
-"""
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+TABLE = "reads"
 
 
 @dataclass(frozen=True)
@@ -51,17 +40,37 @@ class AccessRecord:
 
 
 class AccessLog:
-    """The log in one SQLite file (`MESH_HOME/access_log.sqlite` by default)."""
+    """The log in one SQLite file (`MESH_HOME/access_log.sqlite` by default), or in a PostgreSQL database
+    when `target` is a `postgresql://` URL."""
 
-    def __init__(self, file: Path):
-        self.file = Path(file)
+    def __init__(self, target: Path | str):
+        self.target = target
+        self.url = str(target) if str(target).startswith(("postgresql:", "postgresql+")) else None
+        self.file = None if self.url else Path(target)
 
-    def _connect(self) -> sqlite3.Connection:
+    def __repr__(self) -> str:
+        return f"AccessLog({self.file or 'PostgreSQL'})"  # never the URL: it may hold a password
+
+    def _engine(self) -> sa.Engine:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        if self.file is None:
+            return sa.create_engine(self.url, poolclass=NullPool)
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.file, timeout=60)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(_SCHEMA)
-        return connection
+        engine = sa.create_engine(f"sqlite:///{self.file}", connect_args={"timeout": 60}, poolclass=NullPool)
+        sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA journal_mode=WAL"))
+        return engine
+
+    def _table(self, engine: sa.Engine) -> sa.Table:
+        import sqlalchemy as sa
+
+        table = _reads_table()
+        try:
+            table.metadata.create_all(engine, checkfirst=True)
+        except sa.exc.DBAPIError:  # another process created it at this moment
+            table.metadata.create_all(engine, checkfirst=True)
+        return table
 
     def record(
         self,
@@ -74,34 +83,66 @@ class AccessLog:
         dropped: tuple[str, ...] = (),
         clear: tuple[str, ...] = (),
     ) -> None:
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-        row = (at, consumer, product, version, outcome, json.dumps(list(hashed)), json.dumps(list(dropped)), json.dumps(list(clear)), via, _user())
-        with closing(self._connect()) as connection, connection:
-            connection.execute(
-                "INSERT INTO reads (at, consumer, product, version, outcome, hashed, dropped, clear, via, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+        row = {
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "consumer": consumer, "product": product,
+            "version": version, "outcome": outcome, "hashed": json.dumps(list(hashed)), "dropped": json.dumps(list(dropped)),
+            "clear": json.dumps(list(clear)), "via": via, "user": _user(),
+        }
+        engine = self._engine()
+        try:
+            table = self._table(engine)
+            with engine.begin() as connection:
+                connection.execute(table.insert().values(**row))
+        finally:
+            engine.dispose()
 
     def entries(self, consumer: str | None = None, product: str | None = None, limit: int | None = None) -> list[AccessRecord]:
         """Recorded reads, oldest first (the last `limit` when given), filtered by consumer or product."""
-        if not self.file.exists():
+        import sqlalchemy as sa
+
+        if self.file is not None and not self.file.exists():
             return []
-        where, arguments = [], []
-        if consumer:
-            where.append("consumer = ?")
-            arguments.append(consumer)
-        if product:
-            where.append("(product = ? OR product LIKE ?)")
-            arguments += [product, product + "@%"]
-        sql = "SELECT at, consumer, product, version, outcome, hashed, dropped, clear, via, user FROM reads"
-        sql += (" WHERE " + " AND ".join(where)) if where else ""
-        sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
-        with closing(self._connect()) as connection:
-            rows = connection.execute(sql, arguments).fetchall()
+        engine = self._engine()
+        try:
+            table = self._table(engine)
+            query = sa.select(*(table.c[name] for name in _FIELDS)).order_by(table.c.id.desc())
+            if consumer:
+                query = query.where(table.c.consumer == consumer)
+            if product:
+                query = query.where(sa.or_(table.c.product == product, table.c.product.like(product + "@%")))
+            if limit:
+                query = query.limit(int(limit))
+            with engine.connect() as connection:
+                rows = connection.execute(query).all()
+        finally:
+            engine.dispose()
         return [
             AccessRecord(at, consumer_, product_, version, outcome, json.loads(h), json.loads(d), json.loads(c), via, user)
             for at, consumer_, product_, version, outcome, h, d, c, via, user in reversed(rows)
         ]
+
+
+_FIELDS = ("at", "consumer", "product", "version", "outcome", "hashed", "dropped", "clear", "via", "user")
+
+
+def _reads_table() -> sa.Table:
+    """The log's one table (the same columns as the SQLite files written before PostgreSQL was supported)."""
+    import sqlalchemy as sa
+
+    return sa.Table(
+        TABLE, sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.Text, nullable=False),  # UTC, ISO 8601
+        sa.Column("consumer", sa.Text, nullable=False),  # the reading domain, or '(no domain)'
+        sa.Column("product", sa.Text, nullable=False),  # the address read
+        sa.Column("version", sa.Integer),  # the port version read (NULL when denied)
+        sa.Column("outcome", sa.Text, nullable=False),  # granted | denied
+        sa.Column("hashed", sa.Text, nullable=False),  # JSON list of personal columns hashed
+        sa.Column("dropped", sa.Text, nullable=False),  # JSON list of personal columns dropped
+        sa.Column("clear", sa.Text, nullable=False),  # JSON list of personal columns granted in clear
+        sa.Column("via", sa.Text, nullable=False),  # what read: a build (address and run), the Python API, a query
+        sa.Column("user", sa.Text, nullable=False),  # the operating-system user of the reading process
+    )
 
 
 def _user() -> str:

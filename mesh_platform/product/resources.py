@@ -106,13 +106,16 @@ class LandingZoneResource(dg.ConfigurableResource):
 class AccessControlResource(dg.ConfigurableResource):
     """Who read what: the access log of cross-domain reads, and the key personal values are hashed with."""
 
-    log_file: str = Field(description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite).")
+    log_file: str = Field(description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite), unless a database is given below.")
+    log_database_env: str | None = Field(default=None, description="The environment variable holding the PostgreSQL URL the access log is kept in (a deployment's instance database).")
+    log_database_url: str | None = Field(default=None, description="That URL itself, when the deployment file writes it out (write it as {env: NAME} to keep its password off this page).")
     secret: str | None = Field(default=None, description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.")
     secret_file: str = Field(description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret).")
 
     def reader(self, catalog: Catalog, ports: PortStore) -> PortReader:
         """Reads ports as a consuming domain: access decided, personal columns masked, reads logged."""
-        return PortReader(catalog, ports, AccessLog(Path(self.log_file)), self.secret, Path(self.secret_file))
+        database = os.environ.get(self.log_database_env, "") if self.log_database_env else self.log_database_url
+        return PortReader(catalog, ports, AccessLog(database or Path(self.log_file)), self.secret, Path(self.secret_file))
 
 
 def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.ConfigurableResource]:
@@ -129,6 +132,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
         LANDING: LandingZoneResource(root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),
+            **_log_database(settings),
             secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
             secret_file=str(settings.secret_file),
         ),
@@ -137,6 +141,14 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
     return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store))
+
+
+def _log_database(settings: MeshSettings) -> dict[str, str]:
+    """Where the access log goes in a deployment with a PostgreSQL instance: its database, named by variable where it can be."""
+    url = settings.deployment.instance.postgres_url
+    if url is None:
+        return {}
+    return {"log_database_env": url.env} if isinstance(url, FromEnvironment) else {"log_database_url": url}
 
 
 def _store_options(store: StoreSettings | None) -> dict[str, dict[str, str]]:
