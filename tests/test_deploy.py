@@ -94,6 +94,7 @@ def test_a_postgres_url_from_the_environment_is_kept_a_reference(lab, monkeypatc
     ("code_servers:\n  first_port: 99999\n", "deploy/bad.yaml:2: code_servers.first_port: Input should be less than or equal to 65535"),
     ("instance:\n  postgres_url: {env: NOT_SET_ANYWHERE}\n", "deploy/bad.yaml: instance.postgres_url: the environment variable NOT_SET_ANYWHERE is not set"),
     ("instance: [postgres]\n", "deploy/bad.yaml:1: instance: Input should be a valid dictionary"),
+    ("runs: {per_domain: 1}\nname: prod\n", "deploy/bad.yaml:2: name: 'name' is not a setting"),
 ])
 def test_a_broken_deployment_names_the_file_the_field_and_the_fix(lab, monkeypatch, text, expected):
     shop_domains(lab, "shop")
@@ -110,6 +111,8 @@ def test_an_unknown_environment_lists_the_known_ones(lab):
     result = run_mesh("status", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root)
     assert result.returncode == 1
     assert "no deployment 'prod'" in result.stderr and "known: onebox" in result.stderr
+    outside = run_mesh("status", env={**os.environ, "MESH_ENV": "../../etc/secrets"}, cwd=lab.root)
+    assert outside.returncode == 1 and "'../../etc/secrets' is not a deployment name" in outside.stderr
 
 
 def test_code_servers_get_ports_in_workspace_order_and_a_workspace_of_grpc_servers(lab, monkeypatch):

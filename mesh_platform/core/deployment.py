@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -166,6 +167,8 @@ class Deployment(_Settings):
         package it needs must be there (a machine that runs it); without, it is only described (a
         laptop rendering a cluster's files)."""
         name = name or os.environ.get("MESH_ENV") or LOCAL
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+            raise MeshError(f"'{name}' is not a deployment name (MESH_ENV or --env): letters, digits, '-' and '_', naming deploy/<name>.yaml")
         file = Path(root) / DEPLOY_FOLDER / f"{name}.yaml"
         data: dict[str, Any] = {}
         if file.is_file():
@@ -173,6 +176,8 @@ class Deployment(_Settings):
 
             document = load_yaml_document(file, DeploymentError)
             data = document.data
+            if given := [key for key in ("name", "file") if key in data]:
+                raise DeploymentError([document.problem((given[0],), f"'{given[0]}' is not a setting: the file's name names the deployment", f"remove {given[0]}:")])
             try:
                 cls.model_validate(data)
             except ValidationError as error:

@@ -15,6 +15,7 @@ code location configures them from the environment when its definitions load
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,14 +93,14 @@ class LandingZoneResource(dg.ConfigurableResource):
     """Where source files arrive: what `source` products read."""
 
     root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default MESH_HOME/landing) or s3://bucket/prefix.")
-    cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (default MESH_HOME/landing-cache).")
+    cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region): the values the deployment file writes out.")
     storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Settings read from environment variables when used (option → variable): credentials never show here.")
 
     def folder(self, domain: str) -> Path:
         """The domain's landing folder on this machine, as the landing zone holds it now."""
         location = Location.of(self.root, _options(self.storage_options, self.storage_options_from_env))
-        cache = Path(self.cache) if self.cache else Path(self.root).parent / "landing-cache"
+        cache = Path(self.cache) if self.cache else Path(tempfile.gettempdir()) / "mesh-landing-cache"
         return LandingZone(location, cache).folder(domain)
 
 
