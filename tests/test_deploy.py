@@ -263,7 +263,7 @@ def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_ch
     shop_domains(lab, "shop", "crm", "web_analytics")
     deploy(lab, "prod", KUBERNETES.format(extra="domain_images: {crm: registry.example.com/mesh-domains:1.5.0}"))
     monkeypatch.setenv("LAB_S3_SECRET", "very-secret-key")  # set or not, it is never written
-    result = run_mesh("--env", "prod", "deploy", "k8s", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
+    result = run_mesh("deploy", "k8s", "--env", "prod", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
     assert "very-secret-key" not in result.stdout
     assert "must provide: LAB_S3_SECRET, MESH_SECRET" in result.stdout
     values = yaml.safe_load(result.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +16,18 @@ from mesh_platform.runtime.kubernetes import render
 deploy = typer.Typer(help="Deployments: deploy/<env>.yaml, chosen with mesh --env ENV (default: local, embedded).", no_args_is_help=True)
 
 
+EnvOption = Annotated[str | None, typer.Option("--env", help="The deployment, deploy/ENV.yaml (the same as mesh --env ENV).")]
+
+
+def _choose(env: str | None) -> None:
+    if env:
+        os.environ["MESH_ENV"] = env
+
+
 @deploy.command("show")
-def show_command() -> None:
+def show_command(env: EnvOption = None) -> None:
     """Where this deployment keeps Dagster's state and the ports, how domains are served, how many runs may go."""
+    _choose(env)
     settings = MeshSettings.from_env(require_environment=False)
     deployment = settings.deployment
     summary = {
@@ -39,9 +49,11 @@ def show_command() -> None:
 @deploy.command("k8s")
 def k8s_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")] = None,
+    env: EnvOption = None,
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
     server deployment per domain, PostgreSQL, the K8sRunLauncher and the run queue."""
+    _choose(env)
     text = render(MeshSettings.from_env(require_environment=False))  # rendered anywhere: the cluster has the secrets
     if output is None:
         typer.echo(text, nl=False)
