@@ -39,26 +39,22 @@ bench: install postgres
 bench-quick: install postgres
 	$(BIN)/python -m bench.run --quick
 
+# $(call debian-package,PACKAGE,WHAT IT IS FOR): install Debian's PACKAGE (root and apt-get), else warn.
+debian-package = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's $(1) for $(2)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else \
+	  echo "warning: $(1) is missing and cannot be installed here (needs root and apt-get); $(2) will be skipped outside CI"; \
+	fi
+
 ## Chromium for the browser test: Debian's package (browser downloads are not possible offline).
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "warning: Chromium is missing and cannot be installed here (needs root and apt-get); the browser test will be skipped outside CI"; \
-	  fi; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { $(call debian-package,chromium,the browser test); }
 
 ## PostgreSQL's server for the tests of the production shapes: Debian's package, installed when missing.
 ## (The tests start a throwaway cluster of their own on 127.0.0.1 and delete it after; tests/postgres_server.py.)
 postgres:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's postgresql for the deployment tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	  else \
-	    echo "warning: PostgreSQL's server is missing and cannot be installed here (needs root and apt-get); the deployment tests will be skipped outside CI"; \
-	  fi; }
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { $(call debian-package,postgresql,the deployment tests); }
 
 ## Delete the mesh's state (MESH_HOME), the test files and the virtual environment.
 clean:

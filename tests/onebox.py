@@ -8,10 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .conftest import free_port, graphql
-from .test_backfill_ui import wait_for
 
 LAUNCH_RUN = """
 mutation Launch($params: ExecutionParams!) {
@@ -151,3 +151,13 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def wait_for(probe, process: subprocess.Popen, message: str, timeout: float = 180):
+    """`probe()` until it gives something, while `process` (a server the probe asks) keeps running."""
+    deadline = time.monotonic() + timeout
+    while not (result := probe()):
+        assert process.poll() is None, process.stdout.read() if process.stdout else f"the process ended ({process.returncode})"
+        assert time.monotonic() < deadline, message
+        time.sleep(1)
+    return result

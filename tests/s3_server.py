@@ -45,6 +45,13 @@ class S3Server:
             self.process.terminate()
             self.process.wait(timeout=30)
 
+    def storage_options(self, key_variable: str, secret_variable: str) -> dict:
+        """The storage options a deployment file gives for this server, its credentials read from two variables."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": {"env": key_variable}, "AWS_SECRET_ACCESS_KEY": {"env": secret_variable},
+        }
+
     def client(self):
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION)
 

@@ -11,27 +11,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import dagster as dg
 import pytest
 from deltalake import DeltaTable
 
 from .conftest import LOCATIONS_QUERY, contract_yaml, free_port, graphql
+from .onebox import LAUNCH_BACKFILL, wait_for
 from .test_partitions import DAILY_COUNTS, EVENTS, SOURCE, SQL
 
 pytestmark = pytest.mark.slow
 
-LAUNCH = """
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-  }
-}
-"""
 BACKFILL = """
 query Backfill($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -65,7 +55,7 @@ def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions_and_a_
     )
     try:
         wait_for(lambda: _loaded(port), process, "the UI did not load the shop code location")
-        launched = graphql(port, LAUNCH, {"params": {
+        launched = graphql(port, LAUNCH_BACKFILL, {"params": {
             "assetSelection": [{"path": ["shop", "events"]}],
             "partitionNames": [str(day) for day in DAYS],
         }})["launchPartitionBackfill"]
@@ -108,12 +98,3 @@ def _loaded(port: int) -> bool:
     except OSError:
         return False
     return len(entries) == 1 and bool(entries[0]["locationOrLoadError"]) and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
-
-
-def wait_for(probe, process: subprocess.Popen, message: str, timeout: float = 180):
-    deadline = time.monotonic() + timeout
-    while not (result := probe()):
-        assert process.poll() is None, process.stdout.read() if process.stdout else f"the process ended ({process.returncode})"
-        assert time.monotonic() < deadline, message
-        time.sleep(1)
-    return result

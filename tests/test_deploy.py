@@ -24,8 +24,7 @@ from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import check_values, helm_values
 
 from .conftest import REPO, column, contract_yaml, free_port, run_mesh
-from .onebox import Onebox
-from .test_backfill_ui import wait_for
+from .onebox import Onebox, wait_for
 
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: items.csv\n"

@@ -8,10 +8,10 @@ Against moto's S3 emulator on 127.0.0.1 (tests/s3_server.py), with real deltalak
 
 import json
 import shutil
-import textwrap
 
 import polars as pl
 import pytest
+import yaml
 from deltalake import DeltaTable
 
 from mesh_platform import read_product
@@ -19,7 +19,7 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import PortStore
 
 from .conftest import column, contract_yaml, owner_read, run_mesh
-from .s3_server import KEY_ID, REGION, SECRET
+from .s3_server import KEY_ID, SECRET
 from .test_access import PEOPLE, personal
 from .test_partitions import DAY_1, DAY_2, DAY_3, EVENTS
 from .test_partitions import SOURCE as EVENTS_SOURCE
@@ -37,16 +37,8 @@ def bucket_mesh(lab, s3, monkeypatch):
     """A lab mesh whose deployment `bucket` keeps its ports in a new bucket; credentials from the environment."""
     bucket = s3.new_bucket()
     (lab.root / "deploy").mkdir()
-    (lab.root / "deploy" / "bucket.yaml").write_text(textwrap.dedent(f"""
-        port_store:
-          uri: s3://{bucket}/mesh
-          storage_options:
-            AWS_ENDPOINT_URL: {s3.endpoint}
-            AWS_REGION: {REGION}
-            AWS_ALLOW_HTTP: "true"
-            AWS_ACCESS_KEY_ID: {{env: LAB_S3_KEY_ID}}
-            AWS_SECRET_ACCESS_KEY: {{env: LAB_S3_SECRET}}
-    """))
+    deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": s3.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
+    (lab.root / "deploy" / "bucket.yaml").write_text(yaml.safe_dump(deployment))
     monkeypatch.setenv("MESH_ENV", "bucket")
     monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
     monkeypatch.setenv("LAB_S3_SECRET", SECRET)
@@ -130,8 +122,9 @@ def _address(text: str):
 def test_source_files_arriving_in_a_bucket_are_mirrored_for_each_build_on_any_worker(bucket_mesh, s3):
     lab = bucket_mesh
     deploy_file = lab.root / "deploy" / "bucket.yaml"
-    options = deploy_file.read_text().split("storage_options:")[1]
-    deploy_file.write_text(deploy_file.read_text() + f"landing:\n  uri: s3://{lab.bucket}/raw\n  storage_options:{options}")
+    deployment = yaml.safe_load(deploy_file.read_text())
+    deployment["landing"] = {"uri": f"s3://{lab.bucket}/raw", "storage_options": deployment["port_store"]["storage_options"]}
+    deploy_file.write_text(yaml.safe_dump(deployment))
     lab.add_product("shop", "deliveries", SOURCE.format(file="deliveries/*.csv"), contract_yaml("shop", "deliveries", ITEMS))
     shutil.rmtree(lab.settings.landing_root)  # nothing local: the files arrive in the bucket
     client = s3.client()

@@ -9,17 +9,17 @@ started and stopped by the tests.
 import json
 import subprocess
 import sys
-import textwrap
 
 import dagster as dg
 import pytest
+import yaml
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.settings import MeshSettings
 
 from .conftest import free_port, owner_read
 from .onebox import Onebox
-from .s3_server import KEY_ID, REGION, SECRET
+from .s3_server import KEY_ID, SECRET
 
 pytestmark = pytest.mark.slow
 
@@ -32,21 +32,13 @@ def production(repo_copy, postgres, s3, monkeypatch):
     catalog = Catalog.load(root)
     ports = {domain: free_port() for domain in catalog.domains}
     (root / "deploy").mkdir()
-    (root / "deploy" / "production.yaml").write_text(textwrap.dedent(f"""
-        instance:
-          postgres_url: {{env: E2E_POSTGRES_URL}}
-        runs: {{max_concurrent: 4, per_domain: 1}}
-        code_servers:
-          ports: {json.dumps(ports)}
-        port_store:
-          uri: s3://{bucket}/mesh
-          storage_options:
-            AWS_ENDPOINT_URL: {s3.endpoint}
-            AWS_REGION: {REGION}
-            AWS_ALLOW_HTTP: "true"
-            AWS_ACCESS_KEY_ID: {{env: E2E_S3_KEY_ID}}
-            AWS_SECRET_ACCESS_KEY: {{env: E2E_S3_SECRET}}
-    """))
+    deployment = {
+        "instance": {"postgres_url": {"env": "E2E_POSTGRES_URL"}},
+        "runs": {"max_concurrent": 4, "per_domain": 1},
+        "code_servers": {"ports": ports},
+        "port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": s3.storage_options("E2E_S3_KEY_ID", "E2E_S3_SECRET")},
+    }
+    (root / "deploy" / "production.yaml").write_text(yaml.safe_dump(deployment))
     environment = {
         **repo_copy.env, "MESH_ENV": "production", "MESH_SECRET": "production-shape-secret",
         "E2E_POSTGRES_URL": postgres.new_database("production_shape"), "E2E_S3_KEY_ID": KEY_ID, "E2E_S3_SECRET": SECRET,

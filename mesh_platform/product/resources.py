@@ -59,12 +59,10 @@ class PortStoreResource(dg.ConfigurableResource):
 
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
-    storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region): the values the deployment file writes out.")
-    storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Storage options read from environment variables when used (option → variable): credentials never show here.")
+    storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
 
     def store(self) -> PortStore:
-        options = _options(self.storage_options, self.storage_options_from_env)
-        return PortStore(Location.of(self.root, options), Location.of(self.vault_root, options))
+        return PortStore(Location.of(self.root, self.storage_options), Location.of(self.vault_root, self.storage_options))
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -94,12 +92,11 @@ class LandingZoneResource(dg.ConfigurableResource):
 
     root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default MESH_HOME/landing) or s3://bucket/prefix.")
     cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).")
-    storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region): the values the deployment file writes out.")
-    storage_options_from_env: dict[str, str] = Field(default_factory=dict, description="Settings read from environment variables when used (option → variable): credentials never show here.")
+    storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
 
     def folder(self, domain: str) -> Path:
         """The domain's landing folder on this machine, as the landing zone holds it now."""
-        location = Location.of(self.root, _options(self.storage_options, self.storage_options_from_env))
+        location = Location.of(self.root, self.storage_options)
         cache = Path(self.cache) if self.cache else Path(tempfile.gettempdir()) / "mesh-landing-cache"
         return LandingZone(location, cache).folder(domain)
 
@@ -108,15 +105,13 @@ class AccessControlResource(dg.ConfigurableResource):
     """Who read what: the access log of cross-domain reads, and the key personal values are hashed with."""
 
     log_file: str = Field(description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite), unless a database is given below.")
-    log_database_env: str | None = Field(default=None, description="The environment variable holding the PostgreSQL URL the access log is kept in (a deployment's instance database).")
-    log_database_url: str | None = Field(default=None, description="That URL itself, when the deployment file writes it out (write it as {env: NAME} to keep its password off this page).")
+    log_database_url: str | None = Field(default=None, description="The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar when the deployment reads it from the environment, so its password never shows here.")
     secret: str | None = Field(default=None, description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.")
     secret_file: str = Field(description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret).")
 
     def reader(self, catalog: Catalog, ports: PortStore) -> PortReader:
         """Reads ports as a consuming domain: access decided, personal columns masked, reads logged."""
-        database = os.environ.get(self.log_database_env, "") if self.log_database_env else self.log_database_url
-        return PortReader(catalog, ports, AccessLog(database or Path(self.log_file)), self.secret, Path(self.secret_file))
+        return PortReader(catalog, ports, AccessLog(self.log_database_url or Path(self.log_file)), self.secret, Path(self.secret_file))
 
 
 def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.ConfigurableResource]:
@@ -149,18 +144,15 @@ def _log_database(settings: MeshSettings) -> dict[str, str]:
     url = settings.deployment.instance.postgres_url
     if url is None:
         return {}
-    return {"log_database_env": url.env} if isinstance(url, FromEnvironment) else {"log_database_url": url}
+    return {"log_database_url": _dagster_value(url)}
 
 
 def _store_options(store: StoreSettings | None) -> dict[str, dict[str, str]]:
-    """A store's storage options as a resource keeps them: values, and the names of the variables holding the others."""
+    """A store's storage options as a resource takes them: a value read from the environment as an `EnvVar`."""
     options = store.storage_options if store is not None else {}
-    return {
-        "storage_options": {key: value for key, value in options.items() if isinstance(value, str)},
-        "storage_options_from_env": {key: value.env for key, value in options.items() if isinstance(value, FromEnvironment)},
-    }
+    return {"storage_options": {key: _dagster_value(value) for key, value in options.items()}}
 
 
-def _options(values: dict[str, str], from_env: dict[str, str]) -> dict[str, str]:
-    """Storage options with those kept as variable names read now, where they are used."""
-    return {**values, **{key: os.environ.get(variable, "") for key, variable in from_env.items()}}
+def _dagster_value(value: str | FromEnvironment) -> str:
+    """A deployment value for a resource: `{env: NAME}` becomes Dagster's `EnvVar`, resolved when the resource is used."""
+    return dg.EnvVar(value.env) if isinstance(value, FromEnvironment) else value
