@@ -90,6 +90,48 @@ def add_rule(d):
     d["schema"][0]["quality"].append({"metric": "rowCount", "name": "at least ten", "mustBeGreaterThan": 10})
 
 
+def drop_minimum(d):
+    del column_named(d, "amount_usd")["logicalTypeOptions"]["minimum"]
+
+
+def lower_minimum(d):
+    column_named(d, "amount_usd")["logicalTypeOptions"]["minimum"] = -100
+
+
+def add_maximum(d):
+    column_named(d, "amount_usd")["logicalTypeOptions"]["maximum"] = 100000
+
+
+def add_pattern(d):
+    column_named(d, "order_id").setdefault("logicalTypeOptions", {})["pattern"] = "^[0-9]+$"
+
+
+def raise_threshold(d):
+    next(q for q in d["schema"][0]["quality"] if q["metric"] == "rowCount")["mustBeGreaterThan"] = 100
+
+
+def lower_threshold(d):
+    next(q for q in d["schema"][0]["quality"] if q["metric"] == "rowCount")["mustBeGreaterThan"] = -1
+
+
+def change_rule_target(d):
+    next(q for q in d["schema"][0]["quality"] if q["metric"] == "duplicateValues")["mustBe"] = 5
+
+
+def warn_only(d):
+    next(q for q in d["schema"][0]["quality"] if q["metric"] == "rowCount")["severity"] = "warning"
+
+
+def change_term(d):
+    column_named(d, "country_code")["customProperties"] = [{"property": "term", "value": "market"}]
+
+
+def unpartition(d):
+    column_named(d, "order_date").pop("partitioned")
+    column_named(d, "order_date").pop("partitionKeyPosition")
+    column_named(d, "order_date").pop("customProperties")
+
+
 BASE_ALLOWED = copy.deepcopy(BASE)
 column_named(BASE_ALLOWED, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded"]}, "mustBe": 0}]
 
@@ -99,7 +141,7 @@ CASES = [
     (add_column, "column added", False),
     (narrow_type, "type narrowed", True),
     (widen_type, "type widened", False),
-    (change_type_kind, "type narrowed", True),
+    (change_type_kind, ["type narrowed", "partitioning changed"], True),
     (make_required, "made required", True),
     (make_optional, "made optional", True),
     (reduce_allowed, "allowed values reduced", True),
@@ -110,7 +152,26 @@ CASES = [
     (describe, "description changed", False),
     (more_sensitive, "classification changed", True),
     (add_rule, "quality rule added", False),
+    (drop_minimum, "bound loosened", True),
+    (lower_minimum, "bound loosened", True),
+    (add_maximum, "bound tightened", False),
+    (add_pattern, "format changed", True),
+    (raise_threshold, "quality threshold tightened", False),
+    (lower_threshold, "quality threshold loosened", True),
+    (change_rule_target, "quality rule changed", True),
+    (warn_only, "rule no longer blocking", True),
+    (change_term, "term changed", True),
+    (unpartition, "partitioning changed", True),
 ]
+# The producer's verdict of each kind above (datacontract-cli grades changes both ways too).
+PRODUCER_BREAKING = {
+    "column removed": False, "column renamed": True, "column added": True, "type narrowed": True, "type widened": False,
+    "made required": True, "made optional": False, "allowed values reduced": True, "allowed values extended": False,
+    "SLA weakened": False, "SLA strengthened": True, "access tightened": False, "description changed": False,
+    "classification changed": False, "quality rule added": True, "bound loosened": False, "bound tightened": True,
+    "format changed": True, "quality threshold tightened": True, "quality threshold loosened": False,
+    "quality rule changed": True, "rule no longer blocking": False, "term changed": True, "partitioning changed": True,
+}
 
 
 def write(tmp_path, name, document):
@@ -126,7 +187,9 @@ def test_each_change_kind_is_classified(tmp_path, change, kind, breaking):
     change(new)
     new["version"] = "1.2.0"
     result = diff_contracts(load_contract(write(tmp_path, "old.yaml", base)), load_contract(write(tmp_path, "new.yaml", new)))
-    assert [(c.kind, c.breaking) for c in result.changes] == [(kind, breaking)]
+    kinds = kind if isinstance(kind, list) else [kind]
+    assert [(c.kind, c.breaking) for c in result.changes] == [(k, breaking) for k in kinds]
+    assert [c.producer_breaking for c in result.changes] == [PRODUCER_BREAKING[k] for k in kinds]
     assert (result.problem is not None) == breaking
 
 

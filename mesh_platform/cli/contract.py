@@ -44,7 +44,8 @@ def diff_command(
     else:
         typer.echo(f"{old_contract.address}: {result.old_version} → {result.new_version}")
         for change in result.changes:
-            typer.echo(f"  {'BREAKING' if change.breaking else 'ok      '}  {change.kind:<24} {change.message}")
+            producer = "  (the producer must change)" if change.producer_breaking else ""
+            typer.echo(f"  {'BREAKING' if change.breaking else 'ok      '}  {change.kind:<27} {change.message}{producer}")
         if not result.changes:
             typer.echo("  no changes")
     if result.problem:
@@ -57,13 +58,19 @@ def rules_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
 ) -> None:
     """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
-    rows = [{"field": subject, "change": how, "kind": rule.kind, "breaking": rule.breaking, "why": rule.why} for (subject, how), rule in RULES.items()]
+    rows = [
+        {"field": subject, "change": how, "kind": rule.kind, "breaking": rule.breaking, "producer_breaking": rule.producer, "why": rule.why}
+        for (subject, how), rule in RULES.items()
+    ]
     if markdown:
         typer.echo(rules_markdown(), nl=False)
     elif as_json:
         print_json({"rules": rows})
     else:
-        print_table(["field", "change", "shown as", "breaking", "why"], [[r["field"], r["change"], r["kind"], "yes" if r["breaking"] else "no", r["why"]] for r in rows])
+        print_table(
+            ["field", "change", "shown as", "breaks consumers", "breaks the producer", "why"],
+            [[r["field"], r["change"], r["kind"], "yes" if r["breaking"] else "no", "yes" if r["producer_breaking"] else "no", r["why"]] for r in rows],
+        )
 
 
 @contract.command("export")

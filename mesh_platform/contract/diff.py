@@ -1,9 +1,12 @@
-"""Comparing two versions of a contract: every change, and whether it breaks consumers.
+"""Comparing two versions of a contract: every change, and whom it breaks.
 
 What breaks is decided in one place, the `RULES` table, keyed by the field that
-changed and how it changed (as datacontract-cli decides it). The functions below
-only find changes; they never decide what breaks. A breaking change needs a new
-major version (`version` 1.x.y → 2.0.0). `mesh contract rules` prints the table.
+changed and how it changed. Each rule carries two verdicts, as datacontract-cli
+grades changes: as a consumer of the data (a query or an assumption about the
+data that may fail) and as its producer (an obligation the build now has to
+meet). The functions below only find changes; they never decide what breaks. A
+change breaking consumers needs a new major version (`version` 1.x.y → 2.0.0).
+`mesh contract rules` prints the table.
 """
 
 from __future__ import annotations
@@ -16,25 +19,27 @@ from mesh_platform.contract.types import type_family, widens
 
 @dataclass(frozen=True)
 class ChangeRule:
-    """How one kind of change is judged: the name it is shown under, whether it breaks, and why."""
+    """How one kind of change is judged: the name it is shown under, whether it breaks consumers, why,
+    and whether it breaks the producer (a new obligation its build must meet)."""
 
     kind: str
     breaking: bool
     why: str
+    producer: bool = False
 
 
-# (field, how it changed) → the rule. The one table deciding what breaks consumers.
+# (field, how it changed) → the rule. The one table deciding whom a change breaks: consumers, the producer.
 RULES: dict[tuple[str, str], ChangeRule] = {
     ("column", "removed"): ChangeRule("column removed", True, "consumers selecting the column fail"),
-    ("column", "renamed"): ChangeRule("column renamed", True, "consumers selecting the old name fail"),
-    ("column", "added"): ChangeRule("column added", False, "consumers select columns by name"),
-    ("physicalType", "narrowed"): ChangeRule("type narrowed", True, "values or operations consumers rely on no longer fit"),
+    ("column", "renamed"): ChangeRule("column renamed", True, "consumers selecting the old name fail", producer=True),
+    ("column", "added"): ChangeRule("column added", False, "consumers select columns by name", producer=True),
+    ("physicalType", "narrowed"): ChangeRule("type narrowed", True, "values or operations consumers rely on no longer fit", producer=True),
     ("physicalType", "widened"): ChangeRule("type widened", False, "every old value still fits"),
-    ("required", "added"): ChangeRule("made required", True, "producers must now always fill the column"),
+    ("required", "added"): ChangeRule("made required", True, "producers must now always fill the column", producer=True),
     ("required", "removed"): ChangeRule("made optional", True, "consumers can meet empty values"),
     ("unique", "removed"): ChangeRule("uniqueness dropped", True, "consumers joining on the column may repeat rows"),
     ("primaryKey", "changed"): ChangeRule("primary key changed", True, "what identifies a row changed"),
-    ("validValues", "reduced"): ChangeRule("allowed values reduced", True, "rows with the dropped values are refused"),
+    ("validValues", "reduced"): ChangeRule("allowed values reduced", True, "rows with the dropped values are refused", producer=True),
     ("validValues", "extended"): ChangeRule("allowed values extended", False, "every old value is still allowed"),
     ("classification", "raised"): ChangeRule("classification changed", True, "more sensitive: other domains may see it masked"),
     ("classification", "lowered"): ChangeRule("classification changed", False, "less sensitive: readers see as much or more"),
@@ -46,19 +51,31 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("consumers", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
     ("sla", "removed"): ChangeRule("SLA weakened", True, "consumers lose a promise about freshness"),
     ("sla", "weakened"): ChangeRule("SLA weakened", True, "data may arrive later than consumers were promised"),
-    ("sla", "added"): ChangeRule("SLA strengthened", False, "a new promise"),
-    ("sla", "strengthened"): ChangeRule("SLA strengthened", False, "data arrives sooner"),
-    ("quality rule", "added"): ChangeRule("quality rule added", False, "stricter checks on the producer"),
+    ("sla", "added"): ChangeRule("SLA strengthened", False, "a new promise", producer=True),
+    ("sla", "strengthened"): ChangeRule("SLA strengthened", False, "data arrives sooner", producer=True),
+    ("quality rule", "added"): ChangeRule("quality rule added", False, "stricter checks on the producer", producer=True),
     ("quality rule", "removed"): ChangeRule("quality rule removed", False, "checks the producer runs"),
+    ("quality rule", "tightened"): ChangeRule("quality threshold tightened", False, "data that passed before may now be refused", producer=True),
+    ("quality rule", "loosened"): ChangeRule("quality threshold loosened", True, "data consumers relied on being refused may now pass"),
+    ("quality rule", "changed"): ChangeRule("quality rule changed", True, "what the rule guarantees changed", producer=True),
+    ("severity", "raised"): ChangeRule("rule made blocking", False, "a failure now stops publishing", producer=True),
+    ("severity", "lowered"): ChangeRule("rule no longer blocking", True, "data failing the rule may now be published"),
+    ("bound", "tightened"): ChangeRule("bound tightened", False, "every value consumers could see still fits", producer=True),
+    ("bound", "loosened"): ChangeRule("bound loosened", True, "consumers can meet values outside the old bound"),
+    ("format", "changed"): ChangeRule("format changed", True, "values may no longer have the old shape", producer=True),
+    ("term", "changed"): ChangeRule("term changed", True, "the column now means something else", producer=True),
+    ("partitioning", "changed"): ChangeRule("partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True),
 }
+
 
 
 @dataclass(frozen=True)
 class Change:
     kind: str
     field: str
-    breaking: bool
+    breaking: bool  # for consumers: what the exit code follows
     message: str
+    producer_breaking: bool = False  # a new obligation the producer's build must meet
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,7 @@ class ContractDiff:
 
 def _change(subject: str, how: str, where: str, message: str) -> Change:
     rule = RULES[(subject, how)]
-    return Change(rule.kind, where, rule.breaking, message)
+    return Change(rule.kind, where, rule.breaking, message, rule.producer)
 
 
 def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
@@ -101,10 +118,12 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
     if old.description != new.description:
         changes.append(_change("description", "changed", "description", "the description changed"))
     old_rules, new_rules = _rules(old), _rules(new)
-    for rule in sorted(new_rules - old_rules):
+    for rule in sorted(new_rules.keys() - old_rules.keys()):
         changes.append(_change("quality rule", "added", "schema[0].quality", f"quality rule added: {rule}"))
-    for rule in sorted(old_rules - new_rules):
+    for rule in sorted(old_rules.keys() - new_rules.keys()):
         changes.append(_change("quality rule", "removed", "schema[0].quality", f"quality rule removed: {rule}"))
+    for rule in sorted(old_rules.keys() & new_rules.keys()):
+        changes += _rule_changes(rule, old_rules[rule], new_rules[rule])
     return ContractDiff(old.version, new.version, tuple(changes))
 
 
@@ -156,7 +175,73 @@ def _one_column_changes(old: Column, new: Column) -> list[Change]:
         changes.append(_change("classification", "raised" if raised else "lowered", f"{where}.classification", f"column '{new.name}' {old.classification} → {new.classification}{note}"))
     if old.description != new.description:
         changes.append(_change("column description", "changed", f"{where}.description", f"column '{new.name}' description changed"))
+    changes += _option_changes(old, new, where)
+    if old.term != new.term:
+        changes.append(_change("term", "changed", f"{where}.customProperties.term", f"column '{new.name}' term {old.term or '(none)'} → {new.term or '(none)'}"))
+    partition = ("partitioned", "partitionKeyPosition", "partitionGrain", "partitionStart")
+    before = (old.spec.partitioned, old.spec.partitionKeyPosition, old.custom.get("partitionGrain"), old.custom.get("partitionStart"))
+    after = (new.spec.partitioned, new.spec.partitionKeyPosition, new.custom.get("partitionGrain"), new.custom.get("partitionStart"))
+    if before != after:
+        said = ", ".join(f"{name} {b} → {a}" for name, b, a in zip(partition, before, after) if b != a)
+        changes.append(_change("partitioning", "changed", f"{where}.partitioned", f"column '{new.name}' partitioning: {said}"))
     return changes
+
+
+# logicalTypeOptions that bound values from below or from above; the others (pattern, format, …) shape them.
+LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+
+def _option_changes(old: Column, new: Column, where: str) -> list[Change]:
+    """Changes of a column's logicalTypeOptions: a bound tightened (added, or moved inward) or loosened (removed,
+    or moved outward); any other option changed."""
+    changes = []
+    before, after = old.logical_type_options, new.logical_type_options
+    for option in sorted(before.keys() | after.keys()):
+        was, now = before.get(option), after.get(option)
+        if was == now:
+            continue
+        said = f"column '{new.name}' {option}: {_shown(was)} → {_shown(now)}"
+        if option in LOWER_BOUNDS or option in UPPER_BOUNDS:
+            inward = now is not None and (was is None or (now > was if option in LOWER_BOUNDS else now < was))
+            changes.append(_change("bound", "tightened" if inward else "loosened", f"{where}.logicalTypeOptions.{option}", said))
+        else:
+            changes.append(_change("format", "changed", f"{where}.logicalTypeOptions.{option}", said))
+    return changes
+
+
+# A rule's threshold operators, and which way each makes the rule stricter as its value grows.
+STRICTER_AS_IT_GROWS = {"mustBeGreaterThan": True, "mustBeGreaterOrEqualTo": True, "mustBeLessThan": False, "mustBeLessOrEqualTo": False}
+BLOCKING = ("error",)
+
+
+def _rule_changes(name: str, old: dict, new: dict) -> list[Change]:
+    """Changes of one quality rule kept under the same name: its threshold, its other settings, its severity."""
+    where, changes = f"quality[{name}]", []
+    for operator, stricter_up in STRICTER_AS_IT_GROWS.items():
+        was, now = old.get(operator), new.get(operator)
+        if was != now and was is not None and now is not None and _number(was) and _number(now):
+            tighter = (now > was) == stricter_up
+            changes.append(_change("quality rule", "tightened" if tighter else "loosened", where, f"rule '{name}' {operator}: {was} → {now}"))
+    settled = set(STRICTER_AS_IT_GROWS) | {"severity", "description", "name"}
+    others = sorted(key for key in old.keys() | new.keys() if key not in settled and old.get(key) != new.get(key))
+    others += [op for op in STRICTER_AS_IT_GROWS if old.get(op) != new.get(op) and not (old.get(op) is not None and new.get(op) is not None and _number(old[op]) and _number(new[op]))]
+    if others:
+        said = "; ".join(f"{key}: {_shown(old.get(key))} → {_shown(new.get(key))}" for key in others)
+        changes.append(_change("quality rule", "changed", where, f"rule '{name}' {said}"))
+    was_blocking, blocking = (old.get("severity") or "error") in BLOCKING, (new.get("severity") or "error") in BLOCKING
+    if was_blocking != blocking:
+        said = f"rule '{name}' severity {old.get('severity') or 'error'} → {new.get('severity') or 'error'}"
+        changes.append(_change("severity", "raised" if blocking else "lowered", f"{where}.severity", said))
+    return changes
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value is None else str(value)
 
 
 def _access_changes(old: Contract, new: Contract) -> list[Change]:
@@ -203,15 +288,27 @@ def _allowed_values(column: Column) -> frozenset | None:
     return None
 
 
-def _rules(contract: Contract) -> set[str]:
-    entries = [*contract.quality, *(q for c in contract.columns for q in c.quality)]
-    return {str(e.name or e.metric or e.type) for e in entries if e.metric != "invalidValues"}
+def _rules(contract: Contract) -> dict[str, dict]:
+    """The contract's quality rules (allowed values aside: compared as such), by name, as ODCS spells their settings;
+    a column's rule is named after its column when it has no name of its own."""
+    rules = {}
+    for column, entry in [*((None, q) for q in contract.quality), *((c.name, q) for c in contract.columns for q in c.quality)]:
+        if entry.metric == "invalidValues":
+            continue
+        name = str(entry.name or entry.metric or entry.type)
+        rules[name] = entry.model_dump(exclude_none=True, by_alias=True)
+        if column is not None and not entry.name:
+            rules[f"{column}.{name}"] = rules.pop(name)
+    return rules
 
 
 def rules_markdown() -> str:
     """The README's table of change rules, from `RULES`, so the two cannot drift."""
-    rows = ["| field | change | shown as | breaking | why |", "|---|---|---|---|---|"]
-    rows += [f"| `{subject}` | {how} | {rule.kind} | {'yes' if rule.breaking else 'no'} | {rule.why} |" for (subject, how), rule in RULES.items()]
+    rows = ["| field | change | shown as | breaks consumers | breaks the producer | why |", "|---|---|---|---|---|---|"]
+    rows += [
+        f"| `{subject}` | {how} | {rule.kind} | {'yes' if rule.breaking else 'no'} | {'yes' if rule.producer else 'no'} | {rule.why} |"
+        for (subject, how), rule in RULES.items()
+    ]
     return "\n".join(rows) + "\n"
 
 
