@@ -217,15 +217,14 @@ BLOCKING = ("error",)
 
 def _rule_changes(name: str, old: dict, new: dict) -> list[Change]:
     """Changes of one quality rule kept under the same name: its threshold, its other settings, its severity."""
-    where, changes = f"quality[{name}]", []
+    where, changes, judged = f"quality[{name}]", [], {"severity", "description", "name"}
     for operator, stricter_up in STRICTER_AS_IT_GROWS.items():
         was, now = old.get(operator), new.get(operator)
-        if was != now and was is not None and now is not None and _number(was) and _number(now):
+        if was != now and _number(was) and _number(now):
             tighter = (now > was) == stricter_up
             changes.append(_change("quality rule", "tightened" if tighter else "loosened", where, f"rule '{name}' {operator}: {was} → {now}"))
-    settled = set(STRICTER_AS_IT_GROWS) | {"severity", "description", "name"}
-    others = sorted(key for key in old.keys() | new.keys() if key not in settled and old.get(key) != new.get(key))
-    others += [op for op in STRICTER_AS_IT_GROWS if old.get(op) != new.get(op) and not (old.get(op) is not None and new.get(op) is not None and _number(old[op]) and _number(new[op]))]
+            judged.add(operator)
+    others = sorted(key for key in old.keys() | new.keys() if key not in judged and old.get(key) != new.get(key))
     if others:
         said = "; ".join(f"{key}: {_shown(old.get(key))} → {_shown(new.get(key))}" for key in others)
         changes.append(_change("quality rule", "changed", where, f"rule '{name}' {said}"))

@@ -89,6 +89,11 @@ class FromEnvironment(_Settings):
 Value = str | FromEnvironment
 
 
+def resolved(value: Value | None) -> str | None:
+    """A deployment value as it stands now: `{env: NAME}` read from the environment (None when unset)."""
+    return value.value() if isinstance(value, FromEnvironment) else value
+
+
 class InstanceSettings(_Settings):
     postgres_url: Value | None = Field(None, description="PostgreSQL for Dagster's runs, event log and schedules (dagster-postgres); none: SQLite under MESH_HOME.")
 
@@ -106,13 +111,11 @@ class CodeServers(_Settings):
     first_port: Port = Field(4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on.")
     ports: dict[str, Port] = Field(default_factory=dict, description="A fixed port for some domains, by name.")
 
-    def port_of(self, domain: str, domains: list[str]) -> int:
-        if domain in self.ports:
-            return self.ports[domain]
+    def assign(self, domains: list[str]) -> dict[str, int]:
+        """Each domain's port: its fixed one, else the next free one from `first_port`, in the order given."""
         taken = set(self.ports.values())
         free = (port for port in range(self.first_port, 65536) if port not in taken)
-        by_domain = {name: next(free) for name in domains if name not in self.ports}
-        return by_domain[domain]
+        return {name: self.ports[name] if name in self.ports else next(free) for name in domains}
 
 
 class StoreSettings(_Settings):
@@ -127,7 +130,7 @@ class StoreSettings(_Settings):
 
     def resolved_options(self) -> dict[str, str]:
         """The storage options with every `{env: NAME}` read from the environment."""
-        return {key: value.value() or "" if isinstance(value, FromEnvironment) else value for key, value in self.storage_options.items()}
+        return {key: resolved(value) or "" for key, value in self.storage_options.items()}
 
 
 class KubernetesPostgres(_Settings):

@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh_platform.core.deployment import LOCAL, Deployment, FromEnvironment
+from mesh_platform.core.deployment import LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
 
 WORKSPACE_FILE = "workspace.yaml"
@@ -167,9 +167,7 @@ class MeshSettings:
     def access_log_target(self) -> Path | str:
         """Where the access log is kept: the instance's PostgreSQL database in a deployment with one (its URL),
         else the SQLite file `access_log_file`."""
-        url = self.deployment.instance.postgres_url
-        resolved = url.value() if isinstance(url, FromEnvironment) else url
-        return resolved or self.access_log_file
+        return resolved(self.deployment.instance.postgres_url) or self.access_log_file
 
     @property
     def secret_file(self) -> Path:

@@ -54,7 +54,8 @@ def code_servers(settings: MeshSettings) -> list[CodeServer]:
     unknown = sorted(set(config.ports) - set(names))
     if unknown:
         raise MeshError(f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — use one of {', '.join(names)}")
-    return [CodeServer(domain, settings.root, config.host, config.port_of(domain.name, names)) for domain in domains]
+    ports = config.assign(names)
+    return [CodeServer(domain, settings.root, config.host, ports[domain.name]) for domain in domains]
 
 
 def code_server(settings: MeshSettings, domain: str) -> CodeServer:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
-from mesh_platform.core.deployment import FromEnvironment
+from mesh_platform.core.deployment import resolved
 from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.recovery import recover_dead_runs
@@ -492,7 +492,6 @@ def _storage_identity(settings: MeshSettings) -> str:
     """A digest of what decides where the instance's storage is: its dagster.yaml and the database URL it names."""
     import hashlib
 
-    url = settings.deployment.instance.postgres_url
-    resolved = url.value() if isinstance(url, FromEnvironment) else url
-    text = (settings.ensure_dagster_home() / "dagster.yaml").read_text() + "\n" + str(resolved)
+    url = resolved(settings.deployment.instance.postgres_url)
+    text = (settings.ensure_dagster_home() / "dagster.yaml").read_text() + "\n" + str(url)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
