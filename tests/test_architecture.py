@@ -20,7 +20,7 @@ LAYERS = (
     "recipes",
     ("product", "scaffold"),
     "governance",
-    "quality",
+    ("quality", "lineage"),
     ("catalog", "storage"),
     "contract",
     "core",

@@ -21,7 +21,7 @@ def good_contract(domain, name, **extra):
 def test_the_demo_mesh_passes_every_policy():
     result = run_mesh("check")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().endswith("checked 13 products against 13 policies: 0 errors, 0 warnings")
+    assert result.stdout.strip().endswith("checked 13 products against 14 policies: 0 errors, 0 warnings")
 
 
 def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
@@ -66,10 +66,12 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
         "error mesh.contract (broken)",
         f"error mesh.no-product-cycles mesh://shop/things {recipe}:5: mesh://shop/things reads mesh://crm/orders_seen, which reads it back",
         "error mesh.no-product-cycles mesh://crm/orders_seen",
+        # 'AS select' is a keyword DuckDB takes as a name but sqlglot refuses: the column lineage is not known.
+        f"warning mesh.column-lineage mesh://shop/things {recipe}:2: column lineage is not known: sqlglot could not follow the query",
     ]
     for start in expected:
         assert any(line.startswith(start) for line in lines), f"{start}\n---\n{result.stdout}"
-    assert lines[-1] == "checked 3 products against 13 policies: 13 errors, 0 warnings"
+    assert lines[-1] == "checked 3 products against 14 policies: 13 errors, 1 warnings", result.stdout
 
     as_json = json.loads(run_mesh("check", "--json", "--domain", "crm", env={**os.environ}, cwd=lab.root).stdout)
     assert {v["address"] for v in as_json["violations"]} == {"mesh://crm/orders_seen"}

@@ -13,6 +13,7 @@ from mesh_platform.cli.contract import contract
 from mesh_platform.cli.deploy import deploy
 from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
+from mesh_platform.cli.lineage import lineage_command
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.new import new
@@ -61,6 +62,7 @@ cli.command("materialize")(materialize_command)
 cli.command("list")(list_products)
 cli.command("catalog")(catalog_command)
 cli.command("show")(show_command)
+cli.command("lineage")(lineage_command)
 cli.command("query")(query_command)
 cli.command("status")(status_command)
 cli.command("ui")(ui)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from mesh_platform.contract.model import custom_property_path
+from mesh_platform.contract.model import Contract, custom_property_path
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.governance.access import decide, may_read
 from mesh_platform.governance.policies import Finding, policy
+from mesh_platform.lineage.mesh_lineage import ColumnRef
 
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
 MIN_PURPOSE_LENGTH = 20
@@ -184,25 +185,28 @@ def glossary_terms_conform(product, mesh):
 
 @policy("mesh.personal-data")
 def personal_data_stays_masked(product, mesh):
-    """Personal data never reaches another domain unmasked: a column received in clear from another domain's personal column stays classified personal, and clear grants go only to domains that may read the product."""
+    """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains that may read the product."""
     contract = product.contract
-    own = {column.name: (index, column) for index, column in enumerate(contract.columns)}
-    for item in product.inputs:
-        source = mesh.find(item.address)
-        if source is None or source.address.domain == contract.domain:
+    lineage = mesh.lineage.product(product.address)
+    for index, column in enumerate(contract.columns):
+        if column.is_personal:
             continue
-        try:
-            decision = decide(source.contract, contract.domain)
-        except AccessDeniedError:
-            continue  # mesh.granted-inputs reports it
-        for name in decision.clear:
-            if name in own and not own[name][1].is_personal:
-                index = own[name][0]
-                yield Finding(
-                    f"column '{name}' arrives in clear from {item.address}, where it is {source.contract.column(name).classification}, but is classified {own[name][1].classification} here",
-                    f"classify it personal, so that readers outside {contract.domain} see it masked",
-                    ("schema", 0, "properties", index, "classification"),
-                )
+        # Without known lineage, a column is taken to come from the same-named column of each input.
+        sources = lineage.derives[column.name] if lineage.known else [ColumnRef(i.address.unversioned(), column.name) for i in product.inputs]
+        for source in sources:
+            found = mesh.find(source.address)
+            if found is None or source.column not in {c.name for c in found.contract.columns}:
+                continue
+            source_column = found.contract.column(source.column)
+            if not source_column.is_personal or not _arrives(found.contract, source.column, contract.domain):
+                continue
+            how = "" if source.column == column.name else f" (as '{source.column}')"
+            yield Finding(
+                f"column '{column.name}' is computed from {source}{how}, which is {source_column.classification}, but is classified {column.classification} here",
+                f"classify it personal, so that readers outside {contract.domain} see it masked",
+                ("schema", 0, "properties", index, "classification"),
+            )
+            break
     for index, column in enumerate(contract.columns):
         for domain in column.unmasked_for:
             if domain == contract.domain or not may_read(contract, domain):
@@ -212,3 +216,23 @@ def personal_data_stays_masked(product, mesh):
                     custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties")),
                 )
 
+
+
+def _arrives(source: Contract, column: str, consumer: str) -> bool:
+    """Whether a personal column of `source` reaches `consumer`'s builds as personal data: in clear, or as a keyed token."""
+    try:
+        return column not in decide(source, consumer).dropped
+    except AccessDeniedError:
+        return False  # mesh.granted-inputs reports it
+
+
+@policy("mesh.column-lineage", severity="warning")
+def column_lineage_known(product, mesh):
+    """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe declares it), so a change's impact and personal data can be followed."""
+    lineage = mesh.lineage.product(product.address)
+    if lineage.problem is not None and lineage.recipe_loads and product.inputs:
+        if lineage.method == "sql":
+            fix = "write the query so sqlglot's DuckDB dialect reads it (quote names that are SQL keywords)"
+        else:
+            fix = "declare it in defs.yaml: lineage: {<column>: [<input>.<column>, …]}"
+        yield Finding(f"column lineage is not known: {lineage.problem}", fix, ("attributes", "lineage") if lineage.method == "declared" else ("attributes",), in_recipe=True)

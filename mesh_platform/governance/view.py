@@ -9,6 +9,7 @@ blocking `governance` check evaluates them, and for `mesh check`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from mesh_platform.catalog.catalog import Catalog, Product, shortest_path
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.governance.glossary import Glossary, load_glossary
+from mesh_platform.lineage.mesh_lineage import MeshLineage
 from mesh_platform.storage.ports import PortStore, PortVersion
 
 
@@ -42,6 +44,11 @@ class MeshView:
     def reads_state(self) -> bool:
         """Whether published state (the ports) can be read: at run time and in `mesh check`, not at load."""
         return self.ports is not None
+
+    @functools.cached_property
+    def lineage(self) -> MeshLineage:
+        """Column lineage of the mesh's products (each computed when a policy first asks)."""
+        return MeshLineage(self.catalog)
 
     def find(self, address: Address) -> Product | None:
         return self.catalog.products.get(address.unversioned())

@@ -28,6 +28,7 @@ from mesh_platform.governance.check import check_product
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Violation
 from mesh_platform.governance.view import MeshView
+from mesh_platform.lineage.mesh_lineage import ProductLineage
 from mesh_platform.product.build import Audit, BuildEnvironment, Recipe, build_and_publish
 from mesh_platform.product.checks import GOVERNANCE_CHECK
 from mesh_platform.product.resources import (
@@ -41,11 +42,13 @@ from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
 
 
-def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path], view: MeshView) -> dg.AssetsDefinition:
+def product_asset(
+    product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path], view: MeshView, lineage: ProductLineage | None = None
+) -> dg.AssetsDefinition:
     """The product's asset, from its files and the mesh `view` of the repository (no published state)."""
     contract = product.contract
     refusals = [v for v in check_product(product, view) if v.severity == "error"]
-    spec = product_spec(product, kind, code_files, refusals)
+    spec = product_spec(product, kind, code_files, refusals, lineage)
     rules = rules_with_terms(contract, view.glossary)
     partitioning = contract.partitioning
     checks = [
@@ -110,6 +113,8 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
             # Conformance made the published columns exactly the contract's.
             "dagster/column_schema": column_schema(contract),
         }
+        if lineage is not None:  # read from the latest materialization by Dagster's column lineage views
+            metadata["dagster/column_lineage"] = column_lineage(lineage)
         if published.input_age_hours is not None:
             metadata["mesh/input_age_hours"] = round(published.input_age_hours, 3)
         if window is not None:
@@ -177,8 +182,23 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
     )
 
 
-def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = ()) -> dg.AssetSpec:
+def product_spec(
+    product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = (), lineage: ProductLineage | None = None
+) -> dg.AssetSpec:
     contract = product.contract
+    metadata = {
+        "mesh/address": str(contract.address),
+        "mesh/access": contract.access,
+        "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
+        # Where the port lives is the port store's (a resource); materializations carry its path.
+        "mesh/port": str(product.port_address),
+        "mesh/contract": dg.MetadataValue.md(f"```yaml\n{contract.text.rstrip()}\n```"),
+        "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
+        "dagster/column_schema": column_schema(contract),
+    }
+    if lineage is not None:
+        metadata["dagster/column_lineage"] = column_lineage(lineage)
+        metadata["mesh/column_lineage"] = dg.MetadataValue.md(lineage_table(lineage))
     files = [product.recipe_file, contract.file, *code_files]
     description = f"`{contract.address}` · {contract.access} · contract {contract.version}\n\n{contract.description}"
     tags = _tags(contract)
@@ -198,17 +218,7 @@ def product_spec(product: Product, kind: str, code_files: Iterable[Path], refusa
         freshness_policy=_freshness_policy(contract),
         partitions_def=partitions_definition(contract.partitioning) if contract.partitioning else None,
         automation_condition=_automation_condition(product),
-        metadata={
-            "mesh/address": str(contract.address),
-            "mesh/access": contract.access,
-            "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
-            # Where the port lives is the port store's (a resource); materializations carry its path.
-            "mesh/port": str(product.port_address),
-            "mesh/contract": dg.MetadataValue.md(f"```yaml\n{contract.text.rstrip()}\n```"),
-            "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
-            "dagster/column_schema": column_schema(contract),
-            "dagster/code_references": _code_references(files),
-        },
+        metadata={**metadata, "dagster/code_references": _code_references(files)},
     )
 
 
@@ -229,6 +239,36 @@ def column_schema(contract: Contract) -> dg.TableSchema:
             for c in contract.columns
         ]
     )
+
+
+def column_lineage(lineage: ProductLineage) -> dg.TableColumnLineage:
+    """Dagster's column lineage: each column's input columns, by asset key (a column made from none is left out)."""
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [dg.TableColumnDep(asset_key=dg.AssetKey(s.address.asset_key_path), column_name=s.column) for s in sources]
+            for column, sources in lineage.derives.items()
+            if sources
+        }
+    )
+
+
+def lineage_table(lineage: ProductLineage) -> str:
+    """The column lineage as a Markdown table with links to the input assets (what Dagster's open-source UI renders)."""
+    how = {
+        "sql": "parsed from the recipe's SQL",
+        "configured": "from the recipe's configuration",
+        "declared": "declared in the recipe",
+        "source": "a source: its columns start in the delivered files",
+        "undeclared": "not known",
+    }[lineage.method]
+    lines = [f"Column lineage ({how}){f': {lineage.problem}' if lineage.problem else ''}.", ""]
+    if lineage.method in ("source", "undeclared"):
+        return "\n".join(lines)
+    lines += ["| column | comes from |", "| --- | --- |"]
+    for column, sources in lineage.derives.items():
+        listed = ", ".join(f"[{s}](/assets/{'/'.join(s.address.asset_key_path)})" for s in sources) or "no input column"
+        lines.append(f"| `{column}` | {listed} |")
+    return "\n".join(lines)
 
 
 def _single_key(contract: Contract) -> bool:

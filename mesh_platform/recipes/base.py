@@ -16,6 +16,7 @@ conformance, checks and publishing — is the platform's and the same for all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -30,6 +31,8 @@ from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput, parse_inputs
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.view import MeshView
+from mesh_platform.lineage.mesh_lineage import ProductLineage, input_columns
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.product.asset import product_asset
 from mesh_platform.recipes.scaffolder import ProductScaffolder
 from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns, inputs_as_given
@@ -133,6 +136,12 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         """The product's rows, computed from `build.inputs` in `build.connection`."""
         raise NotImplementedError
 
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        """Which input columns each output column comes from, and which the recipe reads (`inputs`: alias → columns).
+
+        A recipe type that cannot tell says nothing: every input column counts as read."""
+        return RecipeLineage.unknown(inputs, f"the recipe type {type(self).__name__} does not say its column lineage")
+
     def code_files(self, folder: Path) -> list[Path]:
         """Files besides the recipe and contract whose content defines the product."""
         return []
@@ -185,4 +194,5 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
             product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)  # not as the catalog read it
         self.require_files(recipe_file)
         view = MeshView.of(catalog, settings.glossary_file)
-        return dg.Definitions(assets=[product_asset(product, self, self.recipe_kind(), self.code_files(folder), view)])
+        lineage = ProductLineage.resolve(product, self.column_lineage(input_columns(product, catalog), folder))
+        return dg.Definitions(assets=[product_asset(product, self, self.recipe_kind(), self.code_files(folder), view, lineage)])

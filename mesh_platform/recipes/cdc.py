@@ -18,12 +18,15 @@ the port (and the record).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import literal, quote
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.product.build import Increment
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, guess_column, inputs_as_given
@@ -85,6 +88,12 @@ class CdcProduct(ProductRecipe):
                 column = column.changed(required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1)
             columns.append(column)
         return Plan(columns, inputs_as_given(request), {"key": key, "sequence": sequence, "operation": operation})
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        alias, columns = next(iter(inputs.items()))
+        carried = {self.rename.get(c, c): [(alias, c)] for c in columns if c not in {self.operation, *self.exclude}}
+        ordering = [(alias, c) for c in (*self.key, self.sequence, self.operation)]  # which event is a key's state
+        return RecipeLineage.of("configured", carried, ordering)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         events = build.inputs[0]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
 from mesh_platform.core.sql import expression_problem
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
+from mesh_platform.lineage.sql_lineage import expression_columns
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
@@ -48,6 +52,11 @@ class FilterProduct(ProductRecipe):
         anchor = next((c for c in columns if c.required), columns[0])
         where = request.parameters["where"] or f"{anchor.name} IS NOT NULL"
         return Plan(columns, inputs_as_given(request), {"where": where})
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        alias, columns = next(iter(inputs.items()))
+        conditions = {c for condition in self.conditions() for c in expression_columns(condition, columns)}
+        return RecipeLineage.identity(alias, columns, [(alias, c) for c in conditions])
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         condition = " AND ".join(f"({c})" for c in self.conditions())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
@@ -21,6 +22,7 @@ from mesh_platform.core.errors import MeshError
 from mesh_platform.core.inputs import ProductInput, parse_inputs
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import may_read
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, seen_by
 
@@ -122,6 +124,16 @@ class JoinProduct(ProductRecipe):
         notes = [f"joins through {p.address} to link keys" for p in products if p not in request.inputs]
         inputs = [ProductInput(p.address, p.address.product) for p in products]
         return Plan(columns, inputs, {"joins": steps}, notes)
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        base = next(iter(inputs))
+        try:
+            planned = plan_join(base, inputs, self.joins)
+        except MeshError as error:
+            return RecipeLineage.unknown(inputs, str(error), method="configured")
+        origin = {c.name: (c.alias, c.source) for c in planned}
+        keys = [k for step in self.joins for left, right in step.pairs() for k in (origin.get(left, (base, left)), (step.input, right))]
+        return RecipeLineage.of("configured", {c.name: [(c.alias, c.source)] for c in planned}, keys)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         base = build.inputs[0].alias

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -9,6 +11,7 @@ from pydantic import Field, field_validator
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import quote
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 
 if TYPE_CHECKING:
@@ -44,6 +47,10 @@ class ProjectionProduct(ProductRecipe):
 
     def projected(self) -> list[ProjectedColumn]:
         return [ProjectedColumn(name=c) if isinstance(c, str) else c for c in self.columns]
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        alias = next(iter(inputs))
+        return RecipeLineage.of("configured", {c.name: [(alias, c.source or c.name)] for c in self.projected()})
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         source = build.input(build.inputs[0].alias)

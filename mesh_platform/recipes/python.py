@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mesh_platform.core.errors import MeshError
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import ProductRecipe
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
     from mesh_platform.product.build import BuildContext
 
+DECLARED_SOURCE = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")  # input alias . column
 PYTHON_OUTPUT = "mesh_python_output"
 
 
@@ -37,6 +40,32 @@ class PythonProduct(ProductRecipe):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py:[A-Za-z_][A-Za-z0-9_]*$",
         description="'<file>.py:<function>', the file beside defs.yaml, e.g. 'transform.py:build'.",
     )
+
+    lineage: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Column lineage, declared: each output column → the input columns it is computed from, as 'input.column' "
+            "(filters included), e.g. {forecast_date: [daily_revenue.order_date]}. Without it every input column counts as read."
+        ),
+    )
+
+    @field_validator("lineage")
+    @classmethod
+    def _input_columns(cls, lineage: dict[str, list[str]]) -> dict[str, list[str]]:
+        for output, sources in lineage.items():
+            if bad := [s for s in sources if not DECLARED_SOURCE.match(s)]:
+                raise ValueError(f"lineage of '{output}': {', '.join(bad)} is not 'input.column'")
+        return lineage
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        if not self.lineage:
+            return RecipeLineage.unknown(inputs, "the Python recipe declares no column lineage (set lineage: in defs.yaml)")
+        declared = {output: [tuple(s.split(".", 1)) for s in sources] for output, sources in self.lineage.items()}
+        unknown = sorted(f"{a}.{c}" for sources in declared.values() for a, c in sources if c not in inputs.get(a, ()))
+        if unknown:
+            known = "; ".join(f"{a}: {', '.join(cs)}" for a, cs in inputs.items()) or "none"
+            return RecipeLineage.unknown(inputs, f"lineage names {', '.join(unknown)}, which no input has (inputs' columns — {known})", method="declared")
+        return RecipeLineage.of("declared", declared)
 
     def _location(self, folder: Path) -> tuple[Path, str]:
         file, _, name = self.function.partition(":")

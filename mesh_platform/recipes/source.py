@@ -7,12 +7,14 @@ matching the pattern are read as one table (columns matched by name).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mesh_platform.core.errors import MeshError
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns
 
@@ -78,6 +80,9 @@ class SourceProduct(ProductRecipe):
         example = pattern.replace("*", "example")
         delivery = (pattern, example) if "*" not in example and example.endswith(".csv") else None
         return Plan(example_columns(), settings={"path": pattern}, purpose=", as delivered to its landing folder.", example_delivery=delivery)
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        return RecipeLineage("source")  # its columns start here, in the delivered files
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         landing = build.landing.resolve()

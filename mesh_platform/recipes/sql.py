@@ -6,12 +6,15 @@ DuckDB file; rows never pass through pandas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from mesh_platform.core.sql import select_problem
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
+from mesh_platform.lineage.sql_lineage import sql_lineage
 from mesh_platform.recipes.base import ProductRecipe
 
 if TYPE_CHECKING:
@@ -56,6 +59,9 @@ class SqlProduct(ProductRecipe):
 
     def query(self, folder: Path) -> str:
         return self.sql if self.sql is not None else (folder / str(self.sql_file)).read_text()
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        return sql_lineage(self.query(folder), inputs)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         return build.connection.sql(self.query(build.folder))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -11,6 +13,7 @@ from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.core.sql import literal, quote
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
@@ -48,6 +51,15 @@ class UnionProduct(ProductRecipe):
             check_name(source_column, "column")
             columns.append(Column.new(source_column, "string", "VARCHAR", "Address of the product the row came from.", required=True, classification="public"))
         return Plan(columns, inputs_as_given(request), {"source_column": source_column})
+
+    def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
+        derives: dict[str, list[tuple[str, str]]] = {}
+        for alias, columns in inputs.items():
+            for column in columns:
+                derives.setdefault(column, []).append((alias, column))
+        if self.source_column:
+            derives[self.source_column] = []  # the address of the input: no column's value
+        return RecipeLineage.of("configured", derives)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         first = build.inputs[0]

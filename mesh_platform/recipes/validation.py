@@ -9,13 +9,20 @@ green `mesh check` means every product folder loads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydantic
 
 from mesh_platform.core.errors import Problem, RecipeError
 from mesh_platform.core.yaml_document import load_yaml_document
+from mesh_platform.lineage.mesh_lineage import use_recipes
+from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import ProductRecipe, recipe_types
+
+if TYPE_CHECKING:
+    from mesh_platform.catalog.catalog import Product
 
 
 def load_recipe(recipe_file: Path) -> ProductRecipe:
@@ -32,6 +39,14 @@ def load_recipe(recipe_file: Path) -> ProductRecipe:
         raise RecipeError(document.validation_problems(error, f"see its settings: dg utils inspect-component {type_name}", ("attributes",))) from None
     recipe.require_files(recipe_file)
     return recipe
+
+
+def recipe_lineage(product: Product, inputs: Mapping[str, list[str]]) -> RecipeLineage:
+    """The column lineage the product's recipe states (`inputs`: each input alias's columns)."""
+    return load_recipe(product.recipe_file).column_lineage(inputs, product.folder)
+
+
+use_recipes(recipe_lineage)
 
 
 def recipe_problems(recipe_file: Path) -> list[Problem]:

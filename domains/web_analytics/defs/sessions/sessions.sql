@@ -15,7 +15,7 @@ numbered AS (
     FROM gaps
 )
 SELECT
-    visitor_id || '-' || session_number AS session_id,
+    arg_min(view_id, viewed_at) AS session_id,  -- the session's first page view; not the visitor id, which is personal
     visitor_id,
     max(customer_id) AS customer_id,
     min(viewed_at) AS started_at,

@@ -1,0 +1,167 @@
+"""Column lineage across the mesh: each product's columns traced to the columns of the products it reads.
+
+A product's recipe says its lineage in terms of its input aliases (`RecipeLineage`);
+here the aliases become addresses, so lineage crosses domains: `marketing/customer_360`'s
+`lifetime_revenue_usd` comes from `mesh://sales/orders.amount_usd`, which comes from
+`mesh://sales/raw_orders.amount_usd`. `MeshLineage` answers both directions, one step
+or all the way (`mesh lineage`), and who reads a column (a contract change's impact).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mesh_platform.core.address import Address
+from mesh_platform.core.errors import AddressError, FileProblemsError, MeshError
+from mesh_platform.lineage.recipe_lineage import Method, RecipeLineage
+
+if TYPE_CHECKING:
+    from mesh_platform.catalog.catalog import Catalog, Product
+
+# How a product's recipe states its lineage: (product, its inputs' columns by alias) → RecipeLineage.
+# The recipe types are Dagster components, a layer above: `mesh_platform.recipes` sets it when imported.
+RecipeLineageOf = Callable[["Product", Mapping[str, list[str]]], RecipeLineage]
+_recipe_lineage: list[RecipeLineageOf] = []
+
+_COLUMN_ADDRESS = re.compile(r"^(?P<product>mesh://[^.\s]+)\.(?P<column>[A-Za-z_][A-Za-z0-9_]*)$")
+
+
+@dataclass(frozen=True, order=True)
+class ColumnRef:
+    """One column of one product: `mesh://sales/orders.amount_usd`."""
+
+    address: Address
+    column: str
+
+    @classmethod
+    def parse(cls, text: str) -> ColumnRef:
+        match = _COLUMN_ADDRESS.match(text.strip())
+        if not match:
+            raise AddressError(f"'{text}' is not a column address; write mesh://<domain>/<product>.<column>")
+        return cls(Address.parse(match["product"]).unversioned(), match["column"])
+
+    def __str__(self) -> str:
+        return f"{self.address}.{self.column}"
+
+
+@dataclass(frozen=True)
+class ProductLineage:
+    """A product's columns, each with the input columns it derives from; and every input column it reads."""
+
+    address: Address
+    method: Method
+    derives: dict[str, tuple[ColumnRef, ...]]  # every contract column; () when made from no input column
+    reads: frozenset[ColumnRef]
+    problem: str | None = None
+    recipe_loads: bool = True  # False: nothing is known because the recipe itself is refused (mesh.recipe says why)
+
+    @classmethod
+    def resolve(cls, product: Product, lineage: RecipeLineage, recipe_loads: bool = True) -> ProductLineage:
+        """The recipe's alias-level lineage in addresses, over the contract's columns."""
+        by_alias = {i.alias: i.address.unversioned() for i in product.inputs}
+
+        def ref(alias: str, column: str) -> ColumnRef:
+            return ColumnRef(by_alias[alias], column)
+
+        derives = {c.name: tuple(ref(*s) for s in lineage.derives.get(c.name, ()) if s[0] in by_alias) for c in product.contract.columns}
+        reads = frozenset(ref(*s) for s in lineage.reads if s[0] in by_alias)
+        return cls(product.address, lineage.method, derives, reads, lineage.problem, recipe_loads)
+
+    @property
+    def known(self) -> bool:
+        """Whether each column's sources are known (else every input column counts as read)."""
+        return self.problem is None and self.method != "undeclared"
+
+    def readers_of(self, source: ColumnRef) -> list[str]:
+        """This product's columns whose values come from `source`."""
+        return [column for column, sources in self.derives.items() if source in sources]
+
+
+def input_columns(product: Product, catalog: Catalog) -> dict[str, list[str]]:
+    """Each input's alias → its contract's columns (an input the catalog does not know has none)."""
+    known = {i.alias: catalog.products.get(i.address.unversioned()) for i in product.inputs}
+    return {alias: [c.name for c in found.contract.columns] if found else [] for alias, found in known.items()}
+
+
+def use_recipes(lineage_of: RecipeLineageOf) -> None:
+    """Called by `mesh_platform.recipes`: how to ask a product's recipe for its lineage."""
+    _recipe_lineage[:] = [lineage_of]
+
+
+def product_lineage(product: Product, catalog: Catalog) -> ProductLineage:
+    """The lineage of `product` as its recipe states it, over the inputs the catalog knows.
+
+    A recipe that does not load has no known lineage (its problems are `mesh check`'s)."""
+    if not _recipe_lineage:
+        raise RuntimeError("column lineage needs the recipe types: import mesh_platform.recipes first")
+    inputs = input_columns(product, catalog)
+    try:
+        return ProductLineage.resolve(product, _recipe_lineage[0](product, inputs))
+    except FileProblemsError as error:
+        return ProductLineage.resolve(product, RecipeLineage.unknown(inputs, f"its recipe does not load: {error}"), recipe_loads=False)
+
+
+class MeshLineage:
+    """Column lineage of every product of a catalog, computed when first asked for."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._products: dict[Address, ProductLineage] = {}
+
+    def product(self, address: Address) -> ProductLineage:
+        address = address.unversioned()
+        if address not in self._products:
+            self._products[address] = product_lineage(self.catalog.product(address), self.catalog)
+        return self._products[address]
+
+    def column(self, text: str) -> tuple[Address, str | None]:
+        """An address or column address as the user wrote it, checked against the catalog."""
+        if _COLUMN_ADDRESS.match(text.strip()):
+            ref = ColumnRef.parse(text)
+            names = [c.name for c in self.catalog.product(ref.address).contract.columns]
+            if ref.column not in names:
+                raise MeshError(f"{ref.address} has no column '{ref.column}' (its columns: {', '.join(names)})")
+            return ref.address, ref.column
+        return self.catalog.product(text).address, None
+
+    def sources(self, ref: ColumnRef) -> tuple[ColumnRef, ...]:
+        """The columns `ref`'s values are computed from, one step up."""
+        return self.product(ref.address).derives.get(ref.column, ())
+
+    def consumers(self, address: Address) -> list[ProductLineage]:
+        """The lineage of every product reading `address`."""
+        return [self.product(p.address) for p in self.catalog.downstream(self.catalog.product(address))]
+
+    def derived_from(self, ref: ColumnRef) -> list[ColumnRef]:
+        """The columns of other products computed from `ref`, one step down."""
+        return [ColumnRef(c.address, column) for c in self.consumers(ref.address) for column in c.readers_of(ref)]
+
+    def readers(self, ref: ColumnRef) -> list[tuple[Address, list[str]]]:
+        """Each product reading `ref` (in a value, filter, join or key), with its columns computed from it."""
+        return [(c.address, c.readers_of(ref)) for c in self.consumers(ref.address) if ref in c.reads]
+
+    def upstream(self, ref: ColumnRef) -> Iterator[tuple[int, ColumnRef, ColumnRef]]:
+        """Every column `ref` comes from, all the way up: (distance, column, the column it feeds on the way)."""
+        yield from _walk(ref, self.sources)
+
+    def downstream(self, ref: ColumnRef) -> Iterator[tuple[int, ColumnRef, ColumnRef]]:
+        """Every column computed from `ref`, all the way down: (distance, column, the column it is computed from)."""
+        yield from _walk(ref, self.derived_from)
+
+
+def _walk(start: ColumnRef, step) -> Iterator[tuple[int, ColumnRef, ColumnRef]]:
+    """Breadth first from `start` along `step`, each column once: (distance, column, the column it was reached from)."""
+    seen, frontier, depth = {start}, [start], 0
+    while frontier:
+        depth += 1
+        following = []
+        for ref in frontier:
+            for nxt in step(ref):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    following.append(nxt)
+                    yield depth, nxt, ref
+        frontier = sorted(following)
