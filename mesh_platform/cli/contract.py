@@ -3,6 +3,7 @@ rules that decide it, and a contract as outside tools read it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
+from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.storage.ports import PortStore
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
@@ -29,27 +32,35 @@ def diff_command(
     new: Annotated[str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List every change between two contracts, breaking or not; exit 1 when a breaking change lacks a major bump."""
+    """List every change between two contracts with the consumers it reaches; exit 1 when a breaking change
+    that someone reads lacks a major bump."""
     old_contract, new_contract = _load_pair(old, new)
     result = diff_contracts(old_contract, new_contract)
+    impact = diff_impact(old_contract, new_contract, result, *_consumers_of(new_contract))
     if as_json:
         print_json(
             {
                 "old_version": result.old_version,
                 "new_version": result.new_version,
-                "changes": [c.__dict__ for c in result.changes],
-                "problem": result.problem,
+                "changes": [{**c.__dict__, "impact": i.to_json()} for c, i in zip(result.changes, impact.impacts, strict=True)],
+                "problem": impact.problem,
             }
         )
     else:
         typer.echo(f"{old_contract.address}: {result.old_version} → {result.new_version}")
-        for change in result.changes:
+        for item in impact.impacts:
+            change = item.change
             producer = "  (the producer must change)" if change.producer_breaking else ""
-            typer.echo(f"  {'BREAKING' if change.breaking else 'ok      '}  {change.kind:<27} {change.message}{producer}")
+            verdict = "BREAKING" if item.breaks_consumers else ("unread  " if change.breaking else "ok      ")
+            typer.echo(f"  {verdict}  {change.kind:<27} {change.message}{producer}")
+            if change.breaking or item.readers or item.ad_hoc:
+                typer.echo(f"  {'':8}  {'':27} → {item.describe()}")
         if not result.changes:
             typer.echo("  no changes")
-    if result.problem:
-        raise fail(result.problem)
+        if unread := impact.unread_breaking:
+            typer.echo(f"{len(unread)} breaking change(s) that no consumer reads: no major version needed for them")
+    if impact.problem:
+        raise fail(impact.problem)
 
 
 @contract.command("rules")
@@ -88,6 +99,23 @@ def export_command(
         print_json(document)
     else:
         typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
+    """The mesh around the product (its consumers' recipes) and the domains that read it ad hoc lately (access log);
+    no mesh here, or a product it does not hold: (None, [])."""
+    try:
+        settings = MeshSettings.from_env()
+        catalog = Catalog.load(settings.root)
+    except MeshError:
+        return None, []
+    if contract.address.unversioned() not in catalog.products:
+        return None, []
+    import mesh_platform.recipes  # noqa: F401  the recipe types state each consumer's column lineage
+
+    since = dt.datetime.now(dt.UTC) - READERS_WINDOW
+    readers = AccessLog(settings.access_log_target).readers(str(contract.address.unversioned()), since)
+    return catalog, [r.consumer for r in readers if r.ad_hoc]
 
 
 def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:

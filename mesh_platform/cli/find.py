@@ -11,6 +11,7 @@ from mesh_platform.cli.choices import AccessLevel
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
 from mesh_platform.governance.check import mesh_view
 from mesh_platform.runtime.health import mesh_health
 
@@ -54,7 +55,13 @@ def show_command(
     mesh = mesh_view(settings)
     product = mesh.catalog.product(address)
     [health] = mesh_health(settings, mesh.glossary, [product])
-    described = {**describe(mesh, product.address).to_json(), **health.build_json()}
+    since = dt.datetime.now(dt.UTC) - READERS_WINDOW
+    readers = AccessLog(settings.access_log_target).readers(str(product.address), since)
+    described = {
+        **describe(mesh, product.address).to_json(),
+        **health.build_json(),
+        "read_by": {"since": since.isoformat(timespec="seconds"), "consumers": [r.to_json() for r in readers]},
+    }
     if as_json:
         print_json(described)
         return
@@ -82,6 +89,8 @@ def _print_description(d: dict) -> None:
     echo(f"freshness     {fresh['state']}" + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "") + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else ""))
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
     echo(f"downstream    {', '.join(d['downstream']) or '-'}")
+    read_by = [f"{r['consumer']} ({r['reads']} reads: {r['builds']} by builds, {r['ad_hoc']} ad hoc; last {_when(r['last_at'])})" for r in d["read_by"]["consumers"]]
+    echo(f"read by       {', '.join(read_by) or 'no other domain'} in the last {READERS_WINDOW.days} days (access log)")
     echo("")
     echo("columns")
     print_table(

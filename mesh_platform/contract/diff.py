@@ -11,6 +11,7 @@ change breaking consumers needs a new major version (`version` 1.x.y → 2.0.0).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, Column, Contract
@@ -76,6 +77,7 @@ class Change:
     breaking: bool  # for consumers: what the exit code follows
     message: str
     producer_breaking: bool = False  # a new obligation the producer's build must meet
+    column: str | None = None  # the column consumers read that the change is about (a rename: its old name)
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,14 @@ class ContractDiff:
         return None
 
 
-def _change(subject: str, how: str, where: str, message: str) -> Change:
+def _change(subject: str, how: str, where: str, message: str, column: str | None = None) -> Change:
     rule = RULES[(subject, how)]
-    return Change(rule.kind, where, rule.breaking, message, rule.producer)
+    if column is None and (match := _COLUMN_FIELD.match(where)):
+        column = match[1]
+    return Change(rule.kind, where, rule.breaking, message, rule.producer, column)
+
+
+_COLUMN_FIELD = re.compile(r"^schema\[0\]\.properties\.([^.]+)")
 
 
 def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
@@ -137,7 +144,7 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
         twin = next((a for a in added if _same_shape(column, a)), None)
         if twin is not None:
             added.remove(twin)
-            changes.append(_change("column", "renamed", f"schema[0].properties.{twin.name}", f"column '{column.name}' renamed to '{twin.name}'"))
+            changes.append(_change("column", "renamed", f"schema[0].properties.{twin.name}", f"column '{column.name}' renamed to '{twin.name}'", column.name))
         else:
             changes.append(_change("column", "removed", f"schema[0].properties.{column.name}", f"column '{column.name}' removed"))
     for column in added:

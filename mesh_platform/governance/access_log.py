@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 TABLE = "reads"
+READERS_WINDOW = dt.timedelta(days=30)  # a product's consumers lately: what mesh show lists and a change's impact counts
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,23 @@ class AccessRecord:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Readership:
+    """One consumer domain's granted reads of a product over a window: how many, the last, and how it read."""
+
+    consumer: str
+    reads: int
+    last_at: str
+    builds: int  # reads by builds of the consumer's products; the rest are ad hoc (mesh query, the Python API)
+
+    @property
+    def ad_hoc(self) -> int:
+        return self.reads - self.builds
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "ad_hoc": self.ad_hoc}
 
 
 class AccessLog:
@@ -120,6 +138,28 @@ class AccessLog:
             AccessRecord(at, consumer_, product_, version, outcome, json.loads(h), json.loads(d), json.loads(c), via, user)
             for at, consumer_, product_, version, outcome, h, d, c, via, user in reversed(rows)
         ]
+
+    def readers(self, product: str, since: dt.datetime) -> list[Readership]:
+        """The consumer domains granted reads of `product` (any major version) since `since`, most reads first."""
+        import sqlalchemy as sa
+
+        if self.file is not None and not self.file.exists():
+            return []
+        engine = self._engine()
+        try:
+            table = self._table(engine)
+            by_build = sa.case((table.c.via.like("build of %"), 1), else_=0)
+            query = (
+                sa.select(table.c.consumer, sa.func.count(), sa.func.max(table.c.at), sa.func.sum(by_build))
+                .where(sa.or_(table.c.product == product, table.c.product.like(product + "@%")))
+                .where(table.c.outcome == "granted", table.c.at >= since.astimezone(dt.UTC).isoformat(timespec="milliseconds"))
+                .group_by(table.c.consumer)
+            )
+            with engine.connect() as connection:
+                rows = connection.execute(query).all()
+        finally:
+            engine.dispose()
+        return sorted((Readership(c, int(n), last, int(b or 0)) for c, n, last, b in rows), key=lambda r: (-r.reads, r.consumer))
 
 
 _FIELDS = ("at", "consumer", "product", "version", "outcome", "hashed", "dropped", "clear", "via", "user")

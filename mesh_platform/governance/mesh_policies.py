@@ -8,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from mesh_platform.contract.diff import diff_contracts
+from mesh_platform.contract.loading import contract_from_document
 from mesh_platform.contract.model import Contract, custom_property_path
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.governance.access import decide, may_read
 from mesh_platform.governance.policies import Finding, policy
+from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.lineage.mesh_lineage import ColumnRef
 
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
@@ -236,3 +239,28 @@ def column_lineage_known(product, mesh):
         else:
             fix = "declare it in defs.yaml: lineage: {<column>: [<input>.<column>, …]}"
         yield Finding(f"column lineage is not known: {lineage.problem}", fix, ("attributes", "lineage") if lineage.method == "declared" else ("attributes",), in_recipe=True)
+
+
+@policy("mesh.breaking-changes", reads_state=True)
+def breaking_changes_need_a_major_version(product, mesh):
+    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none."""
+    contract = product.contract
+    port = mesh.ports.port(product.port_address)
+    document = port.published_contract() if port.exists() else None
+    if document is None:
+        return  # never published under this major version: nothing to break
+    published = contract_from_document(document, f"{port.address} (published version {port.current_version()})")
+    diff = diff_contracts(published, contract)
+    if diff.major_bumped or not diff.breaking:
+        return
+    wanted = f"{contract.major + 1}.0.0"
+    names = [c.name for c in contract.columns]
+    for impact in diff_impact(published, contract, diff, mesh.catalog).impacts:
+        if impact.breaks_consumers:
+            change = impact.change
+            path = ("schema", 0, "properties", names.index(change.column)) if change.column in names else ("schema", 0, "properties") if change.column else ("version",)
+            yield Finding(
+                f"{change.message} (since {published.version}, as published) breaks its readers: {impact.describe().removeprefix('read by ')}",
+                f"set version to {wanted} (a new port; version {contract.major} stays served), or keep what they read",
+                path,
+            )

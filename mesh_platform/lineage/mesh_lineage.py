@@ -80,10 +80,18 @@ class ProductLineage:
         return [column for column, sources in self.derives.items() if source in sources]
 
 
-def input_columns(product: Product, catalog: Catalog) -> dict[str, list[str]]:
-    """Each input's alias → its contract's columns (an input the catalog does not know has none)."""
-    known = {i.alias: catalog.products.get(i.address.unversioned()) for i in product.inputs}
-    return {alias: [c.name for c in found.contract.columns] if found else [] for alias, found in known.items()}
+def input_columns(product: Product, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None) -> dict[str, list[str]]:
+    """Each input's alias → its contract's columns (an input the catalog does not know has none); `columns`
+    gives some inputs other columns (a contract's previous columns, to see who reads what a change removes)."""
+    found = {}
+    for item in product.inputs:
+        address = item.address.unversioned()
+        if columns and address in columns:
+            found[item.alias] = list(columns[address])
+        else:
+            known = catalog.products.get(address)
+            found[item.alias] = [c.name for c in known.contract.columns] if known else []
+    return found
 
 
 def use_recipes(lineage_of: RecipeLineageOf) -> None:
@@ -91,13 +99,13 @@ def use_recipes(lineage_of: RecipeLineageOf) -> None:
     _recipe_lineage[:] = [lineage_of]
 
 
-def product_lineage(product: Product, catalog: Catalog) -> ProductLineage:
+def product_lineage(product: Product, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None) -> ProductLineage:
     """The lineage of `product` as its recipe states it, over the inputs the catalog knows.
 
     A recipe that does not load has no known lineage (its problems are `mesh check`'s)."""
     if not _recipe_lineage:
         raise RuntimeError("column lineage needs the recipe types: import mesh_platform.recipes first")
-    inputs = input_columns(product, catalog)
+    inputs = input_columns(product, catalog, columns)
     try:
         return ProductLineage.resolve(product, _recipe_lineage[0](product, inputs))
     except FileProblemsError as error:
@@ -107,14 +115,16 @@ def product_lineage(product: Product, catalog: Catalog) -> ProductLineage:
 class MeshLineage:
     """Column lineage of every product of a catalog, computed when first asked for."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None):
+        """`columns`: other columns for some products than their contracts' (see `input_columns`)."""
         self.catalog = catalog
+        self.columns = dict(columns or {})
         self._products: dict[Address, ProductLineage] = {}
 
     def product(self, address: Address) -> ProductLineage:
         address = address.unversioned()
         if address not in self._products:
-            self._products[address] = product_lineage(self.catalog.product(address), self.catalog)
+            self._products[address] = product_lineage(self.catalog.product(address), self.catalog, self.columns)
         return self._products[address]
 
     def column(self, text: str) -> tuple[Address, str | None]:

@@ -1,0 +1,114 @@
+"""A contract change's real impact: which consumers read what it changes.
+
+A change about one column reaches the products whose recipes read that column
+(column lineage: in a value, a filter, a join key); a change about the whole
+product (access, SLA, a table rule) reaches every product reading it. Readers
+outside the mesh's recipes — `mesh query` and the Python API — are known from
+the access log by domain only, so they count for every change of the product.
+
+A change the rules call breaking breaks consumers only when someone reads what it
+changes: one that nobody reads is reported as such and does not need a major version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from mesh_platform.contract.diff import Change, ContractDiff
+from mesh_platform.core.address import Address
+from mesh_platform.lineage.mesh_lineage import ColumnRef, MeshLineage
+
+if TYPE_CHECKING:
+    from mesh_platform.catalog.catalog import Catalog
+    from mesh_platform.contract.model import Contract
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A product reading what a change is about, with its columns computed from it (none: it only filters or joins on it)."""
+
+    address: Address
+    columns: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.columns:
+            return str(self.address)
+        return ", ".join(f"{self.address}.{c}" for c in self.columns)
+
+    def to_json(self) -> dict:
+        return {"product": str(self.address), "columns": list(self.columns)}
+
+
+@dataclass(frozen=True)
+class Impact:
+    change: Change
+    readers: tuple[Reader, ...] = ()
+    ad_hoc: tuple[str, ...] = ()  # consumer domains reading the product outside builds lately (columns unknown)
+    known: bool = True  # False: the product is not in the mesh's catalog, so every breaking change counts
+
+    @property
+    def read(self) -> bool:
+        return bool(self.readers or self.ad_hoc) or not self.known
+
+    @property
+    def breaks_consumers(self) -> bool:
+        """The consumer verdict, with the readers known: breaking by the rules, and read by someone."""
+        return self.change.breaking and self.read
+
+    def describe(self) -> str:
+        """Who is affected, in words."""
+        if not self.known:
+            return "its consumers are not known (the product is not in this mesh)"
+        said = []
+        if self.readers:
+            said.append("read by " + ", ".join(str(r) for r in self.readers))
+        if self.ad_hoc:
+            said.append("read ad hoc by " + ", ".join(self.ad_hoc) + " (access log, last 30 days)")
+        if said:
+            return "; ".join(said)
+        return "no consumer reads it" + (": not breaking for anyone" if self.change.breaking else "")
+
+    def to_json(self) -> dict:
+        return {
+            "read_by": [r.to_json() for r in self.readers],
+            "read_ad_hoc_by": list(self.ad_hoc),
+            "breaks_consumers": self.breaks_consumers,
+        }
+
+
+@dataclass(frozen=True)
+class DiffImpact:
+    diff: ContractDiff
+    impacts: tuple[Impact, ...] = field(default_factory=tuple)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the new version may not ship: the diff's own judgement, counting only the breaking changes someone reads."""
+        judged = tuple(replace(i.change, breaking=i.breaks_consumers) for i in self.impacts)
+        return replace(self.diff, changes=judged).problem
+
+    @property
+    def unread_breaking(self) -> list[Impact]:
+        return [i for i in self.impacts if i.change.breaking and not i.read]
+
+
+def diff_impact(old: Contract, new: Contract, diff: ContractDiff, catalog: Catalog | None, ad_hoc: Sequence[str] = ()) -> DiffImpact:
+    """Each change of `diff` (from `old` to `new`) with who reads it, as the consumers' recipes in `catalog` are now;
+    None, or a product the catalog does not hold: its consumers are not known."""
+    address = new.address.unversioned()
+    if catalog is None or address not in catalog.products:
+        return DiffImpact(diff, tuple(Impact(c, known=False) for c in diff.changes))
+    # The consumers' recipes are read against both versions' columns: a query naming a dropped column still reads it.
+    both = list(dict.fromkeys([*(c.name for c in old.columns), *(c.name for c in new.columns)]))
+    consumers = MeshLineage(catalog, {address: both}).consumers(address)
+    impacts = []
+    for change in diff.changes:
+        if change.column is not None:
+            ref = ColumnRef(address, change.column)
+            readers = tuple(Reader(c.address, tuple(c.readers_of(ref))) for c in consumers if ref in c.reads)
+        else:
+            readers = tuple(Reader(c.address) for c in consumers)
+        impacts.append(Impact(change, readers, tuple(ad_hoc)))
+    return DiffImpact(diff, tuple(impacts))
