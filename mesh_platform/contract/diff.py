@@ -39,6 +39,7 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("required", "added"): ChangeRule("made required", True, "producers must now always fill the column", producer=True),
     ("required", "removed"): ChangeRule("made optional", True, "consumers can meet empty values"),
     ("unique", "removed"): ChangeRule("uniqueness dropped", True, "consumers joining on the column may repeat rows"),
+    ("unique", "added"): ChangeRule("uniqueness added", False, "consumers may now join on the column", producer=True),
     ("primaryKey", "changed"): ChangeRule("primary key changed", True, "what identifies a row changed"),
     ("validValues", "reduced"): ChangeRule("allowed values reduced", True, "rows with the dropped values are refused", producer=True),
     ("validValues", "extended"): ChangeRule("allowed values extended", False, "every old value is still allowed"),
@@ -50,10 +51,18 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("access", "widened"): ChangeRule("access widened", False, "every consumer keeps access"),
     ("consumers", "removed"): ChangeRule("access tightened", True, "the removed domains lose access"),
     ("consumers", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
+    ("unmaskedFor", "removed"): ChangeRule("access tightened", True, "the removed domains see the column masked"),
+    ("unmaskedFor", "added"): ChangeRule("access widened", False, "the added domains see the column in clear"),
+    ("masking", "tightened"): ChangeRule("access tightened", True, "readers outside the domain lose the column (drop, not hash)"),
+    ("masking", "loosened"): ChangeRule("access widened", False, "readers outside the domain get a hashed column where they had none"),
     ("sla", "removed"): ChangeRule("SLA weakened", True, "consumers lose a promise about freshness"),
     ("sla", "weakened"): ChangeRule("SLA weakened", True, "data may arrive later than consumers were promised"),
     ("sla", "added"): ChangeRule("SLA strengthened", False, "a new promise", producer=True),
     ("sla", "strengthened"): ChangeRule("SLA strengthened", False, "data arrives sooner", producer=True),
+    ("retention", "removed"): ChangeRule("SLA weakened", True, "consumers lose a promise about how long past data stays"),
+    ("retention", "shortened"): ChangeRule("SLA weakened", True, "past data consumers read may be gone sooner"),
+    ("retention", "added"): ChangeRule("SLA strengthened", False, "a new promise: past data is kept", producer=True),
+    ("retention", "lengthened"): ChangeRule("SLA strengthened", False, "past data is kept longer", producer=True),
     ("quality rule", "added"): ChangeRule("quality rule added", False, "stricter checks on the producer", producer=True),
     ("quality rule", "removed"): ChangeRule("quality rule removed", False, "checks the producer runs"),
     ("quality rule", "tightened"): ChangeRule("quality threshold tightened", False, "data that passed before may now be refused", producer=True),
@@ -66,6 +75,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("format", "changed"): ChangeRule("format changed", True, "values may no longer have the old shape", producer=True),
     ("term", "changed"): ChangeRule("term changed", True, "the column now means something else", producer=True),
     ("partitioning", "changed"): ChangeRule("partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True),
+    ("team", "changed"): ChangeRule("owner changed", False, "who answers for the product changed; the data did not"),
+    ("tags", "changed"): ChangeRule("tags changed", False, "catalog labels only (`mesh find --tag`)"),
+    ("tier", "changed"): ChangeRule("tier changed", False, "catalog label only (`mesh find --tag`)"),
 }
 
 
@@ -124,6 +136,9 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
     changes += _sla_changes(old, new)
     if old.description != new.description:
         changes.append(_change("description", "changed", "description", "the description changed"))
+    if _table_description(old) != _table_description(new):
+        changes.append(_change("description", "changed", "schema[0].description", "the table's description changed"))
+    changes += _catalog_changes(old, new)
     old_rules, new_rules = _rules(old), _rules(new)
     for rule in sorted(new_rules.keys() - old_rules.keys()):
         changes.append(_change("quality rule", "added", "schema[0].quality", f"quality rule added: {rule}"))
@@ -138,6 +153,7 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     old_columns = {c.name: c for c in old.columns}
     new_columns = {c.name: c for c in new.columns}
+    sole_key = tuple(sum(c.primary_key for c in contract.columns) == 1 for contract in (old, new))  # a one-column key, before and after
     removed = [c for c in old.columns if c.name not in new_columns]
     added = [c for c in new.columns if c.name not in old_columns]
     for column in removed:
@@ -149,12 +165,12 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
             changes.append(_change("column", "removed", f"schema[0].properties.{column.name}", f"column '{column.name}' removed"))
     for column in added:
         changes.append(_change("column", "added", f"schema[0].properties.{column.name}", f"column '{column.name}' ({column.physical_type}) added"))
-    for name in old_columns.keys() & new_columns.keys():
-        changes += _one_column_changes(old_columns[name], new_columns[name])
+    for name in (c.name for c in old.columns if c.name in new_columns):  # in the contract's order, not a set's
+        changes += _one_column_changes(old_columns[name], new_columns[name], sole_key)
     return changes
 
 
-def _one_column_changes(old: Column, new: Column) -> list[Change]:
+def _one_column_changes(old: Column, new: Column, sole_key: tuple[bool, bool]) -> list[Change]:
     where = f"schema[0].properties.{new.name}"
     changes = []
     if old.physical_type.upper() != new.physical_type.upper():
@@ -165,8 +181,10 @@ def _one_column_changes(old: Column, new: Column) -> list[Change]:
             changes.append(_change("required", "added", f"{where}.required", f"column '{new.name}' made required: producers must now always fill it"))
         else:
             changes.append(_change("required", "removed", f"{where}.required", f"column '{new.name}' no longer required: consumers can meet empty values"))
-    if (old.unique or old.primary_key) and not (new.unique or new.primary_key):
-        changes.append(_change("unique", "removed", f"{where}.unique", f"column '{new.name}' no longer unique"))
+    # A column is unique when it says so, or when it alone is the primary key (one column of several is not).
+    was_unique, unique = (c.unique or (c.primary_key and sole) for c, sole in zip((old, new), sole_key, strict=True))
+    if was_unique != unique:
+        changes.append(_change("unique", "added" if unique else "removed", f"{where}.unique", f"column '{new.name}' {'now' if unique else 'no longer'} unique"))
     if old.primary_key != new.primary_key:
         changes.append(_change("primaryKey", "changed", f"{where}.primaryKey", f"column '{new.name}' {'joined' if new.primary_key else 'left'} the primary key"))
     old_allowed, new_allowed = _allowed_values(old), _allowed_values(new)
@@ -183,6 +201,7 @@ def _one_column_changes(old: Column, new: Column) -> list[Change]:
     if old.description != new.description:
         changes.append(_change("column description", "changed", f"{where}.description", f"column '{new.name}' description changed"))
     changes += _option_changes(old, new, where)
+    changes += _masking_changes(old, new, where)
     if old.term != new.term:
         changes.append(_change("term", "changed", f"{where}.customProperties.term", f"column '{new.name}' term {old.term or '(none)'} → {new.term or '(none)'}"))
     partition = ("partitioned", "partitionKeyPosition", "partitionGrain", "partitionStart")
@@ -263,22 +282,63 @@ def _access_changes(old: Contract, new: Contract) -> list[Change]:
     return changes
 
 
-def _sla_changes(old: Contract, new: Contract) -> list[Change]:
+def _masking_changes(old: Column, new: Column, where: str) -> list[Change]:
+    """Who outside the owning domain sees a personal column, and how: its `unmaskedFor` domains and its `masking`."""
+    if not (old.is_personal and new.is_personal):
+        return []  # a column becoming personal or not is a classification change
     changes = []
-    for name in ("frequency", "latency"):
+    if lost := set(old.unmasked_for) - set(new.unmasked_for):
+        changes.append(_change("unmaskedFor", "removed", f"{where}.customProperties.unmaskedFor", f"column '{new.name}' masked again for {', '.join(sorted(lost))}"))
+    if gained := set(new.unmasked_for) - set(old.unmasked_for):
+        changes.append(_change("unmaskedFor", "added", f"{where}.customProperties.unmaskedFor", f"column '{new.name}' in clear for {', '.join(sorted(gained))}"))
+    if old.masking != new.masking:
+        how = "tightened" if new.masking == "drop" else "loosened"
+        changes.append(_change("masking", how, f"{where}.customProperties.masking", f"column '{new.name}' masking {old.masking} → {new.masking}"))
+    return changes
+
+
+def _sla_changes(old: Contract, new: Contract) -> list[Change]:
+    """Frequency and latency are stronger when shorter; retention when longer."""
+    changes = []
+    for name, subject, longer_is_weaker in (("frequency", "sla", True), ("latency", "sla", True), ("retention", "retention", False)):
         before, after = getattr(old, name), getattr(new, name)
         where = f"slaProperties.{name}"
         if before is None and after is None:
             continue
         if after is None:
-            changes.append(_change("sla", "removed", where, f"{name} SLA removed"))
+            changes.append(_change(subject, "removed", where, f"{name} SLA removed"))
         elif before is None:
-            changes.append(_change("sla", "added", where, f"{name} SLA added ({after.duration})"))
-        elif after.duration > before.duration:
-            changes.append(_change("sla", "weakened", where, f"{name} {before.duration} → {after.duration}"))
-        elif after.duration < before.duration:
-            changes.append(_change("sla", "strengthened", where, f"{name} {before.duration} → {after.duration}"))
+            changes.append(_change(subject, "added", where, f"{name} SLA added ({after.duration})"))
+        elif after.duration != before.duration:
+            weaker = (after.duration > before.duration) == longer_is_weaker
+            how = ("weakened" if weaker else "strengthened") if subject == "sla" else ("lengthened" if after.duration > before.duration else "shortened")
+            changes.append(_change(subject, how, where, f"{name} {before.duration} → {after.duration}"))
     return changes
+
+
+def _catalog_changes(old: Contract, new: Contract) -> list[Change]:
+    """What the catalog shows about the product besides its data: the owning team and its members, tags, tier."""
+    changes = []
+    old_team, new_team = (
+        (c.team_name, sorted((m.username or m.name or "", (m.role or "").lower()) for m in c.members)) for c in (old, new)
+    )
+    if old_team != new_team:
+        said = f"team {old_team[0]} → {new_team[0]}" if old_team[0] != new_team[0] else "team members or their roles changed"
+        changes.append(_change("team", "changed", "team", said))
+    if set(old.tags) != set(new.tags):
+        said = "; ".join(part for part in (_listed("added", set(new.tags) - set(old.tags)), _listed("removed", set(old.tags) - set(new.tags))) if part)
+        changes.append(_change("tags", "changed", "tags", f"tags {said}"))
+    if old.tier != new.tier:
+        changes.append(_change("tier", "changed", "customProperties.tier", f"tier {_shown(old.tier)} → {_shown(new.tier)}"))
+    return changes
+
+
+def _listed(what: str, names: set[str]) -> str:
+    return f"{what} {', '.join(sorted(names))}" if names else ""
+
+
+def _table_description(contract: Contract) -> str:
+    return (contract.odcs.schema_[0].description or "") if contract.odcs.schema_ else ""
 
 
 def _same_shape(a: Column, b: Column) -> bool:

@@ -153,7 +153,7 @@ class _ContractReader:
             consumers = []
         if access == "restricted" and not consumers:
             self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [domain, …]")
-        frequency, latency = self.service_levels()
+        frequency, latency, retention = self.service_levels()
         if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
             index = next(i for i, sla in enumerate(odcs.slaProperties or []) if sla.property == "frequency")
             self.fail(
@@ -184,6 +184,7 @@ class _ContractReader:
             previous_major_served_until=served_until,
             frequency=frequency,
             latency=latency,
+            retention=retention,
             partitioning=partitioning,
             rebuild_late_partitions=rebuild_late is True,
         )
@@ -290,11 +291,11 @@ class _ContractReader:
             return None
         return partitioning
 
-    def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None]:
+    def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None, ServiceLevel | None]:
         found: dict[str, ServiceLevel] = {}
         for index, sla in enumerate(self.odcs.slaProperties or []):
             prop = sla.property
-            if prop not in ("frequency", "latency"):
+            if prop not in ("frequency", "latency", "retention"):
                 continue
             path = ("slaProperties", index)
             value, unit = sla.value, str(sla.unit or "").lower()
@@ -309,7 +310,7 @@ class _ContractReader:
                 self.fail((*path, "schedule"), f"'{schedule}' is not a cron schedule", "write five fields, e.g. '0 6 * * *' (minute hour day month weekday)")
                 continue
             found[prop] = ServiceLevel(prop, value * UNITS[unit], str(schedule) if schedule else None)
-        return found.get("frequency"), found.get("latency")
+        return found.get("frequency"), found.get("latency"), found.get("retention")
 
 
 @functools.cache

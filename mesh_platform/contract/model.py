@@ -185,7 +185,8 @@ class Column:
 
 @dataclass(frozen=True)
 class ServiceLevel:
-    """An ODCS `slaProperties` entry the mesh acts on (`frequency`, `latency`), as a duration."""
+    """An ODCS `slaProperties` entry the mesh reads (`frequency`, `latency`; `retention`, which only
+    `mesh contract diff` judges), as a duration."""
 
     property: str
     duration: dt.timedelta
@@ -205,6 +206,7 @@ class Contract:
     previous_major_served_until: dt.date | None
     frequency: ServiceLevel | None
     latency: ServiceLevel | None
+    retention: ServiceLevel | None = None  # how long past data stays readable (a promise; `mesh contract diff` judges it)
     partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
     rebuild_late_partitions: bool = False  # rebuild any partition whose inputs changed, not only the newest one
 
