@@ -13,6 +13,7 @@ the run touches comes from the platform's resources (`product.resources`).
 """
 
 import hashlib
+import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -92,6 +93,7 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
             landing=mesh_landing.folder(contract.domain),
         )
         window = _window(context, partitioning) if partitioning else None
+        started = time.perf_counter()
         try:
             published = build_and_publish(product, recipe, environment, context.run.run_id, context.log, audit, window)
         except QualityGateError as gate:
@@ -102,6 +104,8 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         metadata = {
             # Numbers on every materialization, so the UI plots them over time.
             "dagster/row_count": published.rows,
+            "mesh/bytes_written": published.bytes_written,  # the Parquet files this build's commit added
+            "mesh/build_seconds": round(time.perf_counter() - started, 3),
             "mesh/checks_failed": len(failed),
             "mesh/rows_flagged": sum(r.unexpected_count or 0 for r in failed),
             "dagster/uri": dg.MetadataValue.path(published.port_uri),
