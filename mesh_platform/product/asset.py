@@ -41,6 +41,11 @@ from mesh_platform.product.resources import (
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
 
+# The tag naming the domain on every run that builds products, whoever launched it. Dagster's own
+# `dagster/code_location` names it too, but only on runs launched through a code location (the UI,
+# sensors, backfills): `mesh materialize` runs execute in process and carry none.
+DOMAIN_TAG = "mesh/domain"
+
 
 def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Iterable[Path], view: MeshView) -> dg.AssetsDefinition:
     """The product's asset, from its files and the mesh `view` of the repository (no published state)."""
@@ -80,6 +85,8 @@ def product_asset(product: Product, recipe: Recipe, kind: str, code_files: Itera
         mesh_landing: LandingZoneResource,
         mesh_access: AccessControlResource,
     ):
+        if context.run.tags.get(DOMAIN_TAG) != contract.domain:  # a run the platform did not launch (the UI, a backfill)
+            context.instance.add_run_tags(context.run.run_id, {DOMAIN_TAG: contract.domain})
         ports = mesh_ports.store()
         mesh = mesh_catalog.view(ports)  # published state included: every policy runs now
         violations = check_product(product, mesh)
