@@ -10,7 +10,7 @@ from .conftest import REPO, run_mesh
 def test_help_lists_the_commands():
     result = run_mesh("--help")
     assert result.returncode == 0
-    for command in ("seed", "materialize", "list", "ui", "demo"):
+    for command in ("seed", "materialize", "list", "status", "cost", "ui", "demo"):
         assert command in result.stdout
 
 

@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
+from mesh_platform.cli.cost import cost_command
 from mesh_platform.cli.deploy import deploy
 from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
@@ -65,6 +66,7 @@ cli.command("show")(show_command)
 cli.command("lineage")(lineage_command)
 cli.command("query")(query_command)
 cli.command("status")(status_command)
+cli.command("cost")(cost_command)
 cli.command("ui")(ui)
 cli.command("serve")(serve_command)
 cli.command("demo")(demo)

@@ -13,6 +13,7 @@ the run touches comes from the platform's resources (`product.resources`).
 """
 
 import hashlib
+import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,6 +41,11 @@ from mesh_platform.product.resources import (
 )
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
+
+# The tag naming the domain on every run that builds products, whoever launched it. Dagster's own
+# `dagster/code_location` names it too, but only on runs launched through a code location (the UI,
+# sensors, backfills): `mesh materialize` runs execute in process and carry none.
+DOMAIN_TAG = "mesh/domain"
 
 
 def product_asset(
@@ -82,6 +88,8 @@ def product_asset(
         mesh_landing: LandingZoneResource,
         mesh_access: AccessControlResource,
     ):
+        if context.run.tags.get(DOMAIN_TAG) != contract.domain:  # a run the platform did not launch (the UI, a backfill)
+            context.instance.add_run_tags(context.run.run_id, {DOMAIN_TAG: contract.domain})
         ports = mesh_ports.store()
         mesh = mesh_catalog.view(ports)  # published state included: every policy runs now
         violations = check_product(product, mesh)
@@ -95,6 +103,7 @@ def product_asset(
             landing=mesh_landing.folder(contract.domain),
         )
         window = _window(context, partitioning) if partitioning else None
+        started = time.perf_counter()
         try:
             published = build_and_publish(product, recipe, environment, context.run.run_id, context.log, audit, window)
         except QualityGateError as gate:
@@ -105,6 +114,8 @@ def product_asset(
         metadata = {
             # Numbers on every materialization, so the UI plots them over time.
             "dagster/row_count": published.rows,
+            "mesh/bytes_written": published.bytes_written,  # the Parquet files this build's commit added
+            "mesh/build_seconds": round(time.perf_counter() - started, 3),
             "mesh/checks_failed": len(failed),
             "mesh/rows_flagged": sum(r.unexpected_count or 0 for r in failed),
             "dagster/uri": dg.MetadataValue.path(published.port_uri),

@@ -173,6 +173,7 @@ class Publication:
     rows: int
     results: list[RuleResult] = field(default_factory=list)
     input_age_hours: float | None = None  # how old the oldest input version read was (staleness)
+    bytes_written: int = 0  # the size of the Parquet files its commit added (0: nothing changed, no commit)
 
 
 def build_and_publish(
@@ -234,11 +235,12 @@ def build_and_publish(
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
         rows = workspace.staged_rows(contract.name)
         log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version = _publish(_Publishing(contract, port, workspace, reader, run_id, started_at, log), build.increment, window)
-    log.info(f"published {contract.address} version {version} to {port.uri}")
+        version, committed = _publish(_Publishing(contract, port, workspace, reader, run_id, started_at, log), build.increment, window)
+    written = port.bytes_added(version) if committed else 0
+    log.info(f"published {contract.address} version {version} to {port.uri} ({written} bytes written)")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
-    return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age)
+    return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age, bytes_written=written)
 
 
 @dataclass(frozen=True)
@@ -254,24 +256,24 @@ class _Publishing:
     log: logging.Logger
 
 
-def _publish(publishing: _Publishing, increment: Increment | None, window: Window | None) -> int:
+def _publish(publishing: _Publishing, increment: Increment | None, window: Window | None) -> tuple[int, bool]:
     """Commit the staged rows to the port: the whole table, its window's partitions, or (an incremental
-    build) the changed keys only; the personal columns as keyed tokens. Returns the new version."""
+    build) the changed keys only; the personal columns as keyed tokens. Returns the new version, and
+    whether a commit was made (an incremental build that changed nothing gets the current version back)."""
     contract, port, workspace, reader = publishing.contract, publishing.port, publishing.workspace, publishing.reader
     personal = tuple(c.name for c in contract.columns if c.is_personal)
     secret = mesh_secret(reader.secret, reader.secret_file) if personal else ""
     # An incremental build's record goes aside before the port changes: it is read from the record as it was.
     applied = workspace.stage_relation(f"{contract.name}{APPLIED_SUFFIX}", increment.applied) if increment else None
-    version = None
+    version, committed = None, True
     if increment is not None and increment.changed is not None and port.exists():
         changes = workspace.stage_changes(contract.name, CHANGES_SUFFIX, increment.changed, list(increment.key), DELETED)
         # The clear values go to the domain's vault first: a published token always has its value there.
         reader.ports.vault.store(contract.domain, workspace.personal_values(changes, personal, secret))
         try:
-            version = port.apply_changes(
-                workspace.tokenized_batches(changes, personal, secret).read_all(), contract, list(increment.key),
-                publishing.run_id, tokens=personal, started_at=publishing.started_at,
-            )
+            changed = workspace.tokenized_batches(changes, personal, secret).read_all()
+            version = port.apply_changes(changed, contract, list(increment.key), publishing.run_id, tokens=personal, started_at=publishing.started_at)
+            committed = changed.num_rows > 0  # no change, no commit
             publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
         except SchemaChangeError as change:
             publishing.log.warning(f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes")
@@ -284,7 +286,7 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         port.record_applied(workspace.staged_table(applied), replace=increment.changed is None, version=version)
     for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX):
         workspace.published(f"{contract.name}{suffix}")
-    return version
+    return version, committed
 
 
 WHOLE_TABLE = "mesh_whole_table"

@@ -30,6 +30,7 @@ from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.governance.check import mesh_policies
 from mesh_platform.governance.view import MeshView
+from mesh_platform.product.asset import DOMAIN_TAG
 from mesh_platform.product.broken import broken_product
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.recipes.validation import load_recipe
@@ -51,6 +52,7 @@ def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Rebuilds the {domain} domain's products on their contracts' update frequency.",
+        run_tags={DOMAIN_TAG: domain},
     )
     platform = dg.Definitions(
         sensors=[automation],

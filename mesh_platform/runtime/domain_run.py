@@ -3,7 +3,7 @@
     python -m mesh_platform.runtime.domain_run <definitions module> <batch id> [--partitions FIRST LAST] <asset key>…
 
 The run goes into the instance `DAGSTER_HOME` names, tagged with the batch id so
-that `mesh materialize` finds it and follows its events. It runs in this process
+that `mesh materialize` finds it and follows its events, and with its domain. It runs in this process
 (the domain's executor is in-process: its products share one DuckDB file). Its
 partitioned products build the partition range FIRST…LAST, as a backfill run does.
 """
@@ -16,6 +16,7 @@ import sys
 
 import dagster as dg
 
+from mesh_platform.product.asset import DOMAIN_TAG
 from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
 from mesh_platform.runtime.recovery import HOST_TAG
 
@@ -29,13 +30,15 @@ def run_batch(module: str, batch_id: str, asset_keys: list[str], partitions: tup
     whether every step succeeded."""
     defs: dg.Definitions = importlib.import_module(module).defs
     job = defs.resolve_implicit_global_asset_job_def()
-    tags = {BATCH_TAG: batch_id, LAUNCHED_BY_TAG: "mesh materialize", HOST_TAG: socket.gethostname()}
+    selection = [dg.AssetKey.from_user_string(key) for key in asset_keys]
+    domain = selection[0].path[0]  # a run builds one domain's products: keys are [domain, product]
+    tags = {BATCH_TAG: batch_id, LAUNCHED_BY_TAG: "mesh materialize", HOST_TAG: socket.gethostname(), DOMAIN_TAG: domain}
     if partitions is not None:
         tags |= {RANGE_START_TAG: partitions[0], RANGE_END_TAG: partitions[1]}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
-            asset_selection=[dg.AssetKey.from_user_string(key) for key in asset_keys],
+            asset_selection=selection,
             tags=tags,
             raise_on_error=False,
         )

@@ -40,6 +40,23 @@ def is_delta_table(location: Location) -> bool:
     return DeltaTable.is_deltatable(location.uri, storage_options=location.storage_options())
 
 
+def added_bytes(location: Location, version: int) -> int:
+    """The size of the Parquet files commit `version` of the Delta table at `location` added: what that commit
+    wrote (a whole table, the files of a replaced partition, the files a MERGE rewrote).
+
+    The files of that version not in the one before, from each version's add actions (Delta Lake's own log);
+    delta-rs records no bytes in a commit's operationMetrics, and the mesh's own commits carry none."""
+    before = _file_sizes(delta_table(location, version - 1)) if version > 0 else {}
+    return sum(size for path, size in _file_sizes(delta_table(location, version)).items() if path not in before)
+
+
+def _file_sizes(table: DeltaTable) -> dict[str, int]:
+    import pyarrow as pa
+
+    actions = pa.table(table.get_add_actions(flatten=True)).select(["path", "size_bytes"])
+    return dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist(), strict=True))
+
+
 def arrow_dataset(table: DeltaTable, location: Location) -> pads.Dataset:
     """A Delta table version as a lazy Arrow dataset: its Parquet files, in the table's schema.
 

@@ -25,6 +25,7 @@ from mesh_platform.core.errors import PortError, SupersededBuildError
 from mesh_platform.storage.delta import (
     FileSplit,
     SchemaChangeError,
+    added_bytes,
     arrow_dataset,
     delta_table,
     is_delta_table,
@@ -251,6 +252,10 @@ class Port:
 
     def current_version(self) -> int | None:
         return self.table().version() if self.exists() else None
+
+    def bytes_added(self, version: int) -> int:
+        """The size of the Parquet files the commit of `version` added to the port: what publishing it wrote."""
+        return added_bytes(self.location, version)
 
     def latest(self) -> PortVersion | None:
         """The current version (None before the first publish)."""
