@@ -35,6 +35,7 @@ from mesh_platform.core.errors import (
     SupersededBuildError,
 )
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.lineage.mesh_lineage import use_recipes
 
 __all__ = [
     "AccessControlResource",
@@ -70,6 +71,17 @@ RECIPE_TYPES = (
     "ProductRecipe", "SourceProduct", "SqlProduct", "PythonProduct",
     "FilterProduct", "ProjectionProduct", "UnionProduct", "JoinProduct", "CdcProduct",
 )
+
+
+def _recipe_lineage(product, inputs):
+    # Column lineage is stated by each product's recipe, a Dagster component a layer above governance,
+    # which needs it (mesh.personal-data): loaded on the first lineage asked for, like the names below.
+    from mesh_platform.recipes.validation import recipe_lineage
+
+    return recipe_lineage(product, inputs)
+
+
+use_recipes(_recipe_lineage)
 
 
 def __getattr__(name: str):

@@ -111,8 +111,6 @@ def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
         return None, []
     if contract.address.unversioned() not in catalog.products:
         return None, []
-    import mesh_platform.recipes  # noqa: F401  the recipe types state each consumer's column lineage
-
     since = dt.datetime.now(dt.UTC) - READERS_WINDOW
     readers = AccessLog(settings.access_log_target).readers(str(contract.address.unversioned()), since)
     return catalog, [r.consumer for r in readers if r.ad_hoc]

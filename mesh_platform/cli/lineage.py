@@ -30,7 +30,6 @@ def lineage_command(
     if upstream and downstream:
         raise fail("give --upstream or --downstream, not both (neither shows both directions)")
     show_up, show_down = not downstream, not upstream
-    import mesh_platform.recipes  # noqa: F401  the recipe types state each product's lineage (Dagster components: imported only here)
     mesh = MeshLineage(Catalog.load(MeshSettings.from_env().root))
     address, column = mesh.column(target)
     product = mesh.product(address)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Catalog, Product
 
 # How a product's recipe states its lineage: (product, its inputs' columns by alias) → RecipeLineage.
-# The recipe types are Dagster components, a layer above: `mesh_platform.recipes` sets it when imported.
+# The recipe types are Dagster components, a layer above: the package's `__init__` sets it (loading them lazily).
 RecipeLineageOf = Callable[["Product", Mapping[str, list[str]]], RecipeLineage]
 _recipe_lineage: list[RecipeLineageOf] = []
 
@@ -95,7 +95,7 @@ def input_columns(product: Product, catalog: Catalog, columns: Mapping[Address, 
 
 
 def use_recipes(lineage_of: RecipeLineageOf) -> None:
-    """Called by `mesh_platform.recipes`: how to ask a product's recipe for its lineage."""
+    """Called by `mesh_platform/__init__.py`: how to ask a product's recipe for its lineage."""
     _recipe_lineage[:] = [lineage_of]
 
 
@@ -104,7 +104,7 @@ def product_lineage(product: Product, catalog: Catalog, columns: Mapping[Address
 
     A recipe that does not load has no known lineage (its problems are `mesh check`'s)."""
     if not _recipe_lineage:
-        raise RuntimeError("column lineage needs the recipe types: import mesh_platform.recipes first")
+        raise RuntimeError("column lineage needs the recipe types: mesh_platform/__init__.py sets them with use_recipes")
     inputs = input_columns(product, catalog, columns)
     try:
         return ProductLineage.resolve(product, _recipe_lineage[0](product, inputs))

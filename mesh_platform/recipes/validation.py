@@ -17,7 +17,6 @@ import pydantic
 
 from mesh_platform.core.errors import Problem, RecipeError
 from mesh_platform.core.yaml_document import load_yaml_document
-from mesh_platform.lineage.mesh_lineage import use_recipes
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.recipes.base import ProductRecipe, recipe_types
 
@@ -44,9 +43,6 @@ def load_recipe(recipe_file: Path) -> ProductRecipe:
 def recipe_lineage(product: Product, inputs: Mapping[str, list[str]]) -> RecipeLineage:
     """The column lineage the product's recipe states (`inputs`: each input alias's columns)."""
     return load_recipe(product.recipe_file).column_lineage(inputs, product.folder)
-
-
-use_recipes(recipe_lineage)
 
 
 def recipe_problems(recipe_file: Path) -> list[Problem]:
