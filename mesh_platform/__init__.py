@@ -13,7 +13,7 @@ Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, Fil
 ProjectionProduct, UnionProduct, JoinProduct, CdcProduct — `recipes.recipe_types()` lists them.
 
 The package, one concept per sub-package, imports pointing down this list:
-  cli → runtime, demo → consume → recipes → product, scaffold → governance → quality
+  cli → runtime, demo → consume → recipes → product, scaffold → governance → quality, lineage
   → catalog, storage → contract → core
 """
 

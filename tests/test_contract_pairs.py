@@ -38,7 +38,14 @@ def test_mesh_lists_the_change_with_both_verdicts(tmp_path, pair):
     report = json.loads(result.stdout)
     listed = [(c["kind"], c["breaking"], c["producer_breaking"]) for c in report["changes"]]
     assert listed == [(v.kind, v.consumer, v.producer) for v in pair.expect], report["changes"]
-    assert result.returncode == (1 if any(v.consumer for v in pair.expect) else 0), result.stderr
+    # In the demo mesh the exit code counts only the breaking changes some product reads (the change's impact) …
+    impacts = [c["impact"] for c in report["changes"]]
+    for change, impact in zip(report["changes"], impacts, strict=True):
+        assert impact["breaks_consumers"] == (change["breaking"] and bool(impact["read_by"] or impact["read_ad_hoc_by"])), change
+    assert result.returncode == (1 if any(i["breaks_consumers"] for i in impacts) else 0), result.stderr
+    # … outside any mesh nobody's reads are known, and the rules' consumer verdict alone decides.
+    alone = run_mesh("contract", "diff", str(old), str(new), env={k: v for k, v in os.environ.items() if k != "MESH_ROOT"}, cwd=tmp_path)
+    assert alone.returncode == (1 if any(v.consumer for v in pair.expect) else 0), alone.stderr
 
 
 # datacontract-cli cannot join the test extra (tests/contract_pairs_report.py says why): it runs from its own venv.

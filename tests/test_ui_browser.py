@@ -3,6 +3,7 @@ domain, open one, see its address, owner, column schema, check results and parti
 in test-artifacts/ui/ (CI keeps them as artifacts)."""
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -49,6 +50,9 @@ def browser_page(ui):
     with sync_api().sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        # Dagster greets a first visit with a 'Join the Dagster community' dialog, sometimes late: whenever it
+        # stands in the way of an action, Playwright skips it first.
+        page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
         page.set_default_timeout(60_000)
         sync_api().expect.set_options(timeout=60_000)
         yield page, f"http://127.0.0.1:{port}"
@@ -152,3 +156,49 @@ def test_an_operator_finds_a_product_and_reads_its_page(browser_page):
     body.to_contain_text("Where the ports are")  # its setting's description
     page.wait_for_load_state("networkidle")
     page.screenshot(path=ARTIFACTS / "7-resource-port-store.png", full_page=True)
+
+
+COLUMN_LINEAGE_QUERY = """
+query ($key: AssetKeyInput!) {
+  assetOrError(assetKey: $key) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        metadataEntries {
+          label
+          ... on TableColumnLineageMetadataEntry { lineage { columnName columnDeps { assetKey { path } columnName } } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_an_operator_reads_a_cross_domain_products_column_lineage(browser_page, ui):
+    """marketing/customer_360's page shows where each column comes from, in three domains, as `mesh lineage` prints it;
+    the upstream column links to its product's page; the materialization carries Dagster's dagster/column_lineage."""
+    from .conftest import graphql, run_mesh
+
+    page, base = browser_page
+    cli = json.loads(run_mesh("lineage", "mesh://marketing/customer_360", "--upstream", "--json", check=True).stdout)["columns"]
+    page.goto(f"{base}/assets/marketing/customer_360", wait_until="networkidle")
+    page.locator("tr", has_text="mesh/column_lineage").first.get_by_text("Show Markdown").click()
+    dialog = sync_api().expect(page.get_by_role("dialog"))
+    dialog.to_contain_text("Column lineage (parsed from the recipe's SQL)")
+    for name, entry in cli.items():  # every column, with the same sources as the CLI
+        row = page.get_by_role("dialog").locator("tr", has=page.locator("td", has_text=re.compile(f"^{name}$")))
+        sync_api().expect(row).to_have_text(re.compile(f"{name}\\s*" + re.escape(", ".join(entry["upstream"]) or "no input column")))
+    assert cli["lifetime_revenue_usd"]["upstream"] == ["mesh://sales/orders.amount_usd"]
+    page.wait_for_timeout(500)  # the dialog's opening animation
+    page.screenshot(path=ARTIFACTS / "8-column-lineage.png")
+    # The source column links to its product, in another domain.
+    page.get_by_role("dialog").locator("tr", has_text="lifetime_revenue_usd").locator("a").first.click()
+    page.wait_for_url(re.compile(r"/assets/sales/orders"))
+    sync_api().expect(page.locator("body")).to_contain_text("mesh://sales/orders · public")
+
+    port, _ = ui
+    found = graphql(port, COLUMN_LINEAGE_QUERY, {"key": {"path": ["marketing", "customer_360"]}})["assetOrError"]
+    [entry] = [e for e in found["assetMaterializations"][0]["metadataEntries"] if e["label"] == "dagster/column_lineage"]
+    deps = {c["columnName"]: [(".".join(d["assetKey"]["path"]), d["columnName"]) for d in c["columnDeps"]] for c in entry["lineage"]}
+    assert deps["lifetime_revenue_usd"] == [("sales.orders", "amount_usd")]
+    assert deps["email"] == [("customers.profiles", "email")]
