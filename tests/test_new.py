@@ -88,7 +88,11 @@ def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
     columns = list(orders.columns)
     for name in ("orders_copy", "orders_frame", "orders_slim"):
         assert sorted_rows(read(mesh_copy, f"mesh://sales/{name}"), columns) == sorted_rows(orders, columns), name
-    assert mesh_copy.mesh("check").returncode == 0
+        # Each knows its column lineage: parsed, by construction, or declared by the Python template.
+        lineage = json.loads(mesh_copy.mesh("lineage", f"mesh://sales/{name}", "--upstream", "--json", check=True).stdout)
+        assert {c: e["upstream"] for c, e in lineage["columns"].items()} == {c: [f"mesh://sales/orders.{c}"] for c in columns}, name
+    checked = mesh_copy.mesh("check")
+    assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout
 
 
 @pytest.mark.slow
