@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -46,6 +47,18 @@ class MeshRun:
     stderr: str
 
 
+def _cached_commands() -> None:
+    """typer's CliRunner builds the click command from the Typer app on every invoke (~35 ms of signature
+    inspection per call, hundreds of calls per run); the app never changes within a test session, so the
+    tests build it once. (typer keeps the builder as `typer.testing._get_command`; if a release renames it,
+    this does nothing and the tests only run slower.)"""
+    import typer.main
+    import typer.testing
+
+    if getattr(typer.testing, "_get_command", None) is typer.main.get_command:
+        typer.testing._get_command = functools.cache(typer.main.get_command)
+
+
 def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO) -> MeshRun:
     """Run the real `mesh` CLI in this process (typer's CliRunner), in the environment `env`
     (default: this process's) and the working folder `cwd`, as a user's shell would."""
@@ -53,6 +66,7 @@ def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False,
 
     from mesh_platform.cli.main import cli
 
+    _cached_commands()
     wanted = dict(os.environ) if env is None else env
     changes = {key: None for key in os.environ if key not in wanted} | {key: value for key, value in wanted.items() if os.environ.get(key) != value}
     before = Path.cwd()

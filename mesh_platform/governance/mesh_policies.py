@@ -246,10 +246,11 @@ def breaking_changes_need_a_major_version(product, mesh):
     """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none."""
     contract = product.contract
     port = mesh.ports.port(product.port_address)
-    document = port.published_contract() if port.exists() else None
-    if document is None:
-        return  # never published under this major version: nothing to break
-    published = contract_from_document(document, f"{port.address} (published version {port.current_version()})")
+    current = port.current_contract()  # every build runs this: one read of the latest commit
+    if current is None or current[1] == contract.document:
+        return  # never published under this major version, or unchanged since: nothing to break
+    version, document = current
+    published = contract_from_document(document, f"{port.address} (published version {version})")
     diff = diff_contracts(published, contract)
     if diff.major_bumped or not diff.breaking:
         return

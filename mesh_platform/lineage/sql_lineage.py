@@ -9,13 +9,23 @@ a filter, a window's ordering).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from mesh_platform.lineage.recipe_lineage import InputColumn, RecipeLineage
 
 
 def sql_lineage(query: str, inputs: Mapping[str, list[str]]) -> RecipeLineage:
-    """The lineage of `query` over `inputs` (alias → its columns); a query sqlglot cannot follow is `unknown`."""
+    """The lineage of `query` over `inputs` (alias → its columns); a query sqlglot cannot follow is `unknown`.
+
+    Parsed once per process for the same query and inputs: a domain's definitions load asks for it
+    twice (the asset's metadata, mesh.personal-data), a long-lived code server on every reload."""
+    return _parsed_lineage(query, tuple((alias, tuple(columns)) for alias, columns in inputs.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_lineage(query: str, input_columns: tuple[tuple[str, tuple[str, ...]], ...]) -> RecipeLineage:
+    inputs = {alias: list(columns) for alias, columns in input_columns}
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError

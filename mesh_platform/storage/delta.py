@@ -44,17 +44,16 @@ def added_bytes(location: Location, version: int) -> int:
     """The size of the Parquet files commit `version` of the Delta table at `location` added: what that commit
     wrote (a whole table, the files of a replaced partition, the files a MERGE rewrote).
 
-    The files of that version not in the one before, from each version's add actions (Delta Lake's own log);
-    delta-rs records no bytes in a commit's operationMetrics, and the mesh's own commits carry none."""
-    before = _file_sizes(delta_table(location, version - 1)) if version > 0 else {}
-    return sum(size for path, size in _file_sizes(delta_table(location, version)).items() if path not in before)
+    The sizes of the `add` actions in the version's commit file (`_delta_log/<version>.json`, the Delta
+    protocol's own record of a commit). deltalake has no API for one commit's actions (delta-rs records
+    no bytes in its operationMetrics), and diffing two snapshots' add actions costs a log replay each:
+    ~50 ms per build on a table of 200 versions, against 0.1 ms for the one file."""
+    import json
 
-
-def _file_sizes(table: DeltaTable) -> dict[str, int]:
-    import pyarrow as pa
-
-    actions = pa.table(table.get_add_actions(flatten=True)).select(["path", "size_bytes"])
-    return dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist(), strict=True))
+    log = location.child("_delta_log", f"{version:020d}.json")
+    with location.filesystem().open_input_stream(log.file_path()) as stream:
+        actions = [json.loads(line) for line in stream.read().decode().splitlines() if line.strip()]
+    return sum(int(action["add"].get("size") or 0) for action in actions if "add" in action)
 
 
 def arrow_dataset(table: DeltaTable, location: Location) -> pads.Dataset:

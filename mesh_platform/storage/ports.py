@@ -286,6 +286,15 @@ class Port:
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()
 
+    def current_contract(self) -> tuple[int, dict[str, Any]] | None:
+        """The current version and the contract document it was published under, from the latest commit alone
+        (every commit of a port carries its contract); None before the first publish."""
+        if not self.exists():
+            return None
+        latest = delta_table(self.location).history(limit=1)[0]
+        document = latest.get(f"{METADATA_PREFIX}contract")
+        return (int(latest["version"]), json.loads(document)) if document else None
+
     def published_contract(self, version: int | None = None) -> dict[str, Any] | None:
         """The contract document a version was published under."""
         wanted = self.table(version).version()
