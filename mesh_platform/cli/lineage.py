@@ -31,7 +31,7 @@ def lineage_command(
         raise fail("give --upstream or --downstream, not both (neither shows both directions)")
     show_up, show_down = not downstream, not upstream
     mesh = MeshLineage(Catalog.load(MeshSettings.from_env().root))
-    address, column = mesh.column(target)
+    address, column = mesh.parse_target(target)
     product = mesh.product(address)
     about = {"address": str(address), "method": product.method, "problem": product.problem}
     if column is None:

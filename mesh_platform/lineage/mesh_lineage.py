@@ -127,7 +127,7 @@ class MeshLineage:
             self._products[address] = product_lineage(self.catalog.product(address), self.catalog, self.columns)
         return self._products[address]
 
-    def column(self, text: str) -> tuple[Address, str | None]:
+    def parse_target(self, text: str) -> tuple[Address, str | None]:
         """An address or column address as the user wrote it, checked against the catalog."""
         if _COLUMN_ADDRESS.match(text.strip()):
             ref = ColumnRef.parse(text)
