@@ -220,7 +220,6 @@ def personal_data_stays_masked(product, mesh):
                 )
 
 
-
 def _arrives(source: Contract, column: str, consumer: str) -> bool:
     """Whether a personal column of `source` reaches `consumer`'s builds as personal data: in clear, or as a keyed token."""
     try:
