@@ -135,7 +135,9 @@ def test_mesh_show_lists_the_domains_that_read_the_product_lately(lab):
     from mesh_platform import read_product
 
     mesh_of_orders(lab)
-    assert lab.materialize("shop", "orders").success
+    lab.add_product("shop", "big_orders", "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  where: amount > 15\n",
+                    contract_yaml("shop", "big_orders", ORDERS))
+    assert lab.materialize("shop").success  # orders, and big_orders reading it: the owner's own reads are no consumer's
     assert lab.materialize("ads", "totals").success  # a build of ads reads orders
     read_product("mesh://shop/orders", consumer="planning")  # an ad hoc read
     read_product("mesh://shop/orders", consumer="planning")

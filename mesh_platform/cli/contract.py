@@ -113,7 +113,7 @@ def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
         return None, []
     since = dt.datetime.now(dt.UTC) - READERS_WINDOW
     readers = AccessLog(settings.access_log_target).readers(str(contract.address.unversioned()), since)
-    return catalog, [r.consumer for r in readers if r.ad_hoc]
+    return catalog, [r.consumer for r in readers if r.ad_hoc and r.consumer != contract.address.domain]  # other domains
 
 
 def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:

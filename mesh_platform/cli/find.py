@@ -56,7 +56,8 @@ def show_command(
     product = mesh.catalog.product(address)
     [health] = mesh_health(settings, mesh.glossary, [product])
     since = dt.datetime.now(dt.UTC) - READERS_WINDOW
-    readers = AccessLog(settings.access_log_target).readers(str(product.address), since)
+    # Its consumers: other domains (a domain's own builds read its products too, and are logged).
+    readers = [r for r in AccessLog(settings.access_log_target).readers(str(product.address), since) if r.consumer != product.address.domain]
     described = {
         **describe(mesh, product.address).to_json(),
         **health.build_json(),
@@ -89,7 +90,10 @@ def _print_description(d: dict) -> None:
     echo(f"freshness     {fresh['state']}" + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "") + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else ""))
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
     echo(f"downstream    {', '.join(d['downstream']) or '-'}")
-    read_by = [f"{r['consumer']} ({r['reads']} reads: {r['builds']} by builds, {r['ad_hoc']} ad hoc; last {_when(r['last_at'])})" for r in d["read_by"]["consumers"]]
+    read_by = [
+        f"{r['consumer']} ({r['reads']} read{'s' if r['reads'] != 1 else ''}: {r['builds']} by builds, {r['ad_hoc']} ad hoc; last {_when(r['last_at'])})"
+        for r in d["read_by"]["consumers"]
+    ]
     echo(f"read by       {', '.join(read_by) or 'no other domain'} in the last {READERS_WINDOW.days} days (access log)")
     echo("")
     echo("columns")
