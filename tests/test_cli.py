@@ -66,3 +66,14 @@ def test_seed_is_deterministic_and_messy(tmp_path):
     data = [line for line in lines if not line.startswith("order_id")]
     assert len(set(data)) < len(data), "the export repeats some orders"
     assert ",," in orders, "some values are missing"
+
+
+def test_the_cli_starts_without_dagster_sqlglot_or_great_expectations():
+    """Every `mesh` command starts light (~0.3 s): only the commands that run or read Dagster import it, when they run.
+    (A command module importing a Dagster-bound one at its top made every command, `mesh list` included, pay ~0.6 s.)"""
+    import subprocess
+    import sys
+
+    script = "import sys, mesh_platform.cli.main; print(sorted(m for m in ('dagster', 'sqlglot', 'great_expectations') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+    assert loaded == "[]", loaded

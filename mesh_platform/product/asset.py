@@ -39,13 +39,9 @@ from mesh_platform.product.resources import (
     LandingZoneResource,
     PortStoreResource,
 )
+from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
-
-# The tag naming the domain on every run that builds products, whoever launched it. Dagster's own
-# `dagster/code_location` names it too, but only on runs launched through a code location (the UI,
-# sensors, backfills): `mesh materialize` runs execute in process and carry none.
-DOMAIN_TAG = "mesh/domain"
 
 
 def product_asset(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mesh_platform.contract.schedule import UNITS
 from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.product.asset import DOMAIN_TAG
+from mesh_platform.product.run_tags import DOMAIN_TAG
 
 if TYPE_CHECKING:
     import dagster as dg

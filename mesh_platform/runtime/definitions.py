@@ -30,9 +30,9 @@ from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.governance.check import mesh_policies
 from mesh_platform.governance.view import MeshView
-from mesh_platform.product.asset import DOMAIN_TAG
 from mesh_platform.product.broken import broken_product
 from mesh_platform.product.resources import platform_resources
+from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.recipes.validation import load_recipe
 
 

@@ -16,7 +16,7 @@ import sys
 
 import dagster as dg
 
-from mesh_platform.product.asset import DOMAIN_TAG
+from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
 from mesh_platform.runtime.recovery import HOST_TAG
 
