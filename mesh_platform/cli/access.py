@@ -1,4 +1,4 @@
-"""`mesh access log`: who read which product from outside its domain, which version, when."""
+"""`mesh access log`: who read which product, which version, when (its own domain's builds included)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def access_log(
     product: Annotated[str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N reads.")] = None,
 ) -> None:
-    """Print every read of a product from outside its domain, granted or denied, oldest first:
+    """Print every read of a product, granted or denied, its owner's builds included, oldest first:
     when, the consuming domain, the product and port version, what was masked, and what read it."""
     log = AccessLog(MeshSettings.from_env().access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)

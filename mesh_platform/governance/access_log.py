@@ -1,4 +1,5 @@
-"""The access log: every read of a product from outside its domain — who, what, which version, when.
+"""The access log: every read of a product through the platform — who, what, which version, when (a domain's
+own builds reading its products included, as governance.reads records them).
 
 Kept in `MESH_HOME/access_log.sqlite` in the embedded shape (SQLite: safe with several processes
 writing at once — builds of different domains run in parallel — and queryable with any SQLite
