@@ -3,7 +3,6 @@ rules that decide it, and a contract as outside tools read it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
+from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.storage.ports import PortStore
 
@@ -111,9 +110,8 @@ def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
         return None, []
     if contract.address.unversioned() not in catalog.products:
         return None, []
-    since = dt.datetime.now(dt.UTC) - READERS_WINDOW
-    readers = AccessLog(settings.access_log_target).readers(str(contract.address.unversioned()), since)
-    return catalog, [r.consumer for r in readers if r.ad_hoc and r.consumer != contract.address.domain]  # other domains
+    _, readers = AccessLog(settings.access_log_target).consumers(contract.address)
+    return catalog, [r.consumer for r in readers if r.ad_hoc]
 
 
 def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:

@@ -55,9 +55,7 @@ def show_command(
     mesh = mesh_view(settings)
     product = mesh.catalog.product(address)
     [health] = mesh_health(settings, mesh.glossary, [product])
-    since = dt.datetime.now(dt.UTC) - READERS_WINDOW
-    # Its consumers: other domains (a domain's own builds read its products too, and are logged).
-    readers = [r for r in AccessLog(settings.access_log_target).readers(str(product.address), since) if r.consumer != product.address.domain]
+    since, readers = AccessLog(settings.access_log_target).consumers(product.address)
     described = {
         **describe(mesh, product.address).to_json(),
         **health.build_json(),

@@ -10,14 +10,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.lineage.mesh_lineage import ColumnRef, MeshLineage
-
-METHODS = {
-    "sql": "parsed from its SQL",
-    "configured": "from its recipe's configuration",
-    "declared": "declared in its recipe",
-    "source": "a source: its columns start in the delivered files",
-    "undeclared": "not known",
-}
+from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 
 
 def lineage_command(
@@ -48,7 +41,7 @@ def lineage_command(
         if as_json:
             print_json({**about, "columns": columns})
             return
-        typer.echo(f"{address}: column lineage {METHODS[product.method]}" + (f" ({product.problem})" if product.problem else ""))
+        typer.echo(f"{address}: column lineage {METHOD_DESCRIPTIONS[product.method]}" + (f" ({product.problem})" if product.problem else ""))
         headers = ["column", *(["comes from"] if show_up else []), *(["goes to"] if show_down else [])]
         rows = []
         for name, entry in columns.items():
@@ -70,7 +63,7 @@ def lineage_command(
     if as_json:
         print_json({**about, "column": column, **chains})
         return
-    typer.echo(f"{ref}  (lineage of {address.product} {METHODS[product.method]}" + (f": {product.problem}" if product.problem else "") + ")")
+    typer.echo(f"{ref}  (lineage of {address.product} {METHOD_DESCRIPTIONS[product.method]}" + (f": {product.problem}" if product.problem else "") + ")")
     for direction, arrow in (("upstream", "←"), ("downstream", "→")):
         if direction not in chains:
             continue

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from mesh_platform.core.address import Address
+
 TABLE = "reads"
 READERS_WINDOW = dt.timedelta(days=30)  # a product's consumers lately: what mesh show lists and a change's impact counts
 
@@ -139,6 +141,12 @@ class AccessLog:
             AccessRecord(at, consumer_, product_, version, outcome, json.loads(h), json.loads(d), json.loads(c), via, user)
             for at, consumer_, product_, version, outcome, h, d, c, via, user in reversed(rows)
         ]
+
+    def consumers(self, product: Address, now: dt.datetime | None = None) -> tuple[dt.datetime, list[Readership]]:
+        """The other domains that read `product` in the last `READERS_WINDOW` (its own domain's builds read it too,
+        and are logged: they are no consumers), with the window's start."""
+        since = (now or dt.datetime.now(dt.UTC)) - READERS_WINDOW
+        return since, [r for r in self.readers(str(product.unversioned()), since) if r.consumer != product.domain]
 
     def readers(self, product: str, since: dt.datetime) -> list[Readership]:
         """The consumer domains granted reads of `product` (any major version) since `since`, most reads first."""

@@ -102,12 +102,12 @@ def diff_impact(old: Contract, new: Contract, diff: ContractDiff, catalog: Catal
         return DiffImpact(diff, tuple(Impact(c, known=False) for c in diff.changes))
     # The consumers' recipes are read against both versions' columns: a query naming a dropped column still reads it.
     both = list(dict.fromkeys([*(c.name for c in old.columns), *(c.name for c in new.columns)]))
-    consumers = MeshLineage(catalog, {address: both}).consumers(address)
+    lineage = MeshLineage(catalog, {address: both})
+    consumers = lineage.consumers(address)
     impacts = []
     for change in diff.changes:
         if change.column is not None:
-            ref = ColumnRef(address, change.column)
-            readers = tuple(Reader(c.address, tuple(c.readers_of(ref))) for c in consumers if ref in c.reads)
+            readers = tuple(Reader(reader, tuple(fed)) for reader, fed in lineage.readers(ColumnRef(address, change.column)))
         else:
             readers = tuple(Reader(c.address) for c in consumers)
         impacts.append(Impact(change, readers, tuple(ad_hoc)))

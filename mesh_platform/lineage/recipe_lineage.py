@@ -21,6 +21,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Method = Literal["sql", "configured", "declared", "source", "undeclared"]
+# How each method knows the lineage, in words (the asset's lineage table, `mesh lineage`).
+METHOD_DESCRIPTIONS: dict[Method, str] = {
+    "sql": "parsed from the recipe's SQL",
+    "configured": "from the recipe's configuration",
+    "declared": "declared in the recipe",
+    "source": "a source: its columns start in the delivered files",
+    "undeclared": "not known",
+}
 InputColumn = tuple[str, str]  # (input alias, column of that input)
 
 

@@ -30,6 +30,7 @@ from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Violation
 from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage
+from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 from mesh_platform.product.build import Audit, BuildEnvironment, Recipe, build_and_publish
 from mesh_platform.product.checks import GOVERNANCE_CHECK
 from mesh_platform.product.resources import (
@@ -261,14 +262,7 @@ def column_lineage(lineage: ProductLineage) -> dg.TableColumnLineage:
 
 def lineage_table(lineage: ProductLineage) -> str:
     """The column lineage as a Markdown table with links to the input assets (what Dagster's open-source UI renders)."""
-    how = {
-        "sql": "parsed from the recipe's SQL",
-        "configured": "from the recipe's configuration",
-        "declared": "declared in the recipe",
-        "source": "a source: its columns start in the delivered files",
-        "undeclared": "not known",
-    }[lineage.method]
-    lines = [f"Column lineage ({how}){f': {lineage.problem}' if lineage.problem else ''}.", ""]
+    lines = [f"Column lineage ({METHOD_DESCRIPTIONS[lineage.method]}){f': {lineage.problem}' if lineage.problem else ''}.", ""]
     if lineage.method in ("source", "undeclared"):
         return "\n".join(lines)
     lines += ["| column | comes from |", "| --- | --- |"]
