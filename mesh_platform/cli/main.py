@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import typer
@@ -81,7 +82,12 @@ cli.add_typer(deploy, name="deploy")
 
 
 def app() -> None:
-    cli()
+    try:
+        cli()
+    finally:
+        # The command has ended: the collector need not walk what it made while the interpreter shuts down
+        # (a command that imported Dagster would spend a few tenths of a second there).
+        gc.freeze()
 
 
 if __name__ == "__main__":

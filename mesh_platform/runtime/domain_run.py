@@ -6,29 +6,48 @@ The run goes into the instance `DAGSTER_HOME` names, tagged with the batch id so
 that `mesh materialize` finds it and follows its events, and with its domain. It runs in this process
 (the domain's executor is in-process: its products share one DuckDB file). Its
 partitioned products build the partition range FIRST…LAST, as a backfill run does.
+
+A process per run costs its start: most of a small build's time is Dagster and the
+definitions loading (bench/ measures it). Python's cyclic garbage collector is paused
+while they load and their objects are frozen after, so that no collection walks them
+again: they live as long as the process, and none of them is garbage.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import socket
 import sys
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
 from mesh_platform.runtime.recovery import HOST_TAG
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # Dagster's tags of a run building a range of partitions, as a single-run backfill sets them
 # (Dagster exports no public constant for them).
 RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def run_batch(module: str, batch_id: str, asset_keys: list[str], partitions: tuple[str, str] | None = None) -> bool:
-    """Materialize `asset_keys` of the code location `module` (their `partitions` range, when partitioned);
+def load_definitions(module: str) -> dg.Definitions:
+    """The code location `module`'s definitions, loaded with the garbage collector paused (see above)."""
+    gc.disable()
+    try:
+        return importlib.import_module(module).defs
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def run_batch(defs: dg.Definitions, batch_id: str, asset_keys: list[str], partitions: tuple[str, str] | None = None) -> bool:
+    """Materialize `asset_keys` of the code location `defs` (their `partitions` range, when partitioned);
     whether every step succeeded."""
-    defs: dg.Definitions = importlib.import_module(module).defs
+    import dagster as dg
+
     job = defs.resolve_implicit_global_asset_job_def()
     selection = [dg.AssetKey.from_user_string(key) for key in asset_keys]
     domain = selection[0].path[0]  # a run builds one domain's products: keys are [domain, product]
@@ -45,9 +64,17 @@ def run_batch(module: str, batch_id: str, asset_keys: list[str], partitions: tup
     return result.success
 
 
-if __name__ == "__main__":
-    module_name, batch, *rest = sys.argv[1:]
+def main(argv: list[str]) -> int:
+    module_name, batch, *rest = argv
     keys_range = None
     if rest[:1] == ["--partitions"]:
         keys_range, rest = (rest[1], rest[2]), rest[3:]
-    sys.exit(0 if run_batch(module_name, batch, rest, keys_range) else 1)
+    succeeded = run_batch(load_definitions(module_name), batch, rest, keys_range)
+    # The process ends here: nothing it made is garbage to find. Without this, Python's collector walks
+    # every object the run made while the interpreter shuts down (~0.6 s a run).
+    gc.freeze()
+    return 0 if succeeded else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
