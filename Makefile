@@ -31,7 +31,7 @@ test: install browser postgres
 check: install
 	$(PYTEST) -m "not slow"
 
-## The benchmark suite: the mesh against raw DuckDB and plain Dagster, 10M rows (bench/run.py; tens of minutes).
+## The benchmark suite: the mesh against raw DuckDB and plain Dagster, 10M rows and a 100M-row daily product (bench/run.py; tens of minutes).
 bench: install postgres
 	$(BIN)/python -m bench.run
 
