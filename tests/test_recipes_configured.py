@@ -197,3 +197,34 @@ def json_of(text):
     import json
 
     return json.loads(text)
+
+
+def test_cdc_after_a_build_whose_record_never_committed_applies_those_events_again_and_reaches_the_replay(lab):
+    """A build applies its changes to the port (a Delta MERGE) and then adds them to its record of applied events,
+    two commits: a process killed between them leaves the port ahead of the record. The next build must
+    apply those events again (changing nothing) with the new ones, and reach the state of a full replay."""
+    from deltalake import CommitProperties, DeltaTable
+
+    lab.add_domain("crm")
+    lab.add_product("crm", "events", SOURCE.format(path="events/*.csv"), contract_yaml("crm", "events", CDC_EVENTS))
+    lab.add_product("crm", "people", CDC_RECIPE.format(incremental="true"), contract_yaml("crm", "people", CDC_STATE))
+    lab.add_product("crm", "replayed", CDC_RECIPE.format(incremental="false"), contract_yaml("crm", "replayed", CDC_STATE))
+    port = lab.settings.ports_root / "crm" / "people" / "v1"
+    lab.land("crm", "events/0.csv", DELIVERIES[0])
+    assert lab.materialize("crm").success
+    record = DeltaTable(str(port) + ".applied")
+    before = record.version()
+    lab.land("crm", "events/1.csv", DELIVERIES[1])
+    assert lab.materialize("crm").success
+    assert DeltaTable(str(port)).history(limit=1)[0]["operation"] == "MERGE"
+
+    # The record as the killed build left it: as it was before that build, naming the port version it described.
+    record.update_incremental()
+    record.restore(before, commit_properties=CommitProperties(custom_metadata={"mesh.port_version": "0"}))
+    assert DeltaTable(str(port) + ".applied").to_pyarrow_table().num_rows == 3  # keys 1, 2, 3: delivery 1 unrecorded
+
+    lab.land("crm", "events/2.csv", DELIVERIES[2])
+    assert lab.materialize("crm").success
+    assert rows("mesh://crm/people") == rows("mesh://crm/replayed") == [(1, 5, "Ada", "Bergen"), (3, 11, "Cy", "Lviv"), (4, 2, "Dee", "Paris"), (7, 10, "Gus", "Riga")]
+    assert DeltaTable(str(port)).history(limit=1)[0]["operation"] == "MERGE"  # still incremental, not a whole rewrite
+    assert DeltaTable(str(port) + ".applied").to_pyarrow_table().num_rows == 7  # every key seen again
