@@ -88,6 +88,56 @@ def test_a_broken_glossary_names_file_field_and_line(tmp_path):
     assert "value mapping 'iso-3166-2' is unknown" in str(error.value)
 
 
+def test_a_misspelt_glossary_setting_is_refused_with_the_setting_meant(tmp_path):
+    # A typo must not silently drop what it meant: `vaules` would leave country unnormalized and unchecked.
+    file = tmp_path / "glossary.yaml"
+    file.write_text(
+        "term:\n"
+        "  x: {}\n"
+        "terms:\n"
+        "  country:\n"
+        "    definition: A country.\n"
+        "    vaules: iso-3166-1-alpha-2\n"
+        "  status:\n"
+        "    definition: Order status.\n"
+        "    values:\n"
+        "      canonical: [completed]\n"
+        "      synonym: {done: completed}\n"
+        "  active_user:\n"
+        "    definition: Someone recently active.\n"
+        "    meanings:\n"
+        "      shop: {definition: A purchase in the last 7 days., paramters: {window: 7 days}}\n"
+        "      crm: A login in the last 30 days.\n"
+        "    crosswalk:\n"
+        "      product: mesh://customers/keys\n"
+        "      columns: {shop: customer_id, crm: id}\n"
+        "      colour: blue\n"
+    )
+    with pytest.raises(GlossaryError) as error:
+        load_glossary(file)
+    found = {(p.field, p.line, p.message, p.fix.split("?")[0]) for p in error.value.problems}
+    assert found == {
+        ("term", 1, "unknown setting 'term' (a typo?)", "did you mean 'terms'"),
+        ("terms.country.vaules", 6, "unknown setting 'vaules' (a typo?)", "did you mean 'values'"),
+        ("terms.status.values.synonym", 11, "unknown setting 'synonym' (a typo?)", "did you mean 'synonyms'"),
+        ("terms.active_user.meanings.shop.paramters", 15, "unknown setting 'paramters' (a typo?)", "did you mean 'parameters'"),
+        ("terms.active_user.crosswalk.colour", 20, "unknown setting 'colour' (a typo?)", "did you mean 'columns'"),
+    }, error.value
+    assert f"{file}:6: terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'? this part of the glossary knows: definition, canonical, logicalType, values, " in str(error.value)
+
+
+def test_mesh_check_reports_a_misspelt_glossary_setting_and_the_domains_still_load(lab):
+    lab.add_domain("shop")
+    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
+                    contract_yaml("shop", "things", [column("id", "integer")]))
+    lab.glossary_file.write_text(lab.glossary_file.read_text().replace("    values: iso-3166-1-alpha-2\n", "    vaules: iso-3166-1-alpha-2\n"))
+    checked = run_mesh("check")
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
+    [line] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.glossary")]
+    assert f"{lab.glossary_file}:" in line and "terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'?" in line, line
+    assert lab.broken_products("shop") == {}
+
+
 CLICKS = "user_id,clicked_at\na,2026-03-30 10:00:00\nb,2026-03-22 10:00:00\nc,2026-02-20 10:00:00\nd,2026-03-31 09:00:00\n"
 ACTIVE_SQL = """
 type: mesh_platform.recipes.SqlProduct

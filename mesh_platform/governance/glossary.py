@@ -17,6 +17,7 @@ crosswalk names the product linking two meanings' identifiers.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from mesh_platform.contract.model import Column, Contract
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
+# The settings each part of the glossary has: any other key is refused (a typo would silently drop what it meant).
+TERM_KEYS = ("definition", "canonical", "logicalType", "values", "meanings", "canonicalMeaning", "crosswalk", "relation")
+MEANING_KEYS = ("definition", "column", "pattern", "parameters")
+VALUE_TABLE_KEYS = ("canonical", "synonyms")
+CROSSWALK_KEYS = ("product", "columns")
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,16 @@ class _GlossaryReader:
     def fail(self, path: FieldPath, message: str, fix: str) -> None:
         self.problems.append(self.doc.problem(path, message, fix))
 
+    def known_keys(self, path: FieldPath, entry: Any, known: tuple[str, ...]) -> None:
+        """Fail every key of `entry` (a mapping) that is not one of `known`, with the nearest known one."""
+        for key in entry if isinstance(entry, dict) else ():
+            if key not in known:
+                nearest = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{nearest[0]}'? " if nearest else ""
+                self.fail((*path, str(key)), f"unknown setting '{key}' (a typo?)", f"{hint}this part of the glossary knows: {', '.join(known)}")
+
     def read(self) -> dict[str, Term]:
+        self.known_keys((), self.doc.data, ("terms",))
         entries = self.doc.data.get("terms")
         if not isinstance(entries, dict) or not entries:
             self.fail(("terms",), "the glossary declares no terms", "write terms: {<term>: {definition: …}}")
@@ -226,6 +241,7 @@ class _GlossaryReader:
         if not isinstance(entry, dict) or not str(entry.get("definition") or "").strip():
             self.fail(path, f"term '{name}' has no definition", "say in one sentence what the word means across the mesh")
             return None
+        self.known_keys(path, entry, TERM_KEYS)
         logical_type = entry.get("logicalType")
         if logical_type is not None and logical_type not in LOGICAL_TYPES:
             self.fail((*path, "logicalType"), f"logicalType '{logical_type}' is unknown", f"use one of: {', '.join(LOGICAL_TYPES)}")
@@ -253,6 +269,7 @@ class _GlossaryReader:
         if not isinstance(entry, dict) or not entry.get("definition"):
             self.fail(path, f"the meaning for {domain} has no definition", "write the definition as text, or {definition: …, parameters: {…}}")
             return Meaning(domain, "")
+        self.known_keys(path, entry, MEANING_KEYS)
         pattern = entry.get("pattern")
         if pattern is not None:
             try:
@@ -279,6 +296,7 @@ class _GlossaryReader:
                 self.fail(path, f"value mapping '{entry}' is unknown", f"use one the platform ships ({', '.join(BUILT_IN)}) or a table {{canonical: [...], synonyms: {{...}}}}")
                 return None
             return BUILT_IN[entry]
+        self.known_keys(path, entry, VALUE_TABLE_KEYS)
         canonical = entry.get("canonical") if isinstance(entry, dict) else None
         synonyms = (entry.get("synonyms") or {}) if isinstance(entry, dict) else {}
         if not isinstance(canonical, list) or not canonical or not isinstance(synonyms, dict):
@@ -293,6 +311,7 @@ class _GlossaryReader:
     def crosswalk(self, path: FieldPath, entry: Any, meanings: dict[str, Meaning]) -> Crosswalk | None:
         if entry is None:
             return None
+        self.known_keys(path, entry, CROSSWALK_KEYS)
         if not isinstance(entry, dict) or not entry.get("product") or not isinstance(entry.get("columns"), dict):
             self.fail(path, "a crosswalk needs product: mesh://<domain>/<product> and columns: {meaning: column}", "see the customer term for an example")
             return None
