@@ -199,6 +199,7 @@ def json_of(text):
     return json.loads(text)
 
 
+@pytest.mark.slow  # three builds of two cdc products; the fast tier has the incremental cdc test above
 def test_cdc_after_a_build_whose_record_never_committed_applies_those_events_again_and_reaches_the_replay(lab):
     """A build applies its changes to the port (a Delta MERGE) and then adds them to its record of applied events,
     two commits: a process killed between them leaves the port ahead of the record. The next build must
