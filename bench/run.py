@@ -139,6 +139,7 @@ def table(report: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
+
 def _build(figures: dict) -> str:
     return f" (build {figures['build_s_median']:.2f} s)" if "build_s_median" in figures else ""
 

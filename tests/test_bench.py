@@ -9,6 +9,7 @@ from bench.scenarios import newest_build_seconds
 
 from .conftest import contract_yaml
 from .test_recipes import THINGS
+from .test_recipes_configured import SOURCE
 
 
 def runs(*figures: tuple[float, float, float | None]):
@@ -36,8 +37,7 @@ def test_a_pairing_whose_runs_do_not_read_their_build_time_has_no_build_ratio():
 @pytest.mark.slow
 def test_the_build_time_read_from_dagster_is_the_newest_runs_step(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
-                    contract_yaml("shop", "things", THINGS))
+    lab.add_product("shop", "things", SOURCE.format(path="things.csv"), contract_yaml("shop", "things", THINGS))
     lab.land("shop", "things.csv", "id,name,amount\n1,anvil,12.50\n2,bucket,3.25\n")
     older = lab.materialize("shop", "things")
     newest = lab.materialize("shop", "things")

@@ -11,6 +11,7 @@ from mesh_platform.governance.glossary import DEFAULT_GLOSSARY, TermUseError, lo
 from mesh_platform.governance.value_mappings import ISO_COUNTRIES
 
 from .conftest import column, contract_yaml, owner_read, run_mesh
+from .test_recipes_configured import SOURCE
 
 DEMO_SPELLINGS = {
     "US": ["US", "USA", "U.S.", "United States", "united states", "U.S.A.", "United States of America"],
@@ -128,8 +129,7 @@ def test_a_misspelt_glossary_setting_is_refused_with_the_setting_meant(tmp_path)
 
 def test_mesh_check_reports_a_misspelt_glossary_setting_and_the_domains_still_load(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
-                    contract_yaml("shop", "things", [column("id", "integer")]))
+    lab.add_product("shop", "things", SOURCE.format(path="things.csv"), contract_yaml("shop", "things", [column("id", "integer")]))
     lab.glossary_file.write_text(lab.glossary_file.read_text().replace("    values: iso-3166-1-alpha-2\n", "    vaules: iso-3166-1-alpha-2\n"))
     checked = run_mesh("check")
     assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
