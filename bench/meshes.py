@@ -20,6 +20,7 @@ class BenchMesh:
     def __init__(self, root: Path):
         self.root = root
         self.home = root / ".mesh"
+        self.landing = root / "landing"  # the mesh's landing zone (its default, outside MESH_HOME)
         self.domains: list[str] = []
         (root / PACKAGE).mkdir(parents=True, exist_ok=True)
         (root / PACKAGE / "__init__.py").write_text("")
@@ -48,7 +49,7 @@ class BenchMesh:
 
     def land(self, domain: str, file: Path) -> None:
         """Deliver `file` to the domain's landing folder (a hard link where possible: no copy of big data)."""
-        folder = self.home / "landing" / domain
+        folder = self.landing / domain
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / file.name
         target.unlink(missing_ok=True)
@@ -60,7 +61,7 @@ class BenchMesh:
 
     def land_folder(self, domain: str, folder: Path) -> None:
         """Deliver a folder of files (hard links where possible)."""
-        target = self.home / "landing" / domain / folder.name
+        target = self.landing / domain / folder.name
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -85,13 +85,24 @@ def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False,
     return result
 
 
+def mesh_env(home: Path, root: Path = REPO, **extra: str) -> dict[str, str]:
+    """This environment pointed at the mesh at `root` with the state folder `home` and a landing zone of its
+    own beside it (the repository's default landing/ is never written by a test)."""
+    return {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "MESH_LANDING": str(landing_beside(home)), **extra}
+
+
+def landing_beside(home: Path) -> Path:
+    return home.parent / f"{home.name}-landing"
+
+
 @pytest.fixture
 def mesh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MeshSettings:
-    """The repository's mesh with an empty, temporary MESH_HOME."""
+    """The repository's mesh with an empty, temporary MESH_HOME (and landing zone)."""
     home = tmp_path / "mesh_home"
     monkeypatch.setenv("MESH_HOME", str(home))
     monkeypatch.setenv("MESH_ROOT", str(REPO))
-    return MeshSettings(root=REPO, home=home)
+    monkeypatch.setenv("MESH_LANDING", str(landing_beside(home)))
+    return MeshSettings(root=REPO, home=home, landing=landing_beside(home))
 
 
 @dataclass(frozen=True)
@@ -109,12 +120,12 @@ def demo_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Itera
     done = shared / "demo" / "materialized.txt"  # what `mesh materialize --all` printed
     with FileLock(str(shared / "demo.lock")):
         if not done.exists():
-            env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
+            env = mesh_env(home)
             run_mesh("seed", "--rows", "400", env=env, check=True)
             done.write_text(run_mesh("materialize", "--all", env=env, check=True).stdout)
-    settings = MeshSettings(root=REPO, home=home)
-    saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT")}
-    os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO)})
+    settings = MeshSettings(root=REPO, home=home, landing=landing_beside(home))
+    saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT", "MESH_LANDING")}
+    os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO), "MESH_LANDING": str(landing_beside(home))})
     yield DemoMesh(settings, done.read_text())
     for key, value in saved.items():
         if value is None:
@@ -276,6 +287,7 @@ def open_lab(root: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) 
     monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
     monkeypatch.setenv("MESH_GLOSSARY", str(mesh.glossary_file))
+    monkeypatch.setenv("MESH_LANDING", str(mesh.settings.landing_root))
     return mesh
 
 
@@ -284,12 +296,12 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -
     return open_lab(tmp_path / "lab", monkeypatch, empty_instance)
 
 
-MESH_FILES = ("workspace.yaml", "dg.toml", "domains", "templates")
+MESH_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "domains", "governance", "templates")
 
 
 @dataclass(frozen=True)
 class MeshCopy:
-    """A copy of the repository's mesh (workspace, domains, templates) that a test may change."""
+    """A copy of the repository's mesh (settings, workspace, domains, governance, templates) that a test may change."""
 
     settings: MeshSettings
 
@@ -299,7 +311,9 @@ class MeshCopy:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home)}
+        environment = {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home), "MESH_LANDING": str(self.settings.landing_root)}
+        environment.pop("MESH_GLOSSARY", None)  # the copy's own, from its mesh.yaml
+        return environment
 
     def mesh(self, *args: str, check: bool = False) -> MeshRun:
         return run_mesh(*args, env=self.env, cwd=self.root, check=check)
@@ -319,7 +333,7 @@ class MeshCopy:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> MeshCopy:
-    """A changeable copy of the mesh's repository (workspace, domains, templates) with an empty MESH_HOME."""
+    """A changeable copy of the mesh's repository (settings, workspace, domains, governance, templates) with an empty MESH_HOME."""
     root = tmp_path / "repo"
     for name in MESH_FILES:
         source = REPO / name
@@ -328,14 +342,16 @@ def repo_copy(tmp_path: Path) -> MeshCopy:
         else:
             root.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, root / name)
-    return MeshCopy(MeshSettings(root=root, home=tmp_path / "home"))
+    home = tmp_path / "home"
+    return MeshCopy(MeshSettings(root=root, home=home, landing=landing_beside(home)))
 
 
 @pytest.fixture
 def mesh_copy(repo_copy: MeshCopy, demo_mesh: DemoMesh) -> MeshCopy:
     """A changeable copy of the mesh whose MESH_HOME starts with the demo's published state: ports, vault, sources."""
-    for state in ("ports", "vault", "landing"):  # the published state: ports, the clear values behind their tokens, sources
+    for state in ("ports", "vault"):  # the published state: ports and the clear values behind their tokens
         shutil.copytree(demo_mesh.settings.home / state, repo_copy.settings.home / state)
+    shutil.copytree(demo_mesh.settings.landing_root, repo_copy.settings.landing_root)  # and the sources
     return repo_copy
 
 
@@ -378,7 +394,7 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
 def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
     """`mesh ui` over the demo mesh on a free loopback port, once every domain has loaded."""
     port = free_port()
-    env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home), "MESH_ROOT": str(REPO), "MESH_UI_PORT": str(port)}
+    env = mesh_env(demo_mesh.settings.home, MESH_UI_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=REPO, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,

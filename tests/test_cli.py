@@ -4,7 +4,7 @@ import hashlib
 import json
 import os
 
-from .conftest import REPO, run_mesh
+from .conftest import REPO, landing_beside, mesh_env, run_mesh
 
 
 def test_help_lists_the_commands():
@@ -54,13 +54,14 @@ def test_outside_a_mesh_the_error_says_what_to_do(tmp_path):
 
 def test_seed_is_deterministic_and_messy(tmp_path):
     def seeded(home):
-        env = {**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}
+        env = mesh_env(home)
         assert run_mesh("seed", "--rows", "60", env=env).returncode == 0
-        return {p.relative_to(home): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(home.rglob("*")) if p.is_file()}
+        landing = landing_beside(home)
+        return {p.relative_to(landing): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(landing.rglob("*")) if p.is_file()}
 
     first, second = seeded(tmp_path / "a"), seeded(tmp_path / "b")
     assert first == second and len(first) == 5
-    orders = "".join(p.read_text() for p in (tmp_path / "a/landing/sales/orders").glob("*.csv"))
+    orders = "".join(p.read_text() for p in (landing_beside(tmp_path / "a") / "sales/orders").glob("*.csv"))
     assert {"U.S.", "Japan", "USA"} <= {field for line in orders.splitlines() for field in line.split(",")}
     lines = orders.splitlines()
     data = [line for line in lines if not line.startswith("order_id")]

@@ -7,12 +7,13 @@ import pytest
 
 from mesh_platform.core.countries import iso_country_code
 from mesh_platform.core.errors import GlossaryError
-from mesh_platform.governance.glossary import DEFAULT_GLOSSARY, TermUseError, load_glossary
+from mesh_platform.governance.glossary import TermUseError, load_glossary
 from mesh_platform.governance.value_mappings import ISO_COUNTRIES
 
-from .conftest import column, contract_yaml, owner_read, run_mesh
+from .conftest import REPO, column, contract_yaml, owner_read, run_mesh
 from .test_recipes_configured import SOURCE
 
+DEMO_GLOSSARY = REPO / "governance" / "glossary.yaml"
 DEMO_SPELLINGS = {
     "US": ["US", "USA", "U.S.", "United States", "united states", "U.S.A.", "United States of America"],
     "JP": ["JP", "Japan", "JPN", "japan", "Nippon"],
@@ -36,8 +37,8 @@ def test_every_iso_3166_country_maps_to_its_alpha_2_code():
     assert ISO_COUNTRIES.canonical_values >= {c.alpha_2 for c in pycountry.countries}
 
 
-def test_the_platform_glossary_declares_polysemes_mappings_and_a_crosswalk():
-    glossary = load_glossary(DEFAULT_GLOSSARY)
+def test_the_demo_glossary_declares_polysemes_mappings_and_a_crosswalk():
+    glossary = load_glossary(DEMO_GLOSSARY)
     assert {"country", "customer", "active_user", "session"} <= set(glossary.terms)
     # a polyseme: each domain's own meaning, another domain must name one
     assert glossary.use("active_user", "web_analytics").meaning.parameters == {"window": "7 days"}

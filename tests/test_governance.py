@@ -6,7 +6,7 @@ import os
 
 from mesh_platform.governance import check_mesh
 
-from .conftest import REPO, column, contract_yaml, run_mesh
+from .conftest import REPO, column, contract_yaml, mesh_env, run_mesh
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: x.csv\n"
 GOOD_QUALITY = [{"name": "x", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
@@ -140,7 +140,7 @@ def test_check_needs_no_dagster_instance(tmp_path):
     """mesh check reads the repository's files (and published versions, when there are any): it runs
     where no Dagster instance was ever created, and creates none."""
     home = tmp_path / "never_created"
-    result = run_mesh("check", env={**os.environ, "MESH_HOME": str(home), "MESH_ROOT": str(REPO)}, cwd=REPO)
+    result = run_mesh("check", env=mesh_env(home), cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not home.exists()
 

@@ -8,7 +8,7 @@ import pytest
 from mesh_platform import Catalog, product_versions
 from mesh_platform.storage import PortStore
 
-from .conftest import REPO, owner_read, owner_relation, run_mesh
+from .conftest import REPO, landing_beside, mesh_env, owner_read, owner_relation, run_mesh
 
 pytestmark = pytest.mark.slow
 
@@ -73,10 +73,10 @@ def test_duckdb_relation_reads_push_work_into_duckdb(demo_mesh):
 
 
 def test_failed_product_keeps_its_port_and_other_domains_keep_working(tmp_path):
-    env = {**os.environ, "MESH_HOME": str(tmp_path / "home"), "MESH_ROOT": str(REPO)}
+    env = mesh_env(tmp_path / "home")
     run_mesh("seed", "--rows", "100", env=env, check=True)
     run_mesh("materialize", "--domain", "sales", env=env, check=True)
-    export = tmp_path / "home/landing/sales/orders/export_0002.csv"
+    export = landing_beside(tmp_path / "home") / "sales/orders/export_0002.csv"
     export.write_text(export.read_text().replace("completed", "completed,surprise", 1))
 
     result = run_mesh("materialize", "--domain", "sales", "--domain", "web_analytics", env=env)

@@ -18,7 +18,6 @@ from mesh_platform import (
     LandingZoneResource,
     PortStoreResource,
 )
-from mesh_platform.core.settings import DEFAULT_GLOSSARY
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage import PortStore
 from mesh_platform.storage.location import Location
@@ -73,7 +72,7 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
         "ads", "reach", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
         contract_yaml("ads", "reach", [column("id", "integer"), column("email", classification="personal")]),
     )
-    for name in ("MESH_HOME", "MESH_ROOT", "DAGSTER_HOME", "MESH_GLOSSARY", "MESH_SECRET"):
+    for name in ("MESH_HOME", "MESH_ROOT", "DAGSTER_HOME", "MESH_GLOSSARY", "MESH_LANDING", "MESH_SECRET"):
         monkeypatch.delenv(name, raising=False)
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "landing" / "crm").mkdir(parents=True)
@@ -82,7 +81,7 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
     def configured(domain: str) -> dg.Definitions:
         loaded = lab.definitions(domain)
         resources = {
-            "mesh_catalog": CatalogResource(root=str(lab.root), glossary_file=str(DEFAULT_GLOSSARY)),
+            "mesh_catalog": CatalogResource(root=str(lab.root), glossary_file=str(lab.glossary_file)),
             "mesh_ports": PortStoreResource(root=str(elsewhere / "ports"), vault_root=str(elsewhere / "vault")),
             "mesh_duckdb": DomainDuckDBResource(database=str(elsewhere / "work" / f"{domain}.duckdb")),
             "mesh_landing": LandingZoneResource(root=str(elsewhere / "landing")),

@@ -34,6 +34,9 @@ def glossary_command(
     if as_json:
         print_json({"file": str(glossary.file), "terms": [_as_json(t, uses.get(t.name, [])) for t in shown]})
         return
+    if not shown:
+        typer.echo(f"the glossary has no terms yet; the governance group adds them to {glossary.file}")
+        return
     for index, item in enumerate(shown):
         if index:
             typer.echo("")

@@ -15,12 +15,14 @@ from mesh_platform.cli.cost import cost_command
 from mesh_platform.cli.deploy import deploy
 from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
+from mesh_platform.cli.init import init_command
 from mesh_platform.cli.lineage import lineage_command
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.new import new
 from mesh_platform.cli.policies import policies_command
 from mesh_platform.cli.query import query_command
+from mesh_platform.cli.reset import reset_command
 from mesh_platform.cli.seed import seed
 from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
@@ -59,6 +61,7 @@ def main(
         os.environ["MESH_ENV"] = env  # read by MeshSettings, and passed on to every process the command starts
 
 
+cli.command("init")(init_command)
 cli.command("seed")(seed)
 cli.command("materialize")(materialize_command)
 cli.command("list")(list_products)
@@ -71,6 +74,7 @@ cli.command("cost")(cost_command)
 cli.command("ui")(ui)
 cli.command("serve")(serve_command)
 cli.command("demo")(demo)
+cli.command("reset")(reset_command)
 cli.command("templates")(templates_command)
 cli.command("check")(check_command)
 cli.command("glossary")(glossary_command)

@@ -49,7 +49,14 @@ def materialize_command(
     for error in broken.values():
         typer.echo(f"  ✗ {error.problems[0]}", err=True)
     if not selection:
-        raise fail("nothing selected; give addresses, --domain D or --all")
+        if broken:
+            raise fail(f"nothing to build: {len(broken)} product folders are broken (listed above)")
+        if not (all_products or domains):
+            raise fail("nothing selected; give addresses, --domain D or --all")
+        # A mesh (or a domain) with nothing to build yet is not an error.
+        where = "the mesh has" if all_products else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
+        typer.echo(f"{where} no products yet: nothing to build (mesh new product DOMAIN/NAME --template T adds one)")
+        return
     report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:

@@ -15,10 +15,16 @@ def seed(
     rows: Annotated[int, typer.Option("--rows", min=10, help="Number of sales orders; the other domains scale with it.")] = DEFAULT_ROWS,
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and rows give the same files.")] = 7,
 ) -> None:
-    """Generate the demo source data (deterministic, deliberately messy) under MESH_HOME/landing."""
-    from mesh_platform.demo.seed import seed_demo  # pandas and Faker: only when seeding
+    """Generate the demo mesh's source data (deterministic, deliberately messy) in its landing zone."""
+    from mesh_platform.catalog.workspace import read_workspace
+    from mesh_platform.demo.seed import DEMO_SOURCE_DOMAINS, seed_demo  # pandas and Faker: only when seeding
 
     settings = MeshSettings.from_env()
+    if missing := [d for d in DEMO_SOURCE_DOMAINS if d not in {domain.name for domain in read_workspace(settings.root)}]:
+        raise MeshError(
+            f"mesh seed writes the demo mesh's source files, and this mesh has no domain {', '.join(missing)}; "
+            "deliver your own files to the landing zone, or try the demo: mesh init --demo DIR"
+        )
     if settings.deployment.landing is not None and settings.deployment.landing.on_object_store:
         raise MeshError(
             f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment '{settings.deployment.name}' "
@@ -26,5 +32,5 @@ def seed(
         )
     summary = seed_demo(settings, rows=rows, seed=random_seed)
     for file, count in summary.files.items():
-        typer.echo(f"  {count:>9,} rows  {settings.home / file}")
+        typer.echo(f"  {count:>9,} rows  {settings.landing_root / file}")
     typer.echo(f"seeded {summary.total_rows():,} rows in {len(summary.files)} files")

@@ -1,16 +1,20 @@
-"""Where a mesh lives: the repository (code) and `MESH_HOME` (all state), read from the environment.
+"""Where a mesh lives: the repository (code), `MESH_HOME` (all state) and the landing zone (source files).
 
 Everything the mesh writes — the Dagster instance, each domain's DuckDB file,
-the published ports, the demo source files, the access log — lives under one
-folder, `MESH_HOME` (default `.mesh/` in the checkout). Deleting it resets the mesh.
+the published ports, the vault, the access log — lives under one folder,
+`MESH_HOME` (default `.mesh/` in the mesh's root); `mesh reset` empties it. Source
+files arrive outside it, in the landing zone (default `landing/` in the root), so a
+reset never deletes them.
 
-This module is the one place that reads where the mesh lives from the environment:
+The mesh's own settings file, `mesh.yaml` at its root (`core.project`), says where each
+of these is; this module is the one place that reads the environment, which overrides it:
 
   MESH_ROOT      the repository (default: the nearest folder holding workspace.yaml)
-  MESH_HOME      the state folder (default: MESH_ROOT/.mesh)
-  MESH_GLOSSARY  the glossary of shared terms (default: the one the platform ships)
+  MESH_HOME      the state folder (default: mesh.yaml's `home`, else MESH_ROOT/.mesh)
+  MESH_LANDING   the landing zone, a folder or s3://bucket/prefix (default: mesh.yaml's `landing`, else MESH_ROOT/landing)
+  MESH_GLOSSARY  the glossary of shared terms (default: mesh.yaml's `glossary`, else governance/glossary.yaml)
   MESH_SECRET    the key personal values are hashed with (default: one kept in MESH_HOME/secret)
-  MESH_ENV       the deployment, deploy/<name>.yaml (default: `local`, embedded; see core.deployment)
+  MESH_ENV       the deployment, deploy/<name>.yaml (default: mesh.yaml's `deployment`, else `local`; see core.deployment)
   MESH_DUCKDB_MEMORY_LIMIT  the most memory a domain's DuckDB may use while it builds, e.g. 2GB
                  (DuckDB's memory_limit; default: DuckDB's own, 80% of the machine's memory)
 
@@ -30,10 +34,11 @@ from pathlib import Path
 
 from mesh_platform.core.deployment import LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.project import ProjectSettings
 
 WORKSPACE_FILE = "workspace.yaml"
-# The glossary the governance group ships with the platform.
-DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "governance" / "glossary.yaml"
+# The platform's own checkout: its `templates/` (what `mesh new` and `mesh init` render) and the demo mesh.
+PLATFORM_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def find_mesh_root(start: Path | None = None) -> Path:
@@ -57,30 +62,44 @@ def repository_of(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class MeshSettings:
-    """Paths of one mesh: `root` holds the code, `home` holds the state."""
+    """Paths of one mesh: `root` holds the code, `home` holds the state, the landing zone the source files."""
 
     root: Path
     home: Path
-    glossary_file: Path = DEFAULT_GLOSSARY
+    glossary: Path | None = None  # None: the project's (mesh.yaml's `glossary`, relative to root)
+    landing: Path | None = None  # the local landing folder; None: the project's (mesh.yaml's `landing`)
     secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
     duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
+    project: ProjectSettings = field(default_factory=ProjectSettings)  # what the mesh's mesh.yaml says
 
     @classmethod
     def from_env(cls, start: Path | None = None, root: Path | None = None, require_environment: bool = True) -> MeshSettings:
         """The settings the environment gives; `root` fixes the repository (e.g. a code location's own).
         Without `require_environment`, the deployment's secrets and packages need not be there (see `Deployment.load`)."""
         root = Path(root).resolve() if root is not None else find_mesh_root(start)
-        home = Path(os.environ.get("MESH_HOME") or root / ".mesh").resolve()
-        glossary = Path(os.environ.get("MESH_GLOSSARY") or DEFAULT_GLOSSARY)
+        project = ProjectSettings.read(root)
+        home = Path(os.environ.get("MESH_HOME") or root / project.home).resolve()
+        glossary = os.environ.get("MESH_GLOSSARY")
         return cls(
             root=root,
             home=home,
-            glossary_file=glossary,
+            glossary=Path(glossary) if glossary else None,
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
-            deployment=Deployment.load(root, require_environment=require_environment),
+            deployment=Deployment.load(root, os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
+            project=project,
         )
+
+    @property
+    def glossary_file(self) -> Path:
+        """The glossary of shared terms (a missing file is an empty glossary)."""
+        return self.glossary or (self.root / self.project.glossary).resolve()
+
+    @property
+    def policies_file(self) -> Path:
+        """The governance group's own mesh-wide policies (a missing file: only the platform's)."""
+        return (self.root / self.project.policies).resolve()
 
     @property
     def workspace_file(self) -> Path:
@@ -88,7 +107,9 @@ class MeshSettings:
 
     @property
     def templates_root(self) -> Path:
-        return self.root / "templates"
+        """The templates `mesh new` renders: the mesh's own `templates/` folder when it has one, else the platform's."""
+        own = self.root / "templates"
+        return own if own.is_dir() else PLATFORM_CHECKOUT / "templates"
 
     @property
     def dagster_home(self) -> Path:
@@ -116,9 +137,9 @@ class MeshSettings:
 
     @property
     def landing_uri(self) -> str:
-        """Where source files arrive: MESH_HOME/landing, or the deployment's landing zone (a folder or s3://bucket/prefix)."""
+        """Where source files arrive: the mesh's landing folder, or the deployment's landing zone (a folder or s3://bucket/prefix)."""
         store = self.deployment.landing
-        return str(self.landing_root) if store is None else self._uri(store.uri)
+        return str(self.landing_root) if store is None or not store.on_object_store else self._uri(store.uri)
 
     @property
     def landing_cache(self) -> Path:
@@ -145,8 +166,12 @@ class MeshSettings:
 
     @property
     def landing_root(self) -> Path:
-        """Where source files arrive, one folder per domain (what `source` products read)."""
-        return self.home / "landing"
+        """The local landing folder, one folder per domain (what `source` products read): the deployment's when it
+        names a folder (MESH_LANDING), else the mesh's own (mesh.yaml's `landing`, outside MESH_HOME)."""
+        store = self.deployment.landing
+        if store is not None and not store.on_object_store:
+            return Path(self._uri(store.uri))
+        return self.landing or (self.root / self.project.landing).resolve()
 
     def landing_dir(self, domain: str) -> Path:
         return self.landing_root / domain
@@ -178,6 +203,14 @@ class MeshSettings:
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def state_paths(self) -> tuple[Path, ...]:
+        """Everything the mesh writes under MESH_HOME (what `mesh reset` removes); the landing zone is not state."""
+        fixed = (self.home / "dagster", self.home / "deploy", self.ports_root, self.vault_root, self.databases_root,
+                 self.landing_cache, self.logs_dir, self.secret_file)
+        journals = tuple(self.home.glob(f"{self.access_log_file.name}*"))  # the SQLite file and its journal or WAL files
+        return (*fixed, self.access_log_file, *journals)
+
     def ensure_dagster_home(self) -> Path:
         """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change)."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
@@ -193,6 +226,7 @@ class MeshSettings:
         env["MESH_ROOT"] = str(self.root)
         env["MESH_HOME"] = str(self.home)
         env["MESH_GLOSSARY"] = str(self.glossary_file)
+        env["MESH_LANDING"] = self.landing_uri
         env["MESH_ENV"] = self.deployment.name
         env["DAGSTER_HOME"] = str(self.ensure_dagster_home())
         python_path = [str(self.root), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]

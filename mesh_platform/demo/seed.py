@@ -1,7 +1,7 @@
 """Demo source data: deterministic, realistic and as messy as real exports.
 
-`mesh seed --rows N` writes the landing files of the five demo domains under
-`MESH_HOME/landing/`. The same seed and size always give the same files. The
+`mesh seed --rows N` writes the landing files of the five demo domains into the
+mesh's landing zone (`landing/` by default). The same seed and size always give the same files. The
 mess is deliberate: countries written many ways ('US', 'USA', 'U.S.', 'United
 States', 'Japan'…), missing values, duplicate rows and events, events out of
 order, and customer identifiers that differ between domains (the shop's
@@ -31,12 +31,13 @@ COUNTRY_SPELLINGS = {
 }
 COUNTRY_WEIGHTS = {"US": 0.38, "JP": 0.22, "DE": 0.14, "GB": 0.12, "FR": 0.08, "BR": 0.06}
 START = dt.date(2026, 1, 1)
+DEMO_SOURCE_DOMAINS = ("customers", "sales", "web_analytics", "marketing")  # the domains whose files mesh seed writes
 DAYS = 180
 
 
 @dataclass(frozen=True)
 class SeedSummary:
-    files: dict[str, int]  # landing file (relative to MESH_HOME) → rows
+    files: dict[str, int]  # landing file (relative to the landing zone) → rows
 
     def total_rows(self) -> int:
         return sum(self.files.values())
@@ -61,9 +62,9 @@ def seed_demo(settings: MeshSettings, rows: int = DEFAULT_ROWS, seed: int = 7) -
                     out.write(json.dumps(record, default=str) + "\n")
         else:
             frame.to_parquet(path, index=False)
-        written[str(path.relative_to(settings.home))] = len(frame)
+        written[str(path.relative_to(settings.landing_root))] = len(frame)
 
-    for domain in ("customers", "sales", "web_analytics", "marketing"):
+    for domain in DEMO_SOURCE_DOMAINS:
         folder = settings.landing_dir(domain)
         if folder.exists():
             for old in folder.rglob("*"):

@@ -26,6 +26,7 @@ from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import PortStore
 
 DOMAIN_POLICY_FILE = "policies.py"
+GOVERNANCE_SCOPE = "governance"  # the id prefix of the governance group's own mesh-wide policies (mesh.yaml's `policies`)
 RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
 
 
@@ -50,8 +51,17 @@ class CheckReport:
 
 
 @functools.cache
-def mesh_policies() -> list[Policy]:
+def platform_policies() -> list[Policy]:
+    """The policies the platform ships (`governance/mesh_policies.py`): every mesh meets them."""
     return collect(lambda: _import_fresh("mesh_platform.governance.mesh_policies"), scope="mesh")
+
+
+def mesh_policies(view: MeshView) -> tuple[list[Policy], list[Violation]]:
+    """Every mesh-wide policy: the platform's, then the governance group's own (mesh.yaml's `policies`, ids
+    `governance.…`), and why any of the group's cannot run."""
+    file = view.policies_file
+    own, problems = _policies_in_file(file, file.stat().st_mtime_ns, GOVERNANCE_SCOPE) if file is not None and file.is_file() else ([], [])
+    return [*platform_policies(), *own], problems
 
 
 def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
@@ -66,29 +76,34 @@ def domain_policy_file(catalog: Catalog, domain: str) -> tuple[list[Policy], lis
 
 
 @functools.lru_cache(maxsize=64)
-def _policies_in_file(file: Path, modified: int, domain: str) -> tuple[list[Policy], list[Violation]]:
+def _policies_in_file(file: Path, modified: int, scope: str) -> tuple[list[Policy], list[Violation]]:
+    """The policies a file registers whose ids are `<scope>.…` (a domain's, or the governance group's), and its problems."""
+    whose = "the governance group's" if scope == GOVERNANCE_SCOPE else "the domain's"
+
     def load() -> None:
-        spec = importlib.util.spec_from_file_location(f"mesh_domain_policies.{domain}", file)
+        spec = importlib.util.spec_from_file_location(f"mesh_policies_of.{scope}", file)
         assert spec and spec.loader
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
     def problem(line: int | None, message: str, fix: str) -> Violation:
-        return Violation("mesh.policy-file", "error", f"({domain} policies)", file, line, message, fix)
+        return Violation("mesh.policy-file", "error", f"({scope} policies)", file, line, message, fix)
 
     try:
-        found = collect(load, scope=domain)
-    except Exception as error:  # the domain's code: any error is reported, never raised into mesh check
+        found = collect(load, scope="mesh" if scope == GOVERNANCE_SCOPE else scope)
+    except Exception as error:  # the mesh's own code: any error is reported, never raised into mesh check
         line = error.lineno if isinstance(error, SyntaxError) else next(
             (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == file), None
         )
-        return [], [problem(line, f"the domain's policies cannot be loaded: {type(error).__name__}: {error}", "fix the file; until then the domain's products are refused")]
+        refused = "every product is refused" if scope == GOVERNANCE_SCOPE else "the domain's products are refused"
+        return [], [problem(line, f"{whose} policies cannot be loaded: {type(error).__name__}: {error}", f"fix the file; until then {refused}")]
     valid, problems = [], []
     for rule in found:
-        if rule.id.startswith(f"{domain}."):
+        if rule.id.startswith(f"{scope}."):
             valid.append(rule)
         else:
             line = inspect.getsourcelines(rule.check)[1]
-            problems.append(problem(line, f"policy id '{rule.id}' is not the domain's: {domain}'s policies add to the mesh-wide ones and cannot replace them", f"name it {domain}.<rule>"))
+            adds_to = "the platform's" if scope == GOVERNANCE_SCOPE else "the mesh-wide ones"
+            problems.append(problem(line, f"policy id '{rule.id}' is not {whose}: its policies add to {adds_to} and cannot replace them", f"name it {scope}.<rule>"))
     return valid, problems
 
 
@@ -97,9 +112,8 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_p
     with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`)."""
     view = view or mesh_view(MeshSettings.from_env())
     catalog = view.catalog
-    shared = mesh_policies()
+    shared, violations = mesh_policies(view)
     domains = [domain] if domain else list(catalog.domains)
-    violations: list[Violation] = []
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view)
@@ -120,9 +134,10 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_p
 def check_product(product: Product, view: MeshView) -> list[Violation]:
     """Every policy (mesh-wide and the product's domain's) over one product; those reading
     published state only when the view can read it (not while definitions load)."""
+    shared, shared_problems = mesh_policies(view)
     own, problems = domain_policy_file(view.catalog, product.address.domain)
-    # A domain policy file that cannot run refuses the domain's products: its rules would silently not apply.
-    return [*problems, *_run(product, view, [*mesh_policies(), *own])]
+    # A policy file that cannot run refuses the products it governs: its rules would silently not apply.
+    return [*shared_problems, *problems, *_run(product, view, [*shared, *own])]
 
 
 def _run(product: Product, view: MeshView, policies: list[Policy]) -> list[Violation]:

@@ -1,7 +1,8 @@
 """The glossary of shared terms and their polysemes (one word, a different meaning per domain).
 
-The governance group keeps it in one YAML file (`mesh_platform/governance/glossary.yaml`,
-or the file `MESH_GLOSSARY` names). A contract column names the term it carries:
+The governance group keeps it in one YAML file (`governance/glossary.yaml` in the mesh's root, or
+the file `mesh.yaml`'s `glossary` or `MESH_GLOSSARY` names; no file, or `terms: {}`, is an empty
+glossary). A contract column names the term it carries:
 
     customProperties:
       - property: term
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError, GlossaryError, MeshError, Problem
-from mesh_platform.core.settings import DEFAULT_GLOSSARY  # the glossary the platform ships
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document
 from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
 from mesh_platform.quality.rules import QualityRule, rules_for_contract
@@ -190,10 +190,12 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def load_glossary(file: Path = DEFAULT_GLOSSARY) -> Glossary:
-    """Read and check a glossary file; `GlossaryError` lists every problem with its line."""
+def load_glossary(file: Path) -> Glossary:
+    """Read and check a glossary file (none there: an empty glossary); `GlossaryError` lists every problem with its line."""
     file = Path(file)
-    return _load(file.resolve(), file.stat().st_mtime_ns if file.exists() else 0)
+    if not file.exists():
+        return Glossary(file, {})
+    return _load(file.resolve(), file.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=8)
@@ -225,8 +227,10 @@ class _GlossaryReader:
     def read(self) -> dict[str, Term]:
         self.known_keys((), self.doc.data, ("terms",))
         entries = self.doc.data.get("terms")
-        if not isinstance(entries, dict) or not entries:
-            self.fail(("terms",), "the glossary declares no terms", "write terms: {<term>: {definition: …}}")
+        if entries is None:
+            return {}  # a glossary with no terms yet (`terms:` or `terms: {}`): nothing to check
+        if not isinstance(entries, dict):
+            self.fail(("terms",), "terms must be a mapping of term name → its definition", "write terms: {<term>: {definition: …}}")
             return {}
         terms = {}
         for name, entry in entries.items():

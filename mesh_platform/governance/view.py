@@ -16,6 +16,7 @@ from pathlib import Path
 from mesh_platform.catalog.catalog import Catalog, Product, shortest_path
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
+from mesh_platform.core.project import ProjectSettings
 from mesh_platform.governance.glossary import Glossary, load_glossary
 from mesh_platform.lineage.mesh_lineage import MeshLineage
 from mesh_platform.storage.ports import PortStore, PortVersion
@@ -30,6 +31,7 @@ class MeshView:
     glossary_error: FileProblemsError | None = None  # the glossary file's problems (then `glossary` is empty)
     ports: PortStore | None = None  # None while definitions load: no published state is read then
     today: dt.date = field(default_factory=dt.date.today)
+    policies_file: Path | None = None  # the governance group's own mesh-wide policies (mesh.yaml's `policies`)
 
     @classmethod
     def of(cls, catalog: Catalog, glossary_file: Path, ports: PortStore | None = None, today: dt.date | None = None) -> MeshView:
@@ -38,7 +40,8 @@ class MeshView:
             glossary, error = load_glossary(glossary_file), None
         except FileProblemsError as problem:
             glossary, error = Glossary(Path(glossary_file), {}), problem
-        return cls(catalog, glossary, error, ports, today or dt.date.today())
+        policies_file = (catalog.root / ProjectSettings.read(catalog.root).policies).resolve()
+        return cls(catalog, glossary, error, ports, today or dt.date.today(), policies_file)
 
     @property
     def reads_state(self) -> bool:

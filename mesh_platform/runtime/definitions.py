@@ -28,7 +28,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.catalog.workspace import RECIPE_FILE
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.settings import MeshSettings, repository_of
-from mesh_platform.governance.check import mesh_policies
+from mesh_platform.governance.check import platform_policies
 from mesh_platform.governance.view import MeshView
 from mesh_platform.product.broken import broken_product
 from mesh_platform.product.resources import platform_resources
@@ -74,7 +74,7 @@ def _dependency_loops(settings: MeshSettings, domain: str) -> dict[Path, list[st
     """The domain's product folders whose inputs lead back to them (policy mesh.no-product-cycles): no
     build order exists, and Dagster refuses a cyclic asset graph, so each loads as a broken product."""
     view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
-    [rule] = [rule for rule in mesh_policies() if rule.id == "mesh.no-product-cycles"]
+    [rule] = [rule for rule in platform_policies() if rule.id == "mesh.no-product-cycles"]
     loops = {}
     for product in view.catalog.in_domain(domain):
         if violations := rule.run(product, view):

@@ -1,0 +1,1 @@
+"""The mesh's domains: one package each, one Dagster code location each (workspace.yaml)."""
