@@ -287,7 +287,7 @@ def open_lab(root: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) 
     monkeypatch.setenv("MESH_HOME", str(mesh.settings.home))
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
     monkeypatch.setenv("MESH_GLOSSARY", str(mesh.glossary_file))
-    monkeypatch.setenv("MESH_LANDING", str(mesh.settings.landing_root))
+    monkeypatch.delenv("MESH_LANDING", raising=False)  # the lab's own landing/ (a deployment file may name another)
     return mesh
 
 
@@ -311,15 +311,16 @@ class MeshCopy:
 
     @property
     def env(self) -> dict[str, str]:
-        environment = {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home), "MESH_LANDING": str(self.settings.landing_root)}
-        environment.pop("MESH_GLOSSARY", None)  # the copy's own, from its mesh.yaml
+        environment = {**os.environ, "MESH_ROOT": str(self.root), "MESH_HOME": str(self.settings.home)}
+        for own in ("MESH_GLOSSARY", "MESH_LANDING"):  # the copy's own, from its mesh.yaml
+            environment.pop(own, None)
         return environment
 
     def mesh(self, *args: str, check: bool = False) -> MeshRun:
         return run_mesh(*args, env=self.env, cwd=self.root, check=check)
 
     def tree(self) -> dict[str, str]:
-        """Every file of the copy (state in MESH_HOME and derived caches aside) with a hash of its content."""
+        """Every file of the copy (state in MESH_HOME, the landing zone's sources and derived caches aside) with a hash of its content."""
         import hashlib
 
         from mesh_platform.catalog.index import INDEX_FOLDER
@@ -327,7 +328,7 @@ class MeshCopy:
         return {
             str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and INDEX_FOLDER not in p.parts
+            if p.is_file() and "__pycache__" not in p.parts and INDEX_FOLDER not in p.parts and not p.is_relative_to(self.settings.landing_root)
         }
 
 
@@ -342,8 +343,7 @@ def repo_copy(tmp_path: Path) -> MeshCopy:
         else:
             root.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, root / name)
-    home = tmp_path / "home"
-    return MeshCopy(MeshSettings(root=root, home=home, landing=landing_beside(home)))
+    return MeshCopy(MeshSettings(root=root, home=tmp_path / "home"))
 
 
 @pytest.fixture
