@@ -213,3 +213,87 @@ def test_the_fast_schema_check_agrees_with_the_explaining_one(part):
             print(richest.name, field, change, "explaining validator says valid:", expected_valid)
     assert checked > 500 // SCHEMA_SLICES
     assert disagreements == 0
+
+
+def test_a_mesh_setting_written_as_a_column_field_says_where_it_goes_once(tmp_path):
+    """`unmaskedFor: [marketing]` on a column (as an old README wrote it) names its line and the customProperties entry
+    to write instead, once (the standard's schema reports it from two of its branches)."""
+    text = contract_yaml("lab", "people", [column("email", classification="personal", unmaskedFor=["marketing"])])
+    path = write(tmp_path, text)
+    with pytest.raises(ContractError) as raised:
+        load_contract(path)
+    [problem] = raised.value.problems
+    assert problem.field == "schema[0].properties[0].unmaskedFor"
+    assert problem.line == text.splitlines().index("    unmaskedFor:") + 1
+    assert problem.message == "'unmaskedFor' is a mesh setting, not a field of the ODCS standard"
+    assert problem.fix == 'write it under this column\'s customProperties: - property: unmaskedFor / value: ["marketing"]'
+
+
+def test_a_contract_setting_written_as_a_field_says_where_it_goes(tmp_path):
+    text = contract_yaml("lab", "things", [column("a")]) + "access: public\n"
+    with pytest.raises(ContractError) as raised:
+        load_contract(write(tmp_path, text))
+    [problem] = raised.value.problems
+    assert problem.field == "access" and "'access' is a mesh setting" in problem.message
+    assert problem.fix == 'write it under the contract\'s customProperties: - property: access / value: "public"'
+
+
+# DuckDB types a port cannot serve as written, with what readers would get (None: no Delta table holds it).
+PORT_TYPES = {
+    "HUGEINT": "DECIMAL(38,0)",
+    "UTINYINT": "TINYINT",
+    "USMALLINT": "SMALLINT",
+    "UINTEGER": "INTEGER",
+    "UBIGINT": "BIGINT",
+    "TIMESTAMP_NS": "TIMESTAMP",
+    "TIMESTAMP_MS": "TIMESTAMP",
+    "UUID": "VARCHAR",
+    "JSON": "VARCHAR",
+    "ENUM('a', 'b')": "VARCHAR",
+    "INTEGER[3]": "INTEGER[]",
+    "STRUCT(a HUGEINT, b VARCHAR[])": "STRUCT(a DECIMAL(38,0), b VARCHAR[])",
+    "MAP(VARCHAR, UINTEGER)": "MAP(VARCHAR, INTEGER)",
+    "TIME": None,
+    "INTERVAL": None,
+    "UNION(a INTEGER, b VARCHAR)": None,
+    "STRUCT(a INTEGER, t TIME)": None,
+}
+SERVED_AS_WRITTEN = ("BIGINT", "DECIMAL(12,2)", "VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "BOOLEAN", "BLOB",
+                     "VARCHAR[]", "STRUCT(a INTEGER, b VARCHAR)", "MAP(VARCHAR, BIGINT)", "DOUBLE", "FLOAT")
+
+
+@pytest.mark.parametrize("physical", [*PORT_TYPES, *SERVED_AS_WRITTEN])
+def test_the_types_a_port_serves_are_what_a_real_delta_table_gives_back(tmp_path, physical):
+    """The table behind `port_type_problem` agrees with Delta Lake itself: each type written to a real Delta table and
+    read back by DuckDB, as consumers read ports."""
+    import duckdb
+    from deltalake import DeltaTable, write_deltalake
+
+    from mesh_platform.contract.types import port_type_problem
+
+    with duckdb.connect() as connection:
+        table = connection.sql(f"SELECT NULL::{physical} AS x").to_arrow_table()
+        try:
+            write_deltalake(str(tmp_path / "port"), table)
+            served = str(connection.from_arrow(DeltaTable(str(tmp_path / "port")).to_pyarrow_dataset()).types[0])
+        except Exception:  # Delta Lake has no such type
+            served = None
+    problem = port_type_problem(physical)
+    if physical in SERVED_AS_WRITTEN:
+        assert served == str(duckdb.type(physical)) and problem is None
+    elif served is None:
+        assert PORT_TYPES[physical] is None and problem[0].startswith(f"a port cannot hold {physical}: Delta Lake has no")
+    else:
+        assert served == PORT_TYPES[physical] and problem[0].startswith(f"a port serves {physical} as {served}: Delta Lake")
+
+
+def test_a_contract_type_a_port_cannot_serve_is_refused_with_the_type_readers_would_get(tmp_path):
+    text = contract_yaml("lab", "things", [column("big", "integer", "HUGEINT"), column("count", "integer", "UINTEGER"), column("at", "time")])
+    path = write(tmp_path, text)
+    with pytest.raises(ContractError) as raised:
+        load_contract(path)
+    lines = [str(p) for p in raised.value.problems]
+    assert lines[0] == (f"{path}:{text.splitlines().index('    physicalType: HUGEINT') + 1}: schema[0].properties[0].physicalType: column 'big': "
+                        "a port serves HUGEINT as DECIMAL(38,0): Delta Lake has no 128-bit integer — write physicalType: DECIMAL(38,0)")
+    assert "column 'count': a port serves UINTEGER as INTEGER: Delta Lake has no unsigned integers (values above 2147483647 would fail to publish) — write physicalType: BIGINT" in lines[1]
+    assert "column 'at': a port cannot hold TIME: Delta Lake has no time-of-day type (TIME is logicalType time's default physicalType)" in lines[2]

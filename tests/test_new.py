@@ -191,7 +191,10 @@ def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
     ("args", "message"),
     [
         (["new", "domain", "Returns", "--owner", "team:returns"], "domain name 'Returns' is not allowed"),
-        (["new", "domain", "select", "--owner", "team:returns"], "domain name 'select' is a reserved word"),
+        (["new", "domain", "select", "--owner", "team:returns"], "domain name 'select' is a reserved word of DuckDB's SQL (SELECT * FROM duckdb_keywords() lists them)"),
+        (["new", "domain", "temp", "--owner", "team:returns"], "domain name 'temp' is reserved: it is DuckDB's catalog of temporary tables"),
+        (["new", "domain", "governance", "--owner", "team:returns"], "domain name 'governance' is reserved: it is the prefix of the governance group's policies"),
+        (["new", "product", "sales/class", "--template", "sql"], "product name 'class' is a reserved word (a Python keyword)"),
         (["new", "domain", "returns", "--owner", "returns team"], "owner 'returns team' is neither team:<name>"),
         (["new", "domain", "sales", "--owner", "team:sales"], "domain 'sales' already exists"),
         (["new", "product", "sales/../evil", "--template", "sql"], "is not DOMAIN/NAME"),
@@ -221,3 +224,29 @@ def test_templates_lists_every_template_with_parameters(repo_copy):
     assert set(templates) == {"domain", "source", "sql", "python", "filter", "projection", "union", "join", "cdc"}
     assert all(t["description"] for t in templates.values())
     assert [p["name"] for p in templates["cdc"]["parameters"]] == ["key", "sequence", "operation"]
+
+
+def test_a_product_whose_contract_is_invalid_is_named_as_such_not_as_missing(repo_copy):
+    """While a product's contract is invalid, whatever names it (mesh new --input, mesh materialize, an input of
+    another product in mesh check) says so, with the contract's first problem, not that the product does not exist."""
+    contract = repo_copy.root / "domains/sales/defs/orders/contract.yaml"
+    contract.write_text(contract.read_text().replace("version: 1.1.0", "version: one"))
+    problem = f"{contract}:"
+    new = repo_copy.mesh("new", "product", "sales/x", "--template", "filter", "--input", "mesh://sales/orders")
+    assert new.returncode == 1 and new.stderr.startswith("error: mesh://sales/orders: its folder ") and problem in new.stderr, new.stderr
+    assert "has no product" not in new.stderr
+    built = repo_copy.mesh("materialize", "mesh://sales/orders")
+    assert built.returncode == 1 and "mesh://sales/orders: its folder " in built.stderr and problem in built.stderr, built.stderr
+    check = repo_copy.mesh("check")
+    reader = next(line for line in check.stdout.splitlines() if "mesh.granted-inputs mesh://sales/daily_revenue" in line)
+    assert "input mesh://sales/orders is broken: its folder " in reader and problem in reader, check.stdout
+
+
+@pytest.mark.slow
+def test_names_the_platform_once_refused_without_a_reason_are_products_like_any_other(mesh_copy):
+    """`products`, `main`, `staging`, `tests`: a product may take any identifier that SQL and Python need not quote."""
+    for name in ("products", "main", "staging", "tests"):
+        mesh_copy.mesh("new", "product", f"sales/{name}", "--template", "filter", "--input", "mesh://sales/orders", "--set", "where=amount_usd > 100", check=True)
+    assert mesh_copy.mesh("check", "--domain", "sales").returncode == 0
+    mesh_copy.mesh("materialize", "mesh://sales/products", "mesh://sales/main", check=True)
+    assert len(read(mesh_copy, "mesh://sales/products")) == len(read(mesh_copy, "mesh://sales/main")) > 0

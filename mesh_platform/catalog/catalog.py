@@ -130,8 +130,20 @@ class Catalog:
         if wanted.domain not in self.domains:
             known = ", ".join(sorted(self.domains)) or "none"
             raise AddressError(f"{wanted}: there is no domain '{wanted.domain}' (domains: {known})")
+        if (reason := self.unloadable(wanted)) is not None:
+            raise AddressError(f"{wanted}: {reason}")
         known = ", ".join(p.address.product for p in self.in_domain(wanted.domain)) or "none"
         raise AddressError(f"{wanted}: domain '{wanted.domain}' has no product '{wanted.product}' (its products: {known})")
+
+    def unloadable(self, address: Address) -> str | None:
+        """Why the product folder at `address` cannot be loaded (it exists, but its files are broken), or None."""
+        domain = self.domains.get(address.domain)
+        folder = domain.defs_folder / address.product if domain else None
+        error = self.broken.get(folder / RECIPE_FILE) if folder else None
+        if error is None:
+            return None
+        more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
+        return f"its folder {folder} cannot be loaded: {error.problems[0]}{more}"
 
     def port_address(self, address: Address | str) -> Address:
         """The port an address reads: its own `@v<major>`, else the product's current major."""

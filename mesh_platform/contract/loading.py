@@ -24,6 +24,8 @@ from open_data_contract_standard.model import OpenDataContractStandard, SchemaPr
 from mesh_platform.contract.model import (
     ACCESS_LEVELS,
     CLASSIFICATIONS,
+    COLUMN_SETTINGS,
+    CONTRACT_SETTINGS,
     DEFAULT_PHYSICAL_TYPES,
     MASKING_MODES,
     PERSONAL_CLASSIFICATIONS,
@@ -35,6 +37,7 @@ from mesh_platform.contract.model import (
 )
 from mesh_platform.contract.partitioning import GRAIN_LENGTHS, GRAINS, PARTITION_TYPES, PERIODS, Partitioning
 from mesh_platform.contract.schedule import UNITS, format_duration, is_valid_cron
+from mesh_platform.contract.types import port_type_problem
 from mesh_platform.core.address import NAME_PATTERN
 from mesh_platform.core.errors import ContractError, Problem
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
@@ -98,13 +101,34 @@ def _standard_problems(document: YamlDocument) -> list[Problem]:
         return []
     import jsonschema
 
-    problems = []
+    problems: list[Problem] = []
     for error in sorted(_schema_validator().iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path))):
         if error.context:
             error = jsonschema.exceptions.best_match(error.context)
         path = list(error.absolute_path)
-        problems.append(document.problem(path, _schema_message(error), "see the ODCS v3.1 standard for this field"))
+        found = _mesh_settings_misplaced(document, path, error) or [document.problem(path, _schema_message(error), "see the ODCS v3.1 standard for this field")]
+        problems += [p for p in found if p not in problems]  # the schema's branches can report one problem twice
     return problems
+
+
+
+
+def _mesh_settings_misplaced(document: YamlDocument, path: list, error: Any) -> list[Problem]:
+    """A mesh setting written as a field of the standard (`unmaskedFor: [marketing]` on a column): where it goes instead."""
+    if error.validator not in ("unevaluatedProperties", "additionalProperties") or not isinstance(error.instance, dict):
+        return []
+    column = len(path) >= 3 and path[-2] == "properties"
+    known = COLUMN_SETTINGS if column else CONTRACT_SETTINGS if not path else ()
+    misplaced = [key for key in error.instance if key in known]
+    where = "this column's" if column else "the contract's"
+    return [
+        document.problem(
+            [*path, key],
+            f"'{key}' is a mesh setting, not a field of the ODCS standard",
+            f"write it under {where} customProperties: - property: {key} / value: {json.dumps(error.instance[key])}",
+        )
+        for key in misplaced
+    ]
 
 
 def _schema_message(error: Any) -> str:
@@ -234,6 +258,9 @@ class _ContractReader:
             self.fail((*path, "physicalType"), f"column '{name}' needs a physicalType for logicalType {logical}", "give a DuckDB type, e.g. STRUCT(a INTEGER) or VARCHAR[]")
         elif (problem := _duckdb_type_problem(str(physical))) is not None:
             self.fail((*path, "physicalType"), f"'{physical}' is not a DuckDB type: {problem}", "use a DuckDB type such as VARCHAR, BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP")
+        elif (served := port_type_problem(str(physical))) is not None:
+            implicit = "" if prop.physicalType else f" ({physical} is logicalType {logical}'s default physicalType)"
+            self.fail((*path, "physicalType"), f"column '{name}': {served[0]}{implicit}", served[1])
         classification = prop.classification
         if classification is not None and classification not in CLASSIFICATIONS:
             self.fail((*path, "classification"), f"classification '{classification}' is unknown", f"use one of: {', '.join(CLASSIFICATIONS)}")

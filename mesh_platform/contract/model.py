@@ -46,6 +46,9 @@ ACCESS_LEVELS: tuple[str, ...] = ("public", "restricted", "internal")
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "personal", "sensitive")
 PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive"})
 MASKING_MODES: tuple[str, ...] = ("hash", "drop")
+# The mesh's settings the standard has no field for: each is a `customProperties` entry at its level.
+CONTRACT_SETTINGS: tuple[str, ...] = ("access", "consumers", "tier", "servePreviousMajorUntil", "rebuildLatePartitions")
+COLUMN_SETTINGS: tuple[str, ...] = ("term", "masking", "unmaskedFor", "partitionGrain", "partitionStart")
 
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",

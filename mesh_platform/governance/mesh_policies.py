@@ -90,7 +90,10 @@ def inputs_are_granted(product, mesh):
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
         if source is None:
-            yield Finding(f"input {item.address} is no product of the mesh", "fix the address (mesh list shows them)", ("attributes", "inputs", index), True)
+            if (reason := mesh.catalog.unloadable(item.address.unversioned())) is not None:
+                yield Finding(f"input {item.address} is broken: {reason}", "fix its files first", ("attributes", "inputs", index), True)
+            else:
+                yield Finding(f"input {item.address} is no product of the mesh", "fix the address (mesh list shows them)", ("attributes", "inputs", index), True)
             continue
         contract = source.contract
         if may_read(contract, consumer):
@@ -231,6 +234,8 @@ def _arrives(source: Contract, column: str, consumer: str) -> bool:
 @policy("mesh.column-lineage", severity="warning")
 def column_lineage_known(product, mesh):
     """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe declares it), so a change's impact and personal data can be followed."""
+    if any(mesh.find(item.address) is None for item in product.inputs):
+        return  # an input that cannot be read has no columns to follow (mesh.granted-inputs says why)
     lineage = mesh.lineage.product(product.address)
     if lineage.problem is not None and lineage.recipe_loads and product.inputs:
         if lineage.method == "sql":
