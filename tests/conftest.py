@@ -60,9 +60,9 @@ def _cached_commands() -> None:
         typer.testing._get_command = functools.cache(typer.main.get_command)
 
 
-def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO) -> MeshRun:
+def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO, stdin: str | None = None) -> MeshRun:
     """Run the real `mesh` CLI in this process (typer's CliRunner), in the environment `env`
-    (default: this process's) and the working folder `cwd`, as a user's shell would."""
+    (default: this process's) and the working folder `cwd`, as a user's shell would (`stdin`: its standard input)."""
     from typer.testing import CliRunner
 
     from mesh_platform.cli.main import cli
@@ -73,7 +73,7 @@ def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False,
     before = Path.cwd()
     os.chdir(cwd)
     try:
-        outcome = CliRunner().invoke(cli, list(args), env=changes, catch_exceptions=True)
+        outcome = CliRunner().invoke(cli, list(args), env=changes, catch_exceptions=True, input=stdin)
     finally:
         os.chdir(before)
     stderr = outcome.stderr

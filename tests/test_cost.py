@@ -40,6 +40,13 @@ def test_a_window_is_a_duration_back_from_now_or_a_time(text, start):
     assert window_start(text, NOW) == start
 
 
+@pytest.mark.parametrize(("text", "shown"), [("999999999999d", "999999999999d"), ("1000000w", "1000000w"), ("9" * 5000 + "d", "999999999999…999d")])
+def test_a_window_reaching_before_year_one_says_so_in_one_short_line(text, shown):
+    with pytest.raises(ValueError) as raised:
+        window_start(text, NOW)
+    assert str(raised.value) == f"'{shown}' reaches back before year 1; give a shorter window, or a time such as 2026-01-01"
+
+
 @pytest.mark.parametrize("text", ["30", "3x", "d30", "last week"])
 def test_a_window_that_is_neither_says_what_to_write(text):
     with pytest.raises(ValueError, match=rf"'{text}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"):

@@ -8,14 +8,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from .conftest import REPO, column, contract_yaml, owner_read, run_mesh
+from .conftest import column, contract_yaml, mesh_env, owner_read, run_mesh
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n"
 
 
-def demo(*args: str, demo_mesh, check: bool = True):
-    env = {**os.environ, "MESH_HOME": str(demo_mesh.settings.home), "MESH_ROOT": str(REPO)}
-    return run_mesh(*args, env=env, check=check)
+def demo(*args: str, demo_mesh, check: bool = True, stdin: str | None = None):
+    return run_mesh(*args, env=mesh_env(demo_mesh.settings.home), check=check, stdin=stdin)
 
 
 def addresses(output: str) -> set[str]:
@@ -115,6 +114,27 @@ def test_query_joins_three_domains_as_a_consumer_and_writes_files(demo_mesh, tmp
         assert connection.sql("SELECT count(*) FROM japan_revenue").fetchall()[0][0] == (revenue["country_code"] == "JP").sum()
     unknown = demo("query", "--as", "planning", "SELECT * FROM sales.refunds", demo_mesh=demo_mesh, check=False)
     assert unknown.returncode == 1 and "domain 'sales' has no product 'refunds'" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_query_reads_its_sql_from_a_file_or_standard_input(demo_mesh, tmp_path):
+    """A long query need not fit the operating system's argument limit: --file FILE, or --file - for standard input."""
+    columns = ", ".join(f"country_code AS c{i}" for i in range(20_000))  # ~500 kB of SQL: beyond what one argument may hold
+    sql = f"SELECT {columns} FROM sales.daily_revenue WHERE country_code = 'JP' LIMIT 1"
+    (tmp_path / "long.sql").write_text(sql)
+    from_file = json.loads(demo("query", "--as", "planning", "--file", str(tmp_path / "long.sql"), "--json", demo_mesh=demo_mesh).stdout)
+    assert len(from_file) == 1 and len(from_file[0]) == 20_000 and from_file[0]["c19999"] == "JP"
+    piped = json.loads(demo("query", "--as", "planning", "--file", "-", "--json", demo_mesh=demo_mesh, stdin=sql).stdout)
+    assert piped == from_file
+    for args, message in (
+        ([], "give the SQL as an argument, or --file FILE (- for standard input)"),
+        (["SELECT 1", "--file", str(tmp_path / "long.sql")], "not both"),
+        (["--file", str(tmp_path / "missing.sql")], f"--file {tmp_path / 'missing.sql'}: cannot read it: No such file or directory"),
+        (["--file", str(tmp_path)], f"--file {tmp_path}: not a regular file"),
+        (["--file", "/dev/zero"], "--file /dev/zero: not a regular file"),
+    ):
+        refused = demo("query", "--as", "planning", *args, demo_mesh=demo_mesh, check=False)
+        assert refused.returncode == 1 and message in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
 
 
 def test_status_reports_late_products_failing_checks_and_failed_runs(lab):

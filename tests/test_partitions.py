@@ -136,8 +136,10 @@ def shop_day(text: str):
         ({"customProperties": [START, {"property": "partitionGrain", "value": "weekly"}]}, r"customProperties\[1\]\.value: partitionGrain 'weekly' is unknown — use one of: hourly, daily, monthly"),
         ({"customProperties": [START, {"property": "partitionGrain", "value": "hourly"}]}, r"hourly partitions need a timestamp; 'day' is a date"),
         ({"logicalType": "string", "physicalType": "VARCHAR"}, r"partition column 'day' is a string; partitions are periods of time"),
+        ({"customProperties": [{"property": "partitionStart", "value": "9999-12-31"}]},
+         r"customProperties\[0\]\.value: partitionStart '9999-12-31': the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar"),
     ],
-    ids=["optional column", "no start", "start inside a day", "unknown grain", "hourly date", "not a time"],
+    ids=["optional column", "no start", "start inside a day", "unknown grain", "hourly date", "not a time", "start at the calendar's end"],
 )
 def test_a_partitioning_the_mesh_cannot_use_is_a_contract_error(tmp_path, changes, message):
     columns = [EVENTS[0], {**EVENTS[1], **changes}, EVENTS[2]]
@@ -195,6 +197,11 @@ def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
     bad = run_mesh("materialize", "mesh://shop/events", "--partition", "01/02/2026", env=env)
     assert bad.returncode == 1
     assert "✗ mesh://shop/events  failed: not run: '01/02/2026' is not a daily partition key of day (write it like 2026-01-01)" in bad.stdout
+    for key, reason in (("9999-12-31", "the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar"),
+                        ("2999-01-01", f"partition '2999-01-01' has not ended yet: the newest complete partition is {last}")):
+        beyond = run_mesh("materialize", "mesh://shop/events", "--partition", key, env=env)
+        assert beyond.returncode == 1 and f"✗ mesh://shop/events  failed: not run: {reason}" in beyond.stdout, beyond.stdout + beyond.stderr
+        assert "Traceback" not in beyond.stdout + beyond.stderr
     both = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", "--from", "2026-01-01", env=env)
     assert both.returncode != 0 and "give --partition KEY, or --from KEY --to KEY, not both" in both.stderr
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import stat
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,14 +14,17 @@ from typing import Annotated, Any
 import typer
 
 from mesh_platform.cli.choices import QueryFormat
-from mesh_platform.cli.output import print_table
+from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.consume.read import port_reader
 
+MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong file given, not SQL
+
 
 def query_command(
-    sql: Annotated[str, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")],
-    as_domain: Annotated[str, typer.Option("--as", help="The consuming domain: its access applies, and the read is logged.")],
+    sql: Annotated[str | None, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")] = None,
+    as_domain: Annotated[str, typer.Option("--as", help="The consuming domain: its access applies, and the read is logged.")] = ...,
+    sql_file: Annotated[str | None, typer.Option("--file", help="Read the SQL from this file instead (- for standard input).")] = None,
     file_format: Annotated[QueryFormat | None, typer.Option("--format", "-f", help="How to write the result (default: from --output's extension, else table).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database).")] = None,
     table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
@@ -28,6 +32,7 @@ def query_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
+    sql = _query_text(sql, sql_file)
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
@@ -49,6 +54,36 @@ def query_command(
         print_table(relation.columns, [["" if v is None else v for v in row] for row in rows[:max_rows]], upper=False)
         if len(rows) > max_rows:
             typer.echo(f"(first {max_rows} rows; write all with --output FILE)", err=True)
+
+
+def _query_text(sql: str | None, sql_file: str | None) -> str:
+    """The query: the argument, or the text of --file (a regular file of at most MAX_QUERY_BYTES, or - for standard input)."""
+    if (sql is None) == (sql_file is None):
+        raise fail("give the SQL as an argument or with --file FILE (- for standard input), not both" if sql else "give the SQL as an argument, or --file FILE (- for standard input)")
+    if sql is not None:
+        return sql
+    if sql_file == "-":
+        text = sys.stdin.read(MAX_QUERY_BYTES + 1)
+        where = "standard input"
+    else:
+        path = Path(str(sql_file))
+        try:
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise fail(f"--file {path}: not a regular file; give a file of SQL text (or - for standard input)")
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_QUERY_BYTES + 1)
+        except OSError as error:
+            raise fail(f"--file {path}: cannot read it: {error.strerror}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise fail(f"--file {path}: not UTF-8 text; save the query as UTF-8") from None
+        where = str(path)
+    if len(text) > MAX_QUERY_BYTES:
+        raise fail(f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries")
+    if not text.strip():
+        raise fail(f"--file {where}: holds no SQL")
+    return text
 
 
 def _json_value(value: Any) -> Any:

@@ -316,6 +316,11 @@ class _ContractReader:
         if not partitioning.starts_partition(partitioning.start):
             self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}' is not the start of a {grain} partition", f"write it like '{example}'")
             return None
+        try:
+            partitioning.end_of(partitioning.start)
+        except ValueError as error:
+            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}': {error}", f"give the first partition's real start, like '{example}'")
+            return None
         return partitioning
 
     def service_levels(self) -> tuple[ServiceLevel | None, ServiceLevel | None, ServiceLevel | None]:

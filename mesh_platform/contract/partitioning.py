@@ -87,7 +87,7 @@ class Partitioning:
     def window(self, first: str, last: str | None = None) -> Window:
         """The window of partitions `first`…`last` (one partition when `last` is None). Raises `ValueError` naming a bad key."""
         start = self._parse(first)
-        end = self._next(self._parse(last if last is not None else first))
+        end = self.end_of(self._parse(last if last is not None else first))
         if end <= start:
             raise ValueError(f"partition range {first}…{last} ends before it starts")
         return Window(first, last if last is not None else first, start, end)
@@ -104,6 +104,13 @@ class Partitioning:
         if last < self.start_key:  # no partition is complete yet (keys of one grain sort as their times)
             return window.start <= self.start
         return window.start <= self.start and window.end >= self._next(self._parse(last))
+
+    def end_of(self, moment: dt.datetime) -> dt.datetime:
+        """When the partition starting at `moment` ends; `ValueError` for one the calendar cannot end (9999-12-31)."""
+        try:
+            return self._next(moment)
+        except (OverflowError, ValueError):
+            raise ValueError(f"the {self.grain} partition {moment.strftime(self.key_format)} would end after 9999-12-31, beyond the calendar") from None
 
     def _parse(self, key: str) -> dt.datetime:
         try:

@@ -32,12 +32,22 @@ def window_start(text: str, now: dt.datetime) -> dt.datetime:
     """The start of a window given as a duration back from `now` (`30d`, `12h`, `90min`, `2w`) or as a time
     (ISO 8601, UTC unless it says); ValueError saying what to write otherwise."""
     if (match := _DURATION.fullmatch(text.strip().lower())) and match["unit"] in UNITS:
-        return now - int(match["count"]) * UNITS[match["unit"]]
+        count = match["count"]
+        try:
+            return now - int(count) * UNITS[match["unit"]] if len(count) <= 12 else _too_long(text)
+        except OverflowError:
+            return _too_long(text)
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"'{text}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00") from None
+        shown = text if len(text) <= 40 else f"{text[:24]}…"
+        raise ValueError(f"'{shown}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _too_long(text: str) -> dt.datetime:
+    shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]}"
+    raise ValueError(f"'{shown}' reaches back before year 1; give a shorter window, or a time such as 2026-01-01")
 
 
 @dataclass(frozen=True)

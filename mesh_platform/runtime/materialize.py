@@ -273,11 +273,14 @@ class _Materialization:
 
     def _range_of(self, partitioning: Partitioning) -> tuple[str, str]:
         """The partition keys to build: those asked for, or every one up to the newest complete partition."""
+        newest = partitioning.last_key()
         if self.partitions is not None:
             first, last = self.partitions
             partitioning.window(first, last)  # raises naming a key the product does not have
+            if last > newest:  # keys of one grain sort as their times
+                raise ValueError(f"partition '{last}' has not ended yet: the newest complete partition is {newest}")
             return first, last
-        last = partitioning.last_key()
+        last = newest
         if last < partitioning.start_key:
             raise ValueError(f"no partition is complete yet: the first, {partitioning.start_key}, ends after today")
         return partitioning.start_key, last
