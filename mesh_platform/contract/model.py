@@ -47,6 +47,11 @@ CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "perso
 PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive"})
 MASKING_MODES: tuple[str, ...] = ("hash", "drop")
 
+# ODCS's contract statuses. Proposed and draft products are not published yet: they change freely and only
+# their own domain reads them; a retired one is read by its own domain only too.
+STATUSES: tuple[str, ...] = ("proposed", "draft", "active", "deprecated", "retired")
+DRAFT_STATUSES = frozenset({"proposed", "draft"})
+
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -244,6 +249,11 @@ class Contract:
     @property
     def status(self) -> str:
         return self.odcs.status or ""
+
+    @property
+    def is_draft(self) -> bool:
+        """Not published yet (status draft or proposed): it may change without a new version, and only its domain reads it."""
+        return self.status in DRAFT_STATUSES
 
     @property
     def name(self) -> str:
