@@ -26,7 +26,7 @@ def addresses(output: str) -> set[str]:
 def test_catalog_finds_products_by_text_column_term_owner_tag_and_access(demo_mesh):
     everything = json.loads(demo("catalog", "--json", demo_mesh=demo_mesh).stdout)["products"]
     assert len(everything) == 13
-    assert set(everything[0]) == {"address", "owner", "access", "description", "freshness", "last_update", "matched"}
+    assert set(everything[0]) == {"address", "owner", "access", "status", "description", "freshness", "last_update", "matched"}
     assert {p["freshness"] for p in everything} == {"fresh"}
 
     by_column = addresses(demo("catalog", "--column", "country_code", "--json", demo_mesh=demo_mesh).stdout)

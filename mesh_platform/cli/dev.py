@@ -10,7 +10,8 @@ from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.development import namespace, reset_namespace
 
-dev = typer.Typer(help="Your development namespace: what mesh materialize --dev built, which no consumer reads.", no_args_is_help=True)
+dev = typer.Typer(help="Your development namespace: what mesh materialize --dev built, which no consumer reads.",
+                  no_args_is_help=True)
 NAME_HELP = "The namespace (default: your user name)."
 
 
@@ -28,11 +29,15 @@ def show_command(
     if not found.ports:
         typer.echo("  nothing built yet: mesh materialize --dev ADDRESS …")
         return
-    print_table(
-        ["  address", "version", "rows", "published (UTC)"],
-        [[f"  {p.address}", p.latest.version if p.latest else "-", p.latest.rows if p.latest and p.latest.rows is not None else "-",
-          p.latest.published_at.strftime("%Y-%m-%d %H:%M") if p.latest else "-"] for p in found.ports],
-    )
+    rows = []
+    for port in found.ports:
+        latest = port.latest
+        if latest is None:
+            rows.append([f"  {port.address}", "-", "-", "-"])
+        else:
+            shown = "-" if latest.rows is None else latest.rows
+            rows.append([f"  {port.address}", latest.version, shown, f"{latest.published_at:%Y-%m-%d %H:%M}"])
+    print_table(["  address", "version", "rows", "published (UTC)"], rows)
 
 
 @dev.command("reset")

@@ -78,7 +78,8 @@ def _print_description(d: dict) -> None:
         echo(f"  Limitations: {d['limitations']}")
     echo("")
     if d["status"] in DRAFT_STATUSES:
-        echo(f"status        {d['status']}: only {d['domain']} reads it, and it changes without new versions; set status: active to publish it")
+        echo(f"status        {d['status']}: only {d['domain']} reads it, and it changes without new versions; "
+             "set status: active to publish it")
     echo(f"owners        {', '.join(d['owners'])}")
     if d["consumers"]:
         echo(f"consumers     {', '.join(d['consumers'])}")

@@ -12,6 +12,11 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize, select_related
 from mesh_platform.runtime.recovery import DeadRun
 
+DEV_HELP = (
+    "Build into your development namespace (MESH_HOME/dev/<user>): real inputs, the usual checks, ports no consumer reads; "
+    "the mesh's ports, vault and instance are not touched."
+)
+
 
 def materialize_command(
     addresses: Annotated[
@@ -24,7 +29,7 @@ def materialize_command(
     partition: Annotated[str | None, typer.Option("--partition", "-p", help="Build this partition of the partitioned products selected (e.g. 2026-11-01).")] = None,
     first: Annotated[str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="…up to and including this one.")] = None,
-    dev: Annotated[bool, typer.Option("--dev", help="Build into your development namespace (MESH_HOME/dev/<user>): real inputs, the usual checks, ports no consumer reads; the mesh's ports, vault and instance are not touched.")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help=DEV_HELP)] = False,
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME.
 
@@ -58,12 +63,14 @@ def materialize_command(
     where = ""
     if dev:
         settings = settings.in_dev(products=tuple(dict.fromkeys(catalog.product(a).address for a in selection)))
-        where = f" into the development namespace {settings.dev.name}"
-        typer.echo(f"development namespace {settings.dev.name} ({settings.dev_home}): no consumer reads it; the mesh's ports, vault and instance are not touched")
+        name = settings.dev.name if settings.dev else ""
+        where = f" into the development namespace {name}; read them with mesh query --dev, throw them away with mesh dev reset"
+        typer.echo(f"development namespace {name} ({settings.dev_home}): no consumer reads it; "
+                   "the mesh's ports, vault and instance are not touched")
     report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
-        typer.echo(f"materialized {done} products{where}" + ("; read them with mesh query --dev, throw them away with mesh dev reset" if dev else ""))
+        typer.echo(f"materialized {done} products{where}")
         return
     if report.ok:
         raise fail(f"materialized {done} products; {len(broken)} product folders are broken (listed above)")

@@ -28,7 +28,7 @@ def query_command(
     table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows printed as a table at most.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
-    dev: Annotated[bool, typer.Option("--dev", help="Read the products built in your development namespace (mesh materialize --dev) from there, the others from the mesh.")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="Read what mesh materialize --dev built from your namespace.")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)

@@ -93,7 +93,8 @@ def open_product(
     """One read of a product as `consumer` (default `MESH_CONSUMER`): the relation and what was decided."""
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
     settings = settings or MeshSettings.from_env()
-    return port_reader(settings.in_dev() if dev and settings.dev is None else settings).open(address, consumer, version, connection, via, stacklevel=3)
+    reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
+    return reader.open(address, consumer, version, connection, via, stacklevel=3)
 
 
 def product_versions(address: Address | str, settings: MeshSettings | None = None) -> list[PortVersion]:

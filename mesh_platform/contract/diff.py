@@ -75,7 +75,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("format", "changed"): ChangeRule("format changed", True, "values may no longer have the old shape", producer=True),
     ("term", "changed"): ChangeRule("term changed", True, "the column now means something else", producer=True),
     ("partitioning", "changed"): ChangeRule("partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True),
-    ("status", "published"): ChangeRule("status changed", False, "a draft becomes readable by other domains; its first active version starts its history"),
+    ("status", "published"): ChangeRule(
+        "status changed", False, "a draft becomes readable by other domains; its first active version starts its history"
+    ),
     ("status", "drafted"): ChangeRule("status changed", True, "other domains may not read a draft"),
     ("status", "deprecated"): ChangeRule("status changed", False, "still readable; its readers are told to move away"),
     ("status", "retired"): ChangeRule("status changed", True, "other domains may no longer read it"),

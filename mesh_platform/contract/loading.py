@@ -140,7 +140,8 @@ class _ContractReader:
         if not _SEMVER.match(str(odcs.version or "")):
             self.fail(("version",), f"'{odcs.version or ''}' is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0")
         if odcs.status not in STATUSES:
-            self.fail(("status",), f"status '{odcs.status}' is unknown", f"use one of ODCS's: {', '.join(STATUSES)} (draft while the product takes shape)")
+            fix = f"use one of ODCS's: {', '.join(STATUSES)} (draft while the product takes shape)"
+            self.fail(("status",), f"status '{odcs.status}' is unknown", fix)
         if not (odcs.description and odcs.description.purpose):
             self.fail(("description",), "the contract has no description.purpose", "say in one sentence what the product holds")
         self.team()

@@ -231,7 +231,9 @@ class MeshSettings:
     @property
     def instance_deployment(self) -> Deployment:
         """Whose instance settings the Dagster instance has: the deployment's, or (a development namespace) the embedded ones."""
-        return Deployment(name=f"{self.deployment.name}, development namespace {self.dev.name}") if self.dev is not None else self.deployment
+        if self.dev is None:
+            return self.deployment
+        return Deployment(name=f"{self.deployment.name}, development namespace {self.dev.name}")
 
     def ensure_dagster_home(self) -> Path:
         """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change)."""

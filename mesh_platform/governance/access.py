@@ -103,7 +103,8 @@ def unpublished_reason(contract: Contract) -> str:
     if contract.is_draft:
         return (f"it is a draft (status: {contract.status}), read by the {contract.domain} domain only until it is published; "
                 f"its owner ({owners}) publishes it by setting status: active in {contract.file}")
-    return f"it is retired (status: retired): only the {contract.domain} domain reads it now; ask its owner ({owners}) what replaces it"
+    return (f"it is retired (status: retired): only the {contract.domain} domain reads it now; "
+            f"ask its owner ({owners}) what replaces it")
 
 
 def denial_message(contract: Contract, consumer: str | None, address: Address | None = None) -> str:
@@ -127,7 +128,8 @@ def draft_version_message(contract: Contract, consumer: str | None, address: Add
     who = consumer or "a reader outside every domain"
     owners = ", ".join(contract.owners)
     return (f"access denied: {who} may not read {address} version {version}: it was published while the product was a draft, "
-            f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: mesh materialize {address.unversioned()}")
+            f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: "
+            f"mesh materialize {address.unversioned()}")
 
 
 def personal_columns(document: dict | None) -> set[str]:

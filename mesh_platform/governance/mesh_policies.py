@@ -96,9 +96,12 @@ def inputs_are_granted(product, mesh):
         if may_read(contract, consumer):
             continue
         owner = contract.owners[-1]
+        if contract.is_draft:
+            what = f"a draft (status: {contract.status}) that only {contract.domain} reads until it is published"
+            fix = f"ask its owner ({owner}) to publish it (status: active in {contract.file}), or drop the input"
+        elif owner_only(contract):
+            what, fix = "retired: only its own domain reads it", f"ask its owner ({owner}) what replaces it, and read that"
         if owner_only(contract):
-            what = f"a draft (status: {contract.status}) that only {contract.domain} reads until it is published" if contract.is_draft else "retired: only its own domain reads it"
-            fix = f"ask its owner ({owner}) to publish it (status: active in {contract.file}), or drop the input" if contract.is_draft else f"ask its owner ({owner}) what replaces it, and read that"
             yield Finding(f"{item.address} is {what}; {consumer} may not read it", fix, ("attributes", "inputs", index), True)
             continue
         yield Finding(
@@ -137,7 +140,8 @@ def draft_products(product, mesh):
     contract = product.contract
     if contract.is_draft:
         yield Finding(
-            f"{contract.address} is a draft (status: {contract.status}): only {contract.domain} reads it, and it may change without a new version",
+            f"{contract.address} is a draft (status: {contract.status}): only {contract.domain} reads it, "
+            "and it may change without a new version",
             "set status: active to publish it to other domains (its first active version starts its version history)",
             ("status",),
         )
@@ -282,7 +286,10 @@ def breaking_changes_need_a_major_version(product, mesh):
     for impact in diff_impact(published, contract, diff, mesh.catalog).impacts:
         if impact.breaks_consumers:
             change = impact.change
-            path = ("schema", 0, "properties", names.index(change.column)) if change.column in names else ("schema", 0, "properties") if change.column else (change.field,) if change.field == "status" else ("version",)
+            if change.column:
+                path = ("schema", 0, "properties", *([names.index(change.column)] if change.column in names else []))
+            else:
+                path = ("status",) if change.field == "status" else ("version",)
             keep = f"keep status: {published.status}" if change.field == "status" else "keep what they read"
             yield Finding(
                 f"{change.message} (since {published.version}, as published) breaks its readers: {impact.describe().removeprefix('read by ')}",

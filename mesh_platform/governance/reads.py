@@ -114,8 +114,8 @@ class PortReader:
             raise AccessDeniedError(draft_version_message(contract, consumer, resolved.address, number))
         if decision.cross_domain and contract.status == "deprecated":
             owner = contract.owners[-1]
-            warnings.warn(f"{resolved.address} is deprecated (status: deprecated): its owner means to retire it; ask {owner} what replaces it",
-                          DeprecatedPortWarning, stacklevel=stacklevel + 1)
+            notice = f"{resolved.address} is deprecated (status: deprecated): ask its owner ({owner}) what replaces it"
+            warnings.warn(notice, DeprecatedPortWarning, stacklevel=stacklevel + 1)
         if decision.cross_domain and resolved.address.major is not None and resolved.address.major != contract.major:
             # An older major version: mask what was personal under the contract it was published with too.
             masked = {*decision.hashed, *decision.dropped, *decision.clear}
@@ -124,12 +124,18 @@ class PortReader:
         decision = replace(decision, version=number)
         self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
         connection = connection or sandbox()
-        relation = self._as_seen(connection, connection.from_arrow(snapshot.dataset), snapshot.version.tokens, decision, contract, resolved.address)
+        rows = connection.from_arrow(snapshot.dataset)
+        relation = self._as_seen(connection, rows, snapshot.version.tokens, decision, contract, resolved.address)
         return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
 
     def _as_seen(
-        self, connection: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, tokens: tuple[str, ...], decision: ReadDecision,
-        contract: Contract, port_address: Address,
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        relation: duckdb.DuckDBPyRelation,
+        tokens: tuple[str, ...],
+        decision: ReadDecision,
+        contract: Contract,
+        port_address: Address,
     ) -> duckdb.DuckDBPyRelation:
         """The port's rows as `decision` lets its consumer see them: tokens joined back to clear values
         from the vault where granted, dropped where masked so, tokens (keyed hashes) otherwise."""

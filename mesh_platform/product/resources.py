@@ -61,15 +61,19 @@ class PortStoreResource(dg.ConfigurableResource):
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
-    dev_namespace: str | None = Field(default=None, description="A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, and every product it does not build is read from the mesh's ports below. Unset: root is the mesh's ports.")
-    dev_products: list[str] = Field(default_factory=list, description="The products the development namespace builds: its builds read them from its own ports.")
-    published_root: str | None = Field(default=None, description="In a development namespace: the mesh's ports, only read (storage_options apply to them).")
+    dev_namespace: str | None = Field(default=None, description=(
+        "A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, "
+        "and every product it does not build is read from the mesh's ports below. Unset: root is the mesh's ports."
+    ))
+    dev_products: list[str] = Field(default_factory=list, description="What the namespace builds, and reads from itself.")
+    published_root: str | None = Field(default=None, description="In a development namespace: the mesh's ports, only read.")
     published_vault_root: str | None = Field(default=None, description="In a development namespace: the mesh's vault, only read.")
 
     def store(self) -> PortStore:
+        options = self.storage_options
         if self.dev_namespace is None or self.published_root is None or self.published_vault_root is None:
-            return PortStore(Location.of(self.root, self.storage_options), Location.of(self.vault_root, self.storage_options))
-        published = PortStore(Location.of(self.published_root, self.storage_options), Location.of(self.published_vault_root, self.storage_options))
+            return PortStore(Location.of(self.root, options), Location.of(self.vault_root, options))
+        published = PortStore(Location.of(self.published_root, options), Location.of(self.published_vault_root, options))
         products = frozenset(Address.parse(a) for a in self.dev_products)
         return DevPortStore(Location.of(self.root), Location.of(self.vault_root), published, self.dev_namespace, products)
 
@@ -145,8 +149,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
+    options = _store_options(settings.deployment.port_store)
     if settings.dev is None:
-        return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store))
+        return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **options)
     published = settings.published
     return PortStoreResource(
         root=settings.ports_uri,
@@ -155,7 +160,7 @@ def _port_store(settings: MeshSettings) -> PortStoreResource:
         dev_products=[str(a) for a in settings.dev.products or ()],
         published_root=published.ports_uri,
         published_vault_root=published.vault_uri,
-        **_store_options(settings.deployment.port_store),
+        **options,
     )
 
 

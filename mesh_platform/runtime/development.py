@@ -44,7 +44,8 @@ class Namespace:
     exists: bool  # whether its folder was there when it was looked at
 
     def to_json(self) -> dict[str, Any]:
-        return {"namespace": self.name, "folder": str(self.folder), "exists": self.exists, "ports": [p.to_json() for p in self.ports]}
+        ports = [p.to_json() for p in self.ports]
+        return {"namespace": self.name, "folder": str(self.folder), "exists": self.exists, "ports": ports}
 
 
 def namespace(settings: MeshSettings, name: str | None = None) -> Namespace:

@@ -63,9 +63,10 @@ class PortStore:
     @classmethod
     def of(cls, settings: MeshSettings) -> PortStore:
         """The port store of the mesh `settings` describe (in a development namespace: its own, over the mesh's)."""
-        if settings.dev is not None:
-            products = frozenset(settings.dev.products) if settings.dev.products is not None else None
-            return DevPortStore(Location.of(settings.ports_uri), Location.of(settings.vault_uri), cls.of(settings.published), settings.dev.name, products)
+        if (dev := settings.dev) is not None:
+            products = frozenset(dev.products) if dev.products is not None else None
+            own = Location.of(settings.ports_uri), Location.of(settings.vault_uri)
+            return DevPortStore(*own, cls.of(settings.published), dev.name, products)
         store = settings.deployment.port_store
         options = store.resolved_options() if store is not None else {}
         return cls(Location.of(settings.ports_uri, options), Location.of(settings.vault_uri, options))
@@ -89,8 +90,9 @@ class DevPortStore(PortStore):
     mesh reads, over the mesh's published ports, which it only reads. It serves `products` from its own ports
     (the products a dev build builds; None: every product it holds) and every other product from the mesh's."""
 
-    def __init__(self, root: Location, vault_root: Location, published: PortStore, namespace: str, products: frozenset[Address] | None = None):
-        super().__init__(root, vault_root)
+    def __init__(self, root: Location, vault: Location, published: PortStore, namespace: str,
+                 products: frozenset[Address] | None):
+        super().__init__(root, vault)
         self._published, self.namespace, self.products = published, namespace, products
 
     def holds(self, address: Address) -> bool:
