@@ -12,7 +12,7 @@ import yaml
 from mesh_platform import read_product
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import load_contract
-from mesh_platform.core.errors import AccessDeniedError, ContractError
+from mesh_platform.core.errors import AccessDeniedError, ContractError, DeprecatedPortWarning
 from mesh_platform.governance.access import decide
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage.ports import PortStore
@@ -230,6 +230,11 @@ def test_a_draft_changes_a_type_twice_without_a_new_version_is_refused_to_others
     [back] = lines(mesh(lab, "check"), "error mesh.breaking-changes mesh://shop/orders")
     assert f"{contract}:5: status active → draft (since 1.0.0, as published) breaks its readers" in back
     assert "set version to 2.0.0" in back and "keep status: active" in back
+
+    edit(contract, status="deprecated")  # still readable, and every other domain's read hears about it
+    assert mesh(lab, "check").returncode == 0
+    with pytest.warns(DeprecatedPortWarning, match=r"mesh://shop/orders@v1 is deprecated \(status: deprecated\)"):
+        assert len(read_product("mesh://shop/orders", consumer="ads")) == 2
 
 
 # --- mesh materialize --dev -------------------------------------------------------------------------------------
