@@ -28,7 +28,7 @@ def test_list_json_shows_every_product_with_owner_access_and_inputs():
 def test_list_table_for_people():
     result = run_mesh("list")
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "VERSION", "INPUTS"]
+    assert result.stdout.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "STATUS", "VERSION", "INPUTS"]
     assert "mesh://planning/japan_sales_forecast" in result.stdout
 
 

@@ -25,7 +25,7 @@ def addresses(output: str) -> set[str]:
 def test_catalog_finds_products_by_text_column_term_owner_tag_and_access(demo_mesh):
     everything = json.loads(demo("catalog", "--json", demo_mesh=demo_mesh).stdout)["products"]
     assert len(everything) == 13
-    assert set(everything[0]) == {"address", "owner", "access", "description", "freshness", "last_update", "matched"}
+    assert set(everything[0]) == {"address", "owner", "access", "status", "description", "freshness", "last_update", "matched"}
     assert {p["freshness"] for p in everything} == {"fresh"}
 
     by_column = addresses(demo("catalog", "--column", "country_code", "--json", demo_mesh=demo_mesh).stdout)
@@ -51,8 +51,8 @@ def test_catalog_finds_products_by_text_column_term_owner_tag_and_access(demo_me
     }
     assert addresses(demo("catalog", "--tag", "revenue", "--json", demo_mesh=demo_mesh).stdout) == {"mesh://sales/orders", "mesh://sales/daily_revenue"}
     table = demo("catalog", "--domain", "marketing", demo_mesh=demo_mesh).stdout
-    assert table.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "FRESHNESS", "DESCRIPTION"]
-    assert "mesh://marketing/campaign_audience  farah.haddad@example.com  restricted  fresh" in table
+    assert table.splitlines()[0].split() == ["ADDRESS", "OWNER", "ACCESS", "STATUS", "FRESHNESS", "DESCRIPTION"]
+    assert "mesh://marketing/campaign_audience  farah.haddad@example.com  restricted  active  fresh" in table
     wrong = demo("catalog", "--term", "client", demo_mesh=demo_mesh, check=False)
     assert wrong.returncode == 1 and "the glossary has no term 'client'" in wrong.stderr
 

@@ -33,7 +33,7 @@ def test_mesh_init_makes_an_empty_mesh_that_passes_check_and_builds_nothing(tmp_
     built = mesh_in(root, "materialize", "--all")
     assert built.returncode == 0 and "the mesh has no products yet: nothing to build" in built.stdout, built.stderr
     assert "the glossary has no terms yet" in mesh_in(root, "glossary", check=True).stdout
-    assert mesh_in(root, "list", check=True).stdout.split() == ["ADDRESS", "OWNER", "ACCESS", "VERSION", "INPUTS"]
+    assert mesh_in(root, "list", check=True).stdout.split() == ["ADDRESS", "OWNER", "ACCESS", "STATUS", "VERSION", "INPUTS"]
     assert "mesh.owner" in mesh_in(root, "policies", check=True).stdout
 
 

@@ -10,6 +10,7 @@ import typer
 from mesh_platform.cli.choices import AccessLevel
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
+from mesh_platform.contract.model import DRAFT_STATUSES
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
 from mesh_platform.governance.check import mesh_view
@@ -26,7 +27,7 @@ def catalog_command(
     access: Annotated[AccessLevel | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Search the mesh's products: address, owner, access, description and freshness of each match."""
+    """Search the mesh's products: address, owner, access, status, freshness and description of each match."""
     mesh = mesh_view(MeshSettings.from_env())
     if domain and domain not in mesh.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(mesh.catalog.domains)})")
@@ -40,8 +41,8 @@ def catalog_command(
         typer.echo("no product matches")
         return
     print_table(
-        ["address", "owner", "access", "freshness", "description"],
-        [[e.address, e.owner, e.access, e.freshness.state, _shorten(e.description, 70)] for e in entries],
+        ["address", "owner", "access", "status", "freshness", "description"],
+        [[e.address, e.owner, e.access, e.status, e.freshness.state, _shorten(e.description, 70)] for e in entries],
     )
 
 
@@ -76,6 +77,9 @@ def _print_description(d: dict) -> None:
     if d["limitations"]:
         echo(f"  Limitations: {d['limitations']}")
     echo("")
+    if d["status"] in DRAFT_STATUSES:
+        echo(f"status        {d['status']}: only {d['domain']} reads it, and it changes without new versions; "
+             "set status: active to publish it")
     echo(f"owners        {', '.join(d['owners'])}")
     if d["consumers"]:
         echo(f"consumers     {', '.join(d['consumers'])}")

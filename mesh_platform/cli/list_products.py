@@ -10,13 +10,14 @@ from mesh_platform.core.settings import MeshSettings
 
 
 def list_products(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List every product: address, owner, access, inputs."""
+    """List every product: address, owner, access, status (draft, active…), version, inputs."""
     catalog = Catalog.load(MeshSettings.from_env().root)
     rows = [
         {
             "address": str(p.address),
             "owner": p.contract.owners[0],
             "access": p.contract.access,
+            "status": p.contract.status,
             "version": p.contract.version,
             "recipe": p.recipe_type.rsplit(".", 1)[-1],
             "inputs": [str(i.address) for i in p.inputs],
@@ -29,8 +30,8 @@ def list_products(as_json: bool = typer.Option(False, "--json", help="Print JSON
         print_json({"products": rows, "broken": broken})
     else:
         print_table(
-            ["address", "owner", "access", "version", "inputs"],
-            [[r["address"], r["owner"], r["access"], r["version"], ", ".join(r["inputs"]) or "-"] for r in rows],
+            ["address", "owner", "access", "status", "version", "inputs"],
+            [[r["address"], r["owner"], r["access"], r["status"], r["version"], ", ".join(r["inputs"]) or "-"] for r in rows],
         )
         for item in broken:
             typer.echo(f"broken: {item['error']}", err=True)

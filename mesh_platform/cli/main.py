@@ -13,6 +13,7 @@ from mesh_platform.cli.check import check_command
 from mesh_platform.cli.contract import contract
 from mesh_platform.cli.cost import cost_command
 from mesh_platform.cli.deploy import deploy
+from mesh_platform.cli.dev import dev
 from mesh_platform.cli.find import catalog_command, show_command
 from mesh_platform.cli.glossary import glossary_command
 from mesh_platform.cli.init import init_command
@@ -83,6 +84,7 @@ cli.add_typer(new, name="new")
 cli.add_typer(contract, name="contract")
 cli.add_typer(access, name="access")
 cli.add_typer(deploy, name="deploy")
+cli.add_typer(dev, name="dev")
 
 
 def app() -> None:

@@ -12,6 +12,11 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize, select_related
 from mesh_platform.runtime.recovery import DeadRun
 
+DEV_HELP = (
+    "Build into your development namespace (MESH_HOME/dev/<user>): real inputs, the usual checks, ports no consumer reads; "
+    "the mesh's ports, vault and instance are not touched."
+)
+
 
 def materialize_command(
     addresses: Annotated[
@@ -24,6 +29,7 @@ def materialize_command(
     partition: Annotated[str | None, typer.Option("--partition", "-p", help="Build this partition of the partitioned products selected (e.g. 2026-11-01).")] = None,
     first: Annotated[str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="…up to and including this one.")] = None,
+    dev: Annotated[bool, typer.Option("--dev", help=DEV_HELP)] = False,
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME.
 
@@ -32,7 +38,11 @@ def materialize_command(
     ADDRESS+ the product and everything downstream.
 
     A partitioned product builds the partitions --partition or --from/--to name (replacing
-    only those in its port), else every partition up to the newest complete one."""
+    only those in its port), else every partition up to the newest complete one.
+
+    With --dev the selection builds in your development namespace: each input it does not
+    select is read from the mesh's ports, as its domain may read it; each it selects, from
+    the namespace. `mesh query --dev` reads the result, `mesh dev reset` throws it away."""
     partitions = _partition_range(partition, first, last)
     settings = MeshSettings.from_env()
     catalog = Catalog.load(settings.root)
@@ -54,13 +64,20 @@ def materialize_command(
         if not (all_products or domains):
             raise fail("nothing selected; give addresses, --domain D or --all")
         # A mesh (or a domain) with nothing to build yet is not an error.
-        where = "the mesh has" if all_products else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
-        typer.echo(f"{where} no products yet: nothing to build (mesh new product DOMAIN/NAME --template T adds one)")
+        owners = "the mesh has" if all_products else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
+        typer.echo(f"{owners} no products yet: nothing to build (mesh new product DOMAIN/NAME --template T adds one)")
         return
+    where = ""
+    if dev:
+        settings = settings.in_dev(products=tuple(dict.fromkeys(catalog.product(a).address for a in selection)))
+        name = settings.dev.name if settings.dev else ""
+        where = f" into the development namespace {name}; read them with mesh query --dev, throw them away with mesh dev reset"
+        typer.echo(f"development namespace {name} ({settings.dev_home}): no consumer reads it; "
+                   "the mesh's ports, vault and instance are not touched")
     report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
-        typer.echo(f"materialized {done} products")
+        typer.echo(f"materialized {done} products{where}")
         return
     if report.ok:
         raise fail(f"materialized {done} products; {len(broken)} product folders are broken (listed above)")

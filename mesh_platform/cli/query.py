@@ -17,6 +17,8 @@ from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.consume.read import port_reader
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.storage.ports import DevPortStore
 
 MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong file given, not SQL
 
@@ -30,13 +32,20 @@ def query_command(
     table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows printed as a table at most.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="Read what mesh materialize --dev built from your namespace.")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
     sql = _query_text(sql, sql_file)
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
-    result = run_query(sql, as_domain, port_reader())
+    settings = MeshSettings.from_env()
+    reader = port_reader(settings.in_dev() if dev else settings)
+    result = run_query(sql, as_domain, reader)
+    if isinstance(reader.ports, DevPortStore):
+        held = [a for a in result.products if reader.ports.holds(reader.catalog.port_address(a))]
+        said = ", ".join(held) if held else "none of the products the query reads"
+        typer.echo(f"from the development namespace {reader.ports.namespace}: {said}; the rest from the mesh's ports", err=True)
     if output is not None:
         rows = write_result(result, output, chosen, table)
         typer.echo(f"wrote {rows} rows to {output} ({chosen}" + (f", table {table})" if chosen == "duckdb" else ")"), err=True)

@@ -39,6 +39,7 @@ class CatalogEntry:
     address: str
     owner: str
     access: str
+    status: str
     description: str
     freshness: Freshness
     matched: tuple[str, ...] = ()  # where the search text was found
@@ -48,6 +49,7 @@ class CatalogEntry:
             "address": self.address,
             "owner": self.owner,
             "access": self.access,
+            "status": self.status,
             "description": self.description,
             "freshness": self.freshness.state,
             "last_update": self.freshness.last_update.isoformat() if self.freshness.last_update else None,
@@ -76,6 +78,7 @@ def entry(mesh: MeshView, product: Product, matched: tuple[str, ...] = (), now: 
         address=str(product.address),
         owner=contract.owners[-1] if len(contract.owners) > 1 else contract.owners[0],
         access=contract.access,
+        status=contract.status,
         description=contract.purpose.splitlines()[0] if contract.purpose else "",
         freshness=published_freshness(product, mesh.versions(product), now),
         matched=matched,

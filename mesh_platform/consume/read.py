@@ -3,7 +3,9 @@
 Every read is made as a consuming domain (`consumer=`, else `MESH_CONSUMER`)
 and passes the access rules (`mesh_platform.governance.reads`), exactly as
 builds do. The mesh is the one the environment names (`MESH_ROOT`,
-`MESH_HOME`), unless `settings` are given.
+`MESH_HOME`), unless `settings` are given. With `dev=True` a product built in
+the user's development namespace (`mesh materialize --dev`) is read from there,
+every other one from the mesh's ports.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ def read_product(
     settings: MeshSettings | None = None,
     *,
     consumer: str | None = None,
+    dev: bool = False,
 ) -> pd.DataFrame:
     """A product's rows as a DataFrame, as `consumer` (a domain) may see them: the current
-    version, or a past one by number. See `read_product_relation` for the access rules."""
-    return open_product(address, consumer, version, settings=settings).relation.to_arrow_table().to_pandas()
+    version, or a past one by number; `dev`: as built in the user's development namespace.
+    See `read_product_relation` for the access rules."""
+    return open_product(address, consumer, version, settings=settings, dev=dev).relation.to_arrow_table().to_pandas()
 
 
 def read_product_relation(
@@ -64,6 +68,7 @@ def read_product_relation(
     *,
     consumer: str | None = None,
     via: str = "python",
+    dev: bool = False,
 ) -> duckdb.DuckDBPyRelation:
     """A product as a lazy DuckDB relation (filters and projections are pushed into the scan),
     read as `consumer`: the domain reading (default `MESH_CONSUMER`; None reads from outside
@@ -73,7 +78,7 @@ def read_product_relation(
     consumer is not granted raises `AccessDeniedError`; personal columns reach consumers
     outside the owning domain hashed or dropped unless the contract grants them in clear;
     every read from outside the domain, granted or denied, goes to the access log."""
-    return open_product(address, consumer, version, connection, settings, via).relation
+    return open_product(address, consumer, version, connection, settings, via, dev).relation
 
 
 def open_product(
@@ -83,10 +88,13 @@ def open_product(
     connection: duckdb.DuckDBPyConnection | None = None,
     settings: MeshSettings | None = None,
     via: str = "python",
+    dev: bool = False,
 ) -> OpenedProduct:
     """One read of a product as `consumer` (default `MESH_CONSUMER`): the relation and what was decided."""
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
-    return port_reader(settings).open(address, consumer, version, connection, via, stacklevel=3)
+    settings = settings or MeshSettings.from_env()
+    reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
+    return reader.open(address, consumer, version, connection, via, stacklevel=3)
 
 
 def product_versions(address: Address | str, settings: MeshSettings | None = None) -> list[PortVersion]:

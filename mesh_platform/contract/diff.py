@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, Column, Contract
+from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, DRAFT_STATUSES, Column, Contract
 from mesh_platform.contract.types import type_family, widens
 
 
@@ -75,6 +75,13 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("format", "changed"): ChangeRule("format changed", True, "values may no longer have the old shape", producer=True),
     ("term", "changed"): ChangeRule("term changed", True, "the column now means something else", producer=True),
     ("partitioning", "changed"): ChangeRule("partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True),
+    ("status", "published"): ChangeRule(
+        "status changed", False, "a draft becomes readable by other domains; its first active version starts its history"
+    ),
+    ("status", "drafted"): ChangeRule("status changed", True, "other domains may not read a draft"),
+    ("status", "deprecated"): ChangeRule("status changed", False, "still readable; its readers are told to move away"),
+    ("status", "retired"): ChangeRule("status changed", True, "other domains may no longer read it"),
+    ("status", "reinstated"): ChangeRule("status changed", False, "readable again as before"),
     ("team", "changed"): ChangeRule("owner changed", False, "who answers for the product changed; the data did not"),
     ("tags", "changed"): ChangeRule("tags changed", False, "catalog labels only (`mesh catalog --tag`)"),
     ("tier", "changed"): ChangeRule("tier changed", False, "catalog label only (`mesh catalog --tag`)"),
@@ -97,6 +104,12 @@ class ContractDiff:
     old_version: str
     new_version: str
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    old_status: str = "active"
+
+    @property
+    def drafting(self) -> bool:
+        """Whether the old contract is a draft: its changes, and its first active version, need no new version."""
+        return self.old_status in DRAFT_STATUSES
 
     @property
     def breaking(self) -> list[Change]:
@@ -111,6 +124,8 @@ class ContractDiff:
         """Why the new version may not ship as it is, or None."""
         if _version_tuple(self.new_version) < _version_tuple(self.old_version):
             return f"version went down ({self.old_version} → {self.new_version})"
+        if self.drafting:
+            return None
         if self.breaking and not self.major_bumped:
             wanted = f"{_major(self.old_version) + 1}.0.0"
             return f"{len(self.breaking)} breaking change(s) need a new major version: set version to {wanted} (now {self.new_version})"
@@ -138,6 +153,7 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
         changes.append(_change("description", "changed", "description", "the description changed"))
     if _table_description(old) != _table_description(new):
         changes.append(_change("description", "changed", "schema[0].description", "the table's description changed"))
+    changes += _status_changes(old, new)
     changes += _catalog_changes(old, new)
     old_rules, new_rules = _rules(old), _rules(new)
     for rule in sorted(new_rules.keys() - old_rules.keys()):
@@ -146,7 +162,7 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
         changes.append(_change("quality rule", "removed", "schema[0].quality", f"quality rule removed: {rule}"))
     for rule in sorted(old_rules.keys() & new_rules.keys()):
         changes += _rule_changes(rule, old_rules[rule], new_rules[rule])
-    return ContractDiff(old.version, new.version, tuple(changes))
+    return ContractDiff(old.version, new.version, tuple(changes), old.status)
 
 
 def _column_changes(old: Contract, new: Contract) -> list[Change]:
@@ -314,6 +330,19 @@ def _sla_changes(old: Contract, new: Contract) -> list[Change]:
             how = ("weakened" if weaker else "strengthened") if subject == "sla" else ("lengthened" if after.duration > before.duration else "shortened")
             changes.append(_change(subject, how, where, f"{name} {before.duration} → {after.duration}"))
     return changes
+
+
+def _status_changes(old: Contract, new: Contract) -> list[Change]:
+    """A move between ODCS statuses, judged by who may read the product before and after (proposed and draft are alike)."""
+    if old.status == new.status or (old.is_draft and new.is_draft):
+        return []
+    if new.is_draft:
+        how = "drafted"
+    elif new.status in ("deprecated", "retired"):
+        how = new.status
+    else:
+        how = "published" if old.is_draft else "reinstated"
+    return [_change("status", how, "status", f"status {old.status} → {new.status}")]
 
 
 def _catalog_changes(old: Contract, new: Contract) -> list[Change]:

@@ -29,6 +29,7 @@ from mesh_platform.contract.model import (
     DEFAULT_PHYSICAL_TYPES,
     MASKING_MODES,
     PERSONAL_CLASSIFICATIONS,
+    STATUSES,
     Column,
     Contract,
     ServiceLevel,
@@ -162,6 +163,9 @@ class _ContractReader:
         self.identifier(("domain",), odcs.domain, "the owning domain")
         if not _SEMVER.match(str(odcs.version or "")):
             self.fail(("version",), f"'{odcs.version or ''}' is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        if odcs.status not in STATUSES:
+            fix = f"use one of ODCS's: {', '.join(STATUSES)} (draft while the product takes shape)"
+            self.fail(("status",), f"status '{odcs.status}' is unknown", fix)
         if not (odcs.description and odcs.description.purpose):
             self.fail(("description",), "the contract has no description.purpose", "say in one sentence what the product holds")
         self.team()

@@ -50,6 +50,11 @@ MASKING_MODES: tuple[str, ...] = ("hash", "drop")
 CONTRACT_SETTINGS: tuple[str, ...] = ("access", "consumers", "tier", "servePreviousMajorUntil", "rebuildLatePartitions")
 COLUMN_SETTINGS: tuple[str, ...] = ("term", "masking", "unmaskedFor", "partitionGrain", "partitionStart")
 
+# ODCS's contract statuses. Proposed and draft products are not published yet: they change freely and only
+# their own domain reads them; a retired one is read by its own domain only too.
+STATUSES: tuple[str, ...] = ("proposed", "draft", "active", "deprecated", "retired")
+DRAFT_STATUSES = frozenset({"proposed", "draft"})
+
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -247,6 +252,11 @@ class Contract:
     @property
     def status(self) -> str:
         return self.odcs.status or ""
+
+    @property
+    def is_draft(self) -> bool:
+        """Not published yet (status draft or proposed): it may change without a new version, and only its domain reads it."""
+        return self.status in DRAFT_STATUSES
 
     @property
     def name(self) -> str:

@@ -17,6 +17,9 @@ of these is; this module is the one place that reads the environment, which over
   MESH_ENV       the deployment, deploy/<name>.yaml (default: mesh.yaml's `deployment`, else `local`; see core.deployment)
   MESH_DUCKDB_MEMORY_LIMIT  the most memory a domain's DuckDB may use while it builds, e.g. 2GB
                  (DuckDB's memory_limit; default: DuckDB's own, 80% of the machine's memory)
+  MESH_DEV       a development namespace (set by `mesh materialize --dev` for its runs): builds publish into
+                 MESH_HOME/dev/<name>, with its own DuckDB files and Dagster instance, and no consumer reads it;
+  MESH_DEV_PRODUCTS  the products such a build builds (its reads of them come from the namespace)
 
 (The consumer API reads `MESH_CONSUMER`, the reading domain, and `mesh ui` its port from
 `MESH_UI_PORT`: they say who is reading and where to serve, not where the mesh is.)
@@ -28,10 +31,13 @@ Builds never read the environment: they get everything from those resources.
 
 from __future__ import annotations
 
+import getpass
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mesh_platform.core.address import Address
 from mesh_platform.core.deployment import LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.project import ProjectSettings
@@ -61,6 +67,23 @@ def repository_of(path: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class DevNamespace:
+    """A development namespace: what `mesh materialize --dev` builds into, and no consumer of the mesh reads."""
+
+    name: str
+    products: tuple[Address, ...] | None = None  # what its build builds, read from the namespace; None: every product it holds
+
+    @staticmethod
+    def default_name() -> str:
+        """The namespace of the person running the command: their operating-system user name."""
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no user name in containers without a passwd entry
+            user = "dev"
+        return re.sub(r"[^A-Za-z0-9_-]", "_", user) or "dev"
+
+
+@dataclass(frozen=True)
 class MeshSettings:
     """Paths of one mesh: `root` holds the code, `home` holds the state, the landing zone the source files."""
 
@@ -72,6 +95,7 @@ class MeshSettings:
     duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
     project: ProjectSettings = field(default_factory=ProjectSettings)  # what the mesh's mesh.yaml says
+    dev: DevNamespace | None = None  # a development namespace: its own ports, DuckDB files and instance (see `dev_home`)
 
     @classmethod
     def from_env(cls, start: Path | None = None, root: Path | None = None, require_environment: bool = True) -> MeshSettings:
@@ -89,7 +113,32 @@ class MeshSettings:
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
             deployment=Deployment.load(root, os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
             project=project,
+            dev=_dev_namespace(),
         )
+
+    def in_dev(self, name: str | None = None, products: tuple[Address, ...] | None = None) -> MeshSettings:
+        """These settings in a development namespace (default: the user's own), serving `products` from it."""
+        name = name or DevNamespace.default_name()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+            raise MeshError(f"'{name}' is not a development namespace name: letters, digits, '-' and '_'")
+        return replace(self, dev=DevNamespace(name, products))
+
+    @property
+    def published(self) -> MeshSettings:
+        """The mesh's own state, which a development namespace reads and never writes."""
+        return replace(self, dev=None) if self.dev is not None else self
+
+    @property
+    def dev_home(self) -> Path:
+        """The development namespace's folder: deleting it throws the namespace away (`mesh dev reset`)."""
+        if self.dev is None:
+            raise MeshError("these settings name no development namespace")
+        return self.home / "dev" / self.dev.name
+
+    @property
+    def state_home(self) -> Path:
+        """Where builds keep their state: MESH_HOME, or the development namespace's folder."""
+        return self.dev_home if self.dev is not None else self.home
 
     @property
     def glossary_file(self) -> Path:
@@ -115,8 +164,8 @@ class MeshSettings:
     def dagster_home(self) -> Path:
         """The Dagster instance folder: its own per deployment, so deployments sharing a MESH_HOME
         never rewrite each other's `dagster.yaml`."""
-        if self.deployment.name == LOCAL:
-            return self.home / "dagster"
+        if self.dev is not None or self.deployment.name == LOCAL:
+            return self.state_home / "dagster"
         return self.deployment_folder / "dagster"
 
     @property
@@ -127,13 +176,14 @@ class MeshSettings:
     @property
     def ports_root(self) -> Path:
         """The ports' folder in the embedded shape; a deployment's `port_store` puts them at `ports_uri` instead."""
-        return self.home / "ports"
+        return self.state_home / "ports"
 
     @property
     def port_store_uri(self) -> str:
-        """Where ports and vault live: MESH_HOME, or the deployment's port store (a folder or s3://bucket/prefix)."""
+        """Where ports and vault live: MESH_HOME, or the deployment's port store (a folder or s3://bucket/prefix);
+        a development namespace's in its folder."""
         store = self.deployment.port_store
-        return str(self.home) if store is None else self._uri(store.uri)
+        return str(self.state_home) if store is None or self.dev is not None else self._uri(store.uri)
 
     @property
     def landing_uri(self) -> str:
@@ -162,7 +212,7 @@ class MeshSettings:
     def vault_root(self) -> Path:
         """Where the clear values behind the ports' personal-column tokens live (the owner's only), in the
         embedded shape; a deployment's `port_store` puts them at `vault_uri` instead."""
-        return self.home / "vault"
+        return self.state_home / "vault"
 
     @property
     def landing_root(self) -> Path:
@@ -178,7 +228,7 @@ class MeshSettings:
 
     @property
     def databases_root(self) -> Path:
-        return self.home / "domains"
+        return self.state_home / "domains"
 
     def domain_database(self, domain: str) -> Path:
         """The domain's private DuckDB workspace file."""
@@ -201,13 +251,21 @@ class MeshSettings:
 
     @property
     def logs_dir(self) -> Path:
-        return self.home / "logs"
+        return self.state_home / "logs"
+
+    @property
+    def instance_deployment(self) -> Deployment:
+        """Whose instance settings the Dagster instance has: the deployment's, or (a development namespace) the embedded ones."""
+        if self.dev is None:
+            return self.deployment
+        return Deployment(name=f"{self.deployment.name}, development namespace {self.dev.name}")
 
     @property
     def state_paths(self) -> tuple[Path, ...]:
         """Everything the mesh writes under MESH_HOME (what `mesh reset` removes); the landing zone is not state."""
-        fixed = (self.home / "dagster", self.home / "deploy", self.ports_root, self.vault_root, self.databases_root,
-                 self.landing_cache, self.logs_dir, self.secret_file)
+        mine = self.published
+        fixed = (self.home / "dagster", self.home / "deploy", self.home / "dev", mine.ports_root, mine.vault_root, mine.databases_root,
+                 self.landing_cache, mine.logs_dir, self.secret_file)
         journals = tuple(self.home.glob(f"{self.access_log_file.name}*"))  # the SQLite file and its journal or WAL files
         return (*fixed, self.access_log_file, *journals)
 
@@ -215,7 +273,7 @@ class MeshSettings:
         """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change)."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_yaml = self.dagster_home / "dagster.yaml"
-        wanted = self.deployment.instance_yaml()
+        wanted = self.instance_deployment.instance_yaml()
         if not instance_yaml.exists() or instance_yaml.read_text() != wanted:
             instance_yaml.write_text(wanted)
         return self.dagster_home
@@ -229,6 +287,21 @@ class MeshSettings:
         env["MESH_LANDING"] = self.landing_uri
         env["MESH_ENV"] = self.deployment.name
         env["DAGSTER_HOME"] = str(self.ensure_dagster_home())
+        for name in ("MESH_DEV", "MESH_DEV_PRODUCTS"):
+            env.pop(name, None)
+        if self.dev is not None:
+            env["MESH_DEV"] = self.dev.name
+            if self.dev.products is not None:
+                env["MESH_DEV_PRODUCTS"] = " ".join(map(str, self.dev.products))
         python_path = [str(self.root), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))
         return env
+
+
+def _dev_namespace() -> DevNamespace | None:
+    """The development namespace the environment names (the runs of `mesh materialize --dev`), if any."""
+    name = os.environ.get("MESH_DEV")
+    if not name:
+        return None
+    listed = os.environ.get("MESH_DEV_PRODUCTS")
+    return DevNamespace(name, tuple(Address.parse(a) for a in listed.split()) if listed is not None else None)

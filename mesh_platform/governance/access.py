@@ -5,6 +5,10 @@ Access level (contract `customProperties`):
   restricted  the owning domain and the domains listed in `consumers`;
   internal    the owning domain only.
 
+Status (ODCS): a `draft` (or `proposed`) product is not published yet, and a `retired` one no longer
+is: whatever its access level, only its own domain reads it. A port version published while the product
+was a draft stays its domain's too, until a build publishes it as active.
+
 Masking: a column classified `personal` or `sensitive` is published as a keyed token —
 SHA-256 of the mesh secret and the value, so equal values still join — and reaches a
 reader outside the owning domain as that token or, per the column's `masking` custom
@@ -75,15 +79,39 @@ def decide(contract: Contract, consumer: str | None, address: Address | None = N
 
 
 def may_read(contract: Contract, consumer: str | None) -> bool:
-    """The access level alone: may `consumer` (None = no domain) read the product at all?"""
+    """May `consumer` (None = no domain) read the product at all: its status, then its access level?"""
+    if consumer == contract.domain:
+        return True
+    return not owner_only(contract) and granted_by_access(contract, consumer)
+
+
+def granted_by_access(contract: Contract, consumer: str | None) -> bool:
+    """The access level alone (what a draft grants once it is published)."""
     if consumer == contract.domain or contract.access == "public":
         return True
     return contract.access == "restricted" and consumer in contract.consumers
 
 
+def owner_only(contract: Contract) -> bool:
+    """Whether the product's status keeps every other domain out: a draft, or retired."""
+    return contract.is_draft or contract.status == "retired"
+
+
+def unpublished_reason(contract: Contract) -> str:
+    """Why a draft or retired product is its own domain's only, and what its owner does about it (one clause each)."""
+    owners = ", ".join(contract.owners)
+    if contract.is_draft:
+        return (f"it is a draft (status: {contract.status}), read by the {contract.domain} domain only until it is published; "
+                f"its owner ({owners}) publishes it by setting status: active in {contract.file}")
+    return (f"it is retired (status: retired): only the {contract.domain} domain reads it now; "
+            f"ask its owner ({owners}) what replaces it")
+
+
 def denial_message(contract: Contract, consumer: str | None, address: Address | None = None) -> str:
     address = address or contract.address
     who = consumer or "a reader outside every domain"
+    if owner_only(contract):
+        return f"access denied: {who} may not read {address}: {unpublished_reason(contract)}"
     if contract.access == "internal":
         why = f"it is internal to the {contract.domain} domain"
     else:
@@ -93,6 +121,15 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
         f"read as a domain (consumer='<domain>' or {CONSUMER_ENV}) that it is granted to, or ask its owner ({owners})"
     )
     return f"access denied: {who} may not read {address}: {why}; {ask}"
+
+
+def draft_version_message(contract: Contract, consumer: str | None, address: Address, version: int) -> str:
+    """Why another domain may not read a port version published while the product was a draft."""
+    who = consumer or "a reader outside every domain"
+    owners = ", ".join(contract.owners)
+    return (f"access denied: {who} may not read {address} version {version}: it was published while the product was a draft, "
+            f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: "
+            f"mesh materialize {address.unversioned()}")
 
 
 def personal_columns(document: dict | None) -> set[str]:

@@ -31,8 +31,8 @@ RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definiti
 
 
 def mesh_view(settings: MeshSettings) -> MeshView:
-    """The whole mesh of `settings`, published state included (what `mesh check` looks at)."""
-    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore.of(settings))
+    """The whole mesh of `settings`, published state included (what `mesh check` looks at; never a development namespace's)."""
+    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore.of(settings.published))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from mesh_platform.contract.loading import contract_from_document
 from mesh_platform.contract.model import Contract, custom_property_path
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
-from mesh_platform.governance.access import decide, may_read
+from mesh_platform.governance.access import decide, granted_by_access, may_read, owner_only
 from mesh_platform.governance.policies import Finding, policy
 from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.lineage.mesh_lineage import ColumnRef
@@ -85,7 +85,7 @@ def names_follow_convention(product, mesh):
 
 @policy("mesh.granted-inputs")
 def inputs_are_granted(product, mesh):
-    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own."""
+    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own; never another domain's draft or retired product."""
     consumer = product.address.domain
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
@@ -99,6 +99,14 @@ def inputs_are_granted(product, mesh):
         if may_read(contract, consumer):
             continue
         owner = contract.owners[-1]
+        if contract.is_draft:
+            what = f"a draft (status: {contract.status}) that only {contract.domain} reads until it is published"
+            fix = f"ask its owner ({owner}) to publish it (status: active in {contract.file}), or drop the input"
+        elif owner_only(contract):
+            what, fix = "retired: only its own domain reads it", f"ask its owner ({owner}) what replaces it, and read that"
+        if owner_only(contract):
+            yield Finding(f"{item.address} is {what}; {consumer} may not read it", fix, ("attributes", "inputs", index), True)
+            continue
         yield Finding(
             f"{item.address} is {contract.access}" + (f" to {', '.join(contract.consumers)}" if contract.consumers else "") + f"; {consumer} may not read it",
             f"ask its owner ({owner}) to grant {consumer} access, or drop the input",
@@ -109,10 +117,17 @@ def inputs_are_granted(product, mesh):
 
 @policy("mesh.deprecated-inputs", severity="warning")
 def no_deprecated_inputs(product, mesh):
-    """A product reading an older major version of another product hears about it."""
+    """A product reading a deprecated product, or an older major version of another product, hears about it."""
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
-        if source is not None and item.address.major is not None and item.address.major < source.contract.major:
+        if source is not None and source.contract.status == "deprecated" and item.address.domain != product.address.domain:
+            yield Finding(
+                f"input {item.address} is deprecated (status: deprecated): its owner means to retire it",
+                f"ask its owner ({source.contract.owners[-1]}) what replaces it, and move to that",
+                ("attributes", "inputs", index),
+                True,
+            )
+        elif source is not None and item.address.major is not None and item.address.major < source.contract.major:
             until = source.contract.previous_major_served_until
             yield Finding(
                 f"input {item.address} is deprecated (current: version {source.contract.version}" + (f", served until {until})" if until else ")"),
@@ -120,6 +135,19 @@ def no_deprecated_inputs(product, mesh):
                 ("attributes", "inputs", index),
                 True,
             )
+
+
+@policy("mesh.draft", severity="warning")
+def draft_products(product, mesh):
+    """A draft product (status draft or proposed) is read by its own domain only and changes without new versions, until it is published (status: active)."""
+    contract = product.contract
+    if contract.is_draft:
+        yield Finding(
+            f"{contract.address} is a draft (status: {contract.status}): only {contract.domain} reads it, "
+            "and it may change without a new version",
+            "set status: active to publish it to other domains (its first active version starts its version history)",
+            ("status",),
+        )
 
 
 @policy("mesh.no-domain-cycles")
@@ -215,7 +243,7 @@ def personal_data_stays_masked(product, mesh):
             break
     for index, column in enumerate(contract.columns):
         for domain in column.unmasked_for:
-            if domain == contract.domain or not may_read(contract, domain):
+            if domain == contract.domain or not granted_by_access(contract, domain):
                 yield Finding(
                     f"column '{column.name}' is granted in clear to {domain}, which " + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
                     "remove the grant" if domain == contract.domain else f"add {domain} to customProperties consumers, or remove the grant",
@@ -247,7 +275,7 @@ def column_lineage_known(product, mesh):
 
 @policy("mesh.breaking-changes", reads_state=True)
 def breaking_changes_need_a_major_version(product, mesh):
-    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none."""
+    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none, nor does any change of a draft."""
     contract = product.contract
     port = mesh.ports.port(product.port_address)
     current = port.current_contract()  # every build runs this: one read of the latest commit
@@ -256,16 +284,20 @@ def breaking_changes_need_a_major_version(product, mesh):
     version, document = current
     published = contract_from_document(document, f"{port.address} (published version {version})")
     diff = diff_contracts(published, contract)
-    if diff.major_bumped or not diff.breaking:
-        return
+    if diff.drafting or diff.major_bumped or not diff.breaking:
+        return  # a draft (or its first active version) has no history yet to break
     wanted = f"{contract.major + 1}.0.0"
     names = [c.name for c in contract.columns]
     for impact in diff_impact(published, contract, diff, mesh.catalog).impacts:
         if impact.breaks_consumers:
             change = impact.change
-            path = ("schema", 0, "properties", names.index(change.column)) if change.column in names else ("schema", 0, "properties") if change.column else ("version",)
+            if change.column:
+                path = ("schema", 0, "properties", *([names.index(change.column)] if change.column in names else []))
+            else:
+                path = ("status",) if change.field == "status" else ("version",)
+            keep = f"keep status: {published.status}" if change.field == "status" else "keep what they read"
             yield Finding(
                 f"{change.message} (since {published.version}, as published) breaks its readers: {impact.describe().removeprefix('read by ')}",
-                f"set version to {wanted} (a new port; version {contract.major} stays served), or keep what they read",
+                f"set version to {wanted} (a new port; version {contract.major} stays served), or {keep}",
                 path,
             )

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.catalog.catalog import Catalog, Product
-from mesh_platform.contract.model import Contract
+from mesh_platform.contract.model import DRAFT_STATUSES, Contract
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
 from mesh_platform.core.sql import keyed_token, quote
-from mesh_platform.governance.access import ReadDecision, decide, mesh_secret, personal_columns
+from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, mesh_secret, personal_columns
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.storage.ports import Port, PortStore
 from mesh_platform.storage.sandbox import sandbox
@@ -100,6 +100,8 @@ class PortReader:
         resolved = self.resolve(address, stacklevel + 1)
         contract = resolved.contract
         requested = Address.parse(address) if isinstance(address, str) else address
+        if self.ports.namespace is not None:  # a development namespace's reads are told apart in the mesh's one access log
+            via = f"{via} [development namespace {self.ports.namespace}]"
         try:
             decision = decide(contract, consumer, requested)
         except AccessDeniedError:
@@ -107,6 +109,13 @@ class PortReader:
             raise
         snapshot = resolved.port.snapshot(version)
         number = snapshot.version.version
+        if decision.cross_domain and snapshot.version.contract_status in DRAFT_STATUSES:
+            self.log.record(decision.consumer_label, str(requested), number, "denied", via)
+            raise AccessDeniedError(draft_version_message(contract, consumer, resolved.address, number))
+        if decision.cross_domain and contract.status == "deprecated":
+            owner = contract.owners[-1]
+            notice = f"{resolved.address} is deprecated (status: deprecated): ask its owner ({owner}) what replaces it"
+            warnings.warn(notice, DeprecatedPortWarning, stacklevel=stacklevel + 1)
         if decision.cross_domain and resolved.address.major is not None and resolved.address.major != contract.major:
             # An older major version: mask what was personal under the contract it was published with too.
             masked = {*decision.hashed, *decision.dropped, *decision.clear}
@@ -115,11 +124,18 @@ class PortReader:
         decision = replace(decision, version=number)
         self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
         connection = connection or sandbox()
-        relation = self._as_seen(connection, connection.from_arrow(snapshot.dataset), snapshot.version.tokens, decision, contract)
+        rows = connection.from_arrow(snapshot.dataset)
+        relation = self._as_seen(connection, rows, snapshot.version.tokens, decision, contract, resolved.address)
         return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
 
     def _as_seen(
-        self, connection: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, tokens: tuple[str, ...], decision: ReadDecision, contract: Contract
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        relation: duckdb.DuckDBPyRelation,
+        tokens: tuple[str, ...],
+        decision: ReadDecision,
+        contract: Contract,
+        port_address: Address,
     ) -> duckdb.DuckDBPyRelation:
         """The port's rows as `decision` lets its consumer see them: tokens joined back to clear values
         from the vault where granted, dropped where masked so, tokens (keyed hashes) otherwise."""
@@ -131,7 +147,7 @@ class PortReader:
             return relation
         port = f"__mesh_port_{uuid.uuid4().hex}"
         connection.register(port, relation)
-        vault = self.ports.vault.dataset(decision.owner) if join_back else None
+        vault = self.ports.vault_of(port_address).dataset(decision.owner) if join_back else None
         if vault is not None:
             connection.register(vault_view := f"__mesh_vault_{uuid.uuid4().hex}", vault)
         key = mesh_secret(self.secret, self.secret_file) if hash_here else ""

@@ -108,6 +108,8 @@ def diff_impact(old: Contract, new: Contract, diff: ContractDiff, catalog: Catal
     for change in diff.changes:
         if change.column is not None:
             readers = tuple(Reader(reader, tuple(fed)) for reader, fed in lineage.readers(ColumnRef(address, change.column)))
+        elif change.field == "status":  # a status decides what other domains may read: the owner's own products keep reading it
+            readers = tuple(Reader(c.address) for c in consumers if c.address.domain != address.domain)
         else:
             readers = tuple(Reader(c.address) for c in consumers)
         impacts.append(Impact(change, readers, tuple(ad_hoc)))

@@ -88,7 +88,8 @@ def product_asset(
         if context.run.tags.get(DOMAIN_TAG) != contract.domain:  # a run the platform did not launch (the UI, a backfill)
             context.instance.add_run_tags(context.run.run_id, {DOMAIN_TAG: contract.domain})
         ports = mesh_ports.store()
-        mesh = mesh_catalog.view(ports)  # published state included: every policy runs now
+        # Published state included: every policy runs now, judged against the mesh's ports (also in a development namespace).
+        mesh = mesh_catalog.view(ports.published)
         violations = check_product(product, mesh)
         yield _governance_result(spec.key, violations)
         if refused := [v for v in violations if v.severity == "error"]:

@@ -1,7 +1,7 @@
 """The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
 
   mesh_catalog  CatalogResource       the repository's domains and products, and the glossary of shared terms
-  mesh_ports    PortStoreResource     where published ports live (a folder; object stores come next)
+  mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development namespace's own)
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
@@ -25,6 +25,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.address import Address
 from mesh_platform.core.deployment import FromEnvironment, StoreSettings
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
@@ -33,7 +34,7 @@ from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
-from mesh_platform.storage.ports import PortStore
+from mesh_platform.storage.ports import DevPortStore, PortStore
 from mesh_platform.storage.vault import PRIVATE
 
 CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
@@ -60,9 +61,21 @@ class PortStoreResource(dg.ConfigurableResource):
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
+    dev_namespace: str | None = Field(default=None, description=(
+        "A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, "
+        "and every product it does not build is read from the mesh's ports below. Unset: root is the mesh's ports."
+    ))
+    dev_products: list[str] = Field(default_factory=list, description="What the namespace builds, and reads from itself.")
+    published_root: str | None = Field(default=None, description="In a development namespace: the mesh's ports, only read.")
+    published_vault_root: str | None = Field(default=None, description="In a development namespace: the mesh's vault, only read.")
 
     def store(self) -> PortStore:
-        return PortStore(Location.of(self.root, self.storage_options), Location.of(self.vault_root, self.storage_options))
+        options = self.storage_options
+        if self.dev_namespace is None or self.published_root is None or self.published_vault_root is None:
+            return PortStore(Location.of(self.root, options), Location.of(self.vault_root, options))
+        published = PortStore(Location.of(self.published_root, options), Location.of(self.published_vault_root, options))
+        products = frozenset(Address.parse(a) for a in self.dev_products)
+        return DevPortStore(Location.of(self.root), Location.of(self.vault_root), published, self.dev_namespace, products)
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -136,7 +149,19 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
-    return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store))
+    options = _store_options(settings.deployment.port_store)
+    if settings.dev is None:
+        return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **options)
+    published = settings.published
+    return PortStoreResource(
+        root=settings.ports_uri,
+        vault_root=settings.vault_uri,
+        dev_namespace=settings.dev.name,
+        dev_products=[str(a) for a in settings.dev.products or ()],
+        published_root=published.ports_uri,
+        published_vault_root=published.vault_uri,
+        **options,
+    )
 
 
 def _log_database(settings: MeshSettings) -> dict[str, str]:

@@ -495,6 +495,6 @@ def _storage_identity(settings: MeshSettings) -> str:
     """A digest of what decides where the instance's storage is: its dagster.yaml and the database URL it names."""
     import hashlib
 
-    url = resolved(settings.deployment.instance.postgres_url)
+    url = resolved(settings.instance_deployment.instance.postgres_url)
     text = (settings.ensure_dagster_home() / "dagster.yaml").read_text() + "\n" + str(url)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

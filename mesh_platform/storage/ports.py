@@ -58,9 +58,15 @@ class PortStore:
         self.root = root
         self.vault = Vault(vault_root)
 
+    namespace: str | None = None  # the development namespace these ports are (DevPortStore); None: the mesh's own
+
     @classmethod
     def of(cls, settings: MeshSettings) -> PortStore:
-        """The port store of the mesh `settings` describe."""
+        """The port store of the mesh `settings` describe (in a development namespace: its own, over the mesh's)."""
+        if (dev := settings.dev) is not None:
+            products = frozenset(dev.products) if dev.products is not None else None
+            own = Location.of(settings.ports_uri), Location.of(settings.vault_uri)
+            return DevPortStore(*own, cls.of(settings.published), dev.name, products)
         store = settings.deployment.port_store
         options = store.resolved_options() if store is not None else {}
         return cls(Location.of(settings.ports_uri, options), Location.of(settings.vault_uri, options))
@@ -68,6 +74,52 @@ class PortStore:
     def port(self, address: Address) -> Port:
         """The port serving `address` (which names its major version: `mesh://sales/orders@v1`)."""
         return Port(self.root, address)
+
+    def vault_of(self, address: Address) -> Vault:
+        """The vault holding the clear values behind the tokens of the port serving `address`."""
+        return self.vault
+
+    @property
+    def published(self) -> PortStore:
+        """The mesh's published ports (what governance judges a change against): this store itself."""
+        return self
+
+
+class DevPortStore(PortStore):
+    """A development namespace (`mesh materialize --dev`): the ports its builds publish, which no consumer of the
+    mesh reads, over the mesh's published ports, which it only reads. It serves `products` from its own ports
+    (the products a dev build builds; None: every product it holds) and every other product from the mesh's."""
+
+    def __init__(self, root: Location, vault: Location, published: PortStore, namespace: str,
+                 products: frozenset[Address] | None):
+        super().__init__(root, vault)
+        self._published, self.namespace, self.products = published, namespace, products
+
+    def holds(self, address: Address) -> bool:
+        """Whether the namespace serves this product (from its own port)."""
+        if self.products is not None:
+            return address.unversioned() in self.products
+        return address.major is not None and Port(self.root, address).exists()
+
+    def port(self, address: Address) -> Port:
+        return Port(self.root, address) if self.holds(address) else self._published.port(address)
+
+    def vault_of(self, address: Address) -> Vault:
+        return self.vault if self.holds(address) else self._published.vault_of(address)
+
+    @property
+    def published(self) -> PortStore:
+        return self._published
+
+    def own_ports(self) -> list[Port]:
+        """Every port the namespace holds, by address."""
+        if not self.root.path.is_dir():
+            return []
+        found = [Port(self.root, Address(d.name, p.name, int(v.name[1:])))
+                 for d in sorted(self.root.path.iterdir()) if d.is_dir()
+                 for p in sorted(d.iterdir()) if p.is_dir()
+                 for v in sorted(p.iterdir()) if v.is_dir() and v.name[:1] == "v" and v.name[1:].isdigit()]
+        return [port for port in found if port.exists()]
 
 
 @dataclass(frozen=True)
@@ -81,6 +133,7 @@ class PortVersion:
     run_id: str | None
     tokens: tuple[str, ...] = ()  # the columns this version holds as keyed tokens (their clear values are in the vault)
     started_at: dt.datetime | None = None  # when the build that published it began reading its inputs
+    contract_status: str | None = None  # the contract's status when published (draft: its domain's only); None: not recorded
     partitions: str | None = None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
     window: tuple[dt.datetime, dt.datetime] | None = None  # their time span [start, end), UTC
     incremental: bool = False  # the commit applied changes by key (a cdc product's MERGE), not rows replaced
@@ -217,6 +270,7 @@ class Port:
         return {
             f"{METADATA_PREFIX}address": str(self.address),
             f"{METADATA_PREFIX}contract_version": contract.version,
+            f"{METADATA_PREFIX}contract_status": contract.status,
             f"{METADATA_PREFIX}contract": json.dumps(contract.document, sort_keys=True),
             f"{METADATA_PREFIX}run_id": run_id or "",
             f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
@@ -318,6 +372,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
         rows=int(rows) if (rows := commit.get(f"{METADATA_PREFIX}rows", metrics.get("num_added_rows"))) is not None else None,
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
+        contract_status=commit.get(f"{METADATA_PREFIX}contract_status"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
         tokens=tuple(json.loads(commit.get(f"{METADATA_PREFIX}tokens") or "[]")),
         started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,

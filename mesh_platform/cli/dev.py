@@ -1,0 +1,50 @@
+"""`mesh dev`: the development namespace `mesh materialize --dev` builds into."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mesh_platform.cli.output import print_json, print_table
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.development import namespace, reset_namespace
+
+dev = typer.Typer(help="Your development namespace: what mesh materialize --dev built, which no consumer reads.",
+                  no_args_is_help=True)
+NAME_HELP = "The namespace (default: your user name)."
+
+
+@dev.command("show")
+def show_command(
+    name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The ports of the namespace: each product built there and its current version."""
+    found = namespace(MeshSettings.from_env(), name)
+    if as_json:
+        print_json(found.to_json())
+        return
+    typer.echo(f"development namespace {found.name} ({found.folder})")
+    if not found.ports:
+        typer.echo("  nothing built yet: mesh materialize --dev ADDRESS …")
+        return
+    rows = []
+    for port in found.ports:
+        latest = port.latest
+        if latest is None:
+            rows.append([f"  {port.address}", "-", "-", "-"])
+        else:
+            shown = "-" if latest.rows is None else latest.rows
+            rows.append([f"  {port.address}", latest.version, shown, f"{latest.published_at:%Y-%m-%d %H:%M}"])
+    print_table(["  address", "version", "rows", "published (UTC)"], rows)
+
+
+@dev.command("reset")
+def reset_command(name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None) -> None:
+    """Throw the namespace away: its ports, vault, DuckDB files and Dagster instance (its folder). The mesh is not touched."""
+    found = reset_namespace(MeshSettings.from_env(), name)
+    if not found.exists:
+        typer.echo(f"development namespace {found.name}: nothing to remove ({found.folder} does not exist)")
+        return
+    typer.echo(f"removed the development namespace {found.name} ({found.folder}, {len(found.ports)} ports)")
