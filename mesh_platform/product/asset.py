@@ -180,6 +180,8 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
         metadata["sampled_rows"], metadata["staged_rows"] = result.sampled
     if result.error:
         metadata["error"] = result.error
+    if result.note:
+        metadata["not checked" if result.unchecked else "compared"] = result.note
     return dg.AssetCheckResult(
         check_name=rule.name,
         asset_key=key,
@@ -204,6 +206,8 @@ def product_spec(
         "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
         "dagster/column_schema": column_schema(contract),
     }
+    if contract.relationships:  # foreign keys: checked on every build, never inputs (no dependency edge)
+        metadata["mesh/relationships"] = dg.MetadataValue.md(relationships_table(contract))
     if lineage is not None:
         metadata["dagster/column_lineage"] = column_lineage(lineage)
         metadata["mesh/column_lineage"] = dg.MetadataValue.md(lineage_table(lineage))
@@ -269,6 +273,17 @@ def lineage_table(lineage: ProductLineage) -> str:
     for column, sources in lineage.derives.items():
         listed = ", ".join(f"[{s}](/assets/{'/'.join(s.address.asset_key_path)})" for s in sources) or "no input column"
         lines.append(f"| `{column}` | {listed} |")
+    return "\n".join(lines)
+
+
+def relationships_table(contract: Contract) -> str:
+    """The contract's foreign keys as a Markdown table, with links to the referenced assets."""
+    lines = ["Relationships (foreign keys, checked on every build against the referenced product's current port).", ""]
+    lines += ["| columns | reference | severity |", "| --- | --- | --- |"]
+    for relationship in contract.relationships:
+        product = relationship.product or contract.address
+        link = f"[{relationship.target}](/assets/{'/'.join(product.asset_key_path)})"
+        lines.append(f"| {', '.join(f'`{c}`' for c in relationship.columns)} | {link} | {relationship.severity} |")
     return "\n".join(lines)
 
 
