@@ -218,6 +218,18 @@ def _contract(columns, **extra):
     return contract_from_document(yaml.safe_load(contract_yaml("shop", "orders", columns, **extra)), "contract.yaml")
 
 
+def test_a_change_to_a_referenced_column_reaches_the_products_referencing_it(linked, tmp_path):
+    """crm/people without person_id: shop/orders does not read it as an input, but its relationship does."""
+    people = linked.root / linked.package / "crm/defs/people/contract.yaml"
+    document = yaml.safe_load(people.read_text())
+    document["schema"][0]["properties"] = document["schema"][0]["properties"][1:]
+    (tmp_path / "people.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run_mesh("contract", "diff", str(people), str(tmp_path / "people.yaml"), "--json", env={**os.environ})
+    [removed] = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "column removed"]
+    assert {r["product"] for r in removed["impact"]["read_by"]} == {"mesh://shop/orders"}
+    assert removed["impact"]["breaks_consumers"] and result.returncode == 1
+
+
 def _relationship(columns, references_, tokens=()):
     return Relationship(tuple(columns), Address("crm", "people"), "people", tuple(references_)), frozenset(tokens)
 
