@@ -254,6 +254,13 @@ def test_orphans_are_counted_by_an_anti_join_in_duckdb():
         counts = count_orphans(relationship, db, "leads", ReferencedRows("hashed", tokens=tokens, key=SECRET))
         assert (counts.unexpected_count, counts.sample) == (1, ("eve@example.com",))
 
+        # Integers hashed as text: a BIGINT staged column meets the tokens of an INTEGER one (as mesh check allows).
+        db.execute(f"CREATE TABLE numbers AS SELECT {keyed_token('n', SECRET)} AS n FROM (VALUES (1::INTEGER), (2)) AS t(n)")
+        db.execute("CREATE TABLE uses AS FROM (VALUES (1::BIGINT), (2::BIGINT), (2::BIGINT), (3::BIGINT)) AS t(n)")
+        relationship, tokens = _relationship(["n"], ["n"], tokens=["n"])
+        counts = count_orphans(relationship, db, "uses", ReferencedRows("numbers", tokens=tokens, key=SECRET))
+        assert (counts.rows, counts.unexpected_count, counts.sample) == (4, 1, (3,))
+
 
 def test_the_readme_example_is_a_contract_mesh_check_accepts(lab):
     readme = (REPO / "README.md").read_text()

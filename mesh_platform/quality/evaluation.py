@@ -1,14 +1,14 @@
 """Running a product's rules on its staged data: in DuckDB where they have an SQL form, else Great Expectations 1.x.
 
-The contract's own SQL rules, and every expectation `quality.in_engine` has an SQL
-form for (not-null, unique, compound keys, ranges, allowed and forbidden values,
-patterns, lengths, row counts), run in DuckDB on the staged table, with Great
-Expectations' meaning of every count; so do foreign keys (`quality.relationships`). The rest (`custom` expectations) run in Great
-Expectations, which has no DuckDB dialect: on a pandas copy of only the columns they
-read, and of a repeatable reservoir sample of a large table where the rule's verdict
-is an estimate anyway (`QualityRule.sample_rows`). Great Expectations takes seconds
-to import, so it is imported on first use in a run process, and not at all when
-every rule has an SQL form.
+The contract's own SQL rules, its foreign keys (`quality.relationships`), and every
+expectation `quality.in_engine` has an SQL form for (not-null, unique, compound keys,
+ranges, allowed and forbidden values, patterns, lengths, row counts), run in DuckDB
+on the staged table, with Great Expectations' meaning of every count. The rest
+(`custom` expectations) run in Great Expectations, which has no DuckDB dialect: on a
+pandas copy of only the columns they read, and of a repeatable reservoir sample of a
+large table where the rule's verdict is an estimate anyway (`QualityRule.sample_rows`).
+Great Expectations takes seconds to import, so it is imported on first use in a run
+process, and not at all when every rule has an SQL form.
 """
 
 from __future__ import annotations
