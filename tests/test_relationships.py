@@ -338,7 +338,7 @@ def test_a_product_reading_the_referencing_one_is_no_loop_and_a_mesh_builds_from
     assert owner_read("mesh://crm/people").sort_values("person_id")["orders"].tolist() == [1, 1, 0]
     shown = json.loads(run_mesh("show", "mesh://shop/orders", "--json", env={**os.environ}, check=True).stdout)
     state = next(c for c in shown["checks"] if c["name"] == "person_id_references_people")
-    assert state["state"] == "passed"
+    assert state["state"] == "not checked" and state["passed"]  # not failing: mesh status stays healthy
     assert state["description"] == (
         "person_id_references_people not checked: mesh://crm/people has no published version to compare with yet; "
         "the first build after it is published checks it"

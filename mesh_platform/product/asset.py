@@ -32,7 +32,7 @@ from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage
 from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 from mesh_platform.product.build import Audit, BuildEnvironment, Recipe, build_and_publish
-from mesh_platform.product.checks import GOVERNANCE_CHECK
+from mesh_platform.product.checks import GOVERNANCE_CHECK, NOT_CHECKED
 from mesh_platform.product.resources import (
     AccessControlResource,
     CatalogResource,
@@ -181,7 +181,7 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
     if result.error:
         metadata["error"] = result.error
     if result.note:
-        metadata["not checked" if result.unchecked else "compared"] = result.note
+        metadata[NOT_CHECKED if result.unchecked else "compared"] = result.note
     return dg.AssetCheckResult(
         check_name=rule.name,
         asset_key=key,
