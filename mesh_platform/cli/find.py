@@ -104,6 +104,15 @@ def _print_description(d: dict) -> None:
         [[f"  {c['name']}" + (" (key)" if c["primary_key"] else ""), c["type"], "yes" if c["required"] else "", c["classification"] or "-",
           c["term"] or "", _shorten(c["description"], 50)] for c in d["columns"]],
     )
+    if d["relationships"] or d["referenced_by"]:
+        echo("")
+        echo("relationships (foreign keys, checked on every build)")
+        for r in d["relationships"]:
+            columns = r["columns"][0] if len(r["columns"]) == 1 else f"({', '.join(r['columns'])})"
+            references = r["references"][0] if len(r["references"]) == 1 else f"({', '.join(r['references'])})"
+            echo(f"  {columns} → {r['product']}.{references}  ({r['severity']})")
+        if d["referenced_by"]:
+            echo(f"  referenced by {', '.join(d['referenced_by'])}")
     echo("")
     echo("versions")
     if d["versions"]:

@@ -152,6 +152,7 @@ class ProductDescription:
     upstream: list[str]
     downstream: list[str]
     terms: dict[str, str] = field(default_factory=dict)  # column → term label
+    referenced_by: list[str] = field(default_factory=list)  # products whose relationships reference this one
 
     def to_json(self) -> dict[str, Any]:
         contract = self.product.contract
@@ -193,6 +194,17 @@ class ProductDescription:
                 "latency": format_duration(contract.latency.duration) if contract.latency else None,
                 "schedule": contract.cron_schedule,
             },
+            "relationships": [
+                {
+                    "columns": list(r.columns),
+                    "product": str(r.product or self.product.address),
+                    "references": list(r.references),
+                    "severity": r.severity,
+                    "field": r.source,
+                }
+                for r in contract.relationships
+            ],
+            "referenced_by": self.referenced_by,
             "freshness": self.freshness.to_json(),
             "versions": self.versions,
             "upstream": self.upstream,
@@ -212,6 +224,11 @@ def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = N
     ]
     downstream = [str(p.address) for p in mesh.catalog.downstream(product)]
     terms = {found.column.name: found.label for found in mesh.glossary.column_terms(product.contract)}
+    referenced_by = sorted(
+        str(p.address) for p in mesh.catalog.products.values()
+        if p.address != product.address and any(r.product and r.product.unversioned() == product.address
+                                                 for r in p.contract.relationships)
+    )
     return ProductDescription(
         product=product,
         freshness=published_freshness(product, published, now),
@@ -219,6 +236,7 @@ def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = N
         upstream=[str(i.address) for i in product.inputs],
         downstream=downstream,
         terms=terms,
+        referenced_by=referenced_by,
     )
 
 

@@ -68,6 +68,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("quality rule", "tightened"): ChangeRule("quality threshold tightened", False, "data that passed before may now be refused", producer=True),
     ("quality rule", "loosened"): ChangeRule("quality threshold loosened", True, "data consumers relied on being refused may now pass"),
     ("quality rule", "changed"): ChangeRule("quality rule changed", True, "what the rule guarantees changed", producer=True),
+    ("relationship", "added"): ChangeRule("relationship added", False, "rows referencing nothing are now refused", producer=True),
+    ("relationship", "removed"): ChangeRule("relationship removed", True, "consumers joining on the columns may miss rows"),
+    ("relationship", "changed"): ChangeRule("relationship changed", True, "the columns now reference other rows", producer=True),
     ("severity", "raised"): ChangeRule("rule made blocking", False, "a failure now stops publishing", producer=True),
     ("severity", "lowered"): ChangeRule("rule no longer blocking", True, "data failing the rule may now be published"),
     ("bound", "tightened"): ChangeRule("bound tightened", False, "every value consumers could see still fits", producer=True),
@@ -162,7 +165,32 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
         changes.append(_change("quality rule", "removed", "schema[0].quality", f"quality rule removed: {rule}"))
     for rule in sorted(old_rules.keys() & new_rules.keys()):
         changes += _rule_changes(rule, old_rules[rule], new_rules[rule])
+    changes += _relationship_changes(old, new)
     return ContractDiff(old.version, new.version, tuple(changes), old.status)
+
+
+def _relationship_changes(old: Contract, new: Contract) -> list[Change]:
+    """Foreign keys, matched by their columns: added, removed, pointed elsewhere, made blocking or not."""
+    before, after = ({r.columns: r for r in c.relationships} for c in (old, new))
+    changes = []
+    for columns in [*before, *(c for c in after if c not in before)]:
+        was, now = before.get(columns), after.get(columns)
+        # One column's key is about that column (its readers); a composite key about the whole table.
+        where = f"schema[0].properties.{columns[0]}.relationships"
+        if len(columns) > 1:
+            where = f"schema[0].relationships[{','.join(columns)}]"
+        if was is None:
+            changes.append(_change("relationship", "added", where, f"relationship added: {now}"))
+        elif now is None:
+            changes.append(_change("relationship", "removed", where, f"relationship removed: {was}"))
+        else:
+            if (was.product, was.references) != (now.product, now.references):
+                changes.append(_change("relationship", "changed", where, f"relationship {was} → {now.target}"))
+            if was.severity != now.severity:
+                how = "raised" if now.severity == "error" else "lowered"
+                said = f"relationship {now} severity {was.severity} → {now.severity}"
+                changes.append(_change("severity", how, f"{where}.severity", said))
+    return changes
 
 
 def _column_changes(old: Contract, new: Contract) -> list[Change]:

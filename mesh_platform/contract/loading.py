@@ -32,6 +32,7 @@ from mesh_platform.contract.model import (
     STATUSES,
     Column,
     Contract,
+    Relationship,
     ServiceLevel,
     custom_properties,
     custom_property_path,
@@ -39,12 +40,13 @@ from mesh_platform.contract.model import (
 from mesh_platform.contract.partitioning import GRAIN_LENGTHS, GRAINS, PARTITION_TYPES, PERIODS, Partitioning
 from mesh_platform.contract.schedule import UNITS, format_duration, is_valid_cron
 from mesh_platform.contract.types import port_type_problem
-from mesh_platform.core.address import NAME_PATTERN
-from mesh_platform.core.errors import ContractError, Problem
+from mesh_platform.core.address import NAME_PATTERN, Address
+from mesh_platform.core.errors import AddressError, ContractError, Problem
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.-]+)?$")
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
+_SHORTHAND = re.compile(r"^(?P<table>[A-Za-z_][A-Za-z0-9_]*)\.(?P<column>[A-Za-z_][A-Za-z0-9_]*)$")  # ODCS's table.column
 
 
 @functools.cache
@@ -171,6 +173,7 @@ class _ContractReader:
         self.team()
         columns = self.schema(str(odcs.name))
         partitioning = self.partitioning(columns)
+        relationships = self.relationships(columns)
         custom = custom_properties(odcs.customProperties)
         access = str(custom.get("access", "internal"))
         if access not in ACCESS_LEVELS:
@@ -215,6 +218,7 @@ class _ContractReader:
             retention=retention,
             partitioning=partitioning,
             rebuild_late_partitions=rebuild_late is True,
+            relationships=relationships,
         )
 
     def identifier(self, path: FieldPath, value: Any, what: str) -> None:
@@ -280,6 +284,91 @@ class _ContractReader:
         if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
             self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")
         return Column(prop, str(physical or ""))
+
+    def relationships(self, columns: tuple[Column, ...]) -> tuple[Relationship, ...]:
+        """The foreign keys, from each column's `relationships` (whose `from` is the column), then the table's."""
+        objects = self.odcs.schema_ or []
+        if len(objects) != 1:
+            return ()
+        entries = []
+        for c_index, prop in enumerate(objects[0].properties or []):
+            path = ("schema", 0, "properties", c_index, "relationships")
+            entries += [((*path, i), entry, prop.name) for i, entry in enumerate(prop.relationships or [])]
+        entries += [(("schema", 0, "relationships", i), entry, None) for i, entry in enumerate(objects[0].relationships or [])]
+        found = []
+        for path, entry, column in entries:
+            relationship = self.relationship(path, entry, column, {c.name for c in columns})
+            if relationship is not None:
+                found.append(relationship)
+        return tuple(found)
+
+    def relationship(self, path: FieldPath, entry: Any, column: str | None, names: set[str]) -> Relationship | None:
+        """One foreign key: `to` as ODCS's shorthand `<table>.<column>` (a list for a composite key), the referenced
+        product named by the custom property `product` (without it, `to` names this product's own table)."""
+        table = str(self.odcs.name)
+        custom = custom_properties(entry.customProperties)
+        base = (*path, "customProperties")
+        product = None
+        if custom.get("product") is not None:
+            try:
+                product = Address.parse(str(custom["product"]))
+            except AddressError as error:
+                self.fail(self.custom_path("product", base), str(error), "name the referenced product: mesh://<domain>/<product>")
+                return None
+            if product.unversioned() == Address(str(self.odcs.domain), table):
+                product = None  # this product itself, named by its address
+        severity = str(custom.get("severity", "error")).lower()
+        if severity not in ("error", "warning", "warn", "info"):
+            said = f"severity '{custom['severity']}' is unknown"
+            self.fail(self.custom_path("severity", base), said, "use error (blocks publishing) or warning")
+            return None
+        targets = self.references((*path, "to"), entry.to)
+        sources = [(table, column)] if column is not None else self.references((*path, "from"), entry.from_)
+        if targets is None or sources is None:
+            return None
+        if len(sources) != len(targets):
+            said = f"the relationship maps {len(sources)} column(s) to {len(targets)}"
+            self.fail((*path, "to"), said, "give as many columns in to as in from")
+            return None
+        if len(tables := sorted({t for t, _ in targets})) > 1:
+            self.fail((*path, "to"), f"to names columns of several tables ({', '.join(tables)})", "reference one table's columns")
+            return None
+        known = f"use one of: {', '.join(sorted(names))}"
+        for index, (named, name) in enumerate(sources if column is None else []):
+            where = (*path, "from", index) if isinstance(entry.from_, list) else (*path, "from")
+            if named != table:
+                self.fail(where, f"from names table '{named}'; this contract's table is '{table}'", f"write {table}.{name}")
+            elif name not in names:
+                self.fail(where, f"from names column '{name}', which this contract does not have", known)
+        referenced = tables[0]
+        if product is None and referenced != table:
+            self.fail(
+                (*path, "to"),
+                f"to names table '{referenced}', not this contract's table ('{table}'); another product's needs its address",
+                f"add customProperties: [{{property: product, value: 'mesh://<domain>/{referenced}'}}] to the relationship",
+            )
+            return None
+        if product is None and (missing := [name for _, name in targets if name not in names]):
+            self.fail((*path, "to"), f"to names column(s) {', '.join(missing)}, which this contract does not have", known)
+            return None
+        columns, references = tuple(name for _, name in sources), tuple(name for _, name in targets)
+        level = "warning" if severity != "error" else "error"
+        return Relationship(columns, product, referenced, references, level, tuple(path))  # type: ignore[arg-type]
+
+    def references(self, path: FieldPath, value: Any) -> list[tuple[str, str]] | None:
+        """`table.column` references (one, or a list for a composite key) as (table, column) pairs."""
+        found = []
+        for index, text in enumerate(value if isinstance(value, list) else [value]):
+            match = _SHORTHAND.match(str(text or ""))
+            if match is None:
+                self.fail(
+                    (*path, index) if isinstance(value, list) else path,
+                    f"'{text}' is not a reference the mesh can check: it reads ODCS's shorthand <table>.<column>",
+                    "e.g. to: profiles.customer_id, customProperties: [{property: product, value: 'mesh://customers/profiles'}]",
+                )
+                return None
+            found.append((match["table"], match["column"]))
+        return found
 
     def partitioning(self, columns: tuple[Column, ...]) -> Partitioning | None:
         """The product's time partitions: its one `partitioned` column, with its grain and first partition."""

@@ -14,7 +14,8 @@ Mesh settings the standard has no field for are `customProperties`:
   column level: `term` (the glossary term the column carries), and for personal
   columns `masking` (hash | drop: how readers outside the domain see it) and
   `unmaskedFor` (domains that see the clear value); on a `partitioned` column,
-  `partitionGrain` and `partitionStart` (see `contract.partitioning`).
+  `partitionGrain` and `partitionStart` (see `contract.partitioning`);
+  relationship level: `product` (the address of the product `to` names) and `severity`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from open_data_contract_standard.model import (
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.contract.schedule import cron_for_interval
 from mesh_platform.core.address import Address
-from mesh_platform.core.yaml_document import FieldPath, YamlDocument
+from mesh_platform.core.yaml_document import FieldPath, YamlDocument, field_name
 
 Access = Literal["public", "restricted", "internal"]
 ACCESS_LEVELS: tuple[str, ...] = ("public", "restricted", "internal")
@@ -54,6 +55,8 @@ COLUMN_SETTINGS: tuple[str, ...] = ("term", "masking", "unmaskedFor", "partition
 # their own domain reads them; a retired one is read by its own domain only too.
 STATUSES: tuple[str, ...] = ("proposed", "draft", "active", "deprecated", "retired")
 DRAFT_STATUSES = frozenset({"proposed", "draft"})
+
+Severity = Literal["error", "warning"]
 
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",
@@ -192,6 +195,34 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Relationship:
+    """A foreign key (ODCS `relationships`): every row whose `columns` are all filled has their values in
+    the `references` columns of some row of `product` (None: of this product itself)."""
+
+    columns: tuple[str, ...]  # this product's columns (`from`)
+    product: Address | None  # the referenced product, from the relationship's `product` custom property
+    table: str  # the referenced table, as `to` names it
+    references: tuple[str, ...]  # the referenced product's columns (`to`)
+    severity: Severity = "error"
+    path: FieldPath = ()  # where the entry is written in the contract
+
+    @property
+    def source(self) -> str:
+        """The entry's place as checks name it: `schema[0].properties[2].relationships[0]`."""
+        return field_name(self.path)
+
+    @property
+    def target(self) -> str:
+        """The referenced columns, as the mesh names them: `mesh://customers/profiles.customer_id`."""
+        where = str(self.product) if self.product is not None else "this product"
+        return f"{where}.{self.references[0]}" if len(self.references) == 1 else f"{where}.({', '.join(self.references)})"
+
+    def __str__(self) -> str:
+        columns = self.columns[0] if len(self.columns) == 1 else f"({', '.join(self.columns)})"
+        return f"{columns} → {self.target}"
+
+
+@dataclass(frozen=True)
 class ServiceLevel:
     """An ODCS `slaProperties` entry the mesh reads (`frequency`, `latency`; `retention`, which only
     `mesh contract diff` judges), as a duration."""
@@ -217,6 +248,7 @@ class Contract:
     retention: ServiceLevel | None = None  # how long past data stays readable (a promise; `mesh contract diff` judges it)
     partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
     rebuild_late_partitions: bool = False  # rebuild any partition whose inputs changed, not only the newest one
+    relationships: tuple[Relationship, ...] = ()  # foreign keys: checked on every build, never build inputs
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (the catalog index) without the standard's model: it is rebuilt from the document when used."""

@@ -10,10 +10,11 @@ import re
 
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import contract_from_document
-from mesh_platform.contract.model import Contract, custom_property_path
+from mesh_platform.contract.model import Contract, Relationship, custom_property_path
+from mesh_platform.contract.types import comparable, written_alike
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
-from mesh_platform.governance.access import decide, granted_by_access, may_read, owner_only
+from mesh_platform.governance.access import decide, denial_message, granted_by_access, may_read, owner_only
 from mesh_platform.governance.policies import Finding, policy
 from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.lineage.mesh_lineage import ColumnRef
@@ -113,6 +114,64 @@ def inputs_are_granted(product, mesh):
             ("attributes", "inputs", index),
             True,
         )
+
+
+@policy("mesh.relationships")
+def relationships_can_be_checked(product, mesh):
+    """A relationship (foreign key) names a product and columns that the domain may read, of types its columns compare with."""
+    contract = product.contract
+    for relationship in contract.relationships:
+        path = relationship.path
+        at_product = custom_property_path(contract.document, "product", (*path, "customProperties"))
+        referenced = contract if relationship.product is None else None
+        if relationship.product is not None:
+            found = mesh.find(relationship.product)
+            if found is None:
+                said = f"relationship {relationship} names {relationship.product}, which is no product of the mesh"
+                yield Finding(said, "fix the address (mesh list shows them)", at_product)
+                continue
+            referenced = found.contract
+            if relationship.table != referenced.table:
+                said = f"to names table '{relationship.table}', but {relationship.product}'s table is '{referenced.table}'"
+                yield Finding(said, f"write to: {referenced.table}.<column>", (*path, "to"))
+                continue
+            if not may_read(referenced, contract.domain):
+                denied = denial_message(referenced, contract.domain, relationship.product)
+                yield Finding(f"relationship {relationship} cannot be checked: {denied}", "or drop the relationship", at_product)
+                continue
+        yield from _relationship_columns(contract, referenced, relationship)
+
+
+def _relationship_columns(contract: Contract, referenced: Contract, relationship: Relationship):
+    """Each referenced column exists, reaches the product's domain (not dropped) and compares with its own column."""
+    names = {c.name for c in referenced.columns}
+    decision = decide(referenced, contract.domain)
+    for index, (name, target) in enumerate(zip(relationship.columns, relationship.references, strict=True)):
+        at_to = (*relationship.path, "to", index) if len(relationship.references) > 1 else (*relationship.path, "to")
+        where = relationship.product or "this product"
+        if target not in names:
+            yield Finding(f"{where} has no column '{target}'", f"use one of its columns: {', '.join(sorted(names))}", at_to)
+            continue
+        if target in decision.dropped:
+            yield Finding(
+                f"column '{target}' of {where} is personal and reaches {contract.domain} dropped (masking: drop): "
+                f"there is nothing to compare {name} with",
+                f"reference a column {contract.domain} may read, or ask its owner ({referenced.owners[-1]}) "
+                f"to grant it (unmaskedFor: [{contract.domain}])",
+                at_to,
+            )
+            continue
+        own, theirs = contract.column(name).physical_type, referenced.column(target).physical_type
+        if not comparable(own, theirs):
+            said = f"{name} ({own}) cannot be compared with {where}.{target} ({theirs})"
+            yield Finding(said, f"make {name} a type like {theirs}", at_to)
+        elif target in decision.hashed and not written_alike(own, theirs):
+            yield Finding(
+                f"{where}.{target} reaches {contract.domain} as keyed tokens of its {theirs} values; "
+                f"the tokens of {name}'s {own} values would differ",
+                f"give {name} the type {theirs}, so that equal values give equal tokens",
+                at_to,
+            )
 
 
 @policy("mesh.deprecated-inputs", severity="warning")

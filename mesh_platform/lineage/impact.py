@@ -1,8 +1,9 @@
 """A contract change's real impact: which consumers read what it changes.
 
 A change about one column reaches the products whose recipes read that column
-(column lineage: in a value, a filter, a join key); a change about the whole
-product (access, SLA, a table rule) reaches every product reading it. Readers
+(column lineage: in a value, a filter, a join key) and those whose relationships
+(foreign keys) reference it; a change about the whole product (access, SLA, a
+table rule) reaches every product reading or referencing it. Readers
 outside the mesh's recipes — `mesh query` and the Python API — are known from
 the access log by domain only, so they count for every change of the product.
 
@@ -104,13 +105,21 @@ def diff_impact(old: Contract, new: Contract, diff: ContractDiff, catalog: Catal
     both = list(dict.fromkeys([*(c.name for c in old.columns), *(c.name for c in new.columns)]))
     lineage = MeshLineage(catalog, {address: both})
     consumers = lineage.consumers(address)
+    # Products checking a foreign key against this one read it too, though not as an input.
+    referencing = [
+        (p.address, r) for p in catalog.products.values() if p.address != address
+        for r in p.contract.relationships if r.product is not None and r.product.unversioned() == address
+    ]
     impacts = []
     for change in diff.changes:
         if change.column is not None:
-            readers = tuple(Reader(reader, tuple(fed)) for reader, fed in lineage.readers(ColumnRef(address, change.column)))
+            readers = [Reader(reader, tuple(fed)) for reader, fed in lineage.readers(ColumnRef(address, change.column))]
+            checking = [a for a, r in referencing if change.column in r.references]
         elif change.field == "status":  # a status decides what other domains may read: the owner's own products keep reading it
-            readers = tuple(Reader(c.address) for c in consumers if c.address.domain != address.domain)
+            readers = [Reader(c.address) for c in consumers if c.address.domain != address.domain]
+            checking = [a for a, _ in referencing if a.domain != address.domain]
         else:
-            readers = tuple(Reader(c.address) for c in consumers)
-        impacts.append(Impact(change, readers, tuple(ad_hoc)))
+            readers, checking = [Reader(c.address) for c in consumers], [a for a, _ in referencing]
+        readers += [Reader(a) for a in dict.fromkeys(checking) if a not in {r.address for r in readers}]
+        impacts.append(Impact(change, tuple(readers), tuple(ad_hoc)))
     return DiffImpact(diff, tuple(impacts))

@@ -32,7 +32,7 @@ from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage
 from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 from mesh_platform.product.build import Audit, BuildEnvironment, Recipe, build_and_publish
-from mesh_platform.product.checks import GOVERNANCE_CHECK
+from mesh_platform.product.checks import GOVERNANCE_CHECK, NOT_CHECKED
 from mesh_platform.product.resources import (
     AccessControlResource,
     CatalogResource,
@@ -181,6 +181,8 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
         metadata["sampled_rows"], metadata["staged_rows"] = result.sampled
     if result.error:
         metadata["error"] = result.error
+    if result.note:
+        metadata[NOT_CHECKED if result.unchecked else "compared"] = result.note
     return dg.AssetCheckResult(
         check_name=rule.name,
         asset_key=key,
@@ -205,6 +207,8 @@ def product_spec(
         "mesh/contract_file": dg.MetadataValue.path(str(contract.file)),
         "dagster/column_schema": column_schema(contract),
     }
+    if contract.relationships:  # foreign keys: checked on every build, never inputs (no dependency edge)
+        metadata["mesh/relationships"] = dg.MetadataValue.md(relationships_table(contract))
     if lineage is not None:
         metadata["dagster/column_lineage"] = column_lineage(lineage)
         metadata["mesh/column_lineage"] = dg.MetadataValue.md(lineage_table(lineage))
@@ -270,6 +274,17 @@ def lineage_table(lineage: ProductLineage) -> str:
     for column, sources in lineage.derives.items():
         listed = ", ".join(f"[{s}](/assets/{'/'.join(s.address.asset_key_path)})" for s in sources) or "no input column"
         lines.append(f"| `{column}` | {listed} |")
+    return "\n".join(lines)
+
+
+def relationships_table(contract: Contract) -> str:
+    """The contract's foreign keys as a Markdown table, with links to the referenced assets."""
+    lines = ["Relationships (foreign keys, checked on every build against the referenced product's current port).", ""]
+    lines += ["| columns | reference | severity |", "| --- | --- | --- |"]
+    for relationship in contract.relationships:
+        product = relationship.product or contract.address
+        link = f"[{relationship.target}](/assets/{'/'.join(product.asset_key_path)})"
+        lines.append(f"| {', '.join(f'`{c}`' for c in relationship.columns)} | {link} | {relationship.severity} |")
     return "\n".join(lines)
 
 

@@ -7,8 +7,10 @@
 3. The output is conformed to the contract (columns by name, contract types; columns
    carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`;
    a partitioned product's build keeps the rows of the partitions it builds (its window).
-4. The contract's quality rules run on the staged table (write–audit–publish). A failing
-   error-severity rule stops here: the staged table is kept for inspection, nothing is published.
+4. The contract's quality rules run on the staged table (write–audit–publish). A foreign key reads
+   the referenced product's current port as this product's domain may read it (never a build input:
+   no dependency, no order). A failing error-severity rule stops here: the staged table is kept for
+   inspection, nothing is published.
 5. Only then is the staged data committed to the port, as one atomic Delta commit, its personal
    columns as keyed tokens (their clear values added to the domain's vault just before).
    A partitioned product's commit replaces the rows of its window only.
@@ -27,13 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
-from mesh_platform.core.errors import DeprecatedPortWarning, QualityGateError
+from mesh_platform.core.errors import AccessDeniedError, AddressError, DeprecatedPortWarning, PortError, QualityGateError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.product.conformance import conformed_select
 from mesh_platform.quality.evaluation import evaluate_rules
+from mesh_platform.quality.relationships import ReferencedRows
 from mesh_platform.storage.delta import SchemaChangeError
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.ports import DELETED, Port
@@ -101,12 +104,19 @@ class Audit:
     def table_wide(self) -> bool:
         return any(rule.scope == "table" for rule in self.rules)
 
-    def __call__(self, connection: duckdb.DuckDBPyConnection, staged: str, whole: str | None = None) -> list[RuleResult]:
-        """Every rule's result: on the `staged` table, the table-wide ones on `whole` when given."""
+    def __call__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        staged: str,
+        whole: str | None = None,
+        referenced: dict[str, ReferencedRows] | None = None,
+    ) -> list[RuleResult]:
+        """Every rule's result: on the `staged` table, the table-wide ones on `whole` when given; a foreign key
+        to another product against its rows in `referenced` (by rule name)."""
         if whole is None:
-            return evaluate_rules(self.rules, connection, staged, hidden=self.hidden)
-        results = evaluate_rules([r for r in self.rules if r.scope != "table"], connection, staged, hidden=self.hidden)
-        results += evaluate_rules([r for r in self.rules if r.scope == "table"], connection, whole, hidden=self.hidden)
+            return evaluate_rules(self.rules, connection, staged, self.hidden, referenced)
+        results = evaluate_rules([r for r in self.rules if r.scope != "table"], connection, staged, self.hidden, referenced)
+        results += evaluate_rules([r for r in self.rules if r.scope == "table"], connection, whole, self.hidden, referenced)
         order = {rule.name: index for index, rule in enumerate(self.rules)}
         return sorted(results, key=lambda r: order[r.rule.name])
 
@@ -230,7 +240,12 @@ def build_and_publish(
         if audit:
             log.info(f"checking {table} against {contract.file.name}'s quality rules")
         whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None
-        results = audit(connection, table, whole) if audit else []
+        via = f"build of {contract.address} (run {run_id}): relationship check"
+        referenced = _referenced_rows(audit, reader, connection, contract.domain, via, log) if audit else {}
+        results = audit(connection, table, whole, referenced) if audit else []
+        for result in results:
+            if result.unchecked:
+                log.warning(result.message)
         if blocking := [r for r in results if not r.passed and r.rule.blocking]:
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
         rows = workspace.staged_rows(contract.name)
@@ -305,6 +320,59 @@ def _whole_table(build: BuildContext, staged: str, window: Window) -> str | None
     )
     build.log.info(f"checking the rules on the whole table against the published rows with partitions {window} replaced")
     return WHOLE_TABLE
+
+
+def _referenced_rows(
+    audit: Audit, reader: PortReader, connection: duckdb.DuckDBPyConnection, domain: str, via: str, log: logging.Logger
+) -> dict[str, ReferencedRows]:
+    """What each foreign key to another product compares with, by rule name: that product's current port, read
+    once per product as `domain` may read it (access decided, masked and logged like any read)."""
+    opened: dict[Address, tuple[ReferencedRows, set[str]]] = {}
+    found = {}
+    for rule in audit.rules:
+        relationship = rule.relationship
+        if relationship is None or relationship.product is None:
+            continue
+        if relationship.product not in opened:
+            name = f"mesh_referenced_{len(opened)}"
+            opened[relationship.product] = _open_referenced(reader, connection, relationship.product, domain, via, name, log)
+        referenced, columns = opened[relationship.product]
+        if referenced.table is not None and (unseen := [c for c in relationship.references if c not in columns]):
+            referenced = ReferencedRows(error=f"{relationship.product} shows {domain} no {', '.join(unseen)} (see mesh check)")
+        found[rule.name] = referenced
+    return found
+
+
+def _open_referenced(
+    reader: PortReader,
+    connection: duckdb.DuckDBPyConnection,
+    address: Address,
+    domain: str,
+    via: str,
+    name: str,
+    log: logging.Logger,
+) -> tuple[ReferencedRows, set[str]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedPortWarning)  # the policies warn of a deprecated reference
+        try:
+            opened = reader.open(address, domain, connection=connection, via=via)
+        except AccessDeniedError as denied:
+            return ReferencedRows(error=str(denied)), set()
+        except (AddressError, PortError) as error:
+            try:
+                unpublished = not reader.resolve(address).port.exists()
+            except (AddressError, PortError):
+                unpublished = False
+            if unpublished:  # e.g. a product reading this one, on a mesh's first build: it is built after this one
+                missing = f"{address} has no published version to compare with yet; "
+                missing += "the first build after it is published checks it"
+                return ReferencedRows(missing=missing), set()
+            return ReferencedRows(error=str(error)), set()
+    connection.register(name, opened.relation)
+    hashed = frozenset(opened.decision.hashed)
+    key = mesh_secret(reader.secret, reader.secret_file) if hashed else ""
+    log.info(f"relationship check: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
+    return ReferencedRows(name, f"{address} version {opened.version}", hashed, key), set(opened.relation.columns)
 
 
 def _same_grain(reader: PortReader, address: Address, contract: Contract) -> Partitioning | None:

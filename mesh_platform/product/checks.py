@@ -7,6 +7,7 @@ from mesh_platform.core.errors import ContractError
 from mesh_platform.governance.glossary import Glossary, rules_with_terms
 
 GOVERNANCE_CHECK = "governance"
+NOT_CHECKED = "not checked"  # the metadata of a check that had nothing to compare with yet (it passes, said so)
 
 
 def check_names(contract: Contract, glossary: Glossary) -> list[tuple[str, str]]:

@@ -1,26 +1,27 @@
 """Running a product's rules on its staged data: in DuckDB where they have an SQL form, else Great Expectations 1.x.
 
-The contract's own SQL rules, and every expectation `quality.in_engine` has an SQL
-form for (not-null, unique, compound keys, ranges, allowed and forbidden values,
-patterns, lengths, row counts), run in DuckDB on the staged table, with Great
-Expectations' meaning of every count. The rest (`custom` expectations) run in Great
-Expectations, which has no DuckDB dialect: on a pandas copy of only the columns they
-read, and of a repeatable reservoir sample of a large table where the rule's verdict
-is an estimate anyway (`QualityRule.sample_rows`). Great Expectations takes seconds
-to import, so it is imported on first use in a run process, and not at all when
-every rule has an SQL form.
+The contract's own SQL rules, its foreign keys (`quality.relationships`), and every
+expectation `quality.in_engine` has an SQL form for (not-null, unique, compound keys,
+ranges, allowed and forbidden values, patterns, lengths, row counts), run in DuckDB
+on the staged table, with Great Expectations' meaning of every count. The rest
+(`custom` expectations) run in Great Expectations, which has no DuckDB dialect: on a
+pandas copy of only the columns they read, and of a repeatable reservoir sample of a
+large table where the rule's verdict is an estimate anyway (`QualityRule.sample_rows`).
+Great Expectations takes seconds to import, so it is imported on first use in a run
+process, and not at all when every rule has an SQL form.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.sql import quote
 from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
+from mesh_platform.quality.relationships import ReferencedRows, count_orphans
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
 
 if TYPE_CHECKING:
@@ -43,11 +44,15 @@ class RuleResult:
     error: str | None = None
     # (rows read, rows staged) when the rule read a sample of the table.
     sampled: tuple[int, int] | None = None
+    note: str | None = None  # what the rule compared with (a foreign key: the referenced port version), or why it did not
+    unchecked: bool = False  # not evaluated, and not blocking: there was nothing to compare with yet
 
     @property
     def message(self) -> str:
         if self.error:
             return f"{self.rule.name}: could not be evaluated: {self.error}"
+        if self.unchecked:
+            return f"{self.rule.name} not checked: {self.note}"
         verdict = "passed" if self.passed else "failed"
         if self.rule.measure == "success":
             detail = f"{self.unexpected_count} offending rows" if self.unexpected_count else f"observed {self.observed}"
@@ -55,23 +60,60 @@ class RuleResult:
             detail = f"observed {self.observed}, expected {self.rule.threshold}"
         sample = f"; e.g. {', '.join(map(repr, self.sample))}" if self.sample and not self.passed else ""
         sampled = f"; on a sample of {self.sampled[0]:,} of {self.sampled[1]:,} rows" if self.sampled else ""
-        return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample}{sampled})"
+        note = f"; {self.note}" if self.note else ""
+        return f"{self.rule.name} {verdict} ({self.rule.description} — {detail}{sample}{sampled}{note})"
 
 
-def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str, hidden: Collection[str] = ()) -> list[RuleResult]:
+def evaluate_rules(
+    rules: list[QualityRule],
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    hidden: Collection[str] = (),
+    referenced: Mapping[str, ReferencedRows] | None = None,
+) -> list[RuleResult]:
     """Evaluate every rule on the staged `table` of `connection`. The values of `hidden` columns
     (personal data) never leave the build: their rules report counts, not example values, since
-    results go to Dagster's event log and the UI."""
+    results go to Dagster's event log and the UI. `referenced` holds, by rule name, the rows each
+    foreign key to another product compares with (one to the product itself compares with `table`)."""
     results = [_sql_result(rule, connection, table) for rule in rules if rule.query]
+    referenced = referenced or {}
+    results += [_relationship_result(rule, connection, table, referenced.get(rule.name)) for rule in rules if rule.relationship]
     forms = [form for rule in rules if (form := sql_form(rule)) is not None]
     counted = _in_engine(forms, connection, table)
     results += [_verdict(form.rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample) for form, counts in counted]
     in_engine = {form.rule.name for form, _ in counted}
     if expectation_rules := [rule for rule in rules if rule.expectation and rule.name not in in_engine]:
         results += evaluate_with_great_expectations(expectation_rules, connection, table)
-    results = [_without_values(r) if r.rule.column in hidden else r for r in results]
+    results = [_without_values(r) if _columns_of(r.rule) & set(hidden) else r for r in results]
     order = {rule.name: index for index, rule in enumerate(rules)}
     return sorted(results, key=lambda r: order[r.rule.name])
+
+
+def _columns_of(rule: QualityRule) -> set[str]:
+    """The columns whose values a rule's result may show."""
+    columns = {rule.column} | {str(c) for c in rule.arguments.get("column_list") or ()}
+    return columns | set(rule.relationship.columns if rule.relationship else ())
+
+
+def _relationship_result(
+    rule: QualityRule, connection: duckdb.DuckDBPyConnection, table: str, referenced: ReferencedRows | None
+) -> RuleResult:
+    import duckdb
+
+    if rule.relationship.product is None:
+        referenced = ReferencedRows(table, "this product's own rows")
+    if referenced is None:
+        return RuleResult(rule, False, None, error=f"{rule.relationship.target} was not read for it")
+    if referenced.error:
+        return RuleResult(rule, False, None, error=referenced.error)
+    if referenced.missing:
+        return RuleResult(rule, True, None, note=referenced.missing, unchecked=True)
+    try:
+        counts = count_orphans(rule.relationship, connection, table, referenced)
+    except duckdb.Error as error:  # e.g. values DuckDB cannot compare: the rule fails with DuckDB's reason
+        return RuleResult(rule, False, None, error=str(error).splitlines()[0])
+    result = _verdict(rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample)
+    return replace(result, note=f"against {referenced.label}")
 
 
 def _without_values(result: RuleResult) -> RuleResult:

@@ -7,7 +7,9 @@ null and unique (compound when the key has several columns);
 (`rowCount`, `nullValues`, `missingValues`, `invalidValues`, `duplicateValues`
 with their `mustBe…` operators, `unit: percent` for shares), `sql` rules (a
 query run in DuckDB on the staged data) and `custom` rules naming a Great
-Expectations expectation and its arguments. `severity: warning` reports without
+Expectations expectation and its arguments. From the `relationships` (foreign
+keys): every filled value of the columns is a value of the referenced product's
+columns (`quality.relationships`). `severity: warning` reports without
 blocking; anything else blocks publishing.
 
 A partitioned product's rules check the partitions a build writes; a rule with
@@ -32,7 +34,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mesh_platform.contract.model import Column, Contract, custom_properties, custom_property_path
+from mesh_platform.contract.model import Column, Contract, Relationship, custom_properties, custom_property_path
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import quote, select_problem
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
@@ -82,6 +84,8 @@ class QualityRule:
     # Great Expectations reads at most this many rows, a repeatable reservoir sample (None: every row).
     sample_rows: int | None = None
     scope: Scope = "partition"
+    # …or a foreign key: the staged rows anti-joined with the referenced product's rows.
+    relationship: Relationship | None = None
 
     @property
     def blocking(self) -> bool:
@@ -117,7 +121,26 @@ def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> lis
             path = ("schema", 0, "properties", c_index, "quality", index)
             rule = _quality_rule(contract, entry, column, f"schema[0].properties[{c_index}].quality[{index}]", path)
             rules.append(replace(rule, scope=_scope(contract, entry, path)))
+    rules += [_relationship_rule(r) for r in contract.relationships]
     return _unique_names([*rules, *extra])
+
+
+def _relationship_rule(relationship: Relationship) -> QualityRule:
+    """A foreign key's check: no row whose columns are all filled lacks a referenced row (an orphan)."""
+    columns = "_".join(relationship.columns)
+    target = relationship.product.product if relationship.product is not None else relationship.table
+    named = relationship.columns[0] if len(relationship.columns) == 1 else f"({', '.join(relationship.columns)})"
+    return QualityRule(
+        name=f"{columns}_references_{target}",
+        description=f"every {named} is found in {relationship.target} (foreign key; rows that are not: orphans)",
+        severity=relationship.severity,
+        source=relationship.source,
+        threshold=ZERO,
+        column=relationship.columns[0],
+        # A reference to the product itself is checked on the whole table (its partitions may refer to each other).
+        scope="table" if relationship.product is None else "partition",
+        relationship=relationship,
+    )
 
 
 def _schema_rules(column: Column, source: str, single_key: bool) -> list[QualityRule]:

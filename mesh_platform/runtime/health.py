@@ -16,7 +16,7 @@ from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import Freshness, freshness, partition_freshness
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import Glossary
-from mesh_platform.product.checks import check_names
+from mesh_platform.product.checks import NOT_CHECKED, check_names
 from mesh_platform.runtime.recovery import recover_dead_runs
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ class CheckState:
     severity: str  # error (blocking) or warning
     at: dt.datetime | None = None
     description: str = ""
-    state: str = "never run"  # passed, failed, running (its run is in flight), not evaluated (its run ended first)
+    # passed, failed, running (its run is in flight), not evaluated (its run ended first), not checked (nothing to compare with)
+    state: str = "never run"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "passed": self.passed, "state": self.state, "severity": self.severity, "at": _iso(self.at), "description": self.description}
@@ -146,7 +147,8 @@ def _check_state(instance: dg.DagsterInstance, check: dg.AssetCheckKey, severity
         return CheckState(check.name, None, severity, at, f"run {record.run_id} ended before evaluating it", state="not evaluated")
     evaluation = record.event.dagster_event.event_specific_data
     passed = bool(getattr(evaluation, "passed", record.status.value == "SUCCEEDED"))
-    return CheckState(check.name, passed, severity, at, getattr(evaluation, "description", None) or "", state="passed" if passed else "failed")
+    state = "failed" if not passed else NOT_CHECKED if NOT_CHECKED in (getattr(evaluation, "metadata", None) or {}) else "passed"
+    return CheckState(check.name, passed, severity, at, getattr(evaluation, "description", None) or "", state=state)
 
 
 def _last_failure(instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, since: dt.datetime | None) -> Failure | None:
