@@ -11,6 +11,7 @@ holds what those plans share; `RecipeType` is what scaffolding needs of a type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from mesh_platform.catalog.catalog import Catalog, Product
@@ -18,6 +19,7 @@ from mesh_platform.contract.model import Column
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.inputs import ProductInput
 from mesh_platform.governance.access import contract_as_seen_by
+from mesh_platform.governance.glossary import Glossary
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class PlanRequest:
     name: str
     inputs: tuple[Product, ...]  # as `domain` will read them
     parameters: dict[str, str | None]  # `--set NAME=VALUE`, None where not given
+    source_file: Path | None = None  # `--from FILE`: the data (a source) or the query (sql) the product starts from
+    landing: Path | None = None  # the domain's landing folder
+    glossary: Glossary | None = None  # the mesh's glossary (a query may call term_parameter)
 
 
 @dataclass
@@ -39,6 +44,10 @@ class Plan:
     # A product fed by files: (the glob deliveries match, where the template's example delivery goes),
     # relative to the domain's landing folder, so the new product materializes before real files arrive.
     example_delivery: tuple[str, str] | None = None
+    # A file to copy into the domain's landing folder (`--from` a file elsewhere): (the file, where it goes, relative).
+    delivery: tuple[Path, str] | None = None
+    column_notes: dict[str, str] = field(default_factory=dict)  # column → why its classification is a guess (a YAML comment)
+    schema_note: list[str] = field(default_factory=list)  # comment lines above the columns: how they were inferred
 
 
 class RecipeType(Protocol):
