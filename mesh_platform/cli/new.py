@@ -39,7 +39,7 @@ def product_command(
     assignments: Annotated[list[str] | None, typer.Option("--set", help="A template parameter, NAME=VALUE (repeatable).")] = None,
     source_file: Annotated[
         Path | None,
-        typer.Option("--from", help="source: a data file (CSV, JSON lines, Parquet) to infer the contract from; sql: a .sql file holding the query."),
+        typer.Option("--from", help="source: a CSV, JSON lines or Parquet file to infer the contract from; sql: the query."),
     ] = None,
 ) -> None:
     """Create a data product from a template, its contract inferred from its data, query or inputs."""

@@ -95,7 +95,10 @@ def _policies_in_file(file: Path, modified: int, domain: str) -> tuple[list[Poli
 
 
 def check_mesh(
-    view: MeshView | None = None, domain: str | None = None, recipe_problems: RecipeCheck | None = None, output_problems: OutputCheck | None = None
+    view: MeshView | None = None,
+    domain: str | None = None,
+    recipe_problems: RecipeCheck | None = None,
+    output_problems: OutputCheck | None = None,
 ) -> CheckReport:
     """Every contract problem and policy violation of the mesh (default: the one the environment names);
     with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`);

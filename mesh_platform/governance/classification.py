@@ -18,7 +18,9 @@ PERSONAL_WORDS = frozenset({
     "surname", "fullname", "username", "gender", "latitude", "longitude",
 })
 # `name` is personal when it is the whole name or names a person.
-PERSON_WORDS = frozenset({"first", "last", "full", "given", "family", "middle", "maiden", "customer", "user", "contact", "person", "owner", "employee"})
+PERSON_WORDS = frozenset({
+    "first", "last", "full", "given", "family", "middle", "maiden", "customer", "user", "contact", "person", "owner", "employee",
+})
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,22 @@ def schema_differences(actual: Sequence[tuple[str, str]], contract: Contract, ch
     """Each way the output's columns (name, DuckDB type) differ from the contract's."""
     have = {name.lower(): type_ for name, type_ in actual}
     want = {column.name.lower() for column in contract.columns}
-    differences = [SchemaDifference("missing", c.name, f"missing column '{c.name}' ({c.physical_type})") for c in contract.columns if c.name.lower() not in have]
-    differences += [SchemaDifference("extra", name, f"extra column '{name}' ({type_}) not in the contract") for name, type_ in actual if name.lower() not in want]
+    differences = [
+        SchemaDifference("missing", c.name, f"missing column '{c.name}' ({c.physical_type})")
+        for c in contract.columns
+        if c.name.lower() not in have
+    ]
+    differences += [
+        SchemaDifference("extra", name, f"extra column '{name}' ({type_}) not in the contract")
+        for name, type_ in actual
+        if name.lower() not in want
+    ]
     if check_types:
         for column in contract.columns:
             type_ = have.get(column.name.lower())
             if type_ is not None and type_family(type_) != type_family(column.physical_type):
-                differences.append(SchemaDifference("type", column.name, f"column '{column.name}' is {type_}, the contract says {column.physical_type}"))
+                message = f"column '{column.name}' is {type_}, the contract says {column.physical_type}"
+                differences.append(SchemaDifference("type", column.name, message))
     return differences
 
 
@@ -123,7 +132,8 @@ def conversion_failures(
             continue
         file = quote(file_column) if file_column else "NULL"
         shown = connection.execute(
-            f"SELECT DISTINCT CAST({quote(name)} AS VARCHAR), {file} FROM {source} WHERE {failing(column, name)} ORDER BY ALL LIMIT {examples}"
+            f"SELECT DISTINCT CAST({quote(name)} AS VARCHAR), {file} FROM {source} "
+            f"WHERE {failing(column, name)} ORDER BY ALL LIMIT {examples}"
         ).fetchall()
         found.append(ConversionFailure(column.name, column.physical_type, bad, given, tuple((v, f) for v, f in shown)))
     return found

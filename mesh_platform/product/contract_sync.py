@@ -53,7 +53,9 @@ class ContractSync:
         return [c.column for c in self.changes if c.kind == "added"]
 
 
-def sync_contract(contract: Contract, output: Sequence[InferredColumn], keep_types: bool = False, write: bool = True) -> ContractSync:
+def sync_contract(
+    contract: Contract, output: Sequence[InferredColumn], keep_types: bool = False, write: bool = True
+) -> ContractSync:
     """Bring `contract`'s file up to date with `output` (see the module); with `write` False, only say what would change.
 
     `keep_types`: the contract types the output (a source's files), so a type of another kind is not a change."""
@@ -66,9 +68,10 @@ def sync_contract(contract: Contract, output: Sequence[InferredColumn], keep_typ
     wanted = {item.column.name.lower(): item for item in output}
     changes: list[ColumnChange] = []
     for index in reversed(range(len(properties))):
-        name = str(properties[index].get("name"))
+        entry = properties[index]
+        name = str(entry.get("name"))
         if name.lower() not in wanted:
-            changes.insert(0, ColumnChange("removed", name, str(properties[index].get("physicalType") or properties[index].get("logicalType") or "")))
+            changes.insert(0, ColumnChange("removed", name, str(entry.get("physicalType") or entry.get("logicalType") or "")))
             del properties[index]
     for entry in properties:
         inferred = wanted[str(entry.get("name")).lower()].column

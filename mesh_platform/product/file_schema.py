@@ -43,11 +43,12 @@ def read_files(
     """The files as one relation, read with the recipe's reader `options`, columns renamed by `rename`
     (file column → product column); `with_file` adds the column `mesh_file` naming each row's file."""
     files = list(files)
+    named = {"filename": FILE_COLUMN} if with_file else {}
     match file_format:
         case "csv":
-            relation = connection.read_csv(files, union_by_name=True, **options, **({"filename": FILE_COLUMN} if with_file else {}))
+            relation = connection.read_csv(files, union_by_name=True, **options, **named)
         case "jsonl":
-            relation = connection.read_json(files, format="newline_delimited", **options, **({"filename": FILE_COLUMN} if with_file else {}))
+            relation = connection.read_json(files, format="newline_delimited", **options, **named)
         case _:
             relation = connection.read_parquet(files, union_by_name=True, filename=with_file, **options)
             if with_file:  # DuckDB's Parquet reader names the column `filename`
@@ -104,15 +105,16 @@ def infer_file_schema(files: Sequence[Path], file_format: str, options: Mapping[
             raise MeshError(f"cannot read {', '.join(map(str, files))} as {file_format}: {str(error).splitlines()[0]}") from None
 
 
-def _inferred(connection: duckdb.DuckDBPyConnection, files: Sequence[Path], file_format: str, options: dict, needed: dict) -> FileSchema:
+def _inferred(
+    connection: duckdb.DuckDBPyConnection, files: Sequence[Path], file_format: str, options: dict, needed: dict
+) -> FileSchema:
     relation = read_files(connection, [str(f) for f in files], file_format, {**options, **needed})
     connection.register(_DELIVERED, relation)
     names = _product_names(relation.columns)
     counts = ", ".join(f"count({quote(c)})" for c in relation.columns)
     total, *present = connection.sql(f"SELECT count(*), {counts} FROM {_DELIVERED}").fetchall()[0]
-    columns = tuple(
-        FileColumn(names[c], _type(str(t)), total - n, c) for c, t, n in zip(relation.columns, relation.types, present, strict=True)
-    )
+    found = zip(relation.columns, relation.types, present, strict=True)
+    columns = tuple(FileColumn(names[c], _type(str(t)), total - n, c) for c, t, n in found)
     return FileSchema(total, columns, _key(connection, columns, total), needed)
 
 
@@ -124,7 +126,8 @@ def _key(connection: duckdb.DuckDBPyConnection, columns: tuple[FileColumn, ...],
     """The first complete column unique over the rows; else the first pair, then triple, of the first complete columns."""
     if rows < 2:
         return ()  # one row proves nothing
-    candidates = [c for c in columns if c.complete and not c.type.upper().startswith(_NOT_KEYS) and not c.type.endswith("]")][:KEY_COLUMNS]
+    keys = [c for c in columns if c.complete and not c.type.upper().startswith(_NOT_KEYS) and not c.type.endswith("]")]
+    candidates = keys[:KEY_COLUMNS]
     for size in (1, 2, 3):
         combinations = list(itertools.combinations(candidates, size))
         if not combinations:

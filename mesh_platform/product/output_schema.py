@@ -1,9 +1,9 @@
 """What a recipe outputs, described by DuckDB without building, and what a contract makes of it.
 
 `describe_output` runs a recipe's relation over its inputs as empty tables typed from
-their contracts (`recipe_inputs.input_tables`), in a sandboxed in-memory connection with
-the SQL functions a build registers: DuckDB binds it and says each output column's type,
-and no row is read. `inferred_columns` turns described columns into contract columns,
+their contracts (`recipe_inputs.input_tables`), in a sandboxed in-memory database where
+the SQL functions a build registers are declared: DuckDB binds it and says each output
+column's type, and no row is read. `inferred_columns` turns described columns into contract columns,
 carrying over from the input column the lineage says each one copies its description,
 classification, glossary term and `required`; a column computed from a personal column
 stays personal.
@@ -11,6 +11,7 @@ stays personal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,9 +19,9 @@ from typing import TYPE_CHECKING
 from mesh_platform.contract.model import CLASSIFICATIONS, Column
 from mesh_platform.contract.types import logical_type_of, type_family
 from mesh_platform.core.errors import MeshError
-from mesh_platform.governance.glossary import register_term_parameter
+from mesh_platform.governance.glossary import TERM_PARAMETER
 from mesh_platform.product.recipe_inputs import input_tables
-from mesh_platform.storage.sql_functions import register_sql_functions
+from mesh_platform.storage.sql_functions import declare_sql_functions
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,13 +29,18 @@ if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Catalog
     from mesh_platform.contract.model import Contract
     from mesh_platform.core.inputs import ProductInput
-    from mesh_platform.governance.glossary import Glossary
     from mesh_platform.lineage.recipe_lineage import RecipeLineage
 
 # What a recipe computes its rows with: (a connection holding its inputs, their contracts by alias) → its relation.
 RelationOf = Callable[["duckdb.DuckDBPyConnection", Mapping[str, "Contract"]], "duckdb.DuckDBPyRelation"]
 # Integer types a port cannot keep as they are, and the contract type an inferred column gets instead.
-PORT_INTEGERS = {"HUGEINT": "BIGINT", "UHUGEINT": "BIGINT", "UBIGINT": "BIGINT", "UINTEGER": "BIGINT", "USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
+PORT_INTEGERS = {
+    "HUGEINT": "BIGINT", "UHUGEINT": "BIGINT", "UBIGINT": "BIGINT", "UINTEGER": "BIGINT",
+    "USMALLINT": "INTEGER", "UTINYINT": "SMALLINT",
+}
+
+
+NO_SOURCE = "computed from no input column: review"
 
 
 class OutputDescriptionError(MeshError):
@@ -61,12 +67,12 @@ class InferredColumn:
     review: str | None = None
 
 
-def describe_output(relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str, glossary: Glossary) -> DescribedOutput:
+def describe_output(relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str) -> DescribedOutput:
     """The columns the relation outputs over empty `inputs` as `domain` reads them; `OutputDescriptionError` when DuckDB
-    refuses it. Every recipe's description goes through here (the SQL a build can call is installed here too)."""
+    refuses it. Every recipe's description goes through here: what SQL a build can call is declared here too."""
     import duckdb
 
-    connection = _database(domain, glossary).cursor()  # its own temporary tables and views, gone when closed
+    connection = _database().cursor()  # its own temporary tables and views, gone when it closes
     try:
         contracts = input_tables(connection, inputs, catalog, domain)
         try:
@@ -81,24 +87,16 @@ def describe_output(relation_of: RelationOf, inputs: Iterable[ProductInput], cat
     return DescribedOutput(columns, contracts)
 
 
-_DATABASES: dict[tuple[str, int], tuple[Glossary, duckdb.DuckDBPyConnection]] = {}
-_KEPT = 16
-
-
-def _database(domain: str, glossary: Glossary) -> duckdb.DuckDBPyConnection:
-    """A sandboxed in-memory database with the SQL functions `domain`'s builds can call, made once per domain and glossary
-    (registering a Python function costs DuckDB ~20 ms; a cursor of a database made before, well under one)."""
+@functools.cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """A sandboxed in-memory database (no file is readable: a recipe's SQL meets its inputs only) where the functions a
+    build registers are declared by their signatures: over empty inputs they are bound, never called."""
     from mesh_platform.storage.sandbox import sandbox
 
-    key = (domain, id(glossary))  # the glossary is kept with it, so its id is not reused
-    if key not in _DATABASES:
-        if len(_DATABASES) >= _KEPT:
-            _DATABASES.pop(next(iter(_DATABASES)))[1].close()
-        connection = sandbox()  # no file is readable: a recipe's SQL meets its inputs only
-        register_sql_functions(connection)
-        register_term_parameter(connection, glossary, domain)
-        _DATABASES[key] = (glossary, connection)
-    return _DATABASES[key][1]
+    connection = sandbox()
+    declare_sql_functions(connection)
+    TERM_PARAMETER.declare(connection)
+    return connection
 
 
 def contract_type(duckdb_type: str) -> str:
@@ -106,7 +104,9 @@ def contract_type(duckdb_type: str) -> str:
     return PORT_INTEGERS.get(duckdb_type.upper(), duckdb_type)
 
 
-def inferred_columns(described: Sequence[OutputColumn], lineage: RecipeLineage, inputs: Mapping[str, Contract]) -> list[InferredColumn]:
+def inferred_columns(
+    described: Sequence[OutputColumn], lineage: RecipeLineage, inputs: Mapping[str, Contract]
+) -> list[InferredColumn]:
     """Contract columns for a described output: a copy of an input column carries its description, classification,
     term and `required` (unless an outer join may leave it empty; its key too when the recipe reads one input);
     a computed column is classified as its most sensitive source, and marked for review."""
@@ -117,10 +117,11 @@ def inferred_columns(described: Sequence[OutputColumn], lineage: RecipeLineage, 
         copied = _input_column(inputs, lineage.copies.get(output.name))
         if copied is not None:
             keeps_key = single_input and output.name not in lineage.nullable_copies
+            same_kind = type_family(copied.physical_type) == type_family(physical)
             column = copied.changed(
                 name=output.name,
                 physical_type=physical,
-                logical_type=copied.logical_type if type_family(copied.physical_type) == type_family(physical) else logical_type_of(physical),
+                logical_type=copied.logical_type if same_kind else logical_type_of(physical),
                 required=copied.required and output.name not in lineage.nullable_copies,
                 unique=copied.unique and keeps_key,
                 primary_key=copied.primary_key and keeps_key,
@@ -131,12 +132,14 @@ def inferred_columns(described: Sequence[OutputColumn], lineage: RecipeLineage, 
             found.append(InferredColumn(column, None if copied.classification else "unclassified in its input: review"))
             continue
         sources = [s for s in lineage.derives.get(output.name, ()) if _input_column(inputs, s) is not None]
-        ranks = [CLASSIFICATIONS.index(c.classification) for s in sources if (c := _input_column(inputs, s)) and c.classification in CLASSIFICATIONS]
+        given = [c.classification for s in sources if (c := _input_column(inputs, s)) is not None]
+        ranks = [CLASSIFICATIONS.index(c) for c in given if c in CLASSIFICATIONS]
         classification = CLASSIFICATIONS[max(ranks)] if ranks else "internal"
         named = ", ".join(f"{alias}.{name}" for alias, name in sources)
         description = f"Computed from {named}." if named else ""
-        review = f"from {named}, the most sensitive of which is {classification}: review" if named else "computed from no input column: review"
-        found.append(InferredColumn(Column.new(output.name, logical_type_of(physical), physical, description, classification=classification), review))
+        review = f"from {named}, the most sensitive of which is {classification}: review" if named else NO_SOURCE
+        column = Column.new(output.name, logical_type_of(physical), physical, description, classification=classification)
+        found.append(InferredColumn(column, review))
     return found
 
 

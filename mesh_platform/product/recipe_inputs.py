@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from mesh_platform.core.inputs import ProductInput
 
 
-def input_tables(connection: duckdb.DuckDBPyConnection, inputs: Iterable[ProductInput], catalog: Catalog, domain: str) -> dict[str, Contract]:
+def input_tables(
+    connection: duckdb.DuckDBPyConnection, inputs: Iterable[ProductInput], catalog: Catalog, domain: str
+) -> dict[str, Contract]:
     """Create each input as an empty table named by its alias; return each alias's contract as `domain` reads it.
 
     An input the catalog does not know raises `AddressError`; one `domain` may not read, `AccessDeniedError`."""

@@ -159,14 +159,16 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
 
         def relation(connection: duckdb.DuckDBPyConnection, inputs: Mapping[str, Contract]) -> duckdb.DuckDBPyRelation:
             log = logging.getLogger(f"mesh.describe.{product.address.domain}")
-            return self.relation(BuildContext(connection, product.contract, product.inputs, product.folder, Path(), log, glossary))
+            build = BuildContext(connection, product.contract, product.inputs, product.folder, Path(), log, glossary)
+            return self.relation(build)
 
-        return describe_output(relation, product.inputs, catalog, product.address.domain, glossary)
+        return describe_output(relation, product.inputs, catalog, product.address.domain)
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for what the recipe outputs now (`mesh contract sync`): described, carried over by column lineage."""
         described = self.described_output(product, catalog, glossary)
-        lineage = self.column_lineage({alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}, product.folder)
+        columns = {alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}
+        lineage = self.column_lineage(columns, product.folder)
         return inferred_columns(described.columns, lineage, described.inputs)
 
     def output_location(self, folder: Path, column: str) -> tuple[Path, int | None, str]:

@@ -39,7 +39,8 @@ def output_problems(product: Product, view: MeshView) -> list[Problem]:
         return []  # mesh.granted-inputs says why
     except OutputDescriptionError as error:
         file, line, field = recipe.output_location(product.folder, "")
-        return [Problem(file, field, line, f"the recipe does not run over its inputs' contracts: {error}", "correct the recipe (or the inputs it names)")]
+        message = f"the recipe does not run over its inputs' contracts: {error}"
+        return [Problem(file, field, line, message, "correct the recipe (or the inputs it names)")]
     contract = product.contract
     index = {c.name.lower(): i for i, c in enumerate(contract.columns)}
     types = {c.name.lower(): c.type for c in described.columns}
@@ -48,13 +49,15 @@ def output_problems(product: Product, view: MeshView) -> list[Problem]:
     for difference in schema_differences([(c.name, c.type) for c in described.columns], contract, recipe.checks_output_types):
         if difference.kind == "extra":
             file, line, field = recipe.output_location(product.folder, difference.column)
-            problems.append(Problem(file, field, line, f"the recipe outputs column '{difference.column}', which {contract.file.name} does not have", sync))
+            message = f"the recipe outputs column '{difference.column}', which {contract.file.name} does not have"
+            problems.append(Problem(file, field, line, message, sync))
             continue
         position = index[difference.column.lower()]
         if difference.kind == "missing":
             message = f"column '{difference.column}' is not in the recipe's output"
         else:
-            message = f"column '{difference.column}' is {types[difference.column.lower()]} in the recipe's output, the contract says {contract.columns[position].physical_type}"
+            output, wanted = types[difference.column.lower()], contract.columns[position].physical_type
+            message = f"column '{difference.column}' is {output} in the recipe's output, the contract says {wanted}"
         problems.append(contract.source.problem(("schema", 0, "properties", position), message, sync))
     return problems
 

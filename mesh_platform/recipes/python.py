@@ -74,8 +74,8 @@ class PythonProduct(ProductRecipe):
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         raise MeshError(
-            f"{product.address}: a python recipe's output is known only by running it; change {product.contract.file.name} by hand "
-            f"(a build lists every difference from its output)"
+            f"{product.address}: a python recipe's output is known only by running it; "
+            f"change {product.contract.file.name} by hand (a build lists every difference from its output)"
         )
 
     def _location(self, folder: Path) -> tuple[Path, str]:

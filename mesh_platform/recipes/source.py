@@ -69,7 +69,7 @@ class SourceProduct(ProductRecipe):
     )
     rename: dict[str, str] = Field(
         default_factory=dict,
-        description="Columns the files name otherwise than the contract: file column → contract column, e.g. {'Order ID': order_id}.",
+        description="File columns named otherwise in the contract: file column → contract column, e.g. {'Order ID': order_id}",
     )
 
     @field_validator("path")
@@ -105,7 +105,7 @@ class SourceProduct(ProductRecipe):
         example = pattern.replace("*", "example")
         delivery = (pattern, example) if "*" not in example and example.endswith(".csv") else None
         settings = {"path": pattern, "options": {}, "rename": {}, "example": delivery is not None}
-        return Plan(example_columns(), settings=settings, purpose=", as delivered to its landing folder.", example_delivery=delivery)
+        return Plan(example_columns(), settings=settings, purpose=DELIVERED, example_delivery=delivery)
 
     @classmethod
     def _plan_from_file(cls, request: PlanRequest, file: Path) -> Plan:
@@ -116,7 +116,8 @@ class SourceProduct(ProductRecipe):
             raise MeshError(f"--from {file}: there is no such file")
         suffix = file.suffix.lower()
         if suffix not in _FORMAT_BY_SUFFIX:
-            raise MeshError(f"--from {file}: cannot tell its format from '{suffix or 'no suffix'}'; name it .csv, .jsonl or .parquet")
+            suffix_said = suffix or "no suffix"
+            raise MeshError(f"--from {file}: cannot tell its format from '{suffix_said}'; name it .csv, .jsonl or .parquet")
         landing = (request.landing or Path()).resolve()
         if file.resolve().is_relative_to(landing):
             path, delivery = file.resolve().relative_to(landing).as_posix(), None
@@ -126,12 +127,17 @@ class SourceProduct(ProductRecipe):
             path, delivery = f"{request.name}/*{suffix}", (file, f"{request.name}/{file.name}")
         schema = infer_file_schema([file], _FORMAT_BY_SUFFIX[suffix])
         columns, notes = inferred_file_columns(schema)
-        key = f"the primary key ({', '.join(schema.key)}): the first column, or small combination, unique and complete" if schema.key else (
-            "no primary key: no column or small combination is unique and complete"
-        )
-        note = [f"Inferred from the {schema.rows:,} rows of {file.name} (mesh new --from): `required` where no row lacks a value;", f"{key}.", "Review them, and every classification."]
+        if schema.key:
+            key = f"the primary key ({', '.join(schema.key)}): the first column, or small combination, unique and complete."
+        else:
+            key = "no primary key: no column or small combination is unique and complete."
+        note = [
+            f"Inferred from the {schema.rows:,} rows of {file.name} (mesh new --from): `required` where no row lacks a value;",
+            key,
+            "Review them, and every classification.",
+        ]
         settings = {"path": path, "options": schema.options, "rename": schema.rename, "example": False}
-        return Plan(columns, settings=settings, purpose=", as delivered to its landing folder.", delivery=delivery, column_notes=notes, schema_note=note)
+        return Plan(columns, settings=settings, purpose=DELIVERED, delivery=delivery, column_notes=notes, schema_note=note)
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         return RecipeLineage("source")  # its columns start here, in the delivered files
@@ -143,16 +149,22 @@ class SourceProduct(ProductRecipe):
         if outside := [f for f in matched if not f.resolve().is_relative_to(inside)]:
             raise MeshError(f"{address}: {outside[0]} leads outside the landing folder {landing} (a link); deliver files into it")
         if not matched:
-            raise MeshError(f"{address}: no files match '{self.path}' in {landing}; deliver the source files there (for the demo: mesh seed)")
+            raise MeshError(
+                f"{address}: no files match '{self.path}' in {landing}; deliver the source files there (for the demo: mesh seed)"
+            )
         return [str(f) for f in matched]
 
-    def read(self, connection: duckdb.DuckDBPyConnection, files: list[str], with_file: bool = False, **options: Any) -> duckdb.DuckDBPyRelation:
+    def read(
+        self, connection: duckdb.DuckDBPyConnection, files: list[str], with_file: bool = False, **options: Any
+    ) -> duckdb.DuckDBPyRelation:
+        """The files as this recipe reads them (`options` on top of its own)."""
         return read_files(connection, files, self.file_format(), {**self.options, **options}, self.rename, with_file=with_file)
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for the files delivered now (`mesh contract sync`)."""
         schema = infer_file_schema([Path(f) for f in self.files(landing, product.address)], self.file_format(), self.options)
-        columns, notes = inferred_file_columns(replace(schema, columns=tuple(replace(c, name=self.rename.get(c.source, c.name)) for c in schema.columns)))
+        renamed = tuple(replace(c, name=self.rename.get(c.source, c.name)) for c in schema.columns)  # as the recipe names them
+        columns, notes = inferred_file_columns(replace(schema, columns=renamed))
         return [InferredColumn(c, notes.get(c.name)) for c in columns]
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
@@ -179,8 +191,9 @@ class SourceProduct(ProductRecipe):
             failures = conversion_failures(connection, DELIVERED_VIEW, contract, FILE_COLUMN)
             if not failures:
                 return DeliveryTypeError(
-                    f"{contract.address}: reading the delivered files failed: {str(error).splitlines()[0]}. DuckDB guessed a "
-                    f"column's type from the first rows; set options: {{sample_size: -1}} in {RECIPE_FILE} to type it from every row"
+                    f"{contract.address}: reading the delivered files failed: {str(error).splitlines()[0]}. DuckDB guessed "
+                    f"a column's type from the first rows; set options: {{sample_size: -1}} in {RECIPE_FILE} "
+                    "to type it from every row"
                 )
         finally:
             connection.unregister(DELIVERED_VIEW)
@@ -189,12 +202,14 @@ class SourceProduct(ProductRecipe):
         landing = build.landing.resolve()
         shown = [replace(f, examples=tuple((v, _relative(file, landing)) for v, file in f.examples)) for f in failures]
         listed = "\n  - ".join(map(str, shown))
+        name = contract.file.name
         return DeliveryTypeError(
-            f"{contract.address}: not published: delivered values do not convert to the types of {contract.file.name}:\n  - {listed}\n"
-            f"Correct the files in {build.landing}, or the columns' physicalType in {contract.file.name}; the port keeps its current version."
+            f"{contract.address}: not published: delivered values do not convert to the types of {name}:\n  - {listed}\n"
+            f"Correct the files in {build.landing}, or the columns' physicalType in {name}; the port keeps its current version."
         )
 
 
+DELIVERED = ", as delivered to its landing folder."  # how a source's purpose ends
 DELIVERED_VIEW = "mesh_delivered_files"
 
 

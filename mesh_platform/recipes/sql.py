@@ -19,7 +19,6 @@ from mesh_platform.catalog.workspace import RECIPE_FILE
 from mesh_platform.core.errors import MeshError, RecipeError
 from mesh_platform.core.sql import select_problem
 from mesh_platform.core.yaml_document import load_yaml_document
-from mesh_platform.governance.glossary import Glossary
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import sql_lineage
 from mesh_platform.product.output_schema import OutputDescriptionError, describe_output, inferred_columns
@@ -83,9 +82,8 @@ class SqlProduct(ProductRecipe):
                 raise MeshError(f"--from {file}: the file must hold one SELECT: {problem}")
         else:
             query = example_query(request)
-        glossary = request.glossary or Glossary(Path(), {})
         try:
-            described = describe_output(lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain, glossary)
+            described = describe_output(lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain)
         except OutputDescriptionError as error:
             where = f"the query in {request.source_file}" if request.source_file else "the query"
             raise MeshError(f"{where} does not run over its inputs' contracts: {error}") from None
@@ -139,6 +137,6 @@ def _select_line(query: str, column: str) -> int:
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     if select is None:
         return 1
-    named = [e for e in select.expressions if e.alias_or_name == column] or [e for e in select.expressions if isinstance(e, exp.Star) or e.is_star]
+    named = [e for e in select.expressions if e.alias_or_name == column] or [e for e in select.expressions if e.is_star]
     lines = [node.meta["line"] for e in named[:1] for node in e.walk() if "line" in node.meta]
     return min(lines) if lines else 1

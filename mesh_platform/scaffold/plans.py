@@ -19,7 +19,6 @@ from mesh_platform.contract.model import Column
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.inputs import ProductInput
 from mesh_platform.governance.access import contract_as_seen_by
-from mesh_platform.governance.glossary import Glossary
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,6 @@ class PlanRequest:
     parameters: dict[str, str | None]  # `--set NAME=VALUE`, None where not given
     source_file: Path | None = None  # `--from FILE`: the data (a source) or the query (sql) the product starts from
     landing: Path | None = None  # the domain's landing folder
-    glossary: Glossary | None = None  # the mesh's glossary (a query may call term_parameter)
 
 
 @dataclass

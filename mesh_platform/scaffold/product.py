@@ -13,7 +13,6 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError, MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.view import MeshView
 from mesh_platform.scaffold.domain import domain_owner
 from mesh_platform.scaffold.files import staged_folder
 from mesh_platform.scaffold.owners import Owner
@@ -68,8 +67,8 @@ def new_product(
     input_products = tuple(seen_by(catalog.product(a), domain) for a in inputs or [])
     owner_ = Owner.parse(owner or domain_owner(catalog.domains[domain].folder) or f"team:{domain}", default_team=domain)
     landing = settings.landing_dir(domain)
-    glossary = MeshView.of(catalog, settings.glossary_file).glossary
-    request = PlanRequest(catalog, domain, name, input_products, _parameter_values(recipe, parameters or {}), source_file, landing, glossary)
+    values = _parameter_values(recipe, parameters or {})
+    request = PlanRequest(catalog, domain, name, input_products, values, source_file, landing)
     plan = recipe.plan(request)
     title = name.replace("_", " ").capitalize()
     sources = ", ".join(str(p.address) for p in input_products)
@@ -129,7 +128,7 @@ def _deliver(landing: Path, file: Path, target: str) -> Path:
     """Copy `file` to `target` in the landing folder (never over a file already there)."""
     delivered = landing / target
     if delivered.exists():
-        raise MeshError(f"{delivered} already exists in the landing folder; mesh new never overwrites (give --from that file instead)")
+        raise MeshError(f"{delivered} already exists in the landing folder; mesh new never overwrites (give --from that file)")
     delivered.parent.mkdir(parents=True, exist_ok=True)
     partial = delivered.with_name(f".{delivered.name}.partial")
     shutil.copyfile(file, partial)
