@@ -164,6 +164,8 @@ def test_a_file_that_cannot_be_read_is_a_one_line_error_naming_it(mesh, tmp_path
 def test_from_is_refused_by_templates_that_take_no_file(mesh, tmp_path):
     failed = new_product(mesh, "shop/x", "python", "--from", str(write(tmp_path / "a.csv", "a\n1\n")))
     assert failed.returncode == 1 and "template 'python' takes no --from (templates that do: source, sql)" in failed.stderr
+    listed = json.loads(mesh_cli(mesh, "templates", "--json").stdout)
+    assert {t["name"] for t in listed if t["from"]} == {"source", "sql"}  # mesh templates says which take --from
 
 
 ORDERS = [

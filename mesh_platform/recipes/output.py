@@ -22,6 +22,7 @@ from mesh_platform.recipes.validation import load_recipe
 
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Product
+    from mesh_platform.core.address import Address
     from mesh_platform.core.settings import MeshSettings
 
 
@@ -31,7 +32,7 @@ def output_problems(product: Product, view: MeshView) -> list[Problem]:
         recipe = load_recipe(product.recipe_file)
     except RecipeError:
         return []  # mesh.recipe lists why
-    if not recipe.describable or any(i.address.unversioned() not in view.catalog.products for i in product.inputs):
+    if not recipe.describable or any(_not_described(i.address, view) for i in product.inputs):
         return []
     try:
         described = recipe.described_output(product, view.catalog, view.glossary)
@@ -60,6 +61,13 @@ def output_problems(product: Product, view: MeshView) -> list[Problem]:
             message = f"column '{difference.column}' is {output} in the recipe's output, the contract says {wanted}"
         problems.append(contract.source.problem(("schema", 0, "properties", position), message, sync))
     return problems
+
+
+def _not_described(address: Address, view: MeshView) -> bool:
+    """An input the catalog does not know (other checks say why), or an older major version of one: its columns are in
+    its port's published contract, not in the repository's."""
+    found = view.catalog.products.get(address.unversioned())
+    return found is None or (address.major is not None and address.major < found.contract.major)
 
 
 def sync_product_contract(settings: MeshSettings, address: str, write: bool = True) -> ContractSync:

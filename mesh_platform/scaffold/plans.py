@@ -53,6 +53,7 @@ class RecipeType(Protocol):
 
     template: str  # the folder under templates/ it renders
     parameters: dict[str, str]  # `mesh new --set NAME=…`: name → what it sets
+    from_file: str | None  # what `mesh new --from FILE` takes (None: it takes none)
 
     @classmethod
     def type_name(cls) -> str: ...  # what a recipe file's `type:` says, e.g. mesh_platform.recipes.SqlProduct

@@ -61,8 +61,8 @@ def new_product(
     if address in catalog.products or (folder.exists() and any(folder.iterdir())):
         raise MeshError(f"{address} already exists ({folder}); mesh new never overwrites")
     _check_input_count(recipe, inputs or [])
-    if source_file is not None and getattr(recipe, "from_file", None) is None:
-        takes = ", ".join(n for n, r in sorted(recipe_types.items()) if getattr(r, "from_file", None)) or "none"
+    if source_file is not None and recipe.from_file is None:
+        takes = ", ".join(n for n, r in sorted(recipe_types.items()) if r.from_file) or "none"
         raise MeshError(f"template '{template_name}' takes no --from (templates that do: {takes})")
     input_products = tuple(seen_by(catalog.product(a), domain) for a in inputs or [])
     owner_ = Owner.parse(owner or domain_owner(catalog.domains[domain].folder) or f"team:{domain}", default_team=domain)
