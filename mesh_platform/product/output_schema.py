@@ -3,10 +3,10 @@
 `describe_output` runs a recipe's relation over its inputs as empty tables typed from
 their contracts (`recipe_inputs.input_tables`), in a sandboxed in-memory database where
 the SQL functions a build registers are declared: DuckDB binds it and says each output
-column's type, and no row is read. `inferred_columns` turns described columns into contract columns,
-carrying over from the input column the lineage says each one copies its description,
-classification, glossary term and `required`; a column computed from a personal column
-stays personal.
+column's type, and no row is read. `inferred_columns` turns described columns into
+contract columns, carrying over from the input column the lineage says each one copies
+its description, classification, glossary term and `required`; a column computed from a
+personal column stays personal.
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ PORT_INTEGERS = {
     "HUGEINT": "BIGINT", "UHUGEINT": "BIGINT", "UBIGINT": "BIGINT", "UINTEGER": "BIGINT",
     "USMALLINT": "INTEGER", "UTINYINT": "SMALLINT",
 }
-
-
-NO_SOURCE = "computed from no input column: review"
+NO_SOURCE = "computed from no input column: review"  # said beside the classification of such a column
 
 
 class OutputDescriptionError(MeshError):
