@@ -141,6 +141,15 @@ def test_source_from_a_parquet_file_already_in_the_landing_folder_is_read_in_pla
     clean_check(mesh)
 
 
+def test_a_csv_whose_late_rows_contradict_the_sniffers_sample_is_typed_from_every_row(mesh, tmp_path):
+    codes = "code,n\n" + "".join(f"{i},{i}\n" for i in range(30_000)) + "X-1,30000\n"  # past DuckDB's 20,480-row sample
+    created = new_product(mesh, "shop/codes", "source", "--from", str(write(tmp_path / "codes.csv", codes)))
+    assert created.returncode == 0, created.stderr
+    _, contract, recipe = product_files(mesh, "shop", "codes")
+    assert recipe["attributes"]["options"] == {"sample_size": -1}  # the build reads it as inferred
+    assert columns_of(contract)["code"] == ("VARCHAR", True, 1, "internal")
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
