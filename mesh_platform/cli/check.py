@@ -15,14 +15,15 @@ def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
 ) -> None:
-    """Validate every contract and run every policy; exit 1 on any error-severity violation."""
+    """Validate every contract, run every policy and compare each recipe's output with its contract; exit 1 on any error."""
     # The recipe types are Dagster components: imported only by the commands that need them.
+    from mesh_platform.recipes.output import output_problems
     from mesh_platform.recipes.validation import recipe_problems
 
     view = mesh_view(MeshSettings.from_env())
     if domain and domain not in view.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
-    report = check_mesh(view, domain, recipe_problems)
+    report = check_mesh(view, domain, recipe_problems, output_problems)
     if as_json:
         print_json(
             {

@@ -1,5 +1,5 @@
-"""`mesh contract diff`, `rules` and `export`: what changed between two contracts and what breaks, the
-rules that decide it, and a contract as outside tools read it."""
+"""`mesh contract diff`, `rules`, `export` and `sync`: what changed between two contracts and what breaks, the
+rules that decide it, a contract as outside tools read it, and a contract brought up to date with its recipe."""
 
 from __future__ import annotations
 
@@ -98,6 +98,34 @@ def export_command(
         print_json(document)
     else:
         typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@contract.command("sync")
+def sync_command(
+    address: Annotated[str, typer.Argument(help="The product's address.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Bring the contract's columns up to date with what its recipe outputs: new columns added (unclassified),
+    removed ones removed, types of another kind updated; descriptions, classifications, terms and rules kept."""
+    from mesh_platform.recipes.output import sync_product_contract  # the recipe types are Dagster components
+
+    settings = MeshSettings.from_env()
+    result = sync_product_contract(settings, address, write=not dry_run)
+    if as_json:
+        print_json({"file": str(result.file), "written": result.written, "changes": [c.to_json() for c in result.changes]})
+        return
+    words = {"added": "added  ", "removed": "removed", "type": "type   "}
+    for change in result.changes:
+        typer.echo(f"  {words[change.kind]}  {change.column}  {change.detail}")
+    if not result.changes:
+        typer.echo(f"{result.file}: up to date with the recipe's output")
+        return
+    typer.echo(f"{result.file}: {'written' if result.written else 'not written (--dry-run)'}")
+    if result.unclassified:
+        typer.echo(f"next: classify {', '.join(result.unclassified)} (mesh check asks until then), then mesh check")
+    else:
+        typer.echo("next: mesh check (it judges whether a removed or changed column breaks a reader)")
 
 
 def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,8 +37,12 @@ def product_command(
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input product's address (repeatable).")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="team:<name> or e-mail (default: the domain's owner).")] = None,
     assignments: Annotated[list[str] | None, typer.Option("--set", help="A template parameter, NAME=VALUE (repeatable).")] = None,
+    source_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="source: a CSV, JSON lines or Parquet file to infer the contract from; sql: the query."),
+    ] = None,
 ) -> None:
-    """Create a data product from a template, its contract pre-filled from its inputs."""
+    """Create a data product from a template, its contract inferred from its data, query or inputs."""
     from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only when creating
 
     parameters = {}
@@ -47,7 +52,7 @@ def product_command(
             raise MeshError(f"--set '{item}' is not NAME=VALUE")
         parameters[key.strip()] = value.strip()
     settings = MeshSettings.from_env()
-    created = new_product(settings, target, template, recipe_types(), inputs or [], owner, parameters)
+    created = new_product(settings, target, template, recipe_types(), inputs or [], owner, parameters, source_file)
     for file in created.files:
         typer.echo(f"  created {file.relative_to(settings.root)}")
     for note in created.notes:

@@ -13,7 +13,7 @@ def templates_command(as_json: bool = typer.Option(False, "--json", help="Print 
     """List the templates with a one-line description and their parameters."""
     from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only here
 
-    rows = [{"name": DOMAIN_TEMPLATE, "kind": "domain", "description": DOMAIN_DESCRIPTION, "inputs": "", "parameters": []}]
+    rows = [{"name": DOMAIN_TEMPLATE, "kind": "domain", "description": DOMAIN_DESCRIPTION, "inputs": "", "parameters": [], "from": None}]
     rows += [
         {
             "name": name,
@@ -21,6 +21,7 @@ def templates_command(as_json: bool = typer.Option(False, "--json", help="Print 
             "description": recipe.summary(),
             "inputs": _inputs_text(*recipe.input_range()),
             "parameters": [{"name": p, "description": text} for p, text in recipe.parameters.items()],
+            "from": recipe.from_file,
         }
         for name, recipe in recipe_types().items()
     ]
@@ -33,6 +34,8 @@ def templates_command(as_json: bool = typer.Option(False, "--json", help="Print 
         typer.echo(f"{'':<11} {usage}")
         for parameter in row["parameters"]:
             typer.echo(f"{'':<11}   --set {parameter['name']}=…  {parameter['description']}")
+        if row["from"]:
+            typer.echo(f"{'':<11}   --from FILE  {row['from']}")
 
 
 def _inputs_text(low: int, high: int | None) -> str:

@@ -1,19 +1,20 @@
-"""Column types as DuckDB knows them: their kind (number, text, date or time…) and whether one widens another."""
+"""Column types as DuckDB knows them: their kind (number, text, date or time…), whether one widens another,
+and the ODCS logical type a DuckDB type is."""
 
 from __future__ import annotations
 
 import functools
 import re
 
+_SIGNED = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_INTEGERS = (*_SIGNED, *(f"U{t}" for t in _SIGNED))
 _FAMILIES = (
-    ("number", ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")),
+    ("number", (*_INTEGERS, "FLOAT", "DOUBLE", "DECIMAL")),
     ("text", ("VARCHAR",)),
     ("date or time", ("DATE", "TIMESTAMP", "TIME")),
     ("boolean", ("BOOLEAN",)),
 )
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)", re.IGNORECASE)
-_SIGNED = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
-_INTEGERS = frozenset((*_SIGNED, *(f"U{t}" for t in _SIGNED)))
 
 
 def type_family(type_text: str) -> str:
@@ -25,6 +26,25 @@ def type_family(type_text: str) -> str:
         if upper.startswith(prefixes):
             return family
     return upper
+
+
+def logical_type_of(type_text: str) -> str:
+    """The ODCS logicalType of a DuckDB type: integer, number, string, boolean, date, timestamp, time, array or object."""
+    upper = type_text.upper().strip()
+    if upper.endswith("]"):
+        return "array"
+    if upper.startswith(("STRUCT", "MAP", "UNION")):
+        return "object"
+    if upper.startswith(_INTEGERS):
+        return "integer"
+    family = type_family(upper)
+    if family == "number":
+        return "number"
+    if family == "boolean":
+        return "boolean"
+    if family == "date or time":
+        return "timestamp" if upper.startswith("TIMESTAMP") else "time" if upper.startswith("TIME") else "date"
+    return "string"  # VARCHAR, and what ODCS has no kind for (UUID, BLOB, INTERVAL…): the physicalType says which
 
 
 @functools.cache

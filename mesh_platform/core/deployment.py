@@ -160,7 +160,7 @@ class Deployment(_Settings):
     runs: RunQueue | None = None  # None: Dagster's own run queue defaults
     code_servers: CodeServers | None = None  # None: code locations loaded as Python modules
     port_store: StoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
-    landing: StoreSettings | None = None  # where source files arrive; None: MESH_HOME/landing
+    landing: StoreSettings | None = None  # where source files arrive; None: the mesh's own (mesh.yaml's landing)
     kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
 
     @classmethod

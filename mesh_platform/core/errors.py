@@ -58,6 +58,10 @@ class SchemaDriftError(MeshError):
     """A build whose output columns differ from its contract."""
 
 
+class DeliveryTypeError(MeshError):
+    """Delivered files (a source product's) with values that do not convert to the contract's types."""
+
+
 class PortError(MeshError):
     """A port that cannot be read: not published yet, no such version, or retired."""
 

@@ -28,6 +28,8 @@ from mesh_platform.storage.ports import PortStore
 DOMAIN_POLICY_FILE = "policies.py"
 GOVERNANCE_SCOPE = "governance"  # the id prefix of the governance group's own mesh-wide policies (mesh.yaml's `policies`)
 RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
+OutputCheck = Callable[[Product, MeshView], list[Problem]]  # a product → how its recipe's output differs from its contract
+OUTPUT_POLICY = "mesh.output-schema"
 
 
 def mesh_view(settings: MeshSettings) -> MeshView:
@@ -107,9 +109,15 @@ def _policies_in_file(file: Path, modified: int, scope: str) -> tuple[list[Polic
     return valid, problems
 
 
-def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_problems: RecipeCheck | None = None) -> CheckReport:
+def check_mesh(
+    view: MeshView | None = None,
+    domain: str | None = None,
+    recipe_problems: RecipeCheck | None = None,
+    output_problems: OutputCheck | None = None,
+) -> CheckReport:
     """Every contract problem and policy violation of the mesh (default: the one the environment names);
-    with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`)."""
+    with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`);
+    with `output_problems`, every difference between a recipe's output and its contract (`recipes.output`)."""
     view = view or mesh_view(MeshSettings.from_env())
     catalog = view.catalog
     shared, violations = mesh_policies(view)
@@ -127,6 +135,8 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_p
             violations += _rules_violations(product, view)
             if recipe_problems is not None:
                 violations += [_violation("mesh.recipe", str(product.address), p) for p in recipe_problems(product.recipe_file)]
+            if output_problems is not None:
+                violations += [_violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view)]
             violations += _run(product, view, [*shared, *own])
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
 

@@ -31,6 +31,7 @@ from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_
 from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
 from mesh_platform.quality.rules import QualityRule, rules_for_contract
 from mesh_platform.quality.thresholds import ZERO
+from mesh_platform.storage.sql_functions import SqlSignature
 
 if TYPE_CHECKING:
     import duckdb
@@ -384,6 +385,9 @@ def rules_with_terms(contract: Contract, glossary: Glossary) -> list[QualityRule
     return rules_for_contract(contract, term_rules(contract, glossary))
 
 
+TERM_PARAMETER = SqlSignature("term_parameter", ("VARCHAR", "VARCHAR"), "VARCHAR")
+
+
 def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glossary, domain: str) -> None:
     """Give SQL `term_parameter(term, name)`: the parameter of `domain`'s meaning of a term,
     e.g. `CAST(term_parameter('active_user', 'window') AS INTERVAL)` → 7 days in web_analytics."""
@@ -391,7 +395,8 @@ def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glo
     def term_parameter(term, name):  # no annotations: DuckDB evaluates them at registration
         return glossary.parameter(term, name, domain)
 
-    connection.create_function("term_parameter", term_parameter, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)
+    signature = TERM_PARAMETER
+    connection.create_function(signature.name, term_parameter, list(signature.arguments), signature.returns, side_effects=False)
 
 
 @dataclass(frozen=True)

@@ -295,7 +295,8 @@ def personal_data_stays_masked(product, mesh):
                 continue
             how = "" if source.column == column.name else f" (as '{source.column}')"
             yield Finding(
-                f"column '{column.name}' is computed from {source}{how}, which is {source_column.classification}, but is classified {column.classification} here",
+                f"column '{column.name}' is computed from {source}{how}, which is {source_column.classification}, "
+                + (f"but is classified {column.classification} here" if column.classification else "and is not classified here"),
                 f"classify it personal, so that readers outside {contract.domain} see it masked",
                 ("schema", 0, "properties", index, "classification"),
             )

@@ -163,6 +163,8 @@ class Recipe(Protocol):
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation: ...
 
+    def explain_failure(self, build: BuildContext, error: Exception) -> Exception | None: ...
+
 
 @dataclass(frozen=True)
 class BuildEnvironment:
@@ -236,7 +238,13 @@ def build_and_publish(
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
             select = f"SELECT * FROM ({select}) WHERE {partitioning.condition(window)} ORDER BY {quote(partitioning.column)}"
             log.info(f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)")
-        table = workspace.stage(contract.name, select)
+        try:
+            table = workspace.stage(contract.name, select)
+        except Exception as error:
+            # The recipe may say better what went wrong (a source: every value that does not convert, by column).
+            if (explained := recipe.explain_failure(build, error)) is None:
+                raise
+            raise explained from None
         if audit:
             log.info(f"checking {table} against {contract.file.name}'s quality rules")
         whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None

@@ -103,7 +103,7 @@ class DomainDuckDBResource(DuckDBResource):
 class LandingZoneResource(dg.ConfigurableResource):
     """Where source files arrive: what `source` products read."""
 
-    root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default MESH_HOME/landing) or s3://bucket/prefix.")
+    root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default landing/ in the mesh's root) or s3://bucket/prefix.")
     cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
 

@@ -16,6 +16,7 @@ conformance, checks and publishing — is the platform's and the same for all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -34,13 +35,16 @@ from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage, input_columns
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.product.asset import product_asset
+from mesh_platform.product.build import BuildContext
+from mesh_platform.product.output_schema import DescribedOutput, InferredColumn, describe_output, inferred_columns
 from mesh_platform.recipes.scaffolder import ProductScaffolder
 from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns, inputs_as_given
 
 if TYPE_CHECKING:
     import duckdb
 
-    from mesh_platform.product.build import BuildContext
+    from mesh_platform.contract.model import Contract
+    from mesh_platform.governance.glossary import Glossary
 
 # An input in a recipe: an address, optionally renamed ('mesh://sales/orders as sales_orders').
 # The pattern is for schemas (`dg utils inspect-component`); parsing first gives the catalog's own message.
@@ -87,6 +91,10 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
     kind: ClassVar[str] = ""
     # Whether an output column of another kind of type than the contract's is drift (see conformance).
     checks_output_types: ClassVar[bool] = True
+    # Whether DuckDB can describe the output over empty inputs, without running the recipe's own code or reading files.
+    describable: ClassVar[bool] = True
+    # What `mesh new --from FILE` takes for this type (None: it takes none).
+    from_file: ClassVar[str | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -136,11 +144,36 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         """The product's rows, computed from `build.inputs` in `build.connection`."""
         raise NotImplementedError
 
+    def explain_failure(self, build: BuildContext, error: Exception) -> Exception | None:
+        """A clearer error for one that staging the output raised, or None (the error is raised as it is)."""
+        return None
+
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         """Which input columns each output column comes from, and which the recipe reads (`inputs`: alias → columns).
 
         A recipe type that cannot tell says nothing: every input column counts as read."""
         return RecipeLineage.unknown(inputs, f"the recipe type {type(self).__name__} does not say its column lineage")
+
+    def described_output(self, product: Product, catalog: Catalog, glossary: Glossary) -> DescribedOutput:
+        """The output's columns and types as DuckDB binds the recipe over its inputs as empty tables (nothing is built)."""
+
+        def relation(connection: duckdb.DuckDBPyConnection, inputs: Mapping[str, Contract]) -> duckdb.DuckDBPyRelation:
+            log = logging.getLogger(f"mesh.describe.{product.address.domain}")
+            build = BuildContext(connection, product.contract, product.inputs, product.folder, Path(), log, glossary)
+            return self.relation(build)
+
+        return describe_output(relation, product.inputs, catalog, product.address.domain)
+
+    def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
+        """Contract columns for what the recipe outputs now (`mesh contract sync`): described, carried over by column lineage."""
+        described = self.described_output(product, catalog, glossary)
+        columns = {alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}
+        lineage = self.column_lineage(columns, product.folder)
+        return inferred_columns(described.columns, lineage, described.inputs)
+
+    def output_location(self, folder: Path, column: str) -> tuple[Path, int | None, str]:
+        """Where the recipe makes an output column: (file, line, field), for a difference `mesh check` lists."""
+        return folder / RECIPE_FILE, load_yaml_document(folder / RECIPE_FILE, RecipeError).line_of(("attributes",)), "attributes"
 
     def code_files(self, folder: Path) -> list[Path]:
         """Files besides the recipe and contract whose content defines the product."""

@@ -93,7 +93,7 @@ class CdcProduct(ProductRecipe):
         alias, columns = next(iter(inputs.items()))
         carried = {self.rename.get(c, c): [(alias, c)] for c in columns if c not in {self.operation, *self.exclude}}
         ordering = [(alias, c) for c in (*self.key, self.sequence, self.operation)]  # which event is a key's state
-        return RecipeLineage.of("configured", carried, ordering)
+        return RecipeLineage.of("configured", carried, ordering, copies={name: sources[0] for name, sources in carried.items()})
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         events = build.inputs[0]

@@ -133,7 +133,11 @@ class JoinProduct(ProductRecipe):
             return RecipeLineage.unknown(inputs, str(error), method="configured")
         origin = {c.name: (c.alias, c.source) for c in planned}
         keys = [k for step in self.joins for left, right in step.pairs() for k in (origin.get(left, (base, left)), (step.input, right))]
-        return RecipeLineage.of("configured", {c.name: [(c.alias, c.source)] for c in planned}, keys)
+        # An outer join leaves the columns of the side without a match empty.
+        how = {step.input: step.how for step in self.joins}
+        empty = {c.name for c in planned if "full" in how.values() or how.get(c.alias) == "left"}
+        copies = {c.name: (c.alias, c.source) for c in planned}
+        return RecipeLineage.of("configured", {c.name: [(c.alias, c.source)] for c in planned}, keys, copies, empty)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         base = build.inputs[0].alias

@@ -50,7 +50,8 @@ class ProjectionProduct(ProductRecipe):
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         alias = next(iter(inputs))
-        return RecipeLineage.of("configured", {c.name: [(alias, c.source or c.name)] for c in self.projected()})
+        copies = {c.name: (alias, c.source or c.name) for c in self.projected() if not c.cast}
+        return RecipeLineage.of("configured", {c.name: [(alias, c.source or c.name)] for c in self.projected()}, copies=copies)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         source = build.input(build.inputs[0].alias)

@@ -24,6 +24,10 @@ from mesh_platform.recipes.base import ProductRecipe
 if TYPE_CHECKING:
     import duckdb
 
+    from mesh_platform.catalog.catalog import Catalog, Product
+    from mesh_platform.governance.glossary import Glossary
+    from mesh_platform.product.output_schema import InferredColumn
+
     from mesh_platform.product.build import BuildContext
 
 DECLARED_SOURCE = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")  # input alias . column
@@ -35,6 +39,7 @@ class PythonProduct(ProductRecipe):
 
     template = "python"
     kind = "python"
+    describable = False  # its output is known only by running the function
 
     function: str = Field(
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py:[A-Za-z_][A-Za-z0-9_]*$",
@@ -66,6 +71,12 @@ class PythonProduct(ProductRecipe):
             known = "; ".join(f"{a}: {', '.join(cs)}" for a, cs in inputs.items()) or "none"
             return RecipeLineage.unknown(inputs, f"lineage names {', '.join(unknown)}, which no input has (inputs' columns — {known})", method="declared")
         return RecipeLineage.of("declared", declared)
+
+    def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
+        raise MeshError(
+            f"{product.address}: a python recipe's output is known only by running it; "
+            f"change {product.contract.file.name} by hand (a build lists every difference from its output)"
+        )
 
     def _location(self, folder: Path) -> tuple[Path, str]:
         file, _, name = self.function.partition(":")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,16 +34,4 @@ def staged_folder(target: Path, staging_parent: Path) -> Iterator[Path]:
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def replace_file(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a new version of `path` beside it, then swap it in atomically."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
         raise

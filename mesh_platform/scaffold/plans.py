@@ -11,6 +11,7 @@ holds what those plans share; `RecipeType` is what scaffolding needs of a type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from mesh_platform.catalog.catalog import Catalog, Product
@@ -27,6 +28,8 @@ class PlanRequest:
     name: str
     inputs: tuple[Product, ...]  # as `domain` will read them
     parameters: dict[str, str | None]  # `--set NAME=VALUE`, None where not given
+    source_file: Path | None = None  # `--from FILE`: the data (a source) or the query (sql) the product starts from
+    landing: Path | None = None  # the domain's landing folder
 
 
 @dataclass
@@ -39,6 +42,10 @@ class Plan:
     # A product fed by files: (the glob deliveries match, where the template's example delivery goes),
     # relative to the domain's landing folder, so the new product materializes before real files arrive.
     example_delivery: tuple[str, str] | None = None
+    # A file to copy into the domain's landing folder (`--from` a file elsewhere): (the file, where it goes, relative).
+    delivery: tuple[Path, str] | None = None
+    column_notes: dict[str, str] = field(default_factory=dict)  # column → why its classification is a guess (a YAML comment)
+    schema_note: list[str] = field(default_factory=list)  # comment lines above the columns: how they were inferred
 
 
 class RecipeType(Protocol):
@@ -46,6 +53,7 @@ class RecipeType(Protocol):
 
     template: str  # the folder under templates/ it renders
     parameters: dict[str, str]  # `mesh new --set NAME=…`: name → what it sets
+    from_file: str | None  # what `mesh new --from FILE` takes (None: it takes none)
 
     @classmethod
     def type_name(cls) -> str: ...  # what a recipe file's `type:` says, e.g. mesh_platform.recipes.SqlProduct

@@ -44,8 +44,10 @@ def new_product(
     inputs: list[str] | None = None,
     owner: str | None = None,
     parameters: dict[str, str] | None = None,
+    source_file: Path | None = None,
 ) -> NewProduct:
-    """Create `target` (DOMAIN/NAME) with the recipe type whose template is `template_name`."""
+    """Create `target` (DOMAIN/NAME) with the recipe type whose template is `template_name`; `source_file`
+    (`--from`) is what the product starts from: a data file for a source, a query for sql."""
     domain, name = parse_target(target)
     catalog = Catalog.load(settings.root)
     if template_name not in recipe_types:
@@ -59,9 +61,15 @@ def new_product(
     if address in catalog.products or (folder.exists() and any(folder.iterdir())):
         raise MeshError(f"{address} already exists ({folder}); mesh new never overwrites")
     _check_input_count(recipe, inputs or [])
+    if source_file is not None and recipe.from_file is None:
+        takes = ", ".join(n for n, r in sorted(recipe_types.items()) if r.from_file) or "none"
+        raise MeshError(f"template '{template_name}' takes no --from (templates that do: {takes})")
     input_products = tuple(seen_by(catalog.product(a), domain) for a in inputs or [])
     owner_ = Owner.parse(owner or domain_owner(catalog.domains[domain].folder) or f"team:{domain}", default_team=domain)
-    plan = recipe.plan(PlanRequest(catalog, domain, name, input_products, _parameter_values(recipe, parameters or {})))
+    landing = settings.landing_dir(domain)
+    values = _parameter_values(recipe, parameters or {})
+    request = PlanRequest(catalog, domain, name, input_products, values, source_file, landing)
+    plan = recipe.plan(request)
     title = name.replace("_", " ").capitalize()
     sources = ", ".join(str(p.address) for p in input_products)
     context = {
@@ -78,13 +86,19 @@ def new_product(
         "aliases": [i.alias for i in plan.inputs],
         "input_products": [str(p.address) for p in input_products],
         "columns": plan.columns,
+        "column_notes": plan.column_notes,
+        "schema_note": plan.schema_note,
         **plan.settings,
     }
     with staged_folder(folder, staging_parent=settings.root) as staging:
         template.render(staging, context)
         _check_generated(staging, domain)
-    sample = _write_sample(settings.landing_dir(domain), plan.example_delivery, template) if plan.example_delivery else None
-    return NewProduct(address, folder, tuple(sorted(p for p in folder.rglob("*") if p.is_file())), tuple(plan.notes), sample)
+        copied = _deliver(landing, *plan.delivery) if plan.delivery is not None else None  # last: nothing can fail after it
+    notes = list(plan.notes)
+    if plan.delivery is not None:
+        notes.append(f"{plan.delivery[0]} copied to {copied} (the product's landing folder: later deliveries go beside it)")
+    sample = _write_sample(landing, plan.example_delivery, template) if plan.example_delivery else None
+    return NewProduct(address, folder, tuple(sorted(p for p in folder.rglob("*") if p.is_file())), tuple(notes), sample)
 
 
 def _parameter_values(recipe: RecipeType, given: dict[str, str]) -> dict[str, str | None]:
@@ -108,6 +122,18 @@ def _check_generated(folder: Path, domain: str) -> None:
         read_product_folder(folder / RECIPE_FILE, domain)
     except FileProblemsError as error:
         raise MeshError(f"the template produced an invalid product (nothing was written): {error.problems[0]}") from None
+
+
+def _deliver(landing: Path, file: Path, target: str) -> Path:
+    """Copy `file` to `target` in the landing folder (never over a file already there)."""
+    delivered = landing / target
+    if delivered.exists():
+        raise MeshError(f"{delivered} already exists in the landing folder; mesh new never overwrites (give --from that file)")
+    delivered.parent.mkdir(parents=True, exist_ok=True)
+    partial = delivered.with_name(f".{delivered.name}.partial")
+    shutil.copyfile(file, partial)
+    partial.replace(delivered)  # a build never reads half a file
+    return delivered
 
 
 def _write_sample(landing: Path, delivery: tuple[str, str], template: Template) -> Path | None:

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from mesh_platform.core.errors import MeshError
-from mesh_platform.scaffold.files import replace_file
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
+from mesh_platform.core.yaml_round_trip import load_round_trip, write_round_trip
 
 
 def add_code_location(workspace_file: Path, domain: str, module: str) -> None:
     """Append the domain as a `python_module` code location (atomically)."""
-    yaml = _yaml()
-    document = yaml.load(workspace_file.read_text())
+    document, yaml = load_round_trip(workspace_file)
     locations = document.get("load_from")
     if locations is None:
         raise MeshError(f"{workspace_file}: has no load_from list to add the code location to")
@@ -30,4 +21,4 @@ def add_code_location(workspace_file: Path, domain: str, module: str) -> None:
     locations.append(
         CommentedMap(python_module=CommentedMap(module_name=module, working_directory=".", location_name=domain))
     )
-    replace_file(workspace_file, lambda path: yaml.dump(document, path))
+    write_round_trip(workspace_file, document, yaml)

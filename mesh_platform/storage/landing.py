@@ -1,6 +1,6 @@
 """The landing zone: where source files arrive, one folder per domain, and what `source` products read.
 
-A local folder (`MESH_HOME/landing` by default) is read where it is. A landing zone on an object
+A local folder (`landing/` in the mesh's root by default) is read where it is. A landing zone on an object
 store (`s3://bucket/prefix`, a deployment's `landing` block) is mirrored before a build into a
 local cache folder, file by file: a file is fetched when it is new or changed (its size or its
 modification time, which S3 keeps to the second: a file replaced by one of the same size within

@@ -5,12 +5,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.countries import iso_country_code
 
 if TYPE_CHECKING:
     import duckdb
+
+
+@dataclass(frozen=True)
+class SqlSignature:
+    """How SQL calls a function the platform registers: its name, argument types and result type."""
+
+    name: str
+    arguments: tuple[str, ...]
+    returns: str
+
+    def declare(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """The function's signature alone, as a typed macro that returns NULL: enough for DuckDB to bind a query that calls
+        it (a recipe described over empty inputs), without a Python function, which costs DuckDB a NumPy import (~0.3 s)."""
+        arguments = ", ".join(f"a{index} {type_}" for index, type_ in enumerate(self.arguments))
+        connection.execute(f"CREATE OR REPLACE MACRO {self.name}({arguments}) AS CAST(NULL AS {self.returns})")
+
+
+COUNTRY_CODE = SqlSignature("country_code", ("VARCHAR",), "VARCHAR")
 
 
 def _country_code(values):  # no annotations: DuckDB evaluates them at registration
@@ -20,4 +40,11 @@ def _country_code(values):  # no annotations: DuckDB evaluates them at registrat
 
 
 def register_sql_functions(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.create_function("country_code", _country_code, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special", side_effects=False)
+    signature = COUNTRY_CODE
+    name, arguments, returns = signature.name, list(signature.arguments), signature.returns
+    connection.create_function(name, _country_code, arguments, returns, type="arrow", null_handling="special", side_effects=False)
+
+
+def declare_sql_functions(connection: duckdb.DuckDBPyConnection) -> None:
+    """The same functions' signatures only (see `SqlSignature.declare`)."""
+    COUNTRY_CODE.declare(connection)
