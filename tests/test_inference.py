@@ -459,3 +459,16 @@ def test_inferred_products_build_as_generated_and_a_value_that_does_not_convert_
     assert "score (DOUBLE): 2 values do not convert (of 5), e.g. 'n/a', 'x' in customers/march.csv" in error
     assert "Could not convert" not in error  # DuckDB's own message is replaced
     assert len(owner_read("mesh://crm/customers")) == 3  # the port keeps its current version
+
+
+def test_an_inferred_column_type_is_one_a_port_serves_as_it_is():
+    """A query's output type a port would change or cannot hold (UUID, TIME, unsigned integers, nested ones) gets the
+    type the contract can keep, so an inferred contract always loads."""
+    from mesh_platform.contract.types import port_type_problem
+    from mesh_platform.product.output_schema import contract_type
+
+    from .test_contract import PORT_TYPES
+
+    for duckdb_type in PORT_TYPES:
+        assert port_type_problem(contract_type(duckdb_type)) is None, (duckdb_type, contract_type(duckdb_type))
+    assert contract_type("HUGEINT") == "BIGINT" and contract_type("UBIGINT") == "DECIMAL(20,0)" and contract_type("TIME") == "VARCHAR"

@@ -133,6 +133,14 @@ def port_type_problem(type_text: str) -> tuple[str, str] | None:
     return f"a port serves {type_text} as {served}: Delta Lake {why}", f"write physicalType: {instead}"
 
 
+def servable_type(type_text: str) -> str | None:
+    """The type to write for DuckDB type `type_text` so that a port serves it as it is (itself when it can); None
+    when no port type holds it (TIME, INTERVAL, UNION)."""
+    import duckdb
+
+    return _served(duckdb.type(type_text), [], [])[1]
+
+
 def _served(kind, reasons: list[str], unheld: list[str]) -> tuple[str | None, str | None]:
     """The type a port serves for DuckDB type `kind` and the type to write instead (None: no port holds it),
     recording why each part changes in `reasons`."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mesh_platform.contract.model import CLASSIFICATIONS, Column
-from mesh_platform.contract.types import logical_type_of, type_family
+from mesh_platform.contract.types import logical_type_of, servable_type, type_family
 from mesh_platform.core.errors import MeshError
 from mesh_platform.governance.glossary import TERM_PARAMETER
 from mesh_platform.product.recipe_inputs import input_tables
@@ -33,11 +33,9 @@ if TYPE_CHECKING:
 
 # What a recipe computes its rows with: (a connection holding its inputs, their contracts by alias) → its relation.
 RelationOf = Callable[["duckdb.DuckDBPyConnection", Mapping[str, "Contract"]], "duckdb.DuckDBPyRelation"]
-# Integer types a port cannot keep as they are, and the contract type an inferred column gets instead.
-PORT_INTEGERS = {
-    "HUGEINT": "BIGINT", "UHUGEINT": "BIGINT", "UBIGINT": "BIGINT", "UINTEGER": "BIGINT",
-    "USMALLINT": "INTEGER", "UTINYINT": "SMALLINT",
-}
+# DuckDB's sum of BIGINTs is a HUGEINT, which a port serves as DECIMAL(38,0): an inferred contract says BIGINT (a build
+# then fails on a value beyond it, rather than every reader getting decimals).
+INFERRED_INSTEAD = {"HUGEINT": "BIGINT"}
 NO_SOURCE = "computed from no input column: review"  # said beside the classification of such a column
 
 
@@ -98,8 +96,9 @@ def _database() -> duckdb.DuckDBPyConnection:
 
 
 def contract_type(duckdb_type: str) -> str:
-    """The type an inferred contract gives a DuckDB type: the same, but for integers a port cannot keep as they are."""
-    return PORT_INTEGERS.get(duckdb_type.upper(), duckdb_type)
+    """The type an inferred contract gives a DuckDB type: the same where a port serves it as it is, else the nearest
+    one it does (`types.servable_type`), text where no port type holds it (a time of day, an interval)."""
+    return INFERRED_INSTEAD.get(duckdb_type.upper()) or servable_type(duckdb_type) or "VARCHAR"
 
 
 def inferred_columns(
