@@ -24,6 +24,7 @@ Builds never read the environment: they get everything from those resources.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,8 @@ class MeshSettings:
     glossary_file: Path = DEFAULT_GLOSSARY
     secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
     duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
+    # How long old port versions stay when a contract sets no `retention` SLA; None: every version stays.
+    default_retention: dt.timedelta | None = None
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
 
     @classmethod

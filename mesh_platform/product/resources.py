@@ -1,7 +1,7 @@
 """The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
 
   mesh_catalog  CatalogResource       the repository's domains and products, and the glossary of shared terms
-  mesh_ports    PortStoreResource     where published ports live (a folder; object stores come next)
+  mesh_ports    PortStoreResource     where published ports live (a folder or an object store), how long old versions stay
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
@@ -14,6 +14,7 @@ code location configures them from the environment when its definitions load
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -25,11 +26,13 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import FromEnvironment, StoreSettings
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
+from mesh_platform.product.retention import Retention
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
@@ -60,9 +63,19 @@ class PortStoreResource(dg.ConfigurableResource):
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
+    default_retention_seconds: int | None = Field(default=None, description="How long old port versions stay, in seconds, when a contract sets no retention SLA (the mesh's default_retention); unset: every version stays.")
+    now: str | None = Field(default=None, description="The time builds take as now (ISO 8601), to rehearse retention: what publishes record and cleanup counts from; unset: the real clock.")
 
     def store(self) -> PortStore:
         return PortStore(Location.of(self.root, self.storage_options), Location.of(self.vault_root, self.storage_options))
+
+    def clock(self) -> Clock:
+        return Clock.at(self.now)
+
+    def retention(self, catalog: Catalog, store: PortStore) -> Retention:
+        """What decides and removes old port versions after a publish, with this store's default and clock."""
+        default = dt.timedelta(seconds=self.default_retention_seconds) if self.default_retention_seconds is not None else None
+        return Retention(catalog, store, default, self.clock())
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -136,7 +149,11 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
-    return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store))
+    retention = settings.default_retention
+    return PortStoreResource(
+        root=settings.ports_uri, vault_root=settings.vault_uri, **_store_options(settings.deployment.port_store),
+        default_retention_seconds=int(retention.total_seconds()) if retention is not None else None,
+    )
 
 
 def _log_database(settings: MeshSettings) -> dict[str, str]:
