@@ -275,3 +275,18 @@ def test_retention_removes_old_versions_of_a_port_on_an_object_store(bucket_mesh
     [planned] = vacuum("mesh://shop/items", "--dry-run", "--at", day(40).isoformat())["ports"]
     assert planned["versions_removed"] == [port.versions()[1].version] and planned["files_removed"] == 1
     assert files[1] <= {key.rsplit("/", 1)[-1] for key in s3.keys(lab.bucket)}
+
+
+def test_mesh_materialize_keeps_the_last_log_files_of_each_domain(tmp_path):
+    from mesh_platform.runtime.materialize import KEPT_LOGS, _log_file
+
+    settings = MeshSettings(root=tmp_path, home=tmp_path / "home")
+    settings.logs_dir.mkdir(parents=True)
+    for index in range(KEPT_LOGS + 5):
+        (settings.logs_dir / f"materialize-20261101-0000{index:02d}-000000-shop.log").write_text("a run")
+    (settings.logs_dir / "materialize-20261101-000000-000000-crm.log").write_text("another domain's run")
+    new = _log_file(settings, "shop")
+    new.write_text("this run")
+    shop = sorted(settings.logs_dir.glob("materialize-*-shop.log"))
+    assert len(shop) == KEPT_LOGS and shop[-1] == new and shop[0].name == "materialize-20261101-000006-000000-shop.log"
+    assert (settings.logs_dir / "materialize-20261101-000000-000000-crm.log").exists()

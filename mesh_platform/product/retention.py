@@ -164,7 +164,9 @@ class Retention:
                 keep, removal = [], port.empty(served, dry_run)
             else:
                 keep = _kept_within(kept, self.clock.now() - retention)
-                removal = port.remove_before(keep[-1].version, retention, describe_duration(retention), dry_run)
+                done = log.retained  # what the last VACUUM did: with nothing new to remove and the same retention, no VACUUM is needed
+                if done is None or not done.complete or done.oldest_kept < keep[-1].version or done.retention != describe_duration(retention):
+                    removal = port.remove_before(keep[-1].version, retention, describe_duration(retention), dry_run)
         if keep:
             removal = _plus(removal, port.trim_applied(dry_run))
         stored = port.stored_bytes() - (removal.bytes if dry_run else 0)

@@ -122,6 +122,7 @@ class Retained:
     oldest_kept: int
     retention: str  # how long versions stay, as the retention was written (`7 days`), or why the table went (`retired on …`)
     emptied: bool = False  # the whole table went (a retired major): no version before the empty one is kept
+    complete: bool = True  # the VACUUM that recorded it ended (its END commit holds the record)
 
 
 @dataclass(frozen=True)
@@ -417,9 +418,14 @@ class Port:
 
         wanted = set(versions) if versions is not None else None
         files: dict[tuple[str, ...], set[str]] = {}
-        for version in self.versions():
+        table = None
+        for version in reversed(self.versions()):  # oldest first: each state is read on from the one before
             if (version.kept if wanted is None else version.version in wanted) and version.tokens:
-                files.setdefault(version.tokens, set()).update(delta_table(self.location, version.version).file_uris())
+                if table is None:
+                    table = delta_table(self.location, version.version)
+                else:
+                    table.load_as_version(version.version)
+                files.setdefault(version.tokens, set()).update(table.file_uris())
         filesystem = self.location.filesystem()
         return [
             (pads.dataset(sorted(self.location.file_path(uri) for uri in uris), format="parquet", filesystem=filesystem), columns)
@@ -461,7 +467,8 @@ def _read_log(commits: list[dict[str, Any]]) -> PortLog:
         if RETAINED in commit:
             record = json.loads(commit[RETAINED])
             if record["oldest_kept"] >= 0:
-                retained = Retained(int(record["oldest_kept"]), str(record["retention"]), bool(record.get("emptied")))
+                ended = commit.get("operation") == "VACUUM END"
+                retained = Retained(int(record["oldest_kept"]), str(record["retention"]), bool(record.get("emptied")), ended)
                 break
     versions = [_port_version(c) for c in commits if not is_maintenance(c)]
     if retained is not None:
