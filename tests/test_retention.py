@@ -6,12 +6,10 @@ take seconds; publish times and retention count from that clock."""
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import yaml
 
 from mesh_platform import Address, PortError, PortStoreResource, product_versions
 from mesh_platform.catalog.catalog import Catalog
@@ -24,7 +22,7 @@ from mesh_platform.storage.ports import PortStore
 
 from .conftest import column, contract_yaml, owner_read, run_mesh
 from .test_access import personal
-from .test_object_store import ITEMS, bucket_mesh  # noqa: F401 (a fixture)
+from .test_object_store import ITEMS, bucket_mesh  # noqa: F401 (a fixture: pytest finds it here)
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}\n"
 NAMES = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT name FROM things\n"
@@ -87,14 +85,24 @@ def test_thirty_daily_builds_keep_seven_days_of_versions_and_the_folder_shrinks(
     assert [v.published_at for v in versions if v.kept] == [day(b) for b in range(29, 21, -1)]
     assert [v.published_at for v in versions if not v.kept] == [day(b) for b in range(21, -1, -1)]
     # The folder holds the kept versions' files only: it stopped growing after a week, far below what was written.
-    kept_files = {Path(uri).name for v in versions if v.kept for uri in PortStore.of(lab.settings).port(THINGS_V1).table(v.version).file_uris()}
+    kept_files = {
+        Path(uri).name
+        for v in versions
+        if v.kept
+        for uri in PortStore.of(lab.settings).port(THINGS_V1).table(v.version).file_uris()
+    }
     assert parquet_files(folder) == kept_files
     assert sizes[-1] < written / 3
     assert sizes[-1] < sizes[9] * 1.2  # the log grows a little; the data does not
     shown = json.loads(run_mesh("show", "mesh://shop/things", "--json", check=True).stdout)["storage"]
     assert shown | {"ports": None} == {
-        "retention": "7 days", "retention_seconds": 604800, "retention_source": "contract",
-        "versions_kept": 8, "versions_removed": 22, "bytes": folder_bytes(folder), "ports": None,
+        "retention": "7 days",
+        "retention_seconds": 604800,
+        "retention_source": "contract",
+        "versions_kept": 8,
+        "versions_removed": 22,
+        "bytes": folder_bytes(folder),
+        "ports": None,
     }
     text = run_mesh("show", "mesh://shop/things", check=True).stdout
     assert "retention     7 days (contract); 22 older versions removed" in text
@@ -102,9 +110,15 @@ def test_thirty_daily_builds_keep_seven_days_of_versions_and_the_folder_shrinks(
     # A removed version says so; the oldest kept one reads with its clear values (the vault kept them).
     oldest = min(v.version for v in versions if v.kept)
     removed = max(v.version for v in versions if not v.kept)
-    with pytest.raises(PortError, match=rf"^version {removed} of mesh://shop/things@v1 was removed by retention \(7 days\); the oldest kept is {oldest}$"):
+    with pytest.raises(
+        PortError,
+        match=rf"^version {removed} of mesh://shop/things@v1 was removed by retention \(7 days\); the oldest kept is {oldest}$",
+    ):
         owner_read("mesh://shop/things", version=removed)
-    assert sorted(owner_read("mesh://shop/things", version=oldest)["email"])[:2] == ["owner0-22@example.com", "owner1-0@example.com"]
+    assert sorted(owner_read("mesh://shop/things", version=oldest)["email"])[:2] == [
+        "owner0-22@example.com",
+        "owner1-0@example.com",
+    ]
     # The vault holds the values of kept versions only: 1,800 that never changed, 200 per kept day.
     vault = PortStore.of(lab.settings).vault.dataset("shop").to_table()
     assert vault.num_rows == 1800 + 200 * 8
@@ -118,7 +132,11 @@ def test_thirty_daily_builds_keep_seven_days_of_versions_and_the_folder_shrinks(
     assert {f.name: f.stat().st_size for f in folder.rglob("*") if f.is_file()} == before
     assert [v.version for v in product_versions("mesh://shop/things") if v.kept] == [v.version for v in versions if v.kept]
     listed = run_mesh("vacuum", "--dry-run", "--at", day(32).isoformat(), check=True).stdout
-    assert "mesh://shop/things@v1  7 days (contract)  5 versions" in listed and "3 versions" in listed and "nothing was removed (dry run)" in listed
+    assert (
+        "mesh://shop/things@v1  7 days (contract)  5 versions" in listed
+        and "3 versions" in listed
+        and "nothing was removed (dry run)" in listed
+    )
 
 
 @pytest.fixture
@@ -129,8 +147,13 @@ def majors(lab):
     for build in range(3):
         lab.land("shop", "things.csv", things_rows(build, rows=20))
         assert lab.materialize("shop", resources=at(lab, day(build))).success
-    served = [{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": day(40).date().isoformat()}]
-    (lab.root / lab.package / "shop/defs/things/contract.yaml").write_text(things_contract(version="2.0.0", customProperties=served))
+    served = [
+        {"property": "access", "value": "public"},
+        {"property": "servePreviousMajorUntil", "value": day(40).date().isoformat()},
+    ]
+    (lab.root / lab.package / "shop/defs/things/contract.yaml").write_text(
+        things_contract(version="2.0.0", customProperties=served)
+    )
     lab.land("shop", "things.csv", things_rows(3, rows=20))
     assert lab.materialize("shop", resources=at(lab, day(3))).success
     return lab
@@ -164,7 +187,10 @@ def test_a_previous_major_in_its_window_keeps_its_current_version_and_a_retired_
     assert done["mesh://shop/things@v1"]["whole_table"] and not parquet_files(v1)
     assert (v1 / "_delta_log").is_dir()  # the log stays: it says what happened
     assert [v.kept for v in product_versions("mesh://shop/things@v2")] == [True]
-    with pytest.raises(PortError, match=rf"version {older[0]} of mesh://shop/things@v1 was removed with the whole table: retired on {day(40).date()}"):
+    with pytest.raises(
+        PortError,
+        match=rf"version {older[0]} of mesh://shop/things@v1 was removed with the whole table: retired on {day(40).date()}",
+    ):
         PortStore.of(lab.settings).port(THINGS_V1).table(older[0])
 
 
@@ -200,7 +226,10 @@ def test_the_mesh_default_retention_reaches_builds_through_the_port_store_resour
     settings = MeshSettings(root=tmp_path, home=tmp_path / "home", default_retention=dt.timedelta(days=7))
     ports = platform_resources(settings, "shop")["mesh_ports"]
     assert ports.default_retention_seconds == 7 * 86400 and ports.now is None
-    assert platform_resources(MeshSettings(root=tmp_path, home=tmp_path / "home"), "shop")["mesh_ports"].default_retention_seconds is None
+    assert (
+        platform_resources(MeshSettings(root=tmp_path, home=tmp_path / "home"), "shop")["mesh_ports"].default_retention_seconds
+        is None
+    )
 
 
 def test_publish_times_come_from_the_clock_and_maintenance_commits_are_no_versions(lab):
@@ -226,7 +255,9 @@ def test_publish_times_come_from_the_clock_and_maintenance_commits_are_no_versio
     assert [v.version for v in port.versions()] == list(range(9, -1, -1))
     assert [v.kept for v in port.versions()] == [True] * 8 + [False] * 2
     assert owner_read("mesh://shop/things")["id"].tolist() == [9]
-    with pytest.raises(PortError, match=rf"has no version {port.table().version()} \(published versions: 9, 8, 7, 6, 5, 4, 3, 2\)"):
+    with pytest.raises(
+        PortError, match=rf"has no version {port.table().version()} \(published versions: 9, 8, 7, 6, 5, 4, 3, 2\)"
+    ):
         owner_read("mesh://shop/things", version=port.table().version())
     # Nothing more to remove: no new commit.
     before = port.table().version()
@@ -240,7 +271,12 @@ def test_a_failing_cleanup_is_a_warning_and_never_fails_the_build(lab):
 
     lab.add_domain("shop")
     lab.add_product("shop", "things", SOURCE.format(file="things.csv"), things_contract())
-    lab.add_product("shop", "plain", SOURCE.format(file="plain.csv"), contract_yaml("shop", "plain", [column("id", "integer")], slaProperties=RETAINED))
+    lab.add_product(
+        "shop",
+        "plain",
+        SOURCE.format(file="plain.csv"),
+        contract_yaml("shop", "plain", [column("id", "integer")], slaProperties=RETAINED),
+    )
     lab.land("shop", "things.csv", things_rows(0, rows=20))
     for build in range(2):
         lab.land("shop", "plain.csv", f"id\n{build}\n")
@@ -260,9 +296,11 @@ def test_a_failing_cleanup_is_a_warning_and_never_fails_the_build(lab):
 
 
 @pytest.mark.slow
-def test_retention_removes_old_versions_of_a_port_on_an_object_store(bucket_mesh, s3):
+def test_retention_removes_old_versions_of_a_port_on_an_object_store(bucket_mesh, s3):  # noqa: F811 (the fixture)
     lab = bucket_mesh
-    (lab.root / lab.package / "shop/defs/items/contract.yaml").write_text(contract_yaml("shop", "items", ITEMS, slaProperties=RETAINED))
+    (lab.root / lab.package / "shop/defs/items/contract.yaml").write_text(
+        contract_yaml("shop", "items", ITEMS, slaProperties=RETAINED)
+    )
     files = []
     for build in range(3):
         lab.land("shop", "items.csv", f"item_id,price\n{build},2.5\n")
@@ -270,7 +308,9 @@ def test_retention_removes_old_versions_of_a_port_on_an_object_store(bucket_mesh
         port = PortStore.of(MeshSettings.from_env()).port(Address("shop", "items", 1))
         files.append({uri.rsplit("/", 1)[-1] for uri in port.table().file_uris()})
     keys = {key.rsplit("/", 1)[-1] for key in s3.keys(lab.bucket) if key.startswith("mesh/ports/shop/items/v1/")}
-    assert files[0].isdisjoint(keys) and files[1] <= keys and files[2] <= keys  # day 0's version went, day 10's stays (current on day 13)
+    assert (
+        files[0].isdisjoint(keys) and files[1] <= keys and files[2] <= keys
+    )  # day 0's version went, day 10's stays (current on day 13)
     assert [v.kept for v in port.versions()] == [True, True, False]
     [planned] = vacuum("mesh://shop/items", "--dry-run", "--at", day(40).isoformat())["ports"]
     assert planned["versions_removed"] == [port.versions()[1].version] and planned["files_removed"] == 1

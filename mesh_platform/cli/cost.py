@@ -42,7 +42,10 @@ def cost_command(
     typer.echo("")
     print_table(["domain", *headers], [[d, *_cells(c)] for d, c in report.domains.items()] + [["total", *_cells(report.total)]])
     total = report.total
-    typer.echo(f"{window}: {total.builds} builds of {len(report.products)} products, {_duration(total.seconds)}, {total.rows:,} rows, {format_size(total.bytes)} written")
+    typer.echo(
+        f"{window}: {total.builds} builds of {len(report.products)} products, {_duration(total.seconds)}, {total.rows:,} rows, "
+        f"{format_size(total.bytes)} written"
+    )
 
 
 def _cells(cost: Cost) -> list[str]:

@@ -88,7 +88,7 @@ def _print_description(d: dict) -> None:
     retention = f"{stored['retention']} ({stored['retention_source']})" if stored["retention"] else "none: every version stays"
     removed = f"; {stored['versions_removed']} older versions removed" if stored["versions_removed"] else ""
     echo(f"retention     {retention}{removed}")
-    ports = [f"{p['versions_kept']} version{'s' if p['versions_kept'] != 1 else ''} of {p['address']} ({format_size(p['bytes'])})" for p in stored["ports"]]
+    ports = [f"{_count(p['versions_kept'], 'version')} of {p['address']} ({format_size(p['bytes'])})" for p in stored["ports"]]
     echo(f"storage       {', '.join(ports) or 'nothing published yet'}")
     fresh = d["freshness"]
     echo(f"freshness     {fresh['state']}" + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "") + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else ""))
@@ -112,7 +112,8 @@ def _print_description(d: dict) -> None:
     if kept:
         print_table(
             ["  version", "published", "rows", "contract", "wrote"],
-            [[f"  {v['version']}", _when(v["published_at"]), v["rows"] if v["rows"] is not None else "-", v["contract_version"] or "-", v["wrote"]] for v in kept],
+            [[f"  {v['version']}", _when(v["published_at"]), _or_dash(v["rows"]), _or_dash(v["contract_version"]), v["wrote"]]
+             for v in kept],
         )
     else:
         echo("  not published yet")
@@ -125,6 +126,14 @@ def _print_description(d: dict) -> None:
     echo("")
     echo("checks")
     print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", "FAILED" if c["state"] == "failed" else c["state"], c["severity"], _when(c["at"])] for c in d["checks"]])
+
+
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _when(iso: str | None) -> str:

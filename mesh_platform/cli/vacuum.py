@@ -17,10 +17,17 @@ from mesh_platform.storage.ports import PortStore
 
 
 def vacuum_command(
-    addresses: Annotated[list[str] | None, typer.Argument(help="Products (mesh://<domain>/<product>, or one major: …@v1); default: every product.")] = None,
+    addresses: Annotated[
+        list[str] | None, typer.Argument(help="Products (mesh://<domain>/<product>, or one major: …@v1); default: every product.")
+    ] = None,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
-    at: Annotated[str | None, typer.Option("--at", help="Judge retention at this time (ISO 8601, UTC unless it says), e.g. to rehearse it with --dry-run.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Judge retention at this time (ISO 8601, UTC unless it says), e.g. to rehearse it with --dry-run."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: versions, files, bytes).")] = False,
 ) -> None:
     """Remove what retention no longer keeps: old versions of every port (a contract's retention SLA, else the
@@ -31,7 +38,11 @@ def vacuum_command(
     if domain and domain not in catalog.domains:
         raise fail(f"--domain: there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
     parsed = [Address.parse(a) for a in addresses or []]
-    products = [catalog.product(a) for a in parsed] if parsed else sorted(catalog.in_domain(domain) if domain else catalog.products.values(), key=lambda p: p.address)
+    products = (
+        [catalog.product(a) for a in parsed]
+        if parsed
+        else sorted(catalog.in_domain(domain) if domain else catalog.products.values(), key=lambda p: p.address)
+    )
     if domain:
         products = [p for p in products if p.address.domain == domain]
     majors = {a.unversioned(): a.major for a in parsed if a.major is not None}
@@ -45,9 +56,32 @@ def vacuum_command(
 
 def _print(cleanup: Cleanup) -> None:
     verb = "would remove" if cleanup.dry_run else "removed"
-    rows = [[str(p.address), _retention(p), _versions(p.kept), _removed(p), p.files, format_size(p.bytes), format_size(p.stored_bytes), p.served] for p in cleanup.ports]
-    rows += [[f"vault of {v.domain}", "-", f"{v.values_kept:,} values", f"{v.values_removed:,} values" if v.values_removed else "-", v.files, format_size(v.bytes), format_size(v.stored_bytes), "-"]
-             for v in cleanup.vaults]
+    rows = [
+        [
+            str(p.address),
+            _retention(p),
+            _versions(p.kept),
+            _removed(p),
+            p.files,
+            format_size(p.bytes),
+            format_size(p.stored_bytes),
+            p.served,
+        ]
+        for p in cleanup.ports
+    ]
+    rows += [
+        [
+            f"vault of {v.domain}",
+            "-",
+            f"{v.values_kept:,} values",
+            f"{v.values_removed:,} values" if v.values_removed else "-",
+            v.files,
+            format_size(v.bytes),
+            format_size(v.stored_bytes),
+            "-",
+        ]
+        for v in cleanup.vaults
+    ]
     if not rows:
         typer.echo("no published port")
         return

@@ -229,11 +229,14 @@ def storage(mesh: MeshView, product: Product, default_retention: dt.timedelta | 
         if port.exists():
             versions = port.versions()
             kept = sum(v.kept for v in versions)
-            ports.append({"address": str(port.address), "versions_kept": kept, "versions_removed": len(versions) - kept, "bytes": port.stored_bytes()})
+            removed, stored = len(versions) - kept, port.stored_bytes()
+            ports.append({"address": str(port.address), "versions_kept": kept, "versions_removed": removed, "bytes": stored})
     return Storage(retention, source, ports)
 
 
-def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = None, default_retention: dt.timedelta | None = None) -> ProductDescription:
+def describe(
+    mesh: MeshView, address: Address | str, now: dt.datetime | None = None, default_retention: dt.timedelta | None = None
+) -> ProductDescription:
     product = mesh.catalog.product(address)
     published = mesh.versions(product)  # one read of the Delta log, newest first
     versions = [

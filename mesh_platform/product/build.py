@@ -243,13 +243,17 @@ def build_and_publish(
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
         rows = workspace.staged_rows(contract.name)
         log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version, committed = _publish(_Publishing(contract, port, workspace, reader, run_id, started_at, log, clock), build.increment, window)
+        publishing = _Publishing(contract, port, workspace, reader, run_id, started_at, log, clock)
+        version, committed = _publish(publishing, build.increment, window)
     written = port.bytes_added(version) if committed else 0
     log.info(f"published {contract.address} version {version} to {port.uri} ({written} bytes written)")
     oldest = min((t for t in input_times if t is not None), default=None)
     age = (clock.now() - oldest).total_seconds() / 3600 if oldest else None
     cleanup = clean_after_publish(environment.retention, product, log) if environment.retention is not None else None
-    return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age, bytes_written=written, cleanup=cleanup)
+    return Publication(
+        port_uri=port.uri, version=version, rows=rows, results=results,
+        input_age_hours=age, bytes_written=written, cleanup=cleanup,
+    )
 
 
 @dataclass(frozen=True)
@@ -283,7 +287,8 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         try:
             changed = workspace.tokenized_batches(changes, personal, secret).read_all()
             version = port.apply_changes(
-                changed, contract, list(increment.key), publishing.run_id, tokens=personal, started_at=publishing.started_at, published_at=publishing.clock.now()
+                changed, contract, list(increment.key), publishing.run_id,
+                tokens=personal, started_at=publishing.started_at, published_at=publishing.clock.now(),
             )
             committed = changed.num_rows > 0  # no change, no commit
             publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
@@ -293,7 +298,8 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)
         version = port.publish(
-            batches, contract, publishing.run_id, tokens=personal, started_at=publishing.started_at, window=window, published_at=publishing.clock.now()
+            batches, contract, publishing.run_id,
+            tokens=personal, started_at=publishing.started_at, window=window, published_at=publishing.clock.now(),
         )
     if increment is not None and applied is not None:
         # A full replay's record replaces the old one; changes add to it (also when the table went whole).

@@ -63,8 +63,16 @@ class PortStoreResource(dg.ConfigurableResource):
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
     vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
-    default_retention_seconds: int | None = Field(default=None, description="How long old port versions stay, in seconds, when a contract sets no retention SLA (the mesh's default_retention); unset: every version stays.")
-    now: str | None = Field(default=None, description="The time builds take as now (ISO 8601), to rehearse retention: what publishes record and cleanup counts from; unset: the real clock.")
+    default_retention_seconds: int | None = Field(
+        default=None,
+        description="How long old port versions stay, in seconds, when a contract sets no retention SLA "
+        "(the mesh's default_retention); unset: every version stays.",
+    )
+    now: str | None = Field(
+        default=None,
+        description="The time builds take as now (ISO 8601), to rehearse retention: what publishes record and "
+        "cleanup counts from; unset: the real clock.",
+    )
 
     def store(self) -> PortStore:
         return PortStore(Location.of(self.root, self.storage_options), Location.of(self.vault_root, self.storage_options))

@@ -101,8 +101,12 @@ class VaultRetention:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "domain": self.domain, "values_kept": self.values_kept, "values_removed": self.values_removed,
-            "files_removed": self.files, "bytes_removed": self.bytes, "bytes_kept": self.stored_bytes,
+            "domain": self.domain,
+            "values_kept": self.values_kept,
+            "values_removed": self.values_removed,
+            "files_removed": self.files,
+            "bytes_removed": self.bytes,
+            "bytes_kept": self.stored_bytes,
         }
 
 
@@ -117,8 +121,10 @@ class Cleanup:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "at": self.at.isoformat(), "dry_run": self.dry_run,
-            "ports": [p.to_json() for p in self.ports], "vaults": [v.to_json() for v in self.vaults],
+            "at": self.at.isoformat(),
+            "dry_run": self.dry_run,
+            "ports": [p.to_json() for p in self.ports],
+            "vaults": [v.to_json() for v in self.vaults],
             "bytes_removed": sum(p.bytes for p in self.ports) + sum(v.bytes for v in self.vaults),
         }
 
@@ -138,18 +144,16 @@ class Retention:
         say what would go and remove nothing."""
         cleanup = Cleanup(self.clock.now(), dry_run)
         for product in products:
-            wanted = [majors[product.address]] if majors and product.address in majors else self._majors(product)
-            cleanup.ports += [self.clean_port(product, major, dry_run) for major in wanted if self.ports.port(product.address.at_major(major)).exists()]
+            wanted = self._majors(product)
+            if majors and product.address in majors:
+                wanted = [m for m in wanted if m == majors[product.address]]
+            cleanup.ports += [self.clean_port(product, major, dry_run) for major in wanted]
         planned = {p.address: p.kept for p in cleanup.ports}
         for domain in dict.fromkeys(p.address.domain for p in products):
             removed = any(p.removed or p.whole_table for p in cleanup.ports if p.address.domain == domain)
             if (vault := self.clean_vault(domain, dry_run, removed, planned)) is not None:
                 cleanup.vaults.append(vault)
         return cleanup
-
-    def port_retention(self, product: Product, major: int) -> PortRetention:
-        """What retention would keep and remove of one port now (nothing is removed)."""
-        return self.clean_port(product, major, dry_run=True)
 
     def clean_port(self, product: Product, major: int, dry_run: bool) -> PortRetention:
         """Remove (on a `dry_run`: say) what retention no longer keeps of one port of `product`."""
@@ -164,18 +168,30 @@ class Retention:
                 keep, removal = [], port.empty(served, dry_run)
             else:
                 keep = _kept_within(kept, self.clock.now() - retention)
-                done = log.retained  # what the last VACUUM did: with nothing new to remove and the same retention, no VACUUM is needed
-                if done is None or not done.complete or done.oldest_kept < keep[-1].version or done.retention != describe_duration(retention):
-                    removal = port.remove_before(keep[-1].version, retention, describe_duration(retention), dry_run)
+                # With nothing new to remove since the last VACUUM ended, under the same retention, no VACUUM is needed.
+                done, label = log.retained, describe_duration(retention)
+                if done is None or not done.complete or done.oldest_kept < keep[-1].version or done.retention != label:
+                    removal = port.remove_before(keep[-1].version, retention, label, dry_run)
         if keep:
             removal = _plus(removal, port.trim_applied(dry_run))
         stored = port.stored_bytes() - (removal.bytes if dry_run else 0)
         return PortRetention(
-            port.address, retention, source, tuple(v.version for v in keep), tuple(v.version for v in kept[len(keep):]),
-            len(log.versions) - len(kept), served, goes_whole and bool(kept), len(removal.files), removal.bytes, stored,
+            port.address,
+            retention,
+            source,
+            tuple(v.version for v in keep),
+            tuple(v.version for v in kept[len(keep) :]),
+            len(log.versions) - len(kept),
+            served,
+            goes_whole and bool(kept),
+            len(removal.files),
+            removal.bytes,
+            stored,
         )
 
-    def clean_vault(self, domain: str, dry_run: bool, removed: bool, planned: Mapping[Address, tuple[int, ...]]) -> VaultRetention | None:
+    def clean_vault(
+        self, domain: str, dry_run: bool, removed: bool, planned: Mapping[Address, tuple[int, ...]]
+    ) -> VaultRetention | None:
         """Drop the domain's clear values no kept version of its ports names (only when versions went, or on a dry
         run): the versions `planned` keeps of the ports this cleanup looked at, every version still kept of the
         others. Values stored after the domain's last publish stay (a build may be about to publish them)."""
@@ -187,14 +203,26 @@ class Retention:
         named = [token for port in ports for token in port.kept_tokens(planned.get(port.address))]
         last_publish = max((v.committed_at for port in ports for v in port.versions()[:1]), default=None)
         pruning: VaultPruning = vault.prune(domain, named, stored_after=last_publish, dry_run=dry_run)
-        return VaultRetention(domain, pruning.kept, pruning.removed, len(pruning.files), pruning.bytes, vault.stored_bytes(domain) - (pruning.bytes if dry_run else 0))
+        return VaultRetention(
+            domain,
+            pruning.kept,
+            pruning.removed,
+            len(pruning.files),
+            pruning.bytes,
+            vault.stored_bytes(domain) - (pruning.bytes if dry_run else 0),
+        )
 
     def _served(self, product: Product, major: int, retention: dt.timedelta | None) -> tuple[str, bool]:
         """Why the port's current version is still served, and whether instead its whole table goes."""
         contract = product.contract
         if major >= contract.major:
             return "current major", False
-        pinned = sorted(str(p.address) for p in self.catalog.products.values() for i in p.inputs if i.address == product.address.at_major(major))
+        pinned = sorted(
+            str(p.address)
+            for p in self.catalog.products.values()
+            for i in p.inputs
+            if i.address == product.address.at_major(major)
+        )
         until = contract.previous_major_served_until
         if until is None:
             return "previous major, served with no end date" + (f"; read by {', '.join(pinned)}" if pinned else ""), False
@@ -238,17 +266,23 @@ def clean_after_publish(retention: Retention, product: Product, log: logging.Log
     try:
         cleanup = retention.clean([product])
     except Exception as error:  # retention is housekeeping: what was published stays published
-        log.warning(f"retention: the cleanup after publishing {product.address} failed ({type(error).__name__}: {error}); "
-                    f"nothing was lost, the next publish or `mesh vacuum {product.address}` tries again")
+        log.warning(
+            f"retention: the cleanup after publishing {product.address} failed ({type(error).__name__}: {error}); "
+            f"nothing was lost, the next publish or `mesh vacuum {product.address}` tries again"
+        )
         return None
     for port in cleanup.ports:
         if port.removed or port.whole_table:
             what = "the whole table" if port.whole_table else f"versions {_span(port.removed)}"
-            log.info(f"retention ({port.source} {describe_duration(port.retention)}): removed {what} of {port.address} "
-                     f"({port.files} files, {port.bytes} bytes); kept {len(port.kept)} versions")
+            log.info(
+                f"retention ({port.source} {describe_duration(port.retention)}): removed {what} of {port.address} "
+                f"({port.files} files, {port.bytes} bytes); kept {len(port.kept)} versions"
+            )
     for vault in cleanup.vaults:
         if vault.values_removed:
-            log.info(f"retention: removed {vault.values_removed} clear values no kept version names from the {vault.domain} vault")
+            log.info(
+                f"retention: removed {vault.values_removed} clear values no kept version names from the {vault.domain} vault"
+            )
     return cleanup
 
 

@@ -273,7 +273,8 @@ class Port:
         self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _commit_metadata(
-        self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime, published_at: dt.datetime | None
+        self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime,
+        published_at: dt.datetime | None,
     ) -> dict[str, str]:
         return {
             f"{METADATA_PREFIX}address": str(self.address),
@@ -301,27 +302,30 @@ class Port:
                 f"result is older; the later-started build wins, so {replaced} stay as they are"
             )
 
-    def table(self, version: int | None = None) -> DeltaTable:
+    def table(self, version: int | None = None, log: PortLog | None = None) -> DeltaTable:
+        """The Delta table at its current version, or at a published `version` retention kept (`log`: the port's, if read)."""
         if not self.exists():
             raise PortError(
                 f"{self.address} has not been published yet; materialize it first: mesh materialize {self.address.unversioned()}"
             )
         if version is not None:
-            self._refuse_unless_readable(version)
+            self._refuse_unless_readable(version, log or self.log())
         try:
             return delta_table(self.location, version)
         except Exception as error:  # deltalake raises its own error kinds for a missing version
             raise PortError(f"{self.address} has no version {version} (published versions: {self._known()}): {error}") from None
 
-    def _refuse_unless_readable(self, version: int) -> None:
+    def _refuse_unless_readable(self, version: int, log: PortLog) -> None:
         """Raise a `PortError` unless `version` is a published version retention kept (saying which it is not)."""
-        log = self.log()
         retained = log.retained
         if retained is not None and version < retained.oldest_kept:
             if retained.emptied:
                 raise PortError(f"version {version} of {self.address} was removed with the whole table: {retained.retention}")
             oldest = min((v.version for v in log.versions if v.kept), default=retained.oldest_kept)
-            raise PortError(f"version {version} of {self.address} was removed by retention ({retained.retention}); the oldest kept is {oldest}")
+            raise PortError(
+                f"version {version} of {self.address} was removed by retention ({retained.retention}); "
+                f"the oldest kept is {oldest}"
+            )
         if log.version(version) is None:  # none, or a commit that changed no data (a VACUUM's)
             raise PortError(f"{self.address} has no version {version} (published versions: {self._known(log)})")
 
@@ -361,15 +365,18 @@ class Port:
 
     def snapshot(self, version: int | None = None) -> Snapshot:
         """One version (the current one by default): what it is, and a lazy Arrow dataset of it."""
-        table = self.table(version)
         # The commits as the latest table numbers them: deltalake numbers the history of a table read back
         # in time from that version down, so its newest commit would pass for the version read.
         if version is None:
+            table = self.table()
             latest = _latest_commit(table)
             published = _port_version(latest) if not is_maintenance(latest) else None
         else:
-            published = self.log().version(table.version())
-        return Snapshot(published or PortVersion(table.version(), dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.location))
+            log = self.log()
+            table = self.table(version, log)
+            published = log.version(table.version())
+        published = published or PortVersion(table.version(), dt.datetime.now(dt.UTC), None, None, None)
+        return Snapshot(published, arrow_dataset(table, self.location))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()
@@ -479,9 +486,10 @@ def _read_log(commits: list[dict[str, Any]]) -> PortLog:
 def _port_version(commit: dict[str, Any]) -> PortVersion:
     metrics = commit.get("operationMetrics") or {}
     published = commit.get(f"{METADATA_PREFIX}published_at")
+    committed_at = dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC)
     return PortVersion(
         version=int(commit["version"]),
-        published_at=dt.datetime.fromisoformat(published) if published else dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
+        published_at=dt.datetime.fromisoformat(published) if published else committed_at,
         rows=int(rows) if (rows := commit.get(f"{METADATA_PREFIX}rows", metrics.get("num_added_rows"))) is not None else None,
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         run_id=commit.get(f"{METADATA_PREFIX}run_id") or None,
@@ -489,7 +497,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,
         partitions=commit.get(f"{METADATA_PREFIX}partitions"),
         incremental=f"{METADATA_PREFIX}changes" in commit,
-        committed_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
+        committed_at=committed_at,
         window=(
             (dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]), dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]))
             if f"{METADATA_PREFIX}window_start" in commit else None

@@ -8,9 +8,10 @@ the log does not name: a build writing its files before it commits is never touc
 deleted by hand, neither a Parquet file nor a log entry.
 
 A VACUUM that deletes files adds two commits (VACUUM START and END); they carry `MAINTENANCE`, and
-the mesh's lists of versions leave them out. They make no checkpoint, so that only a publish does:
-a checkpoint then never drops the tombstone of a file a later VACUUM still has to delete, given the
-table properties `retained_properties` sets (Delta keeps tombstones and log entries at least that long).
+the mesh's lists of versions leave them out. They make no checkpoint and clean no log: checkpoints
+come with publishes only (Delta's every 100 commits), so the commit of every kept version stays in the
+log. The table properties `retained_properties` sets keep tombstones and log entries long enough that
+a checkpoint does not drop the tombstone of a file the VACUUM after a later publish still has to delete.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 MAINTENANCE = "mesh.maintenance"  # in the commit metadata of a commit that changes no data (VACUUM, table properties, emptying)
-MAINTENANCE_OPERATIONS = frozenset({"VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})  # Delta's own, also when run outside the mesh
+# Delta's own operations that change no data, also when run outside the mesh.
+MAINTENANCE_OPERATIONS = frozenset({"VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})
 DELTA_LOG_RETENTION = dt.timedelta(days=30)  # delta.logRetentionDuration's default
 
 
@@ -50,7 +52,7 @@ def folder_files(location: Location) -> dict[str, int]:
 
     folder = location.file_path()
     found = location.filesystem().get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True))
-    return {item.path[len(folder):].lstrip("/"): item.size or 0 for item in found if item.type == pafs.FileType.File}
+    return {item.path[len(folder) :].lstrip("/"): item.size or 0 for item in found if item.type == pafs.FileType.File}
 
 
 def remove_versions_before(location: Location, keep_from: int, metadata: dict[str, str], dry_run: bool) -> Removal:
@@ -71,7 +73,10 @@ def remove_versions_before(location: Location, keep_from: int, metadata: dict[st
     from deltalake.transaction import PostCommitHookProperties
 
     table.vacuum(
-        retention_hours=0, dry_run=False, enforce_retention_duration=False, keep_versions=kept,
+        retention_hours=0,
+        dry_run=False,
+        enforce_retention_duration=False,
+        keep_versions=kept,
         commit_properties=CommitProperties(custom_metadata={MAINTENANCE: "vacuum", **metadata}),
         post_commithook_properties=PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False),
     )
@@ -91,7 +96,9 @@ def remove_replaced_files(location: Location, grace: dt.timedelta) -> Removal:
     names = tuple(sorted(path for path in (_relative(location, p) for p in listed) if path in present))
     if names:
         table.vacuum(
-            retention_hours=hours, dry_run=False, enforce_retention_duration=False,
+            retention_hours=hours,
+            dry_run=False,
+            enforce_retention_duration=False,
             commit_properties=CommitProperties(custom_metadata={MAINTENANCE: "vacuum"}),
             post_commithook_properties=PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False),
         )
@@ -149,4 +156,4 @@ def _relative(location: Location, path: str) -> str:
     """A path VACUUM lists (relative to the table, or a full URI) as relative to the table."""
     prefix = location.file_path().rstrip("/") + "/"
     text = location.file_path(path) if "://" in path else path
-    return text[len(prefix):] if text.startswith(prefix) else str(PurePosixPath(text))
+    return text[len(prefix) :] if text.startswith(prefix) else str(PurePosixPath(text))

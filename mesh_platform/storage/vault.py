@@ -80,7 +80,13 @@ class Vault:
     def stored_bytes(self, domain: str) -> int:
         return sum(folder_files(self.location(domain)).values())
 
-    def prune(self, domain: str, named: Iterable[tuple[pads.Dataset, tuple[str, ...]]], stored_after: dt.datetime | None, dry_run: bool = False) -> VaultPruning:
+    def prune(
+        self,
+        domain: str,
+        named: Iterable[tuple[pads.Dataset, tuple[str, ...]]],
+        stored_after: dt.datetime | None,
+        dry_run: bool = False,
+    ) -> VaultPruning:
         """Remove the domain's values whose token no column of `named` holds (datasets, each with its token columns),
         in one Delta MERGE, then the files it replaced once they are `READ_GRACE` old (Delta's VACUUM). Values in
         files stored after `stored_after` (the domain's last publish: a build may be about to publish them) stay."""
@@ -107,7 +113,8 @@ class Vault:
         schema = pa.schema(table.schema().to_arrow())
         connection.register("candidates", pads.dataset(older, schema=schema, format="parquet", filesystem=filesystem))
         named_sql = " UNION ALL ".join(parts) or "SELECT NULL::VARCHAR AS token WHERE false"
-        gone = connection.sql(f"SELECT DISTINCT token FROM candidates ANTI JOIN ({named_sql}) AS named USING (token)").to_arrow_table()
+        gone = connection.sql(f"SELECT DISTINCT token FROM candidates ANTI JOIN ({named_sql}) AS named USING (token)")
+        gone = gone.to_arrow_table()
         connection.close()
         if dry_run or gone.num_rows == 0:
             return VaultPruning(total - gone.num_rows, gone.num_rows)
