@@ -183,10 +183,14 @@ def test_a_previous_major_in_its_window_keeps_its_current_version_and_a_retired_
     assert "the whole table (3 versions" in listed, listed
     assert parquet_files(v1)
 
-    done = {p["address"]: p for p in vacuum("mesh://shop/things", "--at", day(50).isoformat())["ports"]}
-    assert done["mesh://shop/things@v1"]["whole_table"] and not parquet_files(v1)
+    refused = run_mesh("vacuum", "--at", day(50).isoformat())
+    assert refused.returncode == 1 and "error: --at only rehearses: add --dry-run" in refused.stderr and parquet_files(v1)
+    # The build on day 50 publishes v2, and its cleanup removes the retired v1 whole.
+    lab.land("shop", "things.csv", things_rows(50, rows=20))
+    assert lab.materialize("shop", resources=at(lab, day(50))).success
+    assert not parquet_files(v1)
     assert (v1 / "_delta_log").is_dir()  # the log stays: it says what happened
-    assert [v.kept for v in product_versions("mesh://shop/things@v2")] == [True]
+    assert [(v.published_at, v.kept) for v in product_versions("mesh://shop/things@v2")] == [(day(50), True), (day(3), True)]
     with pytest.raises(
         PortError,
         match=rf"version {older[0]} of mesh://shop/things@v1 was removed with the whole table: retired on {day(40).date()}",

@@ -24,9 +24,7 @@ def vacuum_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
     at: Annotated[
         str | None,
-        typer.Option(
-            "--at", help="Judge retention at this time (ISO 8601, UTC unless it says), e.g. to rehearse it with --dry-run."
-        ),
+        typer.Option("--at", help="With --dry-run: judge retention at this time (ISO 8601, UTC unless it says), to rehearse it."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: versions, files, bytes).")] = False,
 ) -> None:
@@ -46,6 +44,8 @@ def vacuum_command(
     if domain:
         products = [p for p in products if p.address.domain == domain]
     majors = {a.unversioned(): a.major for a in parsed if a.major is not None}
+    if at and not dry_run:
+        raise fail("--at only rehearses: add --dry-run (removing as at another time could take what readers are reading now)")
     clock = Clock(parse_time(at)) if at else Clock()
     cleanup = Retention(catalog, PortStore.of(settings), settings.default_retention, clock).clean(products, dry_run, majors)
     if as_json:
