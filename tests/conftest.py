@@ -252,16 +252,17 @@ class LabMesh:
         return chain
 
     def materialize(
-        self, domain: str, *products: str, raise_on_error: bool = True, partition: str | None = None, partitions: tuple[str, str] | None = None
+        self, domain: str, *products: str, raise_on_error: bool = True, partition: str | None = None, partitions: tuple[str, str] | None = None,
+        resources: dict[str, dg.ConfigurableResource] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """A real Dagster run of the domain's products against this mesh's instance: of one `partition`
-        or a range of `partitions` (first, last) when the products are partitioned."""
+        or a range of `partitions` (first, last) when the products are partitioned; `resources` replace the platform's."""
         defs = self.definitions(domain)
         selection = [dg.AssetKey([domain, p]) for p in products] if products else None
         tags = {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[1]} if partitions else None
         with dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())) as instance:
             return dg.materialize(
-                list(defs.assets or []), selection=selection, instance=instance, resources=defs.resources,
+                list(defs.assets or []), selection=selection, instance=instance, resources={**defs.resources, **(resources or {})},
                 raise_on_error=raise_on_error, partition_key=partition, tags=tags,
             )
 

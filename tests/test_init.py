@@ -200,3 +200,16 @@ def test_mesh_reset_refuses_a_deployment_and_a_home_holding_the_mesh(tmp_path):
     own_root = run_mesh("reset", "--yes", env=own_env(root, MESH_HOME=str(tmp_path)), cwd=root)
     assert own_root.returncode == 1 and "holds the mesh's own files" in own_root.stderr
     assert (root / "mesh.yaml").is_file()
+
+
+def test_mesh_yaml_s_retention_is_the_meshs_default_and_a_bad_one_is_located(tmp_path):
+    import datetime as dt
+
+    from mesh_platform.core.settings import MeshSettings
+
+    root = tmp_path / "acme"
+    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    assert MeshSettings.from_env(root=root).default_retention == dt.timedelta(days=90)  # what mesh init writes
+    (root / "mesh.yaml").write_text((root / "mesh.yaml").read_text().replace("retention: 90d", "retention: 2 fortnights"))
+    result = mesh_in(root, "check")
+    assert result.returncode == 1 and "retention: '2 fortnights' is not a duration: write a count and a unit, e.g. 30d, 12w or 1y" in result.stderr

@@ -45,13 +45,13 @@ def test_the_readme_writes_unmasked_for_where_a_contract_takes_it(tmp_path):
 
 
 def test_the_readme_shows_mesh_yaml_as_mesh_init_writes_it_with_each_default():
-    """The README's mesh.yaml holds every setting at its default, and the same settings mesh init writes."""
+    """The README's mesh.yaml holds every setting (at its default, but for the retention mesh init sets), as mesh init writes it."""
     import yaml
 
     from mesh_platform.core.project import ProjectSettings
 
     shown = yaml.safe_load(readme_yaml("readme-mesh-yaml"))
-    assert ProjectSettings.model_validate(shown) == ProjectSettings(name="acme")
+    assert ProjectSettings.model_validate(shown) == ProjectSettings(name="acme", retention="90d")  # mesh init bounds storage
     assert set(shown) == set(ProjectSettings.model_fields)
     written = yaml.safe_load((REPO / "templates/mesh/mesh.yaml.jinja").read_text().replace("{{ name | quoted }}", '"acme"'))
     assert written == shown

@@ -8,11 +8,9 @@ from typing import Annotated
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
-from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.cost import DEFAULT_WINDOW, Cost, mesh_cost, window_start
-
-SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def cost_command(
@@ -44,11 +42,14 @@ def cost_command(
     typer.echo("")
     print_table(["domain", *headers], [[d, *_cells(c)] for d, c in report.domains.items()] + [["total", *_cells(report.total)]])
     total = report.total
-    typer.echo(f"{window}: {total.builds} builds of {len(report.products)} products, {_duration(total.seconds)}, {total.rows:,} rows, {_size(total.bytes)} written")
+    typer.echo(
+        f"{window}: {total.builds} builds of {len(report.products)} products, {_duration(total.seconds)}, {total.rows:,} rows, "
+        f"{format_size(total.bytes)} written"
+    )
 
 
 def _cells(cost: Cost) -> list[str]:
-    return [str(cost.builds), str(cost.failed), _duration(cost.seconds), f"{cost.rows:,}", _size(cost.bytes)]
+    return [str(cost.builds), str(cost.failed), _duration(cost.seconds), f"{cost.rows:,}", format_size(cost.bytes)]
 
 
 def _duration(seconds: float) -> str:
@@ -60,11 +61,3 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m {rest:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
-
-
-def _size(count: int) -> str:
-    """Bytes in binary units: `512 B`, `3.2 KiB`, `1.5 GiB`."""
-    size, unit = float(count), 0
-    while size >= 1024 and unit < len(SIZE_UNITS) - 1:
-        size, unit = size / 1024, unit + 1
-    return f"{count} B" if unit == 0 else f"{size:.1f} {SIZE_UNITS[unit]}"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.choices import AccessLevel
-from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
 from mesh_platform.contract.model import DRAFT_STATUSES
 from mesh_platform.core.settings import MeshSettings
@@ -58,7 +58,7 @@ def show_command(
     [health] = mesh_health(settings, mesh.glossary, [product])
     since, readers = AccessLog(settings.access_log_target).consumers(product.address)
     described = {
-        **describe(mesh, product.address).to_json(),
+        **describe(mesh, product.address, default_retention=settings.default_retention).to_json(),
         **health.build_json(),
         "read_by": {"since": since.isoformat(timespec="seconds"), "consumers": [r.to_json() for r in readers]},
     }
@@ -88,6 +88,12 @@ def _print_description(d: dict) -> None:
     echo(f"contract      {d['contract_file']}")
     sla = d["sla"]
     echo(f"SLA           every {sla['frequency'] or '-'}, at most {sla['latency'] or '-'} late (schedule {sla['schedule'] or '-'})")
+    stored = d["storage"]
+    retention = f"{stored['retention']} ({stored['retention_source']})" if stored["retention"] else "none: every version stays"
+    removed = f"; {stored['versions_removed']} older versions removed" if stored["versions_removed"] else ""
+    echo(f"retention     {retention}{removed}")
+    ports = [f"{_count(p['versions_kept'], 'version')} of {p['address']} ({format_size(p['bytes'])})" for p in stored["ports"]]
+    echo(f"storage       {', '.join(ports) or 'nothing published yet'}")
     fresh = d["freshness"]
     echo(f"freshness     {fresh['state']}" + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "") + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else ""))
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
@@ -115,10 +121,12 @@ def _print_description(d: dict) -> None:
             echo(f"  referenced by {', '.join(d['referenced_by'])}")
     echo("")
     echo("versions")
-    if d["versions"]:
+    kept = [v for v in d["versions"] if v["kept"]]
+    if kept:
         print_table(
             ["  version", "published", "rows", "contract", "wrote"],
-            [[f"  {v['version']}", _when(v["published_at"]), v["rows"] if v["rows"] is not None else "-", v["contract_version"] or "-", v["wrote"]] for v in d["versions"]],
+            [[f"  {v['version']}", _when(v["published_at"]), _or_dash(v["rows"]), _or_dash(v["contract_version"]), v["wrote"]]
+             for v in kept],
         )
     else:
         echo("  not published yet")
@@ -131,6 +139,14 @@ def _print_description(d: dict) -> None:
     echo("")
     echo("checks")
     print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", "FAILED" if c["state"] == "failed" else c["state"], c["severity"], _when(c["at"])] for c in d["checks"]])
+
+
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _when(iso: str | None) -> str:

@@ -29,6 +29,7 @@ from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.ui import demo, ui
+from mesh_platform.cli.vacuum import vacuum_command
 from mesh_platform.core.errors import MeshError
 
 
@@ -72,6 +73,7 @@ cli.command("lineage")(lineage_command)
 cli.command("query")(query_command)
 cli.command("status")(status_command)
 cli.command("cost")(cost_command)
+cli.command("vacuum")(vacuum_command)
 cli.command("ui")(ui)
 cli.command("serve")(serve_command)
 cli.command("demo")(demo)

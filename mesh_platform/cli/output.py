@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 WIDE = 100_000  # a table is never wrapped or cut: long cells stay whole, for people and for grep
+SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def print_json(data: Any) -> None:
@@ -39,3 +40,11 @@ def fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     sys.stderr.flush()
     return typer.Exit(code=1)
+
+
+def format_size(count: int) -> str:
+    """Bytes in binary units: `512 B`, `3.2 KiB`, `1.5 GiB`."""
+    size, unit = float(count), 0
+    while size >= 1024 and unit < len(SIZE_UNITS) - 1:
+        size, unit = size / 1024, unit + 1
+    return f"{count} B" if unit == 0 else f"{size:.1f} {SIZE_UNITS[unit]}"

@@ -26,7 +26,7 @@ def status_command(
     catalog = mesh.catalog
     if domain and domain not in catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
-    now = _parse_time(at) if at else dt.datetime.now(dt.UTC)
+    now = parse_time(at) if at else dt.datetime.now(dt.UTC)
     products = sorted(catalog.in_domain(domain) if domain else catalog.products.values(), key=lambda p: p.address)
     report = mesh_health(settings, mesh.glossary, products, now)
     unhealthy = [h for h in report if not h.healthy]
@@ -48,7 +48,7 @@ def status_command(
         raise typer.Exit(code=1)
 
 
-def _parse_time(text: str) -> dt.datetime:
+def parse_time(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -18,6 +18,7 @@ from mesh_platform.catalog.freshness import Freshness, freshness, partition_fres
 from mesh_platform.contract.schedule import format_duration
 from mesh_platform.core.address import Address
 from mesh_platform.governance.view import MeshView
+from mesh_platform.product.retention import describe_duration, retention_of
 from mesh_platform.storage.ports import PortVersion
 
 
@@ -153,6 +154,7 @@ class ProductDescription:
     downstream: list[str]
     terms: dict[str, str] = field(default_factory=dict)  # column → term label
     referenced_by: list[str] = field(default_factory=list)  # products whose relationships reference this one
+    storage: Storage | None = None
 
     def to_json(self) -> dict[str, Any]:
         contract = self.product.contract
@@ -207,18 +209,55 @@ class ProductDescription:
             "referenced_by": self.referenced_by,
             "freshness": self.freshness.to_json(),
             "versions": self.versions,
+            "storage": self.storage.to_json() if self.storage else None,
             "upstream": self.upstream,
             "downstream": self.downstream,
         }
 
 
-def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = None) -> ProductDescription:
+@dataclass(frozen=True)
+class Storage:
+    """What a product keeps in storage: the versions and bytes of each of its ports, and the retention in force."""
+
+    retention: dt.timedelta | None
+    source: str | None  # `contract`, `mesh default`; None: no retention, every version stays
+    ports: list[dict[str, Any]]  # address, versions_kept, versions_removed, bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "retention": describe_duration(self.retention) if self.retention else None,
+            "retention_seconds": int(self.retention.total_seconds()) if self.retention else None,
+            "retention_source": self.source,
+            "versions_kept": sum(p["versions_kept"] for p in self.ports),
+            "versions_removed": sum(p["versions_removed"] for p in self.ports),
+            "bytes": sum(p["bytes"] for p in self.ports),
+            "ports": self.ports,
+        }
+
+
+def storage(mesh: MeshView, product: Product, default_retention: dt.timedelta | None = None) -> Storage:
+    """The versions and bytes every port of `product` keeps (newest major first), and the retention in force."""
+    retention, source = retention_of(product, default_retention)
+    ports = []
+    for major in range(product.contract.major, -1, -1):
+        port = mesh.ports.port(product.address.at_major(major))
+        if port.exists():
+            versions = port.versions()
+            kept = sum(v.kept for v in versions)
+            removed, stored = len(versions) - kept, port.stored_bytes()
+            ports.append({"address": str(port.address), "versions_kept": kept, "versions_removed": removed, "bytes": stored})
+    return Storage(retention, source, ports)
+
+
+def describe(
+    mesh: MeshView, address: Address | str, now: dt.datetime | None = None, default_retention: dt.timedelta | None = None
+) -> ProductDescription:
     product = mesh.catalog.product(address)
     published = mesh.versions(product)  # one read of the Delta log, newest first
     versions = [
         {
             "version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id,
-            "partitions": v.partitions, "wrote": _wrote(v),
+            "partitions": v.partitions, "wrote": _wrote(v), "kept": v.kept,
         }
         for v in published
     ]
@@ -237,6 +276,7 @@ def describe(mesh: MeshView, address: Address | str, now: dt.datetime | None = N
         downstream=downstream,
         terms=terms,
         referenced_by=referenced_by,
+        storage=storage(mesh, product, default_retention),
     )
 
 

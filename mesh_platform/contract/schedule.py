@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-UNITS: dict[str, dt.timedelta] = {}
-for _names, _delta in (
-    (("min", "mins", "minute", "minutes"), dt.timedelta(minutes=1)),
-    (("h", "hr", "hrs", "hour", "hours"), dt.timedelta(hours=1)),
-    (("d", "day", "days"), dt.timedelta(days=1)),
-    (("w", "wk", "week", "weeks"), dt.timedelta(weeks=1)),
-    (("mo", "month", "months"), dt.timedelta(days=30)),
-    (("y", "yr", "year", "years"), dt.timedelta(days=365)),
-):
-    UNITS.update(dict.fromkeys(_names, _delta))
+from mesh_platform.core.durations import UNITS  # the SLA units: a contract's and the CLI's durations agree
 
 FEBRUARY = 2
 

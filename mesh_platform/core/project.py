@@ -7,6 +7,7 @@
     glossary: governance/glossary.yaml  # the governance group's glossary of shared terms
     policies: governance/policies.py    # the governance group's own mesh-wide policies, on top of the platform's
     deployment: local                   # the deployment used without --env / MESH_ENV (deploy/<name>.yaml)
+    retention: 90d                      # how long old port versions stay where a contract sets no retention SLA (default: all)
 
 Paths are relative to the mesh's root. Every setting may be left out (its default above); an environment
 variable overrides the file where one exists (MESH_HOME, MESH_LANDING, MESH_GLOSSARY, MESH_ENV), so a
@@ -15,11 +16,13 @@ deployment or a test changes configuration, never the file.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mesh_platform.core.durations import parse_duration
 from mesh_platform.core.errors import FileProblemsError
 
 PROJECT_FILE = "mesh.yaml"
@@ -40,6 +43,7 @@ class ProjectSettings(BaseModel):
     glossary: str = Field("governance/glossary.yaml", min_length=1, description="The glossary of shared terms (no file: an empty glossary).")
     policies: str = Field("governance/policies.py", min_length=1, description="The governance group's own mesh-wide policies (no file: none).")
     deployment: str = Field("local", description="The deployment without --env: deploy/<name>.yaml.")
+    retention: str | None = Field(None, description="How long old port versions stay where a contract sets no retention SLA (30d, 12w…); none: all.")
 
     @field_validator("home", "landing", "glossary", "policies")
     @classmethod
@@ -54,6 +58,17 @@ class ProjectSettings(BaseModel):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
             raise ValueError(f"'{value}' is not a deployment name: letters, digits, '-' and '_', naming deploy/<name>.yaml")
         return value
+
+    @field_validator("retention")
+    @classmethod
+    def _a_duration(cls, value: str | None) -> str | None:
+        if value is not None and not parse_duration(value):
+            raise ValueError(f"'{value}' is not a duration: write a count and a unit, e.g. 30d, 12w or 1y")
+        return value
+
+    @property
+    def default_retention(self) -> dt.timedelta | None:
+        return parse_duration(self.retention) if self.retention else None
 
     @classmethod
     def read(cls, root: Path) -> ProjectSettings:

@@ -31,6 +31,7 @@ Builds never read the environment: they get everything from those resources.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import re
@@ -93,6 +94,8 @@ class MeshSettings:
     landing: Path | None = None  # the local landing folder; None: the project's (mesh.yaml's `landing`)
     secret: str | None = field(default=None, repr=False)  # None: the key kept in `secret_file`
     duckdb_memory_limit: str | None = None  # DuckDB's memory_limit for builds; None: DuckDB's default
+    # How long old port versions stay when a contract sets no `retention` SLA (mesh.yaml's `retention`); None: all stay.
+    default_retention: dt.timedelta | None = None
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
     project: ProjectSettings = field(default_factory=ProjectSettings)  # what the mesh's mesh.yaml says
     dev: DevNamespace | None = None  # a development namespace: its own ports, DuckDB files and instance (see `dev_home`)
@@ -111,6 +114,7 @@ class MeshSettings:
             glossary=Path(glossary) if glossary else None,
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
+            default_retention=project.default_retention,
             deployment=Deployment.load(root, os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
             project=project,
             dev=_dev_namespace(),

@@ -40,6 +40,7 @@ from mesh_platform.product.resources import (
     LandingZoneResource,
     PortStoreResource,
 )
+from mesh_platform.product.retention import storage_metadata
 from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.quality.evaluation import RuleResult
 from mesh_platform.storage.domain_database import pool_name
@@ -99,6 +100,8 @@ def product_asset(
             glossary=mesh.glossary,
             workspace=mesh_duckdb.workspace,
             landing=mesh_landing.folder(contract.domain),
+            clock=mesh_ports.clock(),
+            retention=mesh_ports.retention(mesh.catalog, ports),
         )
         window = _window(context, partitioning) if partitioning else None
         started = time.perf_counter()
@@ -128,6 +131,8 @@ def product_asset(
             metadata["mesh/input_age_hours"] = round(published.input_age_hours, 3)
         if window is not None:
             metadata["mesh/partitions"] = str(window)
+        if published.cleanup is not None:  # what the product keeps in storage after retention, plotted over time
+            metadata |= storage_metadata(published.cleanup)
         # The data version is the port version: a new commit (a partition built again with late data, say)
         # is new data to Dagster, so what read the old one shows as stale in the UI.
         yield dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(f"port-v{published.version}"))

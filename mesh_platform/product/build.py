@@ -15,6 +15,8 @@
    columns as keyed tokens (their clear values added to the domain's vault just before).
    A partitioned product's commit replaces the rows of its window only.
    Any failure before that leaves the port's current version as it was.
+6. Retention then removes the versions the product no longer keeps (`product.retention`); its
+   failure is a warning in the run's log, never the build's.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.errors import AccessDeniedError, AddressError, DeprecatedPortWarning, PortError, QualityGateError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.product.conformance import conformed_select
+from mesh_platform.product.retention import Cleanup, Retention, clean_after_publish
 from mesh_platform.quality.evaluation import evaluate_rules
 from mesh_platform.quality.relationships import ReferencedRows
 from mesh_platform.storage.delta import SchemaChangeError
@@ -174,6 +178,8 @@ class BuildEnvironment:
     glossary: Glossary
     workspace: Callable[[list[Path]], AbstractContextManager[DomainWorkspace]]  # the domain's DuckDB file, sandboxed
     landing: Path  # the domain's landing folder (what `source` products read)
+    clock: Clock = Clock()  # what the build takes as now: when it started and published
+    retention: Retention | None = None  # the cleanup after publishing (None: none)
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,7 @@ class Publication:
     results: list[RuleResult] = field(default_factory=list)
     input_age_hours: float | None = None  # how old the oldest input version read was (staleness)
     bytes_written: int = 0  # the size of the Parquet files its commit added (0: nothing changed, no commit)
+    cleanup: Cleanup | None = None  # what retention kept and removed after the publish (None: it failed, or none ran)
 
 
 def build_and_publish(
@@ -202,7 +209,8 @@ def build_and_publish(
 
     With a `window` (a partitioned product), the build computes, checks and publishes the rows of
     those partitions only; an input partitioned at the same grain is read for the same window."""
-    started_at = dt.datetime.now(dt.UTC)  # before any input is read: what the port's version order follows
+    clock = environment.clock
+    started_at = clock.now()  # before any input is read: what the port's version order follows
     contract = product.contract
     reader, glossary = environment.reader, environment.glossary
     port = reader.ports.port(product.port_address)
@@ -258,12 +266,17 @@ def build_and_publish(
             raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
         rows = workspace.staged_rows(contract.name)
         log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        version, committed = _publish(_Publishing(contract, port, workspace, reader, run_id, started_at, log), build.increment, window)
+        publishing = _Publishing(contract, port, workspace, reader, run_id, started_at, log, clock)
+        version, committed = _publish(publishing, build.increment, window)
     written = port.bytes_added(version) if committed else 0
     log.info(f"published {contract.address} version {version} to {port.uri} ({written} bytes written)")
     oldest = min((t for t in input_times if t is not None), default=None)
-    age = (dt.datetime.now(dt.UTC) - oldest).total_seconds() / 3600 if oldest else None
-    return Publication(port_uri=port.uri, version=version, rows=rows, results=results, input_age_hours=age, bytes_written=written)
+    age = (clock.now() - oldest).total_seconds() / 3600 if oldest else None
+    cleanup = clean_after_publish(environment.retention, product, log) if environment.retention is not None else None
+    return Publication(
+        port_uri=port.uri, version=version, rows=rows, results=results,
+        input_age_hours=age, bytes_written=written, cleanup=cleanup,
+    )
 
 
 @dataclass(frozen=True)
@@ -277,6 +290,7 @@ class _Publishing:
     run_id: str | None
     started_at: dt.datetime
     log: logging.Logger
+    clock: Clock
 
 
 def _publish(publishing: _Publishing, increment: Increment | None, window: Window | None) -> tuple[int, bool]:
@@ -295,7 +309,10 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         reader.ports.vault.store(contract.domain, workspace.personal_values(changes, personal, secret))
         try:
             changed = workspace.tokenized_batches(changes, personal, secret).read_all()
-            version = port.apply_changes(changed, contract, list(increment.key), publishing.run_id, tokens=personal, started_at=publishing.started_at)
+            version = port.apply_changes(
+                changed, contract, list(increment.key), publishing.run_id,
+                tokens=personal, started_at=publishing.started_at, published_at=publishing.clock.now(),
+            )
             committed = changed.num_rows > 0  # no change, no commit
             publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
         except SchemaChangeError as change:
@@ -303,7 +320,10 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
     if version is None:
         reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)
-        version = port.publish(batches, contract, publishing.run_id, tokens=personal, started_at=publishing.started_at, window=window)
+        version = port.publish(
+            batches, contract, publishing.run_id,
+            tokens=personal, started_at=publishing.started_at, window=window, published_at=publishing.clock.now(),
+        )
     if increment is not None and applied is not None:
         # A full replay's record replaces the old one; changes add to it (also when the table went whole).
         port.record_applied(workspace.staged_table(applied), replace=increment.changed is None, version=version)

@@ -1,7 +1,7 @@
 """The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
 
   mesh_catalog  CatalogResource       the repository's domains and products, and the glossary of shared terms
-  mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development namespace's own)
+  mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development namespace's own), how long old versions stay
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
@@ -14,6 +14,7 @@ code location configures them from the environment when its definitions load
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -26,11 +27,13 @@ from pydantic import Field
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.address import Address
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import FromEnvironment, StoreSettings
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
+from mesh_platform.product.retention import Retention
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
@@ -68,6 +71,16 @@ class PortStoreResource(dg.ConfigurableResource):
     dev_products: list[str] = Field(default_factory=list, description="What the namespace builds, and reads from itself.")
     published_root: str | None = Field(default=None, description="In a development namespace: the mesh's ports, only read.")
     published_vault_root: str | None = Field(default=None, description="In a development namespace: the mesh's vault, only read.")
+    default_retention_seconds: int | None = Field(
+        default=None,
+        description="How long old port versions stay, in seconds, when a contract sets no retention SLA "
+        "(the mesh's default_retention); unset: every version stays.",
+    )
+    now: str | None = Field(
+        default=None,
+        description="The time builds take as now (ISO 8601), to rehearse retention: what publishes record and "
+        "cleanup counts from; unset: the real clock.",
+    )
 
     def store(self) -> PortStore:
         options = self.storage_options
@@ -76,6 +89,14 @@ class PortStoreResource(dg.ConfigurableResource):
         published = PortStore(Location.of(self.published_root, options), Location.of(self.published_vault_root, options))
         products = frozenset(Address.parse(a) for a in self.dev_products)
         return DevPortStore(Location.of(self.root), Location.of(self.vault_root), published, self.dev_namespace, products)
+
+    def clock(self) -> Clock:
+        return Clock.at(self.now)
+
+    def retention(self, catalog: Catalog, store: PortStore) -> Retention:
+        """What decides and removes old port versions after a publish, with this store's default and clock."""
+        default = dt.timedelta(seconds=self.default_retention_seconds) if self.default_retention_seconds is not None else None
+        return Retention(catalog, store, default, self.clock())
 
 
 class DomainDuckDBResource(DuckDBResource):
@@ -150,6 +171,8 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
     options = _store_options(settings.deployment.port_store)
+    retention = settings.default_retention
+    options["default_retention_seconds"] = int(retention.total_seconds()) if retention is not None else None
     if settings.dev is None:
         return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **options)
     published = settings.published

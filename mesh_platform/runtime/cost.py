@@ -11,12 +11,11 @@ published nothing. Builds are summed per product, per domain and in total.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mesh_platform.contract.schedule import UNITS
 from mesh_platform.core.address import Address
+from mesh_platform.core.durations import parse_duration
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.product.run_tags import DOMAIN_TAG
 
@@ -25,29 +24,25 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW = "30d"
 ROWS, BYTES = "dagster/row_count", "mesh/bytes_written"
-_DURATION = re.compile(r"(?P<count>\d+)\s*(?P<unit>[a-z]+)")
 
 
 def window_start(text: str, now: dt.datetime) -> dt.datetime:
     """The start of a window given as a duration back from `now` (`30d`, `12h`, `90min`, `2w`) or as a time
     (ISO 8601, UTC unless it says); ValueError saying what to write otherwise."""
-    if (match := _DURATION.fullmatch(text.strip().lower())) and match["unit"] in UNITS:
-        count = match["count"]
-        try:
-            return now - int(count) * UNITS[match["unit"]] if len(count) <= 12 else _too_long(text)
-        except OverflowError:
-            return _too_long(text)
+    try:
+        duration = parse_duration(text)
+        start = now - duration if duration is not None else None
+    except (ValueError, OverflowError):  # longer than the calendar, or back before its first day
+        shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]}"
+        raise ValueError(f"'{shown}' reaches back before year 1; give a shorter window, or a time such as 2026-01-01") from None
+    if start is not None:
+        return start
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         shown = text if len(text) <= 40 else f"{text[:24]}…"
         raise ValueError(f"'{shown}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _too_long(text: str) -> dt.datetime:
-    shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]}"
-    raise ValueError(f"'{shown}' reaches back before year 1; give a shorter window, or a time such as 2026-01-01")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ POLL_SECONDS = 0.1
 # Written in the instance folder once `mesh materialize` has created the instance's storage: a PostgreSQL
 # instance has no file to tell, and opening it first, alone, costs every later command a second.
 STORAGE_CREATED = ".mesh-storage-created"
+KEPT_LOGS = 20  # the log files of the last runs of each domain that MESH_HOME/logs keeps
 
 
 @dataclass(frozen=True)
@@ -470,9 +471,12 @@ def _failure_reason(event: dg.DagsterEvent) -> str:
 
 
 def _log_file(settings: MeshSettings, domain: str) -> Path:
+    """A new log file for a domain's run process; the domain's oldest go, so that `KEPT_LOGS` stay."""
     folder = settings.logs_dir
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    for old in sorted(folder.glob(f"materialize-*-{domain}.log"))[: -(KEPT_LOGS - 1)]:  # names sort by time
+        old.unlink(missing_ok=True)
     return folder / f"materialize-{stamp}-{domain}.log"
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
@@ -34,6 +35,15 @@ from mesh_platform.storage.delta import (
     replace_rows,
 )
 from mesh_platform.storage.location import Location
+from mesh_platform.storage.retention import (
+    Removal,
+    empty_table,
+    ensure_properties,
+    folder_files,
+    is_maintenance,
+    remove_versions_before,
+    retained_properties,
+)
 from mesh_platform.storage.vault import PRIVATE, Vault
 
 if TYPE_CHECKING:
@@ -48,6 +58,7 @@ if TYPE_CHECKING:
 
 METADATA_PREFIX = "mesh."
 DELETED = "mesh_deleted"  # the column of an incremental build's changes that marks a deleted key
+RETAINED = f"{METADATA_PREFIX}retained"  # in a VACUUM's commits: the oldest version kept since, and the retention that decided it
 
 
 class PortStore:
@@ -85,6 +96,23 @@ class PortStore:
         return self
 
 
+    def domain_ports(self, domain: str) -> list[Port]:
+        """Every port the store holds for a domain's products (`<domain>/<product>/v<major>`), known to the catalog or not."""
+        import pyarrow.fs as pafs
+
+        filesystem, found = self.root.filesystem(), []
+        for product in filesystem.get_file_info(pafs.FileSelector(self.root.child(domain).file_path(), allow_not_found=True)):
+            if product.type != pafs.FileType.Directory:
+                continue
+            for major in filesystem.get_file_info(pafs.FileSelector(product.path, allow_not_found=True)):
+                name = major.base_name
+                if major.type == pafs.FileType.Directory and name.startswith("v") and name[1:].isdigit():
+                    port = self.port(Address(domain, product.base_name, int(name[1:])))
+                    if port.exists():
+                        found.append(port)
+        return found
+
+
 class DevPortStore(PortStore):
     """A development namespace (`mesh materialize --dev`): the ports its builds publish, which no consumer of the
     mesh reads, over the mesh's published ports, which it only reads. It serves `products` from its own ports
@@ -115,11 +143,9 @@ class DevPortStore(PortStore):
         """Every port the namespace holds, by address."""
         if not self.root.path.is_dir():
             return []
-        found = [Port(self.root, Address(d.name, p.name, int(v.name[1:])))
-                 for d in sorted(self.root.path.iterdir()) if d.is_dir()
-                 for p in sorted(d.iterdir()) if p.is_dir()
-                 for v in sorted(p.iterdir()) if v.is_dir() and v.name[:1] == "v" and v.name[1:].isdigit()]
-        return [port for port in found if port.exists()]
+        own = PortStore(self.root, self.vault.root)
+        found = [port for domain in (d.name for d in self.root.path.iterdir() if d.is_dir()) for port in own.domain_ports(domain)]
+        return sorted(found, key=lambda port: (port.address.domain, port.address.product, port.address.major or 0))
 
 
 @dataclass(frozen=True)
@@ -127,7 +153,7 @@ class PortVersion:
     """One published version of a port, from the Delta commit log."""
 
     version: int
-    published_at: dt.datetime
+    published_at: dt.datetime  # by the mesh's clock (what retention counts from); Delta's commit time for older commits
     rows: int | None
     contract_version: str | None
     run_id: str | None
@@ -137,6 +163,29 @@ class PortVersion:
     partitions: str | None = None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
     window: tuple[dt.datetime, dt.datetime] | None = None  # their time span [start, end), UTC
     incremental: bool = False  # the commit applied changes by key (a cdc product's MERGE), not rows replaced
+    committed_at: dt.datetime | None = None  # Delta's own commit time (the machine's clock)
+    kept: bool = True  # False: its files were removed by retention; the log still lists it, it cannot be read
+
+
+@dataclass(frozen=True)
+class Retained:
+    """What retention left of a port: versions older than `oldest_kept` are gone (`retention` decided it)."""
+
+    oldest_kept: int
+    retention: str  # how long versions stay, as the retention was written (`7 days`), or why the table went (`retired on …`)
+    emptied: bool = False  # the whole table went (a retired major): no version before the empty one is kept
+    complete: bool = True  # the VACUUM that recorded it ended (its END commit holds the record)
+
+
+@dataclass(frozen=True)
+class PortLog:
+    """A port's commit log as the mesh reads it: its published versions (newest first) and what retention removed."""
+
+    versions: list[PortVersion]
+    retained: Retained | None
+
+    def version(self, number: int) -> PortVersion | None:
+        return next((v for v in self.versions if v.version == number), None)
 
 
 @dataclass(frozen=True)
@@ -172,11 +221,13 @@ class Port:
         tokens: tuple[str, ...] = (),
         started_at: dt.datetime | None = None,
         window: Window | None = None,
+        published_at: dt.datetime | None = None,
     ) -> int:
         """Make `data` the port's current version in one atomic commit; return the new version.
         `tokens` names the columns `data` holds as keyed tokens. `started_at` is when the build
         began reading its inputs: versions follow the order builds started, so a build that
         started before the one behind the current version is refused (the later-started one wins).
+        `published_at` is the time the mesh's clock gives the publish (default: now).
 
         With a `window` (a partitioned product's build of some partitions), `data` replaces the rows
         of those partitions only, the others untouched, in one commit; a build is then refused only
@@ -185,7 +236,7 @@ class Port:
 
         started_at = started_at or dt.datetime.now(dt.UTC)
         self._refuse_if_superseded(started_at, window)
-        metadata = self._commit_metadata(contract, run_id, tokens, started_at)
+        metadata = self._commit_metadata(contract, run_id, tokens, started_at, published_at)
         if window is not None:
             metadata |= {
                 f"{METADATA_PREFIX}partitions": str(window),
@@ -208,7 +259,14 @@ class Port:
             ) from None
 
     def apply_changes(
-        self, changes: pa.Table, contract: Contract, key: list[str], run_id: str | None, tokens: tuple[str, ...] = (), started_at: dt.datetime | None = None
+        self,
+        changes: pa.Table,
+        contract: Contract,
+        key: list[str],
+        run_id: str | None,
+        tokens: tuple[str, ...] = (),
+        started_at: dt.datetime | None = None,
+        published_at: dt.datetime | None = None,
     ) -> int:
         """Apply the changed rows of an incremental build (a cdc product) in one commit, by `key`: a row whose
         `DELETED` column is true deletes its key, any other is upserted; return the new version (the current
@@ -217,8 +275,8 @@ class Port:
         started_at = started_at or dt.datetime.now(dt.UTC)
         self._refuse_if_superseded(started_at, None)
         if changes.num_rows == 0:
-            return self.table().version()  # nothing changed: no new version
-        metadata = self._commit_metadata(contract, run_id, tokens, started_at)
+            return self._current_number()  # nothing changed: no new version
+        metadata = self._commit_metadata(contract, run_id, tokens, started_at, published_at)
         upserts = int(changes.num_rows - sum(changes[DELETED].to_pylist()))
         metadata[f"{METADATA_PREFIX}changes"] = json.dumps({"upserted": upserts, "deleted": changes.num_rows - upserts})
         return merge_rows(self.location, changes, key, DELETED, metadata)
@@ -235,7 +293,7 @@ class Port:
         if not is_delta_table(self.applied_location) or not self.exists():
             return None
         record = delta_table(self.applied_location)
-        recorded = int(record.history(limit=1)[0].get(f"{METADATA_PREFIX}port_version", -1))
+        recorded = int(_latest_commit(record).get(f"{METADATA_PREFIX}port_version", -1))
         # Versions published after the record's: changes applied by a build whose record failed to commit are
         # fine (applying them again changes nothing); a whole rewrite is not.
         if any(v.version > recorded and not v.incremental for v in self.versions()):
@@ -266,7 +324,10 @@ class Port:
             os.chmod(self.store.path, PRIVATE)
         self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _commit_metadata(self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime) -> dict[str, str]:
+    def _commit_metadata(
+        self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime,
+        published_at: dt.datetime | None,
+    ) -> dict[str, str]:
         return {
             f"{METADATA_PREFIX}address": str(self.address),
             f"{METADATA_PREFIX}contract_version": contract.version,
@@ -275,6 +336,7 @@ class Port:
             f"{METADATA_PREFIX}run_id": run_id or "",
             f"{METADATA_PREFIX}tokens": json.dumps(list(tokens)),
             f"{METADATA_PREFIX}started_at": started_at.isoformat(),
+            f"{METADATA_PREFIX}published_at": (published_at or dt.datetime.now(dt.UTC)).isoformat(),
         }
 
     def _refuse_if_superseded(self, started_at: dt.datetime, window: Window | None) -> None:
@@ -293,19 +355,42 @@ class Port:
                 f"result is older; the later-started build wins, so {replaced} stay as they are"
             )
 
-    def table(self, version: int | None = None) -> DeltaTable:
+    def table(self, version: int | None = None, log: PortLog | None = None) -> DeltaTable:
+        """The Delta table at its current version, or at a published `version` retention kept (`log`: the port's, if read)."""
         if not self.exists():
             raise PortError(
                 f"{self.address} has not been published yet; materialize it first: mesh materialize {self.address.unversioned()}"
             )
+        if version is not None:
+            self._refuse_unless_readable(version, log or self.log())
         try:
             return delta_table(self.location, version)
         except Exception as error:  # deltalake raises its own error kinds for a missing version
-            known = ", ".join(str(v.version) for v in self.versions())
-            raise PortError(f"{self.address} has no version {version} (published versions: {known}): {error}") from None
+            raise PortError(f"{self.address} has no version {version} (published versions: {self._known()}): {error}") from None
+
+    def _refuse_unless_readable(self, version: int, log: PortLog) -> None:
+        """Raise a `PortError` unless `version` is a published version retention kept (saying which it is not)."""
+        retained = log.retained
+        if retained is not None and version < retained.oldest_kept:
+            if retained.emptied:
+                raise PortError(f"version {version} of {self.address} was removed with the whole table: {retained.retention}")
+            oldest = min((v.version for v in log.versions if v.kept), default=retained.oldest_kept)
+            raise PortError(
+                f"version {version} of {self.address} was removed by retention ({retained.retention}); "
+                f"the oldest kept is {oldest}"
+            )
+        if log.version(version) is None:  # none, or a commit that changed no data (a VACUUM's)
+            raise PortError(f"{self.address} has no version {version} (published versions: {self._known(log)})")
+
+    def _known(self, log: PortLog | None = None) -> str:
+        return ", ".join(str(v.version) for v in (log or self.log()).versions if v.kept)
 
     def current_version(self) -> int | None:
-        return self.table().version() if self.exists() else None
+        return self._current_number() if self.exists() else None
+
+    def _current_number(self) -> int:
+        """The number of the current published version (maintenance commits after it are no versions)."""
+        return int(_latest_commit(delta_table(self.location))["version"])
 
     def bytes_added(self, version: int) -> int:
         """The size of the Parquet files the commit of `version` added to the port: what publishing it wrote."""
@@ -315,13 +400,17 @@ class Port:
         """The current version (None before the first publish)."""
         if not self.exists():
             return None
-        return _port_version(delta_table(self.location).history(limit=1)[0])
+        return _port_version(_latest_commit(delta_table(self.location)))
 
     def versions(self) -> list[PortVersion]:
-        """Every published version, newest first."""
+        """Every published version the log lists, newest first (those retention removed with `kept` False)."""
+        return self.log().versions
+
+    def log(self) -> PortLog:
+        """The published versions and what retention removed, from one read of the commit log."""
         if not self.exists():
-            return []
-        return [_port_version(commit) for commit in delta_table(self.location).history()]
+            return PortLog([], None)
+        return _read_log(delta_table(self.location).history())
 
     def dataset(self, version: int | None = None) -> pads.Dataset:
         """A lazy Arrow dataset of one version, for engines such as DuckDB to scan (tokens as published)."""
@@ -329,13 +418,18 @@ class Port:
 
     def snapshot(self, version: int | None = None) -> Snapshot:
         """One version (the current one by default): what it is, and a lazy Arrow dataset of it."""
-        table = self.table(version)
-        number = table.version()
         # The commits as the latest table numbers them: deltalake numbers the history of a table read back
         # in time from that version down, so its newest commit would pass for the version read.
-        commits = table.history(limit=1) if version is None else self.table().history()
-        published = next((_port_version(c) for c in commits if c.get("version") == number), None)
-        return Snapshot(published or PortVersion(number, dt.datetime.now(dt.UTC), None, None, None), arrow_dataset(table, self.location))
+        if version is None:
+            table = self.table()
+            latest = _latest_commit(table)
+            published = _port_version(latest) if not is_maintenance(latest) else None
+        else:
+            log = self.log()
+            table = self.table(version, log)
+            published = log.version(table.version())
+        published = published or PortVersion(table.version(), dt.datetime.now(dt.UTC), None, None, None)
+        return Snapshot(published, arrow_dataset(table, self.location))
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()
@@ -345,7 +439,7 @@ class Port:
         (every commit of a port carries its contract); None before the first publish."""
         if not self.exists():
             return None
-        latest = delta_table(self.location).history(limit=1)[0]
+        latest = _latest_commit(delta_table(self.location))
         document = latest.get(f"{METADATA_PREFIX}contract")
         return (int(latest["version"]), json.loads(document)) if document else None
 
@@ -357,6 +451,58 @@ class Port:
                 return json.loads(commit[f"{METADATA_PREFIX}contract"])
         return None
 
+    def stored_bytes(self) -> int:
+        """What the port keeps in storage: the files of every version kept, its log, and an incremental product's record."""
+        return sum(folder_files(self.location).values()) + sum(folder_files(self.applied_location).values())
+
+    def remove_before(self, keep_from: int, retention: dt.timedelta, label: str, dry_run: bool = False) -> Removal:
+        """Delete the files only versions older than `keep_from` use (Delta's VACUUM); `label` says which
+        retention decided it (`7 days`). The table is set to keep its tombstones and log at least that long first."""
+        if not dry_run:
+            ensure_properties(delta_table(self.location), retained_properties(retention))
+        record = {RETAINED: json.dumps({"oldest_kept": keep_from, "retention": label})}
+        return remove_versions_before(self.location, keep_from, record, dry_run)
+
+    def trim_applied(self, dry_run: bool = False) -> Removal:
+        """An incremental product's record of applied events keeps its current version only: no one reads an older one."""
+        if not is_delta_table(self.applied_location):
+            return Removal()
+        removal = remove_versions_before(self.applied_location, delta_table(self.applied_location).version(), {}, dry_run)
+        folder = self.applied_location.uri.rsplit("/", 1)[-1]
+        return Removal(tuple(f"../{folder}/{name}" for name in removal.files), removal.bytes)
+
+    def kept_tokens(self, versions: Iterable[int] | None = None) -> list[tuple[pads.Dataset, tuple[str, ...]]]:
+        """The files holding tokens of every version kept (or of `versions`), as datasets, each with its token
+        columns: what the vault must keep."""
+        import pyarrow.dataset as pads
+
+        wanted = set(versions) if versions is not None else None
+        files: dict[tuple[str, ...], set[str]] = {}
+        table = None
+        for version in reversed(self.versions()):  # oldest first: each state is read on from the one before
+            if (version.kept if wanted is None else version.version in wanted) and version.tokens:
+                if table is None:
+                    table = delta_table(self.location, version.version)
+                else:
+                    table.load_as_version(version.version)
+                files.setdefault(version.tokens, set()).update(table.file_uris())
+        filesystem = self.location.filesystem()
+        return [
+            (pads.dataset(sorted(self.location.file_path(uri) for uri in uris), format="parquet", filesystem=filesystem), columns)
+            for columns, uris in files.items()
+        ]
+
+    def empty(self, reason: str, dry_run: bool = False) -> Removal:
+        """Remove the whole table's data (a retired major): every row in one Delta DELETE, then every file
+        but the log with Delta's VACUUM. `reason` is what readers are told (`retired on 2026-11-30`)."""
+        if dry_run:
+            present = folder_files(self.location)
+            files = tuple(sorted(path for path in present if not path.startswith("_delta_log/")))
+            return Removal(files, sum(present[f] for f in files))
+        number = empty_table(self.location, {RETAINED: json.dumps({"oldest_kept": -1, "retention": reason, "emptied": True})})
+        record = {RETAINED: json.dumps({"oldest_kept": number, "retention": reason, "emptied": True})}
+        return remove_versions_before(self.location, number, record, dry_run=False)
+
 
 def _overlaps(version: PortVersion, window: Window) -> bool:
     """Whether a published version replaced rows of `window` (a whole-table version replaced all)."""
@@ -365,11 +511,38 @@ def _overlaps(version: PortVersion, window: Window) -> bool:
     return window.overlaps(*version.window)
 
 
+def _latest_commit(table: DeltaTable) -> dict[str, Any]:
+    """The newest commit of a table that changed its data (maintenance commits, such as a VACUUM's, come after it)."""
+    for limit in (4, None):  # a VACUUM adds two commits: the newest few hold the latest publish
+        commits = table.history(limit=limit)
+        if found := next((c for c in commits if not is_maintenance(c)), None):
+            return found
+    return table.history(limit=1)[0]
+
+
+def _read_log(commits: list[dict[str, Any]]) -> PortLog:
+    """The published versions and the retention record in a table's history (newest first)."""
+    retained = None
+    for commit in commits:
+        if RETAINED in commit:
+            record = json.loads(commit[RETAINED])
+            if record["oldest_kept"] >= 0:
+                ended = commit.get("operation") == "VACUUM END"
+                retained = Retained(int(record["oldest_kept"]), str(record["retention"]), bool(record.get("emptied")), ended)
+                break
+    versions = [_port_version(c) for c in commits if not is_maintenance(c)]
+    if retained is not None:
+        versions = [v if v.version >= retained.oldest_kept else replace(v, kept=False) for v in versions]
+    return PortLog(versions, retained)
+
+
 def _port_version(commit: dict[str, Any]) -> PortVersion:
     metrics = commit.get("operationMetrics") or {}
+    published = commit.get(f"{METADATA_PREFIX}published_at")
+    committed_at = dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC)
     return PortVersion(
         version=int(commit["version"]),
-        published_at=dt.datetime.fromtimestamp(commit["timestamp"] / 1000, tz=dt.UTC),
+        published_at=dt.datetime.fromisoformat(published) if published else committed_at,
         rows=int(rows) if (rows := commit.get(f"{METADATA_PREFIX}rows", metrics.get("num_added_rows"))) is not None else None,
         contract_version=commit.get(f"{METADATA_PREFIX}contract_version"),
         contract_status=commit.get(f"{METADATA_PREFIX}contract_status"),
@@ -378,6 +551,7 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         started_at=dt.datetime.fromisoformat(started) if (started := commit.get(f"{METADATA_PREFIX}started_at")) else None,
         partitions=commit.get(f"{METADATA_PREFIX}partitions"),
         incremental=f"{METADATA_PREFIX}changes" in commit,
+        committed_at=committed_at,
         window=(
             (dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]), dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]))
             if f"{METADATA_PREFIX}window_start" in commit else None
