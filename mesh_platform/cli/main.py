@@ -25,6 +25,7 @@ from mesh_platform.cli.seed import seed
 from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
+from mesh_platform.cli.test import test_command
 from mesh_platform.cli.ui import demo, ui
 from mesh_platform.core.errors import MeshError
 
@@ -73,6 +74,7 @@ cli.command("serve")(serve_command)
 cli.command("demo")(demo)
 cli.command("templates")(templates_command)
 cli.command("check")(check_command)
+cli.command("test")(test_command)
 cli.command("glossary")(glossary_command)
 cli.command("policies")(policies_command)
 cli.add_typer(new, name="new")

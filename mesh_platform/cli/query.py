@@ -16,6 +16,8 @@ from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.output import print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.consume.read import port_reader
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.view import MeshView
 
 
 def query_command(
@@ -31,7 +33,9 @@ def query_command(
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
-    result = run_query(sql, as_domain, port_reader())
+    settings = MeshSettings.from_env()
+    reader = port_reader(settings)
+    result = run_query(sql, as_domain, reader, settings.macros_file, MeshView.of(reader.catalog, settings.glossary_file).glossary)
     if output is not None:
         rows = write_result(result, output, chosen, table)
         typer.echo(f"wrote {rows} rows to {output} ({chosen}" + (f", table {table})" if chosen == "duckdb" else ")"), err=True)

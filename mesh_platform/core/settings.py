@@ -32,6 +32,7 @@ from mesh_platform.core.deployment import LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
 
 WORKSPACE_FILE = "workspace.yaml"
+MESH_MACROS_FILE = "macros.sql"  # the mesh's SQL macros, at the repository root (see `MeshSettings.macros_file`)
 # The glossary the governance group ships with the platform.
 DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "governance" / "glossary.yaml"
 
@@ -85,6 +86,11 @@ class MeshSettings:
     @property
     def workspace_file(self) -> Path:
         return self.root / WORKSPACE_FILE
+
+    @property
+    def macros_file(self) -> Path:
+        """The mesh's SQL macros, available to every domain's SQL (`core.sql_macros`); each domain may add its own."""
+        return self.root / MESH_MACROS_FILE
 
     @property
     def templates_root(self) -> Path:

@@ -98,6 +98,7 @@ def product_asset(
             glossary=mesh.glossary,
             workspace=mesh_duckdb.workspace,
             landing=mesh_landing.folder(contract.domain),
+            macros=mesh_catalog.macros(mesh.catalog.domains[contract.domain].folder),
         )
         window = _window(context, partitioning) if partitioning else None
         started = time.perf_counter()

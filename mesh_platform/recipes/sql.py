@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from mesh_platform.core.sql import select_problem
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import sql_lineage
-from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.base import ProductRecipe, sql_macros
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,13 +55,14 @@ class SqlProduct(ProductRecipe):
         return []
 
     def code_files(self, folder: Path) -> list[Path]:
-        return [folder / self.sql_file] if self.sql_file else []
+        # The macros files too: a changed macro is a changed query (its code version, its page's links).
+        return [*([folder / self.sql_file] if self.sql_file else []), *sql_macros(folder).paths]
 
     def query(self, folder: Path) -> str:
         return self.sql if self.sql is not None else (folder / str(self.sql_file)).read_text()
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
-        return sql_lineage(self.query(folder), inputs)
+        return sql_lineage(self.query(folder), inputs, sql_macros(folder).macros)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         return build.connection.sql(self.query(build.folder))

@@ -1,0 +1,75 @@
+"""A product's inputs as tables typed from their contracts, as the product's domain reads them.
+
+What a recipe needs to run without a materialized mesh (unit tests): one TEMP table per input,
+named by its alias, with the columns and types of the input's contract as the reading domain
+receives it — personal columns masked for it are keyed tokens (text), dropped ones are gone —
+empty, or holding the rows given for that alias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.sql import quote
+from mesh_platform.governance.access import contract_as_seen_by
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mesh_platform.catalog.catalog import Catalog, Product
+    from mesh_platform.contract.model import Contract
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+class InputRowsError(MeshError):
+    """Given rows that do not fit their input; `path` says where: (alias,), (alias, row) or (alias, row, column)."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...]):
+        super().__init__(message)
+        self.path = path
+
+
+def input_tables(
+    connection: duckdb.DuckDBPyConnection, product: Product, catalog: Catalog, domain: str, rows: Mapping[str, Rows] | None = None
+) -> dict[str, Contract]:
+    """Create a TEMP table per input of `product` in `connection`, typed as `domain` reads the input, holding
+    `rows` of its alias (columns a row leaves out are NULL). Returns each alias's contract as `domain` sees it.
+
+    Raises `AccessDeniedError` for an input `domain` may not read, `InputRowsError` for rows that do not fit."""
+    rows = rows or {}
+    aliases = [item.alias for item in product.inputs]
+    if unknown := [alias for alias in rows if alias not in aliases]:
+        raise InputRowsError(f"'{unknown[0]}' is no input of {product.address} (its inputs: {', '.join(aliases) or 'none'})", (unknown[0],))
+    seen = {}
+    for item in product.inputs:
+        contract = contract_as_seen_by(catalog.product(item.address).contract, domain)
+        columns = ", ".join(f"{quote(c.name)} {c.physical_type}" for c in contract.columns)
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {quote(item.alias)} ({columns})")
+        for index, row in enumerate(rows.get(item.alias) or ()):
+            _insert(connection, item.alias, contract, index, row)
+        seen[item.alias] = contract
+    return seen
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, alias: str, contract: Contract, index: int, row: Mapping[str, Any]) -> None:
+    import duckdb
+
+    types = {c.name: c.physical_type for c in contract.columns}
+    if unknown := [name for name in row if name not in types]:
+        raise InputRowsError(f"{contract.address} as read here has no column '{unknown[0]}' (its columns: {', '.join(types)})", (alias, index, unknown[0]))
+    if not row:
+        connection.execute(f"INSERT INTO {quote(alias)} DEFAULT VALUES")
+        return
+    names = list(row)
+    try:
+        connection.execute(f"INSERT INTO {quote(alias)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})", [row[n] for n in names])
+    except duckdb.Error as error:
+        for name in names:  # which value it was: DuckDB's message does not say
+            try:
+                connection.execute(f"SELECT CAST(? AS {types[name]})", [row[name]]).fetchall()
+            except duckdb.Error as cast:
+                raise InputRowsError(f"{row[name]!r} is no {types[name]} ({str(cast).splitlines()[0]})", (alias, index, name)) from None
+        raise InputRowsError(f"the row does not fit {contract.address}: {str(error).splitlines()[0]}", (alias, index)) from None
