@@ -15,7 +15,7 @@ from mesh_platform.governance.check import check_mesh, mesh_view
 def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
-    unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the products' unit tests too (mesh test).")] = True,
+    unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the unit tests (mesh test).")] = True,
 ) -> None:
     """Validate every contract and run every policy (and the products' unit tests); exit 1 on any error-severity violation."""
     # The recipe types are Dagster components: imported only by the commands that need them.

@@ -13,7 +13,9 @@ from mesh_platform.governance.view import MeshView
 
 
 def test_command(
-    addresses: Annotated[list[str] | None, typer.Argument(help="Products to test (mesh://<domain>/<product>); default: every product with tests.")] = None,
+    addresses: Annotated[
+        list[str] | None, typer.Argument(help="Products to test (mesh://<domain>/<product>); default: every product with tests.")
+    ] = None,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Test one domain's products only.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -41,8 +43,12 @@ def test_command(
                 for line in result.diff():
                     typer.echo(f"      {line}")
         typer.echo(
-            f"ran {len(report.results)} unit tests of {report.products} products: "
-            f"{report.count('passed')} passed, {report.count('failed')} failed, {report.count('error')} errors"
+            f"ran {_count(len(report.results), 'unit test')} of {_count(report.products, 'product')}: "
+            f"{report.count('passed')} passed, {report.count('failed')} failed, {_count(report.count('error'), 'error')}"
         )
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

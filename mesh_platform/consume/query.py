@@ -42,7 +42,9 @@ class QueryResult:
     products: list[str]  # the addresses the query read
 
 
-def run_query(sql: str, consumer: str, reader: PortReader, macros_file: Path | None = None, glossary: Glossary | None = None) -> QueryResult:
+def run_query(
+    sql: str, consumer: str, reader: PortReader, macros_file: Path | None = None, glossary: Glossary | None = None
+) -> QueryResult:
     """Open the products `sql` names as `consumer` may see them; return the lazy result relation.
 
     The query runs in a sandboxed DuckDB (`storage.sandbox`): it sees the products it names, as

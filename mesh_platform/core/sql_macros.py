@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 MACROS_FILE = "macros.sql"  # a domain's, beside domain.yaml (the mesh's location is MeshSettings.macros_file)
 _HEADER = re.compile(r"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:MACRO|FUNCTION)\s+", re.IGNORECASE)
 _NAME = re.compile(r'"(?P<quoted>(?:[^"]|"")+)"|(?P<plain>[A-Za-z_][A-Za-z0-9_$]*)')
-_MISSING = re.compile(r"(?:Table|Table Function|Scalar Function|Macro Function) with name \"?(?P<name>[^\s\"!]+)\"? does not exist", re.IGNORECASE)
+_MISSING = re.compile(  # DuckDB's words for a table, or a function or macro, the connection does not have
+    r"(?P<kind>Table|Table Function|Scalar Function|Macro Function) with name \"?(?P<name>[^\s\"!]+)\"? does not exist",
+    re.IGNORECASE,
+)
 _LINE = re.compile(r"^LINE (\d+):", re.MULTILINE)
 FIX = "a macros file holds CREATE [OR REPLACE] MACRO name(parameters) AS expression (or AS TABLE SELECT …) statements only"
 
@@ -94,11 +97,15 @@ def _read(path: Path, modified: int, size: int) -> MacroFile:
         name = _NAME.match(written, header.end()) if header else None
         if header is None or name is None:
             kind = statement.type.name if statement.type.name != "CREATE" else " ".join(written.split()[:2]).upper()
-            problems.append(Problem(path, "statement", line, f"only CREATE MACRO statements belong in a macros file, not {kind}", FIX))
+            problems.append(
+                Problem(path, "statement", line, f"only CREATE MACRO statements belong in a macros file, not {kind}", FIX)
+            )
             continue
-        macro = Macro(name["quoted"].replace('""', '"') if name["quoted"] else name["plain"].lower(), written, path, line, bool(header["replace"]))
+        named = name["quoted"].replace('""', '"') if name["quoted"] else name["plain"].lower()  # DuckDB folds plain names
+        macro = Macro(named, written, path, line, bool(header["replace"]))
         if (earlier := next((m for m in macros if m.name == macro.name), None)) is not None and not macro.replaces:
-            problems.append(Problem(path, f"macro {macro.name}", line, f"macro {macro.name} is defined twice in the file (first at line {earlier.line})", "keep one, or write CREATE OR REPLACE MACRO"))
+            message = f"macro {macro.name} is defined twice in the file (first at line {earlier.line})"
+            problems.append(Problem(path, f"macro {macro.name}", line, message, "keep one, or write CREATE OR REPLACE MACRO"))
             continue
         macros.append(macro)
     return MacroFile(path, tuple(macros), tuple(problems))
@@ -144,11 +151,11 @@ class SqlMacros:
         found = [p for f in self.files for p in f.problems]
         for index, file in enumerate(self.files):
             earlier = {m.name: m for f in self.files[:index] for m in f.macros}
-            found += [
-                Problem(m.file, f"macro {m.name}", m.line, f"macro {m.name} is already defined in {earlier[m.name].where}", "write CREATE OR REPLACE MACRO to replace it for this domain, or rename it")
-                for m in file.macros
-                if m.name in earlier and not m.replaces
-            ]
+            for macro in file.macros:
+                if macro.name in earlier and not macro.replaces:
+                    message = f"macro {macro.name} is already defined in {earlier[macro.name].where}"
+                    fix = "write CREATE OR REPLACE MACRO to replace it for this domain, or rename it"
+                    found.append(Problem(macro.file, f"macro {macro.name}", macro.line, message, fix))
         return found
 
     def install(self, connection: duckdb.DuckDBPyConnection) -> list[Unavailable]:
@@ -174,12 +181,13 @@ class SqlMacros:
                 connection.execute(macro.temporary)
             except duckdb.Error as error:
                 missing = _MISSING.search(str(error))
-                left_out = {u.macro.name for u in unavailable}
-                if missing and ("Table with name" in missing.group(0) or missing["name"].lower() in left_out):
-                    unavailable.append(Unavailable(macro, f"table {missing['name']}" if "Table with name" in missing.group(0) else f"macro {missing['name']}"))
+                table = missing is not None and missing["kind"].lower() == "table"
+                if missing and (table or missing["name"].lower() in {u.macro.name for u in unavailable}):
+                    unavailable.append(Unavailable(macro, f"{'table' if table else 'macro'} {missing['name']}"))
                     continue
                 line = macro.line + _error_line(error, 1) - 1
-                problems.append(Problem(macro.file, f"macro {macro.name}", line, f"DuckDB refuses it: {_first_line(error)}", "correct the macro; until then the domain's SQL products do not build"))
+                fix = "correct the macro; until then the domain's SQL products do not build"
+                problems.append(Problem(macro.file, f"macro {macro.name}", line, f"DuckDB refuses it: {_first_line(error)}", fix))
         return unavailable, problems
 
     def explain(self, error: BaseException, unavailable: Iterable[Unavailable]) -> str | None:

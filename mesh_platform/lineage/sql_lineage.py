@@ -34,11 +34,14 @@ def sql_lineage(query: str, inputs: Mapping[str, list[str]], macros: Iterable[Ma
     Parsed once per process for the same query, inputs and macros: a domain's definitions load asks for it
     twice (the asset's metadata, mesh.personal-data), a long-lived code server on every reload."""
     called = tuple(m for m in macros if re.search(rf"\b{re.escape(m.name)}\b", query, re.IGNORECASE))
-    return _parsed_lineage(query, tuple((alias, tuple(columns)) for alias, columns in inputs.items()), tuple(macros) if called else ())
+    columns = tuple((alias, tuple(names)) for alias, names in inputs.items())
+    return _parsed_lineage(query, columns, tuple(macros) if called else ())
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed_lineage(query: str, input_columns: tuple[tuple[str, tuple[str, ...]], ...], macros: tuple[Macro, ...] = ()) -> RecipeLineage:
+def _parsed_lineage(
+    query: str, input_columns: tuple[tuple[str, tuple[str, ...]], ...], macros: tuple[Macro, ...] = ()
+) -> RecipeLineage:
     inputs = {alias: list(columns) for alias, columns in input_columns}
     import sqlglot
     from sqlglot import exp
@@ -105,7 +108,8 @@ def inline_macros(tree: exp.Expression, macros: Iterable[Macro]) -> exp.Expressi
             arguments = list(call.expressions)
             form = next((f for f in forms if len(f.parameters) == len(arguments)), None)
             if form is None:
-                raise ValueError(f"the macro {call.name} is called with {len(arguments)} arguments; its forms take {', '.join(str(len(f.parameters)) for f in forms)}")
+                takes = ", ".join(str(len(f.parameters)) for f in forms)
+                raise ValueError(f"the macro {call.name} is called with {len(arguments)} arguments; its forms take {takes}")
             body = _substituted(form, arguments)
             if form.table and isinstance(call.parent, exp.Table):
                 table = call.parent

@@ -273,7 +273,8 @@ def conformed_output(build: BuildContext, recipe: Recipe, output: duckdb.DuckDBP
     normalize = term_value_mappings(build.contract, build.glossary) if build.glossary is not None else {}
     select = conformed_select(OUTPUT_VIEW, actual, build.contract, check_types=recipe.checks_output_types, normalize=normalize)
     if normalize:
-        build.log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
+        listed = ", ".join(f"{c} ({m.name})" for c, m in normalize.items())
+        build.log.info(f"normalized to the glossary's canonical values: {listed}")
     return select
 
 

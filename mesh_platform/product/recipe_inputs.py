@@ -42,7 +42,8 @@ def input_tables(
     rows = rows or {}
     aliases = [item.alias for item in product.inputs]
     if unknown := [alias for alias in rows if alias not in aliases]:
-        raise InputRowsError(f"'{unknown[0]}' is no input of {product.address} (its inputs: {', '.join(aliases) or 'none'})", (unknown[0],))
+        message = f"'{unknown[0]}' is no input of {product.address} (its inputs: {', '.join(aliases) or 'none'})"
+        raise InputRowsError(message, (unknown[0],))
     seen = {}
     for item in product.inputs:
         contract = contract_as_seen_by(catalog.product(item.address).contract, domain)
@@ -59,17 +60,20 @@ def _insert(connection: duckdb.DuckDBPyConnection, alias: str, contract: Contrac
 
     types = {c.name: c.physical_type for c in contract.columns}
     if unknown := [name for name in row if name not in types]:
-        raise InputRowsError(f"{contract.address} as read here has no column '{unknown[0]}' (its columns: {', '.join(types)})", (alias, index, unknown[0]))
+        message = f"{contract.address} as read here has no column '{unknown[0]}' (its columns: {', '.join(types)})"
+        raise InputRowsError(message, (alias, index, unknown[0]))
     if not row:
         connection.execute(f"INSERT INTO {quote(alias)} DEFAULT VALUES")
         return
     names = list(row)
     try:
-        connection.execute(f"INSERT INTO {quote(alias)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})", [row[n] for n in names])
+        insert = f"INSERT INTO {quote(alias)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})"
+        connection.execute(insert, [row[n] for n in names])
     except duckdb.Error as error:
         for name in names:  # which value it was: DuckDB's message does not say
             try:
                 connection.execute(f"SELECT CAST(? AS {types[name]})", [row[name]]).fetchall()
             except duckdb.Error as cast:
-                raise InputRowsError(f"{row[name]!r} is no {types[name]} ({str(cast).splitlines()[0]})", (alias, index, name)) from None
+                message = f"{row[name]!r} is no {types[name]} ({str(cast).splitlines()[0]})"
+                raise InputRowsError(message, (alias, index, name)) from None
         raise InputRowsError(f"the row does not fit {contract.address}: {str(error).splitlines()[0]}", (alias, index)) from None

@@ -45,7 +45,7 @@ class CatalogResource(dg.ConfigurableResource):
 
     root: str = Field(description="The mesh repository: the folder holding workspace.yaml, domains/ and templates/.")
     glossary_file: str = Field(description="The glossary of shared terms (MESH_GLOSSARY; by default the one the platform ships).")
-    macros_file: str | None = Field(default=None, description="The mesh's SQL macros file (macros.sql at the repository root); unset: no mesh-wide macros.")
+    macros_file: str | None = Field(default=None, description="The mesh's SQL macros (macros.sql at the repository root).")
 
     def catalog(self) -> Catalog:
         """The catalog, read again only when a contract or recipe changed."""
@@ -125,7 +125,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
     The hashing key is passed as an `EnvVar`, so its value never shows in the UI or the snapshot."""
     return {
-        CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file), macros_file=str(settings.macros_file)),
+        CATALOG: CatalogResource(
+            root=str(settings.root), glossary_file=str(settings.glossary_file), macros_file=str(settings.macros_file)
+        ),
         PORTS: _port_store(settings),
         DUCKDB: DomainDuckDBResource(
             database=str(settings.domain_database(domain)),

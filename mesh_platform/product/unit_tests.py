@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 TESTS_FILE = "tests.yaml"
 DELIVERED_FILE = "file"  # a source product's `given` entry: the rows of a delivered file
 FIX = "see the unit tests format in the README (Add a data product: Unit tests)"
+RECIPE_FIX = "correct the recipe (or the test's rows)"
 Status = Literal["passed", "failed", "error"]
 RecipeLoader = Callable[[Path], Recipe]  # a recipe file → its recipe (`recipes.validation.load_recipe`)
 _OUTPUT, _EXPECTED = "mesh_test_output", "mesh_test_expected"
@@ -63,8 +64,8 @@ class UnitTest(pydantic.BaseModel):
 
     name: str = Field(min_length=1, description="What the test shows, unique in the file.")
     description: str = Field(default="", description="Why the expected rows are right.")
-    given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, description="Rows per input alias; an input not given is empty.")
-    expect: list[dict[str, Any]] = Field(description="The product's rows; only the columns written are compared ([] expects no rows).")
+    given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, description="Rows per input alias (none: empty).")
+    expect: list[dict[str, Any]] = Field(description="The product's rows; only the columns written are compared ([]: no rows).")
     ordered: bool = Field(default=False, description="Whether the rows must come in this order.")
 
     @field_validator("given", mode="before")
@@ -140,8 +141,9 @@ class UnitTestResult:
         """One line: what failed, or why the test could not run."""
         if self.status != "failed":
             return self.message
-        parts = [f"{len(self.missing)} expected row(s) not produced" if self.missing else "", f"{len(self.unexpected)} row(s) produced but not expected" if self.unexpected else ""]
-        return self.message or "; ".join(p for p in parts if p)
+        parts = [f"{len(self.missing)} expected row(s) not produced"] if self.missing else []
+        parts += [f"{len(self.unexpected)} row(s) produced but not expected"] if self.unexpected else []
+        return self.message or "; ".join(parts)
 
     def diff(self) -> list[str]:
         """The readable difference: the columns compared, the missing rows, the unexpected rows."""
@@ -149,7 +151,8 @@ class UnitTestResult:
             return []
         order = "in this order" if self.ordered else "in any order"
         lines = [f"compared columns: {', '.join(self.columns) or '(none: the row count)'} ({order})"]
-        for label, rows in (("missing (expected, not produced)", self.missing), ("unexpected (produced, not expected)", self.unexpected)):
+        sides = (("missing (expected, not produced)", self.missing), ("unexpected (produced, not expected)", self.unexpected))
+        for label, rows in sides:
             if rows:
                 lines.append(f"{label}:")
                 lines += [f"  {_row_text(row)}" for row in rows]
@@ -165,7 +168,7 @@ class UnitTestResult:
 
 @dataclass(frozen=True)
 class TestSetting:
-    """What unit tests read besides the product: the catalog (inputs' contracts), the glossary, the mesh's macros file."""
+    """What unit tests read besides the product: the catalog (its inputs' contracts), the glossary, the mesh's macros file."""
 
     __test__ = False  # not a pytest class
 
@@ -204,23 +207,30 @@ def run_tests(products: Iterable[Product], setting: TestSetting, load_recipe: Re
     return report
 
 
-def mesh_tests(setting: TestSetting, load_recipe: RecipeLoader, addresses: Iterable[str] = (), domain: str | None = None) -> TestReport:
+def mesh_tests(
+    setting: TestSetting, load_recipe: RecipeLoader, addresses: Iterable[str] = (), domain: str | None = None
+) -> TestReport:
     """The unit tests of the products at `addresses`, else of `domain`'s products, else of every product;
     a product folder that does not load but holds tests is an error result (its tests cannot run)."""
     catalog = setting.catalog
     if domain is not None and domain not in catalog.domains:
         raise MeshError(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains) or 'none'})")
     named = [catalog.product(a) for a in addresses]  # an unknown address names the products that exist
-    products = named or sorted((p for p in catalog.products.values() if domain in (None, p.address.domain)), key=lambda p: p.address)
+    products = named or sorted((p for p in catalog.products.values() if domain in (None, p.address.domain)), key=_address)
     report = run_tests(list({p.address: p for p in products}.values()), setting, load_recipe)
     if not named:
         for recipe_file, error in sorted(catalog.broken.items()):
             tests = recipe_file.parent / TESTS_FILE
             if tests.is_file() and domain in (None, _domain_name(catalog, recipe_file)):
-                problem = error.problems[0]
-                report.results.append(UnitTestResult(_folder_address(catalog, recipe_file), "(every test)", tests, None, "error", f"the product does not load: {problem}"))
+                address, problem = _folder_address(catalog, recipe_file), error.problems[0]
+                message = f"the product does not load: {problem}"
+                report.results.append(UnitTestResult(address, "(every test)", tests, None, "error", message))
                 report.products += 1
     return report
+
+
+def _address(product: Product) -> Address:
+    return product.address
 
 
 def _domain_name(catalog: Catalog, recipe_file: Path) -> str | None:
@@ -242,23 +252,28 @@ def product_tests(product: Product, setting: TestSetting, load_recipe: RecipeLoa
     try:
         recipe = load_recipe(product.recipe_file)
     except FileProblemsError as error:
-        return [_problem_result(product.address, t.name, error.problems[0], f"the recipe does not load: {error.problems[0]}") for t in tests.tests]
+        problem = error.problems[0]
+        return [_problem_result(product.address, t.name, problem, f"the recipe does not load: {problem}") for t in tests.tests]
     return [run_unit_test(product, recipe, tests, index, setting) for index in range(len(tests.tests))]
 
 
 def unit_test_problems(product: Product, setting: TestSetting, load_recipe: RecipeLoader) -> list[Problem]:
     """The product's failing unit tests as problems (what `mesh check` reports), each at its test's line."""
-    return [
-        Problem(r.file, f"test {r.name}", r.line, f"unit test {r.name} {'fails' if r.status == 'failed' else 'cannot run'}: {r.summary}", f"mesh test {r.address} shows why")
-        for r in product_tests(product, setting, load_recipe)
-        if r.status != "passed"
-    ]
+    found = []
+    for result in product_tests(product, setting, load_recipe):
+        if result.status != "passed":
+            verdict = "fails" if result.status == "failed" else "cannot run"
+            message = f"the unit test {verdict}: {result.summary}"
+            fix = f"mesh test {result.address} shows why"
+            found.append(Problem(result.file, f"test {result.name}", result.line, message, fix))
+    return found
 
 
 def run_unit_test(product: Product, recipe: Recipe, tests: UnitTests, index: int, setting: TestSetting) -> UnitTestResult:
     """Run one test of `tests` against `product`'s real recipe and contract, in an in-memory sandboxed DuckDB."""
     test = tests.tests[index]
-    result = UnitTestResult(product.address, test.name, tests.file, tests.document.line_of(("tests", index)), "error", ordered=test.ordered)
+    line = tests.document.line_of(("tests", index))
+    result = UnitTestResult(product.address, test.name, tests.file, line, "error", ordered=test.ordered)
     landing = Path(tempfile.mkdtemp(prefix="mesh-test-"))  # a source's delivery, when the test gives one
     connection = sandbox([landing])
     try:
@@ -272,7 +287,13 @@ def run_unit_test(product: Product, recipe: Recipe, tests: UnitTests, index: int
 
 
 def _run(
-    connection: duckdb.DuckDBPyConnection, product: Product, recipe: Recipe, tests: UnitTests, index: int, setting: TestSetting, landing: Path
+    connection: duckdb.DuckDBPyConnection,
+    product: Product,
+    recipe: Recipe,
+    tests: UnitTests,
+    index: int,
+    setting: TestSetting,
+    landing: Path,
 ) -> tuple[Problem | None, dict[str, Any]]:
     """(a problem that kept the test from running, or None; the outcome's fields)."""
     import duckdb
@@ -293,13 +314,14 @@ def _run(
     try:
         unavailable = macros.install(connection)
         build = BuildContext(connection, contract, product.inputs, product.folder, landing, _log, setting.glossary)
-        connection.execute(f"CREATE TEMP TABLE {_OUTPUT} AS {conformed_output(build, recipe, computed(build, recipe, macros, unavailable))}")
+        output = computed(build, recipe, macros, unavailable)
+        connection.execute(f"CREATE TEMP TABLE {_OUTPUT} AS {conformed_output(build, recipe, output)}")
     except FileProblemsError as error:
         return error.problems[0], {}
     except (MeshError, duckdb.Error) as error:
-        return tests.problem(index, (), f"the recipe failed: {_clean(error)}", "correct the recipe (or the test's rows)"), {}
+        return tests.problem(index, (), f"the recipe failed: {_clean(error)}", RECIPE_FIX), {}
     except Exception as error:  # the product's own code (a Python recipe): whatever it raises fails the test, said
-        return tests.problem(index, (), f"the recipe raised {type(error).__name__}: {_clean(error)}", "correct the recipe (or the test's rows)"), {}
+        return tests.problem(index, (), f"the recipe raised {type(error).__name__}: {_clean(error)}", RECIPE_FIX), {}
     return _compare(connection, tests, index)
 
 
@@ -310,10 +332,12 @@ def _compare(connection: duckdb.DuckDBPyConnection, tests: UnitTests, index: int
     types = dict(zip(connection.table(_OUTPUT).columns, map(str, connection.table(_OUTPUT).types)))
     columns = list(test.expect[0]) if test.expect else []
     for row_index, row in enumerate(test.expect):
-        if list(row) != columns and set(row) != set(columns):
-            return tests.problem(index, ("expect", row_index), f"the expected rows name different columns ({', '.join(row)} here, {', '.join(columns)} in the first)", "write the same columns in every expected row"), {}
+        if set(row) != set(columns):
+            message = f"the expected rows name different columns ({', '.join(row)} here, {', '.join(columns)} in the first)"
+            return tests.problem(index, ("expect", row_index), message, "write the same columns in every expected row"), {}
         if unknown := [c for c in row if c not in types]:
-            return tests.problem(index, ("expect", row_index, unknown[0]), f"the product has no column '{unknown[0]}' (its columns: {', '.join(types)})"), {}
+            message = f"the product has no column '{unknown[0]}' (its columns: {', '.join(types)})"
+            return tests.problem(index, ("expect", row_index, unknown[0]), message), {}
     if not columns:
         produced = connection.execute(f"SELECT count(*) FROM {_OUTPUT}").fetchall()[0][0]
         unexpected = tuple(_dicts(connection, f"SELECT * FROM {_OUTPUT} LIMIT 20")) if produced else ()
@@ -322,9 +346,11 @@ def _compare(connection: duckdb.DuckDBPyConnection, tests: UnitTests, index: int
     connection.execute(f"CREATE TEMP TABLE {_EXPECTED} ({', '.join(f'{quote(c)} {types[c]}' for c in columns)})")
     for row_index, row in enumerate(test.expect):
         try:
-            connection.execute(f"INSERT INTO {_EXPECTED} ({listed}) VALUES ({', '.join('?' for _ in columns)})", [row[c] for c in columns])
+            values = [row[c] for c in columns]
+            connection.execute(f"INSERT INTO {_EXPECTED} ({listed}) VALUES ({', '.join('?' for _ in columns)})", values)
         except duckdb.Error as error:
-            return tests.problem(index, ("expect", row_index), f"the row does not fit the product's types: {str(error).splitlines()[0]}"), {}
+            message = f"the row does not fit the product's types: {str(error).splitlines()[0]}"
+            return tests.problem(index, ("expect", row_index), message), {}
     if test.ordered:
         missing, unexpected = _ordered_difference(connection, columns)
     else:
@@ -338,12 +364,14 @@ def _ordered_difference(connection: duckdb.DuckDBPyConnection, columns: list[str
     """The rows that differ position by position (each with its position `#`): expected ones, produced ones."""
     listed = ", ".join(quote(c) for c in columns)
     same = " AND ".join(f"e.{quote(c)} IS NOT DISTINCT FROM p.{quote(c)}" for c in columns)
-    numbered = "SELECT row_number() OVER () AS mesh_position, {columns} FROM {table}"
+    numbered = "(SELECT row_number() OVER () AS mesh_position, {columns} FROM {table})"
+    expected, produced = (numbered.format(columns=listed, table=table) for table in (_EXPECTED, _OUTPUT))
+    values = ", ".join([*(f"e.{quote(c)}" for c in columns), *(f"p.{quote(c)}" for c in columns)])
     differing = connection.sql(
-        f"SELECT coalesce(e.mesh_position, p.mesh_position) AS position, e.mesh_position IS NOT NULL AS expected_here, p.mesh_position IS NOT NULL AS produced_here, "
-        f"{', '.join(f'e.{quote(c)}' for c in columns)}, {', '.join(f'p.{quote(c)}' for c in columns)} "
-        f"FROM ({numbered.format(columns=listed, table=_EXPECTED)}) AS e FULL JOIN ({numbered.format(columns=listed, table=_OUTPUT)}) AS p "
-        f"ON e.mesh_position = p.mesh_position WHERE NOT ({same}) OR e.mesh_position IS NULL OR p.mesh_position IS NULL ORDER BY position"
+        "SELECT coalesce(e.mesh_position, p.mesh_position) AS position, "
+        f"e.mesh_position IS NOT NULL AS expected_here, p.mesh_position IS NOT NULL AS produced_here, {values} "
+        f"FROM {expected} AS e FULL JOIN {produced} AS p ON e.mesh_position = p.mesh_position "
+        f"WHERE NOT ({same}) OR e.mesh_position IS NULL OR p.mesh_position IS NULL ORDER BY position"
     ).fetchall()
     missing, unexpected = [], []
     for row in differing:
@@ -363,7 +391,8 @@ def _dicts(connection: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, 
 def _deliver(recipe: Recipe, given: Mapping[str, list[dict[str, Any]]], landing: Path) -> None:
     """A source product's `given` file rows, written to `landing` as the source's delivery."""
     if extra := [name for name in given if name != DELIVERED_FILE]:
-        raise InputRowsError(f"a source product has no inputs: give its delivered rows as '{DELIVERED_FILE}', not '{extra[0]}'", (extra[0],))
+        message = f"a source product has no inputs: give its delivered rows as '{DELIVERED_FILE}', not '{extra[0]}'"
+        raise InputRowsError(message, (extra[0],))
     deliver = getattr(recipe, "deliver", None)
     if deliver is None:
         raise MeshError(f"the recipe type {type(recipe).__name__} reads no delivered files")
@@ -386,6 +415,8 @@ def _row_text(row: Mapping[str, Any]) -> str:
 def _value_text(value: Any) -> str:
     if value is None:
         return "NULL"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, str):
         return repr(value)
     return str(value)

@@ -108,7 +108,7 @@ class SourceProduct(ProductRecipe):
 
                 pq.write_table(pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]), file)
         if file not in set(landing.glob(self.path)):
-            raise MeshError(f"cannot name a delivered file matching '{self.path}' for the test ({file.name} does not); give path a plainer pattern")
+            raise MeshError(f"cannot name a delivered file matching '{self.path}' for the test; give path a plainer pattern")
         return file
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
