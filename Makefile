@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Test files in memory where the machine has a tmpfs: Dagster's SQLite instance commits on every event.
-TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u),$(CURDIR)/.test-tmp)
+# One folder per checkout: pytest empties its base folder when it starts, and two checkouts may test at once.
+TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u)-$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1),$(CURDIR)/.test-tmp)
 # Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
 PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 

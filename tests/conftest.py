@@ -284,7 +284,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -
     return open_lab(tmp_path / "lab", monkeypatch, empty_instance)
 
 
-MESH_FILES = ("workspace.yaml", "dg.toml", "domains", "templates")
+MESH_FILES = ("workspace.yaml", "dg.toml", "macros.sql", "domains", "templates")
 
 
 @dataclass(frozen=True)
