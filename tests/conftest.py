@@ -297,7 +297,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) -
     return open_lab(tmp_path / "lab", monkeypatch, empty_instance)
 
 
-MESH_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "domains", "governance", "templates")
+MESH_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "macros.sql", "domains", "governance", "templates")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mesh_platform.core.errors import RecipeError
 from mesh_platform.core.settings import WORKSPACE_FILE
+from mesh_platform.core.sql_macros import MACROS_FILE
 from mesh_platform.core.yaml_document import load_yaml_document
 
 RECIPE_FILE = "defs.yaml"
@@ -24,6 +25,11 @@ class Domain:
     def defs_folder(self) -> Path:
         return self.folder / "defs"
 
+    @property
+    def macros_file(self) -> Path:
+        """The domain's SQL macros (beside its domain.yaml), added to the mesh's for its products' SQL."""
+        return self.folder / MACROS_FILE
+
 
 def read_workspace(root: Path) -> list[Domain]:
     """The domains listed as code locations in the repository's `workspace.yaml`."""
@@ -40,9 +46,13 @@ def read_workspace(root: Path) -> list[Domain]:
     return domains
 
 
+def domain_folder(path: Path) -> Path | None:
+    """The folder of the domain a product's file or folder is in: the one holding its `defs/` folder."""
+    return next((folder.parent for folder in Path(path).parents if folder.name == "defs"), None)
+
+
 def domain_of(recipe_file: Path) -> str:
     """The domain a product folder belongs to: the folder that holds its `defs/` folder."""
-    for folder in recipe_file.parents:
-        if folder.name == "defs":
-            return folder.parent.name
+    if (folder := domain_folder(recipe_file)) is not None:
+        return folder.name
     raise RecipeError([load_yaml_document(recipe_file, RecipeError).problem((), "the product is not inside a domain's defs/ folder", "move it to domains/<domain>/defs/<product>/")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
@@ -14,16 +15,22 @@ from mesh_platform.governance.check import check_mesh, mesh_view
 def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
+    unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the unit tests (mesh test).")] = True,
 ) -> None:
-    """Validate every contract, run every policy and compare each recipe's output with its contract; exit 1 on any error."""
+    """Validate every contract, run every policy, compare each recipe's output with its contract and run the products'
+    unit tests; exit 1 on any error-severity violation."""
     # The recipe types are Dagster components: imported only by the commands that need them.
+    from mesh_platform.product.unit_tests import TestSetting, unit_test_problems
     from mesh_platform.recipes.output import output_problems
-    from mesh_platform.recipes.validation import recipe_problems
+    from mesh_platform.recipes.validation import load_recipe, recipe_problems
 
-    view = mesh_view(MeshSettings.from_env())
+    settings = MeshSettings.from_env()
+    view = mesh_view(settings)
     if domain and domain not in view.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
-    report = check_mesh(view, domain, recipe_problems, output_problems)
+    setting = TestSetting(view.catalog, view.glossary, settings.macros_file)
+    tests = functools.partial(unit_test_problems, setting=setting, load_recipe=load_recipe) if unit_tests else None
+    report = check_mesh(view, domain, recipe_problems, output_problems, macros_file=settings.macros_file, unit_tests=tests)
     if as_json:
         print_json(
             {

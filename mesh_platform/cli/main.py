@@ -28,6 +28,7 @@ from mesh_platform.cli.seed import seed
 from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
+from mesh_platform.cli.test import test_command
 from mesh_platform.cli.ui import demo, ui
 from mesh_platform.cli.vacuum import vacuum_command
 from mesh_platform.core.errors import MeshError
@@ -80,6 +81,7 @@ cli.command("demo")(demo)
 cli.command("reset")(reset_command)
 cli.command("templates")(templates_command)
 cli.command("check")(check_command)
+cli.command("test")(test_command)
 cli.command("glossary")(glossary_command)
 cli.command("policies")(policies_command)
 cli.add_typer(new, name="new")

@@ -18,6 +18,7 @@ from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.consume.read import port_reader
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import DevPortStore
 
 MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong file given, not SQL
@@ -41,7 +42,7 @@ def query_command(
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
     settings = MeshSettings.from_env()
     reader = port_reader(settings.in_dev() if dev else settings)
-    result = run_query(sql, as_domain, reader)
+    result = run_query(sql, as_domain, reader, settings.macros_file, MeshView.of(reader.catalog, settings.glossary_file).glossary)
     if isinstance(reader.ports, DevPortStore):
         held = [a for a in result.products if reader.ports.holds(reader.catalog.port_address(a))]
         said = ", ".join(held) if held else "none of the products the query reads"

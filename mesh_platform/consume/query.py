@@ -6,7 +6,8 @@ an older one still served). Only the products the SQL names are opened, each
 through the same reader as builds and the Python API: the access rules apply
 (a product the consumer may not read is refused, personal columns arrive masked)
 and every cross-domain read is logged. Results stream out of DuckDB: printed, or
-written to Parquet, CSV, JSON or a DuckDB database file.
+written to Parquet, CSV, JSON or a DuckDB database file. The query may use the platform's SQL
+functions and SQL macros: the mesh's and the consuming domain's (`core.sql_macros`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from typing import TYPE_CHECKING
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import MeshError
+from mesh_platform.core.errors import MacroError, MeshError
 from mesh_platform.core.sql import literal, quote, select_problem
+from mesh_platform.core.sql_macros import SqlMacros
+from mesh_platform.governance.glossary import Glossary, register_term_parameter
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.storage.sandbox import sandbox
+from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,11 +42,15 @@ class QueryResult:
     products: list[str]  # the addresses the query read
 
 
-def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
+def run_query(
+    sql: str, consumer: str, reader: PortReader, macros_file: Path | None = None, glossary: Glossary | None = None
+) -> QueryResult:
     """Open the products `sql` names as `consumer` may see them; return the lazy result relation.
 
     The query runs in a sandboxed DuckDB (`storage.sandbox`): it sees the products it names, as
-    the consumer may see them, and no file; it must be one SELECT."""
+    the consumer may see them, and no file; it must be one SELECT. It runs as the consumer's SQL:
+    with the platform's SQL functions (`term_parameter` in the consumer's meaning, with a `glossary`),
+    and the mesh's macros (`macros_file`) and the consumer's own."""
     import duckdb
 
     catalog = reader.catalog
@@ -50,6 +58,9 @@ def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
         raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
     if problem := select_problem(sql):
         raise MeshError(f"the query cannot run: {problem} (write results with --output)")
+    macros = SqlMacros.of_domain(macros_file, catalog.domains[consumer].folder)
+    if problems := macros.problems():
+        raise MacroError(problems)
     connection = sandbox()
     addresses = referenced_products(connection, sql, catalog)
     for address in addresses:
@@ -59,12 +70,17 @@ def run_query(sql: str, consumer: str, reader: PortReader) -> QueryResult:
         name = address.product if address.major is None else f"{address.product}@v{address.major}"
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(address.domain)}")
         connection.execute(f"CREATE OR REPLACE VIEW {quote(address.domain)}.{quote(name)} AS SELECT * FROM {hidden}")
+    register_sql_functions(connection)
+    if glossary is not None:
+        register_term_parameter(connection, glossary, consumer)
+    unavailable = macros.install(connection)  # after the products' views: a macro reading one binds to it
     try:
         relation = connection.sql(sql)
     except duckdb.PermissionException as error:
         raise MeshError(f"the query may read only the products it names (tables <domain>.<product>), no file: {str(error).splitlines()[0]}") from None
     except duckdb.Error as error:
-        raise MeshError(f"the query failed: {str(error).splitlines()[0]}") from None
+        why = macros.explain(error, unavailable)
+        raise MeshError(f"the query failed: {str(error).splitlines()[0]}" + (f" ({why})" if why else "")) from None
     if relation is None:
         raise MeshError("the query returns no rows to show: give a SELECT (or WITH … SELECT) statement")
     return QueryResult(connection, relation, [str(a) for a in addresses])

@@ -46,6 +46,14 @@ class GlossaryError(FileProblemsError):
     """A glossary file that cannot be used."""
 
 
+class MacroError(FileProblemsError):
+    """A SQL macros file (the mesh's or a domain's) that cannot be used."""
+
+
+class UnitTestError(FileProblemsError):
+    """A product's unit tests file (`tests.yaml`) that cannot be used."""
+
+
 class AccessDeniedError(MeshError):
     """A read the product's access level does not grant the consuming domain."""
 

@@ -159,6 +159,12 @@ class MeshSettings:
         return self.root / WORKSPACE_FILE
 
     @property
+    def macros_file(self) -> Path:
+        """The mesh's SQL macros (mesh.yaml's `macros`), available to every domain's SQL (`core.sql_macros`); each domain
+        may add its own."""
+        return (self.root / self.project.macros).resolve()
+
+    @property
     def templates_root(self) -> Path:
         """The templates `mesh new` renders: the mesh's own `templates/` folder when it has one, else the platform's."""
         own = self.root / "templates"

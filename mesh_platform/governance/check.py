@@ -1,4 +1,5 @@
-"""`mesh check`: contract validation and every policy, over the whole mesh or one domain, all at once.
+"""`mesh check`: contract validation and every policy, over the whole mesh or one domain, all at once
+(and the SQL macros files, and the products' unit tests when the caller runs them).
 
 Needs no Dagster instance and imports no Dagster: it reads the repository's files
 (and the ports' commit logs for publish dates), so it is fast enough for
@@ -20,16 +21,20 @@ from pathlib import Path
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.glossary import rules_with_terms
+from mesh_platform.core.sql_macros import SqlMacros
+from mesh_platform.governance.glossary import register_term_parameter, rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import PortStore
+from mesh_platform.storage.sandbox import sandbox
+from mesh_platform.storage.sql_functions import register_sql_functions
 
 DOMAIN_POLICY_FILE = "policies.py"
 GOVERNANCE_SCOPE = "governance"  # the id prefix of the governance group's own mesh-wide policies (mesh.yaml's `policies`)
 RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
 OutputCheck = Callable[[Product, MeshView], list[Problem]]  # a product → how its recipe's output differs from its contract
 OUTPUT_POLICY = "mesh.output-schema"
+ProductCheck = Callable[[Product], list[Problem]]  # a product → what is wrong in it (its failing unit tests)
 
 
 def mesh_view(settings: MeshSettings) -> MeshView:
@@ -114,17 +119,24 @@ def check_mesh(
     domain: str | None = None,
     recipe_problems: RecipeCheck | None = None,
     output_problems: OutputCheck | None = None,
+    macros_file: Path | None = None,
+    unit_tests: ProductCheck | None = None,
 ) -> CheckReport:
-    """Every contract problem and policy violation of the mesh (default: the one the environment names);
-    with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`);
-    with `output_problems`, every difference between a recipe's output and its contract (`recipes.output`)."""
-    view = view or mesh_view(MeshSettings.from_env())
+    """Every contract problem and policy violation of the mesh (default: the one the environment names), and
+    what DuckDB refuses in the mesh's SQL macros (`macros_file`) and each domain's; with `recipe_problems`, every
+    recipe setting definitions load would refuse too (`recipes.validation`); with `output_problems`, every
+    difference between a recipe's output and its contract (`recipes.output`); with `unit_tests`, the products'
+    failing unit tests (`product.unit_tests`)."""
+    if view is None:
+        settings = MeshSettings.from_env()
+        view, macros_file = mesh_view(settings), macros_file or settings.macros_file
     catalog = view.catalog
     shared, violations = mesh_policies(view)
     domains = [domain] if domain else list(catalog.domains)
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view)
+    violations += macro_violations(view, macros_file, domains)
     for name in domains:
         own, problems = domain_policy_file(catalog, name)
         policies += own
@@ -138,7 +150,30 @@ def check_mesh(
             if output_problems is not None:
                 violations += [_violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view)]
             violations += _run(product, view, [*shared, *own])
+            if unit_tests is not None:
+                violations += [_violation("mesh.unit-test", str(product.address), p) for p in unit_tests(product)]
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
+
+
+def macro_violations(view: MeshView, macros_file: Path | None, domains: list[str]) -> list[Violation]:
+    """What is wrong in the mesh's macros file and in each of `domains`' (each domain's on top of the mesh's),
+    as DuckDB sees it with the platform's SQL functions. A macro reading a table is bound where the table is: not here."""
+    found = []
+    for name in [None, *domains]:
+        own = macros_file if name is None else view.catalog.domains[name].macros_file
+        if own is None or not own.is_file():
+            continue
+        macros = SqlMacros.of([macros_file] if name is None else [macros_file, own])
+        connection = sandbox()
+        try:
+            register_sql_functions(connection)
+            register_term_parameter(connection, view.glossary, name or "")
+            problems = macros.try_install(connection)[1]
+        finally:
+            connection.close()
+        where = "(mesh macros)" if name is None else f"({name} macros)"
+        found += [_violation("mesh.macros", where, p) for p in problems if p.file == own]
+    return found
 
 
 def check_product(product: Product, view: MeshView) -> list[Violation]:

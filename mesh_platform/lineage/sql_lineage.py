@@ -6,26 +6,43 @@ down to the input columns (`sqlglot.lineage`). Every column any scope of the que
 mentions is a column the query reads, even when it feeds no output value (a join key,
 a filter, a window's ordering). An output column that is a bare column at every step down
 to an input is a copy of it; one that passes the null-supplying side of an outer join may be empty.
+
+Macros (`core.sql_macros`) are inlined first, so lineage follows through them: a scalar macro's
+value comes from the arguments passed to it, a table macro's columns from what its body reads.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mesh_platform.core.sql_macros import Macro
 from mesh_platform.lineage.recipe_lineage import InputColumn, RecipeLineage
 
+if TYPE_CHECKING:
+    from sqlglot import exp
 
-def sql_lineage(query: str, inputs: Mapping[str, list[str]]) -> RecipeLineage:
-    """The lineage of `query` over `inputs` (alias → its columns); a query sqlglot cannot follow is `unknown`.
+MAX_MACRO_DEPTH = 16  # macros calling macros: deeper than this is a macro calling itself
 
-    Parsed once per process for the same query and inputs: a domain's definitions load asks for it
+
+def sql_lineage(query: str, inputs: Mapping[str, list[str]], macros: Iterable[Macro] = ()) -> RecipeLineage:
+    """The lineage of `query` over `inputs` (alias → its columns), through the `macros` it calls;
+    a query sqlglot cannot follow is `unknown`.
+
+    Parsed once per process for the same query, inputs and macros: a domain's definitions load asks for it
     twice (the asset's metadata, mesh.personal-data), a long-lived code server on every reload."""
-    return _parsed_lineage(query, tuple((alias, tuple(columns)) for alias, columns in inputs.items()))
+    called = tuple(m for m in macros if re.search(rf"\b{re.escape(m.name)}\b", query, re.IGNORECASE))
+    columns = tuple((alias, tuple(names)) for alias, names in inputs.items())
+    return _parsed_lineage(query, columns, tuple(macros) if called else ())
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed_lineage(query: str, input_columns: tuple[tuple[str, tuple[str, ...]], ...]) -> RecipeLineage:
+def _parsed_lineage(
+    query: str, input_columns: tuple[tuple[str, tuple[str, ...]], ...], macros: tuple[Macro, ...] = ()
+) -> RecipeLineage:
     inputs = {alias: list(columns) for alias, columns in input_columns}
     import sqlglot
     from sqlglot import exp
@@ -37,6 +54,8 @@ def _parsed_lineage(query: str, input_columns: tuple[tuple[str, tuple[str, ...]]
     schema = {alias: {column: "UNKNOWN" for column in columns} for alias, columns in inputs.items()}
     try:
         tree = sqlglot.parse_one(query, dialect="duckdb")
+        if macros:
+            tree = inline_macros(tree, macros)
         qualified = qualify(tree, schema=schema, dialect="duckdb", validate_qualify_columns=False, identify=False)
         nodes = lineage(None, qualified, schema=schema, dialect="duckdb", copy=False)
         reads: set[InputColumn] = set()
@@ -99,6 +118,90 @@ def _outer_joined(select) -> set[str]:
             empty.update(seen)
         seen.append(alias)
     return empty
+
+
+@dataclass(frozen=True)
+class _Overload:
+    """One form of a macro, as sqlglot reads it: its parameters and its body (a query for a table macro)."""
+
+    parameters: tuple[str, ...]
+    body: exp.Expression
+
+    @property
+    def table(self) -> bool:
+        from sqlglot import exp
+
+        return isinstance(self.body, exp.Query)
+
+
+def inline_macros(tree: exp.Expression, macros: Iterable[Macro]) -> exp.Expression:
+    """`tree` with every call of a macro replaced by its body, its parameters by the arguments passed
+    (a table macro's call by its body as a subquery); raises ValueError for a called macro sqlglot cannot read."""
+    from sqlglot import exp
+
+    definitions = _macro_forms(tuple(macros))
+    for _ in range(MAX_MACRO_DEPTH):
+        calls = [node for node in tree.find_all(exp.Anonymous) if str(node.name).lower() in definitions]
+        if not calls:
+            return tree
+        for call in calls:
+            forms = definitions[str(call.name).lower()]
+            if isinstance(forms, str):
+                raise ValueError(forms)
+            arguments = list(call.expressions)
+            form = next((f for f in forms if len(f.parameters) == len(arguments)), None)
+            if form is None:
+                takes = ", ".join(str(len(f.parameters)) for f in forms)
+                raise ValueError(f"the macro {call.name} is called with {len(arguments)} arguments; its forms take {takes}")
+            body = _substituted(form, arguments)
+            if form.table and isinstance(call.parent, exp.Table):
+                table = call.parent
+                alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(str(call.name)))
+                table.replace(exp.Subquery(this=body, alias=alias))
+            else:
+                call.replace(exp.Paren(this=body))
+    raise ValueError(f"macros call each other more than {MAX_MACRO_DEPTH} deep (a macro calling itself?)")
+
+
+def _substituted(form: _Overload, arguments: list[exp.Expression]) -> exp.Expression:
+    """A macro's body with its parameters replaced by the arguments (`query_table(p)` by the table `p` names)."""
+    from sqlglot import exp
+
+    values = dict(zip(form.parameters, arguments, strict=True))
+
+    def substitute(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in values:
+            return values[node.name].copy()
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) and str(node.this.name).lower() == "query_table":
+            named = node.this.expressions[0] if node.this.expressions else None
+            value = values.get(named.name) if isinstance(named, exp.Column) else None
+            if isinstance(value, (exp.Column, exp.Literal)):
+                return exp.Table(this=exp.to_identifier(value.name), alias=node.args.get("alias"))
+        return node
+
+    return form.body.transform(substitute)
+
+
+@functools.lru_cache(maxsize=64)
+def _macro_forms(macros: tuple[Macro, ...]) -> dict[str, list[_Overload] | str]:
+    """Each macro's forms by name (a later definition replaces an earlier one), or why sqlglot cannot read it."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    forms: dict[str, list[_Overload] | str] = {}
+    for macro in macros:
+        try:
+            create = sqlglot.parse_one(macro.statement, dialect="duckdb")
+        except SqlglotError as error:
+            forms[macro.name] = f"sqlglot cannot read the macro {macro.name} ({macro.where}): {str(error).splitlines()[0]}"
+            continue
+        body = create.expression
+        if isinstance(body, exp.MacroOverloads):
+            forms[macro.name] = [_Overload(tuple(p.name for p in o.expressions), o.this) for o in body.expressions]
+        else:
+            forms[macro.name] = [_Overload(tuple(p.name for p in create.this.expressions), body)]
+    return forms
 
 
 def expression_columns(expression: str, columns: list[str]) -> set[str]:

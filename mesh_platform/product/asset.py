@@ -102,6 +102,7 @@ def product_asset(
             landing=mesh_landing.folder(contract.domain),
             clock=mesh_ports.clock(),
             retention=mesh_ports.retention(mesh.catalog, ports),
+            macros=mesh_catalog.macros(mesh.catalog.domains[contract.domain].folder),
         )
         window = _window(context, partitioning) if partitioning else None
         started = time.perf_counter()

@@ -3,7 +3,8 @@
 1. Open the domain's DuckDB file; each input's port is scanned as a table named by its alias
    (another domain's product is read from its Delta port, never from its DuckDB file), read
    as this product's domain: access rules and masking apply and the read is logged.
-2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter`).
+2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter` and the mesh's
+   and the domain's SQL macros, installed as TEMP macros of the connection once the inputs are there).
 3. The output is conformed to the contract (columns by name, contract types; columns
    carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`;
    a partitioned product's build keeps the rows of the partitions it builds (its window).
@@ -32,8 +33,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.clock import Clock
-from mesh_platform.core.errors import AccessDeniedError, AddressError, DeprecatedPortWarning, PortError, QualityGateError
+from mesh_platform.core.errors import AccessDeniedError, AddressError, DeprecatedPortWarning, MacroError, MeshError, PortError, QualityGateError
 from mesh_platform.core.sql import quote
+from mesh_platform.core.sql_macros import SqlMacros, Unavailable
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
 from mesh_platform.governance.reads import PortReader
@@ -180,6 +182,7 @@ class BuildEnvironment:
     landing: Path  # the domain's landing folder (what `source` products read)
     clock: Clock = Clock()  # what the build takes as now: when it started and published
     retention: Retention | None = None  # the cleanup after publishing (None: none)
+    macros: SqlMacros = SqlMacros()  # the mesh's and the domain's SQL macros
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,8 @@ def build_and_publish(
     contract = product.contract
     reader, glossary = environment.reader, environment.glossary
     port = reader.ports.port(product.port_address)
+    if problems := environment.macros.problems():  # before any input is read: the build cannot run its SQL
+        raise MacroError(problems)
     input_times: list[dt.datetime | None] = []
     with environment.workspace([environment.landing]) as workspace:  # a recipe's SQL reads no other file
         connection = workspace.connection
@@ -232,15 +237,10 @@ def build_and_publish(
             input_times.append(published)
             log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
         register_term_parameter(connection, glossary, contract.domain)
+        unavailable = install_macros(environment.macros, connection, log)
         own = OwnPort(reader, port, via=f"build of {contract.address} (run {run_id}): its published rows")
         build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window, own=own)
-        output = recipe.relation(build)
-        connection.register(OUTPUT_VIEW, output)
-        actual = list(zip(output.columns, map(str, output.types)))
-        normalize = term_value_mappings(contract, glossary)
-        select = conformed_select(OUTPUT_VIEW, actual, contract, check_types=recipe.checks_output_types, normalize=normalize)
-        if normalize:
-            log.info("normalized to the glossary's canonical values: " + ", ".join(f"{c} ({m.name})" for c, m in normalize.items()))
+        select = conformed_output(build, recipe, computed(build, recipe, environment.macros, unavailable))
         if window is not None:
             partitioning = contract.partitioning
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
@@ -277,6 +277,41 @@ def build_and_publish(
         port_uri=port.uri, version=version, rows=rows, results=results,
         input_age_hours=age, bytes_written=written, cleanup=cleanup,
     )
+
+
+def install_macros(macros: SqlMacros, connection: duckdb.DuckDBPyConnection, log: logging.Logger) -> list[Unavailable]:
+    """The SQL macros as TEMP macros of `connection` (after its input tables); those left out are logged."""
+    unavailable = macros.install(connection)
+    if macros.macros:
+        log.info(f"SQL macros: {len(macros.macros) - len(unavailable)} installed from {', '.join(str(p) for p in macros.paths)}")
+    for left_out in unavailable:
+        log.info(f"SQL macro not installed: {left_out}")
+    return unavailable
+
+
+def computed(build: BuildContext, recipe: Recipe, macros: SqlMacros, unavailable: list[Unavailable]) -> duckdb.DuckDBPyRelation:
+    """The recipe's output; an error naming a macro left out of this connection says why it is not there."""
+    import duckdb
+
+    try:
+        return recipe.relation(build)
+    except duckdb.Error as error:
+        if why := macros.explain(error, unavailable):
+            raise MeshError(f"{build.contract.address}: {str(error).splitlines()[0]} ({why})") from error
+        raise
+
+
+def conformed_output(build: BuildContext, recipe: Recipe, output: duckdb.DuckDBPyRelation) -> str:
+    """SQL selecting the recipe's output as its contract has it: columns by name, cast to the contract's types,
+    glossary terms normalized to their canonical values (`SchemaDriftError` when the columns differ)."""
+    build.connection.register(OUTPUT_VIEW, output)
+    actual = list(zip(output.columns, map(str, output.types)))
+    normalize = term_value_mappings(build.contract, build.glossary) if build.glossary is not None else {}
+    select = conformed_select(OUTPUT_VIEW, actual, build.contract, check_types=recipe.checks_output_types, normalize=normalize)
+    if normalize:
+        listed = ", ".join(f"{c} ({m.name})" for c, m in normalize.items())
+        build.log.info(f"normalized to the glossary's canonical values: {listed}")
+    return select
 
 
 @dataclass(frozen=True)

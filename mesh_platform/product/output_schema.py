@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from mesh_platform.contract.model import CLASSIFICATIONS, Column
 from mesh_platform.contract.types import logical_type_of, servable_type, type_family
-from mesh_platform.core.errors import MeshError
+from mesh_platform.core.errors import MacroError, MeshError
 from mesh_platform.governance.glossary import TERM_PARAMETER
 from mesh_platform.product.recipe_inputs import input_tables
 from mesh_platform.storage.sql_functions import declare_sql_functions
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Catalog
     from mesh_platform.contract.model import Contract
     from mesh_platform.core.inputs import ProductInput
+    from mesh_platform.core.sql_macros import SqlMacros
     from mesh_platform.lineage.recipe_lineage import RecipeLineage
 
 # What a recipe computes its rows with: (a connection holding its inputs, their contracts by alias) → its relation.
@@ -63,21 +64,29 @@ class InferredColumn:
     review: str | None = None
 
 
-def describe_output(relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str) -> DescribedOutput:
-    """The columns the relation outputs over empty `inputs` as `domain` reads them; `OutputDescriptionError` when DuckDB
-    refuses it. Every recipe's description goes through here: what SQL a build can call is declared here too."""
+def describe_output(
+    relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str, macros: SqlMacros | None = None
+) -> DescribedOutput:
+    """The columns the relation outputs over empty `inputs` as `domain` reads them, with the domain's SQL `macros`;
+    `OutputDescriptionError` when DuckDB refuses it. Every recipe's description goes through here: what SQL a build
+    can call is declared here too."""
     import duckdb
 
-    connection = _database().cursor()  # its own temporary tables and views, gone when it closes
+    connection = _database().cursor()  # its own temporary tables, views and macros, gone when it closes
     try:
         contracts = input_tables(connection, inputs, catalog, domain)
+        try:
+            unavailable = macros.install(connection) if macros is not None else []  # after the tables, as a build does
+        except MacroError as error:
+            raise OutputDescriptionError(f"the domain's SQL macros cannot be installed: {error.problems[0]}") from None
         try:
             relation = relation_of(connection, contracts)
             columns = [OutputColumn(name, str(type_)) for name, type_ in zip(relation.columns, relation.types, strict=True)]
         except MeshError as error:  # a configured recipe's own check (a column it names is missing)
             raise OutputDescriptionError(str(error)) from None
         except duckdb.Error as error:
-            raise OutputDescriptionError(str(error).splitlines()[0]) from None
+            why = macros.explain(error, unavailable) if macros is not None else None
+            raise OutputDescriptionError(why or str(error).splitlines()[0]) from None
     finally:
         connection.close()
     return DescribedOutput(columns, contracts)

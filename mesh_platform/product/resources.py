@@ -1,6 +1,6 @@
 """The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
 
-  mesh_catalog  CatalogResource       the repository's domains and products, and the glossary of shared terms
+  mesh_catalog  CatalogResource       the repository's domains and products, the glossary of shared terms, the SQL macros
   mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development namespace's own), how long old versions stay
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
@@ -30,6 +30,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import FromEnvironment, StoreSettings
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
@@ -48,10 +49,15 @@ class CatalogResource(dg.ConfigurableResource):
 
     root: str = Field(description="The mesh repository: the folder holding workspace.yaml, domains/ and templates/.")
     glossary_file: str = Field(description="The glossary of shared terms (MESH_GLOSSARY; by default the one the platform ships).")
+    macros_file: str | None = Field(default=None, description="The mesh's SQL macros (macros.sql at the repository root).")
 
     def catalog(self) -> Catalog:
         """The catalog, read again only when a contract or recipe changed."""
         return Catalog.current(Path(self.root))
+
+    def macros(self, domain_folder: Path) -> SqlMacros:
+        """The SQL macros the builds of the domain in `domain_folder` install: the mesh's, then the domain's own."""
+        return SqlMacros.of_domain(Path(self.macros_file) if self.macros_file else None, domain_folder)
 
     def view(self, ports: PortStore | None = None) -> MeshView:
         """The mesh as policies see it; with `ports`, published state included."""
@@ -153,7 +159,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
     The hashing key is passed as an `EnvVar`, so its value never shows in the UI or the snapshot."""
     return {
-        CATALOG: CatalogResource(root=str(settings.root), glossary_file=str(settings.glossary_file)),
+        CATALOG: CatalogResource(
+            root=str(settings.root), glossary_file=str(settings.glossary_file), macros_file=str(settings.macros_file)
+        ),
         PORTS: _port_store(settings),
         DUCKDB: DomainDuckDBResource(
             database=str(settings.domain_database(domain)),

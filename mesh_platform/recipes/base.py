@@ -26,10 +26,11 @@ import pydantic
 from pydantic import BeforeValidator, Field
 
 from mesh_platform.catalog.catalog import DEFAULT_CONTRACT_FILE, Catalog, Product, assemble_product
-from mesh_platform.catalog.workspace import RECIPE_FILE
+from mesh_platform.catalog.workspace import RECIPE_FILE, domain_folder
 from mesh_platform.core.errors import AddressError, RecipeError
 from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput, parse_inputs
 from mesh_platform.core.settings import MeshSettings, repository_of
+from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage, input_columns
@@ -66,6 +67,13 @@ def _parsed_input(text: Any) -> Any:
 def recipe_types() -> dict[str, type[ProductRecipe]]:
     """Every recipe type, by the name of its template (what `mesh new --template` takes)."""
     return dict(sorted(_RECIPE_TYPES.items()))
+
+
+def sql_macros(folder: Path) -> SqlMacros:
+    """The macros the SQL of the product in `folder` sees: the mesh's, then its domain's (repository files only)."""
+    settings = MeshSettings.from_env(root=repository_of(folder), require_environment=False)
+    domain = domain_folder(folder / RECIPE_FILE)
+    return SqlMacros.of_domain(settings.macros_file, domain) if domain is not None else SqlMacros.of([settings.macros_file])
 
 
 def inputs_field(*, min_inputs: int = 0, max_inputs: int | None = None) -> Any:
@@ -162,7 +170,7 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
             build = BuildContext(connection, product.contract, product.inputs, product.folder, Path(), log, glossary)
             return self.relation(build)
 
-        return describe_output(relation, product.inputs, catalog, product.address.domain)
+        return describe_output(relation, product.inputs, catalog, product.address.domain, sql_macros(product.folder))
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for what the recipe outputs now (`mesh contract sync`): described, carried over by column lineage."""

@@ -11,6 +11,9 @@ holds, and a classification guessed from each column's name, marked for review.
 
 from __future__ import annotations
 
+import csv
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -142,6 +145,30 @@ class SourceProduct(ProductRecipe):
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         return RecipeLineage("source")  # its columns start here, in the delivered files
 
+    def deliver(self, rows: list[dict[str, Any]], landing: Path) -> Path:
+        """Write `rows` into `landing` as one delivered file matching `path`, in the source's format (unit tests)."""
+        file = landing / re.sub(r"\[[^\]]*\]|\*\*|\*|\?", "test", self.path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        columns = list(dict.fromkeys(name for row in rows for name in row))
+        match self.file_format():
+            case "csv":
+                delimiter = str(self.options.get("delim") or self.options.get("delimiter") or self.options.get("sep") or ",")
+                with file.open("w", newline="", encoding="utf-8") as out:
+                    writer = csv.writer(out, delimiter=delimiter)
+                    if self.options.get("header", True):
+                        writer.writerow(columns)
+                    writer.writerows([_csv_value(row.get(c)) for c in columns] for row in rows)
+            case "jsonl":
+                file.write_text("".join(json.dumps(row, default=str) + "\n" for row in rows), encoding="utf-8")
+            case _:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]), file)
+        if file not in set(landing.glob(self.path)):
+            raise MeshError(f"cannot name a delivered file matching '{self.path}' for the test; give path a plainer pattern")
+        return file
+
     def files(self, landing: Path, address: object) -> list[str]:
         """The delivered files the product reads: those matching `path` in the domain's landing folder."""
         inside = landing.resolve()
@@ -237,3 +264,10 @@ def inferred_file_columns(schema: FileSchema) -> tuple[list[Column], dict[str, s
         )
         notes[file_column.name] = guess.reason
     return columns, notes
+
+
+def _csv_value(value: Any) -> str:
+    """A value as a CSV file holds it: empty for NULL, true/false for booleans."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)

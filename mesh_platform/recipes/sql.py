@@ -22,7 +22,7 @@ from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import sql_lineage
 from mesh_platform.product.output_schema import OutputDescriptionError, describe_output, inferred_columns
-from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.base import ProductRecipe, sql_macros
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class SqlProduct(ProductRecipe):
         return []
 
     def code_files(self, folder: Path) -> list[Path]:
-        return [folder / self.sql_file] if self.sql_file else []
+        # The macros files too: a changed macro is a changed query (its code version, its page's links).
+        return [*([folder / self.sql_file] if self.sql_file else []), *sql_macros(folder).paths]
 
     def query(self, folder: Path) -> str:
         return self.sql if self.sql is not None else (folder / str(self.sql_file)).read_text()
@@ -82,13 +83,14 @@ class SqlProduct(ProductRecipe):
                 raise MeshError(f"--from {file}: the file must hold one SELECT: {problem}")
         else:
             query = example_query(request)
+        macros = sql_macros(request.catalog.domains[request.domain].defs_folder / request.name)  # the domain's, as its builds see them
         try:
-            described = describe_output(lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain)
+            described = describe_output(lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain, macros)
         except OutputDescriptionError as error:
             where = f"the query in {request.source_file}" if request.source_file else "the query"
             raise MeshError(f"{where} does not run over its inputs' contracts: {error}") from None
         columns = {alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}
-        inferred = inferred_columns(described.columns, sql_lineage(query, columns), described.inputs)
+        inferred = inferred_columns(described.columns, sql_lineage(query, columns, macros.macros), described.inputs)
         notes = {i.column.name: i.review for i in inferred if i.review}
         note = ["Inferred from the query's output (DuckDB over the inputs' contracts): a column copied from an input carries",
                 "its description, classification, term and `required`. Review the computed ones."]
@@ -106,7 +108,7 @@ class SqlProduct(ProductRecipe):
         return folder / RECIPE_FILE, start + line if "\n" in inline.strip() else start, "attributes.sql"
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
-        return sql_lineage(self.query(folder), inputs)
+        return sql_lineage(self.query(folder), inputs, sql_macros(folder).macros)
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
         return build.connection.sql(self.query(build.folder))

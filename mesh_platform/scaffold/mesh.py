@@ -22,7 +22,7 @@ from mesh_platform.scaffold.templates import get_template
 
 MESH_TEMPLATE = "mesh"
 # What a copy of the demo mesh takes from the platform's checkout (besides the empty mesh's files it replaces).
-DEMO_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "domains", "governance", "deploy/onebox.yaml", "deploy/prod.yaml")
+DEMO_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "macros.sql", "domains", "governance", "deploy/onebox.yaml", "deploy/prod.yaml")
 _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mesh-cache")
 
 

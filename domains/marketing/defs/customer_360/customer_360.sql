@@ -1,6 +1,6 @@
 -- Sales knows customers by the shop's customer number: customer_keys maps it to the CRM id.
 -- "Active" is marketing's meaning: a session or a completed order in the last 30 days of data.
--- The window is the glossary's (term active_user, meaning marketing), read through term_parameter.
+-- The window is the glossary's (term active_user, meaning marketing), read by the mesh's macro in_active_window.
 WITH reference AS (
     SELECT greatest((SELECT max(ended_at) FROM sessions)::DATE, (SELECT max(order_date) FROM orders)) AS as_of
 ),
@@ -18,7 +18,7 @@ order_totals AS (
 web AS (
     SELECT
         customer_id,
-        count(*) FILTER (WHERE started_at::DATE > (SELECT as_of FROM reference) - CAST(term_parameter('active_user', 'window') AS INTERVAL)) AS sessions_30d,
+        count(*) FILTER (WHERE in_active_window(started_at::DATE, (SELECT as_of FROM reference))) AS sessions_30d,
         max(ended_at) AS last_seen_at
     FROM sessions
     WHERE customer_id IS NOT NULL
@@ -35,7 +35,7 @@ SELECT
     coalesce(w.sessions_30d, 0) AS sessions_30d,
     w.last_seen_at,
     coalesce(w.sessions_30d, 0) > 0
-        OR coalesce(t.last_order_date > (SELECT as_of FROM reference) - CAST(term_parameter('active_user', 'window') AS INTERVAL), false) AS is_active
+        OR coalesce(in_active_window(t.last_order_date, (SELECT as_of FROM reference)), false) AS is_active
 FROM profiles AS p
 LEFT JOIN order_totals AS t USING (customer_id)
 LEFT JOIN web AS w USING (customer_id)

@@ -1,0 +1,7 @@
+-- The mesh's SQL macros: every domain's SQL recipes and rules may call them (DuckDB's CREATE MACRO,
+-- scalar or AS TABLE). A domain adds its own in domains/<domain>/macros.sql; mesh check reports what
+-- DuckDB refuses here, and column lineage follows through them. For example:
+--
+--   CREATE MACRO cents_to_amount(cents) AS round(cents / 100.0, 2);
+--   CREATE MACRO latest_rows(rows_table, key_column, order_column) AS TABLE
+--       SELECT * FROM query_table(rows_table) QUALIFY row_number() OVER (PARTITION BY key_column ORDER BY order_column DESC) = 1;
