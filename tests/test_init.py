@@ -146,6 +146,8 @@ def test_the_governance_groups_own_policies_apply_to_every_domain(tmp_path):
         assert any(line.startswith(f"error governance.steward mesh://{domain}/things ") and "the product has no data steward" in line for line in lines), check.stdout
     assert any("mesh.policy-file" in line and "policy id 'mesh.mine' is not the governance group's" in line and "name it governance.<rule>" in line for line in lines)
     assert "governance.steward" in mesh_in(root, "policies", check=True).stdout
+    again = mesh_in(root, "check").stdout  # the file is read once per process: its problems are reported once per check
+    assert again.count("policy id 'mesh.mine'") == check.stdout.count("policy id 'mesh.mine'") == 1
     (root / "governance/policies.py").write_text("raise RuntimeError('half written')\n")
     broken = mesh_in(root, "check")
     assert any("mesh.policy-file" in line and "the governance group's policies cannot be loaded: RuntimeError: half written" in line

@@ -68,7 +68,7 @@ def mesh_policies(view: MeshView) -> tuple[list[Policy], list[Violation]]:
     `governance.…`), and why any of the group's cannot run."""
     file = view.policies_file
     own, problems = _policies_in_file(file, file.stat().st_mtime_ns, GOVERNANCE_SCOPE) if file is not None and file.is_file() else ([], [])
-    return [*platform_policies(), *own], problems
+    return [*platform_policies(), *own], list(problems)  # a copy: the file's reading is cached, callers add to the list
 
 
 def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
