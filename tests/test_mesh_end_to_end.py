@@ -8,7 +8,7 @@ import pytest
 from mesh_platform import Catalog, product_versions
 from mesh_platform.storage import PortStore
 
-from .conftest import REPO, landing_beside, mesh_env, owner_read, owner_relation, run_mesh
+from .conftest import landing_beside, mesh_env, owner_read, owner_relation, run_mesh
 
 pytestmark = pytest.mark.slow
 

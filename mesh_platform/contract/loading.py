@@ -38,9 +38,10 @@ from mesh_platform.contract.model import (
     custom_property_path,
 )
 from mesh_platform.contract.partitioning import GRAIN_LENGTHS, GRAINS, PARTITION_TYPES, PERIODS, Partitioning
-from mesh_platform.contract.schedule import UNITS, format_duration, is_valid_cron
+from mesh_platform.contract.schedule import format_duration, is_valid_cron
 from mesh_platform.contract.types import port_type_problem
 from mesh_platform.core.address import NAME_PATTERN, Address
+from mesh_platform.core.durations import UNITS
 from mesh_platform.core.errors import AddressError, ContractError, Problem
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mesh_platform.core.durations import UNITS  # the SLA units: a contract's and the CLI's durations agree
-
 FEBRUARY = 2
 
 

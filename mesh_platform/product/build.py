@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.clock import Clock
-from mesh_platform.core.errors import AccessDeniedError, AddressError, DeprecatedPortWarning, MacroError, MeshError, PortError, QualityGateError
+from mesh_platform.core.errors import (
+    AccessDeniedError,
+    AddressError,
+    DeprecatedPortWarning,
+    MacroError,
+    MeshError,
+    PortError,
+    QualityGateError,
+)
 from mesh_platform.core.sql import quote
 from mesh_platform.core.sql_macros import SqlMacros, Unavailable
 from mesh_platform.governance.access import ReadDecision, mesh_secret

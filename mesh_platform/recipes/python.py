@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 
     from mesh_platform.catalog.catalog import Catalog, Product
     from mesh_platform.governance.glossary import Glossary
-    from mesh_platform.product.output_schema import InferredColumn
-
     from mesh_platform.product.build import BuildContext
+    from mesh_platform.product.output_schema import InferredColumn
 
 DECLARED_SOURCE = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")  # input alias . column
 PYTHON_OUTPUT = "mesh_python_output"

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
     from mesh_platform.catalog.catalog import Catalog, Product
     from mesh_platform.governance.glossary import Glossary
-
     from mesh_platform.product.build import BuildContext
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
