@@ -6,9 +6,12 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from mesh_platform.core.settings import MeshSettings
 
 WIDE = 100_000  # a table is never wrapped or cut: long cells stay whole, for people and for grep
 
@@ -39,3 +42,18 @@ def fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     sys.stderr.flush()
     return typer.Exit(code=1)
+
+
+def say(message: str) -> None:
+    """A line of a long-running command's log (mesh serve, ui, daemon), with its time."""
+    import datetime as dt
+
+    typer.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {message}")
+
+
+def warn_reach(settings: MeshSettings) -> None:
+    """Say on stderr what the deployment lets reach beyond this machine (its allow_remote settings)."""
+    from mesh_platform.runtime.code_servers import reach_warnings
+
+    for line in reach_warnings(settings):
+        typer.echo(f"warning: {line}", err=True)

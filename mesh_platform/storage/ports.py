@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.storage.delta import (
     FileSplit,
     SchemaChangeError,
@@ -34,7 +34,7 @@ from mesh_platform.storage.delta import (
     replace_rows,
 )
 from mesh_platform.storage.location import Location
-from mesh_platform.storage.vault import PRIVATE, Vault
+from mesh_platform.storage.vault import Vault
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -209,8 +209,7 @@ class Port:
         if not self.store.local:
             return  # an object store has no folders; its bucket's policy says who reads it
         if not self.store.path.exists():  # a new store: its owner only, like the vault and the DuckDB files
-            self.store.path.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
-            os.chmod(self.store.path, PRIVATE)
+            private_folder(self.store.path)
         self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _commit_metadata(self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime) -> dict[str, str]:

@@ -10,17 +10,15 @@ files directly, or through an exported contract's `servers` path, shows tokens.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.storage.delta import arrow_dataset, delta_table, is_delta_table
 from mesh_platform.storage.location import Location
-
-PRIVATE = 0o700  # the vault's folders: its owner only
 
 
 class Vault:
@@ -39,8 +37,7 @@ class Vault:
         location = self.location(domain)
         if location.local:  # an object store's vault is private by its bucket's policy
             for folder in (self.root.path, location.path):
-                folder.mkdir(mode=PRIVATE, exist_ok=True)
-                os.chmod(folder, PRIVATE)
+                private_folder(folder)
         if not is_delta_table(location):
             write_deltalake(location.uri, pairs, mode="append", storage_options=location.storage_options())
             return
