@@ -6,6 +6,7 @@ No test connects to anything but 127.0.0.1: an address outside is only written i
 
 import contextlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -15,9 +16,9 @@ import pytest
 
 from mesh_platform.core.settings import MeshSettings
 
-from .conftest import free_port
+from .conftest import column, contract_yaml, free_port
 from .conftest import run_mesh as run_in_process
-from .test_deploy import deploy, shop_domains
+from .test_deploy import SQL, TOTALS, deploy, shop_domains
 
 
 def run_mesh(*args: str, cwd: Path, check: bool = False):
@@ -198,3 +199,20 @@ def test_the_process_umask_of_every_mesh_command_is_owner_only(lab):
         stack.callback(os.umask, previous)
         run_mesh("list", cwd=lab.root, check=True)
         assert os.umask(0o022) == 0o077  # what the command, and every process it starts, create is private
+
+
+@pytest.mark.slow
+def test_everything_builds_write_in_mesh_home_is_its_owner_only(lab):
+    shop_domains(lab, "shop", "crm")
+    lab.add_product("crm", "shop_totals", SQL.format(domain="shop"), contract_yaml("crm", "shop_totals", TOTALS))  # a read logged
+    people = [column("id", "integer", "BIGINT", required=True), column("email", classification="personal")]
+    lab.add_product("crm", "people", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: people.csv\n", contract_yaml("crm", "people", people))
+    lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n")  # its clear values go to the vault
+    home = lab.settings.home
+    shutil.rmtree(home)
+    home.mkdir(mode=0o755)  # made by hand, readable by every local user
+    os.chmod(home, 0o755)
+    subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--all"], cwd=lab.root, check=True, capture_output=True, umask=0o022)
+    written = {p.relative_to(home).parts[0] for p in home.rglob("*")}
+    assert {"dagster", "domains", "ports", "vault", "logs", "secret", "access_log.sqlite"} <= written, written
+    assert not_private(home) == []
