@@ -354,7 +354,11 @@ def onebox_all(lab, postgres, monkeypatch):
 
 
 def code_server_of(serve: subprocess.Popen, domain: str) -> psutil.Process:
-    return next(p for p in process_tree(serve.pid) if "--location-name" in p.cmdline() and p.cmdline()[p.cmdline().index("--location-name") + 1] == domain)
+    """The `dagster api grpc` process serving `domain` under one `mesh serve`."""
+    def location(process: psutil.Process) -> str | None:
+        command = process.cmdline()
+        return command[command.index("--location-name") + 1] if "--location-name" in command else None
+    return next(p for p in process_tree(serve.pid) if location(p) == domain)
 
 
 @pytest.mark.slow

@@ -120,7 +120,8 @@ class Shell:
 
     def __init__(self, root: Path, env: dict[str, str]):
         self.root = root
-        self.process = subprocess.Popen(["bash"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.process = subprocess.Popen(["bash"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         self.blocks = 0
         self.run("set -e")  # a command that fails ends the session, and the test with what it printed
 
@@ -134,7 +135,8 @@ class Shell:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         line = self.process.stdout.readline() if ready else "(still running)"
         printed = output.read_text() if output.exists() else ""
-        assert line.strip() == "done", f"the README's block did not end well ({line.strip() or self.process.poll()}):\n{block}\n---\n{printed}"
+        ended = line.strip() or self.process.poll()
+        assert ended == "done", f"the README's block did not end well ({ended}):\n{block}\n---\n{printed}"
         return printed
 
     def close(self) -> None:
@@ -151,7 +153,8 @@ class Shell:
 
 def walkthrough() -> list[str]:
     """The bash blocks of the README's one-machine walkthrough, in order."""
-    block = re.search(r"<!-- readme-onebox:start -->\n(.*?)<!-- readme-onebox:end -->", (REPO / "README.md").read_text(), re.DOTALL)
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- readme-onebox:start -->\n(.*?)<!-- readme-onebox:end -->", readme, re.DOTALL)
     assert block, "the README has no one-machine walkthrough"
     return re.findall(r"```bash\n(.*?)```", block.group(1), re.DOTALL)
 
@@ -165,8 +168,8 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
     (root / "deploy" / "onebox.yaml").write_text(yaml.safe_dump(deployment))
     ui_port = free_port()
     env = {key: value for key, value in repo_copy.env.items() if key not in ("MESH_ENV", "MESH_POSTGRES_URL")}
-    env |= {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": USER, "PGPASSWORD": postgres.password, "MESH_UI_PORT": str(ui_port),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # `mesh` on the PATH, as after make install
+    env |= {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": USER, "PGPASSWORD": postgres.password,  # its superuser
+            "MESH_UI_PORT": str(ui_port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # mesh on PATH
     ui = Onebox(root, "onebox")  # its GraphQL calls, on the walkthrough's webserver
     ui.port = ui_port
     steps = walkthrough()
@@ -192,12 +195,13 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
                 assert psutil.pid_exists(int(pid_file.read_text())), f"{pid_file.stem} ended:\n{log.read_text()[-3000:]}"
             return loaded(ui, wanted)
 
-        wait_for(lambda: serving(domains), shell.process, "the webserver did not load every domain from its code server", timeout=300)
+        wait_for(lambda: serving(domains), shell.process, "the webserver did not load every domain from its server", timeout=300)
         logs = "".join(f.read_text() for f in (root / "logs").glob("*.log"))
         assert "Retrying failed database creation" not in logs  # the tables were created once, before the servers
 
         built = shell.run(steps[2])  # 3. seed, materialize, status
-        assert f"materialized {len(Catalog.load(root).products)} products" in built and "0 late, 0 with failing checks" in built, built
+        assert f"materialized {len(Catalog.load(root).products)} products" in built, built
+        assert "0 late, 0 with failing checks" in built, built
 
         launched = json.loads(shell.run(steps[3]))["data"]["launchRun"]  # 4. a run through the UI's API
         assert launched["__typename"] == "LaunchRunSuccess", launched
@@ -205,7 +209,8 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
 
         before, server = served(), server_id(ui, "sales")
         shell.run(steps[4])  # 5. sales restarted alone: the others kept serving, and sales builds again
-        assert served()["sales"] != before["sales"] and {d: p for d, p in served().items() if d != "sales"} == {d: p for d, p in before.items() if d != "sales"}
+        after = served()
+        assert after.pop("sales") != before.pop("sales") and after == before
         wait_for(lambda: serving(["sales"]) and server_id(ui, "sales") not in (None, server), shell.process,
                  "the webserver did not find sales' new code server by itself", timeout=300)
         runs = [ui.launch("sales", "daily_revenue"), ui.launch("customers", "profiles")]
@@ -219,7 +224,9 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
         shell.close()
 
 
-SERVER_ID = "{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { ... on RepositoryLocation { serverId } } } } } }"
+SERVER_ID = """{ workspaceOrError { ... on Workspace { locationEntries {
+  name locationOrLoadError { ... on RepositoryLocation { serverId } }
+} } } }"""
 
 
 def server_id(ui: Onebox, domain: str) -> str | None:

@@ -22,6 +22,4 @@ def serve_command(
     settings = MeshSettings.from_env()
     servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
     warn_reach(settings)
-    for server in servers:
-        say(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
     raise typer.Exit(code=serve(settings, servers, say))

@@ -12,7 +12,7 @@ from mesh_platform.cli.output import say, warn_reach
 from mesh_platform.cli.seed import seed
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
-from mesh_platform.runtime.ui import HOST, production_shape, serve_daemon, serve_ui, ui_port
+from mesh_platform.runtime.ui import serve_daemon, serve_ui, ui_port
 
 
 def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
@@ -23,17 +23,16 @@ def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_POR
     settings = MeshSettings.from_env()
     port = port or ui_port()
     warn_reach(settings)
-    alone = " (the webserver; mesh daemon runs the daemon)" if production_shape(settings) else ""
-    say(f"Dagster UI for the mesh: http://{HOST}:{port}{alone}  (MESH_HOME={settings.home}; Ctrl-C stops)")
     raise typer.Exit(code=serve_ui(settings, port, say))
 
 
 def daemon() -> None:
-    """Run Dagster's daemon for a deployment until stopped (Ctrl-C, SIGTERM): schedules, sensors, automation
-    and the run queue, which launches the queued runs through the domains' code servers."""
+    """Run Dagster's daemon for a deployment until stopped (Ctrl-C, SIGTERM).
+
+    Schedules, sensors, automation and the run queue, which launches the queued runs through the domains'
+    code servers; the webserver (mesh ui) runs beside it, each a service of its own."""
     settings = MeshSettings.from_env()
     warn_reach(settings)
-    say(f"Dagster daemon for the deployment '{settings.deployment.name}' (MESH_HOME={settings.home}; Ctrl-C stops)")
     raise typer.Exit(code=serve_daemon(settings, say))
 
 

@@ -17,7 +17,7 @@ is called `local` and needs no file at all.
       first_port: 4100                         # the domains of workspace.yaml, in order, from this port
       ports: {sales: 4200}                     # or a fixed port for some
     port_store:
-      uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault; a folder: inside the mesh, or absolute
+      uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault (or a folder)
       allow_remote: true                       # an endpoint outside this machine is refused without it
       storage_options:                         # deltalake's (object_store's) settings for the store
         AWS_ENDPOINT_URL: https://s3.eu-west-1.amazonaws.com
@@ -78,6 +78,13 @@ _RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
 CODE_LOCATION_TAG = "dagster/code_location"
 # The storage options naming an object store's endpoint (object_store's spellings, which deltalake and the mesh take).
 ENDPOINT_OPTIONS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
+# What a store block's endpoint outside this machine would get, and the variable overriding its uri.
+STORE_REACH = {
+    "port_store": "the ports and the vault (clear personal values) would be sent there",
+    "landing": "the source files would be read from there, with the store's credentials",
+}
+STORE_TRAFFIC = {"port_store": "the ports and the vault go to", "landing": "source files come from"}
+STORE_VARIABLES = {"port_store": "MESH_PORT_STORE", "landing": "MESH_LANDING"}
 OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE", "MESH_LANDING")
 
 
@@ -122,8 +129,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class CodeServers(_Settings):
-    host: str = Field("127.0.0.1", description="Where the domains' gRPC code servers listen (and the webserver finds them): loopback unless allow_remote.")
-    allow_remote: bool = Field(False, description="Let the code servers listen beyond this machine (their gRPC has no authentication).")
+    host: str = Field("127.0.0.1", description="Where the domains' gRPC code servers listen (and the webserver finds them).")
+    allow_remote: bool = Field(False, description="Let them listen beyond this machine (their gRPC has no authentication).")
     first_port: Port = Field(4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on.")
     ports: dict[str, Port] = Field(default_factory=dict, description="A fixed port for some domains, by name.")
 
@@ -151,7 +158,8 @@ class StoreSettings(_Settings):
 
     def endpoints(self) -> dict[str, str]:
         """The endpoints the options name (option → URL), as they stand now; one read from an unset variable is left out."""
-        return {key: url for key, value in self.storage_options.items() if key.lower() in ENDPOINT_OPTIONS and (url := resolved(value))}
+        named = {key: resolved(value) for key, value in self.storage_options.items() if key.lower() in ENDPOINT_OPTIONS}
+        return {key: url for key, url in named.items() if url}
 
 
 class KubernetesPostgres(_Settings):
@@ -230,25 +238,16 @@ class Deployment(_Settings):
         problems: list[tuple[tuple[str, ...], str, str]] = []
         servers = self.code_servers
         if servers is not None and not servers.allow_remote and not is_loopback(servers.host):
-            problems.append((("code_servers", "host"),
-                             f"'{servers.host}' listens beyond this machine, and a code server's gRPC has no authentication: whoever reaches it runs the domains' code",
-                             "use 127.0.0.1, or set code_servers.allow_remote: true behind a firewall"))
-        for block, store, what in (("port_store", self.port_store, "the ports and the vault (clear personal values) would be sent there"),
-                                   ("landing", self.landing, "the source files would be read from there, with the store's credentials")):
-            if store is None:
-                continue
-            inside = Path(os.path.normpath(root / store.uri))
-            if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
-                problems.append(((block, "uri"), f"'{store.uri}' leads outside the mesh's folder (to {inside})", "write the folder's absolute path if the store is meant to be there"))
-            for key, url in store.endpoints().items():
-                parts = urlsplit(url)
-                if parts.scheme not in ("http", "https") or not parts.hostname:
-                    problems.append(((block, "storage_options", key), f"'{url}' is not an endpoint URL", "write http(s)://host[:port]"))
-                elif not store.allow_remote and not is_loopback(parts.hostname):
-                    problems.append(((block, "storage_options", key), f"{parts.hostname} is outside this machine: {what}",
-                                     f"set {block}.allow_remote: true if the store is meant to be there, or use an endpoint on 127.0.0.1"))
+            problems.append((
+                ("code_servers", "host"),
+                f"'{servers.host}' listens beyond this machine, and a code server's gRPC has no authentication: "
+                "whoever reaches it runs the domains' code",
+                "use 127.0.0.1, or set code_servers.allow_remote: true behind a firewall",
+            ))
+        for block, store in (("port_store", self.port_store), ("landing", self.landing)):
+            problems += _store_problems(block, store, root) if store else []
         for path, message, fix in problems:
-            variable = {"port_store": "MESH_PORT_STORE", "landing": "MESH_LANDING"}.get(path[0]) if path[-1] == "uri" else None
+            variable = STORE_VARIABLES.get(path[0]) if path[-1] == "uri" else None
             if document is None or (variable and os.environ.get(variable)):  # the environment's setting, not the file's
                 raise MeshError(f"{variable or '.'.join(path)}: {message} — {fix}")
         if problems:
@@ -260,13 +259,15 @@ class Deployment(_Settings):
         where = f"{self.file}: " if self.file else ""
         said = []
         if (servers := self.code_servers) is not None and not is_loopback(servers.host):
-            ports = ", ".join(f"{domain} on {servers.host}:{port}" for domain, port in (listening or {}).items()) or f"on {servers.host}"
-            said.append(f"{where}code_servers: unauthenticated gRPC code servers listen beyond this machine (allow_remote: true): {ports}")
-        for block, store, what in (("port_store", self.port_store, "the ports and the vault go to"), ("landing", self.landing, "source files come from")):
+            ports = ", ".join(f"{domain} on {servers.host}:{port}" for domain, port in (listening or {}).items())
+            said.append(f"{where}code_servers: unauthenticated gRPC code servers listen beyond this machine "
+                        f"(allow_remote: true): {ports or f'on {servers.host}'}")
+        for block, store in (("port_store", self.port_store), ("landing", self.landing)):
             for key, url in (store.endpoints() if store else {}).items():
                 if (host := urlsplit(url).hostname) and not is_loopback(host):
                     plain = ", unencrypted (http)" if urlsplit(url).scheme == "http" else ""
-                    said.append(f"{where}{block}.storage_options.{key}: {what} {url}, outside this machine (allow_remote: true){plain}")
+                    said.append(f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
+                                f"outside this machine (allow_remote: true){plain}")
         return said
 
     def _check_environment(self) -> None:
@@ -302,6 +303,23 @@ class Deployment(_Settings):
             "# One writer per domain DuckDB file: every product asset sits in its domain's pool, one step at a time.\n"
         )
         return header + yaml.safe_dump(settings, sort_keys=False)
+
+
+def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[tuple[str, ...], str, str]]:
+    """A store folder that climbs out of the mesh, an endpoint that is no URL or (without allow_remote) is elsewhere."""
+    problems = []
+    inside = Path(os.path.normpath(root / store.uri))
+    if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
+        problems.append(((block, "uri"), f"'{store.uri}' leads outside the mesh's folder (to {inside})",
+                         "write the folder's absolute path if the store is meant to be there"))
+    for key, url in store.endpoints().items():
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(((block, "storage_options", key), f"'{url}' is not an endpoint URL", "write http(s)://host[:port]"))
+        elif not store.allow_remote and not is_loopback(parts.hostname):
+            problems.append(((block, "storage_options", key), f"{parts.hostname} is outside this machine: {STORE_REACH[block]}",
+                             f"set {block}.allow_remote: true if the store is meant to be there, or use one on 127.0.0.1"))
+    return problems
 
 
 def is_loopback(host: str) -> bool:

@@ -96,7 +96,8 @@ class AccessLog:
         except sa.exc.OperationalError as error:
             if self.url is not None:  # the deployment's database does not answer: say so, not a traceback
                 reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-                raise MeshError(f"the access log's PostgreSQL database (the deployment's instance.postgres_url) cannot be reached: {reason}") from None
+                raise MeshError(f"the access log's PostgreSQL database (the deployment's instance.postgres_url) "
+                                f"cannot be reached: {reason}") from None
             table.metadata.create_all(engine, checkfirst=True)  # SQLite: another process created it at this moment
         except sa.exc.DBAPIError:  # another process created it at this moment
             table.metadata.create_all(engine, checkfirst=True)

@@ -92,6 +92,8 @@ def serve(settings: MeshSettings, servers: list[CodeServer], say: Callable[[str]
     """Run the code servers until a stop signal, each started again when it dies (`runtime.services`): 0 when stopped.
     The instance's storage is created first, once, so that the servers never race to create it."""
     prepare_instance(settings)
+    for server in servers:
+        say(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
     return run_services([server.service() for server in servers], settings.root, settings.environment(), say)
 
 
@@ -104,5 +106,6 @@ def _config(settings: MeshSettings) -> CodeServers:
 
 def reach_warnings(settings: MeshSettings) -> list[str]:
     """What the deployment lets reach beyond this machine, one line each, naming where each code server listens."""
-    listening = {server.domain.name: server.port for server in code_servers(settings)} if settings.deployment.code_servers else None
-    return settings.deployment.warnings(listening)
+    if settings.deployment.code_servers is None:
+        return settings.deployment.warnings()
+    return settings.deployment.warnings({server.domain.name: server.port for server in code_servers(settings)})

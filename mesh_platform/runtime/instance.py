@@ -48,7 +48,8 @@ def check_reachable(settings: MeshSettings) -> None:
             raise ValueError(parts.drivername)
         engine = sa.create_engine(parts, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_SECONDS})
     except Exception:  # SQLAlchemy's own error repeats the URL, password and all
-        raise InstanceUnreachableError(f"{_setting(settings)}: not a PostgreSQL URL — write postgresql://user:password@host:5432/database") from None
+        raise InstanceUnreachableError(
+            f"{_setting(settings)}: not a PostgreSQL URL — write postgresql://user:password@host:5432/database") from None
     where = f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}, database {parts.database or '(none)'}"
     try:
         engine.connect().close()

@@ -51,14 +51,18 @@ def serve_ui(settings: MeshSettings, port: int, say: Callable[[str], None]) -> i
     """Run the UI until a stop signal (0) or its end (its exit code)."""
     prepare_instance(settings)
     name = "the webserver" if production_shape(settings) else "dagster dev"
+    alone = " (the webserver; mesh daemon runs the daemon)" if production_shape(settings) else ""
+    say(f"Dagster UI for the mesh: http://{HOST}:{port}{alone}  (MESH_HOME={settings.home}; Ctrl-C stops)")
     return run_services([Service(name, tuple(ui_command(settings, port)))], settings.root, settings.environment(), say)
 
 
 def serve_daemon(settings: MeshSettings, say: Callable[[str], None]) -> int:
     """Run Dagster's daemon until a stop signal (0) or its end (its exit code)."""
     if not production_shape(settings):
-        raise MeshError(f"the deployment '{settings.deployment.name}' is embedded: mesh ui runs the daemon with the webserver (dagster dev)")
+        raise MeshError(f"the deployment '{settings.deployment.name}' is embedded: "
+                        "mesh ui runs the daemon with the webserver there (dagster dev)")
     prepare_instance(settings)
+    say(f"Dagster daemon for the deployment '{settings.deployment.name}' (MESH_HOME={settings.home}; Ctrl-C stops)")
     return run_services([Service("the daemon", tuple(daemon_command(settings)))], settings.root, settings.environment(), say)
 
 
@@ -67,5 +71,6 @@ def _dagster_script(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        raise MeshError(f"Dagster's {name} command is not installed beside {sys.executable} — pip install dagster dagster-webserver")
+        raise MeshError(f"Dagster's {name} command is not installed beside {sys.executable} — "
+                        "pip install dagster dagster-webserver")
     return found
