@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-STOP_GRACE = 6.0  # seconds between SIGTERM and SIGKILL: every process is gone within 10 s of the signal
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL: all gone within 10 s of the signal, on a busy machine too
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before a code server that died is started again, while it keeps dying
 STEADY_SECONDS = 60  # a code server that ran this long before it died starts again after the first delay
 POLL_SECONDS = 0.2
