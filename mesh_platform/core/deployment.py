@@ -63,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mesh_platform.core.errors import FileProblemsError, MeshError
 
 if TYPE_CHECKING:
-    from mesh_platform.core.yaml_document import FieldPath, YamlDocument
+    from mesh_platform.core.yaml_document import YamlDocument
 
 LOCAL = "local"
 DEPLOY_FOLDER = "deploy"

@@ -20,6 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
 
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL: all gone within 10 s of the signal, on a busy machine too
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before a code server that died is started again, while it keeps dying
@@ -68,7 +72,6 @@ def run_services(services: list[Service], cwd: Path, env: dict[str, str], say: C
         elif number == signal.SIGINT:  # ignored (a background job): still ignored here, at its default in what starts
             signal.signal(number, lambda *_: None)
     running = [_Running(service, cwd, env) for service in services]
-    code = 0
     try:
         for each in running:
             each.start()
@@ -81,8 +84,7 @@ def run_services(services: list[Service], cwd: Path, env: dict[str, str], say: C
                     ended = _ended(each.process.returncode)
                     if not each.service.restart:
                         say(f"{each.service.name} (pid {each.process.pid}) {ended}; stopping")
-                        code = each.process.returncode or 1
-                        return code
+                        return each.process.returncode or 1
                     each.failures = 1 if time.monotonic() - each.started >= STEADY_SECONDS else each.failures + 1
                     delay = RESTART_DELAYS[min(each.failures, len(RESTART_DELAYS)) - 1]
                     each.due = time.monotonic() + delay
@@ -125,7 +127,7 @@ def _stop(processes: list[subprocess.Popen], say: Callable[[str], None]) -> None
         process.poll()  # reaped
 
 
-def _group(process) -> int | None:
+def _group(process: psutil.Process) -> int | None:
     try:
         return os.getpgid(process.pid)
     except ProcessLookupError:
