@@ -1,15 +1,21 @@
-"""The one-machine production shape, driven as an operator drives it: `mesh serve` per domain, `mesh ui`
-(webserver and daemon) loading the domains over gRPC, runs and backfills launched through the webserver's
-GraphQL API as the UI launches them (so they go through Dagster's run queue)."""
+"""The one-machine production shape, driven as an operator drives it: `mesh serve` per domain (or one for all),
+`mesh daemon` and `mesh ui` (the webserver) loading the domains over gRPC, runs and backfills launched through the
+webserver's GraphQL API as the UI launches them (so they go through Dagster's run queue).
+
+Every process a test starts is stopped when it ends, whatever happened: each `mesh` command with SIGTERM (it
+stops what it started), then anything of its tree still there with SIGKILL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 from .conftest import free_port, graphql
 
@@ -53,6 +59,7 @@ class Onebox:
         self.servers: dict[str, subprocess.Popen] = {}
         self.port = free_port()
         self.ui: subprocess.Popen | None = None
+        self.daemon: subprocess.Popen | None = None
 
     def _start(self, *args: str, **env: str) -> subprocess.Popen:
         """`mesh --env ENV ARGS…` in a process of its own; its output goes to a log file (a pipe nobody reads
@@ -72,15 +79,22 @@ class Onebox:
             raise AssertionError(f"{failure}\n{logs}") from None
 
     def _processes(self) -> list[subprocess.Popen]:
-        return [*self.servers.values(), *([self.ui] if self.ui else [])]
+        return [*self.servers.values(), *(p for p in (self.daemon, self.ui) if p)]
 
     def serve(self, domain: str) -> None:
         self.servers[domain] = self._start("serve", domain)
+
+    def serve_all(self) -> subprocess.Popen:
+        """One `mesh serve` for every domain (it starts again a server that dies)."""
+        self.servers["*"] = self._start("serve")
+        return self.servers["*"]
 
     def stop(self, domain: str) -> None:
         _stop(self.servers.pop(domain))
 
     def start_ui(self) -> None:
+        """The daemon, then the webserver: each its own service, as Dagster runs them in production."""
+        self.daemon = self._start("daemon")
         self.ui = self._start("ui", MESH_UI_PORT=str(self.port))
 
     def locations(self) -> dict[str, dict]:
@@ -144,13 +158,24 @@ class Onebox:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to a `mesh` command (it stops what it started); whatever of its tree is left then, SIGKILL."""
+    tree = process_tree(process.pid)
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.send_signal(signal.SIGTERM)
+    _, left = psutil.wait_procs(tree, timeout=30)
+    for straggler in left:
+        with contextlib.suppress(psutil.Error):
+            straggler.kill()
+    process.wait()
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The process and every descendant it has now (the ones in groups and sessions of their own too)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def wait_for(probe, process: subprocess.Popen, message: str, timeout: float = 180):

@@ -7,12 +7,14 @@ the run queue it configures); the slow ones run real builds on a PostgreSQL serv
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import tomllib
 
 import dagster as dg
+import psutil
 import pytest
 import yaml
 
@@ -24,7 +26,7 @@ from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import check_values, helm_values
 
 from .conftest import REPO, column, contract_yaml, free_port, run_mesh
-from .onebox import Onebox, wait_for
+from .onebox import Onebox, process_tree, wait_for
 
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: items.csv\n"
@@ -322,3 +324,85 @@ def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_
 
 def _settings(lab, env: str) -> MeshSettings:
     return MeshSettings(root=lab.root, home=lab.settings.home, deployment=Deployment.load(lab.root, env, require_environment=False))
+
+
+@pytest.fixture
+def onebox_all(lab, postgres, monkeypatch):
+    """Three domains in the one-machine shape on a new, empty database, started all at once as an operator would:
+    one `mesh serve` for every domain, the daemon and the webserver, two runs at a time per domain."""
+    shop_domains(lab, "shop", "crm", "books")
+    monkeypatch.setenv("LAB_POSTGRES_URL", postgres.new_database(f"all_{lab.package}"))
+    deploy(lab, "onebox", f"""
+        instance:
+          postgres_url: {{env: LAB_POSTGRES_URL}}
+        runs: {{max_concurrent: 4, per_domain: 2}}
+        code_servers:
+          ports: {{shop: {free_port()}, crm: {free_port()}, books: {free_port()}}}
+    """)
+    monkeypatch.setenv("MESH_ENV", "onebox")
+    server_log = postgres.folder / "server.log"
+    logged_before = server_log.stat().st_size
+    box = Onebox(lab.root, "onebox")
+    try:
+        box.serve_all()
+        box.start_ui()
+        box.wait_loaded("shop", "crm", "books")
+        box.postgres_log = lambda: server_log.read_text(errors="replace")[logged_before:]
+        yield box
+    finally:
+        box.close()
+
+
+def code_server_of(serve: subprocess.Popen, domain: str) -> psutil.Process:
+    """The `dagster api grpc` process serving `domain` under one `mesh serve`."""
+    def location(process: psutil.Process) -> str | None:
+        command = process.cmdline()
+        return command[command.index("--location-name") + 1] if "--location-name" in command else None
+    return next(p for p in process_tree(serve.pid) if location(p) == domain)
+
+
+@pytest.mark.slow
+def test_a_code_server_that_dies_never_stops_the_others_and_sigterm_stops_every_process(onebox_all):
+    box = onebox_all
+    serve = box.servers["*"]
+    # The three commands started at once on an empty database: its schema was created once, before the servers.
+    assert "Retrying failed database creation" not in "".join(p.log.read_text() for p in box._processes())
+    assert "duplicate key value violates unique constraint" not in box.postgres_log()
+
+    # crm's code server dies: mesh serve says so and starts it again; shop's and books' keep serving, their runs succeed.
+    dead = code_server_of(serve, "crm")
+    dead.kill()
+    runs = [box.launch("shop", "items", "totals"), box.launch("books", "items", "totals")]
+    assert box.wait_finished(*runs) == dict.fromkeys(runs, "SUCCESS")
+    box._wait(lambda: "started again" in serve.log.read_text(), "mesh serve did not start crm's code server again")
+    log = serve.log.read_text()
+    port = MeshSettings.from_env().deployment.code_servers.ports["crm"]
+    assert f"crm's code server on 127.0.0.1:{port} (pid {dead.pid}) was killed (SIGKILL); starting it again in 1 s" in log
+    assert serve.poll() is None and code_server_of(serve, "crm").pid != dead.pid
+    box.wait_loaded("crm")  # the webserver finds the new server by itself
+    crm_run = box.launch("crm", "items", "totals")
+    assert box.wait_finished(crm_run) == {crm_run: "SUCCESS"}
+
+    # runs.per_domain: 2 lets two runs of a domain go at once; their builds still take the domain's DuckDB file one at a time.
+    both = [box.launch("shop", "items", "totals"), box.launch("shop", "items", "totals")]
+    assert box.wait_finished(*both) == dict.fromkeys(both, "SUCCESS")
+    with dg.DagsterInstance.from_config(str(MeshSettings.from_env().ensure_dagster_home())) as instance:
+        steps = sorted(interval for run_id in both for interval in step_intervals(instance, run_id))
+    assert len(steps) == 4 and all(earlier[1] <= later[0] for earlier, later in zip(steps, steps[1:])), steps
+
+    # SIGTERM to each mesh command stops every process it started (code servers, daemon, webserver) within 10 s.
+    for process in (serve, box.daemon, box.ui):
+        tree = process_tree(process.pid)
+        assert len(tree) > 1, process.args
+        process.send_signal(signal.SIGTERM)
+        _, left = psutil.wait_procs(tree, timeout=10)
+        assert not left, f"{process.args[-1]} left {[p.cmdline() for p in left]}"
+
+
+def step_intervals(instance: dg.DagsterInstance, run_id: str) -> list[tuple[float, float]]:
+    """When each step of a run started and ended, from its event log."""
+    events = instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS})
+    times: dict[str, list[float]] = {}
+    for event in events:
+        times.setdefault(event.step_key, []).append(event.timestamp)
+    return [(min(t), max(t)) for t in times.values()]

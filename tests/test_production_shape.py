@@ -6,19 +6,26 @@ PostgreSQL, moto's S3 emulator, the code servers and the webserver all listen on
 started and stopped by the tests.
 """
 
+import contextlib
 import json
+import os
+import re
+import select
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 import yaml
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.settings import MeshSettings
 
-from .conftest import free_port, owner_read
-from .onebox import Onebox
+from .conftest import REPO, free_port, graphql, owner_read
+from .onebox import Onebox, process_tree, wait_for
+from .postgres_server import USER
 from .s3_server import KEY_ID, SECRET
 
 pytestmark = pytest.mark.slow
@@ -105,3 +112,129 @@ def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_launche
     report = json.loads(status.stdout)
     assert status.returncode == 0 and report["healthy"], status.stdout
     assert all(p["last_materialization"] for p in report["products"])
+
+
+class Shell:
+    """One bash session an operator types into: the README's blocks run in it one after the other, so that
+    its variables and background jobs (and SIGINT ignored in them, as in any script) carry over."""
+
+    def __init__(self, root: Path, env: dict[str, str]):
+        self.root = root
+        self.process = subprocess.Popen(["bash"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        self.blocks = 0
+        self.run("set -e")  # a command that fails ends the session, and the test with what it printed
+
+    def run(self, block: str, timeout: float = 900) -> str:
+        """Run `block` in the session; what it printed."""
+        self.blocks += 1
+        script, output = self.root / f".walkthrough-{self.blocks}.sh", self.root / f".walkthrough-{self.blocks}.out"
+        script.write_text(block)
+        self.process.stdin.write(f"source {script} > {output} 2>&1; echo done\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else "(still running)"
+        printed = output.read_text() if output.exists() else ""
+        ended = line.strip() or self.process.poll()
+        assert ended == "done", f"the README's block did not end well ({ended}):\n{block}\n---\n{printed}"
+        return printed
+
+    def close(self) -> None:
+        tree = process_tree(self.process.pid)
+        for process in tree:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+        _, left = psutil.wait_procs(tree, timeout=30)
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        self.process.wait()
+
+
+def walkthrough() -> list[str]:
+    """The bash blocks of the README's one-machine walkthrough, in order."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- readme-onebox:start -->\n(.*?)<!-- readme-onebox:end -->", readme, re.DOTALL)
+    assert block, "the README has no one-machine walkthrough"
+    return re.findall(r"```bash\n(.*?)```", block.group(1), re.DOTALL)
+
+
+def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_copy, postgres):
+    root = repo_copy.root
+    domains = list(Catalog.load(root).domains)
+    deployment = yaml.safe_load((REPO / "deploy" / "onebox.yaml").read_text())
+    deployment["code_servers"] = {"host": "127.0.0.1", "ports": {d: free_port() for d in domains}}  # 4100… may be taken here
+    (root / "deploy").mkdir()
+    (root / "deploy" / "onebox.yaml").write_text(yaml.safe_dump(deployment))
+    ui_port = free_port()
+    env = {key: value for key, value in repo_copy.env.items() if key not in ("MESH_ENV", "MESH_POSTGRES_URL")}
+    env |= {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": USER, "PGPASSWORD": postgres.password,  # its superuser
+            "MESH_UI_PORT": str(ui_port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # mesh on PATH
+    ui = Onebox(root, "onebox")  # its GraphQL calls, on the walkthrough's webserver
+    ui.port = ui_port
+    steps = walkthrough()
+    assert len(steps) == 6
+    shell = Shell(root, env)
+    try:
+        shell.run(steps[0])  # 1. the role and the database
+        assert postgres.query("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'dagster'")[0][0] == 1
+        shell.run(steps[1])  # 2. the services
+        def served() -> dict[str, int]:
+            return {d: int((root / "logs" / f"serve-{d}.pid").read_text()) for d in domains}
+
+        def finished(*run_ids: str) -> dict[str, str]:
+            def states():
+                found = {run_id: ui.status(run_id) for run_id in run_ids}
+                return found if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in found.values()) else None
+            return wait_for(states, shell.process, f"runs {run_ids} did not finish", timeout=600)
+
+        def serving(wanted: list[str]) -> bool:
+            """Whether the webserver has loaded `wanted` from their code servers; every service still running meanwhile."""
+            for pid_file in (root / "logs").glob("*.pid"):
+                log = pid_file.with_suffix(".log")
+                assert psutil.pid_exists(int(pid_file.read_text())), f"{pid_file.stem} ended:\n{log.read_text()[-3000:]}"
+            return loaded(ui, wanted)
+
+        wait_for(lambda: serving(domains), shell.process, "the webserver did not load every domain from its server", timeout=300)
+        logs = "".join(f.read_text() for f in (root / "logs").glob("*.log"))
+        assert "Retrying failed database creation" not in logs  # the tables were created once, before the servers
+
+        built = shell.run(steps[2])  # 3. seed, materialize, status
+        assert f"materialized {len(Catalog.load(root).products)} products" in built, built
+        assert "0 late, 0 with failing checks" in built, built
+
+        launched = json.loads(shell.run(steps[3]))["data"]["launchRun"]  # 4. a run through the UI's API
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        assert finished(launched["run"]["runId"]) == {launched["run"]["runId"]: "SUCCESS"}
+
+        before, server = served(), server_id(ui, "sales")
+        shell.run(steps[4])  # 5. sales restarted alone: the others kept serving, and sales builds again
+        after = served()
+        assert after.pop("sales") != before.pop("sales") and after == before
+        wait_for(lambda: serving(["sales"]) and server_id(ui, "sales") not in (None, server), shell.process,
+                 "the webserver did not find sales' new code server by itself", timeout=300)
+        runs = [ui.launch("sales", "daily_revenue"), ui.launch("customers", "profiles")]
+        assert finished(*runs) == dict.fromkeys(runs, "SUCCESS")
+
+        started = [p for p in process_tree(shell.process.pid) if p.pid != shell.process.pid]
+        assert len(started) >= 2 * len(domains) + 4  # a mesh command and its Dagster process for each service
+        shell.run(steps[5])  # 6. stop: every process the commands started has ended with them
+        assert [p.cmdline() for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    finally:
+        shell.close()
+
+
+SERVER_ID = """{ workspaceOrError { ... on Workspace { locationEntries {
+  name locationOrLoadError { ... on RepositoryLocation { serverId } }
+} } } }"""
+
+
+def server_id(ui: Onebox, domain: str) -> str | None:
+    """The id of the code server the webserver has loaded `domain` from (a new one each time a server starts)."""
+    entries = graphql(ui.port, SERVER_ID)["workspaceOrError"]["locationEntries"]
+    return next(((e["locationOrLoadError"] or {}).get("serverId") for e in entries if e["name"] == domain), None)
+
+
+def loaded(ui: Onebox, domains: list[str]) -> bool:
+    entries = ui.locations()
+    return all((entries.get(d, {}).get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation" for d in domains)

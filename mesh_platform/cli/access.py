@@ -9,6 +9,7 @@ import typer
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.runtime.instance import check_reachable
 
 access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
 
@@ -22,7 +23,9 @@ def access_log(
 ) -> None:
     """Print every read of a product, granted or denied, its owner's builds included, oldest first:
     when, the consuming domain, the product and port version, what was masked, and what read it."""
-    log = AccessLog(MeshSettings.from_env().access_log_target)
+    settings = MeshSettings.from_env()
+    check_reachable(settings)  # a deployment keeps the log in its PostgreSQL database
+    log = AccessLog(settings.access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
         print_json({"file": str(log.file) if log.file else None, "database": "PostgreSQL" if log.url else None, "reads": [e.to_json() for e in entries]})

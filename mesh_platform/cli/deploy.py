@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import yaml
 
+from mesh_platform.cli.output import warn_reach
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
@@ -35,7 +36,8 @@ def show_command(env: EnvOption = None) -> None:
         "file": str(deployment.file) if deployment.file else "(none: defaults and the environment)",
         "dagster_home": str(settings.dagster_home),
         "dagster_storage": "PostgreSQL (instance.postgres_url)" if deployment.uses_postgres else "SQLite under dagster_home",
-        "runs": deployment.runs.model_dump() if deployment.runs else "Dagster's defaults",
+        "runs": ({**deployment.runs.model_dump(), "builds_per_domain": "one at a time (the domain's DuckDB file has one writer)"}
+                 if deployment.runs else "Dagster's defaults"),
         "port_store": settings.port_store_uri,
         "code_locations": (
             {s.domain.name: f"grpc {s.host}:{s.port}" for s in code_servers(settings)} if deployment.code_servers
@@ -44,6 +46,7 @@ def show_command(env: EnvOption = None) -> None:
         "workspace": str(workspace_file(settings)),
     }
     typer.echo(yaml.safe_dump(summary, sort_keys=False).rstrip())
+    warn_reach(settings)
 
 
 @deploy.command("k8s")

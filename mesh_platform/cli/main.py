@@ -29,9 +29,10 @@ from mesh_platform.cli.serve import serve_command
 from mesh_platform.cli.status import status_command
 from mesh_platform.cli.templates import templates_command
 from mesh_platform.cli.test import test_command
-from mesh_platform.cli.ui import demo, ui
+from mesh_platform.cli.ui import daemon, demo, ui
 from mesh_platform.cli.vacuum import vacuum_command
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.owner_only import owner_only
 
 
 class MeshCommands(TyperGroup):
@@ -60,6 +61,7 @@ def main(
     env: str | None = typer.Option(None, "--env", help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape)."),
 ) -> None:
     """A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them."""
+    owner_only()  # what the command and the processes it starts write is its owner's only
     if env:
         os.environ["MESH_ENV"] = env  # read by MeshSettings, and passed on to every process the command starts
 
@@ -77,6 +79,7 @@ cli.command("cost")(cost_command)
 cli.command("vacuum")(vacuum_command)
 cli.command("ui")(ui)
 cli.command("serve")(serve_command)
+cli.command("daemon")(daemon)
 cli.command("demo")(demo)
 cli.command("reset")(reset_command)
 cli.command("templates")(templates_command)

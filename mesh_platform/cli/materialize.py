@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
-from mesh_platform.cli.output import fail
+from mesh_platform.cli.output import fail, warn_reach
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize, select_related
 from mesh_platform.runtime.recovery import DeadRun
@@ -67,6 +67,7 @@ def materialize_command(
         owners = "the mesh has" if all_products else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
         typer.echo(f"{owners} no products yet: nothing to build (mesh new product DOMAIN/NAME --template T adds one)")
         return
+    warn_reach(settings)
     where = ""
     if dev:
         settings = settings.in_dev(products=tuple(dict.fromkeys(catalog.product(a).address for a in selection)))

@@ -6,9 +6,12 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from mesh_platform.core.settings import MeshSettings
 
 WIDE = 100_000  # a table is never wrapped or cut: long cells stay whole, for people and for grep
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
@@ -48,3 +51,18 @@ def format_size(count: int) -> str:
     while size >= 1024 and unit < len(SIZE_UNITS) - 1:
         size, unit = size / 1024, unit + 1
     return f"{count} B" if unit == 0 else f"{size:.1f} {SIZE_UNITS[unit]}"
+
+
+def say(message: str) -> None:
+    """A line of a long-running command's log (mesh serve, ui, daemon), with its time."""
+    import datetime as dt
+
+    typer.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {message}")
+
+
+def warn_reach(settings: MeshSettings) -> None:
+    """Say on stderr what the deployment lets reach beyond this machine (its allow_remote settings)."""
+    from mesh_platform.runtime.code_servers import reach_warnings
+
+    for line in reach_warnings(settings):
+        typer.echo(f"warning: {line}", err=True)

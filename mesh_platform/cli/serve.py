@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.output import say, warn_reach
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_server, code_servers, serve
 
@@ -13,12 +14,12 @@ from mesh_platform.runtime.code_servers import code_server, code_servers, serve
 def serve_command(
     domains: Annotated[list[str] | None, typer.Argument(help="Domains to serve (default: every domain of workspace.yaml).")] = None,
 ) -> None:
-    """Serve domains' code locations over gRPC, one Dagster code server each, until interrupted.
+    """Serve domains' code locations over gRPC, one Dagster code server each, until stopped (Ctrl-C, SIGTERM).
 
-    The deployment (mesh --env ENV, or MESH_ENV) says where: its code_servers block. Serve each
-    domain alone (one `mesh serve DOMAIN` per domain) to restart or upgrade it without the others."""
+    The deployment (mesh --env ENV, or MESH_ENV) says where: its code_servers block. A server that dies is
+    started again while the others keep serving; serve each domain alone (one `mesh serve DOMAIN` each) to
+    restart or upgrade it without the others."""
     settings = MeshSettings.from_env()
     servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
-    for server in servers:
-        typer.echo(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
-    raise typer.Exit(code=serve(settings, [server.domain.name for server in servers]))
+    warn_reach(settings)
+    raise typer.Exit(code=serve(settings, servers, say))

@@ -8,18 +8,32 @@ import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.materialize import materialize_command
+from mesh_platform.cli.output import say, warn_reach
 from mesh_platform.cli.seed import seed
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
-from mesh_platform.runtime.ui import HOST, serve_ui, ui_port
+from mesh_platform.runtime.ui import serve_daemon, serve_ui, ui_port
 
 
 def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
-    """Serve the Dagster UI for every domain on 127.0.0.1 until interrupted."""
+    """Serve the Dagster UI for every domain on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
+
+    Embedded, with the daemon (dagster dev); in a deployment, the webserver alone, as Dagster runs it in
+    production: run `mesh daemon` beside it."""
     settings = MeshSettings.from_env()
     port = port or ui_port()
-    typer.echo(f"Dagster UI for the mesh: http://{HOST}:{port}  (MESH_HOME={settings.home}; Ctrl-C stops)")
-    raise typer.Exit(code=serve_ui(settings, port))
+    warn_reach(settings)
+    raise typer.Exit(code=serve_ui(settings, port, say))
+
+
+def daemon() -> None:
+    """Run Dagster's daemon for a deployment until stopped (Ctrl-C, SIGTERM).
+
+    Schedules, sensors, automation and the run queue, which launches the queued runs through the domains'
+    code servers; the webserver (mesh ui) runs beside it, each a service of its own."""
+    settings = MeshSettings.from_env()
+    warn_reach(settings)
+    raise typer.Exit(code=serve_daemon(settings, say))
 
 
 def demo(

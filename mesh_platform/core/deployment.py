@@ -11,12 +11,14 @@ is called `local` and needs no file at all.
     runs:
       max_concurrent: 10                       # runs in progress across the mesh
       per_domain: 2                            # runs in progress per domain, so one cannot starve the others
+                                               # (a domain still builds one product at a time: one DuckDB writer)
     code_servers:
-      host: 127.0.0.1
+      host: 127.0.0.1                          # another interface only with allow_remote: true (gRPC has no authentication)
       first_port: 4100                         # the domains of workspace.yaml, in order, from this port
       ports: {sales: 4200}                     # or a fixed port for some
     port_store:
-      uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault
+      uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault (or a folder)
+      allow_remote: true                       # an endpoint outside this machine is refused without it
       storage_options:                         # deltalake's (object_store's) settings for the store
         AWS_ENDPOINT_URL: https://s3.eu-west-1.amazonaws.com
         AWS_REGION: eu-west-1
@@ -39,21 +41,29 @@ Environment variables override the file, and describe a deployment without one:
   MESH_LANDING              landing.uri
 
 A value written `{env: NAME}` stays a reference in what the mesh writes (the Dagster instance's
-`dagster.yaml`), so a password given through the environment is never stored on disk.
+`dagster.yaml`), so a password given through the environment is never stored on disk; a literal one is
+written there for its owner only. A setting that reaches beyond this machine (a code server on another
+interface, a store endpoint elsewhere) is refused unless its block says `allow_remote: true`, and then said
+wherever the mesh serves or builds; a store folder written relative to the mesh stays inside it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_platform.core.errors import FileProblemsError, MeshError
+
+if TYPE_CHECKING:
+    from mesh_platform.core.yaml_document import YamlDocument
 
 LOCAL = "local"
 DEPLOY_FOLDER = "deploy"
@@ -66,6 +76,15 @@ _POOLS = {"pools": {"default_limit": 1}}
 _RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
 # Dagster tags every run with its code location: the per-domain limit counts runs by that tag.
 CODE_LOCATION_TAG = "dagster/code_location"
+# The storage options naming an object store's endpoint (object_store's spellings, which deltalake and the mesh take).
+ENDPOINT_OPTIONS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
+# What a store block's endpoint outside this machine would get, and the variable overriding its uri.
+STORE_REACH = {
+    "port_store": "the ports and the vault (clear personal values) would be sent there",
+    "landing": "the source files would be read from there, with the store's credentials",
+}
+STORE_TRAFFIC = {"port_store": "the ports and the vault go to", "landing": "source files come from"}
+STORE_VARIABLES = {"port_store": "MESH_PORT_STORE", "landing": "MESH_LANDING"}
 OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE", "MESH_LANDING")
 
 
@@ -100,7 +119,10 @@ class InstanceSettings(_Settings):
 
 class RunQueue(_Settings):
     max_concurrent: int = Field(10, ge=1, description="Runs in progress at once across the mesh; more wait in Dagster's run queue.")
-    per_domain: int = Field(2, ge=1, description="Runs in progress at once per domain (code location).")
+    per_domain: int = Field(2, ge=1, description=(
+        "Runs of one domain (code location) in progress at once; more wait in the queue. Their builds still go one product "
+        "at a time: a domain's DuckDB file has one writer (its pool admits one step), so a second run waits for that slot."
+    ))
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -108,6 +130,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 class CodeServers(_Settings):
     host: str = Field("127.0.0.1", description="Where the domains' gRPC code servers listen (and the webserver finds them).")
+    allow_remote: bool = Field(False, description="Let them listen beyond this machine (their gRPC has no authentication).")
     first_port: Port = Field(4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on.")
     ports: dict[str, Port] = Field(default_factory=dict, description="A fixed port for some domains, by name.")
 
@@ -121,8 +144,9 @@ class CodeServers(_Settings):
 class StoreSettings(_Settings):
     """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone (<uri>/<domain>/…)."""
 
-    uri: str = Field(min_length=1, description="A local folder (relative: to the repository) or s3://bucket/prefix.")
+    uri: str = Field(min_length=1, description="A local folder (relative: to the repository, inside it) or s3://bucket/prefix.")
     storage_options: dict[str, Value] = Field(default_factory=dict, description="deltalake's storage options for the store: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, …")
+    allow_remote: bool = Field(False, description="Let the store's endpoint (AWS_ENDPOINT_URL) be outside this machine.")
 
     @property
     def on_object_store(self) -> bool:
@@ -131,6 +155,11 @@ class StoreSettings(_Settings):
     def resolved_options(self) -> dict[str, str]:
         """The storage options with every `{env: NAME}` read from the environment."""
         return {key: resolved(value) or "" for key, value in self.storage_options.items()}
+
+    def endpoints(self) -> dict[str, str]:
+        """The endpoints the options name (option → URL), as they stand now; one read from an unset variable is left out."""
+        named = {key: resolved(value) for key, value in self.storage_options.items() if key.lower() in ENDPOINT_OPTIONS}
+        return {key: url for key, url in named.items() if url}
 
 
 class KubernetesPostgres(_Settings):
@@ -174,6 +203,7 @@ class Deployment(_Settings):
             raise MeshError(f"'{name}' is not a deployment name (MESH_ENV or --env): letters, digits, '-' and '_', naming deploy/<name>.yaml")
         file = Path(root) / DEPLOY_FOLDER / f"{name}.yaml"
         data: dict[str, Any] = {}
+        document = None
         if file.is_file():
             from mesh_platform.core.yaml_document import load_yaml_document
 
@@ -193,6 +223,7 @@ class Deployment(_Settings):
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
             raise MeshError(f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}") from None
+        deployment._check_reach(Path(root).resolve(), document)
         if require_environment:
             deployment._check_environment()
         return deployment
@@ -200,6 +231,44 @@ class Deployment(_Settings):
     @property
     def uses_postgres(self) -> bool:
         return self.instance.postgres_url is not None
+
+    def _check_reach(self, root: Path, document: YamlDocument | None) -> None:
+        """Nothing reaches beyond this machine or outside the mesh's folder unless the file says so: a code server
+        listening on another interface, a store endpoint elsewhere, a relative store folder that climbs out."""
+        problems: list[tuple[tuple[str, ...], str, str]] = []
+        servers = self.code_servers
+        if servers is not None and not servers.allow_remote and not is_loopback(servers.host):
+            problems.append((
+                ("code_servers", "host"),
+                f"'{servers.host}' listens beyond this machine, and a code server's gRPC has no authentication: "
+                "whoever reaches it runs the domains' code",
+                "use 127.0.0.1, or set code_servers.allow_remote: true behind a firewall",
+            ))
+        for block, store in (("port_store", self.port_store), ("landing", self.landing)):
+            problems += _store_problems(block, store, root) if store else []
+        for path, message, fix in problems:
+            variable = STORE_VARIABLES.get(path[0]) if path[-1] == "uri" else None
+            if document is None or (variable and os.environ.get(variable)):  # the environment's setting, not the file's
+                raise MeshError(f"{variable or '.'.join(path)}: {message} — {fix}")
+        if problems:
+            raise DeploymentError([document.problem(path, message, fix) for path, message, fix in problems])
+
+    def warnings(self, listening: dict[str, int] | None = None) -> list[str]:
+        """What the file lets reach beyond this machine (allow_remote), one line each: said wherever the mesh serves or
+        builds. `listening`: each domain's code server port, to name what listens where."""
+        where = f"{self.file}: " if self.file else ""
+        said = []
+        if (servers := self.code_servers) is not None and not is_loopback(servers.host):
+            ports = ", ".join(f"{domain} on {servers.host}:{port}" for domain, port in (listening or {}).items())
+            said.append(f"{where}code_servers: unauthenticated gRPC code servers listen beyond this machine "
+                        f"(allow_remote: true): {ports or f'on {servers.host}'}")
+        for block, store in (("port_store", self.port_store), ("landing", self.landing)):
+            for key, url in (store.endpoints() if store else {}).items():
+                if (host := urlsplit(url).hostname) and not is_loopback(host):
+                    plain = ", unencrypted (http)" if urlsplit(url).scheme == "http" else ""
+                    said.append(f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
+                                f"outside this machine (allow_remote: true){plain}")
+        return said
 
     def _check_environment(self) -> None:
         """What the deployment needs must be there now (its environment variables, its packages): a missing
@@ -234,6 +303,33 @@ class Deployment(_Settings):
             "# One writer per domain DuckDB file: every product asset sits in its domain's pool, one step at a time.\n"
         )
         return header + yaml.safe_dump(settings, sort_keys=False)
+
+
+def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[tuple[str, ...], str, str]]:
+    """A store folder that climbs out of the mesh, an endpoint that is no URL or (without allow_remote) is elsewhere."""
+    problems = []
+    inside = Path(os.path.normpath(root / store.uri))
+    if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
+        problems.append(((block, "uri"), f"'{store.uri}' leads outside the mesh's folder (to {inside})",
+                         "write the folder's absolute path if the store is meant to be there"))
+    for key, url in store.endpoints().items():
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(((block, "storage_options", key), f"'{url}' is not an endpoint URL", "write http(s)://host[:port]"))
+        elif not store.allow_remote and not is_loopback(parts.hostname):
+            problems.append(((block, "storage_options", key), f"{parts.hostname} is outside this machine: {STORE_REACH[block]}",
+                             f"set {block}.allow_remote: true if the store is meant to be there, or use one on 127.0.0.1"))
+    return problems
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine's loopback (localhost, 127.0.0.0/8, ::1); any other name or address is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _dagster_value(value: Value) -> Any:

@@ -2,9 +2,9 @@
 
 Everything the mesh writes — the Dagster instance, each domain's DuckDB file,
 the published ports, the vault, the access log — lives under one folder,
-`MESH_HOME` (default `.mesh/` in the mesh's root); `mesh reset` empties it. Source
-files arrive outside it, in the landing zone (default `landing/` in the root), so a
-reset never deletes them.
+`MESH_HOME` (default `.mesh/` in the mesh's root), its owner's only (`core.owner_only`);
+`mesh reset` empties it. Source files arrive outside it, in the landing zone (default
+`landing/` in the root), so a reset never deletes them.
 
 The mesh's own settings file, `mesh.yaml` at its root (`core.project`), says where each
 of these is; this module is the one place that reads the environment, which overrides it:
@@ -41,6 +41,7 @@ from pathlib import Path
 from mesh_platform.core.address import Address
 from mesh_platform.core.deployment import LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.owner_only import private_folder, write_private
 from mesh_platform.core.project import ProjectSettings
 
 WORKSPACE_FILE = "workspace.yaml"
@@ -279,13 +280,19 @@ class MeshSettings:
         journals = tuple(self.home.glob(f"{self.access_log_file.name}*"))  # the SQLite file and its journal or WAL files
         return (*fixed, self.access_log_file, *journals)
 
+    def ensure_home(self) -> Path:
+        """MESH_HOME, made when missing, its owner's only (also one made by hand with a wider mode)."""
+        return private_folder(self.home)
+
     def ensure_dagster_home(self) -> Path:
-        """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change)."""
-        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        """Create the Dagster instance folder with the deployment's instance settings (rewritten when they change),
+        its owner's only: `dagster.yaml` may hold a literal PostgreSQL password."""
+        self.ensure_home()
+        private_folder(self.dagster_home)
         instance_yaml = self.dagster_home / "dagster.yaml"
         wanted = self.instance_deployment.instance_yaml()
-        if not instance_yaml.exists() or instance_yaml.read_text() != wanted:
-            instance_yaml.write_text(wanted)
+        if not instance_yaml.exists() or instance_yaml.stat().st_mode & 0o077 or instance_yaml.read_text() != wanted:
+            write_private(instance_yaml, wanted)
         return self.dagster_home
 
     def environment(self) -> dict[str, str]:

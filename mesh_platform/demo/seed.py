@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
 
@@ -53,7 +54,7 @@ def seed_demo(settings: MeshSettings, rows: int = DEFAULT_ROWS, seed: int = 7) -
 
     def write(domain: str, name: str, frame: pd.DataFrame) -> None:
         path = settings.landing_dir(domain) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)  # the feeds hold personal data (e-mail addresses): their owner's only
         if name.endswith(".csv"):
             frame.to_csv(path, index=False)
         elif name.endswith(".jsonl"):
@@ -65,11 +66,10 @@ def seed_demo(settings: MeshSettings, rows: int = DEFAULT_ROWS, seed: int = 7) -
         written[str(path.relative_to(settings.landing_root))] = len(frame)
 
     for domain in DEMO_SOURCE_DOMAINS:
-        folder = settings.landing_dir(domain)
-        if folder.exists():
-            for old in folder.rglob("*"):
-                if old.is_file():
-                    old.unlink()
+        folder = private_folder(settings.landing_dir(domain))
+        for old in folder.rglob("*"):
+            if old.is_file():
+                old.unlink()  # what replaces it is written anew, with the owner-only mode
 
     write("customers", "customer_events.jsonl", _customer_events(rng, customers))
     orders = _orders(rng, customers, rows)

@@ -17,12 +17,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.owner_only import private_folder
+
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from mesh_platform.core.address import Address
 
 TABLE = "reads"
+CONNECT_SECONDS = 10  # a PostgreSQL server that does not answer: an error after this long, not a hang
 READERS_WINDOW = dt.timedelta(days=30)  # a product's consumers lately: what mesh show lists and a change's impact counts
 
 
@@ -77,8 +81,8 @@ class AccessLog:
         from sqlalchemy.pool import NullPool
 
         if self.file is None:
-            return sa.create_engine(self.url, poolclass=NullPool)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
+            return sa.create_engine(self.url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_SECONDS})
+        private_folder(self.file.parent)
         engine = sa.create_engine(f"sqlite:///{self.file}", connect_args={"timeout": 60}, poolclass=NullPool)
         sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA journal_mode=WAL"))
         return engine
@@ -89,6 +93,12 @@ class AccessLog:
         table = _reads_table()
         try:
             table.metadata.create_all(engine, checkfirst=True)
+        except sa.exc.OperationalError as error:
+            if self.url is not None:  # the deployment's database does not answer: say so, not a traceback
+                reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+                raise MeshError(f"the access log's PostgreSQL database (the deployment's instance.postgres_url) "
+                                f"cannot be reached: {reason}") from None
+            table.metadata.create_all(engine, checkfirst=True)  # SQLite: another process created it at this moment
         except sa.exc.DBAPIError:  # another process created it at this moment
             table.metadata.create_all(engine, checkfirst=True)
         return table

@@ -15,7 +15,6 @@ code location configures them from the environment when its definitions load
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.address import Address
 from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import FromEnvironment, StoreSettings
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance.access_log import AccessLog
@@ -39,7 +39,6 @@ from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import DevPortStore, PortStore
-from mesh_platform.storage.vault import PRIVATE
 
 CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
 
@@ -117,9 +116,7 @@ class DomainDuckDBResource(DuckDBResource):
     def workspace(self, readable: Iterable[Path] = ()) -> Iterator[DomainWorkspace]:
         """A connection with the staging and products schemas and the platform's SQL functions,
         closed to every file but the database and the `readable` folders."""
-        folder = Path(self.database).parent
-        folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
-        os.chmod(folder, PRIVATE)  # the file holds the domain's clear values: its owner only
+        private_folder(Path(self.database).parent)  # the file holds the domain's clear values: its owner only
         with self.get_connection() as connection:
             try:
                 yield DomainWorkspace.prepare(connection, self.database, readable)

@@ -1,18 +1,19 @@
 """Domains served as gRPC code servers: one process per domain, the webserver and daemon load the mesh from them.
 
 In the `local` shape `dagster dev` loads every domain's code location as a Python module in
-processes of its own. A deployment with `code_servers` serves each domain with Dagster's own
-`dagster code-server start` on its port instead; the webserver, the daemon and the runs they launch
+processes of its own. A deployment with `code_servers` serves each domain with Dagster's own code
+server, `dagster api grpc`, on its port instead; the webserver, the daemon and the runs they launch
 reach the domain through it, so one domain's server can be restarted or upgraded alone while the
-others keep serving. The workspace they load is written for the deployment under MESH_HOME
-(`deploy/<env>/workspace.yaml`, beside the deployment's Dagster instance): the repository's `workspace.yaml` still says which domains exist.
+others keep serving. `mesh serve` watches over the servers it runs (`runtime.services`): one that
+dies is started again and the others never stop for it. The workspace they load is written for the
+deployment under MESH_HOME (`deploy/<env>/workspace.yaml`, beside the deployment's Dagster
+instance): the repository's `workspace.yaml` still says which domains exist.
 """
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,10 @@ import yaml
 from mesh_platform.catalog.workspace import Domain, read_workspace
 from mesh_platform.core.deployment import CodeServers
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.instance import prepare_instance
+from mesh_platform.runtime.services import Service, run_services
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,15 @@ class CodeServer:
     def command(self) -> list[str]:
         """Dagster's code server for the domain's definitions module, from the repository root."""
         return [
-            sys.executable, "-m", "dagster", "code-server", "start", "-h", self.host, "-p", str(self.port),
+            sys.executable, "-m", "dagster", "api", "grpc", "-h", self.host, "-p", str(self.port),
             "--module-name", self.domain.module, "--working-directory", str(self.root), "--location-name", self.domain.name,
+            "--lazy-load-user-code",  # a domain that fails to load is served as its error (shown in the UI), not a crash
             "--use-python-environment-entry-point",  # its runs start with this Python, whatever `dagster` PATH finds
             "--log-level", "warning",
         ]
+
+    def service(self) -> Service:
+        return Service(f"{self.domain.name}'s code server on {self.host}:{self.port}", tuple(self.command()), restart=True)
 
     def workspace_entry(self) -> dict:
         return {"grpc_server": {"host": self.host, "port": self.port, "location_name": self.domain.name}}
@@ -69,8 +77,7 @@ def workspace_file(settings: MeshSettings) -> Path:
     """The workspace the webserver and daemon load: the repository's, or one of gRPC servers for the deployment."""
     if settings.deployment.code_servers is None:
         return settings.workspace_file
-    file = settings.deployment_folder / "workspace.yaml"
-    file.parent.mkdir(parents=True, exist_ok=True)
+    file = private_folder(settings.deployment_folder) / "workspace.yaml"
     text = (
         f"# Written by mesh-platform for the deployment '{settings.deployment.name}': each domain from its code server\n"
         f"# (mesh --env {settings.deployment.name} serve DOMAIN). The domains are the ones of {settings.workspace_file}.\n"
@@ -81,28 +88,13 @@ def workspace_file(settings: MeshSettings) -> Path:
     return file
 
 
-def serve(settings: MeshSettings, domains: list[str]) -> int:
-    """Run the code servers of `domains` (all when empty) until interrupted or one stops; its exit code."""
-    servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
-    processes = [subprocess.Popen(server.command(), cwd=settings.root, env=settings.environment()) for server in servers]
-    try:
-        while True:
-            for process in processes:
-                try:
-                    return process.wait(timeout=0.5)
-                except subprocess.TimeoutExpired:
-                    continue
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def serve(settings: MeshSettings, servers: list[CodeServer], say: Callable[[str], None]) -> int:
+    """Run the code servers until a stop signal, each started again when it dies (`runtime.services`): 0 when stopped.
+    The instance's storage is created first, once, so that the servers never race to create it."""
+    prepare_instance(settings)
+    for server in servers:
+        say(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
+    return run_services([server.service() for server in servers], settings.root, settings.environment(), say)
 
 
 def _config(settings: MeshSettings) -> CodeServers:
@@ -110,3 +102,10 @@ def _config(settings: MeshSettings) -> CodeServers:
         where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
         raise MeshError(f"{where} serves no code servers: domains load as Python modules in it — add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve")
     return settings.deployment.code_servers
+
+
+def reach_warnings(settings: MeshSettings) -> list[str]:
+    """What the deployment lets reach beyond this machine, one line each, naming where each code server listens."""
+    if settings.deployment.code_servers is None:
+        return settings.deployment.warnings()
+    return settings.deployment.warnings({server.domain.name: server.port for server in code_servers(settings)})

@@ -18,6 +18,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.durations import parse_duration
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.product.run_tags import DOMAIN_TAG
+from mesh_platform.runtime.instance import open_instance
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -120,9 +121,9 @@ def mesh_cost(settings: MeshSettings, since: dt.datetime, until: dt.datetime | N
     import dagster as dg
 
     until = until or dt.datetime.now(dt.UTC)
-    if not (settings.dagster_home / "dagster.yaml").exists():
-        return CostReport(since, until, domain, ())
-    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+    if not settings.deployment.uses_postgres and not (settings.dagster_home / "dagster.yaml").exists():
+        return CostReport(since, until, domain, ())  # an embedded mesh that never ran
+    with open_instance(settings) as instance:
         # A run last updated before the window ended before it: none of its builds can count.
         records = instance.get_run_records(filters=dg.RunsFilter(updated_after=since))
         builds = [b for record in records for b in _builds(instance, record.dagster_run)]

@@ -17,6 +17,7 @@ from mesh_platform.catalog.freshness import Freshness, freshness, partition_fres
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import Glossary
 from mesh_platform.product.checks import NOT_CHECKED, check_names
+from mesh_platform.runtime.instance import open_instance
 from mesh_platform.runtime.recovery import recover_dead_runs
 
 if TYPE_CHECKING:
@@ -97,12 +98,11 @@ class ProductHealth:
 
 
 def mesh_health(settings: MeshSettings, glossary: Glossary, products: list[Product], now: dt.datetime | None = None) -> list[ProductHealth]:
-    """The health of `products`, read from the Dagster instance of the mesh `settings` describe."""
-    import dagster as dg
-
-    if not (settings.dagster_home / "dagster.yaml").exists():
+    """The health of `products`, read from the Dagster instance of the mesh `settings` describe (an embedded mesh
+    that never ran has none: nothing built yet; a deployment's database is always read)."""
+    if not settings.deployment.uses_postgres and not (settings.dagster_home / "dagster.yaml").exists():
         return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(glossary, p)) for p in products]
-    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+    with open_instance(settings) as instance:
         recover_dead_runs(instance)  # a run whose process died is failed, not "running" forever
         return [_product_health(instance, glossary, product, now) for product in products]
 

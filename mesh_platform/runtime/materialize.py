@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Literal
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
-from mesh_platform.core.deployment import resolved
 from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
 from mesh_platform.runtime.recovery import recover_dead_runs
 
 if TYPE_CHECKING:
@@ -48,9 +48,6 @@ Status = Literal["materialized", "failed", "skipped"]
 BATCH_TAG = "mesh/batch"  # the id `mesh materialize` gives each run, to find it in the instance
 LAUNCHED_BY_TAG = "mesh/launched_by"
 POLL_SECONDS = 0.1
-# Written in the instance folder once `mesh materialize` has created the instance's storage: a PostgreSQL
-# instance has no file to tell, and opening it first, alone, costs every later command a second.
-STORAGE_CREATED = ".mesh-storage-created"
 KEPT_LOGS = 20  # the log files of the last runs of each domain that MESH_HOME/logs keeps
 
 
@@ -200,9 +197,7 @@ class _Materialization:
         (importing Dagster and opening its storage take as long as starting a run), or before them when it
         is new (processes creating the same storage at once break it: SQLite's schema version table,
         PostgreSQL's `CREATE TABLE`s)."""
-        import dagster as dg
-
-        instance = self._exit.enter_context(dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())))
+        instance = self._exit.enter_context(open_instance(self.settings))
         for dead in recover_dead_runs(instance):
             self.notify("recovered", dead)
         self.instance = instance
@@ -219,9 +214,9 @@ class _Materialization:
         self._refuse_unpublished_inputs(batches, set(wanted))
         after = _batch_dependencies(batches)
         pending, running, done = list(range(len(batches))), {}, set()
-        if not _storage_created(self.settings):
+        check_reachable(self.settings)  # before any run: a run cannot tell why its instance does not answer
+        if not storage_created(self.settings):
             self._open_instance()  # a new instance: its storage is created once, here, before runs open it side by side
-            (self.settings.dagster_home / STORAGE_CREATED).write_text(_storage_identity(self.settings))
         while pending or running:
             for index in [i for i in pending if after[i] <= done][: max(0, jobs - len(running))]:
                 pending.remove(index)
@@ -483,22 +478,3 @@ def _log_file(settings: MeshSettings, domain: str) -> Path:
 def _tail(file: Path, lines: int = 3) -> str:
     text = [line for line in file.read_text(errors="replace").splitlines() if line.strip()]
     return " | ".join(text[-lines:])
-
-
-def _storage_created(settings: MeshSettings) -> bool:
-    """Whether the instance's storage exists: its SQLite file, or the mark left when this very storage (the same
-    instance settings and database) was created."""
-    home = settings.dagster_home
-    if (home / "history" / "runs.db").exists():
-        return True
-    mark = home / STORAGE_CREATED
-    return mark.exists() and mark.read_text() == _storage_identity(settings)
-
-
-def _storage_identity(settings: MeshSettings) -> str:
-    """A digest of what decides where the instance's storage is: its dagster.yaml and the database URL it names."""
-    import hashlib
-
-    url = resolved(settings.instance_deployment.instance.postgres_url)
-    text = (settings.ensure_dagster_home() / "dagster.yaml").read_text() + "\n" + str(url)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.storage.delta import (
     FileSplit,
     SchemaChangeError,
@@ -44,7 +44,7 @@ from mesh_platform.storage.retention import (
     remove_versions_before,
     retained_properties,
 )
-from mesh_platform.storage.vault import PRIVATE, Vault
+from mesh_platform.storage.vault import Vault
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -320,8 +320,7 @@ class Port:
         if not self.store.local:
             return  # an object store has no folders; its bucket's policy says who reads it
         if not self.store.path.exists():  # a new store: its owner only, like the vault and the DuckDB files
-            self.store.path.mkdir(parents=True, mode=PRIVATE, exist_ok=True)  # another domain's build may make it at this moment
-            os.chmod(self.store.path, PRIVATE)
+            private_folder(self.store.path)
         self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _commit_metadata(

@@ -14,7 +14,6 @@ retention runs once versions went): a personal value gone from the data leaves t
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,12 +22,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
+from mesh_platform.core.owner_only import private_folder
 from mesh_platform.core.sql import quote
 from mesh_platform.storage.delta import arrow_dataset, delta_table, is_delta_table
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.retention import MAINTENANCE, folder_files, remove_replaced_files
 
-PRIVATE = 0o700  # the vault's folders: its owner only
 READ_GRACE = dt.timedelta(hours=1)  # a vault file a prune replaced stays this long: a read that opened it before has time to end
 
 
@@ -58,8 +57,7 @@ class Vault:
         location = self.location(domain)
         if location.local:  # an object store's vault is private by its bucket's policy
             for folder in (self.root.path, location.path):
-                folder.mkdir(mode=PRIVATE, exist_ok=True)
-                os.chmod(folder, PRIVATE)
+                private_folder(folder)
         if not is_delta_table(location):
             write_deltalake(location.uri, pairs, mode="append", storage_options=location.storage_options())
             return

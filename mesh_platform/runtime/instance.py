@@ -1,0 +1,125 @@
+"""The mesh's Dagster instance: reachable, its storage created once, then opened.
+
+Every command that reads or writes Dagster's state asks for it here. In a deployment on PostgreSQL
+the database is tried first, once and briefly: one that cannot be reached is a one-line error naming
+the setting, not Dagster's retries ending in a traceback. A new instance's storage (SQLite files, or
+PostgreSQL's tables) is created by Dagster itself, by one process at a time (a lock beside
+`dagster.yaml`), before anything else opens it side by side: the code servers, the webserver and the
+daemon of `mesh serve`/`mesh ui`/`mesh daemon`, or the runs of `mesh materialize`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from mesh_platform.core.deployment import FromEnvironment, resolved
+from mesh_platform.core.errors import MeshError
+from mesh_platform.core.owner_only import write_private
+from mesh_platform.core.settings import MeshSettings
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+# Written in the instance folder once its storage is created: a PostgreSQL instance has no file to tell,
+# and opening it first, alone, costs every later command a second.
+STORAGE_CREATED = ".mesh-storage-created"
+CONNECT_SECONDS = 10
+
+
+class InstanceUnreachableError(MeshError):
+    """The deployment's PostgreSQL database cannot be reached (or refuses the mesh)."""
+
+
+def check_reachable(settings: MeshSettings) -> None:
+    """A deployment's PostgreSQL database answers, or a one-line error says which setting names it and why not."""
+    url = resolved(settings.deployment.instance.postgres_url)
+    if url is None:
+        return
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    try:
+        parts = sa.engine.make_url(url)
+        if parts.get_backend_name() != "postgresql":
+            raise ValueError(parts.drivername)
+        engine = sa.create_engine(parts, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_SECONDS})
+    except Exception:  # SQLAlchemy's own error repeats the URL, password and all
+        raise InstanceUnreachableError(
+            f"{_setting(settings)}: not a PostgreSQL URL — write postgresql://user:password@host:5432/database") from None
+    where = f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}, database {parts.database or '(none)'}"
+    try:
+        engine.connect().close()
+    except sa.exc.DBAPIError as error:
+        cause = error.orig or error  # the driver's message, without SQLAlchemy's statement and link
+        reason = next((line.strip() for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
+        if parts.password:
+            reason = reason.replace(parts.password, "***")
+        reason = reason.removeprefix(f'connection to server at "{parts.host}", port {parts.port or 5432} failed: ')
+        reason = " ".join(reason.removeprefix("FATAL:").split())
+        fix = ("create it (README, Deploy: the role and the database)" if "does not exist" in reason
+               else "correct the user or the password in the URL" if "authentication" in reason
+               else "start PostgreSQL, or correct the host and port in the URL")
+        raise InstanceUnreachableError(f"{_setting(settings)}: cannot reach {where}: {reason} — {fix}") from None
+    finally:
+        engine.dispose()
+
+
+def prepare_instance(settings: MeshSettings) -> None:
+    """The instance reachable and its storage created, before processes open it side by side."""
+    check_reachable(settings)
+    if not storage_created(settings):
+        _create(settings).dispose()
+
+
+@contextlib.contextmanager
+def open_instance(settings: MeshSettings) -> Iterator[dg.DagsterInstance]:
+    """The mesh's Dagster instance, open (reachable, its storage created first when new)."""
+    import dagster as dg
+
+    check_reachable(settings)
+    created = None if storage_created(settings) else _create(settings)
+    with created or dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        yield instance
+
+
+def _create(settings: MeshSettings) -> dg.DagsterInstance:
+    """A new instance opened, Dagster creating the storage it does not find: one process at a time (a lock beside
+    dagster.yaml), so no two create the same tables at once; one that waited finds them made."""
+    import dagster as dg
+
+    home = settings.ensure_dagster_home()
+    with (home / ".mesh-storage.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        instance = dg.DagsterInstance.from_config(str(home))
+        write_private(home / STORAGE_CREATED, _storage_identity(settings))
+    return instance
+
+
+def storage_created(settings: MeshSettings) -> bool:
+    """Whether the instance's storage exists: its SQLite file, or the mark left when this very storage (the same
+    instance settings and database) was created."""
+    home = settings.dagster_home
+    if (home / "history" / "runs.db").exists():
+        return True
+    mark = home / STORAGE_CREATED
+    return mark.exists() and mark.read_text() == _storage_identity(settings)
+
+
+def _storage_identity(settings: MeshSettings) -> str:
+    """A digest of what decides where the instance's storage is: its dagster.yaml and the database URL it names."""
+    url = resolved(settings.instance_deployment.instance.postgres_url)
+    text = (settings.ensure_dagster_home() / "dagster.yaml").read_text() + "\n" + str(url)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _setting(settings: MeshSettings) -> str:
+    """Where the PostgreSQL URL is set, for messages."""
+    deployment, url = settings.deployment, settings.deployment.instance.postgres_url
+    if isinstance(url, FromEnvironment) and deployment.file is None:
+        return url.env
+    where = f"{deployment.file}: instance.postgres_url" if deployment.file else "instance.postgres_url"
+    return f"{where} ({{env: {url.env}}})" if isinstance(url, FromEnvironment) else where
