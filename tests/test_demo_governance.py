@@ -11,7 +11,7 @@ from mesh_platform.core.countries import iso_alpha2_codes, iso_country_code
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.glossary import load_glossary
 
-from .conftest import owner_read
+from .conftest import REPO, owner_read
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_country_values_from_every_demo_source_are_iso_codes_after_publish(demo_
 
 
 def test_the_customer_crosswalk_joins_sales_to_customers(demo_mesh):
-    address, sales_column, crm_column = load_glossary().crosswalk("customer", "sales", "customers")
+    address, sales_column, crm_column = load_glossary(REPO / "governance" / "glossary.yaml").crosswalk("customer", "sales", "customers")
     keys = read_product(address, consumer="sales")  # customer_keys is public: sales reads it
     orders = owner_read("mesh://sales/orders")
     joined = orders.merge(keys, left_on="customer_number", right_on=sales_column, how="left")

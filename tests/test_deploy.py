@@ -311,6 +311,7 @@ def test_a_deployment_that_cannot_run_on_kubernetes_is_refused_with_the_field_to
 
 def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_builds_from_the_repository(monkeypatch):
     monkeypatch.delenv("MESH_POSTGRES_URL", raising=False)  # rendered on a laptop: the cluster's secrets are not here
+    monkeypatch.delenv("MESH_LANDING", raising=False)  # the file's landing zone, not a test's (the demo fixture sets one)
     settings = MeshSettings(root=REPO, home=REPO / ".mesh", deployment=Deployment.load(REPO, "prod", require_environment=False))
     values = helm_values(settings)
     assert sorted(d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"]) == sorted(d.name for d in read_workspace(REPO))
@@ -318,6 +319,8 @@ def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
     copied = [line.split()[1:-1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
     assert copied and all((REPO / source).exists() for sources in copied for source in sources)
+    image = {source for sources in copied for source in sources}
+    assert {"mesh.yaml", "governance", "macros.sql", "workspace.yaml", "domains"} <= image, "the image holds the whole mesh"
     assert 'pip install --no-cache-dir ".[kubernetes]"' in dockerfile
     assert "kubernetes" in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 

@@ -20,15 +20,15 @@ def seed(
     from mesh_platform.demo.seed import DEMO_SOURCE_DOMAINS, seed_demo  # pandas and Faker: only when seeding
 
     settings = MeshSettings.from_env()
-    if missing := [d for d in DEMO_SOURCE_DOMAINS if d not in {domain.name for domain in read_workspace(settings.root)}]:
-        raise MeshError(
-            f"mesh seed writes the demo mesh's source files, and this mesh has no domain {', '.join(missing)}; "
-            "deliver your own files to the landing zone, or try the demo: mesh init --demo DIR"
-        )
     if settings.deployment.landing is not None and settings.deployment.landing.on_object_store:
         raise MeshError(
             f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment '{settings.deployment.name}' "
             f"reads them from {settings.landing_uri}: seed without --env, then copy the folder there (e.g. aws s3 sync)"
+        )
+    if missing := [d for d in DEMO_SOURCE_DOMAINS if d not in {domain.name for domain in read_workspace(settings.root)}]:
+        raise MeshError(
+            f"mesh seed writes the demo mesh's source files, and this mesh has no domain {', '.join(missing)}; "
+            "deliver your own files to the landing zone, or try the demo: mesh init --demo DIR"
         )
     summary = seed_demo(settings, rows=rows, seed=random_seed)
     for file, count in summary.files.items():

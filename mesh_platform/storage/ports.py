@@ -443,7 +443,10 @@ class Port:
         return (int(latest["version"]), json.loads(document)) if document else None
 
     def published_contract(self, version: int | None = None) -> dict[str, Any] | None:
-        """The contract document a version was published under."""
+        """The contract document a version (default: the current one) was published under."""
+        if version is None:  # the newest commit may be maintenance (retention's): the current version is the latest publish
+            current = self.current_contract()
+            return current[1] if current else None
         wanted = self.table(version).version()
         for commit in self.table().history():
             if commit.get("version") == wanted and f"{METADATA_PREFIX}contract" in commit:
