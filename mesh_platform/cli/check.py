@@ -17,12 +17,12 @@ def check_command(
 ) -> None:
     """Validate every contract and run every policy; exit 1 on any error-severity violation."""
     # The recipe types are Dagster components: imported only by the commands that need them.
-    from mesh_platform.recipes.validation import recipe_problems
+    from mesh_platform.recipes.validation import checked_recipe
 
     view = mesh_view(MeshSettings.from_env())
     if domain and domain not in view.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
-    report = check_mesh(view, domain, recipe_problems)
+    report = check_mesh(view, domain, checked_recipe)
     if as_json:
         print_json(
             {

@@ -23,11 +23,14 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
+from mesh_platform.quality.evaluation import rules_reading_files
 from mesh_platform.storage.ports import PortStore
 
 DOMAIN_POLICY_FILE = "policies.py"
 GOVERNANCE_SCOPE = "governance"  # the id prefix of the governance group's own mesh-wide policies (mesh.yaml's `policies`)
-RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
+# A product → what definitions load would refuse in its recipe, and the files its SQL reads that a build refuses
+# (`recipes.validation.checked_recipe`; readable: the folders a build's SQL may read, its domain's landing folder).
+RecipeCheck = Callable[[Product, MeshView, list[Path]], list[Problem]]
 
 
 def mesh_view(settings: MeshSettings) -> MeshView:
@@ -108,10 +111,12 @@ def _policies_in_file(file: Path, modified: int, scope: str) -> tuple[list[Polic
 
 
 def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_problems: RecipeCheck | None = None) -> CheckReport:
-    """Every contract problem and policy violation of the mesh (default: the one the environment names);
-    with `recipe_problems`, every recipe setting definitions load would refuse too (`recipes.validation`)."""
+    """Every contract problem and policy violation of the mesh (default: the one the environment names), and
+    every SQL rule reading a file a build refuses; with `recipe_problems`, every recipe setting definitions load
+    would refuse too, and recipe SQL reading such a file (`recipes.validation`)."""
     view = view or mesh_view(MeshSettings.from_env())
     catalog = view.catalog
+    settings = MeshSettings.from_env(root=catalog.root, require_environment=False)
     shared, violations = mesh_policies(view)
     domains = [domain] if domain else list(catalog.domains)
     policies = list(shared)
@@ -123,10 +128,12 @@ def check_mesh(view: MeshView | None = None, domain: str | None = None, recipe_p
         violations += problems
         for file, error in sorted(catalog.broken_in(name).items()):
             violations += _contract_violations(file, error)
+        readable = [settings.landing_dir(name)]  # what a build's SQL may read besides its inputs
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
-            violations += _rules_violations(product, view)
+            violations += _rules_violations(product, view, readable)
             if recipe_problems is not None:
-                violations += [_violation("mesh.recipe", str(product.address), p) for p in recipe_problems(product.recipe_file)]
+                found = recipe_problems(product, view, readable)
+                violations += [_violation("mesh.recipe", str(product.address), p) for p in found]
             violations += _run(product, view, [*shared, *own])
     return CheckReport(violations, sum(len(catalog.in_domain(n)) for n in domains), policies)
 
@@ -173,15 +180,15 @@ def glossary_violations(view: MeshView) -> list[Violation]:
     return violations
 
 
-def _rules_violations(product: Product, view: MeshView) -> list[Violation]:
+def _rules_violations(product: Product, view: MeshView, readable: list[Path]) -> list[Violation]:
     try:
-        rules_with_terms(product.contract, view.glossary)
+        rules = rules_with_terms(product.contract, view.glossary)
     except ContractError as error:
-        return [
-            Violation("mesh.contract", "error", str(product.address), p.file, p.line, f"{p.field}: {p.message}", p.fix)
-            for p in error.problems
-        ]
-    return []
+        problems = error.problems
+    else:
+        problems = rules_reading_files(product.contract, rules, readable)
+    address = str(product.address)
+    return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field}: {p.message}", p.fix) for p in problems]
 
 
 def _import_fresh(module: str) -> None:

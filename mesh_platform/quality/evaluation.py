@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mesh_platform.core.errors import Problem
 from mesh_platform.core.sql import quote
 from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
+from mesh_platform.storage.sandbox import REFUSAL, empty_table_sql, refused_file, sandbox
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from mesh_platform.contract.model import Contract
+
 SAMPLE_SIZE = 5
 SAMPLE_SEED = 42  # rows a sampled rule reads are the same on every build of the same data
 HIDDEN = "(not shown: personal data)"
+CHECKED_TABLE = "mesh_checked_table"  # the staged table's stand-in when rules are bound before a build
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,32 @@ def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnecti
     results = [_without_values(r) if r.rule.column in hidden else r for r in results]
     order = {rule.name: index for index, rule in enumerate(rules)}
     return sorted(results, key=lambda r: order[r.rule.name])
+
+
+def rules_reading_files(contract: Contract, rules: list[QualityRule], readable: Iterable[Path]) -> list[Problem]:
+    """The SQL rules whose query reads a file a build's sandbox refuses (allowed: the `readable` folders, as in the build),
+    found before any build by binding each query on a table of no rows with the contract's columns."""
+    queried = [rule for rule in rules if rule.query]
+    if not queried:
+        return []
+    connection = sandbox(readable)
+    problems = []
+    try:
+        shape = empty_table_sql((c.name, c.physical_type) for c in contract.columns)
+        connection.execute(f"CREATE VIEW {CHECKED_TABLE} AS {shape}")
+        for rule in queried:
+            query = fill_placeholders(str(rule.query), CHECKED_TABLE, rule.column)
+            if (file := refused_file(lambda query=query: connection.sql(query))) is not None:
+                problems.append(contract.source.problem(
+                    (*rule.path, "query"),
+                    f"the rule's query reads the file {file}: a build refuses that ({REFUSAL})",
+                    "a rule's query reads the product's own table ({object}) only",
+                ))
+    except Exception:  # the table's shape cannot be made (the contract's types are checked elsewhere): nothing to bind
+        return []
+    finally:
+        connection.close()
+    return problems
 
 
 def _without_values(result: RuleResult) -> RuleResult:

@@ -82,6 +82,7 @@ class QualityRule:
     # Great Expectations reads at most this many rows, a repeatable reservoir sample (None: every row).
     sample_rows: int | None = None
     scope: Scope = "partition"
+    path: tuple[str | int, ...] = ()  # the rule's field in the contract (its line, for problems found later)
 
     @property
     def blocking(self) -> bool:
@@ -187,6 +188,7 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
             Threshold.from_rule(entry, ZERO),
             column.name if column else None,
             query=str(entry.query),
+            path=path,
         )
     if kind == "custom":
         if str(entry.engine or "").lower() not in ("greatexpectations", "great_expectations", "gx"):

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator, model_validator
 
 from mesh_platform.core.sql import select_problem
+from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import sql_lineage
-from mesh_platform.recipes.base import ProductRecipe
+from mesh_platform.recipes.base import ProductRecipe, SqlText
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,17 +49,26 @@ class SqlProduct(ProductRecipe):
     def check_files(self, folder: Path) -> list[tuple[str, str]]:
         if not self.sql_file:
             return []
-        if problem := self.file_problem(folder, self.sql_file, "sql_file"):
+        if problem := self.file_problem(folder, self.sql_file, "sql_file", "SQL"):
             return [("sql_file", problem)]
-        if problem := select_problem(self.query(folder)):
+        try:
+            query = self.query(folder)
+        except UnreadableFileError as error:
+            return [("sql_file", f"sql_file '{self.sql_file}': {error.message}")]
+        if problem := select_problem(query):
             return [("sql_file", f"{self.sql_file} must hold one SELECT: {problem}")]
         return []
+
+    def sql_texts(self, folder: Path) -> list[SqlText]:
+        if self.sql is not None:
+            return [SqlText(("sql",), self.sql)]
+        return [SqlText(("sql_file",), self.query(folder), folder / str(self.sql_file))]
 
     def code_files(self, folder: Path) -> list[Path]:
         return [folder / self.sql_file] if self.sql_file else []
 
     def query(self, folder: Path) -> str:
-        return self.sql if self.sql is not None else (folder / str(self.sql_file)).read_text()
+        return self.sql if self.sql is not None else read_user_text(folder / str(self.sql_file), "SQL")
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         return sql_lineage(self.query(folder), inputs)

@@ -8,6 +8,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.user_files import read_user_text
 from mesh_platform.scaffold.files import replace_file
 
 
@@ -21,7 +22,7 @@ def _yaml() -> YAML:
 def add_code_location(workspace_file: Path, domain: str, module: str) -> None:
     """Append the domain as a `python_module` code location (atomically)."""
     yaml = _yaml()
-    document = yaml.load(workspace_file.read_text())
+    document = yaml.load(read_user_text(workspace_file, "YAML"))
     locations = document.get("load_from")
     if locations is None:
         raise MeshError(f"{workspace_file}: has no load_from list to add the code location to")
