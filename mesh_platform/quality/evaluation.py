@@ -24,7 +24,7 @@ from mesh_platform.core.errors import Problem
 from mesh_platform.core.sql import quote
 from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
-from mesh_platform.storage.sandbox import REFUSAL, empty_table_sql, refused_file, sandbox
+from mesh_platform.storage.sandbox import REFUSAL, binding_sandbox, empty_table_sql, refused_file
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,11 +86,11 @@ def rules_reading_files(contract: Contract, rules: list[QualityRule], readable: 
     queried = [rule for rule in rules if rule.query]
     if not queried:
         return []
-    connection = sandbox(readable)
+    connection = binding_sandbox(readable)
     problems = []
     try:
         shape = empty_table_sql((c.name, c.physical_type) for c in contract.columns)
-        connection.execute(f"CREATE VIEW {CHECKED_TABLE} AS {shape}")
+        connection.execute(f"CREATE TEMP VIEW {CHECKED_TABLE} AS {shape}")
         for rule in queried:
             query = fill_placeholders(str(rule.query), CHECKED_TABLE, rule.column)
             if (file := refused_file(lambda query=query: connection.sql(query))) is not None:

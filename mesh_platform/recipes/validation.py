@@ -9,6 +9,7 @@ green `mesh check` means every product folder loads.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ from mesh_platform.governance.glossary import register_term_parameter
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.product.build import BuildContext
 from mesh_platform.recipes.base import ProductRecipe, recipe_types
-from mesh_platform.storage.sandbox import REFUSAL, empty_table_sql, refused_file, sandbox
+from mesh_platform.storage.sandbox import REFUSAL, binding_sandbox, empty_table_sql, refused_file
 
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Product
@@ -73,16 +74,19 @@ def checked_recipe(product: Product, view: MeshView, readable: list[Path]) -> li
 def sql_reading_files(product: Product, recipe: ProductRecipe, view: MeshView, readable: list[Path]) -> list[Problem]:
     """The file the recipe's SQL reads that a build's sandbox refuses, as a problem at the SQL holding it: found by
     composing the recipe's relation as a build does, in the same sandbox, on inputs of no rows (binding decides)."""
+    import duckdb
+
     texts = recipe.sql_texts(product.folder)
     inputs = [(item, view.catalog.products.get(item.address.unversioned())) for item in product.inputs]
     if not texts or any(source is None for _, source in inputs):  # an input the mesh lacks: mesh.granted-inputs says so
         return []
-    connection = sandbox(readable)
+    connection = binding_sandbox(readable)
     try:
         for item, source in inputs:
             shape = empty_table_sql((c.name, c.physical_type) for c in source.contract.columns)
-            connection.execute(f"CREATE VIEW {quote(item.alias)} AS {shape}")
-        register_term_parameter(connection, view.glossary, product.address.domain)
+            connection.execute(f"CREATE TEMP VIEW {quote(item.alias)} AS {shape}")
+        with contextlib.suppress(duckdb.CatalogException):  # there since an earlier check: binding needs it, never runs it
+            register_term_parameter(connection, view.glossary, product.address.domain)
         landing = readable[0] if readable else product.folder
         log = logging.getLogger(__name__)
         build = BuildContext(connection, product.contract, product.inputs, product.folder, landing, log, view.glossary)

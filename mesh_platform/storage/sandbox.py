@@ -9,6 +9,7 @@ after deciding access; the connection itself cannot open a port's files.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,6 +39,18 @@ def sandbox(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     return lock_down(duckdb.connect(), readable)
+
+
+def binding_sandbox(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """A connection for binding SQL (`refused_file`), on one sandboxed in-memory database kept per set of `readable`
+    folders: a cursor costs a millisecond, a database tens; its temporary views are its own, and closing it leaves
+    the database for the next."""
+    return _binding_database(tuple(sorted({str(Path(folder).resolve()) for folder in readable}))).cursor()
+
+
+@functools.lru_cache(maxsize=16)
+def _binding_database(readable: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    return sandbox(Path(folder) for folder in readable)
 
 
 def refused_file(compose: Callable[[], object]) -> str | None:
