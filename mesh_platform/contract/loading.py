@@ -144,13 +144,14 @@ def _schema_message(error: Any) -> str:
     if error.validator == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         return f"{kind_of(error.instance)} where {' or '.join(_JSON_KINDS.get(e, e) for e in expected)} is expected"
+    shown = repr(error.instance)
+    found = shown if len(shown) <= 40 and not isinstance(error.instance, (dict, list)) else kind_of(error.instance)
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
-        return f"{kind_of(error.instance)} is not allowed; use one of: {allowed}"
+        return f"{found} is not allowed; use one of: {allowed}"
     if error.validator == "additionalProperties":
         return f"{error.message}; put settings the standard has no field for under customProperties"
-    shown = repr(error.instance)
-    message = error.message.replace(shown, kind_of(error.instance)) if len(shown) > 40 else error.message
+    message = error.message.replace(shown, found) if found != shown else error.message
     return message if len(message) <= 200 else message[:200] + "…"
 
 
