@@ -2,6 +2,7 @@
 published or changed, nothing outside its place is read or written, and the other domains still load."""
 
 import contextlib
+import gc
 import os
 import shutil
 import subprocess
@@ -738,3 +739,17 @@ def test_a_delivery_of_only_empty_files_is_no_rows_and_the_contract_decides(lab)
     emptied = owner_read("mesh://crm/people")
     assert len(emptied) == 0 and list(emptied.columns) == ["id", "email"]
     assert list(owner_read("mesh://crm/promised")["id"]) == [1]  # the promise of rows kept the version before
+
+
+def test_mesh_check_binds_sql_calling_the_builds_functions_in_every_check(lab):
+    """SQL may call the functions a build gives it (term_parameter, country_code): binding meets them, in the first
+    check and in those after it, so a file read after a call to them is still found."""
+    lab.add_domain("ads")
+    sql = ("WITH c AS (SELECT term_parameter('active_user', 'window') AS w, country_code('U.S.') AS k) "
+           "SELECT 1 AS id FROM c, read_csv('/etc/passwd')")
+    for index in range(3):
+        lab.add_product("ads", f"calls_{index}", f'type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: "{sql}"\n',
+                        contract_yaml("ads", f"calls_{index}", [column("id", "integer")]))
+        reported = checked_error(lab, f"calls_{index}")
+        gc.collect()  # the check's connections are gone: the functions must not have gone with them
+        assert "the SQL reads the file /etc/passwd" in reported, reported

@@ -20,7 +20,7 @@ from pathlib import Path
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.glossary import rules_with_terms
+from mesh_platform.governance.glossary import declare_term_parameter, rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
 from mesh_platform.quality.evaluation import rules_reading_files
@@ -186,7 +186,7 @@ def _rules_violations(product: Product, view: MeshView, readable: list[Path]) ->
     except ContractError as error:
         problems = error.problems
     else:
-        problems = rules_reading_files(product.contract, rules, readable)
+        problems = rules_reading_files(product.contract, rules, readable, declare_term_parameter)
     address = str(product.address)
     return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field}: {p.message}", p.fix) for p in problems]
 

@@ -394,6 +394,11 @@ def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glo
     connection.create_function("term_parameter", term_parameter, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)
 
 
+def declare_term_parameter(connection: duckdb.DuckDBPyConnection) -> None:
+    """`term_parameter` as SQL that only binds sees it (mesh check): its signature; it is never called."""
+    register_term_parameter(connection, Glossary(Path("(none)"), {}), "")
+
+
 @dataclass(frozen=True)
 class ColumnTerm:
     """A column of a product that carries a term (`label` names the meaning; `problem` when unclear)."""

@@ -24,7 +24,7 @@ from mesh_platform.core.errors import Problem
 from mesh_platform.core.sql import quote
 from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
-from mesh_platform.storage.sandbox import REFUSAL, binding_sandbox, empty_table_sql, refused_file
+from mesh_platform.storage.sandbox import REFUSAL, Declare, binding_sandbox, empty_table_sql, refused_file
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,13 +80,16 @@ def evaluate_rules(rules: list[QualityRule], connection: duckdb.DuckDBPyConnecti
     return sorted(results, key=lambda r: order[r.rule.name])
 
 
-def rules_reading_files(contract: Contract, rules: list[QualityRule], readable: Iterable[Path]) -> list[Problem]:
+def rules_reading_files(
+    contract: Contract, rules: list[QualityRule], readable: Iterable[Path], declare: Declare | None = None
+) -> list[Problem]:
     """The SQL rules whose query reads a file a build's sandbox refuses (allowed: the `readable` folders, as in the build),
-    found before any build by binding each query on a table of no rows with the contract's columns."""
+    found before any build by binding each query on a table of no rows with the contract's columns (`declare`: the
+    functions a build's SQL may call besides the platform's)."""
     queried = [rule for rule in rules if rule.query]
     if not queried:
         return []
-    connection = binding_sandbox(readable)
+    connection = binding_sandbox(readable, declare)
     problems = []
     try:
         shape = empty_table_sql((c.name, c.physical_type) for c in contract.columns)

@@ -9,7 +9,6 @@ green `mesh check` means every product folder loads.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ import pydantic
 from mesh_platform.core.errors import Problem, RecipeError
 from mesh_platform.core.sql import quote
 from mesh_platform.core.yaml_document import load_yaml_document
-from mesh_platform.governance.glossary import register_term_parameter
+from mesh_platform.governance.glossary import declare_term_parameter
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.product.build import BuildContext
 from mesh_platform.recipes.base import ProductRecipe, recipe_types
@@ -74,19 +73,15 @@ def checked_recipe(product: Product, view: MeshView, readable: list[Path]) -> li
 def sql_reading_files(product: Product, recipe: ProductRecipe, view: MeshView, readable: list[Path]) -> list[Problem]:
     """The file the recipe's SQL reads that a build's sandbox refuses, as a problem at the SQL holding it: found by
     composing the recipe's relation as a build does, in the same sandbox, on inputs of no rows (binding decides)."""
-    import duckdb
-
     texts = recipe.sql_texts(product.folder)
     inputs = [(item, view.catalog.products.get(item.address.unversioned())) for item in product.inputs]
     if not texts or any(source is None for _, source in inputs):  # an input the mesh lacks: mesh.granted-inputs says so
         return []
-    connection = binding_sandbox(readable)
+    connection = binding_sandbox(readable, declare_term_parameter)
     try:
         for item, source in inputs:
             shape = empty_table_sql((c.name, c.physical_type) for c in source.contract.columns)
             connection.execute(f"CREATE TEMP VIEW {quote(item.alias)} AS {shape}")
-        with contextlib.suppress(duckdb.CatalogException):  # there since an earlier check: binding needs it, never runs it
-            register_term_parameter(connection, view.glossary, product.address.domain)
         landing = readable[0] if readable else product.folder
         log = logging.getLogger(__name__)
         build = BuildContext(connection, product.contract, product.inputs, product.folder, landing, log, view.glossary)

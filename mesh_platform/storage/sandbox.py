@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.sql import literal, quote
+from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,16 +42,24 @@ def sandbox(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
     return lock_down(duckdb.connect(), readable)
 
 
-def binding_sandbox(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
+Declare = Callable[["duckdb.DuckDBPyConnection"], None]  # gives a connection functions a build's SQL may call
+
+
+def binding_sandbox(readable: Iterable[Path] = (), declare: Declare | None = None) -> duckdb.DuckDBPyConnection:
     """A connection for binding SQL (`refused_file`), on one sandboxed in-memory database kept per set of `readable`
     folders: a cursor costs a millisecond, a database tens; its temporary views are its own, and closing it leaves
-    the database for the next."""
-    return _binding_database(tuple(sorted({str(Path(folder).resolve()) for folder in readable}))).cursor()
+    the database for the next. The database has the functions a build's SQL may call (the platform's, and those
+    `declare` gives, once), declared on it, not on a cursor: a function lives as long as the connection given it."""
+    return _binding_database(tuple(sorted({str(Path(folder).resolve()) for folder in readable})), declare).cursor()
 
 
 @functools.lru_cache(maxsize=16)
-def _binding_database(readable: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
-    return sandbox(Path(folder) for folder in readable)
+def _binding_database(readable: tuple[str, ...], declare: Declare | None) -> duckdb.DuckDBPyConnection:
+    connection = sandbox(Path(folder) for folder in readable)
+    register_sql_functions(connection)
+    if declare is not None:
+        declare(connection)
+    return connection
 
 
 def refused_file(compose: Callable[[], object]) -> str | None:
