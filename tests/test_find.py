@@ -129,9 +129,9 @@ def test_query_reads_its_sql_from_a_file_or_standard_input(demo_mesh, tmp_path):
     for args, message in (
         ([], "give the SQL as an argument, or --file FILE (- for standard input)"),
         (["SELECT 1", "--file", str(tmp_path / "long.sql")], "not both"),
-        (["--file", str(tmp_path / "missing.sql")], f"--file {tmp_path / 'missing.sql'}: cannot read it: No such file or directory"),
-        (["--file", str(tmp_path)], f"--file {tmp_path}: not a regular file"),
-        (["--file", "/dev/zero"], "--file /dev/zero: not a regular file"),
+        (["--file", str(tmp_path / "missing.sql")], f"--file {tmp_path / 'missing.sql'}: cannot read the file: No such file or directory"),
+        (["--file", str(tmp_path)], f"--file {tmp_path}: it is a folder, not a regular file"),
+        (["--file", "/dev/zero"], "--file /dev/zero: it is a character device, not a regular file"),
     ):
         refused = demo("query", "--as", "planning", *args, demo_mesh=demo_mesh, check=False)
         assert refused.returncode == 1 and message in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr

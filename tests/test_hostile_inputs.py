@@ -1,14 +1,24 @@
 """Hostile and careless inputs: each is refused with a one-line error naming file and field, nothing is
 published or changed, nothing outside its place is read or written, and the other domains still load."""
 
+import contextlib
+import gc
 import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import yaml
 
 from mesh_platform.governance.access_log import AccessLog
 
-from .conftest import column, contract_yaml, open_lab, run_mesh
+from .conftest import REPO, LabMesh, MeshRun, column, contract_yaml, open_lab, owner_read, run_mesh
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: people.csv\n"
 PEOPLE = [column("id", "integer", required=True), column("email", classification="personal")]
@@ -300,6 +310,9 @@ HOSTILE_CONTRACTS = [
     ("too large", lambda text: text + "notes: " + "x" * 1_100_000 + "\n", "the mesh reads YAML files of at most"),
     ("a key twice", lambda text: text + text.splitlines()[0] + "\n", "appears twice in this mapping"),
     ("a Python object tag", lambda text: text + "notes: !!python/object/apply:os.system ['touch pwned']\n", "is not plain YAML"),
+    ("an anchor merging itself", lambda text: text + "x-loop: &loop\n  <<: *loop\n  k: 1\n", "inside the value of its own anchor"),
+    ("a crosswalk merging itself", lambda text: text + "x-term:\n  crosswalk: &cw\n    <<: *cw\n", "inside the value of its own anchor"),
+    ("a list holding itself", lambda text: text + "x-list: &items [1, *items]\n", "inside the value of its own anchor &items"),
 ]
 
 
@@ -354,3 +367,389 @@ def test_contract_diff_of_a_binary_file_is_a_one_line_error(tmp_path):
     binary = tmp_path / "old.yaml"
     binary.write_bytes(os.urandom(64) + b"\x00")
     assert "is not text" in one_line_error(run_mesh("contract", "diff", str(binary), str(binary)))
+
+
+# One file never takes a domain down. A mesh holding every hostile product folder at once (each in a folder of
+# its own, in crm) and a glossary whose crosswalk merges itself: each folder is a broken product saying why,
+# crm/people, crm/names (reads people) and ads/fine load and build, and Dagster validates every location.
+NAMES_SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id FROM people\n"
+SQL_FILE_RECIPE = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql_file: q.sql\n"
+PYTHON_RECIPE = "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://crm/people]\n  function: f.py:build\n"
+FINE = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n"
+LOOPING_CROSSWALK = "  looping:\n    definition: A term.\n    crosswalk: &cw\n      <<: *cw\n"  # a term of the glossary
+
+
+def copied(name: str):
+    """crm/people copied to a folder `name` without renaming its product (the case's own folder is not used)."""
+    def spoil(lab, folder: Path):
+        shutil.rmtree(folder)
+        people = folder.parent / "people"
+        shutil.copytree(people, people.parent / name)
+    return spoil
+
+
+def replaced(file_name: str, how: str, recipe: str | None = None):
+    """The folder's `file_name` made a link to /dev/null (a device a regression reads as nothing, never endlessly) or a FIFO."""
+    def spoil(lab, folder: Path):
+        if recipe is not None:
+            (folder / "defs.yaml").write_text(recipe)
+        target = folder / file_name
+        target.unlink(missing_ok=True)
+        if how == "device":
+            target.symlink_to("/dev/null")
+        else:
+            os.mkfifo(target)
+    return spoil
+
+
+def rewritten(file_name: str, change):
+    def spoil(lab, folder: Path):
+        target = folder / file_name
+        target.write_text(change(target.read_text()))
+    return spoil
+
+
+def properties_as_mapping(text: str) -> str:
+    """The columns as a mapping of name → column, with long descriptions: an error echoing the value would be long."""
+    document = yaml.safe_load(text)
+    table = document["schema"][0]
+    table["properties"] = {c["name"]: {**c, "description": "x" * 400} for c in table["properties"]}
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def inputs_as_text(text: str) -> str:
+    return text.replace("[mesh://crm/people]", '"mesh://crm/people"')
+
+
+def attributes_as_list(text: str) -> str:
+    return "type: mesh_platform.recipes.SqlProduct\nattributes: [1, 2]\n"
+
+
+FIFO = "it is a FIFO (named pipe), not a regular file"
+COPY = "mesh://crm/people is already the product of"
+# (what, spoil, the broken product's asset name, its file as mesh check and its page name it, the message)
+HOSTILE_FOLDERS = [
+    ("a copied product folder", copied("people_copy"), "people_copy", "people_copy/contract.yaml:", COPY),
+    ("a copy sorted before its original", copied("a_people"), "a_people", "a_people/contract.yaml:", COPY),
+    ("a copy named as a file manager names it", copied("people (copy)"), "people__copy_", "people (copy)/contract.yaml:", COPY),
+    ("a contract anchor merging itself", rewritten("contract.yaml", lambda t: t + "x-loop: &loop\n  <<: *loop\n  k: 1\n"),
+     "looping", "looping/contract.yaml:", "the YAML alias *loop (line"),
+    ("a contract that is a link to a device", replaced("contract.yaml", "device"), "device", "device/contract.yaml",
+     "it is a link to /dev/null, a character device, not a regular file"),
+    ("a contract that is a FIFO", replaced("contract.yaml", "fifo"), "piped", "piped/contract.yaml", FIFO),
+    ("a recipe that is a FIFO", replaced("defs.yaml", "fifo"), "piped_recipe", "piped_recipe/defs.yaml", FIFO),
+    ("a SQL file that is a FIFO", replaced("q.sql", "fifo", SQL_FILE_RECIPE), "piped_sql", "piped_sql/defs.yaml:4",
+     f"sql_file 'q.sql': {FIFO}"),
+    ("a Python file that is a FIFO", replaced("f.py", "fifo", PYTHON_RECIPE), "piped_python", "piped_python/defs.yaml:4",
+     f"function file 'f.py': {FIFO}"),
+    ("properties written as a mapping", rewritten("contract.yaml", properties_as_mapping), "mapped", "mapped/contract.yaml:",
+     "schema[0].properties: a mapping where a list is expected"),
+    ("inputs written as a text", rewritten("defs.yaml", inputs_as_text), "texted", "texted/defs.yaml:3",
+     "inputs must be a list of product addresses, not the text 'mesh://crm/people'"),
+    ("attributes that are no mapping", rewritten("defs.yaml", attributes_as_list), "listed", "listed/defs.yaml:2",
+     "attributes must be a mapping of settings, not a list"),
+]
+HOSTILE_FOLDER_IDS = [case[0] for case in HOSTILE_FOLDERS]
+
+
+@contextlib.contextmanager
+def no_fifo_opened(root: Path) -> Iterator[list[Path]]:
+    """Watches every FIFO under `root`: each time a reader opens one it is recorded, fed a line and closed (so a
+    regression fails its test instead of hanging it)."""
+    opened: list[Path] = []
+    done = threading.Event()
+
+    def watch():
+        while not done.wait(0.01):
+            for fifo in (p for p in root.rglob("*") if p.is_fifo()):
+                try:
+                    descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds only while a reader has it open
+                except OSError:
+                    continue
+                opened.append(fifo)
+                with os.fdopen(descriptor, "wb") as writer:
+                    writer.write(b"opened: true\n")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield opened
+    finally:
+        done.set()
+        watcher.join()
+
+
+@dataclass
+class HostileMesh:
+    lab: LabMesh
+    checked: MeshRun
+    listed: MeshRun
+    broken: dict[str, str]  # crm's broken products: name → what its asset says
+    loaded: dict[str, set[str]]  # each domain's products that load whole
+    fifos_opened: list[Path]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, empty_instance) -> Iterator[HostileMesh]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        lab = open_lab(tmp_path_factory.mktemp("hostile") / "lab", monkeypatch, empty_instance)
+        lab.add_domain("crm")
+        lab.add_domain("ads")
+        lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+        lab.add_product("crm", "names", NAMES_SQL, contract_yaml("crm", "names", [column("id", "integer")]))
+        lab.add_product("ads", "fine", FINE, contract_yaml("ads", "fine", [column("id", "integer")]))
+        lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n2,bob@example.com\n")
+        for _, spoil, name, _, _ in HOSTILE_FOLDERS:
+            spoil(lab, lab.add_product("crm", name, NAMES_SQL, contract_yaml("crm", name, [column("id", "integer")])))
+        lab.glossary_file.write_text(lab.glossary_file.read_text() + LOOPING_CROSSWALK)
+        with no_fifo_opened(lab.root) as opened:
+            checked, listed = run_mesh("check"), run_mesh("list")
+            broken = lab.broken_products("crm")
+            loaded = {d: {s.key.path[-1] for s in lab.definitions(d).resolve_all_asset_specs() if not s.tags.get("mesh/broken")}
+                      for d in ("crm", "ads")}
+        yield HostileMesh(lab, checked, listed, broken, loaded, opened)
+
+
+@pytest.mark.parametrize(("what", "spoil", "name", "file", "message"), HOSTILE_FOLDERS, ids=HOSTILE_FOLDER_IDS)
+def test_a_hostile_product_folder_breaks_only_its_product(hostile, what, spoil, name, file, message):
+    checked = hostile.checked
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr, checked.stdout + checked.stderr
+    [line] = [line for line in checked.stdout.splitlines() if line.startswith("error ") and file in line]
+    assert message in line and len(line.replace(str(hostile.lab.root), "")) < 300, line  # what kind of value, never the value
+    assert file in hostile.broken[name] and message in hostile.broken[name], hostile.broken
+
+
+def test_every_other_product_and_domain_loads_beside_the_hostile_files(hostile):
+    assert not hostile.fifos_opened, f"a FIFO was opened: {hostile.fifos_opened}"
+    assert set(hostile.broken) == {name for _, _, name, _, _ in HOSTILE_FOLDERS}
+    assert hostile.loaded == {"crm": {"people", "names"}, "ads": {"fine"}}
+    [line] = [line for line in hostile.checked.stdout.splitlines() if line.startswith("error mesh.glossary")]
+    assert f"{hostile.lab.glossary_file}:" in line and "its own anchor &cw" in line, line
+    listed = hostile.listed  # lists every product it can read, and each folder it cannot
+    assert {"mesh://ads/fine", "mesh://crm/people", "mesh://crm/names"} <= set(listed.stdout.split()), listed.stdout
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr and "piped/contract.yaml" in listed.stderr, listed.stderr
+
+
+@pytest.fixture(scope="module")
+def hostile_builds(hostile) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult, dict[str, str]]:
+    """The healthy products of crm and ads built beside every hostile file, and why each broken one failed."""
+    lab = hostile.lab
+    with pytest.MonkeyPatch.context() as monkeypatch, no_fifo_opened(lab.root) as opened:
+        settings = {"MESH_ROOT": lab.root, "MESH_HOME": lab.settings.home, "DAGSTER_HOME": lab.settings.dagster_home,
+                    "MESH_GLOSSARY": lab.glossary_file}
+        for name, value in settings.items():
+            monkeypatch.setenv(name, str(value))
+        monkeypatch.delenv("MESH_LANDING", raising=False)
+        monkeypatch.syspath_prepend(str(lab.root))
+        built, other = lab.materialize("crm", "people", "names"), lab.materialize("ads")
+        refused = lab.materialize("crm", *hostile.broken, raise_on_error=False)
+    assert not opened, f"a FIFO was opened: {opened}"
+    failures = {e.step_key: str(e.step_failure_data.error) for e in refused.all_events if e.is_step_failure}
+    return built, other, failures
+
+
+@pytest.mark.slow
+def test_beside_every_hostile_file_the_rest_of_the_mesh_builds(hostile_builds):
+    built, other, _ = hostile_builds
+    assert built.success and other.success
+    assert {e.asset_key.path[-1] for e in built.get_asset_materialization_events()} == {"people", "names"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "spoil", "name", "file", "message"), HOSTILE_FOLDERS, ids=HOSTILE_FOLDER_IDS)
+def test_a_hostile_product_folder_refuses_to_build_saying_why(hostile, hostile_builds, what, spoil, name, file, message):
+    [failure] = [text for step, text in hostile_builds[2].items() if step.endswith(name)]
+    assert message in failure and file in failure, failure
+    assert not (hostile.lab.settings.ports_root / "crm" / name).exists()  # it published nothing
+
+
+@pytest.mark.slow
+def test_dagster_validates_every_code_location_beside_every_hostile_file(hostile, tmp_path):
+    lab = hostile.lab
+    environment = {**lab_environment(lab), "DAGSTER_HOME": str(tmp_path)}
+    with no_fifo_opened(lab.root) as opened:
+        result = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+                                cwd=lab.root, env=environment, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "All code locations passed validation." in output, output
+    assert not opened, f"a FIFO was opened: {opened}"
+
+
+def test_materializing_a_broken_product_names_its_problem_not_a_missing_product(lab):
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE, properties_as_mapping(contract_yaml("crm", "people", PEOPLE)))
+    error = one_line_error(run_mesh("materialize", "mesh://crm/people"))
+    assert "has no product" not in error and "schema[0].properties: a mapping where a list is expected" in error, error
+    assert len(error) < 500, error
+
+
+def lab_environment(lab: LabMesh) -> dict[str, str]:
+    """This environment pointed at the lab mesh, for a process of its own."""
+    environment = {**os.environ, "MESH_ROOT": str(lab.root), "MESH_HOME": str(lab.settings.home),
+                   "MESH_GLOSSARY": str(lab.glossary_file), "PYTHONPATH": str(lab.root)}
+    environment.pop("MESH_LANDING", None)
+    return environment
+
+
+def limited_mesh(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`mesh ARGS` in a process of at most 3 GiB of address space (it needs about 2): a regression reading a device
+    endlessly ends in MemoryError there, never in the machine's memory."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    command = [sys.executable, "-m", "mesh_platform.cli.main", *args]
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, preexec_fn=limit, timeout=600)
+
+
+def test_contract_diff_of_a_fifo_is_a_one_line_error_and_never_waits_for_it(tmp_path):
+    fifo = tmp_path / "contract.yaml"
+    os.mkfifo(fifo)
+    contract = str(REPO / "domains/sales/defs/orders/contract.yaml")
+    with no_fifo_opened(tmp_path) as opened:
+        errors = [one_line_error(run_mesh("contract", "diff", *pair)) for pair in ((str(fifo), contract), (contract, str(fifo)))]
+    assert not opened and all(f"error: {fifo}: " in e and "it is a FIFO (named pipe), not a regular file" in e for e in errors), errors
+
+
+@pytest.mark.slow
+def test_contract_diff_of_dev_zero_is_a_one_line_error():
+    result = limited_mesh("contract", "diff", str(REPO / "domains/sales/defs/orders/contract.yaml"), "/dev/zero", env=dict(os.environ))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error: /dev/zero: (document): it is a character device, not a regular file" in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+def test_a_contract_linked_to_dev_zero_is_refused_by_mesh_check_without_reading_it(lab):
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    lab.add_product("crm", "zeros", NAMES_SQL, "")
+    (lab.root / lab.package / "crm" / "defs" / "zeros" / "contract.yaml").unlink()
+    (lab.root / lab.package / "crm" / "defs" / "zeros" / "contract.yaml").symlink_to("/dev/zero")
+    checked = limited_mesh("check", env=lab_environment(lab))
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr, checked.stdout + checked.stderr
+    [line] = [line for line in checked.stdout.splitlines() if "zeros/contract.yaml" in line]
+    assert "it is a link to /dev/zero, a character device, not a regular file" in line, line
+
+
+def setting_line(recipe: str) -> int:
+    """The line of the recipe's setting holding SQL (sql, where or a cast)."""
+    settings = ("sql:", "where:", "- {")
+    return next(number for number, line in enumerate(recipe.splitlines(), 1) if line.strip().startswith(settings))
+
+
+CHECK_ESCAPES = [*BUILD_ESCAPES, (
+    "a projection's cast reading a file",
+    "type: mesh_platform.recipes.ProjectionProduct\nattributes:\n  inputs: [mesh://crm/people]\n  columns:\n"
+    "    - {{name: id, cast: \"BIGINT) AS id, (SELECT content FROM read_text('{secret}')) AS leaked, CAST(1 AS BIGINT\"}}\n",
+)]
+
+
+@pytest.mark.parametrize(("what", "recipe"), CHECK_ESCAPES, ids=[c[0] for c in CHECK_ESCAPES])
+def test_mesh_check_refuses_sql_that_reads_a_file_at_its_line(lab, tmp_path, what, recipe):
+    """The build's sandbox refuses these (test_a_build_reads_only_its_inputs_and_its_landing_folder); mesh check refuses
+    them first, by the same decision: the recipe's relation composed in that sandbox, on inputs of no rows."""
+    lab.add_domain("crm")
+    lab.add_domain("ads")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    recipe = recipe.format(ports=lab.settings.ports_root, home=lab.settings.home, secret=tmp_path / "secret.csv")
+    columns = [column("id", "integer"), column("email", classification="personal")]
+    lab.add_product("ads", "leak", recipe, contract_yaml("ads", "leak", columns))
+    reported = checked_error(lab, "leak")
+    assert f"ads/defs/leak/defs.yaml:{setting_line(recipe)}: attributes." in reported, reported
+    assert "the SQL reads the file" in reported and "file system operations are disabled" in reported, reported
+    assert lab.broken_products("ads") == {}  # definitions load as before: the build refuses it as it always did
+
+
+def test_mesh_check_refuses_a_sql_file_that_reads_a_file_at_its_line(lab):
+    lab.add_domain("ads")
+    query = "SELECT 1 AS id\nFROM range(1)\nWHERE 1 NOT IN (SELECT * FROM read_csv('/etc/passwd'))\n"
+    lab.add_product("ads", "leak", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
+                    contract_yaml("ads", "leak", [column("id", "integer")]), files={"q.sql": query})
+    reported = checked_error(lab, "leak")
+    assert "ads/defs/leak/q.sql:3: document: the SQL reads the file /etc/passwd" in reported, reported
+
+
+def test_mesh_check_lets_sql_read_what_a_build_lets_it_read(lab):
+    """A build's SQL may read its domain's landing folder (the sandbox allows it): mesh check does not refuse that."""
+    lab.add_domain("crm")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
+    landing = lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n")
+    recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT id FROM read_csv('{landing}')\n"
+    lab.add_product("crm", "direct", recipe, contract_yaml("crm", "direct", [column("id", "integer")]))
+    checked = run_mesh("check")
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize("readable", [False, True], ids=["a file elsewhere", "the domain's landing folder"])
+def test_mesh_check_refuses_a_quality_rule_that_reads_a_file_at_its_line(lab, tmp_path, readable):
+    lab.add_domain("ads")
+    target = lab.land("ads", "list.csv", "token\n1\n") if readable else tmp_path / "secret.csv"
+    rule = {"type": "sql", "name": "peek", "query": f"SELECT count(*) FROM read_csv('{target}')", "mustBe": 0}
+    columns = [column("id", "integer")]
+    text = contract_yaml("ads", "peeking", columns, schema=[{"name": "peeking", "properties": columns, "quality": [rule]}])
+    lab.add_product("ads", "peeking", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n", text)
+    checked = run_mesh("check")
+    if readable:
+        assert checked.returncode == 0, checked.stdout
+        return
+    line = next(number for number, text_line in enumerate(text.splitlines(), 1) if "query:" in text_line)
+    reported = checked_error(lab, "peeking")
+    assert f"peeking/contract.yaml:{line}: schema[0].quality[0].query: the rule's query reads the file {target}" in reported
+
+
+EMPTY_DELIVERIES = [
+    ("a 0-byte CSV", "csv", {"late.csv": ""}),
+    ("a CSV of its header only", "csv", {"late.csv": "id,email\n"}),
+    ("a CSV of a header naming other columns", "csv", {"late.csv": "order_id,total\n"}),
+    ("a CSV of blank lines", "csv", {"late.csv": "\n\n  \n"}),
+    ("a 0-byte JSON lines file", "jsonl", {"late.jsonl": ""}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "format_", "empty"), EMPTY_DELIVERIES, ids=[c[0] for c in EMPTY_DELIVERIES])
+def test_an_empty_landing_file_is_no_rows_not_a_shape(lab, what, format_, empty):
+    lab.add_domain("crm")
+    source = f"type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: '*.{format_}'\n"
+    lab.add_product("crm", "people", source, contract_yaml("crm", "people", PEOPLE))
+    lab.land("crm", f"people.{format_}", "id,email\n1,ann@example.com\n2,bob@example.com\n" if format_ == "csv"
+             else '{"id": 1, "email": "ann@example.com"}\n{"id": 2, "email": "bob@example.com"}\n')
+    for name, text in empty.items():
+        (lab.settings.landing_dir("crm") / name).write_text(text)
+    assert lab.materialize("crm").success
+    assert sorted(owner_read("mesh://crm/people")["id"]) == [1, 2]
+
+
+@pytest.mark.slow
+def test_a_delivery_of_only_empty_files_is_no_rows_and_the_contract_decides(lab):
+    """Only an empty file delivered: the product has no rows, in its contract's columns. A contract promising rows
+    (rowCount > 0) keeps its published version; one that does not publishes the empty table."""
+    lab.add_domain("crm")
+    source = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: 'people/*.csv'\n"
+    ids = {"type": "sql", "name": "ids", "query": "SELECT count(*) FROM {object} WHERE id IS NULL", "mustBe": 0}
+    any_rows = [{"name": "people", "properties": PEOPLE, "quality": [ids]}]
+    lab.add_product("crm", "people", source, contract_yaml("crm", "people", PEOPLE, schema=any_rows))
+    lab.add_product("crm", "promised", source, contract_yaml("crm", "promised", PEOPLE))  # rowCount > 0
+    lab.land("crm", "people/first.csv", "id,email\n1,ann@example.com\n")
+    assert lab.materialize("crm").success
+    (lab.settings.landing_dir("crm") / "people" / "first.csv").write_text("")
+    result = lab.materialize("crm", raise_on_error=False)
+    assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {"people"}
+    emptied = owner_read("mesh://crm/people")
+    assert len(emptied) == 0 and list(emptied.columns) == ["id", "email"]
+    assert list(owner_read("mesh://crm/promised")["id"]) == [1]  # the promise of rows kept the version before
+
+
+def test_mesh_check_binds_sql_calling_the_builds_functions_in_every_check(lab):
+    """SQL may call the functions a build gives it (term_parameter, country_code): binding meets them, in the first
+    check and in those after it, so a file read after a call to them is still found."""
+    lab.add_domain("ads")
+    sql = ("WITH c AS (SELECT term_parameter('active_user', 'window') AS w, country_code('U.S.') AS k) "
+           "SELECT 1 AS id FROM c, read_csv('/etc/passwd')")
+    for index in range(3):
+        lab.add_product("ads", f"calls_{index}", f'type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: "{sql}"\n',
+                        contract_yaml("ads", f"calls_{index}", [column("id", "integer")]))
+        reported = checked_error(lab, f"calls_{index}")
+        gc.collect()  # the check's connections are gone: the functions must not have gone with them
+        assert "the SQL reads the file /etc/passwd" in reported, reported

@@ -24,10 +24,10 @@ from mesh_platform.catalog.workspace import RECIPE_FILE, Domain, domain_of, read
 from mesh_platform.contract.loading import load_contract
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AddressError, FileProblemsError, PortError, RecipeError
+from mesh_platform.core.errors import AddressError, FileProblemsError, PortError, Problem, RecipeError
 from mesh_platform.core.inputs import ProductInput, parse_inputs
 from mesh_platform.core.settings import find_mesh_root
-from mesh_platform.core.yaml_document import load_yaml_document
+from mesh_platform.core.yaml_document import kind_of, load_yaml_document
 
 DEFAULT_CONTRACT_FILE = "contract.yaml"
 _PINNED: contextvars.ContextVar[Catalog | None] = contextvars.ContextVar("pinned_catalog", default=None)
@@ -91,6 +91,7 @@ class Catalog:
         catalog = cls(root=root, domains={d.name: d for d in read_workspace(root)})
         index = _INDEXES.get(root) or _INDEXES.setdefault(root, CatalogIndex(root))
         for domain in catalog.domains.values():
+            read = []
             for recipe_file in sorted(domain.defs_folder.rglob(RECIPE_FILE)):
                 product = index.cached(recipe_file)
                 if product is None:
@@ -99,14 +100,18 @@ class Catalog:
                     except FileProblemsError as error:
                         catalog.broken[recipe_file] = error
                         continue
+                    except Exception as error:  # whatever one folder's files cause, the other folders are read
+                        message = f"the product folder cannot be read: {type(error).__name__}: {error}"
+                        problem = Problem(recipe_file, "", None, message)
+                        catalog.broken[recipe_file] = RecipeError([problem])
+                        continue
                     index.keep(product)
-                if product.address in catalog.products:
-                    other = catalog.products[product.address].recipe_file
-                    catalog.broken[recipe_file] = RecipeError(
-                        [load_yaml_document(recipe_file, RecipeError).problem((), f"{product.address} is also defined in {other}", "rename one of the products")]
-                    )
-                    continue
-                catalog.products[product.address] = product
+                read.append(product)
+            for product, owner in _claims(read):
+                if owner is None:
+                    catalog.products[product.address] = product
+                else:
+                    catalog.broken[product.recipe_file] = duplicate_error(product, owner)
         index.save()
         return catalog
 
@@ -179,7 +184,7 @@ class Catalog:
         )
 
     def broken_in(self, domain: str) -> dict[Path, FileProblemsError]:
-        """Broken product folders of a domain (they keep its code location from loading)."""
+        """Broken product folders of a domain (its code location loads each as a broken product)."""
         folder = self.domains[domain].folder
         return {file: error for file, error in self.broken.items() if file.is_relative_to(folder)}
 
@@ -221,17 +226,51 @@ class Catalog:
         return [self.products[address] for address in order if address in wanted]
 
 
+def _claims(products: list[Product]) -> Iterator[tuple[Product, Product | None]]:
+    """Each product read, with the product that already holds its address (None: it holds it itself).
+
+    Of folders claiming one address (a folder copied without renaming its product), the folder named
+    after the product keeps it, else the first in path order: the copy is the broken one."""
+    by_address: dict[Address, list[Product]] = {}
+    for product in products:
+        by_address.setdefault(product.address, []).append(product)
+    for claims in by_address.values():
+        owner = next((p for p in claims if p.folder.name == p.address.product), claims[0])
+        yield owner, None
+        yield from ((product, owner) for product in claims if product is not owner)
+
+
+def duplicate_error(product: Product, owner: Product) -> RecipeError:
+    """The problem of a product folder whose contract names a product another folder already holds."""
+    message = f"{product.address} is already the product of {owner.folder} (is this folder a copy of it?)"
+    fix = "give this product a name of its own (the contract's name), or delete the folder"
+    return RecipeError([product.contract.source.problem(("name",), message, fix)])
+
+
 def read_product_folder(recipe_file: Path, domain: str | None = None) -> Product:
     """Read one product folder: the recipe's type, contract and inputs (no Dagster needed)."""
     document = load_yaml_document(recipe_file, RecipeError)
+
+    def refuse(path: tuple, message: str, fix: str) -> RecipeError:
+        return RecipeError([document.problem(("attributes", *path), message, fix)])
+
     attributes = document.data.get("attributes") or {}
-    return assemble_product(
-        recipe_file,
-        recipe_type=str(document.data.get("type", "")),
-        contract_file=str(attributes.get("contract", DEFAULT_CONTRACT_FILE)),
-        inputs=attributes.get("inputs") or [],
-        domain=domain,
-    )
+    if not isinstance(attributes, dict):
+        raise refuse((), f"attributes must be a mapping of settings, not {kind_of(attributes)}",
+                     "write attributes: then indented name: value lines")
+    inputs = attributes.get("inputs") or []
+    if not isinstance(inputs, list):
+        raise refuse(("inputs",), f"inputs must be a list of product addresses, not {kind_of(inputs)}",
+                     "write inputs: [mesh://<domain>/<product>, …]")
+    if (index := next((i for i, item in enumerate(inputs) if not isinstance(item, str)), None)) is not None:
+        raise refuse(("inputs", index), f"an input is a product address, not {kind_of(inputs[index])}",
+                     "write mesh://<domain>/<product>")
+    contract_file = attributes.get("contract", DEFAULT_CONTRACT_FILE)
+    if not isinstance(contract_file, str):
+        raise refuse(("contract",), f"contract must be a file name, not {kind_of(contract_file)}",
+                     f"write contract: {DEFAULT_CONTRACT_FILE}")
+    recipe_type = str(document.data.get("type", ""))
+    return assemble_product(recipe_file, recipe_type=recipe_type, contract_file=contract_file, inputs=inputs, domain=domain)
 
 
 def assemble_product(recipe_file: Path, recipe_type: str, contract_file: str, inputs: list[str], domain: str | None = None) -> Product:

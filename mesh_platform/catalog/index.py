@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mesh_platform.core.user_files import UnreadableFileError, read_user_file
+
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Product
 
@@ -88,10 +90,10 @@ class CatalogIndex:
 
 
 def _digest(file: str | Path) -> str | None:
+    """The digest of a file as the mesh would read it; None for one it would refuse (a FIFO is never opened)."""
     try:
-        with open(file, "rb") as content:
-            return hashlib.blake2b(content.read(), digest_size=16).hexdigest()
-    except OSError:
+        return hashlib.blake2b(read_user_file(file), digest_size=16).hexdigest()
+    except UnreadableFileError:
         return None
 
 

@@ -22,7 +22,7 @@ def check_command(
     # The recipe types are Dagster components: imported only by the commands that need them.
     from mesh_platform.product.unit_tests import TestSetting, unit_test_problems
     from mesh_platform.recipes.output import output_problems
-    from mesh_platform.recipes.validation import load_recipe, recipe_problems
+    from mesh_platform.recipes.validation import checked_recipe, load_recipe
 
     settings = MeshSettings.from_env()
     view = mesh_view(settings)
@@ -30,7 +30,7 @@ def check_command(
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
     setting = TestSetting(view.catalog, view.glossary, settings.macros_file)
     tests = functools.partial(unit_test_problems, setting=setting, load_recipe=load_recipe) if unit_tests else None
-    report = check_mesh(view, domain, recipe_problems, output_problems, macros_file=settings.macros_file, unit_tests=tests)
+    report = check_mesh(view, domain, checked_recipe, output_problems, macros_file=settings.macros_file, unit_tests=tests)
     if as_json:
         print_json(
             {

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import decimal
 import json
-import stat
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.consume.read import port_reader
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import DevPortStore
 
@@ -78,16 +78,9 @@ def _query_text(sql: str | None, sql_file: str | None) -> str:
     else:
         path = Path(str(sql_file))
         try:
-            if not stat.S_ISREG(path.stat().st_mode):
-                raise fail(f"--file {path}: not a regular file; give a file of SQL text (or - for standard input)")
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_QUERY_BYTES + 1)
-        except OSError as error:
-            raise fail(f"--file {path}: cannot read it: {error.strerror}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise fail(f"--file {path}: not UTF-8 text; save the query as UTF-8") from None
+            text = read_user_text(path, "SQL", limit=MAX_QUERY_BYTES, fix="write large results with --output, not large queries")
+        except UnreadableFileError as error:
+            raise fail(f"--file {error}") from None
         where = str(path)
     if len(text) > MAX_QUERY_BYTES:
         raise fail(f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries")

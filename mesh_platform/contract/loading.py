@@ -43,7 +43,7 @@ from mesh_platform.contract.types import port_type_problem
 from mesh_platform.core.address import NAME_PATTERN, Address
 from mesh_platform.core.durations import UNITS
 from mesh_platform.core.errors import AddressError, ContractError, Problem
-from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document, parse_yaml_document
+from mesh_platform.core.yaml_document import FieldPath, YamlDocument, kind_of, load_yaml_document, parse_yaml_document
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.-]+)?$")
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
@@ -110,7 +110,9 @@ def _standard_problems(document: YamlDocument) -> list[Problem]:
         if error.context:
             error = jsonschema.exceptions.best_match(error.context)
         path = list(error.absolute_path)
-        found = _mesh_settings_misplaced(document, path, error) or [document.problem(path, _schema_message(error), "see the ODCS v3.1 standard for this field")]
+        listed = error.validator == "type" and error.validator_value == "array"
+        fix = "write a list, one '- ' item per entry (ODCS v3.1)" if listed else "see the ODCS v3.1 standard for this field"
+        found = _mesh_settings_misplaced(document, path, error) or [document.problem(path, _schema_message(error), fix)]
         problems += [p for p in found if p not in problems]  # the schema's branches can report one problem twice
     return problems
 
@@ -135,15 +137,26 @@ def _mesh_settings_misplaced(document: YamlDocument, path: list, error: Any) -> 
     ]
 
 
+_JSON_KINDS = {"array": "a list", "object": "a mapping", "string": "a text", "integer": "a whole number", "number": "a number",
+               "boolean": "true or false", "null": "an empty value"}
+
+
 def _schema_message(error: Any) -> str:
+    """The schema's verdict in a line: what kind of value was found and what is expected, never the whole value."""
     if error.validator == "required":
         return f"{error.message} (required by ODCS v3.1)"
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return f"{kind_of(error.instance)} where {' or '.join(_JSON_KINDS.get(e, e) for e in expected)} is expected"
+    shown = repr(error.instance)
+    found = shown if len(shown) <= 40 and not isinstance(error.instance, (dict, list)) else kind_of(error.instance)
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
-        return f"{error.instance!r} is not allowed; use one of: {allowed}"
+        return f"{found} is not allowed; use one of: {allowed}"
     if error.validator == "additionalProperties":
         return f"{error.message}; put settings the standard has no field for under customProperties"
-    return error.message
+    message = error.message.replace(shown, found) if found != shown else error.message
+    return message if len(message) <= 200 else message[:200] + "…"
 
 
 class _ContractReader:

@@ -38,6 +38,7 @@ from open_data_contract_standard.model import (
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.contract.schedule import cron_for_interval
 from mesh_platform.core.address import Address
+from mesh_platform.core.user_files import read_user_text
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, field_name
 
 Access = Literal["public", "restricted", "internal"]
@@ -385,7 +386,7 @@ class Contract:
     def text(self) -> str:
         """The contract as YAML: its file as written, or the document when it came from a port."""
         if self.file.is_file():
-            return self.file.read_text(encoding="utf-8")
+            return read_user_text(self.file, "YAML")
         import yaml
 
         return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True)

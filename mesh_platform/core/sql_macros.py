@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.errors import MacroError, Problem
+from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,9 +81,9 @@ def _read(path: Path, modified: int, size: int) -> MacroFile:
     import duckdb
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return MacroFile(path, problems=(Problem(path, "", None, f"cannot read the file: {error}", "save it as UTF-8 text"),))
+        text = read_user_text(path, "SQL")  # a regular file within the limit: never a FIFO or a device
+    except UnreadableFileError as error:
+        return MacroFile(path, problems=(Problem(path, "", None, error.message, error.fix or "save it as UTF-8 text"),))
     try:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as error:

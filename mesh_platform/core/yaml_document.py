@@ -9,6 +9,7 @@ the mesh edits in place (`scaffold.workspace_file`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
+from mesh_platform.core.user_files import MAX_FILE_BYTES, UnreadableFileError, read_user_file
 
 if TYPE_CHECKING:
     import pydantic
@@ -30,6 +32,22 @@ def field_name(path: FieldPath) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def kind_of(value: Any) -> str:
+    """What kind of YAML value `value` is, for messages, never echoing a long one: 'a mapping', "the text 'abc'"."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}" if len(str(value)) <= 20 else "a number"
+    text = str(value)
+    return f"the text {text!r}" if len(text) <= 40 else f"a text of {len(text):,} characters"
 
 
 @dataclass(frozen=True)
@@ -78,23 +96,19 @@ class YamlDocument:
         return tuple(path)
 
 
-# Limits that keep a careless or hostile file from taking the mesh down (documented in the README).
-MAX_FILE_BYTES = 1024 * 1024  # a contract or recipe is a few kilobytes
+# Limits that keep a careless or hostile file from taking the mesh down (documented in the README; the size: core.user_files).
 MAX_DEPTH = 64  # ODCS nests five levels deep
 MAX_VALUES = 100_000  # values after YAML aliases are expanded ("billion laughs" stops here)
 
 
 def load_yaml_document(file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
-    """Read a YAML mapping; anything unusable (unreadable, too large, not UTF-8 text, invalid YAML,
-    too deep, too many values) becomes an `error_type` naming the file and, where there is one, the line."""
+    """Read a YAML mapping; anything unusable (not a regular file, too large, not UTF-8 text, invalid YAML, too deep,
+    too many values, an alias inside its own anchor) becomes an `error_type` naming the file and, where there is one, the line."""
     file = Path(file)
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise error_type([Problem(file, "", None, f"the file has {size:,} bytes; the mesh reads YAML files of at most {MAX_FILE_BYTES:,}", "keep one product's settings in it")])
-        raw = file.read_bytes()
-    except OSError as error:
-        raise error_type([Problem(file, "", None, f"cannot read the file: {error.strerror}")]) from None
+        raw = read_user_file(file, "YAML", MAX_FILE_BYTES, "keep one product's settings in it")
+    except UnreadableFileError as error:
+        raise error_type([Problem(file, "", None, error.message, error.fix)]) from None
     if b"\0" in raw:
         raise error_type([Problem(file, "", None, "the file is not text (it holds NUL bytes)", "give a YAML text file")])
     try:
@@ -123,12 +137,15 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
         raise error_type([Problem(file, "", 1, "the file must hold a YAML mapping (key: value pairs)")])
     lines: dict[tuple[str | int, ...], int] = {}
     try:
-        data = _Plain(lines).convert(node, ())
+        data = _Plain(lines, text).convert(node, ())
     except _TooLarge as limit:
         line = lines.get(limit.path[:1])  # the top-level field it happens under (aliased values keep their anchor's lines)
         raise error_type([Problem(file, field_name(limit.path), line, str(limit), "flatten the document; YAML aliases (*name) count once per use")]) from None
     except _Unreadable as problem:
         raise error_type([Problem(file, field_name(problem.path), problem.line, str(problem), problem.fix)]) from None
+    except RecursionError:  # the guards above stop first; should one not, a file still never takes its reader down
+        message = f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)"
+        raise error_type([Problem(file, "", None, message, "flatten the document")]) from None
     return YamlDocument(file=file, data=data, _lines=lines)
 
 
@@ -173,11 +190,13 @@ _COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 class _Plain:
     """Converts composed YAML nodes to JSON-compatible values, recording each key's and item's line, within the limits."""
 
-    def __init__(self, lines: dict[tuple[str | int, ...], int]):
+    def __init__(self, lines: dict[tuple[str | int, ...], int], text: str):
         self.lines = lines
+        self.text = text
         self.values = 0
+        self.open: set[int] = set()  # the collections being converted: one met again is an alias inside its own anchor
 
-    def convert(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
+    def convert(self, node: yaml.Node, path: tuple[str | int, ...], used_at: int | None = None) -> Any:
         self.values += 1
         if self.values > MAX_VALUES:
             raise _TooLarge(f"the document holds more than {MAX_VALUES:,} values (counting each use of a YAML alias)", path)
@@ -185,16 +204,35 @@ class _Plain:
             raise _TooLarge(f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", path[:MAX_DEPTH])
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTIONS:
             raise _Unreadable(f"the tag {node.tag} is not plain YAML", path, node.start_mark.line + 1, "remove the tag")
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self._scalar(node, path)
+        if id(node) in self.open:
+            raise self._loop(node, path, used_at)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
             result_list = []
             for index, item in enumerate(node.value):
                 child = (*path, index)
                 self.lines[child] = item.start_mark.line + 1
                 result_list.append(self.convert(item, child))
             return result_list
-        return self._scalar(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _loop(self, node: yaml.Node, path: tuple[str | int, ...], used_at: int | None) -> _Unreadable:
+        """A collection met inside itself: an alias (`*name`, or a merge `<<: *name`) used within its own anchor's value."""
+        anchored = node.start_mark.line + 1
+        found = re.match(r"&([^\s,\[\]{}]+)", self.text[node.start_mark.index:])
+        name = found.group(1) if found else ""
+        used_at = used_at or self.lines.get(path) or anchored  # a merge's line, else the key or item holding the alias
+        where = f" (line {used_at})" if used_at != anchored else ""
+        return _Unreadable(
+            f"the YAML alias *{name}{where} is used inside the value of its own anchor &{name} (line {anchored}): "
+            "the value would never end",
+            path, used_at, "remove the alias, or anchor a value outside the one using it",
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -202,7 +240,11 @@ class _Plain:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:  # `<<: *defaults`: the keys the mapping does not set itself
                 for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
-                    merged = {**self.convert(source, path), **merged}
+                    value = self.convert(source, path, used_at=key_node.start_mark.line + 1)
+                    if not isinstance(value, dict):
+                        message = "a merge (<<) takes a mapping or a list of mappings"
+                        raise _Unreadable(message, path, key_node.start_mark.line + 1, "merge an anchored mapping: <<: *name")
+                    merged = {**value, **merged}
                 continue
             key = str(self._scalar(key_node, path))
             child = (*path, key)

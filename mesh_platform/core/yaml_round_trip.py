@@ -15,10 +15,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from mesh_platform.core.user_files import read_user_text
+
 
 def load_round_trip(file: Path) -> tuple[Any, YAML]:
     """The file's document (ruamel's commented mappings and lists) and a YAML that writes it back in the file's style."""
-    text = Path(file).read_text(encoding="utf-8")
+    text = read_user_text(Path(file), "YAML")  # a regular file of at most the limit, never a FIFO or a device
     _, sequence, offset = load_yaml_guess_indent(text)  # where a list item's content starts, and its dash
     sequence, offset = sequence or 2, offset or 0
     yaml = YAML(typ="rt")

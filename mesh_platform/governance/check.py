@@ -22,17 +22,21 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
-from mesh_platform.governance.glossary import register_term_parameter, rules_with_terms
+from mesh_platform.governance.glossary import TERM_PARAMETER, register_term_parameter, rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, collect
 from mesh_platform.governance.view import MeshView
+from mesh_platform.quality.evaluation import rules_reading_files
 from mesh_platform.storage.ports import PortStore
 from mesh_platform.storage.sandbox import sandbox
 from mesh_platform.storage.sql_functions import register_sql_functions
 
 DOMAIN_POLICY_FILE = "policies.py"
 GOVERNANCE_SCOPE = "governance"  # the id prefix of the governance group's own mesh-wide policies (mesh.yaml's `policies`)
-RecipeCheck = Callable[[Path], list[Problem]]  # a recipe file → what definitions load would refuse in it
-OutputCheck = Callable[[Product, MeshView], list[Problem]]  # a product → how its recipe's output differs from its contract
+# A product → what definitions load would refuse in its recipe, and the files its SQL reads that a build refuses
+# (`recipes.validation.checked_recipe`; readable: the folders a build's SQL may read, its domain's landing folder).
+RecipeCheck = Callable[[Product, MeshView, list[Path]], list[Problem]]
+# A product → how its recipe's output differs from its contract (`recipes.output`; readable: as above).
+OutputCheck = Callable[[Product, MeshView, list[Path]], list[Problem]]
 OUTPUT_POLICY = "mesh.output-schema"
 ProductCheck = Callable[[Product], list[Problem]]  # a product → what is wrong in it (its failing unit tests)
 
@@ -122,15 +126,16 @@ def check_mesh(
     macros_file: Path | None = None,
     unit_tests: ProductCheck | None = None,
 ) -> CheckReport:
-    """Every contract problem and policy violation of the mesh (default: the one the environment names), and
-    what DuckDB refuses in the mesh's SQL macros (`macros_file`) and each domain's; with `recipe_problems`, every
-    recipe setting definitions load would refuse too (`recipes.validation`); with `output_problems`, every
-    difference between a recipe's output and its contract (`recipes.output`); with `unit_tests`, the products'
-    failing unit tests (`product.unit_tests`)."""
+    """Every contract problem and policy violation of the mesh (default: the one the environment names), every SQL
+    rule reading a file a build refuses, and what DuckDB refuses in the mesh's SQL macros (`macros_file`) and each
+    domain's; with `recipe_problems`, every recipe setting definitions load would refuse too, and recipe SQL reading
+    such a file (`recipes.validation`); with `output_problems`, every difference between a recipe's output and its
+    contract (`recipes.output`); with `unit_tests`, the products' failing unit tests (`product.unit_tests`)."""
     if view is None:
         settings = MeshSettings.from_env()
         view, macros_file = mesh_view(settings), macros_file or settings.macros_file
     catalog = view.catalog
+    settings = MeshSettings.from_env(root=catalog.root, require_environment=False)
     shared, violations = mesh_policies(view)
     domains = [domain] if domain else list(catalog.domains)
     policies = list(shared)
@@ -143,12 +148,14 @@ def check_mesh(
         violations += problems
         for file, error in sorted(catalog.broken_in(name).items()):
             violations += _contract_violations(file, error)
+        readable = [settings.landing_dir(name)]  # what a build's SQL may read besides its inputs
         for product in sorted(catalog.in_domain(name), key=lambda p: p.address):
-            violations += _rules_violations(product, view)
+            violations += _rules_violations(product, view, readable)
             if recipe_problems is not None:
-                violations += [_violation("mesh.recipe", str(product.address), p) for p in recipe_problems(product.recipe_file)]
+                found = recipe_problems(product, view, readable)
+                violations += [_violation("mesh.recipe", str(product.address), p) for p in found]
             if output_problems is not None:
-                violations += [_violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view)]
+                violations += [_violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view, readable)]
             violations += _run(product, view, [*shared, *own])
             if unit_tests is not None:
                 violations += [_violation("mesh.unit-test", str(product.address), p) for p in unit_tests(product)]
@@ -218,15 +225,15 @@ def glossary_violations(view: MeshView) -> list[Violation]:
     return violations
 
 
-def _rules_violations(product: Product, view: MeshView) -> list[Violation]:
+def _rules_violations(product: Product, view: MeshView, readable: list[Path]) -> list[Violation]:
     try:
-        rules_with_terms(product.contract, view.glossary)
+        rules = rules_with_terms(product.contract, view.glossary)
     except ContractError as error:
-        return [
-            Violation("mesh.contract", "error", str(product.address), p.file, p.line, f"{p.field}: {p.message}", p.fix)
-            for p in error.problems
-        ]
-    return []
+        problems = error.problems
+    else:
+        problems = rules_reading_files(product.contract, rules, readable, TERM_PARAMETER.declare)
+    address = str(product.address)
+    return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field}: {p.message}", p.fix) for p in problems]
 
 
 def _import_fresh(module: str) -> None:

@@ -25,6 +25,7 @@ from mesh_platform.catalog.freshness import allowed_age
 from mesh_platform.contract.model import Contract
 from mesh_platform.contract.partitioning import Partitioning, Window
 from mesh_platform.core.errors import PolicyViolationError, QualityGateError
+from mesh_platform.core.user_files import read_user_file
 from mesh_platform.governance.check import check_product
 from mesh_platform.governance.glossary import rules_with_terms
 from mesh_platform.governance.policies import Violation
@@ -323,7 +324,7 @@ def _code_version(files: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode())
-        digest.update(file.read_bytes())
+        digest.update(read_user_file(file))
     return digest.hexdigest()[:16]
 
 

@@ -11,9 +11,9 @@ personal column stays personal.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.contract.model import CLASSIFICATIONS, Column
@@ -21,7 +21,7 @@ from mesh_platform.contract.types import logical_type_of, servable_type, type_fa
 from mesh_platform.core.errors import MacroError, MeshError
 from mesh_platform.governance.glossary import TERM_PARAMETER
 from mesh_platform.product.recipe_inputs import input_tables
-from mesh_platform.storage.sql_functions import declare_sql_functions
+from mesh_platform.storage.sandbox import binding_sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,6 +42,10 @@ NO_SOURCE = "computed from no input column: review"  # said beside the classific
 
 class OutputDescriptionError(MeshError):
     """A recipe DuckDB cannot describe over its inputs' contracts (a column it names is not there, a syntax error…)."""
+
+
+class RefusedFileError(OutputDescriptionError):
+    """A recipe whose SQL reads a file a build's sandbox refuses (`mesh check` reports it as such: `recipes.validation`)."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +69,15 @@ class InferredColumn:
 
 
 def describe_output(
-    relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str, macros: SqlMacros | None = None
+    relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str, macros: SqlMacros | None = None,
+    readable: Iterable[Path] = (),
 ) -> DescribedOutput:
-    """The columns the relation outputs over empty `inputs` as `domain` reads them, with the domain's SQL `macros`;
-    `OutputDescriptionError` when DuckDB refuses it. Every recipe's description goes through here: what SQL a build
-    can call is declared here too."""
+    """The columns the relation outputs over empty `inputs` as `domain` reads them, with the domain's SQL `macros`, in
+    a build's sandbox (`readable`: the folders its SQL may read, its landing folder); `OutputDescriptionError` when
+    DuckDB refuses it (`RefusedFileError` when the sandbox refuses a file it reads)."""
     import duckdb
 
-    connection = _database().cursor()  # its own temporary tables, views and macros, gone when it closes
+    connection = binding_sandbox(readable, TERM_PARAMETER.declare)  # its own temporary tables, views and macros
     try:
         contracts = input_tables(connection, inputs, catalog, domain)
         try:
@@ -84,24 +89,14 @@ def describe_output(
             columns = [OutputColumn(name, str(type_)) for name, type_ in zip(relation.columns, relation.types, strict=True)]
         except MeshError as error:  # a configured recipe's own check (a column it names is missing)
             raise OutputDescriptionError(str(error)) from None
+        except duckdb.PermissionException as error:
+            raise RefusedFileError(str(error).splitlines()[0]) from None
         except duckdb.Error as error:
             why = macros.explain(error, unavailable) if macros is not None else None
             raise OutputDescriptionError(why or str(error).splitlines()[0]) from None
     finally:
         connection.close()
     return DescribedOutput(columns, contracts)
-
-
-@functools.cache
-def _database() -> duckdb.DuckDBPyConnection:
-    """A sandboxed in-memory database (no file is readable: a recipe's SQL meets its inputs only) where the functions a
-    build registers are declared by their signatures: over empty inputs they are bound, never called."""
-    from mesh_platform.storage.sandbox import sandbox
-
-    connection = sandbox()
-    declare_sql_functions(connection)
-    TERM_PARAMETER.declare(connection)
-    return connection
 
 
 def contract_type(duckdb_type: str) -> str:

@@ -15,22 +15,28 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mesh_platform.core.errors import Problem
 from mesh_platform.core.sql import quote
 from mesh_platform.quality.in_engine import Counts, evaluate_in_engine, sql_form
 from mesh_platform.quality.relationships import ReferencedRows, count_orphans
 from mesh_platform.quality.rules import QualityRule, fill_placeholders
+from mesh_platform.storage.sandbox import REFUSAL, Declare, binding_sandbox, empty_table_sql, refused_file
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from mesh_platform.contract.model import Contract
+
 SAMPLE_SIZE = 5
 SAMPLE_SEED = 42  # rows a sampled rule reads are the same on every build of the same data
 HIDDEN = "(not shown: personal data)"
+CHECKED_TABLE = "mesh_checked_table"  # the staged table's stand-in when rules are bound before a build
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,35 @@ def _relationship_result(
         return RuleResult(rule, False, None, error=str(error).splitlines()[0])
     result = _verdict(rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample)
     return replace(result, note=f"against {referenced.label}")
+
+
+def rules_reading_files(
+    contract: Contract, rules: list[QualityRule], readable: Iterable[Path], declare: Declare | None = None
+) -> list[Problem]:
+    """The SQL rules whose query reads a file a build's sandbox refuses (allowed: the `readable` folders, as in the build),
+    found before any build by binding each query on a table of no rows with the contract's columns (`declare`: the
+    functions a build's SQL may call besides the platform's)."""
+    queried = [rule for rule in rules if rule.query]
+    if not queried:
+        return []
+    connection = binding_sandbox(readable, declare)
+    problems = []
+    try:
+        shape = empty_table_sql((c.name, c.physical_type) for c in contract.columns)
+        connection.execute(f"CREATE TEMP VIEW {CHECKED_TABLE} AS {shape}")
+        for rule in queried:
+            query = fill_placeholders(str(rule.query), CHECKED_TABLE, rule.column)
+            if (file := refused_file(lambda query=query: connection.sql(query))) is not None:
+                problems.append(contract.source.problem(
+                    (*rule.path, "query"),
+                    f"the rule's query reads the file {file}: a build refuses that ({REFUSAL})",
+                    "a rule's query reads the product's own table ({object}) only",
+                ))
+    except Exception:  # the table's shape cannot be made (the contract's types are checked elsewhere): nothing to bind
+        return []
+    finally:
+        connection.close()
+    return problems
 
 
 def _without_values(result: RuleResult) -> RuleResult:

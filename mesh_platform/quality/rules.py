@@ -86,6 +86,7 @@ class QualityRule:
     scope: Scope = "partition"
     # …or a foreign key: the staged rows anti-joined with the referenced product's rows.
     relationship: Relationship | None = None
+    path: tuple[str | int, ...] = ()  # the rule's field in the contract (its line, for problems found later)
 
     @property
     def blocking(self) -> bool:
@@ -210,6 +211,7 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
             Threshold.from_rule(entry, ZERO),
             column.name if column else None,
             query=str(entry.query),
+            path=path,
         )
     if kind == "custom":
         if str(entry.engine or "").lower() not in ("greatexpectations", "great_expectations", "gx"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -31,6 +32,7 @@ from mesh_platform.core.errors import AddressError, RecipeError
 from mesh_platform.core.inputs import INPUT_PATTERN, ProductInput, parse_inputs
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.core.sql_macros import SqlMacros
+from mesh_platform.core.user_files import UnreadableFileError, read_user_file
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import ProductLineage, input_columns
@@ -79,6 +81,16 @@ def sql_macros(folder: Path) -> SqlMacros:
 def inputs_field(*, min_inputs: int = 0, max_inputs: int | None = None) -> Any:
     """The `inputs` field of a recipe type that reads `min_inputs` to `max_inputs` inputs."""
     return Field(default_factory=list, min_length=min_inputs, max_length=max_inputs, description=INPUTS_DESCRIPTION)
+
+
+@dataclass(frozen=True)
+class SqlText:
+    """SQL a recipe setting holds: the setting's field (under `attributes`), the text, and the file holding it
+    when it is not the recipe (a `sql_file`)."""
+
+    setting: tuple[str | int, ...]
+    text: str
+    file: Path | None = None
 
 
 @dg.scaffold_with(ProductScaffolder)
@@ -162,19 +174,21 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         A recipe type that cannot tell says nothing: every input column counts as read."""
         return RecipeLineage.unknown(inputs, f"the recipe type {type(self).__name__} does not say its column lineage")
 
-    def described_output(self, product: Product, catalog: Catalog, glossary: Glossary) -> DescribedOutput:
-        """The output's columns and types as DuckDB binds the recipe over its inputs as empty tables (nothing is built)."""
+    def described_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path | None = None) -> DescribedOutput:
+        """The output's columns and types as DuckDB binds the recipe over its inputs as empty tables (nothing is built),
+        in a build's sandbox: its SQL may read the domain's `landing` folder and no other file."""
 
         def relation(connection: duckdb.DuckDBPyConnection, inputs: Mapping[str, Contract]) -> duckdb.DuckDBPyRelation:
             log = logging.getLogger(f"mesh.describe.{product.address.domain}")
-            build = BuildContext(connection, product.contract, product.inputs, product.folder, Path(), log, glossary)
+            build = BuildContext(connection, product.contract, product.inputs, product.folder, landing or Path(), log, glossary)
             return self.relation(build)
 
-        return describe_output(relation, product.inputs, catalog, product.address.domain, sql_macros(product.folder))
+        readable = [landing] if landing is not None else []
+        return describe_output(relation, product.inputs, catalog, product.address.domain, sql_macros(product.folder), readable)
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for what the recipe outputs now (`mesh contract sync`): described, carried over by column lineage."""
-        described = self.described_output(product, catalog, glossary)
+        described = self.described_output(product, catalog, glossary, landing)
         columns = {alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}
         lineage = self.column_lineage(columns, product.folder)
         return inferred_columns(described.columns, lineage, described.inputs)
@@ -187,18 +201,28 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         """Files besides the recipe and contract whose content defines the product."""
         return []
 
+    def sql_texts(self, folder: Path) -> list[SqlText]:
+        """The SQL its settings hold, which `relation` composes over the inputs alone (`mesh check` binds it on
+        inputs of no rows in the build's sandbox, to refuse a file it reads before any build). Empty: nothing to bind."""
+        return []
+
     def check_files(self, folder: Path) -> list[tuple[str, str]]:
         """(setting, problem) for each file a setting names that is not there (checked when definitions load)."""
         return []
 
     @staticmethod
-    def file_problem(folder: Path, name: str, what: str) -> str | None:
-        """Why the file `name` of setting `what` cannot be used: missing, or outside the product's folder (a link)."""
+    def file_problem(folder: Path, name: str, what: str, kind: str = "") -> str | None:
+        """Why the file `name` of setting `what` cannot be used: missing, outside the product's folder (a link),
+        or one the mesh does not read (not a regular file, beyond the size limit: `core.user_files`)."""
         file = folder / name
-        if not file.is_file():
+        if not file.exists():
             return f"{what} '{name}' does not exist in {folder}"
         if not file.resolve().is_relative_to(folder.resolve()):
             return f"{what} '{name}' leads outside the product's folder {folder} (a link); keep the file in the folder"
+        try:
+            read_user_file(file, kind)
+        except UnreadableFileError as error:
+            return f"{what} '{name}': {error.message}"
         return None
 
     def require_files(self, recipe_file: Path) -> None:

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from mesh_platform.core.sql import expression_problem
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import expression_columns
-from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, SqlText, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ class FilterProduct(ProductRecipe):
 
     def conditions(self) -> list[str]:
         return [self.where] if isinstance(self.where, str) else list(self.where)
+
+    def sql_texts(self, folder: Path) -> list[SqlText]:
+        if isinstance(self.where, str):
+            return [SqlText(("where",), self.where)]
+        return [SqlText(("where", index), condition) for index, condition in enumerate(self.where)]
 
     @classmethod
     def plan(cls, request: PlanRequest) -> Plan:

@@ -17,17 +17,20 @@ from mesh_platform.core.errors import AccessDeniedError, AddressError, MeshError
 from mesh_platform.governance.view import MeshView
 from mesh_platform.product.conformance import schema_differences
 from mesh_platform.product.contract_sync import ContractSync, sync_contract
-from mesh_platform.product.output_schema import OutputDescriptionError
+from mesh_platform.product.output_schema import OutputDescriptionError, RefusedFileError
 from mesh_platform.recipes.validation import load_recipe
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mesh_platform.catalog.catalog import Product
     from mesh_platform.core.address import Address
     from mesh_platform.core.settings import MeshSettings
 
 
-def output_problems(product: Product, view: MeshView) -> list[Problem]:
-    """How the product's recipe output differs from its contract (none when it cannot be described: other checks say why)."""
+def output_problems(product: Product, view: MeshView, readable: list[Path] | None = None) -> list[Problem]:
+    """How the product's recipe output differs from its contract (none when it cannot be described: other checks say why);
+    `readable`: the folders a build's SQL may read (its domain's landing folder)."""
     try:
         recipe = load_recipe(product.recipe_file)
     except RecipeError:
@@ -35,9 +38,11 @@ def output_problems(product: Product, view: MeshView) -> list[Problem]:
     if not recipe.describable or any(_not_described(i.address, view) for i in product.inputs):
         return []
     try:
-        described = recipe.described_output(product, view.catalog, view.glossary)
+        described = recipe.described_output(product, view.catalog, view.glossary, readable[0] if readable else None)
     except (AddressError, AccessDeniedError):
         return []  # mesh.granted-inputs says why
+    except RefusedFileError:
+        return []  # mesh.recipe says which file (recipes.validation.sql_reading_files)
     except OutputDescriptionError as error:
         file, line, field = recipe.output_location(product.folder, "")
         message = f"the recipe does not run over its inputs' contracts: {error}"

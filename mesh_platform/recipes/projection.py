@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import quote
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
-from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
+from mesh_platform.recipes.base import InputAddress, ProductRecipe, SqlText, inputs_field
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,6 +47,10 @@ class ProjectionProduct(ProductRecipe):
 
     def projected(self) -> list[ProjectedColumn]:
         return [ProjectedColumn(name=c) if isinstance(c, str) else c for c in self.columns]
+
+    def sql_texts(self, folder: Path) -> list[SqlText]:
+        """The casts: each a DuckDB type, written into the projection's SQL."""
+        return [SqlText(("columns", index, "cast"), column.cast) for index, column in enumerate(self.projected()) if column.cast]
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         alias = next(iter(inputs))

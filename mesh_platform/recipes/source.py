@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -32,6 +32,7 @@ from mesh_platform.product.file_schema import FILE_COLUMN, FileSchema, infer_fil
 from mesh_platform.product.output_schema import InferredColumn, contract_type
 from mesh_platform.recipes.base import InputAddress, ProductRecipe, inputs_field
 from mesh_platform.scaffold.plans import Plan, PlanRequest, example_columns
+from mesh_platform.storage.sandbox import empty_table_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,6 +49,8 @@ def landing_path_problem(path: str) -> str | None:
     if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts or "\\" in path:
         return f"path '{path}' must stay inside the landing folder (relative, no '..')"
     return None
+
+_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd: their bytes are no lines to count
 
 
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -144,6 +147,22 @@ class SourceProduct(ProductRecipe):
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         return RecipeLineage("source")  # its columns start here, in the delivered files
 
+    def empty_delivery(self, file: Path) -> bool:
+        """Whether a delivered file holds no rows: nothing but blanks, or (a CSV with a header) one line only.
+
+        Read so, DuckDB would take it for a table's shape (a 0-byte CSV as one column 'column0'); it is no rows instead."""
+        if file.stat().st_size == 0:
+            return True
+        if self.file_format() == "parquet":
+            return False  # a Parquet file of no rows still says its columns: read it
+        header = self.file_format() == "csv" and self.options.get("header", True) is not False
+        with file.open("rb") as stream:
+            if stream.read(4).startswith(_COMPRESSED):
+                return False
+            stream.seek(0)
+            rows_start = 2 if header else 1  # the line holding the first row
+            return _lines_with_content(stream, stop_after=rows_start) < rows_start
+
     def deliver(self, rows: list[dict[str, Any]], landing: Path) -> Path:
         """Write `rows` into `landing` as one delivered file matching `path`, in the source's format (unit tests)."""
         file = landing / re.sub(r"\[[^\]]*\]|\*\*|\*|\?", "test", self.path)
@@ -188,13 +207,22 @@ class SourceProduct(ProductRecipe):
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for the files delivered now (`mesh contract sync`)."""
-        schema = infer_file_schema([Path(f) for f in self.files(landing, product.address)], self.file_format(), self.options)
+        schema = infer_file_schema([Path(f) for f in self.with_rows(self.files(landing, product.address))], self.file_format(), self.options)
         renamed = tuple(replace(c, name=self.rename.get(c.source, c.name)) for c in schema.columns)  # as the recipe names them
         columns, notes = inferred_file_columns(replace(schema, columns=renamed))
         return [InferredColumn(c, notes.get(c.name)) for c in columns]
 
+    def with_rows(self, files: list[str]) -> list[str]:
+        """The files that hold rows (`empty_delivery`: a 0-byte file, or a CSV header alone, holds none)."""
+        return [f for f in files if not self.empty_delivery(Path(f))]
+
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation:
-        files = self.files(build.landing, build.contract.address)
+        matched = self.files(build.landing, build.contract.address)
+        files = self.with_rows(matched)
+        if skipped := len(matched) - len(files):
+            build.log.info(f"{skipped} empty file(s) (no bytes, or a CSV header only) hold no rows: not read")
+        if not files:  # deliveries of nothing: no rows, in the contract's columns (its rules say whether that may publish)
+            return build.connection.sql(empty_table_sql((c.name, c.physical_type) for c in build.contract.columns))
         build.log.info(f"reading {len(files)} {self.file_format()} file(s) from {build.landing}")
         return self.read(build.connection, files)
 
@@ -205,7 +233,7 @@ class SourceProduct(ProductRecipe):
         if not isinstance(error, duckdb.ConversionException):
             return None
         connection, contract = build.connection, build.contract
-        files = self.files(build.landing, contract.address)
+        files = self.with_rows(self.files(build.landing, contract.address))
         try:
             connection.register(DELIVERED_VIEW, self.read(connection, files, with_file=True))
             failures = conversion_failures(connection, DELIVERED_VIEW, contract, FILE_COLUMN)
@@ -270,3 +298,16 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _lines_with_content(stream: BinaryIO, stop_after: int) -> int:
+    """How many lines of `stream` hold more than blanks, counted up to `stop_after` (read in chunks, never whole)."""
+    found, counted = 0, False
+    while chunk := stream.read(1 << 16):
+        for index, part in enumerate(chunk.split(b"\n")):
+            counted = counted and index == 0  # a piece after a newline starts a line
+            if not counted and part.strip():
+                found, counted = found + 1, True
+                if found >= stop_after:
+                    return found
+    return found

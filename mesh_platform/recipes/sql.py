@@ -18,11 +18,12 @@ from pydantic import Field, field_validator, model_validator
 from mesh_platform.catalog.workspace import RECIPE_FILE
 from mesh_platform.core.errors import MeshError, RecipeError
 from mesh_platform.core.sql import select_problem
+from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 from mesh_platform.core.yaml_document import load_yaml_document
 from mesh_platform.lineage.recipe_lineage import RecipeLineage
 from mesh_platform.lineage.sql_lineage import sql_lineage
 from mesh_platform.product.output_schema import OutputDescriptionError, describe_output, inferred_columns
-from mesh_platform.recipes.base import ProductRecipe, sql_macros
+from mesh_platform.recipes.base import ProductRecipe, SqlText, sql_macros
 from mesh_platform.scaffold.plans import Plan, PlanRequest, inputs_as_given
 
 if TYPE_CHECKING:
@@ -57,18 +58,27 @@ class SqlProduct(ProductRecipe):
     def check_files(self, folder: Path) -> list[tuple[str, str]]:
         if not self.sql_file:
             return []
-        if problem := self.file_problem(folder, self.sql_file, "sql_file"):
+        if problem := self.file_problem(folder, self.sql_file, "sql_file", "SQL"):
             return [("sql_file", problem)]
-        if problem := select_problem(self.query(folder)):
+        try:
+            query = self.query(folder)
+        except UnreadableFileError as error:
+            return [("sql_file", f"sql_file '{self.sql_file}': {error.message}")]
+        if problem := select_problem(query):
             return [("sql_file", f"{self.sql_file} must hold one SELECT: {problem}")]
         return []
+
+    def sql_texts(self, folder: Path) -> list[SqlText]:
+        if self.sql is not None:
+            return [SqlText(("sql",), self.sql)]
+        return [SqlText(("sql_file",), self.query(folder), folder / str(self.sql_file))]
 
     def code_files(self, folder: Path) -> list[Path]:
         # The macros files too: a changed macro is a changed query (its code version, its page's links).
         return [*([folder / self.sql_file] if self.sql_file else []), *sql_macros(folder).paths]
 
     def query(self, folder: Path) -> str:
-        return self.sql if self.sql is not None else (folder / str(self.sql_file)).read_text()
+        return self.sql if self.sql is not None else read_user_text(folder / str(self.sql_file), "SQL")
 
     @classmethod
     def plan(cls, request: PlanRequest) -> Plan:
@@ -76,9 +86,7 @@ class SqlProduct(ProductRecipe):
         inputs = inputs_as_given(request)
         if request.source_file is not None:
             file = request.source_file
-            if not file.is_file():
-                raise MeshError(f"--from {file}: there is no such file")
-            query = file.read_text(encoding="utf-8")
+            query = read_user_text(file, "SQL")  # a regular file of at most the limit: refused with its reason otherwise
             if problem := select_problem(query):
                 raise MeshError(f"--from {file}: the file must hold one SELECT: {problem}")
         else:

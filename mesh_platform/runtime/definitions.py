@@ -8,7 +8,8 @@ A domain's `definitions.py` is two lines:
 Each product folder is loaded on its own (`recipes.validation.load_recipe`, the
 same checks `mesh check` runs): a folder that cannot load — a broken contract, a
 recipe setting its type refuses, an unknown type, a file beyond the mesh's
-limits, inputs that lead back to the product itself — becomes a broken product
+limits, inputs that lead back to the product itself, a second folder of a product
+the catalog holds in another (a copied folder) — becomes a broken product
 that says why and refuses to build, and the domain's other products load as
 usual. The platform adds its resources (configured from the environment, see
 `product.resources`), the sensor that runs the products' automation conditions,
@@ -30,10 +31,10 @@ from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.settings import MeshSettings, repository_of
 from mesh_platform.governance.check import platform_policies
 from mesh_platform.governance.view import MeshView
-from mesh_platform.product.broken import broken_product
+from mesh_platform.product.broken import broken_name, broken_product
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.product.run_tags import DOMAIN_TAG
-from mesh_platform.recipes.validation import load_recipe
+from mesh_platform.recipes.validation import load_recipe, recipe_problems
 
 
 def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
@@ -41,12 +42,23 @@ def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any
     folder = Path(definitions_file).resolve().parent
     domain = folder.name
     settings = MeshSettings.from_env(root=repository_of(folder))
-    with Catalog.pinned(settings.root):  # one catalog read for the whole load (from the compiled index)
+    with Catalog.pinned(settings.root) as catalog:  # one catalog read for the whole load (from the compiled index)
         loops = _dependency_loops(settings, domain)
-        products = [
-            broken_product(domain, recipe_file, loops[recipe_file]) if recipe_file in loops else _product(domain, recipe_file)
-            for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE))
-        ]
+        unread = {file.resolve(): error for file, error in catalog.broken.items() if file.is_relative_to(folder)}
+        held = {p.recipe_file.resolve(): p.address.product for p in catalog.products.values() if p.address.domain == domain}
+        products, broken_names = [], set()
+        for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE)):
+            resolved = recipe_file.resolve()
+            if resolved in loops or resolved in unread:
+                problems = loops[resolved] if resolved in loops else _catalog_problems(recipe_file, unread[resolved])
+                product = None
+            else:
+                product, problems = _product(recipe_file)
+            if product is None:  # a broken folder's asset takes no name a product of the domain holds
+                name = broken_name(recipe_file, {n for f, n in held.items() if f != resolved} | broken_names)
+                broken_names.add(name)
+                product = broken_product(domain, recipe_file, problems, name)
+            products.append(product)
     automation = dg.AutomationConditionSensorDefinition(
         name=f"{domain}_products_on_schedule",
         target=dg.AssetSelection.all(),
@@ -62,12 +74,19 @@ def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any
     return dg.Definitions.merge(*products, platform)
 
 
-def _product(domain: str, recipe_file: Path) -> dg.Definitions:
-    """One product folder's definitions; a folder that cannot load is a broken product, never a broken domain."""
+def _product(recipe_file: Path) -> tuple[dg.Definitions | None, list[str]]:
+    """One product folder's definitions, or why it cannot load: a broken product, never a broken domain."""
     try:
-        return load_recipe(recipe_file).product_definitions(recipe_file.parent)
+        return load_recipe(recipe_file).product_definitions(recipe_file.parent), []
     except Exception as error:  # whatever one folder raises (its files are the domain's to fix), the others load
-        return broken_product(domain, recipe_file, _problems(error))
+        return None, _problems(error)
+
+
+def _catalog_problems(recipe_file: Path, error: FileProblemsError) -> list[str]:
+    """Why the catalog holds no product for the folder (a broken contract, a second folder of one product),
+    with what its recipe's own check finds besides."""
+    problems = _problems(error)
+    return problems + [text for problem in recipe_problems(recipe_file) if (text := str(problem)) not in problems]
 
 
 def _dependency_loops(settings: MeshSettings, domain: str) -> dict[Path, list[str]]:
