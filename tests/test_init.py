@@ -19,6 +19,16 @@ def mesh_in(root: Path, *args: str, check: bool = False):
     return run_mesh(*args, env=own_env(root), cwd=root, check=check)
 
 
+def new_mesh(folder: Path, *domains: str) -> Path:
+    """A new mesh `acme` in `folder`, with a domain and a `things` source product (its example delivery) per domain."""
+    root = folder / "acme"
+    run_mesh("init", str(root), env=own_env(folder), cwd=folder, check=True)
+    for domain in domains:
+        mesh_in(root, "new", "domain", domain, "--owner", f"team:{domain}", check=True)
+        mesh_in(root, "new", "product", f"{domain}/things", "--template", "source", check=True)
+    return root
+
+
 def test_mesh_init_makes_an_empty_mesh_that_passes_check_and_builds_nothing(tmp_path):
     root = tmp_path / "acme"
     created = run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
@@ -40,8 +50,7 @@ def test_mesh_init_makes_an_empty_mesh_that_passes_check_and_builds_nothing(tmp_
 
 def test_a_new_mesh_names_nothing_of_the_demo(tmp_path):
     """The platform's own files no longer carry the demo's glossary: a new mesh's files name no demo domain or product."""
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     text = "\n".join(p.read_text() for p in root.rglob("*") if p.is_file())
     for demo in ("customers", "web_analytics", "marketing", "planning", "mesh://sales", "customer_keys"):
         assert demo not in text, demo
@@ -50,8 +59,7 @@ def test_a_new_mesh_names_nothing_of_the_demo(tmp_path):
 
 def test_a_domain_gets_its_settings_from_mesh_yaml_not_the_environment(tmp_path):
     """mesh.yaml says where state, sources and glossary are; no environment variable is needed on any command."""
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     settings = yaml.safe_load((root / "mesh.yaml").read_text())
     settings.update(home="../state", landing="../sources", glossary="terms.yaml")
     (root / "mesh.yaml").write_text(yaml.safe_dump(settings))
@@ -73,8 +81,7 @@ def test_a_domain_gets_its_settings_from_mesh_yaml_not_the_environment(tmp_path)
 
 
 def test_a_broken_mesh_yaml_is_a_located_error_on_every_command(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     (root / "mesh.yaml").write_text("name: acme\nhomme: state\ndeployment: on prod\n")
     for command in (["check"], ["list"], ["materialize", "--all"]):
         result = mesh_in(root, *command)
@@ -84,8 +91,7 @@ def test_a_broken_mesh_yaml_is_a_located_error_on_every_command(tmp_path):
 
 
 def test_mesh_init_never_overwrites(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     again = run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path)
     assert again.returncode == 1 and "is a mesh already (workspace.yaml exists); mesh init never overwrites" in again.stderr
     other = tmp_path / "repo"
@@ -107,8 +113,7 @@ def test_mesh_init_demo_copies_the_demo_mesh_which_passes_check(tmp_path):
 
 
 def test_mesh_seed_refuses_a_mesh_without_the_demo_domains(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     result = mesh_in(root, "seed")
     assert result.returncode == 1 and "mesh seed writes the demo mesh's source files, and this mesh has no domain customers" in result.stderr
     assert "mesh init --demo DIR" in result.stderr and not (root / "landing").exists()
@@ -133,11 +138,7 @@ def not_ours_to_name(product, mesh):
 
 
 def test_the_governance_groups_own_policies_apply_to_every_domain(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
-    for domain in ("shop", "crm"):
-        mesh_in(root, "new", "domain", domain, "--owner", f"team:{domain}", check=True)
-        mesh_in(root, "new", "product", f"{domain}/things", "--template", "source", check=True)
+    root = new_mesh(tmp_path, "shop", "crm")
     (root / "governance/policies.py").write_text(GOVERNANCE_POLICY)
     check = mesh_in(root, "check")
     assert check.returncode == 1
@@ -156,10 +157,7 @@ def test_the_governance_groups_own_policies_apply_to_every_domain(tmp_path):
 
 @pytest.mark.slow
 def test_a_governance_policy_refuses_the_build_of_a_violating_product(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
-    mesh_in(root, "new", "domain", "shop", "--owner", "team:shop", check=True)
-    mesh_in(root, "new", "product", "shop/things", "--template", "source", check=True)
+    root = new_mesh(tmp_path, "shop")
     (root / "governance/policies.py").write_text(GOVERNANCE_POLICY.split("\n\n@policy(\"mesh.mine\")")[0] + "\n")
     built = mesh_in(root, "materialize", "--all")
     assert built.returncode == 1 and "governance.steward" in built.stdout + built.stderr, built.stdout + built.stderr
@@ -168,10 +166,7 @@ def test_a_governance_policy_refuses_the_build_of_a_violating_product(tmp_path):
 
 @pytest.mark.slow
 def test_mesh_reset_empties_the_state_and_keeps_the_sources(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
-    mesh_in(root, "new", "domain", "shop", "--owner", "team:shop", check=True)
-    mesh_in(root, "new", "product", "shop/things", "--template", "source", check=True)
+    root = new_mesh(tmp_path, "shop")
     mesh_in(root, "materialize", "--all", check=True)
     home = root / ".mesh"
     (home / "notes.txt").write_text("not the mesh's\n")
@@ -194,8 +189,7 @@ def test_mesh_reset_empties_the_state_and_keeps_the_sources(tmp_path):
 
 
 def test_mesh_reset_refuses_a_deployment_and_a_home_holding_the_mesh(tmp_path):
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     (root / "deploy").mkdir()
     (root / "deploy/onebox.yaml").write_text("runs: {per_domain: 1}\n")
     deployed = run_mesh("reset", "--yes", env=own_env(root, MESH_ENV="onebox"), cwd=root)
@@ -210,8 +204,7 @@ def test_mesh_yaml_s_retention_is_the_meshs_default_and_a_bad_one_is_located(tmp
 
     from mesh_platform.core.settings import MeshSettings
 
-    root = tmp_path / "acme"
-    run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
+    root = new_mesh(tmp_path)
     assert MeshSettings.from_env(root=root).default_retention == dt.timedelta(days=90)  # what mesh init writes
     (root / "mesh.yaml").write_text((root / "mesh.yaml").read_text().replace("retention: 90d", "retention: 2 fortnights"))
     result = mesh_in(root, "check")
