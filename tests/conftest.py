@@ -70,12 +70,14 @@ def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False,
     _cached_commands()
     wanted = dict(os.environ) if env is None else env
     changes = {key: None for key in os.environ if key not in wanted} | {key: value for key, value in wanted.items() if os.environ.get(key) != value}
-    before = Path.cwd()
+    before, environment = Path.cwd(), dict(os.environ)
     os.chdir(cwd)
     try:
         outcome = CliRunner().invoke(cli, list(args), env=changes, catch_exceptions=True, input=stdin)
     finally:
         os.chdir(before)
+        os.environ.clear()  # a command may set a variable for the processes it starts (`mesh --env`): none outlives it here
+        os.environ.update(environment)
     stderr = outcome.stderr
     if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
         stderr += "".join(traceback.format_exception(outcome.exception))
@@ -112,7 +114,7 @@ class DemoMesh:
 
 
 @pytest.fixture(scope="session")
-def demo_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[DemoMesh]:
+def built_demo_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DemoMesh:
     """The five demo domains seeded and materialized once per test session, through the real CLI
     and Dagster runs, and shared by every pytest-xdist worker (tests only read it)."""
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
@@ -123,15 +125,20 @@ def demo_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Itera
             env = mesh_env(home)
             run_mesh("seed", "--rows", "400", env=env, check=True)
             done.write_text(run_mesh("materialize", "--all", env=env, check=True).stdout)
-    settings = MeshSettings(root=REPO, home=home, landing=landing_beside(home))
-    saved = {k: os.environ.get(k) for k in ("MESH_HOME", "MESH_ROOT", "MESH_LANDING")}
-    os.environ.update({"MESH_HOME": str(home), "MESH_ROOT": str(REPO), "MESH_LANDING": str(landing_beside(home))})
-    yield DemoMesh(settings, done.read_text())
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    return DemoMesh(MeshSettings(root=REPO, home=home, landing=landing_beside(home)), done.read_text())
+
+
+@pytest.fixture
+def demo_mesh(built_demo_mesh: DemoMesh, monkeypatch: pytest.MonkeyPatch) -> DemoMesh:
+    """The materialized demo mesh, made this process's mesh for one test: set per test (never once per
+    session), so no other test's environment, restored when it ends, can point a demo test elsewhere."""
+    settings = built_demo_mesh.settings
+    monkeypatch.setenv("MESH_ROOT", str(settings.root))
+    monkeypatch.setenv("MESH_HOME", str(settings.home))
+    monkeypatch.setenv("MESH_LANDING", str(settings.landing_root))
+    for other in ("MESH_ENV", "MESH_GLOSSARY", "DAGSTER_HOME"):
+        monkeypatch.delenv(other, raising=False)
+    return built_demo_mesh
 
 
 def contract_yaml(domain: str, name: str, columns: list[dict], **extra: object) -> str:
