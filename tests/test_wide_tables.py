@@ -21,7 +21,8 @@ from .conftest import column, contract_yaml, run_mesh
 WIDTH, ROWS = 2_000, 6_000
 NAMES = [f"c{i:04d}" for i in range(WIDTH)]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: wide.parquet\n"
-SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/wide_source]\n  sql: SELECT * FROM wide_source\n"
+SQL = ("type: mesh_platform.recipes.SqlProduct\nattributes:\n"
+       "  inputs: [mesh://shop/wide_source]\n  sql: SELECT * FROM wide_source\n")
 
 
 def _columns(personal: str | None = None) -> list[dict]:
@@ -52,17 +53,20 @@ def test_a_two_thousand_column_product_loads_checks_and_builds_with_every_column
     duckdb.sql(f"COPY (SELECT {values} FROM range({ROWS}) t(i)) TO '{landing / 'wide.parquet'}' (FORMAT parquet)")
 
     checked = run_mesh("check", env={**os.environ}, cwd=lab.root)
-    assert checked.returncode == 0 and checked.stdout.splitlines()[-1] == "checked 2 products against 15 policies: 0 errors, 0 warnings", checked.stdout
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.splitlines()[-1] == "checked 2 products against 15 policies: 0 errors, 0 warnings", checked.stdout
 
     spec = next(s for s in lab.definitions("shop").resolve_all_asset_specs() if s.key == dg.AssetKey(["shop", "wide"]))
     assert [c.name for c in spec.metadata["dagster/column_schema"].columns] == NAMES
     lineage = spec.metadata["dagster/column_lineage"].deps_by_column
     assert list(lineage) == NAMES
-    assert all(deps == [dg.TableColumnDep(asset_key=dg.AssetKey(["shop", "wide_source"]), column_name=name)] for name, deps in lineage.items())
+    source_key = dg.AssetKey(["shop", "wide_source"])
+    assert all(deps == [dg.TableColumnDep(asset_key=source_key, column_name=name)] for name, deps in lineage.items())
 
     assert lab.materialize("shop", "wide_source", "wide").success
     port = lab.settings.home / "ports" / "shop" / "wide" / "v1"
-    groups = [meta.row_group(i) for file in port.glob("*.parquet") for meta in [pq.ParquetFile(file).metadata] for i in range(meta.num_row_groups)]
+    files = [pq.ParquetFile(file).metadata for file in port.glob("*.parquet")]
+    groups = [meta.row_group(i) for meta in files for i in range(meta.num_row_groups)]
     assert sum(g.num_rows for g in groups) == ROWS and all(g.num_columns == WIDTH for g in groups)
     # Streamed in batches of bounded bytes: 6,000 rows of 2,000 BIGINT columns are 96 MB, more than one batch holds.
     assert len(groups) > 1 and max(g.num_rows for g in groups) * WIDTH * 8 <= BATCH_BYTES
