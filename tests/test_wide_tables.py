@@ -42,6 +42,16 @@ def test_record_batches_hold_a_bounded_number_of_bytes_however_wide_a_row_is():
     assert batch_rows(connection.sql("SELECT * FROM range(0)")) == BATCH_ROWS
 
 
+def test_a_projection_of_thousands_of_columns_is_read_and_one_listed_twice_is_named():
+    from mesh_platform.recipes import ProjectionProduct
+
+    names = [f"c{i:04d}" for i in range(5000)]
+    assert len(ProjectionProduct.model_validate({"inputs": ["mesh://shop/wide"], "columns": names}).projected()) == 5000
+    with pytest.raises(ValueError, match="c0007, c4999 listed twice"):
+        twice = [*names, "c4999", {"name": "c0007", "source": "c0001"}]
+        ProjectionProduct.model_validate({"inputs": ["mesh://shop/wide"], "columns": twice})
+
+
 @pytest.mark.slow
 def test_a_two_thousand_column_product_loads_checks_and_builds_with_every_column(lab):
     lab.add_domain("shop")
