@@ -358,10 +358,6 @@ class Contract:
         """The column named `name` (KeyError when there is none)."""
         return self._columns_by_name[name][1]
 
-    def find_column(self, name: str) -> Column | None:
-        found = self._columns_by_name.get(name)
-        return found[1] if found else None
-
     def column_index(self, name: str) -> int | None:
         """The column's position under schema[0].properties (its field path's index), or None."""
         found = self._columns_by_name.get(name)
