@@ -1,4 +1,4 @@
-"""Generated data: an orders table of any size, the same for every run (DuckDB's hash of the row number)."""
+"""Generated data: an orders table of any size, a wide table of any width; the same for every run (DuckDB's hash of the row number)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,17 @@ def write_daily_orders(folder: Path, rows: int, start: str, days: int = 365) -> 
     (`order_date=YYYY-MM-DD/`, Hive style, as a collector lands a daily feed); kept while its size is right."""
     marker = folder.with_name(f"{folder.name}.{rows}.{start}.{days}.done")
     return _write(folder, marker, _orders(rows, start, days), "FORMAT parquet, PARTITION_BY (order_date)")
+
+
+def wide_column_names(columns: int) -> list[str]:
+    return [f"c{index:04d}" for index in range(columns)]
+
+
+def write_wide(path: Path, columns: int, rows: int) -> Path:
+    """`rows` rows of `columns` BIGINT columns (c0000, c0001, …) as one Parquet file at `path` (written once)."""
+    names = wide_column_names(columns)
+    values = ", ".join(f"CAST(hash(i * {index + 1}) % 1000000 AS BIGINT) AS {name}" for index, name in enumerate(names))
+    return _write(path, path.with_suffix(f".{rows}.done"), f"SELECT {values} FROM range({rows}) AS t(i)", "FORMAT parquet")
 
 
 def _orders(rows: int, start: str, days: int) -> str:

@@ -4,7 +4,8 @@ Each command runs as its own process; while it runs, the resident memory of it a
 every process it started is summed every few milliseconds, and the largest sum is
 its peak. A scenario runs the mesh's command and its reference one after the other,
 pair by pair (A B A B …), so a machine whose speed drifts moves both alike; ratios
-are taken pair by pair and summarized by their median.
+are taken pair by pair and summarized by their median. Commands to compare with each
+other (one product at several widths) run in turn the same way (`in_turn`).
 """
 
 from __future__ import annotations
@@ -109,12 +110,23 @@ def pair(
 ) -> Pairing:
     """`pairs` runs of `mesh`, each followed by one of `reference` (if any); `before_each` resets state
     before every run and is not timed."""
-    pairing = Pairing(reference=Figures() if reference else None)
-    for _ in range(pairs):
-        before_each()
-        ran = mesh()
-        pairing.mesh.runs.append(ran)
-        if reference is not None:
+    return in_turn([(mesh, reference, before_each)], pairs)[0]
+
+
+Measured = tuple[Callable[[], Run], Callable[[], Run] | None, Callable[[], None]]  # mesh, reference, before each run
+
+
+def in_turn(commands: Sequence[Measured], rounds: int) -> list[Pairing]:
+    """Several commands (each with its reference) measured in turn, round by round (A B C A B C …): a machine
+    whose speed drifts moves them all alike, so their figures compare with each other (one width with another)."""
+    pairings = [Pairing(reference=Figures() if reference else None) for _, reference, _ in commands]
+    for _ in range(rounds):
+        for (mesh, reference, before_each), pairing in zip(commands, pairings, strict=True):
+            before_each()
+            ran = mesh()
+            pairing.mesh.runs.append(ran)
+            if reference is None:
+                continue
             before_each()
             against = reference()
             assert pairing.reference is not None
@@ -123,7 +135,7 @@ def pair(
             pairing.peak_ratios.append(ran.peak_mb / against.peak_mb)
             if ran.build_s is not None and against.build_s is not None:
                 pairing.build_ratios.append(ran.build_s / against.build_s)
-    return pairing
+    return pairings
 
 
 def machine() -> dict[str, object]:

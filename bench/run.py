@@ -1,16 +1,19 @@
 """The benchmark suite: the mesh against a reference doing the same work, on generated data.
 
-    make bench          # 10 million rows (a daily product of 100 million), 20 domains × 50 products, 3 pairs each
-    make bench-quick    # 1 million rows, 5 domains × 10 products, 2 pairs: about three minutes
+    make bench          # 10 million rows (a daily product of 100 million), 20 domains × 50 products,
+                        # wide products of 500, 2,000 and 5,000 columns; 3 pairs each
+    make bench-quick    # 1 million rows, 5 domains × 10 products, 500 and 2,000 columns, 2 pairs
 
     python -m bench.run [--rows N] [--partition-rows N] [--pairs K] [--domains D --products P]
-                        [--only NAME …] [--workdir DIR] [--out FILE]
+                        [--wide-columns N …] [--wide-rows N] [--only NAME …] [--workdir DIR] [--out FILE]
 
 Each scenario runs the mesh's command and the reference's in turn, pair by pair, each a
 whole process (start-up included); it prints wall time and peak memory of the process
 tree (min and median), the ratios mesh / reference (median of the pairs), and the goal.
 Where both commands are one product's Dagster run (the partition scenario), each run's
 build time (its step's duration, as Dagster recorded it) and that ratio are printed too.
+The wide scenario measures one product at each width and prints how each figure grows
+from one width to the next, beside how much wider it got.
 The figures also go to a JSON file (default bench/results.json). The work folder holds
 the generated data and meshes; it is reused (the data is generated once per size).
 """
@@ -24,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import Pairing, machine, pair
+from bench.harness import Pairing, in_turn, machine
 from bench.scenarios import (
     Scenario,
     Workbench,
@@ -33,9 +36,12 @@ from bench.scenarios import (
     demo_scenario,
     launch_scenario,
     partition_scenario,
+    wide_linearity,
+    wide_scenarios,
 )
 
-NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "launch", "definitions", "demo"]
+NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "launch", "definitions", "wide",
+         "demo"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, help="pairs per scenario (default 3)")
     parser.add_argument("--domains", type=int, help="domains of the definitions scenario (default 20)")
     parser.add_argument("--products", type=int, help="products per domain there (default 50)")
+    parser.add_argument("--wide-columns", type=int, nargs="+", help="widths of the wide scenario (default 500 2000 5000)")
+    parser.add_argument("--wide-rows", type=int, help="rows of its products (default 5,000)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="run these scenarios only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     pairs = options.pairs or (2 if options.quick else 3)
     domains = options.domains or (5 if options.quick else 20)
     products = options.products or (10 if options.quick else 50)
+    widths = sorted(options.wide_columns or ([500, 2000] if options.quick else [500, 2000, 5000]))
+    wide_rows = options.wide_rows or (1_000 if options.quick else 5_000)
     wanted = set(options.only or NAMES)
 
     options.workdir.mkdir(parents=True, exist_ok=True)
@@ -74,16 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         scenarios.append(launch)
     if "definitions" in wanted:
         scenarios.append(definitions_scenario(options.workdir, domains, products, log))
+    if "wide" in wanted:
+        scenarios += wide_scenarios(options.workdir, widths, wide_rows, log)
     if "demo" in wanted:
         scenarios.append(demo_scenario(options.workdir, log))
 
     for scenario in scenarios:
-        print(f"· {scenario.name}: {scenario.what}", flush=True)
+        if scenario.name in results:
+            continue  # measured in turn with an earlier one
+        group = [s for s in scenarios if s.in_turn_with == scenario.in_turn_with] if scenario.in_turn_with else [scenario]
+        if len(group) > 1:
+            print(f"· {scenario.in_turn_with}: {', '.join(s.name for s in group)}, in turn", flush=True)
         # The demo has no reference to pair with: in a quick run, once is enough.
         runs = 1 if options.quick and scenario.reference is None else pairs
-        pairing = pair(scenario.mesh, scenario.reference, runs, scenario.before_each)
-        results[scenario.name] = {"what": scenario.what, "against": scenario.reference_what, "goal": scenario.goal, **pairing.summary()}
-        print("  " + _line(pairing), flush=True)
+        for member, pairing in zip(group, in_turn([(s.mesh, s.reference, s.before_each) for s in group], runs), strict=True):
+            results[member.name] = {"what": member.what, "against": member.reference_what, "goal": member.goal,
+                                    **pairing.summary()}
+            print(f"· {member.name}: {member.what}", flush=True)
+            print("  " + _line(pairing), flush=True)
     if "checks" in wanted and {"sql_rules", "sql_plain"} <= set(results):
         with_rules = results["sql_rules"]["mesh"]["wall_s_median"]
         without = results["sql_plain"]["mesh"]["wall_s_median"]
@@ -92,9 +110,15 @@ def main(argv: list[str] | None = None) -> int:
             "goal": "≤ 20% of the build",
             "share_of_build": (with_rules - without) / with_rules,
         }
+    if "wide" in wanted and (linearity := wide_linearity(results, widths)) is not None:
+        results["wide_linearity"] = linearity
+        print(f"· wide_linearity: {linearity['what']}; {linearity['goal']}", flush=True)
+        for label, steps in linearity["growth"].items():
+            print(f"  {label}: " + ", ".join(f"{step} {ratio:.3g}×" for step, ratio in steps.items()), flush=True)
 
     report = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(), "rows": rows, "pairs": pairs,
-              "definitions_size": f"{domains}x{products}", "python": sys.version.split()[0], "scenarios": results}
+              "definitions_size": f"{domains}x{products}", "wide": {"columns": widths, "rows": wide_rows},
+              "python": sys.version.split()[0], "scenarios": results}
     options.out.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(table(report))
@@ -125,6 +149,11 @@ def table(report: dict) -> str:
     for result in report["scenarios"].values():
         if "share_of_build" in result:
             lines.append(f"| {result['what']} | {result['share_of_build']:.0%} of the build | | | | | | {result['goal']} |")
+            continue
+        if "growth" in result:
+            for label, steps in result["growth"].items():
+                grew = ", ".join(f"{step}: {ratio:.3g}×" for step, ratio in steps.items())
+                lines.append(f"| {result['what'].split(':')[0]}: {label} grows | {grew} | | | | | | {result['goal']} |")
             continue
         mesh = result["mesh"]
         cells = [result["what"], f"{mesh['wall_s_median']:.2f} s, {mesh['peak_mb_median']:.0f} MB" + _build(mesh)]

@@ -6,6 +6,7 @@ own MESH_HOME, the reference's outputs. Setup (data, first publishes) is not tim
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.data import ORDER_COLUMNS, STATUSES, write_daily_orders, write_orders
+from bench.data import ORDER_COLUMNS, STATUSES, wide_column_names, write_daily_orders, write_orders, write_wide
 from bench.harness import Run, measure
 from bench.meshes import BenchMesh, column, contract, mesh_command, mesh_env, source_recipe, sql_recipe
 
@@ -49,6 +50,7 @@ class Scenario:
     mesh: Callable[[], Run]
     reference: Callable[[], Run] | None = None
     before_each: Callable[[], None] = field(default=lambda: None)
+    in_turn_with: str | None = None  # scenarios naming the same group are measured in turn, round by round
 
 
 def _order_columns(with_rules: bool) -> list[dict]:
@@ -291,3 +293,80 @@ def demo_scenario(workdir: Path, log: Path) -> Scenario:
     return Scenario("demo", "the demo mesh: mesh materialize --all (13 products, 5 domains)", None, "under half of the time before the work",
                     lambda: measure(mesh_command("materialize", "--all"), env, REPO, log), None, fresh)
 
+
+
+WIDE_SQL = "SELECT * FROM wide_source"
+WIDE_MEASURES = ("check", "load", "build")
+
+
+def wide_scenarios(workdir: Path, widths: list[int], rows: int, log: Path) -> list[Scenario]:
+    """One product of N BIGINT columns, for each N of `widths`: `mesh check` of its mesh, its code location's
+    definitions load (`dagster definitions validate`), and its build (`mesh materialize`, a SQL product over a
+    source of `rows` rows) against the same SQL in raw DuckDB writing the same rows to Parquet.
+
+    Each width has a mesh of its own (one domain: the source, published once, and the SQL product); check and
+    load have no reference: what they show is how they grow with the width (`wide_linearity`). The widths of
+    one measure run in turn, round by round, so that a machine's drift does not pass for growth."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    measured: dict[str, list[Scenario]] = {name: [] for name in WIDE_MEASURES}
+    for width in widths:
+        data = write_wide(workdir / "data" / f"wide_{width}.parquet", width, rows)
+        root = workdir / f"wide_{width}"
+        shutil.rmtree(root, ignore_errors=True)
+        mesh = BenchMesh(root)
+        mesh.add_domain("wide")
+        names = wide_column_names(width)
+        columns = [column(name, "integer", "BIGINT", **({"required": True} if index == 0 else {})) for index, name in enumerate(names)]
+        mesh.add_product("wide", "wide_source", source_recipe(data.name), contract("wide", "wide_source", columns, ROW_COUNT))
+        recipe = sql_recipe(["mesh://wide/wide_source"], WIDE_SQL)
+        mesh.add_product("wide", "wide", recipe, contract("wide", "wide", columns, ROW_COUNT))
+        mesh.land("wide", data)
+        (mesh.home / "dagster").mkdir(parents=True, exist_ok=True)
+        subprocess.run(mesh_command("materialize", "mesh://wide/wide_source"), env=mesh.env(), cwd=root, check=True,  # published once
+                       stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        output = workdir / f"wide_{width}_reference.parquet"
+        reference = [sys.executable, str(BENCH / "reference" / "duckdb_build.py"), "--input", str(data), "--output", str(output),
+                     "--name", "wide_source", "--sql", WIDE_SQL]
+
+        def run(command: list[str], mesh: BenchMesh = mesh) -> Callable[[], Run]:
+            return lambda: measure(command, mesh.env(), mesh.root, log)
+
+        linear = "grows no worse than linearly"
+        measured["check"].append(Scenario(
+            f"wide_check_{width}", f"mesh check, one product of {width:,} BIGINT columns (and its source)", None, linear,
+            run(mesh_command("check")), in_turn_with="wide_check"))
+        measured["load"].append(Scenario(
+            f"wide_load_{width}", f"definitions load, one product of {width:,} columns (dagster definitions validate)", None, linear,
+            run([dagster, "definitions", "validate", "-w", "workspace.yaml"]), in_turn_with="wide_load"))
+        measured["build"].append(Scenario(
+            f"wide_build_{width}", f"SQL product of {width:,} BIGINT columns, {rows:,} rows (mesh materialize)",
+            "the same SQL in DuckDB, COPY to Parquet", "peak memory ratio does not grow with the width",
+            run(mesh_command("materialize", "mesh://wide/wide")), run(reference), lambda output=output: output.unlink(missing_ok=True),
+            in_turn_with="wide_build"))
+    return [scenario for name in WIDE_MEASURES for scenario in measured[name]]
+
+
+def wide_linearity(results: dict[str, dict], widths: list[int]) -> dict | None:
+    """How each wide figure grows from one width to the next (median over median), beside how much wider it got:
+    a growth at or under the widths' own ratio is linear or better."""
+    steps = list(itertools.pairwise(widths))
+    growth: dict[str, dict[str, float]] = {}
+    for label, measured, side, figure in (
+        ("mesh check", "check", "mesh", "wall_s_median"),
+        ("definitions load", "load", "mesh", "wall_s_median"),
+        ("mesh materialize", "build", "mesh", "wall_s_median"),
+        ("DuckDB, the same SQL", "build", "reference", "wall_s_median"),
+        ("mesh materialize, peak memory", "build", "mesh", "peak_mb_median"),
+        ("DuckDB, peak memory", "build", "reference", "peak_mb_median"),
+    ):
+        found = [results.get(f"wide_{measured}_{width}", {}).get(side) for width in widths]
+        if steps and all(found):
+            by_width = dict(zip(widths, found, strict=True))
+            growth[label] = {f"{wider}/{narrow}": by_width[wider][figure] / by_width[narrow][figure] for narrow, wider in steps}
+    if not growth:
+        return None
+    return {
+        "what": "wide tables: how each figure grows from one width to the next (median over median)",
+        "goal": "no more than the width: " + ", ".join(f"{b}/{a} columns = {b / a:.3g}×" for a, b in steps),
+        "growth": growth,
+    }

@@ -1,11 +1,12 @@
 """The benchmark's own arithmetic and what it reads from Dagster (the figures themselves are measured, never asserted)."""
 
 import dagster as dg
+import duckdb
 import pytest
 
-from bench.harness import Run, pair
+from bench.harness import Run, in_turn, pair
 from bench.run import table
-from bench.scenarios import newest_build_seconds
+from bench.scenarios import newest_build_seconds, wide_linearity, wide_scenarios
 
 from .conftest import contract_yaml
 from .test_recipes import THINGS
@@ -34,6 +35,44 @@ def test_a_pairing_whose_runs_do_not_read_their_build_time_has_no_build_ratio():
     assert summary["wall_ratio_median"] == 2.0
 
 
+def test_commands_measured_in_turn_run_round_by_round_each_beside_its_reference():
+    order = []
+
+    def command(name, wall):
+        return lambda: order.append(name) or Run(wall, 100)
+
+    first = (command("a", 1.0), command("a ref", 0.5), lambda: None)
+    pairings = in_turn([first, (command("b", 4.0), None, lambda: order.append("reset"))], 2)
+    assert order == ["a", "a ref", "reset", "b", "a", "a ref", "reset", "b"]
+    assert pairings[0].summary()["wall_ratio_median"] == 2.0 and pairings[1].reference is None
+    assert [run.wall_s for run in pairings[1].mesh.runs] == [4.0, 4.0]
+
+
+def test_the_wide_scenario_reports_how_each_figure_grows_from_one_width_to_the_next():
+    def figures(wall, peak):
+        return {"wall_s_median": wall, "peak_mb_median": peak}
+
+    results = {
+        **{f"wide_check_{w}": {"mesh": figures(s, 100)} for w, s in ((500, 2.0), (2000, 4.0), (5000, 8.0))},
+        **{f"wide_load_{w}": {"mesh": figures(s, 100)} for w, s in ((500, 3.0), (2000, 6.0), (5000, 15.0))},
+        **{f"wide_build_{w}": {"mesh": figures(s, p), "reference": figures(s / 4, p / 2)}
+           for w, s, p in ((500, 4.0, 400), (2000, 8.0, 800), (5000, 20.0, 1000))},
+    }
+    linearity = wide_linearity(results, [500, 2000, 5000])
+    assert linearity["growth"]["mesh check"] == {"2000/500": 2.0, "5000/2000": 2.0}
+    assert linearity["growth"]["definitions load"] == {"2000/500": 2.0, "5000/2000": 2.5}
+    assert linearity["growth"]["mesh materialize"] == {"2000/500": 2.0, "5000/2000": 2.5}
+    assert linearity["growth"]["DuckDB, the same SQL"] == {"2000/500": 2.0, "5000/2000": 2.5}
+    assert linearity["growth"]["mesh materialize, peak memory"] == {"2000/500": 2.0, "5000/2000": 1.25}
+    assert linearity["goal"] == "no more than the width: 2000/500 columns = 4×, 5000/2000 columns = 2.5×"
+    rows = table({"scenarios": {"wide_linearity": linearity}}).splitlines()[2:]
+    assert rows[0] == "| wide tables: mesh check grows | 2000/500: 2×, 5000/2000: 2× | | | | | | " + linearity["goal"] + " |"
+    assert len(rows) == 6
+    del results["wide_load_5000"]  # a width not measured: that figure has no growth to report
+    assert "definitions load" not in wide_linearity(results, [500, 2000, 5000])["growth"]
+    assert wide_linearity(results, [500]) is None
+
+
 @pytest.mark.slow
 def test_the_build_time_read_from_dagster_is_the_newest_runs_step(lab):
     lab.add_domain("shop")
@@ -49,3 +88,23 @@ def test_the_build_time_read_from_dagster_is_the_newest_runs_step(lab):
     assert seconds == pytest.approx(step.end_time - step.start_time)
     assert seconds != older_step.end_time - older_step.start_time
     assert 0 < seconds < run.end_time - run.start_time  # the step, inside the run
+
+
+@pytest.mark.slow
+def test_the_wide_scenarios_commands_run_on_their_meshes(tmp_path):
+    log = tmp_path / "bench.log"
+    scenarios = wide_scenarios(tmp_path, [3, 6], 50, log)
+    assert [s.name for s in scenarios] == [f"wide_{m}_{w}" for m in ("check", "load", "build") for w in (3, 6)]  # each measure's widths in turn
+    results = {}
+    for scenario in scenarios:
+        results[scenario.name] = pair(scenario.mesh, scenario.reference, 1, scenario.before_each).summary()
+    for width in (3, 6):
+        port = tmp_path / f"wide_{width}" / ".mesh" / "ports" / "wide" / "wide" / "v1"
+        built = duckdb.sql(f"SELECT * FROM read_parquet('{port}/*.parquet')")
+        reference = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path / f'wide_{width}_reference.parquet'}')")
+        assert built.columns == reference.columns == [f"c{i:04d}" for i in range(width)]
+        assert sorted(built.fetchall()) == sorted(reference.fetchall()) and len(reference.fetchall()) == 50
+    assert set(wide_linearity(results, [3, 6])["growth"]) == {
+        "mesh check", "definitions load", "mesh materialize", "DuckDB, the same SQL",
+        "mesh materialize, peak memory", "DuckDB, peak memory",
+    }

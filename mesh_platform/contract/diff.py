@@ -200,15 +200,20 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
     sole_key = tuple(sum(c.primary_key for c in contract.columns) == 1 for contract in (old, new))  # a one-column key, before and after
     removed = [c for c in old.columns if c.name not in new_columns]
     added = [c for c in new.columns if c.name not in old_columns]
+    by_shape: dict[tuple, list[Column]] = {}  # the added columns of each shape, in order: a rename takes the first left
+    for column in reversed(added):
+        by_shape.setdefault(_shape(column), []).append(column)
+    twins: set[str] = set()
     for column in removed:
-        twin = next((a for a in added if _same_shape(column, a)), None)
-        if twin is not None:
-            added.remove(twin)
+        if alike := by_shape.get(_shape(column)):
+            twin = alike.pop()
+            twins.add(twin.name)
             changes.append(_change("column", "renamed", f"schema[0].properties.{twin.name}", f"column '{column.name}' renamed to '{twin.name}'", column.name))
         else:
             changes.append(_change("column", "removed", f"schema[0].properties.{column.name}", f"column '{column.name}' removed"))
     for column in added:
-        changes.append(_change("column", "added", f"schema[0].properties.{column.name}", f"column '{column.name}' ({column.physical_type}) added"))
+        if column.name not in twins:
+            changes.append(_change("column", "added", f"schema[0].properties.{column.name}", f"column '{column.name}' ({column.physical_type}) added"))
     for name in (c.name for c in old.columns if c.name in new_columns):  # in the contract's order, not a set's
         changes += _one_column_changes(old_columns[name], new_columns[name], sole_key)
     return changes
@@ -398,9 +403,9 @@ def _table_description(contract: Contract) -> str:
     return (contract.odcs.schema_[0].description or "") if contract.odcs.schema_ else ""
 
 
-def _same_shape(a: Column, b: Column) -> bool:
-    """A removed and an added column alike in all but name: a rename."""
-    return (a.physical_type, a.logical_type, a.description, a.classification) == (b.physical_type, b.logical_type, b.description, b.classification)
+def _shape(column: Column) -> tuple:
+    """What a removed and an added column share when one is the other renamed: all but the name."""
+    return column.physical_type, column.logical_type, column.description, column.classification
 
 
 def _allowed_values(column: Column) -> frozenset | None:

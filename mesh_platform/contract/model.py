@@ -21,6 +21,7 @@ Mesh settings the standard has no field for are `customProperties`:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -252,8 +253,8 @@ class Contract:
     relationships: tuple[Relationship, ...] = ()  # foreign keys: checked on every build, never build inputs
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (the catalog index) without the standard's model: it is rebuilt from the document when used."""
-        return {name: value for name, value in self.__dict__.items() if name != "odcs"}
+        """Pickled (the catalog index) without the standard's model and the column index: both are rebuilt when used."""
+        return {name: value for name, value in self.__dict__.items() if name not in ("odcs", "_columns_by_name")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -391,8 +392,19 @@ class Contract:
 
         return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True)
 
+    @functools.cached_property
+    def _columns_by_name(self) -> dict[str, tuple[int, Column]]:
+        # Policies, lineage and the diff look columns up by name, column by column: a search each would be quadratic.
+        return {c.name: (index, c) for index, c in enumerate(self.columns)}
+
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        """The column named `name` (KeyError when there is none)."""
+        return self._columns_by_name[name][1]
+
+    def column_index(self, name: str) -> int | None:
+        """The column's position under schema[0].properties (its field path's index), or None."""
+        found = self._columns_by_name.get(name)
+        return found[0] if found else None
 
     def line_of(self, path: FieldPath) -> int | None:
         return self.source.line_of(path)

@@ -118,6 +118,7 @@ _NOT_SERVED = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a wide contract repeats a few types thousands of times
 def port_type_problem(type_text: str) -> tuple[str, str] | None:
     """Why a port cannot serve the DuckDB type `type_text` as it is, and what to write instead; None when it can."""
     import duckdb

@@ -12,6 +12,7 @@ from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import contract_from_document
 from mesh_platform.contract.model import Contract, Relationship, custom_property_path
 from mesh_platform.contract.types import comparable, written_alike
+from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.governance.access import decide, denial_message, granted_by_access, may_read, owner_only
@@ -281,6 +282,7 @@ def personal_data_stays_masked(product, mesh):
     """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains that may read the product."""
     contract = product.contract
     lineage = mesh.lineage.product(product.address)
+    arriving: dict[Address, frozenset[str]] = {}  # each input's personal columns that reach this domain, decided once
     for index, column in enumerate(contract.columns):
         if column.is_personal:
             continue
@@ -288,11 +290,13 @@ def personal_data_stays_masked(product, mesh):
         sources = lineage.derives[column.name] if lineage.known else [ColumnRef(i.address.unversioned(), column.name) for i in product.inputs]
         for source in sources:
             found = mesh.find(source.address)
-            if found is None or source.column not in {c.name for c in found.contract.columns}:
+            if found is None:
+                continue
+            if source.address not in arriving:
+                arriving[source.address] = _arriving(found.contract, contract.domain)
+            if source.column not in arriving[source.address]:
                 continue
             source_column = found.contract.column(source.column)
-            if not source_column.is_personal or not _arrives(found.contract, source.column, contract.domain):
-                continue
             how = "" if source.column == column.name else f" (as '{source.column}')"
             yield Finding(
                 f"column '{column.name}' is computed from {source}{how}, which is {source_column.classification}, "
@@ -311,12 +315,13 @@ def personal_data_stays_masked(product, mesh):
                 )
 
 
-def _arrives(source: Contract, column: str, consumer: str) -> bool:
-    """Whether a personal column of `source` reaches `consumer`'s builds as personal data: in clear, or as a keyed token."""
+def _arriving(source: Contract, consumer: str) -> frozenset[str]:
+    """The personal columns of `source` that reach `consumer`'s builds as personal data: in clear, or as keyed tokens."""
     try:
-        return column not in decide(source, consumer).dropped
+        dropped = set(decide(source, consumer).dropped)
     except AccessDeniedError:
-        return False  # mesh.granted-inputs reports it
+        return frozenset()  # mesh.granted-inputs reports it
+    return frozenset(c.name for c in source.columns if c.is_personal and c.name not in dropped)
 
 
 @policy("mesh.column-lineage", severity="warning")
@@ -347,12 +352,12 @@ def breaking_changes_need_a_major_version(product, mesh):
     if diff.drafting or diff.major_bumped or not diff.breaking:
         return  # a draft (or its first active version) has no history yet to break
     wanted = f"{contract.major + 1}.0.0"
-    names = [c.name for c in contract.columns]
     for impact in diff_impact(published, contract, diff, mesh.catalog).impacts:
         if impact.breaks_consumers:
             change = impact.change
             if change.column:
-                path = ("schema", 0, "properties", *([names.index(change.column)] if change.column in names else []))
+                index = contract.column_index(change.column)
+                path = ("schema", 0, "properties", *([index] if index is not None else []))
             else:
                 path = ("status",) if change.field == "status" else ("version",)
             keep = f"keep status: {published.status}" if change.field == "status" else "keep what they read"

@@ -9,6 +9,7 @@ or all the way (`mesh lineage`), and who reads a column (a contract change's imp
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -77,7 +78,16 @@ class ProductLineage:
 
     def readers_of(self, source: ColumnRef) -> list[str]:
         """This product's columns whose values come from `source`."""
-        return [column for column, sources in self.derives.items() if source in sources]
+        return list(self._columns_from.get(source, ()))
+
+    @functools.cached_property
+    def _columns_from(self) -> dict[ColumnRef, list[str]]:
+        # A change's impact asks this for every column it changes: one pass over `derives`, not one per question.
+        found: dict[ColumnRef, list[str]] = {}
+        for column, sources in self.derives.items():
+            for source in dict.fromkeys(sources):
+                found.setdefault(source, []).append(column)
+        return found
 
 
 def input_columns(product: Product, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None) -> dict[str, list[str]]:
@@ -120,6 +130,7 @@ class MeshLineage:
         self.catalog = catalog
         self.columns = dict(columns or {})
         self._products: dict[Address, ProductLineage] = {}
+        self._consumers: dict[Address, list[ProductLineage]] = {}
 
     def product(self, address: Address) -> ProductLineage:
         address = address.unversioned()
@@ -143,7 +154,10 @@ class MeshLineage:
 
     def consumers(self, address: Address) -> list[ProductLineage]:
         """The lineage of every product reading `address`."""
-        return [self.product(p.address) for p in self.catalog.downstream(self.catalog.product(address))]
+        address = address.unversioned()
+        if address not in self._consumers:
+            self._consumers[address] = [self.product(p.address) for p in self.catalog.downstream(self.catalog.product(address))]
+        return self._consumers[address]
 
     def derived_from(self, ref: ColumnRef) -> list[ColumnRef]:
         """The columns of other products computed from `ref`, one step down."""

@@ -52,17 +52,22 @@ def _parsed_lineage(
     from sqlglot.optimizer.scope import traverse_scope
 
     schema = {alias: {column: "UNKNOWN" for column in columns} for alias, columns in inputs.items()}
+    known = {alias: set(columns) for alias, columns in inputs.items()}  # looked up once per column the query names
     try:
         tree = sqlglot.parse_one(query, dialect="duckdb")
         if macros:
             tree = inline_macros(tree, macros)
         qualified = qualify(tree, schema=schema, dialect="duckdb", validate_qualify_columns=False, identify=False)
-        nodes = lineage(None, qualified, schema=schema, dialect="duckdb", copy=False)
+        scopes = traverse_scope(qualified)  # qualified and scoped once: lineage() would do both again
+        if not scopes:
+            raise SqlglotError("Cannot build lineage, sql must be SELECT")  # what lineage() itself says
+        # trim_selects=False: trimming copies the whole SELECT for each output column (quadratic in its width).
+        nodes = lineage(None, qualified, schema=schema, dialect="duckdb", scope=scopes[-1], trim_selects=False, copy=False)
         reads: set[InputColumn] = set()
-        for scope in traverse_scope(qualified):
+        for scope in scopes:
             for column in scope.columns:
                 source = scope.sources.get(column.table)
-                if isinstance(source, exp.Table) and source.name in inputs and column.name in inputs[source.name]:
+                if isinstance(source, exp.Table) and column.name in known.get(source.name, ()):
                     reads.add((source.name, column.name))
     except (SqlglotError, KeyError, ValueError) as error:  # sqlglot raises a few plain errors on shapes it cannot follow
         return RecipeLineage.unknown(inputs, f"sqlglot could not follow the query column by column: {str(error).splitlines()[0]}", method="sql")
@@ -79,7 +84,7 @@ def _parsed_lineage(
             if leaf.downstream or not isinstance(leaf.expression, exp.Table):
                 continue  # an inner step, or a value made from no column (count(*), a literal)
             table, column = leaf.expression.name, leaf.name.rsplit(".", 1)[-1]
-            if table in inputs and column in inputs[table]:
+            if column in known.get(table, ()):
                 sources.add((table, column))
     return RecipeLineage.of("sql", derives, reads, copies, nullable)
 

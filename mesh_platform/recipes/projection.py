@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,8 +41,8 @@ class ProjectionProduct(ProductRecipe):
     @field_validator("columns")
     @classmethod
     def _each_once(cls, columns: list[str | ProjectedColumn]) -> list[str | ProjectedColumn]:
-        names = [c if isinstance(c, str) else c.name for c in columns]
-        if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        counts = Counter(c if isinstance(c, str) else c.name for c in columns)  # one pass: a wide projection lists thousands
+        if duplicates := sorted(n for n, count in counts.items() if count > 1):
             raise ValueError(f"{', '.join(duplicates)} listed twice")
         return columns
 

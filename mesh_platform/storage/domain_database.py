@@ -25,7 +25,21 @@ if TYPE_CHECKING:
 
 STAGING = "staging"
 FORMER_COPIES = "products"  # where platforms before 0.x kept a second copy of each product: dropped on publish
-BATCH_ROWS = 122_880  # rows per Arrow record batch streamed to the port (DuckDB's vector size × 60)
+BATCH_ROWS = 122_880  # rows per Arrow record batch streamed to the port (DuckDB's vector size × 60), at most
+BATCH_BYTES = 64 * 1024 * 1024  # and about this much Arrow data per batch, however wide a row is
+VECTOR_ROWS = 2048  # DuckDB's vector: a batch holds a whole number of them, one at least
+
+
+def batch_rows(relation: duckdb.DuckDBPyRelation) -> int:
+    """Rows per record batch for streaming `relation`: `BATCH_ROWS`, fewer when its rows are wide.
+
+    A batch's rows are fixed while its width is not: 122,880 rows of 5,000 BIGINT columns are 4.9 GB of Arrow
+    data, and the port's writers hold a few batches at once. The row width is measured on a vector of rows."""
+    sample = relation.limit(VECTOR_ROWS).to_arrow_table()
+    if sample.num_rows == 0:
+        return BATCH_ROWS
+    fitting = BATCH_BYTES * sample.num_rows // max(sample.nbytes, 1)
+    return max(VECTOR_ROWS, min(BATCH_ROWS, fitting // VECTOR_ROWS * VECTOR_ROWS))
 
 
 def pool_name(domain: str) -> str:
@@ -94,7 +108,8 @@ class DomainWorkspace:
         of Arrow record batches, never the whole table in Python's memory."""
         staged = self.connection.table(f"{STAGING}.{quote(product)}")
         columns = [f"{keyed_token(quote(c), key)} AS {quote(c)}" if c in personal else quote(c) for c in staged.columns]
-        return staged.project(", ".join(columns)).to_arrow_reader(BATCH_ROWS)
+        published = staged.project(", ".join(columns))
+        return published.to_arrow_reader(batch_rows(published))
 
     def personal_values(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
         """(token, value) of every distinct clear value of the staged `personal` columns, for the vault."""
