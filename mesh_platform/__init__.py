@@ -7,13 +7,15 @@ Public API:
   resolve(address)                                    → the product: contract, asset key, port
   load_contract(path)                                 → typed ODCS contract, or ContractError
   domain_definitions(__file__)                        → a domain code location's Definitions
+  MeshContext.from_env()                              → the mesh one command or code location works on: settings,
+    catalog, glossary, policies, read once and handed down (`context=` of read_product, domain_definitions)
 Platform resources (Dagster): CatalogResource, PortStoreResource, DomainDuckDBResource,
 LandingZoneResource, AccessControlResource.
 Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, FilterProduct,
 ProjectionProduct, UnionProduct, JoinProduct, CdcProduct — `recipes.recipe_types()` lists them.
 
 The package, one concept per sub-package, imports pointing down this list:
-  cli → runtime, demo → consume → recipes → product, scaffold → governance → quality, lineage
+  cli → runtime, demo → consume → context → recipes → product, scaffold → governance → quality, lineage
   → catalog, storage → contract → core
 """
 
@@ -35,7 +37,6 @@ from mesh_platform.core.errors import (
     SupersededBuildError,
 )
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.lineage.mesh_lineage import use_recipes
 
 __all__ = [
     "AccessControlResource",
@@ -49,6 +50,7 @@ __all__ = [
     "DeprecatedPortWarning",
     "DomainDuckDBResource",
     "LandingZoneResource",
+    "MeshContext",
     "MeshError",
     "MeshSettings",
     "PortError",
@@ -73,19 +75,12 @@ RECIPE_TYPES = (
 )
 
 
-def _recipe_lineage(product, inputs):
-    # Column lineage is stated by each product's recipe, a Dagster component a layer above governance,
-    # which needs it (mesh.personal-data): loaded on the first lineage asked for, like the names below.
-    from mesh_platform.recipes.validation import recipe_lineage
-
-    return recipe_lineage(product, inputs)
-
-
-use_recipes(_recipe_lineage)
-
-
 def __getattr__(name: str):
     # Dagster-bound names load on first use, so `import mesh_platform` stays light for the CLI.
+    if name == "MeshContext":
+        from mesh_platform.context import MeshContext
+
+        return MeshContext
     if name == "domain_definitions":
         from mesh_platform.runtime.definitions import domain_definitions
 

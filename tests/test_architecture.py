@@ -17,6 +17,7 @@ LAYERS = (
     "cli",
     ("runtime", "demo"),
     "consume",
+    "context",
     "recipes",
     ("product", "scaffold"),
     "governance",

@@ -4,9 +4,16 @@ import datetime as dt
 import json
 import os
 
+from mesh_platform import MeshContext
 from mesh_platform.governance import check_mesh
 
 from .conftest import REPO, column, contract_yaml, mesh_env, run_mesh
+
+
+def mesh_check():
+    """What `mesh check` finds in the environment's mesh, in this process."""
+    context = MeshContext.from_env()
+    return check_mesh(context.checked_view, context.settings)
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: x.csv\n"
 GOOD_QUALITY = [{"name": "x", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
@@ -82,7 +89,7 @@ def test_deprecated_input_warns_and_a_new_major_must_serve_the_old_one(lab):
     lab.add_domain("shop")
     lab.add_product("shop", "things", SOURCE, good_contract("shop", "things", version="2.0.0", customProperties=[{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": (dt.date.today() + dt.timedelta(days=5)).isoformat()}]))
     lab.add_product("shop", "names", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT 1 AS id\n", good_contract("shop", "names"))
-    report = check_mesh()
+    report = mesh_check()
     found = {(v.policy, v.severity, v.address) for v in report.violations}
     assert ("mesh.deprecated-inputs", "warning", "mesh://shop/names") in found
     assert ("mesh.previous-major-served", "error", "mesh://shop/things") in found
@@ -103,7 +110,7 @@ def test_a_domain_adds_its_own_policies_for_its_products_only(lab):
         "    if product.contract.tier is None:\n"
         "        yield Finding('no tier', 'add customProperties tier', ('customProperties',))\n"
     )
-    report = check_mesh()
+    report = mesh_check()
     assert [(v.policy, v.address) for v in report.violations] == [("shop.tier", "mesh://shop/things")]
     assert report.ok  # a warning does not fail the check
     assert {p.id for p in report.policies} >= {"mesh.owner", "shop.tier"}
@@ -121,7 +128,7 @@ def test_a_domain_cannot_replace_or_switch_off_a_mesh_wide_policy(lab):
         "    \"\"\"Every owner is fine in shop.\"\"\"\n"
         "    return []\n"
     )
-    report = check_mesh()
+    report = mesh_check()
     found = {(v.policy, v.address, v.line) for v in report.violations}
     assert ("mesh.owner", "mesh://shop/things", sloppy.splitlines().index("  - username: bob") + 1) in found  # still runs
     [refused] = [v for v in report.violations if v.policy == "mesh.policy-file"]
@@ -129,7 +136,7 @@ def test_a_domain_cannot_replace_or_switch_off_a_mesh_wide_policy(lab):
     assert "policy id 'mesh.owner' is not the domain's" in refused.message and refused.fix == "name it shop.<rule>"
 
     policies.write_text("from mesh_platform.governance import policy\n\nraise RuntimeError('half-written')\n")
-    [broken] = [v for v in check_mesh().violations if v.policy == "mesh.policy-file"]
+    [broken] = [v for v in mesh_check().violations if v.policy == "mesh.policy-file"]
     assert broken.line == 3 and "RuntimeError: half-written" in broken.message
     # Its products load but are refused: the domain's own rules would otherwise silently not apply.
     spec = lab.definitions("shop").resolve_all_asset_specs()[0]

@@ -10,8 +10,6 @@ the others.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
 import functools
 import graphlib
@@ -30,8 +28,6 @@ from mesh_platform.core.settings import find_mesh_root
 from mesh_platform.core.yaml_document import kind_of, load_yaml_document
 
 DEFAULT_CONTRACT_FILE = "contract.yaml"
-_PINNED: contextvars.ContextVar[Catalog | None] = contextvars.ContextVar("pinned_catalog", default=None)
-_INDEXES: dict[Path, CatalogIndex] = {}  # root → its index, read once per process
 
 
 @dataclass(frozen=True)
@@ -65,31 +61,13 @@ class Catalog:
     broken: dict[Path, FileProblemsError] = field(default_factory=dict)
 
     @classmethod
-    def current(cls, root: Path) -> Catalog:
-        """The catalog as the files are now; within `Catalog.pinned(root)`, the one catalog pinned there."""
-        root = Path(root).resolve()
-        pinned = _PINNED.get()
-        return pinned if pinned is not None and pinned.root == root else cls.load(root)
-
-    @classmethod
-    @contextlib.contextmanager
-    def pinned(cls, root: Path) -> Iterator[Catalog]:
-        """Read the catalog once for a whole definitions load: every `current(root)` inside sees the same one."""
-        catalog = cls.load(root)
-        token = _PINNED.set(catalog)
-        try:
-            yield catalog
-        finally:
-            _PINNED.reset(token)
-
-    @classmethod
     def load(cls, root: Path | None = None) -> Catalog:
         """Read the catalog of the repository at `root` (default: `MESH_ROOT`, else the one around the working folder).
 
         Product folders whose files did not change come from the compiled index (`catalog.index`)."""
         root = Path(root).resolve() if root is not None else find_mesh_root()
         catalog = cls(root=root, domains={d.name: d for d in read_workspace(root)})
-        index = _INDEXES.get(root) or _INDEXES.setdefault(root, CatalogIndex(root))
+        index = CatalogIndex(root)
         for domain in catalog.domains.values():
             read = []
             for recipe_file in sorted(domain.defs_folder.rglob(RECIPE_FILE)):

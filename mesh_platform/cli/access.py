@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json, print_table
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.runtime.instance import check_reachable
 
@@ -16,6 +16,7 @@ access = typer.Typer(help="Access to products across domains.", no_args_is_help=
 
 @access.command("log")
 def access_log(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     consumer: Annotated[str | None, typer.Option("--consumer", "-c", help="Only reads by this domain.")] = None,
     product: Annotated[str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")] = None,
@@ -23,7 +24,7 @@ def access_log(
 ) -> None:
     """Print every read of a product, granted or denied, its owner's builds included, oldest first:
     when, the consuming domain, the product and port version, what was masked, and what read it."""
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     check_reachable(settings)  # a deployment keeps the log in its PostgreSQL database
     log = AccessLog(settings.access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)

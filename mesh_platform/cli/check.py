@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.check import check_mesh, mesh_view
+from mesh_platform.governance.check import check_mesh
 
 
 def check_command(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
     unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the unit tests (mesh test).")] = True,
@@ -24,13 +25,13 @@ def check_command(
     from mesh_platform.recipes.output import output_problems
     from mesh_platform.recipes.validation import checked_recipe, load_recipe
 
-    settings = MeshSettings.from_env()
-    view = mesh_view(settings)
+    context = mesh_context(ctx)
+    settings, view = context.settings, context.checked_view
     if domain and domain not in view.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(view.catalog.domains)})")
     setting = TestSetting(view.catalog, view.glossary, settings.macros_file)
     tests = functools.partial(unit_test_problems, setting=setting, load_recipe=load_recipe) if unit_tests else None
-    report = check_mesh(view, domain, checked_recipe, output_problems, macros_file=settings.macros_file, unit_tests=tests)
+    report = check_mesh(view, settings, domain, checked_recipe, output_problems, unit_tests=tests)
     if as_json:
         print_json(
             {

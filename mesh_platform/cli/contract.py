@@ -10,6 +10,7 @@ import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.choices import DocumentFormat
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
 from mesh_platform.contract.export import export_contract
@@ -17,25 +18,27 @@ from mesh_platform.contract.loading import contract_from_document, load_contract
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.lineage.impact import diff_impact
-from mesh_platform.storage.ports import PortStore
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 
 
 @contract.command("diff")
 def diff_command(
+    ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="The old contract: a file, or a product address (its last published contract).")],
     new: Annotated[str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List every change between two contracts with the consumers it reaches; exit 1 when a breaking change
     that someone reads lacks a major bump."""
-    old_contract, new_contract = _load_pair(old, new)
+    old_contract, new_contract = _load_pair(ctx, old, new)
     result = diff_contracts(old_contract, new_contract)
-    impact = diff_impact(old_contract, new_contract, result, *_consumers_of(new_contract))
+    from mesh_platform.recipes.base import recipe_lineage  # Dagster-bound: loaded by the commands that need it
+
+    catalog, ad_hoc = _consumers_of(ctx, new_contract)
+    impact = diff_impact(old_contract, new_contract, result, catalog, recipe_lineage, ad_hoc)
     if as_json:
         print_json(
             {
@@ -85,15 +88,16 @@ def rules_command(
 
 @contract.command("export")
 def export_command(
+    ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address.")],
     output_format: Annotated[DocumentFormat, typer.Option("--format", help="How to print it.")] = DocumentFormat.yaml,
 ) -> None:
     """Print the product's full ODCS v3.1 contract, with a servers entry for its Delta port."""
     import yaml
 
-    settings = MeshSettings.from_env()
-    product = Catalog.load(settings.root).product(address)
-    document = export_contract(product.contract, PortStore.of(settings).port(product.port_address).uri)
+    context = mesh_context(ctx)
+    product = context.catalog.product(address)
+    document = export_contract(product.contract, context.ports.port(product.port_address).uri)
     if output_format is DocumentFormat.json:
         print_json(document)
     else:
@@ -102,6 +106,7 @@ def export_command(
 
 @contract.command("sync")
 def sync_command(
+    ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -110,8 +115,7 @@ def sync_command(
     removed ones removed, types of another kind updated; descriptions, classifications, terms and rules kept."""
     from mesh_platform.recipes.output import sync_product_contract  # the recipe types are Dagster components
 
-    settings = MeshSettings.from_env()
-    result = sync_product_contract(settings, address, write=not dry_run)
+    result = sync_product_contract(mesh_context(ctx).settings, address, write=not dry_run)
     if as_json:
         print_json({"file": str(result.file), "written": result.written, "changes": [c.to_json() for c in result.changes]})
         return
@@ -128,12 +132,12 @@ def sync_command(
         typer.echo("next: mesh check (it judges whether a removed or changed column breaks a reader)")
 
 
-def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
+def _consumers_of(ctx: typer.Context, contract: Contract) -> tuple[Catalog | None, list[str]]:
     """The mesh around the product (its consumers' recipes) and the domains that read it ad hoc lately (access log);
     no mesh here, or a product it does not hold: (None, [])."""
     try:
-        settings = MeshSettings.from_env()
-        catalog = Catalog.load(settings.root)
+        context = mesh_context(ctx)
+        settings, catalog = context.settings, context.catalog
     except MeshError:
         return None, []
     if contract.address.unversioned() not in catalog.products:
@@ -142,12 +146,12 @@ def _consumers_of(contract: Contract) -> tuple[Catalog | None, list[str]]:
     return catalog, [r.consumer for r in readers if r.ad_hoc]
 
 
-def _load_pair(old: str, new: str | None) -> tuple[Contract, Contract]:
+def _load_pair(ctx: typer.Context, old: str, new: str | None) -> tuple[Contract, Contract]:
     if old.startswith(SCHEME):
-        settings = MeshSettings.from_env()
-        catalog = Catalog.load(settings.root)
+        context = mesh_context(ctx)
+        catalog = context.catalog
         product = catalog.product(old)
-        port = PortStore.of(settings).port(catalog.port_address(old))
+        port = context.ports.port(catalog.port_address(old))
         document = port.published_contract() if port.exists() else None
         if document is None:
             raise MeshError(f"{old} has no published contract yet; compare two files instead")

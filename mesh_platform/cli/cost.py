@@ -7,21 +7,21 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.cost import DEFAULT_WINDOW, Cost, mesh_cost, window_start
 
 
 def cost_command(
+    ctx: typer.Context,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
     since: Annotated[str, typer.Option("--since", help="The window: a duration back from now (30d, 12h, 90min, 2w) or a time (ISO 8601, UTC unless it says).")] = DEFAULT_WINDOW,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: seconds, rows, bytes).")] = False,
 ) -> None:
     """Report what building the products cost since a time: per product and domain, the builds (failed
     ones among them), their run time, and the rows and bytes they published, read from Dagster's runs."""
-    settings = MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
+    context = mesh_context(ctx)
+    settings, catalog = context.settings, context.catalog
     if domain and domain not in catalog.domains:
         raise fail(f"--domain: there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
     now = dt.datetime.now(dt.UTC)

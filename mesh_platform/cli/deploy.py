@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import warn_reach
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
 
@@ -20,16 +19,10 @@ deploy = typer.Typer(help="Deployments: deploy/<env>.yaml, chosen with mesh --en
 EnvOption = Annotated[str | None, typer.Option("--env", help="The deployment, deploy/ENV.yaml (the same as mesh --env ENV).")]
 
 
-def _choose(env: str | None) -> None:
-    if env:
-        os.environ["MESH_ENV"] = env
-
-
 @deploy.command("show")
-def show_command(env: EnvOption = None) -> None:
+def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
     """Where this deployment keeps Dagster's state and the ports, how domains are served, how many runs may go."""
-    _choose(env)
-    settings = MeshSettings.from_env(require_environment=False)
+    settings = mesh_context(ctx, require_environment=False, environment=env).settings
     deployment = settings.deployment
     summary = {
         "deployment": deployment.name,
@@ -51,13 +44,13 @@ def show_command(env: EnvOption = None) -> None:
 
 @deploy.command("k8s")
 def k8s_command(
+    ctx: typer.Context,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")] = None,
     env: EnvOption = None,
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
     server deployment per domain, PostgreSQL, the K8sRunLauncher and the run queue."""
-    _choose(env)
-    text = render(MeshSettings.from_env(require_environment=False))  # rendered anywhere: the cluster has the secrets
+    text = render(mesh_context(ctx, require_environment=False, environment=env).settings)  # rendered anywhere: the cluster has the secrets
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json, print_table
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.development import namespace, reset_namespace
 
 dev = typer.Typer(help="Your development namespace: what mesh materialize --dev built, which no consumer reads.",
@@ -17,11 +17,12 @@ NAME_HELP = "The namespace (default: your user name)."
 
 @dev.command("show")
 def show_command(
+    ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The ports of the namespace: each product built there and its current version."""
-    found = namespace(MeshSettings.from_env(), name)
+    found = namespace(mesh_context(ctx).settings, name)
     if as_json:
         print_json(found.to_json())
         return
@@ -41,9 +42,9 @@ def show_command(
 
 
 @dev.command("reset")
-def reset_command(name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None) -> None:
+def reset_command(ctx: typer.Context, name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None) -> None:
     """Throw the namespace away: its ports, vault, DuckDB files and Dagster instance (its folder). The mesh is not touched."""
-    found = reset_namespace(MeshSettings.from_env(), name)
+    found = reset_namespace(mesh_context(ctx).settings, name)
     if not found.exists:
         typer.echo(f"development namespace {found.name}: nothing to remove ({found.folder} does not exist)")
         return

@@ -8,16 +8,16 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.choices import AccessLevel
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
 from mesh_platform.contract.model import DRAFT_STATUSES
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
-from mesh_platform.governance.check import mesh_view
 from mesh_platform.runtime.health import mesh_health
 
 
 def catalog_command(
+    ctx: typer.Context,
     text: Annotated[str | None, typer.Argument(help="Words to find in names, descriptions, columns and glossary terms (all must match).")] = None,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
     owner: Annotated[str | None, typer.Option("--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail).")] = None,
@@ -28,7 +28,7 @@ def catalog_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the mesh's products: address, owner, access, status, freshness and description of each match."""
-    mesh = mesh_view(MeshSettings.from_env())
+    mesh = mesh_context(ctx).checked_view
     if domain and domain not in mesh.catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(mesh.catalog.domains)})")
     if term and term.partition("/")[0] not in mesh.glossary.terms:
@@ -47,13 +47,14 @@ def catalog_command(
 
 
 def show_command(
+    ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address, mesh://<domain>/<product>.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Everything about one product: contract, columns, SLAs, versions, lineage across domains,
     last materialization and last check results."""
-    settings = MeshSettings.from_env()
-    mesh = mesh_view(settings)
+    context = mesh_context(ctx)
+    settings, mesh = context.settings, context.checked_view
     product = mesh.catalog.product(address)
     [health] = mesh_health(settings, mesh.glossary, [product])
     since, readers = AccessLog(settings.access_log_target).consumers(product.address)

@@ -7,14 +7,13 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
-from mesh_platform.governance.view import MeshView
 
 
 def glossary_command(
+    ctx: typer.Context,
     term: Annotated[str | None, typer.Argument(help="Show one term (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -22,8 +21,7 @@ def glossary_command(
 
     For each term: definition, canonical form, each domain's meaning, the value mapping,
     the identifier crosswalk, how the meanings relate, and the product columns carrying it."""
-    settings = MeshSettings.from_env()
-    mesh = MeshView.of(Catalog.load(settings.root), settings.glossary_file)
+    mesh = mesh_context(ctx).view
     if mesh.glossary_error is not None:
         raise fail(f"the glossary cannot be read:\n{mesh.glossary_error}")
     catalog, glossary = mesh.catalog, mesh.glossary

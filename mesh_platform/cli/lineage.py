@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.lineage.mesh_lineage import ColumnRef, MeshLineage
+from mesh_platform.lineage.mesh_lineage import ColumnRef
 from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 
 
 def lineage_command(
+    ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="A product (mesh://<domain>/<product>) or one of its columns (mesh://<domain>/<product>.<column>).")],
     upstream: Annotated[bool, typer.Option("--upstream", help="Only where the columns come from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
@@ -23,7 +23,7 @@ def lineage_command(
     if upstream and downstream:
         raise fail("give --upstream or --downstream, not both (neither shows both directions)")
     show_up, show_down = not downstream, not upstream
-    mesh = MeshLineage(Catalog.load(MeshSettings.from_env().root))
+    mesh = mesh_context(ctx).lineage
     address, column = mesh.parse_target(target)
     product = mesh.product(address)
     about = {"address": str(address), "method": product.method, "problem": product.problem}

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json, print_table
-from mesh_platform.core.settings import MeshSettings
 
 
-def list_products(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_products(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List every product: address, owner, access, status (draft, active…), version, inputs."""
-    catalog = Catalog.load(MeshSettings.from_env().root)
+    catalog = mesh_context(ctx).catalog
     rows = [
         {
             "address": str(p.address),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
-import os
 
 import typer
 from typer.core import TyperGroup
 
 from mesh_platform.cli.access import access
 from mesh_platform.cli.check import check_command
+from mesh_platform.cli.context import CommandState
 from mesh_platform.cli.contract import contract
 from mesh_platform.cli.cost import cost_command
 from mesh_platform.cli.deploy import deploy
@@ -58,12 +58,12 @@ cli = typer.Typer(
 
 @cli.callback()
 def main(
+    ctx: typer.Context,
     env: str | None = typer.Option(None, "--env", help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape)."),
 ) -> None:
     """A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them."""
     owner_only()  # what the command and the processes it starts write is its owner's only
-    if env:
-        os.environ["MESH_ENV"] = env  # read by MeshSettings, and passed on to every process the command starts
+    ctx.obj = CommandState(environment=env)  # the command's MeshContext is made from it (cli.context), and hands it on
 
 
 cli.command("init")(init_command)

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, warn_reach
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize, select_related
 from mesh_platform.runtime.recovery import DeadRun
 
@@ -19,6 +18,7 @@ DEV_HELP = (
 
 
 def materialize_command(
+    ctx: typer.Context,
     addresses: Annotated[
         list[str] | None,
         typer.Argument(help="Products to materialize, by address (mesh://<domain>/<product>); +ADDRESS adds everything it reads, ADDRESS+ everything that reads it."),
@@ -44,8 +44,8 @@ def materialize_command(
     select is read from the mesh's ports, as its domain may read it; each it selects, from
     the namespace. `mesh query --dev` reads the result, `mesh dev reset` throws it away."""
     partitions = _partition_range(partition, first, last)
-    settings = MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
+    context = mesh_context(ctx)
+    settings, catalog = context.settings, context.catalog
     broken = dict(catalog.broken) if all_products else {}
     if all_products:
         selection = list(catalog.products)
@@ -75,7 +75,7 @@ def materialize_command(
         where = f" into the development namespace {name}; read them with mesh query --dev, throw them away with mesh dev reset"
         typer.echo(f"development namespace {name} ({settings.dev_home}): no consumer reads it; "
                    "the mesh's ports, vault and instance are not touched")
-    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions)
+    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions, catalog=catalog)
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
         typer.echo(f"materialized {done} products{where}")

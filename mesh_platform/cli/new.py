@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.core.errors import MeshError
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.scaffold.domain import new_domain
 from mesh_platform.scaffold.product import new_product
 
@@ -17,12 +17,13 @@ new = typer.Typer(help="Create a domain or a data product from a template.", no_
 
 @new.command("domain")
 def domain_command(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The domain's name: a lowercase identifier.")],
     owner: Annotated[str, typer.Option("--owner", help="team:<name> or an e-mail address.")],
     description: Annotated[str | None, typer.Option("--description", help="One sentence about the domain.")] = None,
 ) -> None:
     """Create a domain package and register its code location in workspace.yaml."""
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     created = new_domain(settings, name, owner, description)
     for file in created.files:
         typer.echo(f"  created {file.relative_to(settings.root)}")
@@ -32,6 +33,7 @@ def domain_command(
 
 @new.command("product")
 def product_command(
+    ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="DOMAIN/NAME of the new product.")],
     template: Annotated[str, typer.Option("--template", "-t", help="The template (mesh templates lists them).")],
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input product's address (repeatable).")] = None,
@@ -51,7 +53,7 @@ def product_command(
         if not equals:
             raise MeshError(f"--set '{item}' is not NAME=VALUE")
         parameters[key.strip()] = value.strip()
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     created = new_product(settings, target, template, recipe_types(), inputs or [], owner, parameters, source_file)
     for file in created.files:
         typer.echo(f"  created {file.relative_to(settings.root)}")

@@ -6,15 +6,14 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json, print_table
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.check import domain_policies, mesh_policies, platform_policies
 from mesh_platform.governance.policies import Policy
-from mesh_platform.governance.view import MeshView
 
 
 def policies_command(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the mesh-wide policies as the README's Markdown table.")] = False,
 ) -> None:
@@ -22,10 +21,8 @@ def policies_command(
     if markdown:
         typer.echo(policies_markdown(platform_policies()), nl=False)
         return
-    settings = MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
-    view = MeshView.of(catalog, settings.glossary_file)
-    policies = [*mesh_policies(view)[0], *(p for d in catalog.domains for p in domain_policies(catalog, d))]
+    view = mesh_context(ctx).view
+    policies = [*mesh_policies(view)[0], *(p for d in view.catalog.domains for p in domain_policies(view, d))]
     if as_json:
         print_json({"policies": [{"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in policies]})
     else:

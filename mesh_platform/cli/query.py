@@ -13,18 +13,17 @@ from typing import Annotated, Any
 import typer
 
 from mesh_platform.cli.choices import QueryFormat
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
-from mesh_platform.consume.read import port_reader
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.user_files import UnreadableFileError, read_user_text
-from mesh_platform.governance.view import MeshView
 from mesh_platform.storage.ports import DevPortStore
 
 MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong file given, not SQL
 
 
 def query_command(
+    ctx: typer.Context,
     sql: Annotated[str | None, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")] = None,
     as_domain: Annotated[str, typer.Option("--as", help="The consuming domain: its access applies, and the read is logged.")] = ...,
     sql_file: Annotated[str | None, typer.Option("--file", help="Read the SQL from this file instead (- for standard input).")] = None,
@@ -40,9 +39,10 @@ def query_command(
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
-    settings = MeshSettings.from_env()
-    reader = port_reader(settings.in_dev() if dev else settings)
-    result = run_query(sql, as_domain, reader, settings.macros_file, MeshView.of(reader.catalog, settings.glossary_file).glossary)
+    context = mesh_context(ctx)
+    reading = context.in_dev() if dev else context
+    settings, reader = reading.settings, reading.reader
+    result = run_query(sql, as_domain, reader, settings.macros_file, context.view.glossary)
     if isinstance(reader.ports, DevPortStore):
         held = [a for a in result.products if reader.ports.holds(reader.catalog.port_address(a))]
         said = ", ".join(held) if held else "none of the products the query reads"

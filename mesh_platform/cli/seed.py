@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.core.errors import MeshError
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
 
 
 def seed(
+    ctx: typer.Context,
     rows: Annotated[int, typer.Option("--rows", min=10, help="Number of sales orders; the other domains scale with it.")] = DEFAULT_ROWS,
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and rows give the same files.")] = 7,
 ) -> None:
@@ -19,7 +20,7 @@ def seed(
     from mesh_platform.catalog.workspace import read_workspace
     from mesh_platform.demo.seed import DEMO_SOURCE_DOMAINS, seed_demo  # pandas and Faker: only when seeding
 
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     if settings.deployment.landing is not None and settings.deployment.landing.on_object_store:
         raise MeshError(
             f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment '{settings.deployment.name}' "

@@ -7,22 +7,21 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.view import MeshView
 from mesh_platform.runtime.health import mesh_health
 
 
 def status_command(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert.")] = None,
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
     last failed run. Exit 1 when a product is late or an error-severity check fails."""
-    settings = MeshSettings.from_env()
-    mesh = MeshView.of(Catalog.load(settings.root), settings.glossary_file)
+    context = mesh_context(ctx)
+    settings, mesh = context.settings, context.view
     catalog = mesh.catalog
     if domain and domain not in catalog.domains:
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")

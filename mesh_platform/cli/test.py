@@ -6,13 +6,12 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json
-from mesh_platform.core.settings import MeshSettings
-from mesh_platform.governance.view import MeshView
 
 
 def test_command(
+    ctx: typer.Context,
     addresses: Annotated[
         list[str] | None, typer.Argument(help="Products to test (mesh://<domain>/<product>); default: every product with tests.")
     ] = None,
@@ -24,9 +23,9 @@ def test_command(
     from mesh_platform.product.unit_tests import TestSetting, mesh_tests
     from mesh_platform.recipes.validation import load_recipe
 
-    settings = MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
-    setting = TestSetting(catalog, MeshView.of(catalog, settings.glossary_file).glossary, settings.macros_file)
+    context = mesh_context(ctx)
+    settings, catalog = context.settings, context.catalog
+    setting = TestSetting(catalog, context.view.glossary, settings.macros_file)
     report = mesh_tests(setting, load_recipe, addresses or (), domain)
     if as_json:
         print_json({"ok": report.ok, "products": report.products, "tests": [r.as_dict() for r in report.results]})

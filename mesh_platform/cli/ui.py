@@ -6,47 +6,47 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.output import say, warn_reach
 from mesh_platform.cli.seed import seed
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.runtime.ui import serve_daemon, serve_ui, ui_port
 
 
-def ui(port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
+def ui(ctx: typer.Context, port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
     """Serve the Dagster UI for every domain on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
     Embedded, with the daemon (dagster dev); in a deployment, the webserver alone, as Dagster runs it in
     production: run `mesh daemon` beside it."""
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     port = port or ui_port()
     warn_reach(settings)
     raise typer.Exit(code=serve_ui(settings, port, say))
 
 
-def daemon() -> None:
+def daemon(ctx: typer.Context) -> None:
     """Run Dagster's daemon for a deployment until stopped (Ctrl-C, SIGTERM).
 
     Schedules, sensors, automation and the run queue, which launches the queued runs through the domains'
     code servers; the webserver (mesh ui) runs beside it, each a service of its own."""
-    settings = MeshSettings.from_env()
+    settings = mesh_context(ctx).settings
     warn_reach(settings)
     raise typer.Exit(code=serve_daemon(settings, say))
 
 
 def demo(
+    ctx: typer.Context,
     rows: Annotated[int, typer.Option("--rows", min=10, help="Size of the demo data (sales orders).")] = DEFAULT_ROWS,
     port: Annotated[int | None, typer.Option("--port", help="UI port (default: MESH_UI_PORT or 3000).")] = None,
 ) -> None:
     """Seed the demo data, materialize every product of every domain, then serve the UI."""
     typer.echo("1/3 seeding demo source data")
-    seed(rows=rows, random_seed=7)
-    typer.echo(f"2/3 materializing all {len(Catalog.load(MeshSettings.from_env().root).products)} products")
+    seed(ctx, rows=rows, random_seed=7)
+    typer.echo(f"2/3 materializing all {len(mesh_context(ctx).catalog.products)} products")
     try:
-        materialize_command(addresses=[], all_products=True, domains=[])
+        materialize_command(ctx, addresses=[], all_products=True, domains=[])
     except typer.Exit:
         typer.echo("some products failed (above); serving the UI anyway, where each run shows why", err=True)
     typer.echo("3/3 serving the UI")
-    ui(port=port)
+    ui(ctx, port=port)

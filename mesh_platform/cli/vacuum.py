@@ -6,17 +6,17 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.cli.status import parse_time
 from mesh_platform.core.address import Address
 from mesh_platform.core.clock import Clock
-from mesh_platform.core.settings import MeshSettings
 from mesh_platform.product.retention import Cleanup, PortRetention, Retention, describe_duration
 from mesh_platform.storage.ports import PortStore
 
 
 def vacuum_command(
+    ctx: typer.Context,
     addresses: Annotated[
         list[str] | None, typer.Argument(help="Products (mesh://<domain>/<product>, or one major: …@v1); default: every product.")
     ] = None,
@@ -31,8 +31,8 @@ def vacuum_command(
     """Remove what retention no longer keeps: old versions of every port (a contract's retention SLA, else the
     mesh's default) and a retired major's whole table, never a version still served; then the clear values of
     each domain's vault that no kept version names. One line per port and vault."""
-    settings = MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
+    context = mesh_context(ctx)
+    settings, catalog = context.settings, context.catalog
     if domain and domain not in catalog.domains:
         raise fail(f"--domain: there is no domain '{domain}' (domains: {', '.join(catalog.domains)})")
     parsed = [Address.parse(a) for a in addresses or []]

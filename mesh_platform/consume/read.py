@@ -3,7 +3,9 @@
 Every read is made as a consuming domain (`consumer=`, else `MESH_CONSUMER`)
 and passes the access rules (`mesh_platform.governance.reads`), exactly as
 builds do. The mesh is the one the environment names (`MESH_ROOT`,
-`MESH_HOME`), unless `settings` are given. With `dev=True` a product built in
+`MESH_HOME`), read for this call, unless `settings` are given, or a `context`
+(`MeshContext`: a command's or a notebook's, whose catalog is read once for
+all its reads). With `dev=True` a product built in
 the user's development namespace (`mesh materialize --dev`) is read from there,
 every other one from the mesh's ports.
 """
@@ -25,12 +27,16 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from mesh_platform.context import MeshContext
 
-def port_reader(settings: MeshSettings | None = None) -> PortReader:
-    """The reader of the mesh `settings` describe (default: the environment's)."""
+
+def port_reader(settings: MeshSettings | None = None, context: MeshContext | None = None) -> PortReader:
+    """The reader of `context`, else of the mesh `settings` describe (default: the environment's), read now."""
+    if context is not None:
+        return context.reader
     settings = settings or MeshSettings.from_env()
     return PortReader(
-        catalog=Catalog.current(settings.root),
+        catalog=Catalog.load(settings.root),
         ports=PortStore.of(settings),
         log=AccessLog(settings.access_log_target),
         secret=settings.secret,
@@ -38,12 +44,12 @@ def port_reader(settings: MeshSettings | None = None) -> PortReader:
     )
 
 
-def resolve(address: Address | str, settings: MeshSettings | None = None) -> ResolvedProduct:
+def resolve(address: Address | str, settings: MeshSettings | None = None, context: MeshContext | None = None) -> ResolvedProduct:
     """Resolve `mesh://<domain>/<product>[@v<major>]`: the product, its asset key and its port.
 
     Unknown addresses raise `AddressError`; an older major version warns
     (`DeprecatedPortWarning`) and is refused (`PortError`) once retired."""
-    return port_reader(settings).resolve(address, stacklevel=2)
+    return port_reader(settings, context).resolve(address, stacklevel=2)
 
 
 def read_product(
@@ -53,11 +59,12 @@ def read_product(
     *,
     consumer: str | None = None,
     dev: bool = False,
+    context: MeshContext | None = None,
 ) -> pd.DataFrame:
     """A product's rows as a DataFrame, as `consumer` (a domain) may see them: the current
     version, or a past one by number; `dev`: as built in the user's development namespace.
     See `read_product_relation` for the access rules."""
-    return open_product(address, consumer, version, settings=settings, dev=dev).relation.to_arrow_table().to_pandas()
+    return open_product(address, consumer, version, settings=settings, dev=dev, context=context).relation.to_arrow_table().to_pandas()
 
 
 def read_product_relation(
@@ -69,6 +76,7 @@ def read_product_relation(
     consumer: str | None = None,
     via: str = "python",
     dev: bool = False,
+    context: MeshContext | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """A product as a lazy DuckDB relation (filters and projections are pushed into the scan),
     read as `consumer`: the domain reading (default `MESH_CONSUMER`; None reads from outside
@@ -78,7 +86,7 @@ def read_product_relation(
     consumer is not granted raises `AccessDeniedError`; personal columns reach consumers
     outside the owning domain hashed or dropped unless the contract grants them in clear;
     every read from outside the domain, granted or denied, goes to the access log."""
-    return open_product(address, consumer, version, connection, settings, via, dev).relation
+    return open_product(address, consumer, version, connection, settings, via, dev, context).relation
 
 
 def open_product(
@@ -89,14 +97,18 @@ def open_product(
     settings: MeshSettings | None = None,
     via: str = "python",
     dev: bool = False,
+    context: MeshContext | None = None,
 ) -> OpenedProduct:
     """One read of a product as `consumer` (default `MESH_CONSUMER`): the relation and what was decided."""
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
-    settings = settings or MeshSettings.from_env()
-    reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
+    if context is not None:
+        reader = (context.in_dev() if dev and context.settings.dev is None else context).reader
+    else:
+        settings = settings or MeshSettings.from_env()
+        reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
     return reader.open(address, consumer, version, connection, via, stacklevel=3)
 
 
-def product_versions(address: Address | str, settings: MeshSettings | None = None) -> list[PortVersion]:
+def product_versions(address: Address | str, settings: MeshSettings | None = None, context: MeshContext | None = None) -> list[PortVersion]:
     """Every published version of a product's port, newest first."""
-    return port_reader(settings).resolve(address, stacklevel=2).port.versions()
+    return port_reader(settings, context).resolve(address, stacklevel=2).port.versions()

@@ -102,9 +102,12 @@ class MeshSettings:
     dev: DevNamespace | None = None  # a development namespace: its own ports, DuckDB files and instance (see `dev_home`)
 
     @classmethod
-    def from_env(cls, start: Path | None = None, root: Path | None = None, require_environment: bool = True) -> MeshSettings:
-        """The settings the environment gives; `root` fixes the repository (e.g. a code location's own).
-        Without `require_environment`, the deployment's secrets and packages need not be there (see `Deployment.load`)."""
+    def from_env(
+        cls, start: Path | None = None, root: Path | None = None, require_environment: bool = True, environment: str | None = None
+    ) -> MeshSettings:
+        """The settings the environment gives; `root` fixes the repository (e.g. a code location's own), `environment`
+        the deployment (`mesh --env`; default MESH_ENV, else mesh.yaml's `deployment`). Without `require_environment`,
+        the deployment's secrets and packages need not be there (see `Deployment.load`)."""
         root = Path(root).resolve() if root is not None else find_mesh_root(start)
         project = ProjectSettings.read(root)
         home = Path(os.environ.get("MESH_HOME") or root / project.home).resolve()
@@ -116,7 +119,7 @@ class MeshSettings:
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
             default_retention=project.default_retention,
-            deployment=Deployment.load(root, os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
+            deployment=Deployment.load(root, environment or os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
             project=project,
             dev=_dev_namespace(),
         )

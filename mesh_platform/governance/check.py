@@ -9,24 +9,23 @@ load (those that read no state) and in each product's blocking `governance` chec
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import inspect
-import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-from mesh_platform.catalog.catalog import Catalog, Product
+from mesh_platform.catalog.catalog import Product
 from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
+from mesh_platform.governance import mesh_policies as shipped
 from mesh_platform.governance.glossary import TERM_PARAMETER, register_term_parameter, rules_with_terms
-from mesh_platform.governance.policies import Policy, Violation, collect
+from mesh_platform.governance.policies import Policy, Violation, policies_in
 from mesh_platform.governance.view import MeshView
 from mesh_platform.quality.evaluation import rules_reading_files
-from mesh_platform.storage.ports import PortStore
 from mesh_platform.storage.sandbox import sandbox
 from mesh_platform.storage.sql_functions import register_sql_functions
 
@@ -39,11 +38,6 @@ RecipeCheck = Callable[[Product, MeshView, list[Path]], list[Problem]]
 OutputCheck = Callable[[Product, MeshView, list[Path]], list[Problem]]
 OUTPUT_POLICY = "mesh.output-schema"
 ProductCheck = Callable[[Product], list[Problem]]  # a product → what is wrong in it (its failing unit tests)
-
-
-def mesh_view(settings: MeshSettings) -> MeshView:
-    """The whole mesh of `settings`, published state included (what `mesh check` looks at; never a development namespace's)."""
-    return MeshView.of(Catalog.load(settings.root), settings.glossary_file, PortStore.of(settings.published))
 
 
 @dataclass
@@ -61,46 +55,49 @@ class CheckReport:
         return not self.errors
 
 
-@functools.cache
 def platform_policies() -> list[Policy]:
     """The policies the platform ships (`governance/mesh_policies.py`): every mesh meets them."""
-    return collect(lambda: _import_fresh("mesh_platform.governance.mesh_policies"), scope="mesh")
+    return policies_in(shipped, scope="mesh")
 
 
 def mesh_policies(view: MeshView) -> tuple[list[Policy], list[Violation]]:
     """Every mesh-wide policy: the platform's, then the governance group's own (mesh.yaml's `policies`, ids
     `governance.…`), and why any of the group's cannot run."""
     file = view.policies_file
-    own, problems = _policies_in_file(file, file.stat().st_mtime_ns, GOVERNANCE_SCOPE) if file is not None and file.is_file() else ([], [])
-    return [*platform_policies(), *own], list(problems)  # a copy: the file's reading is cached, callers add to the list
+    own, problems = view.policy_file(file, GOVERNANCE_SCOPE, policies_in_file) if file is not None and file.is_file() else ([], [])
+    return [*platform_policies(), *own], list(problems)  # a copy: the view keeps the file's reading, callers add to the list
 
 
-def domain_policies(catalog: Catalog, domain: str) -> list[Policy]:
+def domain_policies(view: MeshView, domain: str) -> list[Policy]:
     """The domain's own policies (`domains/<domain>/policies.py`) that may run: ids named `<domain>.…`."""
-    return domain_policy_file(catalog, domain)[0]
+    return domain_policy_file(view, domain)[0]
 
 
-def domain_policy_file(catalog: Catalog, domain: str) -> tuple[list[Policy], list[Violation]]:
+def domain_policy_file(view: MeshView, domain: str) -> tuple[list[Policy], list[Violation]]:
     """The domain's policies that may run, and why any cannot: the file fails to import, or an id is not the domain's."""
-    file = catalog.domains[domain].folder / DOMAIN_POLICY_FILE
-    return _policies_in_file(file, file.stat().st_mtime_ns, domain) if file.is_file() else ([], [])
+    file = view.catalog.domains[domain].folder / DOMAIN_POLICY_FILE
+    if not file.is_file():
+        return [], []
+    own, problems = view.policy_file(file, domain, policies_in_file)
+    return list(own), list(problems)
 
 
-@functools.lru_cache(maxsize=64)
-def _policies_in_file(file: Path, modified: int, scope: str) -> tuple[list[Policy], list[Violation]]:
+def policies_in_file(file: Path, scope: str) -> tuple[list[Policy], list[Violation]]:
     """The policies a file registers whose ids are `<scope>.…` (a domain's, or the governance group's), and its problems."""
     whose = "the governance group's" if scope == GOVERNANCE_SCOPE else "the domain's"
 
-    def load() -> None:
+    def load() -> ModuleType:
         spec = importlib.util.spec_from_file_location(f"mesh_policies_of.{scope}", file)
         assert spec and spec.loader
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
     def problem(line: int | None, message: str, fix: str) -> Violation:
         return Violation("mesh.policy-file", "error", f"({scope} policies)", file, line, message, fix)
 
     try:
-        found = collect(load, scope="mesh" if scope == GOVERNANCE_SCOPE else scope)
+        found = policies_in(load(), scope="mesh" if scope == GOVERNANCE_SCOPE else scope)
     except Exception as error:  # the mesh's own code: any error is reported, never raised into mesh check
         line = error.lineno if isinstance(error, SyntaxError) else next(
             (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == file), None
@@ -119,31 +116,27 @@ def _policies_in_file(file: Path, modified: int, scope: str) -> tuple[list[Polic
 
 
 def check_mesh(
-    view: MeshView | None = None,
+    view: MeshView,
+    settings: MeshSettings,
     domain: str | None = None,
     recipe_problems: RecipeCheck | None = None,
     output_problems: OutputCheck | None = None,
-    macros_file: Path | None = None,
     unit_tests: ProductCheck | None = None,
 ) -> CheckReport:
-    """Every contract problem and policy violation of the mesh (default: the one the environment names), every SQL
-    rule reading a file a build refuses, and what DuckDB refuses in the mesh's SQL macros (`macros_file`) and each
+    """Every contract problem and policy violation of the mesh `view` shows (`settings`: its paths), every SQL
+    rule reading a file a build refuses, and what DuckDB refuses in the mesh's SQL macros (`settings.macros_file`) and each
     domain's; with `recipe_problems`, every recipe setting definitions load would refuse too, and recipe SQL reading
     such a file (`recipes.validation`); with `output_problems`, every difference between a recipe's output and its
     contract (`recipes.output`); with `unit_tests`, the products' failing unit tests (`product.unit_tests`)."""
-    if view is None:
-        settings = MeshSettings.from_env()
-        view, macros_file = mesh_view(settings), macros_file or settings.macros_file
     catalog = view.catalog
-    settings = MeshSettings.from_env(root=catalog.root, require_environment=False)
     shared, violations = mesh_policies(view)
     domains = [domain] if domain else list(catalog.domains)
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view)
-    violations += macro_violations(view, macros_file, domains)
+    violations += macro_violations(view, settings.macros_file, domains)
     for name in domains:
-        own, problems = domain_policy_file(catalog, name)
+        own, problems = domain_policy_file(view, name)
         policies += own
         violations += problems
         for file, error in sorted(catalog.broken_in(name).items()):
@@ -187,7 +180,7 @@ def check_product(product: Product, view: MeshView) -> list[Violation]:
     """Every policy (mesh-wide and the product's domain's) over one product; those reading
     published state only when the view can read it (not while definitions load)."""
     shared, shared_problems = mesh_policies(view)
-    own, problems = domain_policy_file(view.catalog, product.address.domain)
+    own, problems = domain_policy_file(view, product.address.domain)
     # A policy file that cannot run refuses the products it governs: its rules would silently not apply.
     return [*shared_problems, *problems, *_run(product, view, [*shared, *own])]
 
@@ -234,8 +227,3 @@ def _rules_violations(product: Product, view: MeshView, readable: list[Path]) ->
         problems = rules_reading_files(product.contract, rules, readable, TERM_PARAMETER.declare)
     address = str(product.address)
     return [Violation("mesh.contract", "error", address, p.file, p.line, f"{p.field}: {p.message}", p.fix) for p in problems]
-
-
-def _import_fresh(module: str) -> None:
-    sys.modules.pop(module, None)
-    importlib.import_module(module)

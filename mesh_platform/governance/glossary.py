@@ -19,7 +19,6 @@ crosswalk names the product linking two meanings' identifiers.
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,11 +195,10 @@ def load_glossary(file: Path) -> Glossary:
     file = Path(file)
     if not file.exists():
         return Glossary(file, {})
-    return _load(file.resolve(), file.stat().st_mtime_ns)
+    return _load(file.resolve())
 
 
-@functools.lru_cache(maxsize=8)
-def _load(file: Path, modified: int) -> Glossary:
+def _load(file: Path) -> Glossary:
     document = load_yaml_document(file, GlossaryError)
     reader = _GlossaryReader(document)
     terms = reader.read()

@@ -352,7 +352,7 @@ def breaking_changes_need_a_major_version(product, mesh):
     if diff.drafting or diff.major_bumped or not diff.breaking:
         return  # a draft (or its first active version) has no history yet to break
     wanted = f"{contract.major + 1}.0.0"
-    for impact in diff_impact(published, contract, diff, mesh.catalog).impacts:
+    for impact in diff_impact(published, contract, diff, mesh.catalog, mesh.lineage.lineage_of).impacts:
         if impact.breaks_consumers:
             change = impact.change
             if change.column:

@@ -26,6 +26,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from mesh_platform.core.yaml_document import FieldPath, load_yaml_document
@@ -92,27 +93,27 @@ class Policy:
         return violations
 
 
-# Policies registered while a policy module is imported; `collect` takes them.
-_REGISTERED: list[Policy] = []
+POLICY_ATTRIBUTE = "mesh_policy"  # what `policy` marks a function with: the module defining it is read, never re-imported
 
 
 def policy(policy_id: str, severity: Severity = "error", reads_state: bool = False) -> Callable[[PolicyFunction], PolicyFunction]:
-    """Register a function as a policy; the first line of its docstring is the policy's description."""
+    """Mark a function as a policy; the first line of its docstring is the policy's description."""
 
-    def register(function: PolicyFunction) -> PolicyFunction:
+    def mark(function: PolicyFunction) -> PolicyFunction:
         description = inspect.getdoc(function) or ""
         if not description:
             raise ValueError(f"policy {policy_id} needs a docstring saying what it requires")
-        _REGISTERED.append(Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state))
+        setattr(function, POLICY_ATTRIBUTE, Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state))
         return function
 
-    return register
+    return mark
 
 
-def collect(import_module: Callable[[], object], scope: str) -> list[Policy]:
-    """The policies a module registers when `import_module` imports it, given `scope`."""
-    start = len(_REGISTERED)
-    import_module()
-    found = _REGISTERED[start:]
-    del _REGISTERED[start:]
-    return [replace(p, scope=scope) for p in found]
+def policies_in(module: ModuleType, scope: str) -> list[Policy]:
+    """The policies `module` defines (its functions marked with `policy`, not those it imports), in its order, given `scope`."""
+    found = []
+    for value in vars(module).values():
+        marked = getattr(value, POLICY_ATTRIBUTE, None)
+        if isinstance(marked, Policy) and getattr(value, "__module__", None) == module.__name__:
+            found.append(replace(marked, scope=scope))
+    return found

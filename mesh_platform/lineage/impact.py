@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from mesh_platform.contract.diff import Change, ContractDiff
 from mesh_platform.core.address import Address
-from mesh_platform.lineage.mesh_lineage import ColumnRef, MeshLineage
+from mesh_platform.lineage.mesh_lineage import ColumnRef, MeshLineage, RecipeLineageOf
 
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Catalog
@@ -95,15 +95,19 @@ class DiffImpact:
         return [i for i in self.impacts if i.change.breaking and not i.read]
 
 
-def diff_impact(old: Contract, new: Contract, diff: ContractDiff, catalog: Catalog | None, ad_hoc: Sequence[str] = ()) -> DiffImpact:
+def diff_impact(
+    old: Contract, new: Contract, diff: ContractDiff, catalog: Catalog | None, lineage_of: RecipeLineageOf | None = None,
+    ad_hoc: Sequence[str] = (),
+) -> DiffImpact:
     """Each change of `diff` (from `old` to `new`) with who reads it, as the consumers' recipes in `catalog` are now;
-    None, or a product the catalog does not hold: its consumers are not known."""
+    `lineage_of` asks a recipe for its lineage; no catalog or no `lineage_of`, or a product the catalog does not hold:
+    its consumers are not known."""
     address = new.address.unversioned()
-    if catalog is None or address not in catalog.products:
+    if catalog is None or lineage_of is None or address not in catalog.products:
         return DiffImpact(diff, tuple(Impact(c, known=False) for c in diff.changes))
     # The consumers' recipes are read against both versions' columns: a query naming a dropped column still reads it.
     both = list(dict.fromkeys([*(c.name for c in old.columns), *(c.name for c in new.columns)]))
-    lineage = MeshLineage(catalog, {address: both})
+    lineage = MeshLineage(catalog, lineage_of, {address: both})
     consumers = lineage.consumers(address)
     # Products checking a foreign key against this one read it too, though not as an input.
     referencing = [

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 # How a product's recipe states its lineage: (product, its inputs' columns by alias) → RecipeLineage.
 # The recipe types are Dagster components, a layer above: the package's `__init__` sets it (loading them lazily).
 RecipeLineageOf = Callable[["Product", Mapping[str, list[str]]], RecipeLineage]
-_recipe_lineage: list[RecipeLineageOf] = []
 
 _COLUMN_ADDRESS = re.compile(r"^(?P<product>mesh://[^.\s]+)\.(?P<column>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -104,20 +103,15 @@ def input_columns(product: Product, catalog: Catalog, columns: Mapping[Address, 
     return found
 
 
-def use_recipes(lineage_of: RecipeLineageOf) -> None:
-    """Called by `mesh_platform/__init__.py`: how to ask a product's recipe for its lineage."""
-    _recipe_lineage[:] = [lineage_of]
-
-
-def product_lineage(product: Product, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None) -> ProductLineage:
-    """The lineage of `product` as its recipe states it, over the inputs the catalog knows.
-
-    A recipe that does not load has no known lineage (its problems are `mesh check`'s)."""
-    if not _recipe_lineage:
-        raise RuntimeError("column lineage needs the recipe types: mesh_platform/__init__.py sets them with use_recipes")
+def product_lineage(
+    product: Product, catalog: Catalog, lineage_of: RecipeLineageOf, columns: Mapping[Address, list[str]] | None = None
+) -> ProductLineage:
+    """The lineage of `product` as its recipe states it (`lineage_of`: how to ask a recipe, `recipes.validation.recipe_lineage`,
+    a layer above), over the inputs the catalog knows. A recipe that does not load has no known lineage (its problems are
+    `mesh check`'s)."""
     inputs = input_columns(product, catalog, columns)
     try:
-        return ProductLineage.resolve(product, _recipe_lineage[0](product, inputs))
+        return ProductLineage.resolve(product, lineage_of(product, inputs))
     except FileProblemsError as error:
         return ProductLineage.resolve(product, RecipeLineage.unknown(inputs, f"its recipe does not load: {error}"), recipe_loads=False)
 
@@ -125,9 +119,11 @@ def product_lineage(product: Product, catalog: Catalog, columns: Mapping[Address
 class MeshLineage:
     """Column lineage of every product of a catalog, computed when first asked for."""
 
-    def __init__(self, catalog: Catalog, columns: Mapping[Address, list[str]] | None = None):
-        """`columns`: other columns for some products than their contracts' (see `input_columns`)."""
+    def __init__(self, catalog: Catalog, lineage_of: RecipeLineageOf, columns: Mapping[Address, list[str]] | None = None):
+        """`lineage_of`: how to ask a product's recipe for its lineage; `columns`: other columns for some products than
+        their contracts' (see `input_columns`)."""
         self.catalog = catalog
+        self.lineage_of = lineage_of
         self.columns = dict(columns or {})
         self._products: dict[Address, ProductLineage] = {}
         self._consumers: dict[Address, list[ProductLineage]] = {}
@@ -135,7 +131,7 @@ class MeshLineage:
     def product(self, address: Address) -> ProductLineage:
         address = address.unversioned()
         if address not in self._products:
-            self._products[address] = product_lineage(self.catalog.product(address), self.catalog, self.columns)
+            self._products[address] = product_lineage(self.catalog.product(address), self.catalog, self.lineage_of, self.columns)
         return self._products[address]
 
     def parse_target(self, text: str) -> tuple[Address, str | None]:

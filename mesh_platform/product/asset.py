@@ -91,7 +91,7 @@ def product_asset(
             context.instance.add_run_tags(context.run.run_id, {DOMAIN_TAG: contract.domain})
         ports = mesh_ports.store()
         # Published state included: every policy runs now, judged against the mesh's ports (also in a development namespace).
-        mesh = mesh_catalog.view(ports.published)
+        mesh = view.with_ports(ports.published)  # the files as the code location read them, its ports now
         violations = check_product(product, mesh)
         yield _governance_result(spec.key, violations)
         if refused := [v for v in violations if v.severity == "error"]:

@@ -33,7 +33,6 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
-from mesh_platform.governance.view import MeshView
 from mesh_platform.product.retention import Retention
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
@@ -50,17 +49,9 @@ class CatalogResource(dg.ConfigurableResource):
     glossary_file: str = Field(description="The glossary of shared terms (MESH_GLOSSARY; by default the one the platform ships).")
     macros_file: str | None = Field(default=None, description="The mesh's SQL macros (macros.sql at the repository root).")
 
-    def catalog(self) -> Catalog:
-        """The catalog, read again only when a contract or recipe changed."""
-        return Catalog.current(Path(self.root))
-
     def macros(self, domain_folder: Path) -> SqlMacros:
         """The SQL macros the builds of the domain in `domain_folder` install: the mesh's, then the domain's own."""
         return SqlMacros.of_domain(Path(self.macros_file) if self.macros_file else None, domain_folder)
-
-    def view(self, ports: PortStore | None = None) -> MeshView:
-        """The mesh as policies see it; with `ports`, published state included."""
-        return MeshView.of(self.catalog(), Path(self.glossary_file), ports)
 
 
 class PortStoreResource(dg.ConfigurableResource):

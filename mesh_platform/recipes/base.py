@@ -71,6 +71,27 @@ def recipe_types() -> dict[str, type[ProductRecipe]]:
     return dict(sorted(_RECIPE_TYPES.items()))
 
 
+def load_recipe(recipe_file: Path) -> ProductRecipe:
+    """The recipe at `recipe_file`, checked; a `RecipeError` lists every problem with its line."""
+    document = load_yaml_document(recipe_file, RecipeError)
+    by_type = {recipe.type_name(): recipe for recipe in recipe_types().values()}
+    type_name = document.data.get("type")
+    if type_name not in by_type:
+        message = f"'{type_name}' is no recipe type of the mesh" if type_name is not None else "the recipe names no type"
+        raise RecipeError([document.problem(("type",), message, f"set type to one of: {', '.join(sorted(by_type))}")])
+    try:
+        recipe = by_type[type_name].model_validate(document.data.get("attributes") or {})
+    except pydantic.ValidationError as error:
+        raise RecipeError(document.validation_problems(error, f"see its settings: dg utils inspect-component {type_name}", ("attributes",))) from None
+    recipe.require_files(recipe_file)
+    return recipe
+
+
+def recipe_lineage(product: Product, inputs: Mapping[str, list[str]]) -> RecipeLineage:
+    """The column lineage the product's recipe states (`inputs`: each input alias's columns)."""
+    return load_recipe(product.recipe_file).column_lineage(inputs, product.folder)
+
+
 def sql_macros(folder: Path) -> SqlMacros:
     """The macros the SQL of the product in `folder` sees: the mesh's, then its domain's (repository files only)."""
     settings = MeshSettings.from_env(root=repository_of(folder), require_environment=False)
@@ -248,16 +269,17 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         same_file = product.contract.file == contract_file or product.contract.file.resolve() == contract_file.resolve()
         return same_file and product.inputs == inputs
 
-    def product_definitions(self, folder: Path) -> dg.Definitions:
-        """The product of the folder `folder` (its recipe is this one) as Dagster definitions."""
+    def product_definitions(self, folder: Path, view: MeshView | None = None) -> dg.Definitions:
+        """The product of the folder `folder` (its recipe is this one) as Dagster definitions; `view`: the mesh of the
+        code location loading it (its context's), else the repository's files read for this product alone."""
         recipe_file = folder / RECIPE_FILE
-        # The repository's files only: the catalog and the glossary, never the state under MESH_HOME.
-        settings = MeshSettings.from_env(root=repository_of(folder))
-        catalog = Catalog.current(settings.root)
+        if view is None:  # the repository's files only: the catalog and the glossary, never the state under MESH_HOME
+            settings = MeshSettings.from_env(root=repository_of(folder))
+            view = MeshView.of(Catalog.load(settings.root), settings.glossary_file, lineage_of=recipe_lineage)
+        catalog = view.catalog
         product = catalog.by_recipe_file(recipe_file)
         if product is None or not self._describes(product, recipe_file):
             product = assemble_product(recipe_file, type(self).__name__, self.contract, self.inputs)  # not as the catalog read it
         self.require_files(recipe_file)
-        view = MeshView.of(catalog, settings.glossary_file)
         lineage = ProductLineage.resolve(product, self.column_lineage(input_columns(product, catalog), folder))
         return dg.Definitions(assets=[product_asset(product, self, self.recipe_kind(), self.code_files(folder), view, lineage)])

@@ -25,10 +25,10 @@ from typing import Any
 
 import dagster as dg
 
-from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.catalog.workspace import RECIPE_FILE
+from mesh_platform.context import MeshContext
 from mesh_platform.core.errors import FileProblemsError
-from mesh_platform.core.settings import MeshSettings, repository_of
+from mesh_platform.core.settings import repository_of
 from mesh_platform.governance.check import platform_policies
 from mesh_platform.governance.view import MeshView
 from mesh_platform.product.broken import broken_name, broken_product
@@ -37,28 +37,31 @@ from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.recipes.validation import load_recipe, recipe_problems
 
 
-def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
-    """The domain's definitions; `resources` replace the platform's defaults by key (e.g. in tests)."""
+def domain_definitions(
+    definitions_file: str | Path, resources: Mapping[str, Any] | None = None, context: MeshContext | None = None
+) -> dg.Definitions:
+    """The domain's definitions, from one `context` (default: the environment's, for the domain's repository) read
+    once for the whole load; `resources` replace the platform's defaults by key (e.g. in tests)."""
     folder = Path(definitions_file).resolve().parent
     domain = folder.name
-    settings = MeshSettings.from_env(root=repository_of(folder))
-    with Catalog.pinned(settings.root) as catalog:  # one catalog read for the whole load (from the compiled index)
-        loops = _dependency_loops(settings, domain)
-        unread = {file.resolve(): error for file, error in catalog.broken.items() if file.is_relative_to(folder)}
-        held = {p.recipe_file.resolve(): p.address.product for p in catalog.products.values() if p.address.domain == domain}
-        products, broken_names = [], set()
-        for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE)):
-            resolved = recipe_file.resolve()
-            if resolved in loops or resolved in unread:
-                problems = loops[resolved] if resolved in loops else _catalog_problems(recipe_file, unread[resolved])
-                product = None
-            else:
-                product, problems = _product(recipe_file)
-            if product is None:  # a broken folder's asset takes no name a product of the domain holds
-                name = broken_name(recipe_file, {n for f, n in held.items() if f != resolved} | broken_names)
-                broken_names.add(name)
-                product = broken_product(domain, recipe_file, problems, name)
-            products.append(product)
+    context = context or MeshContext.from_env(root=repository_of(folder))
+    settings, catalog, view = context.settings, context.catalog, context.view
+    loops = _dependency_loops(view, domain)
+    unread = {file.resolve(): error for file, error in catalog.broken.items() if file.is_relative_to(folder)}
+    held = {p.recipe_file.resolve(): p.address.product for p in catalog.products.values() if p.address.domain == domain}
+    products, broken_names = [], set()
+    for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE)):
+        resolved = recipe_file.resolve()
+        if resolved in loops or resolved in unread:
+            problems = loops[resolved] if resolved in loops else _catalog_problems(recipe_file, unread[resolved])
+            product = None
+        else:
+            product, problems = _product(recipe_file, view)
+        if product is None:  # a broken folder's asset takes no name a product of the domain holds
+            name = broken_name(recipe_file, {n for f, n in held.items() if f != resolved} | broken_names)
+            broken_names.add(name)
+            product = broken_product(domain, recipe_file, problems, name)
+        products.append(product)
     automation = dg.AutomationConditionSensorDefinition(
         name=f"{domain}_products_on_schedule",
         target=dg.AssetSelection.all(),
@@ -74,10 +77,10 @@ def domain_definitions(definitions_file: str | Path, resources: Mapping[str, Any
     return dg.Definitions.merge(*products, platform)
 
 
-def _product(recipe_file: Path) -> tuple[dg.Definitions | None, list[str]]:
+def _product(recipe_file: Path, view: MeshView) -> tuple[dg.Definitions | None, list[str]]:
     """One product folder's definitions, or why it cannot load: a broken product, never a broken domain."""
     try:
-        return load_recipe(recipe_file).product_definitions(recipe_file.parent), []
+        return load_recipe(recipe_file).product_definitions(recipe_file.parent, view), []
     except Exception as error:  # whatever one folder raises (its files are the domain's to fix), the others load
         return None, _problems(error)
 
@@ -89,10 +92,9 @@ def _catalog_problems(recipe_file: Path, error: FileProblemsError) -> list[str]:
     return problems + [text for problem in recipe_problems(recipe_file) if (text := str(problem)) not in problems]
 
 
-def _dependency_loops(settings: MeshSettings, domain: str) -> dict[Path, list[str]]:
+def _dependency_loops(view: MeshView, domain: str) -> dict[Path, list[str]]:
     """The domain's product folders whose inputs lead back to them (policy mesh.no-product-cycles): no
     build order exists, and Dagster refuses a cyclic asset graph, so each loads as a broken product."""
-    view = MeshView.of(Catalog.current(settings.root), settings.glossary_file)
     [rule] = [rule for rule in platform_policies() if rule.id == "mesh.no-product-cycles"]
     loops = {}
     for product in view.catalog.in_domain(domain):

@@ -137,8 +137,10 @@ def materialize(
     on_progress: ProgressCallback | None = None,
     jobs: int | None = None,
     partitions: tuple[str, str] | None = None,
+    catalog: Catalog | None = None,
 ) -> MaterializationReport:
     """Materialize the selected products (addresses) through Dagster; never raises for a failed product.
+    `catalog`: the mesh's, as the command read it (default: read now).
 
     Up to `jobs` runs (default: one per core) go side by side: a domain's run starts as soon
     as the runs it reads from have ended. Runs left unfinished by a process that died are
@@ -146,7 +148,7 @@ def materialize(
     the first runs' processes start (a run waits for its domain's slot), not before them.
     Partitioned products build the `partitions` range (first, last key), by default every one."""
     settings = settings or MeshSettings.from_env()
-    catalog = Catalog.load(settings.root)
+    catalog = catalog or Catalog.load(settings.root)
     with _Materialization(settings, catalog, on_progress or (lambda kind, payload: None), partitions) as materialization:
         return materialization.run(selection, max(1, jobs or os.cpu_count() or 1))
 
