@@ -156,6 +156,11 @@ class MeshSettings:
         return (self.root / self.project.policies).resolve()
 
     @property
+    def principals_file(self) -> Path:
+        """The principals that are no domain (mesh.yaml's `principals`; a missing file: the domains only)."""
+        return (self.root / self.project.principals).resolve()
+
+    @property
     def workspace_file(self) -> Path:
         return self.root / WORKSPACE_FILE
 

@@ -18,6 +18,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.project import ProjectSettings
 from mesh_platform.governance.glossary import Glossary, load_glossary
+from mesh_platform.governance.principals import Principals, load_principals
 from mesh_platform.lineage.mesh_lineage import MeshLineage
 from mesh_platform.storage.ports import PortStore, PortVersion
 
@@ -32,6 +33,7 @@ class MeshView:
     ports: PortStore | None = None  # None while definitions load: no published state is read then
     today: dt.date = field(default_factory=dt.date.today)
     policies_file: Path | None = None  # the governance group's own mesh-wide policies (mesh.yaml's `policies`)
+    principals: Principals | None = None  # the domains and the declared consumers (mesh.yaml's `principals`); None: the domains only
 
     @classmethod
     def of(cls, catalog: Catalog, glossary_file: Path, ports: PortStore | None = None, today: dt.date | None = None) -> MeshView:
@@ -40,8 +42,15 @@ class MeshView:
             glossary, error = load_glossary(glossary_file), None
         except FileProblemsError as problem:
             glossary, error = Glossary(Path(glossary_file), {}), problem
-        policies_file = (catalog.root / ProjectSettings.read(catalog.root).policies).resolve()
-        return cls(catalog, glossary, error, ports, today or dt.date.today(), policies_file)
+        project = ProjectSettings.read(catalog.root)
+        policies_file = (catalog.root / project.policies).resolve()
+        principals = load_principals((catalog.root / project.principals).resolve(), catalog.domains)
+        return cls(catalog, glossary, error, ports, today or dt.date.today(), policies_file, principals)
+
+    @property
+    def readers(self) -> Principals:
+        """Every principal: the domains, and the consumers the principals file declares."""
+        return self.principals or Principals(self.catalog.root / ProjectSettings().principals, tuple(self.catalog.domains))
 
     @property
     def reads_state(self) -> bool:
