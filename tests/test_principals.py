@@ -2,11 +2,13 @@
 
 import hashlib
 import os
+import uuid
 
 import pytest
 import yaml
 
 from mesh_platform import AccessDeniedError, read_product
+from mesh_platform.core.errors import MeshError
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.principals import UnknownPrincipalError
 
@@ -38,6 +40,10 @@ def write_principals(lab, text: str):
 
 @pytest.fixture
 def granted(lab, monkeypatch):
+    return build_granted(lab, monkeypatch)
+
+
+def build_granted(lab, monkeypatch):
     """crm publishes people (public; name in clear for bi) and partners (restricted to shop and bi); bi and analysts are declared."""
     monkeypatch.setenv("MESH_SECRET", SECRET)
     monkeypatch.delenv("MESH_CONSUMER", raising=False)
@@ -190,3 +196,97 @@ def test_a_broken_principals_file_never_takes_a_domain_down(checked_lab):
     assert len(read_product("mesh://crm/people", consumer="shop")) == 2  # domains stay principals
     with pytest.raises(UnknownPrincipalError, match="that file has problems \\(mesh check lists them\\): fix it"):
         read_product("mesh://crm/people", consumer="bi")
+
+
+# In a deployment on an object store the principal is the store credentials' (moto's STS and IAM on 127.0.0.1).
+
+
+@pytest.fixture
+def deployed(lab, s3, monkeypatch):
+    """The granted mesh built in a deployment `bucket` whose port store is a bucket, credentials from two variables."""
+    from .s3_server import KEY_ID
+    from .s3_server import SECRET as S3_SECRET
+
+    bucket = s3.new_bucket()
+    (lab.root / "deploy").mkdir()
+    deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": s3.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
+    (lab.root / "deploy" / "bucket.yaml").write_text(yaml.safe_dump(deployment))
+    monkeypatch.setenv("MESH_ENV", "bucket")
+    monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
+    monkeypatch.setenv("LAB_S3_SECRET", S3_SECRET)
+    lab.s3 = s3
+    return build_granted(lab, monkeypatch)
+
+
+@pytest.mark.slow
+def test_in_a_deployment_the_principal_is_the_one_of_the_store_credentials(deployed):
+    from mesh_platform.core.settings import MeshSettings
+    from mesh_platform.governance.identity import resolve_identity
+    from mesh_platform.governance.principals import load_principals
+
+    lab, s3 = deployed, deployed.s3
+    settings = MeshSettings.from_env()
+    principals = load_principals(settings.principals_file, ["crm", "shop"])
+    with s3.acting_as("bi", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
+        identity = resolve_identity(settings.deployment, principals, None)
+        assert (identity.principal, identity.verified, identity.notice) == ("bi", True, None)
+        # Without a name, the read is bi's: the clear name its grant gives.
+        assert list(read_product("mesh://crm/people")["name"]) == ["Ada Lovelace", "Grace Hopper"]
+        assert list(read_product("mesh://crm/people", consumer="bi")["name"]) == ["Ada Lovelace", "Grace Hopper"]
+        queried = run_mesh("query", "SELECT count(*) AS n FROM crm.partners", "--json", cwd=lab.root)
+        assert queried.returncode == 0 and yaml.safe_load(queried.stdout) == [{"n": 2}] and "unverified" not in queried.stderr, queried.stderr
+
+        # Claiming another principal is refused, naming both.
+        claimed = run_mesh("query", "--as", "crm", "SELECT count(*) FROM crm.people", cwd=lab.root)
+        assert claimed.returncode == 1 and claimed.stderr.strip() == (
+            "error: --as crm is refused: the port store's credentials in use are bi's (IAM user mesh-bi); "
+            "run with crm's credentials, or without --as to act as bi")
+        with pytest.raises(MeshError, match="^consumer= crm is refused: the port store's credentials in use are bi's"):
+            read_product("mesh://crm/people", consumer="crm")
+        with pytest.raises(MeshError, match="^MESH_CONSUMER shop is refused"), pytest.MonkeyPatch.context() as environment:
+            environment.setenv("MESH_CONSUMER", "shop")
+            read_product("mesh://crm/people")
+    entries = [(e.consumer, e.product) for e in AccessLog(lab.settings.access_log_file).entries()]
+    assert entries.count(("bi", "mesh://crm/people")) == 2 and ("crm", "mesh://crm/people") not in entries
+
+    with s3.acting_as("shop", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
+        assert list(read_product("mesh://crm/people")["email"]) == [keyed_hash("ada@example.com"), keyed_hash("grace@example.com")]
+
+
+@pytest.mark.slow
+def test_credentials_of_no_mesh_principal_are_said_so_and_claim_nobody(deployed):
+    lab, s3 = deployed, deployed.s3
+    # The test's own key (moto's default user) is no mesh principal; nor is an IAM user outside /mesh/.
+    claimed = run_mesh("query", "--as", "shop", "SELECT 1", cwd=lab.root)
+    assert claimed.returncode == 1 and claimed.stderr.count("\n") == 1
+    assert claimed.stderr.startswith("error: --as shop is refused: the port store's credentials in use (arn:aws:sts::123456789012:user/moto) "
+                                     "belong to no mesh principal (a principal's are IAM users mesh-<principal> under path /mesh/")
+    unnamed = run_mesh("query", "SELECT count(*) AS n FROM crm.people", cwd=lab.root)
+    assert unnamed.returncode == 1 and "belong to no mesh principal" in unnamed.stderr and "error: give --as NAME" in unnamed.stderr
+    assert len(read_product("mesh://crm/people")) == 2  # a public product, as a reader naming no principal
+    with pytest.raises(AccessDeniedError, match="a reader outside every principal may not read mesh://crm/partners"):
+        read_product("mesh://crm/partners")
+
+    iam, outside = s3.iam(), f"mesh-shop{uuid.uuid4().hex[:6]}"  # IAM user names are unique across paths
+    iam.create_user(UserName=outside, Path="/elsewhere/")
+    key = iam.create_access_key(UserName=outside)["AccessKey"]
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("LAB_S3_KEY_ID", key["AccessKeyId"])
+        environment.setenv("LAB_S3_SECRET", key["SecretAccessKey"])
+        with pytest.raises(MeshError, match=f"user/elsewhere/{outside}\\) belong to no mesh principal"):
+            read_product("mesh://crm/people", consumer="shop")
+    unknown = "credentials in use are IAM user mesh-ghost, but 'ghost' is no principal of the mesh"
+    with s3.acting_as("ghost", "LAB_S3_KEY_ID", "LAB_S3_SECRET"), pytest.raises(MeshError, match=unknown):  # IAM user mesh-ghost
+        read_product("mesh://crm/people")
+
+
+def test_a_clear_read_not_granted_is_denied_naming_the_column_the_principal_and_whom_to_ask(checked_lab):
+    """The message for a clear value refused (the store refusing a vault read): column, product, principal, owner, file."""
+    from mesh_platform.catalog.catalog import Catalog
+    from mesh_platform.governance.access import clear_denial_message
+
+    contract = Catalog.load(checked_lab.root).product("mesh://crm/people").contract
+    assert clear_denial_message(contract, "shop", "name") == (
+        "access denied: shop may not read name of mesh://crm/people in clear: name is not unmaskedFor shop; to request access, "
+        f"ask its owner (team:crm, owner@example.com) to add shop to unmaskedFor of column name in {contract.file}"
+    )
