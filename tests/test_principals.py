@@ -7,10 +7,8 @@ import uuid
 import pytest
 import yaml
 
-from mesh_platform import AccessDeniedError, read_product
-from mesh_platform.core.errors import MeshError
+from mesh_platform import AccessDeniedError, IdentityError, UnknownPrincipalError, read_product
 from mesh_platform.governance.access_log import AccessLog
-from mesh_platform.governance.principals import UnknownPrincipalError
 
 from .conftest import column, contract_yaml, owner_read, run_mesh
 from .test_access import PEOPLE, SOURCE, access, personal
@@ -241,9 +239,9 @@ def test_in_a_deployment_the_principal_is_the_one_of_the_store_credentials(deplo
         assert claimed.returncode == 1 and claimed.stderr.strip() == (
             "error: --as crm is refused: the port store's credentials in use are bi's (IAM user mesh-bi); "
             "run with crm's credentials, or without --as to act as bi")
-        with pytest.raises(MeshError, match="^consumer= crm is refused: the port store's credentials in use are bi's"):
+        with pytest.raises(IdentityError, match="^consumer= crm is refused: the port store's credentials in use are bi's"):
             read_product("mesh://crm/people", consumer="crm")
-        with pytest.raises(MeshError, match="^MESH_CONSUMER shop is refused"), pytest.MonkeyPatch.context() as environment:
+        with pytest.raises(IdentityError, match="^MESH_CONSUMER shop is refused"), pytest.MonkeyPatch.context() as environment:
             environment.setenv("MESH_CONSUMER", "shop")
             read_product("mesh://crm/people")
     entries = [(e.consumer, e.product) for e in AccessLog(lab.settings.access_log_file).entries()]
@@ -273,10 +271,10 @@ def test_credentials_of_no_mesh_principal_are_said_so_and_claim_nobody(deployed)
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("LAB_S3_KEY_ID", key["AccessKeyId"])
         environment.setenv("LAB_S3_SECRET", key["SecretAccessKey"])
-        with pytest.raises(MeshError, match=f"user/elsewhere/{outside}\\) belong to no mesh principal"):
+        with pytest.raises(IdentityError, match=f"user/elsewhere/{outside}\\) belong to no mesh principal"):
             read_product("mesh://crm/people", consumer="shop")
     unknown = "credentials in use are IAM user mesh-ghost, but 'ghost' is no principal of the mesh"
-    with s3.acting_as("ghost", "LAB_S3_KEY_ID", "LAB_S3_SECRET"), pytest.raises(MeshError, match=unknown):  # IAM user mesh-ghost
+    with s3.acting_as("ghost", "LAB_S3_KEY_ID", "LAB_S3_SECRET"), pytest.raises(IdentityError, match=unknown):  # IAM user mesh-ghost
         read_product("mesh://crm/people")
 
 

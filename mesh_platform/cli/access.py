@@ -22,7 +22,7 @@ def access_log(
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N reads.")] = None,
 ) -> None:
     """Print every read of a product, granted or denied, its owner's builds included, oldest first:
-    when, the consuming domain, the product and port version, what was masked, and what read it."""
+    when, the reading principal, the product and port version, what was masked, and what read it."""
     settings = MeshSettings.from_env()
     check_reachable(settings)  # a deployment keeps the log in its PostgreSQL database
     log = AccessLog(settings.access_log_target)

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mesh_platform.core.deployment import ENDPOINT_OPTIONS, Deployment, StoreSettings
-from mesh_platform.core.errors import MeshError
+from mesh_platform.core.errors import IdentityError
 from mesh_platform.governance.principals import Principals
 
 IAM_PATH = "/mesh/"
 IAM_USER_PREFIX = "mesh-"
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d+:user/mesh/mesh-(?P<name>[a-z][a-z0-9_]*)$")
 STS_SECONDS = 10  # a store that does not answer: an error after this long, not a hang
-
-
-class IdentityError(MeshError):
-    """A principal that cannot be established: a claim the credentials contradict, or a store that cannot say."""
 
 
 @dataclass(frozen=True)

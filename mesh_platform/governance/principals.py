@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mesh_platform.core.errors import FileProblemsError, MeshError, Problem
+from mesh_platform.core.errors import FileProblemsError, MeshError, Problem, UnknownPrincipalError
 from mesh_platform.core.names import check_name
 from mesh_platform.core.yaml_document import YamlDocument, load_yaml_document
 
@@ -32,10 +32,6 @@ FORMAT = "principals: {<name>: {owner: <domain, team:<name> or e-mail>, descript
 
 class PrincipalsError(FileProblemsError):
     """A principals file with entries that cannot be used."""
-
-
-class UnknownPrincipalError(MeshError):
-    """A name read as (or granted to) that is neither a domain nor a declared principal."""
 
 
 class _Entry(BaseModel):

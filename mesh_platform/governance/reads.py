@@ -1,4 +1,4 @@
-"""The one way every port is read: as a consuming domain, with access decided, masked and logged.
+"""The one way every port is read: as a principal (a domain, or a declared consumer), with access decided, masked and logged.
 
 Reads always go to the product's port (its Delta table), never to the owning
 domain's DuckDB file, so reading takes no lock on another domain's workspace.
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.model import DRAFT_STATUSES, Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
+from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, UnknownPrincipalError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, personal_columns
 from mesh_platform.governance.access_log import AccessLog
-from mesh_platform.governance.principals import Principals, UnknownPrincipalError
+from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore
 from mesh_platform.storage.sandbox import sandbox
 
