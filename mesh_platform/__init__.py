@@ -3,7 +3,8 @@
 Public API:
   read_product(address, version=None, consumer=...)           → pandas DataFrame of a product's port
   read_product_relation(address, version=None, consumer=...)  → DuckDB relation (for large reads)
-    (read as the consuming domain: access levels and masking apply, cross-domain reads are logged)
+    (read as a principal — a domain, or a consumer of governance/principals.yaml; in a deployment, the one of
+    the store's credentials: access levels and masking apply, every read is logged)
   resolve(address)                                    → the product: contract, asset key, port
   load_contract(path)                                 → typed ODCS contract, or ContractError
   domain_definitions(__file__)                        → a domain code location's Definitions
@@ -29,12 +30,14 @@ from mesh_platform.core.errors import (
     AddressError,
     ContractError,
     DeprecatedPortWarning,
+    IdentityError,
     MeshError,
     PortError,
     QualityGateError,
     RecipeError,
     SchemaDriftError,
     SupersededBuildError,
+    UnknownPrincipalError,
 )
 from mesh_platform.core.settings import MeshSettings
 
@@ -49,6 +52,7 @@ __all__ = [
     "ContractError",
     "DeprecatedPortWarning",
     "DomainDuckDBResource",
+    "IdentityError",
     "LandingZoneResource",
     "MeshContext",
     "MeshError",
@@ -60,6 +64,7 @@ __all__ = [
     "RecipeError",
     "SchemaDriftError",
     "SupersededBuildError",
+    "UnknownPrincipalError",
     "domain_definitions",
     "load_contract",
     "product_versions",

@@ -28,7 +28,7 @@ def good_contract(domain, name, **extra):
 def test_the_demo_mesh_passes_every_policy():
     result = run_mesh("check")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().endswith("checked 13 products against 17 policies: 0 errors, 0 warnings")
+    assert result.stdout.strip().endswith("checked 13 products against 18 policies: 0 errors, 0 warnings")
 
 
 def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
@@ -78,7 +78,7 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
     ]
     for start in expected:
         assert any(line.startswith(start) for line in lines), f"{start}\n---\n{result.stdout}"
-    assert lines[-1] == "checked 3 products against 17 policies: 13 errors, 1 warnings", result.stdout
+    assert lines[-1] == "checked 3 products against 18 policies: 13 errors, 1 warnings", result.stdout
 
     as_json = json.loads(run_mesh("check", "--json", "--domain", "crm", env={**os.environ}, cwd=lab.root).stdout)
     assert {v["address"] for v in as_json["violations"]} == {"mesh://crm/orders_seen"}

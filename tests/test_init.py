@@ -35,7 +35,7 @@ def test_mesh_init_makes_an_empty_mesh_that_passes_check_and_builds_nothing(tmp_
     assert "the mesh 'acme' created in" in created.stdout and "mesh new domain NAME --owner team:NAME" in created.stdout
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert files == [".gitignore", "README.md", "dg.toml", "domains/__init__.py", "governance/glossary.yaml", "governance/policies.py",
-                     "macros.sql", "mesh.yaml", "workspace.yaml"]
+                     "governance/principals.yaml", "macros.sql", "mesh.yaml", "workspace.yaml"]
     assert yaml.safe_load((root / "mesh.yaml").read_text())["name"] == "acme"
     assert "/landing/" in (root / ".gitignore").read_text().splitlines() and "/.mesh/" in (root / ".gitignore").read_text().splitlines()
 

@@ -18,7 +18,8 @@ from mesh_platform import read_product
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import PortStore
 
-from .conftest import column, contract_yaml, owner_read, run_mesh
+from .conftest import column, contract_yaml, run_mesh
+from .conftest import owner_read as read_as_owner
 from .s3_server import KEY_ID, SECRET
 from .test_access import PEOPLE, personal
 from .test_partitions import DAY_1, DAY_2, DAY_3, EVENTS
@@ -32,6 +33,12 @@ SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}
 TOTALS_SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/items]\n  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
 
 
+def owner_read(lab, address: str, **kwargs):
+    """Read a product as its domain, with that domain's credentials: on an object store the principal is the key's."""
+    with lab.s3.acting_as(address.split("/")[2], "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
+        return read_as_owner(address, **kwargs)
+
+
 @pytest.fixture
 def bucket_mesh(lab, s3, monkeypatch):
     """A lab mesh whose deployment `bucket` keeps its ports in a new bucket; credentials from the environment."""
@@ -43,7 +50,7 @@ def bucket_mesh(lab, s3, monkeypatch):
     monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
     monkeypatch.setenv("LAB_S3_SECRET", SECRET)
     monkeypatch.setenv("MESH_SECRET", "object-store-secret")
-    lab.bucket = bucket
+    lab.bucket, lab.s3 = bucket, s3
     lab.add_domain("shop")
     lab.add_product("shop", "items", SOURCE.format(file="items.csv"), contract_yaml("shop", "items", ITEMS))
     lab.add_product("shop", "totals", TOTALS_SQL, contract_yaml("shop", "totals", TOTALS))
@@ -65,12 +72,13 @@ def test_ports_and_the_vault_are_published_to_the_bucket_and_read_from_it(bucket
     assert not (lab.settings.home / "ports").exists() and not (lab.settings.home / "vault").exists()
 
     # The SQL product read its input from the bucket; consumers read the same way, masking applied.
-    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 3, "revenue": 8.0}]
-    assert read_product("mesh://crm/people", consumer="crm")["email"].tolist() == ["ada@example.com", "grace@example.com"]
-    masked = read_product("mesh://crm/people", consumer="shop")["email"]
+    assert owner_read(lab, "mesh://shop/totals").to_dict("records") == [{"items": 3, "revenue": 8.0}]
+    with s3.acting_as("crm", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):  # on an object store, the principal is the credentials'
+        assert read_product("mesh://crm/people", consumer="crm")["email"].tolist() == ["ada@example.com", "grace@example.com"]
+    with s3.acting_as("shop", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
+        masked = read_product("mesh://crm/people")["email"]
+        queried = run_mesh("query", "SELECT count(*) AS people FROM crm.people", "--json", check=True)
     assert masked.str.fullmatch(r"[0-9a-f]{64}").all()
-
-    queried = run_mesh("query", "--as", "shop", "SELECT count(*) AS people FROM crm.people", "--json", check=True)
     assert json.loads(queried.stdout) == [{"people": 2}]
 
     # An outside engine reads the port from the bucket with the same storage options (tokens, never clear values).
@@ -92,7 +100,7 @@ def test_a_partition_rebuilt_on_the_bucket_is_one_commit_replacing_only_its_rows
     port = DeltaTable(f"s3://{lab.bucket}/mesh/ports/shop/events/v1", storage_options=store.root.storage_options())
     history = port.history()
     assert len(history) == 2 and history[0]["operation"] == "WRITE" and history[0]["mesh.partitions"] == "2026-01-02"
-    rows = owner_read("mesh://shop/events").sort_values("event_id")
+    rows = owner_read(lab, "mesh://shop/events").sort_values("event_id")
     assert rows["event_id"].tolist() == [1, 2, 3, 6] and rows.loc[rows.event_id == 3, "amount"].item() == 31
 
 
@@ -105,12 +113,12 @@ def test_a_build_needs_no_state_on_the_machine_that_runs_it(bucket_mesh):
     database.unlink()
     lab.land("shop", "items.csv", "item_id,price\n1,2.5\n2,4.0\n3,1.5\n4,10.0\n")
     assert lab.materialize("shop").success
-    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
+    assert owner_read(lab, "mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
     assert [v.version for v in PortStore.of(MeshSettings.from_env()).port(_address("mesh://shop/totals@v1")).versions()] == [1, 0]
 
     database.unlink()  # and a build of the reading product alone, on yet another worker, reads its input from the bucket
     assert lab.materialize("shop", "totals").success
-    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
+    assert owner_read(lab, "mesh://shop/totals").to_dict("records") == [{"items": 4, "revenue": 18.0}]
 
 
 def _address(text: str):
@@ -132,21 +140,21 @@ def test_source_files_arriving_in_a_bucket_are_mirrored_for_each_build_on_any_wo
     client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/monday.csv", Body=b"item_id,price\n10,1.0\n11,2.0\n")
     client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/tuesday.csv", Body=b"item_id,price\n12,3.0\n")
     assert lab.materialize("shop").success
-    assert owner_read("mesh://shop/totals").to_dict("records") == [{"items": 2, "revenue": 6.5}]
-    assert sorted(owner_read("mesh://shop/deliveries")["item_id"]) == [10, 11, 12]
+    assert owner_read(lab, "mesh://shop/totals").to_dict("records") == [{"items": 2, "revenue": 6.5}]
+    assert sorted(owner_read(lab, "mesh://shop/deliveries")["item_id"]) == [10, 11, 12]
     assert not lab.settings.landing_root.exists()
 
     # Monday's file is withdrawn and Tuesday's corrected: the next build sees exactly what the bucket holds.
     client.delete_object(Bucket=lab.bucket, Key="raw/shop/deliveries/monday.csv")
     client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/tuesday.csv", Body=b"item_id,price\n12,3.5\n13,4.0\n")
     assert lab.materialize("shop", "deliveries").success
-    assert owner_read("mesh://shop/deliveries").sort_values("item_id").to_dict("records") == [{"item_id": 12, "price": 3.5}, {"item_id": 13, "price": 4.0}]
+    assert owner_read(lab, "mesh://shop/deliveries").sort_values("item_id").to_dict("records") == [{"item_id": 12, "price": 3.5}, {"item_id": 13, "price": 4.0}]
 
     # A new worker, with no cache and no DuckDB file, builds the same.
     shutil.rmtree(lab.settings.landing_cache)
     lab.settings.domain_database("shop").unlink()
     assert lab.materialize("shop", "deliveries").success
-    assert len(owner_read("mesh://shop/deliveries")) == 2
+    assert len(owner_read(lab, "mesh://shop/deliveries")) == 2
 
 
 def test_mesh_seed_refuses_a_landing_zone_on_an_object_store(bucket_mesh):

@@ -73,7 +73,7 @@ def test_a_new_team_starts_its_own_mesh_as_the_readme_says(tmp_path):
     root = tmp_path / "shop-mesh"
     assert shell.folder == root
     check, built = outputs[-2], outputs[-1]
-    assert check.stdout.strip() == "checked 4 products against 17 policies: 0 errors, 0 warnings", check.stdout
+    assert check.stdout.strip() == "checked 4 products against 18 policies: 0 errors, 0 warnings", check.stdout
     assert "materialized 4 products" in built.stdout
 
     # Inferred, not written by hand: the source contracts hold the files' columns, the personal one guessed so.

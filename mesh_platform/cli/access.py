@@ -23,7 +23,7 @@ def access_log(
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N reads.")] = None,
 ) -> None:
     """Print every read of a product, granted or denied, its owner's builds included, oldest first:
-    when, the consuming domain, the product and port version, what was masked, and what read it."""
+    when, the reading principal, the product and port version, what was masked, and what read it."""
     settings = mesh_context(ctx).settings
     check_reachable(settings)  # a deployment keeps the log in its PostgreSQL database
     log = AccessLog(settings.access_log_target)

@@ -1,4 +1,4 @@
-"""`mesh query`: SQL over the products a domain may read, printed or written to a file."""
+"""`mesh query`: SQL over the products a principal may read, printed or written to a file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import output_format, run_query, write_result
 from mesh_platform.core.user_files import UnreadableFileError, read_user_text
+from mesh_platform.governance.access import CONSUMER_ENV
 from mesh_platform.storage.ports import DevPortStore
 
 MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong file given, not SQL
@@ -25,7 +27,7 @@ MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong
 def query_command(
     ctx: typer.Context,
     sql: Annotated[str | None, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")] = None,
-    as_domain: Annotated[str, typer.Option("--as", help="The consuming domain: its access applies, and the read is logged.")] = ...,
+    as_principal: Annotated[str | None, typer.Option("--as", help="The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' principal, which it must match.")] = None,
     sql_file: Annotated[str | None, typer.Option("--file", help="Read the SQL from this file instead (- for standard input).")] = None,
     file_format: Annotated[QueryFormat | None, typer.Option("--format", "-f", help="How to write the result (default: from --output's extension, else table).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database).")] = None,
@@ -34,7 +36,7 @@ def query_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
     dev: Annotated[bool, typer.Option("--dev", help="Read what mesh materialize --dev built from your namespace.")] = False,
 ) -> None:
-    """Run SQL in an in-memory DuckDB over the mesh's products, as a domain, with access rules applied."""
+    """Run SQL in an in-memory DuckDB over the mesh's products, as a principal, with access rules applied."""
     sql = _query_text(sql, sql_file)
     chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
     if chosen in ("parquet", "duckdb") and output is None:
@@ -42,7 +44,13 @@ def query_command(
     context = mesh_context(ctx)
     reading = context.in_dev() if dev else context
     settings, reader = reading.settings, reading.reader
-    result = run_query(sql, as_domain, reader, settings.macros_file, context.view.glossary)
+    claimed = as_principal or os.environ.get(CONSUMER_ENV) or None
+    identity = reading.identity(claimed, "--as" if as_principal else CONSUMER_ENV)
+    if identity.notice:
+        typer.echo(identity.notice, err=True)
+    if identity.principal is None:
+        raise fail("give --as NAME: the principal to query as (a domain, or a consumer declared in the principals file)")
+    result = run_query(sql, identity.principal, reader, settings.macros_file, context.view.glossary)
     if isinstance(reader.ports, DevPortStore):
         held = [a for a in result.products if reader.ports.holds(reader.catalog.port_address(a))]
         said = ", ".join(held) if held else "none of the products the query reads"

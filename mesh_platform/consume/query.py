@@ -1,4 +1,4 @@
-"""Self-serve SQL over the mesh, as one consuming domain: `mesh query --as DOMAIN "SQL"`.
+"""Self-serve SQL over the mesh, as one principal (a domain or a declared consumer): `mesh query --as NAME "SQL"`.
 
 An in-memory DuckDB in which each product appears as the table
 `<domain>.<product>` (its current major version; `<domain>."<product>@v1"` for
@@ -7,7 +7,7 @@ through the same reader as builds and the Python API: the access rules apply
 (a product the consumer may not read is refused, personal columns arrive masked)
 and every cross-domain read is logged. Results stream out of DuckDB: printed, or
 written to Parquet, CSV, JSON or a DuckDB database file. The query may use the platform's SQL
-functions and SQL macros: the mesh's and the consuming domain's (`core.sql_macros`).
+functions and SQL macros: the mesh's and, for a domain, the domain's own (`core.sql_macros`).
 """
 
 from __future__ import annotations
@@ -54,11 +54,13 @@ def run_query(
     import duckdb
 
     catalog = reader.catalog
-    if consumer not in catalog.domains:
+    if reader.principals is not None:
+        reader.principals.get(consumer)
+    elif consumer not in catalog.domains:
         raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
     if problem := select_problem(sql):
         raise MeshError(f"the query cannot run: {problem} (write results with --output)")
-    macros = SqlMacros.of_domain(macros_file, catalog.domains[consumer].folder)
+    macros = SqlMacros.of_domain(macros_file, catalog.domains[consumer].folder) if consumer in catalog.domains else SqlMacros.of([macros_file])
     if problems := macros.problems():
         raise MacroError(problems)
     connection = sandbox()

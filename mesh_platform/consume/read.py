@@ -1,7 +1,8 @@
 """Reading products by address: the consumer's API.
 
-Every read is made as a consuming domain (`consumer=`, else `MESH_CONSUMER`)
-and passes the access rules (`mesh_platform.governance.reads`), exactly as
+Every read is made as a principal (`consumer=`, else `MESH_CONSUMER`: a domain, or
+a consumer the principals file declares; in a deployment, the one of the store's
+credentials) and passes the access rules (`mesh_platform.governance.reads`), exactly as
 builds do. The mesh is the one the environment names (`MESH_ROOT`,
 `MESH_HOME`), read for this call, unless `settings` are given, or a `context`
 (`MeshContext`: a command's or a notebook's, whose catalog is read once for
@@ -20,6 +21,8 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access import CONSUMER_ENV
 from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.identity import resolve_identity
+from mesh_platform.governance.principals import load_principals
 from mesh_platform.governance.reads import OpenedProduct, PortReader, ResolvedProduct
 from mesh_platform.storage.ports import PortStore, PortVersion
 
@@ -31,16 +34,17 @@ if TYPE_CHECKING:
 
 
 def port_reader(settings: MeshSettings | None = None, context: MeshContext | None = None) -> PortReader:
-    """The reader of `context`, else of the mesh `settings` describe (default: the environment's), read now."""
+    """The reader of `context`, else of the mesh `settings` describe (default: the environment's, read now), for its
+    principals. It holds no hashing key: reading never needs one (only builds publishing personal columns do)."""
     if context is not None:
         return context.reader
     settings = settings or MeshSettings.from_env()
+    catalog = Catalog.load(settings.root)
     return PortReader(
-        catalog=Catalog.load(settings.root),
+        catalog=catalog,
         ports=PortStore.of(settings),
         log=AccessLog(settings.access_log_target),
-        secret=settings.secret,
-        secret_file=settings.secret_file,
+        principals=load_principals(settings.principals_file, catalog.domains),
     )
 
 
@@ -61,7 +65,7 @@ def read_product(
     dev: bool = False,
     context: MeshContext | None = None,
 ) -> pd.DataFrame:
-    """A product's rows as a DataFrame, as `consumer` (a domain) may see them: the current
+    """A product's rows as a DataFrame, as `consumer` (a principal) may see them: the current
     version, or a past one by number; `dev`: as built in the user's development namespace.
     See `read_product_relation` for the access rules."""
     return open_product(address, consumer, version, settings=settings, dev=dev, context=context).relation.to_arrow_table().to_pandas()
@@ -79,8 +83,8 @@ def read_product_relation(
     context: MeshContext | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """A product as a lazy DuckDB relation (filters and projections are pushed into the scan),
-    read as `consumer`: the domain reading (default `MESH_CONSUMER`; None reads from outside
-    every domain, which public products allow).
+    read as `consumer`: the principal reading, a domain or a declared consumer (default `MESH_CONSUMER`;
+    None names no principal, which public products allow; in a deployment, the credentials' principal).
 
     Access is enforced for every reader — builds, this API, query commands: a product the
     consumer is not granted raises `AccessDeniedError`; personal columns reach consumers
@@ -99,14 +103,19 @@ def open_product(
     dev: bool = False,
     context: MeshContext | None = None,
 ) -> OpenedProduct:
-    """One read of a product as `consumer` (default `MESH_CONSUMER`): the relation and what was decided."""
+    """One read of a product as `consumer` (default `MESH_CONSUMER`): the relation and what was decided.
+
+    In a deployment on an object store the reader is the principal of the store's credentials, which
+    `consumer` must then be (`governance.identity`); on the embedded shape it is the caller's word."""
+    claimed_by = "consumer=" if consumer is not None else CONSUMER_ENV
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
     if context is not None:
-        reader = (context.in_dev() if dev and context.settings.dev is None else context).reader
-    else:
-        settings = settings or MeshSettings.from_env()
-        reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
-    return reader.open(address, consumer, version, connection, via, stacklevel=3)
+        reading = context.in_dev() if dev and context.settings.dev is None else context
+        return reading.reader.open(address, reading.identity(consumer, claimed_by).principal, version, connection, via, stacklevel=3)
+    settings = settings or MeshSettings.from_env()
+    reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
+    identity = resolve_identity(settings.deployment, reader.principals, consumer, claimed_by)
+    return reader.open(address, identity.principal, version, connection, via, stacklevel=3)
 
 
 def product_versions(address: Address | str, settings: MeshSettings | None = None, context: MeshContext | None = None) -> list[PortVersion]:

@@ -2,9 +2,9 @@
 
 A `mesh` command makes one in its entry point (`cli.context`), a domain's code location in `domain_definitions`,
 a consumer's `read_product` when given none. It holds the settings (the environment, and the deployment named
-once: `--env` is given here, never through `os.environ`), and what is read from the repository's files — the
-catalog, the glossary, the policy files, the recipes' column lineage — each read the first time it is asked for
-and kept for the context's life. Nothing is kept between contexts: two contexts over two meshes in one process
+once: `--env` is given here, never through `os.environ`), what is read from the repository's files — the
+catalog, the glossary, the principals and the policy files, the recipes' column lineage — each read the first
+time it is asked for and kept for the context's life, and who the command acts as (`identity`). Nothing is kept between contexts: two contexts over two meshes in one process
 see their own files, and a context made after an edit sees the edit.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.identity import Identity, resolve_identity
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.governance.view import MeshView
 from mesh_platform.lineage.mesh_lineage import MeshLineage
@@ -30,6 +31,7 @@ class MeshContext:
     """The mesh one command or one code location works on."""
 
     settings: MeshSettings
+    _identities: dict[tuple[str | None, str], Identity] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_env(
@@ -71,9 +73,16 @@ class MeshContext:
             catalog=self.catalog,
             ports=self.ports,
             log=AccessLog(self.settings.access_log_target),
-            secret=self.settings.secret,
-            secret_file=self.settings.secret_file,
+            principals=self.view.readers,  # no hashing key: reading never needs one
         )
+
+    def identity(self, claimed: str | None = None, claimed_by: str = "--as") -> Identity:
+        """Who this command acts as (`claimed`: the name given by `claimed_by`): the caller's word on the embedded shape,
+        the store credentials' principal in a deployment (asked of the store once per context)."""
+        key = (claimed, claimed_by)
+        if key not in self._identities:
+            self._identities[key] = resolve_identity(self.settings.deployment, self.view.readers, claimed, claimed_by)
+        return self._identities[key]
 
     def in_dev(self, name: str | None = None) -> MeshContext:
         """This mesh in a development namespace (default: the user's own); the files already read are kept."""

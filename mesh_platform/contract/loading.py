@@ -194,10 +194,10 @@ class _ContractReader:
             self.fail(self.custom_path("access"), f"access '{access}' is unknown", f"use one of: {', '.join(ACCESS_LEVELS)}")
         consumers = custom.get("consumers") or []
         if not isinstance(consumers, list) or not all(isinstance(c, str) and _NAME.match(c) for c in consumers):
-            self.fail(self.custom_path("consumers"), "consumers must be a list of domain names", "e.g. [marketing, planning]")
+            self.fail(self.custom_path("consumers"), "consumers must be a list of principal names (domains, or consumers of the principals file)", "e.g. [marketing, planning]")
             consumers = []
         if access == "restricted" and not consumers:
-            self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [domain, …]")
+            self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [principal, …]")
         frequency, latency, retention = self.service_levels()
         if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
             index = next(i for i, sla in enumerate(odcs.slaProperties or []) if sla.property == "frequency")
@@ -293,7 +293,7 @@ class _ContractReader:
             self.fail(self.custom_path("masking", custom_base), f"masking '{masking}' is unknown", "use hash (readers outside the domain see a keyed hash) or drop")
         unmasked_for = custom.get("unmaskedFor") or []
         if not isinstance(unmasked_for, list) or not all(isinstance(d, str) and _NAME.match(d) for d in unmasked_for):
-            self.fail(self.custom_path("unmaskedFor", custom_base), "unmaskedFor must be a list of domain names", "e.g. [marketing]")
+            self.fail(self.custom_path("unmaskedFor", custom_base), "unmaskedFor must be a list of principal names (domains, or consumers of the principals file)", "e.g. [marketing]")
             unmasked_for = []
         if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
             self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")

@@ -55,7 +55,15 @@ class UnitTestError(FileProblemsError):
 
 
 class AccessDeniedError(MeshError):
-    """A read the product's access level does not grant the consuming domain."""
+    """A read the product's access level does not grant the reading principal."""
+
+
+class UnknownPrincipalError(MeshError):
+    """A name read as, or granted to, that is neither a domain nor a principal the principals file declares."""
+
+
+class IdentityError(MeshError):
+    """A principal that cannot be established: a claim the store's credentials contradict, or a store that cannot say."""
 
 
 class AddressError(MeshError):

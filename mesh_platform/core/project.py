@@ -6,6 +6,7 @@
     landing: landing                    # where source files arrive, one folder per domain (kept by mesh reset)
     glossary: governance/glossary.yaml  # the governance group's glossary of shared terms
     policies: governance/policies.py    # the governance group's own mesh-wide policies, on top of the platform's
+    principals: governance/principals.yaml  # the readers that are no domain (analysts, BI services), each with an owner
     macros: macros.sql                  # the mesh's SQL macros, which every domain's SQL may call
     deployment: local                   # the deployment used without --env / MESH_ENV (deploy/<name>.yaml)
     retention: 90d                      # how long old port versions stay where a contract sets no retention SLA (default: all)
@@ -43,11 +44,12 @@ class ProjectSettings(BaseModel):
     landing: str = Field("landing", min_length=1, description="Where source files arrive, one folder per domain (mesh reset keeps them).")
     glossary: str = Field("governance/glossary.yaml", min_length=1, description="The glossary of shared terms (no file: an empty glossary).")
     policies: str = Field("governance/policies.py", min_length=1, description="The governance group's own mesh-wide policies (no file: none).")
+    principals: str = Field("governance/principals.yaml", min_length=1, description="The principals that are no domain, each with an owner (no file: the domains only).")
     macros: str = Field("macros.sql", min_length=1, description="The mesh's SQL macros, which every domain's SQL may call (no file: none).")
     deployment: str = Field("local", description="The deployment without --env: deploy/<name>.yaml.")
     retention: str | None = Field(None, description="How long old port versions stay where a contract sets no retention SLA (30d, 12w…); none: all.")
 
-    @field_validator("home", "landing", "glossary", "policies", "macros")
+    @field_validator("home", "landing", "glossary", "policies", "principals", "macros")
     @classmethod
     def _a_path(cls, value: str) -> str:
         if "\\" in value or "\x00" in value:

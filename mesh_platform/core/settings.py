@@ -21,7 +21,7 @@ of these is; this module is the one place that reads the environment, which over
                  MESH_HOME/dev/<name>, with its own DuckDB files and Dagster instance, and no consumer reads it;
   MESH_DEV_PRODUCTS  the products such a build builds (its reads of them come from the namespace)
 
-(The consumer API reads `MESH_CONSUMER`, the reading domain, and `mesh ui` its port from
+(The consumer API and `mesh query` read `MESH_CONSUMER`, the reading principal, and `mesh ui` its port from
 `MESH_UI_PORT`: they say who is reading and where to serve, not where the mesh is.)
 
 The CLI and the consumer API read them here; a domain's code location reads them
@@ -157,6 +157,11 @@ class MeshSettings:
     def policies_file(self) -> Path:
         """The governance group's own mesh-wide policies (a missing file: only the platform's)."""
         return (self.root / self.project.policies).resolve()
+
+    @property
+    def principals_file(self) -> Path:
+        """The principals that are no domain (mesh.yaml's `principals`; a missing file: the domains only)."""
+        return (self.root / self.project.principals).resolve()
 
     @property
     def workspace_file(self) -> Path:

@@ -1,8 +1,9 @@
 """Who may read a product, and what they see of it.
 
 Access level (contract `customProperties`):
-  public      any domain, and readers outside every domain (analysts without a domain);
-  restricted  the owning domain and the domains listed in `consumers`;
+  public      any principal, and readers naming none;
+  restricted  the owning domain and the principals listed in `consumers` (domains, or consumers
+              declared in the principals file: `governance.principals`);
   internal    the owning domain only.
 
 Status (ODCS): a `draft` (or `proposed`) product is not published yet, and a `retired` one no longer
@@ -13,7 +14,7 @@ Masking: a column classified `personal` or `sensitive` is published as a keyed t
 SHA-256 of the mesh secret and the value, so equal values still join — and reaches a
 reader outside the owning domain as that token or, per the column's `masking` custom
 property (`hash`, the default, or `drop`), not at all. The owning domain, and the
-domains a column's `unmaskedFor` custom property names, see the clear value, which the
+principals a column's `unmaskedFor` custom property names, see the clear value, which the
 platform joins back from the domain's vault (`storage.vault`).
 
 Enforced where data is read: every port read by a build, by `read_product` and by
@@ -29,9 +30,10 @@ from pathlib import Path
 
 from mesh_platform.contract.model import PERSONAL_CLASSIFICATIONS, Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AccessDeniedError
+from mesh_platform.core.errors import AccessDeniedError, MeshError
 
 CONSUMER_ENV = "MESH_CONSUMER"
+OUTSIDER = "a reader outside every principal"  # a read naming no principal: public products only
 
 
 @dataclass(frozen=True)
@@ -108,24 +110,39 @@ def unpublished_reason(contract: Contract) -> str:
 
 
 def denial_message(contract: Contract, consumer: str | None, address: Address | None = None) -> str:
+    """Why `consumer` may not read the product, in one line: the product, the principal, the grant that is
+    missing, and whom to ask (the contract's owners)."""
     address = address or contract.address
-    who = consumer or "a reader outside every domain"
+    who = consumer or OUTSIDER
     if owner_only(contract):
         return f"access denied: {who} may not read {address}: {unpublished_reason(contract)}"
-    if contract.access == "internal":
-        why = f"it is internal to the {contract.domain} domain"
-    else:
-        why = f"it is restricted to {', '.join([contract.domain, *contract.consumers])}"
     owners = ", ".join(contract.owners)
-    ask = f"to request access, ask its owner ({owners}) to grant {consumer} in {contract.file}" if consumer else (
-        f"read as a domain (consumer='<domain>' or {CONSUMER_ENV}) that it is granted to, or ask its owner ({owners})"
-    )
-    return f"access denied: {who} may not read {address}: {why}; {ask}"
+    if consumer is None:
+        level = f"internal to the {contract.domain} domain" if contract.access == "internal" else f"restricted to {', '.join([contract.domain, *contract.consumers])}"
+        return (f"access denied: {who} may not read {address}: it is {level}; read as a principal it grants "
+                f"(mesh query --as NAME, read_product(consumer=…) or {CONSUMER_ENV}), or ask its owner ({owners})")
+    if contract.access == "internal":
+        missing = f"it is internal to the {contract.domain} domain, and {consumer} is not in consumers of {address}"
+        grant = f"make it restricted to {consumer} (customProperties access: restricted, consumers: [{consumer}])"
+    else:
+        missing = f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.consumers])})"
+        grant = f"add {consumer} to its customProperties consumers"
+    return f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to {grant} in {contract.file}"
+
+
+def clear_denial_message(contract: Contract, consumer: str | None, column: str, address: Address | None = None) -> str:
+    """Why `consumer` may not see `column` of the product in clear (the store refusing the vault, say), in one line."""
+    address = address or contract.address
+    who = consumer or OUTSIDER
+    owners = ", ".join(contract.owners)
+    ask = (f"ask its owner ({owners}) to add {consumer} to unmaskedFor of column {column} in {contract.file}" if consumer
+           else f"read as a principal it grants in clear, or ask its owner ({owners})")
+    return f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to request access, {ask}"
 
 
 def draft_version_message(contract: Contract, consumer: str | None, address: Address, version: int) -> str:
     """Why another domain may not read a port version published while the product was a draft."""
-    who = consumer or "a reader outside every domain"
+    who = consumer or OUTSIDER
     owners = ", ".join(contract.owners)
     return (f"access denied: {who} may not read {address} version {version}: it was published while the product was a draft, "
             f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: "
@@ -138,13 +155,16 @@ def personal_columns(document: dict | None) -> set[str]:
     return {p.get("name") for p in schema[0].get("properties") or [] if p.get("classification") in PERSONAL_CLASSIFICATIONS}
 
 
-def mesh_secret(secret: str | None, secret_file: Path) -> str:
+def mesh_secret(secret: str | None, secret_file: Path | None) -> str:
     """The key personal values are hashed with: `secret` when given (`MESH_SECRET`), else the one kept in `secret_file`.
 
     The file (created on first use, readable by its owner only) keeps a local mesh's hashes
-    stable between runs; a shared deployment sets `MESH_SECRET` from its secret store."""
+    stable between runs; a shared deployment sets `MESH_SECRET` from its secret store. Only
+    processes that publish personal columns hold it: a consumer's reader has none (`secret_file` None)."""
     if secret:
         return secret
+    if secret_file is None:
+        raise MeshError("this process holds no hashing key: only builds that publish personal columns do (MESH_SECRET)")
     file = Path(secret_file)
     if not file.exists():
         file.parent.mkdir(parents=True, exist_ok=True)

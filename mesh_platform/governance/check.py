@@ -133,7 +133,7 @@ def check_mesh(
     domains = [domain] if domain else list(catalog.domains)
     policies = list(shared)
     if domain is None:
-        violations += glossary_violations(view)
+        violations += glossary_violations(view) + principals_violations(view)
     violations += macro_violations(view, settings.macros_file, domains)
     for name in domains:
         own, problems = domain_policy_file(view, name)
@@ -216,6 +216,12 @@ def glossary_violations(view: MeshView) -> list[Violation]:
             if column not in columns:
                 violations.append(Violation("mesh.glossary", "error", "(glossary)", glossary.file, glossary.line_of((*path, "columns", meaning)), f"{term.crosswalk.product} has no column '{column}' for the {meaning} meaning of {term.name}", f"use one of its columns: {', '.join(sorted(columns))}"))
     return violations
+
+
+def principals_violations(view: MeshView) -> list[Violation]:
+    """Problems of the principals file: an entry that cannot be read, named like a domain, or without an owner."""
+    return [Violation("mesh.principals", "error", "(principals)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file")
+            for p in view.readers.problems]
 
 
 def _rules_violations(product: Product, view: MeshView, readable: list[Path]) -> list[Violation]:

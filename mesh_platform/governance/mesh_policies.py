@@ -17,6 +17,7 @@ from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.names import check_name
 from mesh_platform.governance.access import decide, denial_message, granted_by_access, may_read, owner_only
 from mesh_platform.governance.policies import Finding, policy
+from mesh_platform.governance.principals import FORMAT
 from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.lineage.mesh_lineage import ColumnRef
 
@@ -115,6 +116,21 @@ def inputs_are_granted(product, mesh):
             ("attributes", "inputs", index),
             True,
         )
+
+
+@policy("mesh.known-principals")
+def grants_name_principals(product, mesh):
+    """A grant (consumers, unmaskedFor) names principals: domains, or consumers the principals file declares."""
+    contract, principals = product.contract, mesh.readers
+    grants = [(name, custom_property_path(contract.document, "consumers", ("customProperties",)), "consumers") for name in contract.consumers]
+    for index, column in enumerate(contract.columns):
+        at = custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties"))
+        grants += [(name, at, f"unmaskedFor of column '{column.name}'") for name in column.unmasked_for]
+    for name, path, where in grants:
+        if name in principals or principals.undecided(name):  # a broken principals file is reported by mesh check, not per grant
+            continue
+        yield Finding(f"{where} names '{name}', which is neither a domain nor a principal declared in {principals.file}",
+                      f"fix the name, or declare it there ({FORMAT})", path)
 
 
 @policy("mesh.relationships")

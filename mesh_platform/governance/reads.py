@@ -1,4 +1,4 @@
-"""The one way every port is read: as a consuming domain, with access decided, masked and logged.
+"""The one way every port is read: as a principal (a domain, or a declared consumer), with access decided, masked and logged.
 
 Reads always go to the product's port (its Delta table), never to the owning
 domain's DuckDB file, so reading takes no lock on another domain's workspace.
@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.model import DRAFT_STATUSES, Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning
-from mesh_platform.core.sql import keyed_token, quote
-from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, mesh_secret, personal_columns
+from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, UnknownPrincipalError
+from mesh_platform.core.sql import quote
+from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, personal_columns
 from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore
 from mesh_platform.storage.sandbox import sandbox
 
@@ -67,8 +68,11 @@ class PortReader:
     catalog: Catalog
     ports: PortStore
     log: AccessLog
-    secret: str | None  # the hashing key (`MESH_SECRET`); None: the one kept in `secret_file`
-    secret_file: Path
+    # The hashing key, for builds that publish personal columns (`MESH_SECRET`; None: the one kept in `secret_file`).
+    # Reading needs none: a consumer's reader has neither.
+    secret: str | None = None
+    secret_file: Path | None = None
+    principals: Principals | None = None  # who may read; None: any name (a build reads as its own domain)
 
     def resolve(self, address: Address | str, stacklevel: int = 2) -> ResolvedProduct:
         """Resolve `mesh://<domain>/<product>[@v<major>]`; unknown addresses raise `AddressError`.
@@ -103,8 +107,10 @@ class PortReader:
         if self.ports.namespace is not None:  # a development namespace's reads are told apart in the mesh's one access log
             via = f"{via} [development namespace {self.ports.namespace}]"
         try:
+            if consumer is not None and self.principals is not None:
+                self.principals.get(consumer)
             decision = decide(contract, consumer, requested)
-        except AccessDeniedError:
+        except (AccessDeniedError, UnknownPrincipalError):
             self.log.record(consumer or "(no domain)", str(requested), None, "denied", via)
             raise
         snapshot = resolved.port.snapshot(version)
@@ -121,6 +127,10 @@ class PortReader:
             masked = {*decision.hashed, *decision.dropped, *decision.clear}
             extra = personal_columns(resolved.port.published_contract(number)) - masked
             decision = replace(decision, hashed=decision.hashed + tuple(sorted(extra)))
+        if untokenized := tuple(c for c in decision.hashed if c not in snapshot.version.tokens):
+            # Personal now, published in clear in this version (before it was classified so): dropped, since
+            # hashing it here would need the key, which only the processes that publish personal columns hold.
+            decision = replace(decision, hashed=tuple(c for c in decision.hashed if c not in untokenized), dropped=decision.dropped + untokenized)
         decision = replace(decision, version=number)
         self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
         connection = connection or sandbox()
@@ -138,19 +148,19 @@ class PortReader:
         port_address: Address,
     ) -> duckdb.DuckDBPyRelation:
         """The port's rows as `decision` lets its consumer see them: tokens joined back to clear values
-        from the vault where granted, dropped where masked so, tokens (keyed hashes) otherwise."""
+        from the vault where granted, dropped where masked so, tokens (keyed hashes) otherwise.
+
+        (`open` drops the columns a version holds no tokens of: see there.)"""
         tokenized = set(tokens)
-        hashed, dropped, clear = set(decision.hashed), set(decision.dropped), set(decision.clear)
-        hash_here = hashed - tokenized  # a version published before ports held tokens: hash it now
+        dropped, clear = set(decision.dropped), set(decision.clear)
         join_back = (clear if decision.cross_domain else tokenized) & tokenized  # the owner sees every value it published
-        if not (dropped or hash_here or join_back):
+        if not (dropped or join_back):
             return relation
         port = f"__mesh_port_{uuid.uuid4().hex}"
         connection.register(port, relation)
         vault = self.ports.vault_of(port_address).dataset(decision.owner) if join_back else None
         if vault is not None:
             connection.register(vault_view := f"__mesh_vault_{uuid.uuid4().hex}", vault)
-        key = mesh_secret(self.secret, self.secret_file) if hash_here else ""
         types = {c.name: c.physical_type for c in contract.columns}
         columns, joins = [], []
         for index, name in enumerate(relation.columns):
@@ -163,8 +173,6 @@ class PortReader:
                     continue
                 joins.append(f"LEFT JOIN {vault_view} AS clear_{index} ON clear_{index}.token = {column}")
                 columns.append(f"TRY_CAST(clear_{index}.value AS {types.get(name, 'VARCHAR')}) AS {quote(name)}")
-            elif name in hash_here:
-                columns.append(f"{keyed_token(column, key)} AS {quote(name)}")
             else:
                 columns.append(column)
         return connection.sql(f"SELECT {', '.join(columns)} FROM {port} AS port {' '.join(joins)}")

@@ -20,6 +20,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.errors import FileProblemsError
 from mesh_platform.core.project import ProjectSettings
 from mesh_platform.governance.glossary import Glossary, load_glossary
+from mesh_platform.governance.principals import Principals, load_principals
 from mesh_platform.lineage.mesh_lineage import MeshLineage, RecipeLineageOf
 from mesh_platform.storage.ports import PortStore, PortVersion
 
@@ -45,6 +46,7 @@ class MeshView:
     # Each policy file's reading, once for this view and the views made from it (`with_ports`): a file is read again
     # by the next view, never served from a reading of an earlier one.
     policy_files: dict[tuple[Path, str], Any] = field(default_factory=dict, repr=False, compare=False)
+    principals: Principals | None = None  # the domains and the declared consumers (mesh.yaml's `principals`); None: the domains only
 
     @classmethod
     def of(
@@ -60,8 +62,10 @@ class MeshView:
             glossary, error = load_glossary(glossary_file), None
         except FileProblemsError as problem:
             glossary, error = Glossary(Path(glossary_file), {}), problem
-        policies_file = (catalog.root / ProjectSettings.read(catalog.root).policies).resolve()
-        return cls(catalog, glossary, error, ports, today or dt.date.today(), policies_file, lineage_of)
+        project = ProjectSettings.read(catalog.root)
+        policies_file = (catalog.root / project.policies).resolve()
+        principals = load_principals((catalog.root / project.principals).resolve(), catalog.domains)
+        return cls(catalog, glossary, error, ports, today or dt.date.today(), policies_file, lineage_of, principals=principals)
 
     def with_ports(self, ports: PortStore) -> MeshView:
         """This view with published state (a run's, `mesh check`'s): the same files, read once."""
@@ -73,6 +77,11 @@ class MeshView:
         if key not in self.policy_files:
             self.policy_files[key] = read(file, scope)
         return self.policy_files[key]
+
+    @property
+    def readers(self) -> Principals:
+        """Every principal: the domains, and the consumers the principals file declares."""
+        return self.principals or Principals(self.catalog.root / ProjectSettings().principals, tuple(self.catalog.domains))
 
     @property
     def reads_state(self) -> bool:

@@ -1,8 +1,8 @@
 """`mesh init`: a new mesh in a folder of its own — empty and valid, or a copy of the demo mesh.
 
 An empty mesh is the `mesh` template (`templates/mesh/`): `mesh.yaml`, a `workspace.yaml` with no
-code location yet, the `domains` package, the governance folder (an empty glossary, the group's own
-policies file), `.gitignore` and a README. It passes `mesh check` and `mesh materialize --all` at once.
+code location yet, the `domains` package, the governance folder (an empty glossary, no principals besides
+the domains, the group's own policies file), `.gitignore` and a README. It passes `mesh check` and `mesh materialize --all` at once.
 The demo is the platform's own checkout (its domains, glossary and deployments) on top of that.
 """
 
