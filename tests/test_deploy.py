@@ -262,7 +262,9 @@ KUBERNETES = """
 
 def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_chart(lab, monkeypatch):
     shop_domains(lab, "shop", "crm", "web_analytics")
-    deploy(lab, "prod", KUBERNETES.format(extra="domain_images: {crm: registry.example.com/mesh-domains:1.5.0}"))
+    extra = ("domain_images: {crm: registry.example.com/mesh-domains:1.5.0}\n      service_account_annotations: "
+             "{eks.amazonaws.com/role-arn: 'arn:aws:iam::123456789012:role/mesh-{principal}'}")
+    deploy(lab, "prod", KUBERNETES.format(extra=extra))
     monkeypatch.setenv("LAB_S3_SECRET", "very-secret-key")  # set or not, it is never written
     result = run_mesh("deploy", "k8s", "--env", "prod", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
     assert "very-secret-key" not in result.stdout
@@ -273,7 +275,11 @@ def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_ch
     assert sorted(deployments) == ["mesh-crm", "mesh-shop", "mesh-web-analytics"]
     web = deployments["mesh-web-analytics"]
     assert web["codeServerArgs"] == ["--module-name", f"{lab.package}.web_analytics.definitions", "--working-directory", "/opt/mesh", "--location-name", "web_analytics"]
-    assert {"name": "MESH_ENV", "value": "prod"} in web["env"] and web["envSecrets"] == [{"name": "mesh-secrets"}]
+    assert {"name": "MESH_ENV", "value": "prod"} in web["env"]
+    assert web["envSecrets"] == [{"name": "mesh-secrets"}, {"name": "mesh-web-analytics-store"}]  # shared, and its own store key
+    assert web["serviceAccount"] == {"create": True, "name": "mesh-web-analytics",
+                                     "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-web_analytics"}}
+    assert deployments["mesh-shop"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-shop"}
     assert web["image"] == {"repository": "registry.example.com/mesh-domains", "tag": "1.4.2", "pullPolicy": "IfNotPresent"}
     assert deployments["mesh-crm"]["image"]["tag"] == "1.5.0"  # one domain upgraded alone
     assert values["postgresql"]["enabled"] is False and values["postgresql"]["postgresqlHost"] == "pg.mesh.svc.cluster.local"

@@ -67,7 +67,7 @@ def test_ports_and_the_vault_are_published_to_the_bucket_and_read_from_it(bucket
     assert lab.materialize("shop").success and lab.materialize("crm").success
 
     keys = s3.keys(lab.bucket)
-    for table in ("mesh/ports/shop/items/v1", "mesh/ports/shop/totals/v1", "mesh/ports/crm/people/v1", "mesh/vault/crm"):
+    for table in ("mesh/ports/shop/items/v1", "mesh/ports/shop/totals/v1", "mesh/ports/crm/people/v1", "mesh/vault/crm/people/email"):
         assert f"{table}/_delta_log/00000000000000000000.json" in keys, table
     assert not (lab.settings.home / "ports").exists() and not (lab.settings.home / "vault").exists()
 

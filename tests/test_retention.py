@@ -287,7 +287,7 @@ def test_a_failing_cleanup_is_a_warning_and_never_fails_the_build(lab):
         assert lab.materialize("shop", resources=at(lab, day(build))).success
     # The domain's vault loses a file: the cleanup after the next publish (which removes a version, then prunes the vault) fails.
     vault = PortStore.of(lab.settings).vault.location("shop").path
-    next(vault.glob("*.parquet")).unlink()
+    next(vault.rglob("*.parquet")).unlink()
     lab.land("shop", "plain.csv", "id\n9\n")
     result = lab.materialize("shop", "plain", resources=at(lab, day(9)))
     assert result.success

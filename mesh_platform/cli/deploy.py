@@ -56,3 +56,51 @@ def k8s_command(
         return
     output.write_text(text)
     typer.echo(f"wrote {output}")
+
+
+@deploy.command("access")
+def access_command(
+    ctx: typer.Context,
+    env: EnvOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the policies here (default: MESH_HOME/deploy/ENV/access).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply them through the store's IAM API: a user mesh-<principal> each, its key written under MESH_HOME/deploy/ENV/credentials.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Render one least-privilege store policy per principal from the contracts (a domain writes only its own
+    ports, vault and landing prefixes; every principal reads only the ports it is granted, clear columns only
+    by unmaskedFor), as S3 (IAM) policy documents; with --apply, apply them to the store."""
+    import json
+
+    from mesh_platform.governance.store_policies import store_policies
+    from mesh_platform.runtime.store_access import access_folder, apply_policies, refuse_on_kubernetes, write_policies
+
+    context = mesh_context(ctx, require_environment=False, environment=env)  # rendered anywhere; applied where the store is reached
+    if apply:
+        refuse_on_kubernetes(context.settings)
+        context = mesh_context(ctx, environment=env)
+    settings = context.settings
+    policies = store_policies(context.view, settings)
+    written = write_policies(policies, output or access_folder(settings))
+    applied = apply_policies(settings, policies) if apply else None
+    if as_json:
+        result = {"policies": [{"principal": w.principal, "file": str(w.file), "characters": w.characters} for w in written]}
+        typer.echo(json.dumps(result | ({"applied": applied.to_json()} if applied else {}), indent=2))
+        return
+    by_name = {p.principal: p for p in policies}
+    for item in written:
+        policy = by_name[item.principal]
+        what = f"reads {len(policy.granted)} ports" + (f", {len(policy.clear)} clear columns" if policy.clear else "")
+        what += ", writes its own prefixes" if policy.writes else ""
+        typer.echo(f"{item.principal:<20} {what:<52} {item.file}")
+        if item.too_large_for_aws:
+            typer.echo(f"  note: {item.characters} characters: more than AWS allows an IAM user's inline policies (2,048); "
+                       "attach it as a managed policy there")
+    if applied is None:
+        typer.echo(f"wrote {len(written)} policies; apply them with mesh --env {settings.deployment.name} deploy access --apply"
+                   + (" (onebox), or attach them to each domain's service account's role (Kubernetes)" if settings.deployment.kubernetes else ""))
+        return
+    for principal in applied.principals:
+        key = f"new key in {principal.credentials}" if principal.key_created else "its key unchanged"
+        typer.echo(f"applied {principal.user}{' (new user)' if principal.user_created else ''}: policy replaced, {key}")
+    for user in applied.revoked:
+        typer.echo(f"removed the store policy of {user}: no principal of the mesh any more (the user and its keys stay)")

@@ -31,6 +31,8 @@ is called `local` and needs no file at all.
       image: registry.example.com/mesh-domains:1.0.0
       postgres: {host: pg.example.internal, database: dagster, username: dagster}
       secrets: [mesh-secrets]
+      service_account_annotations:             # each domain's service account, for the cloud's workload identity
+        eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/mesh-{principal}
 
 Environment variables override the file, and describe a deployment without one:
 
@@ -178,6 +180,10 @@ class Kubernetes(_Settings):
     code_server_port: Port = 3030
     postgres: KubernetesPostgres
     secrets: list[str] = Field(default_factory=list, description="Kubernetes Secrets whose keys become environment variables of the code servers and runs.")
+    service_account_annotations: dict[str, str] = Field(default_factory=dict, description=(
+        "Annotations of each domain's service account, for the cloud's workload identity; `{principal}` is replaced by the "
+        "domain's name (e.g. eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/mesh-{principal})."
+    ))
 
 
 class Deployment(_Settings):

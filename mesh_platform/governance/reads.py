@@ -158,9 +158,8 @@ class PortReader:
             return relation
         port = f"__mesh_port_{uuid.uuid4().hex}"
         connection.register(port, relation)
-        vault = self.ports.vault_of(port_address).dataset(decision.owner) if join_back else None
-        if vault is not None:
-            connection.register(vault_view := f"__mesh_vault_{uuid.uuid4().hex}", vault)
+        vault = self.ports.vault_of(port_address)  # one table per personal column: a clear grant is its own prefix
+        clear_values = {name: vault.dataset(decision.owner, port_address.product, name) for name in join_back}
         types = {c.name: c.physical_type for c in contract.columns}
         columns, joins = [], []
         for index, name in enumerate(relation.columns):
@@ -168,9 +167,10 @@ class PortReader:
             if name in dropped:
                 continue
             if name in join_back:
-                if vault is None:  # no value was ever stored: every one of them is empty
+                if (values := clear_values[name]) is None:  # no value was ever stored: every one of them is empty
                     columns.append(f"CAST(NULL AS {types.get(name, 'VARCHAR')}) AS {quote(name)}")
                     continue
+                connection.register(vault_view := f"__mesh_vault_{uuid.uuid4().hex}", values)
                 joins.append(f"LEFT JOIN {vault_view} AS clear_{index} ON clear_{index}.token = {column}")
                 columns.append(f"TRY_CAST(clear_{index}.value AS {types.get(name, 'VARCHAR')}) AS {quote(name)}")
             else:

@@ -349,7 +349,7 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
     if increment is not None and increment.changed is not None and port.exists():
         changes = workspace.stage_changes(contract.name, CHANGES_SUFFIX, increment.changed, list(increment.key), DELETED)
         # The clear values go to the domain's vault first: a published token always has its value there.
-        reader.ports.vault.store(contract.domain, workspace.personal_values(changes, personal, secret))
+        reader.ports.vault.store(contract.domain, contract.name, workspace.personal_values(changes, personal, secret))
         try:
             changed = workspace.tokenized_batches(changes, personal, secret).read_all()
             version = port.apply_changes(
@@ -361,7 +361,7 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         except SchemaChangeError as change:
             publishing.log.warning(f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes")
     if version is None:
-        reader.ports.vault.store(contract.domain, workspace.personal_values(contract.name, personal, secret))
+        reader.ports.vault.store(contract.domain, contract.name, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)
         version = port.publish(
             batches, contract, publishing.run_id,

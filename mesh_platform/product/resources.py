@@ -58,7 +58,7 @@ class PortStoreResource(dg.ConfigurableResource):
     """Where published ports live: one Delta Lake table per product and major version, personal columns as keyed tokens."""
 
     root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
-    vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per domain, readable by its owner only (default MESH_HOME/vault).")
+    vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per personal column of each product (<domain>/<product>/<column>), readable by its owner only (default MESH_HOME/vault).")
     storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
     dev_namespace: str | None = Field(default=None, description=(
         "A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, "

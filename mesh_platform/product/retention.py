@@ -196,11 +196,12 @@ class Retention:
         run): the versions `planned` keeps of the ports this cleanup looked at, every version still kept of the
         others. Values stored after the domain's last publish stay (a build may be about to publish them)."""
         vault = self.ports.vault
+        vault.upgrade(domain)  # an older mesh's one table per domain becomes per-column tables
         if not vault.exists(domain) or not (removed or dry_run):
             return None
         ports = [self.ports.port(p.address.at_major(m)) for p in self.catalog.in_domain(domain) for m in self._majors(p)]
         ports += self._ports_outside_catalog(domain)
-        named = [token for port in ports for token in port.kept_tokens(planned.get(port.address))]
+        named = [(port.address.product, *files) for port in ports for files in port.kept_tokens(planned.get(port.address))]
         last_publish = max((v.committed_at for port in ports for v in port.versions()[:1]), default=None)
         pruning: VaultPruning = vault.prune(domain, named, stored_after=last_publish, dry_run=dry_run)
         return VaultRetention(

@@ -6,6 +6,13 @@ chart: one `dagster-user-deployments` entry per domain (the image built from dep
 deployment), the chart's PostgreSQL settings for an existing server (its password from a Secret),
 the K8sRunLauncher (one Kubernetes Job per run) and the run queue's limits, one per domain.
 
+Each domain is its own principal on the store: its deployment entry has its own service account
+(`mesh-<domain>`, created by the chart, annotated from `kubernetes.service_account_annotations` with
+`{principal}` replaced by the domain, for the cloud's workload identity; its runs get it through
+`includeConfigInLaunchedRuns`) and its own Secret (`mesh-<domain>-store`: the domain's store credentials,
+where no workload identity gives them), beside the shared `kubernetes.secrets`. The store policies to attach
+to each identity are `mesh deploy access --env <env>`'s files.
+
 The chart is not part of the mesh; the values are checked before they are written against the
 schema of the fields the mesh sets (`dagster_helm_values.schema.json`, written from the chart's
 documented values), so a value the chart would reject or ignore fails here, named.
@@ -28,6 +35,7 @@ SCHEMA_FILE = Path(__file__).with_name("dagster_helm_values.schema.json")
 IMAGE_ROOT = "/opt/mesh"  # where deploy/Dockerfile puts the repository
 IMAGE_HOME = "/tmp/mesh"  # MESH_HOME in a pod: scratch space only
 DAGSTER_HOME = "/opt/dagster/dagster_home"  # the chart's own default
+PRINCIPAL = "{principal}"  # in kubernetes.service_account_annotations: the domain the service account is
 
 
 def helm_values(settings: MeshSettings) -> dict[str, Any]:
@@ -39,8 +47,10 @@ def helm_values(settings: MeshSettings) -> dict[str, Any]:
     deployments = []
     for domain in read_workspace(settings.root):
         domain_repository, domain_tag = _image(kubernetes.domain_images[domain.name], settings) if domain.name in kubernetes.domain_images else (repository, tag)
+        name = "mesh-" + domain.name.replace("_", "-")
+        annotations = {key: value.replace(PRINCIPAL, domain.name) for key, value in kubernetes.service_account_annotations.items()}
         deployments.append({
-            "name": "mesh-" + domain.name.replace("_", "-"),
+            "name": name,
             "image": {"repository": domain_repository, "tag": domain_tag, "pullPolicy": kubernetes.pull_policy},
             "codeServerArgs": ["--module-name", domain.module, "--working-directory", IMAGE_ROOT, "--location-name", domain.name],
             "port": kubernetes.code_server_port,
@@ -49,8 +59,9 @@ def helm_values(settings: MeshSettings) -> dict[str, Any]:
                 {"name": "MESH_ROOT", "value": IMAGE_ROOT},
                 {"name": "MESH_HOME", "value": IMAGE_HOME},
             ],
-            "envSecrets": secrets,
-            "includeConfigInLaunchedRuns": {"enabled": True},  # run pods get the same image, env and secrets
+            "envSecrets": [*secrets, {"name": f"{name}-store"}],  # the shared Secrets, and the domain's own store credentials
+            "serviceAccount": {"create": True, "name": name, "annotations": annotations},  # the domain's workload identity
+            "includeConfigInLaunchedRuns": {"enabled": True},  # run pods get the same image, env, secrets and service account
         })
     values = {
         "global": {"postgresqlSecretName": kubernetes.postgres.password_secret, "dagsterHome": DAGSTER_HOME},
@@ -102,6 +113,8 @@ def render(settings: MeshSettings) -> str:
     if variables:
         where = ", ".join(kubernetes.secrets) or "(none listed: add kubernetes.secrets)"
         header.append(f"# The Secrets {where} must provide: {', '.join(variables)}.")
+    header.append("# Each domain D runs as the service account mesh-D (annotated for the cloud's workload identity) with the Secret "
+                  "mesh-D-store (its own store credentials); attach to it the policy `mesh deploy access` writes for D.")
     return "\n".join(header) + "\n" + yaml.dump(helm_values(settings), Dumper=_PlainDumper, sort_keys=False)
 
 

@@ -111,15 +111,17 @@ class DomainWorkspace:
         published = staged.project(", ".join(columns))
         return published.to_arrow_reader(batch_rows(published))
 
-    def personal_values(self, product: str, personal: tuple[str, ...], key: str) -> pa.Table:
-        """(token, value) of every distinct clear value of the staged `personal` columns, for the vault."""
-        import pyarrow as pa
-
-        if not personal:
-            return pa.table({"token": pa.array([], pa.string()), "value": pa.array([], pa.string())})
+    def personal_values(self, product: str, personal: tuple[str, ...], key: str) -> dict[str, pa.Table]:
+        """(token, value) of every distinct clear value of each of the staged `personal` columns, by column: for
+        the vault, which keeps one table per column."""
         staged = f"{STAGING}.{quote(product)}"
-        parts = [f"SELECT {keyed_token(quote(c), key)} AS token, CAST({quote(c)} AS VARCHAR) AS value FROM {staged} WHERE {quote(c)} IS NOT NULL" for c in personal]
-        return self.connection.sql(f"SELECT DISTINCT token, value FROM ({' UNION ALL '.join(parts)})").to_arrow_table()
+        return {
+            column: self.connection.sql(
+                f"SELECT DISTINCT {keyed_token(quote(column), key)} AS token, CAST({quote(column)} AS VARCHAR) AS value "
+                f"FROM {staged} WHERE {quote(column)} IS NOT NULL"
+            ).to_arrow_table()
+            for column in personal
+        }
 
     def published(self, product: str) -> None:
         """After a publish: the staged table goes (and a former platform's second copy with it)."""

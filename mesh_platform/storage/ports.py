@@ -44,7 +44,7 @@ from mesh_platform.storage.retention import (
     remove_versions_before,
     retained_properties,
 )
-from mesh_platform.storage.vault import Vault
+from mesh_platform.storage.vault import NamedTokens, Vault
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +67,7 @@ class PortStore:
 
     def __init__(self, root: Location, vault_root: Location):
         self.root = root
-        self.vault = Vault(vault_root)
+        self.vault = Vault(vault_root, self.kept_tokens)
 
     namespace: str | None = None  # the development namespace these ports are (DevPortStore); None: the mesh's own
 
@@ -95,6 +95,10 @@ class PortStore:
         """The mesh's published ports (what governance judges a change against): this store itself."""
         return self
 
+
+    def kept_tokens(self, domain: str) -> list[NamedTokens]:
+        """The token files of every kept version of the domain's ports, with their product: what the vault keeps."""
+        return [(port.address.product, *files) for port in self.domain_ports(domain) for files in port.kept_tokens()]
 
     def domain_ports(self, domain: str) -> list[Port]:
         """Every port the store holds for a domain's products (`<domain>/<product>/v<major>`), known to the catalog or not."""
