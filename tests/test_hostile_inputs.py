@@ -52,11 +52,16 @@ def in_published(published, monkeypatch):
     return lab, secret
 
 
-def one_line_error(result) -> str:
+def one_line_error(result, acting_as: str | None = None) -> str:
+    """The one-line error a command ended with (`acting_as`: after its one line saying that identity is unverified)."""
     assert result.returncode == 1, result.stdout
-    assert result.stderr.startswith("error: ") and result.stderr.strip().count("\n") == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stderr
+    stderr = result.stderr
+    if acting_as is not None:
+        notice, _, stderr = stderr.partition("\n")
+        assert notice.startswith(f"acting as {acting_as}, unverified: "), result.stderr
+    assert stderr.startswith("error: ") and stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in stderr
+    return stderr
 
 
 def reads_logged(lab) -> list[str]:
@@ -92,7 +97,7 @@ def test_mesh_query_reads_only_the_products_it_names(in_published, tmp_path, wha
     out = tmp_path / "written.csv"
     sql = sql.format(ports=lab.settings.ports_root, home=lab.settings.home, secret=secret, out=out)
     logged = reads_logged(lab)
-    error = one_line_error(run_mesh("query", "--as", "ads", sql))
+    error = one_line_error(run_mesh("query", "--as", "ads", sql), acting_as="ads")
     assert message in error
     assert not out.exists() and not (Path.cwd() / "x.csv").exists()
     assert set(reads_logged(lab)[len(logged):]) <= {"mesh://crm/people"}  # only the product the query names was opened
