@@ -36,6 +36,7 @@ from mesh_platform.core.errors import (
     QualityGateError,
     RecipeError,
     SchemaDriftError,
+    StoreRefusedError,
     SupersededBuildError,
     UnknownPrincipalError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "QualityGateError",
     "RecipeError",
     "SchemaDriftError",
+    "StoreRefusedError",
     "SupersededBuildError",
     "UnknownPrincipalError",
     "domain_definitions",

@@ -22,7 +22,7 @@ from mesh_platform.catalog.workspace import read_workspace
 from mesh_platform.core.deployment import Deployment
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.runtime.code_servers import code_servers, workspace_file
+from mesh_platform.runtime.code_servers import code_servers, server_services, workspace_file
 from mesh_platform.runtime.kubernetes import check_values, helm_values
 
 from .conftest import REPO, column, contract_yaml, free_port, run_mesh
@@ -137,6 +137,45 @@ def test_code_servers_get_ports_in_workspace_order_and_a_workspace_of_grpc_serve
     monkeypatch.setenv("MESH_ENV", "local")
     with pytest.raises(MeshError, match="serves no code servers"):
         code_servers(MeshSettings.from_env())
+
+
+def test_each_domain_s_code_server_holds_its_own_store_key_and_no_other(lab, monkeypatch):
+    shop_domains(lab, "shop", "crm", "books")
+    deploy(lab, "keys", """
+        code_servers: {first_port: 4300}
+        port_store:
+          uri: s3://mesh-data/keys
+          storage_options: {AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_REGION: us-east-1}
+        credentials:
+          shop: {AWS_ACCESS_KEY_ID: {env: SHOP_KEY_ID}, AWS_SECRET_ACCESS_KEY: {env: SHOP_SECRET}}
+    """)
+    monkeypatch.setenv("MESH_ENV", "keys")
+    monkeypatch.setenv("SHOP_KEY_ID", "AKIASHOP")
+    monkeypatch.setenv("SHOP_SECRET", "shop-secret")
+    settings = MeshSettings.from_env()
+    written = settings.credentials_file("crm")  # the key `mesh deploy access --apply` wrote for crm
+    written.parent.mkdir(parents=True)
+    written.write_text("AWS_ACCESS_KEY_ID=AKIACRM\nAWS_SECRET_ACCESS_KEY=crm-secret\n")
+    keys = {s.name.split("'")[0]: dict(s.env) for s in server_services(settings, code_servers(settings))}
+    assert keys == {
+        "shop": {"AWS_ACCESS_KEY_ID": "AKIASHOP", "AWS_SECRET_ACCESS_KEY": "shop-secret"},  # the file's credentials
+        "crm": {"AWS_ACCESS_KEY_ID": "AKIACRM", "AWS_SECRET_ACCESS_KEY": "crm-secret"},  # the applied one
+        "books": {},  # none yet: the environment's
+    }
+
+    monkeypatch.delenv("SHOP_SECRET")
+    with pytest.raises(MeshError, match="credentials.shop.AWS_SECRET_ACCESS_KEY: the environment variable SHOP_SECRET is not set"):
+        settings.principal_environment("shop")
+    deploy(lab, "keys", """
+        port_store:
+          uri: s3://mesh-data/keys
+          storage_options: {AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: {env: ONE_KEY}}
+        credentials:
+          shop: {AWS_ACCESS_KEY_ID: AKIASHOP}
+    """)
+    refused = run_mesh("status", cwd=lab.root)
+    assert refused.returncode == 1
+    assert "deploy/keys.yaml:4: port_store.storage_options.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID here would be every process's key" in refused.stderr
 
 
 def mesh_process(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -166,3 +166,50 @@ def test_a_grant_removed_and_applied_again_is_denied_by_the_store_at_the_next_re
     with pytest.raises(ClientError):
         iam_s3.client(shop["AWS_ACCESS_KEY_ID"], shop["AWS_SECRET_ACCESS_KEY"]).get_object(
             Bucket=bucket, Key="mesh/ports/crm/leads/v1/_delta_log/00000000000000000000.json")
+
+
+# A shop product whose Python reads crm's vault straight from the bucket (Python recipes are not sandboxed),
+# with whatever key its process holds, and a shop product reading crm/people through the platform.
+PEEK = '''\
+import os
+
+import pandas as pd
+from deltalake import DeltaTable
+
+
+def build(people: pd.DataFrame) -> pd.DataFrame:
+    options = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ALLOW_HTTP")}
+    clear = DeltaTable(os.environ["PEEK_AT"], storage_options=options).to_pyarrow_table()  # the process's own key
+    return pd.DataFrame({"id": [len(clear)]})
+'''
+
+
+def test_each_domain_builds_with_its_own_key_and_the_store_refuses_what_its_grants_do_not_cover(guarded, iam_s3, monkeypatch):
+    lab, bucket = guarded, guarded.bucket
+    lab.add_product("shop", "contacts", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+                    "  sql: SELECT id, name FROM people\n",
+                    contract_yaml("shop", "contacts", [column("id", "integer"), personal("name")]))
+    lab.add_product("shop", "peek", "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+                    "  function: peek.py:build\n", contract_yaml("shop", "peek", [column("id", "integer")]), files={"peek.py": PEEK})
+    apply(lab)
+    store = lab.root / "deploy" / "store.yaml"
+    deployment = yaml.safe_load(store.read_text())
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # no key of the store's own: each process its principal's
+        deployment["port_store"]["storage_options"].pop(key)
+    store.write_text(yaml.safe_dump(deployment))
+    for name, value in {"AWS_ENDPOINT_URL": iam_s3.endpoint, "AWS_ALLOW_HTTP": "true",
+                        "PEEK_AT": f"s3://{bucket}/mesh/vault/crm/people/email"}.items():
+        monkeypatch.setenv(name, value)
+    # The command itself runs with the operator's key (the admin's, which reads everything): no build gets it.
+
+    built = run_mesh("materialize", "mesh://shop/contacts")
+    assert built.returncode == 0, built.stdout + built.stderr
+    shop = key_of(lab, "shop")
+    contacts = DeltaTable(f"s3://{bucket}/mesh/ports/shop/contacts/v1", storage_options=options(iam_s3, shop)).to_pyarrow_table()
+    assert contacts.num_rows == 2  # read crm/people with shop's key (its grant, the name in clear) and published with it
+
+    peeked = run_mesh("materialize", "mesh://shop/peek")
+    assert peeked.returncode == 1
+    logs = MeshSettings.from_env().logs_dir.glob("materialize-*-shop.log")
+    said = peeked.stdout + peeked.stderr + "".join(p.read_text() for p in logs)
+    assert any(word in said for word in DENIED), said  # the store refused shop's key the e-mails in clear

@@ -24,6 +24,10 @@ is called `local` and needs no file at all.
         AWS_REGION: eu-west-1
         AWS_ACCESS_KEY_ID: {env: MESH_S3_KEY_ID}
         AWS_SECRET_ACCESS_KEY: {env: MESH_S3_SECRET}
+    credentials:                               # each principal's own store key, used by its processes (a principal
+      sales:                                   # without one: the key mesh deploy access --apply wrote for it)
+        AWS_ACCESS_KEY_ID: {env: MESH_SALES_KEY_ID}
+        AWS_SECRET_ACCESS_KEY: {env: MESH_SALES_SECRET}
     landing:                                   # where source files arrive: <uri>/<domain>/…, mirrored before a build
       uri: s3://mesh-raw/prod
       storage_options: {AWS_REGION: eu-west-1}
@@ -186,6 +190,10 @@ class Kubernetes(_Settings):
     ))
 
 
+CREDENTIAL_OPTIONS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+PrincipalKey = dict[Literal["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"], Value]
+
+
 class Deployment(_Settings):
     """One environment of the mesh. The defaults are the embedded `local` shape."""
 
@@ -197,6 +205,11 @@ class Deployment(_Settings):
     port_store: StoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
     landing: StoreSettings | None = None  # where source files arrive; None: the mesh's own (mesh.yaml's landing)
     kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
+    credentials: dict[str, PrincipalKey] = Field(default_factory=dict, description=(
+        "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
+        "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
+        "without one uses the key mesh deploy access --apply wrote for it (MESH_HOME/deploy/<env>/credentials/<principal>.env)."
+    ))
 
     @classmethod
     def load(cls, root: Path, name: str | None = None, *, require_environment: bool = True) -> Deployment:
@@ -230,6 +243,7 @@ class Deployment(_Settings):
             problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
             raise MeshError(f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}") from None
         deployment._check_reach(Path(root).resolve(), document)
+        deployment._check_credentials(document)
         if require_environment:
             deployment._check_environment()
         return deployment
@@ -275,6 +289,37 @@ class Deployment(_Settings):
                     said.append(f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
                                 f"outside this machine (allow_remote: true){plain}")
         return said
+
+    def fixed_store_key(self) -> str | None:
+        """The port store's option fixing a key for every process (a value, or another variable than the standard
+        one each process sets to its principal's), if any."""
+        store = self.port_store
+        for key, value in (store.storage_options if store else {}).items():
+            if key.upper() in CREDENTIAL_OPTIONS and not (isinstance(value, FromEnvironment) and value.env == key.upper()):
+                return key
+        return None
+
+    def _check_credentials(self, document: YamlDocument | None) -> None:
+        """Per-principal keys and a key of the port store's own cannot go together: the store's would be every process's."""
+        fixed = self.fixed_store_key()
+        if self.credentials and fixed and document is not None:
+            raise DeploymentError([document.problem(
+                ("port_store", "storage_options", fixed),
+                f"{fixed} here would be every process's key, and credentials gives each principal its own",
+                "remove it: each process uses its principal's key (credentials, or the one mesh deploy access --apply wrote)",
+            )])
+
+    def principal_key(self, principal: str) -> dict[str, str] | None:
+        """`principal`'s store key as the file gives it (`credentials`), read from the environment now; None: none given."""
+        given = self.credentials.get(principal)
+        if given is None:
+            return None
+        key = {}
+        for name, value in given.items():
+            if (found := resolved(value)) is None:
+                raise MeshError(f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — set it to {principal}'s key")
+            key[name] = found
+        return key
 
     def _check_environment(self) -> None:
         """What the deployment needs must be there now (its environment variables, its packages): a missing

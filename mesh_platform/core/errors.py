@@ -58,6 +58,15 @@ class AccessDeniedError(MeshError):
     """A read the product's access level does not grant the reading principal."""
 
 
+class StoreRefusedError(AccessDeniedError):
+    """The object store refused the credentials in use (AccessDenied, an unknown key): the platform granted what the
+    store's policies for that principal do not (yet) allow, or the key is not the principal's."""
+
+    def __init__(self, message: str, code: str = "", uri: str = ""):
+        super().__init__(message)
+        self.code, self.uri = code, uri  # what the store answered, and what was asked for
+
+
 class UnknownPrincipalError(MeshError):
     """A name read as, or granted to, that is neither a domain nor a principal the principals file declares."""
 

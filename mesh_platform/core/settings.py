@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mesh_platform.core.address import Address
-from mesh_platform.core.deployment import LOCAL, Deployment, resolved
+from mesh_platform.core.deployment import CREDENTIAL_OPTIONS, LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import private_folder, write_private
 from mesh_platform.core.project import ProjectSettings
@@ -191,6 +191,41 @@ class MeshSettings:
     def deployment_folder(self) -> Path:
         """What the mesh writes for a deployment other than `local` (its instance, its workspace of code servers)."""
         return self.home / "deploy" / self.deployment.name
+
+    @property
+    def credentials_folder(self) -> Path:
+        """Where `mesh deploy access --apply` keeps the principals' store keys for this deployment (owner-only)."""
+        return self.deployment_folder / "credentials"
+
+    def credentials_file(self, principal: str) -> Path:
+        return self.credentials_folder / f"{principal}.env"
+
+    def principal_environment(self, principal: str) -> dict[str, str]:
+        """The store key a process acting as `principal` runs with (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …): the
+        deployment file's `credentials`, else the one `mesh deploy access --apply` wrote for it; {} when there is none
+        (the embedded shape, a folder port store, or no key made yet): the process keeps the environment's."""
+        store = self.deployment.port_store
+        if store is None or not store.on_object_store:
+            return {}
+        given = self.deployment.principal_key(principal)
+        if given is not None:
+            return given
+        file = self.credentials_file(principal)
+        if not file.is_file():
+            return {}
+        if fixed := self.deployment.fixed_store_key():
+            raise MeshError(f"{self.deployment.file}: port_store.storage_options.{fixed} would be every process's key, and {principal} has "
+                            f"its own ({file}) — remove it: each process uses its principal's key")
+        key = {}
+        for number, line in enumerate(file.read_text().splitlines(), 1):
+            name, equals, value = line.strip().partition("=")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if not equals or name not in CREDENTIAL_OPTIONS:
+                raise MeshError(f"{file}:{number}: not a line of a store key (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…) — "
+                                "delete the file and the user's key, then mesh deploy access --apply")
+            key[name] = value
+        return key
 
     @property
     def ports_root(self) -> Path:

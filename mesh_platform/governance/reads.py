@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.model import DRAFT_STATUSES, Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, UnknownPrincipalError
+from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, StoreRefusedError, UnknownPrincipalError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, personal_columns
 from mesh_platform.governance.access_log import AccessLog
@@ -113,7 +113,16 @@ class PortReader:
         except (AccessDeniedError, UnknownPrincipalError):
             self.log.record(consumer or "(no domain)", str(requested), None, "denied", via)
             raise
-        snapshot = resolved.port.snapshot(version)
+        try:
+            snapshot = resolved.port.snapshot(version)
+        except StoreRefusedError as refused:
+            self.log.record(decision.consumer_label, str(requested), None, "denied", via)
+            owners = ", ".join(contract.owners) or contract.domain
+            raise StoreRefusedError(
+                f"access denied by the store ({refused.code}): {decision.consumer_label} may read {resolved.address} by its contract, "
+                f"but the store policy of the credentials in use does not grant it — run with {decision.consumer_label}'s key, an "
+                f"operator runs mesh deploy access --apply, or ask its owner ({owners})", refused.code, refused.uri,
+            ) from None
         number = snapshot.version.version
         if decision.cross_domain and snapshot.version.contract_status in DRAFT_STATUSES:
             self.log.record(decision.consumer_label, str(requested), number, "denied", via)

@@ -47,8 +47,10 @@ class CodeServer:
             "--log-level", "warning",
         ]
 
-    def service(self) -> Service:
-        return Service(f"{self.domain.name}'s code server on {self.host}:{self.port}", tuple(self.command()), restart=True)
+    def service(self, key: dict[str, str] | None = None) -> Service:
+        """The server as a service, with the domain's own store `key` (its runs inherit it) when it has one."""
+        return Service(f"{self.domain.name}'s code server on {self.host}:{self.port}", tuple(self.command()), restart=True,
+                       env=tuple(sorted((key or {}).items())))
 
     def workspace_entry(self) -> dict:
         return {"grpc_server": {"host": self.host, "port": self.port, "location_name": self.domain.name}}
@@ -94,7 +96,13 @@ def serve(settings: MeshSettings, servers: list[CodeServer], say: Callable[[str]
     prepare_instance(settings)
     for server in servers:
         say(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
-    return run_services([server.service() for server in servers], settings.root, settings.environment(), say)
+    return run_services(server_services(settings, servers), settings.root, settings.environment(), say)
+
+
+def server_services(settings: MeshSettings, servers: list[CodeServer]) -> list[Service]:
+    """The servers as services, each with its domain's own store key (`MeshSettings.principal_environment`): the
+    domain's definitions load, and the runs it launches build, with that key and no other."""
+    return [server.service(settings.principal_environment(server.domain.name)) for server in servers]
 
 
 def _config(settings: MeshSettings) -> CodeServers:

@@ -347,7 +347,8 @@ class _RunningBatch:
             command += ["--partitions", *batch.partitions]
         command += batch.asset_keys
         with self.log_file.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=settings.root, env=settings.environment(), stdout=log, stderr=subprocess.STDOUT)
+            env = settings.environment() | settings.principal_environment(batch.domain)  # the domain's own store key, if it has one
+            self.process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.watcher: _RunWatcher | None = None
 
     def poll(self, instance: dg.DagsterInstance) -> bool:

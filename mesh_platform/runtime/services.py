@@ -40,6 +40,7 @@ class Service:
     name: str
     command: tuple[str, ...]
     restart: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # what this service's environment has besides (or instead of) the shared one
 
 
 class _Running:
@@ -51,7 +52,8 @@ class _Running:
         self.due: float | None = None  # when it is to be started again
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.service.command, cwd=self.cwd, env=self.env, start_new_session=True)
+        env = {**self.env, **dict(self.service.env)}
+        self.process = subprocess.Popen(self.service.command, cwd=self.cwd, env=env, start_new_session=True)
         self.started, self.due = time.monotonic(), None
 
     @property

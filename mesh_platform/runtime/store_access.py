@@ -43,7 +43,7 @@ def access_folder(settings: MeshSettings) -> Path:
 
 
 def credentials_folder(settings: MeshSettings) -> Path:
-    return settings.deployment_folder / "credentials"
+    return settings.credentials_folder  # where `MeshSettings.principal_environment` reads them
 
 
 @dataclass(frozen=True)

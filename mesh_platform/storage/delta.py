@@ -4,6 +4,7 @@ of an object store."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from mesh_platform.core.errors import StoreRefusedError
 from mesh_platform.storage.location import Location
 
 if TYPE_CHECKING:
@@ -27,17 +29,39 @@ if TYPE_CHECKING:
     from deltalake.transaction import AddAction
 
 
+STORE_REFUSALS = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403 Forbidden")  # what S3 answers a key it refuses
+
+
+@contextlib.contextmanager
+def refused_by_store(location: Location) -> Iterator[None]:
+    """Turn the object store's refusal of the credentials in use into `StoreRefusedError`, naming the location."""
+    try:
+        yield
+    except Exception as error:
+        text = str(error)
+        code = next((code for code in STORE_REFUSALS if code in text), None)
+        if code is None or location.local:
+            raise
+        raise StoreRefusedError(
+            f"the store refused the credentials in use ({code}) for {location.uri}: their principal's store policy does not "
+            "grant it — if the contracts do, run mesh deploy access --apply; else ask the product's owner for the grant",
+            code, location.uri,
+        ) from None
+
+
 def delta_table(location: Location, version: int | None = None) -> DeltaTable:
     """The Delta table at `location` (a past `version` of it when given)."""
     from deltalake import DeltaTable
 
-    return DeltaTable(location.uri, version=version, storage_options=location.storage_options())
+    with refused_by_store(location):
+        return DeltaTable(location.uri, version=version, storage_options=location.storage_options())
 
 
 def is_delta_table(location: Location) -> bool:
     from deltalake import DeltaTable
 
-    return DeltaTable.is_deltatable(location.uri, storage_options=location.storage_options())
+    with refused_by_store(location):
+        return DeltaTable.is_deltatable(location.uri, storage_options=location.storage_options())
 
 
 def added_bytes(location: Location, version: int) -> int:
@@ -127,7 +151,8 @@ def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_me
     schema = Schema.from_arrow(batches.schema)
     file_schema = pa.schema(schema.to_arrow())  # e.g. dictionaries decoded, unsigned integers signed
     filesystem, folder = location.filesystem(), location.file_path()
-    filesystem.create_dir(folder, recursive=True)
+    if location.local:  # an object store has no folders: creating one would ask for the bucket (HeadBucket), which a
+        filesystem.create_dir(folder, recursive=True)  # principal's key needs no right to
     prefix = f"part-{uuid.uuid4()}"
     handed: queue.Queue[tuple[object, pa.RecordBatch] | None] = queue.Queue(maxsize=2 * WRITERS)
     writers = [_FileWriter(filesystem, folder, f"{prefix}-{index}", file_schema, handed, split) for index in range(WRITERS)]
