@@ -22,6 +22,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 
@@ -95,6 +96,20 @@ class S3Server:
             for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
                 iam.delete_user_policy(UserName=name, PolicyName=policy)
             iam.delete_user(UserName=name)
+
+    def deploy_bucket(self, root: Path, monkeypatch, name: str = "bucket") -> str:
+        """A new bucket made the port store of the mesh at `root` (deploy/<name>.yaml, chosen with MESH_ENV), its
+        credentials read from two variables set to this server's key; the bucket's name."""
+        import yaml
+
+        bucket = self.new_bucket()
+        (root / "deploy").mkdir(exist_ok=True)
+        deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": self.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
+        (root / "deploy" / f"{name}.yaml").write_text(yaml.safe_dump(deployment))
+        monkeypatch.setenv("MESH_ENV", name)
+        monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
+        monkeypatch.setenv("LAB_S3_SECRET", SECRET)
+        return bucket
 
     def new_bucket(self) -> str:
         name = f"mesh-{uuid.uuid4().hex[:12]}"

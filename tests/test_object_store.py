@@ -20,7 +20,6 @@ from mesh_platform.storage.ports import PortStore
 
 from .conftest import column, contract_yaml, run_mesh
 from .conftest import owner_read as read_as_owner
-from .s3_server import KEY_ID, SECRET
 from .test_access import PEOPLE, personal
 from .test_partitions import DAY_1, DAY_2, DAY_3, EVENTS
 from .test_partitions import SOURCE as EVENTS_SOURCE
@@ -42,13 +41,7 @@ def owner_read(lab, address: str, **kwargs):
 @pytest.fixture
 def bucket_mesh(lab, s3, monkeypatch):
     """A lab mesh whose deployment `bucket` keeps its ports in a new bucket; credentials from the environment."""
-    bucket = s3.new_bucket()
-    (lab.root / "deploy").mkdir()
-    deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": s3.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
-    (lab.root / "deploy" / "bucket.yaml").write_text(yaml.safe_dump(deployment))
-    monkeypatch.setenv("MESH_ENV", "bucket")
-    monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
-    monkeypatch.setenv("LAB_S3_SECRET", SECRET)
+    bucket = s3.deploy_bucket(lab.root, monkeypatch)
     monkeypatch.setenv("MESH_SECRET", "object-store-secret")
     lab.bucket, lab.s3 = bucket, s3
     lab.add_domain("shop")

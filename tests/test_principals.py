@@ -202,16 +202,7 @@ def test_a_broken_principals_file_never_takes_a_domain_down(checked_lab):
 @pytest.fixture
 def deployed(lab, s3, monkeypatch):
     """The granted mesh built in a deployment `bucket` whose port store is a bucket, credentials from two variables."""
-    from .s3_server import KEY_ID
-    from .s3_server import SECRET as S3_SECRET
-
-    bucket = s3.new_bucket()
-    (lab.root / "deploy").mkdir()
-    deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": s3.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
-    (lab.root / "deploy" / "bucket.yaml").write_text(yaml.safe_dump(deployment))
-    monkeypatch.setenv("MESH_ENV", "bucket")
-    monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
-    monkeypatch.setenv("LAB_S3_SECRET", S3_SECRET)
+    s3.deploy_bucket(lab.root, monkeypatch)
     lab.s3 = s3
     return build_granted(lab, monkeypatch)
 
