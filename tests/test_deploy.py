@@ -156,12 +156,17 @@ def test_each_domain_s_code_server_holds_its_own_store_key_and_no_other(lab, mon
     written = settings.credentials_file("crm")  # the key `mesh deploy access --apply` wrote for crm
     written.parent.mkdir(parents=True)
     written.write_text("AWS_ACCESS_KEY_ID=AKIACRM\nAWS_SECRET_ACCESS_KEY=crm-secret\n")
-    keys = {s.name.split("'")[0]: dict(s.env) for s in server_services(settings, code_servers(settings))}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOPERATOR")  # the operator's own, with a session token
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "operator-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "operator-token")
+    credentials = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    keys = {s.name.split("'")[0]: {k: v for k, v in (dict(s.env) or os.environ).items() if k in credentials}
+            for s in server_services(settings, code_servers(settings))}
     assert keys == {
-        "shop": {"AWS_ACCESS_KEY_ID": "AKIASHOP", "AWS_SECRET_ACCESS_KEY": "shop-secret"},  # the file's credentials
+        "shop": {"AWS_ACCESS_KEY_ID": "AKIASHOP", "AWS_SECRET_ACCESS_KEY": "shop-secret"},  # the file's credentials, alone
         "crm": {"AWS_ACCESS_KEY_ID": "AKIACRM", "AWS_SECRET_ACCESS_KEY": "crm-secret"},  # the applied one
-        "books": {},  # none yet: the environment's
-    }
+        "books": {"AWS_ACCESS_KEY_ID": "AKIAOPERATOR", "AWS_SECRET_ACCESS_KEY": "operator-secret", "AWS_SESSION_TOKEN": "operator-token"},
+    }  # books has none yet: the environment's
 
     monkeypatch.delenv("SHOP_SECRET")
     with pytest.raises(MeshError, match="credentials.shop.AWS_SECRET_ACCESS_KEY: the environment variable SHOP_SECRET is not set"):

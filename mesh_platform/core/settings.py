@@ -338,9 +338,14 @@ class MeshSettings:
             write_private(instance_yaml, wanted)
         return self.dagster_home
 
-    def environment(self) -> dict[str, str]:
-        """Environment for processes that run the mesh (code servers, runs, the UI)."""
+    def environment(self, principal: str | None = None) -> dict[str, str]:
+        """Environment for processes that run the mesh (code servers, runs, the UI); a process acting as `principal`
+        holds that principal's own store key when it has one (`principal_environment`), and no other credential."""
         env = dict(os.environ)
+        if principal is not None and (key := self.principal_environment(principal)):
+            for name in CREDENTIAL_OPTIONS:  # the command's own (a session token beside another key would break both)
+                env.pop(name, None)
+            env.update(key)
         env["MESH_ROOT"] = str(self.root)
         env["MESH_HOME"] = str(self.home)
         env["MESH_GLOSSARY"] = str(self.glossary_file)

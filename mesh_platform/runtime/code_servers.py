@@ -47,10 +47,10 @@ class CodeServer:
             "--log-level", "warning",
         ]
 
-    def service(self, key: dict[str, str] | None = None) -> Service:
-        """The server as a service, with the domain's own store `key` (its runs inherit it) when it has one."""
+    def service(self, env: dict[str, str] | None = None) -> Service:
+        """The server as a service, in `env` (default: the shared environment of the services started with it)."""
         return Service(f"{self.domain.name}'s code server on {self.host}:{self.port}", tuple(self.command()), restart=True,
-                       env=tuple(sorted((key or {}).items())))
+                       env=tuple(sorted((env or {}).items())))
 
     def workspace_entry(self) -> dict:
         return {"grpc_server": {"host": self.host, "port": self.port, "location_name": self.domain.name}}
@@ -100,9 +100,9 @@ def serve(settings: MeshSettings, servers: list[CodeServer], say: Callable[[str]
 
 
 def server_services(settings: MeshSettings, servers: list[CodeServer]) -> list[Service]:
-    """The servers as services, each with its domain's own store key (`MeshSettings.principal_environment`): the
-    domain's definitions load, and the runs it launches build, with that key and no other."""
-    return [server.service(settings.principal_environment(server.domain.name)) for server in servers]
+    """The servers as services, each in an environment with its domain's own store key and no other
+    (`MeshSettings.environment`): the domain's definitions load, and the runs it launches build, with that key."""
+    return [server.service(settings.environment(principal=server.domain.name)) for server in servers]
 
 
 def _config(settings: MeshSettings) -> CodeServers:

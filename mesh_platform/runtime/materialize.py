@@ -347,7 +347,7 @@ class _RunningBatch:
             command += ["--partitions", *batch.partitions]
         command += batch.asset_keys
         with self.log_file.open("w") as log:
-            env = settings.environment() | settings.principal_environment(batch.domain)  # the domain's own store key, if it has one
+            env = settings.environment(principal=batch.domain)  # with the domain's own store key, if it has one
             self.process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.watcher: _RunWatcher | None = None
 

@@ -40,7 +40,7 @@ class Service:
     name: str
     command: tuple[str, ...]
     restart: bool = False
-    env: tuple[tuple[str, str], ...] = ()  # what this service's environment has besides (or instead of) the shared one
+    env: tuple[tuple[str, str], ...] = ()  # its own whole environment (a domain's server: with its key); () the shared one
 
 
 class _Running:
@@ -52,7 +52,7 @@ class _Running:
         self.due: float | None = None  # when it is to be started again
 
     def start(self) -> None:
-        env = {**self.env, **dict(self.service.env)}
+        env = dict(self.service.env) or self.env
         self.process = subprocess.Popen(self.service.command, cwd=self.cwd, env=env, start_new_session=True)
         self.started, self.due = time.monotonic(), None
 
