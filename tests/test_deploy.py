@@ -75,6 +75,13 @@ def test_run_limits_configure_dagster_run_queue_per_domain(lab, monkeypatch):
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 3
         assert queue.tag_concurrency_limits == [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+        assert queue.max_user_code_failure_retries == 0  # no code servers: nothing restarts under a queued run
+    deploy(lab, "queued", "runs: {max_concurrent: 3, per_domain: 1}\ncode_servers: {first_port: 4300}\n")
+    with instance_of(MeshSettings.from_env()) as instance:
+        queue = instance.get_concurrency_config().run_queue_config
+        # A domain's code server restarting under a queued run of it: the run waits for it, it does not fail.
+        assert (queue.max_user_code_failure_retries, queue.user_code_failure_retry_delay) == (6, 10)
+        assert queue.max_concurrent_runs == 3
     monkeypatch.setenv("MESH_RUNS_PER_DOMAIN", "4")  # the environment overrides the file
     with instance_of(MeshSettings.from_env()) as instance:
         assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits[0]["limit"] == 4
