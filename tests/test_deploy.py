@@ -18,6 +18,7 @@ import psutil
 import pytest
 import yaml
 
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.catalog.workspace import read_workspace
 from mesh_platform.core.deployment import Deployment
 from mesh_platform.core.errors import MeshError
@@ -166,12 +167,15 @@ def test_each_domain_s_code_server_holds_its_own_store_key_and_no_other(lab, mon
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOPERATOR")  # the operator's own, with a session token
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "operator-secret")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "operator-token")
-    credentials = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    monkeypatch.setenv("MESH_SECRET", "the-hashing-key")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]))
+    credentials = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "MESH_SECRET")
     keys = {s.name.split("'")[0]: {k: v for k, v in (dict(s.env) or os.environ).items() if k in credentials}
-            for s in server_services(settings, code_servers(settings))}
+            for s in server_services(settings, Catalog.load(lab.root), code_servers(settings))}
     assert keys == {
         "shop": {"AWS_ACCESS_KEY_ID": "AKIASHOP", "AWS_SECRET_ACCESS_KEY": "shop-secret"},  # the file's credentials, alone
-        "crm": {"AWS_ACCESS_KEY_ID": "AKIACRM", "AWS_SECRET_ACCESS_KEY": "crm-secret"},  # the applied one
+        "crm": {"AWS_ACCESS_KEY_ID": "AKIACRM", "AWS_SECRET_ACCESS_KEY": "crm-secret",  # the applied one
+                "MESH_SECRET": "the-hashing-key"},  # and the hashing key: crm alone publishes a personal column
         "books": {"AWS_ACCESS_KEY_ID": "AKIAOPERATOR", "AWS_SECRET_ACCESS_KEY": "operator-secret", "AWS_SESSION_TOKEN": "operator-token"},
     }  # books has none yet: the environment's
 
@@ -313,13 +317,16 @@ KUBERNETES = """
 
 def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_chart(lab, monkeypatch):
     shop_domains(lab, "shop", "crm", "web_analytics")
+    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]))
     extra = ("domain_images: {crm: registry.example.com/mesh-domains:1.5.0}\n      service_account_annotations: "
              "{eks.amazonaws.com/role-arn: 'arn:aws:iam::123456789012:role/mesh-{principal}'}")
     deploy(lab, "prod", KUBERNETES.format(extra=extra))
     monkeypatch.setenv("LAB_S3_SECRET", "very-secret-key")  # set or not, it is never written
     result = run_mesh("deploy", "k8s", "--env", "prod", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
     assert "very-secret-key" not in result.stdout
-    assert "must provide: LAB_S3_SECRET, MESH_SECRET" in result.stdout
+    assert "must provide: LAB_S3_SECRET." in result.stdout
+    assert ("The Secret 'mesh-hashing-key' holds MESH_SECRET, the hashing key of personal values, "
+            "given only to the domains that publish personal columns: crm.") in result.stdout
     values = yaml.safe_load(result.stdout)
     check_values(values)  # the chart's fields, as the schema has them
     deployments = {d["name"]: d for d in values["dagster-user-deployments"]["deployments"]}
@@ -328,6 +335,7 @@ def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_ch
     assert web["codeServerArgs"] == ["--module-name", f"{lab.package}.web_analytics.definitions", "--working-directory", "/opt/mesh", "--location-name", "web_analytics"]
     assert {"name": "MESH_ENV", "value": "prod"} in web["env"]
     assert web["envSecrets"] == [{"name": "mesh-secrets"}, {"name": "mesh-web-analytics-store"}]  # shared, and its own store key
+    assert deployments["mesh-crm"]["envSecrets"][-1] == {"name": "mesh-hashing-key"}  # crm alone publishes personal columns
     assert web["serviceAccount"] == {"create": True, "name": "mesh-web-analytics",
                                      "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-web_analytics"}}
     assert deployments["mesh-shop"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-shop"}
@@ -342,7 +350,7 @@ def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_ch
 def test_the_schema_refuses_what_the_chart_would_not_take(lab):
     shop_domains(lab, "shop")
     deploy(lab, "prod", KUBERNETES.format(extra=""))
-    values = helm_values(_settings(lab, "prod"))
+    values = helm_values(_settings(lab, "prod"), Catalog.load(lab.root))
     values["dagster-user-deployments"]["deployments"][0]["codeServerArg"] = []  # misspelt: Helm would ignore it
     values["postgresql"]["service"]["port"] = 70000
     with pytest.raises(MeshError) as refused:
@@ -370,7 +378,9 @@ def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_
     monkeypatch.delenv("MESH_POSTGRES_URL", raising=False)  # rendered on a laptop: the cluster's secrets are not here
     monkeypatch.delenv("MESH_LANDING", raising=False)  # the file's landing zone, not a test's (the demo fixture sets one)
     settings = MeshSettings(root=REPO, home=REPO / ".mesh", deployment=Deployment.load(REPO, "prod", require_environment=False))
-    values = helm_values(settings)
+    values = helm_values(settings, Catalog.load(REPO))
+    holders = {d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"] if {"name": "mesh-hashing-key"} in d["envSecrets"]}
+    assert holders == {"customers", "marketing", "web_analytics"}  # the demo's domains that publish personal columns (not sales, planning)
     assert sorted(d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"]) == sorted(d.name for d in read_workspace(REPO))
     # Every file the Dockerfile copies is in the repository, and the extra it installs exists.
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()

@@ -50,7 +50,8 @@ def k8s_command(
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
     server deployment per domain, PostgreSQL, the K8sRunLauncher and the run queue."""
-    text = render(mesh_context(ctx, require_environment=False, environment=env).settings)  # rendered anywhere: the cluster has the secrets
+    context = mesh_context(ctx, require_environment=False, environment=env)
+    text = render(context.settings, context.catalog)  # rendered anywhere: the cluster has the secrets
     if output is None:
         typer.echo(text, nl=False)
         return

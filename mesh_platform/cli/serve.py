@@ -20,7 +20,8 @@ def serve_command(
     The deployment (mesh --env ENV, or MESH_ENV) says where: its code_servers block. A server that dies is
     started again while the others keep serving; serve each domain alone (one `mesh serve DOMAIN` each) to
     restart or upgrade it without the others."""
-    settings = mesh_context(ctx).settings
+    context = mesh_context(ctx)
+    settings = context.settings
     servers = [code_server(settings, name) for name in domains] if domains else code_servers(settings)
     warn_reach(settings)
-    raise typer.Exit(code=serve(settings, servers, say))
+    raise typer.Exit(code=serve(settings, context.catalog, servers, say))

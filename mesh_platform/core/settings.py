@@ -338,10 +338,13 @@ class MeshSettings:
             write_private(instance_yaml, wanted)
         return self.dagster_home
 
-    def environment(self, principal: str | None = None) -> dict[str, str]:
+    def environment(self, principal: str | None = None, hashing_key: bool = True) -> dict[str, str]:
         """Environment for processes that run the mesh (code servers, runs, the UI); a process acting as `principal`
-        holds that principal's own store key when it has one (`principal_environment`), and no other credential."""
+        holds that principal's own store key when it has one (`principal_environment`), and no other credential;
+        `hashing_key` False: without `MESH_SECRET` too (a domain that publishes no personal column never needs it)."""
         env = dict(os.environ)
+        if not hashing_key:
+            env.pop("MESH_SECRET", None)
         if principal is not None and (key := self.principal_environment(principal)):
             for name in CREDENTIAL_OPTIONS:  # the command's own (a session token beside another key would break both)
                 env.pop(name, None)

@@ -28,6 +28,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.contract.model import PERSONAL_CLASSIFICATIONS, Contract
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError, MeshError
@@ -153,6 +154,12 @@ def personal_columns(document: dict | None) -> set[str]:
     """Personal columns of a contract document (e.g. the one an older port version was published under)."""
     schema = (document or {}).get("schema") or [{}]
     return {p.get("name") for p in schema[0].get("properties") or [] if p.get("classification") in PERSONAL_CLASSIFICATIONS}
+
+
+def hashing_key_holders(catalog: Catalog) -> frozenset[str]:
+    """The domains whose processes hold the hashing key: those with a product that publishes a personal column.
+    Every other domain's code server and runs go without it (`MeshSettings.environment(hashing_key=False)`)."""
+    return frozenset(p.address.domain for p in catalog.products.values() if p.contract.has_personal_data)
 
 
 def mesh_secret(secret: str | None, secret_file: Path | None) -> str:

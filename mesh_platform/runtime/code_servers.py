@@ -19,11 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.catalog.workspace import Domain, read_workspace
 from mesh_platform.core.deployment import CodeServers
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import private_folder
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access import hashing_key_holders
 from mesh_platform.runtime.instance import prepare_instance
 from mesh_platform.runtime.services import Service, run_services
 
@@ -90,19 +92,22 @@ def workspace_file(settings: MeshSettings) -> Path:
     return file
 
 
-def serve(settings: MeshSettings, servers: list[CodeServer], say: Callable[[str], None]) -> int:
+def serve(settings: MeshSettings, catalog: Catalog, servers: list[CodeServer], say: Callable[[str], None]) -> int:
     """Run the code servers until a stop signal, each started again when it dies (`runtime.services`): 0 when stopped.
     The instance's storage is created first, once, so that the servers never race to create it."""
     prepare_instance(settings)
     for server in servers:
         say(f"serving {server.domain.name} ({server.domain.module}) on {server.host}:{server.port}")
-    return run_services(server_services(settings, servers), settings.root, settings.environment(), say)
+    return run_services(server_services(settings, catalog, servers), settings.root, settings.environment(hashing_key=False), say)
 
 
-def server_services(settings: MeshSettings, servers: list[CodeServer]) -> list[Service]:
+def server_services(settings: MeshSettings, catalog: Catalog, servers: list[CodeServer]) -> list[Service]:
     """The servers as services, each in an environment with its domain's own store key and no other
-    (`MeshSettings.environment`): the domain's definitions load, and the runs it launches build, with that key."""
-    return [server.service(settings.environment(principal=server.domain.name)) for server in servers]
+    (`MeshSettings.environment`): the domain's definitions load, and the runs it launches build, with that key.
+    Only the domains that publish personal columns (`hashing_key_holders`) get the hashing key, `MESH_SECRET`."""
+    holders = hashing_key_holders(catalog)
+    return [server.service(settings.environment(principal=server.domain.name, hashing_key=server.domain.name in holders))
+            for server in servers]
 
 
 def _config(settings: MeshSettings) -> CodeServers:

@@ -11,7 +11,8 @@ Each domain is its own principal on the store: its deployment entry has its own 
 `{principal}` replaced by the domain, for the cloud's workload identity; its runs get it through
 `includeConfigInLaunchedRuns`) and its own Secret (`mesh-<domain>-store`: the domain's store credentials,
 where no workload identity gives them), beside the shared `kubernetes.secrets`. The store policies to attach
-to each identity are `mesh deploy access --env <env>`'s files.
+to each identity are `mesh deploy access --env <env>`'s files. The hashing key (`MESH_SECRET`) is in a Secret of its
+own, `mesh-hashing-key`, given only to the domains that publish personal columns.
 
 The chart is not part of the mesh; the values are checked before they are written against the
 schema of the fields the mesh sets (`dagster_helm_values.schema.json`, written from the chart's
@@ -26,21 +27,25 @@ from typing import Any
 
 import yaml
 
+from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.catalog.workspace import read_workspace
 from mesh_platform.core.deployment import CODE_LOCATION_TAG, FromEnvironment, Kubernetes, RunQueue
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access import hashing_key_holders
 
 SCHEMA_FILE = Path(__file__).with_name("dagster_helm_values.schema.json")
 IMAGE_ROOT = "/opt/mesh"  # where deploy/Dockerfile puts the repository
 IMAGE_HOME = "/tmp/mesh"  # MESH_HOME in a pod: scratch space only
 DAGSTER_HOME = "/opt/dagster/dagster_home"  # the chart's own default
 PRINCIPAL = "{principal}"  # in kubernetes.service_account_annotations: the domain the service account is
+HASHING_KEY_SECRET = "mesh-hashing-key"  # the Secret that holds MESH_SECRET, for the domains that publish personal columns
 
 
-def helm_values(settings: MeshSettings) -> dict[str, Any]:
-    """The chart values of the deployment `settings` names, checked against the schema."""
+def helm_values(settings: MeshSettings, catalog: Catalog) -> dict[str, Any]:
+    """The chart values of the deployment `settings` names for the mesh of `catalog`, checked against the schema."""
     kubernetes = _kubernetes(settings)
+    holders = hashing_key_holders(catalog)
     queue = settings.deployment.runs or RunQueue()
     secrets = [{"name": name} for name in kubernetes.secrets]
     repository, tag = _image(kubernetes.image, settings)
@@ -59,7 +64,8 @@ def helm_values(settings: MeshSettings) -> dict[str, Any]:
                 {"name": "MESH_ROOT", "value": IMAGE_ROOT},
                 {"name": "MESH_HOME", "value": IMAGE_HOME},
             ],
-            "envSecrets": [*secrets, {"name": f"{name}-store"}],  # the shared Secrets, and the domain's own store credentials
+            # The shared Secrets, the domain's own store credentials and, if it publishes personal columns, the hashing key.
+            "envSecrets": [*secrets, {"name": f"{name}-store"}, *([{"name": HASHING_KEY_SECRET}] if domain.name in holders else [])],
             "serviceAccount": {"create": True, "name": name, "annotations": annotations},  # the domain's workload identity
             "includeConfigInLaunchedRuns": {"enabled": True},  # run pods get the same image, env, secrets and service account
         })
@@ -100,10 +106,11 @@ def check_values(values: dict[str, Any]) -> None:
         raise MeshError("the Helm values do not fit Dagster's chart:\n  " + "\n  ".join(lines))
 
 
-def render(settings: MeshSettings) -> str:
+def render(settings: MeshSettings, catalog: Catalog) -> str:
     """The values as the YAML file `helm install -f` takes, headed by what the cluster must provide."""
     kubernetes = _kubernetes(settings)
     variables = required_variables(settings)
+    holders = sorted(hashing_key_holders(catalog))
     header = [
         f"# Values for Dagster's Helm chart (dagster/dagster), rendered by `mesh --env {settings.deployment.name} deploy k8s`",
         f"# from {settings.deployment.file}. Install: helm upgrade --install mesh dagster/dagster -f <this file>",
@@ -115,7 +122,9 @@ def render(settings: MeshSettings) -> str:
         header.append(f"# The Secrets {where} must provide: {', '.join(variables)}.")
     header.append("# Each domain D runs as the service account mesh-D (annotated for the cloud's workload identity) with the Secret "
                   "mesh-D-store (its own store credentials); attach to it the policy `mesh deploy access` writes for D.")
-    return "\n".join(header) + "\n" + yaml.dump(helm_values(settings), Dumper=_PlainDumper, sort_keys=False)
+    given = f"given only to the domains that publish personal columns: {', '.join(holders)}" if holders else "given to no domain: none publishes personal columns"
+    header.append(f"# The Secret '{HASHING_KEY_SECRET}' holds MESH_SECRET, the hashing key of personal values, {given}.")
+    return "\n".join(header) + "\n" + yaml.dump(helm_values(settings, catalog), Dumper=_PlainDumper, sort_keys=False)
 
 
 def required_variables(settings: MeshSettings) -> list[str]:
@@ -125,7 +134,7 @@ def required_variables(settings: MeshSettings) -> list[str]:
     for store in (deployment.port_store, deployment.landing):
         values += list(store.storage_options.values()) if store is not None else []
     names = [value.env for value in values if isinstance(value, FromEnvironment)]
-    return sorted({*names, "MESH_SECRET"})  # personal values are keyed with MESH_SECRET: no key file survives a pod
+    return sorted(set(names))  # MESH_SECRET is not among them: it has a Secret of its own (HASHING_KEY_SECRET)
 
 
 class _PlainDumper(yaml.SafeDumper):

@@ -347,7 +347,8 @@ class _RunningBatch:
             command += ["--partitions", *batch.partitions]
         command += batch.asset_keys
         with self.log_file.open("w") as log:
-            env = settings.environment(principal=batch.domain)  # with the domain's own store key, if it has one
+            # With the domain's own store key, if it has one; the hashing key only if the domain publishes personal columns.
+            env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
             self.process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.watcher: _RunWatcher | None = None
 

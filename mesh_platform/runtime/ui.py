@@ -53,7 +53,8 @@ def serve_ui(settings: MeshSettings, port: int, say: Callable[[str], None]) -> i
     name = "the webserver" if production_shape(settings) else "dagster dev"
     alone = " (the webserver; mesh daemon runs the daemon)" if production_shape(settings) else ""
     say(f"Dagster UI for the mesh: http://{HOST}:{port}{alone}  (MESH_HOME={settings.home}; Ctrl-C stops)")
-    return run_services([Service(name, tuple(ui_command(settings, port)))], settings.root, settings.environment(), say)
+    env = settings.environment(hashing_key=not _has_code_servers(settings))
+    return run_services([Service(name, tuple(ui_command(settings, port)))], settings.root, env, say)
 
 
 def serve_daemon(settings: MeshSettings, say: Callable[[str], None]) -> int:
@@ -63,7 +64,14 @@ def serve_daemon(settings: MeshSettings, say: Callable[[str], None]) -> int:
                         "mesh ui runs the daemon with the webserver there (dagster dev)")
     prepare_instance(settings)
     say(f"Dagster daemon for the deployment '{settings.deployment.name}' (MESH_HOME={settings.home}; Ctrl-C stops)")
-    return run_services([Service("the daemon", tuple(daemon_command(settings)))], settings.root, settings.environment(), say)
+    env = settings.environment(hashing_key=not _has_code_servers(settings))
+    return run_services([Service("the daemon", tuple(daemon_command(settings)))], settings.root, env, say)
+
+
+def _has_code_servers(settings: MeshSettings) -> bool:
+    """Whether the domains' code (and the runs it launches) lives in code servers of their own, not in processes the
+    webserver and the daemon start: then those two hold no hashing key (only the domains that publish personal data do)."""
+    return settings.deployment.code_servers is not None
 
 
 def _dagster_script(name: str) -> str:
