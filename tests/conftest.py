@@ -460,6 +460,18 @@ def s3() -> Iterator[S3Server]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def iam_s3() -> Iterator[S3Server]:
+    """The same emulator with IAM enforcement on: every request signed by an IAM user whose policy allows it."""
+    from .s3_server import S3Server
+
+    server = S3Server(enforce_iam=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # What the imports above made lives as long as the test process: frozen, no collection walks it again
 # (a full collection would walk Dagster's, pandas' and the platform's objects each time).
 gc.freeze()

@@ -30,15 +30,6 @@ pytestmark = pytest.mark.slow
 DENIED = ("AccessDenied", "403")
 
 
-@pytest.fixture(scope="module")
-def iam_s3():
-    server = S3Server(enforce_iam=True).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def guarded(lab, iam_s3, monkeypatch):
     """A lab mesh on a bucket of the enforcing server: crm publishes people (public; name clear for shop) and
