@@ -279,3 +279,17 @@ def test_a_clear_read_not_granted_is_denied_naming_the_column_the_principal_and_
         "access denied: shop may not read name of mesh://crm/people in clear: name is not unmaskedFor shop; to request access, "
         f"ask its owner (team:crm, owner@example.com) to add shop to unmaskedFor of column name in {contract.file}"
     )
+
+
+@pytest.mark.parametrize(("arn", "principal"), [
+    ("arn:aws:iam::123456789012:user/mesh/mesh-shop", "shop"),  # the user mesh deploy access --apply makes
+    ("arn:aws:sts::123456789012:assumed-role/mesh-web_analytics/botocore-session-1764", "web_analytics"),  # a pod's workload identity
+    ("arn:aws-cn:sts::123456789012:assumed-role/mesh-crm/eks-pod", "crm"),
+    ("arn:aws:iam::123456789012:user/elsewhere/mesh-shop", None),  # outside /mesh/
+    ("arn:aws:sts::123456789012:assumed-role/admins/mesh-shop", None),  # a session named like one is no principal
+    ("arn:aws:iam::123456789012:role/mesh-shop", None),  # a role itself, never a caller
+])
+def test_a_caller_is_a_principal_as_its_user_or_its_role_s_session(arn, principal):
+    from mesh_platform.governance.identity import principal_of_arn
+
+    assert principal_of_arn(arn) == principal

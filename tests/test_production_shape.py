@@ -16,6 +16,7 @@ import select
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -321,26 +322,35 @@ def walkthrough() -> list[str]:
     return re.findall(r"```bash\n(.*?)```", block.group(1), re.DOTALL)
 
 
-def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_copy, postgres):
+def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_copy, postgres, iam_s3):
     root = repo_copy.root
     domains = list(Catalog.load(root).domains)
     deployment = yaml.safe_load((REPO / "deploy" / "onebox.yaml").read_text())
     deployment["code_servers"] = {"host": "127.0.0.1", "ports": {d: free_port() for d in domains}}  # 4100… may be taken here
+    bucket = f"mesh-{uuid.uuid4().hex[:12]}"  # the walkthrough makes it (the emulator serves every test of this process)
+    assert deployment["port_store"]["uri"] == "s3://mesh/onebox"
+    deployment["port_store"]["uri"] = f"s3://{bucket}/onebox"
+    iam_s3.remove_users("/mesh/")
     (root / "deploy").mkdir()
     (root / "deploy" / "onebox.yaml").write_text(yaml.safe_dump(deployment))
     ui_port = free_port()
     env = {key: value for key, value in repo_copy.env.items() if key not in ("MESH_ENV", "MESH_POSTGRES_URL")}
     env |= {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": USER, "PGPASSWORD": postgres.password,  # its superuser
-            "MESH_UI_PORT": str(ui_port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # mesh on PATH
+            "MESH_UI_PORT": str(ui_port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # mesh on PATH
+            "MESH_S3_ENDPOINT": iam_s3.endpoint, "AWS_ACCESS_KEY_ID": iam_s3.key_id, "AWS_SECRET_ACCESS_KEY": iam_s3.secret}  # its admin
     ui = Onebox(root, "onebox")  # its GraphQL calls, on the walkthrough's webserver
     ui.port = ui_port
     steps = walkthrough()
-    assert len(steps) == 6
+    assert len(steps) == 7
     shell = Shell(root, env)
     try:
         shell.run(steps[0])  # 1. the role and the database
         assert postgres.query("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'dagster'")[0][0] == 1
-        shell.run(steps[1])  # 2. the services
+        applied = shell.run(steps[1])  # 2. the store: the bucket, a user, key and policy per principal
+        assert f"created the bucket {bucket}" in applied, applied
+        users = iam_s3.client(service="iam").list_users(PathPrefix="/mesh/")["Users"]
+        assert {u["UserName"] for u in users} == {f"mesh-{p}" for p in [*domains, "campaign_dashboards", "analysts"]}
+        shell.run(steps[2])  # 3. the services
         def served() -> dict[str, int]:
             return {d: int((root / "logs" / f"serve-{d}.pid").read_text()) for d in domains}
 
@@ -361,16 +371,18 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
         logs = "".join(f.read_text() for f in (root / "logs").glob("*.log"))
         assert "Retrying failed database creation" not in logs  # the tables were created once, before the servers
 
-        built = shell.run(steps[2])  # 3. seed, materialize, status
+        built = shell.run(steps[3])  # 4. seed, materialize, status
         assert f"materialized {len(Catalog.load(root).products)} products" in built, built
         assert "0 late, 0 with failing checks" in built, built
+        assert any(k.startswith("onebox/ports/sales/daily_revenue/") for k in iam_s3.keys(bucket, "onebox/ports/"))
+        assert not (repo_copy.settings.home / "ports").exists()  # the ports are in the store, each domain's under its key
 
-        launched = json.loads(shell.run(steps[3]))["data"]["launchRun"]  # 4. a run through the UI's API
+        launched = json.loads(shell.run(steps[4]))["data"]["launchRun"]  # 5. a run through the UI's API
         assert launched["__typename"] == "LaunchRunSuccess", launched
         assert finished(launched["run"]["runId"]) == {launched["run"]["runId"]: "SUCCESS"}
 
         before, server = served(), server_id(ui, "sales")
-        shell.run(steps[4])  # 5. sales restarted alone: the others kept serving, and sales builds again
+        shell.run(steps[5])  # 6. sales restarted alone: the others kept serving, and sales builds again
         after = served()
         assert after.pop("sales") != before.pop("sales") and after == before
         wait_for(lambda: serving(["sales"]) and server_id(ui, "sales") not in (None, server), shell.process,
@@ -380,7 +392,7 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
 
         started = [p for p in process_tree(shell.process.pid) if p.pid != shell.process.pid]
         assert len(started) >= 2 * len(domains) + 4  # a mesh command and its Dagster process for each service
-        shell.run(steps[5])  # 6. stop: every process the commands started has ended with them
+        shell.run(steps[6])  # 7. stop: every process the commands started has ended with them
         assert [p.cmdline() for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     finally:
         shell.close()

@@ -87,6 +87,7 @@ def denied(call) -> str:
 def test_each_principal_s_key_reads_and_writes_only_what_the_contracts_grant(guarded, iam_s3, monkeypatch):
     lab, bucket = guarded, guarded.bucket
     result = apply(lab)["applied"]
+    assert result["buckets_created"] == []  # the fixture made it
     assert {p["user"] for p in result["principals"]} == {"mesh-crm", "mesh-shop", "mesh-ads", "mesh-analysts"}
     assert all(p["key_created"] for p in result["principals"])
     users = iam_s3.client(service="iam").list_users(PathPrefix="/mesh/")["Users"]

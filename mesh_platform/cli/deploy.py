@@ -100,6 +100,8 @@ def access_command(
         typer.echo(f"wrote {len(written)} policies; apply them with mesh --env {settings.deployment.name} deploy access --apply"
                    + (" (onebox), or attach them to each domain's service account's role (Kubernetes)" if settings.deployment.kubernetes else ""))
         return
+    for bucket in applied.buckets_created:
+        typer.echo(f"created the bucket {bucket}")
     for principal in applied.principals:
         key = f"new key in {principal.credentials}" if principal.key_created else "its key unchanged"
         typer.echo(f"applied {principal.user}{' (new user)' if principal.user_created else ''}: policy replaced, {key}")

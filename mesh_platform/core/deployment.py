@@ -19,11 +19,9 @@ is called `local` and needs no file at all.
     port_store:
       uri: s3://mesh-data/prod                 # ports under <uri>/ports, the vault under <uri>/vault (or a folder)
       allow_remote: true                       # an endpoint outside this machine is refused without it
-      storage_options:                         # deltalake's (object_store's) settings for the store
-        AWS_ENDPOINT_URL: https://s3.eu-west-1.amazonaws.com
+      storage_options:                         # deltalake's (object_store's) settings for the store; no key of
+        AWS_ENDPOINT_URL: https://s3.eu-west-1.amazonaws.com   # its own: each process holds its principal's
         AWS_REGION: eu-west-1
-        AWS_ACCESS_KEY_ID: {env: MESH_S3_KEY_ID}
-        AWS_SECRET_ACCESS_KEY: {env: MESH_S3_SECRET}
     credentials:                               # each principal's own store key, used by its processes (a principal
       sales:                                   # without one: the key mesh deploy access --apply wrote for it)
         AWS_ACCESS_KEY_ID: {env: MESH_SALES_KEY_ID}

@@ -4,7 +4,8 @@ Embedded (the port store is a folder, one operating-system user): the caller nam
 `read_product(consumer=…)`, `MESH_CONSUMER`) and nothing can check it, for the operating-system user is the only
 boundary; a command says so once. A deployment whose port store is an object store: the principal is the one the
 store's credentials belong to, as the store says (STS GetCallerIdentity at its endpoint): IAM user `mesh-<principal>`
-under path `/mesh/`, as `mesh deploy access --apply` creates them. A name claimed there is refused unless it is
+under path `/mesh/`, as `mesh deploy access --apply` creates them, or a session of the role `mesh-<principal>` (a
+Kubernetes pod's workload identity). A name claimed there is refused unless it is
 that principal; with none claimed, the read is that principal's.
 """
 
@@ -20,7 +21,10 @@ from mesh_platform.governance.principals import Principals
 
 IAM_PATH = "/mesh/"
 IAM_USER_PREFIX = "mesh-"
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d+:user/mesh/mesh-(?P<name>[a-z][a-z0-9_]*)$")
+# IAM user mesh-<principal> under /mesh/ (mesh deploy access --apply), or a session of the role mesh-<principal> (a
+# Kubernetes service account's workload identity, as kubernetes.service_account_annotations' example names it).
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam::\d+:user/mesh/mesh-(?P<user>[a-z][a-z0-9_]*)"
+                            r"|sts::\d+:assumed-role/mesh-(?P<role>[a-z][a-z0-9_]*)/[^/]+)$")
 STS_SECONDS = 10  # a store that does not answer: an error after this long, not a hang
 
 
@@ -48,9 +52,10 @@ def iam_user_name(principal: str) -> str:
 
 
 def principal_of_arn(arn: str) -> str | None:
-    """The principal an IAM ARN is (`arn:aws:iam::<account>:user/mesh/mesh-<principal>`), or None for any other."""
+    """The principal an IAM ARN is (`arn:aws:iam::<account>:user/mesh/mesh-<principal>`, or a session of the role
+    `mesh-<principal>`: `arn:aws:sts::<account>:assumed-role/mesh-<principal>/<session>`), or None for any other."""
     match = _PRINCIPAL_ARN.match(arn)
-    return match["name"] if match else None
+    return (match["user"] or match["role"]) if match else None
 
 
 def resolve_identity(deployment: Deployment, principals: Principals, claimed: str | None, claimed_by: str = "--as") -> Identity:

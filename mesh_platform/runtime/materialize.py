@@ -38,6 +38,7 @@ from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access import hashing_key_holders
 from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
 from mesh_platform.runtime.recovery import recover_dead_runs
 

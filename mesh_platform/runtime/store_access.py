@@ -11,7 +11,8 @@ operator's admin credentials from the standard AWS_* variables), for each princi
   - an access key created only when the user has none, written owner-only to
     `MESH_HOME/deploy/<env>/credentials/P.env` (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…);
 
-and the users under `/mesh/` of principals no longer in the mesh lose that policy (their keys then reach
+the port store's bucket (and the landing zone's, when on the store) created when missing; and the users
+under `/mesh/` of principals no longer in the mesh lose that policy (their keys then reach
 nothing; the user and its keys stay for the operator to delete). On Kubernetes the policies are files only:
 the cloud's IAM attaches them to each domain's workload identity.
 """
@@ -19,7 +20,8 @@ the cloud's IAM attaches them to each domain's workload identity.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +88,12 @@ class AppliedAccess:
     endpoint: str | None
     principals: list[AppliedPrincipal]
     revoked: list[str]  # IAM users under /mesh/ of principals no longer in the mesh: their policy was removed
+    buckets_created: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
+            "buckets_created": self.buckets_created,
             "principals": [
                 {"principal": p.principal, "user": p.user, "user_created": p.user_created, "key_created": p.key_created,
                  "credentials": str(p.credentials) if p.credentials else None}
@@ -99,16 +103,38 @@ class AppliedAccess:
         }
 
 
-def iam_client(settings: MeshSettings) -> Any:
-    """boto3's IAM client for the deployment's store: its endpoint (the port store's AWS_ENDPOINT_URL; none: AWS's
-    own), its region, and the operator's admin credentials from the standard AWS_* variables."""
+def iam_client(settings: MeshSettings, service: str = "iam") -> Any:
+    """boto3's IAM client (or `service`'s) for the deployment's store: its endpoint (the port store's AWS_ENDPOINT_URL;
+    none: AWS's own), its region, and the operator's admin credentials from the standard AWS_* variables."""
     import boto3
 
     store = settings.deployment.port_store
     options = {key.upper(): value for key, value in (store.resolved_options() if store else {}).items()}
     endpoint = options.get("AWS_ENDPOINT_URL") or options.get("AWS_ENDPOINT") or None
     region = options.get("AWS_REGION") or options.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("iam", endpoint_url=endpoint, region_name=region)
+    return boto3.client(service, endpoint_url=endpoint, region_name=region)
+
+
+def ensure_buckets(settings: MeshSettings, client: Any) -> list[str]:
+    """Create the buckets the port store and (when on the same store) the landing zone name, if missing: the ones created."""
+    from botocore.exceptions import ClientError
+
+    deployment = settings.deployment
+    stores = [s for s in (deployment.port_store, deployment.landing) if s is not None and s.on_object_store]
+    if deployment.port_store is None or not deployment.port_store.on_object_store:
+        return []
+    if deployment.landing is not None and set(deployment.landing.endpoints().values()) != set(deployment.port_store.endpoints().values()):
+        stores = stores[:1]  # a landing zone on another store is that store's operator's to make
+    created = []
+    for bucket in dict.fromkeys(urlsplit(s.uri).netloc for s in stores):
+        try:
+            client.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            client.create_bucket(Bucket=bucket)
+            created.append(bucket)
+    return created
 
 
 def refuse_on_kubernetes(settings: MeshSettings) -> None:
@@ -129,6 +155,7 @@ def apply_policies(settings: MeshSettings, policies: list[StorePolicy], client: 
     client = client or iam_client(settings)
     applied = []
     try:
+        buckets = ensure_buckets(settings, iam_client(settings, "s3"))
         for policy in policies:
             applied.append(_apply_one(client, policy, credentials_folder(settings)))
         wanted = {user_name(p.principal) for p in policies}
@@ -142,7 +169,7 @@ def apply_policies(settings: MeshSettings, policies: list[StorePolicy], client: 
             f"the store's IAM API refused applying the store policies ({error}) — run with the store's admin credentials "
             "in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         ) from None
-    return AppliedAccess(client.meta.endpoint_url, applied, sorted(revoked))
+    return AppliedAccess(client.meta.endpoint_url, applied, sorted(revoked), buckets)
 
 
 def _apply_one(client: Any, policy: StorePolicy, folder: Path) -> AppliedPrincipal:
