@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesh_platform.catalog.agreements import Agreements
 from mesh_platform.catalog.index import CatalogIndex
 from mesh_platform.catalog.workspace import RECIPE_FILE, Domain, domain_of, read_workspace
 from mesh_platform.contract.loading import load_contract
@@ -92,6 +93,11 @@ class Catalog:
                     catalog.broken[product.recipe_file] = duplicate_error(product, owner)
         index.save()
         return catalog
+
+    @functools.cached_property
+    def agreements(self) -> Agreements:
+        """The mesh's usage agreements, as their files are when first asked for (`catalog.agreements`)."""
+        return Agreements.load(self.root, self.domains)
 
     def by_recipe_file(self, recipe_file: Path) -> Product | None:
         """The product read from `recipe_file`, if it is in the catalog."""

@@ -1,4 +1,5 @@
-"""`mesh access log`: who read which product, which version, when (its own domain's builds included)."""
+"""`mesh access`: the access log (who read which product, which version, when), and usage agreements —
+`request`, `requests`, `approve`, `deny`, `revoke` (`governance.agreements`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
-from mesh_platform.cli.output import print_json, print_table
+from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.core.address import Address
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.runtime.instance import check_reachable
 
@@ -43,3 +45,172 @@ def access_log(
         ["at", "consumer", "product", "version", "outcome", "personal columns", "via"],
         [[e.at[:19].replace("T", " "), e.consumer, e.product, "-" if e.version is None else e.version, e.outcome, masking(e), e.via] for e in entries],
     )
+
+
+# Usage agreements: a consumer asks, the owner approves or denies (and later may revoke), the grant follows.
+
+AsOption = Annotated[str | None, typer.Option("--as", help="The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@access.command("request")
+def request_command(
+    ctx: typer.Context,
+    product: Annotated[str, typer.Argument(help="The product, mesh://<domain>/<product>.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="What the data is for: the agreement records it, and the owner decides on it.")],
+    as_principal: AsOption = None,
+    columns: Annotated[list[str] | None, typer.Option("--columns", help="The columns asked for (repeat; default: every column).")] = None,
+    clear: Annotated[list[str] | None, typer.Option("--clear", help="A personal column asked for in clear (repeat).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="The last day of the agreement, YYYY-MM-DD (default: open-ended).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask a product's owner for access: a request file in your own folder (commit it, as a pull request), which
+    the owning domain approves (mesh access approve) or denies."""
+    from mesh_platform.governance.agreements import AccessRequest, request_access
+
+    context = mesh_context(ctx)
+    consumer = _acting(context, as_principal)
+    asked = AccessRequest(Address.parse(product), consumer, purpose, _split(columns), _split(clear), _day(until, "--until"))
+    agreement = request_access(context.catalog, context.view.readers, asked, _person(), context.settings.clock.now())
+    if as_json:
+        print_json(agreement.to_json(context.settings.clock.today()))
+        return
+    owners = ", ".join(context.catalog.product(agreement.product).contract.owners)
+    typer.echo(f"requested {agreement.id}: {consumer} reads {agreement.product} ({_scope(agreement)}) — {agreement.file}")
+    typer.echo(f"its owner ({owners}) approves it with: mesh access approve {agreement.id}")
+
+
+@access.command("requests")
+def requests_command(
+    ctx: typer.Context,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only requests for this domain's products.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only the requests of the principal acting (--as, or the credentials').")] = False,
+    as_principal: AsOption = None,
+    every: Annotated[bool, typer.Option("--all", help="Every agreement, decided ones too (default: the requests that wait).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the requests that wait for their owner (--all: every agreement), oldest first."""
+    context = mesh_context(ctx)
+    today = context.settings.clock.today()
+    if owner is not None and owner not in context.catalog.domains:
+        raise fail(f"--owner {owner}: no domain '{owner}' — one of: {', '.join(context.catalog.domains)}")
+    consumer = _acting(context, as_principal) if mine else None
+    found = [a for a in sorted(context.catalog.agreements, key=lambda a: a.requested_at)
+             if (every or a.status == "requested") and (owner is None or a.product.domain == owner) and (consumer is None or a.consumer == consumer)]
+    if as_json:
+        print_json({"agreements": [a.to_json(today) for a in found],
+                    "problems": [str(p) for p in context.catalog.agreements.problems]})
+        return
+    for problem in context.catalog.agreements.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if not found:
+        typer.echo("no request waits" if not every else "no agreement yet")
+        return
+    print_table(["id", "state", "consumer", "product", "purpose", "columns", "until", "requested by", "age"],
+                [[a.id, a.state(today), a.consumer, str(a.product), a.purpose, _scope(a), a.end or "-", a.requested_by,
+                  f"{(today - a.requested_at.date()).days}d"] for a in found])
+
+
+@access.command("approve")
+def approve_command(
+    ctx: typer.Context,
+    agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The request's id (mesh access requests lists them).")],
+    as_principal: AsOption = None,
+    until: Annotated[str | None, typer.Option("--until", help="The agreement's last day, YYYY-MM-DD (default: the one asked for).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note for the requester.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a request, as the owning domain: the grant is written into the product's contract (consumers,
+    unmaskedFor, and the agreement's id), comments and layout kept."""
+    from mesh_platform.governance.agreements import approve
+
+    context = mesh_context(ctx)
+    owner = _acting(context, as_principal)
+    agreement = approve(context.catalog, agreement_id, owner, _person(), context.settings.clock.now(), _day(until, "--until"), note)
+    _decided(context, agreement, as_json, f"approved {agreement.id}: {agreement.consumer} reads {agreement.product} ({_scope(agreement)}) "
+             f"from {agreement.start} {'until ' + str(agreement.end) if agreement.end else 'with no end'}; the grant is in "
+             f"{context.catalog.product(agreement.product).contract.file}")
+
+
+@access.command("deny")
+def deny_command(
+    ctx: typer.Context,
+    agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The request's id.")],
+    note: Annotated[str, typer.Option("--note", help="Why: the requester reads it.")],
+    as_principal: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deny a request, as the owning domain, saying why."""
+    from mesh_platform.governance.agreements import deny
+
+    context = mesh_context(ctx)
+    agreement = deny(context.catalog, agreement_id, _acting(context, as_principal), _person(), context.settings.clock.now(), note)
+    _decided(context, agreement, as_json, f"denied {agreement.id}: {agreement.note}")
+
+
+@access.command("revoke")
+def revoke_command(
+    ctx: typer.Context,
+    agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The agreement's id.")],
+    as_principal: AsOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why (the consumer reads it).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an approved agreement, as the owning domain: its grant is taken out of the product's contract."""
+    from mesh_platform.governance.agreements import revoke
+
+    context = mesh_context(ctx)
+    agreement = revoke(context.catalog, agreement_id, _acting(context, as_principal), _person(), context.settings.clock.now(), note)
+    _decided(context, agreement, as_json, f"revoked {agreement.id}: {agreement.consumer} no longer reads {agreement.product} under it")
+
+
+def _decided(context, agreement, as_json: bool, said: str) -> None:
+    if as_json:
+        print_json(agreement.to_json(context.settings.clock.today()))
+        return
+    typer.echo(said)
+    if context.settings.deployment.port_store is not None and context.settings.deployment.port_store.on_object_store:
+        typer.echo(f"the store enforces grants in this deployment: mesh --env {context.settings.deployment.name} deploy access --apply")
+
+
+def _acting(context, as_principal: str | None) -> str:
+    """The principal the command acts as (`--as`, or the store credentials'); its notice said once."""
+    identity = context.identity(as_principal, "--as")
+    if identity.notice:
+        typer.echo(identity.notice, err=True)
+    if identity.principal is None:
+        raise fail("give --as NAME: the principal acting (a domain, or a consumer declared in the principals file)")
+    return identity.principal
+
+
+def _person() -> str:
+    """Who is at the keyboard, for the record: git's user.email, else the operating-system user."""
+    import getpass
+    import subprocess
+
+    try:
+        email = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        email = ""
+    return email or getpass.getuser()
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated options, each possibly a comma-separated list."""
+    return tuple(dict.fromkeys(v.strip() for value in values or [] for v in value.split(",") if v.strip()))
+
+
+def _day(text: str | None, option: str):
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date: write YYYY-MM-DD", param_hint=option) from None
+
+
+def _scope(agreement) -> str:
+    columns = ", ".join(agreement.columns) if agreement.columns else "every column"
+    return columns + (f"; in clear: {', '.join(agreement.clear)}" if agreement.clear else "")

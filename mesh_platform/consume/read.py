@@ -45,6 +45,7 @@ def port_reader(settings: MeshSettings | None = None, context: MeshContext | Non
         ports=PortStore.of(settings),
         log=AccessLog(settings.access_log_target),
         principals=load_principals(settings.principals_file, catalog.domains),
+        clock=settings.clock,
     )
 
 

@@ -74,6 +74,7 @@ class MeshContext:
             ports=self.ports,
             log=AccessLog(self.settings.access_log_target),
             principals=self.view.readers,  # no hashing key: reading never needs one
+            clock=self.settings.clock,
         )
 
     def identity(self, claimed: str | None = None, claimed_by: str = "--as") -> Identity:

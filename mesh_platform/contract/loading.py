@@ -198,6 +198,10 @@ class _ContractReader:
             consumers = []
         if access == "restricted" and not consumers:
             self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [principal, …]")
+        agreements = custom.get("agreements") or []
+        if not isinstance(agreements, list) or not all(isinstance(a, str) and a for a in agreements):
+            self.fail(self.custom_path("agreements"), "agreements must be a list of agreement ids", "mesh access approve writes them; e.g. [planning-profiles-3f2a9c]")
+            agreements = []
         frequency, latency, retention = self.service_levels()
         if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
             index = next(i for i, sla in enumerate(odcs.slaProperties or []) if sla.property == "frequency")
@@ -233,6 +237,7 @@ class _ContractReader:
             partitioning=partitioning,
             rebuild_late_partitions=rebuild_late is True,
             relationships=relationships,
+            agreements=tuple(agreements),
         )
 
     def identifier(self, path: FieldPath, value: Any, what: str) -> None:

@@ -251,6 +251,7 @@ class Contract:
     partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
     rebuild_late_partitions: bool = False  # rebuild any partition whose inputs changed, not only the newest one
     relationships: tuple[Relationship, ...] = ()  # foreign keys: checked on every build, never build inputs
+    agreements: tuple[str, ...] = ()  # the usage agreements its grants come from (custom property `agreements`: their ids)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (the catalog index) without the standard's model and the column index: both are rebuilt when used."""

@@ -48,6 +48,7 @@ class ProjectSettings(BaseModel):
     macros: str = Field("macros.sql", min_length=1, description="The mesh's SQL macros, which every domain's SQL may call (no file: none).")
     deployment: str = Field("local", description="The deployment without --env: deploy/<name>.yaml.")
     retention: str | None = Field(None, description="How long old port versions stay where a contract sets no retention SLA (30d, 12w…); none: all.")
+    agreement_warning_days: int = Field(14, ge=0, description="How many days before a usage agreement ends mesh check warns of it.")
 
     @field_validator("home", "landing", "glossary", "policies", "principals", "macros")
     @classmethod

@@ -20,6 +20,8 @@ of these is; this module is the one place that reads the environment, which over
   MESH_DEV       a development namespace (set by `mesh materialize --dev` for its runs): builds publish into
                  MESH_HOME/dev/<name>, with its own DuckDB files and Dagster instance, and no consumer reads it;
   MESH_DEV_PRODUCTS  the products such a build builds (its reads of them come from the namespace)
+  MESH_NOW       the time the mesh takes as now (ISO 8601), to rehearse what dates decide: usage agreements
+                 in force or ended (default: the real clock)
 
 (The consumer API and `mesh query` read `MESH_CONSUMER`, the reading principal, and `mesh ui` its port from
 `MESH_UI_PORT`: they say who is reading and where to serve, not where the mesh is.)
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mesh_platform.core.address import Address
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import CREDENTIAL_OPTIONS, LOCAL, Deployment, resolved
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import private_folder, write_private
@@ -100,6 +103,7 @@ class MeshSettings:
     deployment: Deployment = field(default_factory=Deployment)  # the embedded `local` shape unless MESH_ENV names another
     project: ProjectSettings = field(default_factory=ProjectSettings)  # what the mesh's mesh.yaml says
     dev: DevNamespace | None = None  # a development namespace: its own ports, DuckDB files and instance (see `dev_home`)
+    now: str | None = None  # MESH_NOW: the time taken as now (ISO 8601); None: the real clock
 
     @classmethod
     def from_env(
@@ -122,6 +126,7 @@ class MeshSettings:
             deployment=Deployment.load(root, environment or os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
             project=project,
             dev=_dev_namespace(),
+            now=os.environ.get("MESH_NOW") or None,
         )
 
     def in_dev(self, name: str | None = None, products: tuple[Address, ...] | None = None) -> MeshSettings:
@@ -226,6 +231,11 @@ class MeshSettings:
                                 "delete the file and the user's key, then mesh deploy access --apply")
             key[name] = value
         return key
+
+    @property
+    def clock(self) -> Clock:
+        """The mesh's clock: MESH_NOW's time, else the real one."""
+        return Clock.at(self.now)
 
     @property
     def ports_root(self) -> Path:

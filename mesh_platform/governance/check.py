@@ -22,6 +22,7 @@ from mesh_platform.core.errors import ContractError, FileProblemsError, Problem
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance import mesh_policies as shipped
+from mesh_platform.governance.agreements import agreement_violations
 from mesh_platform.governance.glossary import TERM_PARAMETER, register_term_parameter, rules_with_terms
 from mesh_platform.governance.policies import Policy, Violation, policies_in
 from mesh_platform.governance.view import MeshView
@@ -134,6 +135,7 @@ def check_mesh(
     policies = list(shared)
     if domain is None:
         violations += glossary_violations(view) + principals_violations(view)
+        violations += agreement_violations(catalog, view.readers, settings.clock.today(), settings.project.agreement_warning_days)
     violations += macro_violations(view, settings.macros_file, domains)
     for name in domains:
         own, problems = domain_policy_file(view, name)

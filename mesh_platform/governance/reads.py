@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.model import DRAFT_STATUSES, Contract
 from mesh_platform.core.address import Address
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, StoreRefusedError, UnknownPrincipalError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, personal_columns
+from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore
@@ -73,6 +75,7 @@ class PortReader:
     secret: str | None = None
     secret_file: Path | None = None
     principals: Principals | None = None  # who may read; None: any name (a build reads as its own domain)
+    clock: Clock = field(default_factory=Clock)  # what decides whether an agreement is in force
 
     def resolve(self, address: Address | str, stacklevel: int = 2) -> ResolvedProduct:
         """Resolve `mesh://<domain>/<product>[@v<major>]`; unknown addresses raise `AddressError`.
@@ -110,6 +113,7 @@ class PortReader:
             if consumer is not None and self.principals is not None:
                 self.principals.get(consumer)
             decision = decide(contract, consumer, requested)
+            decision = within_agreements(decision, contract, self.catalog.agreements, self.clock.today())
         except (AccessDeniedError, UnknownPrincipalError):
             self.log.record(consumer or "(no domain)", str(requested), None, "denied", via)
             raise

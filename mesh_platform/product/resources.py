@@ -136,10 +136,12 @@ class AccessControlResource(dg.ConfigurableResource):
     log_database_url: str | None = Field(default=None, description="The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar when the deployment reads it from the environment, so its password never shows here.")
     secret: str | None = Field(default=None, description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.")
     secret_file: str = Field(description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret).")
+    now: str | None = Field(default=None, description="The time usage agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock.")
 
     def reader(self, catalog: Catalog, ports: PortStore) -> PortReader:
         """Reads ports as a consuming domain: access decided, personal columns masked, reads logged."""
-        return PortReader(catalog, ports, AccessLog(self.log_database_url or Path(self.log_file)), self.secret, Path(self.secret_file))
+        log = AccessLog(self.log_database_url or Path(self.log_file))
+        return PortReader(catalog, ports, log, self.secret, Path(self.secret_file), clock=Clock.at(self.now))
 
 
 def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.ConfigurableResource]:
@@ -161,6 +163,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             **_log_database(settings),
             secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
             secret_file=str(settings.secret_file),
+            now=settings.now,
         ),
     }
 

@@ -1,0 +1,150 @@
+"""Usage agreements: a consumer asks (`mesh access request`), the owner approves, denies or revokes, the grant lands in
+the contract with the agreement's id, and every read checks the agreement is in force (the clock: MESH_NOW)."""
+
+import datetime as dt
+import json
+
+import pytest
+import yaml
+
+from mesh_platform import AccessDeniedError, read_product
+
+from . import test_access
+from .conftest import run_mesh
+from .test_access import keyed_hash
+
+crm = test_access.crm  # the fixture: crm's people (public), partners (restricted to shop) and notes (internal), built
+
+TODAY = dt.date.today()
+
+
+def mesh(*args: str, now: dt.date | None = None, check: bool = True):
+    """`mesh ARGS…` in this process, the mesh's clock at `now` (default: the real one)."""
+    import os
+
+    env = {**os.environ, **({"MESH_NOW": f"{now.isoformat()}T12:00:00+00:00"} if now else {})}
+    return run_mesh(*args, env=env, check=check)
+
+
+def refused(result, expected: str) -> str:
+    """The one error line a refused command printed (after the notice that --as is unverified here)."""
+    assert result.returncode == 1, result.stdout
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("acting as ")]
+    assert len(errors) == 1 and errors[0].startswith("error: "), result.stderr
+    assert expected in errors[0], errors[0]
+    return errors[0]
+
+
+def contract_of(lab, product: str) -> dict:
+    return yaml.safe_load((lab.root / lab.package / "crm" / "defs" / product / "contract.yaml").read_text())
+
+
+def custom(document: dict) -> dict:
+    return {p["property"]: p["value"] for p in document.get("customProperties") or []}
+
+
+def column_custom(document: dict, name: str) -> dict:
+    column = next(c for c in document["schema"][0]["properties"] if c["name"] == name)
+    return {p["property"]: p["value"] for p in column.get("customProperties") or []}
+
+
+def test_a_request_approved_grants_the_clear_column_until_its_end_then_the_read_is_denied_naming_it(crm, monkeypatch):
+    end = TODAY + dt.timedelta(days=30)
+    contract_file = crm.root / crm.package / "crm" / "defs" / "people" / "contract.yaml"
+    contract_file.write_text("# The people crm knows: reviewed by the crm team.\n" + contract_file.read_text())
+
+    requested = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "Mail the spring campaign",
+                                "--clear", "email", "--until", end.isoformat(), "--json").stdout)
+    assert requested["status"] == "requested" and requested["consumer"] == "ads" and requested["clear"] == ["email"]
+    request_file = crm.root / crm.package / "ads" / "agreements" / f"{requested['id']}.yaml"
+    assert requested["file"] == str(request_file) and request_file.is_file()  # in the consumer's own folder: a pull request
+    waiting = json.loads(mesh("access", "requests", "--owner", "crm", "--json").stdout)["agreements"]
+    assert [(a["id"], a["purpose"], a["age_days"]) for a in waiting] == [(requested["id"], "Mail the spring campaign", 0)]
+    assert json.loads(mesh("access", "requests", "--owner", "shop", "--json").stdout)["agreements"] == []
+
+    # Before approval the e-mail reaches ads as a token.
+    assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == [keyed_hash("ada@example.com"), keyed_hash("grace@example.com")]
+
+    approved = json.loads(mesh("access", "approve", requested["id"], "--as", "crm", "--note", "for the spring campaign only", "--json").stdout)
+    assert approved["status"] == "active" and approved["decided_by"].startswith("crm (") and approved["end"] == end.isoformat()
+    document = contract_of(crm, "people")
+    assert custom(document)["agreements"] == [requested["id"]]
+    assert column_custom(document, "email")["unmaskedFor"] == ["ads"]
+    assert contract_file.read_text().startswith("# The people crm knows: reviewed by the crm team.\n")  # comments kept
+    assert mesh("check").returncode == 0
+
+    assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == ["ada@example.com", "grace@example.com"]
+
+    # A week before the end mesh check warns; after the end it fails, and the read is denied naming the agreement.
+    warned = mesh("check", now=end - dt.timedelta(days=7))
+    assert warned.returncode == 0 and f"agreement {requested['id']} (ads reads mesh://crm/people) ends on {end}, in 7 days" in warned.stdout
+    ended = mesh("check", now=end + dt.timedelta(days=1), check=False)
+    assert ended.returncode == 1 and f"ads's grant comes from agreement {requested['id']}, which ended on {end}" in ended.stdout
+    monkeypatch.setenv("MESH_NOW", f"{end + dt.timedelta(days=1)}T08:00:00+00:00")
+    with pytest.raises(AccessDeniedError) as denied:
+        read_product("mesh://crm/people", consumer="ads")
+    assert str(denied.value).startswith(f"access denied: ads may not read mesh://crm/people: its agreement {requested['id']} ended on {end}")
+    assert "mesh access request mesh://crm/people --as ads" in str(denied.value)
+    monkeypatch.setenv("MESH_NOW", f"{end}T23:00:00+00:00")  # its last day is still in force
+    assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == ["ada@example.com", "grace@example.com"]
+
+
+def test_an_internal_product_approved_becomes_restricted_to_the_consumer_and_revoked_internal_again(crm):
+    with pytest.raises(AccessDeniedError):
+        read_product("mesh://crm/notes", consumer="ads")
+    agreement = json.loads(mesh("access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Join notes to leads",
+                                "--columns", "id,city", "--json").stdout)["id"]
+    mesh("access", "approve", agreement, "--as", "crm")
+    assert custom(contract_of(crm, "notes")) == {"access": "restricted", "consumers": ["ads"], "agreements": [agreement]}
+    seen = read_product("mesh://crm/notes", consumer="ads")
+    assert list(seen.columns) == ["id", "city"]  # the columns the agreement covers, no others
+
+    revoked = json.loads(mesh("access", "revoke", agreement, "--as", "crm", "--note", "the join is done", "--json").stdout)
+    assert revoked["status"] == "revoked"
+    assert custom(contract_of(crm, "notes")) == {"access": "internal"}
+    with pytest.raises(AccessDeniedError, match="it is internal to the crm domain"):
+        read_product("mesh://crm/notes", consumer="ads")
+    assert json.loads(mesh("access", "requests", "--all", "--json").stdout)["agreements"][0]["state"] == "revoked"
+
+
+def test_a_denied_request_grants_nothing_and_says_why(crm):
+    agreement = json.loads(mesh("access", "request", "mesh://crm/partners", "--as", "ads", "--purpose", "Resell the list", "--json").stdout)["id"]
+    refused(mesh("access", "deny", agreement, "--as", "crm", "--note", " ", check=False), "--note: say why the request is denied")
+    denied = json.loads(mesh("access", "deny", agreement, "--as", "crm", "--note", "partners are not for resale", "--json").stdout)
+    assert (denied["status"], denied["note"]) == ("denied", "partners are not for resale")
+    assert "agreements" not in custom(contract_of(crm, "partners"))
+    with pytest.raises(AccessDeniedError):
+        read_product("mesh://crm/partners", consumer="ads")
+    refused(mesh("access", "approve", agreement, "--as", "crm", check=False), f"{agreement} is denied by crm (")
+
+
+def test_what_cannot_be_asked_or_decided_is_refused_in_one_line(crm):
+    past = (TODAY - dt.timedelta(days=1)).isoformat()
+    refused(mesh("access", "request", "mesh://crm/nobody", "--as", "ads", "--purpose", "x", check=False), "nobody")
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "crm", "--purpose", "x", check=False),
+            "crm owns mesh://crm/people: its own domain reads it without an agreement")
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--until", past, check=False),
+            f"--until {past}: that day has passed")
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--clear", "city", check=False),
+            "--clear city: not personal in mesh://crm/people")
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--columns", "shoe_size", check=False),
+            "has no column shoe_size")
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "ghost", "--purpose", "x", check=False), "'ghost' is no principal of the mesh")
+    agreement = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--json").stdout)["id"]
+    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "y", check=False), f"request {agreement} waits for its owner")
+    refused(mesh("access", "approve", agreement, "--as", "shop", check=False),
+            f"shop may not approve {agreement}: mesh://crm/people is the crm domain's")
+    refused(mesh("access", "approve", agreement, "--as", "crm", "--until", past, check=False), f"--until {past}: that day has passed")
+    refused(mesh("access", "approve", "ads-people-000000", "--as", "crm", check=False),
+            f"no agreement 'ads-people-000000' in the mesh — requests waiting: {agreement}")
+    refused(mesh("access", "revoke", agreement, "--as", "crm", check=False), f"{agreement} is requested: only active agreements can be revoked")
+
+
+def test_a_broken_agreement_file_is_named_by_mesh_check_and_never_breaks_a_read(crm):
+    folder = crm.root / crm.package / "ads" / "agreements"
+    folder.mkdir()
+    (folder / "ads-people-abcdef.yaml").write_text("id: ads-people-abcdef\nproduct: mesh://crm/people\nconsumer: ads\nstatus: maybe\n")
+    checked = mesh("check", check=False)
+    assert checked.returncode == 1
+    assert f"{folder / 'ads-people-abcdef.yaml'}:4: status: status 'maybe' is unknown" in checked.stdout
+    assert len(read_product("mesh://crm/people", consumer="ads")) == 2
