@@ -148,3 +148,41 @@ def test_a_broken_agreement_file_is_named_by_mesh_check_and_never_breaks_a_read(
     assert checked.returncode == 1
     assert f"{folder / 'ads-people-abcdef.yaml'}:4: status: status 'maybe' is unknown" in checked.stdout
     assert len(read_product("mesh://crm/people", consumer="ads")) == 2
+
+
+def test_agreements_show_in_mesh_show_on_the_asset_in_the_exported_contract_and_in_the_audit(crm, monkeypatch):
+    import jsonschema
+
+    from mesh_platform.contract.loading import odcs_json_schema
+
+    end = TODAY + dt.timedelta(days=30)
+    agreement = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "Mail the spring campaign",
+                                "--clear", "email", "--until", end.isoformat(), "--json").stdout)["id"]
+    mesh("access", "approve", agreement, "--as", "crm")
+
+    shown = json.loads(mesh("show", "mesh://crm/people", "--json").stdout)["agreements"]
+    assert [(a["id"], a["consumer"], a["purpose"], a["clear"], a["end"], a["state"]) for a in shown] == [
+        (agreement, "ads", "Mail the spring campaign", ["email"], end.isoformat(), "active")]
+    assert f"ads: Mail the spring campaign (every column; in clear: email; until {end}; active, {agreement})" in mesh("show", "mesh://crm/people").stdout
+
+    exported = yaml.safe_load(mesh("contract", "export", "mesh://crm/people").stdout)
+    jsonschema.Draft201909Validator(odcs_json_schema()).validate(exported)  # what datacontract-cli lints against
+    [usage] = [p["value"] for p in exported["customProperties"] if p["property"] == "usageAgreements"]
+    assert usage == [{"id": agreement, "consumer": "ads", "purpose": "Mail the spring campaign", "columns": [], "clear": ["email"],
+                      "start": TODAY.isoformat(), "end": end.isoformat()}]
+
+    spec = next(s for s in crm.definitions("crm").resolve_all_asset_specs() if s.key.path[-1] == "people")
+    table = spec.metadata["mesh/consumers"].value  # the asset page: who depends on it, why, until when
+    assert f"| ads | Mail the spring campaign | every column | email | {TODAY} | {end} | active | {agreement} |" in table
+
+    audited = json.loads(mesh("access", "audit", "--json").stdout)
+    assert [a["id"] for a in audited["unused_agreements"]] == [agreement]  # approved, never read yet
+    read_product("mesh://crm/people", consumer="ads")
+    read_product("mesh://crm/partners", consumer="shop")  # restricted to shop by hand: no agreement
+    audited = json.loads(mesh("access", "audit", "--since", "7d", "--json").stdout)
+    assert audited["unused_agreements"] == []
+    assert [(r["consumer"], r["product"], r["access"], r["reads"]) for r in audited["reads_without_agreement"]] == [
+        ("shop", "mesh://crm/partners", "restricted", 1)]
+    ended = json.loads(mesh("access", "audit", "--json", now=end + dt.timedelta(days=2)).stdout)["grants_of_ended_agreements"]
+    assert [(g["id"], g["state"], g["end"]) for g in ended] == [(agreement, "ended", end.isoformat())]
+    assert "grants whose agreement has ended (1)" in mesh("access", "audit", now=end + dt.timedelta(days=2)).stdout

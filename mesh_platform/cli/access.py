@@ -214,3 +214,40 @@ def _day(text: str | None, option: str):
 def _scope(agreement) -> str:
     columns = ", ".join(agreement.columns) if agreement.columns else "every column"
     return columns + (f"; in clear: {', '.join(agreement.clear)}" if agreement.clear else "")
+
+
+@access.command("audit")
+def audit_command(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="The window: a duration back from now (30d, 12w…).")] = "30d",
+    as_json: JsonOption = False,
+) -> None:
+    """Reads made without an agreement, agreements no read used, and grants whose agreement has ended, from the
+    access log over the window."""
+    from mesh_platform.core.durations import parse_duration
+    from mesh_platform.governance.agreements import audit
+
+    window = parse_duration(since)
+    if window is None:
+        raise typer.BadParameter(f"'{since}' is not a duration: write a count and a unit, e.g. 30d or 12w", param_hint="--since")
+    context = mesh_context(ctx)
+    settings = context.settings
+    check_reachable(settings)
+    now = settings.clock.now()
+    report = audit(context.catalog, AccessLog(settings.access_log_target).entries(), now - window, now.date())
+    if as_json:
+        print_json(report.to_json())
+        return
+    typer.echo(f"since {report.since:%Y-%m-%d %H:%M} (--since {since})")
+    typer.echo(f"\nreads without an agreement ({len(report.without_agreement)})")
+    if report.without_agreement:
+        print_table(["  consumer", "product", "access", "reads", "last", "in clear"],
+                    [[f"  {r['consumer']}", r["product"], r["access"] or "-", r["reads"], r["last_at"][:19].replace("T", " "),
+                      ", ".join(r["clear"]) or "-"] for r in report.without_agreement])
+    typer.echo(f"\nagreements no read used ({len(report.unused)})")
+    for a in report.unused:
+        typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{', until ' + a['end'] if a['end'] else ''})")
+    typer.echo(f"\ngrants whose agreement has ended ({len(report.ended_grants)})")
+    for a in report.ended_grants:
+        typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
+                   f"in {a['contract']} — mesh access revoke {a['id']}, or renew it")

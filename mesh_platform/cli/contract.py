@@ -86,6 +86,9 @@ def rules_command(
         )
 
 
+AGREEMENT_EXPORT = ("id", "consumer", "purpose", "columns", "clear", "start", "end")  # what an exported contract says of each
+
+
 @contract.command("export")
 def export_command(
     ctx: typer.Context,
@@ -97,7 +100,10 @@ def export_command(
 
     context = mesh_context(ctx)
     product = context.catalog.product(address)
-    document = export_contract(product.contract, context.ports.port(product.port_address).uri)
+    today = context.settings.clock.today()
+    agreements = [{key: value for key, value in a.to_document().items() if key in AGREEMENT_EXPORT}
+                  for a in context.catalog.agreements.of(product.address) if a.state(today) in ("active", "not started")]
+    document = export_contract(product.contract, context.ports.port(product.port_address).uri, agreements)
     if output_format is DocumentFormat.json:
         print_json(document)
     else:

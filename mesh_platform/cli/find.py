@@ -59,7 +59,7 @@ def show_command(
     [health] = mesh_health(settings, mesh.glossary, [product])
     since, readers = AccessLog(settings.access_log_target).consumers(product.address)
     described = {
-        **describe(mesh, product.address, default_retention=settings.default_retention).to_json(),
+        **describe(mesh, product.address, settings.clock.now() if settings.now else None, settings.default_retention).to_json(),
         **health.build_json(),
         "read_by": {"since": since.isoformat(timespec="seconds"), "consumers": [r.to_json() for r in readers]},
     }
@@ -84,6 +84,10 @@ def _print_description(d: dict) -> None:
     echo(f"owners        {', '.join(d['owners'])}")
     if d["consumers"]:
         echo(f"consumers     {', '.join(d['consumers'])}")
+    for index, a in enumerate(a for a in d["agreements"] if a["state"] in ("active", "not started", "requested")):
+        scope = (", ".join(a["columns"]) or "every column") + (f"; in clear: {', '.join(a['clear'])}" if a["clear"] else "")
+        until = f"until {a['end']}" if a["end"] else "no end"
+        echo(f"{'agreements' if index == 0 else '':<14}{a['consumer']}: {a['purpose']} ({scope}; {until}; {a['state']}, {a['id']})")
     if d["tier"] or d["tags"]:
         echo(f"tags          {', '.join([*(['tier ' + d['tier']] if d['tier'] else []), *d['tags']])}")
     echo(f"contract      {d['contract_file']}")

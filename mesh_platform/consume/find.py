@@ -155,10 +155,12 @@ class ProductDescription:
     terms: dict[str, str] = field(default_factory=dict)  # column → term label
     referenced_by: list[str] = field(default_factory=list)  # products whose relationships reference this one
     storage: Storage | None = None
+    agreements: list[dict[str, Any]] = field(default_factory=list)  # its usage agreements, with their state then
 
     def to_json(self) -> dict[str, Any]:
         contract = self.product.contract
         return {
+            "agreements": self.agreements,
             "address": str(self.product.address),
             "name": contract.name,
             "domain": contract.domain,
@@ -277,7 +279,19 @@ def describe(
         terms=terms,
         referenced_by=referenced_by,
         storage=storage(mesh, product, default_retention),
+        agreements=agreements_of(mesh, product, (now or dt.datetime.now(dt.UTC)).date()),
     )
+
+
+def agreements_of(mesh: MeshView, product: Product, today: dt.date) -> list[dict[str, Any]]:
+    """The product's usage agreements, requests and past ones too, newest first: who reads it, why, until when."""
+    agreements = mesh.catalog.agreements.of(product.address)
+    return [
+        {"id": a.id, "consumer": a.consumer, "purpose": a.purpose, "columns": list(a.columns), "clear": list(a.clear),
+         "start": a.start.isoformat(), "end": a.end.isoformat() if a.end else None, "state": a.state(today),
+         "decided_by": a.decided_by, "file": str(a.file)}
+        for a in reversed(agreements)
+    ]
 
 
 def _wrote(version: PortVersion) -> str:

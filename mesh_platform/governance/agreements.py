@@ -21,7 +21,7 @@ from mesh_platform.catalog.agreements import Agreement, Agreements, agreements_f
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.contract.model import Contract
 from mesh_platform.core.address import Address
-from mesh_platform.core.errors import AccessDeniedError, MeshError
+from mesh_platform.core.errors import AccessDeniedError, AddressError, MeshError
 from mesh_platform.governance.access import ReadDecision
 from mesh_platform.governance.contract_grants import remove_grant, write_grant
 from mesh_platform.governance.policies import Violation
@@ -233,3 +233,56 @@ def agreement_violations(catalog: Catalog, principals: Principals, today: dt.dat
                                        f"in {left} day{'s' if left != 1 else ''}",
                                        f"{agreement.consumer} renews it with mesh access request, or it ends then"))
     return found
+
+
+# mesh access audit.
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What the access log says of the agreements over a window (`mesh access audit`)."""
+
+    since: dt.datetime
+    without_agreement: list[dict]  # (consumer, product) read across domains, granted, with no agreement in force
+    unused: list[dict]  # agreements in force in the window that no read used
+    ended_grants: list[dict]  # contract grants whose agreement ended or was revoked
+
+    def to_json(self) -> dict:
+        return {"since": self.since.isoformat(timespec="seconds"), "reads_without_agreement": self.without_agreement,
+                "unused_agreements": self.unused, "grants_of_ended_agreements": self.ended_grants}
+
+
+def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> Audit:
+    """Audit `reads` (the access log's `AccessRecord`s) made since `since` against the mesh's agreements."""
+    agreements = catalog.agreements
+    granted: dict[tuple[str, Address], list] = {}
+    for read in reads:
+        if read.outcome != "granted" or dt.datetime.fromisoformat(read.at) < since:
+            continue
+        try:
+            product = Address.parse(read.product).unversioned()
+        except AddressError:  # a read of an address that never was one (it was denied as such)
+            continue
+        if product.domain != read.consumer:
+            granted.setdefault((read.consumer, product), []).append(read)
+    without = []
+    for (consumer, product), found in sorted(granted.items(), key=lambda item: (str(item[0][1]), item[0][0])):
+        covering = [a for a in agreements.of(product, consumer) if a.status == "active" and a.start <= today]
+        if not covering:
+            access = catalog.product(product).contract.access if product in catalog.products else None
+            without.append({"consumer": consumer, "product": str(product), "access": access, "reads": len(found),
+                            "last_at": found[-1].at, "clear": sorted({c for r in found for c in r.clear})})
+    unused = []
+    for agreement in sorted(agreements, key=lambda a: a.id):
+        overlaps = agreement.status == "active" and agreement.start <= today and (agreement.end is None or agreement.end >= since.date())
+        if overlaps and not granted.get((agreement.consumer, agreement.product)):
+            unused.append({"id": agreement.id, "consumer": agreement.consumer, "product": str(agreement.product),
+                           "end": agreement.end.isoformat() if agreement.end else None, "state": agreement.state(today)})
+    ended = []
+    for product in sorted(catalog.products.values(), key=lambda p: p.address):
+        for agreement in agreements.referenced(product.contract.agreements):
+            if agreement.state(today) in ("ended", "revoked"):
+                ended.append({"id": agreement.id, "consumer": agreement.consumer, "product": str(product.address),
+                              "state": agreement.state(today), "end": agreement.end.isoformat() if agreement.end else None,
+                              "contract": str(product.contract.file)})
+    return Audit(since, without, unused, ended)

@@ -12,6 +12,7 @@ state are evaluated by the `governance` check when the product runs. Everything
 the run touches comes from the platform's resources (`product.resources`).
 """
 
+import datetime as dt
 import hashlib
 import time
 import warnings
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mesh_platform.catalog.agreements import Agreement
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import allowed_age
 from mesh_platform.contract.model import Contract
@@ -53,7 +55,7 @@ def product_asset(
     """The product's asset, from its files and the mesh `view` of the repository (no published state)."""
     contract = product.contract
     refusals = [v for v in check_product(product, view) if v.severity == "error"]
-    spec = product_spec(product, kind, code_files, refusals, lineage)
+    spec = product_spec(product, kind, code_files, refusals, lineage, view.catalog.agreements.of(product.address))
     rules = rules_with_terms(contract, view.glossary)
     partitioning = contract.partitioning
     checks = [
@@ -201,7 +203,8 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
 
 
 def product_spec(
-    product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = (), lineage: ProductLineage | None = None
+    product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = (), lineage: ProductLineage | None = None,
+    agreements: Iterable[Agreement] = (),
 ) -> dg.AssetSpec:
     contract = product.contract
     metadata = {
@@ -216,6 +219,8 @@ def product_spec(
     }
     if contract.relationships:  # foreign keys: checked on every build, never inputs (no dependency edge)
         metadata["mesh/relationships"] = dg.MetadataValue.md(relationships_table(contract))
+    if agreements := list(agreements):  # who depends on it, why and until when: operators see it on the asset
+        metadata["mesh/consumers"] = dg.MetadataValue.md(agreements_table(agreements, dt.datetime.now(dt.UTC).date()))
     if lineage is not None:
         metadata["dagster/column_lineage"] = column_lineage(lineage)
         metadata["mesh/column_lineage"] = dg.MetadataValue.md(lineage_table(lineage))
@@ -367,3 +372,13 @@ def _late_partitions() -> dg.AutomationCondition:
     ready = ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
     late = dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_latest_time_window() & ready
     return late.with_label("a late partition's inputs changed")
+
+
+def agreements_table(agreements: list[Agreement], today: dt.date) -> str:
+    """The product's usage agreements as a Markdown table (state as of `today`, when the definitions loaded)."""
+    rows = ["| consumer | purpose | columns | in clear | from | until | state | agreement |", "|---|---|---|---|---|---|---|---|"]
+    for a in reversed(agreements):
+        cells = [a.consumer, a.purpose, ", ".join(a.columns) or "every column", ", ".join(a.clear) or "-", str(a.start),
+                 str(a.end or "no end"), a.state(today), a.id]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
