@@ -186,3 +186,31 @@ def test_agreements_show_in_mesh_show_on_the_asset_in_the_exported_contract_and_
     ended = json.loads(mesh("access", "audit", "--json", now=end + dt.timedelta(days=2)).stdout)["grants_of_ended_agreements"]
     assert [(g["id"], g["state"], g["end"]) for g in ended] == [(agreement, "ended", end.isoformat())]
     assert "grants whose agreement has ended (1)" in mesh("access", "audit", now=end + dt.timedelta(days=2)).stdout
+
+
+@pytest.mark.slow
+def test_the_readme_ask_for_access_walkthrough_runs_as_written_on_the_demo_mesh(mesh_copy):
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .test_readme import generated_block
+
+    block = re.search(r"```bash\n(.*?)```", generated_block("readme-agreements"), re.DOTALL).group(1)
+    env = {**mesh_copy.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # mesh on PATH
+    env.pop("MESH_NOW", None)
+    ran = subprocess.run(["bash", "-e", "-c", block], cwd=mesh_copy.root, env=env, capture_output=True, text=True, timeout=900)
+    said = ran.stdout + ran.stderr
+    assert ran.returncode == 0, said
+    [agreement] = re.findall(r"approved (planning-profiles-[0-9a-f]{6})", said)
+    end = TODAY + dt.timedelta(days=30)
+    assert re.search(r"invited\s*\n.*\n?\s*[1-9]\d*", said), said  # the e-mails in clear: they hold an @
+    assert f"planning: Invite Japanese customers to the forecast survey (every column; in clear: email; until {end}; active, {agreement})" in said
+    assert f"agreement {agreement} (planning reads mesh://customers/profiles) ends on {end}, in 7 days" in said
+    assert f"access denied: planning may not read mesh://customers/profiles: its agreement {agreement} ended on {end}" in said
+    assert "denied, as agreed" in said
+    assert f"revoked {agreement}" in said and "agreements no read used (0)" in said
+    contract = yaml.safe_load((mesh_copy.root / "domains/customers/defs/profiles/contract.yaml").read_text())
+    assert "agreements" not in custom(contract) and column_custom(contract, "email")["unmaskedFor"] == ["marketing"]

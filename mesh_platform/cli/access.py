@@ -62,6 +62,7 @@ def request_command(
     columns: Annotated[list[str] | None, typer.Option("--columns", help="The columns asked for (repeat; default: every column).")] = None,
     clear: Annotated[list[str] | None, typer.Option("--clear", help="A personal column asked for in clear (repeat).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="The last day of the agreement, YYYY-MM-DD (default: open-ended).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the request's id only (for scripts: id=$(mesh access request … -q)).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Ask a product's owner for access: a request file in your own folder (commit it, as a pull request), which
@@ -74,6 +75,9 @@ def request_command(
     agreement = request_access(context.catalog, context.view.readers, asked, _person(), context.settings.clock.now())
     if as_json:
         print_json(agreement.to_json(context.settings.clock.today()))
+        return
+    if quiet:
+        typer.echo(agreement.id)
         return
     owners = ", ".join(context.catalog.product(agreement.product).contract.owners)
     typer.echo(f"requested {agreement.id}: {consumer} reads {agreement.product} ({_scope(agreement)}) — {agreement.file}")
