@@ -3,6 +3,7 @@ the contract with the agreement's id, and every read checks the agreement is in 
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -194,7 +195,6 @@ def test_the_readme_ask_for_access_walkthrough_runs_as_written_on_the_demo_mesh(
     import re
     import subprocess
     import sys
-    from pathlib import Path
 
     from .test_readme import generated_block
 
@@ -214,3 +214,18 @@ def test_the_readme_ask_for_access_walkthrough_runs_as_written_on_the_demo_mesh(
     assert f"revoked {agreement}" in said and "agreements no read used (0)" in said
     contract = yaml.safe_load((mesh_copy.root / "domains/customers/defs/profiles/contract.yaml").read_text())
     assert "agreements" not in custom(contract) and column_custom(contract, "email")["unmaskedFor"] == ["marketing"]
+
+
+@pytest.mark.slow
+def test_approving_and_revoking_render_the_store_policies_again_where_the_store_enforces_grants(crm, s3, monkeypatch):
+    bucket = s3.deploy_bucket(crm.root, monkeypatch)
+    email = f"arn:aws:s3:::{bucket}/mesh/vault/crm/people/email/*"
+    with s3.acting_as("ads", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):  # the principal is the store credentials'
+        agreement = mesh("access", "request", "mesh://crm/people", "--clear", "email", "--purpose", "Mail the spring campaign", "-q").stdout.strip()
+    with s3.acting_as("crm", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
+        approved = json.loads(mesh("access", "approve", agreement, "--json").stdout)
+        policy = (Path(approved["store_policies"]) / "ads.json").read_text()
+        assert email in policy  # ads' key may now read the e-mails' clear values, once applied
+        said = mesh("access", "revoke", agreement).stdout
+        assert "re-rendered the store policies" in said and "deploy access --apply" in said
+    assert email not in (Path(approved["store_policies"]) / "ads.json").read_text()

@@ -170,11 +170,13 @@ def revoke_command(
 
 def _decided(context, agreement, as_json: bool, said: str) -> None:
     if as_json:
-        print_json(agreement.to_json(context.settings.clock.today()))
+        rendered = _render_store_policies(context.settings)
+        print_json(agreement.to_json(context.settings.clock.today()) | {"store_policies": rendered})
         return
     typer.echo(said)
-    if context.settings.deployment.port_store is not None and context.settings.deployment.port_store.on_object_store:
-        typer.echo(f"the store enforces grants in this deployment: mesh --env {context.settings.deployment.name} deploy access --apply")
+    if rendered := _render_store_policies(context.settings):
+        typer.echo(f"re-rendered the store policies ({rendered}); the store enforces them once applied: "
+                   f"mesh --env {context.settings.deployment.name} deploy access --apply")
 
 
 def _acting(context, as_principal: str | None) -> str:
@@ -255,3 +257,19 @@ def audit_command(
     for a in report.ended_grants:
         typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
                    f"in {a['contract']} — mesh access revoke {a['id']}, or renew it")
+
+
+def _render_store_policies(settings) -> str | None:
+    """Where the deployment's store enforces grants (its ports on an object store), the store policies rendered again
+    from the contracts as they are now (the decision just written): the folder they are in; None elsewhere."""
+    from mesh_platform.context import MeshContext
+    from mesh_platform.governance.store_policies import store_policies
+    from mesh_platform.runtime.store_access import access_folder, write_policies
+
+    store = settings.deployment.port_store
+    if store is None or not store.on_object_store:
+        return None
+    fresh = MeshContext(settings)  # the contracts as the decision left them
+    folder = access_folder(settings)
+    write_policies(store_policies(fresh.view, settings), folder)
+    return str(folder)

@@ -28,6 +28,7 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.errors import AccessDeniedError, MeshError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access import decide
+from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.view import MeshView
 
 VERSION = "2012-10-17"
@@ -161,7 +162,7 @@ def store_policies(view: MeshView, settings: MeshSettings) -> list[StorePolicy]:
         raise MeshError(f"store policies are rendered from every contract, and these product folders do not load: {files} — fix them (mesh check)")
     if principals.problems:
         raise MeshError(f"store policies are rendered for every principal, and {principals.file} has problems — fix them (mesh check)")
-    return render_policies(catalog, principals.names, StoreLayout.of(settings))
+    return render_policies(catalog, principals.names, StoreLayout.of(settings), settings.clock.today())
 
 
 def render_policies(
@@ -176,8 +177,8 @@ def render_policies(
             contract = product.contract
             if contract.domain == principal:
                 continue  # its own prefixes cover its products
-            try:
-                decision = decide(contract, principal)
+            try:  # what the contract grants, within the principal's agreements in force today (`governance.agreements`)
+                decision = within_agreements(decide(contract, principal), contract, catalog.agreements, today)
             except AccessDeniedError:
                 continue
             majors = served_majors(product, today)
