@@ -229,3 +229,19 @@ def test_approving_and_revoking_render_the_store_policies_again_where_the_store_
         said = mesh("access", "revoke", agreement).stdout
         assert "re-rendered the store policies" in said and "deploy access --apply" in said
     assert email not in (Path(approved["store_policies"]) / "ads.json").read_text()
+
+
+def test_a_consumer_s_sql_sees_only_the_columns_its_agreement_covers(crm):
+    from .conftest import column, contract_yaml
+
+    agreement = mesh("access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Cities of the notes", "--columns", "id,city", "-q").stdout.strip()
+    mesh("access", "approve", agreement, "--as", "crm")
+    sql = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/notes]\n  sql: SELECT id, {column} FROM notes\n"
+    crm.add_product("ads", "note_cities", sql.format(column="city"), contract_yaml("ads", "note_cities", [column("id", "integer"), column("city")]))
+    crm.add_product("ads", "note_names", sql.format(column="name"), contract_yaml("ads", "note_names", [column("id", "integer"), column("name")]))
+    checked = mesh("check", check=False)
+    assert checked.returncode == 1
+    problems = [line for line in checked.stdout.splitlines() if "mesh://ads/" in line]
+    assert problems and all("mesh://ads/note_names" in line for line in problems), checked.stdout
+    assert any('"name"' in line or "name" in line for line in problems)
+    assert crm.materialize("ads", "note_cities").success

@@ -188,10 +188,11 @@ def mesh_secret(secret: str | None, secret_file: Path | None) -> str:
     return file.read_text().strip()
 
 
-def contract_as_seen_by(contract: Contract, consumer: str) -> Contract:
+def contract_as_seen_by(contract: Contract, consumer: str, decision: ReadDecision | None = None) -> Contract:
     """The contract's columns as a consumer's builds receive them: dropped personal columns gone,
-    hashed ones text (still personal). Raises `AccessDeniedError` when the consumer may not read it."""
-    decision = decide(contract, consumer)
+    hashed ones text (still personal). Raises `AccessDeniedError` when the consumer may not read it.
+    `decision`: what was decided for the read (default: `decide`; e.g. narrowed to the consumer's agreements)."""
+    decision = decision or decide(contract, consumer)
     if not decision.hashed and not decision.dropped:
         return contract
     hashed = set(decision.hashed)

@@ -9,12 +9,14 @@ it (`governance.access.contract_as_seen_by`) — a personal column masked for it
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.sql import quote
-from mesh_platform.governance.access import contract_as_seen_by
+from mesh_platform.governance.access import contract_as_seen_by, decide
+from mesh_platform.governance.agreements import within_agreements
 
 if TYPE_CHECKING:
     import duckdb
@@ -50,7 +52,9 @@ def input_tables(
         raise InputRowsError(message, (unknown[0],))
     seen = {}
     for item in inputs:
-        contract = contract_as_seen_by(catalog.product(item.address).contract, domain)
+        read = catalog.product(item.address).contract
+        today = dt.datetime.now(dt.UTC).date()  # the consumer's agreements in force: the columns they cover, as today
+        contract = contract_as_seen_by(read, domain, within_agreements(decide(read, domain), read, catalog.agreements, today))
         columns = ", ".join(f"{quote(c.name)} {c.physical_type}" for c in contract.columns)
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {quote(item.alias)} ({columns})")
         for index, row in enumerate(rows.get(item.alias) or ()):
