@@ -99,6 +99,8 @@ def test_an_internal_product_approved_becomes_restricted_to_the_consumer_and_rev
     assert custom(contract_of(crm, "notes")) == {"access": "restricted", "consumers": ["ads"], "agreements": [agreement]}
     seen = read_product("mesh://crm/notes", consumer="ads")
     assert list(seen.columns) == ["id", "city"]  # the columns the agreement covers, no others
+    queried = mesh("query", "--as", "ads", "SELECT name FROM crm.notes", check=False)
+    refused(queried, f"access denied: ads may not read name of mesh://crm/notes: its agreement {agreement} covers city, id only")
 
     revoked = json.loads(mesh("access", "revoke", agreement, "--as", "crm", "--note", "the join is done", "--json").stdout)
     assert revoked["status"] == "revoked"

@@ -22,6 +22,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.errors import MacroError, MeshError
 from mesh_platform.core.sql import literal, quote, select_problem
 from mesh_platform.core.sql_macros import SqlMacros
+from mesh_platform.governance.agreements import uncovered_column
 from mesh_platform.governance.glossary import Glossary, register_term_parameter
 from mesh_platform.governance.reads import PortReader
 from mesh_platform.storage.sandbox import sandbox
@@ -65,8 +66,10 @@ def run_query(
         raise MacroError(problems)
     connection = sandbox()
     addresses = referenced_products(connection, sql, catalog)
+    opened_products = []
     for address in addresses:
         opened = reader.open(address, consumer, connection=connection, via="mesh query")
+        opened_products.append(opened)
         hidden = f"__mesh_{address.domain}_{address.product}_{address.major or 0}"
         connection.register(hidden, opened.relation)
         name = address.product if address.major is None else f"{address.product}@v{address.major}"
@@ -81,11 +84,19 @@ def run_query(
     except duckdb.PermissionException as error:
         raise MeshError(f"the query may read only the products it names (tables <domain>.<product>), no file: {str(error).splitlines()[0]}") from None
     except duckdb.Error as error:
+        if (missing := _MISSING_COLUMN.search(str(error))) is not None:
+            for opened in opened_products:  # a column left out because no agreement in force covers it: that denial
+                contract = catalog.product(opened.address).contract
+                if denial := uncovered_column(contract, consumer, missing["name"], catalog.agreements, reader.clock.today()):
+                    raise denial from None
         why = macros.explain(error, unavailable)
         raise MeshError(f"the query failed: {str(error).splitlines()[0]}" + (f" ({why})" if why else "")) from None
     if relation is None:
         raise MeshError("the query returns no rows to show: give a SELECT (or WITH … SELECT) statement")
     return QueryResult(connection, relation, [str(a) for a in addresses])
+
+
+_MISSING_COLUMN = re.compile(r'Referenced column "(?P<name>[^"]+)" not found')
 
 
 def referenced_products(connection: duckdb.DuckDBPyConnection, sql: str, catalog: Catalog) -> list[Address]:

@@ -48,24 +48,15 @@ def agreements_of_reader(contract: Contract, agreements: Agreements, consumer: s
     return [a for a in agreements.referenced(contract.agreements) if a.consumer == consumer and a.product == contract.address.unversioned()]
 
 
-def within_agreements(decision: ReadDecision, contract: Contract, agreements: Agreements, today: dt.date,
-                      columns: tuple[str, ...] | None = None) -> ReadDecision:
-    """`decision` (what the contract grants) narrowed to the consumer's agreements in force (see the module).
-    `columns`: the ones the read asks for (None: every one); one no agreement in force covers is denied."""
+def within_agreements(decision: ReadDecision, contract: Contract, agreements: Agreements, today: dt.date) -> ReadDecision:
+    """`decision` (what the contract grants) narrowed to the consumer's agreements in force (see the module)."""
     backing = agreements_of_reader(contract, agreements, decision.consumer)
     if not backing:
         return decision
     in_force = [a for a in backing if a.in_force(today)]
     if not in_force:
         raise AgreementDeniedError(ended_message(max(backing, key=_latest), contract, today), max(backing, key=_latest))
-    every = any(not a.columns for a in in_force)
-    covered = {c.name for c in contract.columns} if every else {c for a in in_force for c in a.columns}
-    if columns is not None and (outside := [c for c in columns if c not in covered]):
-        agreement = in_force[0]
-        raise AgreementDeniedError(
-            f"access denied: {decision.consumer} may not read {', '.join(outside)} of {decision.address}: agreement "
-            f"{agreement.id} covers {', '.join(sorted(covered))} only — ask for them: mesh access request {contract.address} "
-            f"--as {decision.consumer} --purpose … --columns {' '.join(sorted({*covered, *outside}))}", agreement)
+    covered = _covered(contract, in_force)
     clear_granted = {c for a in in_force for c in a.clear}
     clear = tuple(c for c in decision.clear if c in clear_granted)
     unclear = [c for c in decision.clear if c not in clear_granted]  # in the contract's unmaskedFor, not in an agreement
@@ -76,6 +67,25 @@ def within_agreements(decision: ReadDecision, contract: Contract, agreements: Ag
     hashed = [c for c in hashed if c in covered]
     clear = tuple(c for c in clear if c in covered)
     return replace(decision, hashed=tuple(hashed), dropped=tuple(dropped), clear=clear)
+
+
+def uncovered_column(contract: Contract, consumer: str, column: str, agreements: Agreements, today: dt.date) -> AgreementDeniedError | None:
+    """The denial of a read of `column` (one of the contract's) that `consumer`'s agreements in force do not cover;
+    None when they cover it, or when no agreement governs the consumer's reads."""
+    in_force = [a for a in agreements_of_reader(contract, agreements, consumer) if a.in_force(today)]
+    if not in_force or column not in {c.name for c in contract.columns} or column in (covered := _covered(contract, in_force)):
+        return None
+    agreement = in_force[0]
+    return AgreementDeniedError(
+        f"access denied: {consumer} may not read {column} of {contract.address}: its agreement {agreement.id} covers "
+        f"{', '.join(sorted(covered))} only — ask for it: mesh access request {contract.address} --as {consumer} "
+        f"--purpose \"…\" --columns {','.join(sorted({*covered, column}))}", agreement)
+
+
+def _covered(contract: Contract, in_force: list[Agreement]) -> set[str]:
+    if any(not a.columns for a in in_force):
+        return {c.name for c in contract.columns}
+    return {c for a in in_force for c in a.columns}
 
 
 def ended_message(agreement: Agreement, contract: Contract, today: dt.date) -> str:
