@@ -60,6 +60,9 @@ def test_without_a_deployment_file_the_mesh_is_embedded_in_sqlite(lab, monkeypat
     assert settings.deployment == Deployment() and settings.deployment.name == "local"
     written = yaml.safe_load((settings.ensure_dagster_home() / "dagster.yaml").read_text())
     assert "storage" not in written and "runs" not in written["concurrency"]
+    assert written["nux"] == {"enabled": False} and written["telemetry"] == {"enabled": False}  # no pop-up, nothing sent
+    with instance_of(settings) as instance:
+        assert not instance.nux_enabled
     with instance_of(settings) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
 

@@ -348,7 +348,8 @@ class Deployment(_Settings):
                     {"key": CODE_LOCATION_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": self.runs.per_domain},
                 ],
             }
-        settings |= {"concurrency": concurrency, "run_monitoring": _RUN_MONITORING, "telemetry": {"enabled": False}}
+        # No telemetry, and no "join the community" pop-up greeting every new operator of the mesh's UI (Dagster's nux).
+        settings |= {"concurrency": concurrency, "run_monitoring": _RUN_MONITORING, "telemetry": {"enabled": False}, "nux": {"enabled": False}}
         if self.code_servers is not None:
             settings["run_queue"] = dict(_USER_CODE_RETRIES)
         header = (
