@@ -5,6 +5,7 @@
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
+  mesh_notifier NotifierResource      where notices go (the deployment's `notifications`; off when it has none)
 
 They show on the Resources page of the Dagster UI with their settings. A domain's
 code location configures them from the environment when its definitions load
@@ -33,13 +34,14 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
+from mesh_platform.notify.resource import NotifierResource
 from mesh_platform.product.retention import Retention
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import DevPortStore, PortStore
 
-CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
+CATALOG, PORTS, DUCKDB, LANDING, ACCESS, NOTIFIER = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access", "mesh_notifier"
 
 
 class CatalogResource(dg.ConfigurableResource):
@@ -162,6 +164,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
             secret_file=str(settings.secret_file),
         ),
+        NOTIFIER: NotifierResource.of(settings.deployment.notifications),
     }
 
 
