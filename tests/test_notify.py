@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from mesh_platform.core.deployment import Deployment, DeploymentError
 from mesh_platform.notify.notice import Notice, Recipient
 from mesh_platform.notify.notifier import Notifier, SmtpServer
+from mesh_platform.notify.resource import NotifierResource
 
 from .conftest import column, contract_yaml, free_port, run_mesh
 
@@ -177,7 +178,8 @@ def test_notifications_are_off_without_the_block(lab, receivers):
     lab.add_product("shop", "things", SOURCE, contract_yaml("shop", "things", [column("name", quality=ALLOWED)]))
     defs = lab.definitions("shop")
     assert [s.name for s in defs.sensors] == ["shop_products_on_schedule"]  # no notice sensor ticking for nothing
-    assert not defs.resources["mesh_notifier"].notifier().enabled
+    assert "mesh_notifier" not in defs.resources
+    assert not NotifierResource.of(None).notifier().enabled
     assert not Notifier.of(None).send(Notice("late", "s", "t", None, (Recipient("a@example.com", "a@example.com"),))).delivered
     assert receivers.posts == [] and receivers.mails == []
 

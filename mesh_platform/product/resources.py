@@ -5,7 +5,7 @@
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
-  mesh_notifier NotifierResource      where notices go (the deployment's `notifications`; off when it has none)
+  mesh_notifier NotifierResource      where notices go: only when the deployment configures `notifications`
 
 They show on the Resources page of the Dagster UI with their settings. A domain's
 code location configures them from the environment when its definitions load
@@ -164,7 +164,8 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             secret=dg.EnvVar("MESH_SECRET") if settings.secret else None,
             secret_file=str(settings.secret_file),
         ),
-        NOTIFIER: NotifierResource.of(settings.deployment.notifications),
+        # With the notice sensor that uses it, only when notifications are on: off, nothing is attached.
+        **({NOTIFIER: NotifierResource.of(notices)} if (notices := settings.deployment.notifications) and notices.enabled else {}),
     }
 
 
