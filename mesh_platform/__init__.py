@@ -11,7 +11,7 @@ Public API:
   MeshContext.from_env()                              → the mesh one command or code location works on: settings,
     catalog, glossary, policies, read once and handed down (`context=` of read_product, domain_definitions)
 Platform resources (Dagster): CatalogResource, PortStoreResource, DomainDuckDBResource,
-LandingZoneResource, AccessControlResource.
+LandingZoneResource, AccessControlResource, NotifierResource (notices by webhook and e-mail; off unless configured).
 Recipe types (Dagster components): SourceProduct, SqlProduct, PythonProduct, FilterProduct,
 ProjectionProduct, UnionProduct, JoinProduct, CdcProduct — `recipes.recipe_types()` lists them.
 
@@ -58,6 +58,7 @@ __all__ = [
     "MeshContext",
     "MeshError",
     "MeshSettings",
+    "NotifierResource",
     "PortError",
     "PortStoreResource",
     "Product",
@@ -75,7 +76,7 @@ __all__ = [
     "resolve",
 ]
 
-RESOURCE_TYPES = ("CatalogResource", "PortStoreResource", "DomainDuckDBResource", "LandingZoneResource", "AccessControlResource")
+RESOURCE_TYPES = ("CatalogResource", "PortStoreResource", "DomainDuckDBResource", "LandingZoneResource", "AccessControlResource", "NotifierResource")
 RECIPE_TYPES = (
     "ProductRecipe", "SourceProduct", "SqlProduct", "PythonProduct",
     "FilterProduct", "ProjectionProduct", "UnionProduct", "JoinProduct", "CdcProduct",

@@ -20,6 +20,7 @@ LAYERS = (
     "context",
     "recipes",
     ("product", "scaffold"),
+    "notify",
     "governance",
     ("quality", "lineage"),
     ("catalog", "storage"),

@@ -37,6 +37,7 @@ def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
             else "Python modules of workspace.yaml"
         ),
         "workspace": str(workspace_file(settings)),
+        "notifications": deployment.notifications.described() if deployment.notifications else "off (no notifications: block)",
     }
     typer.echo(yaml.safe_dump(summary, sort_keys=False).rstrip())
     warn_reach(settings)

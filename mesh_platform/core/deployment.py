@@ -29,6 +29,11 @@ is called `local` and needs no file at all.
     landing:                                   # where source files arrive: <uri>/<domain>/…, mirrored before a build
       uri: s3://mesh-raw/prod
       storage_options: {AWS_REGION: eu-west-1}
+    notifications:                             # off when absent: who is told what (README, Notifications)
+      webhook: {url: {env: MESH_WEBHOOK_URL}}  # one JSON POST per notice, Slack-compatible (`text`)
+      smtp: {host: 127.0.0.1, port: 25, sender: mesh@example.com, password: {env: MESH_SMTP_PASSWORD}, username: mesh}
+      warn_days_before_end: 14                 # an agreement's parties are told this many days before it ends
+      allow_remote: true                       # a webhook or SMTP server outside this machine is refused without it
     kubernetes:                                # mesh deploy k8s: values for Dagster's Helm chart
       image: registry.example.com/mesh-domains:1.0.0
       postgres: {host: pg.example.internal, database: dagster, username: dagster}
@@ -90,6 +95,7 @@ STORE_REACH = {
     "port_store": "the ports and the vault (clear personal values) would be sent there",
     "landing": "the source files would be read from there, with the store's credentials",
 }
+NOTICE_REACH = "notices (product names, owners, consumers, check results) would be sent there"
 STORE_TRAFFIC = {"port_store": "the ports and the vault go to", "landing": "source files come from"}
 STORE_VARIABLES = {"port_store": "MESH_PORT_STORE", "landing": "MESH_LANDING"}
 OVERRIDES = ("MESH_POSTGRES_URL", "MESH_MAX_CONCURRENT_RUNS", "MESH_RUNS_PER_DOMAIN", "MESH_PORT_STORE", "MESH_LANDING")
@@ -191,6 +197,57 @@ class Kubernetes(_Settings):
     ))
 
 
+class Webhook(_Settings):
+    url: Value = Field(description="Where each notice is POSTed as JSON (Slack-compatible `text`); {env: NAME} keeps a secret URL off disk.")
+
+
+class Smtp(_Settings):
+    host: str = Field(min_length=1, description="The SMTP server notices are mailed through.")
+    port: Port = 25
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="The From: address of every notice.")
+    username: str | None = Field(None, description="Log in with this user (and password); none: no login.")
+    password: Value | None = Field(None, description="The SMTP password, best as {env: NAME}.")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS before logging in.")
+
+
+class Notifications(_Settings):
+    """Who is told what (the notifier, `notify`): off when the block is absent or names neither endpoint."""
+
+    webhook: Webhook | None = None
+    smtp: Smtp | None = None
+    warn_days_before_end: int = Field(14, ge=0, description="Tell an agreement's parties this many days before it ends.")
+    allow_remote: bool = Field(False, description="Let the webhook or the SMTP server be outside this machine.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.webhook is not None or self.smtp is not None
+
+    def endpoints(self) -> dict[tuple[str, ...], str]:
+        """Where notices go (field path → host), as they stand now; a URL read from an unset variable is left out."""
+        found: dict[tuple[str, ...], str] = {}
+        if self.webhook is not None and (url := resolved(self.webhook.url)):
+            found[("notifications", "webhook", "url")] = urlsplit(url).hostname or ""
+        if self.smtp is not None:
+            found[("notifications", "smtp", "host")] = self.smtp.host
+        return found
+
+    def described(self) -> dict[str, Any]:
+        """The block as `mesh deploy show` prints it: where notices go, never a secret (a webhook URL's path is one)."""
+        said: dict[str, Any] = {"warn_days_before_end": self.warn_days_before_end}
+        if (hook := self.webhook) is not None:
+            url = resolved(hook.url)
+            shown = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/(path hidden)" if url else "(not set)"
+            said["webhook"] = f"{shown} (from ${hook.url.env})" if isinstance(hook.url, FromEnvironment) else shown
+        if (smtp := self.smtp) is not None:
+            said["smtp"] = {"server": f"{smtp.host}:{smtp.port}", "sender": smtp.sender, "starttls": smtp.starttls,
+                            "login": smtp.username or "none", **({"password": _secret_shown(smtp.password)} if smtp.password else {})}
+        return said
+
+
+def _secret_shown(value: Value) -> str:
+    return f"from ${value.env}" if isinstance(value, FromEnvironment) else "(written in the file)"
+
+
 CREDENTIAL_OPTIONS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 PrincipalKey = dict[Literal["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"], Value]
 
@@ -206,6 +263,7 @@ class Deployment(_Settings):
     port_store: StoreSettings | None = None  # None: MESH_HOME/ports and MESH_HOME/vault
     landing: StoreSettings | None = None  # where source files arrive; None: the mesh's own (mesh.yaml's landing)
     kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
+    notifications: Notifications | None = None  # None: nobody is notified of anything
     credentials: dict[str, PrincipalKey] = Field(default_factory=dict, description=(
         "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
         "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
@@ -267,6 +325,7 @@ class Deployment(_Settings):
             ))
         for block, store in (("port_store", self.port_store), ("landing", self.landing)):
             problems += _store_problems(block, store, root) if store else []
+        problems += _notification_problems(self.notifications) if self.notifications else []
         for path, message, fix in problems:
             variable = STORE_VARIABLES.get(path[0]) if path[-1] == "uri" else None
             if document is None or (variable and os.environ.get(variable)):  # the environment's setting, not the file's
@@ -289,6 +348,9 @@ class Deployment(_Settings):
                     plain = ", unencrypted (http)" if urlsplit(url).scheme == "http" else ""
                     said.append(f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
                                 f"outside this machine (allow_remote: true){plain}")
+        for path, host in (self.notifications.endpoints() if self.notifications else {}).items():
+            if not is_loopback(host):
+                said.append(f"{where}{'.'.join(path)}: notices go to {host}, outside this machine (allow_remote: true)")
         return said
 
     def fixed_store_key(self) -> str | None:
@@ -334,6 +396,11 @@ class Deployment(_Settings):
             for key, value in (store.storage_options if store else {}).items():
                 if isinstance(value, FromEnvironment) and value.value() is None:
                     raise MeshError(f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value")
+        notices = self.notifications
+        for field, value in (("webhook.url", notices.webhook.url if notices and notices.webhook else None),
+                             ("smtp.password", notices.smtp.password if notices and notices.smtp else None)):
+            if isinstance(value, FromEnvironment) and value.value() is None:
+                raise MeshError(f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, or remove the setting")
 
     def instance_yaml(self) -> str:
         """The Dagster instance's `dagster.yaml` for this deployment."""
@@ -374,6 +441,20 @@ def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[
         elif not store.allow_remote and not is_loopback(parts.hostname):
             problems.append(((block, "storage_options", key), f"{parts.hostname} is outside this machine: {STORE_REACH[block]}",
                              f"set {block}.allow_remote: true if the store is meant to be there, or use one on 127.0.0.1"))
+    return problems
+
+
+def _notification_problems(notices: Notifications) -> list[tuple[tuple[str, ...], str, str]]:
+    """A webhook that is no http(s) URL; (without allow_remote) a webhook or SMTP server outside this machine."""
+    problems = []
+    if notices.webhook is not None and (url := resolved(notices.webhook.url)):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append((("notifications", "webhook", "url"), "the webhook is not an http(s) URL", "write http(s)://host[:port]/path"))
+    for path, host in notices.endpoints().items():
+        if host and not notices.allow_remote and not is_loopback(host):
+            problems.append((path, f"{host} is outside this machine: {NOTICE_REACH}",
+                             "set notifications.allow_remote: true if it is meant to be there, or use one on 127.0.0.1"))
     return problems
 
 

@@ -5,6 +5,7 @@
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
+  mesh_notifier NotifierResource      where notices go: only when the deployment configures `notifications`
 
 They show on the Resources page of the Dagster UI with their settings. A domain's
 code location configures them from the environment when its definitions load
@@ -33,13 +34,14 @@ from mesh_platform.core.settings import MeshSettings
 from mesh_platform.core.sql_macros import SqlMacros
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.reads import PortReader
+from mesh_platform.notify.resource import NotifierResource
 from mesh_platform.product.retention import Retention
 from mesh_platform.storage.domain_database import DomainWorkspace
 from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import DevPortStore, PortStore
 
-CATALOG, PORTS, DUCKDB, LANDING, ACCESS = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access"
+CATALOG, PORTS, DUCKDB, LANDING, ACCESS, NOTIFIER = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access", "mesh_notifier"
 
 
 class CatalogResource(dg.ConfigurableResource):
@@ -165,6 +167,8 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             secret_file=str(settings.secret_file),
             now=settings.now,
         ),
+        # With the notice sensor that uses it, only when notifications are on: off, nothing is attached.
+        **({NOTIFIER: NotifierResource.of(notices)} if (notices := settings.deployment.notifications) and notices.enabled else {}),
     }
 
 

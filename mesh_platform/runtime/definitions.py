@@ -13,6 +13,7 @@ the catalog holds in another (a copied folder) — becomes a broken product
 that says why and refuses to build, and the domain's other products load as
 usual. The platform adds its resources (configured from the environment, see
 `product.resources`), the sensor that runs the products' automation conditions,
+the sensor that notifies people (`product.notice_sensor`, when the deployment configures notifications),
 and the in-process executor: a domain's products share one DuckDB file and run
 one at a time anyway, so one process per run is all a run needs.
 """
@@ -32,6 +33,7 @@ from mesh_platform.core.settings import repository_of
 from mesh_platform.governance.check import platform_policies
 from mesh_platform.governance.view import MeshView
 from mesh_platform.product.broken import broken_name, broken_product
+from mesh_platform.product.notice_sensor import notice_sensor
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.recipes.validation import load_recipe, recipe_problems
@@ -69,8 +71,13 @@ def domain_definitions(
         description=f"Rebuilds the {domain} domain's products on their contracts' update frequency.",
         run_tags={DOMAIN_TAG: domain},
     )
+    sensors: list[dg.SensorDefinition] = [automation]
+    notifications = settings.deployment.notifications
+    if notifications is not None and notifications.enabled:  # off: no sensor at all, nothing ticking for nothing
+        blocking = [spec.key for d in products for a in d.assets or () if isinstance(a, dg.AssetsDefinition) for spec in a.check_specs if spec.blocking]
+        sensors.append(notice_sensor(domain, view, blocking))
     platform = dg.Definitions(
-        sensors=[automation],
+        sensors=sensors,
         resources={**platform_resources(settings, domain), **(resources or {})},
         executor=dg.in_process_executor,
     )
