@@ -10,11 +10,12 @@ import yaml
 
 from mesh_platform import AccessDeniedError, read_product
 
-from . import test_access
+from . import test_access, test_notify
 from .conftest import run_mesh
 from .test_access import keyed_hash
 
 crm = test_access.crm  # the fixture: crm's people (public), partners (restricted to shop) and notes (internal), built
+receivers = test_notify.receivers  # the fixture: a webhook and an SMTP server on 127.0.0.1, and what each received
 
 TODAY = dt.date.today()
 
@@ -247,3 +248,82 @@ def test_a_consumer_s_sql_sees_only_the_columns_its_agreement_covers(crm):
     assert problems and all("mesh://ads/note_names" in line for line in problems), checked.stdout
     assert any('"name"' in line or "name" in line for line in problems)
     assert crm.materialize("ads", "note_cities").success
+
+
+@pytest.mark.slow
+def test_planning_asks_customers_approves_the_end_passes_and_everyone_concerned_is_told(mesh_copy, receivers, monkeypatch):
+    """The issue's end-to-end case on the demo mesh: request → approval → clear e-mails → warned → ended and denied;
+    a webhook and an SMTP server on 127.0.0.1 receive each notice, each to the right people."""
+    import os
+
+    import dagster as dg
+
+    from mesh_platform.context import MeshContext
+    from mesh_platform.runtime.definitions import domain_definitions
+
+    for name, value in mesh_copy.env.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    for name in ("MESH_GLOSSARY", "MESH_LANDING", "DAGSTER_HOME", "MESH_NOW"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEMO_WEBHOOK", receivers.webhook_url)
+    test_notify.deploy(mesh_copy.root, "notify", f"notifications:\n  webhook: {{url: {{env: DEMO_WEBHOOK}}}}\n"
+                                     f"  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, sender: mesh@example.com}}\n  warn_days_before_end: 7\n")
+    monkeypatch.setenv("MESH_ENV", "notify")
+    end = TODAY + dt.timedelta(days=30)
+
+    def at(day: dt.date) -> None:
+        monkeypatch.setenv("MESH_NOW", f"{day}T09:00:00+00:00")
+
+    def told(count: int) -> dict:
+        receivers.wait(count, count)
+        assert len(receivers.posts) == count and len(receivers.mails) == count, (receivers.posts, receivers.mails)
+        post, (to, mail) = receivers.posts[-1], receivers.mails[-1]
+        names = [r["name"] for r in post["mesh"]["recipients"]]
+        return {"kind": post["mesh"]["kind"], "names": names, "to": set(to), "subject": mail["Subject"], "text": post["text"]}
+
+    def tick(cursor: str | None) -> str | None:
+        """One evaluation of customers' notice sensor, as the daemon runs it, on the mesh's clock now."""
+        context = MeshContext.from_env(root=mesh_copy.root)
+        defs = domain_definitions(mesh_copy.root / "domains" / "customers" / "definitions.py", context=context)
+        [sensor] = [s for s in defs.sensors if s.name == "customers_notices"]
+        with dg.DagsterInstance.from_config(str(context.settings.ensure_dagster_home())) as instance:
+            return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources)).cursor
+
+    customers = {"team:customers", "chen.li@example.com"}
+    planning = {"team:planning", "george.sato@example.com"}
+    requested = json.loads(run_mesh("access", "request", "mesh://customers/profiles", "--as", "planning", "--clear", "email",
+                                    "--until", end.isoformat(), "--purpose", "Invite Japanese customers to the forecast survey",
+                                    "--json", check=True).stdout)
+    notice = told(1)
+    assert notice["kind"] == "access-requested" and customers <= set(notice["names"]) and not planning & set(notice["names"])
+    assert "chen.li@example.com" in notice["to"] and f"mesh access approve {requested['id']}" in notice["text"]
+
+    run_mesh("access", "approve", requested["id"], "--as", "customers", check=True)
+    notice = told(2)
+    assert notice["kind"] == "access-approved" and planning <= set(notice["names"]) and not customers & set(notice["names"])
+    assert "george.sato@example.com" in notice["to"] and notice["subject"] == "[mesh] mesh://customers/profiles: your request was approved"
+
+    emails = read_product("mesh://customers/profiles", consumer="planning")["email"].dropna()
+    assert len(emails) > 0 and emails.str.contains("@").all()
+
+    cursor = tick(None)
+    assert len(receivers.posts) == 2  # 30 days left: nothing to say yet
+    at(end - dt.timedelta(days=7))
+    warned = run_mesh("check", check=True).stdout
+    assert f"agreement {requested['id']} (planning reads mesh://customers/profiles) ends on {end}, in 7 days" in warned
+    cursor = tick(cursor)
+    notice = told(3)
+    assert notice["kind"] == "agreement-ending" and (customers | planning) <= set(notice["names"])
+    assert {"chen.li@example.com", "george.sato@example.com"} <= notice["to"]
+    cursor = tick(cursor)
+    assert len(receivers.posts) == 3  # told once
+
+    at(end + dt.timedelta(days=1))
+    with pytest.raises(AccessDeniedError, match=f"its agreement {requested['id']} ended on {end}"):
+        read_product("mesh://customers/profiles", consumer="planning")
+    cursor = tick(cursor)
+    notice = told(4)
+    assert notice["kind"] == "agreement-ended" and (customers | planning) <= set(notice["names"])
+    tick(cursor)
+    assert len(receivers.posts) == 4 and len(receivers.mails) == 4

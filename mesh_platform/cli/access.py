@@ -73,12 +73,17 @@ def request_command(
     consumer = _acting(context, as_principal)
     asked = AccessRequest(Address.parse(product), consumer, purpose, _split(columns), _split(clear), _day(until, "--until"))
     agreement = request_access(context.catalog, context.view.readers, asked, _person(), context.settings.clock.now())
+    from mesh_platform.notify.notices import access_requested
+
+    told = _tell(context, access_requested(agreement, context.catalog.product(agreement.product), context.view))
     if as_json:
-        print_json(agreement.to_json(context.settings.clock.today()))
+        print_json(agreement.to_json(context.settings.clock.today()) | {"notified": told})
         return
     if quiet:
         typer.echo(agreement.id)
         return
+    if told:
+        typer.echo(f"told: {told}", err=True)
     owners = ", ".join(context.catalog.product(agreement.product).contract.owners)
     typer.echo(f"requested {agreement.id}: {consumer} reads {agreement.product} ({_scope(agreement)}) — {agreement.file}")
     typer.echo(f"its owner ({owners}) approves it with: mesh access approve {agreement.id}")
@@ -169,14 +174,27 @@ def revoke_command(
 
 
 def _decided(context, agreement, as_json: bool, said: str) -> None:
+    from mesh_platform.notify.notices import access_decided
+
+    told = _tell(context, access_decided(agreement, context.view)) if agreement.status in ("active", "denied") else None
     if as_json:
         rendered = _render_store_policies(context.settings)
-        print_json(agreement.to_json(context.settings.clock.today()) | {"store_policies": rendered})
+        print_json(agreement.to_json(context.settings.clock.today()) | {"store_policies": rendered, "notified": told})
         return
     typer.echo(said)
+    if told:
+        typer.echo(f"told: {told}")
     if rendered := _render_store_policies(context.settings):
         typer.echo(f"re-rendered the store policies ({rendered}); the store enforces them once applied: "
                    f"mesh --env {context.settings.deployment.name} deploy access --apply")
+
+
+def _tell(context, notice) -> str | None:
+    """Send `notice` where the deployment's `notifications` say (off: nothing); what became of it, in a line."""
+    from mesh_platform.notify.notifier import Notifier
+
+    notifier = Notifier.of(context.settings.deployment.notifications)
+    return notifier.send(notice).describe() if notifier.enabled else None
 
 
 def _acting(context, as_principal: str | None) -> str:

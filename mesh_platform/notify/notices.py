@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mesh_platform.notify.notice import Notice
-from mesh_platform.notify.recipients import consumers_of, owners_of, recipients_of_consumers, unique
+from mesh_platform.notify.notice import Notice, Recipient
+from mesh_platform.notify.recipients import consumers_of, owners_of, recipients_of, recipients_of_consumers, unique
 
 if TYPE_CHECKING:
+    from mesh_platform.catalog.agreements import Agreement
     from mesh_platform.catalog.catalog import Product
     from mesh_platform.contract.model import Contract
     from mesh_platform.governance.view import MeshView
@@ -65,3 +66,65 @@ def breaking_change(product: Product, old: Contract, new: Contract, impact: Diff
          "served_until": served_until.isoformat() if served_until else None, "consumers": [str(a) for a in readers],
          "changes": [{"message": i.change.message, "column": i.change.column, "read_by": [r.to_json() for r in i.readers]} for i in broken]},
     )
+
+
+# Usage agreements (`governance.agreements`): the owner told of a request, the requester of the decision, both of the end.
+
+
+def access_requested(agreement: Agreement, product: Product, view: MeshView) -> Notice:
+    """`agreement` was filed: the product's owners decide it."""
+    text = (f"{agreement.consumer} asks to read {agreement.product} ({_scope(agreement)}) {_until(agreement)}, "
+            f"for: {agreement.purpose}. Requested by {agreement.requested_by}. Decide it: mesh access approve {agreement.id} "
+            f"--as {product.address.domain}, or mesh access deny {agreement.id} --as {product.address.domain} --note \"why\".")
+    return Notice("access-requested", f"{agreement.consumer} asks for {agreement.product}", text, str(agreement.product),
+                  owners_of(product.contract), _agreement_data(agreement))
+
+
+def access_decided(agreement: Agreement, view: MeshView) -> Notice:
+    """`agreement` was approved or denied: the requester is told."""
+    approved = agreement.status == "active"
+    what = "approved" if approved else "denied"
+    text = (f"Your request {agreement.id} to read {agreement.product} ({_scope(agreement)}) was {what} by {agreement.decided_by}"
+            + (f": {agreement.note}" if agreement.note else "") + "."
+            + (f" It is in force from {agreement.start} {_until(agreement)}." if approved else ""))
+    return Notice("access-approved" if approved else "access-denied", f"{agreement.product}: your request was {what}", text,
+                  str(agreement.product), requester_of(agreement, view), _agreement_data(agreement))
+
+
+def agreement_ending(agreement: Agreement, product: Product, view: MeshView, today: dt.date) -> Notice:
+    """`agreement` ends soon: its consumer and the product's owners are told, so it is renewed or let go on purpose."""
+    days = agreement.days_left(today)
+    text = (f"Agreement {agreement.id} ({agreement.consumer} reads {agreement.product}, {_scope(agreement)}) ends on {agreement.end}, "
+            f"in {days} day{'s' if days != 1 else ''}. To renew it: mesh access request {agreement.product} --as {agreement.consumer} "
+            f"--purpose \"{agreement.purpose}\" --until YYYY-MM-DD.")
+    return Notice("agreement-ending", f"{agreement.id} ends on {agreement.end}", text, str(agreement.product),
+                  unique([*requester_of(agreement, view), *owners_of(product.contract)]), _agreement_data(agreement) | {"days_left": days})
+
+
+def agreement_ended(agreement: Agreement, product: Product, view: MeshView) -> Notice:
+    """`agreement` has ended: its consumer's reads under it are denied now; both sides are told."""
+    text = (f"Agreement {agreement.id} ({agreement.consumer} reads {agreement.product}) ended on {agreement.end}: reads under it are "
+            f"denied. Renew it with mesh access request, or take its grant out of the contract: mesh access revoke {agreement.id}.")
+    return Notice("agreement-ended", f"{agreement.id} ended on {agreement.end}", text, str(agreement.product),
+                  unique([*requester_of(agreement, view), *owners_of(product.contract)]), _agreement_data(agreement))
+
+
+def requester_of(agreement: Agreement, view: MeshView) -> tuple[Recipient, ...]:
+    """Whom to tell for the asking side: the person who asked (when an e-mail address), then the consumer's contacts."""
+    person = (Recipient(agreement.requested_by, agreement.requested_by),) if "@" in agreement.requested_by else ()
+    return unique([*person, *recipients_of(agreement.consumer, view)])
+
+
+def _agreement_data(agreement: Agreement) -> dict:
+    return {"agreement": agreement.id, "consumer": agreement.consumer, "purpose": agreement.purpose, "columns": list(agreement.columns),
+            "clear": list(agreement.clear), "start": agreement.start.isoformat(), "end": agreement.end.isoformat() if agreement.end else None,
+            "status": agreement.status, "requested_by": agreement.requested_by, "decided_by": agreement.decided_by}
+
+
+def _scope(agreement: Agreement) -> str:
+    columns = ", ".join(agreement.columns) if agreement.columns else "every column"
+    return columns + (f"; in clear: {', '.join(agreement.clear)}" if agreement.clear else "")
+
+
+def _until(agreement: Agreement) -> str:
+    return f"until {agreement.end}" if agreement.end else "with no end date"

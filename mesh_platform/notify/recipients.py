@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
     from mesh_platform.governance.view import MeshView
 
 # Why a consumer counts: it reads the product as an input (and so in its column lineage), checks a foreign key
-# against it, or is named in its `consumers` (a restricted product's grant). Agreements will add their own reason.
-ConsumerReason = Literal["input", "relationship", "consumers"]
+# against it, is named in its `consumers` (a restricted product's grant), or reads it under a usage agreement in force.
+ConsumerReason = Literal["input", "relationship", "consumers", "agreement"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class Consumer:
 
 def consumers_of(product: Product, view: MeshView) -> tuple[Consumer, ...]:
     """Every consumer of `product` the mesh knows of today: the products reading it (inputs, hence column lineage), the
-    products checking a foreign key against it, and the principals its contract's `consumers` names. One place to
-    extend when usage agreements are edges of the mesh too."""
+    products checking a foreign key against it, the principals its contract's `consumers` names, and those reading it
+    under a usage agreement in force (agreements are edges of the mesh, beside lineage)."""
     address = product.address.unversioned()
     found: list[Consumer] = [Consumer(p.address.domain, p.address, "input") for p in view.catalog.downstream(product)]
     reading = {c.product for c in found}
@@ -41,6 +42,12 @@ def consumers_of(product: Product, view: MeshView) -> tuple[Consumer, ...]:
         ):
             found.append(Consumer(other.address.domain, other.address, "relationship"))
     found += [Consumer(name, None, "consumers") for name in product.contract.consumers]
+    today = dt.datetime.now(dt.UTC).date()
+    named = {c.principal for c in found if c.product is None}
+    for agreement in view.catalog.agreements.of(address):
+        if agreement.in_force(today) and agreement.consumer not in named:
+            named.add(agreement.consumer)
+            found.append(Consumer(agreement.consumer, None, "agreement"))
     return tuple(found)
 
 

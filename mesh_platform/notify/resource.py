@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import dagster as dg
 from pydantic import Field
 
+from mesh_platform.core.clock import Clock
 from mesh_platform.core.deployment import FromEnvironment, Notifications, Value
 from mesh_platform.notify.notifier import Notifier, SmtpServer
 
@@ -22,12 +24,13 @@ class NotifierResource(dg.ConfigurableResource):
     smtp_password: str | None = Field(default=None, description="Its password (an EnvVar when read from the environment).")
     smtp_starttls: bool = Field(default=False, description="STARTTLS before logging in.")
     warn_days_before_end: int = Field(default=14, description="Days before an agreement ends that its parties are told.")
+    now: str | None = Field(default=None, description="The time agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock.")
 
     @classmethod
-    def of(cls, settings: Notifications | None) -> NotifierResource:
-        """The resource a deployment's `notifications` block describes (None: off)."""
+    def of(cls, settings: Notifications | None, now: str | None = None) -> NotifierResource:
+        """The resource a deployment's `notifications` block describes (None: off); `now`: the mesh's clock (MESH_NOW)."""
         if settings is None:
-            return cls()
+            return cls(now=now)
         smtp = settings.smtp
         return cls(
             webhook_url=_dagster_value(settings.webhook.url) if settings.webhook else None,
@@ -38,7 +41,12 @@ class NotifierResource(dg.ConfigurableResource):
             smtp_password=_dagster_value(smtp.password) if smtp and smtp.password else None,
             smtp_starttls=smtp.starttls if smtp else False,
             warn_days_before_end=settings.warn_days_before_end,
+            now=now,
         )
+
+    def today(self) -> dt.date:
+        """The day agreements are judged on: the mesh's clock."""
+        return Clock.at(self.now).today()
 
     def notifier(self, logger: logging.Logger | logging.LoggerAdapter | None = None) -> Notifier:
         """The notifier these settings describe, logging to `logger` (a sensor's or a run's log)."""

@@ -41,7 +41,8 @@ def notice_sensor(domain: str, view: MeshView, blocking_checks: Sequence[dg.Asse
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Tells the owners and consumers of the {domain} domain's products when a blocking check fails or a "
-        "product is late (once per failure), and the consumers reading what a new major version breaks.",
+        "product is late (once per failure), the consumers reading what a new major version breaks, and both sides of an "
+        "agreement before it ends and when it has ended.",
     )
     def _notices(context: dg.SensorEvaluationContext, mesh_notifier: NotifierResource, mesh_ports: PortStoreResource) -> dg.SensorResult:
         incidents = Incidents.parse(context.cursor)
@@ -50,6 +51,7 @@ def notice_sensor(domain: str, view: MeshView, blocking_checks: Sequence[dg.Asse
             *failed_checks(instance, incidents, blocking_checks, products, view),
             *late_products(instance, incidents, products, view),
             *breaking_changes(instance, incidents, products, mesh_ports.store().published, view),
+            *agreement_ends(incidents, products, view, mesh_notifier.today(), mesh_notifier.warn_days_before_end),
         ]
         notifier = mesh_notifier.notifier(context.log)
         said = [notifier.send(notice).describe() for notice in found]
@@ -92,6 +94,18 @@ def late_products(instance: dg.DagsterInstance, incidents: Incidents, products: 
         product = products[tuple(key.path)]
         if incidents.freshness_evaluated(str(product.address), state == "FAIL"):
             yield notices.late(product, record.updated_at, view)
+
+
+def agreement_ends(incidents: Incidents, products: dict[tuple, Product], view: MeshView, today: dt.date, warn_days: int) -> Iterator[Notice]:
+    """The agreements on the domain's products that end within `warn_days` (told once) and that have ended (told once):
+    to their consumer and the product's owners."""
+    for product in products.values():
+        for agreement in view.catalog.agreements.of(product.address):
+            state, left = agreement.state(today), agreement.days_left(today)
+            if state == "active" and left is not None and left <= warn_days and incidents.agreement_told(agreement.id, "ending"):
+                yield notices.agreement_ending(agreement, product, view, today)
+            elif state == "ended" and incidents.agreement_told(agreement.id, "ended"):
+                yield notices.agreement_ended(agreement, product, view)
 
 
 def breaking_changes(

@@ -168,7 +168,7 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             now=settings.now,
         ),
         # With the notice sensor that uses it, only when notifications are on: off, nothing is attached.
-        **({NOTIFIER: NotifierResource.of(notices)} if (notices := settings.deployment.notifications) and notices.enabled else {}),
+        **({NOTIFIER: NotifierResource.of(notices, settings.now)} if (notices := settings.deployment.notifications) and notices.enabled else {}),
     }
 
 
