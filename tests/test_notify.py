@@ -276,6 +276,12 @@ def test_a_new_major_tells_exactly_the_consumers_reading_the_changed_columns(lab
     lab.add_product("web", "ids", sql("mesh://shop/things@v1 as things", "SELECT id FROM things"),
                     contract_yaml("web", "ids", [column("id", "integer")], team=team("web")))
     lab.land("shop", "things.csv", "id,name\n1,anvil\n2,bucket\n")
+    lab.add_domain("ads")  # reads shop/things under agreements only: ads the names, web the ids
+    lab.add_product("ads", "notes", SOURCE, contract_yaml("ads", "notes", [column("id", "integer")], team=team("ads")))
+    for reader, columns in (("ads", "id,name"), ("web", "id")):
+        agreement = run_mesh("access", "request", "mesh://shop/things", "--as", reader, "--columns", columns, "--purpose", "labels", "-q",
+                             cwd=lab.root, check=True).stdout.strip()
+        run_mesh("access", "approve", agreement, "--as", "shop", cwd=lab.root, check=True)
     notifications_on(lab, monkeypatch, receivers)
     assert lab.materialize("shop").success
     cursor, said = tick(lab, "shop", None)
@@ -293,11 +299,13 @@ def test_a_new_major_tells_exactly_the_consumers_reading_the_changed_columns(lab
     [post] = receivers.posts
     mesh = post["mesh"]
     assert mesh["kind"] == "breaking-change" and mesh["product"] == "mesh://shop/things"
-    assert [r["name"] for r in mesh["recipients"]] == ["team:crm", "crm-owner@example.com"]  # web/ids reads only `id`
+    # web/ids reads only `id`, and so does web's agreement; ads' agreement covers `name`.
+    assert [r["name"] for r in mesh["recipients"]] == ["team:crm", "crm-owner@example.com", "team:ads", "ads-owner@example.com"]
     assert mesh["data"]["consumers"] == ["mesh://crm/labels"] and mesh["data"]["served_until"] == until.isoformat()
+    assert mesh["data"]["agreements"] == ["ads"]
     assert f"mesh://shop/things@v1 (1.0.0) stays served until {until.isoformat()}" in post["text"]
     [(to, _)] = receivers.mails
-    assert to == ("crm-owner@example.com",)
+    assert to == ("crm-owner@example.com", "ads-owner@example.com")
 
     assert lab.materialize("shop", "things").success  # the next build of v2 is no news
     cursor, said = tick(lab, "shop", cursor)

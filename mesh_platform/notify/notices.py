@@ -51,7 +51,12 @@ def breaking_change(product: Product, old: Contract, new: Contract, impact: Diff
     date the previous major stops being served. None when no consumer reads what the breaking changes change."""
     broken = [i for i in impact.impacts if i.change.breaking and i.readers]
     readers = list(dict.fromkeys(r.address for i in broken for r in i.readers))
-    if not readers:
+    # Principals reading it under an agreement in force whose columns include what a breaking change changes.
+    changed = [i.change.column for i in impact.impacts if i.change.breaking]
+    today = dt.datetime.now(dt.UTC).date()
+    agreed = list(dict.fromkeys(a.consumer for a in view.catalog.agreements.of(product.address)
+                                if a.in_force(today) and any(c is None or a.covers(c) for c in changed)))
+    if not readers and not agreed:
         return None
     address = product.address
     previous = address.at_major(old.major)
@@ -59,11 +64,13 @@ def breaking_change(product: Product, old: Contract, new: Contract, impact: Diff
     lines = [f"- {i.change.message} → read by {', '.join(str(r) for r in i.readers)}" for i in broken]
     text = (f"{address} {new.version} is published as {address.at_major(new.major)}, with changes that break what you read. "
             f"{previous} ({old.version}) stays served {until}: move your products to the new major before then.\n" + "\n".join(lines))
-    recipients = unique(r for a in readers if (reader := view.find(a)) is not None for r in owners_of(reader.contract))
+    recipients = unique([*(r for a in readers if (reader := view.find(a)) is not None for r in owners_of(reader.contract)),
+                         *(r for principal in agreed for r in recipients_of(principal, view))])
     return Notice(
         "breaking-change", f"{address} {new.version}: breaking changes you read", text, str(address), recipients,
         {"old_version": old.version, "new_version": new.version, "previous_major": str(previous),
          "served_until": served_until.isoformat() if served_until else None, "consumers": [str(a) for a in readers],
+         "agreements": agreed,
          "changes": [{"message": i.change.message, "column": i.change.column, "read_by": [r.to_json() for r in i.readers]} for i in broken]},
     )
 
