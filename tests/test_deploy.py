@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
 
 import dagster as dg
@@ -285,6 +286,52 @@ def test_runs_launched_through_the_webserver_go_through_the_queue_to_the_domains
     status = mesh_process("--env", "onebox", "status", "--json")
     assert json.loads(status.stdout)["healthy"] is True
     assert postgres.query(f"grpc_{lab.package}", "SELECT count(*) FROM runs")[0][0] == 3
+
+
+@pytest.mark.slow
+def test_mesh_materialize_submits_runs_to_the_instance_queued_and_launched_by_it_one_per_domain(onebox, lab):
+    """With code servers, mesh materialize submits its runs as the UI does: queued, launched by the daemon on each
+    domain's code server, never executed in the command's own processes, one run of a domain in progress at a time."""
+    settings = MeshSettings.from_env()
+    command = [sys.executable, "-m", "mesh_platform.cli.main", "--env", "onebox", "materialize",
+               "mesh://shop/items", "mesh://shop/totals", "mesh://crm/items"]
+    cli = subprocess.Popen(command, env={**os.environ, "MESH_UI_PORT": str(onebox.port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    in_cli, in_servers = set(), set()  # the command lines seen under the command, and under the code servers, while it ran
+    while cli.poll() is None:
+        in_cli |= {" ".join(p.cmdline()) for p in process_tree(cli.pid)[1:] if _alive(p)}
+        in_servers |= {" ".join(p.cmdline()) for s in onebox.servers.values() for p in process_tree(s.pid)[1:] if _alive(p)}
+        time.sleep(0.1)
+    printed = cli.stdout.read()
+    assert cli.returncode == 0 and "materialized 3 products" in printed, printed
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        records = [r for r in instance.get_run_records() if r.dagster_run.tags.get("mesh/launched_by") == "mesh materialize"]
+        assert sorted(r.dagster_run.tags["dagster/code_location"] for r in records) == ["crm", "shop"]  # one run per domain batch
+        # Each run's process (which tails its compute logs, under storage/<run id>/) ran under a code server, none under the command.
+        run_ids = [r.dagster_run.run_id for r in records]
+        assert all(any(f"/{run_id}/" in c for c in in_servers) for run_id in run_ids), "\n".join(sorted(in_servers))
+        assert not [c for c in in_cli if "domain_run" in c or any(run_id in c for run_id in run_ids)], in_cli
+        for record in records:
+            kinds = [e.dagster_event.event_type for e in instance.all_logs(record.dagster_run.run_id) if e.dagster_event]
+            assert dg.DagsterEventType.RUN_ENQUEUED in kinds, [k.value for k in kinds]  # the instance's queue
+            assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    # Three commands at once, two of them shop's: the queue holds one shop run until the other has ended.
+    at_once = [subprocess.Popen([*command[:6], address], env={**os.environ, "MESH_UI_PORT": str(onebox.port)},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for address in ("mesh://shop/items", "mesh://shop/totals", "mesh://crm/items")]
+    for each in at_once:
+        said, _ = each.communicate(timeout=600)
+        assert each.returncode == 0 and "materialized 1 product" in said, said
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+        shop = sorted((r for r in instance.get_run_records() if r.dagster_run.tags.get("dagster/code_location") == "shop"
+                       and r.dagster_run.tags.get("mesh/launched_by") == "mesh materialize"), key=lambda r: r.start_time)
+    assert len(shop) == 3 and all(later.start_time >= earlier.end_time for earlier, later in zip(shop, shop[1:]))  # per_domain: 1
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 @pytest.mark.slow

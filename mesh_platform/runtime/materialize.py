@@ -318,6 +318,8 @@ class _Materialization:
         batch = Batch(batch.domain, runnable, batch.partitions)
         self.notify("batch", batch)
         # A broken product folder is a broken product of its code location: the domain's others run.
+        if self.settings.deployment.code_servers is not None:  # the domains run in code servers: their runs go through the instance
+            return _SubmittedBatch(self.settings, batch, self.notify)
         return _RunningBatch(self.settings, self.catalog, batch, self.notify)
 
 
@@ -374,6 +376,68 @@ class _RunningBatch:
             if outcome.address not in self.watcher.reported:
                 self.notify("outcome", outcome)
         return outcomes
+
+
+class _SubmittedBatch:
+    """One batch's run submitted to the instance as the UI's Materialize button submits it — through the webserver's
+    GraphQL API to the domain's code location, into the run coordinator's queue (its per-domain limits), launched by
+    the configured launcher (on the domain's code server, or as a Kubernetes pod) — and followed by its run id."""
+
+    def __init__(self, settings: MeshSettings, batch: Batch, notify: ProgressCallback):
+        from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+        from mesh_platform.product.run_tags import DOMAIN_TAG
+        from mesh_platform.runtime.domain_run import RANGE_END_TAG, RANGE_START_TAG
+        from mesh_platform.runtime.ui import webserver_address
+
+        self.batch, self.notify = batch, notify
+        self.batch_id = uuid.uuid4().hex
+        self.watcher: _RunWatcher | None = None
+        self.problem: str | None = None
+        tags = {BATCH_TAG: self.batch_id, LAUNCHED_BY_TAG: "mesh materialize", DOMAIN_TAG: batch.domain}
+        if batch.partitions is not None:
+            tags |= {RANGE_START_TAG: batch.partitions[0], RANGE_END_TAG: batch.partitions[1]}
+        host, port = webserver_address(settings)
+        try:
+            client = DagsterGraphQLClient(host, port_number=port, timeout=60)
+            self.run_id: str | None = client.submit_job_execution(
+                "__ASSET_JOB", repository_location_name=batch.domain, repository_name="__repository__", tags=tags,
+                asset_selection=[p.address.asset_key_path for p in batch.products],
+            )
+        except (DagsterGraphQLClientError, OSError) as error:  # the client wraps transport errors; a refused connection too
+            self.run_id = None
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            self.problem = (f"the webserver at http://{host}:{port} did not take the run ({first}): in this deployment runs go "
+                            f"through it and the daemon's queue — start them (mesh --env {settings.deployment.name} ui, mesh daemon), "
+                            "or set MESH_UI_PORT to where it listens")
+
+    def poll(self, instance: dg.DagsterInstance) -> bool:
+        """Follow the run's events; whether it has ended (or was never taken)."""
+        if self.run_id is None:
+            return True
+        self.watcher = self.watcher or _RunWatcher(instance, self.batch, self.batch_id, self.notify)
+        run = instance.get_run_by_id(self.run_id)
+        ended = run is None or run.is_finished
+        self.watcher.poll()  # after the status: an ended run's last events are read
+        return ended
+
+    def finish(self) -> list[ProductOutcome]:
+        if self.watcher is None or self.problem is not None:
+            outcomes = [ProductOutcome(p.address, "failed", f"not run: {self.problem}") for p in self.batch.products]
+        else:
+            outcomes = self.watcher.outcomes(0, self._run_failure())
+        for outcome in outcomes:
+            if self.watcher is None or outcome.address not in self.watcher.reported:
+                self.notify("outcome", outcome)
+        return outcomes
+
+    def _run_failure(self) -> str | None:
+        """Why the run failed before its steps did (its code server unreachable, a launch refused), if it did."""
+        import dagster as dg
+
+        assert self.watcher is not None and self.run_id is not None
+        records = self.watcher.instance.get_records_for_run(self.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        return records[-1].event_log_entry.message if records else None
 
 
 class _RunWatcher:
@@ -437,7 +501,7 @@ class _RunWatcher:
         runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch_id}), limit=1)
         return runs[0].run_id if runs else None
 
-    def outcomes(self, exit_code: int) -> list[ProductOutcome]:
+    def outcomes(self, exit_code: int, run_failure: str | None = None) -> list[ProductOutcome]:
         result = []
         failed_here = [o.address for o in self.results.values() if o.status == "failed"]
         for product in self.batch.products:
@@ -447,6 +511,7 @@ class _RunWatcher:
                 reason = (
                     f"not run: an input failed ({', '.join(map(str, failed_here))})" if failed_here
                     else f"not run: the run's process ended before it (killed by signal {-exit_code})" if exit_code < 0
+                    else f"not run: the run failed: {run_failure}" if run_failure
                     else "not run: the run ended early"
                 )
                 result.append(ProductOutcome(product.address, "skipped", reason, run_id=self.run_id))

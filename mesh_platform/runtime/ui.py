@@ -29,6 +29,12 @@ def ui_port() -> int:
     return int(os.environ.get("MESH_UI_PORT", DEFAULT_PORT))
 
 
+def webserver_address(settings: MeshSettings) -> tuple[str, int]:
+    """Where the deployment's webserver listens, for commands that submit runs through it: 127.0.0.1 and `mesh ui`'s
+    port (MESH_UI_PORT, default 3000)."""
+    return HOST, ui_port()
+
+
 def production_shape(settings: MeshSettings) -> bool:
     """Whether the deployment runs the webserver and the daemon as services of their own (not `dagster dev`)."""
     return settings.deployment.uses_postgres or settings.deployment.code_servers is not None
