@@ -3,7 +3,9 @@
 A Dagster run belongs to one code location, and each domain is one. So the
 selection is split into batches — the products of one domain — run in
 dependency order, each in its own process (`runtime.domain_run`) against the
-instance in `MESH_HOME/dagster`. Domains that do not read each other run side by
+instance in `MESH_HOME/dagster`; in a deployment with code servers, each is
+submitted to the instance instead, as the UI submits a run (`_SubmittedBatch`:
+the queue, the daemon, the domain's code server), and followed the same way. Domains that do not read each other run side by
 side (at most one run per core): a run starts as soon as the runs it reads from
 have ended. Each run carries a tag with its batch id; progress is read from that
 run's event log while it goes. A failed product stops only what depends on it;
