@@ -4,3 +4,7 @@
 # runs launched through a code location (the UI, sensors, backfills): `mesh materialize` runs execute in
 # process and carry none.
 DOMAIN_TAG = "mesh/domain"
+
+# Dagster's tags of a run building a range of partitions, as a single-run backfill sets them (Dagster exports no
+# public constant for them): `mesh materialize` sets them on the runs it executes and on those it submits.
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -21,16 +21,12 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from mesh_platform.product.run_tags import DOMAIN_TAG
+from mesh_platform.product.run_tags import DOMAIN_TAG, RANGE_END_TAG, RANGE_START_TAG
 from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
 from mesh_platform.runtime.recovery import HOST_TAG
 
 if TYPE_CHECKING:
     import dagster as dg
-
-# Dagster's tags of a run building a range of partitions, as a single-run backfill sets them
-# (Dagster exports no public constant for them).
-RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def load_definitions(module: str) -> dg.Definitions:

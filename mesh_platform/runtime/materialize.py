@@ -388,8 +388,7 @@ class _SubmittedBatch:
     def __init__(self, settings: MeshSettings, batch: Batch, notify: ProgressCallback):
         from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-        from mesh_platform.product.run_tags import DOMAIN_TAG
-        from mesh_platform.runtime.domain_run import RANGE_END_TAG, RANGE_START_TAG
+        from mesh_platform.product.run_tags import DOMAIN_TAG, RANGE_END_TAG, RANGE_START_TAG
         from mesh_platform.runtime.ui import webserver_address
 
         self.batch, self.notify = batch, notify
