@@ -35,11 +35,10 @@ from .conftest import REPO, column, contract_yaml, free_port, graphql
 from .onebox import Onebox, process_tree, wait_for
 from .postgres_server import USER
 from .s3_server import REGION
+from .test_store_access import DENIED, denied
 
 pytestmark = pytest.mark.slow
 
-
-DENIED = ("AccessDenied", "403")
 
 # A planning product whose Python reads customers' clear e-mails straight from the bucket (Python recipes are not
 # sandboxed) with the key its process holds: planning's own, which the store refuses them.
@@ -124,15 +123,6 @@ def holding_key_of(principal: str) -> Iterator[dict[str, str]]:
         yield key
     finally:
         os.environ.update(before)
-
-
-def denied(call) -> str:
-    """What the store said refusing `call`."""
-    with pytest.raises(Exception) as error:
-        call()
-    text = str(error.value)
-    assert any(word in text for word in DENIED), text
-    return text
 
 
 def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_domain_with_its_own_key(production, postgres, iam_s3):

@@ -84,6 +84,12 @@ class Agreement:
     def covers(self, column: str) -> bool:
         return not self.columns or column in self.columns
 
+    @property
+    def scope(self) -> str:
+        """What it covers, in words: its columns (or every column), and those in clear."""
+        columns = ", ".join(self.columns) if self.columns else "every column"
+        return columns + (f"; in clear: {', '.join(self.clear)}" if self.clear else "")
+
     def to_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "id": self.id, "product": str(self.product), "consumer": self.consumer, "purpose": self.purpose,

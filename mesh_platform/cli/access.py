@@ -85,7 +85,7 @@ def request_command(
     if told:
         typer.echo(f"told: {told}", err=True)
     owners = ", ".join(context.catalog.product(agreement.product).contract.owners)
-    typer.echo(f"requested {agreement.id}: {consumer} reads {agreement.product} ({_scope(agreement)}) — {agreement.file}")
+    typer.echo(f"requested {agreement.id}: {consumer} reads {agreement.product} ({agreement.scope}) — {agreement.file}")
     typer.echo(f"its owner ({owners}) approves it with: mesh access approve {agreement.id}")
 
 
@@ -116,7 +116,7 @@ def requests_command(
         typer.echo("no request waits" if not every else "no agreement yet")
         return
     print_table(["id", "state", "consumer", "product", "purpose", "columns", "until", "requested by", "age"],
-                [[a.id, a.state(today), a.consumer, str(a.product), a.purpose, _scope(a), a.end or "-", a.requested_by,
+                [[a.id, a.state(today), a.consumer, str(a.product), a.purpose, a.scope, a.end or "-", a.requested_by,
                   f"{(today - a.requested_at.date()).days}d"] for a in found])
 
 
@@ -136,7 +136,7 @@ def approve_command(
     context = mesh_context(ctx)
     owner = _acting(context, as_principal)
     agreement = approve(context.catalog, agreement_id, owner, _person(), context.settings.clock.now(), _day(until, "--until"), note)
-    _decided(context, agreement, as_json, f"approved {agreement.id}: {agreement.consumer} reads {agreement.product} ({_scope(agreement)}) "
+    _decided(context, agreement, as_json, f"approved {agreement.id}: {agreement.consumer} reads {agreement.product} ({agreement.scope}) "
              f"from {agreement.start} {'until ' + str(agreement.end) if agreement.end else 'with no end'}; the grant is in "
              f"{context.catalog.product(agreement.product).contract.file}")
 
@@ -234,10 +234,6 @@ def _day(text: str | None, option: str):
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date: write YYYY-MM-DD", param_hint=option) from None
 
-
-def _scope(agreement) -> str:
-    columns = ", ".join(agreement.columns) if agreement.columns else "every column"
-    return columns + (f"; in clear: {', '.join(agreement.clear)}" if agreement.clear else "")
 
 
 @access.command("audit")

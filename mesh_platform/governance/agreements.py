@@ -55,7 +55,8 @@ def within_agreements(decision: ReadDecision, contract: Contract, agreements: Ag
         return decision
     in_force = [a for a in backing if a.in_force(today)]
     if not in_force:
-        raise AgreementDeniedError(ended_message(max(backing, key=_latest), contract, today), max(backing, key=_latest))
+        latest = max(backing, key=_latest)
+        raise AgreementDeniedError(ended_message(latest, contract, today), latest)
     covered = _covered(contract, in_force)
     clear_granted = {c for a in in_force for c in a.clear}
     clear = tuple(c for c in decision.clear if c in clear_granted)

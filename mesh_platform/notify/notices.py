@@ -80,7 +80,7 @@ def breaking_change(product: Product, old: Contract, new: Contract, impact: Diff
 
 def access_requested(agreement: Agreement, product: Product, view: MeshView) -> Notice:
     """`agreement` was filed: the product's owners decide it."""
-    text = (f"{agreement.consumer} asks to read {agreement.product} ({_scope(agreement)}) {_until(agreement)}, "
+    text = (f"{agreement.consumer} asks to read {agreement.product} ({agreement.scope}) {_until(agreement)}, "
             f"for: {agreement.purpose}. Requested by {agreement.requested_by}. Decide it: mesh access approve {agreement.id} "
             f"--as {product.address.domain}, or mesh access deny {agreement.id} --as {product.address.domain} --note \"why\".")
     return Notice("access-requested", f"{agreement.consumer} asks for {agreement.product}", text, str(agreement.product),
@@ -91,7 +91,7 @@ def access_decided(agreement: Agreement, view: MeshView) -> Notice:
     """`agreement` was approved or denied: the requester is told."""
     approved = agreement.status == "active"
     what = "approved" if approved else "denied"
-    text = (f"Your request {agreement.id} to read {agreement.product} ({_scope(agreement)}) was {what} by {agreement.decided_by}"
+    text = (f"Your request {agreement.id} to read {agreement.product} ({agreement.scope}) was {what} by {agreement.decided_by}"
             + (f": {agreement.note}" if agreement.note else "") + "."
             + (f" It is in force from {agreement.start} {_until(agreement)}." if approved else ""))
     return Notice("access-approved" if approved else "access-denied", f"{agreement.product}: your request was {what}", text,
@@ -101,7 +101,7 @@ def access_decided(agreement: Agreement, view: MeshView) -> Notice:
 def agreement_ending(agreement: Agreement, product: Product, view: MeshView, today: dt.date) -> Notice:
     """`agreement` ends soon: its consumer and the product's owners are told, so it is renewed or let go on purpose."""
     days = agreement.days_left(today)
-    text = (f"Agreement {agreement.id} ({agreement.consumer} reads {agreement.product}, {_scope(agreement)}) ends on {agreement.end}, "
+    text = (f"Agreement {agreement.id} ({agreement.consumer} reads {agreement.product}, {agreement.scope}) ends on {agreement.end}, "
             f"in {days} day{'s' if days != 1 else ''}. To renew it: mesh access request {agreement.product} --as {agreement.consumer} "
             f"--purpose \"{agreement.purpose}\" --until YYYY-MM-DD.")
     return Notice("agreement-ending", f"{agreement.id} ends on {agreement.end}", text, str(agreement.product),
@@ -126,11 +126,6 @@ def _agreement_data(agreement: Agreement) -> dict:
     return {"agreement": agreement.id, "consumer": agreement.consumer, "purpose": agreement.purpose, "columns": list(agreement.columns),
             "clear": list(agreement.clear), "start": agreement.start.isoformat(), "end": agreement.end.isoformat() if agreement.end else None,
             "status": agreement.status, "requested_by": agreement.requested_by, "decided_by": agreement.decided_by}
-
-
-def _scope(agreement: Agreement) -> str:
-    columns = ", ".join(agreement.columns) if agreement.columns else "every column"
-    return columns + (f"; in clear: {', '.join(agreement.clear)}" if agreement.clear else "")
 
 
 def _until(agreement: Agreement) -> str:
