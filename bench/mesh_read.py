@@ -1,6 +1,6 @@
 """A consumer's read through the mesh: `read_product_relation`, a filtered count (as reference/duckdb_read.py does without it).
 
-    python bench/mesh_read.py mesh://bench/events "status = 'shipped'"
+python bench/mesh_read.py mesh://bench/events "status = 'shipped'"
 """
 
 import sys

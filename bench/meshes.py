@@ -32,10 +32,13 @@ class BenchMesh:
         folder = self.root / PACKAGE / domain
         (folder / "defs").mkdir(parents=True, exist_ok=True)
         (folder / "__init__.py").write_text("")
-        (folder / "definitions.py").write_text("from mesh_platform import domain_definitions\n\ndefs = domain_definitions(__file__)\n")
+        (folder / "definitions.py").write_text(
+            "from mesh_platform import domain_definitions\n\ndefs = domain_definitions(__file__)\n"
+        )
         self.domains.append(domain)
         locations = [
-            {"python_module": {"module_name": f"{PACKAGE}.{d}.definitions", "working_directory": ".", "location_name": d}} for d in self.domains
+            {"python_module": {"module_name": f"{PACKAGE}.{d}.definitions", "working_directory": ".", "location_name": d}}
+            for d in self.domains
         ]
         (self.root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": locations}, sort_keys=False))
 
@@ -57,7 +60,6 @@ class BenchMesh:
             os.link(file, target)
         except OSError:
             shutil.copyfile(file, target)
-
 
     def land_folder(self, domain: str, folder: Path) -> None:
         """Deliver a folder of files (hard links where possible)."""

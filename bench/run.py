@@ -40,15 +40,28 @@ from bench.scenarios import (
     wide_scenarios,
 )
 
-NAMES = ["source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition", "launch", "definitions", "wide",
-         "demo"]
+NAMES = [
+    "source",
+    "sql_rules",
+    "sql_plain",
+    "sql_aggregate",
+    "checks",
+    "read",
+    "partition",
+    "launch",
+    "definitions",
+    "wide",
+    "demo",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1M rows, 5 domains × 10 products, 2 pairs")
     parser.add_argument("--rows", type=int, help="rows of the orders table (default 10,000,000)")
-    parser.add_argument("--partition-rows", type=int, help="rows of the daily product of the partition scenario (default 100,000,000)")
+    parser.add_argument(
+        "--partition-rows", type=int, help="rows of the daily product of the partition scenario (default 100,000,000)"
+    )
     parser.add_argument("--pairs", type=int, help="pairs per scenario (default 3)")
     parser.add_argument("--domains", type=int, help="domains of the definitions scenario (default 20)")
     parser.add_argument("--products", type=int, help="products per domain there (default 50)")
@@ -70,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     options.workdir.mkdir(parents=True, exist_ok=True)
     log = options.workdir / "bench.log"
     log.write_text("")
-    print(f"mesh benchmark: {rows:,} rows, {pairs} pairs per scenario, work folder {options.workdir} (command output: {log})", flush=True)
+    print(
+        f"mesh benchmark: {rows:,} rows, {pairs} pairs per scenario, work folder {options.workdir} (command output: {log})",
+        flush=True,
+    )
     results: dict[str, dict] = {}
     scenarios: list[Scenario] = []
     if wanted & {"source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition"}:
@@ -98,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         # The demo has no reference to pair with: in a quick run, once is enough.
         runs = 1 if options.quick and scenario.reference is None else pairs
         for member, pairing in zip(group, in_turn([(s.mesh, s.reference, s.before_each) for s in group], runs), strict=True):
-            results[member.name] = {"what": member.what, "against": member.reference_what, "goal": member.goal,
-                                    **pairing.summary()}
+            results[member.name] = {
+                "what": member.what,
+                "against": member.reference_what,
+                "goal": member.goal,
+                **pairing.summary(),
+            }
             print(f"· {member.name}: {member.what}", flush=True)
             print("  " + _line(pairing), flush=True)
     if "checks" in wanted and {"sql_rules", "sql_plain"} <= set(results):
@@ -116,9 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         for label, steps in linearity["growth"].items():
             print(f"  {label}: " + ", ".join(f"{step} {ratio:.3g}×" for step, ratio in steps.items()), flush=True)
 
-    report = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(), "rows": rows, "pairs": pairs,
-              "definitions_size": f"{domains}x{products}", "wide": {"columns": widths, "rows": wide_rows},
-              "python": sys.version.split()[0], "scenarios": results}
+    report = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "rows": rows,
+        "pairs": pairs,
+        "definitions_size": f"{domains}x{products}",
+        "wide": {"columns": widths, "rows": wide_rows},
+        "python": sys.version.split()[0],
+        "scenarios": results,
+    }
     options.out.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(table(report))
@@ -132,11 +159,15 @@ def _line(pairing: Pairing) -> str:
     if pairing.reference is not None:
         summary = pairing.summary()
         reference = summary["reference"]
-        text += (f"; reference {reference['wall_s_median']:.2f} s, peak {reference['peak_mb_median']:.0f} MB;"
-                 f" ratio {summary['wall_ratio_median']:.3g}× wall, {summary['peak_ratio_median']:.3g}× memory")
+        text += (
+            f"; reference {reference['wall_s_median']:.2f} s, peak {reference['peak_mb_median']:.0f} MB;"
+            f" ratio {summary['wall_ratio_median']:.3g}× wall, {summary['peak_ratio_median']:.3g}× memory"
+        )
         if "build_ratio_median" in summary:
-            text += (f"; build (Dagster's step) {mesh['build_s_median']:.2f} s against {reference['build_s_median']:.2f} s,"
-                     f" ratio {summary['build_ratio_median']:.3g}×")
+            text += (
+                f"; build (Dagster's step) {mesh['build_s_median']:.2f} s against {reference['build_s_median']:.2f} s,"
+                f" ratio {summary['build_ratio_median']:.3g}×"
+            )
     return text
 
 
@@ -159,9 +190,13 @@ def table(report: dict) -> str:
         cells = [result["what"], f"{mesh['wall_s_median']:.2f} s, {mesh['peak_mb_median']:.0f} MB" + _build(mesh)]
         if "reference" in result:
             reference = result["reference"]
-            cells += [result["against"], f"{reference['wall_s_median']:.2f} s, {reference['peak_mb_median']:.0f} MB" + _build(reference),
-                      f"{result['wall_ratio_median']:.3g}×", f"{result['peak_ratio_median']:.3g}×",
-                      f"{result['build_ratio_median']:.3g}×" if "build_ratio_median" in result else ""]
+            cells += [
+                result["against"],
+                f"{reference['wall_s_median']:.2f} s, {reference['peak_mb_median']:.0f} MB" + _build(reference),
+                f"{result['wall_ratio_median']:.3g}×",
+                f"{result['peak_ratio_median']:.3g}×",
+                f"{result['build_ratio_median']:.3g}×" if "build_ratio_median" in result else "",
+            ]
         else:
             cells += ["", "", "", "", ""]
         cells.append(result["goal"] or "")

@@ -96,11 +96,22 @@ class Workbench:
         shutil.rmtree(root, ignore_errors=True)
         mesh = BenchMesh(root)
         mesh.add_domain(DOMAIN)
-        mesh.add_product(DOMAIN, "orders", source_recipe("orders.parquet"), contract(DOMAIN, "orders", _order_columns(True), ROW_COUNT))
-        mesh.add_product(DOMAIN, "events", source_recipe("orders.parquet"), contract(DOMAIN, "events", _order_columns(False), ROW_COUNT))
+        mesh.add_product(
+            DOMAIN, "orders", source_recipe("orders.parquet"), contract(DOMAIN, "orders", _order_columns(True), ROW_COUNT)
+        )
+        mesh.add_product(
+            DOMAIN, "events", source_recipe("orders.parquet"), contract(DOMAIN, "events", _order_columns(False), ROW_COUNT)
+        )
         inputs = [f"mesh://{DOMAIN}/orders"]
-        mesh.add_product(DOMAIN, "enriched", sql_recipe(inputs, ENRICH_SQL), contract(DOMAIN, "enriched", _enriched_columns(True), ROW_COUNT))
-        mesh.add_product(DOMAIN, "enriched_plain", sql_recipe(inputs, ENRICH_SQL), contract(DOMAIN, "enriched_plain", _enriched_columns(False), ROW_COUNT))
+        mesh.add_product(
+            DOMAIN, "enriched", sql_recipe(inputs, ENRICH_SQL), contract(DOMAIN, "enriched", _enriched_columns(True), ROW_COUNT)
+        )
+        mesh.add_product(
+            DOMAIN,
+            "enriched_plain",
+            sql_recipe(inputs, ENRICH_SQL),
+            contract(DOMAIN, "enriched_plain", _enriched_columns(False), ROW_COUNT),
+        )
         daily = [
             column("order_date", "date", "DATE", required=True),
             column("country", "string", "VARCHAR", required=True),
@@ -110,8 +121,14 @@ class Workbench:
         mesh.add_product(DOMAIN, "daily", sql_recipe(inputs, AGGREGATE_SQL), contract(DOMAIN, "daily", daily, ROW_COUNT))
         mesh.land(DOMAIN, self.orders)
         # The inputs every timed build reads, published once.
-        subprocess.run(mesh_command("materialize", f"mesh://{DOMAIN}/orders", f"mesh://{DOMAIN}/events"), env=mesh.env(), cwd=root,
-                       check=True, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        subprocess.run(
+            mesh_command("materialize", f"mesh://{DOMAIN}/orders", f"mesh://{DOMAIN}/events"),
+            env=mesh.env(),
+            cwd=root,
+            check=True,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         self._mesh = mesh
         return mesh
 
@@ -119,8 +136,14 @@ class Workbench:
         return lambda: self.run(mesh_command("materialize", f"mesh://{DOMAIN}/{product}"))
 
     def duckdb_build(self, sql: str | None = None, checks: list[str] | None = None) -> Callable[[], Run]:
-        command = [sys.executable, str(BENCH / "reference" / "duckdb_build.py"), "--input", str(self.orders),
-                   "--output", str(self.workdir / "reference.parquet")]
+        command = [
+            sys.executable,
+            str(BENCH / "reference" / "duckdb_build.py"),
+            "--input",
+            str(self.orders),
+            "--output",
+            str(self.workdir / "reference.parquet"),
+        ]
         if sql is not None:
             command += ["--sql", sql, "--database", str(self.workdir / "reference.duckdb")]
         for check in checks or []:
@@ -137,17 +160,52 @@ def build_scenarios(bench: Workbench) -> list[Scenario]:
     condition = "status = 'shipped'"
     events_port = bench.workdir / "mesh" / ".mesh" / "ports" / DOMAIN / "events" / "v1"
     return [
-        Scenario("source", f"source product, {rows} rows, Parquet in → port", "DuckDB COPY Parquet → Parquet", "≤ 1.5× wall, ≤ 1.5× peak memory",
-                 bench.materialize("orders"), bench.duckdb_build(), bench.remove_reference_outputs),
-        Scenario("sql_rules", f"SQL product {rows} → {rows} rows, 4 rules + row count", "same SQL + same checks in DuckDB", "≤ 1.3× wall, ≤ 1.5× peak memory",
-                 bench.materialize("enriched"), bench.duckdb_build(ENRICH_SQL, ORDER_RULES), bench.remove_reference_outputs),
-        Scenario("sql_plain", f"SQL product {rows} → {rows} rows, row count only (the mesh requires one rule)", "same SQL + row count in DuckDB", None,
-                 bench.materialize("enriched_plain"), bench.duckdb_build(ENRICH_SQL, ORDER_RULES[-1:]), bench.remove_reference_outputs),
-        Scenario("sql_aggregate", f"SQL aggregate {rows} → ~7k rows, rules", "same SQL + same checks in DuckDB", None,
-                 bench.materialize("daily"), bench.duckdb_build(AGGREGATE_SQL, AGGREGATE_RULES), bench.remove_reference_outputs),
-        Scenario("read", f"consumer read of a {rows}-row port, filtered count (read_product_relation)", "DuckDB read_parquet over the port's files", "≤ 1.2×",
-                 lambda: bench.run([sys.executable, str(BENCH / "mesh_read.py"), f"mesh://{DOMAIN}/events", condition]),
-                 lambda: bench.run([sys.executable, str(BENCH / "reference" / "duckdb_read.py"), f"{events_port}/*.parquet", condition])),
+        Scenario(
+            "source",
+            f"source product, {rows} rows, Parquet in → port",
+            "DuckDB COPY Parquet → Parquet",
+            "≤ 1.5× wall, ≤ 1.5× peak memory",
+            bench.materialize("orders"),
+            bench.duckdb_build(),
+            bench.remove_reference_outputs,
+        ),
+        Scenario(
+            "sql_rules",
+            f"SQL product {rows} → {rows} rows, 4 rules + row count",
+            "same SQL + same checks in DuckDB",
+            "≤ 1.3× wall, ≤ 1.5× peak memory",
+            bench.materialize("enriched"),
+            bench.duckdb_build(ENRICH_SQL, ORDER_RULES),
+            bench.remove_reference_outputs,
+        ),
+        Scenario(
+            "sql_plain",
+            f"SQL product {rows} → {rows} rows, row count only (the mesh requires one rule)",
+            "same SQL + row count in DuckDB",
+            None,
+            bench.materialize("enriched_plain"),
+            bench.duckdb_build(ENRICH_SQL, ORDER_RULES[-1:]),
+            bench.remove_reference_outputs,
+        ),
+        Scenario(
+            "sql_aggregate",
+            f"SQL aggregate {rows} → ~7k rows, rules",
+            "same SQL + same checks in DuckDB",
+            None,
+            bench.materialize("daily"),
+            bench.duckdb_build(AGGREGATE_SQL, AGGREGATE_RULES),
+            bench.remove_reference_outputs,
+        ),
+        Scenario(
+            "read",
+            f"consumer read of a {rows}-row port, filtered count (read_product_relation)",
+            "DuckDB read_parquet over the port's files",
+            "≤ 1.2×",
+            lambda: bench.run([sys.executable, str(BENCH / "mesh_read.py"), f"mesh://{DOMAIN}/events", condition]),
+            lambda: bench.run(
+                [sys.executable, str(BENCH / "reference" / "duckdb_read.py"), f"{events_port}/*.parquet", condition]
+            ),
+        ),
     ]
 
 
@@ -168,23 +226,41 @@ def partition_scenario(bench: Workbench, rows: int) -> Scenario:
     columns = _order_columns(True)
     for spec in columns:
         if spec["name"] == "order_date":
-            spec.update(required=True, partitioned=True, partitionKeyPosition=1,
-                        customProperties=[{"property": "partitionStart", "value": start.isoformat()}])
-    mesh.add_product(DOMAIN, "daily_orders", source_recipe("daily/*/*.parquet", hive_partitioning=True), contract(DOMAIN, "daily_orders", columns, ROW_COUNT))
+            spec.update(
+                required=True,
+                partitioned=True,
+                partitionKeyPosition=1,
+                customProperties=[{"property": "partitionStart", "value": start.isoformat()}],
+            )
+    mesh.add_product(
+        DOMAIN,
+        "daily_orders",
+        source_recipe("daily/*/*.parquet", hive_partitioning=True),
+        contract(DOMAIN, "daily_orders", columns, ROW_COUNT),
+    )
     mesh.land_folder(DOMAIN, days)
     address = f"mesh://{DOMAIN}/daily_orders"
-    subprocess.run(mesh_command("materialize", address), env=mesh.env(), cwd=mesh.root, check=True,  # published whole once
-                   stdout=bench.log.open("ab"), stderr=subprocess.STDOUT)
+    subprocess.run(
+        mesh_command("materialize", address),
+        env=mesh.env(),
+        cwd=mesh.root,
+        check=True,  # published whole once
+        stdout=bench.log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
     def timed(*args: str) -> Callable[[], Run]:
         def run() -> Run:
             ran = bench.run(mesh_command("materialize", *args))
             return Run(ran.wall_s, ran.peak_mb, newest_build_seconds(mesh.home / "dagster"))
+
         return run
 
     return Scenario(
-        "partition", f"one new day of a daily product holding 365 days ({rows:,} rows; mesh materialize --partition {newest})",
-        "the same product rebuilt whole (mesh materialize: 365 partitions)", "≤ 1/20 of the full rebuild (ratio ≤ 0.05)",
+        "partition",
+        f"one new day of a daily product holding 365 days ({rows:,} rows; mesh materialize --partition {newest})",
+        "the same product rebuilt whole (mesh materialize: 365 partitions)",
+        "≤ 1/20 of the full rebuild (ratio ≤ 0.05)",
         timed(address, "--partition", newest.isoformat()),
         timed(address),
     )
@@ -197,7 +273,11 @@ def newest_build_seconds(dagster_home: Path) -> float:
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         newest = instance.get_runs(limit=1)[0]
-        return sum(step.end_time - step.start_time for step in instance.get_run_step_stats(newest.run_id) if step.end_time and step.start_time)
+        return sum(
+            step.end_time - step.start_time
+            for step in instance.get_run_step_stats(newest.run_id)
+            if step.end_time and step.start_time
+        )
 
 
 def launch_scenario(workdir: Path, log: Path) -> Scenario | None:
@@ -230,8 +310,10 @@ def launch_scenario(workdir: Path, log: Path) -> Scenario | None:
     for env in (sqlite_env, postgres_env):  # each instance created (its schema) before the timed runs
         subprocess.run(command, env=env, cwd=root, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     return Scenario(
-        "launch", "run launch: mesh materialize of a 10-row product, Dagster's state in PostgreSQL (127.0.0.1)",
-        "the same run on the embedded SQLite instance", None,
+        "launch",
+        "run launch: mesh materialize of a 10-row product, Dagster's state in PostgreSQL (127.0.0.1)",
+        "the same run on the embedded SQLite instance",
+        None,
         lambda: measure(command, postgres_env, root, log),
         lambda: measure(command, sqlite_env, root, log),
     )
@@ -253,20 +335,34 @@ def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) 
         assets = []
         for p in range(products):
             name = f"p{p:02d}"
-            reads = ([(domain, f"p{p - 1:02d}", None)] if p else []) + ([(f"d{d - 1:02d}", "p00", "upstream")] if p == 1 and d else [])
+            reads = ([(domain, f"p{p - 1:02d}", None)] if p else []) + (
+                [(f"d{d - 1:02d}", "p00", "upstream")] if p == 1 and d else []
+            )
             inputs = [f"mesh://{dom}/{prod}" + (f" as {alias}" if alias else "") for dom, prod, alias in reads]
             columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
             recipe = sql_recipe(inputs, f"SELECT id, label FROM p{p - 1:02d}") if p else source_recipe(f"{name}.csv")
             mesh.add_product(domain, name, recipe, contract(domain, name, columns, ROW_COUNT))
             deps = ", ".join(f'dg.AssetKey(["{dom}", "{prod}"])' for dom, prod, _ in reads)
-            assets.append(f'@dg.asset(key=dg.AssetKey(["{domain}", "{name}"]), deps=[{deps}], group_name="{domain}")\n'
-                          f"def {domain}_{name}():\n    return None\n")
+            assets.append(
+                f'@dg.asset(key=dg.AssetKey(["{domain}", "{name}"]), deps=[{deps}], group_name="{domain}")\n'
+                f"def {domain}_{name}():\n    return None\n"
+            )
         package = plain_root / "plainmesh" / domain
         package.mkdir()
         (package / "__init__.py").write_text("")
         names = ", ".join(f"{domain}_p{p:02d}" for p in range(products))
-        (package / "definitions.py").write_text("import dagster as dg\n\n\n" + "\n\n".join(assets) + f"\n\ndefs = dg.Definitions(assets=[{names}])\n")
-        plain_locations.append({"python_module": {"module_name": f"plainmesh.{domain}.definitions", "working_directory": ".", "location_name": domain}})
+        (package / "definitions.py").write_text(
+            "import dagster as dg\n\n\n" + "\n\n".join(assets) + f"\n\ndefs = dg.Definitions(assets=[{names}])\n"
+        )
+        plain_locations.append(
+            {
+                "python_module": {
+                    "module_name": f"plainmesh.{domain}.definitions",
+                    "working_directory": ".",
+                    "location_name": domain,
+                }
+            }
+        )
     (plain_root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": plain_locations}, sort_keys=False))
     dagster = str(Path(sys.executable).with_name("dagster"))
     plain_env = {**mesh.env(), "DAGSTER_HOME": str(plain_root / "dagster_home")}
@@ -274,8 +370,10 @@ def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) 
     (mesh.home / "dagster").mkdir(parents=True, exist_ok=True)
     validate = [dagster, "definitions", "validate", "-w", "workspace.yaml"]
     return Scenario(
-        "definitions", f"definitions load, {domains} domains × {products} products (dagster definitions validate)",
-        "the same graph as plain Dagster assets", "≤ 1.25×",
+        "definitions",
+        f"definitions load, {domains} domains × {products} products (dagster definitions validate)",
+        "the same graph as plain Dagster assets",
+        "≤ 1.25×",
         lambda: measure(validate, mesh.env(), mesh_root, log),
         lambda: measure(validate, plain_env, plain_root, log),
     )
@@ -290,9 +388,15 @@ def demo_scenario(workdir: Path, log: Path) -> Scenario:
         shutil.rmtree(home, ignore_errors=True)
         subprocess.run(mesh_command("seed"), env=env, cwd=REPO, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
-    return Scenario("demo", "the demo mesh: mesh materialize --all (13 products, 5 domains)", None, "under half of the time before the work",
-                    lambda: measure(mesh_command("materialize", "--all"), env, REPO, log), None, fresh)
-
+    return Scenario(
+        "demo",
+        "the demo mesh: mesh materialize --all (13 products, 5 domains)",
+        None,
+        "under half of the time before the work",
+        lambda: measure(mesh_command("materialize", "--all"), env, REPO, log),
+        None,
+        fresh,
+    )
 
 
 WIDE_SQL = "SELECT * FROM wide_source"
@@ -316,33 +420,72 @@ def wide_scenarios(workdir: Path, widths: list[int], rows: int, log: Path) -> li
         mesh = BenchMesh(root)
         mesh.add_domain("wide")
         names = wide_column_names(width)
-        columns = [column(name, "integer", "BIGINT", **({"required": True} if index == 0 else {})) for index, name in enumerate(names)]
+        columns = [
+            column(name, "integer", "BIGINT", **({"required": True} if index == 0 else {})) for index, name in enumerate(names)
+        ]
         mesh.add_product("wide", "wide_source", source_recipe(data.name), contract("wide", "wide_source", columns, ROW_COUNT))
         recipe = sql_recipe(["mesh://wide/wide_source"], WIDE_SQL)
         mesh.add_product("wide", "wide", recipe, contract("wide", "wide", columns, ROW_COUNT))
         mesh.land("wide", data)
         (mesh.home / "dagster").mkdir(parents=True, exist_ok=True)
-        subprocess.run(mesh_command("materialize", "mesh://wide/wide_source"), env=mesh.env(), cwd=root, check=True,  # published once
-                       stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        subprocess.run(
+            mesh_command("materialize", "mesh://wide/wide_source"),
+            env=mesh.env(),
+            cwd=root,
+            check=True,  # published once
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         output = workdir / f"wide_{width}_reference.parquet"
-        reference = [sys.executable, str(BENCH / "reference" / "duckdb_build.py"), "--input", str(data), "--output", str(output),
-                     "--name", "wide_source", "--sql", WIDE_SQL]
+        reference = [
+            sys.executable,
+            str(BENCH / "reference" / "duckdb_build.py"),
+            "--input",
+            str(data),
+            "--output",
+            str(output),
+            "--name",
+            "wide_source",
+            "--sql",
+            WIDE_SQL,
+        ]
 
         def run(command: list[str], mesh: BenchMesh = mesh) -> Callable[[], Run]:
             return lambda: measure(command, mesh.env(), mesh.root, log)
 
         linear = "grows no worse than linearly"
-        measured["check"].append(Scenario(
-            f"wide_check_{width}", f"mesh check, one product of {width:,} BIGINT columns (and its source)", None, linear,
-            run(mesh_command("check")), in_turn_with="wide_check"))
-        measured["load"].append(Scenario(
-            f"wide_load_{width}", f"definitions load, one product of {width:,} columns (dagster definitions validate)", None, linear,
-            run([dagster, "definitions", "validate", "-w", "workspace.yaml"]), in_turn_with="wide_load"))
-        measured["build"].append(Scenario(
-            f"wide_build_{width}", f"SQL product of {width:,} BIGINT columns, {rows:,} rows (mesh materialize)",
-            "the same SQL in DuckDB, COPY to Parquet", "peak memory ratio does not grow with the width",
-            run(mesh_command("materialize", "mesh://wide/wide")), run(reference), lambda output=output: output.unlink(missing_ok=True),
-            in_turn_with="wide_build"))
+        measured["check"].append(
+            Scenario(
+                f"wide_check_{width}",
+                f"mesh check, one product of {width:,} BIGINT columns (and its source)",
+                None,
+                linear,
+                run(mesh_command("check")),
+                in_turn_with="wide_check",
+            )
+        )
+        measured["load"].append(
+            Scenario(
+                f"wide_load_{width}",
+                f"definitions load, one product of {width:,} columns (dagster definitions validate)",
+                None,
+                linear,
+                run([dagster, "definitions", "validate", "-w", "workspace.yaml"]),
+                in_turn_with="wide_load",
+            )
+        )
+        measured["build"].append(
+            Scenario(
+                f"wide_build_{width}",
+                f"SQL product of {width:,} BIGINT columns, {rows:,} rows (mesh materialize)",
+                "the same SQL in DuckDB, COPY to Parquet",
+                "peak memory ratio does not grow with the width",
+                run(mesh_command("materialize", "mesh://wide/wide")),
+                run(reference),
+                lambda output=output: output.unlink(missing_ok=True),
+                in_turn_with="wide_build",
+            )
+        )
     return [scenario for name in WIDE_MEASURES for scenario in measured[name]]
 
 

@@ -76,10 +76,24 @@ __all__ = [
     "resolve",
 ]
 
-RESOURCE_TYPES = ("CatalogResource", "PortStoreResource", "DomainDuckDBResource", "LandingZoneResource", "AccessControlResource", "NotifierResource")
+RESOURCE_TYPES = (
+    "CatalogResource",
+    "PortStoreResource",
+    "DomainDuckDBResource",
+    "LandingZoneResource",
+    "AccessControlResource",
+    "NotifierResource",
+)
 RECIPE_TYPES = (
-    "ProductRecipe", "SourceProduct", "SqlProduct", "PythonProduct",
-    "FilterProduct", "ProjectionProduct", "UnionProduct", "JoinProduct", "CdcProduct",
+    "ProductRecipe",
+    "SourceProduct",
+    "SqlProduct",
+    "PythonProduct",
+    "FilterProduct",
+    "ProjectionProduct",
+    "UnionProduct",
+    "JoinProduct",
+    "CdcProduct",
 )
 
 

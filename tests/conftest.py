@@ -60,7 +60,9 @@ def _cached_commands() -> None:
         typer.testing._get_command = functools.cache(typer.main.get_command)
 
 
-def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO, stdin: str | None = None) -> MeshRun:
+def run_mesh(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, cwd: Path = REPO, stdin: str | None = None
+) -> MeshRun:
     """Run the real `mesh` CLI in this process (typer's CliRunner), in the environment `env`
     (default: this process's) and the working folder `cwd`, as a user's shell would (`stdin`: its standard input)."""
     from typer.testing import CliRunner
@@ -69,7 +71,9 @@ def run_mesh(*args: str, env: dict[str, str] | None = None, check: bool = False,
 
     _cached_commands()
     wanted = dict(os.environ) if env is None else env
-    changes = {key: None for key in os.environ if key not in wanted} | {key: value for key, value in wanted.items() if os.environ.get(key) != value}
+    changes = {key: None for key in os.environ if key not in wanted} | {
+        key: value for key, value in wanted.items() if os.environ.get(key) != value
+    }
     before, environment = Path.cwd(), dict(os.environ)
     os.chdir(cwd)
     try:
@@ -153,7 +157,14 @@ def contract_yaml(domain: str, name: str, columns: list[dict], **extra: object) 
         "domain": domain,
         "description": {"purpose": f"The {name} of the {domain} test domain, one row each."},
         "team": {"name": domain, "members": [{"username": "owner@example.com", "role": "owner"}]},
-        "schema": [{"name": name, "physicalType": "table", "properties": columns, "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}],
+        "schema": [
+            {
+                "name": name,
+                "physicalType": "table",
+                "properties": columns,
+                "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}],
+            }
+        ],
         "slaProperties": [{"property": "frequency", "value": 1, "unit": "d"}, {"property": "latency", "value": 2, "unit": "h"}],
         "customProperties": [{"property": "access", "value": "public"}],
     }
@@ -208,7 +219,9 @@ class LabMesh:
         folder = self.root / self.package / domain
         (folder / "defs").mkdir(parents=True)
         (folder / "__init__.py").write_text("")
-        (folder / "definitions.py").write_text("from mesh_platform import domain_definitions\n\ndefs = domain_definitions(__file__)\n")
+        (folder / "definitions.py").write_text(
+            "from mesh_platform import domain_definitions\n\ndefs = domain_definitions(__file__)\n"
+        )
         (folder / "dg.toml").write_text(
             f'directory_type = "project"\n\n[project]\nroot_module = "{self.package}.{domain}"\n'
             f'defs_module = "{self.package}.{domain}.defs"\n'
@@ -259,18 +272,32 @@ class LabMesh:
         return chain
 
     def materialize(
-        self, domain: str, *products: str, raise_on_error: bool = True, partition: str | None = None, partitions: tuple[str, str] | None = None,
+        self,
+        domain: str,
+        *products: str,
+        raise_on_error: bool = True,
+        partition: str | None = None,
+        partitions: tuple[str, str] | None = None,
         resources: dict[str, dg.ConfigurableResource] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """A real Dagster run of the domain's products against this mesh's instance: of one `partition`
         or a range of `partitions` (first, last) when the products are partitioned; `resources` replace the platform's."""
         defs = self.definitions(domain)
         selection = [dg.AssetKey([domain, p]) for p in products] if products else None
-        tags = {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[1]} if partitions else None
+        tags = (
+            {"dagster/asset_partition_range_start": partitions[0], "dagster/asset_partition_range_end": partitions[1]}
+            if partitions
+            else None
+        )
         with dg.DagsterInstance.from_config(str(self.settings.ensure_dagster_home())) as instance:
             return dg.materialize(
-                list(defs.assets or []), selection=selection, instance=instance, resources={**defs.resources, **(resources or {})},
-                raise_on_error=raise_on_error, partition_key=partition, tags=tags,
+                list(defs.assets or []),
+                selection=selection,
+                instance=instance,
+                resources={**defs.resources, **(resources or {})},
+                raise_on_error=raise_on_error,
+                partition_key=partition,
+                tags=tags,
             )
 
 
@@ -336,7 +363,10 @@ class MeshCopy:
         return {
             str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and INDEX_FOLDER not in p.parts and not p.is_relative_to(self.settings.landing_root)
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and INDEX_FOLDER not in p.parts
+            and not p.is_relative_to(self.settings.landing_root)
         }
 
 
@@ -393,7 +423,9 @@ def free_port() -> int:
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     body = {"query": query, **({"variables": variables} if variables else {})}
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)["data"]
 
@@ -404,8 +436,13 @@ def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
     port = free_port()
     env = mesh_env(demo_mesh.settings.home, MESH_UI_PORT=str(port))
     process = subprocess.Popen(
-        [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "mesh_platform.cli.main", "ui"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -426,8 +463,6 @@ def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
 
 
 @pytest.fixture(scope="session")

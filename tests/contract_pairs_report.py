@@ -81,18 +81,24 @@ def compare(pair: ContractPair, folder: Path, datacontract: str) -> PairResult:
     for perspective in PERSPECTIVES:
         run = subprocess.run(
             [datacontract, "breaking", "--perspective", perspective, str(old), str(new)],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "1000", "NO_COLOR": "1", "TERM": "dumb"}, check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "1000", "NO_COLOR": "1", "TERM": "dumb"},
+            check=False,
         )
         if run.returncode not in (0, 1) or "Details" not in run.stdout and "No changes." not in run.stdout:
             return PairResult(pair, changes, (), (run.stderr or run.stdout).strip().splitlines()[-1][:120])
         graded[perspective] = _details(run.stdout)
-    rows = [(path, change, direction, level) for (path, change, direction), level in graded["consumer"].items() if path != "version"]
+    rows = [
+        (path, change, direction, level) for (path, change, direction), level in graded["consumer"].items() if path != "version"
+    ]
     # The helper raises the version of every new contract. An ungraded field inside an added or removed one
     # (datacontract-cli's "untested" metadata) says no more than its container.
     findings = tuple(
         Finding(path, change, direction, level, graded["producer"].get((path, change, direction), "?"))
         for path, change, direction, level in rows
-        if direction != "untested" or not any(path.startswith(f"{outer}.") and change == outer_change != "Updated" for outer, outer_change, *_ in rows)
+        if direction != "untested"
+        or not any(path.startswith(f"{outer}.") and change == outer_change != "Updated" for outer, outer_change, *_ in rows)
     )
     return PairResult(pair, changes, findings)
 
@@ -149,12 +155,19 @@ def run(datacontract: str) -> list[PairResult]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datacontract", default=os.environ.get("DATACONTRACT", "datacontract"), help="datacontract-cli's executable ($DATACONTRACT)")
+    parser.add_argument(
+        "--datacontract",
+        default=os.environ.get("DATACONTRACT", "datacontract"),
+        help="datacontract-cli's executable ($DATACONTRACT)",
+    )
     parser.add_argument("--output", type=Path, help="write the Markdown table here instead of stdout")
     args = parser.parse_args(argv)
     executable = shutil.which(args.datacontract)
     if executable is None:
-        print(f"error: datacontract-cli not found at {args.datacontract!r}: give --datacontract PATH or set DATACONTRACT", file=sys.stderr)
+        print(
+            f"error: datacontract-cli not found at {args.datacontract!r}: give --datacontract PATH or set DATACONTRACT",
+            file=sys.stderr,
+        )
         return 1
     text = markdown(run(executable), executable)
     if args.output:

@@ -66,8 +66,15 @@ class Onebox:
         would fill up and stop it), which a failing wait shows."""
         log = self.root / f"onebox-{'-'.join(args)}.log"
         with log.open("a") as output:
-            process = subprocess.Popen([sys.executable, "-m", "mesh_platform.cli.main", "--env", self.env, *args], cwd=self.root,
-                                       env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mesh_platform.cli.main", "--env", self.env, *args],
+                cwd=self.root,
+                env={**os.environ, **env},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
         process.log = log  # type: ignore[attr-defined]
         return process
 
@@ -106,16 +113,24 @@ class Onebox:
     def wait_loaded(self, *domains: str) -> dict[str, dict]:
         def loaded():
             entries = self.locations()
-            ok = all((entries.get(d, {}).get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation" for d in domains)
+            ok = all(
+                (entries.get(d, {}).get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation" for d in domains
+            )
             return entries if ok else None
+
         return self._wait(loaded, f"the webserver did not load {domains} from their code servers")
 
     def launch(self, domain: str, *products: str) -> str:
         """A run of the domain's products, launched as the UI's Materialize button launches it."""
-        params = {"mode": "default", "selector": {
-            "repositoryLocationName": domain, "repositoryName": "__repository__", "jobName": "__ASSET_JOB",
-            "assetSelection": [{"path": [domain, p]} for p in products],
-        }}
+        params = {
+            "mode": "default",
+            "selector": {
+                "repositoryLocationName": domain,
+                "repositoryName": "__repository__",
+                "jobName": "__ASSET_JOB",
+                "assetSelection": [{"path": [domain, p]} for p in products],
+            },
+        }
         launched = graphql(self.port, LAUNCH_RUN, {"params": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         return launched["run"]["runId"]
@@ -130,6 +145,7 @@ class Onebox:
         def finished():
             states = {run_id: self.status(run_id) for run_id in run_ids}
             return states if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in states.values()) else None
+
         return self._wait(finished, f"runs {run_ids} did not finish", timeout=timeout)
 
     def backfill(self, domain: str, product: str) -> str:
@@ -146,6 +162,7 @@ class Onebox:
         def finished():
             states = {b: graphql(self.port, BACKFILL, {"id": b})["partitionBackfillOrError"]["status"] for b in backfill_ids}
             return states if all(s not in ("REQUESTED",) for s in states.values()) else None
+
         return self._wait(finished, f"backfills {backfill_ids} did not finish", timeout=timeout)
 
     def reload(self, domain: str) -> None:

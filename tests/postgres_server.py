@@ -59,10 +59,30 @@ class PostgresServer:
         password_file.write_text(self.password)
         if self._as_postgres:
             shutil.chown(password_file, "postgres", "postgres")
-        self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-U", USER, "--auth-host=scram-sha-256",
-                  "--auth-local=trust", f"--pwfile={password_file}", "--encoding=UTF8", "--locale=C")
+        self._run(
+            str(self.binaries / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            USER,
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            f"--pwfile={password_file}",
+            "--encoding=UTF8",
+            "--locale=C",
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
+        self._run(
+            str(self.binaries / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "start",
+        )
         return self
 
     def stop(self) -> None:

@@ -29,7 +29,10 @@ import boto3
 from .conftest import free_port
 
 REGION = "us-east-1"
-KEY_ID, SECRET = "mesh-test-key", "mesh-test-secret"  # moto accepts any credentials (without enforce_iam; these belong to no mesh principal)
+KEY_ID, SECRET = (
+    "mesh-test-key",
+    "mesh-test-secret",
+)  # moto accepts any credentials (without enforce_iam; these belong to no mesh principal)
 ADMIN = "mesh-test-admin"
 BOOTSTRAP_REQUESTS = 3  # create the admin user, give it every permission, make its key: unauthenticated
 
@@ -45,8 +48,12 @@ class S3Server:
 
     def start(self) -> S3Server:
         env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_REQUESTS)} if self.enforce_iam else None
-        self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -62,7 +69,9 @@ class S3Server:
 
     def _bootstrap_admin(self) -> None:
         """The three requests moto serves unauthenticated: an admin user allowed everything, and its key."""
-        iam = boto3.client("iam", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION)
+        iam = boto3.client(
+            "iam", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION
+        )
         iam.create_user(UserName=ADMIN)
         everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
         iam.put_user_policy(UserName=ADMIN, PolicyName="admin", PolicyDocument=json.dumps(everything))
@@ -77,14 +86,22 @@ class S3Server:
     def storage_options(self, key_variable: str, secret_variable: str) -> dict:
         """The storage options a deployment file gives for this server, its credentials read from two variables."""
         return {
-            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_ALLOW_HTTP": "true",
-            "AWS_ACCESS_KEY_ID": {"env": key_variable}, "AWS_SECRET_ACCESS_KEY": {"env": secret_variable},
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": {"env": key_variable},
+            "AWS_SECRET_ACCESS_KEY": {"env": secret_variable},
         }
 
     def client(self, key_id: str | None = None, secret: str | None = None, service: str = "s3"):
         """A boto3 client of the server: with the admin's key (any key without enforce_iam), or with the one given."""
-        return boto3.client(service, endpoint_url=self.endpoint, aws_access_key_id=key_id or self.key_id,
-                            aws_secret_access_key=secret or self.secret, region_name=REGION)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=key_id or self.key_id,
+            aws_secret_access_key=secret or self.secret,
+            region_name=REGION,
+        )
 
     def remove_users(self, path: str) -> None:
         """Delete the IAM users under `path`, their keys and inline policies (a test starts from none)."""
@@ -104,7 +121,12 @@ class S3Server:
 
         bucket = self.new_bucket()
         (root / "deploy").mkdir(exist_ok=True)
-        deployment = {"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": self.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")}}
+        deployment = {
+            "port_store": {
+                "uri": f"s3://{bucket}/mesh",
+                "storage_options": self.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET"),
+            }
+        }
         (root / "deploy" / f"{name}.yaml").write_text(yaml.safe_dump(deployment))
         monkeypatch.setenv("MESH_ENV", name)
         monkeypatch.setenv("LAB_S3_KEY_ID", KEY_ID)
@@ -121,7 +143,9 @@ class S3Server:
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def iam(self):
-        return boto3.client("iam", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION)
+        return boto3.client(
+            "iam", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION
+        )
 
     def principal_keys(self, principal: str) -> tuple[str, str]:
         """A key pair of the mesh principal `principal`: IAM user mesh-<principal> under path /mesh/ (made once per server)."""

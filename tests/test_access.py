@@ -33,12 +33,36 @@ def crm(lab, monkeypatch):
     for domain in ("crm", "shop", "ads"):
         lab.add_domain(domain)
     lab.land("crm", "people.csv", PEOPLE)
-    columns = [column("id", "integer"), personal("name", unmaskedFor=["shop"]), personal("email"), personal("phone", masking="drop"), column("city")]
+    columns = [
+        column("id", "integer"),
+        personal("name", unmaskedFor=["shop"]),
+        personal("email"),
+        personal("phone", masking="drop"),
+        column("city"),
+    ]
     lab.add_product("crm", "people", SOURCE.format(file="people.csv"), contract_yaml("crm", "people", columns))
-    lab.add_product("crm", "partners", SOURCE.format(file="people.csv"),
-                    contract_yaml("crm", "partners", columns[:1] + [column(c) for c in ("name", "email", "phone", "city")], customProperties=access("restricted", ["shop"])))
-    lab.add_product("crm", "notes", SOURCE.format(file="people.csv"),
-                    contract_yaml("crm", "notes", columns[:1] + [column(c) for c in ("name", "email", "phone", "city")], customProperties=access("internal")))
+    lab.add_product(
+        "crm",
+        "partners",
+        SOURCE.format(file="people.csv"),
+        contract_yaml(
+            "crm",
+            "partners",
+            columns[:1] + [column(c) for c in ("name", "email", "phone", "city")],
+            customProperties=access("restricted", ["shop"]),
+        ),
+    )
+    lab.add_product(
+        "crm",
+        "notes",
+        SOURCE.format(file="people.csv"),
+        contract_yaml(
+            "crm",
+            "notes",
+            columns[:1] + [column(c) for c in ("name", "email", "phone", "city")],
+            customProperties=access("internal"),
+        ),
+    )
     lab.materialize("crm")
     return lab
 
@@ -83,15 +107,19 @@ def test_access_levels_refuse_reads_naming_product_consumer_and_owner(crm):
         "mesh://crm/notes; to request access, ask its owner (team:crm, owner@example.com) to make it restricted to shop "
         "(customProperties access: restricted, consumers: [shop]) in "
     )
-    with pytest.raises(AccessDeniedError, match="a reader outside every principal may not read mesh://crm/notes: it is internal to the crm domain; "
-                                                "read as a principal it grants"):
+    with pytest.raises(
+        AccessDeniedError,
+        match="a reader outside every principal may not read mesh://crm/notes: it is internal to the crm domain; "
+        "read as a principal it grants",
+    ):
         read_product("mesh://crm/notes")
     assert len(owner_read("mesh://crm/notes")) == 2
 
 
 def test_builds_read_their_inputs_through_the_same_rules(crm):
     crm.add_product(
-        "ads", "audience",
+        "ads",
+        "audience",
         "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
         contract_yaml("ads", "audience", [column("id", "integer"), personal("email")]),
     )

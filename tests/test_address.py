@@ -20,7 +20,14 @@ def test_parse_versioned_address():
 
 @pytest.mark.parametrize(
     "text",
-    ["sales/orders", "mesh://Sales/orders", "mesh://sales", "mesh://sales/orders/x", "mesh://sales/or-ders", "mesh://sales/orders@2"],
+    [
+        "sales/orders",
+        "mesh://Sales/orders",
+        "mesh://sales",
+        "mesh://sales/orders/x",
+        "mesh://sales/or-ders",
+        "mesh://sales/orders@2",
+    ],
 )
 def test_malformed_addresses_are_rejected_with_the_expected_form(text):
     with pytest.raises(AddressError, match="mesh://<domain>/<product>"):

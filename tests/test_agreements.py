@@ -55,8 +55,22 @@ def test_a_request_approved_grants_the_clear_column_until_its_end_then_the_read_
     contract_file = crm.root / crm.package / "crm" / "defs" / "people" / "contract.yaml"
     contract_file.write_text("# The people crm knows: reviewed by the crm team.\n" + contract_file.read_text())
 
-    requested = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "Mail the spring campaign",
-                                "--clear", "email", "--until", end.isoformat(), "--json").stdout)
+    requested = json.loads(
+        mesh(
+            "access",
+            "request",
+            "mesh://crm/people",
+            "--as",
+            "ads",
+            "--purpose",
+            "Mail the spring campaign",
+            "--clear",
+            "email",
+            "--until",
+            end.isoformat(),
+            "--json",
+        ).stdout
+    )
     assert requested["status"] == "requested" and requested["consumer"] == "ads" and requested["clear"] == ["email"]
     request_file = crm.root / crm.package / "ads" / "agreements" / f"{requested['id']}.yaml"
     assert requested["file"] == str(request_file) and request_file.is_file()  # in the consumer's own folder: a pull request
@@ -65,9 +79,14 @@ def test_a_request_approved_grants_the_clear_column_until_its_end_then_the_read_
     assert json.loads(mesh("access", "requests", "--owner", "shop", "--json").stdout)["agreements"] == []
 
     # Before approval the e-mail reaches ads as a token.
-    assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == [keyed_hash("ada@example.com"), keyed_hash("grace@example.com")]
+    assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == [
+        keyed_hash("ada@example.com"),
+        keyed_hash("grace@example.com"),
+    ]
 
-    approved = json.loads(mesh("access", "approve", requested["id"], "--as", "crm", "--note", "for the spring campaign only", "--json").stdout)
+    approved = json.loads(
+        mesh("access", "approve", requested["id"], "--as", "crm", "--note", "for the spring campaign only", "--json").stdout
+    )
     assert approved["status"] == "active" and approved["decided_by"].startswith("crm (") and approved["end"] == end.isoformat()
     document = contract_of(crm, "people")
     assert custom(document)["agreements"] == [requested["id"]]
@@ -79,13 +98,18 @@ def test_a_request_approved_grants_the_clear_column_until_its_end_then_the_read_
 
     # A week before the end mesh check warns; after the end it fails, and the read is denied naming the agreement.
     warned = mesh("check", now=end - dt.timedelta(days=7))
-    assert warned.returncode == 0 and f"agreement {requested['id']} (ads reads mesh://crm/people) ends on {end}, in 7 days" in warned.stdout
+    assert (
+        warned.returncode == 0
+        and f"agreement {requested['id']} (ads reads mesh://crm/people) ends on {end}, in 7 days" in warned.stdout
+    )
     ended = mesh("check", now=end + dt.timedelta(days=1), check=False)
     assert ended.returncode == 1 and f"ads's grant comes from agreement {requested['id']}, which ended on {end}" in ended.stdout
     monkeypatch.setenv("MESH_NOW", f"{end + dt.timedelta(days=1)}T08:00:00+00:00")
     with pytest.raises(AccessDeniedError) as denied:
         read_product("mesh://crm/people", consumer="ads")
-    assert str(denied.value).startswith(f"access denied: ads may not read mesh://crm/people: its agreement {requested['id']} ended on {end}")
+    assert str(denied.value).startswith(
+        f"access denied: ads may not read mesh://crm/people: its agreement {requested['id']} ended on {end}"
+    )
     assert "mesh access request mesh://crm/people --as ads" in str(denied.value)
     monkeypatch.setenv("MESH_NOW", f"{end}T23:00:00+00:00")  # its last day is still in force
     assert list(read_product("mesh://crm/people", consumer="ads")["email"]) == ["ada@example.com", "grace@example.com"]
@@ -94,8 +118,20 @@ def test_a_request_approved_grants_the_clear_column_until_its_end_then_the_read_
 def test_an_internal_product_approved_becomes_restricted_to_the_consumer_and_revoked_internal_again(crm):
     with pytest.raises(AccessDeniedError):
         read_product("mesh://crm/notes", consumer="ads")
-    agreement = json.loads(mesh("access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Join notes to leads",
-                                "--columns", "id,city", "--json").stdout)["id"]
+    agreement = json.loads(
+        mesh(
+            "access",
+            "request",
+            "mesh://crm/notes",
+            "--as",
+            "ads",
+            "--purpose",
+            "Join notes to leads",
+            "--columns",
+            "id,city",
+            "--json",
+        ).stdout
+    )["id"]
     mesh("access", "approve", agreement, "--as", "crm")
     assert custom(contract_of(crm, "notes")) == {"access": "restricted", "consumers": ["ads"], "agreements": [agreement]}
     seen = read_product("mesh://crm/notes", consumer="ads")
@@ -112,9 +148,13 @@ def test_an_internal_product_approved_becomes_restricted_to_the_consumer_and_rev
 
 
 def test_a_denied_request_grants_nothing_and_says_why(crm):
-    agreement = json.loads(mesh("access", "request", "mesh://crm/partners", "--as", "ads", "--purpose", "Resell the list", "--json").stdout)["id"]
+    agreement = json.loads(
+        mesh("access", "request", "mesh://crm/partners", "--as", "ads", "--purpose", "Resell the list", "--json").stdout
+    )["id"]
     refused(mesh("access", "deny", agreement, "--as", "crm", "--note", " ", check=False), "--note: say why the request is denied")
-    denied = json.loads(mesh("access", "deny", agreement, "--as", "crm", "--note", "partners are not for resale", "--json").stdout)
+    denied = json.loads(
+        mesh("access", "deny", agreement, "--as", "crm", "--note", "partners are not for resale", "--json").stdout
+    )
     assert (denied["status"], denied["note"]) == ("denied", "partners are not for resale")
     assert "agreements" not in custom(contract_of(crm, "partners"))
     with pytest.raises(AccessDeniedError):
@@ -125,29 +165,54 @@ def test_a_denied_request_grants_nothing_and_says_why(crm):
 def test_what_cannot_be_asked_or_decided_is_refused_in_one_line(crm):
     past = (TODAY - dt.timedelta(days=1)).isoformat()
     refused(mesh("access", "request", "mesh://crm/nobody", "--as", "ads", "--purpose", "x", check=False), "nobody")
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "crm", "--purpose", "x", check=False),
-            "crm owns mesh://crm/people: its own domain reads it without an agreement")
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--until", past, check=False),
-            f"--until {past}: that day has passed")
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--clear", "city", check=False),
-            "--clear city: not personal in mesh://crm/people")
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--columns", "shoe_size", check=False),
-            "has no column shoe_size")
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "ghost", "--purpose", "x", check=False), "'ghost' is no principal of the mesh")
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "crm", "--purpose", "x", check=False),
+        "crm owns mesh://crm/people: its own domain reads it without an agreement",
+    )
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--until", past, check=False),
+        f"--until {past}: that day has passed",
+    )
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--clear", "city", check=False),
+        "--clear city: not personal in mesh://crm/people",
+    )
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--columns", "shoe_size", check=False),
+        "has no column shoe_size",
+    )
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "ghost", "--purpose", "x", check=False),
+        "'ghost' is no principal of the mesh",
+    )
     agreement = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "x", "--json").stdout)["id"]
-    refused(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "y", check=False), f"request {agreement} waits for its owner")
-    refused(mesh("access", "approve", agreement, "--as", "shop", check=False),
-            f"shop may not approve {agreement}: mesh://crm/people is the crm domain's")
-    refused(mesh("access", "approve", agreement, "--as", "crm", "--until", past, check=False), f"--until {past}: that day has passed")
-    refused(mesh("access", "approve", "ads-people-000000", "--as", "crm", check=False),
-            f"no agreement 'ads-people-000000' in the mesh — requests waiting: {agreement}")
-    refused(mesh("access", "revoke", agreement, "--as", "crm", check=False), f"{agreement} is requested: only active agreements can be revoked")
+    refused(
+        mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "y", check=False),
+        f"request {agreement} waits for its owner",
+    )
+    refused(
+        mesh("access", "approve", agreement, "--as", "shop", check=False),
+        f"shop may not approve {agreement}: mesh://crm/people is the crm domain's",
+    )
+    refused(
+        mesh("access", "approve", agreement, "--as", "crm", "--until", past, check=False), f"--until {past}: that day has passed"
+    )
+    refused(
+        mesh("access", "approve", "ads-people-000000", "--as", "crm", check=False),
+        f"no agreement 'ads-people-000000' in the mesh — requests waiting: {agreement}",
+    )
+    refused(
+        mesh("access", "revoke", agreement, "--as", "crm", check=False),
+        f"{agreement} is requested: only active agreements can be revoked",
+    )
 
 
 def test_a_broken_agreement_file_is_named_by_mesh_check_and_never_breaks_a_read(crm):
     folder = crm.root / crm.package / "ads" / "agreements"
     folder.mkdir()
-    (folder / "ads-people-abcdef.yaml").write_text("id: ads-people-abcdef\nproduct: mesh://crm/people\nconsumer: ads\nstatus: maybe\n")
+    (folder / "ads-people-abcdef.yaml").write_text(
+        "id: ads-people-abcdef\nproduct: mesh://crm/people\nconsumer: ads\nstatus: maybe\n"
+    )
     checked = mesh("check", check=False)
     assert checked.returncode == 1
     assert f"{folder / 'ads-people-abcdef.yaml'}:4: status: status 'maybe' is unknown" in checked.stdout
@@ -160,20 +225,47 @@ def test_agreements_show_in_mesh_show_on_the_asset_in_the_exported_contract_and_
     from mesh_platform.contract.loading import odcs_json_schema
 
     end = TODAY + dt.timedelta(days=30)
-    agreement = json.loads(mesh("access", "request", "mesh://crm/people", "--as", "ads", "--purpose", "Mail the spring campaign",
-                                "--clear", "email", "--until", end.isoformat(), "--json").stdout)["id"]
+    agreement = json.loads(
+        mesh(
+            "access",
+            "request",
+            "mesh://crm/people",
+            "--as",
+            "ads",
+            "--purpose",
+            "Mail the spring campaign",
+            "--clear",
+            "email",
+            "--until",
+            end.isoformat(),
+            "--json",
+        ).stdout
+    )["id"]
     mesh("access", "approve", agreement, "--as", "crm")
 
     shown = json.loads(mesh("show", "mesh://crm/people", "--json").stdout)["agreements"]
     assert [(a["id"], a["consumer"], a["purpose"], a["clear"], a["end"], a["state"]) for a in shown] == [
-        (agreement, "ads", "Mail the spring campaign", ["email"], end.isoformat(), "active")]
-    assert f"ads: Mail the spring campaign (every column; in clear: email; until {end}; active, {agreement})" in mesh("show", "mesh://crm/people").stdout
+        (agreement, "ads", "Mail the spring campaign", ["email"], end.isoformat(), "active")
+    ]
+    assert (
+        f"ads: Mail the spring campaign (every column; in clear: email; until {end}; active, {agreement})"
+        in mesh("show", "mesh://crm/people").stdout
+    )
 
     exported = yaml.safe_load(mesh("contract", "export", "mesh://crm/people").stdout)
     jsonschema.Draft201909Validator(odcs_json_schema()).validate(exported)  # what datacontract-cli lints against
     [usage] = [p["value"] for p in exported["customProperties"] if p["property"] == "usageAgreements"]
-    assert usage == [{"id": agreement, "consumer": "ads", "purpose": "Mail the spring campaign", "columns": [], "clear": ["email"],
-                      "start": TODAY.isoformat(), "end": end.isoformat()}]
+    assert usage == [
+        {
+            "id": agreement,
+            "consumer": "ads",
+            "purpose": "Mail the spring campaign",
+            "columns": [],
+            "clear": ["email"],
+            "start": TODAY.isoformat(),
+            "end": end.isoformat(),
+        }
+    ]
 
     spec = next(s for s in crm.definitions("crm").resolve_all_asset_specs() if s.key.path[-1] == "people")
     table = spec.metadata["mesh/consumers"].value  # the asset page: who depends on it, why, until when
@@ -186,7 +278,8 @@ def test_agreements_show_in_mesh_show_on_the_asset_in_the_exported_contract_and_
     audited = json.loads(mesh("access", "audit", "--since", "7d", "--json").stdout)
     assert audited["unused_agreements"] == []
     assert [(r["consumer"], r["product"], r["access"], r["reads"]) for r in audited["reads_without_agreement"]] == [
-        ("shop", "mesh://crm/partners", "restricted", 1)]
+        ("shop", "mesh://crm/partners", "restricted", 1)
+    ]
     ended = json.loads(mesh("access", "audit", "--json", now=end + dt.timedelta(days=2)).stdout)["grants_of_ended_agreements"]
     assert [(g["id"], g["state"], g["end"]) for g in ended] == [(agreement, "ended", end.isoformat())]
     assert "grants whose agreement has ended (1)" in mesh("access", "audit", now=end + dt.timedelta(days=2)).stdout
@@ -210,7 +303,10 @@ def test_the_readme_ask_for_access_walkthrough_runs_as_written_on_the_demo_mesh(
     [agreement] = re.findall(r"approved (planning-profiles-[0-9a-f]{6})", said)
     end = TODAY + dt.timedelta(days=30)
     assert re.search(r"invited\s*\n.*\n?\s*[1-9]\d*", said), said  # the e-mails in clear: they hold an @
-    assert f"planning: Invite Japanese customers to the forecast survey (every column; in clear: email; until {end}; active, {agreement})" in said
+    assert (
+        f"planning: Invite Japanese customers to the forecast survey (every column; in clear: email; until {end}; active, {agreement})"
+        in said
+    )
     assert f"agreement {agreement} (planning reads mesh://customers/profiles) ends on {end}, in 7 days" in said
     assert f"access denied: planning may not read mesh://customers/profiles: its agreement {agreement} ended on {end}" in said
     assert "denied, as agreed" in said
@@ -224,7 +320,9 @@ def test_approving_and_revoking_render_the_store_policies_again_where_the_store_
     bucket = s3.deploy_bucket(crm.root, monkeypatch)
     email = f"arn:aws:s3:::{bucket}/mesh/vault/crm/people/email/*"
     with s3.acting_as("ads", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):  # the principal is the store credentials'
-        agreement = mesh("access", "request", "mesh://crm/people", "--clear", "email", "--purpose", "Mail the spring campaign", "-q").stdout.strip()
+        agreement = mesh(
+            "access", "request", "mesh://crm/people", "--clear", "email", "--purpose", "Mail the spring campaign", "-q"
+        ).stdout.strip()
     with s3.acting_as("crm", "LAB_S3_KEY_ID", "LAB_S3_SECRET"):
         approved = json.loads(mesh("access", "approve", agreement, "--json").stdout)
         policy = (Path(approved["store_policies"]) / "ads.json").read_text()
@@ -237,11 +335,23 @@ def test_approving_and_revoking_render_the_store_policies_again_where_the_store_
 def test_a_consumer_s_sql_sees_only_the_columns_its_agreement_covers(crm):
     from .conftest import column, contract_yaml
 
-    agreement = mesh("access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Cities of the notes", "--columns", "id,city", "-q").stdout.strip()
+    agreement = mesh(
+        "access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Cities of the notes", "--columns", "id,city", "-q"
+    ).stdout.strip()
     mesh("access", "approve", agreement, "--as", "crm")
     sql = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/notes]\n  sql: SELECT id, {column} FROM notes\n"
-    crm.add_product("ads", "note_cities", sql.format(column="city"), contract_yaml("ads", "note_cities", [column("id", "integer"), column("city")]))
-    crm.add_product("ads", "note_names", sql.format(column="name"), contract_yaml("ads", "note_names", [column("id", "integer"), column("name")]))
+    crm.add_product(
+        "ads",
+        "note_cities",
+        sql.format(column="city"),
+        contract_yaml("ads", "note_cities", [column("id", "integer"), column("city")]),
+    )
+    crm.add_product(
+        "ads",
+        "note_names",
+        sql.format(column="name"),
+        contract_yaml("ads", "note_names", [column("id", "integer"), column("name")]),
+    )
     checked = mesh("check", check=False)
     assert checked.returncode == 1
     problems = [line for line in checked.stdout.splitlines() if "mesh://ads/" in line]
@@ -267,8 +377,12 @@ def test_planning_asks_customers_approves_the_end_passes_and_everyone_concerned_
     for name in ("MESH_GLOSSARY", "MESH_LANDING", "DAGSTER_HOME", "MESH_NOW"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DEMO_WEBHOOK", receivers.webhook_url)
-    test_notify.deploy(mesh_copy.root, "notify", f"notifications:\n  webhook: {{url: {{env: DEMO_WEBHOOK}}}}\n"
-                                     f"  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, sender: mesh@example.com}}\n  warn_days_before_end: 7\n")
+    test_notify.deploy(
+        mesh_copy.root,
+        "notify",
+        f"notifications:\n  webhook: {{url: {{env: DEMO_WEBHOOK}}}}\n"
+        f"  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, sender: mesh@example.com}}\n  warn_days_before_end: 7\n",
+    )
     monkeypatch.setenv("MESH_ENV", "notify")
     end = TODAY + dt.timedelta(days=30)
 
@@ -292,9 +406,23 @@ def test_planning_asks_customers_approves_the_end_passes_and_everyone_concerned_
 
     customers = {"team:customers", "chen.li@example.com"}
     planning = {"team:planning", "george.sato@example.com"}
-    requested = json.loads(run_mesh("access", "request", "mesh://customers/profiles", "--as", "planning", "--clear", "email",
-                                    "--until", end.isoformat(), "--purpose", "Invite Japanese customers to the forecast survey",
-                                    "--json", check=True).stdout)
+    requested = json.loads(
+        run_mesh(
+            "access",
+            "request",
+            "mesh://customers/profiles",
+            "--as",
+            "planning",
+            "--clear",
+            "email",
+            "--until",
+            end.isoformat(),
+            "--purpose",
+            "Invite Japanese customers to the forecast survey",
+            "--json",
+            check=True,
+        ).stdout
+    )
     notice = told(1)
     assert notice["kind"] == "access-requested" and customers <= set(notice["names"]) and not planning & set(notice["names"])
     assert "chen.li@example.com" in notice["to"] and f"mesh access approve {requested['id']}" in notice["text"]
@@ -302,7 +430,10 @@ def test_planning_asks_customers_approves_the_end_passes_and_everyone_concerned_
     run_mesh("access", "approve", requested["id"], "--as", "customers", check=True)
     notice = told(2)
     assert notice["kind"] == "access-approved" and planning <= set(notice["names"]) and not customers & set(notice["names"])
-    assert "george.sato@example.com" in notice["to"] and notice["subject"] == "[mesh] mesh://customers/profiles: your request was approved"
+    assert (
+        "george.sato@example.com" in notice["to"]
+        and notice["subject"] == "[mesh] mesh://customers/profiles: your request was approved"
+    )
 
     emails = read_product("mesh://customers/profiles", consumer="planning")["email"].dropna()
     assert len(emails) > 0 and emails.str.contains("@").all()

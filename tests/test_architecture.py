@@ -44,7 +44,8 @@ def test_imports_point_down_the_layers(graph):
     layers = [grimp.Layer(layer) if isinstance(layer, str) else grimp.Layer(*layer, independent=True) for layer in LAYERS]
     illegal = graph.find_illegal_dependencies_for_layers(layers=layers, containers={"mesh_platform"})
     described = sorted(
-        f"{dependency.importer} → {dependency.imported}: " + "; ".join(" → ".join(route.heads | route.tails) for route in dependency.routes)
+        f"{dependency.importer} → {dependency.imported}: "
+        + "; ".join(" → ".join(route.heads | route.tails) for route in dependency.routes)
         for dependency in illegal
     )
     assert not described, "imports against the layers:\n" + "\n".join(described)
@@ -60,7 +61,10 @@ def test_no_module_imports_itself_back(graph):
         pytest.fail(f"import cycle: {' → '.join(error.args[1])}")
 
 
-@pytest.mark.skipif(shutil.which("deptry", path=str(REPO / ".venv/bin")) is None and shutil.which("deptry") is None, reason="deptry is a test dependency")
+@pytest.mark.skipif(
+    shutil.which("deptry", path=str(REPO / ".venv/bin")) is None and shutil.which("deptry") is None,
+    reason="deptry is a test dependency",
+)
 def test_every_imported_package_is_declared():
     deptry = shutil.which("deptry", path=str(__import__("pathlib").Path(sys.executable).parent)) or shutil.which("deptry")
     result = subprocess.run([deptry, "mesh_platform", "domains"], cwd=REPO, capture_output=True, text=True)
@@ -80,5 +84,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter(graph):
         "    for module, code, error in pool.map(alone, sys.argv[1:]):\n"
         "        if code: print(module, error)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, *sorted(graph.modules)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *sorted(graph.modules)], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert result.stdout == "", result.stdout

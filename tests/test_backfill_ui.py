@@ -50,15 +50,26 @@ def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions_and_a_
         lab.land("shop", f"events/{day}.csv", f"event_id,day,amount\n{number * 2},{day},1\n{number * 2 + 1},{day},2\n")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mesh_platform.cli.main", "ui"], cwd=lab.root, env={**os.environ, "MESH_UI_PORT": str(port)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "mesh_platform.cli.main", "ui"],
+        cwd=lab.root,
+        env={**os.environ, "MESH_UI_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         wait_for(lambda: _loaded(port), process, "the UI did not load the shop code location")
-        launched = graphql(port, LAUNCH_BACKFILL, {"params": {
-            "assetSelection": [{"path": ["shop", "events"]}],
-            "partitionNames": [str(day) for day in DAYS],
-        }})["launchPartitionBackfill"]
+        launched = graphql(
+            port,
+            LAUNCH_BACKFILL,
+            {
+                "params": {
+                    "assetSelection": [{"path": ["shop", "events"]}],
+                    "partitionNames": [str(day) for day in DAYS],
+                }
+            },
+        )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         backfill = launched["backfillId"]
 
@@ -78,7 +89,9 @@ def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions_and_a_
         assert lab.materialize("shop", "events", partition="2026-01-02").success
         stale = graphql(port, STALE, {**counts_key, "partition": "2026-01-02"})["assetNodeOrError"]
         assert stale["staleStatus"] == "STALE", stale
-        assert {"reason": "has a new data version", "key": {"path": ["shop", "events"]}, "partitionKey": "2026-01-02"} in stale["staleCauses"]
+        assert {"reason": "has a new data version", "key": {"path": ["shop", "events"]}, "partitionKey": "2026-01-02"} in stale[
+            "staleCauses"
+        ]
         assert graphql(port, STALE, {**counts_key, "partition": "2026-01-01"})["assetNodeOrError"]["staleStatus"] == "FRESH"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -86,7 +99,9 @@ def test_a_backfill_of_30_days_through_graphql_materializes_30_partitions_and_a_
 
     with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
         assert instance.get_materialized_partitions(dg.AssetKey(["shop", "events"])) == {str(day) for day in DAYS}
-        [run] = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill}))  # one run for the range (the backfill policy)
+        [run] = instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/backfill": backfill})
+        )  # one run for the range (the backfill policy)
         assert run.tags["dagster/asset_partition_range_start"] == "2026-01-01"
     port = DeltaTable(str(lab.settings.ports_root / "shop" / "events" / "v1"))
     assert len(port.history()) == 2 and port.to_pyarrow_table().num_rows == 61  # the backfill's commit, then the late day's
@@ -97,4 +112,8 @@ def _loaded(port: int) -> bool:
         entries = graphql(port, LOCATIONS_QUERY)["workspaceOrError"]["locationEntries"]
     except OSError:
         return False
-    return len(entries) == 1 and bool(entries[0]["locationOrLoadError"]) and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+    return (
+        len(entries) == 1
+        and bool(entries[0]["locationOrLoadError"])
+        and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+    )

@@ -20,13 +20,20 @@ def runs(*figures: tuple[float, float, float | None]):
 
 
 def test_a_pairing_of_two_runs_that_read_their_build_time_reports_the_build_ratio_beside_the_wall_ratio():
-    pairing = pair(runs((3.0, 500, 1.0), (4.0, 500, 1.5), (3.5, 500, 1.2)), runs((60, 8000, 50), (80, 8000, 50), (70, 8000, 60)), 3)
+    pairing = pair(
+        runs((3.0, 500, 1.0), (4.0, 500, 1.5), (3.5, 500, 1.2)), runs((60, 8000, 50), (80, 8000, 50), (70, 8000, 60)), 3
+    )
     summary = pairing.summary()
     assert summary["wall_ratio_median"] == pytest.approx(0.05)  # 3/60, 4/80, 3.5/70
     assert summary["build_ratio_median"] == pytest.approx(0.02)  # 1/50, 1.5/50 = 0.03, 1.2/60
     assert summary["mesh"]["build_s_median"] == 1.2 and summary["reference"]["build_s_median"] == 50
-    line = table({"scenarios": {"partition": {"what": "one day", "against": "a year", "goal": "≤ 0.05", **summary}}}).splitlines()[-1]
-    assert line == "| one day | 3.50 s, 500 MB (build 1.20 s) | a year | 70.00 s, 8000 MB (build 50.00 s) | 0.05× | 0.0625× | 0.02× | ≤ 0.05 |"
+    line = table(
+        {"scenarios": {"partition": {"what": "one day", "against": "a year", "goal": "≤ 0.05", **summary}}}
+    ).splitlines()[-1]
+    assert (
+        line
+        == "| one day | 3.50 s, 500 MB (build 1.20 s) | a year | 70.00 s, 8000 MB (build 50.00 s) | 0.05× | 0.0625× | 0.02× | ≤ 0.05 |"
+    )
 
 
 def test_a_pairing_whose_runs_do_not_read_their_build_time_has_no_build_ratio():
@@ -55,8 +62,10 @@ def test_the_wide_scenario_reports_how_each_figure_grows_from_one_width_to_the_n
     results = {
         **{f"wide_check_{w}": {"mesh": figures(s, 100)} for w, s in ((500, 2.0), (2000, 4.0), (5000, 8.0))},
         **{f"wide_load_{w}": {"mesh": figures(s, 100)} for w, s in ((500, 3.0), (2000, 6.0), (5000, 15.0))},
-        **{f"wide_build_{w}": {"mesh": figures(s, p), "reference": figures(s / 4, p / 2)}
-           for w, s, p in ((500, 4.0, 400), (2000, 8.0, 800), (5000, 20.0, 1000))},
+        **{
+            f"wide_build_{w}": {"mesh": figures(s, p), "reference": figures(s / 4, p / 2)}
+            for w, s, p in ((500, 4.0, 400), (2000, 8.0, 800), (5000, 20.0, 1000))
+        },
     }
     linearity = wide_linearity(results, [500, 2000, 5000])
     assert linearity["growth"]["mesh check"] == {"2000/500": 2.0, "5000/2000": 2.0}
@@ -94,7 +103,9 @@ def test_the_build_time_read_from_dagster_is_the_newest_runs_step(lab):
 def test_the_wide_scenarios_commands_run_on_their_meshes(tmp_path):
     log = tmp_path / "bench.log"
     scenarios = wide_scenarios(tmp_path, [3, 6], 50, log)
-    assert [s.name for s in scenarios] == [f"wide_{m}_{w}" for m in ("check", "load", "build") for w in (3, 6)]  # each measure's widths in turn
+    assert [s.name for s in scenarios] == [
+        f"wide_{m}_{w}" for m in ("check", "load", "build") for w in (3, 6)
+    ]  # each measure's widths in turn
     results = {}
     for scenario in scenarios:
         results[scenario.name] = pair(scenario.mesh, scenario.reference, 1, scenario.before_each).summary()
@@ -105,6 +116,10 @@ def test_the_wide_scenarios_commands_run_on_their_meshes(tmp_path):
         assert built.columns == reference.columns == [f"c{i:04d}" for i in range(width)]
         assert sorted(built.fetchall()) == sorted(reference.fetchall()) and len(reference.fetchall()) == 50
     assert set(wide_linearity(results, [3, 6])["growth"]) == {
-        "mesh check", "definitions load", "mesh materialize", "DuckDB, the same SQL",
-        "mesh materialize, peak memory", "DuckDB, peak memory",
+        "mesh check",
+        "definitions load",
+        "mesh materialize",
+        "DuckDB, the same SQL",
+        "mesh materialize, peak memory",
+        "DuckDB, peak memory",
     }

@@ -34,10 +34,14 @@ print(json.dumps({"code": done.returncode, "out": done.stdout + done.stderr,
 def _peak_build_mb(lab, rows: int) -> float:
     landing = lab.settings.landing_dir("shop")
     landing.mkdir(parents=True, exist_ok=True)
-    duckdb.sql(f"COPY (SELECT i AS id, {PAYLOAD} AS payload FROM range({rows}) t(i)) TO '{landing / 'wide.parquet'}' (FORMAT parquet)")
+    duckdb.sql(
+        f"COPY (SELECT i AS id, {PAYLOAD} AS payload FROM range({rows}) t(i)) TO '{landing / 'wide.parquet'}' (FORMAT parquet)"
+    )
     env = {**os.environ, "MESH_DUCKDB_MEMORY_LIMIT": "128MB"}
     command = [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "mesh://shop/wide"]
-    measured = subprocess.run([sys.executable, "-c", MEASURE, *command], env=env, cwd=lab.root, capture_output=True, text=True, check=True, timeout=600)
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], env=env, cwd=lab.root, capture_output=True, text=True, check=True, timeout=600
+    )
     result = json.loads(measured.stdout)
     assert result["code"] == 0, result["out"]
     assert f"{rows:,} rows" in result["out"], result["out"]
@@ -47,7 +51,14 @@ def _peak_build_mb(lab, rows: int) -> float:
 def test_peak_memory_does_not_grow_with_the_output(lab):
     lab.add_domain("shop")
     columns = [column("id", "integer", "BIGINT"), column("payload")]
-    lab.add_product("shop", "wide", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: wide.parquet\n", contract_yaml("shop", "wide", columns))
+    lab.add_product(
+        "shop",
+        "wide",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: wide.parquet\n",
+        contract_yaml("shop", "wide", columns),
+    )
     small, large = _peak_build_mb(lab, SMALL), _peak_build_mb(lab, LARGE)
     output_growth = (LARGE - SMALL) * ROW_BYTES / 2**20  # ~620 MB more output
-    assert large - small < output_growth / 4, f"peak {small:.0f} MB for {SMALL:,} rows, {large:.0f} MB for {LARGE:,} rows (+{output_growth:.0f} MB of output)"
+    assert large - small < output_growth / 4, (
+        f"peak {small:.0f} MB for {SMALL:,} rows, {large:.0f} MB for {LARGE:,} rows (+{output_growth:.0f} MB of output)"
+    )

@@ -22,7 +22,9 @@ def test_explicit_major_version_picks_that_port(mesh_home):
 
 
 def test_unknown_domain_lists_the_domains(mesh_home):
-    with pytest.raises(AddressError, match=r"there is no domain 'billing' \(domains: customers, marketing, planning, sales, web_analytics\)"):
+    with pytest.raises(
+        AddressError, match=r"there is no domain 'billing' \(domains: customers, marketing, planning, sales, web_analytics\)"
+    ):
         resolve("mesh://billing/invoices")
 
 
@@ -47,17 +49,29 @@ def test_batches_follow_dependencies_across_domains(mesh_home):
 
 def test_a_broken_contract_is_reported_and_does_not_hide_other_products(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "good", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: g.csv\n", contract_yaml("shop", "good", [column("a")]))
-    lab.add_product("shop", "bad", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: b.csv\n", "apiVersion: v3.1.0\nkind: [\n")
+    lab.add_product(
+        "shop",
+        "good",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: g.csv\n",
+        contract_yaml("shop", "good", [column("a")]),
+    )
+    lab.add_product(
+        "shop", "bad", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: b.csv\n", "apiVersion: v3.1.0\nkind: [\n"
+    )
     catalog = Catalog.load()
     assert [str(a) for a in catalog.products] == ["mesh://shop/good"]
-    (file, error), = catalog.broken.items()
+    ((file, error),) = catalog.broken.items()
     assert file.parent.name == "bad" and "contract.yaml:3" in str(error)
 
 
 def test_a_contract_in_the_wrong_domain_is_rejected(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "thing", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n", contract_yaml("finance", "thing", [column("a")]))
+    lab.add_product(
+        "shop",
+        "thing",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n",
+        contract_yaml("finance", "thing", [column("a")]),
+    )
     (error,) = Catalog.load().broken.values()
     assert "the contract says domain 'finance' but the product lives in domain 'shop'" in str(error)
     assert "— set domain: shop" in str(error)
@@ -68,7 +82,12 @@ def test_a_dependency_loop_names_its_products_and_leaves_the_order(lab):
     for name, other in (("a", "b"), ("b", "a"), ("c", "c"), ("d", "a"), ("e", "f")):
         recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{other}]\n  sql: SELECT 1 AS a\n"
         lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("a", "integer")]))
-    lab.add_product("shop", "f", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS a\n", contract_yaml("shop", "f", [column("a", "integer")]))
+    lab.add_product(
+        "shop",
+        "f",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS a\n",
+        contract_yaml("shop", "f", [column("a", "integer")]),
+    )
     catalog = Catalog.load()
     loops = {str(address): " → ".join(map(str, loop)) for address, loop in catalog.loops().items()}
     assert loops == {
@@ -84,7 +103,12 @@ def test_plus_selects_upstream_and_downstream_as_dagster_does(lab):
     from mesh_platform.runtime.materialize import select_related
 
     lab.add_domain("shop")
-    lab.add_product("shop", "a", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: a.csv\n", contract_yaml("shop", "a", [column("id", "integer")]))
+    lab.add_product(
+        "shop",
+        "a",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: a.csv\n",
+        contract_yaml("shop", "a", [column("id", "integer")]),
+    )
     for name, reads in (("b", "a"), ("c", "b"), ("d", "a")):
         recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{reads}]\n  sql: SELECT id FROM {reads}\n"
         lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("id", "integer")]))

@@ -57,7 +57,9 @@ def test_seed_is_deterministic_and_messy(tmp_path):
         env = mesh_env(home)
         assert run_mesh("seed", "--rows", "60", env=env).returncode == 0
         landing = landing_beside(home)
-        return {p.relative_to(landing): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(landing.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(landing): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(landing.rglob("*")) if p.is_file()
+        }
 
     first, second = seeded(tmp_path / "a"), seeded(tmp_path / "b")
     assert first == second and len(first) == 5

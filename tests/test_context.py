@@ -77,4 +77,3 @@ def test_mesh_env_is_handed_to_the_command_not_written_into_the_process_environm
     assert outcome.exit_code == 0, outcome.output
     assert "deployment: staging" in outcome.output and "max_concurrent: 3" in outcome.output
     assert dict(os.environ) == before
-

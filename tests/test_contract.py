@@ -100,7 +100,9 @@ def test_every_problem_is_listed_at_once(tmp_path):
 
 
 def test_sla_problems_name_the_sla_entry(tmp_path):
-    text = contract_yaml("lab", "things", [column("a")], slaProperties=[{"property": "frequency", "value": 1, "unit": "fortnight"}])
+    text = contract_yaml(
+        "lab", "things", [column("a")], slaProperties=[{"property": "frequency", "value": 1, "unit": "fortnight"}]
+    )
     with pytest.raises(ContractError, match=r"slaProperties\[0\]\.unit: frequency unit 'fortnight' is unknown"):
         load_contract(write(tmp_path, text))
 
@@ -117,7 +119,19 @@ def test_restricted_product_needs_consumers(tmp_path):
         load_contract(write(tmp_path, text))
 
 
-CRONS = ["0 2 * * *", "*/15 * * * *", "0 0 * * 1-5", "@daily", "0 6 L * *", "99 99 99 99 99", "0 0 30 2 *", "0 0 1 1 * 5", "0 25 * * *", "every day", ""]
+CRONS = [
+    "0 2 * * *",
+    "*/15 * * * *",
+    "0 0 * * 1-5",
+    "@daily",
+    "0 6 L * *",
+    "99 99 99 99 99",
+    "0 0 30 2 *",
+    "0 0 1 1 * 5",
+    "0 25 * * *",
+    "every day",
+    "",
+]
 
 
 @pytest.mark.parametrize("cron", CRONS)
@@ -137,8 +151,15 @@ def test_a_schedule_is_valid_exactly_when_dagster_accepts_it(cron):
 
 
 def test_an_impossible_schedule_names_its_line(tmp_path):
-    text = contract_yaml("lab", "things", [column("a")], slaProperties=[{"property": "frequency", "value": 1, "unit": "d", "schedule": "99 99 99 99 99"}])
-    with pytest.raises(ContractError, match=r"contract.yaml:\d+: slaProperties\[0\]\.schedule: '99 99 99 99 99' is not a cron schedule"):
+    text = contract_yaml(
+        "lab",
+        "things",
+        [column("a")],
+        slaProperties=[{"property": "frequency", "value": 1, "unit": "d", "schedule": "99 99 99 99 99"}],
+    )
+    with pytest.raises(
+        ContractError, match=r"contract.yaml:\d+: slaProperties\[0\]\.schedule: '99 99 99 99 99' is not a cron schedule"
+    ):
         load_contract(write(tmp_path, text))
 
 
@@ -258,8 +279,21 @@ PORT_TYPES = {
     "UNION(a INTEGER, b VARCHAR)": None,
     "STRUCT(a INTEGER, t TIME)": None,
 }
-SERVED_AS_WRITTEN = ("BIGINT", "DECIMAL(12,2)", "VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "BOOLEAN", "BLOB",
-                     "VARCHAR[]", "STRUCT(a INTEGER, b VARCHAR)", "MAP(VARCHAR, BIGINT)", "DOUBLE", "FLOAT")
+SERVED_AS_WRITTEN = (
+    "BIGINT",
+    "DECIMAL(12,2)",
+    "VARCHAR",
+    "DATE",
+    "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE",
+    "BOOLEAN",
+    "BLOB",
+    "VARCHAR[]",
+    "STRUCT(a INTEGER, b VARCHAR)",
+    "MAP(VARCHAR, BIGINT)",
+    "DOUBLE",
+    "FLOAT",
+)
 
 
 @pytest.mark.parametrize("physical", [*PORT_TYPES, *SERVED_AS_WRITTEN])
@@ -288,12 +322,22 @@ def test_the_types_a_port_serves_are_what_a_real_delta_table_gives_back(tmp_path
 
 
 def test_a_contract_type_a_port_cannot_serve_is_refused_with_the_type_readers_would_get(tmp_path):
-    text = contract_yaml("lab", "things", [column("big", "integer", "HUGEINT"), column("count", "integer", "UINTEGER"), column("at", "time")])
+    text = contract_yaml(
+        "lab", "things", [column("big", "integer", "HUGEINT"), column("count", "integer", "UINTEGER"), column("at", "time")]
+    )
     path = write(tmp_path, text)
     with pytest.raises(ContractError) as raised:
         load_contract(path)
     lines = [str(p) for p in raised.value.problems]
-    assert lines[0] == (f"{path}:{text.splitlines().index('    physicalType: HUGEINT') + 1}: schema[0].properties[0].physicalType: column 'big': "
-                        "a port serves HUGEINT as DECIMAL(38,0): Delta Lake has no 128-bit integer — write physicalType: DECIMAL(38,0)")
-    assert "column 'count': a port serves UINTEGER as INTEGER: Delta Lake has no unsigned integers (values above 2147483647 would fail to publish) — write physicalType: BIGINT" in lines[1]
-    assert "column 'at': a port cannot hold TIME: Delta Lake has no time-of-day type (TIME is logicalType time's default physicalType)" in lines[2]
+    assert lines[0] == (
+        f"{path}:{text.splitlines().index('    physicalType: HUGEINT') + 1}: schema[0].properties[0].physicalType: column 'big': "
+        "a port serves HUGEINT as DECIMAL(38,0): Delta Lake has no 128-bit integer — write physicalType: DECIMAL(38,0)"
+    )
+    assert (
+        "column 'count': a port serves UINTEGER as INTEGER: Delta Lake has no unsigned integers (values above 2147483647 would fail to publish) — write physicalType: BIGINT"
+        in lines[1]
+    )
+    assert (
+        "column 'at': a port cannot hold TIME: Delta Lake has no time-of-day type (TIME is logicalType time's default physicalType)"
+        in lines[2]
+    )

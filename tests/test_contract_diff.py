@@ -63,7 +63,9 @@ def reduce_allowed(d):
 
 
 def extend_allowed(d):
-    column_named(d, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded", "returned"]}, "mustBe": 0}]
+    column_named(d, "status")["quality"] = [
+        {"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded", "returned"]}, "mustBe": 0}
+    ]
 
 
 def weaken_sla(d):
@@ -133,7 +135,9 @@ def unpartition(d):
 
 
 BASE_ALLOWED = copy.deepcopy(BASE)
-column_named(BASE_ALLOWED, "status")["quality"] = [{"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded"]}, "mustBe": 0}]
+column_named(BASE_ALLOWED, "status")["quality"] = [
+    {"metric": "invalidValues", "arguments": {"validValues": ["completed", "cancelled", "refunded"]}, "mustBe": 0}
+]
 
 CASES = [
     (remove_column, "column removed", True),
@@ -165,12 +169,30 @@ CASES = [
 ]
 # The producer's verdict of each kind above (datacontract-cli grades changes both ways too).
 PRODUCER_BREAKING = {
-    "column removed": False, "column renamed": True, "column added": True, "type narrowed": True, "type widened": False,
-    "made required": True, "made optional": False, "allowed values reduced": True, "allowed values extended": False,
-    "SLA weakened": False, "SLA strengthened": True, "access tightened": False, "description changed": False,
-    "classification changed": False, "quality rule added": True, "bound loosened": False, "bound tightened": True,
-    "format changed": True, "quality threshold tightened": True, "quality threshold loosened": False,
-    "quality rule changed": True, "rule no longer blocking": False, "term changed": True, "partitioning changed": True,
+    "column removed": False,
+    "column renamed": True,
+    "column added": True,
+    "type narrowed": True,
+    "type widened": False,
+    "made required": True,
+    "made optional": False,
+    "allowed values reduced": True,
+    "allowed values extended": False,
+    "SLA weakened": False,
+    "SLA strengthened": True,
+    "access tightened": False,
+    "description changed": False,
+    "classification changed": False,
+    "quality rule added": True,
+    "bound loosened": False,
+    "bound tightened": True,
+    "format changed": True,
+    "quality threshold tightened": True,
+    "quality threshold loosened": False,
+    "quality rule changed": True,
+    "rule no longer blocking": False,
+    "term changed": True,
+    "partitioning changed": True,
 }
 
 

@@ -40,7 +40,9 @@ def test_a_window_is_a_duration_back_from_now_or_a_time(text, start):
     assert window_start(text, NOW) == start
 
 
-@pytest.mark.parametrize(("text", "shown"), [("999999999999d", "999999999999d"), ("1000000w", "1000000w"), ("9" * 5000 + "d", "999999999999…999d")])
+@pytest.mark.parametrize(
+    ("text", "shown"), [("999999999999d", "999999999999d"), ("1000000w", "1000000w"), ("9" * 5000 + "d", "999999999999…999d")]
+)
 def test_a_window_reaching_before_year_one_says_so_in_one_short_line(text, shown):
     with pytest.raises(ValueError) as raised:
         window_start(text, NOW)
@@ -49,7 +51,9 @@ def test_a_window_reaching_before_year_one_says_so_in_one_short_line(text, shown
 
 @pytest.mark.parametrize("text", ["30", "3x", "d30", "last week"])
 def test_a_window_that_is_neither_says_what_to_write(text):
-    with pytest.raises(ValueError, match=rf"'{text}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"):
+    with pytest.raises(
+        ValueError, match=rf"'{text}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"
+    ):
         window_start(text, NOW)
 
 
@@ -154,7 +158,12 @@ def test_mesh_cost_reports_each_product_and_domain_from_real_runs(built):
         for address, product in products.items():  # each successful build: one run with its materializations (one per partition)
             records = instance.fetch_materializations(dg.AssetKey(address.removeprefix("mesh://").split("/")), limit=1000).records
             assert product["builds"] - product["failed"] == len({r.run_id for r in records}), address
-    commits = {"mesh://shop/events": [0, 1], "mesh://shop/things": [0, 1], "mesh://crm/events": [0, 1], "mesh://crm/people": [0, 1]}
+    commits = {
+        "mesh://shop/events": [0, 1],
+        "mesh://shop/things": [0, 1],
+        "mesh://crm/events": [0, 1],
+        "mesh://crm/people": [0, 1],
+    }
     for address, versions in commits.items():
         domain, product = address.removeprefix("mesh://").split("/")
         written = sum(added_bytes(lab, domain, product, v) for v in versions)
@@ -216,5 +225,8 @@ def test_mesh_cost_refuses_an_unknown_domain_or_window(lab):
     assert unknown.stderr.strip() == "error: --domain: there is no domain 'sales' (domains: shop)"
     bad = run_mesh("cost", "--since", "3x", env={**os.environ})
     assert bad.returncode == 1
-    assert bad.stderr.strip() == "error: --since '3x' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"
+    assert (
+        bad.stderr.strip()
+        == "error: --since '3x' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"
+    )
     assert run_mesh("cost", env={**os.environ}, check=True).stdout.startswith("no product was built since ")

@@ -90,32 +90,52 @@ def test_a_commit_that_fails_leaves_no_files_behind(tmp_path):
     assert sorted(p.name for p in uri.iterdir()) == ["_delta_log"]
 
 
-@pytest.mark.parametrize(("column", "unit", "partitions"), [("day", "D", 50), ("at", "D", 3), ("at", "h", 50)], ids=["days of a date", "days of a timestamp", "hours"])
-def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_replaced_without_rewriting(tmp_path, column, unit, partitions):
+@pytest.mark.parametrize(
+    ("column", "unit", "partitions"),
+    [("day", "D", 50), ("at", "D", 3), ("at", "h", 50)],
+    ids=["days of a date", "days of a timestamp", "hours"],
+)
+def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_replaced_without_rewriting(
+    tmp_path, column, unit, partitions
+):
     from deltalake import write_deltalake
 
     uri = tmp_path / "port"
-    sql = TYPED.format(rows=50) + f" ORDER BY \"{column}\""
-    overwrite_table(Location.of(uri), duckdb.sql(sql).to_arrow_reader(7), {}, rows_key="mesh.rows", split=delta.FileSplit(column, unit))
+    sql = TYPED.format(rows=50) + f' ORDER BY "{column}"'
+    overwrite_table(
+        Location.of(uri), duckdb.sql(sql).to_arrow_reader(7), {}, rows_key="mesh.rows", split=delta.FileSplit(column, unit)
+    )
     table = DeltaTable(str(uri))
     # Each file holds one partition (writers side by side may give a partition several files), and every
     # filter still finds every row (the other columns have no bounds in the log).
     partition_of = {}
     for path in table.file_uris():
-        values = pa.compute.unique(pa.parquet.read_table(path).column(column).cast(pa.timestamp("us"))).to_numpy().astype(f"datetime64[{unit}]")
+        values = (
+            pa.compute.unique(pa.parquet.read_table(path).column(column).cast(pa.timestamp("us")))
+            .to_numpy()
+            .astype(f"datetime64[{unit}]")
+        )
         assert len(set(values.tolist())) == 1
         partition_of[path] = values[0]
     assert len(set(partition_of.values())) == partitions
     first_files = sum(1 for key in partition_of.values() if key == min(partition_of.values()))
     dataset = arrow_dataset(table, Location.of(uri))
-    assert dataset.to_table(filter=pads.field("amount") > pa.scalar(decimal.Decimal("30.00"), pa.decimal128(10, 2))).num_rows == 25
+    assert (
+        dataset.to_table(filter=pads.field("amount") > pa.scalar(decimal.Decimal("30.00"), pa.decimal128(10, 2))).num_rows == 25
+    )
     assert pl.scan_delta(str(uri)).filter(pl.col("amount") > 30).collect().height == 25
 
     # The first partition again: Delta Lake removes its files by their bounds, and rewrites no other.
     ends = {"D": "2024-01-02T00:00:00", "h": "2024-01-01T01:00:00"}
-    predicate = f"\"{column}\" >= '2024-01-01T00:00:00' AND \"{column}\" < '{ends[unit]}'" if column == "at" else "\"day\" = '2024-01-01'"
+    predicate = (
+        f"\"{column}\" >= '2024-01-01T00:00:00' AND \"{column}\" < '{ends[unit]}'" if column == "at" else "\"day\" = '2024-01-01'"
+    )
     condition = f"\"{column}\" < TIMESTAMP '{ends[unit]}'" if column == "at" else "day = DATE '2024-01-01'"
-    first = duckdb.sql(f"SELECT * FROM ({TYPED.format(rows=50)}) WHERE {condition}").to_arrow_table().cast(pa.schema(table.schema().to_arrow()))
+    first = (
+        duckdb.sql(f"SELECT * FROM ({TYPED.format(rows=50)}) WHERE {condition}")
+        .to_arrow_table()
+        .cast(pa.schema(table.schema().to_arrow()))
+    )
     write_deltalake(str(uri), first, mode="overwrite", predicate=predicate)
     metrics = DeltaTable(str(uri)).history(1)[0]["operationMetrics"]
     assert metrics["num_removed_files"] == first_files and metrics["num_added_files"] == 1  # nothing else rewritten

@@ -22,7 +22,10 @@ def test_country_values_from_every_demo_source_are_iso_codes_after_publish(demo_
     raw = owner_read("mesh://sales/raw_orders").drop_duplicates("order_id").set_index("order_id")["country"]
     orders = owner_read("mesh://sales/orders").set_index("order_id")["country_code"]
     assert raw.nunique() >= 10  # 'US', 'USA', 'U.S.', 'United States', 'Japan', 'JPN'…
-    assert all((orders[i] is None and (raw[i] is None or iso_country_code(raw[i]) is None)) or orders[i] == iso_country_code(raw[i]) for i in orders.index)
+    assert all(
+        (orders[i] is None and (raw[i] is None or iso_country_code(raw[i]) is None)) or orders[i] == iso_country_code(raw[i])
+        for i in orders.index
+    )
 
     events = owner_read("mesh://customers/change_events").sort_values("sequence").drop_duplicates("customer_id", keep="last")
     profiles = owner_read("mesh://customers/profiles").set_index("customer_id")["country_code"]
@@ -45,7 +48,9 @@ def test_country_values_from_every_demo_source_are_iso_codes_after_publish(demo_
 
 
 def test_the_customer_crosswalk_joins_sales_to_customers(demo_mesh):
-    address, sales_column, crm_column = load_glossary(REPO / "governance" / "glossary.yaml").crosswalk("customer", "sales", "customers")
+    address, sales_column, crm_column = load_glossary(REPO / "governance" / "glossary.yaml").crosswalk(
+        "customer", "sales", "customers"
+    )
     keys = read_product(address, consumer="sales")  # customer_keys is public: sales reads it
     orders = owner_read("mesh://sales/orders")
     joined = orders.merge(keys, left_on="customer_number", right_on=sales_column, how="left")

@@ -40,12 +40,47 @@ def no_campaigns(copy: MeshCopy) -> None:
 
 CASES = [
     # (what is wrong, domain to run, tamper, failing product, rule or reason, downstream that must not run)
-    ("null in a required event column", "customers", anonymous_change_event, "change_events", "event_id_not_null failed", "profiles"),
-    ("null in a required column", "sales", lambda c: append_orders(c, "X0000001,,2026-03-01,US,10.00,completed\n"), "orders", "customer_number_not_null failed", "daily_revenue"),
+    (
+        "null in a required event column",
+        "customers",
+        anonymous_change_event,
+        "change_events",
+        "event_id_not_null failed",
+        "profiles",
+    ),
+    (
+        "null in a required column",
+        "sales",
+        lambda c: append_orders(c, "X0000001,,2026-03-01,US,10.00,completed\n"),
+        "orders",
+        "customer_number_not_null failed",
+        "daily_revenue",
+    ),
     ("duplicate keys", "web_analytics", duplicate_page_views, "page_views", "view_id_unique failed", "sessions"),
-    ("out-of-range value", "sales", lambda c: append_orders(c, "X0000002,S-10007,2026-03-01,US,-25.00,completed\n"), "orders", "amount_usd_in_range failed", "daily_revenue"),
-    ("value outside the allowed ones", "sales", lambda c: append_orders(c, "X0000003,S-10007,2026-03-01,US,25.00,lost\n"), "orders", "status_invalid_values failed", "daily_revenue"),
-    ("wrong type", "sales", lambda c: append_orders(c, "X0000004,S-10007,yesterday,US,25.00,completed\n"), "raw_orders", "yesterday", "orders"),
+    (
+        "out-of-range value",
+        "sales",
+        lambda c: append_orders(c, "X0000002,S-10007,2026-03-01,US,-25.00,completed\n"),
+        "orders",
+        "amount_usd_in_range failed",
+        "daily_revenue",
+    ),
+    (
+        "value outside the allowed ones",
+        "sales",
+        lambda c: append_orders(c, "X0000003,S-10007,2026-03-01,US,25.00,lost\n"),
+        "orders",
+        "status_invalid_values failed",
+        "daily_revenue",
+    ),
+    (
+        "wrong type",
+        "sales",
+        lambda c: append_orders(c, "X0000004,S-10007,yesterday,US,25.00,completed\n"),
+        "raw_orders",
+        "yesterday",
+        "orders",
+    ),
     ("too few rows", "marketing", no_campaigns, "campaigns", "row_count failed", "campaign_audience"),
     ("failing SQL rule", "sales", many_unknown_countries, "orders", "known_country_share failed", "daily_revenue"),
 ]
@@ -61,7 +96,7 @@ def test_bad_data_is_refused_by_the_right_rule(mesh_copy, what, domain, tamper, 
     result = mesh_copy.mesh("materialize", "--domain", domain)
     assert result.returncode == 1, result.stdout
     failed_line = next(line for line in result.stdout.splitlines() if line.startswith(f"  ✗ {address} "))
-    assert reason in result.stdout[result.stdout.index(failed_line):], result.stdout
+    assert reason in result.stdout[result.stdout.index(failed_line) :], result.stdout
     assert f"– {after}  skipped: not run: an input failed ({address})" in result.stdout
     assert [v.version for v in product_versions(address, settings=mesh_copy.settings)] == versions_before
     assert len(owner_read(address, settings=mesh_copy.settings)) == rows_before
@@ -126,7 +161,11 @@ def keyed_products():
     from .conftest import REPO
 
     catalog = Catalog.load(REPO)
-    return [str(p.address) for p in sorted(catalog.products.values(), key=lambda p: p.address) if any(c.primary_key for c in p.contract.columns)]
+    return [
+        str(p.address)
+        for p in sorted(catalog.products.values(), key=lambda p: p.address)
+        if any(c.primary_key for c in p.contract.columns)
+    ]
 
 
 @pytest.mark.parametrize("address", keyed_products())
@@ -135,7 +174,9 @@ def test_every_keyed_demo_product_refuses_duplicate_keys(mesh_copy, address):
 
     catalog = Catalog.load(mesh_copy.root)
     product = catalog.product(address)
-    downstream = [str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs)]
+    downstream = [
+        str(p.address) for p in catalog.products.values() if any(i.address.unversioned() == product.address for i in p.inputs)
+    ]
     versions_before = [v.version for v in product_versions(address, settings=mesh_copy.settings)]
     duplicate_first_row(mesh_copy, product)
 

@@ -69,17 +69,23 @@ def test_without_a_deployment_file_the_mesh_is_embedded_in_sqlite(lab, monkeypat
 
 
 def test_run_limits_configure_dagster_run_queue_per_domain(lab, monkeypatch):
-    deploy(lab, "queued", """
+    deploy(
+        lab,
+        "queued",
+        """
         runs:
           max_concurrent: 3
           per_domain: 1
-    """)
+    """,
+    )
     monkeypatch.setenv("MESH_ENV", "queued")
     settings = MeshSettings.from_env()
     with instance_of(settings) as instance:
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 3
-        assert queue.tag_concurrency_limits == [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+        assert queue.tag_concurrency_limits == [
+            {"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        ]
         assert queue.max_user_code_failure_retries == 0  # no code servers: nothing restarts under a queued run
     deploy(lab, "queued", "runs: {max_concurrent: 3, per_domain: 1}\ncode_servers: {first_port: 4300}\n")
     with instance_of(MeshSettings.from_env()) as instance:
@@ -101,14 +107,23 @@ def test_a_postgres_url_from_the_environment_is_kept_a_reference(lab, monkeypatc
     assert yaml.safe_load(text)["storage"] == {"postgres": {"postgres_url": {"env": "MESH_POSTGRES_URL"}}}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("runs:\n  per_domain: 0\n", "deploy/bad.yaml:2: runs.per_domain: Input should be greater than or equal to 1"),
-    ("runs:\n  max_concurent: 4\n", "deploy/bad.yaml:2: runs.max_concurent: unknown setting 'max_concurent' (a typo?)"),
-    ("code_servers:\n  first_port: 99999\n", "deploy/bad.yaml:2: code_servers.first_port: Input should be less than or equal to 65535"),
-    ("instance:\n  postgres_url: {env: NOT_SET_ANYWHERE}\n", "deploy/bad.yaml: instance.postgres_url: the environment variable NOT_SET_ANYWHERE is not set"),
-    ("instance: [postgres]\n", "deploy/bad.yaml:1: instance: Input should be a valid dictionary"),
-    ("runs: {per_domain: 1}\nname: prod\n", "deploy/bad.yaml:2: name: 'name' is not a setting"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("runs:\n  per_domain: 0\n", "deploy/bad.yaml:2: runs.per_domain: Input should be greater than or equal to 1"),
+        ("runs:\n  max_concurent: 4\n", "deploy/bad.yaml:2: runs.max_concurent: unknown setting 'max_concurent' (a typo?)"),
+        (
+            "code_servers:\n  first_port: 99999\n",
+            "deploy/bad.yaml:2: code_servers.first_port: Input should be less than or equal to 65535",
+        ),
+        (
+            "instance:\n  postgres_url: {env: NOT_SET_ANYWHERE}\n",
+            "deploy/bad.yaml: instance.postgres_url: the environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        ("instance: [postgres]\n", "deploy/bad.yaml:1: instance: Input should be a valid dictionary"),
+        ("runs: {per_domain: 1}\nname: prod\n", "deploy/bad.yaml:2: name: 'name' is not a setting"),
+    ],
+)
 def test_a_broken_deployment_names_the_file_the_field_and_the_fix(lab, monkeypatch, text, expected):
     shop_domains(lab, "shop")
     deploy(lab, "bad", text)
@@ -130,14 +145,22 @@ def test_an_unknown_environment_lists_the_known_ones(lab):
 
 def test_code_servers_get_ports_in_workspace_order_and_a_workspace_of_grpc_servers(lab, monkeypatch):
     shop_domains(lab, "shop", "crm", "books")
-    deploy(lab, "grpc", """
+    deploy(
+        lab,
+        "grpc",
+        """
         code_servers:
           first_port: 4300
           ports: {crm: 4400}
-    """)
+    """,
+    )
     monkeypatch.setenv("MESH_ENV", "grpc")
     settings = MeshSettings.from_env()
-    assert [(s.domain.name, s.host, s.port) for s in code_servers(settings)] == [("shop", "127.0.0.1", 4300), ("crm", "127.0.0.1", 4400), ("books", "127.0.0.1", 4301)]
+    assert [(s.domain.name, s.host, s.port) for s in code_servers(settings)] == [
+        ("shop", "127.0.0.1", 4300),
+        ("crm", "127.0.0.1", 4400),
+        ("books", "127.0.0.1", 4301),
+    ]
     workspace = yaml.safe_load(workspace_file(settings).read_text())
     assert workspace["load_from"][1] == {"grpc_server": {"host": "127.0.0.1", "port": 4400, "location_name": "crm"}}
     command = next(s for s in code_servers(settings) if s.domain.name == "crm").command()
@@ -153,14 +176,18 @@ def test_code_servers_get_ports_in_workspace_order_and_a_workspace_of_grpc_serve
 
 def test_each_domain_s_code_server_holds_its_own_store_key_and_no_other(lab, monkeypatch):
     shop_domains(lab, "shop", "crm", "books")
-    deploy(lab, "keys", """
+    deploy(
+        lab,
+        "keys",
+        """
         code_servers: {first_port: 4300}
         port_store:
           uri: s3://mesh-data/keys
           storage_options: {AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_REGION: us-east-1}
         credentials:
           shop: {AWS_ACCESS_KEY_ID: {env: SHOP_KEY_ID}, AWS_SECRET_ACCESS_KEY: {env: SHOP_SECRET}}
-    """)
+    """,
+    )
     monkeypatch.setenv("MESH_ENV", "keys")
     monkeypatch.setenv("SHOP_KEY_ID", "AKIASHOP")
     monkeypatch.setenv("SHOP_SECRET", "shop-secret")
@@ -172,36 +199,64 @@ def test_each_domain_s_code_server_holds_its_own_store_key_and_no_other(lab, mon
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "operator-secret")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "operator-token")
     monkeypatch.setenv("MESH_SECRET", "the-hashing-key")
-    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]))
+    lab.add_product(
+        "crm",
+        "people",
+        SOURCE,
+        contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]),
+    )
     credentials = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "MESH_SECRET")
-    keys = {s.name.split("'")[0]: {k: v for k, v in (dict(s.env) or os.environ).items() if k in credentials}
-            for s in server_services(settings, Catalog.load(lab.root), code_servers(settings))}
+    keys = {
+        s.name.split("'")[0]: {k: v for k, v in (dict(s.env) or os.environ).items() if k in credentials}
+        for s in server_services(settings, Catalog.load(lab.root), code_servers(settings))
+    }
     assert keys == {
         "shop": {"AWS_ACCESS_KEY_ID": "AKIASHOP", "AWS_SECRET_ACCESS_KEY": "shop-secret"},  # the file's credentials, alone
-        "crm": {"AWS_ACCESS_KEY_ID": "AKIACRM", "AWS_SECRET_ACCESS_KEY": "crm-secret",  # the applied one
-                "MESH_SECRET": "the-hashing-key"},  # and the hashing key: crm alone publishes a personal column
-        "books": {"AWS_ACCESS_KEY_ID": "AKIAOPERATOR", "AWS_SECRET_ACCESS_KEY": "operator-secret", "AWS_SESSION_TOKEN": "operator-token"},
+        "crm": {
+            "AWS_ACCESS_KEY_ID": "AKIACRM",
+            "AWS_SECRET_ACCESS_KEY": "crm-secret",  # the applied one
+            "MESH_SECRET": "the-hashing-key",
+        },  # and the hashing key: crm alone publishes a personal column
+        "books": {
+            "AWS_ACCESS_KEY_ID": "AKIAOPERATOR",
+            "AWS_SECRET_ACCESS_KEY": "operator-secret",
+            "AWS_SESSION_TOKEN": "operator-token",
+        },
     }  # books has none yet: the environment's
 
     monkeypatch.delenv("SHOP_SECRET")
-    with pytest.raises(MeshError, match="credentials.shop.AWS_SECRET_ACCESS_KEY: the environment variable SHOP_SECRET is not set"):
+    with pytest.raises(
+        MeshError, match="credentials.shop.AWS_SECRET_ACCESS_KEY: the environment variable SHOP_SECRET is not set"
+    ):
         settings.principal_environment("shop")
-    deploy(lab, "keys", """
+    deploy(
+        lab,
+        "keys",
+        """
         port_store:
           uri: s3://mesh-data/keys
           storage_options: {AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: {env: ONE_KEY}}
         credentials:
           shop: {AWS_ACCESS_KEY_ID: AKIASHOP}
-    """)
+    """,
+    )
     refused = run_mesh("status", cwd=lab.root)
     assert refused.returncode == 1
-    assert "deploy/keys.yaml:4: port_store.storage_options.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID here would be every process's key" in refused.stderr
+    assert (
+        "deploy/keys.yaml:4: port_store.storage_options.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID here would be every process's key"
+        in refused.stderr
+    )
 
 
 def mesh_process(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """The real `mesh` command in a process of its own, in the lab's environment."""
-    result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", *args], env={**os.environ, **(env or {})},
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"mesh {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -213,22 +268,32 @@ def test_on_postgres_every_mesh_command_keeps_dagster_state_in_the_database(lab,
     crm_reads_shop = SQL.format(domain="shop")  # a read across domains: the access log records it
     lab.add_product("crm", "shop_totals", crm_reads_shop, contract_yaml("crm", "shop_totals", TOTALS))
     url = postgres.new_database("onebox_state")
-    deploy(lab, "onebox", """
+    deploy(
+        lab,
+        "onebox",
+        """
         instance:
           postgres_url: {env: LAB_POSTGRES_URL}
         runs: {max_concurrent: 4, per_domain: 1}
-    """)
+    """,
+    )
     monkeypatch.setenv("LAB_POSTGRES_URL", url)
 
     built = mesh_process("--env", "onebox", "materialize", "--all")
     assert "materialized 5 products" in built.stdout, built.stdout
     status = mesh_process("--env", "onebox", "status", "--json")
     assert {p["address"]: p["healthy"] for p in json.loads(status.stdout)["products"]} == {
-        **{f"mesh://{d}/{p}": True for d in ("shop", "crm") for p in ("items", "totals")}, "mesh://crm/shop_totals": True,
+        **{f"mesh://{d}/{p}": True for d in ("shop", "crm") for p in ("items", "totals")},
+        "mesh://crm/shop_totals": True,
     }
     # Dagster's state is in PostgreSQL: the runs and their materializations; the instance folder is the deployment's own.
     assert postgres.query("onebox_state", "SELECT count(*) FROM runs WHERE status = 'SUCCESS'")[0][0] >= 2
-    assert postgres.query("onebox_state", "SELECT count(DISTINCT asset_key) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")[0][0] == 5
+    assert (
+        postgres.query(
+            "onebox_state", "SELECT count(DISTINCT asset_key) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+        )[0][0]
+        == 5
+    )
     # So is the access log: crm's build read shop's port, and every worker's reads land in one table.
     reads = postgres.query("onebox_state", "SELECT consumer, product, outcome FROM reads")
     assert ("crm", "mesh://shop/items", "granted") in reads
@@ -247,13 +312,17 @@ def onebox(lab, postgres, monkeypatch):
     """Two domains, shop and crm, in the one-machine shape: PostgreSQL, a code server each, one run at a time per domain."""
     shop_domains(lab, "shop", "crm")
     monkeypatch.setenv("LAB_POSTGRES_URL", postgres.new_database(f"grpc_{lab.package}"))
-    deploy(lab, "onebox", f"""
+    deploy(
+        lab,
+        "onebox",
+        f"""
         instance:
           postgres_url: {{env: LAB_POSTGRES_URL}}
         runs: {{max_concurrent: 4, per_domain: 1}}
         code_servers:
           ports: {{shop: {free_port()}, crm: {free_port()}}}
-    """)
+    """,
+    )
     monkeypatch.setenv("MESH_ENV", "onebox")  # this process's MeshSettings too
     box = Onebox(lab.root, "onebox")
     try:
@@ -293,9 +362,20 @@ def test_mesh_materialize_submits_runs_to_the_instance_queued_and_launched_by_it
     """With code servers, mesh materialize submits its runs as the UI does: queued, launched by the daemon on each
     domain's code server, never executed in the command's own processes, one run of a domain in progress at a time."""
     settings = MeshSettings.from_env()
-    command = [sys.executable, "-m", "mesh_platform.cli.main", "--env", "onebox", "materialize",
-               "mesh://shop/items", "mesh://shop/totals", "mesh://crm/items"]
-    cli = subprocess.Popen(command, env={**os.environ, "MESH_UI_PORT": str(onebox.port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "mesh_platform.cli.main",
+        "--env",
+        "onebox",
+        "materialize",
+        "mesh://shop/items",
+        "mesh://shop/totals",
+        "mesh://crm/items",
+    ]
+    cli = subprocess.Popen(
+        command, env={**os.environ, "MESH_UI_PORT": str(onebox.port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     in_cli, in_servers = set(), set()  # the command lines seen under the command, and under the code servers, while it ran
     while cli.poll() is None:
         in_cli |= {" ".join(p.cmdline()) for p in process_tree(cli.pid)[1:] if _alive(p)}
@@ -315,15 +395,29 @@ def test_mesh_materialize_submits_runs_to_the_instance_queued_and_launched_by_it
             assert dg.DagsterEventType.RUN_ENQUEUED in kinds, [k.value for k in kinds]  # the instance's queue
             assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
     # Three commands at once, two of them shop's: the queue holds one shop run until the other has ended.
-    at_once = [subprocess.Popen([*command[:6], address], env={**os.environ, "MESH_UI_PORT": str(onebox.port)},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for address in ("mesh://shop/items", "mesh://shop/totals", "mesh://crm/items")]
+    at_once = [
+        subprocess.Popen(
+            [*command[:6], address],
+            env={**os.environ, "MESH_UI_PORT": str(onebox.port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for address in ("mesh://shop/items", "mesh://shop/totals", "mesh://crm/items")
+    ]
     for each in at_once:
         said, _ = each.communicate(timeout=600)
         assert each.returncode == 0 and "materialized 1 product" in said, said
     with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
-        shop = sorted((r for r in instance.get_run_records() if r.dagster_run.tags.get("dagster/code_location") == "shop"
-                       and r.dagster_run.tags.get("mesh/launched_by") == "mesh materialize"), key=lambda r: r.start_time)
+        shop = sorted(
+            (
+                r
+                for r in instance.get_run_records()
+                if r.dagster_run.tags.get("dagster/code_location") == "shop"
+                and r.dagster_run.tags.get("mesh/launched_by") == "mesh materialize"
+            ),
+            key=lambda r: r.start_time,
+        )
     assert len(shop) == 3 and all(later.start_time >= earlier.end_time for earlier, later in zip(shop, shop[1:]))  # per_domain: 1
 
 
@@ -342,9 +436,11 @@ def test_one_domains_code_server_restarts_while_the_other_domains_runs_go_on(one
     assert onebox.wait_finished(first, during) == {first: "SUCCESS", during: "SUCCESS"}
 
     onebox.serve("crm")  # upgraded: its server comes back, the webserver reloads it (the UI's Reload button)
+
     def reloaded():
         onebox.reload("crm")
         return onebox.wait_loaded("crm")
+
     wait_for(reloaded, onebox.ui, "crm did not come back")
     crm_run = onebox.launch("crm", "items", "totals")
     after = onebox.launch("shop", "totals")
@@ -367,34 +463,58 @@ KUBERNETES = """
 
 def test_helm_values_give_every_domain_a_code_server_deployment_that_fits_the_chart(lab, monkeypatch):
     shop_domains(lab, "shop", "crm", "web_analytics")
-    lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]))
-    extra = ("domain_images: {crm: registry.example.com/mesh-domains:1.5.0}\n      service_account_annotations: "
-             "{eks.amazonaws.com/role-arn: 'arn:aws:iam::123456789012:role/mesh-{principal}'}")
+    lab.add_product(
+        "crm",
+        "people",
+        SOURCE,
+        contract_yaml("crm", "people", [column("item_id", "integer"), column("price", "number", classification="personal")]),
+    )
+    extra = (
+        "domain_images: {crm: registry.example.com/mesh-domains:1.5.0}\n      service_account_annotations: "
+        "{eks.amazonaws.com/role-arn: 'arn:aws:iam::123456789012:role/mesh-{principal}'}"
+    )
     deploy(lab, "prod", KUBERNETES.format(extra=extra))
     monkeypatch.setenv("LAB_S3_SECRET", "very-secret-key")  # set or not, it is never written
     result = run_mesh("deploy", "k8s", "--env", "prod", env={**os.environ, "MESH_ENV": "prod"}, cwd=lab.root, check=True)
     assert "very-secret-key" not in result.stdout
     assert "must provide: LAB_S3_SECRET." in result.stdout
-    assert ("The Secret 'mesh-hashing-key' holds MESH_SECRET, the hashing key of personal values, "
-            "given only to the domains that publish personal columns: crm.") in result.stdout
+    assert (
+        "The Secret 'mesh-hashing-key' holds MESH_SECRET, the hashing key of personal values, "
+        "given only to the domains that publish personal columns: crm."
+    ) in result.stdout
     values = yaml.safe_load(result.stdout)
     check_values(values)  # the chart's fields, as the schema has them
     deployments = {d["name"]: d for d in values["dagster-user-deployments"]["deployments"]}
     assert sorted(deployments) == ["mesh-crm", "mesh-shop", "mesh-web-analytics"]
     web = deployments["mesh-web-analytics"]
-    assert web["codeServerArgs"] == ["--module-name", f"{lab.package}.web_analytics.definitions", "--working-directory", "/opt/mesh", "--location-name", "web_analytics"]
+    assert web["codeServerArgs"] == [
+        "--module-name",
+        f"{lab.package}.web_analytics.definitions",
+        "--working-directory",
+        "/opt/mesh",
+        "--location-name",
+        "web_analytics",
+    ]
     assert {"name": "MESH_ENV", "value": "prod"} in web["env"]
     assert web["envSecrets"] == [{"name": "mesh-secrets"}, {"name": "mesh-web-analytics-store"}]  # shared, and its own store key
     assert deployments["mesh-crm"]["envSecrets"][-1] == {"name": "mesh-hashing-key"}  # crm alone publishes personal columns
-    assert web["serviceAccount"] == {"create": True, "name": "mesh-web-analytics",
-                                     "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-web_analytics"}}
-    assert deployments["mesh-shop"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-shop"}
+    assert web["serviceAccount"] == {
+        "create": True,
+        "name": "mesh-web-analytics",
+        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-web_analytics"},
+    }
+    assert deployments["mesh-shop"]["serviceAccount"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mesh-shop"
+    }
     assert web["image"] == {"repository": "registry.example.com/mesh-domains", "tag": "1.4.2", "pullPolicy": "IfNotPresent"}
     assert deployments["mesh-crm"]["image"]["tag"] == "1.5.0"  # one domain upgraded alone
     assert values["postgresql"]["enabled"] is False and values["postgresql"]["postgresqlHost"] == "pg.mesh.svc.cluster.local"
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    assert queue == {"maxConcurrentRuns": 12, "tagConcurrencyLimits": [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}]}
+    assert queue == {
+        "maxConcurrentRuns": 12,
+        "tagConcurrencyLimits": [{"key": "dagster/code_location", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}],
+    }
 
 
 def test_the_schema_refuses_what_the_chart_would_not_take(lab):
@@ -409,13 +529,25 @@ def test_the_schema_refuses_what_the_chart_would_not_take(lab):
     assert "postgresql.service.port: 70000 is greater than the maximum of 65535" in str(refused.value)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("runs: {per_domain: 1}\n", "has no kubernetes: block"),
-    (KUBERNETES.format(extra="").replace("s3://mesh-data/prod", "ports-folder"), "port_store.uri: on Kubernetes the ports must be on an object store"),
-    (KUBERNETES.format(extra="").replace("s3://mesh-raw/prod", "landing-folder"), "landing.uri: on Kubernetes the source files must be on an object store"),
-    (KUBERNETES.format(extra="").replace(":1.4.2", ""), "kubernetes.image: 'registry.example.com/mesh-domains' has no tag"),
-    (KUBERNETES.format(extra="domain_images: {warehouse: a/b:1}"), "kubernetes.domain_images names no domain of workspace.yaml: warehouse"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("runs: {per_domain: 1}\n", "has no kubernetes: block"),
+        (
+            KUBERNETES.format(extra="").replace("s3://mesh-data/prod", "ports-folder"),
+            "port_store.uri: on Kubernetes the ports must be on an object store",
+        ),
+        (
+            KUBERNETES.format(extra="").replace("s3://mesh-raw/prod", "landing-folder"),
+            "landing.uri: on Kubernetes the source files must be on an object store",
+        ),
+        (KUBERNETES.format(extra="").replace(":1.4.2", ""), "kubernetes.image: 'registry.example.com/mesh-domains' has no tag"),
+        (
+            KUBERNETES.format(extra="domain_images: {warehouse: a/b:1}"),
+            "kubernetes.domain_images names no domain of workspace.yaml: warehouse",
+        ),
+    ],
+)
 def test_a_deployment_that_cannot_run_on_kubernetes_is_refused_with_the_field_to_fix(lab, monkeypatch, text, expected):
     shop_domains(lab, "shop")
     deploy(lab, "prod", text)
@@ -429,9 +561,19 @@ def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_
     monkeypatch.delenv("MESH_LANDING", raising=False)  # the file's landing zone, not a test's (the demo fixture sets one)
     settings = MeshSettings(root=REPO, home=REPO / ".mesh", deployment=Deployment.load(REPO, "prod", require_environment=False))
     values = helm_values(settings, Catalog.load(REPO))
-    holders = {d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"] if {"name": "mesh-hashing-key"} in d["envSecrets"]}
-    assert holders == {"customers", "marketing", "web_analytics"}  # the demo's domains that publish personal columns (not sales, planning)
-    assert sorted(d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"]) == sorted(d.name for d in read_workspace(REPO))
+    holders = {
+        d["codeServerArgs"][-1]
+        for d in values["dagster-user-deployments"]["deployments"]
+        if {"name": "mesh-hashing-key"} in d["envSecrets"]
+    }
+    assert holders == {
+        "customers",
+        "marketing",
+        "web_analytics",
+    }  # the demo's domains that publish personal columns (not sales, planning)
+    assert sorted(d["codeServerArgs"][-1] for d in values["dagster-user-deployments"]["deployments"]) == sorted(
+        d.name for d in read_workspace(REPO)
+    )
     # Every file the Dockerfile copies is in the repository, and the extra it installs exists.
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
     copied = [line.split()[1:-1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
@@ -443,7 +585,9 @@ def test_the_repository_prod_deployment_renders_for_the_demo_mesh_and_its_image_
 
 
 def _settings(lab, env: str) -> MeshSettings:
-    return MeshSettings(root=lab.root, home=lab.settings.home, deployment=Deployment.load(lab.root, env, require_environment=False))
+    return MeshSettings(
+        root=lab.root, home=lab.settings.home, deployment=Deployment.load(lab.root, env, require_environment=False)
+    )
 
 
 @pytest.fixture
@@ -452,13 +596,17 @@ def onebox_all(lab, postgres, monkeypatch):
     one `mesh serve` for every domain, the daemon and the webserver, two runs at a time per domain."""
     shop_domains(lab, "shop", "crm", "books")
     monkeypatch.setenv("LAB_POSTGRES_URL", postgres.new_database(f"all_{lab.package}"))
-    deploy(lab, "onebox", f"""
+    deploy(
+        lab,
+        "onebox",
+        f"""
         instance:
           postgres_url: {{env: LAB_POSTGRES_URL}}
         runs: {{max_concurrent: 4, per_domain: 2}}
         code_servers:
           ports: {{shop: {free_port()}, crm: {free_port()}, books: {free_port()}}}
-    """)
+    """,
+    )
     monkeypatch.setenv("MESH_ENV", "onebox")
     server_log = postgres.folder / "server.log"
     logged_before = server_log.stat().st_size
@@ -475,9 +623,11 @@ def onebox_all(lab, postgres, monkeypatch):
 
 def code_server_of(serve: subprocess.Popen, domain: str) -> psutil.Process:
     """The `dagster api grpc` process serving `domain` under one `mesh serve`."""
+
     def location(process: psutil.Process) -> str | None:
         command = process.cmdline()
         return command[command.index("--location-name") + 1] if "--location-name" in command else None
+
     return next(p for p in process_tree(serve.pid) if location(p) == domain)
 
 

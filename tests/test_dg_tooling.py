@@ -18,8 +18,12 @@ def test_dg_scaffolds_and_checks_a_product(mesh_copy):
         return subprocess.run([DG, *args], cwd=mesh_copy.root, env=mesh_copy.env, capture_output=True, text=True, timeout=300)
 
     scaffolded = dg(
-        "scaffold", "defs", "mesh_platform.recipes.FilterProduct", "sales/defs/big_orders",
-        "--json-params", '{"inputs": ["mesh://sales/orders"], "parameters": {"where": "amount_usd > 100"}}',
+        "scaffold",
+        "defs",
+        "mesh_platform.recipes.FilterProduct",
+        "sales/defs/big_orders",
+        "--json-params",
+        '{"inputs": ["mesh://sales/orders"], "parameters": {"where": "amount_usd > 100"}}',
     )
     assert scaffolded.returncode == 0, scaffolded.stderr
     folder = mesh_copy.root / "domains/sales/defs/big_orders"

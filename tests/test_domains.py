@@ -16,7 +16,12 @@ DOMAINS = ["customers", "sales", "web_analytics", "marketing", "planning"]
 def test_the_demo_mesh_has_five_domains_and_cross_domain_inputs():
     assert list(CATALOG.domains) == DOMAINS
     assert not CATALOG.broken
-    cross = {(p.address.domain, i.address.domain) for p in CATALOG.products.values() for i in p.inputs if i.address.domain != p.address.domain}
+    cross = {
+        (p.address.domain, i.address.domain)
+        for p in CATALOG.products.values()
+        for i in p.inputs
+        if i.address.domain != p.address.domain
+    }
     assert len(cross) >= 3
     assert ("marketing", "customers") in cross and ("planning", "sales") in cross
 
@@ -66,7 +71,11 @@ def test_dagster_validates_every_code_location_of_the_workspace(mesh_home):
     env = {**os.environ, **mesh_home.environment()}
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

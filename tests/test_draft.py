@@ -53,15 +53,23 @@ def draft_shop(lab):
     lab.add_domain("shop")
     lab.add_domain("ads")
     folder = lab.add_product("shop", "orders", SOURCE, contract_yaml("shop", "orders", ORDERS, status="draft"))
-    lab.add_product("shop", "summary", sql_recipe(["mesh://shop/orders"], SUMMARY_SQL),
-                    contract_yaml("shop", "summary", [column("orders", "integer", "BIGINT"), column("revenue", "number")]))
+    lab.add_product(
+        "shop",
+        "summary",
+        sql_recipe(["mesh://shop/orders"], SUMMARY_SQL),
+        contract_yaml("shop", "summary", [column("orders", "integer", "BIGINT"), column("revenue", "number")]),
+    )
     lab.land("shop", "orders.csv", "order_id,amount\n1,10\n2,20\n")
     return folder / "contract.yaml"
 
 
 def add_ads_reader(lab):
-    lab.add_product("ads", "totals", sql_recipe(["mesh://shop/orders"], "SELECT sum(amount) AS total FROM orders"),
-                    contract_yaml("ads", "totals", [column("total", "number", "DOUBLE")]))
+    lab.add_product(
+        "ads",
+        "totals",
+        sql_recipe(["mesh://shop/orders"], "SELECT sum(amount) AS total FROM orders"),
+        contract_yaml("ads", "totals", [column("total", "number", "DOUBLE")]),
+    )
 
 
 def test_an_unknown_status_is_a_located_contract_error(lab):
@@ -241,7 +249,8 @@ def test_a_draft_changes_a_type_twice_without_a_new_version_is_refused_to_others
 # --- mesh materialize --dev -------------------------------------------------------------------------------------
 
 DEV_ORDERS = [
-    column("order_id", "integer", required=True), column("email", classification="personal"),
+    column("order_id", "integer", required=True),
+    column("email", classification="personal"),
     column("amount", "number"),
 ]
 BY_CUSTOMER = "SELECT email, sum(amount) AS revenue FROM orders GROUP BY email"
@@ -254,10 +263,18 @@ def dev_shop(lab):
     lab.add_domain("ads")
     lab.add_product("shop", "orders", SOURCE, contract_yaml("shop", "orders", DEV_ORDERS))
     lab.land("shop", "orders.csv", "order_id,email,amount\n1,a@example.com,10\n2,a@example.com,20\n3,b@example.com,12\n")
-    by_customer = lab.add_product("shop", "by_customer", sql_recipe(["mesh://shop/orders"], BY_CUSTOMER), contract_yaml(
-        "shop", "by_customer", [column("email", classification="personal"), column("revenue", "number", "DOUBLE")]))
-    lab.add_product("shop", "best", sql_recipe(["mesh://shop/by_customer"], "SELECT max(revenue) AS best FROM by_customer"),
-                    contract_yaml("shop", "best", [column("best", "number", "DOUBLE")]))
+    by_customer = lab.add_product(
+        "shop",
+        "by_customer",
+        sql_recipe(["mesh://shop/orders"], BY_CUSTOMER),
+        contract_yaml("shop", "by_customer", [column("email", classification="personal"), column("revenue", "number", "DOUBLE")]),
+    )
+    lab.add_product(
+        "shop",
+        "best",
+        sql_recipe(["mesh://shop/by_customer"], "SELECT max(revenue) AS best FROM by_customer"),
+        contract_yaml("shop", "best", [column("best", "number", "DOUBLE")]),
+    )
     add_ads_reader(lab)
     assert lab.materialize("shop").success and lab.materialize("ads").success
     return by_customer / "defs.yaml"
@@ -300,7 +317,9 @@ def test_a_dev_build_reads_the_real_inputs_and_touches_no_port_vault_or_instance
     assert rows == [{"email": "a@example.com", "revenue": 20.0}]  # the change, its personal column in clear for its owner
     assert f"from the development namespace {namespace}: mesh://shop/by_customer" in said
     assert query(lab, "SELECT * FROM shop.by_customer ORDER BY email")[0] == [
-        {"email": "a@example.com", "revenue": 30.0}, {"email": "b@example.com", "revenue": 12.0}]  # consumers read the mesh's
+        {"email": "a@example.com", "revenue": 30.0},
+        {"email": "b@example.com", "revenue": 12.0},
+    ]  # consumers read the mesh's
     assert read_product("mesh://shop/by_customer", consumer="shop", dev=True)["revenue"].tolist() == [20.0]
     assert query(lab, "SELECT count(*) AS n FROM shop.orders", "--dev")[0] == [{"n": 3}]  # not built there: the mesh's port
     reads = AccessLog(lab.settings.access_log_file).entries(product="mesh://shop/orders")

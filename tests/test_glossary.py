@@ -44,7 +44,9 @@ def test_the_demo_glossary_declares_polysemes_mappings_and_a_crosswalk():
     assert glossary.use("active_user", "web_analytics").meaning.parameters == {"window": "7 days"}
     assert glossary.use("active_user", "marketing").meaning.parameters == {"window": "30 days"}
     assert glossary.use("active_user/web_analytics", "planning").label == "active_user/web_analytics"
-    with pytest.raises(TermUseError, match="means different things in web_analytics and marketing, and planning has no meaning") as denied:
+    with pytest.raises(
+        TermUseError, match="means different things in web_analytics and marketing, and planning has no meaning"
+    ) as denied:
         glossary.use("active_user", "planning")
     assert "active_user/web_analytics or active_user/marketing" in denied.value.fix
     # identifiers: each domain's pattern, the canonical one elsewhere, and the crosswalk between them
@@ -125,17 +127,27 @@ def test_a_misspelt_glossary_setting_is_refused_with_the_setting_meant(tmp_path)
         ("terms.active_user.meanings.shop.paramters", 15, "unknown setting 'paramters' (a typo?)", "did you mean 'parameters'"),
         ("terms.active_user.crosswalk.colour", 20, "unknown setting 'colour' (a typo?)", "did you mean 'columns'"),
     }, error.value
-    assert f"{file}:6: terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'? this part of the glossary knows: definition, canonical, logicalType, values, " in str(error.value)
+    assert (
+        f"{file}:6: terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'? this part of the glossary knows: definition, canonical, logicalType, values, "
+        in str(error.value)
+    )
 
 
 def test_mesh_check_reports_a_misspelt_glossary_setting_and_the_domains_still_load(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", SOURCE.format(path="things.csv"), contract_yaml("shop", "things", [column("id", "integer")]))
-    lab.glossary_file.write_text(lab.glossary_file.read_text().replace("    values: iso-3166-1-alpha-2\n", "    vaules: iso-3166-1-alpha-2\n"))
+    lab.add_product(
+        "shop", "things", SOURCE.format(path="things.csv"), contract_yaml("shop", "things", [column("id", "integer")])
+    )
+    lab.glossary_file.write_text(
+        lab.glossary_file.read_text().replace("    values: iso-3166-1-alpha-2\n", "    vaules: iso-3166-1-alpha-2\n")
+    )
     checked = run_mesh("check")
     assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
     [line] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.glossary")]
-    assert f"{lab.glossary_file}:" in line and "terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'?" in line, line
+    assert (
+        f"{lab.glossary_file}:" in line
+        and "terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'?" in line
+    ), line
     assert lab.broken_products("shop") == {}
 
 
@@ -157,8 +169,12 @@ def test_two_domains_compute_their_own_active_user_from_the_same_clicks(lab):
     lab.add_domain("shop")
     lab.add_domain("crm")
     lab.land("shop", "clicks.csv", CLICKS)
-    lab.add_product("shop", "clicks", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: clicks.csv\n",
-                    contract_yaml("shop", "clicks", [column("user_id"), column("clicked_at", "timestamp")]))
+    lab.add_product(
+        "shop",
+        "clicks",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: clicks.csv\n",
+        contract_yaml("shop", "clicks", [column("user_id"), column("clicked_at", "timestamp")]),
+    )
     active = [column("user_id"), column("is_active", "boolean", customProperties=[{"property": "term", "value": "active_user"}])]
     for domain in ("shop", "crm"):
         lab.add_product(domain, "active_users", ACTIVE_SQL, contract_yaml(domain, "active_users", active))
@@ -174,11 +190,15 @@ def test_two_domains_compute_their_own_active_user_from_the_same_clicks(lab):
 def test_columns_carrying_a_term_are_normalized_on_publish_and_checked(lab):
     lab.add_domain("shop")
     lab.land("shop", "orders.csv", "id,country,status\n1,U.S.,Done\n2,Deutschland,completed\n3,japan,canceled\n4,,CANCELLED\n")
-    contract = contract_yaml("shop", "orders", [
-        column("id", "integer"),
-        column("country", customProperties=[{"property": "term", "value": "country"}]),
-        column("status", customProperties=[{"property": "term", "value": "status"}]),
-    ])
+    contract = contract_yaml(
+        "shop",
+        "orders",
+        [
+            column("id", "integer"),
+            column("country", customProperties=[{"property": "term", "value": "country"}]),
+            column("status", customProperties=[{"property": "term", "value": "status"}]),
+        ],
+    )
     lab.add_product("shop", "orders", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: orders.csv\n", contract)
     result = lab.materialize("shop")
     rows = sorted(owner_read("mesh://shop/orders").itertuples(index=False, name=None))
@@ -197,15 +217,24 @@ def test_columns_carrying_a_term_are_normalized_on_publish_and_checked(lab):
 
 def test_mesh_glossary_shows_terms_meanings_mappings_and_users():
     text = run_mesh("glossary", check=True).stdout
-    for needle in ("active_user (boolean)", "country (string)", "customer (string)", "iso-3166-1-alpha-2",
-                   "crosswalk   mesh://customers/customer_keys (sales: customer_number, customers: customer_id)",
-                   "mesh://web_analytics/visitor_activity is_active (active_user/web_analytics)",
-                   "mesh://marketing/customer_360 is_active (active_user/marketing)"):
+    for needle in (
+        "active_user (boolean)",
+        "country (string)",
+        "customer (string)",
+        "iso-3166-1-alpha-2",
+        "crosswalk   mesh://customers/customer_keys (sales: customer_number, customers: customer_id)",
+        "mesh://web_analytics/visitor_activity is_active (active_user/web_analytics)",
+        "mesh://marketing/customer_360 is_active (active_user/marketing)",
+    ):
         assert needle in text, needle
     one = json.loads(run_mesh("glossary", "country", "--json", check=True).stdout)
     [country] = one["terms"]
     assert country["values"]["mapping"] == "iso-3166-1-alpha-2"
     users = {(u["product"], u["column"]) for u in country["used_by"]}
-    assert {("mesh://sales/orders", "country_code"), ("mesh://marketing/campaigns", "country"), ("mesh://web_analytics/sessions", "country_code")} <= users
+    assert {
+        ("mesh://sales/orders", "country_code"),
+        ("mesh://marketing/campaigns", "country"),
+        ("mesh://web_analytics/sessions", "country_code"),
+    } <= users
     unknown = run_mesh("glossary", "client")
     assert unknown.returncode == 1 and "the glossary has no term 'client'" in unknown.stderr

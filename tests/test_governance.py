@@ -15,12 +15,22 @@ def mesh_check():
     context = MeshContext.from_env()
     return check_mesh(context.checked_view, context.settings)
 
+
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: x.csv\n"
-GOOD_QUALITY = [{"name": "x", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
+GOOD_QUALITY = [
+    {"name": "x", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}
+]
 
 
 def good_contract(domain, name, **extra):
-    schema = [{"name": name, "physicalType": "table", "properties": [column("id", "integer")], "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}]}]
+    schema = [
+        {
+            "name": name,
+            "physicalType": "table",
+            "properties": [column("id", "integer")],
+            "quality": [{"metric": "rowCount", "mustBeGreaterThan": 0}],
+        }
+    ]
     extra.setdefault("description", {"purpose": f"The {name} of the {domain} test domain, one row each."})
     return contract_yaml(domain, name, [], schema=schema, **extra)
 
@@ -34,10 +44,18 @@ def test_the_demo_mesh_passes_every_policy():
 def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
     lab.add_domain("shop")
     lab.add_domain("crm")
-    lab.add_product("crm", "secrets", SOURCE, good_contract("crm", "secrets", customProperties=[{"property": "access", "value": "internal"}]))
-    lab.add_product("crm", "orders_seen", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things]\n  sql: SELECT 1 AS id\n", good_contract("crm", "orders_seen"))
+    lab.add_product(
+        "crm", "secrets", SOURCE, good_contract("crm", "secrets", customProperties=[{"property": "access", "value": "internal"}])
+    )
+    lab.add_product(
+        "crm",
+        "orders_seen",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things]\n  sql: SELECT 1 AS id\n",
+        good_contract("crm", "orders_seen"),
+    )
     sloppy = contract_yaml(
-        "shop", "things",
+        "shop",
+        "things",
         [column("id", "integer"), {"name": "select", "logicalType": "string"}],
         description={"purpose": "TODO"},
         team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]},
@@ -45,7 +63,8 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
         schema=[{"name": "things", "properties": [column("id", "integer"), {"name": "select", "logicalType": "string"}]}],
     )
     lab.add_product(
-        "shop", "things",
+        "shop",
+        "things",
         "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs:\n    - mesh://crm/secrets\n    - mesh://crm/orders_seen\n  sql: SELECT 1 AS id, 'x' AS select\n",
         sloppy,
     )
@@ -87,8 +106,26 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
 
 def test_deprecated_input_warns_and_a_new_major_must_serve_the_old_one(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", SOURCE, good_contract("shop", "things", version="2.0.0", customProperties=[{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": (dt.date.today() + dt.timedelta(days=5)).isoformat()}]))
-    lab.add_product("shop", "names", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT 1 AS id\n", good_contract("shop", "names"))
+    lab.add_product(
+        "shop",
+        "things",
+        SOURCE,
+        good_contract(
+            "shop",
+            "things",
+            version="2.0.0",
+            customProperties=[
+                {"property": "access", "value": "public"},
+                {"property": "servePreviousMajorUntil", "value": (dt.date.today() + dt.timedelta(days=5)).isoformat()},
+            ],
+        ),
+    )
+    lab.add_product(
+        "shop",
+        "names",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT 1 AS id\n",
+        good_contract("shop", "names"),
+    )
     report = mesh_check()
     found = {(v.policy, v.severity, v.address) for v in report.violations}
     assert ("mesh.deprecated-inputs", "warning", "mesh://shop/names") in found
@@ -106,7 +143,7 @@ def test_a_domain_adds_its_own_policies_for_its_products_only(lab):
         "from mesh_platform.governance import Finding, policy\n\n\n"
         "@policy('shop.tier', severity='warning')\n"
         "def has_tier(product, mesh):\n"
-        "    \"\"\"Shop products say their tier.\"\"\"\n"
+        '    """Shop products say their tier."""\n'
         "    if product.contract.tier is None:\n"
         "        yield Finding('no tier', 'add customProperties tier', ('customProperties',))\n"
     )
@@ -125,7 +162,7 @@ def test_a_domain_cannot_replace_or_switch_off_a_mesh_wide_policy(lab):
         "from mesh_platform.governance import policy\n\n\n"
         "@policy('mesh.owner')\n"
         "def anyone_may_own(product, mesh):\n"
-        "    \"\"\"Every owner is fine in shop.\"\"\"\n"
+        '    """Every owner is fine in shop."""\n'
         "    return []\n"
     )
     report = mesh_check()
@@ -171,7 +208,9 @@ def test_a_violating_product_loads_shows_why_and_is_refused_at_materialization(l
     assert governance["fine"].passed and not governance["sloppy"].passed
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "sloppy"
-    assert "refused by governance" in str(failure.step_failure_data.error) and "mesh.description" in str(failure.step_failure_data.error)
+    assert "refused by governance" in str(failure.step_failure_data.error) and "mesh.description" in str(
+        failure.step_failure_data.error
+    )
     from mesh_platform import PortError, read_product
 
     assert len(read_product("mesh://shop/fine")) == 1

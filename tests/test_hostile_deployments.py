@@ -106,6 +106,7 @@ def test_a_literal_password_in_the_instance_settings_is_written_for_its_owner_on
 
 # --- Settings that reach beyond this machine or outside the mesh's folder ------------------------------------------
 
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "mesh.example.com"])
 def test_code_servers_listening_beyond_loopback_are_refused_without_allow_remote(lab, host):
     shop_domains(lab, "shop")
@@ -129,14 +130,23 @@ def test_code_servers_allowed_beyond_loopback_are_said_with_where_each_listens(l
         assert run_mesh("--env", "narrow", "deploy", "show", cwd=lab.root, check=True).stderr == ""
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("port_store:\n  uri: ../../../../../../etc\n",
-     "deploy/x.yaml:2: port_store.uri: '../../../../../../etc' leads outside the mesh's folder (to /etc)"),
-    ("port_store:\n  uri: ports/../../elsewhere\n",
-     "deploy/x.yaml:2: port_store.uri: 'ports/../../elsewhere' leads outside the mesh's folder"),
-    ("landing:\n  uri: ../../../../../../home\n",
-     "deploy/x.yaml:2: landing.uri: '../../../../../../home' leads outside the mesh's folder (to /home)"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "port_store:\n  uri: ../../../../../../etc\n",
+            "deploy/x.yaml:2: port_store.uri: '../../../../../../etc' leads outside the mesh's folder (to /etc)",
+        ),
+        (
+            "port_store:\n  uri: ports/../../elsewhere\n",
+            "deploy/x.yaml:2: port_store.uri: 'ports/../../elsewhere' leads outside the mesh's folder",
+        ),
+        (
+            "landing:\n  uri: ../../../../../../home\n",
+            "deploy/x.yaml:2: landing.uri: '../../../../../../home' leads outside the mesh's folder (to /home)",
+        ),
+    ],
+)
 def test_a_store_folder_that_climbs_out_of_the_mesh_is_refused(lab, text, expected):
     shop_domains(lab, "shop")
     deploy(lab, "x", text)
@@ -155,8 +165,10 @@ def test_a_store_folder_inside_the_mesh_or_absolute_is_taken_and_the_environment
 
 
 ENDPOINTS = [
-    ("https://s3.example.com",
-     "s3.example.com is outside this machine: the ports and the vault (clear personal values) would be sent there"),
+    (
+        "https://s3.example.com",
+        "s3.example.com is outside this machine: the ports and the vault (clear personal values) would be sent there",
+    ),
     ("http://203.0.113.9:9000", "203.0.113.9 is outside this machine"),
     ("s3.example.com", "'s3.example.com' is not an endpoint URL — write http(s)://host[:port]"),
     ("ftp://127.0.0.1", "'ftp://127.0.0.1' is not an endpoint URL"),
@@ -166,8 +178,12 @@ ENDPOINTS = [
 @pytest.mark.parametrize(("endpoint", "expected"), ENDPOINTS)
 def test_an_object_store_endpoint_outside_this_machine_is_refused_when_the_file_is_read(lab, monkeypatch, endpoint, expected):
     shop_domains(lab, "shop")
-    deploy(lab, "x", f"port_store:\n  uri: s3://bucket/mesh\n  storage_options:\n    AWS_REGION: eu-west-1\n"
-                     f"    AWS_ENDPOINT_URL: '{endpoint}'\n")
+    deploy(
+        lab,
+        "x",
+        f"port_store:\n  uri: s3://bucket/mesh\n  storage_options:\n    AWS_REGION: eu-west-1\n"
+        f"    AWS_ENDPOINT_URL: '{endpoint}'\n",
+    )
     message = one_line_error(run_mesh("--env", "x", "deploy", "show", cwd=lab.root))
     assert f"deploy/x.yaml:5: port_store.storage_options.AWS_ENDPOINT_URL: {expected}" in message
     # The same value read from the environment is checked as well, at the line that names the variable.
@@ -180,24 +196,37 @@ def test_an_object_store_endpoint_outside_this_machine_is_refused_when_the_file_
 
 def test_an_object_store_endpoint_allowed_outside_this_machine_is_said(lab):
     shop_domains(lab, "shop")
-    deploy(lab, "x", "port_store:\n  uri: s3://bucket/mesh\n  allow_remote: true\n"
-                     "  storage_options:\n    AWS_ENDPOINT_URL: http://203.0.113.9:9000\n")
+    deploy(
+        lab,
+        "x",
+        "port_store:\n  uri: s3://bucket/mesh\n  allow_remote: true\n"
+        "  storage_options:\n    AWS_ENDPOINT_URL: http://203.0.113.9:9000\n",
+    )
     shown = run_mesh("--env", "x", "deploy", "show", cwd=lab.root, check=True)
     assert "warning: " in shown.stderr
-    assert ("port_store.storage_options.AWS_ENDPOINT_URL: the ports and the vault go to http://203.0.113.9:9000, "
-            "outside this machine (allow_remote: true), unencrypted (http)") in shown.stderr
+    assert (
+        "port_store.storage_options.AWS_ENDPOINT_URL: the ports and the vault go to http://203.0.113.9:9000, "
+        "outside this machine (allow_remote: true), unencrypted (http)"
+    ) in shown.stderr
     deploy(lab, "x", "port_store:\n  uri: s3://bucket/mesh\n  storage_options:\n    AWS_ENDPOINT_URL: http://127.0.0.1:9000\n")
     assert run_mesh("--env", "x", "deploy", "show", cwd=lab.root, check=True).stderr == ""  # on this machine: nothing to say
 
 
 # --- What the mesh writes is its owner's only ----------------------------------------------------------------------
 
+
 def test_mesh_seed_writes_the_landing_feeds_for_their_owner_only(repo_copy):
     landing = repo_copy.settings.landing_root
     (landing / "customers").mkdir(parents=True)
     os.chmod(landing / "customers", 0o755)  # left by an earlier seed, readable by every local user
-    subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "seed", "--rows", "40"],
-                   cwd=repo_copy.root, env=repo_copy.env, check=True, capture_output=True, umask=0o022)
+    subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", "seed", "--rows", "40"],
+        cwd=repo_copy.root,
+        env=repo_copy.env,
+        check=True,
+        capture_output=True,
+        umask=0o022,
+    )
     feed = landing / "customers" / "customer_events.jsonl"
     assert "@" in feed.read_text()  # e-mail addresses in clear
     assert [bad for folder in landing.iterdir() for bad in not_private(folder)] == []
@@ -224,8 +253,13 @@ def test_everything_builds_write_in_mesh_home_is_its_owner_only(lab):
     shutil.rmtree(home)
     home.mkdir(mode=0o755)  # made by hand, readable by every local user
     os.chmod(home, 0o755)
-    subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--all"],
-                   cwd=lab.root, check=True, capture_output=True, umask=0o022)
+    subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--all"],
+        cwd=lab.root,
+        check=True,
+        capture_output=True,
+        umask=0o022,
+    )
     written = {p.relative_to(home).parts[0] for p in home.rglob("*")}
     assert {"dagster", "domains", "ports", "vault", "logs", "secret", "access_log.sqlite"} <= written, written
     assert not_private(home) == []

@@ -46,7 +46,12 @@ def published(tmp_path_factory, empty_instance):
 def in_published(published, monkeypatch):
     """The published lab mesh as the environment's mesh, for one test."""
     lab, secret = published
-    for name, value in (("MESH_ROOT", lab.root), ("MESH_HOME", lab.settings.home), ("DAGSTER_HOME", lab.settings.dagster_home), ("MESH_GLOSSARY", lab.glossary_file)):
+    for name, value in (
+        ("MESH_ROOT", lab.root),
+        ("MESH_HOME", lab.settings.home),
+        ("DAGSTER_HOME", lab.settings.dagster_home),
+        ("MESH_GLOSSARY", lab.glossary_file),
+    ):
         monkeypatch.setenv(name, str(value))
     monkeypatch.syspath_prepend(str(lab.root))
     return lab, secret
@@ -70,7 +75,11 @@ def reads_logged(lab) -> list[str]:
 
 QUERY_ESCAPES = [
     ("a port's files", "SELECT email FROM read_parquet('{ports}/crm/people/v1/*.parquet')", "no file"),
-    ("a port's files as text", "SELECT * FROM read_text('{ports}/crm/people/v1/_delta_log/00000000000000000000.json')", "no file"),
+    (
+        "a port's files as text",
+        "SELECT * FROM read_text('{ports}/crm/people/v1/_delta_log/00000000000000000000.json')",
+        "no file",
+    ),
     ("a file of the machine", "SELECT * FROM read_csv('/etc/passwd')", "no file"),
     ("a file beside the mesh", "SELECT * FROM read_csv('{secret}')", "no file"),
     ("listing folders", "SELECT * FROM glob('{home}/*')", "no file"),
@@ -100,7 +109,7 @@ def test_mesh_query_reads_only_the_products_it_names(in_published, tmp_path, wha
     error = one_line_error(run_mesh("query", "--as", "ads", sql), acting_as="ads")
     assert message in error
     assert not out.exists() and not (Path.cwd() / "x.csv").exists()
-    assert set(reads_logged(lab)[len(logged):]) <= {"mesh://crm/people"}  # only the product the query names was opened
+    assert set(reads_logged(lab)[len(logged) :]) <= {"mesh://crm/people"}  # only the product the query names was opened
 
 
 def test_mesh_query_still_reads_granted_products_masked_and_writes_output(in_published, tmp_path):
@@ -123,18 +132,30 @@ def test_the_python_api_reads_in_a_sandbox_too(in_published):
 
 
 BUILD_ESCAPES = [
-    ("sql reading another domain's port files",
-     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, email FROM read_parquet('{ports}/crm/people/v1/*.parquet')\n"),
-    ("sql reading a file of the machine",
-     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, content AS email FROM read_text('{secret}')\n"),
-    ("a filter condition reading a file",
-     "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n"),
-    ("sql listing the mesh's folders",
-     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, file AS email FROM glob('{home}/*')\n"),
-    ("sql reading the owner's vault",
-     "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, CAST(content AS VARCHAR) AS email FROM read_blob('{home}/vault/**')\n"),
-    ("a filter condition reading the port's log",
-     "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"EXISTS (SELECT 1 FROM read_json('{ports}/crm/people/v1/_delta_log/*.json'))\"\n"),
+    (
+        "sql reading another domain's port files",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, email FROM read_parquet('{ports}/crm/people/v1/*.parquet')\n",
+    ),
+    (
+        "sql reading a file of the machine",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, content AS email FROM read_text('{secret}')\n",
+    ),
+    (
+        "a filter condition reading a file",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n",
+    ),
+    (
+        "sql listing the mesh's folders",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, file AS email FROM glob('{home}/*')\n",
+    ),
+    (
+        "sql reading the owner's vault",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, CAST(content AS VARCHAR) AS email FROM read_blob('{home}/vault/**')\n",
+    ),
+    (
+        "a filter condition reading the port's log",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"EXISTS (SELECT 1 FROM read_json('{ports}/crm/people/v1/_delta_log/*.json'))\"\n",
+    ),
 ]
 
 
@@ -144,7 +165,9 @@ def test_a_build_reads_only_its_inputs_and_its_landing_folder(in_published, what
     name = f"leak_{[c[0] for c in BUILD_ESCAPES].index(what)}"
     recipe = recipe.format(ports=lab.settings.ports_root, home=lab.settings.home, secret=secret)
     # email stays personal (mesh.personal-data follows a filter's columns): governance lets the build run, the sandbox stops it.
-    lab.add_product("ads", name, recipe, contract_yaml("ads", name, [column("id", "integer"), column("email", classification="personal")]))
+    lab.add_product(
+        "ads", name, recipe, contract_yaml("ads", name, [column("id", "integer"), column("email", classification="personal")])
+    )
     result = lab.materialize("ads", name, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
@@ -156,8 +179,12 @@ def test_a_quality_rule_reading_a_file_fails_the_build_and_publishes_nothing(in_
     lab, secret = in_published
     rule = {"type": "sql", "name": "peek", "query": f"SELECT count(*) FROM read_csv('{secret}')", "mustBe": 0}
     columns = [column("id", "integer")]
-    lab.add_product("ads", "peeking", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n",
-                    contract_yaml("ads", "peeking", columns, schema=[{"name": "peeking", "properties": columns, "quality": [rule]}]))
+    lab.add_product(
+        "ads",
+        "peeking",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n",
+        contract_yaml("ads", "peeking", columns, schema=[{"name": "peeking", "properties": columns, "quality": [rule]}]),
+    )
     result = lab.materialize("ads", "peeking", raise_on_error=False)
     assert not result.success
     [peek] = [e for e in result.get_asset_check_evaluations() if e.check_name == "peek"]
@@ -169,16 +196,59 @@ def test_a_quality_rule_reading_a_file_fails_the_build_and_publishes_nothing(in_
     ("recipe", "files", "line", "message"),
     [
         ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: /etc/passwd\n", {}, 3, "String should match pattern"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: ../../crm/defs/people/q.sql\n", {}, 3, "String should match pattern"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: \"SELECT 1 AS id; COPY (SELECT 1) TO 'x.csv'\"\n", {}, 3, "the query must be one SELECT: it holds 2 statements"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", {"q.sql": "ATTACH 'x.duckdb'"}, 3, "q.sql must hold one SELECT: it is not a SELECT but ATTACH"),
-        ("type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: ../../x.py:build\n", {}, 3, "String should match pattern"),
-        ("type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: /tmp/x.py:build\n", {}, 3, "String should match pattern"),
-        ("type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"id > 1) UNION SELECT 1 --\"\n", {}, 4, "is not one SQL expression"),
-        ("type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: /etc/*.conf\n", {}, 3, "must stay inside the landing folder"),
+        (
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: ../../crm/defs/people/q.sql\n",
+            {},
+            3,
+            "String should match pattern",
+        ),
+        (
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: \"SELECT 1 AS id; COPY (SELECT 1) TO 'x.csv'\"\n",
+            {},
+            3,
+            "the query must be one SELECT: it holds 2 statements",
+        ),
+        (
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
+            {"q.sql": "ATTACH 'x.duckdb'"},
+            3,
+            "q.sql must hold one SELECT: it is not a SELECT but ATTACH",
+        ),
+        (
+            "type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: ../../x.py:build\n",
+            {},
+            3,
+            "String should match pattern",
+        ),
+        (
+            "type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: /tmp/x.py:build\n",
+            {},
+            3,
+            "String should match pattern",
+        ),
+        (
+            'type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: "id > 1) UNION SELECT 1 --"\n',
+            {},
+            4,
+            "is not one SQL expression",
+        ),
+        (
+            "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: /etc/*.conf\n",
+            {},
+            3,
+            "must stay inside the landing folder",
+        ),
     ],
-    ids=["sql_file absolute", "sql_file climbing out", "two statements", "sql_file not a SELECT", "python file climbing out",
-         "python file absolute", "a condition closing its parenthesis", "source path absolute"],
+    ids=[
+        "sql_file absolute",
+        "sql_file climbing out",
+        "two statements",
+        "sql_file not a SELECT",
+        "python file climbing out",
+        "python file absolute",
+        "a condition closing its parenthesis",
+        "source path absolute",
+    ],
 )
 def test_a_recipe_that_would_escape_is_refused_with_its_line(lab, recipe, files, line, message):
     lab.add_domain("crm")
@@ -202,36 +272,74 @@ def checked_error(lab, name: str) -> str:
 
 ODD_CONTRACT = contract_yaml("ads", "odd", [column("id", "integer")])
 UNLOADABLE_RECIPES = [
-    ("an unknown recipe type", "type: mesh_platform.recipes.NoSuchProduct\nattributes:\n  sql: SELECT 1 AS id\n", {}, 1, "is no recipe type of the mesh"),
-    ("an unknown setting", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n  sqll: SELECT 2\n", {}, 4, "unknown setting 'sqll' (a typo?)"),
-    ("a setting of the wrong type", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: [SELECT 1]\n", {}, 3, "valid string"),
-    ("a missing SQL file", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", {}, 3, "sql_file 'q.sql' does not exist"),
+    (
+        "an unknown recipe type",
+        "type: mesh_platform.recipes.NoSuchProduct\nattributes:\n  sql: SELECT 1 AS id\n",
+        {},
+        1,
+        "is no recipe type of the mesh",
+    ),
+    (
+        "an unknown setting",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n  sqll: SELECT 2\n",
+        {},
+        4,
+        "unknown setting 'sqll' (a typo?)",
+    ),
+    (
+        "a setting of the wrong type",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: [SELECT 1]\n",
+        {},
+        3,
+        "valid string",
+    ),
+    (
+        "a missing SQL file",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
+        {},
+        3,
+        "sql_file 'q.sql' does not exist",
+    ),
     ("no recipe type", "attributes:\n  sql: SELECT 1 AS id\n", {}, 1, "the recipe names no type"),
     ("a recipe that is a list", "- type: mesh_platform.recipes.SqlProduct\n", {}, 1, "must hold a YAML mapping"),
 ]
 
 
-@pytest.mark.parametrize(("what", "recipe", "files", "line", "message"), UNLOADABLE_RECIPES, ids=[c[0] for c in UNLOADABLE_RECIPES])
+@pytest.mark.parametrize(
+    ("what", "recipe", "files", "line", "message"), UNLOADABLE_RECIPES, ids=[c[0] for c in UNLOADABLE_RECIPES]
+)
 def test_mesh_check_refuses_every_recipe_its_domain_could_not_load(lab, what, recipe, files, line, message):
     """What a code location would refuse, `mesh check` refuses first, at the same file and line;
     the domain still loads, the product broken and saying why, and nothing of it builds."""
     lab.add_domain("crm")
     lab.add_domain("ads")
     lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
-    lab.add_product("ads", "fine", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n", contract_yaml("ads", "fine", [column("id", "integer")]))
+    lab.add_product(
+        "ads",
+        "fine",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n",
+        contract_yaml("ads", "fine", [column("id", "integer")]),
+    )
     lab.add_product("ads", "odd", recipe, ODD_CONTRACT, files=files)
     reported = checked_error(lab, "odd")
     assert f"ads/defs/odd/defs.yaml:{line}:" in reported and message in reported, reported
     broken = lab.broken_products("ads")
     assert set(broken) == {"odd"} and f"ads/defs/odd/defs.yaml:{line}" in broken["odd"] and message in broken["odd"], broken
     result = lab.materialize("ads", raise_on_error=False)  # the domain's batch: the good product builds, the broken one fails
-    assert {key.path[-1] for key in result.get_asset_materialization_events() and [e.asset_key for e in result.get_asset_materialization_events()]} == {"fine"}
+    assert {
+        key.path[-1]
+        for key in result.get_asset_materialization_events() and [e.asset_key for e in result.get_asset_materialization_events()]
+    } == {"fine"}
     assert lab.definitions("crm") is not None
 
 
 CYCLES = [
     ("a product reading itself", {"loop": ["mesh://ads/loop"]}, "mesh://ads/loop → itself"),
-    ("two products reading each other", {"ping": ["mesh://ads/pong"], "pong": ["mesh://ads/ping"]}, "mesh://ads/ping → mesh://ads/pong → mesh://ads/ping"),
+    (
+        "two products reading each other",
+        {"ping": ["mesh://ads/pong"], "pong": ["mesh://ads/ping"]},
+        "mesh://ads/ping → mesh://ads/pong → mesh://ads/ping",
+    ),
     ("a loop across domains", {"ping": ["mesh://crm/pang"]}, "mesh://ads/ping → mesh://crm/pang → mesh://ads/ping"),
 ]
 
@@ -243,7 +351,12 @@ def test_a_dependency_loop_is_refused_by_mesh_check_and_builds_nothing(lab, what
     lab.add_product("crm", "people", SOURCE, contract_yaml("crm", "people", PEOPLE))
     lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n")
     if what == "a loop across domains":
-        lab.add_product("crm", "pang", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://ads/ping]\n  sql: SELECT id FROM ping\n", contract_yaml("crm", "pang", [column("id", "integer")]))
+        lab.add_product(
+            "crm",
+            "pang",
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://ads/ping]\n  sql: SELECT id FROM ping\n",
+            contract_yaml("crm", "pang", [column("id", "integer")]),
+        )
     for name, inputs in reads.items():
         alias = inputs[0].rsplit("/", 1)[1]
         recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [{inputs[0]}]\n  sql: SELECT id FROM {alias}\n"
@@ -274,7 +387,12 @@ def test_a_file_linked_from_outside_the_product_folder_is_refused(lab, tmp_path)
     lab.add_domain("ads")
     outside = tmp_path / "elsewhere.sql"
     outside.write_text("SELECT 1 AS id")
-    folder = lab.add_product("ads", "odd", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n", contract_yaml("ads", "odd", [column("id", "integer")]))
+    folder = lab.add_product(
+        "ads",
+        "odd",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
+        contract_yaml("ads", "odd", [column("id", "integer")]),
+    )
     (folder / "q.sql").symlink_to(outside)
     broken = lab.broken_products("ads")["odd"]
     assert "leads outside the product's folder" in broken and "odd/defs.yaml:3" in broken
@@ -290,19 +408,31 @@ def test_a_landing_file_linked_from_outside_is_not_read(lab, tmp_path):
     (landing / "people.csv").symlink_to(outside)
     result = lab.materialize("crm", raise_on_error=False)
     assert not result.success
-    assert "leads outside the landing folder" in str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
+    assert "leads outside the landing folder" in str(
+        next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    )
 
 
 def test_a_quality_rule_with_a_second_statement_is_a_contract_error(tmp_path):
     from mesh_platform import ContractError, load_contract
     from mesh_platform.quality import rules_for_contract
 
-    rule = {"type": "sql", "name": "sneaky", "query": "SELECT count(*) FROM {object}; COPY (SELECT 1) TO 'pwned.csv'", "mustBe": 0}
-    text = contract_yaml("lab", "things", [column("a")], schema=[{"name": "things", "properties": [column("a")], "quality": [rule]}])
+    rule = {
+        "type": "sql",
+        "name": "sneaky",
+        "query": "SELECT count(*) FROM {object}; COPY (SELECT 1) TO 'pwned.csv'",
+        "mustBe": 0,
+    }
+    text = contract_yaml(
+        "lab", "things", [column("a")], schema=[{"name": "things", "properties": [column("a")], "quality": [rule]}]
+    )
     path = tmp_path / "contract.yaml"
     path.write_text(text)
     line = next(number for number, text_line in enumerate(text.splitlines(), 1) if "type: sql" in text_line)
-    with pytest.raises(ContractError, match=rf"contract.yaml:{line}: schema\[0\]\.quality\[0\]: the rule's query must be one SELECT: it holds 2 statements"):
+    with pytest.raises(
+        ContractError,
+        match=rf"contract.yaml:{line}: schema\[0\]\.quality\[0\]: the rule's query must be one SELECT: it holds 2 statements",
+    ):
         rules_for_contract(load_contract(path))
     assert not (Path.cwd() / "pwned.csv").exists()
 
@@ -310,13 +440,25 @@ def test_a_quality_rule_with_a_second_statement_is_a_contract_error(tmp_path):
 HOSTILE_CONTRACTS = [
     ("nested 3,000 levels", lambda text: text + "extra: " + "[" * 3000 + "]" * 3000 + "\n", "nests 3000 levels deep"),
     ("Latin-1 encoded", lambda text: (text + "notes: Les gens du café\n").encode("latin-1"), "is not UTF-8 text"),
-    ("an alias bomb", lambda text: text + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)), "more than 100,000 values"),
+    (
+        "an alias bomb",
+        lambda text: text + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)),
+        "more than 100,000 values",
+    ),
     ("binary", lambda text: b"\x00\x01\x02" + text.encode(), "not text"),
     ("too large", lambda text: text + "notes: " + "x" * 1_100_000 + "\n", "the mesh reads YAML files of at most"),
     ("a key twice", lambda text: text + text.splitlines()[0] + "\n", "appears twice in this mapping"),
     ("a Python object tag", lambda text: text + "notes: !!python/object/apply:os.system ['touch pwned']\n", "is not plain YAML"),
-    ("an anchor merging itself", lambda text: text + "x-loop: &loop\n  <<: *loop\n  k: 1\n", "inside the value of its own anchor"),
-    ("a crosswalk merging itself", lambda text: text + "x-term:\n  crosswalk: &cw\n    <<: *cw\n", "inside the value of its own anchor"),
+    (
+        "an anchor merging itself",
+        lambda text: text + "x-loop: &loop\n  <<: *loop\n  k: 1\n",
+        "inside the value of its own anchor",
+    ),
+    (
+        "a crosswalk merging itself",
+        lambda text: text + "x-term:\n  crosswalk: &cw\n    <<: *cw\n",
+        "inside the value of its own anchor",
+    ),
     ("a list holding itself", lambda text: text + "x-list: &items [1, *items]\n", "inside the value of its own anchor &items"),
 ]
 
@@ -386,15 +528,18 @@ LOOPING_CROSSWALK = "  looping:\n    definition: A term.\n    crosswalk: &cw\n  
 
 def copied(name: str):
     """crm/people copied to a folder `name` without renaming its product (the case's own folder is not used)."""
+
     def spoil(lab, folder: Path):
         shutil.rmtree(folder)
         people = folder.parent / "people"
         shutil.copytree(people, people.parent / name)
+
     return spoil
 
 
 def replaced(file_name: str, how: str, recipe: str | None = None):
     """The folder's `file_name` made a link to /dev/null (a device a regression reads as nothing, never endlessly) or a FIFO."""
+
     def spoil(lab, folder: Path):
         if recipe is not None:
             (folder / "defs.yaml").write_text(recipe)
@@ -404,6 +549,7 @@ def replaced(file_name: str, how: str, recipe: str | None = None):
             target.symlink_to("/dev/null")
         else:
             os.mkfifo(target)
+
     return spoil
 
 
@@ -411,6 +557,7 @@ def rewritten(file_name: str, change):
     def spoil(lab, folder: Path):
         target = folder / file_name
         target.write_text(change(target.read_text()))
+
     return spoil
 
 
@@ -437,22 +584,57 @@ HOSTILE_FOLDERS = [
     ("a copied product folder", copied("people_copy"), "people_copy", "people_copy/contract.yaml:", COPY),
     ("a copy sorted before its original", copied("a_people"), "a_people", "a_people/contract.yaml:", COPY),
     ("a copy named as a file manager names it", copied("people (copy)"), "people__copy_", "people (copy)/contract.yaml:", COPY),
-    ("a contract anchor merging itself", rewritten("contract.yaml", lambda t: t + "x-loop: &loop\n  <<: *loop\n  k: 1\n"),
-     "looping", "looping/contract.yaml:", "the YAML alias *loop (line"),
-    ("a contract that is a link to a device", replaced("contract.yaml", "device"), "device", "device/contract.yaml",
-     "it is a link to /dev/null, a character device, not a regular file"),
+    (
+        "a contract anchor merging itself",
+        rewritten("contract.yaml", lambda t: t + "x-loop: &loop\n  <<: *loop\n  k: 1\n"),
+        "looping",
+        "looping/contract.yaml:",
+        "the YAML alias *loop (line",
+    ),
+    (
+        "a contract that is a link to a device",
+        replaced("contract.yaml", "device"),
+        "device",
+        "device/contract.yaml",
+        "it is a link to /dev/null, a character device, not a regular file",
+    ),
     ("a contract that is a FIFO", replaced("contract.yaml", "fifo"), "piped", "piped/contract.yaml", FIFO),
     ("a recipe that is a FIFO", replaced("defs.yaml", "fifo"), "piped_recipe", "piped_recipe/defs.yaml", FIFO),
-    ("a SQL file that is a FIFO", replaced("q.sql", "fifo", SQL_FILE_RECIPE), "piped_sql", "piped_sql/defs.yaml:4",
-     f"sql_file 'q.sql': {FIFO}"),
-    ("a Python file that is a FIFO", replaced("f.py", "fifo", PYTHON_RECIPE), "piped_python", "piped_python/defs.yaml:4",
-     f"function file 'f.py': {FIFO}"),
-    ("properties written as a mapping", rewritten("contract.yaml", properties_as_mapping), "mapped", "mapped/contract.yaml:",
-     "schema[0].properties: a mapping where a list is expected"),
-    ("inputs written as a text", rewritten("defs.yaml", inputs_as_text), "texted", "texted/defs.yaml:3",
-     "inputs must be a list of product addresses, not the text 'mesh://crm/people'"),
-    ("attributes that are no mapping", rewritten("defs.yaml", attributes_as_list), "listed", "listed/defs.yaml:2",
-     "attributes must be a mapping of settings, not a list"),
+    (
+        "a SQL file that is a FIFO",
+        replaced("q.sql", "fifo", SQL_FILE_RECIPE),
+        "piped_sql",
+        "piped_sql/defs.yaml:4",
+        f"sql_file 'q.sql': {FIFO}",
+    ),
+    (
+        "a Python file that is a FIFO",
+        replaced("f.py", "fifo", PYTHON_RECIPE),
+        "piped_python",
+        "piped_python/defs.yaml:4",
+        f"function file 'f.py': {FIFO}",
+    ),
+    (
+        "properties written as a mapping",
+        rewritten("contract.yaml", properties_as_mapping),
+        "mapped",
+        "mapped/contract.yaml:",
+        "schema[0].properties: a mapping where a list is expected",
+    ),
+    (
+        "inputs written as a text",
+        rewritten("defs.yaml", inputs_as_text),
+        "texted",
+        "texted/defs.yaml:3",
+        "inputs must be a list of product addresses, not the text 'mesh://crm/people'",
+    ),
+    (
+        "attributes that are no mapping",
+        rewritten("defs.yaml", attributes_as_list),
+        "listed",
+        "listed/defs.yaml:2",
+        "attributes must be a mapping of settings, not a list",
+    ),
 ]
 HOSTILE_FOLDER_IDS = [case[0] for case in HOSTILE_FOLDERS]
 
@@ -510,8 +692,10 @@ def hostile(tmp_path_factory, empty_instance) -> Iterator[HostileMesh]:
         with no_fifo_opened(lab.root) as opened:
             checked, listed = run_mesh("check"), run_mesh("list")
             broken = lab.broken_products("crm")
-            loaded = {d: {s.key.path[-1] for s in lab.definitions(d).resolve_all_asset_specs() if not s.tags.get("mesh/broken")}
-                      for d in ("crm", "ads")}
+            loaded = {
+                d: {s.key.path[-1] for s in lab.definitions(d).resolve_all_asset_specs() if not s.tags.get("mesh/broken")}
+                for d in ("crm", "ads")
+            }
         yield HostileMesh(lab, checked, listed, broken, loaded, opened)
 
 
@@ -540,8 +724,12 @@ def hostile_builds(hostile) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProc
     """The healthy products of crm and ads built beside every hostile file, and why each broken one failed."""
     lab = hostile.lab
     with pytest.MonkeyPatch.context() as monkeypatch, no_fifo_opened(lab.root) as opened:
-        settings = {"MESH_ROOT": lab.root, "MESH_HOME": lab.settings.home, "DAGSTER_HOME": lab.settings.dagster_home,
-                    "MESH_GLOSSARY": lab.glossary_file}
+        settings = {
+            "MESH_ROOT": lab.root,
+            "MESH_HOME": lab.settings.home,
+            "DAGSTER_HOME": lab.settings.dagster_home,
+            "MESH_GLOSSARY": lab.glossary_file,
+        }
         for name, value in settings.items():
             monkeypatch.setenv(name, str(value))
         monkeypatch.delenv("MESH_LANDING", raising=False)
@@ -573,8 +761,14 @@ def test_dagster_validates_every_code_location_beside_every_hostile_file(hostile
     lab = hostile.lab
     environment = {**lab_environment(lab), "DAGSTER_HOME": str(tmp_path)}
     with no_fifo_opened(lab.root) as opened:
-        result = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-                                cwd=lab.root, env=environment, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+            cwd=lab.root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "All code locations passed validation." in output, output
     assert not opened, f"a FIFO was opened: {opened}"
@@ -590,8 +784,13 @@ def test_materializing_a_broken_product_names_its_problem_not_a_missing_product(
 
 def lab_environment(lab: LabMesh) -> dict[str, str]:
     """This environment pointed at the lab mesh, for a process of its own."""
-    environment = {**os.environ, "MESH_ROOT": str(lab.root), "MESH_HOME": str(lab.settings.home),
-                   "MESH_GLOSSARY": str(lab.glossary_file), "PYTHONPATH": str(lab.root)}
+    environment = {
+        **os.environ,
+        "MESH_ROOT": str(lab.root),
+        "MESH_HOME": str(lab.settings.home),
+        "MESH_GLOSSARY": str(lab.glossary_file),
+        "PYTHONPATH": str(lab.root),
+    }
     environment.pop("MESH_LANDING", None)
     return environment
 
@@ -614,12 +813,16 @@ def test_contract_diff_of_a_fifo_is_a_one_line_error_and_never_waits_for_it(tmp_
     contract = str(REPO / "domains/sales/defs/orders/contract.yaml")
     with no_fifo_opened(tmp_path) as opened:
         errors = [one_line_error(run_mesh("contract", "diff", *pair)) for pair in ((str(fifo), contract), (contract, str(fifo)))]
-    assert not opened and all(f"error: {fifo}: " in e and "it is a FIFO (named pipe), not a regular file" in e for e in errors), errors
+    assert not opened and all(f"error: {fifo}: " in e and "it is a FIFO (named pipe), not a regular file" in e for e in errors), (
+        errors
+    )
 
 
 @pytest.mark.slow
 def test_contract_diff_of_dev_zero_is_a_one_line_error():
-    result = limited_mesh("contract", "diff", str(REPO / "domains/sales/defs/orders/contract.yaml"), "/dev/zero", env=dict(os.environ))
+    result = limited_mesh(
+        "contract", "diff", str(REPO / "domains/sales/defs/orders/contract.yaml"), "/dev/zero", env=dict(os.environ)
+    )
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert "error: /dev/zero: (document): it is a character device, not a regular file" in result.stderr, result.stderr
 
@@ -643,11 +846,14 @@ def setting_line(recipe: str) -> int:
     return next(number for number, line in enumerate(recipe.splitlines(), 1) if line.strip().startswith(settings))
 
 
-CHECK_ESCAPES = [*BUILD_ESCAPES, (
-    "a projection's cast reading a file",
-    "type: mesh_platform.recipes.ProjectionProduct\nattributes:\n  inputs: [mesh://crm/people]\n  columns:\n"
-    "    - {{name: id, cast: \"BIGINT) AS id, (SELECT content FROM read_text('{secret}')) AS leaked, CAST(1 AS BIGINT\"}}\n",
-)]
+CHECK_ESCAPES = [
+    *BUILD_ESCAPES,
+    (
+        "a projection's cast reading a file",
+        "type: mesh_platform.recipes.ProjectionProduct\nattributes:\n  inputs: [mesh://crm/people]\n  columns:\n"
+        "    - {{name: id, cast: \"BIGINT) AS id, (SELECT content FROM read_text('{secret}')) AS leaked, CAST(1 AS BIGINT\"}}\n",
+    ),
+]
 
 
 @pytest.mark.parametrize(("what", "recipe"), CHECK_ESCAPES, ids=[c[0] for c in CHECK_ESCAPES])
@@ -669,8 +875,13 @@ def test_mesh_check_refuses_sql_that_reads_a_file_at_its_line(lab, tmp_path, wha
 def test_mesh_check_refuses_a_sql_file_that_reads_a_file_at_its_line(lab):
     lab.add_domain("ads")
     query = "SELECT 1 AS id\nFROM range(1)\nWHERE 1 NOT IN (SELECT * FROM read_csv('/etc/passwd'))\n"
-    lab.add_product("ads", "leak", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
-                    contract_yaml("ads", "leak", [column("id", "integer")]), files={"q.sql": query})
+    lab.add_product(
+        "ads",
+        "leak",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql_file: q.sql\n",
+        contract_yaml("ads", "leak", [column("id", "integer")]),
+        files={"q.sql": query},
+    )
     reported = checked_error(lab, "leak")
     assert "ads/defs/leak/q.sql:3: document: the SQL reads the file /etc/passwd" in reported, reported
 
@@ -718,8 +929,13 @@ def test_an_empty_landing_file_is_no_rows_not_a_shape(lab, what, format_, empty)
     lab.add_domain("crm")
     source = f"type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: '*.{format_}'\n"
     lab.add_product("crm", "people", source, contract_yaml("crm", "people", PEOPLE))
-    lab.land("crm", f"people.{format_}", "id,email\n1,ann@example.com\n2,bob@example.com\n" if format_ == "csv"
-             else '{"id": 1, "email": "ann@example.com"}\n{"id": 2, "email": "bob@example.com"}\n')
+    lab.land(
+        "crm",
+        f"people.{format_}",
+        "id,email\n1,ann@example.com\n2,bob@example.com\n"
+        if format_ == "csv"
+        else '{"id": 1, "email": "ann@example.com"}\n{"id": 2, "email": "bob@example.com"}\n',
+    )
     for name, text in empty.items():
         (lab.settings.landing_dir("crm") / name).write_text(text)
     assert lab.materialize("crm").success
@@ -750,11 +966,17 @@ def test_mesh_check_binds_sql_calling_the_builds_functions_in_every_check(lab):
     """SQL may call the functions a build gives it (term_parameter, country_code): binding meets them, in the first
     check and in those after it, so a file read after a call to them is still found."""
     lab.add_domain("ads")
-    sql = ("WITH c AS (SELECT term_parameter('active_user', 'window') AS w, country_code('U.S.') AS k) "
-           "SELECT 1 AS id FROM c, read_csv('/etc/passwd')")
+    sql = (
+        "WITH c AS (SELECT term_parameter('active_user', 'window') AS w, country_code('U.S.') AS k) "
+        "SELECT 1 AS id FROM c, read_csv('/etc/passwd')"
+    )
     for index in range(3):
-        lab.add_product("ads", f"calls_{index}", f'type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: "{sql}"\n',
-                        contract_yaml("ads", f"calls_{index}", [column("id", "integer")]))
+        lab.add_product(
+            "ads",
+            f"calls_{index}",
+            f'type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: "{sql}"\n',
+            contract_yaml("ads", f"calls_{index}", [column("id", "integer")]),
+        )
         reported = checked_error(lab, f"calls_{index}")
         gc.collect()  # the check's connections are gone: the functions must not have gone with them
         assert "the SQL reads the file /etc/passwd" in reported, reported

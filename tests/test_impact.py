@@ -11,8 +11,13 @@ import yaml
 from .conftest import column, contract_yaml, run_mesh
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {name}.csv\n"
-ORDERS = [column("order_id", "integer", required=True), column("amount", "number", "DOUBLE"), column("discount", "number", "DOUBLE"),
-          column("coupon"), column("note")]
+ORDERS = [
+    column("order_id", "integer", required=True),
+    column("amount", "number", "DOUBLE"),
+    column("discount", "number", "DOUBLE"),
+    column("coupon"),
+    column("note"),
+]
 ORDERS_CSV = "order_id,amount,discount,coupon,note\n1,10.0,1.0,A,x\n2,20.0,0.0,B,y\n"
 
 
@@ -24,14 +29,21 @@ def mesh_of_orders(lab):
     folder = lab.add_product("shop", "orders", SOURCE.format(name="orders"), contract_yaml("shop", "orders", ORDERS))
     lab.land("shop", "orders.csv", ORDERS_CSV)
     totals = "SELECT count(*) AS orders, sum(discount) AS total_discount FROM orders WHERE coupon IS NOT NULL"
-    lab.add_product("ads", "totals", f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  sql: {totals}\n",
-                    contract_yaml("ads", "totals", [column("orders", "integer", "BIGINT"), column("total_discount", "number", "DOUBLE")]))
     lab.add_product(
-        "planning", "forecast",
+        "ads",
+        "totals",
+        f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  sql: {totals}\n",
+        contract_yaml("ads", "totals", [column("orders", "integer", "BIGINT"), column("total_discount", "number", "DOUBLE")]),
+    )
+    lab.add_product(
+        "planning",
+        "forecast",
         "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  function: f.py:build\n"
         "  lineage:\n    expected: [orders.amount]\n",
         contract_yaml("planning", "forecast", [column("expected", "number", "DOUBLE")]),
-        files={"f.py": "import pandas as pd\n\ndef build(orders):\n    return pd.DataFrame({'expected': [orders['amount'].mean()]})\n"},
+        files={
+            "f.py": "import pandas as pd\n\ndef build(orders):\n    return pd.DataFrame({'expected': [orders['amount'].mean()]})\n"
+        },
     )
     return folder / "contract.yaml"
 
@@ -68,7 +80,14 @@ def test_dropping_a_column_a_consumer_reads_breaks_and_names_it_one_nobody_reads
     [change] = found["changes"]
     assert change["breaking"] and not change["impact"]["breaks_consumers"] and change["impact"]["read_by"] == []
 
-    printed = run_mesh("contract", "diff", str(contract), str(changed(contract, tmp_path, "1.1.0", drop=("discount", "note"))), env={**os.environ}, cwd=lab.root)
+    printed = run_mesh(
+        "contract",
+        "diff",
+        str(contract),
+        str(changed(contract, tmp_path, "1.1.0", drop=("discount", "note"))),
+        env={**os.environ},
+        cwd=lab.root,
+    )
     assert printed.returncode == 1
     lines = printed.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if "column 'discount' removed" in line)
@@ -95,10 +114,14 @@ def test_a_column_read_in_a_filter_or_declared_by_python_counts_as_read(lab, tmp
 
 def test_a_safe_change_says_who_it_reaches(lab, tmp_path):
     contract = mesh_of_orders(lab)
-    result, found = diff(lab, contract, changed(contract, tmp_path, "1.1.0", discount={"description": "Discount granted, in dollars."}))
+    result, found = diff(
+        lab, contract, changed(contract, tmp_path, "1.1.0", discount={"description": "Discount granted, in dollars."})
+    )
     assert result.returncode == 0
     [change] = found["changes"]
-    assert not change["breaking"] and change["impact"]["read_by"] == [{"product": "mesh://ads/totals", "columns": ["total_discount"]}]
+    assert not change["breaking"] and change["impact"]["read_by"] == [
+        {"product": "mesh://ads/totals", "columns": ["total_discount"]}
+    ]
 
 
 @pytest.mark.slow
@@ -114,7 +137,11 @@ def test_mesh_check_and_the_build_refuse_a_published_change_that_breaks_a_reader
     checked = run_mesh("check", env={**os.environ}, cwd=lab.root)
     assert checked.returncode == 1
     [refused] = [line for line in checked.stdout.splitlines() if line.startswith("error mesh.breaking-changes")]
-    assert "mesh://shop/orders" in refused and "column 'discount' removed (since 1.0.0, as published) breaks its readers: mesh://ads/totals.total_discount" in refused
+    assert (
+        "mesh://shop/orders" in refused
+        and "column 'discount' removed (since 1.0.0, as published) breaks its readers: mesh://ads/totals.total_discount"
+        in refused
+    )
     assert "set version to 2.0.0" in refused
     run = lab.materialize("shop", "orders", raise_on_error=False)
     assert not run.success  # the governance check refuses the build: what ads reads stays published
@@ -125,7 +152,11 @@ def test_mesh_check_and_the_build_refuse_a_published_change_that_breaks_a_reader
     document["schema"][0]["properties"] = [p for p in document["schema"][0]["properties"] if p["name"] != "note"]
     document["version"] = "1.1.0"
     contract.write_text(yaml.safe_dump(document, sort_keys=False))
-    assert not [line for line in run_mesh("check", env={**os.environ}, cwd=lab.root).stdout.splitlines() if "mesh.breaking-changes" in line]
+    assert not [
+        line
+        for line in run_mesh("check", env={**os.environ}, cwd=lab.root).stdout.splitlines()
+        if "mesh.breaking-changes" in line
+    ]
     lab.land("shop", "orders.csv", "order_id,amount,discount,coupon\n1,10.0,1.0,A\n")
     assert lab.materialize("shop", "orders").success  # nobody reads note: it may go without a new major version
 
@@ -135,8 +166,12 @@ def test_mesh_show_lists_the_domains_that_read_the_product_lately(lab):
     from mesh_platform import read_product
 
     mesh_of_orders(lab)
-    lab.add_product("shop", "big_orders", "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  where: amount > 15\n",
-                    contract_yaml("shop", "big_orders", ORDERS))
+    lab.add_product(
+        "shop",
+        "big_orders",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  where: amount > 15\n",
+        contract_yaml("shop", "big_orders", ORDERS),
+    )
     assert lab.materialize("shop").success  # orders, and big_orders reading it: the owner's own reads are no consumer's
     assert lab.materialize("ads", "totals").success  # a build of ads reads orders
     read_product("mesh://shop/orders", consumer="planning")  # an ad hoc read
@@ -145,7 +180,10 @@ def test_mesh_show_lists_the_domains_that_read_the_product_lately(lab):
     consumers = {c["consumer"]: (c["reads"], c["builds"], c["ad_hoc"]) for c in shown["read_by"]["consumers"]}
     assert consumers == {"planning": (2, 0, 2), "ads": (1, 1, 0)}
     printed = run_mesh("show", "mesh://shop/orders", env={**os.environ}, cwd=lab.root).stdout
-    assert "read by       planning (2 reads: 0 by builds, 2 ad hoc; last " in printed and "in the last 30 days (access log)" in printed
+    assert (
+        "read by       planning (2 reads: 0 by builds, 2 ad hoc; last " in printed
+        and "in the last 30 days (access log)" in printed
+    )
     # An ad hoc reader's columns are not known: every breaking change of the product counts for them.
     contract = lab.root / lab.package / "shop/defs/orders/contract.yaml"
     document = yaml.safe_load(contract.read_text())

@@ -287,16 +287,28 @@ def test_check_lists_each_difference_between_a_query_and_its_contract_with_file_
     def line(name):
         return contract.line_of(("schema", 0, "properties", [c.name for c in contract.columns].index(name)))
 
-    assert found == sorted([
-        ("mesh.output-schema", "contract.yaml", line("amount"),
-         "schema[0].properties[2]: column 'amount' is not in the recipe's output"),
-        (
-            "mesh.output-schema", "contract.yaml", line("customer_id"),
-            "schema[0].properties[1]: column 'customer_id' is VARCHAR in the recipe's output, the contract says BIGINT",
-        ),
-        ("mesh.output-schema", "transform.sql", 5,
-         "sql_file: the recipe outputs column 'doubled', which contract.yaml does not have"),
-    ])
+    assert found == sorted(
+        [
+            (
+                "mesh.output-schema",
+                "contract.yaml",
+                line("amount"),
+                "schema[0].properties[2]: column 'amount' is not in the recipe's output",
+            ),
+            (
+                "mesh.output-schema",
+                "contract.yaml",
+                line("customer_id"),
+                "schema[0].properties[1]: column 'customer_id' is VARCHAR in the recipe's output, the contract says BIGINT",
+            ),
+            (
+                "mesh.output-schema",
+                "transform.sql",
+                5,
+                "sql_file: the recipe outputs column 'doubled', which contract.yaml does not have",
+            ),
+        ]
+    )
     assert all(v["fix"].endswith("mesh contract sync mesh://shop/order_totals") for v in report["violations"])
     (folder / "transform.sql").write_text("SELECT order_id FROM orders WHERE nope > 1\n")
     [refused] = check_json(mesh)["violations"]
@@ -307,13 +319,15 @@ def test_check_lists_each_difference_between_a_query_and_its_contract_with_file_
 def test_check_compares_an_inline_query_and_a_configured_recipe_too(two_inputs):
     mesh = two_inputs
     mesh.add_product(
-        "shop", "inline",
+        "shop",
+        "inline",
         "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/orders]\n"
         "  sql: |\n    SELECT\n      order_id,\n      amount AS total\n    FROM orders\n",
         contract_yaml("shop", "inline", [column("order_id", "integer", "BIGINT"), column("amount", "number", "DECIMAL(10,2)")]),
     )
     mesh.add_product(
-        "shop", "big",
+        "shop",
+        "big",
         "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/orders]\n  where: amount > 10\n",
         contract_yaml("shop", "big", ORDERS[:3]),
     )
@@ -331,9 +345,11 @@ def test_contract_sync_adds_removes_and_keeps(two_inputs):
     folder = mesh.root / mesh.package / "shop" / "defs" / "order_facts"
     contract_file = folder / "contract.yaml"
     # The owner makes the contract theirs: a description, a classification, a comment.
-    owned = contract_file.read_text().replace(
-        'description: "Order number."', 'description: "Order number, as on the invoice."  # agreed with finance'
-    ).replace("classification: confidential", "classification: sensitive")
+    owned = (
+        contract_file.read_text()
+        .replace('description: "Order number."', 'description: "Order number, as on the invoice."  # agreed with finance')
+        .replace("classification: confidential", "classification: sensitive")
+    )
     contract_file.write_text(owned)
     (folder / "transform.sql").write_text(
         "SELECT o.order_id, o.amount, c.email AS buyer, CAST(o.customer_id AS VARCHAR) AS country\n"
@@ -412,13 +428,16 @@ def test_inferred_products_build_as_generated_and_a_value_that_does_not_convert_
             f"TO '{tmp_path / 'credits.parquet'}'"
         )
     new_product(mesh, "crm/credits", "source", "--from", str(tmp_path / "credits.parquet"))
-    query = write(tmp_path / "overview.sql", """\
+    query = write(
+        tmp_path / "overview.sql",
+        """\
         SELECT c.customer_id, c.full_name, k.credit, count(v.day) AS visits
         FROM customers AS c
         LEFT JOIN credits AS k USING (customer_id)
         LEFT JOIN visits AS v USING (customer_id)
         GROUP BY ALL
-    """)
+    """,
+    )
     inputs = ("--input", "mesh://crm/customers", "--input", "mesh://crm/credits", "--input", "mesh://crm/visits")
     created = new_product(mesh, "crm/overview", "sql", "--from", str(query), *inputs)
     assert created.returncode == 0, created.stderr
@@ -444,12 +463,15 @@ def test_inferred_products_build_as_generated_and_a_value_that_does_not_convert_
 
     # A delivery with values the contract's types cannot hold: every column listed, nothing published.
     landing = mesh.settings.landing_dir("crm") / "customers"
-    write(landing / "march.csv", """\
+    write(
+        landing / "march.csv",
+        """\
         customer_id,email,Full Name,signup_date,score,segment
         four,d@example.com,Di,2026-03-01,n/a,gold
         5,e@example.com,Ed,2026-02-30,3,gold
         6,f@example.com,Fi,soon,x,gold
-    """)
+    """,
+    )
     result = mesh.materialize("crm", "customers", raise_on_error=False)
     assert not result.success
     error = str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
@@ -471,4 +493,8 @@ def test_an_inferred_column_type_is_one_a_port_serves_as_it_is():
 
     for duckdb_type in PORT_TYPES:
         assert port_type_problem(contract_type(duckdb_type)) is None, (duckdb_type, contract_type(duckdb_type))
-    assert contract_type("HUGEINT") == "BIGINT" and contract_type("UBIGINT") == "DECIMAL(20,0)" and contract_type("TIME") == "VARCHAR"
+    assert (
+        contract_type("HUGEINT") == "BIGINT"
+        and contract_type("UBIGINT") == "DECIMAL(20,0)"
+        and contract_type("TIME") == "VARCHAR"
+    )

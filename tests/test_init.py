@@ -11,7 +11,11 @@ from .conftest import REPO, run_mesh
 
 def own_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment of a user working in the mesh at `root`: no test settings pointing elsewhere."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MESH_ROOT", "MESH_HOME", "MESH_LANDING", "MESH_GLOSSARY", "MESH_ENV", "DAGSTER_HOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MESH_ROOT", "MESH_HOME", "MESH_LANDING", "MESH_GLOSSARY", "MESH_ENV", "DAGSTER_HOME")
+    }
     return {**env, **extra}
 
 
@@ -34,13 +38,28 @@ def test_mesh_init_makes_an_empty_mesh_that_passes_check_and_builds_nothing(tmp_
     created = run_mesh("init", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
     assert "the mesh 'acme' created in" in created.stdout and "mesh new domain NAME --owner team:NAME" in created.stdout
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert files == [".gitignore", "README.md", "dg.toml", "domains/__init__.py", "governance/glossary.yaml", "governance/policies.py",
-                     "governance/principals.yaml", "macros.sql", "mesh.yaml", "workspace.yaml"]
+    assert files == [
+        ".gitignore",
+        "README.md",
+        "dg.toml",
+        "domains/__init__.py",
+        "governance/glossary.yaml",
+        "governance/policies.py",
+        "governance/principals.yaml",
+        "macros.sql",
+        "mesh.yaml",
+        "workspace.yaml",
+    ]
     assert yaml.safe_load((root / "mesh.yaml").read_text())["name"] == "acme"
-    assert "/landing/" in (root / ".gitignore").read_text().splitlines() and "/.mesh/" in (root / ".gitignore").read_text().splitlines()
+    assert (
+        "/landing/" in (root / ".gitignore").read_text().splitlines()
+        and "/.mesh/" in (root / ".gitignore").read_text().splitlines()
+    )
 
     check = mesh_in(root, "check")
-    assert check.returncode == 0 and "checked 0 products against" in check.stdout and "0 errors" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 0 and "checked 0 products against" in check.stdout and "0 errors" in check.stdout, (
+        check.stdout + check.stderr
+    )
     built = mesh_in(root, "materialize", "--all")
     assert built.returncode == 0 and "the mesh has no products yet: nothing to build" in built.stdout, built.stderr
     assert "the glossary has no terms yet" in mesh_in(root, "glossary", check=True).stdout
@@ -77,7 +96,11 @@ def test_a_domain_gets_its_settings_from_mesh_yaml_not_the_environment(tmp_path)
         found = MeshSettings.from_env()
     finally:
         os.chdir(REPO)
-    assert (found.home, found.landing_root, found.glossary_file) == ((tmp_path / "state").resolve(), (tmp_path / "sources").resolve(), (root / "terms.yaml").resolve())
+    assert (found.home, found.landing_root, found.glossary_file) == (
+        (tmp_path / "state").resolve(),
+        (tmp_path / "sources").resolve(),
+        (root / "terms.yaml").resolve(),
+    )
 
 
 def test_a_broken_mesh_yaml_is_a_located_error_on_every_command(tmp_path):
@@ -106,7 +129,9 @@ def test_mesh_init_demo_copies_the_demo_mesh_which_passes_check(tmp_path):
     root = tmp_path / "demo"
     created = run_mesh("init", "--demo", str(root), env=own_env(tmp_path), cwd=tmp_path, check=True)
     assert "a copy of the demo mesh created in" in created.stdout and "mesh demo" in created.stdout
-    assert (root / "domains/sales/defs/orders/contract.yaml").is_file() and (root / "governance/glossary.yaml").read_text() == (REPO / "governance/glossary.yaml").read_text()
+    assert (root / "domains/sales/defs/orders/contract.yaml").is_file() and (root / "governance/glossary.yaml").read_text() == (
+        REPO / "governance/glossary.yaml"
+    ).read_text()
     assert not list(root.rglob("__pycache__"))
     check = mesh_in(root, "check")
     assert check.returncode == 0 and "checked 13 products" in check.stdout, check.stdout
@@ -115,7 +140,10 @@ def test_mesh_init_demo_copies_the_demo_mesh_which_passes_check(tmp_path):
 def test_mesh_seed_refuses_a_mesh_without_the_demo_domains(tmp_path):
     root = new_mesh(tmp_path)
     result = mesh_in(root, "seed")
-    assert result.returncode == 1 and "mesh seed writes the demo mesh's source files, and this mesh has no domain customers" in result.stderr
+    assert (
+        result.returncode == 1
+        and "mesh seed writes the demo mesh's source files, and this mesh has no domain customers" in result.stderr
+    )
     assert "mesh init --demo DIR" in result.stderr and not (root / "landing").exists()
 
 
@@ -144,21 +172,33 @@ def test_the_governance_groups_own_policies_apply_to_every_domain(tmp_path):
     assert check.returncode == 1
     lines = check.stdout.splitlines()
     for domain in ("shop", "crm"):
-        assert any(line.startswith(f"error governance.steward mesh://{domain}/things ") and "the product has no data steward" in line for line in lines), check.stdout
-    assert any("mesh.policy-file" in line and "policy id 'mesh.mine' is not the governance group's" in line and "name it governance.<rule>" in line for line in lines)
+        assert any(
+            line.startswith(f"error governance.steward mesh://{domain}/things ") and "the product has no data steward" in line
+            for line in lines
+        ), check.stdout
+    assert any(
+        "mesh.policy-file" in line
+        and "policy id 'mesh.mine' is not the governance group's" in line
+        and "name it governance.<rule>" in line
+        for line in lines
+    )
     assert "governance.steward" in mesh_in(root, "policies", check=True).stdout
     again = mesh_in(root, "check").stdout  # the file is read once per process: its problems are reported once per check
     assert again.count("policy id 'mesh.mine'") == check.stdout.count("policy id 'mesh.mine'") == 1
     (root / "governance/policies.py").write_text("raise RuntimeError('half written')\n")
     broken = mesh_in(root, "check")
-    assert any("mesh.policy-file" in line and "the governance group's policies cannot be loaded: RuntimeError: half written" in line
-               and "until then every product is refused" in line for line in broken.stdout.splitlines()), broken.stdout
+    assert any(
+        "mesh.policy-file" in line
+        and "the governance group's policies cannot be loaded: RuntimeError: half written" in line
+        and "until then every product is refused" in line
+        for line in broken.stdout.splitlines()
+    ), broken.stdout
 
 
 @pytest.mark.slow
 def test_a_governance_policy_refuses_the_build_of_a_violating_product(tmp_path):
     root = new_mesh(tmp_path, "shop")
-    (root / "governance/policies.py").write_text(GOVERNANCE_POLICY.split("\n\n@policy(\"mesh.mine\")")[0] + "\n")
+    (root / "governance/policies.py").write_text(GOVERNANCE_POLICY.split('\n\n@policy("mesh.mine")')[0] + "\n")
     built = mesh_in(root, "materialize", "--all")
     assert built.returncode == 1 and "governance.steward" in built.stdout + built.stderr, built.stdout + built.stderr
     assert not (root / ".mesh/ports/shop/things").exists()
@@ -208,4 +248,7 @@ def test_mesh_yaml_s_retention_is_the_meshs_default_and_a_bad_one_is_located(tmp
     assert MeshSettings.from_env(root=root).default_retention == dt.timedelta(days=90)  # what mesh init writes
     (root / "mesh.yaml").write_text((root / "mesh.yaml").read_text().replace("retention: 90d", "retention: 2 fortnights"))
     result = mesh_in(root, "check")
-    assert result.returncode == 1 and "retention: '2 fortnights' is not a duration: write a count and a unit, e.g. 30d, 12w or 1y" in result.stderr
+    assert (
+        result.returncode == 1
+        and "retention: '2 fortnights' is not a duration: write a count and a unit, e.g. 30d, 12w or 1y" in result.stderr
+    )

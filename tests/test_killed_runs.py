@@ -20,7 +20,7 @@ from .conftest import column, contract_yaml, owner_read, run_mesh
 
 pytestmark = pytest.mark.slow
 
-SLOW_BUILD = '''\
+SLOW_BUILD = """\
 import time
 
 import pandas as pd
@@ -33,16 +33,25 @@ def build(things: pd.DataFrame, context) -> pd.DataFrame:
         while (context.landing / "pause").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     return things.assign(total=things["amount"] * 2)[["id", "total"]]
-'''
+"""
 
 
 @pytest.fixture
 def shop(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
-                    contract_yaml("shop", "things", [column("id", "integer"), column("amount", "number")]))
-    lab.add_product("shop", "totals", "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/things]\n  function: totals.py:build\n",
-                    contract_yaml("shop", "totals", [column("id", "integer"), column("total", "number")]), files={"totals.py": SLOW_BUILD})
+    lab.add_product(
+        "shop",
+        "things",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
+        contract_yaml("shop", "things", [column("id", "integer"), column("amount", "number")]),
+    )
+    lab.add_product(
+        "shop",
+        "totals",
+        "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/things]\n  function: totals.py:build\n",
+        contract_yaml("shop", "totals", [column("id", "integer"), column("total", "number")]),
+        files={"totals.py": SLOW_BUILD},
+    )
     lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(2000)))
     assert run_mesh("materialize", "--domain", "shop").returncode == 0
     return lab
@@ -50,8 +59,14 @@ def shop(lab):
 
 def start_build(lab) -> subprocess.Popen:
     """`mesh materialize --domain shop` as its own process group, as a user's shell starts it."""
-    return subprocess.Popen([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"],
+        cwd=lab.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for(condition, build: subprocess.Popen, what: str) -> None:
@@ -93,8 +108,13 @@ def test_a_build_killed_while_computing_leaves_everything_usable(shop):
     assert "is gone: killed" in totals["last_failure"]["reason"]
 
     started = time.monotonic()
-    rebuilt = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
-                             capture_output=True, text=True, timeout=180)
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"],
+        cwd=lab.root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert time.monotonic() - started < 90, "the next build waited on the killed run's slot"
     assert "materialized 2 products" in rebuilt.stdout
@@ -120,14 +140,23 @@ def test_a_build_killed_at_any_moment_never_blocks_the_domain(shop, moment, mark
     if marker is None:
         time.sleep(1.0)
     else:
+
         def reached() -> bool:
-            return any(re.search(marker, log.read_text(errors="replace")) for log in set(lab.settings.logs_dir.glob("*.log")) - logs)
+            return any(
+                re.search(marker, log.read_text(errors="replace")) for log in set(lab.settings.logs_dir.glob("*.log")) - logs
+            )
+
         wait_for(reached, build, moment)
     kill(build)
     published = [v.version for v in product_versions("mesh://shop/totals", settings=lab.settings)]
     assert published in ([0], [1, 0])  # the killed build published its version whole, or not at all
-    rebuilt = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"], cwd=lab.root,
-                             capture_output=True, text=True, timeout=180)
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "--domain", "shop"],
+        cwd=lab.root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert_intact(lab, [published[0] + 1, *published])
 
@@ -158,8 +187,12 @@ def test_two_builds_of_a_domain_at_once_publish_in_the_order_they_started(shop):
     outputs = [build.communicate(timeout=180)[0] for build in (first, second)]
     assert [build.returncode for build in (first, second)] == [0, 0], outputs
     # Each command reports its own run's versions, never the other's.
-    assert "mesh://shop/things  version 1," in outputs[0] and "mesh://shop/totals  version 1, 2,000 rows" in outputs[0], outputs[0]
-    assert "mesh://shop/things  version 2," in outputs[1] and "mesh://shop/totals  version 2, 3,000 rows" in outputs[1], outputs[1]
+    assert "mesh://shop/things  version 1," in outputs[0] and "mesh://shop/totals  version 1, 2,000 rows" in outputs[0], outputs[
+        0
+    ]
+    assert "mesh://shop/things  version 2," in outputs[1] and "mesh://shop/totals  version 2, 3,000 rows" in outputs[1], outputs[
+        1
+    ]
 
     things = product_versions("mesh://shop/things", settings=lab.settings)
     totals = product_versions("mesh://shop/totals", settings=lab.settings)

@@ -52,7 +52,9 @@ def test_a_dependency_loop_fails_its_products_only(lab):
     loop = "mesh://finance/ping → mesh://finance/pong → mesh://finance/ping"
     assert f"✗ mesh://finance/ping  failed: no build order: its inputs lead back to it ({loop})" in result.stdout, result.stdout
     assert "– mesh://finance/report  skipped: not run: an input failed (mesh://finance/ping)" in result.stdout, result.stdout
-    assert result.stderr.strip().splitlines()[-1].startswith("error: 3 of 5 products not materialized; first: mesh://finance/ping")
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("error: 3 of 5 products not materialized; first: mesh://finance/ping")
+    )
     assert [v.version for v in product_versions("mesh://finance/ledger")] == [0]
 
 
@@ -75,8 +77,7 @@ def _runs_by_domain(lab):
     with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
         records = instance.get_run_records()
         return {
-            next(iter(record.dagster_run.asset_selection)).path[0]: (record.start_time, record.end_time)
-            for record in records
+            next(iter(record.dagster_run.asset_selection)).path[0]: (record.start_time, record.end_time) for record in records
         }
 
 
@@ -101,8 +102,10 @@ def test_an_input_never_published_is_refused_before_any_run_and_plus_builds_upst
     _three_domain_lab(lab)
     refused = run_mesh("materialize", "mesh://finance/report", env={**os.environ})
     assert refused.returncode == 1
-    assert ("✗ mesh://finance/report  failed: not run: its input mesh://shop/things@v1 was never published; build it first, "
-            "or run mesh materialize +mesh://finance/report to build everything it reads") in refused.stdout, refused.stdout
+    assert (
+        "✗ mesh://finance/report  failed: not run: its input mesh://shop/things@v1 was never published; build it first, "
+        "or run mesh materialize +mesh://finance/report to build everything it reads"
+    ) in refused.stdout, refused.stdout
     assert "▶" not in refused.stdout and _runs_by_domain(lab) == {}, "no run was started"
 
     built = run_mesh("materialize", "+mesh://finance/report", env={**os.environ}, check=True)

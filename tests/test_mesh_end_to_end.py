@@ -21,7 +21,11 @@ def test_every_product_of_every_domain_is_published(demo_mesh):
         versions = product_versions(address)
         assert [v.version for v in versions] == [0], address
         assert len(owner_read(address)) > 0, address
-        assert PortStore.of(demo_mesh.settings).port(product.port_address).location.path.is_relative_to(demo_mesh.settings.home / "ports")
+        assert (
+            PortStore.of(demo_mesh.settings)
+            .port(product.port_address)
+            .location.path.is_relative_to(demo_mesh.settings.home / "ports")
+        )
     for domain in catalog.domains:
         assert demo_mesh.settings.domain_database(domain).is_file()
 

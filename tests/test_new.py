@@ -27,7 +27,9 @@ def asset_deps(copy: MeshCopy, domain: str) -> dict[str, list[str]]:
         f"defs = importlib.import_module('domains.{domain}.definitions').defs\n"
         "print(json.dumps({'/'.join(a.key.path): sorted('/'.join(d.asset_key.path) for s in a.specs for d in s.deps) for a in defs.assets}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=copy.root, env=copy.env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=copy.root, env=copy.env, capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -40,8 +42,16 @@ def test_new_domain_engineer_adds_a_domain_and_a_cross_domain_join(mesh_copy):
     assert "module_name: domains.returns.definitions" in workspace
 
     created = mesh_copy.mesh(
-        "new", "product", "returns/refunds", "--template", "join",
-        "--input", "mesh://sales/orders", "--input", "mesh://customers/profiles", check=True,
+        "new",
+        "product",
+        "returns/refunds",
+        "--template",
+        "join",
+        "--input",
+        "mesh://sales/orders",
+        "--input",
+        "mesh://customers/profiles",
+        check=True,
     )
     assert "joins through mesh://customers/customer_keys" in created.stdout
 
@@ -90,7 +100,9 @@ def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
         assert sorted_rows(read(mesh_copy, f"mesh://sales/{name}"), columns) == sorted_rows(orders, columns), name
         # Each knows its column lineage: parsed, by construction, or declared by the Python template.
         lineage = json.loads(mesh_copy.mesh("lineage", f"mesh://sales/{name}", "--upstream", "--json", check=True).stdout)
-        assert {c: e["upstream"] for c, e in lineage["columns"].items()} == {c: [f"mesh://sales/orders.{c}"] for c in columns}, name
+        assert {c: e["upstream"] for c, e in lineage["columns"].items()} == {c: [f"mesh://sales/orders.{c}"] for c in columns}, (
+            name
+        )
     checked = mesh_copy.mesh("check")
     assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout
 
@@ -99,12 +111,30 @@ def test_sql_python_and_projection_templates_reproduce_their_input(mesh_copy):
 def test_filter_and_union_templates(mesh_copy):
     for status in ("refunded", "cancelled"):
         mesh_copy.mesh(
-            "new", "product", f"sales/{status}_orders", "--template", "filter",
-            "--input", "mesh://sales/orders", "--set", f"where=status = '{status}'", check=True,
+            "new",
+            "product",
+            f"sales/{status}_orders",
+            "--template",
+            "filter",
+            "--input",
+            "mesh://sales/orders",
+            "--set",
+            f"where=status = '{status}'",
+            check=True,
         )
     mesh_copy.mesh(
-        "new", "product", "sales/unhappy_orders", "--template", "union", "--set", "source_column=came_from",
-        "--input", "mesh://sales/refunded_orders", "--input", "mesh://sales/cancelled_orders", check=True,
+        "new",
+        "product",
+        "sales/unhappy_orders",
+        "--template",
+        "union",
+        "--set",
+        "source_column=came_from",
+        "--input",
+        "mesh://sales/refunded_orders",
+        "--input",
+        "mesh://sales/cancelled_orders",
+        check=True,
     )
     mesh_copy.mesh("materialize", "--domain", "sales", check=True)
     orders = read(mesh_copy, "mesh://sales/orders")
@@ -115,7 +145,10 @@ def test_filter_and_union_templates(mesh_copy):
     assert sorted(unhappy["order_id"]) == sorted(expected["order_id"])
     assert set(unhappy["came_from"]) == {"mesh://sales/refunded_orders", "mesh://sales/cancelled_orders"}
     assert mesh_copy.mesh("check").returncode == 0
-    assert (unhappy.set_index("order_id")["came_from"].str.endswith("refunded_orders") == (unhappy.set_index("order_id")["status"] == "refunded")).all()
+    assert (
+        unhappy.set_index("order_id")["came_from"].str.endswith("refunded_orders")
+        == (unhappy.set_index("order_id")["status"] == "refunded")
+    ).all()
 
 
 CHANGE_EVENTS_CONTRACT = """\
@@ -150,7 +183,9 @@ customProperties:
 
 @pytest.mark.slow
 def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
-    mesh_copy.mesh("new", "product", "customers/account_events", "--template", "source", "--set", "path=accounts/*.csv", check=True)
+    mesh_copy.mesh(
+        "new", "product", "customers/account_events", "--template", "source", "--set", "path=accounts/*.csv", check=True
+    )
     folder = mesh_copy.root / "domains/customers/defs/account_events"
     (folder / "contract.yaml").write_text(CHANGE_EVENTS_CONTRACT)
     landing = mesh_copy.settings.landing_dir("customers") / "accounts"
@@ -175,7 +210,17 @@ def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
         "3,10,update,silver,20\n"
         "2,5,update,platinum,800\n"
     )
-    created = mesh_copy.mesh("new", "product", "customers/accounts", "--template", "cdc", "--input", "mesh://customers/account_events", "--set", "key=account_id")
+    created = mesh_copy.mesh(
+        "new",
+        "product",
+        "customers/accounts",
+        "--template",
+        "cdc",
+        "--input",
+        "mesh://customers/account_events",
+        "--set",
+        "key=account_id",
+    )
     assert created.returncode == 0, created.stderr
     mesh_copy.mesh("materialize", "mesh://customers/account_events", "mesh://customers/accounts", check=True)
     state = read(mesh_copy, "mesh://customers/accounts").sort_values("account_id")
@@ -191,20 +236,35 @@ def test_cdc_template_replays_change_events_row_by_row(mesh_copy):
     ("args", "message"),
     [
         (["new", "domain", "Returns", "--owner", "team:returns"], "domain name 'Returns' is not allowed"),
-        (["new", "domain", "select", "--owner", "team:returns"], "domain name 'select' is a reserved word of DuckDB's SQL (SELECT * FROM duckdb_keywords() lists them)"),
-        (["new", "domain", "temp", "--owner", "team:returns"], "domain name 'temp' is reserved: it is DuckDB's catalog of temporary tables"),
-        (["new", "domain", "governance", "--owner", "team:returns"], "domain name 'governance' is reserved: it is the prefix of the governance group's policies"),
+        (
+            ["new", "domain", "select", "--owner", "team:returns"],
+            "domain name 'select' is a reserved word of DuckDB's SQL (SELECT * FROM duckdb_keywords() lists them)",
+        ),
+        (
+            ["new", "domain", "temp", "--owner", "team:returns"],
+            "domain name 'temp' is reserved: it is DuckDB's catalog of temporary tables",
+        ),
+        (
+            ["new", "domain", "governance", "--owner", "team:returns"],
+            "domain name 'governance' is reserved: it is the prefix of the governance group's policies",
+        ),
         (["new", "product", "sales/class", "--template", "sql"], "product name 'class' is a reserved word (a Python keyword)"),
         (["new", "domain", "returns", "--owner", "returns team"], "owner 'returns team' is neither team:<name>"),
         (["new", "domain", "sales", "--owner", "team:sales"], "domain 'sales' already exists"),
         (["new", "product", "sales/../evil", "--template", "sql"], "is not DOMAIN/NAME"),
         (["new", "product", "sales/drop;table", "--template", "sql"], "product name 'drop;table' is not allowed"),
         (["new", "product", "sales/x", "--template", "nosuch"], "there is no product template 'nosuch'"),
-        (["new", "product", "sales/x", "--template", "filter", "--input", "mesh://sales/nope"], "domain 'sales' has no product 'nope'"),
+        (
+            ["new", "product", "sales/x", "--template", "filter", "--input", "mesh://sales/nope"],
+            "domain 'sales' has no product 'nope'",
+        ),
         (["new", "product", "sales/x", "--template", "filter"], "template 'filter' takes exactly 1 --input, got 0"),
         (["new", "product", "sales/orders", "--template", "sql"], "mesh://sales/orders already exists"),
         (["new", "product", "billing/x", "--template", "sql"], "there is no domain 'billing'"),
-        (["new", "product", "sales/x", "--template", "cdc", "--input", "mesh://sales/orders"], "cannot tell which column is the operation"),
+        (
+            ["new", "product", "sales/x", "--template", "cdc", "--input", "mesh://sales/orders"],
+            "cannot tell which column is the operation",
+        ),
         (["new", "product", "sales/x", "--template", "sql", "--set", "colour=red"], "template 'sql' has no parameter colour"),
     ],
 )
@@ -233,7 +293,9 @@ def test_a_product_whose_contract_is_invalid_is_named_as_such_not_as_missing(rep
     contract.write_text(contract.read_text().replace("version: 1.1.0", "version: one"))
     problem = f"{contract}:"
     new = repo_copy.mesh("new", "product", "sales/x", "--template", "filter", "--input", "mesh://sales/orders")
-    assert new.returncode == 1 and new.stderr.startswith("error: mesh://sales/orders: its folder ") and problem in new.stderr, new.stderr
+    assert new.returncode == 1 and new.stderr.startswith("error: mesh://sales/orders: its folder ") and problem in new.stderr, (
+        new.stderr
+    )
     assert "has no product" not in new.stderr
     built = repo_copy.mesh("materialize", "mesh://sales/orders")
     assert built.returncode == 1 and "mesh://sales/orders: its folder " in built.stderr and problem in built.stderr, built.stderr
@@ -246,7 +308,18 @@ def test_a_product_whose_contract_is_invalid_is_named_as_such_not_as_missing(rep
 def test_names_the_platform_once_refused_without_a_reason_are_products_like_any_other(mesh_copy):
     """`products`, `main`, `staging`, `tests`: a product may take any identifier that SQL and Python need not quote."""
     for name in ("products", "main", "staging", "tests"):
-        mesh_copy.mesh("new", "product", f"sales/{name}", "--template", "filter", "--input", "mesh://sales/orders", "--set", "where=amount_usd > 100", check=True)
+        mesh_copy.mesh(
+            "new",
+            "product",
+            f"sales/{name}",
+            "--template",
+            "filter",
+            "--input",
+            "mesh://sales/orders",
+            "--set",
+            "where=amount_usd > 100",
+            check=True,
+        )
     assert mesh_copy.mesh("check", "--domain", "sales").returncode == 0
     mesh_copy.mesh("materialize", "mesh://sales/products", "mesh://sales/main", check=True)
     assert len(read(mesh_copy, "mesh://sales/products")) == len(read(mesh_copy, "mesh://sales/main")) > 0

@@ -95,8 +95,12 @@ def deploy(root: Path, name: str, text: str) -> None:
 
 def notifications_on(lab, monkeypatch, receivers: Receivers) -> None:
     monkeypatch.setenv("LAB_WEBHOOK", receivers.webhook_url)
-    deploy(lab.root, "notify", f"notifications:\n  webhook: {{url: {{env: LAB_WEBHOOK}}}}\n"
-                               f"  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, sender: mesh@example.com}}\n")
+    deploy(
+        lab.root,
+        "notify",
+        f"notifications:\n  webhook: {{url: {{env: LAB_WEBHOOK}}}}\n"
+        f"  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, sender: mesh@example.com}}\n",
+    )
     monkeypatch.setenv("MESH_ENV", "notify")
 
 
@@ -111,16 +115,36 @@ def tick(lab, domain: str, cursor: str | None) -> tuple[str | None, str]:
 
 # Configuration.
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("notifications:\n  webhook:\n    url: https://hooks.slack.com/services/T/B/X\n",
-     "deploy/bad.yaml:3: notifications.webhook.url: hooks.slack.com is outside this machine"),
-    ("notifications:\n  webhook:\n    url: ftp://127.0.0.1/x\n", "deploy/bad.yaml:3: notifications.webhook.url: the webhook is not an http(s) URL"),
-    ("notifications:\n  smtp:\n    host: mail.example.com\n    sender: mesh@example.com\n",
-     "deploy/bad.yaml:3: notifications.smtp.host: mail.example.com is outside this machine"),
-    ("notifications:\n  smtp:\n    host: 127.0.0.1\n    sender: nobody\n", "deploy/bad.yaml:4: notifications.smtp.sender: String should match pattern"),
-    ("notifications:\n  warn_days_before_end: -1\n", "deploy/bad.yaml:2: notifications.warn_days_before_end: Input should be greater than or equal to 0"),
-    ("notifications:\n  webhok: {url: http://127.0.0.1}\n", "deploy/bad.yaml:2: notifications.webhok: unknown setting 'webhok' (a typo?)"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "notifications:\n  webhook:\n    url: https://hooks.slack.com/services/T/B/X\n",
+            "deploy/bad.yaml:3: notifications.webhook.url: hooks.slack.com is outside this machine",
+        ),
+        (
+            "notifications:\n  webhook:\n    url: ftp://127.0.0.1/x\n",
+            "deploy/bad.yaml:3: notifications.webhook.url: the webhook is not an http(s) URL",
+        ),
+        (
+            "notifications:\n  smtp:\n    host: mail.example.com\n    sender: mesh@example.com\n",
+            "deploy/bad.yaml:3: notifications.smtp.host: mail.example.com is outside this machine",
+        ),
+        (
+            "notifications:\n  smtp:\n    host: 127.0.0.1\n    sender: nobody\n",
+            "deploy/bad.yaml:4: notifications.smtp.sender: String should match pattern",
+        ),
+        (
+            "notifications:\n  warn_days_before_end: -1\n",
+            "deploy/bad.yaml:2: notifications.warn_days_before_end: Input should be greater than or equal to 0",
+        ),
+        (
+            "notifications:\n  webhok: {url: http://127.0.0.1}\n",
+            "deploy/bad.yaml:2: notifications.webhok: unknown setting 'webhok' (a typo?)",
+        ),
+    ],
+)
 def test_a_broken_notifications_block_names_the_file_the_field_and_the_line(tmp_path, text, expected):
     deploy(tmp_path, "bad", text)
     with pytest.raises(DeploymentError) as refused:
@@ -145,26 +169,45 @@ def test_deploy_show_says_where_notices_go_and_no_secret(lab, monkeypatch, recei
     notifications_on(lab, monkeypatch, receivers)
     (lab.root / "deploy" / "notify.yaml").write_text(
         f"notifications:\n  webhook: {{url: {{env: LAB_WEBHOOK}}}}\n  smtp: {{host: 127.0.0.1, port: {receivers.smtp_port}, "
-        "sender: mesh@example.com, username: mesh, password: {env: LAB_SMTP_PASSWORD}}\n")
+        "sender: mesh@example.com, username: mesh, password: {env: LAB_SMTP_PASSWORD}}\n"
+    )
     shown = run_mesh("deploy", "show", cwd=lab.root, check=True).stdout
-    assert f"webhook: http://127.0.0.1:{receivers.webhook_url.split(':')[2].split('/')[0]}/(path hidden) (from $LAB_WEBHOOK)" in shown
+    assert (
+        f"webhook: http://127.0.0.1:{receivers.webhook_url.split(':')[2].split('/')[0]}/(path hidden) (from $LAB_WEBHOOK)"
+        in shown
+    )
     assert "password: from $LAB_SMTP_PASSWORD" in shown and "sender: mesh@example.com" in shown
     assert "SECRET" not in shown and "hunter2" not in shown
 
 
 # Delivery.
 
+
 def test_a_notice_is_one_post_and_one_mail_to_the_recipients_with_an_address(receivers):
     notifier = Notifier(receivers.webhook_url, SmtpServer("127.0.0.1", receivers.smtp_port, "mesh@example.com"))
-    notice = Notice("check-failed", "mesh://shop/things failed x", "it failed", "mesh://shop/things",
-                    (Recipient("team:shop"), Recipient("a@example.com", "a@example.com"), Recipient("b@example.com", "b@example.com")), {"run_id": "r1"})
+    notice = Notice(
+        "check-failed",
+        "mesh://shop/things failed x",
+        "it failed",
+        "mesh://shop/things",
+        (Recipient("team:shop"), Recipient("a@example.com", "a@example.com"), Recipient("b@example.com", "b@example.com")),
+        {"run_id": "r1"},
+    )
     delivery = notifier.send(notice)
     receivers.wait(1, 1)
     assert delivery.posted and delivery.mailed_to == ("a@example.com", "b@example.com") and not delivery.problems
     [post] = receivers.posts
     assert post["text"].startswith("*mesh://shop/things failed x*")
-    assert post["mesh"] == {"kind": "check-failed", "product": "mesh://shop/things", "data": {"run_id": "r1"}, "recipients": [
-        {"name": "team:shop", "email": None}, {"name": "a@example.com", "email": "a@example.com"}, {"name": "b@example.com", "email": "b@example.com"}]}
+    assert post["mesh"] == {
+        "kind": "check-failed",
+        "product": "mesh://shop/things",
+        "data": {"run_id": "r1"},
+        "recipients": [
+            {"name": "team:shop", "email": None},
+            {"name": "a@example.com", "email": "a@example.com"},
+            {"name": "b@example.com", "email": "b@example.com"},
+        ],
+    }
     [(to, mail)] = receivers.mails
     assert to == ("a@example.com", "b@example.com") and mail["Subject"] == "[mesh] mesh://shop/things failed x"
     # Nobody with an address: no e-mail. A receiver that is down: said, never raised.
@@ -186,16 +229,30 @@ def test_notifications_are_off_without_the_block(lab, receivers):
 
 # Check failures and lateness, through Dagster.
 
+
 @pytest.fixture
 def watched(lab, monkeypatch, receivers):
     """shop/things (a blocking rule on `name`) read by shop/names and crm/labels; web/other reads nothing of it."""
     for domain in ("shop", "crm", "web"):
         lab.add_domain(domain)
-    lab.add_product("shop", "things", SOURCE, contract_yaml("shop", "things", [column("id", "integer"), column("name", quality=ALLOWED)], team=team("shop")))
-    lab.add_product("shop", "names", sql("mesh://shop/things as things", "SELECT upper(name) AS name FROM things"),
-                    contract_yaml("shop", "names", [column("name")], team=team("shop")))
-    lab.add_product("crm", "labels", sql("mesh://shop/things as things", "SELECT name AS label FROM things"),
-                    contract_yaml("crm", "labels", [column("label")], team=team("crm")))
+    lab.add_product(
+        "shop",
+        "things",
+        SOURCE,
+        contract_yaml("shop", "things", [column("id", "integer"), column("name", quality=ALLOWED)], team=team("shop")),
+    )
+    lab.add_product(
+        "shop",
+        "names",
+        sql("mesh://shop/things as things", "SELECT upper(name) AS name FROM things"),
+        contract_yaml("shop", "names", [column("name")], team=team("shop")),
+    )
+    lab.add_product(
+        "crm",
+        "labels",
+        sql("mesh://shop/things as things", "SELECT name AS label FROM things"),
+        contract_yaml("crm", "labels", [column("label")], team=team("crm")),
+    )
     lab.add_product("web", "other", SOURCE, contract_yaml("web", "other", [column("id", "integer")], team=team("web")))
     notifications_on(lab, monkeypatch, receivers)
     return lab
@@ -212,7 +269,12 @@ def test_a_failing_blocking_check_tells_owner_and_consumers_once_across_a_retry_
     receivers.wait(1, 1)
     [post] = receivers.posts
     assert post["mesh"]["kind"] == "check-failed" and post["mesh"]["product"] == "mesh://shop/things"
-    assert [r["name"] for r in post["mesh"]["recipients"]] == ["team:shop", "shop-owner@example.com", "team:crm", "crm-owner@example.com"]
+    assert [r["name"] for r in post["mesh"]["recipients"]] == [
+        "team:shop",
+        "shop-owner@example.com",
+        "team:crm",
+        "crm-owner@example.com",
+    ]
     assert post["mesh"]["data"]["consumers"] == ["mesh://crm/labels", "mesh://shop/names"]
     [(to, mail)] = receivers.mails
     assert to == ("shop-owner@example.com", "crm-owner@example.com") and "crate" in post["text"] + mail.get_content()
@@ -245,14 +307,21 @@ def test_a_late_product_is_told_once_until_it_is_on_time_again(watched, receiver
 
     def becomes(state: FreshnessState, before: FreshnessState) -> None:
         with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
-            instance.report_runless_asset_event(FreshnessStateChange(key=key, new_state=state, previous_state=before, state_change_timestamp=time.time()))
+            instance.report_runless_asset_event(
+                FreshnessStateChange(key=key, new_state=state, previous_state=before, state_change_timestamp=time.time())
+            )
 
     becomes(FreshnessState.FAIL, FreshnessState.WARN)
     cursor, said = tick(lab, "shop", None)
     receivers.wait(1, 1)
     [post] = receivers.posts
     assert post["mesh"]["kind"] == "late" and "frequency" in post["text"]
-    assert [r["name"] for r in post["mesh"]["recipients"]] == ["team:shop", "shop-owner@example.com", "team:crm", "crm-owner@example.com"]
+    assert [r["name"] for r in post["mesh"]["recipients"]] == [
+        "team:shop",
+        "shop-owner@example.com",
+        "team:crm",
+        "crm-owner@example.com",
+    ]
     cursor, said = tick(lab, "shop", cursor)
     assert said == "nothing to tell"
     becomes(FreshnessState.PASS, FreshnessState.FAIL)
@@ -265,22 +334,43 @@ def test_a_late_product_is_told_once_until_it_is_on_time_again(watched, receiver
 
 # Breaking changes.
 
+
 @pytest.mark.slow
 def test_a_new_major_tells_exactly_the_consumers_reading_the_changed_columns(lab, monkeypatch, receivers):
     for domain in ("shop", "crm", "web"):
         lab.add_domain(domain)
     v1 = [column("id", "integer"), column("name")]
     lab.add_product("shop", "things", SOURCE, contract_yaml("shop", "things", v1, team=team("shop")))
-    lab.add_product("crm", "labels", sql("mesh://shop/things@v1 as things", "SELECT name AS label FROM things"),
-                    contract_yaml("crm", "labels", [column("label")], team=team("crm")))
-    lab.add_product("web", "ids", sql("mesh://shop/things@v1 as things", "SELECT id FROM things"),
-                    contract_yaml("web", "ids", [column("id", "integer")], team=team("web")))
+    lab.add_product(
+        "crm",
+        "labels",
+        sql("mesh://shop/things@v1 as things", "SELECT name AS label FROM things"),
+        contract_yaml("crm", "labels", [column("label")], team=team("crm")),
+    )
+    lab.add_product(
+        "web",
+        "ids",
+        sql("mesh://shop/things@v1 as things", "SELECT id FROM things"),
+        contract_yaml("web", "ids", [column("id", "integer")], team=team("web")),
+    )
     lab.land("shop", "things.csv", "id,name\n1,anvil\n2,bucket\n")
     lab.add_domain("ads")  # reads shop/things under agreements only: ads the names, web the ids
     lab.add_product("ads", "notes", SOURCE, contract_yaml("ads", "notes", [column("id", "integer")], team=team("ads")))
     for reader, columns in (("ads", "id,name"), ("web", "id")):
-        agreement = run_mesh("access", "request", "mesh://shop/things", "--as", reader, "--columns", columns, "--purpose", "labels", "-q",
-                             cwd=lab.root, check=True).stdout.strip()
+        agreement = run_mesh(
+            "access",
+            "request",
+            "mesh://shop/things",
+            "--as",
+            reader,
+            "--columns",
+            columns,
+            "--purpose",
+            "labels",
+            "-q",
+            cwd=lab.root,
+            check=True,
+        ).stdout.strip()
         run_mesh("access", "approve", agreement, "--as", "shop", cwd=lab.root, check=True)
     notifications_on(lab, monkeypatch, receivers)
     assert lab.materialize("shop").success
@@ -291,7 +381,8 @@ def test_a_new_major_tells_exactly_the_consumers_reading_the_changed_columns(lab
     custom = [{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": until.isoformat()}]
     v2 = [column("id", "integer"), column("title", "string", description="The thing's title.")]  # `name` removed
     (lab.root / lab.package / "shop/defs/things/contract.yaml").write_text(
-        contract_yaml("shop", "things", v2, version="2.0.0", customProperties=custom, team=team("shop")))
+        contract_yaml("shop", "things", v2, version="2.0.0", customProperties=custom, team=team("shop"))
+    )
     lab.land("shop", "things.csv", "id,title\n1,Anvil\n2,Bucket\n")
     assert lab.materialize("shop", "things").success
     cursor, said = tick(lab, "shop", cursor)

@@ -60,7 +60,12 @@ def test_ports_and_the_vault_are_published_to_the_bucket_and_read_from_it(bucket
     assert lab.materialize("shop").success and lab.materialize("crm").success
 
     keys = s3.keys(lab.bucket)
-    for table in ("mesh/ports/shop/items/v1", "mesh/ports/shop/totals/v1", "mesh/ports/crm/people/v1", "mesh/vault/crm/people/email"):
+    for table in (
+        "mesh/ports/shop/items/v1",
+        "mesh/ports/shop/totals/v1",
+        "mesh/ports/crm/people/v1",
+        "mesh/vault/crm/people/email",
+    ):
         assert f"{table}/_delta_log/00000000000000000000.json" in keys, table
     assert not (lab.settings.home / "ports").exists() and not (lab.settings.home / "vault").exists()
 
@@ -141,7 +146,10 @@ def test_source_files_arriving_in_a_bucket_are_mirrored_for_each_build_on_any_wo
     client.delete_object(Bucket=lab.bucket, Key="raw/shop/deliveries/monday.csv")
     client.put_object(Bucket=lab.bucket, Key="raw/shop/deliveries/tuesday.csv", Body=b"item_id,price\n12,3.5\n13,4.0\n")
     assert lab.materialize("shop", "deliveries").success
-    assert owner_read(lab, "mesh://shop/deliveries").sort_values("item_id").to_dict("records") == [{"item_id": 12, "price": 3.5}, {"item_id": 13, "price": 4.0}]
+    assert owner_read(lab, "mesh://shop/deliveries").sort_values("item_id").to_dict("records") == [
+        {"item_id": 12, "price": 3.5},
+        {"item_id": 13, "price": 4.0},
+    ]
 
     # A new worker, with no cache and no DuckDB file, builds the same.
     shutil.rmtree(lab.settings.landing_cache)

@@ -26,7 +26,7 @@ def readme_commands(name: str) -> list[list[str]]:
     for line in text.splitlines():
         words = shlex.split(line, comments=True)
         while words:
-            command, words = (words[: words.index("&&")], words[words.index("&&") + 1:]) if "&&" in words else (words, [])
+            command, words = (words[: words.index("&&")], words[words.index("&&") + 1 :]) if "&&" in words else (words, [])
             commands.append(command)
     return commands
 
@@ -55,12 +55,18 @@ def write_exports(folder: Path) -> None:
         "order_id,customer_id,order_date,status\n1,1,2026-01-01,completed\n2,2,2026-01-02,returned\n3,1,2026-01-03,placed\n4,3,2026-01-03,completed\n"
     )
     people = [("Ann", "Lee"), ("Bo", "Kim"), ("Cy", "Ng")]
-    (folder / "exports/customers.jsonl").write_text("".join(
-        json.dumps({"customer_id": i, "first_name": first, "last_name": last, "email": f"{first.lower()}@example.com"}) + "\n"
-        for i, (first, last) in enumerate(people, 1)
-    ))
-    payments = {"payment_id": [1, 2, 3, 4, 5], "order_id": [1, 1, 2, 3, 4], "method": ["card", "coupon", "card", "bank", "card"],
-                "amount": [10.0, 5.5, 20.0, 7.25, 30.0]}
+    (folder / "exports/customers.jsonl").write_text(
+        "".join(
+            json.dumps({"customer_id": i, "first_name": first, "last_name": last, "email": f"{first.lower()}@example.com"}) + "\n"
+            for i, (first, last) in enumerate(people, 1)
+        )
+    )
+    payments = {
+        "payment_id": [1, 2, 3, 4, 5],
+        "order_id": [1, 1, 2, 3, 4],
+        "method": ["card", "coupon", "card", "bank", "card"],
+        "amount": [10.0, 5.5, 20.0, 7.25, 30.0],
+    }
     pq.write_table(pa.table(payments), folder / "exports/payments.parquet")
 
 
@@ -92,7 +98,9 @@ def test_a_new_team_starts_its_own_mesh_as_the_readme_says(tmp_path):
 
     # The query gains a column: mesh check says the contract lacks it, mesh contract sync adds it unclassified.
     query = product / "transform.sql"
-    query.write_text(query.read_text().replace("sum(p.amount) AS amount", "sum(p.amount) AS amount, count(p.payment_id) AS payments"))
+    query.write_text(
+        query.read_text().replace("sum(p.amount) AS amount", "sum(p.amount) AS amount, count(p.payment_id) AS payments")
+    )
     stale = run_mesh("check", env=own_env(root), cwd=root)
     assert stale.returncode == 1 and "the recipe outputs column 'payments', which contract.yaml does not have" in stale.stdout
     synced = shell.run(change[1])
@@ -106,5 +114,9 @@ def test_a_new_team_starts_its_own_mesh_as_the_readme_says(tmp_path):
         shell.run(command)
     rows = shell.run(change[-1]).stdout.split("\n")
     assert [line.split() for line in rows if line] == [
-        ["order_id", "amount", "payments"], ["1", "15.5", "2"], ["2", "20.0", "1"], ["3", "7.25", "1"], ["4", "30.0", "1"],
+        ["order_id", "amount", "payments"],
+        ["1", "15.5", "2"],
+        ["2", "20.0", "1"],
+        ["3", "7.25", "1"],
+        ["4", "30.0", "1"],
     ]

@@ -38,11 +38,17 @@ def shop(lab):
     lab.add_domain("shop")
     lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
     lab.add_product(
-        "shop", "daily_counts",
+        "shop",
+        "daily_counts",
         SQL.format(sql="SELECT day, count(*) AS events, (SELECT count(*) FROM events) AS events_seen FROM events GROUP BY day"),
         contract_yaml("shop", "daily_counts", DAILY_COUNTS),
     )
-    lab.add_product("shop", "all_counts", SQL.format(sql="SELECT day, count(*) AS events FROM events GROUP BY day"), contract_yaml("shop", "all_counts", ALL_COUNTS))
+    lab.add_product(
+        "shop",
+        "all_counts",
+        SQL.format(sql="SELECT day, count(*) AS events FROM events GROUP BY day"),
+        contract_yaml("shop", "all_counts", ALL_COUNTS),
+    )
     for day, text in (("01", DAY_1), ("02", DAY_2), ("03", DAY_3)):
         lab.land("shop", f"events/2026-01-{day}.csv", text)
     return lab
@@ -81,7 +87,9 @@ def test_a_partition_rebuilt_alone_leaves_the_other_partitions_untouched(shop):
 
     assert result.success
     after = {r[0]: r for r in rows("mesh://shop/events")}
-    assert {k: v for k, v in after.items() if str(v[1]) != "2026-01-02"} == {k: v for k, v in before.items() if str(v[1]) != "2026-01-02"}
+    assert {k: v for k, v in after.items() if str(v[1]) != "2026-01-02"} == {
+        k: v for k, v in before.items() if str(v[1]) != "2026-01-02"
+    }
     assert sorted((k, v[2]) for k, v in after.items() if str(v[1]) == "2026-01-02") == [(3, 31.0), (7, 70.0)]
     commits = history(shop, "events")
     assert len(commits) == 2  # one commit for the partition
@@ -112,7 +120,11 @@ def test_a_daily_product_reading_a_daily_input_reads_only_that_day(shop):
 
     # daily_counts saw the 3 events of its day; all_counts, not partitioned, read every day.
     assert rows("mesh://shop/daily_counts") == [(shop_day("2026-01-02"), 3, 3)]
-    assert sorted(rows("mesh://shop/all_counts")) == [(shop_day("2026-01-01"), 2), (shop_day("2026-01-02"), 3), (shop_day("2026-01-03"), 1)]
+    assert sorted(rows("mesh://shop/all_counts")) == [
+        (shop_day("2026-01-01"), 2),
+        (shop_day("2026-01-02"), 3),
+        (shop_day("2026-01-03"), 1),
+    ]
 
 
 def test_a_partition_build_keeps_only_its_own_rows(shop):
@@ -131,15 +143,40 @@ def shop_day(text: str):
     ("changes", "message"),
     [
         ({"required": False}, r"properties\[1\]\.required: partition column 'day' may be empty.*set required: true"),
-        ({"customProperties": []}, r"partition column 'day' names no first partition — add customProperties: \[\{property: partitionStart"),
-        ({"customProperties": [{"property": "partitionStart", "value": "2026-01-01 05:00"}]}, r"customProperties\[0\]\.value: partitionStart '2026-01-01 05:00' is not the start of a daily partition"),
-        ({"customProperties": [START, {"property": "partitionGrain", "value": "weekly"}]}, r"customProperties\[1\]\.value: partitionGrain 'weekly' is unknown — use one of: hourly, daily, monthly"),
-        ({"customProperties": [START, {"property": "partitionGrain", "value": "hourly"}]}, r"hourly partitions need a timestamp; 'day' is a date"),
-        ({"logicalType": "string", "physicalType": "VARCHAR"}, r"partition column 'day' is a string; partitions are periods of time"),
-        ({"customProperties": [{"property": "partitionStart", "value": "9999-12-31"}]},
-         r"customProperties\[0\]\.value: partitionStart '9999-12-31': the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar"),
+        (
+            {"customProperties": []},
+            r"partition column 'day' names no first partition — add customProperties: \[\{property: partitionStart",
+        ),
+        (
+            {"customProperties": [{"property": "partitionStart", "value": "2026-01-01 05:00"}]},
+            r"customProperties\[0\]\.value: partitionStart '2026-01-01 05:00' is not the start of a daily partition",
+        ),
+        (
+            {"customProperties": [START, {"property": "partitionGrain", "value": "weekly"}]},
+            r"customProperties\[1\]\.value: partitionGrain 'weekly' is unknown — use one of: hourly, daily, monthly",
+        ),
+        (
+            {"customProperties": [START, {"property": "partitionGrain", "value": "hourly"}]},
+            r"hourly partitions need a timestamp; 'day' is a date",
+        ),
+        (
+            {"logicalType": "string", "physicalType": "VARCHAR"},
+            r"partition column 'day' is a string; partitions are periods of time",
+        ),
+        (
+            {"customProperties": [{"property": "partitionStart", "value": "9999-12-31"}]},
+            r"customProperties\[0\]\.value: partitionStart '9999-12-31': the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar",
+        ),
     ],
-    ids=["optional column", "no start", "start inside a day", "unknown grain", "hourly date", "not a time", "start at the calendar's end"],
+    ids=[
+        "optional column",
+        "no start",
+        "start inside a day",
+        "unknown grain",
+        "hourly date",
+        "not a time",
+        "start at the calendar's end",
+    ],
 )
 def test_a_partitioning_the_mesh_cannot_use_is_a_contract_error(tmp_path, changes, message):
     columns = [EVENTS[0], {**EVENTS[1], **changes}, EVENTS[2]]
@@ -150,14 +187,24 @@ def test_a_partitioning_the_mesh_cannot_use_is_a_contract_error(tmp_path, change
 
 
 def test_partition_keys_and_windows_follow_the_grain(tmp_path):
-    hourly = {**EVENTS[1], "name": "at", "logicalType": "timestamp", "physicalType": "TIMESTAMP",
-              "customProperties": [{"property": "partitionStart", "value": "2026-01-01 00:00"}, {"property": "partitionGrain", "value": "hourly"}]}
+    hourly = {
+        **EVENTS[1],
+        "name": "at",
+        "logicalType": "timestamp",
+        "physicalType": "TIMESTAMP",
+        "customProperties": [
+            {"property": "partitionStart", "value": "2026-01-01 00:00"},
+            {"property": "partitionGrain", "value": "hourly"},
+        ],
+    }
     path = tmp_path / "contract.yaml"
     path.write_text(contract_yaml("shop", "events", [EVENTS[0], hourly]))
     partitioning = load_contract(path).partitioning
     window = partitioning.window("2026-01-02-13:00", "2026-01-02-14:00")
     assert str(window) == "2026-01-02-13:00…2026-01-02-14:00"
-    assert partitioning.condition(window) == "\"at\" >= TIMESTAMP '2026-01-02 13:00:00' AND \"at\" < TIMESTAMP '2026-01-02 15:00:00'"
+    assert (
+        partitioning.condition(window) == "\"at\" >= TIMESTAMP '2026-01-02 13:00:00' AND \"at\" < TIMESTAMP '2026-01-02 15:00:00'"
+    )
     with pytest.raises(ValueError, match=r"'2026-01-02' is not a hourly partition key of at \(write it like 2026-01-01-00:00\)"):
         partitioning.window("2026-01-02")
     with pytest.raises(ValueError, match=r"before the first partition, 2026-01-01-00:00"):
@@ -196,11 +243,18 @@ def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
 
     bad = run_mesh("materialize", "mesh://shop/events", "--partition", "01/02/2026", env=env)
     assert bad.returncode == 1
-    assert "✗ mesh://shop/events  failed: not run: '01/02/2026' is not a daily partition key of day (write it like 2026-01-01)" in bad.stdout
-    for key, reason in (("9999-12-31", "the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar"),
-                        ("2999-01-01", f"partition '2999-01-01' has not ended yet: the newest complete partition is {last}")):
+    assert (
+        "✗ mesh://shop/events  failed: not run: '01/02/2026' is not a daily partition key of day (write it like 2026-01-01)"
+        in bad.stdout
+    )
+    for key, reason in (
+        ("9999-12-31", "the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar"),
+        ("2999-01-01", f"partition '2999-01-01' has not ended yet: the newest complete partition is {last}"),
+    ):
         beyond = run_mesh("materialize", "mesh://shop/events", "--partition", key, env=env)
-        assert beyond.returncode == 1 and f"✗ mesh://shop/events  failed: not run: {reason}" in beyond.stdout, beyond.stdout + beyond.stderr
+        assert beyond.returncode == 1 and f"✗ mesh://shop/events  failed: not run: {reason}" in beyond.stdout, (
+            beyond.stdout + beyond.stderr
+        )
         assert "Traceback" not in beyond.stdout + beyond.stderr
     both = run_mesh("materialize", "mesh://shop/events", "--partition", "2026-01-02", "--from", "2026-01-01", env=env)
     assert both.returncode != 0 and "give --partition KEY, or --from KEY --to KEY, not both" in both.stderr
@@ -209,7 +263,10 @@ def test_mesh_materialize_builds_a_partition_a_range_or_every_partition(shop):
 def test_a_promise_more_frequent_than_the_partitions_is_a_contract_error(tmp_path):
     path = tmp_path / "contract.yaml"
     path.write_text(contract_yaml("shop", "events", EVENTS, slaProperties=[{"property": "frequency", "value": 1, "unit": "h"}]))
-    with pytest.raises(ContractError, match=r"slaProperties\[0\]\.value: an update every 1h is more often than the daily partitions can give: a partition is complete once per day"):
+    with pytest.raises(
+        ContractError,
+        match=r"slaProperties\[0\]\.value: an update every 1h is more often than the daily partitions can give: a partition is complete once per day",
+    ):
         load_contract(path)
 
 
@@ -224,16 +281,35 @@ def test_freshness_follows_the_newest_partition(tmp_path):
     built = dt.datetime(2026, 3, 10, 1, tzinfo=dt.UTC)
     # The newest day, 2026-03-09, ended at midnight: the next one is due a day and two hours later.
     fresh = partition_freshness(contract, "2026-03-09", built, now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC))
-    assert (fresh.state, fresh.due_by, fresh.latest_partition) == ("fresh", dt.datetime(2026, 3, 11, 2, tzinfo=dt.UTC), "2026-03-09")
+    assert (fresh.state, fresh.due_by, fresh.latest_partition) == (
+        "fresh",
+        dt.datetime(2026, 3, 11, 2, tzinfo=dt.UTC),
+        "2026-03-09",
+    )
     # A rebuild of an old day today does not make a product whose newest day is old fresh.
-    assert partition_freshness(contract, "2026-03-01", dt.datetime(2026, 3, 11, 1, tzinfo=dt.UTC), now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC)).state == "late"
+    assert (
+        partition_freshness(
+            contract, "2026-03-01", dt.datetime(2026, 3, 11, 1, tzinfo=dt.UTC), now=dt.datetime(2026, 3, 11, 1, 59, tzinfo=dt.UTC)
+        ).state
+        == "late"
+    )
     assert partition_freshness(contract, None, None).state == "never run"
 
 
 def test_a_rule_on_the_whole_table_checks_the_table_the_commit_would_make(lab):
-    across = {"metric": "duplicateValues", "arguments": {"properties": ["event_id"]}, "mustBe": 0, "customProperties": [{"property": "scope", "value": "table"}]}
+    across = {
+        "metric": "duplicateValues",
+        "arguments": {"properties": ["event_id"]},
+        "mustBe": 0,
+        "customProperties": [{"property": "scope", "value": "table"}],
+    }
     lab.add_domain("shop")
-    lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS, schema=[{"name": "events", "properties": EVENTS, "quality": [across]}]))
+    lab.add_product(
+        "shop",
+        "events",
+        SOURCE,
+        contract_yaml("shop", "events", EVENTS, schema=[{"name": "events", "properties": EVENTS, "quality": [across]}]),
+    )
     for day, text in (("01", DAY_1), ("02", DAY_2), ("03", DAY_3)):
         lab.land("shop", f"events/2026-01-{day}.csv", text)
     assert lab.materialize("shop", partitions=("2026-01-01", "2026-01-03")).success
@@ -246,7 +322,10 @@ def test_a_rule_on_the_whole_table_checks_the_table_the_commit_would_make(lab):
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert evaluations["event_id_unique"].passed  # the partition's own rule
-    assert not evaluations["event_id_duplicates"].passed and evaluations["event_id_duplicates"].metadata["unexpected_count"].value == 2
+    assert (
+        not evaluations["event_id_duplicates"].passed
+        and evaluations["event_id_duplicates"].metadata["unexpected_count"].value == 2
+    )
     assert rows("mesh://shop/events") == before and len(history(lab, "events")) == 1
 
     lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n8,2026-01-02,5\n3,2026-01-02,30\n")
@@ -256,7 +335,11 @@ def test_a_rule_on_the_whole_table_checks_the_table_the_commit_would_make(lab):
 
 @pytest.mark.parametrize("declared", [True, False], ids=["declared", "not declared"])
 def test_a_day_built_again_upstream_is_rebuilt_downstream_when_the_contract_declares_it(lab, declared):
-    extra = {"customProperties": [{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]} if declared else {}
+    extra = (
+        {"customProperties": [{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]}
+        if declared
+        else {}
+    )
     lab.add_domain("shop")
     lab.add_product("shop", "events", SOURCE, contract_yaml("shop", "events", EVENTS))
     counts = "SELECT day, count(*) AS events, (SELECT count(*) FROM events) AS events_seen FROM events GROUP BY day"
@@ -273,14 +356,23 @@ def test_a_day_built_again_upstream_is_rebuilt_downstream_when_the_contract_decl
         lab.land("shop", "events/2026-01-02.csv", "event_id,day,amount\n3,2026-01-02,31\n")
         assert lab.materialize("shop", "events", partition="2026-01-02").success
 
-        then = dg.evaluate_automation_conditions(defs, instance, asset_selection=dg.AssetSelection.assets(counts_key), cursor=first.cursor)
+        then = dg.evaluate_automation_conditions(
+            defs, instance, asset_selection=dg.AssetSelection.assets(counts_key), cursor=first.cursor
+        )
         assert then.get_requested_partitions(counts_key) == ({"2026-01-02"} if declared else set())
 
 
 def test_rebuilding_late_partitions_is_for_partitioned_products(tmp_path):
     path = tmp_path / "contract.yaml"
     columns = [column("id", "integer", "BIGINT")]
-    path.write_text(contract_yaml("shop", "things", columns, customProperties=[{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}]))
+    path.write_text(
+        contract_yaml(
+            "shop",
+            "things",
+            columns,
+            customProperties=[{"property": "access", "value": "public"}, {"property": "rebuildLatePartitions", "value": True}],
+        )
+    )
     with pytest.raises(ContractError, match=r"customProperties\[1\]\.value: rebuildLatePartitions is for partitioned products"):
         load_contract(path)
 
@@ -293,9 +385,15 @@ def test_the_schedule_builds_the_newest_partition(shop):
     events = dg.AssetKey(["shop", "events"])
     with dg.DagsterInstance.from_config(str(shop.settings.dagster_home)) as instance:
         before = dt.datetime(2026, 3, 10, 23, 0, tzinfo=dt.UTC)
-        first = dg.evaluate_automation_conditions(defs, instance, asset_selection=dg.AssetSelection.assets(events), evaluation_time=before)
+        first = dg.evaluate_automation_conditions(
+            defs, instance, asset_selection=dg.AssetSelection.assets(events), evaluation_time=before
+        )
         after = dg.evaluate_automation_conditions(
-            defs, instance, asset_selection=dg.AssetSelection.assets(events), evaluation_time=before + dt.timedelta(hours=1, minutes=30), cursor=first.cursor
+            defs,
+            instance,
+            asset_selection=dg.AssetSelection.assets(events),
+            evaluation_time=before + dt.timedelta(hours=1, minutes=30),
+            cursor=first.cursor,
         )
     assert first.get_requested_partitions(events) == set()
     assert after.get_requested_partitions(events) == {"2026-03-10"}

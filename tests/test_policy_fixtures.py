@@ -34,40 +34,138 @@ def custom(**values) -> list[dict]:
     return [{"property": k, "value": v} for k, v in values.items()]
 
 
-PEOPLE_COLUMNS = [column("id", "integer"), column("email", classification="personal", customProperties=custom(unmaskedFor=["shop"]))]
+PEOPLE_COLUMNS = [
+    column("id", "integer"),
+    column("email", classification="personal", customProperties=custom(unmaskedFor=["shop"])),
+]
 
 # domain, product, recipe, contract, and what `mesh check` must report: (policy, "contract" | "recipe", text on the line)
 FIXTURES = [
     # supporting products, which violate nothing
     ("crm", "people", SOURCE, contract("crm", "people", PEOPLE_COLUMNS), []),
     ("crm", "notes", SOURCE, contract("crm", "notes", customProperties=custom(access="internal")), []),
-    ("crm", "ledger", SOURCE, contract("crm", "ledger", version="2.0.0", customProperties=custom(access="public", servePreviousMajorUntil="2099-01-01")), []),
+    (
+        "crm",
+        "ledger",
+        SOURCE,
+        contract(
+            "crm", "ledger", version="2.0.0", customProperties=custom(access="public", servePreviousMajorUntil="2099-01-01")
+        ),
+        [],
+    ),
     ("crm", "tmp_other", SOURCE, contract("crm", "tmp_other"), []),
     # one per mesh-wide policy
-    ("shop", "unowned", SOURCE, contract("shop", "unowned", team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]}),
-     [("mesh.owner", "contract", "- username: bob")]),
-    ("shop", "vague", SOURCE, contract("shop", "vague", description={"purpose": "TODO"}), [("mesh.description", "contract", "purpose: TODO")]),
-    ("shop", "unchecked", SOURCE, contract("shop", "unchecked", quality=False), [("mesh.quality-rule", "contract", "- name: unchecked")]),
-    ("shop", "unclassified", SOURCE, contract("shop", "unclassified", [column("id", "integer"), {"name": "note", "logicalType": "string"}]),
-     [("mesh.classified-columns", "contract", "- name: note")]),
+    (
+        "shop",
+        "unowned",
+        SOURCE,
+        contract("shop", "unowned", team={"name": "shop", "members": [{"username": "bob", "role": "owner"}]}),
+        [("mesh.owner", "contract", "- username: bob")],
+    ),
+    (
+        "shop",
+        "vague",
+        SOURCE,
+        contract("shop", "vague", description={"purpose": "TODO"}),
+        [("mesh.description", "contract", "purpose: TODO")],
+    ),
+    (
+        "shop",
+        "unchecked",
+        SOURCE,
+        contract("shop", "unchecked", quality=False),
+        [("mesh.quality-rule", "contract", "- name: unchecked")],
+    ),
+    (
+        "shop",
+        "unclassified",
+        SOURCE,
+        contract("shop", "unclassified", [column("id", "integer"), {"name": "note", "logicalType": "string"}]),
+        [("mesh.classified-columns", "contract", "- name: note")],
+    ),
     ("shop", "no_sla", SOURCE, contract("shop", "no_sla", slaProperties=[]), [("mesh.sla", "contract", "slaProperties: []")]),
-    ("shop", "badly_named", SOURCE, contract("shop", "badly_named", [column("id", "integer"), column("select")]), [("mesh.names", "contract", "- name: select")]),
-    ("shop", "secret_reader", sql("mesh://crm/notes"), contract("shop", "secret_reader"), [("mesh.granted-inputs", "recipe", "- mesh://crm/notes")]),
-    ("shop", "old_ledger_view", sql("mesh://crm/ledger@v1"), contract("shop", "old_ledger_view"), [("mesh.deprecated-inputs", "recipe", "- mesh://crm/ledger@v1")]),
-    ("ads", "reach", sql("mesh://crm/people"), contract("ads", "reach"), [("mesh.no-domain-cycles", "recipe", "- mesh://crm/people")]),
-    ("crm", "feedback", sql("mesh://ads/reach"), contract("crm", "feedback"), [("mesh.no-domain-cycles", "recipe", "- mesh://ads/reach")]),
-    ("shop", "rewritten", SOURCE, contract("shop", "rewritten", version="2.0.0"), [("mesh.previous-major-served", "contract", "customProperties:")]),
-    ("shop", "unknown_term", SOURCE, contract("shop", "unknown_term", [column("id", "integer"), term("region", "regionx")]),
-     [("mesh.glossary-terms", "contract", "value: regionx")]),
-    ("ads", "vague_activity", SOURCE, contract("ads", "vague_activity", [column("id", "integer"), term("is_active", "active_user", "boolean")]),
-     [("mesh.glossary-terms", "contract", "value: active_user")]),
-    ("shop", "numeric_country", SOURCE, contract("shop", "numeric_country", [column("id", "integer"), term("country", "country", "integer")]),
-     [("mesh.glossary-terms", "contract", "- name: country >> logicalType: integer")]),
-    ("shop", "contacts", sql("mesh://crm/people", select="SELECT id, email FROM people"), contract("shop", "contacts", [column("id", "integer"), column("email")]),
-     [("mesh.personal-data", "contract", "- name: email >> classification: internal")]),
-    ("crm", "diary", SOURCE,
-     contract("crm", "diary", [column("id", "integer"), column("entry", classification="personal", customProperties=custom(unmaskedFor=["ads"]))], customProperties=custom(access="internal")),
-     [("mesh.personal-data", "contract", "property: unmaskedFor >> value:")]),
+    (
+        "shop",
+        "badly_named",
+        SOURCE,
+        contract("shop", "badly_named", [column("id", "integer"), column("select")]),
+        [("mesh.names", "contract", "- name: select")],
+    ),
+    (
+        "shop",
+        "secret_reader",
+        sql("mesh://crm/notes"),
+        contract("shop", "secret_reader"),
+        [("mesh.granted-inputs", "recipe", "- mesh://crm/notes")],
+    ),
+    (
+        "shop",
+        "old_ledger_view",
+        sql("mesh://crm/ledger@v1"),
+        contract("shop", "old_ledger_view"),
+        [("mesh.deprecated-inputs", "recipe", "- mesh://crm/ledger@v1")],
+    ),
+    (
+        "ads",
+        "reach",
+        sql("mesh://crm/people"),
+        contract("ads", "reach"),
+        [("mesh.no-domain-cycles", "recipe", "- mesh://crm/people")],
+    ),
+    (
+        "crm",
+        "feedback",
+        sql("mesh://ads/reach"),
+        contract("crm", "feedback"),
+        [("mesh.no-domain-cycles", "recipe", "- mesh://ads/reach")],
+    ),
+    (
+        "shop",
+        "rewritten",
+        SOURCE,
+        contract("shop", "rewritten", version="2.0.0"),
+        [("mesh.previous-major-served", "contract", "customProperties:")],
+    ),
+    (
+        "shop",
+        "unknown_term",
+        SOURCE,
+        contract("shop", "unknown_term", [column("id", "integer"), term("region", "regionx")]),
+        [("mesh.glossary-terms", "contract", "value: regionx")],
+    ),
+    (
+        "ads",
+        "vague_activity",
+        SOURCE,
+        contract("ads", "vague_activity", [column("id", "integer"), term("is_active", "active_user", "boolean")]),
+        [("mesh.glossary-terms", "contract", "value: active_user")],
+    ),
+    (
+        "shop",
+        "numeric_country",
+        SOURCE,
+        contract("shop", "numeric_country", [column("id", "integer"), term("country", "country", "integer")]),
+        [("mesh.glossary-terms", "contract", "- name: country >> logicalType: integer")],
+    ),
+    (
+        "shop",
+        "contacts",
+        sql("mesh://crm/people", select="SELECT id, email FROM people"),
+        contract("shop", "contacts", [column("id", "integer"), column("email")]),
+        [("mesh.personal-data", "contract", "- name: email >> classification: internal")],
+    ),
+    (
+        "crm",
+        "diary",
+        SOURCE,
+        contract(
+            "crm",
+            "diary",
+            [column("id", "integer"), column("entry", classification="personal", customProperties=custom(unmaskedFor=["ads"]))],
+            customProperties=custom(access="internal"),
+        ),
+        [("mesh.personal-data", "contract", "property: unmaskedFor >> value:")],
+    ),
     # a domain's own policy applies to its products only
     ("shop", "tmp_scratch", SOURCE, contract("shop", "tmp_scratch"), [("shop.no-scratch", "contract", "\nname: tmp_scratch")]),
 ]
@@ -76,12 +174,36 @@ FIXTURES = [
 BROKEN = [
     ("yaml_syntax", SOURCE, "apiVersion: v3.1.0\nkind: DataContract\nid: a: b\nversion: 1.0.0\n", "id: a: b"),
     ("no_kind", SOURCE, contract("broken", "no_kind").replace("kind: DataContract\n", ""), "apiVersion: v3.1.0"),
-    ("bad_classification", SOURCE, contract("broken", "bad_classification", [column("id", "integer", classification="secret")]), "classification: secret"),
+    (
+        "bad_classification",
+        SOURCE,
+        contract("broken", "bad_classification", [column("id", "integer", classification="secret")]),
+        "classification: secret",
+    ),
     ("bad_type", SOURCE, contract("broken", "bad_type", [column("id", "integer", physical="INTEGRR")]), "physicalType: INTEGRR"),
-    ("bad_unit", SOURCE, contract("broken", "bad_unit", slaProperties=[{"property": "frequency", "value": 1, "unit": "fortnight"}]), "unit: fortnight"),
-    ("bad_masking", SOURCE, contract("broken", "bad_masking", [column("id", "integer", classification="personal", customProperties=custom(masking="encrypt"))]), "value: encrypt"),
+    (
+        "bad_unit",
+        SOURCE,
+        contract("broken", "bad_unit", slaProperties=[{"property": "frequency", "value": 1, "unit": "fortnight"}]),
+        "unit: fortnight",
+    ),
+    (
+        "bad_masking",
+        SOURCE,
+        contract(
+            "broken",
+            "bad_masking",
+            [column("id", "integer", classification="personal", customProperties=custom(masking="encrypt"))],
+        ),
+        "value: encrypt",
+    ),
     ("wrong_domain", SOURCE, contract("sales", "wrong_domain"), "domain: sales"),
-    ("no_consumers", SOURCE, contract("broken", "no_consumers", customProperties=custom(access="restricted")), "value: restricted"),
+    (
+        "no_consumers",
+        SOURCE,
+        contract("broken", "no_consumers", customProperties=custom(access="restricted")),
+        "value: restricted",
+    ),
     ("bad_metric", SOURCE, contract("broken", "bad_metric").replace("metric: rowCount", "metric: rowCnt"), "metric: rowCnt"),
     ("bad_input", sql("sales/orders"), contract("broken", "bad_input"), "- sales/orders"),
 ]
@@ -149,8 +271,11 @@ def test_check_reports_every_violation_with_rule_file_and_line(violating_mesh):
 
     text = run_mesh("check", env={**os.environ}, cwd=lab.root)
     assert text.returncode == 1
-    assert any(line.startswith("error mesh.glossary-terms mesh://ads/vague_activity") and "name the meaning the column has: active_user/shop or active_user/crm" in line
-               for line in text.stdout.splitlines()), text.stdout
+    assert any(
+        line.startswith("error mesh.glossary-terms mesh://ads/vague_activity")
+        and "name the meaning the column has: active_user/shop or active_user/crm" in line
+        for line in text.stdout.splitlines()
+    ), text.stdout
 
 
 # Policies that look at published state: definitions load from files alone, so they are the

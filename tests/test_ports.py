@@ -14,7 +14,9 @@ from .test_recipes import THINGS, rows
 def shop(lab):
     lab.add_domain("shop")
     lab.add_product(
-        "shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
+        "shop",
+        "things",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
         contract_yaml("shop", "things", THINGS),
     )
     lab.add_product(
@@ -61,7 +63,10 @@ def test_versions_follow_the_order_builds_started(shop):
     assert current.version == 0 and current.started_at < current.published_at
     data = port.dataset().to_table()
     contract = Catalog.load().product("mesh://shop/things").contract
-    with pytest.raises(SupersededBuildError, match=r"mesh://shop/things@v1: not published: a build that started later .* already published version 0"):
+    with pytest.raises(
+        SupersededBuildError,
+        match=r"mesh://shop/things@v1: not published: a build that started later .* already published version 0",
+    ):
         port.publish(data.slice(0, 1), contract, "older-run", started_at=current.started_at - dt.timedelta(seconds=1))
     assert [v.version for v in product_versions("mesh://shop/things")] == [0] and len(owner_read("mesh://shop/things")) == 2
     assert port.publish(data.slice(0, 1), contract, "newer-run", started_at=dt.datetime.now(dt.UTC)) == 1
@@ -113,7 +118,12 @@ def test_missing_source_files_say_where_to_put_them(shop):
 
 def test_reading_an_unpublished_product_says_how_to_publish_it(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "things", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n", contract_yaml("shop", "things", THINGS))
+    lab.add_product(
+        "shop",
+        "things",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: t.csv\n",
+        contract_yaml("shop", "things", THINGS),
+    )
     with pytest.raises(PortError, match="has not been published yet; materialize it first: mesh materialize mesh://shop/things"):
         owner_read("mesh://shop/things")
 

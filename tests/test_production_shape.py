@@ -82,17 +82,27 @@ def production(repo_copy, postgres, iam_s3, monkeypatch):
     }
     (root / "deploy" / "production.yaml").write_text(yaml.safe_dump(deployment))
     environment = {
-        **repo_copy.env, "MESH_ENV": "production", "MESH_SECRET": "production-shape-secret",
+        **repo_copy.env,
+        "MESH_ENV": "production",
+        "MESH_SECRET": "production-shape-secret",
         "E2E_POSTGRES_URL": postgres.new_database("production_shape"),
-        "AWS_ACCESS_KEY_ID": iam_s3.key_id, "AWS_SECRET_ACCESS_KEY": iam_s3.secret, "AWS_REGION": REGION,  # the operator's: admin
-        "PEEK_ENDPOINT": iam_s3.endpoint, "PEEK_AT": f"s3://{bucket}/mesh/vault/customers/profiles/email",
+        "AWS_ACCESS_KEY_ID": iam_s3.key_id,
+        "AWS_SECRET_ACCESS_KEY": iam_s3.secret,
+        "AWS_REGION": REGION,  # the operator's: admin
+        "PEEK_ENDPOINT": iam_s3.endpoint,
+        "PEEK_AT": f"s3://{bucket}/mesh/vault/customers/profiles/email",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", "seed", "--rows", "2000"], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", "seed", "--rows", "2000"], cwd=root, check=True, capture_output=True
+    )
     applied = mesh("deploy", "access", "--apply", "--json")
     assert {p["user"] for p in json.loads(applied.stdout)["applied"]["principals"]} == {
-        *(f"mesh-{d}" for d in catalog.domains), "mesh-campaign_dashboards", "mesh-analysts"}
+        *(f"mesh-{d}" for d in catalog.domains),
+        "mesh-campaign_dashboards",
+        "mesh-analysts",
+    }
     box = Onebox(root, "production")
     try:
         for domain in catalog.domains:
@@ -107,7 +117,9 @@ def production(repo_copy, postgres, iam_s3, monkeypatch):
 
 def mesh(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """A `mesh` command in a process of its own, in the test's environment (or `env`)."""
-    result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", *args], capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "mesh_platform.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+    )
     assert not check or result.returncode == 0, f"mesh {' '.join(args)}: {result.stdout}{result.stderr}"
     return result
 
@@ -125,7 +137,9 @@ def holding_key_of(principal: str) -> Iterator[dict[str, str]]:
         os.environ.update(before)
 
 
-def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_domain_with_its_own_key(production, postgres, iam_s3):
+def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_domain_with_its_own_key(
+    production, postgres, iam_s3
+):
     catalog = production.catalog
     # Wave by wave, as inputs are published: one run per domain for its unpartitioned products, one
     # backfill of every partition for each partitioned product (one run: its backfill policy).
@@ -138,9 +152,15 @@ def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_do
             plain = [p.address.product for p in wave if p.address.domain == domain and p.contract.partitioning is None]
             if plain:
                 launched_runs.append(production.launch(domain, *plain))
-            launched_backfills += [production.backfill(domain, p.address.product) for p in wave if p.address.domain == domain and p.contract.partitioning]
+            launched_backfills += [
+                production.backfill(domain, p.address.product)
+                for p in wave
+                if p.address.domain == domain and p.contract.partitioning
+            ]
         assert set(production.wait_finished(*launched_runs, timeout=600).values()) <= {"SUCCESS"}, "a run failed"
-        assert set(production.wait_backfills(*launched_backfills).values()) <= {"COMPLETED", "COMPLETED_SUCCESS"}, "a backfill failed"
+        assert set(production.wait_backfills(*launched_backfills).values()) <= {"COMPLETED", "COMPLETED_SUCCESS"}, (
+            "a backfill failed"
+        )
         runs += launched_runs
         backfills += launched_backfills
         for product in wave:
@@ -198,8 +218,11 @@ def the_store_enforces_every_grant(production: Onebox, iam_s3, settings: MeshSet
     peek = launched_once_loaded(production, "planning", "vault_peek")
     assert production.wait_finished(peek) == {peek: "FAILURE"}
     with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
-        failures = [e.dagster_event.step_failure_data.error.to_string() for e in instance.all_logs(peek)
-                    if e.dagster_event is not None and e.dagster_event.event_type == dg.DagsterEventType.STEP_FAILURE]
+        failures = [
+            e.dagster_event.step_failure_data.error.to_string()
+            for e in instance.all_logs(peek)
+            if e.dagster_event is not None and e.dagster_event.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
     assert failures and any(word in failures[0] for word in DENIED), failures
 
     # Through the platform, planning reads the profiles it is granted, the e-mails as tokens; marketing in clear.
@@ -215,7 +238,11 @@ def the_store_enforces_every_grant(production: Onebox, iam_s3, settings: MeshSet
     first_log = f"mesh/ports/marketing/campaigns/v{campaigns.major}/_delta_log/00000000000000000000.json"
     with holding_key_of("sales") as sales:
         s3_sales = iam_s3.client(sales["AWS_ACCESS_KEY_ID"], sales["AWS_SECRET_ACCESS_KEY"])
-        denied(lambda: s3_sales.put_object(Bucket=bucket, Key=first_log.replace("00000000000000000000", "00000000000000000099"), Body=b"{}"))
+        denied(
+            lambda: s3_sales.put_object(
+                Bucket=bucket, Key=first_log.replace("00000000000000000000", "00000000000000000099"), Body=b"{}"
+            )
+        )
         denied(lambda: s3_sales.delete_object(Bucket=bucket, Key=first_log))
     assert first_log in iam_s3.keys(bucket, "mesh/ports/marketing/")
 
@@ -223,7 +250,9 @@ def the_store_enforces_every_grant(production: Onebox, iam_s3, settings: MeshSet
     planning_env = {**os.environ, **settings.principal_environment("planning")}
     claimed = mesh("query", "--as", "marketing", "SELECT count(*) AS n FROM customers.profiles", env=planning_env, check=False)
     assert claimed.returncode == 1, claimed.stdout
-    assert "--as marketing is refused: the port store's credentials in use are planning's (IAM user mesh-planning)" in claimed.stderr
+    assert (
+        "--as marketing is refused: the port store's credentials in use are planning's (IAM user mesh-planning)" in claimed.stderr
+    )
     rows = json.loads(mesh("query", "--json", "SELECT email FROM customers.profiles LIMIT 5", env=planning_env).stdout)
     assert len(rows) == 5 and all(re.fullmatch(r"[0-9a-f]{64}", row["email"]) for row in rows if row["email"])
 
@@ -247,8 +276,10 @@ def the_store_enforces_every_grant(production: Onebox, iam_s3, settings: MeshSet
     contract.write_text(granted)
     with holding_key_of("planning"), pytest.raises(StoreRefusedError) as refused:
         read_product("mesh://marketing/campaign_audience")
-    assert str(refused.value).startswith(f"access denied by the store (AccessDenied): planning may read "
-                                         f"mesh://marketing/campaign_audience@v{audience.major} by its contract")
+    assert str(refused.value).startswith(
+        f"access denied by the store (AccessDenied): planning may read "
+        f"mesh://marketing/campaign_audience@v{audience.major} by its contract"
+    )
     assert "mesh deploy access --apply" in str(refused.value)
     mesh("deploy", "access", "--apply")
     with holding_key_of("planning"):
@@ -273,8 +304,9 @@ class Shell:
 
     def __init__(self, root: Path, env: dict[str, str]):
         self.root = root
-        self.process = subprocess.Popen(["bash"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            ["bash"], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
         self.blocks = 0
         self.run("set -e")  # a command that fails ends the session, and the test with what it printed
 
@@ -325,9 +357,17 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
     (root / "deploy" / "onebox.yaml").write_text(yaml.safe_dump(deployment))
     ui_port = free_port()
     env = {key: value for key, value in repo_copy.env.items() if key not in ("MESH_ENV", "MESH_POSTGRES_URL")}
-    env |= {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": USER, "PGPASSWORD": postgres.password,  # its superuser
-            "MESH_UI_PORT": str(ui_port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # mesh on PATH
-            "MESH_S3_ENDPOINT": iam_s3.endpoint, "AWS_ACCESS_KEY_ID": iam_s3.key_id, "AWS_SECRET_ACCESS_KEY": iam_s3.secret}  # its admin
+    env |= {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGUSER": USER,
+        "PGPASSWORD": postgres.password,  # its superuser
+        "MESH_UI_PORT": str(ui_port),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # mesh on PATH
+        "MESH_S3_ENDPOINT": iam_s3.endpoint,
+        "AWS_ACCESS_KEY_ID": iam_s3.key_id,
+        "AWS_SECRET_ACCESS_KEY": iam_s3.secret,
+    }  # its admin
     ui = Onebox(root, "onebox")  # its GraphQL calls, on the walkthrough's webserver
     ui.port = ui_port
     steps = walkthrough()
@@ -341,6 +381,7 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
         users = iam_s3.client(service="iam").list_users(PathPrefix="/mesh/")["Users"]
         assert {u["UserName"] for u in users} == {f"mesh-{p}" for p in [*domains, "campaign_dashboards", "analysts"]}
         shell.run(steps[2])  # 3. the services
+
         def served() -> dict[str, int]:
             return {d: int((root / "logs" / f"serve-{d}.pid").read_text()) for d in domains}
 
@@ -348,6 +389,7 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
             def states():
                 found = {run_id: ui.status(run_id) for run_id in run_ids}
                 return found if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s in found.values()) else None
+
             return wait_for(states, shell.process, f"runs {run_ids} did not finish", timeout=600)
 
         def serving(wanted: list[str]) -> bool:
@@ -375,8 +417,12 @@ def test_the_readme_walkthrough_of_the_one_machine_shape_runs_as_written(repo_co
         shell.run(steps[5])  # 6. sales restarted alone: the others kept serving, and sales builds again
         after = served()
         assert after.pop("sales") != before.pop("sales") and after == before
-        wait_for(lambda: serving(["sales"]) and server_id(ui, "sales") not in (None, server), shell.process,
-                 "the webserver did not find sales' new code server by itself", timeout=300)
+        wait_for(
+            lambda: serving(["sales"]) and server_id(ui, "sales") not in (None, server),
+            shell.process,
+            "the webserver did not find sales' new code server by itself",
+            timeout=300,
+        )
         runs = [ui.launch("sales", "daily_revenue"), ui.launch("customers", "profiles")]
         assert finished(*runs) == dict.fromkeys(runs, "SUCCESS")
 

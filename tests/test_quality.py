@@ -22,8 +22,19 @@ ITEMS = [
 ]
 QUALITY = [
     {"metric": "rowCount", "mustBeGreaterOrEqualTo": 2},
-    {"type": "sql", "name": "closed share", "query": "SELECT count(*) FILTER (WHERE status = 'closed') * 100 / count(*) FROM {object}", "mustBeLessThan": 75},
-    {"type": "custom", "engine": "greatExpectations", "name": "mean price", "severity": "warning", "implementation": {"expectation": "expect_column_mean_to_be_between", "kwargs": {"column": "price", "max_value": 500}}},
+    {
+        "type": "sql",
+        "name": "closed share",
+        "query": "SELECT count(*) FILTER (WHERE status = 'closed') * 100 / count(*) FROM {object}",
+        "mustBeLessThan": 75,
+    },
+    {
+        "type": "custom",
+        "engine": "greatExpectations",
+        "name": "mean price",
+        "severity": "warning",
+        "implementation": {"expectation": "expect_column_mean_to_be_between", "kwargs": {"column": "price", "max_value": 500}},
+    },
 ]
 GOOD = "id,status,price,code\n1,open,10,AB-1\n2,closed,20,CD-22\n3,open,30,EF-333\n"
 
@@ -38,9 +49,16 @@ def checks(result: dg.ExecuteInProcessResult, product: str | None = None) -> dic
 @pytest.fixture
 def shop(lab):
     lab.add_domain("shop")
-    lab.add_product("shop", "items", SOURCE.format(path="items.csv"), contract_yaml("shop", "items", ITEMS, schema=[{"name": "items", "properties": ITEMS, "quality": QUALITY}]))
     lab.add_product(
-        "shop", "open_items", "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/items]\n  where: \"status = 'open'\"\n",
+        "shop",
+        "items",
+        SOURCE.format(path="items.csv"),
+        contract_yaml("shop", "items", ITEMS, schema=[{"name": "items", "properties": ITEMS, "quality": QUALITY}]),
+    )
+    lab.add_product(
+        "shop",
+        "open_items",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/items]\n  where: \"status = 'open'\"\n",
         contract_yaml("shop", "open_items", ITEMS),
     )
     lab.land("shop", "items.csv", GOOD)
@@ -61,7 +79,14 @@ def test_every_rule_is_a_check_and_passing_data_publishes(shop):
     lab, result = shop
     evaluations = checks(result)
     assert {n for n in evaluations if n.startswith(("id_", "status_", "price_", "code_", "row", "closed", "mean"))} >= {
-        "id_not_null", "id_unique", "status_invalid_values", "price_in_range", "code_pattern", "row_count", "closed_share", "mean_price"
+        "id_not_null",
+        "id_unique",
+        "status_invalid_values",
+        "price_in_range",
+        "code_pattern",
+        "row_count",
+        "closed_share",
+        "mean_price",
     }
     assert all(e.passed for e in evaluations.values())
     assert evaluations["row_count"].metadata["observed"].value == "3"
@@ -109,7 +134,10 @@ def test_failed_check_shows_a_sample_of_offending_values(shop):
 
 def test_a_failed_check_on_personal_data_counts_without_showing_values(lab):
     """Check results go to Dagster's event log and the UI: a personal column's values never do."""
-    people = [column("id", "integer"), column("email", classification="personal", logicalTypeOptions={"pattern": "^[a-z]+@example[.]com$"})]
+    people = [
+        column("id", "integer"),
+        column("email", classification="personal", logicalTypeOptions={"pattern": "^[a-z]+@example[.]com$"}),
+    ]
     lab.add_domain("crm")
     lab.add_product("crm", "people", SOURCE.format(path="people.csv"), contract_yaml("crm", "people", people))
     lab.land("crm", "people.csv", "id,email\n1,ann@example.com\n2,BOB@ELSEWHERE.ORG\n")
@@ -143,7 +171,9 @@ def test_a_rule_the_mesh_cannot_run_is_a_contract_error(tmp_path):
     path.write_text(contract_yaml("lab", "things", [column("a", quality=[{"metric": "invalidValues", "mustBe": 0}])]))
     from mesh_platform import ContractError
 
-    with pytest.raises(ContractError, match=r"schema\[0\]\.properties\[0\]\.quality\[0\]: invalidValues needs arguments.validValues"):
+    with pytest.raises(
+        ContractError, match=r"schema\[0\]\.properties\[0\]\.quality\[0\]: invalidValues needs arguments.validValues"
+    ):
         rules_for_contract(load_contract(path))
 
 

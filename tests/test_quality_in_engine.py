@@ -24,15 +24,32 @@ from .conftest import column, contract_yaml
 COLUMNS = [
     column("id", "integer", "BIGINT", required=True, unique=True),
     column("shop", "string", "VARCHAR", primaryKey=True, primaryKeyPosition=1),
-    column("day", "date", "DATE", primaryKey=True, primaryKeyPosition=2, logicalTypeOptions={"minimum": "2026-01-01", "exclusiveMaximum": "2026-03-01"}),
+    column(
+        "day",
+        "date",
+        "DATE",
+        primaryKey=True,
+        primaryKeyPosition=2,
+        logicalTypeOptions={"minimum": "2026-01-01", "exclusiveMaximum": "2026-03-01"},
+    ),
     column("amount", "number", "DOUBLE", logicalTypeOptions={"exclusiveMinimum": 0, "maximum": 100}),
     column("code", "string", "VARCHAR", logicalTypeOptions={"pattern": "^[A-Z]{2}-[0-9]+$", "minLength": 4, "maxLength": 6}),
-    column("status", "string", "VARCHAR", quality=[
-        {"metric": "invalidValues", "arguments": {"validValues": ["open", "closed"]}, "mustBe": 0},
-        {"metric": "missingValues", "arguments": {"missingValues": ["", "n/a"]}, "mustBeLessThan": 2},
-        {"metric": "nullValues", "unit": "percent", "mustBeLessThan": 10},
-    ]),
-    column("note", "string", "VARCHAR", quality=[{"metric": "invalidValues", "arguments": {"pattern": "z"}, "mustBeLessOrEqualTo": 3}]),
+    column(
+        "status",
+        "string",
+        "VARCHAR",
+        quality=[
+            {"metric": "invalidValues", "arguments": {"validValues": ["open", "closed"]}, "mustBe": 0},
+            {"metric": "missingValues", "arguments": {"missingValues": ["", "n/a"]}, "mustBeLessThan": 2},
+            {"metric": "nullValues", "unit": "percent", "mustBeLessThan": 10},
+        ],
+    ),
+    column(
+        "note",
+        "string",
+        "VARCHAR",
+        quality=[{"metric": "invalidValues", "arguments": {"pattern": "z"}, "mustBeLessOrEqualTo": 3}],
+    ),
 ]
 QUALITY = [
     {"metric": "rowCount", "mustBeGreaterThan": 3},
@@ -61,7 +78,9 @@ ALL_EMPTY = [(i, f"s{i}", "2026-01-02", 1.0, "AB-1", None, None) for i in range(
 @pytest.fixture(scope="module")
 def contract_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("contract") / "contract.yaml"
-    path.write_text(contract_yaml("shop", "items", COLUMNS, schema=[{"name": "items", "properties": COLUMNS, "quality": QUALITY}]))
+    path.write_text(
+        contract_yaml("shop", "items", COLUMNS, schema=[{"name": "items", "properties": COLUMNS, "quality": QUALITY}])
+    )
     return path
 
 
@@ -97,7 +116,11 @@ def test_every_rule_the_contract_states_except_custom_ones_has_an_sql_form(rules
     assert len(rules) == 15
 
 
-@pytest.mark.parametrize("rows", [MESSY, CLEAN, ALL_EMPTY, []], ids=["empty values, duplicates, out of range", "clean", "a column all empty", "no rows"])
+@pytest.mark.parametrize(
+    "rows",
+    [MESSY, CLEAN, ALL_EMPTY, []],
+    ids=["empty values, duplicates, out of range", "clean", "a column all empty", "no rows"],
+)
 def test_duckdb_and_great_expectations_agree(rules, rows):
     connection = table_of(rows)
     in_engine = {r.rule.name: r for r in evaluate_rules(rules, connection, STAGED)}
@@ -139,12 +162,25 @@ def test_the_messy_data_fails_what_it_should(rules):
     results = {r.rule.name: r for r in evaluate_rules(rules, table_of(MESSY), STAGED)}
     failing = {name for name, r in results.items() if not r.passed}
     assert failing == {
-        "id_not_null", "id_unique", "shop_not_null", "day_not_null", "day_in_range", "amount_in_range", "code_pattern",
-        "code_length", "status_invalid_values", "status_missing_values", "status_null_values", "primary_key_unique", "status_note_duplicates",
+        "id_not_null",
+        "id_unique",
+        "shop_not_null",
+        "day_not_null",
+        "day_in_range",
+        "amount_in_range",
+        "code_pattern",
+        "code_length",
+        "status_invalid_values",
+        "status_missing_values",
+        "status_null_values",
+        "primary_key_unique",
+        "status_note_duplicates",
     }
     assert results["row_count"].passed and results["row_count"].observed == 8
     assert results["id_unique"].unexpected_count == 4 and sorted(results["id_unique"].sample) == [1, 1, 5, 5]
-    assert results["day_in_range"].sample == (dt.date(2025, 12, 31), dt.date(2026, 3, 1)) or sorted(results["day_in_range"].sample) == ["2025-12-31", "2026-03-01"]
+    assert results["day_in_range"].sample == (dt.date(2025, 12, 31), dt.date(2026, 3, 1)) or sorted(
+        results["day_in_range"].sample
+    ) == ["2025-12-31", "2026-03-01"]
 
 
 def test_a_pattern_duckdb_cannot_compile_is_left_to_great_expectations(tmp_path):
@@ -153,7 +189,9 @@ def test_a_pattern_duckdb_cannot_compile_is_left_to_great_expectations(tmp_path)
     path.write_text(contract_yaml("shop", "items", lookahead))
     rules = rules_for_contract(load_contract(path))
     connection = duckdb.connect()
-    connection.execute(f"CREATE SCHEMA staging; CREATE TABLE {STAGED} AS SELECT * FROM (VALUES ('ABC'), ('BCD'), (NULL)) AS t(code)")
+    connection.execute(
+        f"CREATE SCHEMA staging; CREATE TABLE {STAGED} AS SELECT * FROM (VALUES ('ABC'), ('BCD'), (NULL)) AS t(code)"
+    )
     results = {r.rule.name: r for r in evaluate_rules(rules, connection, STAGED)}
     assert results["code_pattern"].error is None and results["code_pattern"].unexpected_count == 1  # by Great Expectations
     assert results["row_count"].observed == 3  # the other rules still ran in DuckDB

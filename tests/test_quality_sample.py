@@ -24,7 +24,9 @@ def custom(name: str, expectation: str, sample=None, **kwargs):
 def rules_of(tmp_path, *quality):
     columns = [column("id", "integer", "BIGINT"), column("amount", "number", "DOUBLE"), column("status", "string", "VARCHAR")]
     path = tmp_path / "contract.yaml"
-    path.write_text(contract_yaml("shop", "items", columns, schema=[{"name": "items", "properties": columns, "quality": list(quality)}]))
+    path.write_text(
+        contract_yaml("shop", "items", columns, schema=[{"name": "items", "properties": columns, "quality": list(quality)}])
+    )
     return {r.name: r for r in rules_for_contract(load_contract(path))}
 
 
@@ -58,11 +60,26 @@ def test_which_rules_read_a_sample(tmp_path):
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        (custom("max", "expect_column_max_to_be_between", sample=1000, column="amount"), "cannot be checked on a sample: its verdict is a statistic of every row"),
-        (custom("all open", "expect_column_values_to_be_in_set", sample=1000, column="status", value_set=["open"]), "its verdict is a verdict on every row"),
-        (custom("unique", "expect_column_values_to_be_unique", sample=1000, column="id", mostly=0.5), "its verdict is a verdict on every row"),
-        (custom("mean", "expect_column_mean_to_be_between", sample="some", column="amount"), "sample must be a number of rows or 'all', not 'some'"),
-        (custom("mean", "expect_column_mean_to_be_between", sample=0, column="amount"), "sample must be a number of rows or 'all', not 0"),
+        (
+            custom("max", "expect_column_max_to_be_between", sample=1000, column="amount"),
+            "cannot be checked on a sample: its verdict is a statistic of every row",
+        ),
+        (
+            custom("all open", "expect_column_values_to_be_in_set", sample=1000, column="status", value_set=["open"]),
+            "its verdict is a verdict on every row",
+        ),
+        (
+            custom("unique", "expect_column_values_to_be_unique", sample=1000, column="id", mostly=0.5),
+            "its verdict is a verdict on every row",
+        ),
+        (
+            custom("mean", "expect_column_mean_to_be_between", sample="some", column="amount"),
+            "sample must be a number of rows or 'all', not 'some'",
+        ),
+        (
+            custom("mean", "expect_column_mean_to_be_between", sample=0, column="amount"),
+            "sample must be a number of rows or 'all', not 0",
+        ),
     ],
     ids=["a maximum", "a share of 100 %", "a uniqueness", "not a number", "zero rows"],
 )

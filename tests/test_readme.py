@@ -20,7 +20,9 @@ def test_the_readme_lists_every_mesh_policy_as_its_docstring_says():
 
 def test_the_readme_lists_every_change_rule():
     generated = run_mesh("contract", "rules", "--markdown", check=True).stdout
-    assert generated_block("change-rules") == generated, "README change rules are stale: paste the output of `mesh contract rules --markdown`"
+    assert generated_block("change-rules") == generated, (
+        "README change rules are stale: paste the output of `mesh contract rules --markdown`"
+    )
     assert "| `column` | removed | column removed | yes |" in generated
 
 

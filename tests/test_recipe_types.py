@@ -35,7 +35,7 @@ def test_every_recipe_type_is_registered_with_its_template_folder():
 def readme_files() -> dict[str, str]:
     """The files the README's "Add a recipe type" section shows: each code block opening with its path."""
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### Add a recipe type"):]
+    section = readme[readme.index("### Add a recipe type") :]
     section = section[: section.index("\n## ")]
     files = {}
     for block in re.findall(r"```\w*\n(.*?)```", section, re.DOTALL):
@@ -56,7 +56,11 @@ def tree(root) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_new_recipe_type_is_one_module_and_one_template_folder(mesh_copy: MeshCopy):
     files = readme_files()
-    assert set(files) == {"mesh_platform/recipes/latest.py", "templates/latest/defs.yaml.jinja", "templates/latest/contract.yaml.jinja"}
+    assert set(files) == {
+        "mesh_platform/recipes/latest.py",
+        "templates/latest/defs.yaml.jinja",
+        "templates/latest/contract.yaml.jinja",
+    }
     shutil.copytree(REPO / "mesh_platform", mesh_copy.root / "mesh_platform", ignore=shutil.ignore_patterns("__pycache__"))
     before = tree(mesh_copy.root)
     for path, text in files.items():
@@ -68,14 +72,31 @@ def test_a_new_recipe_type_is_one_module_and_one_template_folder(mesh_copy: Mesh
     env = {**mesh_copy.env, "PYTHONPATH": str(mesh_copy.root)}
 
     def mesh(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "mesh_platform.cli.main", *args], cwd=mesh_copy.root, env=env, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "mesh_platform.cli.main", *args],
+            cwd=mesh_copy.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result
 
     listed = {t["name"]: t for t in json.loads(mesh("templates", "--json").stdout)}
     assert listed["latest"]["description"] == "The newest row of each key of one input (by an ordering column); no code."
     assert [p["name"] for p in listed["latest"]["parameters"]] == ["key", "order_by"] and listed["latest"]["inputs"] == "1 input"
-    mesh("new", "product", "sales/latest_orders", "--template", "latest", "--input", "mesh://sales/orders", "--set", "key=customer_number")
+    mesh(
+        "new",
+        "product",
+        "sales/latest_orders",
+        "--template",
+        "latest",
+        "--input",
+        "mesh://sales/orders",
+        "--set",
+        "key=customer_number",
+    )
     recipe = (mesh_copy.root / "domains/sales/defs/latest_orders/defs.yaml").read_text()
     assert "type: mesh_platform.recipes.LatestProduct" in recipe and "order_by: order_date" in recipe
     mesh("materialize", "mesh://sales/latest_orders")
@@ -96,19 +117,59 @@ SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things
     ("recipe", "line", "message"),
     [
         # Checked against the recipe type's schema (what `dg check yaml` checks too).
-        ("type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  where: id > 1\n", 3, "List should have at most 1 item"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [shop/things]\n  sql: SELECT 1\n", 3, "'shop/things' is not a product address"),
-        ("type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://shop/things]\n  key: [id]\n  sequence: id\n", 2, "operation"),
+        (
+            "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  where: id > 1\n",
+            3,
+            "List should have at most 1 item",
+        ),
+        (
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [shop/things]\n  sql: SELECT 1\n",
+            3,
+            "'shop/things' is not a product address",
+        ),
+        (
+            "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://shop/things]\n  key: [id]\n  sequence: id\n",
+            2,
+            "operation",
+        ),
         # Checked by the recipe type's own validators.
-        ("type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  joins:\n    - {input: others, keys: [id]}\n", 2,
-         "joins must name each input after the first once: expected more, got others"),
-        ("type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n  sql_file: query.sql\n", 2, "give exactly one of sql (inline query) or sql_file"),
-        ("type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: ../../elsewhere/*.csv\n", 3, "must stay inside the landing folder"),
-        ("type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: ['  ']\n", 4, "give at least one condition"),
+        (
+            "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  joins:\n    - {input: others, keys: [id]}\n",
+            2,
+            "joins must name each input after the first once: expected more, got others",
+        ),
+        (
+            "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id\n  sql_file: query.sql\n",
+            2,
+            "give exactly one of sql (inline query) or sql_file",
+        ),
+        (
+            "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: ../../elsewhere/*.csv\n",
+            3,
+            "must stay inside the landing folder",
+        ),
+        (
+            "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: ['  ']\n",
+            4,
+            "give at least one condition",
+        ),
         # Checked against the files beside the recipe.
-        ("type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: missing.py:build\n", 3, "function file 'missing.py' does not exist"),
+        (
+            "type: mesh_platform.recipes.PythonProduct\nattributes:\n  function: missing.py:build\n",
+            3,
+            "function file 'missing.py' does not exist",
+        ),
     ],
-    ids=["too many inputs", "not an address", "missing setting", "join names another input", "two queries", "path escapes", "empty condition", "missing file"],
+    ids=[
+        "too many inputs",
+        "not an address",
+        "missing setting",
+        "join names another input",
+        "two queries",
+        "path escapes",
+        "empty condition",
+        "missing file",
+    ],
 )
 def test_a_recipe_setting_its_type_refuses_names_the_file_and_line(lab, recipe, line, message):
     from .conftest import column, contract_yaml

@@ -40,10 +40,16 @@ def test_source_reads_csv_files_by_column_name(things_source):
 def test_source_reads_json_lines(lab):
     lab.add_domain("shop")
     lab.add_product(
-        "shop", "events", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: events.jsonl\n",
+        "shop",
+        "events",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: events.jsonl\n",
         contract_yaml("shop", "events", [column("id", "integer"), column("kind"), column("at", "timestamp")]),
     )
-    lab.land("shop", "events.jsonl", '{"id": 1, "kind": "click", "at": "2026-01-01T10:00:00"}\n{"id": 2, "kind": "view", "at": "2026-01-02T11:30:00"}\n')
+    lab.land(
+        "shop",
+        "events.jsonl",
+        '{"id": 1, "kind": "click", "at": "2026-01-01T10:00:00"}\n{"id": 2, "kind": "view", "at": "2026-01-02T11:30:00"}\n',
+    )
     assert lab.materialize("shop").success
     assert rows("mesh://shop/events") == [
         (1, "click", pd.Timestamp("2026-01-01 10:00:00")),
@@ -54,7 +60,9 @@ def test_source_reads_json_lines(lab):
 def test_source_reads_parquet(lab):
     lab.add_domain("shop")
     lab.add_product(
-        "shop", "stock", "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: stock.parquet\n",
+        "shop",
+        "stock",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: stock.parquet\n",
         contract_yaml("shop", "stock", [column("sku"), column("units", "integer")]),
     )
     path = lab.settings.landing_dir("shop") / "stock.parquet"
@@ -88,10 +96,13 @@ def test_sql_recipe_runs_in_duckdb_over_its_inputs(things_source):
 def test_sql_recipe_from_file_with_platform_functions(things_source):
     things_source.land("shop", "things/c.csv", "name,amount,id\ndesk,100,4\n")
     things_source.add_product(
-        "shop", "countries",
+        "shop",
+        "countries",
         "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things as t]\n  sql_file: query.sql\n",
         contract_yaml("shop", "countries", [column("id", "integer"), column("country_code")]),
-        files={"query.sql": "SELECT id, country_code(CASE id WHEN 1 THEN 'U.S.' WHEN 2 THEN 'Japan' ELSE 'nowhere' END) AS country_code FROM t"},
+        files={
+            "query.sql": "SELECT id, country_code(CASE id WHEN 1 THEN 'U.S.' WHEN 2 THEN 'Japan' ELSE 'nowhere' END) AS country_code FROM t"
+        },
     )
     assert things_source.materialize("shop").success
     assert rows("mesh://shop/countries") == [(1, "US"), (2, "JP"), (3, None), (4, None)]

@@ -22,7 +22,9 @@ def shop(lab):
 
 def test_filter_keeps_rows_meeting_every_condition(shop):
     shop.add_product(
-        "shop", "pricey", "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: [amount > 5, \"name <> 'crate'\"]\n",
+        "shop",
+        "pricey",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: [amount > 5, \"name <> 'crate'\"]\n",
         contract_yaml("shop", "pricey", THINGS),
     )
     assert shop.materialize("shop").success
@@ -31,7 +33,8 @@ def test_filter_keeps_rows_meeting_every_condition(shop):
 
 def test_projection_selects_renames_and_casts(shop):
     shop.add_product(
-        "shop", "labels",
+        "shop",
+        "labels",
         """\
         type: mesh_platform.recipes.ProjectionProduct
         attributes:
@@ -54,7 +57,8 @@ def test_union_stacks_inputs_by_column_name(shop):
     shop.add_product("shop", "more_things", SOURCE.format(path="more.csv"), contract_yaml("shop", "more_things", THINGS))
     shop.land("shop", "more.csv", "amount,name,id\n1.00,drum,4\n")
     shop.add_product(
-        "shop", "all_things",
+        "shop",
+        "all_things",
         "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more_things]\n  source_column: origin\n",
         contract_yaml("shop", "all_things", [*THINGS, column("origin")]),
     )
@@ -68,25 +72,34 @@ def test_union_stacks_inputs_by_column_name(shop):
 
 
 def test_union_of_incompatible_inputs_names_the_differences(shop):
-    shop.add_product("shop", "odd", SOURCE.format(path="odd.csv"), contract_yaml("shop", "odd", [column("id", "integer"), column("colour")]))
+    shop.add_product(
+        "shop", "odd", SOURCE.format(path="odd.csv"), contract_yaml("shop", "odd", [column("id", "integer"), column("colour")])
+    )
     shop.land("shop", "odd.csv", "id,colour\n9,red\n")
     shop.add_product(
-        "shop", "mixed", "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/odd]\n",
+        "shop",
+        "mixed",
+        "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/odd]\n",
         contract_yaml("shop", "mixed", THINGS),
     )
     result = shop.materialize("shop", raise_on_error=False)
-    assert "mesh://shop/odd cannot be unioned with mesh://shop/things: amount missing, name missing, colour extra" in failure(result)
+    assert "mesh://shop/odd cannot be unioned with mesh://shop/things: amount missing, name missing, colour extra" in failure(
+        result
+    )
 
 
 def test_join_across_domains_by_keys(shop):
     shop.add_domain("crm")
     shop.add_product(
-        "crm", "owners", SOURCE.format(path="owners.csv"),
+        "crm",
+        "owners",
+        SOURCE.format(path="owners.csv"),
         contract_yaml("crm", "owners", [column("thing_id", "integer"), column("name"), column("city")]),
     )
     shop.land("crm", "owners.csv", "thing_id,name,city\n1,Ada,Oslo\n3,Grace,Lima\n")
     shop.add_product(
-        "shop", "owned",
+        "shop",
+        "owned",
         """\
         type: mesh_platform.recipes.JoinProduct
         attributes:
@@ -99,19 +112,26 @@ def test_join_across_domains_by_keys(shop):
     )
     assert shop.materialize("crm").success
     assert shop.materialize("shop").success
-    assert rows("mesh://shop/owned") == [(1, "anvil", 12.5, "Ada", "Oslo"), (2, "bucket", 3.25, None, None), (3, "crate", 7.0, "Grace", "Lima")]
+    assert rows("mesh://shop/owned") == [
+        (1, "anvil", 12.5, "Ada", "Oslo"),
+        (2, "bucket", 3.25, None, None),
+        (3, "crate", 7.0, "Grace", "Lima"),
+    ]
 
 
 def test_join_refuses_to_repeat_rows(shop):
-    shop.add_product("shop", "tags", SOURCE.format(path="tags.csv"), contract_yaml("shop", "tags", [column("id", "integer"), column("tag")]))
+    shop.add_product(
+        "shop", "tags", SOURCE.format(path="tags.csv"), contract_yaml("shop", "tags", [column("id", "integer"), column("tag")])
+    )
     shop.land("shop", "tags.csv", "id,tag\n1,heavy\n1,metal\n")
     shop.add_product(
-        "shop", "tagged",
+        "shop",
+        "tagged",
         "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/tags]\n  joins:\n    - input: tags\n      keys: [id]\n",
         contract_yaml("shop", "tagged", [*THINGS, column("tag")]),
     )
     result = shop.materialize("shop", raise_on_error=False)
-    assert "tags has 1 repeated key(s) on (\"id\"); the join would repeat rows" in failure(result)
+    assert 'tags has 1 repeated key(s) on ("id"); the join would repeat rows' in failure(result)
 
 
 def test_cdc_applies_inserts_updates_deletes_duplicates_and_late_events(lab):
@@ -119,12 +139,14 @@ def test_cdc_applies_inserts_updates_deletes_duplicates_and_late_events(lab):
     events = [column("id", "integer"), column("seq", "integer"), column("op"), column("name"), column("city")]
     lab.add_product("crm", "events", SOURCE.format(path="events.csv"), contract_yaml("crm", "events", events))
     lab.add_product(
-        "crm", "people",
+        "crm",
+        "people",
         "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n  sequence: seq\n  operation: op\n",
         contract_yaml("crm", "people", [column("id", "integer"), column("seq", "integer"), column("name"), column("city")]),
     )
     lab.land(
-        "crm", "events.csv",
+        "crm",
+        "events.csv",
         """\
         id,seq,op,name,city
         1,1,insert,Ada,Oslo
@@ -149,8 +171,19 @@ def test_cdc_applies_inserts_updates_deletes_duplicates_and_late_events(lab):
     ]  # 2 and 5 deleted: the repeated insert of 2 and the late insert of 5 do not bring them back
 
 
-CDC_EVENTS = [column("id", "integer"), column("seq", "integer"), column("op"), column("name"), column("city", classification="personal")]
-CDC_STATE = [column("id", "integer", primaryKey=True, primaryKeyPosition=1, required=True), column("seq", "integer"), column("name"), column("town", classification="personal")]
+CDC_EVENTS = [
+    column("id", "integer"),
+    column("seq", "integer"),
+    column("op"),
+    column("name"),
+    column("city", classification="personal"),
+]
+CDC_STATE = [
+    column("id", "integer", primaryKey=True, primaryKeyPosition=1, required=True),
+    column("seq", "integer"),
+    column("name"),
+    column("town", classification="personal"),
+]
 CDC_RECIPE = (
     "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n  sequence: seq\n  operation: op\n"
     "  rename: {{city: town}}\n  incremental: {incremental}\n"
@@ -230,6 +263,10 @@ def test_cdc_after_a_build_whose_record_never_committed_applies_those_events_aga
 
     lab.land("crm", "events/2.csv", DELIVERIES[2])
     assert lab.materialize("crm").success
-    assert rows("mesh://crm/people") == rows("mesh://crm/replayed") == [(1, 5, "Ada", "Bergen"), (3, 11, "Cy", "Lviv"), (4, 2, "Dee", "Paris"), (7, 10, "Gus", "Riga")]
+    assert (
+        rows("mesh://crm/people")
+        == rows("mesh://crm/replayed")
+        == [(1, 5, "Ada", "Bergen"), (3, 11, "Cy", "Lviv"), (4, 2, "Dee", "Paris"), (7, 10, "Gus", "Riga")]
+    )
     assert DeltaTable(str(port)).history(limit=1)[0]["operation"] == "MERGE"  # still incremental, not a whole rewrite
     assert DeltaTable(str(port) + ".applied").to_pyarrow_table().num_rows == 7  # every key seen again

@@ -77,8 +77,12 @@ def test_relationships_are_read_from_odcs_at_the_column_and_the_table_level():
     document = yaml.safe_load(contract_yaml("shop", "orders", ORDERS))
     document["schema"][0]["properties"].append(column("shop_code"))
     document["schema"][0]["relationships"] = [
-        {"type": "foreignKey", "from": ["orders.person_id", "orders.shop_code"], "to": ["accounts.person_id", "accounts.shop"],
-         "customProperties": [{"property": "product", "value": "mesh://crm/accounts@v2"}, *WARNING]},
+        {
+            "type": "foreignKey",
+            "from": ["orders.person_id", "orders.shop_code"],
+            "to": ["accounts.person_id", "accounts.shop"],
+            "customProperties": [{"property": "product", "value": "mesh://crm/accounts@v2"}, *WARNING],
+        },
         {"from": "orders.order_id", "to": "orders.order_id"},
     ]
     contract = contract_from_document(document, "orders.yaml")
@@ -133,8 +137,11 @@ def _problem_lab(lab):
     """shop/visits with one relationship per thing mesh check must refuse, against crm's products."""
     lab.add_domain("shop")
     lab.add_domain("crm")
-    people = [column("person_id", "integer"), column("score", "number", "DOUBLE", classification="personal"),
-              column("phone", classification="personal", customProperties=[{"property": "masking", "value": "drop"}])]
+    people = [
+        column("person_id", "integer"),
+        column("score", "number", "DOUBLE", classification="personal"),
+        column("phone", classification="personal", customProperties=[{"property": "masking", "value": "drop"}]),
+    ]
     lab.add_product("crm", "people", SOURCE.format(file="people.csv"), contract_yaml("crm", "people", people))
     notes = contract_yaml("crm", "notes", [column("person_id", "integer")], customProperties=INTERNAL)
     lab.add_product("crm", "notes", SOURCE.format(file="people.csv"), notes)
@@ -164,22 +171,30 @@ def test_mesh_check_locates_every_relationship_it_cannot_check(lab):
         return next(i for i, row in enumerate(text) if i > start and row.strip().startswith((key, f"- {key}"))) + 1
 
     assert found == {
-        (line("a", "value: mesh://crm/nobody"),
-         "relationship a → mesh://crm/nobody.person_id names mesh://crm/nobody, which is no product of the mesh"),
+        (
+            line("a", "value: mesh://crm/nobody"),
+            "relationship a → mesh://crm/nobody.person_id names mesh://crm/nobody, which is no product of the mesh",
+        ),
         (line("b", "to:"), "to names table 'persons', but mesh://crm/people's table is 'people'"),
         (line("c", "to:"), "mesh://crm/people has no column 'nope'"),
-        (line("d", "value: mesh://crm/notes"),
-         "relationship d → mesh://crm/notes.person_id cannot be checked: access denied: shop may not read mesh://crm/notes: "
-         "it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes; to request access, ask its owner "
-         "(team:crm, owner@example.com) to make it restricted to shop (customProperties access: restricted, consumers: [shop]) in "
-         f"{lab.root / lab.package / 'crm/defs/notes/contract.yaml'}"),
-        (line("e", "to:"),
-         "column 'phone' of mesh://crm/people is personal and reaches shop dropped (masking: drop): "
-         "there is nothing to compare e with"),
+        (
+            line("d", "value: mesh://crm/notes"),
+            "relationship d → mesh://crm/notes.person_id cannot be checked: access denied: shop may not read mesh://crm/notes: "
+            "it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes; to request access, ask its owner "
+            "(team:crm, owner@example.com) to make it restricted to shop (customProperties access: restricted, consumers: [shop]) in "
+            f"{lab.root / lab.package / 'crm/defs/notes/contract.yaml'}",
+        ),
+        (
+            line("e", "to:"),
+            "column 'phone' of mesh://crm/people is personal and reaches shop dropped (masking: drop): "
+            "there is nothing to compare e with",
+        ),
         (line("f", "to:"), "f (VARCHAR) cannot be compared with mesh://crm/people.person_id (BIGINT)"),
-        (line("g", "to:"),
-         "mesh://crm/people.score reaches shop as keyed tokens of its DOUBLE values; "
-         "the tokens of g's BIGINT values would differ"),
+        (
+            line("g", "to:"),
+            "mesh://crm/people.score reaches shop as keyed tokens of its DOUBLE values; "
+            "the tokens of g's BIGINT values would differ",
+        ),
     }
     assert all(v["file"] == str(file) for v in report["violations"] if v["policy"] == "mesh.relationships")
     assert not report["ok"]
@@ -276,7 +291,8 @@ def test_the_readme_example_is_a_contract_mesh_check_accepts(lab):
     folder = lab.add_product("sales", "orders", SOURCE.format(file="orders.csv"), orders)
     contract = load_contract(folder / "contract.yaml")
     assert [str(r) for r in contract.relationships] == [
-        "customer_id → mesh://customers/profiles.customer_id", "replaces_order_id → this product.order_id"
+        "customer_id → mesh://customers/profiles.customer_id",
+        "replaces_order_id → this product.order_id",
     ]
     assert [r.severity for r in contract.relationships] == ["error", "warning"]
     report = json.loads(run_mesh("check", "--json", env={**os.environ}).stdout)
@@ -345,10 +361,20 @@ def test_a_product_reading_the_referencing_one_is_no_loop_and_a_mesh_builds_from
         "the first build after it is published checks it"
     )
     assert shown["relationships"] == [
-        {"columns": ["person_id"], "product": "mesh://crm/people", "references": ["person_id"], "severity": "error",
-         "field": "schema[0].properties[1].relationships[0]"},
-        {"columns": ["replaces"], "product": "mesh://shop/orders", "references": ["order_id"], "severity": "warning",
-         "field": "schema[0].properties[3].relationships[0]"},
+        {
+            "columns": ["person_id"],
+            "product": "mesh://crm/people",
+            "references": ["person_id"],
+            "severity": "error",
+            "field": "schema[0].properties[1].relationships[0]",
+        },
+        {
+            "columns": ["replaces"],
+            "product": "mesh://shop/orders",
+            "references": ["order_id"],
+            "severity": "warning",
+            "field": "schema[0].properties[3].relationships[0]",
+        },
     ]
 
     second = run_mesh("materialize", "--all", env={**os.environ})
@@ -409,5 +435,8 @@ def test_a_reference_the_domain_may_not_read_refuses_the_build_naming_whom_to_as
     governance = checks(result, "visits")["governance"]
     assert not governance.passed
     denied = "access denied: shop may not read mesh://crm/notes: it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes"
-    assert f"{denied}; to request access, ask its owner (team:crm, owner@example.com) to make it restricted to shop" in governance.description
+    assert (
+        f"{denied}; to request access, ask its owner (team:crm, owner@example.com) to make it restricted to shop"
+        in governance.description
+    )
     assert product_versions("mesh://shop/visits") == []

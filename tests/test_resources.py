@@ -69,7 +69,9 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
     source = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: people.csv\n"
     lab.add_product("crm", "people", source, contract_yaml("crm", "people", CUSTOMERS))
     lab.add_product(
-        "ads", "reach", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
+        "ads",
+        "reach",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
         contract_yaml("ads", "reach", [column("id", "integer"), column("email", classification="personal")]),
     )
     for name in ("MESH_HOME", "MESH_ROOT", "DAGSTER_HOME", "MESH_GLOSSARY", "MESH_LANDING", "MESH_SECRET"):
@@ -125,7 +127,9 @@ def test_definitions_are_the_same_with_an_empty_a_missing_and_a_populated_mesh_h
     def snapshots() -> dict[str, str]:
         env = {**demo_mesh.settings.environment(), "MESH_HOME": str(home)}
         env.pop("DAGSTER_HOME")
-        result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True
+        )
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     missing = snapshots()

@@ -44,8 +44,12 @@ def test_a_service_that_dies_is_started_again_and_a_stop_signal_ends_every_one(t
     log = tmp_path / "services.log"
     with log.open("w") as output:
         # As from a background job: SIGINT ignored, which the services must not inherit.
-        runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp_path)], stdout=output, stderr=subprocess.STDOUT,
-                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        runner = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(tmp_path)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
     try:
         deadline = time.monotonic() + 120
         while "fragile started again" not in log.read_text():
@@ -72,8 +76,10 @@ def test_a_service_that_dies_is_started_again_and_a_stop_signal_ends_every_one(t
 
 
 def test_a_service_that_is_not_started_again_ends_the_command_with_its_exit_code(tmp_path):
-    script = "from mesh_platform.runtime.services import Service, run_services\nimport sys\n" \
-             "sys.exit(run_services([Service('webserver', (sys.executable, '-c', 'raise SystemExit(4)'))], '.', {}, print))"
+    script = (
+        "from mesh_platform.runtime.services import Service, run_services\nimport sys\n"
+        "sys.exit(run_services([Service('webserver', (sys.executable, '-c', 'raise SystemExit(4)'))], '.', {}, print))"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env={**os.environ})
     assert result.returncode == 4
     assert "webserver (pid " in result.stdout and ") exited with code 4; stopping" in result.stdout

@@ -39,7 +39,9 @@ def guarded(lab, iam_s3, monkeypatch):
     iam_s3.client().create_bucket(Bucket=bucket)
     (lab.root / "deploy").mkdir()
     options = iam_s3.storage_options("LAB_S3_KEY_ID", "LAB_S3_SECRET")
-    (lab.root / "deploy" / "store.yaml").write_text(yaml.safe_dump({"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": options}}))
+    (lab.root / "deploy" / "store.yaml").write_text(
+        yaml.safe_dump({"port_store": {"uri": f"s3://{bucket}/mesh", "storage_options": options}})
+    )
     monkeypatch.setenv("MESH_ENV", "store")
     monkeypatch.setenv("MESH_SECRET", "store-secret")
     admin = {"AWS_ACCESS_KEY_ID": iam_s3.key_id, "AWS_SECRET_ACCESS_KEY": iam_s3.secret, "AWS_REGION": REGION}
@@ -49,13 +51,19 @@ def guarded(lab, iam_s3, monkeypatch):
         lab.add_domain(domain)
     principals = lab.root / "governance" / "principals.yaml"
     principals.parent.mkdir(exist_ok=True)
-    principals.write_text(yaml.safe_dump({"principals": {"analysts": {"owner": "crm", "description": "The analyst group's notebooks."}}}))
+    principals.write_text(
+        yaml.safe_dump({"principals": {"analysts": {"owner": "crm", "description": "The analyst group's notebooks."}}})
+    )
     lab.land("crm", "people.csv", PEOPLE)
     people = [column("id", "integer"), personal("name", unmaskedFor=["shop"]), personal("email"), column("phone"), column("city")]
     plain = [column(c, "integer" if c == "id" else "string") for c in ("id", "name", "email", "phone", "city")]
     lab.add_product("crm", "people", SOURCE.format(file="people.csv"), contract_yaml("crm", "people", people))
-    lab.add_product("crm", "leads", SOURCE.format(file="people.csv"),
-                    contract_yaml("crm", "leads", plain, customProperties=access("restricted", ["shop", "analysts"])))
+    lab.add_product(
+        "crm",
+        "leads",
+        SOURCE.format(file="people.csv"),
+        contract_yaml("crm", "leads", plain, customProperties=access("restricted", ["shop", "analysts"])),
+    )
     assert lab.materialize("crm").success
     lab.bucket = bucket
     return lab
@@ -72,8 +80,13 @@ def key_of(lab, principal: str) -> dict[str, str]:
 
 
 def options(server: S3Server, key: dict[str, str]) -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": server.endpoint, "AWS_REGION": REGION, "AWS_ALLOW_HTTP": "true",
-            "AWS_ACCESS_KEY_ID": key["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": key["AWS_SECRET_ACCESS_KEY"]}
+    return {
+        "AWS_ENDPOINT_URL": server.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": key["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": key["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def denied(call) -> str:
@@ -99,7 +112,10 @@ def test_each_principal_s_key_reads_and_writes_only_what_the_contracts_grant(gua
 
     # A granted port reads, with boto3 and with deltalake; an ungranted one is denied by the store.
     assert s3_shop.get_object(Bucket=bucket, Key=f"mesh/ports/crm/leads/v1/{first_log}")["Body"].read()
-    assert DeltaTable(f"s3://{bucket}/mesh/ports/crm/leads/v1", storage_options=options(iam_s3, shop)).to_pyarrow_table().num_rows == 2
+    assert (
+        DeltaTable(f"s3://{bucket}/mesh/ports/crm/leads/v1", storage_options=options(iam_s3, shop)).to_pyarrow_table().num_rows
+        == 2
+    )
     denied(lambda: s3_ads.get_object(Bucket=bucket, Key=f"mesh/ports/crm/leads/v1/{first_log}"))
     denied(lambda: DeltaTable(f"s3://{bucket}/mesh/ports/crm/leads/v1", storage_options=options(iam_s3, ads)).to_pyarrow_table())
     assert s3_ads.get_object(Bucket=bucket, Key=f"mesh/ports/crm/people/v1/{first_log}")  # public
@@ -109,7 +125,9 @@ def test_each_principal_s_key_reads_and_writes_only_what_the_contracts_grant(gua
     assert s3_shop.get_object(Bucket=bucket, Key=name_log)
     denied(lambda: s3_shop.get_object(Bucket=bucket, Key=f"mesh/vault/crm/people/email/{first_log}"))
     denied(lambda: s3_ads.get_object(Bucket=bucket, Key=name_log))
-    denied(lambda: DeltaTable(f"s3://{bucket}/mesh/vault/crm/people/email", storage_options=options(iam_s3, shop)).to_pyarrow_table())
+    denied(
+        lambda: DeltaTable(f"s3://{bucket}/mesh/vault/crm/people/email", storage_options=options(iam_s3, shop)).to_pyarrow_table()
+    )
 
     # Through the platform's read path with shop's key: the name in clear (its grant), the e-mail a token.
     monkeypatch.setenv("LAB_S3_KEY_ID", shop["AWS_ACCESS_KEY_ID"])
@@ -118,7 +136,9 @@ def test_each_principal_s_key_reads_and_writes_only_what_the_contracts_grant(gua
     assert sorted(seen["name"]) == ["Ada Lovelace", "Grace Hopper"] and seen["email"].str.fullmatch(r"[0-9a-f]{64}").all()
 
     # No domain writes under another's ports, nor deletes another's Delta log entry; its own it commits to.
-    denied(lambda: s3_shop.put_object(Bucket=bucket, Key="mesh/ports/crm/people/v1/_delta_log/00000000000000000009.json", Body=b"{}"))
+    denied(
+        lambda: s3_shop.put_object(Bucket=bucket, Key="mesh/ports/crm/people/v1/_delta_log/00000000000000000009.json", Body=b"{}")
+    )
     denied(lambda: s3_shop.delete_object(Bucket=bucket, Key=f"mesh/ports/crm/people/v1/{first_log}"))
     rows = pa.table({"id": [1]})
     people = f"s3://{bucket}/mesh/ports/crm/people/v1"
@@ -157,12 +177,13 @@ def test_a_grant_removed_and_applied_again_is_denied_by_the_store_at_the_next_re
     assert analysts == []
     with pytest.raises(ClientError):
         iam_s3.client(shop["AWS_ACCESS_KEY_ID"], shop["AWS_SECRET_ACCESS_KEY"]).get_object(
-            Bucket=bucket, Key="mesh/ports/crm/leads/v1/_delta_log/00000000000000000000.json")
+            Bucket=bucket, Key="mesh/ports/crm/leads/v1/_delta_log/00000000000000000000.json"
+        )
 
 
 # A shop product whose Python reads crm's vault straight from the bucket (Python recipes are not sandboxed),
 # with whatever key its process holds, and a shop product reading crm/people through the platform.
-PEEK = '''\
+PEEK = """\
 import os
 
 import pandas as pd
@@ -173,24 +194,36 @@ def build(people: pd.DataFrame) -> pd.DataFrame:
     options = {name: os.environ[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ALLOW_HTTP")}
     clear = DeltaTable(os.environ["PEEK_AT"], storage_options=options).to_pyarrow_table()  # the process's own key
     return pd.DataFrame({"id": [len(clear)]})
-'''
+"""
 
 
 def test_each_domain_builds_with_its_own_key_and_the_store_refuses_what_its_grants_do_not_cover(guarded, iam_s3, monkeypatch):
     lab, bucket = guarded, guarded.bucket
-    lab.add_product("shop", "contacts", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
-                    "  sql: SELECT id, name FROM people\n",
-                    contract_yaml("shop", "contacts", [column("id", "integer"), personal("name")]))
-    lab.add_product("shop", "peek", "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
-                    "  function: peek.py:build\n", contract_yaml("shop", "peek", [column("id", "integer")]), files={"peek.py": PEEK})
+    lab.add_product(
+        "shop",
+        "contacts",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+        "  sql: SELECT id, name FROM people\n",
+        contract_yaml("shop", "contacts", [column("id", "integer"), personal("name")]),
+    )
+    lab.add_product(
+        "shop",
+        "peek",
+        "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://crm/people]\n  function: peek.py:build\n",
+        contract_yaml("shop", "peek", [column("id", "integer")]),
+        files={"peek.py": PEEK},
+    )
     apply(lab)
     store = lab.root / "deploy" / "store.yaml"
     deployment = yaml.safe_load(store.read_text())
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # no key of the store's own: each process its principal's
         deployment["port_store"]["storage_options"].pop(key)
     store.write_text(yaml.safe_dump(deployment))
-    for name, value in {"AWS_ENDPOINT_URL": iam_s3.endpoint, "AWS_ALLOW_HTTP": "true",
-                        "PEEK_AT": f"s3://{bucket}/mesh/vault/crm/people/email"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL": iam_s3.endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "PEEK_AT": f"s3://{bucket}/mesh/vault/crm/people/email",
+    }.items():
         monkeypatch.setenv(name, value)
     # The command itself runs with the operator's key (the admin's, which reads everything): no build gets it.
 

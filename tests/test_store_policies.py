@@ -38,7 +38,9 @@ def evaluator(monkeypatch):
         context = {"s3:prefix": prefix} if prefix is not None else None
         permitted = False
         for statement in document["Statement"]:
-            result = access_control.IAMPolicy(json.dumps({"Statement": [statement]})).is_action_permitted(action, resource, None, context)
+            result = access_control.IAMPolicy(json.dumps({"Statement": [statement]})).is_action_permitted(
+                action, resource, None, context
+            )
             if result == access_control.PermissionResult.DENIED and statement["Effect"] == "Deny":
                 return False
             permitted |= result == access_control.PermissionResult.PERMITTED
@@ -61,12 +63,25 @@ def obj(prefix: Prefix, key: str) -> str:
 
 def test_the_evaluator_is_the_real_one(evaluator):
     """What the tests below rely on, shown on moto's evaluator: wildcards, explicit Deny, s3:prefix conditions."""
-    allow = {"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/a/*"]},
-                           {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringLike": {"s3:prefix": ["a/*"]}}}]}
-    assert evaluator(allow, "s3:GetObject", "arn:aws:s3:::b/a/x/y") and not evaluator(allow, "s3:GetObject", "arn:aws:s3:::b/ab/x")
+    allow = {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/a/*"]},
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::b",
+                "Condition": {"StringLike": {"s3:prefix": ["a/*"]}},
+            },
+        ]
+    }
+    assert evaluator(allow, "s3:GetObject", "arn:aws:s3:::b/a/x/y") and not evaluator(
+        allow, "s3:GetObject", "arn:aws:s3:::b/ab/x"
+    )
     assert not evaluator(allow, "s3:PutObject", "arn:aws:s3:::b/a/x")
     assert evaluator(allow, "s3:ListBucket", "arn:aws:s3:::b", "a/_delta_log/")
-    assert not evaluator(allow, "s3:ListBucket", "arn:aws:s3:::b", "c/") and not evaluator(allow, "s3:ListBucket", "arn:aws:s3:::b", "a")
+    assert not evaluator(allow, "s3:ListBucket", "arn:aws:s3:::b", "c/") and not evaluator(
+        allow, "s3:ListBucket", "arn:aws:s3:::b", "a"
+    )
     deny = {"Statement": [*allow["Statement"], {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/a/secret/*"}]}
     assert not evaluator(deny, "s3:GetObject", "arn:aws:s3:::b/a/secret/k")
 
@@ -92,7 +107,11 @@ def test_every_principal_reads_exactly_what_decide_grants_and_writes_only_its_ow
                 assert evaluator(document, "s3:ListBucket", f"arn:aws:s3:::{port.bucket}", f"{port.key}/_delta_log/") == readable
                 assert evaluator(document, "s3:GetObject", f"arn:aws:s3:::{port.bucket}/{port.key}.applied/x.parquet") == owner
                 for action in ("s3:PutObject", "s3:DeleteObject"):
-                    assert evaluator(document, action, obj(port, "_delta_log/00000000000000000001.json")) == owner, (principal, action, str(port))
+                    assert evaluator(document, action, obj(port, "_delta_log/00000000000000000001.json")) == owner, (
+                        principal,
+                        action,
+                        str(port),
+                    )
             for column in contract.columns:
                 if not column.is_personal:
                     continue
@@ -134,8 +153,11 @@ def test_mesh_deploy_access_writes_one_owner_only_policy_per_principal(mesh_home
         assert json.loads(file.read_text())["Version"] == "2012-10-17"
     sales = json.loads((folder / "sales.json").read_text())
     own = next(s for s in sales["Statement"] if s["Sid"] == "ReadWriteOwnPrefixes")
-    assert own["Resource"] == ["arn:aws:s3:::mesh-data/prod/ports/sales/*", "arn:aws:s3:::mesh-data/prod/vault/sales/*",
-                               "arn:aws:s3:::mesh-raw/prod/sales/*"]
+    assert own["Resource"] == [
+        "arn:aws:s3:::mesh-data/prod/ports/sales/*",
+        "arn:aws:s3:::mesh-data/prod/vault/sales/*",
+        "arn:aws:s3:::mesh-raw/prod/sales/*",
+    ]
 
 
 def test_policies_need_an_object_store_and_kubernetes_is_never_applied(mesh_home, tmp_path):

@@ -30,7 +30,10 @@ def test_ui_serves_every_domain_on_loopback_with_cross_domain_lineage(ui):
     assert audience["groupName"] == "marketing"
     assert {"team": "marketing"} in audience["owners"]
     assert {"/".join(d["path"]) for d in audience["dependencyKeys"]} == {
-        "customers/profiles", "customers/customer_keys", "sales/orders", "web_analytics/sessions"
+        "customers/profiles",
+        "customers/customer_keys",
+        "sales/orders",
+        "web_analytics/sessions",
     }
     assert listening_addresses(port) == {"0100007F"}, "the UI must listen on 127.0.0.1 only"
 

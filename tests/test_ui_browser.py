@@ -18,14 +18,29 @@ pytestmark = pytest.mark.slow
 
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 ALL_PRODUCTS = [
-    "customers/change_events", "customers/customer_keys", "customers/profiles", "sales/raw_orders", "sales/orders",
-    "sales/daily_revenue", "web_analytics/page_views", "web_analytics/sessions", "web_analytics/visitor_activity",
-    "marketing/campaigns", "marketing/customer_360", "marketing/campaign_audience", "planning/japan_sales_forecast",
+    "customers/change_events",
+    "customers/customer_keys",
+    "customers/profiles",
+    "sales/raw_orders",
+    "sales/orders",
+    "sales/daily_revenue",
+    "web_analytics/page_views",
+    "web_analytics/sessions",
+    "web_analytics/visitor_activity",
+    "marketing/campaigns",
+    "marketing/customer_360",
+    "marketing/campaign_audience",
+    "planning/japan_sales_forecast",
 ]
 # Flags for a closed network: no background connections, no sandbox when running as root.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -187,7 +202,9 @@ def test_an_operator_reads_a_cross_domain_products_column_lineage(browser_page, 
     dialog.to_contain_text("Column lineage (parsed from the recipe's SQL)")
     for name, entry in cli.items():  # every column, with the same sources as the CLI
         row = page.get_by_role("dialog").locator("tr", has=page.locator("td", has_text=re.compile(f"^{name}$")))
-        sync_api().expect(row).to_have_text(re.compile(f"{name}\\s*" + re.escape(", ".join(entry["upstream"]) or "no input column")))
+        sync_api().expect(row).to_have_text(
+            re.compile(f"{name}\\s*" + re.escape(", ".join(entry["upstream"]) or "no input column"))
+        )
     assert cli["lifetime_revenue_usd"]["upstream"] == ["mesh://sales/orders.amount_usd"]
     page.wait_for_timeout(500)  # the dialog's opening animation
     page.screenshot(path=ARTIFACTS / "8-column-lineage.png")
@@ -199,6 +216,8 @@ def test_an_operator_reads_a_cross_domain_products_column_lineage(browser_page, 
     port, _ = ui
     found = graphql(port, COLUMN_LINEAGE_QUERY, {"key": {"path": ["marketing", "customer_360"]}})["assetOrError"]
     [entry] = [e for e in found["assetMaterializations"][0]["metadataEntries"] if e["label"] == "dagster/column_lineage"]
-    deps = {c["columnName"]: [(".".join(d["assetKey"]["path"]), d["columnName"]) for d in c["columnDeps"]] for c in entry["lineage"]}
+    deps = {
+        c["columnName"]: [(".".join(d["assetKey"]["path"]), d["columnName"]) for d in c["columnDeps"]] for c in entry["lineage"]
+    }
     assert deps["lifetime_revenue_usd"] == [("sales.orders", "amount_usd")]
     assert deps["email"] == [("customers.profiles", "email")]

@@ -26,7 +26,9 @@ def shop(lab):
     lab.add_domain("shop")
     lab.add_product("shop", "things", SOURCE, contract_yaml("shop", "things", V1))
     lab.add_product(
-        "shop", "names", "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT upper(name) AS name FROM things\n",
+        "shop",
+        "names",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT upper(name) AS name FROM things\n",
         contract_yaml("shop", "names", [column("name")]),
     )
     lab.land("shop", "things.csv", "id,name\n1,anvil\n2,bucket\n")
@@ -35,8 +37,13 @@ def shop(lab):
 
 
 def bump_to_v2(lab, served_until: dt.date) -> None:
-    custom = [{"property": "access", "value": "public"}, {"property": "servePreviousMajorUntil", "value": served_until.isoformat()}]
-    (lab.root / lab.package / "shop/defs/things/contract.yaml").write_text(contract_yaml("shop", "things", V2, version="2.0.0", customProperties=custom))
+    custom = [
+        {"property": "access", "value": "public"},
+        {"property": "servePreviousMajorUntil", "value": served_until.isoformat()},
+    ]
+    (lab.root / lab.package / "shop/defs/things/contract.yaml").write_text(
+        contract_yaml("shop", "things", V2, version="2.0.0", customProperties=custom)
+    )
     lab.land("shop", "things.csv", "id,label\n1,ANVIL\n2,BUCKET\n3,CRATE\n")
 
 
@@ -46,7 +53,10 @@ def test_a_new_major_version_is_a_new_port_and_v1_consumers_keep_working(shop):
     assert result.success
     assert rows("mesh://shop/things") == [(1, "ANVIL"), (2, "BUCKET"), (3, "CRATE")]
     assert [v.version for v in product_versions("mesh://shop/things@v2")] == [0]
-    with pytest.warns(DeprecatedPortWarning, match=r"mesh://shop/things@v1 is deprecated: version 2.0.0 is current \(served until .*\); move to mesh://shop/things@v2"):
+    with pytest.warns(
+        DeprecatedPortWarning,
+        match=r"mesh://shop/things@v1 is deprecated: version 2.0.0 is current \(served until .*\); move to mesh://shop/things@v2",
+    ):
         assert rows("mesh://shop/things@v1") == [(1, "anvil"), (2, "bucket")]
     with pytest.warns(DeprecatedPortWarning):  # on every read
         owner_read("mesh://shop/things@v1")
@@ -92,4 +102,6 @@ def test_export_is_a_valid_odcs_document_pointing_at_the_delta_port(demo_mesh):
     assert (server["type"], server["format"]) == ("local", "delta")
     from deltalake import DeltaTable
 
-    assert DeltaTable(server["path"]).to_pyarrow_table().num_rows == len(owner_read("mesh://sales/orders", settings=demo_mesh.settings))
+    assert DeltaTable(server["path"]).to_pyarrow_table().num_rows == len(
+        owner_read("mesh://sales/orders", settings=demo_mesh.settings)
+    )

@@ -21,8 +21,9 @@ from .conftest import column, contract_yaml, run_mesh
 WIDTH, ROWS = 2_000, 6_000
 NAMES = [f"c{i:04d}" for i in range(WIDTH)]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: wide.parquet\n"
-SQL = ("type: mesh_platform.recipes.SqlProduct\nattributes:\n"
-       "  inputs: [mesh://shop/wide_source]\n  sql: SELECT * FROM wide_source\n")
+SQL = (
+    "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/wide_source]\n  sql: SELECT * FROM wide_source\n"
+)
 
 
 def _columns(personal: str | None = None) -> list[dict]:
@@ -96,10 +97,13 @@ def test_a_two_thousand_column_product_loads_checks_and_builds_with_every_column
         f"error mesh.personal-data mesh://shop/wide {wide / 'contract.yaml'}:{_line(wide, 'c1500', 'classification')}: "
         "column 'c1500' is computed from mesh://shop/wide_source.c1500, which is personal"
     ), personal
-    assert breaking.startswith(
-        f"error mesh.breaking-changes mesh://shop/wide_source {source / 'contract.yaml'}:{_line(source, 'c1500', 'name')}: "
-        "column 'c1500' internal → personal"
-    ) and "breaks its readers: mesh://shop/wide.c1500 —" in breaking, breaking
+    assert (
+        breaking.startswith(
+            f"error mesh.breaking-changes mesh://shop/wide_source {source / 'contract.yaml'}:{_line(source, 'c1500', 'name')}: "
+            "column 'c1500' internal → personal"
+        )
+        and "breaks its readers: mesh://shop/wide.c1500 —" in breaking
+    ), breaking
 
 
 def _line(folder, name: str, field: str) -> int:

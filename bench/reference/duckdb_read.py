@@ -1,6 +1,6 @@
 """The reference for a consumer read: DuckDB over a port's Parquet files, a filtered count.
 
-    python bench/reference/duckdb_read.py '<port folder>/*.parquet' "status = 'shipped'"
+python bench/reference/duckdb_read.py '<port folder>/*.parquet' "status = 'shipped'"
 """
 
 import sys

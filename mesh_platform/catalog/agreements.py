@@ -36,8 +36,22 @@ AGREEMENTS_FOLDER = "agreements"
 GOVERNANCE_AGREEMENTS = Path("governance") / AGREEMENTS_FOLDER  # a declared consumer's: <this>/<principal>/
 STATUSES = ("requested", "active", "denied", "revoked")
 _ID = re.compile(r"^[a-z][a-z0-9_]*-[a-z][a-z0-9_]*-[0-9a-f]{6}$")
-_KEYS = {"id", "product", "consumer", "purpose", "columns", "clear", "start", "end", "status", "requested_by",
-         "requested_at", "decided_by", "decided_at", "note"}
+_KEYS = {
+    "id",
+    "product",
+    "consumer",
+    "purpose",
+    "columns",
+    "clear",
+    "start",
+    "end",
+    "status",
+    "requested_by",
+    "requested_at",
+    "decided_by",
+    "decided_at",
+    "note",
+}
 
 
 class AgreementError(FileProblemsError):
@@ -92,10 +106,17 @@ class Agreement:
 
     def to_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
-            "id": self.id, "product": str(self.product), "consumer": self.consumer, "purpose": self.purpose,
-            "columns": list(self.columns), "clear": list(self.clear), "start": self.start.isoformat(),
-            "end": self.end.isoformat() if self.end else None, "status": self.status,
-            "requested_by": self.requested_by, "requested_at": _timestamp(self.requested_at),
+            "id": self.id,
+            "product": str(self.product),
+            "consumer": self.consumer,
+            "purpose": self.purpose,
+            "columns": list(self.columns),
+            "clear": list(self.clear),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "status": self.status,
+            "requested_by": self.requested_by,
+            "requested_at": _timestamp(self.requested_at),
         }
         if self.decided_by is not None:
             document |= {"decided_by": self.decided_by, "decided_at": _timestamp(self.decided_at)}
@@ -106,13 +127,19 @@ class Agreement:
     def to_json(self, today: dt.date) -> dict[str, Any]:
         """As `--json` prints it: the document, its state today, its file and its age."""
         age = (today - self.requested_at.date()).days
-        return self.to_document() | {"state": self.state(today), "file": str(self.file), "age_days": age,
-                                     "days_left": self.days_left(today)}
+        return self.to_document() | {
+            "state": self.state(today),
+            "file": str(self.file),
+            "age_days": age,
+            "days_left": self.days_left(today),
+        }
 
     def write(self) -> None:
         """Write the agreement to its file (a new one, or its new state)."""
-        header = (f"# Usage agreement {self.id}: {self.consumer} reads {self.product}. Filed by mesh access request; "
-                  "the owning domain approves, denies or revokes it (mesh access approve|deny|revoke).\n")
+        header = (
+            f"# Usage agreement {self.id}: {self.consumer} reads {self.product}. Filed by mesh access request; "
+            "the owning domain approves, denies or revokes it (mesh access approve|deny|revoke).\n"
+        )
         self.file.parent.mkdir(parents=True, exist_ok=True)  # a file of the repository, reviewed in a pull request
         self.file.write_text(header + yaml.safe_dump(self.to_document(), sort_keys=False, allow_unicode=True))
 
@@ -149,13 +176,27 @@ class Agreements:
                 problems += error.problems
                 continue
             if agreement.id in found:
-                problems.append(Problem(file, "id", None, f"agreement id {agreement.id} is also {found[agreement.id].file}'s",
-                                        "give one of them a new id (mesh access request makes unique ones)"))
+                problems.append(
+                    Problem(
+                        file,
+                        "id",
+                        None,
+                        f"agreement id {agreement.id} is also {found[agreement.id].file}'s",
+                        "give one of them a new id (mesh access request makes unique ones)",
+                    )
+                )
                 continue
             expected = agreements_folder(root, agreement.consumer, domains)
             if file.parent.resolve() != expected.resolve():
-                problems.append(Problem(file, "consumer", None, f"an agreement of {agreement.consumer} is kept in {expected}",
-                                        "move the file there (a consumer files its own requests)"))
+                problems.append(
+                    Problem(
+                        file,
+                        "consumer",
+                        None,
+                        f"an agreement of {agreement.consumer} is kept in {expected}",
+                        "move the file there (a consumer files its own requests)",
+                    )
+                )
                 continue
             found[agreement.id] = agreement
         return cls(found, tuple(problems))
@@ -194,13 +235,19 @@ def read_agreement(file: Path) -> Agreement:
         problems.append(loaded.problem((key,), message, fix))
 
     if not isinstance(document, dict):
-        raise AgreementError([Problem(file, "", None, "an agreement file is a mapping of its fields", "file it with mesh access request")])
+        raise AgreementError(
+            [Problem(file, "", None, "an agreement file is a mapping of its fields", "file it with mesh access request")]
+        )
     for key in sorted(set(document) - _KEYS):
         fail(key, f"unknown field '{key}'", f"use only {', '.join(sorted(_KEYS))}")
     text = {key: document.get(key) for key in _KEYS}
     identifier = str(text["id"] or "")
     if not _ID.match(identifier) or identifier != file.stem:
-        fail("id", f"id '{identifier}' is not the file's name ({file.stem}) or not an agreement id", "keep the id mesh access request gave")
+        fail(
+            "id",
+            f"id '{identifier}' is not the file's name ({file.stem}) or not an agreement id",
+            "keep the id mesh access request gave",
+        )
     try:
         product = Address.parse(str(text["product"] or "")).unversioned()
     except AddressError as error:
@@ -225,17 +272,36 @@ def read_agreement(file: Path) -> Agreement:
     if problems:
         raise AgreementError(problems)
     return Agreement(
-        id=identifier, product=product, consumer=str(text["consumer"]), purpose=str(text["purpose"]).strip(),
-        columns=columns, clear=clear, start=start, end=end, status=str(status), requested_by=str(text["requested_by"]),
-        requested_at=requested_at, file=file, decided_by=text["decided_by"], decided_at=decided_at,
+        id=identifier,
+        product=product,
+        consumer=str(text["consumer"]),
+        purpose=str(text["purpose"]).strip(),
+        columns=columns,
+        clear=clear,
+        start=start,
+        end=end,
+        status=str(status),
+        requested_by=str(text["requested_by"]),
+        requested_at=requested_at,
+        file=file,
+        decided_by=text["decided_by"],
+        decided_at=decided_at,
         note=str(text["note"]) if text["note"] else None,
     )
 
 
-def decided(agreement: Agreement, status: str, by: str, at: dt.datetime, note: str | None, end: dt.date | None = None) -> Agreement:
+def decided(
+    agreement: Agreement, status: str, by: str, at: dt.datetime, note: str | None, end: dt.date | None = None
+) -> Agreement:
     """The agreement approved, denied or revoked (`status`) by `by` at `at`."""
-    return replace(agreement, status=status, decided_by=by, decided_at=at, note=note or agreement.note,
-                   end=end if end is not None else agreement.end)
+    return replace(
+        agreement,
+        status=status,
+        decided_by=by,
+        decided_at=at,
+        note=note or agreement.note,
+        end=end if end is not None else agreement.end,
+    )
 
 
 def _names(value: Any, key: str, fail) -> tuple[str, ...]:

@@ -240,36 +240,60 @@ def read_product_folder(recipe_file: Path, domain: str | None = None) -> Product
 
     attributes = document.data.get("attributes") or {}
     if not isinstance(attributes, dict):
-        raise refuse((), f"attributes must be a mapping of settings, not {kind_of(attributes)}",
-                     "write attributes: then indented name: value lines")
+        raise refuse(
+            (),
+            f"attributes must be a mapping of settings, not {kind_of(attributes)}",
+            "write attributes: then indented name: value lines",
+        )
     inputs = attributes.get("inputs") or []
     if not isinstance(inputs, list):
-        raise refuse(("inputs",), f"inputs must be a list of product addresses, not {kind_of(inputs)}",
-                     "write inputs: [mesh://<domain>/<product>, …]")
+        raise refuse(
+            ("inputs",),
+            f"inputs must be a list of product addresses, not {kind_of(inputs)}",
+            "write inputs: [mesh://<domain>/<product>, …]",
+        )
     if (index := next((i for i, item in enumerate(inputs) if not isinstance(item, str)), None)) is not None:
-        raise refuse(("inputs", index), f"an input is a product address, not {kind_of(inputs[index])}",
-                     "write mesh://<domain>/<product>")
+        raise refuse(
+            ("inputs", index), f"an input is a product address, not {kind_of(inputs[index])}", "write mesh://<domain>/<product>"
+        )
     contract_file = attributes.get("contract", DEFAULT_CONTRACT_FILE)
     if not isinstance(contract_file, str):
-        raise refuse(("contract",), f"contract must be a file name, not {kind_of(contract_file)}",
-                     f"write contract: {DEFAULT_CONTRACT_FILE}")
+        raise refuse(
+            ("contract",),
+            f"contract must be a file name, not {kind_of(contract_file)}",
+            f"write contract: {DEFAULT_CONTRACT_FILE}",
+        )
     recipe_type = str(document.data.get("type", ""))
     return assemble_product(recipe_file, recipe_type=recipe_type, contract_file=contract_file, inputs=inputs, domain=domain)
 
 
-def assemble_product(recipe_file: Path, recipe_type: str, contract_file: str, inputs: list[str], domain: str | None = None) -> Product:
+def assemble_product(
+    recipe_file: Path, recipe_type: str, contract_file: str, inputs: list[str], domain: str | None = None
+) -> Product:
     """A product from its recipe's settings; the contract must belong to the folder's domain."""
     domain = domain or domain_of(recipe_file)
     contract = load_contract(recipe_file.parent / contract_file)
     if contract.domain != domain:
         raise RecipeError(
-            [contract.source.problem(("domain",), f"the contract says domain '{contract.domain}' but the product lives in domain '{domain}'", f"set domain: {domain}")]
+            [
+                contract.source.problem(
+                    ("domain",),
+                    f"the contract says domain '{contract.domain}' but the product lives in domain '{domain}'",
+                    f"set domain: {domain}",
+                )
+            ]
         )
     try:
         parsed = parse_inputs(inputs)
     except AddressError as error:
         document = load_yaml_document(recipe_file, RecipeError)
-        raise RecipeError([document.problem(("attributes", "inputs", _bad_input(inputs)), str(error), "write inputs as mesh://<domain>/<product>")]) from None
+        raise RecipeError(
+            [
+                document.problem(
+                    ("attributes", "inputs", _bad_input(inputs)), str(error), "write inputs as mesh://<domain>/<product>"
+                )
+            ]
+        ) from None
     return Product(contract=contract, recipe_file=recipe_file, recipe_type=recipe_type, inputs=parsed)
 
 

@@ -58,7 +58,9 @@ def freshness(contract: Contract, last_update: dt.datetime | None, now: dt.datet
     return Freshness("fresh" if now <= due else "late", last_update, due)
 
 
-def partition_freshness(contract: Contract, latest_partition: str | None, last_update: dt.datetime | None, now: dt.datetime | None = None) -> Freshness:
+def partition_freshness(
+    contract: Contract, latest_partition: str | None, last_update: dt.datetime | None, now: dt.datetime | None = None
+) -> Freshness:
     """A partitioned product's freshness at `now`: late once its newest materialized partition ended longer ago than the SLA allows."""
     assert contract.partitioning is not None, "a partitioned product's"
     now = now or dt.datetime.now(dt.UTC)

@@ -63,7 +63,9 @@ class CatalogIndex:
 
     def keep(self, product: Product) -> None:
         """Remember a freshly parsed product with the digests of the files it was read from."""
-        files = sorted({*(f for f in product.folder.iterdir() if f.suffix in (".yaml", ".yml")), product.contract.file, product.recipe_file})
+        files = sorted(
+            {*(f for f in product.folder.iterdir() if f.suffix in (".yaml", ".yml")), product.contract.file, product.recipe_file}
+        )
         digests = tuple((str(file), digest) for file in files if (digest := _digest(file)) is not None)
         self._used[str(product.recipe_file)] = _Entry(digests, product)
         self._changed = True

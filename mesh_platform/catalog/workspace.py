@@ -38,7 +38,15 @@ def read_workspace(root: Path) -> list[Domain]:
     for index, entry in enumerate(document.data.get("load_from") or []):
         location = (entry or {}).get("python_module")
         if not isinstance(location, dict) or not location.get("module_name"):
-            raise RecipeError([document.problem(("load_from", index), "not a python_module code location", "list each domain as python_module: {module_name: domains.<name>.definitions}")])
+            raise RecipeError(
+                [
+                    document.problem(
+                        ("load_from", index),
+                        "not a python_module code location",
+                        "list each domain as python_module: {module_name: domains.<name>.definitions}",
+                    )
+                ]
+            )
         module = str(location["module_name"])
         parts = module.split(".")
         name = str(location.get("location_name") or parts[-2])
@@ -55,4 +63,10 @@ def domain_of(recipe_file: Path) -> str:
     """The domain a product folder belongs to: the folder that holds its `defs/` folder."""
     if (folder := domain_folder(recipe_file)) is not None:
         return folder.name
-    raise RecipeError([load_yaml_document(recipe_file, RecipeError).problem((), "the product is not inside a domain's defs/ folder", "move it to domains/<domain>/defs/<product>/")])
+    raise RecipeError(
+        [
+            load_yaml_document(recipe_file, RecipeError).problem(
+                (), "the product is not inside a domain's defs/ folder", "move it to domains/<domain>/defs/<product>/"
+            )
+        ]
+    )

@@ -21,7 +21,9 @@ def access_log(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     consumer: Annotated[str | None, typer.Option("--consumer", "-c", help="Only reads by this domain.")] = None,
-    product: Annotated[str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")] = None,
+    product: Annotated[
+        str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N reads.")] = None,
 ) -> None:
     """Print every read of a product, granted or denied, its owner's builds included, oldest first:
@@ -31,25 +33,52 @@ def access_log(
     log = AccessLog(settings.access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
-        print_json({"file": str(log.file) if log.file else None, "database": "PostgreSQL" if log.url else None, "reads": [e.to_json() for e in entries]})
+        print_json(
+            {
+                "file": str(log.file) if log.file else None,
+                "database": "PostgreSQL" if log.url else None,
+                "reads": [e.to_json() for e in entries],
+            }
+        )
         return
     if not entries:
         typer.echo(f"no cross-domain reads recorded yet ({log.file})")
         return
 
     def masking(entry) -> str:
-        parts = [f"{label} {', '.join(cols)}" for label, cols in (("hashed", entry.hashed), ("dropped", entry.dropped), ("clear", entry.clear)) if cols]
+        parts = [
+            f"{label} {', '.join(cols)}"
+            for label, cols in (("hashed", entry.hashed), ("dropped", entry.dropped), ("clear", entry.clear))
+            if cols
+        ]
         return "; ".join(parts) or "-"
 
     print_table(
         ["at", "consumer", "product", "version", "outcome", "personal columns", "via"],
-        [[e.at[:19].replace("T", " "), e.consumer, e.product, "-" if e.version is None else e.version, e.outcome, masking(e), e.via] for e in entries],
+        [
+            [
+                e.at[:19].replace("T", " "),
+                e.consumer,
+                e.product,
+                "-" if e.version is None else e.version,
+                e.outcome,
+                masking(e),
+                e.via,
+            ]
+            for e in entries
+        ],
     )
 
 
 # Usage agreements: a consumer asks, the owner approves or denies (and later may revoke), the grant follows.
 
-AsOption = Annotated[str | None, typer.Option("--as", help="The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match).")]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -57,12 +86,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def request_command(
     ctx: typer.Context,
     product: Annotated[str, typer.Argument(help="The product, mesh://<domain>/<product>.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="What the data is for: the agreement records it, and the owner decides on it.")],
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="What the data is for: the agreement records it, and the owner decides on it.")
+    ],
     as_principal: AsOption = None,
-    columns: Annotated[list[str] | None, typer.Option("--columns", help="The columns asked for (repeat; default: every column).")] = None,
+    columns: Annotated[
+        list[str] | None, typer.Option("--columns", help="The columns asked for (repeat; default: every column).")
+    ] = None,
     clear: Annotated[list[str] | None, typer.Option("--clear", help="A personal column asked for in clear (repeat).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="The last day of the agreement, YYYY-MM-DD (default: open-ended).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the request's id only (for scripts: id=$(mesh access request … -q)).")] = False,
+    until: Annotated[
+        str | None, typer.Option("--until", help="The last day of the agreement, YYYY-MM-DD (default: open-ended).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print the request's id only (for scripts: id=$(mesh access request … -q)).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Ask a product's owner for access: a request file in your own folder (commit it, as a pull request), which
@@ -93,9 +130,13 @@ def request_command(
 def requests_command(
     ctx: typer.Context,
     owner: Annotated[str | None, typer.Option("--owner", help="Only requests for this domain's products.")] = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only the requests of the principal acting (--as, or the credentials').")] = False,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only the requests of the principal acting (--as, or the credentials').")
+    ] = False,
     as_principal: AsOption = None,
-    every: Annotated[bool, typer.Option("--all", help="Every agreement, decided ones too (default: the requests that wait).")] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every agreement, decided ones too (default: the requests that wait).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List the requests that wait for their owner (--all: every agreement), oldest first."""
@@ -104,20 +145,40 @@ def requests_command(
     if owner is not None and owner not in context.catalog.domains:
         raise fail(f"--owner {owner}: no domain '{owner}' — one of: {', '.join(context.catalog.domains)}")
     consumer = _acting(context, as_principal) if mine else None
-    found = [a for a in sorted(context.catalog.agreements, key=lambda a: a.requested_at)
-             if (every or a.status == "requested") and (owner is None or a.product.domain == owner) and (consumer is None or a.consumer == consumer)]
+    found = [
+        a
+        for a in sorted(context.catalog.agreements, key=lambda a: a.requested_at)
+        if (every or a.status == "requested")
+        and (owner is None or a.product.domain == owner)
+        and (consumer is None or a.consumer == consumer)
+    ]
     if as_json:
-        print_json({"agreements": [a.to_json(today) for a in found],
-                    "problems": [str(p) for p in context.catalog.agreements.problems]})
+        print_json(
+            {"agreements": [a.to_json(today) for a in found], "problems": [str(p) for p in context.catalog.agreements.problems]}
+        )
         return
     for problem in context.catalog.agreements.problems:
         typer.echo(f"warning: {problem}", err=True)
     if not found:
         typer.echo("no request waits" if not every else "no agreement yet")
         return
-    print_table(["id", "state", "consumer", "product", "purpose", "columns", "until", "requested by", "age"],
-                [[a.id, a.state(today), a.consumer, str(a.product), a.purpose, a.scope, a.end or "-", a.requested_by,
-                  f"{(today - a.requested_at.date()).days}d"] for a in found])
+    print_table(
+        ["id", "state", "consumer", "product", "purpose", "columns", "until", "requested by", "age"],
+        [
+            [
+                a.id,
+                a.state(today),
+                a.consumer,
+                str(a.product),
+                a.purpose,
+                a.scope,
+                a.end or "-",
+                a.requested_by,
+                f"{(today - a.requested_at.date()).days}d",
+            ]
+            for a in found
+        ],
+    )
 
 
 @access.command("approve")
@@ -125,7 +186,9 @@ def approve_command(
     ctx: typer.Context,
     agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The request's id (mesh access requests lists them).")],
     as_principal: AsOption = None,
-    until: Annotated[str | None, typer.Option("--until", help="The agreement's last day, YYYY-MM-DD (default: the one asked for).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="The agreement's last day, YYYY-MM-DD (default: the one asked for).")
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note for the requester.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -135,10 +198,17 @@ def approve_command(
 
     context = mesh_context(ctx)
     owner = _acting(context, as_principal)
-    agreement = approve(context.catalog, agreement_id, owner, _person(), context.settings.clock.now(), _day(until, "--until"), note)
-    _decided(context, agreement, as_json, f"approved {agreement.id}: {agreement.consumer} reads {agreement.product} ({agreement.scope}) "
-             f"from {agreement.start} {'until ' + str(agreement.end) if agreement.end else 'with no end'}; the grant is in "
-             f"{context.catalog.product(agreement.product).contract.file}")
+    agreement = approve(
+        context.catalog, agreement_id, owner, _person(), context.settings.clock.now(), _day(until, "--until"), note
+    )
+    _decided(
+        context,
+        agreement,
+        as_json,
+        f"approved {agreement.id}: {agreement.consumer} reads {agreement.product} ({agreement.scope}) "
+        f"from {agreement.start} {'until ' + str(agreement.end) if agreement.end else 'with no end'}; the grant is in "
+        f"{context.catalog.product(agreement.product).contract.file}",
+    )
 
 
 @access.command("deny")
@@ -169,8 +239,12 @@ def revoke_command(
     from mesh_platform.governance.agreements import revoke
 
     context = mesh_context(ctx)
-    agreement = revoke(context.catalog, agreement_id, _acting(context, as_principal), _person(), context.settings.clock.now(), note)
-    _decided(context, agreement, as_json, f"revoked {agreement.id}: {agreement.consumer} no longer reads {agreement.product} under it")
+    agreement = revoke(
+        context.catalog, agreement_id, _acting(context, as_principal), _person(), context.settings.clock.now(), note
+    )
+    _decided(
+        context, agreement, as_json, f"revoked {agreement.id}: {agreement.consumer} no longer reads {agreement.product} under it"
+    )
 
 
 def _decided(context, agreement, as_json: bool, said: str) -> None:
@@ -185,8 +259,10 @@ def _decided(context, agreement, as_json: bool, said: str) -> None:
     if told:
         typer.echo(f"told: {told}")
     if rendered := _render_store_policies(context.settings):
-        typer.echo(f"re-rendered the store policies ({rendered}); the store enforces them once applied: "
-                   f"mesh --env {context.settings.deployment.name} deploy access --apply")
+        typer.echo(
+            f"re-rendered the store policies ({rendered}); the store enforces them once applied: "
+            f"mesh --env {context.settings.deployment.name} deploy access --apply"
+        )
 
 
 def _tell(context, notice) -> str | None:
@@ -235,7 +311,6 @@ def _day(text: str | None, option: str):
         raise typer.BadParameter(f"'{text}' is not a date: write YYYY-MM-DD", param_hint=option) from None
 
 
-
 @access.command("audit")
 def audit_command(
     ctx: typer.Context,
@@ -261,16 +336,29 @@ def audit_command(
     typer.echo(f"since {report.since:%Y-%m-%d %H:%M} (--since {since})")
     typer.echo(f"\nreads without an agreement ({len(report.without_agreement)})")
     if report.without_agreement:
-        print_table(["  consumer", "product", "access", "reads", "last", "in clear"],
-                    [[f"  {r['consumer']}", r["product"], r["access"] or "-", r["reads"], r["last_at"][:19].replace("T", " "),
-                      ", ".join(r["clear"]) or "-"] for r in report.without_agreement])
+        print_table(
+            ["  consumer", "product", "access", "reads", "last", "in clear"],
+            [
+                [
+                    f"  {r['consumer']}",
+                    r["product"],
+                    r["access"] or "-",
+                    r["reads"],
+                    r["last_at"][:19].replace("T", " "),
+                    ", ".join(r["clear"]) or "-",
+                ]
+                for r in report.without_agreement
+            ],
+        )
     typer.echo(f"\nagreements no read used ({len(report.unused)})")
     for a in report.unused:
         typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{', until ' + a['end'] if a['end'] else ''})")
     typer.echo(f"\ngrants whose agreement has ended ({len(report.ended_grants)})")
     for a in report.ended_grants:
-        typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
-                   f"in {a['contract']} — mesh access revoke {a['id']}, or renew it")
+        typer.echo(
+            f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
+            f"in {a['contract']} — mesh access revoke {a['id']}, or renew it"
+        )
 
 
 def _render_store_policies(settings) -> str | None:

@@ -37,7 +37,9 @@ def check_command(
             {
                 "ok": report.ok,
                 "products": report.products,
-                "policies": [{"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in report.policies],
+                "policies": [
+                    {"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in report.policies
+                ],
                 "violations": [{**v.__dict__, "file": str(v.file)} for v in report.violations],
             }
         )

@@ -28,7 +28,9 @@ contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 def diff_command(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="The old contract: a file, or a product address (its last published contract).")],
-    new: Annotated[str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")] = None,
+    new: Annotated[
+        str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List every change between two contracts with the consumers it reaches; exit 1 when a breaking change
@@ -72,7 +74,14 @@ def rules_command(
 ) -> None:
     """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
     rows = [
-        {"field": subject, "change": how, "kind": rule.kind, "breaking": rule.breaking, "producer_breaking": rule.producer, "why": rule.why}
+        {
+            "field": subject,
+            "change": how,
+            "kind": rule.kind,
+            "breaking": rule.breaking,
+            "producer_breaking": rule.producer,
+            "why": rule.why,
+        }
         for (subject, how), rule in RULES.items()
     ]
     if markdown:
@@ -82,7 +91,17 @@ def rules_command(
     else:
         print_table(
             ["field", "change", "shown as", "breaks consumers", "breaks the producer", "why"],
-            [[r["field"], r["change"], r["kind"], "yes" if r["breaking"] else "no", "yes" if r["producer_breaking"] else "no", r["why"]] for r in rows],
+            [
+                [
+                    r["field"],
+                    r["change"],
+                    r["kind"],
+                    "yes" if r["breaking"] else "no",
+                    "yes" if r["producer_breaking"] else "no",
+                    r["why"],
+                ]
+                for r in rows
+            ],
         )
 
 
@@ -101,8 +120,11 @@ def export_command(
     context = mesh_context(ctx)
     product = context.catalog.product(address)
     today = context.settings.clock.today()
-    agreements = [{key: value for key, value in a.to_document().items() if key in AGREEMENT_EXPORT}
-                  for a in context.catalog.agreements.of(product.address) if a.state(today) in ("active", "not started")]
+    agreements = [
+        {key: value for key, value in a.to_document().items() if key in AGREEMENT_EXPORT}
+        for a in context.catalog.agreements.of(product.address)
+        if a.state(today) in ("active", "not started")
+    ]
     document = export_contract(product.contract, context.ports.port(product.port_address).uri, agreements)
     if output_format is DocumentFormat.json:
         print_json(document)

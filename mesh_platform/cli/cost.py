@@ -15,7 +15,12 @@ from mesh_platform.runtime.cost import DEFAULT_WINDOW, Cost, mesh_cost, window_s
 def cost_command(
     ctx: typer.Context,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
-    since: Annotated[str, typer.Option("--since", help="The window: a duration back from now (30d, 12h, 90min, 2w) or a time (ISO 8601, UTC unless it says).")] = DEFAULT_WINDOW,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", help="The window: a duration back from now (30d, 12h, 90min, 2w) or a time (ISO 8601, UTC unless it says)."
+        ),
+    ] = DEFAULT_WINDOW,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: seconds, rows, bytes).")] = False,
 ) -> None:
     """Report what building the products cost since a time: per product and domain, the builds (failed

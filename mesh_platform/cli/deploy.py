@@ -13,7 +13,9 @@ from mesh_platform.cli.output import warn_reach
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
 
-deploy = typer.Typer(help="Deployments: deploy/<env>.yaml, chosen with mesh --env ENV (default: local, embedded).", no_args_is_help=True)
+deploy = typer.Typer(
+    help="Deployments: deploy/<env>.yaml, chosen with mesh --env ENV (default: local, embedded).", no_args_is_help=True
+)
 
 
 EnvOption = Annotated[str | None, typer.Option("--env", help="The deployment, deploy/ENV.yaml (the same as mesh --env ENV).")]
@@ -29,11 +31,15 @@ def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
         "file": str(deployment.file) if deployment.file else "(none: defaults and the environment)",
         "dagster_home": str(settings.dagster_home),
         "dagster_storage": "PostgreSQL (instance.postgres_url)" if deployment.uses_postgres else "SQLite under dagster_home",
-        "runs": ({**deployment.runs.model_dump(), "builds_per_domain": "one at a time (the domain's DuckDB file has one writer)"}
-                 if deployment.runs else "Dagster's defaults"),
+        "runs": (
+            {**deployment.runs.model_dump(), "builds_per_domain": "one at a time (the domain's DuckDB file has one writer)"}
+            if deployment.runs
+            else "Dagster's defaults"
+        ),
         "port_store": settings.port_store_uri,
         "code_locations": (
-            {s.domain.name: f"grpc {s.host}:{s.port}" for s in code_servers(settings)} if deployment.code_servers
+            {s.domain.name: f"grpc {s.host}:{s.port}" for s in code_servers(settings)}
+            if deployment.code_servers
             else "Python modules of workspace.yaml"
         ),
         "workspace": str(workspace_file(settings)),
@@ -46,7 +52,9 @@ def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
 @deploy.command("k8s")
 def k8s_command(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")
+    ] = None,
     env: EnvOption = None,
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
@@ -64,8 +72,16 @@ def k8s_command(
 def access_command(
     ctx: typer.Context,
     env: EnvOption = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the policies here (default: MESH_HOME/deploy/ENV/access).")] = None,
-    apply: Annotated[bool, typer.Option("--apply", help="Apply them through the store's IAM API: a user mesh-<principal> each, its key written under MESH_HOME/deploy/ENV/credentials.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the policies here (default: MESH_HOME/deploy/ENV/access).")
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Apply them through the store's IAM API: a user mesh-<principal> each, its key written under MESH_HOME/deploy/ENV/credentials.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Render one least-privilege store policy per principal from the contracts (a domain writes only its own
@@ -76,7 +92,9 @@ def access_command(
     from mesh_platform.governance.store_policies import store_policies
     from mesh_platform.runtime.store_access import access_folder, apply_policies, refuse_on_kubernetes, write_policies
 
-    context = mesh_context(ctx, require_environment=False, environment=env)  # rendered anywhere; applied where the store is reached
+    context = mesh_context(
+        ctx, require_environment=False, environment=env
+    )  # rendered anywhere; applied where the store is reached
     if apply:
         refuse_on_kubernetes(context.settings)
         context = mesh_context(ctx, environment=env)
@@ -95,11 +113,19 @@ def access_command(
         what += ", writes its own prefixes" if policy.writes else ""
         typer.echo(f"{item.principal:<20} {what:<52} {item.file}")
         if item.too_large_for_aws:
-            typer.echo(f"  note: {item.characters} characters: more than AWS allows an IAM user's inline policies (2,048); "
-                       "attach it as a managed policy there")
+            typer.echo(
+                f"  note: {item.characters} characters: more than AWS allows an IAM user's inline policies (2,048); "
+                "attach it as a managed policy there"
+            )
     if applied is None:
-        typer.echo(f"wrote {len(written)} policies; apply them with mesh --env {settings.deployment.name} deploy access --apply"
-                   + (" (onebox), or attach them to each domain's service account's role (Kubernetes)" if settings.deployment.kubernetes else ""))
+        typer.echo(
+            f"wrote {len(written)} policies; apply them with mesh --env {settings.deployment.name} deploy access --apply"
+            + (
+                " (onebox), or attach them to each domain's service account's role (Kubernetes)"
+                if settings.deployment.kubernetes
+                else ""
+            )
+        )
         return
     for bucket in applied.buckets_created:
         typer.echo(f"created the bucket {bucket}")

@@ -10,8 +10,9 @@ from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.runtime.development import namespace, reset_namespace
 
-dev = typer.Typer(help="Your development namespace: what mesh materialize --dev built, which no consumer reads.",
-                  no_args_is_help=True)
+dev = typer.Typer(
+    help="Your development namespace: what mesh materialize --dev built, which no consumer reads.", no_args_is_help=True
+)
 NAME_HELP = "The namespace (default: your user name)."
 
 

@@ -18,12 +18,21 @@ from mesh_platform.runtime.health import mesh_health
 
 def catalog_command(
     ctx: typer.Context,
-    text: Annotated[str | None, typer.Argument(help="Words to find in names, descriptions, columns and glossary terms (all must match).")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="Words to find in names, descriptions, columns and glossary terms (all must match).")
+    ] = None,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail).")] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail)."),
+    ] = None,
     tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only products with this contract tag or tier.")] = None,
-    column: Annotated[str | None, typer.Option("--column", "-c", help="Only products with a column of this name (wildcards: '*country*').")] = None,
-    term: Annotated[str | None, typer.Option("--term", help="Only products with a column carrying this glossary term (term or term/meaning).")] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", "-c", help="Only products with a column of this name (wildcards: '*country*').")
+    ] = None,
+    term: Annotated[
+        str | None, typer.Option("--term", help="Only products with a column carrying this glossary term (term or term/meaning).")
+    ] = None,
     access: Annotated[AccessLevel | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -79,20 +88,26 @@ def _print_description(d: dict) -> None:
         echo(f"  Limitations: {d['limitations']}")
     echo("")
     if d["status"] in DRAFT_STATUSES:
-        echo(f"status        {d['status']}: only {d['domain']} reads it, and it changes without new versions; "
-             "set status: active to publish it")
+        echo(
+            f"status        {d['status']}: only {d['domain']} reads it, and it changes without new versions; "
+            "set status: active to publish it"
+        )
     echo(f"owners        {', '.join(d['owners'])}")
     if d["consumers"]:
         echo(f"consumers     {', '.join(d['consumers'])}")
     for index, a in enumerate(a for a in d["agreements"] if a["state"] in ("active", "not started", "requested")):
         scope = (", ".join(a["columns"]) or "every column") + (f"; in clear: {', '.join(a['clear'])}" if a["clear"] else "")
         until = f"until {a['end']}" if a["end"] else "no end"
-        echo(f"{'agreements' if index == 0 else '':<14}{a['consumer']}: {a['purpose']} ({scope}; {until}; {a['state']}, {a['id']})")
+        echo(
+            f"{'agreements' if index == 0 else '':<14}{a['consumer']}: {a['purpose']} ({scope}; {until}; {a['state']}, {a['id']})"
+        )
     if d["tier"] or d["tags"]:
         echo(f"tags          {', '.join([*(['tier ' + d['tier']] if d['tier'] else []), *d['tags']])}")
     echo(f"contract      {d['contract_file']}")
     sla = d["sla"]
-    echo(f"SLA           every {sla['frequency'] or '-'}, at most {sla['latency'] or '-'} late (schedule {sla['schedule'] or '-'})")
+    echo(
+        f"SLA           every {sla['frequency'] or '-'}, at most {sla['latency'] or '-'} late (schedule {sla['schedule'] or '-'})"
+    )
     stored = d["storage"]
     retention = f"{stored['retention']} ({stored['retention_source']})" if stored["retention"] else "none: every version stays"
     removed = f"; {stored['versions_removed']} older versions removed" if stored["versions_removed"] else ""
@@ -100,7 +115,11 @@ def _print_description(d: dict) -> None:
     ports = [f"{_count(p['versions_kept'], 'version')} of {p['address']} ({format_size(p['bytes'])})" for p in stored["ports"]]
     echo(f"storage       {', '.join(ports) or 'nothing published yet'}")
     fresh = d["freshness"]
-    echo(f"freshness     {fresh['state']}" + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "") + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else ""))
+    echo(
+        f"freshness     {fresh['state']}"
+        + (f", last update {_when(fresh['last_update'])}" if fresh["last_update"] else "")
+        + (f", due by {_when(fresh['due_by'])}" if fresh["due_by"] else "")
+    )
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
     echo(f"downstream    {', '.join(d['downstream']) or '-'}")
     read_by = [
@@ -112,8 +131,17 @@ def _print_description(d: dict) -> None:
     echo("columns")
     print_table(
         ["  name", "type", "required", "classification", "term", "description"],
-        [[f"  {c['name']}" + (" (key)" if c["primary_key"] else ""), c["type"], "yes" if c["required"] else "", c["classification"] or "-",
-          c["term"] or "", _shorten(c["description"], 50)] for c in d["columns"]],
+        [
+            [
+                f"  {c['name']}" + (" (key)" if c["primary_key"] else ""),
+                c["type"],
+                "yes" if c["required"] else "",
+                c["classification"] or "-",
+                c["term"] or "",
+                _shorten(c["description"], 50),
+            ]
+            for c in d["columns"]
+        ],
     )
     if d["relationships"] or d["referenced_by"]:
         echo("")
@@ -130,20 +158,35 @@ def _print_description(d: dict) -> None:
     if kept:
         print_table(
             ["  version", "published", "rows", "contract", "wrote"],
-            [[f"  {v['version']}", _when(v["published_at"]), _or_dash(v["rows"]), _or_dash(v["contract_version"]), v["wrote"]]
-             for v in kept],
+            [
+                [f"  {v['version']}", _when(v["published_at"]), _or_dash(v["rows"]), _or_dash(v["contract_version"]), v["wrote"]]
+                for v in kept
+            ],
         )
     else:
         echo("  not published yet")
     echo("")
     last = d["last_materialization"]
-    echo("last materialization  " + (f"{_when(last['at'])}, run {last['run_id']}, {last['rows']} rows, port version {last['port_version']}" if last else "none"))
+    echo(
+        "last materialization  "
+        + (
+            f"{_when(last['at'])}, run {last['run_id']}, {last['rows']} rows, port version {last['port_version']}"
+            if last
+            else "none"
+        )
+    )
     if d["last_failure"]:
         failure = d["last_failure"]
         echo(f"last failure          {_when(failure['at'])}, run {failure['run_id']}: {failure['reason']}")
     echo("")
     echo("checks")
-    print_table(["  check", "state", "severity", "evaluated"], [[f"  {c['name']}", "FAILED" if c["state"] == "failed" else c["state"], c["severity"], _when(c["at"])] for c in d["checks"]])
+    print_table(
+        ["  check", "state", "severity", "evaluated"],
+        [
+            [f"  {c['name']}", "FAILED" if c["state"] == "failed" else c["state"], c["severity"], _when(c["at"])]
+            for c in d["checks"]
+        ],
+    )
 
 
 def _or_dash(value: object) -> object:
@@ -163,4 +206,3 @@ def _when(iso: str | None) -> str:
 def _shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-

@@ -44,7 +44,11 @@ def glossary_command(
 def _as_json(term: Term, uses: list[ColumnTerm]) -> dict:
     values = None
     if term.values is not None:
-        values = {"mapping": term.values.name, "description": term.values.description, "canonical_values": len(term.values.canonical_values)}
+        values = {
+            "mapping": term.values.name,
+            "description": term.values.description,
+            "canonical_values": len(term.values.canonical_values),
+        }
     return {
         "name": term.name,
         "definition": term.definition,

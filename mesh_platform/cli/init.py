@@ -12,9 +12,13 @@ from mesh_platform.scaffold.mesh import init_mesh
 
 
 def init_command(
-    folder: Annotated[Path, typer.Argument(help="Where the mesh goes (created when missing; default: the working folder).")] = Path("."),
+    folder: Annotated[
+        Path, typer.Argument(help="Where the mesh goes (created when missing; default: the working folder).")
+    ] = Path("."),
     name: Annotated[str | None, typer.Option("--name", help="The mesh's name (default: the folder's).")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="A copy of the platform's demo mesh: five domains, their glossary and deployments.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="A copy of the platform's demo mesh: five domains, their glossary and deployments.")
+    ] = False,
 ) -> None:
     """Create a new mesh: mesh.yaml, workspace.yaml, the governance folder, .gitignore and a README."""
     created = init_mesh(folder, name, demo)
@@ -24,9 +28,13 @@ def init_command(
     typer.echo(f"{kind} created in {created.root}")
     here = Path.cwd().resolve()
     cd = [] if created.root == here else [f"cd {os.path.relpath(created.root, here)}"]
-    steps = ["mesh demo                                  # seed, build every product, serve the UI"] if demo else [
-        "mesh new domain NAME --owner team:NAME     # a domain and its code location",
-        "mesh new product NAME/PRODUCT --template source --from FILE",
-        "mesh check && mesh materialize --all",
-    ]
+    steps = (
+        ["mesh demo                                  # seed, build every product, serve the UI"]
+        if demo
+        else [
+            "mesh new domain NAME --owner team:NAME     # a domain and its code location",
+            "mesh new product NAME/PRODUCT --template source --from FILE",
+            "mesh check && mesh materialize --all",
+        ]
+    )
     typer.echo("next:\n" + "\n".join(f"  {step}" for step in [*cd, *steps]))

@@ -14,7 +14,10 @@ from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
 
 def lineage_command(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="A product (mesh://<domain>/<product>) or one of its columns (mesh://<domain>/<product>.<column>).")],
+    target: Annotated[
+        str,
+        typer.Argument(help="A product (mesh://<domain>/<product>) or one of its columns (mesh://<domain>/<product>.<column>)."),
+    ],
     upstream: Annotated[bool, typer.Option("--upstream", help="Only where the columns come from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -41,7 +44,10 @@ def lineage_command(
         if as_json:
             print_json({**about, "columns": columns})
             return
-        typer.echo(f"{address}: column lineage {METHOD_DESCRIPTIONS[product.method]}" + (f" ({product.problem})" if product.problem else ""))
+        typer.echo(
+            f"{address}: column lineage {METHOD_DESCRIPTIONS[product.method]}"
+            + (f" ({product.problem})" if product.problem else "")
+        )
         headers = ["column", *(["comes from"] if show_up else []), *(["goes to"] if show_down else [])]
         rows = []
         for name, entry in columns.items():
@@ -63,7 +69,11 @@ def lineage_command(
     if as_json:
         print_json({**about, "column": column, **chains})
         return
-    typer.echo(f"{ref}  (lineage of {address.product} {METHOD_DESCRIPTIONS[product.method]}" + (f": {product.problem}" if product.problem else "") + ")")
+    typer.echo(
+        f"{ref}  (lineage of {address.product} {METHOD_DESCRIPTIONS[product.method]}"
+        + (f": {product.problem}" if product.problem else "")
+        + ")"
+    )
     for direction, arrow in (("upstream", "←"), ("downstream", "→")):
         if direction not in chains:
             continue

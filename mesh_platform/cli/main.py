@@ -59,7 +59,11 @@ cli = typer.Typer(
 @cli.callback()
 def main(
     ctx: typer.Context,
-    env: str | None = typer.Option(None, "--env", help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape)."),
+    env: str | None = typer.Option(
+        None,
+        "--env",
+        help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape).",
+    ),
 ) -> None:
     """A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them."""
     owner_only()  # what the command and the processes it starts write is its owner's only

@@ -21,13 +21,24 @@ def materialize_command(
     ctx: typer.Context,
     addresses: Annotated[
         list[str] | None,
-        typer.Argument(help="Products to materialize, by address (mesh://<domain>/<product>); +ADDRESS adds everything it reads, ADDRESS+ everything that reads it."),
+        typer.Argument(
+            help="Products to materialize, by address (mesh://<domain>/<product>); +ADDRESS adds everything it reads, ADDRESS+ everything that reads it."
+        ),
     ] = None,
     all_products: Annotated[bool, typer.Option("--all", help="Materialize every product of every domain.")] = False,
-    domains: Annotated[list[str] | None, typer.Option("--domain", "-d", help="Materialize every product of this domain (repeatable).")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Runs side by side at most (default: one per core).")] = None,
-    partition: Annotated[str | None, typer.Option("--partition", "-p", help="Build this partition of the partitioned products selected (e.g. 2026-11-01).")] = None,
-    first: Annotated[str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")] = None,
+    domains: Annotated[
+        list[str] | None, typer.Option("--domain", "-d", help="Materialize every product of this domain (repeatable).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Runs side by side at most (default: one per core).")
+    ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option("--partition", "-p", help="Build this partition of the partitioned products selected (e.g. 2026-11-01)."),
+    ] = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")
+    ] = None,
     last: Annotated[str | None, typer.Option("--to", help="…up to and including this one.")] = None,
     dev: Annotated[bool, typer.Option("--dev", help=DEV_HELP)] = False,
 ) -> None:
@@ -64,7 +75,11 @@ def materialize_command(
         if not (all_products or domains):
             raise fail("nothing selected; give addresses, --domain D or --all")
         # A mesh (or a domain) with nothing to build yet is not an error.
-        owners = "the mesh has" if all_products else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
+        owners = (
+            "the mesh has"
+            if all_products
+            else f"{', '.join(dict.fromkeys(domains or []))} {'has' if len(set(domains or [])) == 1 else 'have'}"
+        )
         typer.echo(f"{owners} no products yet: nothing to build (mesh new product DOMAIN/NAME --template T adds one)")
         return
     warn_reach(settings)
@@ -73,9 +88,13 @@ def materialize_command(
         settings = settings.in_dev(products=tuple(dict.fromkeys(catalog.product(a).address for a in selection)))
         name = settings.dev.name if settings.dev else ""
         where = f" into the development namespace {name}; read them with mesh query --dev, throw them away with mesh dev reset"
-        typer.echo(f"development namespace {name} ({settings.dev_home}): no consumer reads it; "
-                   "the mesh's ports, vault and instance are not touched")
-    report = materialize(dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions, catalog=catalog)
+        typer.echo(
+            f"development namespace {name} ({settings.dev_home}): no consumer reads it; "
+            "the mesh's ports, vault and instance are not touched"
+        )
+    report = materialize(
+        dict.fromkeys(selection), settings, on_progress=_print_progress, jobs=jobs, partitions=partitions, catalog=catalog
+    )
     done = sum(o.status == "materialized" for o in report.outcomes)
     if report.ok and not broken:
         typer.echo(f"materialized {done} products{where}")
@@ -83,7 +102,9 @@ def materialize_command(
     if report.ok:
         raise fail(f"materialized {done} products; {len(broken)} product folders are broken (listed above)")
     first = report.failures[0]
-    raise fail(f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}")
+    raise fail(
+        f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}"
+    )
 
 
 def _partition_range(partition: str | None, first: str | None, last: str | None) -> tuple[str, str] | None:
@@ -115,4 +136,3 @@ def _outcome_line(outcome: ProductOutcome) -> str:
         return f"  ✓ {outcome.address}  version {outcome.version}, {outcome.rows:,} rows{partitions}, {outcome.seconds:.1f}s"
     mark = "✗" if outcome.status == "failed" else "–"
     return f"  {mark} {outcome.address}  {outcome.status}: {outcome.reason}"
-

@@ -15,7 +15,9 @@ from mesh_platform.governance.policies import Policy
 def policies_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the mesh-wide policies as the README's Markdown table.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the mesh-wide policies as the README's Markdown table.")
+    ] = False,
 ) -> None:
     """List every policy: the platform's, the governance group's and each domain's own, with severity and what it requires."""
     if markdown:
@@ -24,7 +26,9 @@ def policies_command(
     view = mesh_context(ctx).view
     policies = [*mesh_policies(view)[0], *(p for d in view.catalog.domains for p in domain_policies(view, d))]
     if as_json:
-        print_json({"policies": [{"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in policies]})
+        print_json(
+            {"policies": [{"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in policies]}
+        )
     else:
         print_table(["policy", "severity", "scope", "requires"], [[p.id, p.severity, p.scope, p.description] for p in policies])
 

@@ -26,11 +26,28 @@ MAX_QUERY_BYTES = 10 * 1024 * 1024  # a query file far beyond any query: a wrong
 
 def query_command(
     ctx: typer.Context,
-    sql: Annotated[str | None, typer.Argument(help="The SQL; products are tables <domain>.<product> (older majors: <domain>.\"<product>@v1\").")] = None,
-    as_principal: Annotated[str | None, typer.Option("--as", help="The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' principal, which it must match.")] = None,
-    sql_file: Annotated[str | None, typer.Option("--file", help="Read the SQL from this file instead (- for standard input).")] = None,
-    file_format: Annotated[QueryFormat | None, typer.Option("--format", "-f", help="How to write the result (default: from --output's extension, else table).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database).")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Argument(help='The SQL; products are tables <domain>.<product> (older majors: <domain>."<product>@v1").'),
+    ] = None,
+    as_principal: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' principal, which it must match.",
+        ),
+    ] = None,
+    sql_file: Annotated[
+        str | None, typer.Option("--file", help="Read the SQL from this file instead (- for standard input).")
+    ] = None,
+    file_format: Annotated[
+        QueryFormat | None,
+        typer.Option("--format", "-f", help="How to write the result (default: from --output's extension, else table)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
+    ] = None,
     table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows printed as a table at most.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
@@ -77,7 +94,11 @@ def query_command(
 def _query_text(sql: str | None, sql_file: str | None) -> str:
     """The query: the argument, or the text of --file (a regular file of at most MAX_QUERY_BYTES, or - for standard input)."""
     if (sql is None) == (sql_file is None):
-        raise fail("give the SQL as an argument or with --file FILE (- for standard input), not both" if sql else "give the SQL as an argument, or --file FILE (- for standard input)")
+        raise fail(
+            "give the SQL as an argument or with --file FILE (- for standard input), not both"
+            if sql
+            else "give the SQL as an argument, or --file FILE (- for standard input)"
+        )
     if sql is not None:
         return sql
     if sql_file == "-":
@@ -91,7 +112,9 @@ def _query_text(sql: str | None, sql_file: str | None) -> str:
             raise fail(f"--file {error}") from None
         where = str(path)
     if len(text) > MAX_QUERY_BYTES:
-        raise fail(f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries")
+        raise fail(
+            f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries"
+        )
     if not text.strip():
         raise fail(f"--file {where}: holds no SQL")
     return text

@@ -13,7 +13,9 @@ from mesh_platform.runtime.code_servers import code_server, code_servers, serve
 
 def serve_command(
     ctx: typer.Context,
-    domains: Annotated[list[str] | None, typer.Argument(help="Domains to serve (default: every domain of workspace.yaml).")] = None,
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to serve (default: every domain of workspace.yaml).")
+    ] = None,
 ) -> None:
     """Serve domains' code locations over gRPC, one Dagster code server each, until stopped (Ctrl-C, SIGTERM).
 

@@ -16,7 +16,10 @@ def status_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
+    ] = None,
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
     last failed run. Exit 1 when a product is late or an error-severity check fails."""
@@ -37,7 +40,9 @@ def status_command(
             last = h.freshness.last_update.strftime("%Y-%m-%d %H:%M") if h.freshness.last_update else "-"
             failing = ", ".join(c.name + ("" if c.severity == "error" else " (warning)") for c in h.failing_checks) or "-"
             failure = f"{h.last_failure.at:%Y-%m-%d %H:%M}: {h.last_failure.reason}" if h.last_failure else "-"
-            state = f"{h.freshness.state} (to {h.freshness.latest_partition})" if h.freshness.latest_partition else h.freshness.state
+            state = (
+                f"{h.freshness.state} (to {h.freshness.latest_partition})" if h.freshness.latest_partition else h.freshness.state
+            )
             rows.append([h.address, state, last, failing, failure[:90]])
         print_table(["product", "freshness", "last success (UTC)", "failing checks", "last failed run"], rows)
         late = sum(h.freshness.state == "late" for h in report)

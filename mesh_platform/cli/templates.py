@@ -13,7 +13,16 @@ def templates_command(as_json: bool = typer.Option(False, "--json", help="Print 
     """List the templates with a one-line description and their parameters."""
     from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only here
 
-    rows = [{"name": DOMAIN_TEMPLATE, "kind": "domain", "description": DOMAIN_DESCRIPTION, "inputs": "", "parameters": [], "from": None}]
+    rows = [
+        {
+            "name": DOMAIN_TEMPLATE,
+            "kind": "domain",
+            "description": DOMAIN_DESCRIPTION,
+            "inputs": "",
+            "parameters": [],
+            "from": None,
+        }
+    ]
     rows += [
         {
             "name": name,
@@ -29,7 +38,9 @@ def templates_command(as_json: bool = typer.Option(False, "--json", help="Print 
         print_json(rows)
         return
     for row in rows:
-        usage = "mesh new domain NAME --owner OWNER" if row["kind"] == "domain" else f"--template {row['name']}  ({row['inputs']})"
+        usage = (
+            "mesh new domain NAME --owner OWNER" if row["kind"] == "domain" else f"--template {row['name']}  ({row['inputs']})"
+        )
         typer.echo(f"{row['name']:<11} {row['description']}")
         typer.echo(f"{'':<11} {usage}")
         for parameter in row["parameters"]:

@@ -258,17 +258,24 @@ def describe(
     published = mesh.versions(product)  # one read of the Delta log, newest first
     versions = [
         {
-            "version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows, "contract_version": v.contract_version, "run_id": v.run_id,
-            "partitions": v.partitions, "wrote": _wrote(v), "kept": v.kept,
+            "version": v.version,
+            "published_at": v.published_at.isoformat(),
+            "rows": v.rows,
+            "contract_version": v.contract_version,
+            "run_id": v.run_id,
+            "partitions": v.partitions,
+            "wrote": _wrote(v),
+            "kept": v.kept,
         }
         for v in published
     ]
     downstream = [str(p.address) for p in mesh.catalog.downstream(product)]
     terms = {found.column.name: found.label for found in mesh.glossary.column_terms(product.contract)}
     referenced_by = sorted(
-        str(p.address) for p in mesh.catalog.products.values()
-        if p.address != product.address and any(r.product and r.product.unversioned() == product.address
-                                                 for r in p.contract.relationships)
+        str(p.address)
+        for p in mesh.catalog.products.values()
+        if p.address != product.address
+        and any(r.product and r.product.unversioned() == product.address for r in p.contract.relationships)
     )
     return ProductDescription(
         product=product,
@@ -287,9 +294,18 @@ def agreements_of(mesh: MeshView, product: Product, today: dt.date) -> list[dict
     """The product's usage agreements, requests and past ones too, newest first: who reads it, why, until when."""
     agreements = mesh.catalog.agreements.of(product.address)
     return [
-        {"id": a.id, "consumer": a.consumer, "purpose": a.purpose, "columns": list(a.columns), "clear": list(a.clear),
-         "start": a.start.isoformat(), "end": a.end.isoformat() if a.end else None, "state": a.state(today),
-         "decided_by": a.decided_by, "file": str(a.file)}
+        {
+            "id": a.id,
+            "consumer": a.consumer,
+            "purpose": a.purpose,
+            "columns": list(a.columns),
+            "clear": list(a.clear),
+            "start": a.start.isoformat(),
+            "end": a.end.isoformat() if a.end else None,
+            "state": a.state(today),
+            "decided_by": a.decided_by,
+            "file": str(a.file),
+        }
         for a in reversed(agreements)
     ]
 

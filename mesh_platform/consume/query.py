@@ -32,7 +32,16 @@ if TYPE_CHECKING:
     import duckdb
 
 FORMATS = ("table", "csv", "json", "parquet", "duckdb")
-_EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json", ".duckdb": "duckdb", ".db": "duckdb"}
+_EXTENSIONS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".duckdb": "duckdb",
+    ".db": "duckdb",
+}
 _TABLE = re.compile(r'^(?:"?(?P<schema>[^".]+)"?\.)?"?(?P<table>[^"]+?)"?(?:\s+AS\s+.*)?$', re.IGNORECASE)
 
 
@@ -61,7 +70,11 @@ def run_query(
         raise MeshError(f"there is no domain '{consumer}' to query as (domains: {', '.join(catalog.domains)})")
     if problem := select_problem(sql):
         raise MeshError(f"the query cannot run: {problem} (write results with --output)")
-    macros = SqlMacros.of_domain(macros_file, catalog.domains[consumer].folder) if consumer in catalog.domains else SqlMacros.of([macros_file])
+    macros = (
+        SqlMacros.of_domain(macros_file, catalog.domains[consumer].folder)
+        if consumer in catalog.domains
+        else SqlMacros.of([macros_file])
+    )
     if problems := macros.problems():
         raise MacroError(problems)
     connection = sandbox()
@@ -82,7 +95,9 @@ def run_query(
     try:
         relation = connection.sql(sql)
     except duckdb.PermissionException as error:
-        raise MeshError(f"the query may read only the products it names (tables <domain>.<product>), no file: {str(error).splitlines()[0]}") from None
+        raise MeshError(
+            f"the query may read only the products it names (tables <domain>.<product>), no file: {str(error).splitlines()[0]}"
+        ) from None
     except duckdb.Error as error:
         if (missing := _MISSING_COLUMN.search(str(error))) is not None:
             for opened in opened_products:  # a column left out because no agreement in force covers it: that denial
@@ -131,7 +146,9 @@ def output_format(output: Path | None, requested: str | None) -> str:
     try:
         return _EXTENSIONS[output.suffix.lower()]
     except KeyError:
-        raise MeshError(f"cannot tell the format of {output} from its extension; add --format ({', '.join(FORMATS[1:])})") from None
+        raise MeshError(
+            f"cannot tell the format of {output} from its extension; add --format ({', '.join(FORMATS[1:])})"
+        ) from None
 
 
 def write_result(result: QueryResult, output: Path, file_format: str, table: str = "result") -> int:

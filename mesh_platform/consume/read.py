@@ -69,7 +69,11 @@ def read_product(
     """A product's rows as a DataFrame, as `consumer` (a principal) may see them: the current
     version, or a past one by number; `dev`: as built in the user's development namespace.
     See `read_product_relation` for the access rules."""
-    return open_product(address, consumer, version, settings=settings, dev=dev, context=context).relation.to_arrow_table().to_pandas()
+    return (
+        open_product(address, consumer, version, settings=settings, dev=dev, context=context)
+        .relation.to_arrow_table()
+        .to_pandas()
+    )
 
 
 def read_product_relation(
@@ -112,13 +116,17 @@ def open_product(
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
     if context is not None:
         reading = context.in_dev() if dev and context.settings.dev is None else context
-        return reading.reader.open(address, reading.identity(consumer, claimed_by).principal, version, connection, via, stacklevel=3)
+        return reading.reader.open(
+            address, reading.identity(consumer, claimed_by).principal, version, connection, via, stacklevel=3
+        )
     settings = settings or MeshSettings.from_env()
     reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
     identity = resolve_identity(settings.deployment, reader.principals, consumer, claimed_by)
     return reader.open(address, identity.principal, version, connection, via, stacklevel=3)
 
 
-def product_versions(address: Address | str, settings: MeshSettings | None = None, context: MeshContext | None = None) -> list[PortVersion]:
+def product_versions(
+    address: Address | str, settings: MeshSettings | None = None, context: MeshContext | None = None
+) -> list[PortVersion]:
     """Every published version of a product's port, newest first."""
     return port_reader(settings, context).resolve(address, stacklevel=2).port.versions()

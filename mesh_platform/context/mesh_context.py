@@ -35,11 +35,18 @@ class MeshContext:
 
     @classmethod
     def from_env(
-        cls, environment: str | None = None, *, start: Path | None = None, root: Path | None = None, require_environment: bool = True
+        cls,
+        environment: str | None = None,
+        *,
+        start: Path | None = None,
+        root: Path | None = None,
+        require_environment: bool = True,
     ) -> MeshContext:
         """The mesh the process's environment names (`environment`: the deployment, over MESH_ENV; `root`: the
         repository, e.g. a code location's own; see `MeshSettings.from_env`)."""
-        return cls(MeshSettings.from_env(start=start, root=root, require_environment=require_environment, environment=environment))
+        return cls(
+            MeshSettings.from_env(start=start, root=root, require_environment=require_environment, environment=environment)
+        )
 
     @functools.cached_property
     def catalog(self) -> Catalog:

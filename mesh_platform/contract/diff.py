@@ -34,15 +34,29 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("column", "removed"): ChangeRule("column removed", True, "consumers selecting the column fail"),
     ("column", "renamed"): ChangeRule("column renamed", True, "consumers selecting the old name fail", producer=True),
     ("column", "added"): ChangeRule("column added", False, "consumers select columns by name", producer=True),
-    ("physicalType", "narrowed"): ChangeRule("type narrowed", True, "values or operations consumers rely on no longer fit", producer=True),
+    ("physicalType", "narrowed"): ChangeRule(
+        "type narrowed", True, "values or operations consumers rely on no longer fit", producer=True
+    ),
     ("physicalType", "widened"): ChangeRule("type widened", False, "every old value still fits"),
-    ("required", "added"): ChangeRule("made required", False, "consumers meet no empty value they could not meet before; the producer must always fill it", producer=True),
+    ("required", "added"): ChangeRule(
+        "made required",
+        False,
+        "consumers meet no empty value they could not meet before; the producer must always fill it",
+        producer=True,
+    ),
     ("required", "removed"): ChangeRule("made optional", True, "consumers can meet empty values"),
     ("unique", "removed"): ChangeRule("uniqueness dropped", True, "consumers joining on the column may repeat rows"),
     ("unique", "added"): ChangeRule("uniqueness added", False, "consumers may now join on the column", producer=True),
     ("primaryKey", "changed"): ChangeRule("primary key changed", True, "what identifies a row changed"),
-    ("validValues", "reduced"): ChangeRule("allowed values reduced", False, "every value consumers see was allowed before; the producer's rows with the dropped values are refused", producer=True),
-    ("validValues", "extended"): ChangeRule("allowed values extended", True, "consumers can meet values they never had to handle"),
+    ("validValues", "reduced"): ChangeRule(
+        "allowed values reduced",
+        False,
+        "every value consumers see was allowed before; the producer's rows with the dropped values are refused",
+        producer=True,
+    ),
+    ("validValues", "extended"): ChangeRule(
+        "allowed values extended", True, "consumers can meet values they never had to handle"
+    ),
     ("classification", "raised"): ChangeRule("classification changed", True, "more sensitive: other domains may see it masked"),
     ("classification", "lowered"): ChangeRule("classification changed", False, "less sensitive: readers see as much or more"),
     ("column description", "changed"): ChangeRule("description changed", False, "documentation only"),
@@ -54,7 +68,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("unmaskedFor", "removed"): ChangeRule("access tightened", True, "the removed domains see the column masked"),
     ("unmaskedFor", "added"): ChangeRule("access widened", False, "the added domains see the column in clear"),
     ("masking", "tightened"): ChangeRule("access tightened", True, "readers outside the domain lose the column (drop, not hash)"),
-    ("masking", "loosened"): ChangeRule("access widened", False, "readers outside the domain get a hashed column where they had none"),
+    ("masking", "loosened"): ChangeRule(
+        "access widened", False, "readers outside the domain get a hashed column where they had none"
+    ),
     ("sla", "removed"): ChangeRule("SLA weakened", True, "consumers lose a promise about freshness"),
     ("sla", "weakened"): ChangeRule("SLA weakened", True, "data may arrive later than consumers were promised"),
     ("sla", "added"): ChangeRule("SLA strengthened", False, "a new promise", producer=True),
@@ -64,9 +80,15 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("retention", "added"): ChangeRule("SLA strengthened", False, "a new promise: past data is kept", producer=True),
     ("retention", "lengthened"): ChangeRule("SLA strengthened", False, "past data is kept longer", producer=True),
     ("quality rule", "added"): ChangeRule("quality rule added", False, "stricter checks on the producer", producer=True),
-    ("quality rule", "removed"): ChangeRule("quality rule removed", True, "data the rule refused may now be published: a guarantee consumers relied on is gone"),
-    ("quality rule", "tightened"): ChangeRule("quality threshold tightened", False, "data that passed before may now be refused", producer=True),
-    ("quality rule", "loosened"): ChangeRule("quality threshold loosened", True, "data consumers relied on being refused may now pass"),
+    ("quality rule", "removed"): ChangeRule(
+        "quality rule removed", True, "data the rule refused may now be published: a guarantee consumers relied on is gone"
+    ),
+    ("quality rule", "tightened"): ChangeRule(
+        "quality threshold tightened", False, "data that passed before may now be refused", producer=True
+    ),
+    ("quality rule", "loosened"): ChangeRule(
+        "quality threshold loosened", True, "data consumers relied on being refused may now pass"
+    ),
     ("quality rule", "changed"): ChangeRule("quality rule changed", True, "what the rule guarantees changed", producer=True),
     ("relationship", "added"): ChangeRule("relationship added", False, "rows referencing nothing are now refused", producer=True),
     ("relationship", "removed"): ChangeRule("relationship removed", True, "consumers joining on the columns may miss rows"),
@@ -77,7 +99,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("bound", "loosened"): ChangeRule("bound loosened", True, "consumers can meet values outside the old bound"),
     ("format", "changed"): ChangeRule("format changed", True, "values may no longer have the old shape", producer=True),
     ("term", "changed"): ChangeRule("term changed", True, "the column now means something else", producer=True),
-    ("partitioning", "changed"): ChangeRule("partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True),
+    ("partitioning", "changed"): ChangeRule(
+        "partitioning changed", True, "partition-aware readers and backfills see other keys", producer=True
+    ),
     ("status", "published"): ChangeRule(
         "status changed", False, "a draft becomes readable by other domains; its first active version starts its history"
     ),
@@ -89,7 +113,6 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("tags", "changed"): ChangeRule("tags changed", False, "catalog labels only (`mesh catalog --tag`)"),
     ("tier", "changed"): ChangeRule("tier changed", False, "catalog label only (`mesh catalog --tag`)"),
 }
-
 
 
 @dataclass(frozen=True)
@@ -197,7 +220,9 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     old_columns = {c.name: c for c in old.columns}
     new_columns = {c.name: c for c in new.columns}
-    sole_key = tuple(sum(c.primary_key for c in contract.columns) == 1 for contract in (old, new))  # a one-column key, before and after
+    sole_key = tuple(
+        sum(c.primary_key for c in contract.columns) == 1 for contract in (old, new)
+    )  # a one-column key, before and after
     removed = [c for c in old.columns if c.name not in new_columns]
     added = [c for c in new.columns if c.name not in old_columns]
     by_shape: dict[tuple, list[Column]] = {}  # the added columns of each shape, in order: a rename takes the first left
@@ -208,12 +233,27 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
         if alike := by_shape.get(_shape(column)):
             twin = alike.pop()
             twins.add(twin.name)
-            changes.append(_change("column", "renamed", f"schema[0].properties.{twin.name}", f"column '{column.name}' renamed to '{twin.name}'", column.name))
+            changes.append(
+                _change(
+                    "column",
+                    "renamed",
+                    f"schema[0].properties.{twin.name}",
+                    f"column '{column.name}' renamed to '{twin.name}'",
+                    column.name,
+                )
+            )
         else:
             changes.append(_change("column", "removed", f"schema[0].properties.{column.name}", f"column '{column.name}' removed"))
     for column in added:
         if column.name not in twins:
-            changes.append(_change("column", "added", f"schema[0].properties.{column.name}", f"column '{column.name}' ({column.physical_type}) added"))
+            changes.append(
+                _change(
+                    "column",
+                    "added",
+                    f"schema[0].properties.{column.name}",
+                    f"column '{column.name}' ({column.physical_type}) added",
+                )
+            )
     for name in (c.name for c in old.columns if c.name in new_columns):  # in the contract's order, not a set's
         changes += _one_column_changes(old_columns[name], new_columns[name], sole_key)
     return changes
@@ -223,39 +263,118 @@ def _one_column_changes(old: Column, new: Column, sole_key: tuple[bool, bool]) -
     where = f"schema[0].properties.{new.name}"
     changes = []
     if old.physical_type.upper() != new.physical_type.upper():
-        how = "widened" if type_family(old.physical_type) == type_family(new.physical_type) and widens(old.physical_type, new.physical_type) else "narrowed"
-        changes.append(_change("physicalType", how, f"{where}.physicalType", f"column '{new.name}' {old.physical_type} → {new.physical_type} ({how})"))
+        how = (
+            "widened"
+            if type_family(old.physical_type) == type_family(new.physical_type) and widens(old.physical_type, new.physical_type)
+            else "narrowed"
+        )
+        changes.append(
+            _change(
+                "physicalType",
+                how,
+                f"{where}.physicalType",
+                f"column '{new.name}' {old.physical_type} → {new.physical_type} ({how})",
+            )
+        )
     if old.required != new.required:
         if new.required:
-            changes.append(_change("required", "added", f"{where}.required", f"column '{new.name}' made required: producers must now always fill it"))
+            changes.append(
+                _change(
+                    "required",
+                    "added",
+                    f"{where}.required",
+                    f"column '{new.name}' made required: producers must now always fill it",
+                )
+            )
         else:
-            changes.append(_change("required", "removed", f"{where}.required", f"column '{new.name}' no longer required: consumers can meet empty values"))
+            changes.append(
+                _change(
+                    "required",
+                    "removed",
+                    f"{where}.required",
+                    f"column '{new.name}' no longer required: consumers can meet empty values",
+                )
+            )
     # A column is unique when it says so, or when it alone is the primary key (one column of several is not).
     was_unique, unique = (c.unique or (c.primary_key and sole) for c, sole in zip((old, new), sole_key, strict=True))
     if was_unique != unique:
-        changes.append(_change("unique", "added" if unique else "removed", f"{where}.unique", f"column '{new.name}' {'now' if unique else 'no longer'} unique"))
+        changes.append(
+            _change(
+                "unique",
+                "added" if unique else "removed",
+                f"{where}.unique",
+                f"column '{new.name}' {'now' if unique else 'no longer'} unique",
+            )
+        )
     if old.primary_key != new.primary_key:
-        changes.append(_change("primaryKey", "changed", f"{where}.primaryKey", f"column '{new.name}' {'joined' if new.primary_key else 'left'} the primary key"))
+        changes.append(
+            _change(
+                "primaryKey",
+                "changed",
+                f"{where}.primaryKey",
+                f"column '{new.name}' {'joined' if new.primary_key else 'left'} the primary key",
+            )
+        )
     old_allowed, new_allowed = _allowed_values(old), _allowed_values(new)
     if old_allowed is not None and new_allowed is not None and old_allowed != new_allowed:
         if lost := old_allowed - new_allowed:
-            changes.append(_change("validValues", "reduced", f"{where}.quality", f"column '{new.name}' no longer allows {', '.join(sorted(map(str, lost)))}"))
+            changes.append(
+                _change(
+                    "validValues",
+                    "reduced",
+                    f"{where}.quality",
+                    f"column '{new.name}' no longer allows {', '.join(sorted(map(str, lost)))}",
+                )
+            )
         if gained := new_allowed - old_allowed:
-            changes.append(_change("validValues", "extended", f"{where}.quality", f"column '{new.name}' now also allows {', '.join(sorted(map(str, gained)))}"))
+            changes.append(
+                _change(
+                    "validValues",
+                    "extended",
+                    f"{where}.quality",
+                    f"column '{new.name}' now also allows {', '.join(sorted(map(str, gained)))}",
+                )
+            )
     if old.classification != new.classification:
         rank = {c: i for i, c in enumerate(CLASSIFICATIONS)}
         raised = rank.get(new.classification or "", -1) > rank.get(old.classification or "", -1)
         note = " (more sensitive: may be masked for consumers)" if raised else ""
-        changes.append(_change("classification", "raised" if raised else "lowered", f"{where}.classification", f"column '{new.name}' {old.classification} → {new.classification}{note}"))
+        changes.append(
+            _change(
+                "classification",
+                "raised" if raised else "lowered",
+                f"{where}.classification",
+                f"column '{new.name}' {old.classification} → {new.classification}{note}",
+            )
+        )
     if old.description != new.description:
-        changes.append(_change("column description", "changed", f"{where}.description", f"column '{new.name}' description changed"))
+        changes.append(
+            _change("column description", "changed", f"{where}.description", f"column '{new.name}' description changed")
+        )
     changes += _option_changes(old, new, where)
     changes += _masking_changes(old, new, where)
     if old.term != new.term:
-        changes.append(_change("term", "changed", f"{where}.customProperties.term", f"column '{new.name}' term {old.term or '(none)'} → {new.term or '(none)'}"))
+        changes.append(
+            _change(
+                "term",
+                "changed",
+                f"{where}.customProperties.term",
+                f"column '{new.name}' term {old.term or '(none)'} → {new.term or '(none)'}",
+            )
+        )
     partition = ("partitioned", "partitionKeyPosition", "partitionGrain", "partitionStart")
-    before = (old.spec.partitioned, old.spec.partitionKeyPosition, old.custom.get("partitionGrain"), old.custom.get("partitionStart"))
-    after = (new.spec.partitioned, new.spec.partitionKeyPosition, new.custom.get("partitionGrain"), new.custom.get("partitionStart"))
+    before = (
+        old.spec.partitioned,
+        old.spec.partitionKeyPosition,
+        old.custom.get("partitionGrain"),
+        old.custom.get("partitionStart"),
+    )
+    after = (
+        new.spec.partitioned,
+        new.spec.partitionKeyPosition,
+        new.custom.get("partitionGrain"),
+        new.custom.get("partitionStart"),
+    )
     if before != after:
         said = ", ".join(f"{name} {b} → {a}" for name, b, a in zip(partition, before, after) if b != a)
         changes.append(_change("partitioning", "changed", f"{where}.partitioned", f"column '{new.name}' partitioning: {said}"))
@@ -286,7 +405,12 @@ def _option_changes(old: Column, new: Column, where: str) -> list[Change]:
 
 
 # A rule's threshold operators, and which way each makes the rule stricter as its value grows.
-STRICTER_AS_IT_GROWS = {"mustBeGreaterThan": True, "mustBeGreaterOrEqualTo": True, "mustBeLessThan": False, "mustBeLessOrEqualTo": False}
+STRICTER_AS_IT_GROWS = {
+    "mustBeGreaterThan": True,
+    "mustBeGreaterOrEqualTo": True,
+    "mustBeLessThan": False,
+    "mustBeLessOrEqualTo": False,
+}
 BLOCKING = ("error",)
 
 
@@ -297,7 +421,9 @@ def _rule_changes(name: str, old: dict, new: dict) -> list[Change]:
         was, now = old.get(operator), new.get(operator)
         if was != now and _number(was) and _number(now):
             tighter = (now > was) == stricter_up
-            changes.append(_change("quality rule", "tightened" if tighter else "loosened", where, f"rule '{name}' {operator}: {was} → {now}"))
+            changes.append(
+                _change("quality rule", "tightened" if tighter else "loosened", where, f"rule '{name}' {operator}: {was} → {now}")
+            )
             judged.add(operator)
     others = sorted(key for key in old.keys() | new.keys() if key not in judged and old.get(key) != new.get(key))
     if others:
@@ -322,12 +448,20 @@ def _access_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     if old.access != new.access:
         tighter = ACCESS_LEVELS.index(new.access) > ACCESS_LEVELS.index(old.access)
-        changes.append(_change("access", "tightened" if tighter else "widened", "customProperties.access", f"access {old.access} → {new.access}"))
+        changes.append(
+            _change(
+                "access", "tightened" if tighter else "widened", "customProperties.access", f"access {old.access} → {new.access}"
+            )
+        )
     elif new.access == "restricted" and set(old.consumers) != set(new.consumers):
         if lost := set(old.consumers) - set(new.consumers):
-            changes.append(_change("consumers", "removed", "customProperties.consumers", f"consumers removed: {', '.join(sorted(lost))}"))
+            changes.append(
+                _change("consumers", "removed", "customProperties.consumers", f"consumers removed: {', '.join(sorted(lost))}")
+            )
         if gained := set(new.consumers) - set(old.consumers):
-            changes.append(_change("consumers", "added", "customProperties.consumers", f"consumers added: {', '.join(sorted(gained))}"))
+            changes.append(
+                _change("consumers", "added", "customProperties.consumers", f"consumers added: {', '.join(sorted(gained))}")
+            )
     return changes
 
 
@@ -337,19 +471,41 @@ def _masking_changes(old: Column, new: Column, where: str) -> list[Change]:
         return []  # a column becoming personal or not is a classification change
     changes = []
     if lost := set(old.unmasked_for) - set(new.unmasked_for):
-        changes.append(_change("unmaskedFor", "removed", f"{where}.customProperties.unmaskedFor", f"column '{new.name}' masked again for {', '.join(sorted(lost))}"))
+        changes.append(
+            _change(
+                "unmaskedFor",
+                "removed",
+                f"{where}.customProperties.unmaskedFor",
+                f"column '{new.name}' masked again for {', '.join(sorted(lost))}",
+            )
+        )
     if gained := set(new.unmasked_for) - set(old.unmasked_for):
-        changes.append(_change("unmaskedFor", "added", f"{where}.customProperties.unmaskedFor", f"column '{new.name}' in clear for {', '.join(sorted(gained))}"))
+        changes.append(
+            _change(
+                "unmaskedFor",
+                "added",
+                f"{where}.customProperties.unmaskedFor",
+                f"column '{new.name}' in clear for {', '.join(sorted(gained))}",
+            )
+        )
     if old.masking != new.masking:
         how = "tightened" if new.masking == "drop" else "loosened"
-        changes.append(_change("masking", how, f"{where}.customProperties.masking", f"column '{new.name}' masking {old.masking} → {new.masking}"))
+        changes.append(
+            _change(
+                "masking", how, f"{where}.customProperties.masking", f"column '{new.name}' masking {old.masking} → {new.masking}"
+            )
+        )
     return changes
 
 
 def _sla_changes(old: Contract, new: Contract) -> list[Change]:
     """Frequency and latency are stronger when shorter; retention when longer."""
     changes = []
-    for name, subject, longer_is_weaker in (("frequency", "sla", True), ("latency", "sla", True), ("retention", "retention", False)):
+    for name, subject, longer_is_weaker in (
+        ("frequency", "sla", True),
+        ("latency", "sla", True),
+        ("retention", "retention", False),
+    ):
         before, after = getattr(old, name), getattr(new, name)
         where = f"slaProperties.{name}"
         if before is None and after is None:
@@ -360,7 +516,11 @@ def _sla_changes(old: Contract, new: Contract) -> list[Change]:
             changes.append(_change(subject, "added", where, f"{name} SLA added ({after.duration})"))
         elif after.duration != before.duration:
             weaker = (after.duration > before.duration) == longer_is_weaker
-            how = ("weakened" if weaker else "strengthened") if subject == "sla" else ("lengthened" if after.duration > before.duration else "shortened")
+            how = (
+                ("weakened" if weaker else "strengthened")
+                if subject == "sla"
+                else ("lengthened" if after.duration > before.duration else "shortened")
+            )
             changes.append(_change(subject, how, where, f"{name} {before.duration} → {after.duration}"))
     return changes
 
@@ -388,7 +548,11 @@ def _catalog_changes(old: Contract, new: Contract) -> list[Change]:
         said = f"team {old_team[0]} → {new_team[0]}" if old_team[0] != new_team[0] else "team members or their roles changed"
         changes.append(_change("team", "changed", "team", said))
     if set(old.tags) != set(new.tags):
-        said = "; ".join(part for part in (_listed("added", set(new.tags) - set(old.tags)), _listed("removed", set(old.tags) - set(new.tags))) if part)
+        said = "; ".join(
+            part
+            for part in (_listed("added", set(new.tags) - set(old.tags)), _listed("removed", set(old.tags) - set(new.tags)))
+            if part
+        )
         changes.append(_change("tags", "changed", "tags", f"tags {said}"))
     if old.tier != new.tier:
         changes.append(_change("tier", "changed", "customProperties.tier", f"tier {_shown(old.tier)} → {_shown(new.tier)}"))

@@ -19,8 +19,14 @@ def export_contract(contract: Contract, port_uri: str, usage_agreements: list[di
     document = copy.deepcopy(contract.document)
     if usage_agreements:
         custom = [p for p in document.get("customProperties") or [] if p.get("property") != "usageAgreements"]
-        document["customProperties"] = [*custom, {"property": "usageAgreements", "value": list(usage_agreements),
-                                                  "description": "The usage agreements consumers read this product under (mesh access)."}]
+        document["customProperties"] = [
+            *custom,
+            {
+                "property": "usageAgreements",
+                "value": list(usage_agreements),
+                "description": "The usage agreements consumers read this product under (mesh access).",
+            },
+        ]
     personal = [c.name for c in contract.columns if c.is_personal]
     document["servers"] = [
         {
@@ -30,7 +36,11 @@ def export_contract(contract: Contract, port_uri: str, usage_agreements: list[di
             "path": port_uri,
             "environment": "mesh",
             "description": f"The published output port of {contract.address.at_major(contract.major)}: a Delta Lake table, one version per publish."
-            + (f" Personal columns ({', '.join(personal)}) hold keyed tokens; their clear values stay with the owning domain." if personal else ""),
+            + (
+                f" Personal columns ({', '.join(personal)}) hold keyed tokens; their clear values stay with the owning domain."
+                if personal
+                else ""
+            ),
         }
     ]
     return document

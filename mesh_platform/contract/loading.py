@@ -117,8 +117,6 @@ def _standard_problems(document: YamlDocument) -> list[Problem]:
     return problems
 
 
-
-
 def _mesh_settings_misplaced(document: YamlDocument, path: list, error: Any) -> list[Problem]:
     """A mesh setting written as a field of the standard (`unmaskedFor: [marketing]` on a column): where it goes instead."""
     if error.validator not in ("unevaluatedProperties", "additionalProperties") or not isinstance(error.instance, dict):
@@ -137,8 +135,15 @@ def _mesh_settings_misplaced(document: YamlDocument, path: list, error: Any) -> 
     ]
 
 
-_JSON_KINDS = {"array": "a list", "object": "a mapping", "string": "a text", "integer": "a whole number", "number": "a number",
-               "boolean": "true or false", "null": "an empty value"}
+_JSON_KINDS = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "an empty value",
+}
 
 
 def _schema_message(error: Any) -> str:
@@ -194,13 +199,25 @@ class _ContractReader:
             self.fail(self.custom_path("access"), f"access '{access}' is unknown", f"use one of: {', '.join(ACCESS_LEVELS)}")
         consumers = custom.get("consumers") or []
         if not isinstance(consumers, list) or not all(isinstance(c, str) and _NAME.match(c) for c in consumers):
-            self.fail(self.custom_path("consumers"), "consumers must be a list of principal names (domains, or consumers of the principals file)", "e.g. [marketing, planning]")
+            self.fail(
+                self.custom_path("consumers"),
+                "consumers must be a list of principal names (domains, or consumers of the principals file)",
+                "e.g. [marketing, planning]",
+            )
             consumers = []
         if access == "restricted" and not consumers:
-            self.fail(self.custom_path("access"), "a restricted product names no consumers", "add customProperties consumers: [principal, …]")
+            self.fail(
+                self.custom_path("access"),
+                "a restricted product names no consumers",
+                "add customProperties consumers: [principal, …]",
+            )
         agreements = custom.get("agreements") or []
         if not isinstance(agreements, list) or not all(isinstance(a, str) and a for a in agreements):
-            self.fail(self.custom_path("agreements"), "agreements must be a list of agreement ids", "mesh access approve writes them; e.g. [planning-profiles-3f2a9c]")
+            self.fail(
+                self.custom_path("agreements"),
+                "agreements must be a list of agreement ids",
+                "mesh access approve writes them; e.g. [planning-profiles-3f2a9c]",
+            )
             agreements = []
         frequency, latency, retention = self.service_levels()
         if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
@@ -215,12 +232,24 @@ class _ContractReader:
             try:
                 served_until = dt.date.fromisoformat(str(custom["servePreviousMajorUntil"]))
             except ValueError:
-                self.fail(self.custom_path("servePreviousMajorUntil"), f"'{custom['servePreviousMajorUntil']}' is not a date", "write YYYY-MM-DD")
+                self.fail(
+                    self.custom_path("servePreviousMajorUntil"),
+                    f"'{custom['servePreviousMajorUntil']}' is not a date",
+                    "write YYYY-MM-DD",
+                )
         rebuild_late = custom.get("rebuildLatePartitions", False)
         if not isinstance(rebuild_late, bool):
-            self.fail(self.custom_path("rebuildLatePartitions"), f"rebuildLatePartitions must be true or false, not {rebuild_late!r}", "write true or false")
+            self.fail(
+                self.custom_path("rebuildLatePartitions"),
+                f"rebuildLatePartitions must be true or false, not {rebuild_late!r}",
+                "write true or false",
+            )
         elif rebuild_late and partitioning is None:
-            self.fail(self.custom_path("rebuildLatePartitions"), "rebuildLatePartitions is for partitioned products; this one has no partitioned column", "remove it, or partition the product (partitioned: true on a date or timestamp column)")
+            self.fail(
+                self.custom_path("rebuildLatePartitions"),
+                "rebuildLatePartitions is for partitioned products; this one has no partitioned column",
+                "remove it, or partition the product (partitioned: true on a date or timestamp column)",
+            )
         if self.problems:
             raise ContractError(self.problems)
         return Contract(
@@ -247,18 +276,30 @@ class _ContractReader:
     def team(self) -> None:
         team = self.odcs.team
         if team is None or isinstance(team, list) or not team.name:
-            self.fail(("team",), "the contract names no owning team", "write team: {name: <team>, members: [...]} (ODCS v3.1 team object)")
+            self.fail(
+                ("team",),
+                "the contract names no owning team",
+                "write team: {name: <team>, members: [...]} (ODCS v3.1 team object)",
+            )
         elif not _NAME.match(team.name.replace("-", "_")):
             self.fail(("team", "name"), f"team name '{team.name}' is not a valid name", "use lowercase letters, digits, _ or -")
 
     def schema(self, product: str) -> tuple[Column, ...]:
         objects = self.odcs.schema_ or []
         if len(objects) != 1:
-            self.fail(("schema",), f"the contract describes {len(objects)} tables; a product publishes exactly one", "keep one entry under schema")
+            self.fail(
+                ("schema",),
+                f"the contract describes {len(objects)} tables; a product publishes exactly one",
+                "keep one entry under schema",
+            )
             return ()
         table = objects[0]
         if table.name != product:
-            self.fail(("schema", 0, "name"), f"the table is named '{table.name}', the product '{product}'", f"name the table '{product}'")
+            self.fail(
+                ("schema", 0, "name"),
+                f"the table is named '{table.name}', the product '{product}'",
+                f"name the table '{product}'",
+            )
         if not table.properties:
             self.fail(("schema", 0, "properties"), "the table has no columns", "list the columns under properties")
         columns, seen = [], set()
@@ -267,7 +308,9 @@ class _ContractReader:
             if column is None:
                 continue
             if column.name in seen:
-                self.fail(("schema", 0, "properties", index, "name"), f"column '{column.name}' is listed twice", "remove the duplicate")
+                self.fail(
+                    ("schema", 0, "properties", index, "name"), f"column '{column.name}' is listed twice", "remove the duplicate"
+                )
             seen.add(column.name)
             columns.append(column)
         return tuple(columns)
@@ -275,33 +318,61 @@ class _ContractReader:
     def column(self, path: tuple[str | int, ...], prop: SchemaProperty) -> Column | None:
         name = prop.name
         if not isinstance(name, str) or not _NAME.match(name):
-            self.fail((*path, "name"), f"column name '{name}' is not a valid name", "use a lowercase identifier: letters, digits and _")
+            self.fail(
+                (*path, "name"), f"column name '{name}' is not a valid name", "use a lowercase identifier: letters, digits and _"
+            )
             return None
         logical = prop.logicalType
         if not logical:
-            self.fail((*path, "logicalType"), f"column '{name}' has no logicalType", f"use one of: {', '.join(DEFAULT_PHYSICAL_TYPES)}")
+            self.fail(
+                (*path, "logicalType"), f"column '{name}' has no logicalType", f"use one of: {', '.join(DEFAULT_PHYSICAL_TYPES)}"
+            )
         physical = prop.physicalType or DEFAULT_PHYSICAL_TYPES.get(str(logical))
         if not physical:
-            self.fail((*path, "physicalType"), f"column '{name}' needs a physicalType for logicalType {logical}", "give a DuckDB type, e.g. STRUCT(a INTEGER) or VARCHAR[]")
+            self.fail(
+                (*path, "physicalType"),
+                f"column '{name}' needs a physicalType for logicalType {logical}",
+                "give a DuckDB type, e.g. STRUCT(a INTEGER) or VARCHAR[]",
+            )
         elif (problem := _duckdb_type_problem(str(physical))) is not None:
-            self.fail((*path, "physicalType"), f"'{physical}' is not a DuckDB type: {problem}", "use a DuckDB type such as VARCHAR, BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP")
+            self.fail(
+                (*path, "physicalType"),
+                f"'{physical}' is not a DuckDB type: {problem}",
+                "use a DuckDB type such as VARCHAR, BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP",
+            )
         elif (served := port_type_problem(str(physical))) is not None:
             implicit = "" if prop.physicalType else f" ({physical} is logicalType {logical}'s default physicalType)"
             self.fail((*path, "physicalType"), f"column '{name}': {served[0]}{implicit}", served[1])
         classification = prop.classification
         if classification is not None and classification not in CLASSIFICATIONS:
-            self.fail((*path, "classification"), f"classification '{classification}' is unknown", f"use one of: {', '.join(CLASSIFICATIONS)}")
+            self.fail(
+                (*path, "classification"),
+                f"classification '{classification}' is unknown",
+                f"use one of: {', '.join(CLASSIFICATIONS)}",
+            )
         custom = custom_properties(prop.customProperties)
         custom_base = (*path, "customProperties")
         masking = str(custom.get("masking", "hash"))
         if masking not in MASKING_MODES:
-            self.fail(self.custom_path("masking", custom_base), f"masking '{masking}' is unknown", "use hash (readers outside the domain see a keyed hash) or drop")
+            self.fail(
+                self.custom_path("masking", custom_base),
+                f"masking '{masking}' is unknown",
+                "use hash (readers outside the domain see a keyed hash) or drop",
+            )
         unmasked_for = custom.get("unmaskedFor") or []
         if not isinstance(unmasked_for, list) or not all(isinstance(d, str) and _NAME.match(d) for d in unmasked_for):
-            self.fail(self.custom_path("unmaskedFor", custom_base), "unmaskedFor must be a list of principal names (domains, or consumers of the principals file)", "e.g. [marketing]")
+            self.fail(
+                self.custom_path("unmaskedFor", custom_base),
+                "unmaskedFor must be a list of principal names (domains, or consumers of the principals file)",
+                "e.g. [marketing]",
+            )
             unmasked_for = []
         if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
-            self.fail((*path, "classification"), f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive", "classify it personal, or remove masking and unmaskedFor")
+            self.fail(
+                (*path, "classification"),
+                f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive",
+                "classify it personal, or remove masking and unmaskedFor",
+            )
         return Column(prop, str(physical or ""))
 
     def relationships(self, columns: tuple[Column, ...]) -> tuple[Relationship, ...]:
@@ -398,40 +469,80 @@ class _ContractReader:
         path = ("schema", 0, "properties", index)
         if len(marked) > 1:
             others = ", ".join(c.name for _, c in marked[1:])
-            self.fail(("schema", 0, "properties", marked[1][0], "partitioned"), f"the mesh partitions a product by one time column; {column.name} is already partitioned (also marked: {others})", "keep partitioned: true on one date or timestamp column")
+            self.fail(
+                ("schema", 0, "properties", marked[1][0], "partitioned"),
+                f"the mesh partitions a product by one time column; {column.name} is already partitioned (also marked: {others})",
+                "keep partitioned: true on one date or timestamp column",
+            )
         if column.logical_type not in PARTITION_TYPES:
-            self.fail((*path, "partitioned"), f"partition column '{column.name}' is a {column.logical_type or 'column without logicalType'}; partitions are periods of time", "partition by a date or timestamp column")
+            self.fail(
+                (*path, "partitioned"),
+                f"partition column '{column.name}' is a {column.logical_type or 'column without logicalType'}; partitions are periods of time",
+                "partition by a date or timestamp column",
+            )
             return None
         if not (column.required or column.primary_key):
-            self.fail((*path, "required"), f"partition column '{column.name}' may be empty, and a row without it belongs to no partition", "set required: true on it")
+            self.fail(
+                (*path, "required"),
+                f"partition column '{column.name}' may be empty, and a row without it belongs to no partition",
+                "set required: true on it",
+            )
         if column.spec.partitionKeyPosition not in (None, 1):
-            self.fail((*path, "partitionKeyPosition"), f"partitionKeyPosition {column.spec.partitionKeyPosition}: a product has one partition key", "set partitionKeyPosition: 1")
+            self.fail(
+                (*path, "partitionKeyPosition"),
+                f"partitionKeyPosition {column.spec.partitionKeyPosition}: a product has one partition key",
+                "set partitionKeyPosition: 1",
+            )
         base = (*path, "customProperties")
         grain = str(column.custom.get("partitionGrain", "daily"))
         if grain not in GRAINS:
-            self.fail(self.custom_path("partitionGrain", base), f"partitionGrain '{grain}' is unknown", f"use one of: {', '.join(GRAINS)}")
+            self.fail(
+                self.custom_path("partitionGrain", base),
+                f"partitionGrain '{grain}' is unknown",
+                f"use one of: {', '.join(GRAINS)}",
+            )
             return None
         if grain == "hourly" and column.logical_type == "date":
-            self.fail(self.custom_path("partitionGrain", base), f"hourly partitions need a timestamp; '{column.name}' is a date", "partition daily or monthly, or by a timestamp column")
+            self.fail(
+                self.custom_path("partitionGrain", base),
+                f"hourly partitions need a timestamp; '{column.name}' is a date",
+                "partition daily or monthly, or by a timestamp column",
+            )
             return None
         start_text = column.custom.get("partitionStart")
         example = "2026-01-01 00:00" if grain == "hourly" else "2026-01-01"
         if start_text is None:
-            self.fail(self.custom_path("partitionStart", base), f"partition column '{column.name}' names no first partition", f"add customProperties: [{{property: partitionStart, value: '{example}'}}]")
+            self.fail(
+                self.custom_path("partitionStart", base),
+                f"partition column '{column.name}' names no first partition",
+                f"add customProperties: [{{property: partitionStart, value: '{example}'}}]",
+            )
             return None
         try:
             start = dt.datetime.fromisoformat(str(start_text))
         except ValueError:
-            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}' is not a date", f"write it like '{example}'")
+            self.fail(
+                self.custom_path("partitionStart", base),
+                f"partitionStart '{start_text}' is not a date",
+                f"write it like '{example}'",
+            )
             return None
         partitioning = Partitioning(column.name, column.physical_type, grain, start.replace(tzinfo=None))  # type: ignore[arg-type]
         if not partitioning.starts_partition(partitioning.start):
-            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}' is not the start of a {grain} partition", f"write it like '{example}'")
+            self.fail(
+                self.custom_path("partitionStart", base),
+                f"partitionStart '{start_text}' is not the start of a {grain} partition",
+                f"write it like '{example}'",
+            )
             return None
         try:
             partitioning.end_of(partitioning.start)
         except ValueError as error:
-            self.fail(self.custom_path("partitionStart", base), f"partitionStart '{start_text}': {error}", f"give the first partition's real start, like '{example}'")
+            self.fail(
+                self.custom_path("partitionStart", base),
+                f"partitionStart '{start_text}': {error}",
+                f"give the first partition's real start, like '{example}'",
+            )
             return None
         return partitioning
 
@@ -451,7 +562,11 @@ class _ContractReader:
                 continue
             schedule = sla.schedule
             if schedule is not None and not is_valid_cron(str(schedule)):
-                self.fail((*path, "schedule"), f"'{schedule}' is not a cron schedule", "write five fields, e.g. '0 6 * * *' (minute hour day month weekday)")
+                self.fail(
+                    (*path, "schedule"),
+                    f"'{schedule}' is not a cron schedule",
+                    "write five fields, e.g. '0 6 * * *' (minute hour day month weekday)",
+                )
                 continue
             found[prop] = ServiceLevel(prop, value * UNITS[unit], str(schedule) if schedule else None)
         return found.get("frequency"), found.get("latency"), found.get("retention")

@@ -23,7 +23,11 @@ from mesh_platform.core.sql import quote
 Grain = Literal["hourly", "daily", "monthly"]
 GRAINS: tuple[str, ...] = ("hourly", "daily", "monthly")
 PERIODS: dict[str, str] = {"hourly": "hour", "daily": "day", "monthly": "month"}
-GRAIN_LENGTHS: dict[str, dt.timedelta] = {"hourly": dt.timedelta(hours=1), "daily": dt.timedelta(days=1), "monthly": dt.timedelta(days=28)}  # the shortest
+GRAIN_LENGTHS: dict[str, dt.timedelta] = {
+    "hourly": dt.timedelta(hours=1),
+    "daily": dt.timedelta(days=1),
+    "monthly": dt.timedelta(days=28),
+}  # the shortest
 KEY_FORMATS: dict[str, str] = {"hourly": "%Y-%m-%d-%H:%M", "daily": "%Y-%m-%d", "monthly": "%Y-%m-%d"}
 PARTITION_TYPES = ("date", "timestamp")  # the logical types a partition column may have
 
@@ -110,7 +114,9 @@ class Partitioning:
         try:
             return self._next(moment)
         except (OverflowError, ValueError):
-            raise ValueError(f"the {self.grain} partition {moment.strftime(self.key_format)} would end after 9999-12-31, beyond the calendar") from None
+            raise ValueError(
+                f"the {self.grain} partition {moment.strftime(self.key_format)} would end after 9999-12-31, beyond the calendar"
+            ) from None
 
     def _parse(self, key: str) -> dt.datetime:
         try:

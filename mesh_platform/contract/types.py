@@ -108,7 +108,13 @@ _SERVED_AS = {
     "bit": ("BLOB", "has no bit strings"),
 }
 # What to write instead where the served type would lose values.
-_WRITE_INSTEAD = {"uhugeint": "VARCHAR", "utinyint": "SMALLINT", "usmallint": "INTEGER", "uinteger": "BIGINT", "ubigint": "DECIMAL(20,0)"}
+_WRITE_INSTEAD = {
+    "uhugeint": "VARCHAR",
+    "utinyint": "SMALLINT",
+    "usmallint": "INTEGER",
+    "uinteger": "BIGINT",
+    "ubigint": "DECIMAL(20,0)",
+}
 # DuckDB types no port can hold at all: id → (why, what to write instead).
 _NOT_SERVED = {
     "time": ("has no time-of-day type", "VARCHAR (e.g. '08:30:00'), or a TIMESTAMP"),
@@ -158,7 +164,9 @@ def _served(kind, reasons: list[str], unheld: list[str]) -> tuple[str | None, st
         served, why = _SERVED_AS[kind.id]
         reasons.append(why)
         return served, _WRITE_INSTEAD.get(kind.id, served)
-    parts = kind.children[:1] if kind.id == "array" else kind.children if kind.id in ("struct", "list", "map") else []  # an array's 2nd: its size
+    parts = (
+        kind.children[:1] if kind.id == "array" else kind.children if kind.id in ("struct", "list", "map") else []
+    )  # an array's 2nd: its size
     children = [(field, *_served(child, reasons, unheld)) for field, child in parts]
     if any(served is None for _, served, _ in children):
         return None, None

@@ -127,15 +127,24 @@ def resolved(value: Value | None) -> str | None:
 
 
 class InstanceSettings(_Settings):
-    postgres_url: Value | None = Field(None, description="PostgreSQL for Dagster's runs, event log and schedules (dagster-postgres); none: SQLite under MESH_HOME.")
+    postgres_url: Value | None = Field(
+        None,
+        description="PostgreSQL for Dagster's runs, event log and schedules (dagster-postgres); none: SQLite under MESH_HOME.",
+    )
 
 
 class RunQueue(_Settings):
-    max_concurrent: int = Field(10, ge=1, description="Runs in progress at once across the mesh; more wait in Dagster's run queue.")
-    per_domain: int = Field(2, ge=1, description=(
-        "Runs of one domain (code location) in progress at once; more wait in the queue. Their builds still go one product "
-        "at a time: a domain's DuckDB file has one writer (its pool admits one step), so a second run waits for that slot."
-    ))
+    max_concurrent: int = Field(
+        10, ge=1, description="Runs in progress at once across the mesh; more wait in Dagster's run queue."
+    )
+    per_domain: int = Field(
+        2,
+        ge=1,
+        description=(
+            "Runs of one domain (code location) in progress at once; more wait in the queue. Their builds still go one product "
+            "at a time: a domain's DuckDB file has one writer (its pool admits one step), so a second run waits for that slot."
+        ),
+    )
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -144,7 +153,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 class CodeServers(_Settings):
     host: str = Field("127.0.0.1", description="Where the domains' gRPC code servers listen (and the webserver finds them).")
     allow_remote: bool = Field(False, description="Let them listen beyond this machine (their gRPC has no authentication).")
-    first_port: Port = Field(4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on.")
+    first_port: Port = Field(
+        4100, description="The first domain of workspace.yaml is served on this port, the next on the one after, and so on."
+    )
     ports: dict[str, Port] = Field(default_factory=dict, description="A fixed port for some domains, by name.")
 
     def assign(self, domains: list[str]) -> dict[str, int]:
@@ -158,7 +169,10 @@ class StoreSettings(_Settings):
     """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone (<uri>/<domain>/…)."""
 
     uri: str = Field(min_length=1, description="A local folder (relative: to the repository, inside it) or s3://bucket/prefix.")
-    storage_options: dict[str, Value] = Field(default_factory=dict, description="deltalake's storage options for the store: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, …")
+    storage_options: dict[str, Value] = Field(
+        default_factory=dict,
+        description="deltalake's storage options for the store: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, …",
+    )
     allow_remote: bool = Field(False, description="Let the store's endpoint (AWS_ENDPOINT_URL) be outside this machine.")
 
     @property
@@ -180,25 +194,37 @@ class KubernetesPostgres(_Settings):
     port: Port = 5432
     database: str = Field(min_length=1)
     username: str = Field(min_length=1)
-    password_secret: str = Field("dagster-postgresql-secret", description="The Kubernetes Secret holding its password (key postgresql-password).")
+    password_secret: str = Field(
+        "dagster-postgresql-secret", description="The Kubernetes Secret holding its password (key postgresql-password)."
+    )
 
 
 class Kubernetes(_Settings):
     image: str = Field(min_length=1, description="repository:tag of the image built from deploy/Dockerfile, for every domain.")
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    domain_images: dict[str, str] = Field(default_factory=dict, description="Another image for some domains (one upgraded alone), by name.")
+    domain_images: dict[str, str] = Field(
+        default_factory=dict, description="Another image for some domains (one upgraded alone), by name."
+    )
     namespace: str | None = Field(None, description="Where run Jobs go (default: the Helm release's namespace).")
     code_server_port: Port = 3030
     postgres: KubernetesPostgres
-    secrets: list[str] = Field(default_factory=list, description="Kubernetes Secrets whose keys become environment variables of the code servers and runs.")
-    service_account_annotations: dict[str, str] = Field(default_factory=dict, description=(
-        "Annotations of each domain's service account, for the cloud's workload identity; `{principal}` is replaced by the "
-        "domain's name (e.g. eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/mesh-{principal})."
-    ))
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes Secrets whose keys become environment variables of the code servers and runs.",
+    )
+    service_account_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Annotations of each domain's service account, for the cloud's workload identity; `{principal}` is replaced by the "
+            "domain's name (e.g. eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/mesh-{principal})."
+        ),
+    )
 
 
 class Webhook(_Settings):
-    url: Value = Field(description="Where each notice is POSTed as JSON (Slack-compatible `text`); {env: NAME} keeps a secret URL off disk.")
+    url: Value = Field(
+        description="Where each notice is POSTed as JSON (Slack-compatible `text`); {env: NAME} keeps a secret URL off disk."
+    )
 
 
 class Smtp(_Settings):
@@ -239,8 +265,13 @@ class Notifications(_Settings):
             shown = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/(path hidden)" if url else "(not set)"
             said["webhook"] = f"{shown} (from ${hook.url.env})" if isinstance(hook.url, FromEnvironment) else shown
         if (smtp := self.smtp) is not None:
-            said["smtp"] = {"server": f"{smtp.host}:{smtp.port}", "sender": smtp.sender, "starttls": smtp.starttls,
-                            "login": smtp.username or "none", **({"password": _secret_shown(smtp.password)} if smtp.password else {})}
+            said["smtp"] = {
+                "server": f"{smtp.host}:{smtp.port}",
+                "sender": smtp.sender,
+                "starttls": smtp.starttls,
+                "login": smtp.username or "none",
+                **({"password": _secret_shown(smtp.password)} if smtp.password else {}),
+            }
         return said
 
 
@@ -264,11 +295,14 @@ class Deployment(_Settings):
     landing: StoreSettings | None = None  # where source files arrive; None: the mesh's own (mesh.yaml's landing)
     kubernetes: Kubernetes | None = None  # what `mesh deploy k8s` needs to render Helm values
     notifications: Notifications | None = None  # None: nobody is notified of anything
-    credentials: dict[str, PrincipalKey] = Field(default_factory=dict, description=(
-        "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
-        "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
-        "without one uses the key mesh deploy access --apply wrote for it (MESH_HOME/deploy/<env>/credentials/<principal>.env)."
-    ))
+    credentials: dict[str, PrincipalKey] = Field(
+        default_factory=dict,
+        description=(
+            "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
+            "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
+            "without one uses the key mesh deploy access --apply wrote for it (MESH_HOME/deploy/<env>/credentials/<principal>.env)."
+        ),
+    )
 
     @classmethod
     def load(cls, root: Path, name: str | None = None, *, require_environment: bool = True) -> Deployment:
@@ -278,7 +312,9 @@ class Deployment(_Settings):
         laptop rendering a cluster's files)."""
         name = name or os.environ.get("MESH_ENV") or LOCAL
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
-            raise MeshError(f"'{name}' is not a deployment name (MESH_ENV or --env): letters, digits, '-' and '_', naming deploy/<name>.yaml")
+            raise MeshError(
+                f"'{name}' is not a deployment name (MESH_ENV or --env): letters, digits, '-' and '_', naming deploy/<name>.yaml"
+            )
         file = Path(root) / DEPLOY_FOLDER / f"{name}.yaml"
         data: dict[str, Any] = {}
         document = None
@@ -288,19 +324,33 @@ class Deployment(_Settings):
             document = load_yaml_document(file, DeploymentError)
             data = document.data
             if given := [key for key in ("name", "file") if key in data]:
-                raise DeploymentError([document.problem((given[0],), f"'{given[0]}' is not a setting: the file's name names the deployment", f"remove {given[0]}:")])
+                raise DeploymentError(
+                    [
+                        document.problem(
+                            (given[0],),
+                            f"'{given[0]}' is not a setting: the file's name names the deployment",
+                            f"remove {given[0]}:",
+                        )
+                    ]
+                )
             try:
                 cls.model_validate(data)
             except ValidationError as error:
-                raise DeploymentError(document.validation_problems(error, "see the fields in the README's Deploy section")) from None
+                raise DeploymentError(
+                    document.validation_problems(error, "see the fields in the README's Deploy section")
+                ) from None
         elif name != LOCAL:
             known = sorted(p.stem for p in (Path(root) / DEPLOY_FOLDER).glob("*.yaml"))
-            raise MeshError(f"no deployment '{name}': {file} does not exist (known: {', '.join(known) or 'none'}; `local` needs no file)")
+            raise MeshError(
+                f"no deployment '{name}': {file} does not exist (known: {', '.join(known) or 'none'}; `local` needs no file)"
+            )
         try:
             deployment = cls.model_validate({**_with_overrides(data), "name": name, "file": file if file.is_file() else None})
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
-            raise MeshError(f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}") from None
+            raise MeshError(
+                f"the environment's deployment settings ({', '.join(OVERRIDES)}) cannot be used: {problems}"
+            ) from None
         deployment._check_reach(Path(root).resolve(), document)
         deployment._check_credentials(document)
         if require_environment:
@@ -317,12 +367,14 @@ class Deployment(_Settings):
         problems: list[tuple[tuple[str, ...], str, str]] = []
         servers = self.code_servers
         if servers is not None and not servers.allow_remote and not is_loopback(servers.host):
-            problems.append((
-                ("code_servers", "host"),
-                f"'{servers.host}' listens beyond this machine, and a code server's gRPC has no authentication: "
-                "whoever reaches it runs the domains' code",
-                "use 127.0.0.1, or set code_servers.allow_remote: true behind a firewall",
-            ))
+            problems.append(
+                (
+                    ("code_servers", "host"),
+                    f"'{servers.host}' listens beyond this machine, and a code server's gRPC has no authentication: "
+                    "whoever reaches it runs the domains' code",
+                    "use 127.0.0.1, or set code_servers.allow_remote: true behind a firewall",
+                )
+            )
         for block, store in (("port_store", self.port_store), ("landing", self.landing)):
             problems += _store_problems(block, store, root) if store else []
         problems += _notification_problems(self.notifications) if self.notifications else []
@@ -340,14 +392,18 @@ class Deployment(_Settings):
         said = []
         if (servers := self.code_servers) is not None and not is_loopback(servers.host):
             ports = ", ".join(f"{domain} on {servers.host}:{port}" for domain, port in (listening or {}).items())
-            said.append(f"{where}code_servers: unauthenticated gRPC code servers listen beyond this machine "
-                        f"(allow_remote: true): {ports or f'on {servers.host}'}")
+            said.append(
+                f"{where}code_servers: unauthenticated gRPC code servers listen beyond this machine "
+                f"(allow_remote: true): {ports or f'on {servers.host}'}"
+            )
         for block, store in (("port_store", self.port_store), ("landing", self.landing)):
             for key, url in (store.endpoints() if store else {}).items():
                 if (host := urlsplit(url).hostname) and not is_loopback(host):
                     plain = ", unencrypted (http)" if urlsplit(url).scheme == "http" else ""
-                    said.append(f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
-                                f"outside this machine (allow_remote: true){plain}")
+                    said.append(
+                        f"{where}{block}.storage_options.{key}: {STORE_TRAFFIC[block]} {url}, "
+                        f"outside this machine (allow_remote: true){plain}"
+                    )
         for path, host in (self.notifications.endpoints() if self.notifications else {}).items():
             if not is_loopback(host):
                 said.append(f"{where}{'.'.join(path)}: notices go to {host}, outside this machine (allow_remote: true)")
@@ -366,11 +422,15 @@ class Deployment(_Settings):
         """Per-principal keys and a key of the port store's own cannot go together: the store's would be every process's."""
         fixed = self.fixed_store_key()
         if self.credentials and fixed and document is not None:
-            raise DeploymentError([document.problem(
-                ("port_store", "storage_options", fixed),
-                f"{fixed} here would be every process's key, and credentials gives each principal its own",
-                "remove it: each process uses its principal's key (credentials, or the one mesh deploy access --apply wrote)",
-            )])
+            raise DeploymentError(
+                [
+                    document.problem(
+                        ("port_store", "storage_options", fixed),
+                        f"{fixed} here would be every process's key, and credentials gives each principal its own",
+                        "remove it: each process uses its principal's key (credentials, or the one mesh deploy access --apply wrote)",
+                    )
+                ]
+            )
 
     def principal_key(self, principal: str) -> dict[str, str] | None:
         """`principal`'s store key as the file gives it (`credentials`), read from the environment now; None: none given."""
@@ -380,7 +440,9 @@ class Deployment(_Settings):
         key = {}
         for name, value in given.items():
             if (found := resolved(value)) is None:
-                raise MeshError(f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — set it to {principal}'s key")
+                raise MeshError(
+                    f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — set it to {principal}'s key"
+                )
             key[name] = found
         return key
 
@@ -388,19 +450,29 @@ class Deployment(_Settings):
         """What the deployment needs must be there now (its environment variables, its packages): a missing
         one fails here, named, not in a run."""
         if self.uses_postgres and importlib.util.find_spec("dagster_postgres") is None:
-            raise MeshError(f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not installed — pip install 'mesh-platform[deploy]'")
+            raise MeshError(
+                f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not installed — pip install 'mesh-platform[deploy]'"
+            )
         if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
             where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
-            raise MeshError(f"{where}: the environment variable {url.env} is not set — set it to the PostgreSQL URL (postgresql://user:password@host:5432/database)")
+            raise MeshError(
+                f"{where}: the environment variable {url.env} is not set — set it to the PostgreSQL URL (postgresql://user:password@host:5432/database)"
+            )
         for block, store in (("port_store", self.port_store), ("landing", self.landing)):
             for key, value in (store.storage_options if store else {}).items():
                 if isinstance(value, FromEnvironment) and value.value() is None:
-                    raise MeshError(f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value")
+                    raise MeshError(
+                        f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value"
+                    )
         notices = self.notifications
-        for field, value in (("webhook.url", notices.webhook.url if notices and notices.webhook else None),
-                             ("smtp.password", notices.smtp.password if notices and notices.smtp else None)):
+        for field, value in (
+            ("webhook.url", notices.webhook.url if notices and notices.webhook else None),
+            ("smtp.password", notices.smtp.password if notices and notices.smtp else None),
+        ):
             if isinstance(value, FromEnvironment) and value.value() is None:
-                raise MeshError(f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, or remove the setting")
+                raise MeshError(
+                    f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, or remove the setting"
+                )
 
     def instance_yaml(self) -> str:
         """The Dagster instance's `dagster.yaml` for this deployment."""
@@ -416,12 +488,18 @@ class Deployment(_Settings):
                 ],
             }
         # No telemetry, and no "join the community" pop-up greeting every new operator of the mesh's UI (Dagster's nux).
-        settings |= {"concurrency": concurrency, "run_monitoring": _RUN_MONITORING, "telemetry": {"enabled": False}, "nux": {"enabled": False}}
+        settings |= {
+            "concurrency": concurrency,
+            "run_monitoring": _RUN_MONITORING,
+            "telemetry": {"enabled": False},
+            "nux": {"enabled": False},
+        }
         if self.code_servers is not None:
             settings["run_queue"] = dict(_USER_CODE_RETRIES)
         header = (
             f"# Written by mesh-platform for the deployment '{self.name}'"
-            + (f" ({self.file})" if self.file else "") + "; edits are overwritten.\n"
+            + (f" ({self.file})" if self.file else "")
+            + "; edits are overwritten.\n"
             "# One writer per domain DuckDB file: every product asset sits in its domain's pool, one step at a time.\n"
         )
         return header + yaml.safe_dump(settings, sort_keys=False)
@@ -432,15 +510,25 @@ def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[
     problems = []
     inside = Path(os.path.normpath(root / store.uri))
     if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
-        problems.append(((block, "uri"), f"'{store.uri}' leads outside the mesh's folder (to {inside})",
-                         "write the folder's absolute path if the store is meant to be there"))
+        problems.append(
+            (
+                (block, "uri"),
+                f"'{store.uri}' leads outside the mesh's folder (to {inside})",
+                "write the folder's absolute path if the store is meant to be there",
+            )
+        )
     for key, url in store.endpoints().items():
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append(((block, "storage_options", key), f"'{url}' is not an endpoint URL", "write http(s)://host[:port]"))
         elif not store.allow_remote and not is_loopback(parts.hostname):
-            problems.append(((block, "storage_options", key), f"{parts.hostname} is outside this machine: {STORE_REACH[block]}",
-                             f"set {block}.allow_remote: true if the store is meant to be there, or use one on 127.0.0.1"))
+            problems.append(
+                (
+                    (block, "storage_options", key),
+                    f"{parts.hostname} is outside this machine: {STORE_REACH[block]}",
+                    f"set {block}.allow_remote: true if the store is meant to be there, or use one on 127.0.0.1",
+                )
+            )
     return problems
 
 
@@ -450,11 +538,18 @@ def _notification_problems(notices: Notifications) -> list[tuple[tuple[str, ...]
     if notices.webhook is not None and (url := resolved(notices.webhook.url)):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append((("notifications", "webhook", "url"), "the webhook is not an http(s) URL", "write http(s)://host[:port]/path"))
+            problems.append(
+                (("notifications", "webhook", "url"), "the webhook is not an http(s) URL", "write http(s)://host[:port]/path")
+            )
     for path, host in notices.endpoints().items():
         if host and not notices.allow_remote and not is_loopback(host):
-            problems.append((path, f"{host} is outside this machine: {NOTICE_REACH}",
-                             "set notifications.allow_remote: true if it is meant to be there, or use one on 127.0.0.1"))
+            problems.append(
+                (
+                    path,
+                    f"{host} is outside this machine: {NOTICE_REACH}",
+                    "set notifications.allow_remote: true if it is meant to be there, or use one on 127.0.0.1",
+                )
+            )
     return problems
 
 
@@ -491,4 +586,3 @@ def _with_overrides(data: dict[str, Any]) -> dict[str, Any]:
             runs = data.get("runs")
             data["runs"] = {**(runs if isinstance(runs, dict) else {}), field: number}
     return data
-

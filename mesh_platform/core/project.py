@@ -41,14 +41,30 @@ class ProjectSettings(BaseModel):
 
     name: str | None = Field(None, description="The mesh's name.")
     home: str = Field(".mesh", min_length=1, description="MESH_HOME: the Dagster instance, DuckDB workspaces, ports and vault.")
-    landing: str = Field("landing", min_length=1, description="Where source files arrive, one folder per domain (mesh reset keeps them).")
-    glossary: str = Field("governance/glossary.yaml", min_length=1, description="The glossary of shared terms (no file: an empty glossary).")
-    policies: str = Field("governance/policies.py", min_length=1, description="The governance group's own mesh-wide policies (no file: none).")
-    principals: str = Field("governance/principals.yaml", min_length=1, description="The principals that are no domain, each with an owner (no file: the domains only).")
-    macros: str = Field("macros.sql", min_length=1, description="The mesh's SQL macros, which every domain's SQL may call (no file: none).")
+    landing: str = Field(
+        "landing", min_length=1, description="Where source files arrive, one folder per domain (mesh reset keeps them)."
+    )
+    glossary: str = Field(
+        "governance/glossary.yaml", min_length=1, description="The glossary of shared terms (no file: an empty glossary)."
+    )
+    policies: str = Field(
+        "governance/policies.py", min_length=1, description="The governance group's own mesh-wide policies (no file: none)."
+    )
+    principals: str = Field(
+        "governance/principals.yaml",
+        min_length=1,
+        description="The principals that are no domain, each with an owner (no file: the domains only).",
+    )
+    macros: str = Field(
+        "macros.sql", min_length=1, description="The mesh's SQL macros, which every domain's SQL may call (no file: none)."
+    )
     deployment: str = Field("local", description="The deployment without --env: deploy/<name>.yaml.")
-    retention: str | None = Field(None, description="How long old port versions stay where a contract sets no retention SLA (30d, 12w…); none: all.")
-    agreement_warning_days: int = Field(14, ge=0, description="How many days before a usage agreement ends mesh check warns of it.")
+    retention: str | None = Field(
+        None, description="How long old port versions stay where a contract sets no retention SLA (30d, 12w…); none: all."
+    )
+    agreement_warning_days: int = Field(
+        14, ge=0, description="How many days before a usage agreement ends mesh check warns of it."
+    )
 
     @field_validator("home", "landing", "glossary", "policies", "principals", "macros")
     @classmethod
@@ -87,4 +103,6 @@ class ProjectSettings(BaseModel):
         try:
             return cls.model_validate(document.data)
         except ValidationError as error:
-            raise ProjectFileError(document.validation_problems(error, f"see the settings in {PROJECT_FILE}'s header or the README")) from None
+            raise ProjectFileError(
+                document.validation_problems(error, f"see the settings in {PROJECT_FILE}'s header or the README")
+            ) from None

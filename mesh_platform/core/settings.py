@@ -66,8 +66,7 @@ def repository_of(path: Path) -> Path:
         if (folder / WORKSPACE_FILE).is_file():
             return folder
     raise MeshError(
-        f"no {WORKSPACE_FILE} found in {here} or any parent folder; "
-        "run mesh from the mesh repository or set MESH_ROOT"
+        f"no {WORKSPACE_FILE} found in {here} or any parent folder; run mesh from the mesh repository or set MESH_ROOT"
     )
 
 
@@ -123,7 +122,9 @@ class MeshSettings:
             secret=os.environ.get("MESH_SECRET") or None,
             duckdb_memory_limit=os.environ.get("MESH_DUCKDB_MEMORY_LIMIT") or None,
             default_retention=project.default_retention,
-            deployment=Deployment.load(root, environment or os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment),
+            deployment=Deployment.load(
+                root, environment or os.environ.get("MESH_ENV") or project.deployment, require_environment=require_environment
+            ),
             project=project,
             dev=_dev_namespace(),
             now=os.environ.get("MESH_NOW") or None,
@@ -219,16 +220,20 @@ class MeshSettings:
         if not file.is_file():
             return {}
         if fixed := self.deployment.fixed_store_key():
-            raise MeshError(f"{self.deployment.file}: port_store.storage_options.{fixed} would be every process's key, and {principal} has "
-                            f"its own ({file}) — remove it: each process uses its principal's key")
+            raise MeshError(
+                f"{self.deployment.file}: port_store.storage_options.{fixed} would be every process's key, and {principal} has "
+                f"its own ({file}) — remove it: each process uses its principal's key"
+            )
         key = {}
         for number, line in enumerate(file.read_text().splitlines(), 1):
             name, equals, value = line.strip().partition("=")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             if not equals or name not in CREDENTIAL_OPTIONS:
-                raise MeshError(f"{file}:{number}: not a line of a store key (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…) — "
-                                "delete the file and the user's key, then mesh deploy access --apply")
+                raise MeshError(
+                    f"{file}:{number}: not a line of a store key (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…) — "
+                    "delete the file and the user's key, then mesh deploy access --apply"
+                )
             key[name] = value
         return key
 
@@ -328,8 +333,17 @@ class MeshSettings:
     def state_paths(self) -> tuple[Path, ...]:
         """Everything the mesh writes under MESH_HOME (what `mesh reset` removes); the landing zone is not state."""
         mine = self.published
-        fixed = (self.home / "dagster", self.home / "deploy", self.home / "dev", mine.ports_root, mine.vault_root, mine.databases_root,
-                 self.landing_cache, mine.logs_dir, self.secret_file)
+        fixed = (
+            self.home / "dagster",
+            self.home / "deploy",
+            self.home / "dev",
+            mine.ports_root,
+            mine.vault_root,
+            mine.databases_root,
+            self.landing_cache,
+            mine.logs_dir,
+            self.secret_file,
+        )
         journals = tuple(self.home.glob(f"{self.access_log_file.name}*"))  # the SQLite file and its journal or WAL files
         return (*fixed, self.access_log_file, *journals)
 

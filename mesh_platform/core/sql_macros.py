@@ -51,7 +51,7 @@ class Macro:
         """The statement as the platform runs it: a TEMP macro of the connection, never stored in a database file."""
         header = _HEADER.match(self.statement)
         assert header is not None
-        return f"CREATE {'OR REPLACE ' if self.replaces else ''}TEMP MACRO {self.statement[header.end():]}"
+        return f"CREATE {'OR REPLACE ' if self.replaces else ''}TEMP MACRO {self.statement[header.end() :]}"
 
     @property
     def where(self) -> str:

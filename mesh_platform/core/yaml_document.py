@@ -86,7 +86,13 @@ class YamlDocument:
         path: list[str | int] = []
         node: Any = self.data
         for part in location:
-            if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if (
+                isinstance(node, dict)
+                and part in node
+                or isinstance(node, list)
+                and isinstance(part, int)
+                and 0 <= part < len(node)
+            ):
                 node = node[part]
             else:
                 continue  # a union member's name, or a field the document does not have
@@ -115,14 +121,34 @@ def load_yaml_document(file: Path, error_type: type[FileProblemsError] = Contrac
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise error_type([Problem(file, "", line, f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", "save it as UTF-8")]) from None
+        raise error_type(
+            [
+                Problem(
+                    file,
+                    "",
+                    line,
+                    f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})",
+                    "save it as UTF-8",
+                )
+            ]
+        ) from None
     return parse_yaml_document(text, file, error_type)
 
 
 def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsError] = ContractError) -> YamlDocument:
     """Parse YAML text that came from `file` (a name for messages; it is not read)."""
     if (depth := _flow_depth(text)) > MAX_DEPTH:
-        raise error_type([Problem(file, "", None, f"the YAML nests {depth} levels deep; the mesh reads at most {MAX_DEPTH}", "flatten the document")])
+        raise error_type(
+            [
+                Problem(
+                    file,
+                    "",
+                    None,
+                    f"the YAML nests {depth} levels deep; the mesh reads at most {MAX_DEPTH}",
+                    "flatten the document",
+                )
+            ]
+        )
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
@@ -130,7 +156,17 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
         line = mark.line + 1 if mark else None
         raise error_type([Problem(file, "", line, f"invalid YAML: {error.problem or error}", "fix the YAML syntax")]) from None
     except RecursionError:
-        raise error_type([Problem(file, "", None, f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)", "flatten the document")]) from None
+        raise error_type(
+            [
+                Problem(
+                    file,
+                    "",
+                    None,
+                    f"the YAML nests deeper than the mesh reads (at most {MAX_DEPTH} levels)",
+                    "flatten the document",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as error:
         raise error_type([Problem(file, "", None, f"invalid YAML: {error}", "fix the YAML syntax")]) from None
     if not isinstance(node, yaml.MappingNode):
@@ -140,7 +176,17 @@ def parse_yaml_document(text: str, file: Path, error_type: type[FileProblemsErro
         data = _Plain(lines, text).convert(node, ())
     except _TooLarge as limit:
         line = lines.get(limit.path[:1])  # the top-level field it happens under (aliased values keep their anchor's lines)
-        raise error_type([Problem(file, field_name(limit.path), line, str(limit), "flatten the document; YAML aliases (*name) count once per use")]) from None
+        raise error_type(
+            [
+                Problem(
+                    file,
+                    field_name(limit.path),
+                    line,
+                    str(limit),
+                    "flatten the document; YAML aliases (*name) count once per use",
+                )
+            ]
+        ) from None
     except _Unreadable as problem:
         raise error_type([Problem(file, field_name(problem.path), problem.line, str(problem), problem.fix)]) from None
     except RecursionError:  # the guards above stop first; should one not, a file still never takes its reader down
@@ -224,14 +270,16 @@ class _Plain:
     def _loop(self, node: yaml.Node, path: tuple[str | int, ...], used_at: int | None) -> _Unreadable:
         """A collection met inside itself: an alias (`*name`, or a merge `<<: *name`) used within its own anchor's value."""
         anchored = node.start_mark.line + 1
-        found = re.match(r"&([^\s,\[\]{}]+)", self.text[node.start_mark.index:])
+        found = re.match(r"&([^\s,\[\]{}]+)", self.text[node.start_mark.index :])
         name = found.group(1) if found else ""
         used_at = used_at or self.lines.get(path) or anchored  # a merge's line, else the key or item holding the alias
         where = f" (line {used_at})" if used_at != anchored else ""
         return _Unreadable(
             f"the YAML alias *{name}{where} is used inside the value of its own anchor &{name} (line {anchored}): "
             "the value would never end",
-            path, used_at, "remove the alias, or anchor a value outside the one using it",
+            path,
+            used_at,
+            "remove the alias, or anchor a value outside the one using it",
         )
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
@@ -249,14 +297,18 @@ class _Plain:
             key = str(self._scalar(key_node, path))
             child = (*path, key)
             if key in result:
-                raise _Unreadable(f"the key '{key}' appears twice in this mapping", child, key_node.start_mark.line + 1, "keep one of them")
+                raise _Unreadable(
+                    f"the key '{key}' appears twice in this mapping", child, key_node.start_mark.line + 1, "keep one of them"
+                )
             self.lines[child] = key_node.start_mark.line + 1
             result[key] = self.convert(value_node, child)
         return {**merged, **result}
 
     def _scalar(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         if not isinstance(node, yaml.ScalarNode):
-            raise _Unreadable("a key must be a plain value, not a list or mapping", path, node.start_mark.line + 1, "write key: value")
+            raise _Unreadable(
+                "a key must be a plain value, not a list or mapping", path, node.start_mark.line + 1, "write key: value"
+            )
         construct = _SCALARS.get(node.tag)
         if construct is None:
             raise _Unreadable(f"the tag {node.tag} is not plain YAML", path, node.start_mark.line + 1, "remove the tag")

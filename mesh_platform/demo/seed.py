@@ -144,7 +144,9 @@ def _customer_events(rng: np.random.Generator, customers: pd.DataFrame) -> pd.Da
             base = update
         if rng.random() < 0.05:
             sequence += 1
-            events.append({**base, "op": "delete", "sequence": sequence, "event_time": f"{change_day + dt.timedelta(days=3)}T18:00:00"})
+            events.append(
+                {**base, "op": "delete", "sequence": sequence, "event_time": f"{change_day + dt.timedelta(days=3)}T18:00:00"}
+            )
     frame = pd.DataFrame(events)
     frame.insert(0, "event_id", [f"E{n:08d}" for n in range(1, len(frame) + 1)])
     duplicates = frame.sample(frac=0.03, random_state=int(rng.integers(1 << 31)))

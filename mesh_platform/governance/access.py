@@ -104,10 +104,14 @@ def unpublished_reason(contract: Contract) -> str:
     """Why a draft or retired product is its own domain's only, and what its owner does about it (one clause each)."""
     owners = ", ".join(contract.owners)
     if contract.is_draft:
-        return (f"it is a draft (status: {contract.status}), read by the {contract.domain} domain only until it is published; "
-                f"its owner ({owners}) publishes it by setting status: active in {contract.file}")
-    return (f"it is retired (status: retired): only the {contract.domain} domain reads it now; "
-            f"ask its owner ({owners}) what replaces it")
+        return (
+            f"it is a draft (status: {contract.status}), read by the {contract.domain} domain only until it is published; "
+            f"its owner ({owners}) publishes it by setting status: active in {contract.file}"
+        )
+    return (
+        f"it is retired (status: retired): only the {contract.domain} domain reads it now; "
+        f"ask its owner ({owners}) what replaces it"
+    )
 
 
 def denial_message(contract: Contract, consumer: str | None, address: Address | None = None) -> str:
@@ -119,14 +123,22 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
         return f"access denied: {who} may not read {address}: {unpublished_reason(contract)}"
     owners = ", ".join(contract.owners)
     if consumer is None:
-        level = f"internal to the {contract.domain} domain" if contract.access == "internal" else f"restricted to {', '.join([contract.domain, *contract.consumers])}"
-        return (f"access denied: {who} may not read {address}: it is {level}; read as a principal it grants "
-                f"(mesh query --as NAME, read_product(consumer=…) or {CONSUMER_ENV}), or ask its owner ({owners})")
+        level = (
+            f"internal to the {contract.domain} domain"
+            if contract.access == "internal"
+            else f"restricted to {', '.join([contract.domain, *contract.consumers])}"
+        )
+        return (
+            f"access denied: {who} may not read {address}: it is {level}; read as a principal it grants "
+            f"(mesh query --as NAME, read_product(consumer=…) or {CONSUMER_ENV}), or ask its owner ({owners})"
+        )
     if contract.access == "internal":
         missing = f"it is internal to the {contract.domain} domain, and {consumer} is not in consumers of {address}"
         grant = f"make it restricted to {consumer} (customProperties access: restricted, consumers: [{consumer}])"
     else:
-        missing = f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.consumers])})"
+        missing = (
+            f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.consumers])})"
+        )
         grant = f"add {consumer} to its customProperties consumers"
     return f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to {grant} in {contract.file}"
 
@@ -136,8 +148,11 @@ def clear_denial_message(contract: Contract, consumer: str | None, column: str, 
     address = address or contract.address
     who = consumer or OUTSIDER
     owners = ", ".join(contract.owners)
-    ask = (f"ask its owner ({owners}) to add {consumer} to unmaskedFor of column {column} in {contract.file}" if consumer
-           else f"read as a principal it grants in clear, or ask its owner ({owners})")
+    ask = (
+        f"ask its owner ({owners}) to add {consumer} to unmaskedFor of column {column} in {contract.file}"
+        if consumer
+        else f"read as a principal it grants in clear, or ask its owner ({owners})"
+    )
     return f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to request access, {ask}"
 
 
@@ -145,9 +160,11 @@ def draft_version_message(contract: Contract, consumer: str | None, address: Add
     """Why another domain may not read a port version published while the product was a draft."""
     who = consumer or OUTSIDER
     owners = ", ".join(contract.owners)
-    return (f"access denied: {who} may not read {address} version {version}: it was published while the product was a draft, "
-            f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: "
-            f"mesh materialize {address.unversioned()}")
+    return (
+        f"access denied: {who} may not read {address} version {version}: it was published while the product was a draft, "
+        f"for the {contract.domain} domain only; its owner ({owners}) publishes it as active: "
+        f"mesh materialize {address.unversioned()}"
+    )
 
 
 def personal_columns(document: dict | None) -> set[str]:
@@ -197,9 +214,15 @@ def contract_as_seen_by(contract: Contract, consumer: str, decision: ReadDecisio
         return contract
     hashed = set(decision.hashed)
     columns = tuple(
-        c.changed(logical_type="string", physical_type="VARCHAR", logical_type_options=None, quality=None,
-                  description=f"{c.description} (keyed hash)".strip())
-        if c.name in hashed else c
+        c.changed(
+            logical_type="string",
+            physical_type="VARCHAR",
+            logical_type_options=None,
+            quality=None,
+            description=f"{c.description} (keyed hash)".strip(),
+        )
+        if c.name in hashed
+        else c
         for c in contract.columns
         if c.name not in decision.dropped
     )

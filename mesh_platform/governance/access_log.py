@@ -96,8 +96,9 @@ class AccessLog:
         except sa.exc.OperationalError as error:
             if self.url is not None:  # the deployment's database does not answer: say so, not a traceback
                 reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-                raise MeshError(f"the access log's PostgreSQL database (the deployment's instance.postgres_url) "
-                                f"cannot be reached: {reason}") from None
+                raise MeshError(
+                    f"the access log's PostgreSQL database (the deployment's instance.postgres_url) cannot be reached: {reason}"
+                ) from None
             table.metadata.create_all(engine, checkfirst=True)  # SQLite: another process created it at this moment
         except sa.exc.DBAPIError:  # another process created it at this moment
             table.metadata.create_all(engine, checkfirst=True)
@@ -115,9 +116,16 @@ class AccessLog:
         clear: tuple[str, ...] = (),
     ) -> None:
         row = {
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "consumer": consumer, "product": product,
-            "version": version, "outcome": outcome, "hashed": json.dumps(list(hashed)), "dropped": json.dumps(list(dropped)),
-            "clear": json.dumps(list(clear)), "via": via, "user": _user(),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "consumer": consumer,
+            "product": product,
+            "version": version,
+            "outcome": outcome,
+            "hashed": json.dumps(list(hashed)),
+            "dropped": json.dumps(list(dropped)),
+            "clear": json.dumps(list(clear)),
+            "via": via,
+            "user": _user(),
         }
         engine = self._engine()
         try:
@@ -189,7 +197,8 @@ def _reads_table() -> sa.Table:
     import sqlalchemy as sa
 
     return sa.Table(
-        TABLE, sa.MetaData(),
+        TABLE,
+        sa.MetaData(),
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.Text, nullable=False),  # UTC, ISO 8601
         sa.Column("consumer", sa.Text, nullable=False),  # the reading domain, or '(no domain)'

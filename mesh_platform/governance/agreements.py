@@ -45,7 +45,11 @@ def agreements_of_reader(contract: Contract, agreements: Agreements, consumer: s
     """The agreements the contract lists (custom property `agreements`) that are `consumer`'s, on this product."""
     if consumer is None or consumer == contract.domain:
         return []
-    return [a for a in agreements.referenced(contract.agreements) if a.consumer == consumer and a.product == contract.address.unversioned()]
+    return [
+        a
+        for a in agreements.referenced(contract.agreements)
+        if a.consumer == consumer and a.product == contract.address.unversioned()
+    ]
 
 
 def within_agreements(decision: ReadDecision, contract: Contract, agreements: Agreements, today: dt.date) -> ReadDecision:
@@ -70,7 +74,9 @@ def within_agreements(decision: ReadDecision, contract: Contract, agreements: Ag
     return replace(decision, hashed=tuple(hashed), dropped=tuple(dropped), clear=clear)
 
 
-def uncovered_column(contract: Contract, consumer: str, column: str, agreements: Agreements, today: dt.date) -> AgreementDeniedError | None:
+def uncovered_column(
+    contract: Contract, consumer: str, column: str, agreements: Agreements, today: dt.date
+) -> AgreementDeniedError | None:
     """The denial of a read of `column` (one of the contract's) that `consumer`'s agreements in force do not cover;
     None when they cover it, or when no agreement governs the consumer's reads."""
     in_force = [a for a in agreements_of_reader(contract, agreements, consumer) if a.in_force(today)]
@@ -80,7 +86,9 @@ def uncovered_column(contract: Contract, consumer: str, column: str, agreements:
     return AgreementDeniedError(
         f"access denied: {consumer} may not read {column} of {contract.address}: its agreement {agreement.id} covers "
         f"{', '.join(sorted(covered))} only — ask for it: mesh access request {contract.address} --as {consumer} "
-        f"--purpose \"…\" --columns {','.join(sorted({*covered, column}))}", agreement)
+        f'--purpose "…" --columns {",".join(sorted({*covered, column}))}',
+        agreement,
+    )
 
 
 def _covered(contract: Contract, in_force: list[Agreement]) -> set[str]:
@@ -95,13 +103,17 @@ def ended_message(agreement: Agreement, contract: Contract, today: dt.date) -> s
     if state == "ended":
         why = f"its agreement {agreement.id} ended on {agreement.end}"
     elif state == "revoked":
-        why = f"its agreement {agreement.id} was revoked by {agreement.decided_by}" + (f" ({agreement.note})" if agreement.note else "")
+        why = f"its agreement {agreement.id} was revoked by {agreement.decided_by}" + (
+            f" ({agreement.note})" if agreement.note else ""
+        )
     else:  # not started
         why = f"its agreement {agreement.id} starts on {agreement.start}"
     owners = ", ".join(contract.owners)
-    return (f"access denied: {agreement.consumer} may not read {agreement.product}: {why} ({agreement.file}) — to renew it, "
-            f"mesh access request {agreement.product} --as {agreement.consumer} --purpose \"{agreement.purpose}\" --until YYYY-MM-DD, "
-            f"for its owner ({owners}) to approve")
+    return (
+        f"access denied: {agreement.consumer} may not read {agreement.product}: {why} ({agreement.file}) — to renew it, "
+        f'mesh access request {agreement.product} --as {agreement.consumer} --purpose "{agreement.purpose}" --until YYYY-MM-DD, '
+        f"for its owner ({owners}) to approve"
+    )
 
 
 def _latest(agreement: Agreement) -> tuple:
@@ -123,7 +135,9 @@ class AccessRequest:
     until: dt.date | None = None
 
 
-def request_access(catalog: Catalog, principals: Principals, request: AccessRequest, requested_by: str, now: dt.datetime) -> Agreement:
+def request_access(
+    catalog: Catalog, principals: Principals, request: AccessRequest, requested_by: str, now: dt.datetime
+) -> Agreement:
     """File the request in the consumer's folder; `MeshError` names what cannot be asked for and what to do."""
     product = catalog.product(request.product)  # an unknown product: AddressError naming the products there are
     contract = product.contract
@@ -144,21 +158,39 @@ def request_access(catalog: Catalog, principals: Principals, request: AccessRequ
     if request.until is not None and request.until < today:
         raise MeshError(f"--until {request.until}: that day has passed (today is {today}) — give a later end date")
     if waiting := [a for a in catalog.agreements.of(address, request.consumer) if a.status == "requested"]:
-        raise MeshError(f"{request.consumer} already asked for {address}: request {waiting[0].id} waits for its owner "
-                        f"({', '.join(contract.owners)}) — {waiting[0].file}")
+        raise MeshError(
+            f"{request.consumer} already asked for {address}: request {waiting[0].id} waits for its owner "
+            f"({', '.join(contract.owners)}) — {waiting[0].file}"
+        )
     agreement_id = new_id(request.consumer, address)
     folder = agreements_folder(catalog.root, request.consumer, catalog.domains)
     agreement = Agreement(
-        id=agreement_id, product=address.unversioned(), consumer=request.consumer, purpose=request.purpose.strip(),
-        columns=request.columns, clear=request.clear, start=today, end=request.until, status="requested",
-        requested_by=requested_by, requested_at=now, file=folder / f"{agreement_id}.yaml",
+        id=agreement_id,
+        product=address.unversioned(),
+        consumer=request.consumer,
+        purpose=request.purpose.strip(),
+        columns=request.columns,
+        clear=request.clear,
+        start=today,
+        end=request.until,
+        status="requested",
+        requested_by=requested_by,
+        requested_at=now,
+        file=folder / f"{agreement_id}.yaml",
     )
     agreement.write()
     return agreement
 
 
-def approve(catalog: Catalog, agreement_id: str, owner: str, person: str, now: dt.datetime,
-            until: dt.date | None = None, note: str | None = None) -> Agreement:
+def approve(
+    catalog: Catalog,
+    agreement_id: str,
+    owner: str,
+    person: str,
+    now: dt.datetime,
+    until: dt.date | None = None,
+    note: str | None = None,
+) -> Agreement:
     """Approve a request as `owner` (the product's domain): the grant written into the contract, the agreement active."""
     agreement, contract = _decidable(catalog, agreement_id, owner, "approve", ("requested",))
     today = now.date()
@@ -186,19 +218,29 @@ def revoke(catalog: Catalog, agreement_id: str, owner: str, person: str, now: dt
     same consumer in force grants stays)."""
     agreement, contract = _decidable(catalog, agreement_id, owner, "revoke", ("active",))
     today = now.date()
-    others = [a for a in agreements_of_reader(contract, catalog.agreements, agreement.consumer) if a.id != agreement.id and a.in_force(today)]
+    others = [
+        a
+        for a in agreements_of_reader(contract, catalog.agreements, agreement.consumer)
+        if a.id != agreement.id and a.in_force(today)
+    ]
     keep_clear = tuple(sorted({c for a in others for c in a.clear}))
-    remove_grant(contract.file, agreement.consumer, agreement.clear, agreement.id, keep_reading=bool(others), keep_clear=keep_clear)
+    remove_grant(
+        contract.file, agreement.consumer, agreement.clear, agreement.id, keep_reading=bool(others), keep_clear=keep_clear
+    )
     revoked = decided(agreement, "revoked", f"{owner} ({person})", now, note)
     revoked.write()
     return revoked
 
 
-def _decidable(catalog: Catalog, agreement_id: str, owner: str, what: str, statuses: tuple[str, ...]) -> tuple[Agreement, Contract]:
+def _decidable(
+    catalog: Catalog, agreement_id: str, owner: str, what: str, statuses: tuple[str, ...]
+) -> tuple[Agreement, Contract]:
     agreement = catalog.agreements.get(agreement_id)
     if agreement.product.domain != owner:
-        raise MeshError(f"{owner} may not {what} {agreement.id}: {agreement.product} is the {agreement.product.domain} domain's — "
-                        f"run it as {agreement.product.domain} (its owner decides)")
+        raise MeshError(
+            f"{owner} may not {what} {agreement.id}: {agreement.product} is the {agreement.product.domain} domain's — "
+            f"run it as {agreement.product.domain} (its owner decides)"
+        )
     if agreement.status not in statuses:
         done = f"{agreement.status} by {agreement.decided_by}" if agreement.decided_by else agreement.status
         raise MeshError(f"{agreement.id} is {done}: only {' or '.join(statuses)} agreements can be {what}d")
@@ -212,37 +254,83 @@ def _decidable(catalog: Catalog, agreement_id: str, owner: str, what: str, statu
 def agreement_violations(catalog: Catalog, principals: Principals, today: dt.date, warning_days: int) -> list[Violation]:
     """What `mesh check` reports of the mesh's agreements (see the module)."""
     agreements = catalog.agreements
-    found = [Violation(POLICY, "error", "(agreements)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file")
-             for p in agreements.problems]
+    found = [
+        Violation(
+            POLICY, "error", "(agreements)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file"
+        )
+        for p in agreements.problems
+    ]
     for agreement in agreements:
         where = str(agreement.product)
         if agreement.product not in {a.unversioned() for a in catalog.products}:
-            found.append(Violation(POLICY, "error", where, agreement.file, None, f"agreement {agreement.id} names no product of the mesh",
-                                   "correct product: or delete the file"))
+            found.append(
+                Violation(
+                    POLICY,
+                    "error",
+                    where,
+                    agreement.file,
+                    None,
+                    f"agreement {agreement.id} names no product of the mesh",
+                    "correct product: or delete the file",
+                )
+            )
         elif agreement.consumer not in principals:
-            found.append(Violation(POLICY, "error", where, agreement.file, None, principals.unknown(agreement.consumer), "or delete the file"))
+            found.append(
+                Violation(
+                    POLICY, "error", where, agreement.file, None, principals.unknown(agreement.consumer), "or delete the file"
+                )
+            )
     for product in sorted(catalog.products.values(), key=lambda p: p.address):
         contract = product.contract
         line = contract.source.line_of(("customProperties",))
         for agreement_id in contract.agreements:
             agreement = agreements.by_id.get(agreement_id)
             if agreement is None:
-                found.append(Violation(POLICY, "error", str(product.address), contract.file, line,
-                                       f"agreements: no agreement '{agreement_id}' in the mesh",
-                                       "restore its file, or remove the id and the grant it gave"))
+                found.append(
+                    Violation(
+                        POLICY,
+                        "error",
+                        str(product.address),
+                        contract.file,
+                        line,
+                        f"agreements: no agreement '{agreement_id}' in the mesh",
+                        "restore its file, or remove the id and the grant it gave",
+                    )
+                )
                 continue
             state = agreement.state(today)
             if state in ("ended", "revoked", "denied", "requested"):
-                said = {"ended": f"ended on {agreement.end}", "revoked": "was revoked", "denied": "was denied", "requested": "is not approved"}[state]
-                found.append(Violation(POLICY, "error", str(product.address), contract.file, line,
-                                       f"agreements: {agreement.consumer}'s grant comes from agreement {agreement.id}, which {said}",
-                                       f"renew it (mesh access request … --as {agreement.consumer}, then approve) or take the grant out "
-                                       f"(mesh access revoke {agreement.id})"))
+                said = {
+                    "ended": f"ended on {agreement.end}",
+                    "revoked": "was revoked",
+                    "denied": "was denied",
+                    "requested": "is not approved",
+                }[state]
+                found.append(
+                    Violation(
+                        POLICY,
+                        "error",
+                        str(product.address),
+                        contract.file,
+                        line,
+                        f"agreements: {agreement.consumer}'s grant comes from agreement {agreement.id}, which {said}",
+                        f"renew it (mesh access request … --as {agreement.consumer}, then approve) or take the grant out "
+                        f"(mesh access revoke {agreement.id})",
+                    )
+                )
             elif state == "active" and (left := agreement.days_left(today)) is not None and left <= warning_days:
-                found.append(Violation(POLICY, "warning", str(product.address), agreement.file, None,
-                                       f"agreement {agreement.id} ({agreement.consumer} reads {agreement.product}) ends on {agreement.end}, "
-                                       f"in {left} day{'s' if left != 1 else ''}",
-                                       f"{agreement.consumer} renews it with mesh access request, or it ends then"))
+                found.append(
+                    Violation(
+                        POLICY,
+                        "warning",
+                        str(product.address),
+                        agreement.file,
+                        None,
+                        f"agreement {agreement.id} ({agreement.consumer} reads {agreement.product}) ends on {agreement.end}, "
+                        f"in {left} day{'s' if left != 1 else ''}",
+                        f"{agreement.consumer} renews it with mesh access request, or it ends then",
+                    )
+                )
     return found
 
 
@@ -259,8 +347,12 @@ class Audit:
     ended_grants: list[dict]  # contract grants whose agreement ended or was revoked
 
     def to_json(self) -> dict:
-        return {"since": self.since.isoformat(timespec="seconds"), "reads_without_agreement": self.without_agreement,
-                "unused_agreements": self.unused, "grants_of_ended_agreements": self.ended_grants}
+        return {
+            "since": self.since.isoformat(timespec="seconds"),
+            "reads_without_agreement": self.without_agreement,
+            "unused_agreements": self.unused,
+            "grants_of_ended_agreements": self.ended_grants,
+        }
 
 
 def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> Audit:
@@ -281,19 +373,43 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
         covering = [a for a in agreements.of(product, consumer) if a.status == "active" and a.start <= today]
         if not covering:
             access = catalog.product(product).contract.access if product in catalog.products else None
-            without.append({"consumer": consumer, "product": str(product), "access": access, "reads": len(found),
-                            "last_at": found[-1].at, "clear": sorted({c for r in found for c in r.clear})})
+            without.append(
+                {
+                    "consumer": consumer,
+                    "product": str(product),
+                    "access": access,
+                    "reads": len(found),
+                    "last_at": found[-1].at,
+                    "clear": sorted({c for r in found for c in r.clear}),
+                }
+            )
     unused = []
     for agreement in sorted(agreements, key=lambda a: a.id):
-        overlaps = agreement.status == "active" and agreement.start <= today and (agreement.end is None or agreement.end >= since.date())
+        overlaps = (
+            agreement.status == "active" and agreement.start <= today and (agreement.end is None or agreement.end >= since.date())
+        )
         if overlaps and not granted.get((agreement.consumer, agreement.product)):
-            unused.append({"id": agreement.id, "consumer": agreement.consumer, "product": str(agreement.product),
-                           "end": agreement.end.isoformat() if agreement.end else None, "state": agreement.state(today)})
+            unused.append(
+                {
+                    "id": agreement.id,
+                    "consumer": agreement.consumer,
+                    "product": str(agreement.product),
+                    "end": agreement.end.isoformat() if agreement.end else None,
+                    "state": agreement.state(today),
+                }
+            )
     ended = []
     for product in sorted(catalog.products.values(), key=lambda p: p.address):
         for agreement in agreements.referenced(product.contract.agreements):
             if agreement.state(today) in ("ended", "revoked"):
-                ended.append({"id": agreement.id, "consumer": agreement.consumer, "product": str(product.address),
-                              "state": agreement.state(today), "end": agreement.end.isoformat() if agreement.end else None,
-                              "contract": str(product.contract.file)})
+                ended.append(
+                    {
+                        "id": agreement.id,
+                        "consumer": agreement.consumer,
+                        "product": str(product.address),
+                        "state": agreement.state(today),
+                        "end": agreement.end.isoformat() if agreement.end else None,
+                        "contract": str(product.contract.file),
+                    }
+                )
     return Audit(since, without, unused, ended)

@@ -65,7 +65,9 @@ def mesh_policies(view: MeshView) -> tuple[list[Policy], list[Violation]]:
     """Every mesh-wide policy: the platform's, then the governance group's own (mesh.yaml's `policies`, ids
     `governance.…`), and why any of the group's cannot run."""
     file = view.policies_file
-    own, problems = view.policy_file(file, GOVERNANCE_SCOPE, policies_in_file) if file is not None and file.is_file() else ([], [])
+    own, problems = (
+        view.policy_file(file, GOVERNANCE_SCOPE, policies_in_file) if file is not None and file.is_file() else ([], [])
+    )
     return [*platform_policies(), *own], list(problems)  # a copy: the view keeps the file's reading, callers add to the list
 
 
@@ -100,11 +102,20 @@ def policies_in_file(file: Path, scope: str) -> tuple[list[Policy], list[Violati
     try:
         found = policies_in(load(), scope="mesh" if scope == GOVERNANCE_SCOPE else scope)
     except Exception as error:  # the mesh's own code: any error is reported, never raised into mesh check
-        line = error.lineno if isinstance(error, SyntaxError) else next(
-            (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == file), None
+        line = (
+            error.lineno
+            if isinstance(error, SyntaxError)
+            else next(
+                (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == file),
+                None,
+            )
         )
         refused = "every product is refused" if scope == GOVERNANCE_SCOPE else "the domain's products are refused"
-        return [], [problem(line, f"{whose} policies cannot be loaded: {type(error).__name__}: {error}", f"fix the file; until then {refused}")]
+        return [], [
+            problem(
+                line, f"{whose} policies cannot be loaded: {type(error).__name__}: {error}", f"fix the file; until then {refused}"
+            )
+        ]
     valid, problems = [], []
     for rule in found:
         if rule.id.startswith(f"{scope}."):
@@ -112,7 +123,13 @@ def policies_in_file(file: Path, scope: str) -> tuple[list[Policy], list[Violati
         else:
             line = inspect.getsourcelines(rule.check)[1]
             adds_to = "the platform's" if scope == GOVERNANCE_SCOPE else "the mesh-wide ones"
-            problems.append(problem(line, f"policy id '{rule.id}' is not {whose}: its policies add to {adds_to} and cannot replace them", f"name it {scope}.<rule>"))
+            problems.append(
+                problem(
+                    line,
+                    f"policy id '{rule.id}' is not {whose}: its policies add to {adds_to} and cannot replace them",
+                    f"name it {scope}.<rule>",
+                )
+            )
     return valid, problems
 
 
@@ -150,7 +167,9 @@ def check_mesh(
                 found = recipe_problems(product, view, readable)
                 violations += [_violation("mesh.recipe", str(product.address), p) for p in found]
             if output_problems is not None:
-                violations += [_violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view, readable)]
+                violations += [
+                    _violation(OUTPUT_POLICY, str(product.address), p) for p in output_problems(product, view, readable)
+                ]
             violations += _run(product, view, [*shared, *own])
             if unit_tests is not None:
                 violations += [_violation("mesh.unit-test", str(product.address), p) for p in unit_tests(product)]
@@ -196,14 +215,33 @@ def _contract_violations(file: Path, error: FileProblemsError) -> list[Violation
 
 
 def _violation(policy_id: str, address: str, problem: Problem) -> Violation:
-    return Violation(policy_id, "error", address, problem.file, problem.line, f"{problem.field or 'document'}: {problem.message}", problem.fix or "fix the file")
+    return Violation(
+        policy_id,
+        "error",
+        address,
+        problem.file,
+        problem.line,
+        f"{problem.field or 'document'}: {problem.message}",
+        problem.fix or "fix the file",
+    )
 
 
 def glossary_violations(view: MeshView) -> list[Violation]:
     """Problems of the glossary file itself, and crosswalks naming products or columns that do not exist."""
     catalog, glossary, error = view.catalog, view.glossary, view.glossary_error
     if error is not None:
-        return [Violation("mesh.glossary", "error", "(glossary)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file") for p in error.problems]
+        return [
+            Violation(
+                "mesh.glossary",
+                "error",
+                "(glossary)",
+                p.file,
+                p.line,
+                f"{p.field or 'document'}: {p.message}",
+                p.fix or "fix the file",
+            )
+            for p in error.problems
+        ]
     violations = []
     for term in glossary.terms.values():
         if term.crosswalk is None:
@@ -211,19 +249,49 @@ def glossary_violations(view: MeshView) -> list[Violation]:
         path = ("terms", term.name, "crosswalk")
         product = catalog.products.get(term.crosswalk.product.unversioned())
         if product is None:
-            violations.append(Violation("mesh.glossary", "error", "(glossary)", glossary.file, glossary.line_of((*path, "product")), f"the {term.name} crosswalk names {term.crosswalk.product}, which is no product of the mesh", "name the product that maps the identifiers (mesh list shows them)"))
+            violations.append(
+                Violation(
+                    "mesh.glossary",
+                    "error",
+                    "(glossary)",
+                    glossary.file,
+                    glossary.line_of((*path, "product")),
+                    f"the {term.name} crosswalk names {term.crosswalk.product}, which is no product of the mesh",
+                    "name the product that maps the identifiers (mesh list shows them)",
+                )
+            )
             continue
         columns = {c.name for c in product.contract.columns}
         for meaning, column in term.crosswalk.columns.items():
             if column not in columns:
-                violations.append(Violation("mesh.glossary", "error", "(glossary)", glossary.file, glossary.line_of((*path, "columns", meaning)), f"{term.crosswalk.product} has no column '{column}' for the {meaning} meaning of {term.name}", f"use one of its columns: {', '.join(sorted(columns))}"))
+                violations.append(
+                    Violation(
+                        "mesh.glossary",
+                        "error",
+                        "(glossary)",
+                        glossary.file,
+                        glossary.line_of((*path, "columns", meaning)),
+                        f"{term.crosswalk.product} has no column '{column}' for the {meaning} meaning of {term.name}",
+                        f"use one of its columns: {', '.join(sorted(columns))}",
+                    )
+                )
     return violations
 
 
 def principals_violations(view: MeshView) -> list[Violation]:
     """Problems of the principals file: an entry that cannot be read, named like a domain, or without an owner."""
-    return [Violation("mesh.principals", "error", "(principals)", p.file, p.line, f"{p.field or 'document'}: {p.message}", p.fix or "fix the file")
-            for p in view.readers.problems]
+    return [
+        Violation(
+            "mesh.principals",
+            "error",
+            "(principals)",
+            p.file,
+            p.line,
+            f"{p.field or 'document'}: {p.message}",
+            p.fix or "fix the file",
+        )
+        for p in view.readers.problems
+    ]
 
 
 def _rules_violations(product: Product, view: MeshView, readable: list[Path]) -> list[Violation]:

@@ -12,15 +12,55 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Words of a column name that say it holds personal data.
-PERSONAL_WORDS = frozenset({
-    "email", "mail", "phone", "mobile", "fax", "address", "street", "zip", "zipcode", "postcode", "postal",
-    "birth", "birthday", "birthdate", "dob", "ssn", "passport", "iban", "ip", "firstname", "lastname",
-    "surname", "fullname", "username", "gender", "latitude", "longitude",
-})
+PERSONAL_WORDS = frozenset(
+    {
+        "email",
+        "mail",
+        "phone",
+        "mobile",
+        "fax",
+        "address",
+        "street",
+        "zip",
+        "zipcode",
+        "postcode",
+        "postal",
+        "birth",
+        "birthday",
+        "birthdate",
+        "dob",
+        "ssn",
+        "passport",
+        "iban",
+        "ip",
+        "firstname",
+        "lastname",
+        "surname",
+        "fullname",
+        "username",
+        "gender",
+        "latitude",
+        "longitude",
+    }
+)
 # `name` is personal when it is the whole name or names a person.
-PERSON_WORDS = frozenset({
-    "first", "last", "full", "given", "family", "middle", "maiden", "customer", "user", "contact", "person", "owner", "employee",
-})
+PERSON_WORDS = frozenset(
+    {
+        "first",
+        "last",
+        "full",
+        "given",
+        "family",
+        "middle",
+        "maiden",
+        "customer",
+        "user",
+        "contact",
+        "person",
+        "owner",
+        "employee",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,14 @@ def write_grant(contract_file: Path, consumer: str, clear: tuple[str, ...], agre
     write_round_trip(contract_file, document, yaml)
 
 
-def remove_grant(contract_file: Path, consumer: str, clear: tuple[str, ...], agreement_id: str, keep_reading: bool,
-                 keep_clear: tuple[str, ...] = ()) -> None:
+def remove_grant(
+    contract_file: Path,
+    consumer: str,
+    clear: tuple[str, ...],
+    agreement_id: str,
+    keep_reading: bool,
+    keep_clear: tuple[str, ...] = (),
+) -> None:
     """Take the agreement's grant out: its id, the consumer's clear columns (but `keep_clear`, which another agreement
     in force grants) and, unless `keep_reading` (another agreement in force), the consumer's `consumers` entry."""
     document, yaml = load_round_trip(contract_file)

@@ -128,7 +128,10 @@ class Glossary:
 
     def term(self, name: str) -> Term:
         if name not in self.terms:
-            raise TermUseError(f"the glossary has no term '{name}'", f"use one of: {', '.join(sorted(self.terms))}, or ask the governance group to add it to {self.file}")
+            raise TermUseError(
+                f"the glossary has no term '{name}'",
+                f"use one of: {', '.join(sorted(self.terms))}, or ask the governance group to add it to {self.file}",
+            )
         return self.terms[name]
 
     def use(self, reference: str, domain: str) -> TermUse:
@@ -167,7 +170,9 @@ class Glossary:
         """The product and its two columns that translate `term` from one meaning's identifiers to another's."""
         found = self.term(term).crosswalk
         if found is None or from_meaning not in found.columns or to_meaning not in found.columns:
-            raise TermUseError(f"the glossary has no crosswalk for {term} from {from_meaning} to {to_meaning}", f"see {self.file}")
+            raise TermUseError(
+                f"the glossary has no crosswalk for {term} from {from_meaning} to {to_meaning}", f"see {self.file}"
+            )
         return found.product, found.columns[from_meaning], found.columns[to_meaning]
 
     def column_terms(self, contract: Contract) -> list[ColumnTermUse]:
@@ -221,7 +226,11 @@ class _GlossaryReader:
             if key not in known:
                 nearest = difflib.get_close_matches(str(key), known, n=1)
                 hint = f"did you mean '{nearest[0]}'? " if nearest else ""
-                self.fail((*path, str(key)), f"unknown setting '{key}' (a typo?)", f"{hint}this part of the glossary knows: {', '.join(known)}")
+                self.fail(
+                    (*path, str(key)),
+                    f"unknown setting '{key}' (a typo?)",
+                    f"{hint}this part of the glossary knows: {', '.join(known)}",
+                )
 
     def read(self) -> dict[str, Term]:
         self.known_keys((), self.doc.data, ("terms",))
@@ -229,7 +238,9 @@ class _GlossaryReader:
         if entries is None:
             return {}  # a glossary with no terms yet (`terms:` or `terms: {}`): nothing to check
         if not isinstance(entries, dict):
-            self.fail(("terms",), "terms must be a mapping of term name → its definition", "write terms: {<term>: {definition: …}}")
+            self.fail(
+                ("terms",), "terms must be a mapping of term name → its definition", "write terms: {<term>: {definition: …}}"
+            )
             return {}
         terms = {}
         for name, entry in entries.items():
@@ -247,13 +258,19 @@ class _GlossaryReader:
         self.known_keys(path, entry, TERM_KEYS)
         logical_type = entry.get("logicalType")
         if logical_type is not None and logical_type not in LOGICAL_TYPES:
-            self.fail((*path, "logicalType"), f"logicalType '{logical_type}' is unknown", f"use one of: {', '.join(LOGICAL_TYPES)}")
+            self.fail(
+                (*path, "logicalType"), f"logicalType '{logical_type}' is unknown", f"use one of: {', '.join(LOGICAL_TYPES)}"
+            )
         meanings = {}
         for domain, meaning in (entry.get("meanings") or {}).items():
             meanings[str(domain)] = self.meaning((*path, "meanings", str(domain)), str(domain), meaning)
         canonical_meaning = entry.get("canonicalMeaning")
         if canonical_meaning is not None and canonical_meaning not in meanings:
-            self.fail((*path, "canonicalMeaning"), f"'{canonical_meaning}' is not one of the term's meanings", f"use one of: {', '.join(meanings) or 'none (add meanings)'}")
+            self.fail(
+                (*path, "canonicalMeaning"),
+                f"'{canonical_meaning}' is not one of the term's meanings",
+                f"use one of: {', '.join(meanings) or 'none (add meanings)'}",
+            )
         return Term(
             name=name,
             definition=str(entry["definition"]).strip(),
@@ -270,7 +287,11 @@ class _GlossaryReader:
         if isinstance(entry, str):
             return Meaning(domain, entry.strip())
         if not isinstance(entry, dict) or not entry.get("definition"):
-            self.fail(path, f"the meaning for {domain} has no definition", "write the definition as text, or {definition: …, parameters: {…}}")
+            self.fail(
+                path,
+                f"the meaning for {domain} has no definition",
+                "write the definition as text, or {definition: …, parameters: {…}}",
+            )
             return Meaning(domain, "")
         self.known_keys(path, entry, MEANING_KEYS)
         pattern = entry.get("pattern")
@@ -278,10 +299,14 @@ class _GlossaryReader:
             try:
                 re.compile(str(pattern))
             except re.error as error:
-                self.fail((*path, "pattern"), f"pattern '{pattern}' is not a regular expression: {error}", "fix the regular expression")
+                self.fail(
+                    (*path, "pattern"), f"pattern '{pattern}' is not a regular expression: {error}", "fix the regular expression"
+                )
         parameters = entry.get("parameters") or {}
         if not isinstance(parameters, dict):
-            self.fail((*path, "parameters"), "parameters must be a mapping of names to values", "e.g. parameters: {window: 7 days}")
+            self.fail(
+                (*path, "parameters"), "parameters must be a mapping of names to values", "e.g. parameters: {window: 7 days}"
+            )
             parameters = {}
         return Meaning(
             domain,
@@ -296,19 +321,31 @@ class _GlossaryReader:
             return None
         if isinstance(entry, str):
             if entry not in BUILT_IN:
-                self.fail(path, f"value mapping '{entry}' is unknown", f"use one the platform ships ({', '.join(BUILT_IN)}) or a table {{canonical: [...], synonyms: {{...}}}}")
+                self.fail(
+                    path,
+                    f"value mapping '{entry}' is unknown",
+                    f"use one the platform ships ({', '.join(BUILT_IN)}) or a table {{canonical: [...], synonyms: {{...}}}}",
+                )
                 return None
             return BUILT_IN[entry]
         self.known_keys(path, entry, VALUE_TABLE_KEYS)
         canonical = entry.get("canonical") if isinstance(entry, dict) else None
         synonyms = (entry.get("synonyms") or {}) if isinstance(entry, dict) else {}
         if not isinstance(canonical, list) or not canonical or not isinstance(synonyms, dict):
-            self.fail(path, "a value table needs canonical: [values] and optional synonyms: {written: canonical}", "e.g. values: {canonical: [completed, cancelled], synonyms: {done: completed}}")
+            self.fail(
+                path,
+                "a value table needs canonical: [values] and optional synonyms: {written: canonical}",
+                "e.g. values: {canonical: [completed, cancelled], synonyms: {done: completed}}",
+            )
             return None
         canonical = [str(value) for value in canonical]
         for written, value in synonyms.items():
             if str(value) not in canonical:
-                self.fail((*path, "synonyms", str(written)), f"synonym '{written}' maps to '{value}', which is not a canonical value", f"map it to one of: {', '.join(canonical)}")
+                self.fail(
+                    (*path, "synonyms", str(written)),
+                    f"synonym '{written}' maps to '{value}', which is not a canonical value",
+                    f"map it to one of: {', '.join(canonical)}",
+                )
         return table_mapping(f"{term} values", canonical, {str(k): str(v) for k, v in synonyms.items()})
 
     def crosswalk(self, path: FieldPath, entry: Any, meanings: dict[str, Meaning]) -> Crosswalk | None:
@@ -316,7 +353,11 @@ class _GlossaryReader:
             return None
         self.known_keys(path, entry, CROSSWALK_KEYS)
         if not isinstance(entry, dict) or not entry.get("product") or not isinstance(entry.get("columns"), dict):
-            self.fail(path, "a crosswalk needs product: mesh://<domain>/<product> and columns: {meaning: column}", "see the customer term for an example")
+            self.fail(
+                path,
+                "a crosswalk needs product: mesh://<domain>/<product> and columns: {meaning: column}",
+                "see the customer term for an example",
+            )
             return None
         try:
             product = Address.parse(str(entry["product"]))
@@ -326,7 +367,11 @@ class _GlossaryReader:
         columns = {str(k): str(v) for k, v in entry["columns"].items()}
         for meaning in columns:
             if meaning not in meanings:
-                self.fail((*path, "columns", meaning), f"'{meaning}' is not one of the term's meanings", f"use one of: {', '.join(meanings)}")
+                self.fail(
+                    (*path, "columns", meaning),
+                    f"'{meaning}' is not one of the term's meanings",
+                    f"use one of: {', '.join(meanings)}",
+                )
         if len(columns) < 2:
             self.fail((*path, "columns"), "a crosswalk links at least two meanings", "name the column of each meaning it links")
         return Crosswalk(product, columns)

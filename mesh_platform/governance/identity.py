@@ -23,8 +23,10 @@ IAM_PATH = "/mesh/"
 IAM_USER_PREFIX = "mesh-"
 # IAM user mesh-<principal> under /mesh/ (mesh deploy access --apply), or a session of the role mesh-<principal> (a
 # Kubernetes service account's workload identity, as kubernetes.service_account_annotations' example names it).
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam::\d+:user/mesh/mesh-(?P<user>[a-z][a-z0-9_]*)"
-                            r"|sts::\d+:assumed-role/mesh-(?P<role>[a-z][a-z0-9_]*)/[^/]+)$")
+_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?:iam::\d+:user/mesh/mesh-(?P<user>[a-z][a-z0-9_]*)"
+    r"|sts::\d+:assumed-role/mesh-(?P<role>[a-z][a-z0-9_]*)/[^/]+)$"
+)
 STS_SECONDS = 10  # a store that does not answer: an error after this long, not a hang
 
 
@@ -66,22 +68,36 @@ def resolve_identity(deployment: Deployment, principals: Principals, claimed: st
         if claimed is None:
             return Identity(None, False, "no principal named")
         principals.get(claimed)
-        return Identity(claimed, False, f"{claimed_by} {claimed} on the embedded shape, where the operating-system user is the only boundary "
-                                        "(in a deployment the principal comes from the store's credentials)")
+        return Identity(
+            claimed,
+            False,
+            f"{claimed_by} {claimed} on the embedded shape, where the operating-system user is the only boundary "
+            "(in a deployment the principal comes from the store's credentials)",
+        )
     arn = caller_arn(store)
     name = principal_of_arn(arn)
     users = f"IAM users {iam_user_name('<principal>')} under path {IAM_PATH}, which mesh deploy access --apply creates"
     if name is None:
         if claimed is not None:
-            raise IdentityError(f"{claimed_by} {claimed} is refused: the port store's credentials in use ({arn}) belong to no mesh principal "
-                                f"(a principal's are {users}); run with {claimed}'s credentials")
-        return Identity(None, True, f"the port store's credentials in use ({arn}) belong to no mesh principal (a principal's are {users}): "
-                                    "reading as no principal, public products only")
+            raise IdentityError(
+                f"{claimed_by} {claimed} is refused: the port store's credentials in use ({arn}) belong to no mesh principal "
+                f"(a principal's are {users}); run with {claimed}'s credentials"
+            )
+        return Identity(
+            None,
+            True,
+            f"the port store's credentials in use ({arn}) belong to no mesh principal (a principal's are {users}): "
+            "reading as no principal, public products only",
+        )
     if name not in principals:
-        raise IdentityError(f"the port store's credentials in use are IAM user {iam_user_name(name)}, but {principals.unknown(name)}")
+        raise IdentityError(
+            f"the port store's credentials in use are IAM user {iam_user_name(name)}, but {principals.unknown(name)}"
+        )
     if claimed is not None and claimed != name:
-        raise IdentityError(f"{claimed_by} {claimed} is refused: the port store's credentials in use are {name}'s (IAM user {iam_user_name(name)}); "
-                            f"run with {claimed}'s credentials, or without {claimed_by} to act as {name}")
+        raise IdentityError(
+            f"{claimed_by} {claimed} is refused: the port store's credentials in use are {name}'s (IAM user {iam_user_name(name)}); "
+            f"run with {claimed}'s credentials, or without {claimed_by} to act as {name}"
+        )
     return Identity(name, True, f"the port store's credentials (IAM user {iam_user_name(name)})")
 
 
@@ -98,7 +114,9 @@ def caller_arn(store: StoreSettings) -> str:
         endpoint = None  # S3's endpoint answers no STS call: AWS's regional STS does
     config = botocore.config.Config(connect_timeout=STS_SECONDS, read_timeout=STS_SECONDS, retries={"max_attempts": 2})
     client = boto3.session.Session().client(
-        "sts", endpoint_url=endpoint, config=config,
+        "sts",
+        endpoint_url=endpoint,
+        config=config,
         region_name=options.get("aws_region") or options.get("aws_default_region") or options.get("region") or "us-east-1",
         aws_access_key_id=options.get("aws_access_key_id") or options.get("access_key_id"),
         aws_secret_access_key=options.get("aws_secret_access_key") or options.get("secret_access_key"),
@@ -108,7 +126,11 @@ def caller_arn(store: StoreSettings) -> str:
     try:
         return client.get_caller_identity()["Arn"]
     except botocore.exceptions.NoCredentialsError:
-        raise IdentityError(f"the port store ({store.uri}) has no credentials to say who is asking: set its storage_options "
-                            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. {env: NAME}) to the principal's key") from None
+        raise IdentityError(
+            f"the port store ({store.uri}) has no credentials to say who is asking: set its storage_options "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (e.g. {env: NAME}) to the principal's key"
+        ) from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        raise IdentityError(f"cannot ask the port store who its credentials are (STS GetCallerIdentity at {where}): {str(error).splitlines()[0]}") from None
+        raise IdentityError(
+            f"cannot ask the port store who its credentials are (STS GetCallerIdentity at {where}): {str(error).splitlines()[0]}"
+        ) from None

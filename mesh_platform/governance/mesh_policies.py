@@ -35,7 +35,11 @@ def valid_owner(product, mesh):
         yield Finding("the product has no owning team", "set team.name to the owning team", ("team",))
     for index, member in enumerate(contract.members):
         if "owner" in (member.role or "").lower() and not _EMAIL.match(member.username or ""):
-            yield Finding(f"owner '{member.username}' is not an e-mail address", "give the owner's e-mail as username", ("team", "members", index, "username"))
+            yield Finding(
+                f"owner '{member.username}' is not an e-mail address",
+                "give the owner's e-mail as username",
+                ("team", "members", index, "username"),
+            )
 
 
 @policy("mesh.description")
@@ -43,7 +47,11 @@ def has_description(product, mesh):
     """A product says what it holds: a purpose of a real sentence, no placeholder."""
     purpose = product.contract.purpose
     if len(purpose) < MIN_PURPOSE_LENGTH or PLACEHOLDERS.search(purpose):
-        yield Finding(f"description.purpose '{purpose}' does not say what the product holds", "write what one row is and what it is for", ("description", "purpose"))
+        yield Finding(
+            f"description.purpose '{purpose}' does not say what the product holds",
+            "write what one row is and what it is for",
+            ("description", "purpose"),
+        )
 
 
 @policy("mesh.quality-rule")
@@ -51,7 +59,11 @@ def has_quality_rule(product, mesh):
     """A product states at least one quality rule of its own (a quality entry in its contract)."""
     contract = product.contract
     if not contract.quality and not any(c.quality for c in contract.columns):
-        yield Finding("the contract has no quality rule", "add one under schema[0].quality, e.g. metric: rowCount, mustBeGreaterThan: 0", ("schema", 0))
+        yield Finding(
+            "the contract has no quality rule",
+            "add one under schema[0].quality, e.g. metric: rowCount, mustBeGreaterThan: 0",
+            ("schema", 0),
+        )
 
 
 @policy("mesh.classified-columns")
@@ -59,7 +71,11 @@ def columns_classified(product, mesh):
     """Every column has an explicit classification; nothing is classified by default."""
     for index, column in enumerate(product.contract.columns):
         if column.classification is None:
-            yield Finding(f"column '{column.name}' has no classification", "set classification: public, internal, confidential, personal or sensitive", ("schema", 0, "properties", index))
+            yield Finding(
+                f"column '{column.name}' has no classification",
+                "set classification: public, internal, confidential, personal or sensitive",
+                ("schema", 0, "properties", index),
+            )
 
 
 @policy("mesh.sla")
@@ -70,7 +86,11 @@ def shared_products_have_slas(product, mesh):
         return
     for name in ("frequency", "latency"):
         if getattr(contract, name) is None:
-            yield Finding(f"a {contract.access} product has no {name} SLA", f"add slaProperties: - property: {name}, value: …, unit: …", ("slaProperties",))
+            yield Finding(
+                f"a {contract.access} product has no {name} SLA",
+                f"add slaProperties: - property: {name}, value: …, unit: …",
+                ("slaProperties",),
+            )
 
 
 @policy("mesh.names")
@@ -94,9 +114,16 @@ def inputs_are_granted(product, mesh):
         source = mesh.find(item.address)
         if source is None:
             if (reason := mesh.catalog.unloadable(item.address.unversioned())) is not None:
-                yield Finding(f"input {item.address} is broken: {reason}", "fix its files first", ("attributes", "inputs", index), True)
+                yield Finding(
+                    f"input {item.address} is broken: {reason}", "fix its files first", ("attributes", "inputs", index), True
+                )
             else:
-                yield Finding(f"input {item.address} is no product of the mesh", "fix the address (mesh list shows them)", ("attributes", "inputs", index), True)
+                yield Finding(
+                    f"input {item.address} is no product of the mesh",
+                    "fix the address (mesh list shows them)",
+                    ("attributes", "inputs", index),
+                    True,
+                )
             continue
         contract = source.contract
         if may_read(contract, consumer):
@@ -111,7 +138,9 @@ def inputs_are_granted(product, mesh):
             yield Finding(f"{item.address} is {what}; {consumer} may not read it", fix, ("attributes", "inputs", index), True)
             continue
         yield Finding(
-            f"{item.address} is {contract.access}" + (f" to {', '.join(contract.consumers)}" if contract.consumers else "") + f"; {consumer} may not read it",
+            f"{item.address} is {contract.access}"
+            + (f" to {', '.join(contract.consumers)}" if contract.consumers else "")
+            + f"; {consumer} may not read it",
             f"ask its owner ({owner}) to grant {consumer} access, or drop the input",
             ("attributes", "inputs", index),
             True,
@@ -122,15 +151,21 @@ def inputs_are_granted(product, mesh):
 def grants_name_principals(product, mesh):
     """A grant (consumers, unmaskedFor) names principals: domains, or consumers the principals file declares."""
     contract, principals = product.contract, mesh.readers
-    grants = [(name, custom_property_path(contract.document, "consumers", ("customProperties",)), "consumers") for name in contract.consumers]
+    grants = [
+        (name, custom_property_path(contract.document, "consumers", ("customProperties",)), "consumers")
+        for name in contract.consumers
+    ]
     for index, column in enumerate(contract.columns):
         at = custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties"))
         grants += [(name, at, f"unmaskedFor of column '{column.name}'") for name in column.unmasked_for]
     for name, path, where in grants:
         if name in principals or principals.undecided(name):  # a broken principals file is reported by mesh check, not per grant
             continue
-        yield Finding(f"{where} names '{name}', which is neither a domain nor a principal declared in {principals.file}",
-                      f"fix the name, or declare it there ({FORMAT})", path)
+        yield Finding(
+            f"{where} names '{name}', which is neither a domain nor a principal declared in {principals.file}",
+            f"fix the name, or declare it there ({FORMAT})",
+            path,
+        )
 
 
 @policy("mesh.relationships")
@@ -206,7 +241,8 @@ def no_deprecated_inputs(product, mesh):
         elif source is not None and item.address.major is not None and item.address.major < source.contract.major:
             until = source.contract.previous_major_served_until
             yield Finding(
-                f"input {item.address} is deprecated (current: version {source.contract.version}" + (f", served until {until})" if until else ")"),
+                f"input {item.address} is deprecated (current: version {source.contract.version}"
+                + (f", served until {until})" if until else ")"),
                 f"move to {item.address.at_major(source.contract.major)}",
                 ("attributes", "inputs", index),
                 True,
@@ -249,8 +285,15 @@ def no_product_cycles(product, mesh):
     """A product never reads itself, directly or through other products (no build order would exist)."""
     for index, item in enumerate(product.inputs):
         if (chain := mesh.catalog.input_chain(item.address, product.address)) is not None:
-            loop = " → ".join(map(str, [product.address, *chain])) if chain != [product.address] else f"{product.address} → itself"
-            yield Finding(f"{product.address} reads {item.address}, which reads it back ({loop})", "drop the input that closes the loop", ("attributes", "inputs", index), True)
+            loop = (
+                " → ".join(map(str, [product.address, *chain])) if chain != [product.address] else f"{product.address} → itself"
+            )
+            yield Finding(
+                f"{product.address} reads {item.address}, which reads it back ({loop})",
+                "drop the input that closes the loop",
+                ("attributes", "inputs", index),
+                True,
+            )
 
 
 @policy("mesh.previous-major-served", reads_state=True)
@@ -279,7 +322,11 @@ def glossary_terms_conform(product, mesh):
         index, column, use = found.index, found.column, found.use
         path = custom_property_path(contract.document, "term", ("schema", 0, "properties", index, "customProperties"))
         if mesh.glossary_error is not None:
-            yield Finding(f"column '{column.name}' names term '{column.term}' but the glossary cannot be read", f"fix {mesh.glossary.file} (mesh check lists its problems)", path)
+            yield Finding(
+                f"column '{column.name}' names term '{column.term}' but the glossary cannot be read",
+                f"fix {mesh.glossary.file} (mesh check lists its problems)",
+                path,
+            )
             continue
         if found.error is not None:
             yield Finding(f"column '{column.name}': {found.error}", found.error.fix, path)
@@ -303,7 +350,11 @@ def personal_data_stays_masked(product, mesh):
         if column.is_personal:
             continue
         # Without known lineage, a column is taken to come from the same-named column of each input.
-        sources = lineage.derives[column.name] if lineage.known else [ColumnRef(i.address.unversioned(), column.name) for i in product.inputs]
+        sources = (
+            lineage.derives[column.name]
+            if lineage.known
+            else [ColumnRef(i.address.unversioned(), column.name) for i in product.inputs]
+        )
         for source in sources:
             found = mesh.find(source.address)
             if found is None:
@@ -325,9 +376,14 @@ def personal_data_stays_masked(product, mesh):
         for domain in column.unmasked_for:
             if domain == contract.domain or not granted_by_access(contract, domain):
                 yield Finding(
-                    f"column '{column.name}' is granted in clear to {domain}, which " + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
-                    "remove the grant" if domain == contract.domain else f"add {domain} to customProperties consumers, or remove the grant",
-                    custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties")),
+                    f"column '{column.name}' is granted in clear to {domain}, which "
+                    + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
+                    "remove the grant"
+                    if domain == contract.domain
+                    else f"add {domain} to customProperties consumers, or remove the grant",
+                    custom_property_path(
+                        contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties")
+                    ),
                 )
 
 
@@ -351,7 +407,12 @@ def column_lineage_known(product, mesh):
             fix = "write the query so sqlglot's DuckDB dialect reads it (quote names that are SQL keywords)"
         else:
             fix = "declare it in defs.yaml: lineage: {<column>: [<input>.<column>, …]}"
-        yield Finding(f"column lineage is not known: {lineage.problem}", fix, ("attributes", "lineage") if lineage.method == "declared" else ("attributes",), in_recipe=True)
+        yield Finding(
+            f"column lineage is not known: {lineage.problem}",
+            fix,
+            ("attributes", "lineage") if lineage.method == "declared" else ("attributes",),
+            in_recipe=True,
+        )
 
 
 @policy("mesh.breaking-changes", reads_state=True)

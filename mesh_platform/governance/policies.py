@@ -82,7 +82,17 @@ class Policy:
             where = Path(inspect.getsourcefile(self.check) or product.contract.file)
             line = inspect.getsourcelines(self.check)[1]
             message = f"policy {self.id} failed on this product: {type(error).__name__}: {error}"
-            return [Violation(self.id, "error", str(product.address), where, line, message, "fix the policy; until then the product is refused")]
+            return [
+                Violation(
+                    self.id,
+                    "error",
+                    str(product.address),
+                    where,
+                    line,
+                    message,
+                    "fix the policy; until then the product is refused",
+                )
+            ]
         violations = []
         for finding in findings:
             if finding.in_recipe:
@@ -103,7 +113,11 @@ def policy(policy_id: str, severity: Severity = "error", reads_state: bool = Fal
         description = inspect.getdoc(function) or ""
         if not description:
             raise ValueError(f"policy {policy_id} needs a docstring saying what it requires")
-        setattr(function, POLICY_ATTRIBUTE, Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state))
+        setattr(
+            function,
+            POLICY_ATTRIBUTE,
+            Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state),
+        )
         return function
 
     return mark

@@ -111,10 +111,14 @@ def load_principals(file: Path, domains: Iterable[str]) -> Principals:
     problems: list[Problem] = []
     for key in document.data:
         if key != "principals":
-            problems.append(document.problem((key,), f"unknown setting '{key}' (a typo?)", f"the file holds one mapping: {FORMAT}"))
+            problems.append(
+                document.problem((key,), f"unknown setting '{key}' (a typo?)", f"the file holds one mapping: {FORMAT}")
+            )
     entries = document.data.get("principals") or {}
     if not isinstance(entries, dict):
-        problems.append(document.problem(("principals",), "principals must be a mapping of name → owner and description", f"write {FORMAT}"))
+        problems.append(
+            document.problem(("principals",), "principals must be a mapping of name → owner and description", f"write {FORMAT}")
+        )
         entries = {}
     declared, broken = {}, set()
     for name, entry in entries.items():
@@ -125,7 +129,9 @@ def load_principals(file: Path, domains: Iterable[str]) -> Principals:
     return Principals(file, domains, declared, tuple(problems), document, frozenset(broken))
 
 
-def _principal(document: YamlDocument, name: str, entry: object, domains: tuple[str, ...], problems: list[Problem]) -> Principal | None:
+def _principal(
+    document: YamlDocument, name: str, entry: object, domains: tuple[str, ...], problems: list[Problem]
+) -> Principal | None:
     path = ("principals", name)
     found = len(problems)
     try:
@@ -133,8 +139,13 @@ def _principal(document: YamlDocument, name: str, entry: object, domains: tuple[
     except MeshError as error:
         problems.append(document.problem(path, str(error), "rename the principal"))
     if name in domains:
-        problems.append(document.problem(path, f"principal '{name}' is named like the {name} domain, which is a principal already",
-                                         "remove the entry (a domain needs none), or give the consumer another name"))
+        problems.append(
+            document.problem(
+                path,
+                f"principal '{name}' is named like the {name} domain, which is a principal already",
+                "remove the entry (a domain needs none), or give the consumer another name",
+            )
+        )
     try:
         spec = _Entry.model_validate(entry if entry is not None else {})
     except ValidationError as error:
@@ -142,8 +153,13 @@ def _principal(document: YamlDocument, name: str, entry: object, domains: tuple[
         return None
     owner = spec.owner.strip()
     if owner not in domains and not _EMAIL.match(owner) and not _TEAM.match(owner):
-        problems.append(document.problem((*path, "owner"), f"owner '{owner}' of principal '{name}' is no domain of the mesh, team or e-mail address",
-                                         f"name a domain ({', '.join(domains) or 'none'}), team:<name> or the e-mail of who answers for it"))
+        problems.append(
+            document.problem(
+                (*path, "owner"),
+                f"owner '{owner}' of principal '{name}' is no domain of the mesh, team or e-mail address",
+                f"name a domain ({', '.join(domains) or 'none'}), team:<name> or the e-mail of who answers for it",
+            )
+        )
     if len(problems) > found:
         return None
     return Principal(name, owner, spec.description.strip())

@@ -22,8 +22,8 @@ from mesh_platform.core.clock import Clock
 from mesh_platform.core.errors import AccessDeniedError, DeprecatedPortWarning, StoreRefusedError, UnknownPrincipalError
 from mesh_platform.core.sql import quote
 from mesh_platform.governance.access import ReadDecision, decide, draft_version_message, personal_columns
-from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore
 from mesh_platform.storage.sandbox import sandbox
@@ -125,7 +125,9 @@ class PortReader:
             raise StoreRefusedError(
                 f"access denied by the store ({refused.code}): {decision.consumer_label} may read {resolved.address} by its contract, "
                 f"but the store policy of the credentials in use does not grant it — run with {decision.consumer_label}'s key, an "
-                f"operator runs mesh deploy access --apply, or ask its owner ({owners})", refused.code, refused.uri,
+                f"operator runs mesh deploy access --apply, or ask its owner ({owners})",
+                refused.code,
+                refused.uri,
             ) from None
         number = snapshot.version.version
         if decision.cross_domain and snapshot.version.contract_status in DRAFT_STATUSES:
@@ -143,9 +145,13 @@ class PortReader:
         if untokenized := tuple(c for c in decision.hashed if c not in snapshot.version.tokens):
             # Personal now, published in clear in this version (before it was classified so): dropped, since
             # hashing it here would need the key, which only the processes that publish personal columns hold.
-            decision = replace(decision, hashed=tuple(c for c in decision.hashed if c not in untokenized), dropped=decision.dropped + untokenized)
+            decision = replace(
+                decision, hashed=tuple(c for c in decision.hashed if c not in untokenized), dropped=decision.dropped + untokenized
+            )
         decision = replace(decision, version=number)
-        self.log.record(decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear)
+        self.log.record(
+            decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear
+        )
         connection = connection or sandbox()
         rows = connection.from_arrow(snapshot.dataset)
         relation = self._as_seen(connection, rows, snapshot.version.tokens, decision, contract, resolved.address)

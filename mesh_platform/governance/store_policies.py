@@ -159,14 +159,21 @@ def store_policies(view: MeshView, settings: MeshSettings) -> list[StorePolicy]:
     catalog, principals = view.catalog, view.readers
     if catalog.broken:
         files = ", ".join(str(file) for file in sorted(catalog.broken))
-        raise MeshError(f"store policies are rendered from every contract, and these product folders do not load: {files} — fix them (mesh check)")
+        raise MeshError(
+            f"store policies are rendered from every contract, and these product folders do not load: {files} — fix them (mesh check)"
+        )
     if principals.problems:
-        raise MeshError(f"store policies are rendered for every principal, and {principals.file} has problems — fix them (mesh check)")
+        raise MeshError(
+            f"store policies are rendered for every principal, and {principals.file} has problems — fix them (mesh check)"
+        )
     return render_policies(catalog, principals.names, StoreLayout.of(settings), settings.clock.today())
 
 
 def render_policies(
-    catalog: Catalog, principals: Iterable[str], layout: StoreLayout, today: dt.date | None = None,
+    catalog: Catalog,
+    principals: Iterable[str],
+    layout: StoreLayout,
+    today: dt.date | None = None,
 ) -> list[StorePolicy]:
     """One policy per principal (sorted by name), from the contracts of `catalog`: what `decide` grants each."""
     today = today or dt.date.today()

@@ -46,7 +46,9 @@ class MeshView:
     # Each policy file's reading, once for this view and the views made from it (`with_ports`): a file is read again
     # by the next view, never served from a reading of an earlier one.
     policy_files: dict[tuple[Path, str], Any] = field(default_factory=dict, repr=False, compare=False)
-    principals: Principals | None = None  # the domains and the declared consumers (mesh.yaml's `principals`); None: the domains only
+    principals: Principals | None = (
+        None  # the domains and the declared consumers (mesh.yaml's `principals`); None: the domains only
+    )
 
     @classmethod
     def of(
@@ -117,4 +119,3 @@ class MeshView:
         """When the product's current major version was first published (None before its first publish)."""
         versions = self.versions(product)
         return versions[-1].published_at if versions else None
-

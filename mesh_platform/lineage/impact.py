@@ -96,7 +96,11 @@ class DiffImpact:
 
 
 def diff_impact(
-    old: Contract, new: Contract, diff: ContractDiff, catalog: Catalog | None, lineage_of: RecipeLineageOf | None = None,
+    old: Contract,
+    new: Contract,
+    diff: ContractDiff,
+    catalog: Catalog | None,
+    lineage_of: RecipeLineageOf | None = None,
     ad_hoc: Sequence[str] = (),
 ) -> DiffImpact:
     """Each change of `diff` (from `old` to `new`) with who reads it, as the consumers' recipes in `catalog` are now;
@@ -111,8 +115,11 @@ def diff_impact(
     consumers = lineage.consumers(address)
     # Products checking a foreign key against this one read it too, though not as an input.
     referencing = [
-        (p.address, r) for p in catalog.products.values() if p.address != address
-        for r in p.contract.relationships if r.product is not None and r.product.unversioned() == address
+        (p.address, r)
+        for p in catalog.products.values()
+        if p.address != address
+        for r in p.contract.relationships
+        if r.product is not None and r.product.unversioned() == address
     ]
     impacts = []
     for change in diff.changes:

@@ -66,7 +66,9 @@ class ProductLineage:
         def ref(alias: str, column: str) -> ColumnRef:
             return ColumnRef(by_alias[alias], column)
 
-        derives = {c.name: tuple(ref(*s) for s in lineage.derives.get(c.name, ()) if s[0] in by_alias) for c in product.contract.columns}
+        derives = {
+            c.name: tuple(ref(*s) for s in lineage.derives.get(c.name, ()) if s[0] in by_alias) for c in product.contract.columns
+        }
         reads = frozenset(ref(*s) for s in lineage.reads if s[0] in by_alias)
         return cls(product.address, lineage.method, derives, reads, lineage.problem, recipe_loads)
 
@@ -113,7 +115,9 @@ def product_lineage(
     try:
         return ProductLineage.resolve(product, lineage_of(product, inputs))
     except FileProblemsError as error:
-        return ProductLineage.resolve(product, RecipeLineage.unknown(inputs, f"its recipe does not load: {error}"), recipe_loads=False)
+        return ProductLineage.resolve(
+            product, RecipeLineage.unknown(inputs, f"its recipe does not load: {error}"), recipe_loads=False
+        )
 
 
 class MeshLineage:

@@ -69,4 +69,3 @@ class RecipeLineage:
     def unknown(cls, inputs: Mapping[str, list[str]], problem: str, method: Method = "undeclared") -> RecipeLineage:
         """Nothing known about values; every input column taken as read (so no change to an input looks harmless)."""
         return cls(method, {}, frozenset((alias, c) for alias, columns in inputs.items() for c in columns), problem)
-

@@ -70,7 +70,9 @@ def _parsed_lineage(
                 if isinstance(source, exp.Table) and column.name in known.get(source.name, ()):
                     reads.add((source.name, column.name))
     except (SqlglotError, KeyError, ValueError) as error:  # sqlglot raises a few plain errors on shapes it cannot follow
-        return RecipeLineage.unknown(inputs, f"sqlglot could not follow the query column by column: {str(error).splitlines()[0]}", method="sql")
+        return RecipeLineage.unknown(
+            inputs, f"sqlglot could not follow the query column by column: {str(error).splitlines()[0]}", method="sql"
+        )
     derives: dict[str, set[InputColumn]] = {}
     copies: dict[str, InputColumn] = {}
     nullable: set[str] = set()

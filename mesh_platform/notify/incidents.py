@@ -23,15 +23,27 @@ class Incidents:
         if not cursor:
             return cls()
         data = json.loads(cursor)
-        return cls(data.get("checks_read", {}), set(data.get("failing", [])), set(data.get("late", [])),
-                   data.get("materializations_read", {}), data.get("announced", {}), data.get("agreements_told", {}))
+        return cls(
+            data.get("checks_read", {}),
+            set(data.get("failing", [])),
+            set(data.get("late", [])),
+            data.get("materializations_read", {}),
+            data.get("announced", {}),
+            data.get("agreements_told", {}),
+        )
 
     def cursor(self) -> str:
-        return json.dumps({
-            "checks_read": self.checks_read, "failing": sorted(self.failing), "late": sorted(self.late),
-            "materializations_read": self.materializations_read, "announced": self.announced,
-            "agreements_told": self.agreements_told,
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "checks_read": self.checks_read,
+                "failing": sorted(self.failing),
+                "late": sorted(self.late),
+                "materializations_read": self.materializations_read,
+                "announced": self.announced,
+                "agreements_told": self.agreements_told,
+            },
+            sort_keys=True,
+        )
 
     def agreement_told(self, agreement: str, kind: str) -> bool:
         """Record that `kind` is told of `agreement`; True the first time (to be told), False after."""

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 NoticeKind = Literal[
-    "access-requested", "access-approved", "access-denied", "agreement-ending", "agreement-ended", "breaking-change", "check-failed", "late",
+    "access-requested",
+    "access-approved",
+    "access-denied",
+    "agreement-ending",
+    "agreement-ended",
+    "breaking-change",
+    "check-failed",
+    "late",
 ]
 NOTICE_KINDS: tuple[str, ...] = NoticeKind.__args__  # one spelling: the Literal's
 
@@ -46,5 +53,10 @@ class Notice:
         """The webhook's body: Slack reads `text`; the `mesh` object says the same for other receivers."""
         return {
             "text": f"*{self.subject}*\n{self.text}",
-            "mesh": {"kind": self.kind, "product": self.product, "recipients": [r.to_json() for r in self.recipients], "data": self.data},
+            "mesh": {
+                "kind": self.kind,
+                "product": self.product,
+                "recipients": [r.to_json() for r in self.recipients],
+                "data": self.data,
+            },
         }

@@ -65,7 +65,9 @@ class Notifier:
         if settings is None:
             return cls()
         smtp = settings.smtp
-        server = SmtpServer(smtp.host, smtp.port, smtp.sender, smtp.username, resolved(smtp.password), smtp.starttls) if smtp else None
+        server = (
+            SmtpServer(smtp.host, smtp.port, smtp.sender, smtp.username, resolved(smtp.password), smtp.starttls) if smtp else None
+        )
         return cls(resolved(settings.webhook.url) if settings.webhook else None, server, settings.warn_days_before_end)
 
     @property
@@ -93,7 +95,9 @@ class Notifier:
 
     def _post(self, notice: Notice) -> None:
         body = json.dumps(notice.to_json(), default=str).encode()
-        request = urllib.request.Request(self.webhook_url or "", data=body, headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            self.webhook_url or "", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (the deployment's http(s) URL)
             if response.status >= 300:
                 raise ValueError(f"the webhook answered {response.status}")

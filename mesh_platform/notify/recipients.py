@@ -37,8 +37,10 @@ def consumers_of(product: Product, view: MeshView) -> tuple[Consumer, ...]:
     found: list[Consumer] = [Consumer(p.address.domain, p.address, "input") for p in view.catalog.downstream(product)]
     reading = {c.product for c in found}
     for other in sorted(view.catalog.products.values(), key=lambda p: p.address):
-        if other.address != address and other.address not in reading and any(
-            r.product is not None and r.product.unversioned() == address for r in other.contract.relationships
+        if (
+            other.address != address
+            and other.address not in reading
+            and any(r.product is not None and r.product.unversioned() == address for r in other.contract.relationships)
         ):
             found.append(Consumer(other.address.domain, other.address, "relationship"))
     found += [Consumer(name, None, "consumers") for name in product.contract.consumers]
@@ -60,7 +62,9 @@ def recipients_of(principal: str, view: MeshView) -> tuple[Recipient, ...]:
     """Whom to tell about `principal`: for a domain, the owners of its products' contracts; for a declared principal,
     its owner's (a domain's owners, a team, an e-mail). A name the mesh does not know has no one (notices never fail)."""
     if principal in view.catalog.domains:
-        return unique(r for p in sorted(view.catalog.in_domain(principal), key=lambda p: p.address) for r in owners_of(p.contract))
+        return unique(
+            r for p in sorted(view.catalog.in_domain(principal), key=lambda p: p.address) for r in owners_of(p.contract)
+        )
     declared = view.readers.declared.get(principal)
     if declared is None:
         return ()

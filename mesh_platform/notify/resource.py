@@ -16,7 +16,9 @@ from mesh_platform.notify.notifier import Notifier, SmtpServer
 class NotifierResource(dg.ConfigurableResource):
     """Where notices go: the deployment's `notifications` block; with neither endpoint, notifications are off."""
 
-    webhook_url: str | None = Field(default=None, description="The webhook each notice is POSTed to as JSON (an EnvVar when read from the environment).")
+    webhook_url: str | None = Field(
+        default=None, description="The webhook each notice is POSTed to as JSON (an EnvVar when read from the environment)."
+    )
     smtp_host: str | None = Field(default=None, description="The SMTP server notices are mailed through; unset: no e-mail.")
     smtp_port: int = Field(default=25, description="Its port.")
     smtp_sender: str | None = Field(default=None, description="The From: address.")
@@ -24,7 +26,9 @@ class NotifierResource(dg.ConfigurableResource):
     smtp_password: str | None = Field(default=None, description="Its password (an EnvVar when read from the environment).")
     smtp_starttls: bool = Field(default=False, description="STARTTLS before logging in.")
     warn_days_before_end: int = Field(default=14, description="Days before an agreement ends that its parties are told.")
-    now: str | None = Field(default=None, description="The time agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock.")
+    now: str | None = Field(
+        default=None, description="The time agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock."
+    )
 
     @classmethod
     def of(cls, settings: Notifications | None, now: str | None = None) -> NotifierResource:
@@ -52,7 +56,9 @@ class NotifierResource(dg.ConfigurableResource):
         """The notifier these settings describe, logging to `logger` (a sensor's or a run's log)."""
         server = None
         if self.smtp_host and self.smtp_sender:
-            server = SmtpServer(self.smtp_host, self.smtp_port, self.smtp_sender, self.smtp_username, self.smtp_password, self.smtp_starttls)
+            server = SmtpServer(
+                self.smtp_host, self.smtp_port, self.smtp_sender, self.smtp_username, self.smtp_password, self.smtp_starttls
+            )
         return Notifier(self.webhook_url or None, server, self.warn_days_before_end, **({"logger": logger} if logger else {}))
 
 

@@ -80,7 +80,9 @@ def product_asset(
     # A backfill of many partitions is one run: one build of the whole range, one commit.
     backfill = dg.BackfillPolicy.single_run() if partitioning else None
 
-    @dg.multi_asset(name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain), backfill_policy=backfill)
+    @dg.multi_asset(
+        name=contract.name, specs=[spec], check_specs=checks, pool=pool_name(contract.domain), backfill_policy=backfill
+    )
     def _build(
         context: dg.AssetExecutionContext,
         mesh_catalog: CatalogResource,
@@ -203,7 +205,11 @@ def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
 
 
 def product_spec(
-    product: Product, kind: str, code_files: Iterable[Path], refusals: list[Violation] = (), lineage: ProductLineage | None = None,
+    product: Product,
+    kind: str,
+    code_files: Iterable[Path],
+    refusals: list[Violation] = (),
+    lineage: ProductLineage | None = None,
     agreements: Iterable[Agreement] = (),
 ) -> dg.AssetSpec:
     contract = product.contract
@@ -322,7 +328,9 @@ def _code_references(files: list[Path]) -> dg.CodeReferencesMetadataValue:
     """Links from the asset's page to its recipe, contract and code (Dagster marks the API beta; it has been stable since 1.7)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.CodeReferencesMetadataValue(code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files])
+        return dg.CodeReferencesMetadataValue(
+            code_references=[dg.LocalFileCodeReference(file_path=str(f), label=f.name) for f in files]
+        )
 
 
 def _code_version(files: Iterable[Path]) -> str:
@@ -369,8 +377,14 @@ def _automation_condition(product: Product) -> dg.AutomationCondition:
 
 def _late_partitions() -> dg.AutomationCondition:
     """An older partition whose inputs were updated since it was last handled (requested or built)."""
-    ready = ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
-    late = dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_latest_time_window() & ready
+    ready = (
+        ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    )
+    late = (
+        dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_latest_time_window() & ready
+    )
     return late.with_label("a late partition's inputs changed")
 
 
@@ -378,7 +392,15 @@ def agreements_table(agreements: list[Agreement], today: dt.date) -> str:
     """The product's usage agreements as a Markdown table (state as of `today`, when the definitions loaded)."""
     rows = ["| consumer | purpose | columns | in clear | from | until | state | agreement |", "|---|---|---|---|---|---|---|---|"]
     for a in reversed(agreements):
-        cells = [a.consumer, a.purpose, ", ".join(a.columns) or "every column", ", ".join(a.clear) or "-", str(a.start),
-                 str(a.end or "no end"), a.state(today), a.id]
+        cells = [
+            a.consumer,
+            a.purpose,
+            ", ".join(a.columns) or "every column",
+            ", ".join(a.clear) or "-",
+            str(a.start),
+            str(a.end or "no end"),
+            a.state(today),
+            a.id,
+        ]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)

@@ -235,7 +235,9 @@ def build_and_publish(
                 log.warning(f"input {item.alias}: {notice}")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
-                opened = reader.open(item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})")
+                opened = reader.open(
+                    item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})"
+                )
             relation = opened.relation
             if window is not None and (upstream := _same_grain(reader, item.address, contract)) is not None:
                 relation = relation.filter(upstream.condition(window))  # a daily product reads the same day of a daily input
@@ -243,17 +245,23 @@ def build_and_publish(
             connection.register(item.alias, relation)
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
             input_times.append(published)
-            log.info(f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}")
+            log.info(
+                f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}"
+            )
         register_term_parameter(connection, glossary, contract.domain)
         unavailable = install_macros(environment.macros, connection, log)
         own = OwnPort(reader, port, via=f"build of {contract.address} (run {run_id}): its published rows")
-        build = BuildContext(connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window, own=own)
+        build = BuildContext(
+            connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window, own=own
+        )
         select = conformed_output(build, recipe, computed(build, recipe, environment.macros, unavailable))
         if window is not None:
             partitioning = contract.partitioning
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
             select = f"SELECT * FROM ({select}) WHERE {partitioning.condition(window)} ORDER BY {quote(partitioning.column)}"
-            log.info(f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)")
+            log.info(
+                f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)"
+            )
         try:
             table = workspace.stage(contract.name, select)
         except Exception as error:
@@ -282,8 +290,13 @@ def build_and_publish(
     age = (clock.now() - oldest).total_seconds() / 3600 if oldest else None
     cleanup = clean_after_publish(environment.retention, product, log) if environment.retention is not None else None
     return Publication(
-        port_uri=port.uri, version=version, rows=rows, results=results,
-        input_age_hours=age, bytes_written=written, cleanup=cleanup,
+        port_uri=port.uri,
+        version=version,
+        rows=rows,
+        results=results,
+        input_age_hours=age,
+        bytes_written=written,
+        cleanup=cleanup,
     )
 
 
@@ -353,19 +366,33 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
         try:
             changed = workspace.tokenized_batches(changes, personal, secret).read_all()
             version = port.apply_changes(
-                changed, contract, list(increment.key), publishing.run_id,
-                tokens=personal, started_at=publishing.started_at, published_at=publishing.clock.now(),
+                changed,
+                contract,
+                list(increment.key),
+                publishing.run_id,
+                tokens=personal,
+                started_at=publishing.started_at,
+                published_at=publishing.clock.now(),
             )
             committed = changed.num_rows > 0  # no change, no commit
-            publishing.log.info(f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)")
+            publishing.log.info(
+                f"applied the changes of {workspace.staged_rows(changes)} keys to {contract.address} (Delta MERGE)"
+            )
         except SchemaChangeError as change:
-            publishing.log.warning(f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes")
+            publishing.log.warning(
+                f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes"
+            )
     if version is None:
         reader.ports.vault.store(contract.domain, contract.name, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)
         version = port.publish(
-            batches, contract, publishing.run_id,
-            tokens=personal, started_at=publishing.started_at, window=window, published_at=publishing.clock.now(),
+            batches,
+            contract,
+            publishing.run_id,
+            tokens=personal,
+            started_at=publishing.started_at,
+            window=window,
+            published_at=publishing.clock.now(),
         )
     if increment is not None and applied is not None:
         # A full replay's record replaces the old one; changes add to it (also when the table went whole).
@@ -456,5 +483,9 @@ def _same_grain(reader: PortReader, address: Address, contract: Contract) -> Par
 
 
 def _masking_note(decision: ReadDecision) -> str:
-    parts = [f"{label}: {', '.join(columns)}" for label, columns in (("hashed", decision.hashed), ("dropped", decision.dropped), ("in clear by grant", decision.clear)) if columns]
+    parts = [
+        f"{label}: {', '.join(columns)}"
+        for label, columns in (("hashed", decision.hashed), ("dropped", decision.dropped), ("in clear by grant", decision.clear))
+        if columns
+    ]
     return f"; personal columns {'; '.join(parts)}" if parts else ""

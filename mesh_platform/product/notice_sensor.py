@@ -44,7 +44,9 @@ def notice_sensor(domain: str, view: MeshView, blocking_checks: Sequence[dg.Asse
         "product is late (once per failure), the consumers reading what a new major version breaks, and both sides of an "
         "agreement before it ends and when it has ended.",
     )
-    def _notices(context: dg.SensorEvaluationContext, mesh_notifier: NotifierResource, mesh_ports: PortStoreResource) -> dg.SensorResult:
+    def _notices(
+        context: dg.SensorEvaluationContext, mesh_notifier: NotifierResource, mesh_ports: PortStoreResource
+    ) -> dg.SensorResult:
         incidents = Incidents.parse(context.cursor)
         instance = context.instance
         found = [
@@ -61,7 +63,11 @@ def notice_sensor(domain: str, view: MeshView, blocking_checks: Sequence[dg.Asse
 
 
 def failed_checks(
-    instance: dg.DagsterInstance, incidents: Incidents, checks: Sequence[dg.AssetCheckKey], products: dict[tuple, Product], view: MeshView,
+    instance: dg.DagsterInstance,
+    incidents: Incidents,
+    checks: Sequence[dg.AssetCheckKey],
+    products: dict[tuple, Product],
+    view: MeshView,
 ) -> Iterator[Notice]:
     """One notice per product and run whose blocking checks started failing (a check failing again is no news)."""
     failures: dict[tuple[tuple, str], list[tuple[str, str]]] = {}
@@ -72,7 +78,11 @@ def failed_checks(
         # Every execution since the last tick, oldest first: the instance itself offers only the latest one.
         history = instance.event_log_storage.get_asset_check_execution_history(key, limit=HISTORY)
         for record in sorted(history, key=lambda r: r.id):
-            if (read is not None and record.id <= read) or record.status.value not in ("SUCCEEDED", "FAILED") or record.event is None:
+            if (
+                (read is not None and record.id <= read)
+                or record.status.value not in ("SUCCEEDED", "FAILED")
+                or record.event is None
+            ):
                 continue  # read already, or still planned (its row is completed in place later)
             incidents.checks_read[name] = record.id
             evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
@@ -84,7 +94,9 @@ def failed_checks(
             yield notices.check_failed(product, failed, run_id, view)
 
 
-def late_products(instance: dg.DagsterInstance, incidents: Incidents, products: dict[tuple, Product], view: MeshView) -> Iterator[Notice]:
+def late_products(
+    instance: dg.DagsterInstance, incidents: Incidents, products: dict[tuple, Product], view: MeshView
+) -> Iterator[Notice]:
     """A product whose freshness policy (evaluated by Dagster's freshness daemon) now fails: told once, until it passes."""
     keys = [dg.AssetKey(list(path)) for path, p in products.items() if p.contract.frequency or p.contract.latency]
     for key, record in instance.get_freshness_state_records(keys).items():
@@ -96,7 +108,9 @@ def late_products(instance: dg.DagsterInstance, incidents: Incidents, products: 
             yield notices.late(product, record.updated_at, view)
 
 
-def agreement_ends(incidents: Incidents, products: dict[tuple, Product], view: MeshView, today: dt.date, warn_days: int) -> Iterator[Notice]:
+def agreement_ends(
+    incidents: Incidents, products: dict[tuple, Product], view: MeshView, today: dt.date, warn_days: int
+) -> Iterator[Notice]:
     """The agreements on the domain's products that end within `warn_days` (told once) and that have ended (told once):
     to their consumer and the product's owners."""
     for product in products.values():
@@ -109,7 +123,11 @@ def agreement_ends(incidents: Incidents, products: dict[tuple, Product], view: M
 
 
 def breaking_changes(
-    instance: dg.DagsterInstance, incidents: Incidents, products: dict[tuple, Product], ports: PortStore, view: MeshView,
+    instance: dg.DagsterInstance,
+    incidents: Incidents,
+    products: dict[tuple, Product],
+    ports: PortStore,
+    view: MeshView,
 ) -> Iterator[Notice]:
     """The first publish of a new major version while the previous one is still served: the consumers reading what
     its breaking changes change are told, with the date the previous major stops being served."""
@@ -119,8 +137,11 @@ def breaking_changes(
         if product.contract.major < 2:
             continue
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(path)), after_storage_id=incidents.materializations_read.get(address)),
-            limit=100, ascending=True,
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(list(path)), after_storage_id=incidents.materializations_read.get(address)
+            ),
+            limit=100,
+            ascending=True,
         ).records
         for record in records:
             incidents.materializations_read[address] = record.storage_id

@@ -69,7 +69,11 @@ class InferredColumn:
 
 
 def describe_output(
-    relation_of: RelationOf, inputs: Iterable[ProductInput], catalog: Catalog, domain: str, macros: SqlMacros | None = None,
+    relation_of: RelationOf,
+    inputs: Iterable[ProductInput],
+    catalog: Catalog,
+    domain: str,
+    macros: SqlMacros | None = None,
     readable: Iterable[Path] = (),
 ) -> DescribedOutput:
     """The columns the relation outputs over empty `inputs` as `domain` reads them, with the domain's SQL `macros`, in

@@ -37,8 +37,12 @@ class InputRowsError(MeshError):
 
 
 def input_tables(
-    connection: duckdb.DuckDBPyConnection, inputs: Iterable[ProductInput], catalog: Catalog, domain: str,
-    rows: Mapping[str, Rows] | None = None, reader: str = "the product",
+    connection: duckdb.DuckDBPyConnection,
+    inputs: Iterable[ProductInput],
+    catalog: Catalog,
+    domain: str,
+    rows: Mapping[str, Rows] | None = None,
+    reader: str = "the product",
 ) -> dict[str, Contract]:
     """Create a TEMP table per input in `connection`, typed as `domain` reads the input, holding `rows` of its alias
     (columns a row leaves out are NULL; none given: empty). Returns each alias's contract as `domain` sees it.

@@ -41,7 +41,14 @@ from mesh_platform.storage.landing import LandingZone
 from mesh_platform.storage.location import Location
 from mesh_platform.storage.ports import DevPortStore, PortStore
 
-CATALOG, PORTS, DUCKDB, LANDING, ACCESS, NOTIFIER = "mesh_catalog", "mesh_ports", "mesh_duckdb", "mesh_landing", "mesh_access", "mesh_notifier"
+CATALOG, PORTS, DUCKDB, LANDING, ACCESS, NOTIFIER = (
+    "mesh_catalog",
+    "mesh_ports",
+    "mesh_duckdb",
+    "mesh_landing",
+    "mesh_access",
+    "mesh_notifier",
+)
 
 
 class CatalogResource(dg.ConfigurableResource):
@@ -59,13 +66,23 @@ class CatalogResource(dg.ConfigurableResource):
 class PortStoreResource(dg.ConfigurableResource):
     """Where published ports live: one Delta Lake table per product and major version, personal columns as keyed tokens."""
 
-    root: str = Field(description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports.")
-    vault_root: str = Field(description="The vault: the clear values behind the tokens, one private table per personal column of each product (<domain>/<product>/<column>), readable by its owner only (default MESH_HOME/vault).")
-    storage_options: dict[str, str] = Field(default_factory=dict, description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
-    dev_namespace: str | None = Field(default=None, description=(
-        "A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, "
-        "and every product it does not build is read from the mesh's ports below. Unset: root is the mesh's ports."
-    ))
+    root: str = Field(
+        description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports."
+    )
+    vault_root: str = Field(
+        description="The vault: the clear values behind the tokens, one private table per personal column of each product (<domain>/<product>/<column>), readable by its owner only (default MESH_HOME/vault)."
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.",
+    )
+    dev_namespace: str | None = Field(
+        default=None,
+        description=(
+            "A development namespace (mesh materialize --dev): root and vault_root are its own folders, which no consumer reads, "
+            "and every product it does not build is read from the mesh's ports below. Unset: root is the mesh's ports."
+        ),
+    )
     dev_products: list[str] = Field(default_factory=list, description="What the namespace builds, and reads from itself.")
     published_root: str | None = Field(default=None, description="In a development namespace: the mesh's ports, only read.")
     published_vault_root: str | None = Field(default=None, description="In a development namespace: the mesh's vault, only read.")
@@ -120,9 +137,17 @@ class DomainDuckDBResource(DuckDBResource):
 class LandingZoneResource(dg.ConfigurableResource):
     """Where source files arrive: what `source` products read."""
 
-    root: str = Field(description="The landing zone, one sub-folder per domain: a folder (default landing/ in the mesh's root) or s3://bucket/prefix.")
-    cache: str | None = Field(default=None, description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).")
-    storage_options: dict[str, str] = Field(default_factory=dict, description="The object store's settings (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.")
+    root: str = Field(
+        description="The landing zone, one sub-folder per domain: a folder (default landing/ in the mesh's root) or s3://bucket/prefix."
+    )
+    cache: str | None = Field(
+        default=None,
+        description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).",
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="The object store's settings (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.",
+    )
 
     def folder(self, domain: str) -> Path:
         """The domain's landing folder on this machine, as the landing zone holds it now."""
@@ -134,11 +159,23 @@ class LandingZoneResource(dg.ConfigurableResource):
 class AccessControlResource(dg.ConfigurableResource):
     """Who read what: the access log of cross-domain reads, and the key personal values are hashed with."""
 
-    log_file: str = Field(description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite), unless a database is given below.")
-    log_database_url: str | None = Field(default=None, description="The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar when the deployment reads it from the environment, so its password never shows here.")
-    secret: str | None = Field(default=None, description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.")
-    secret_file: str = Field(description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret).")
-    now: str | None = Field(default=None, description="The time usage agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock.")
+    log_file: str = Field(
+        description="The access log, an SQLite file (default MESH_HOME/access_log.sqlite), unless a database is given below."
+    )
+    log_database_url: str | None = Field(
+        default=None,
+        description="The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar when the deployment reads it from the environment, so its password never shows here.",
+    )
+    secret: str | None = Field(
+        default=None,
+        description="The hashing key, from the MESH_SECRET environment variable; unset: the key kept in secret_file.",
+    )
+    secret_file: str = Field(
+        description="Where a local mesh keeps its hashing key when MESH_SECRET is unset (default MESH_HOME/secret)."
+    )
+    now: str | None = Field(
+        default=None, description="The time usage agreements are judged at (ISO 8601, MESH_NOW); unset: the real clock."
+    )
 
     def reader(self, catalog: Catalog, ports: PortStore) -> PortReader:
         """Reads ports as a consuming domain: access decided, personal columns masked, reads logged."""
@@ -159,7 +196,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             database=str(settings.domain_database(domain)),
             connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
         ),
-        LANDING: LandingZoneResource(root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)),
+        LANDING: LandingZoneResource(
+            root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)
+        ),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),
             **_log_database(settings),
@@ -168,7 +207,11 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             now=settings.now,
         ),
         # With the notice sensor that uses it, only when notifications are on: off, nothing is attached.
-        **({NOTIFIER: NotifierResource.of(notices, settings.now)} if (notices := settings.deployment.notifications) and notices.enabled else {}),
+        **(
+            {NOTIFIER: NotifierResource.of(notices, settings.now)}
+            if (notices := settings.deployment.notifications) and notices.enabled
+            else {}
+        ),
     }
 
 

@@ -160,9 +160,16 @@ class UnitTestResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "address": str(self.address), "test": self.name, "file": str(self.file), "line": self.line, "status": self.status,
-            "message": self.summary, "columns": list(self.columns), "ordered": self.ordered,
-            "missing": list(self.missing), "unexpected": list(self.unexpected),
+            "address": str(self.address),
+            "test": self.name,
+            "file": str(self.file),
+            "line": self.line,
+            "status": self.status,
+            "message": self.summary,
+            "columns": list(self.columns),
+            "ordered": self.ordered,
+            "missing": list(self.missing),
+            "unexpected": list(self.unexpected),
         }
 
 
@@ -379,7 +386,7 @@ def _ordered_difference(connection: duckdb.DuckDBPyConnection, columns: list[str
         if expected_here:
             missing.append({"#": position, **dict(zip(columns, values[: len(columns)]))})
         if produced_here:
-            unexpected.append({"#": position, **dict(zip(columns, values[len(columns):]))})
+            unexpected.append({"#": position, **dict(zip(columns, values[len(columns) :]))})
     return missing, unexpected
 
 

@@ -86,7 +86,10 @@ def evaluate_rules(
     results += [_relationship_result(rule, connection, table, referenced.get(rule.name)) for rule in rules if rule.relationship]
     forms = [form for rule in rules if (form := sql_form(rule)) is not None]
     counted = _in_engine(forms, connection, table)
-    results += [_verdict(form.rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample) for form, counts in counted]
+    results += [
+        _verdict(form.rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample)
+        for form, counts in counted
+    ]
     in_engine = {form.rule.name for form, _ in counted}
     if expectation_rules := [rule for rule in rules if rule.expectation and rule.name not in in_engine]:
         results += evaluate_with_great_expectations(expectation_rules, connection, table)
@@ -139,11 +142,13 @@ def rules_reading_files(
         for rule in queried:
             query = fill_placeholders(str(rule.query), CHECKED_TABLE, rule.column)
             if (file := refused_file(lambda query=query: connection.sql(query))) is not None:
-                problems.append(contract.source.problem(
-                    (*rule.path, "query"),
-                    f"the rule's query reads the file {file}: a build refuses that ({REFUSAL})",
-                    "a rule's query reads the product's own table ({object}) only",
-                ))
+                problems.append(
+                    contract.source.problem(
+                        (*rule.path, "query"),
+                        f"the rule's query reads the file {file}: a build refuses that ({REFUSAL})",
+                        "a rule's query reads the product's own table ({object}) only",
+                    )
+                )
     except Exception:  # the table's shape cannot be made (the contract's types are checked elsewhere): nothing to bind
         return []
     finally:
@@ -202,7 +207,9 @@ def _batch(frame: pd.DataFrame):
     return batch_definition.get_batch(batch_parameters={"dataframe": frame})
 
 
-def evaluate_with_great_expectations(rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str) -> list[RuleResult]:
+def evaluate_with_great_expectations(
+    rules: list[QualityRule], connection: duckdb.DuckDBPyConnection, table: str
+) -> list[RuleResult]:
     """Great Expectations on the columns these rules read (every column if one reads the table as a
     whole): rules that must see every row on the whole table, sampled ones on one sample per size."""
     staged = connection.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -244,10 +251,19 @@ def _expectation_result(rule: QualityRule, batch) -> RuleResult:
         return RuleResult(rule, False, None, error=f"{rule.expectation}: {error}")
     result = outcome.result or {}
     values = result.get("partial_unexpected_list") or []
-    return _verdict(rule, result.get("unexpected_count"), result.get("unexpected_percent"), result.get("observed_value"), values, outcome.success)
+    return _verdict(
+        rule,
+        result.get("unexpected_count"),
+        result.get("unexpected_percent"),
+        result.get("observed_value"),
+        values,
+        outcome.success,
+    )
 
 
-def _verdict(rule: QualityRule, count: int | None, percent: float | None, observed: Any, sample, success: bool | None = None) -> RuleResult:
+def _verdict(
+    rule: QualityRule, count: int | None, percent: float | None, observed: Any, sample, success: bool | None = None
+) -> RuleResult:
     """The rule's result from what was counted (by DuckDB or by Great Expectations alike)."""
     sample = tuple(_plain(v) for v in list(sample)[:SAMPLE_SIZE])
     match rule.measure:

@@ -79,8 +79,12 @@ def _outside(value: str, arguments: dict[str, Any]) -> tuple[str, tuple[Any, ...
 _MAP_FORMS: dict[str, Callable[[str, dict[str, Any]], tuple[str, tuple[Any, ...]] | None]] = {
     "ExpectColumnValuesToBeBetween": lambda c, a: _outside(quote(c), a),
     "ExpectColumnValueLengthsToBeBetween": lambda c, a: _outside(f"length({quote(c)})", a),
-    "ExpectColumnValuesToBeInSet": lambda c, a: (f"NOT list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None,
-    "ExpectColumnValuesToNotBeInSet": lambda c, a: (f"list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None,
+    "ExpectColumnValuesToBeInSet": lambda c, a: (
+        (f"NOT list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None
+    ),
+    "ExpectColumnValuesToNotBeInSet": lambda c, a: (
+        (f"list_contains(?, {quote(c)})", (list(a["value_set"]),)) if a.get("value_set") else None
+    ),
     "ExpectColumnValuesToMatchRegex": lambda c, a: (f"NOT regexp_matches(CAST({quote(c)} AS VARCHAR), ?)", (a["regex"],)),
 }
 
@@ -166,7 +170,9 @@ def _sample(connection: duckdb.DuckDBPyConnection, source: str, form: _Form, siz
         counted = f"SELECT {key}, count(*) OVER (PARTITION BY {key}) AS _copies FROM {source} WHERE {form.considered}"
         rows = connection.execute(f"SELECT {key} FROM ({counted}) WHERE _copies > 1 LIMIT {size}").fetchall()
     else:
-        rows = connection.execute(f"SELECT {_key(form)} FROM {source} WHERE {form.offends} LIMIT {size}", list(form.parameters)).fetchall()
+        rows = connection.execute(
+            f"SELECT {_key(form)} FROM {source} WHERE {form.offends} LIMIT {size}", list(form.parameters)
+        ).fetchall()
     if len(form.columns) > 1:
         return tuple(dict(zip(form.columns, row, strict=True)) for row in rows)
     return tuple(row[0] for row in rows)

@@ -53,15 +53,23 @@ Measure = Literal["unexpected_count", "unexpected_percent", "observed_value", "s
 # error is under 0.05 percentage points and a mean's 0.1 % of the column's standard deviation.
 SAMPLE_ROWS = 1_000_000
 # Expectations of a statistic that a sample estimates (every other aggregate needs every row).
-ESTIMATES = frozenset({
-    "ExpectColumnMeanToBeBetween",
-    "ExpectColumnMedianToBeBetween",
-    "ExpectColumnQuantileValuesToBeBetween",
-    "ExpectColumnStdevToBeBetween",
-    "ExpectColumnKlDivergenceToBeLessThan",
-})
+ESTIMATES = frozenset(
+    {
+        "ExpectColumnMeanToBeBetween",
+        "ExpectColumnMedianToBeBetween",
+        "ExpectColumnQuantileValuesToBeBetween",
+        "ExpectColumnStdevToBeBetween",
+        "ExpectColumnKlDivergenceToBeLessThan",
+    }
+)
 # Row-by-row expectations: with `mostly` below 1 their verdict is a share of rows, which a sample estimates.
-ROW_BY_ROW = ("ExpectColumnValues", "ExpectColumnValueLengths", "ExpectColumnPairValues", "ExpectMulticolumnValues", "ExpectSelectColumnValues")
+ROW_BY_ROW = (
+    "ExpectColumnValues",
+    "ExpectColumnValueLengths",
+    "ExpectColumnPairValues",
+    "ExpectMulticolumnValues",
+    "ExpectSelectColumnValues",
+)
 AT_SAMPLE = ("implementation", "sample")  # where a custom rule sets its sample size
 
 
@@ -116,7 +124,11 @@ def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> lis
         )
     for index, entry in enumerate(contract.quality):
         path = ("schema", 0, "quality", index)
-        rules.append(replace(_quality_rule(contract, entry, None, f"schema[0].quality[{index}]", path), scope=_scope(contract, entry, path)))
+        rules.append(
+            replace(
+                _quality_rule(contract, entry, None, f"schema[0].quality[{index}]", path), scope=_scope(contract, entry, path)
+            )
+        )
     for c_index, column in enumerate(contract.columns):
         for index, entry in enumerate(column.quality):
             path = ("schema", 0, "properties", c_index, "quality", index)
@@ -170,15 +182,40 @@ def _schema_rules(column: Column, source: str, single_key: bool) -> list[Quality
     if low is not None or high is not None:
         strict = {"strict_min": "exclusiveMinimum" in options, "strict_max": "exclusiveMaximum" in options}
         description = (
-            f"{name} lies between {low} and {high}." if low is not None and high is not None
-            else f"{name} is at least {low}." if low is not None else f"{name} is at most {high}."
+            f"{name} lies between {low} and {high}."
+            if low is not None and high is not None
+            else f"{name} is at least {low}."
+            if low is not None
+            else f"{name} is at most {high}."
         )
-        rules.append(rule("in_range", description, "logicalTypeOptions", "ExpectColumnValuesToBeBetween", min_value=low, max_value=high, **strict))
+        rules.append(
+            rule(
+                "in_range",
+                description,
+                "logicalTypeOptions",
+                "ExpectColumnValuesToBeBetween",
+                min_value=low,
+                max_value=high,
+                **strict,
+            )
+        )
     if pattern := options.get("pattern"):
-        rules.append(rule("pattern", f"{name} matches {pattern}.", "logicalTypeOptions.pattern", "ExpectColumnValuesToMatchRegex", regex=pattern))
+        rules.append(
+            rule(
+                "pattern",
+                f"{name} matches {pattern}.",
+                "logicalTypeOptions.pattern",
+                "ExpectColumnValuesToMatchRegex",
+                regex=pattern,
+            )
+        )
     if "minLength" in options or "maxLength" in options:
         lengths = {"min_value": options.get("minLength"), "max_value": options.get("maxLength")}
-        rules.append(rule("length", f"{name} has an allowed length.", "logicalTypeOptions", "ExpectColumnValueLengthsToBeBetween", **lengths))
+        rules.append(
+            rule(
+                "length", f"{name} has an allowed length.", "logicalTypeOptions", "ExpectColumnValueLengthsToBeBetween", **lengths
+            )
+        )
     return rules
 
 
@@ -202,7 +239,10 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
         if not entry.query:
             raise fail("a sql quality rule needs a query", "write query: SELECT count(*) FROM {object} WHERE …")
         if problem := select_problem(fill_placeholders(str(entry.query), "staged_table", column.name if column else None)):
-            raise fail(f"the rule's query must be one SELECT: {problem}", "write one SELECT returning one number, e.g. SELECT count(*) FROM {object} WHERE …")
+            raise fail(
+                f"the rule's query must be one SELECT: {problem}",
+                "write one SELECT returning one number, e.g. SELECT count(*) FROM {object} WHERE …",
+            )
         return QualityRule(
             label or f"{column.name + '_' if column else ''}sql_check",
             description or "SQL rule",
@@ -248,11 +288,21 @@ def _scope(contract: Contract, entry: DataQuality, path: tuple) -> Scope:
     scope = str(custom_properties(entry.customProperties).get("scope", "partition"))
     if scope not in SCOPES:
         where = custom_property_path(contract.document, "scope", (*path, "customProperties"))
-        raise ContractError([contract.source.problem(where, f"scope '{scope}' is unknown", "use partition (the partitions a build writes) or table (the whole table)")])
+        raise ContractError(
+            [
+                contract.source.problem(
+                    where,
+                    f"scope '{scope}' is unknown",
+                    "use partition (the partitions a build writes) or table (the whole table)",
+                )
+            ]
+        )
     return scope  # type: ignore[return-value]
 
 
-def _library_rule(entry: DataQuality, column: Column | None, source: str, severity: Severity, description: str, label: str, fail) -> QualityRule:
+def _library_rule(
+    entry: DataQuality, column: Column | None, source: str, severity: Severity, description: str, label: str, fail
+) -> QualityRule:
     metric = entry.metric or entry.rule
     arguments = entry.arguments or {}
     measure: Measure = "unexpected_percent" if str(entry.unit or "rows").lower() == "percent" else "unexpected_count"
@@ -277,25 +327,65 @@ def _library_rule(entry: DataQuality, column: Column | None, source: str, severi
         threshold = Threshold.from_rule(entry, NON_EMPTY)
         return rule("row_count", f"row count {threshold}", "ExpectTableRowCountToBeBetween", threshold, min_value=0)
     if not columns:
-        raise fail(f"metric {metric} needs a column: put it under a property's quality, or give arguments.properties", "e.g. arguments: {properties: [order_id]}")
+        raise fail(
+            f"metric {metric} needs a column: put it under a property's quality, or give arguments.properties",
+            "e.g. arguments: {properties: [order_id]}",
+        )
     threshold = Threshold.from_rule(entry, ZERO)
     if metric == "nullValues":
-        return rule(f"{prefix}null_values", f"{target} empty values {threshold}", "ExpectColumnValuesToNotBeNull", threshold, column=target)
+        return rule(
+            f"{prefix}null_values",
+            f"{target} empty values {threshold}",
+            "ExpectColumnValuesToNotBeNull",
+            threshold,
+            column=target,
+        )
     if metric == "duplicateValues":
         if len(columns) > 1:
-            return rule(f"{prefix}duplicates", f"duplicates of ({', '.join(columns)}) {threshold}", "ExpectCompoundColumnsToBeUnique", threshold, column_list=list(columns))
-        return rule(f"{prefix}duplicates", f"duplicate {target} values {threshold}", "ExpectColumnValuesToBeUnique", threshold, column=target)
+            return rule(
+                f"{prefix}duplicates",
+                f"duplicates of ({', '.join(columns)}) {threshold}",
+                "ExpectCompoundColumnsToBeUnique",
+                threshold,
+                column_list=list(columns),
+            )
+        return rule(
+            f"{prefix}duplicates",
+            f"duplicate {target} values {threshold}",
+            "ExpectColumnValuesToBeUnique",
+            threshold,
+            column=target,
+        )
     if metric == "invalidValues":
         outside = f"{target} values outside the allowed ones {threshold}"
         if "validValues" in arguments:
-            return rule(f"{prefix}invalid_values", outside, "ExpectColumnValuesToBeInSet", threshold, column=target, value_set=list(arguments["validValues"]))
+            return rule(
+                f"{prefix}invalid_values",
+                outside,
+                "ExpectColumnValuesToBeInSet",
+                threshold,
+                column=target,
+                value_set=list(arguments["validValues"]),
+            )
         if "pattern" in arguments:
-            return rule(f"{prefix}invalid_values", outside, "ExpectColumnValuesToMatchRegex", threshold, column=target, regex=arguments["pattern"])
-        raise fail("invalidValues needs arguments.validValues or arguments.pattern", "e.g. arguments: {validValues: [completed, cancelled]}")
+            return rule(
+                f"{prefix}invalid_values",
+                outside,
+                "ExpectColumnValuesToMatchRegex",
+                threshold,
+                column=target,
+                regex=arguments["pattern"],
+            )
+        raise fail(
+            "invalidValues needs arguments.validValues or arguments.pattern",
+            "e.g. arguments: {validValues: [completed, cancelled]}",
+        )
     if metric == "missingValues":
         missing = list(arguments.get("missingValues") or ["", "N/A", "n/a", "null", "NULL"])
         meaning = f"{target} values meaning 'missing' ({', '.join(map(repr, missing))}) {threshold}"
-        return rule(f"{prefix}missing_values", meaning, "ExpectColumnValuesToNotBeInSet", threshold, column=target, value_set=missing)
+        return rule(
+            f"{prefix}missing_values", meaning, "ExpectColumnValuesToNotBeInSet", threshold, column=target, value_set=missing
+        )
     raise fail(f"metric '{metric}' is unknown", "use rowCount, nullValues, missingValues, invalidValues or duplicateValues")
 
 
@@ -309,7 +399,11 @@ def _sample_rows(expectation: str, arguments: dict[str, Any], declared: Any, fai
     if declared == "all":
         return None
     if isinstance(declared, bool) or not isinstance(declared, int) or declared < 1:
-        raise fail(f"sample must be a number of rows or 'all', not {declared!r}", f"e.g. sample: {SAMPLE_ROWS} (or all, to read every row)", *AT_SAMPLE)
+        raise fail(
+            f"sample must be a number of rows or 'all', not {declared!r}",
+            f"e.g. sample: {SAMPLE_ROWS} (or all, to read every row)",
+            *AT_SAMPLE,
+        )
     if not estimate:
         why = "a verdict on every row" if expectation.startswith(ROW_BY_ROW) else "a statistic of every row"
         raise fail(

@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 # An input in a recipe: an address, optionally renamed ('mesh://sales/orders as sales_orders').
 # The pattern is for schemas (`dg utils inspect-component`); parsing first gives the catalog's own message.
 InputAddress = Annotated[str, Field(pattern=INPUT_PATTERN), BeforeValidator(lambda text: _parsed_input(text))]
-INPUTS_DESCRIPTION = "Products this one reads, by address (mesh://<domain>/<product>), optionally renamed: 'mesh://sales/orders as sales_orders'."
+INPUTS_DESCRIPTION = (
+    "Products this one reads, by address (mesh://<domain>/<product>), optionally renamed: 'mesh://sales/orders as sales_orders'."
+)
 
 _RECIPE_TYPES: dict[str, type[ProductRecipe]] = {}  # template name → recipe type
 
@@ -82,7 +84,9 @@ def load_recipe(recipe_file: Path) -> ProductRecipe:
     try:
         recipe = by_type[type_name].model_validate(document.data.get("attributes") or {})
     except pydantic.ValidationError as error:
-        raise RecipeError(document.validation_problems(error, f"see its settings: dg utils inspect-component {type_name}", ("attributes",))) from None
+        raise RecipeError(
+            document.validation_problems(error, f"see its settings: dg utils inspect-component {type_name}", ("attributes",))
+        ) from None
     recipe.require_files(recipe_file)
     return recipe
 
@@ -195,7 +199,9 @@ class ProductRecipe(dg.Component, dg.Model, dg.Resolvable):
         A recipe type that cannot tell says nothing: every input column counts as read."""
         return RecipeLineage.unknown(inputs, f"the recipe type {type(self).__name__} does not say its column lineage")
 
-    def described_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path | None = None) -> DescribedOutput:
+    def described_output(
+        self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path | None = None
+    ) -> DescribedOutput:
         """The output's columns and types as DuckDB binds the recipe over its inputs as empty tables (nothing is built),
         in a build's sandbox: its SQL may read the domain's `landing` folder and no other file."""
 

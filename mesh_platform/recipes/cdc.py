@@ -63,19 +63,27 @@ class CdcProduct(ProductRecipe):
         default_factory=list, description="Event columns not carried into the state, besides the operation."
     )
     rename: dict[str, str] = Field(
-        default_factory=dict, description="Event columns carried into the state under another name, e.g. {event_time: updated_at}."
+        default_factory=dict,
+        description="Event columns carried into the state under another name, e.g. {event_time: updated_at}.",
     )
     incremental: bool = Field(
-        default=True, description="Apply only the events not applied yet, by a MERGE of the changed keys (false: replay every event on every build)."
+        default=True,
+        description="Apply only the events not applied yet, by a MERGE of the changed keys (false: replay every event on every build).",
     )
 
     @classmethod
     def plan(cls, request: PlanRequest) -> Plan:
         events = request.inputs[0].contract
         names = [c.name for c in events.columns]
-        operation = request.parameters["operation"] or guess_column(names, ("op", "operation", "change_type", "action"), "operation")
-        sequence = request.parameters["sequence"] or guess_column(names, ("sequence", "seq", "lsn", "offset", "version"), "sequence")
-        key_text = request.parameters["key"] or guess_column(names, [n for n in names if n.endswith("_id") and n != "event_id"][:1], "key")
+        operation = request.parameters["operation"] or guess_column(
+            names, ("op", "operation", "change_type", "action"), "operation"
+        )
+        sequence = request.parameters["sequence"] or guess_column(
+            names, ("sequence", "seq", "lsn", "offset", "version"), "sequence"
+        )
+        key_text = request.parameters["key"] or guess_column(
+            names, [n for n in names if n.endswith("_id") and n != "event_id"][:1], "key"
+        )
         key = [k.strip() for k in key_text.split(",") if k.strip()]
         for column in (operation, sequence, *key):
             if column not in names:
@@ -85,7 +93,9 @@ class CdcProduct(ProductRecipe):
             if column.name == operation:
                 continue
             if column.name in key:
-                column = column.changed(required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1)
+                column = column.changed(
+                    required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1
+                )
             columns.append(column)
         return Plan(columns, inputs_as_given(request), {"key": key, "sequence": sequence, "operation": operation})
 
@@ -101,12 +111,20 @@ class CdcProduct(ProductRecipe):
         columns = build.input(events.alias).columns
         needed = [*self.key, self.sequence, self.operation, *self.exclude, *self.rename]
         if missing := [c for c in needed if c not in columns]:
-            raise MeshError(f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})")
+            raise MeshError(
+                f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})"
+            )
         if dropped_keys := [k for k in self.key if k in {self.operation, *self.exclude}]:
-            raise MeshError(f"{build.contract.address}: key column {', '.join(dropped_keys)} is also excluded from the state; remove it from exclude")
-        unsequenced = connection.execute(f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL").fetchall()[0][0]
+            raise MeshError(
+                f"{build.contract.address}: key column {', '.join(dropped_keys)} is also excluded from the state; remove it from exclude"
+            )
+        unsequenced = connection.execute(
+            f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL"
+        ).fetchall()[0][0]
         if unsequenced:
-            raise MeshError(f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one")
+            raise MeshError(
+                f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one"
+            )
         previous = build.published_rows() if self.incremental else None
         applied = build.applied_events() if previous is not None else None
         deletes = ", ".join(literal(v) for v in self.delete_values)
@@ -131,13 +149,21 @@ class CdcProduct(ProductRecipe):
         state_key = tuple(renamed[k] for k in self.key)
         state = ", ".join(f"{quote(c)} AS {quote(name)}" for c, name in renamed.items())
         upserts = f"SELECT {state} FROM mesh_latest WHERE NOT mesh_is_delete"
-        record = connection.sql(f"SELECT mesh_key, {quote(self.sequence)} AS sequence, mesh_is_delete AS deleted FROM mesh_latest")
+        record = connection.sql(
+            f"SELECT mesh_key, {quote(self.sequence)} AS sequence, mesh_is_delete AS deleted FROM mesh_latest"
+        )
         if applied is None:
             build.increment = Increment(state_key, record) if self.incremental else None
             return connection.sql(upserts)
-        changed = connection.sql(f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} FROM mesh_latest")
+        changed = connection.sql(
+            f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} FROM mesh_latest"
+        )
         build.increment = Increment(state_key, record, changed)
         connection.register("mesh_previous", previous)
         unchanged = " AND ".join(f"c.{quote(k)} = p.{quote(renamed[k])}" for k in self.key)
-        build.log.info(f"applying the changes of {connection.sql('SELECT count(*) FROM mesh_latest').fetchall()[0][0]} keys to the published rows")
-        return connection.sql(f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) UNION ALL BY NAME {upserts}")
+        build.log.info(
+            f"applying the changes of {connection.sql('SELECT count(*) FROM mesh_latest').fetchall()[0][0]} keys to the published rows"
+        )
+        return connection.sql(
+            f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) UNION ALL BY NAME {upserts}"
+        )

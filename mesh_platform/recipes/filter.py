@@ -24,7 +24,9 @@ class FilterProduct(ProductRecipe):
     """The rows of one input that meet conditions (SQL expressions); no code."""
 
     template = "filter"
-    parameters = {"where": "The condition rows must meet, e.g. \"status = 'completed'\" (default <first required column> IS NOT NULL)."}
+    parameters = {
+        "where": "The condition rows must meet, e.g. \"status = 'completed'\" (default <first required column> IS NOT NULL)."
+    }
     kind = "sql"
 
     inputs: list[InputAddress] = inputs_field(min_inputs=1, max_inputs=1)

@@ -65,7 +65,9 @@ def plan_join(base: str, columns: Mapping[str, Sequence[str]], joins: Sequence[J
             if left not in taken:
                 raise MeshError(f"join of {step.input}: no column '{left}' to join on (available: {', '.join(sorted(taken))})")
             if right not in columns[step.input]:
-                raise MeshError(f"join of {step.input}: it has no column '{right}' (its columns: {', '.join(columns[step.input])})")
+                raise MeshError(
+                    f"join of {step.input}: it has no column '{right}' (its columns: {', '.join(columns[step.input])})"
+                )
         right_keys = {right for _, right in step.pairs()}
         for column in columns[step.input]:
             if column in right_keys:
@@ -89,7 +91,9 @@ class JoinProduct(ProductRecipe):
         aliases = [i.alias for i in parse_inputs(self.inputs)]
         joined = [j.input for j in self.joins]
         if sorted(joined) != sorted(aliases[1:]):
-            raise ValueError(f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got {', '.join(joined) or 'none'}")
+            raise ValueError(
+                f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got {', '.join(joined) or 'none'}"
+            )
         return self
 
     @classmethod
@@ -132,7 +136,12 @@ class JoinProduct(ProductRecipe):
         except MeshError as error:
             return RecipeLineage.unknown(inputs, str(error), method="configured")
         origin = {c.name: (c.alias, c.source) for c in planned}
-        keys = [k for step in self.joins for left, right in step.pairs() for k in (origin.get(left, (base, left)), (step.input, right))]
+        keys = [
+            k
+            for step in self.joins
+            for left, right in step.pairs()
+            for k in (origin.get(left, (base, left)), (step.input, right))
+        ]
         # An outer join leaves the columns of the side without a match empty.
         how = {step.input: step.how for step in self.joins}
         empty = {c.name for c in planned if "full" in how.values() or how.get(c.alias) == "left"}
@@ -152,7 +161,8 @@ class JoinProduct(ProductRecipe):
             if step.unique:
                 self._require_unique(build, step)
             condition = " AND ".join(
-                f"{quote(origin[left][0])}.{quote(origin[left][1])} = {quote(step.input)}.{quote(right)}" for left, right in step.pairs()
+                f"{quote(origin[left][0])}.{quote(origin[left][1])} = {quote(step.input)}.{quote(right)}"
+                for left, right in step.pairs()
             )
             clauses.append(f"{step.how.upper()} JOIN {quote(step.input)} ON {condition}")
             origin.update({c.name: (c.alias, c.source) for c in planned if c.alias == step.input})
@@ -185,7 +195,11 @@ def _join_keys(available: set[str], product: Product) -> list[str] | None:
 def _find_bridge(request: PlanRequest, available: set[str], product: Product, exclude: set) -> tuple[Product, list[str]]:
     """A product of the mesh holding a column we have and the target's key: an identifier crosswalk."""
     for candidate in sorted(request.catalog.products.values(), key=lambda p: p.address):
-        if candidate.address in exclude or candidate.address == product.address or not may_read(candidate.contract, request.domain):
+        if (
+            candidate.address in exclude
+            or candidate.address == product.address
+            or not may_read(candidate.contract, request.domain)
+        ):
             continue
         candidate = seen_by(candidate, request.domain)
         keys = _join_keys(available, candidate)

@@ -69,7 +69,9 @@ class PythonProduct(ProductRecipe):
         unknown = sorted(f"{a}.{c}" for sources in declared.values() for a, c in sources if c not in inputs.get(a, ()))
         if unknown:
             known = "; ".join(f"{a}: {', '.join(cs)}" for a, cs in inputs.items()) or "none"
-            return RecipeLineage.unknown(inputs, f"lineage names {', '.join(unknown)}, which no input has (inputs' columns — {known})", method="declared")
+            return RecipeLineage.unknown(
+                inputs, f"lineage names {', '.join(unknown)}, which no input has (inputs' columns — {known})", method="declared"
+            )
         return RecipeLineage.of("declared", declared)
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:

@@ -50,6 +50,7 @@ def landing_path_problem(path: str) -> str | None:
         return f"path '{path}' must stay inside the landing folder (relative, no '..')"
     return None
 
+
 _COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd: their bytes are no lines to count
 
 
@@ -207,7 +208,9 @@ class SourceProduct(ProductRecipe):
 
     def inferred_output(self, product: Product, catalog: Catalog, glossary: Glossary, landing: Path) -> list[InferredColumn]:
         """Contract columns for the files delivered now (`mesh contract sync`)."""
-        schema = infer_file_schema([Path(f) for f in self.with_rows(self.files(landing, product.address))], self.file_format(), self.options)
+        schema = infer_file_schema(
+            [Path(f) for f in self.with_rows(self.files(landing, product.address))], self.file_format(), self.options
+        )
         renamed = tuple(replace(c, name=self.rename.get(c.source, c.name)) for c in schema.columns)  # as the recipe names them
         columns, notes = inferred_file_columns(replace(schema, columns=renamed))
         return [InferredColumn(c, notes.get(c.name)) for c in columns]
@@ -285,8 +288,13 @@ def inferred_file_columns(schema: FileSchema) -> tuple[list[Column], dict[str, s
         required = file_column.complete and schema.rows > 0
         columns.append(
             Column.new(
-                file_column.name, logical_type_of(physical), physical, required=required,
-                primary_key=position is not None, primary_key_position=position, classification=guess.classification,
+                file_column.name,
+                logical_type_of(physical),
+                physical,
+                required=required,
+                primary_key=position is not None,
+                primary_key_position=position,
+                classification=guess.classification,
             )
         )
         notes[file_column.name] = guess.reason

@@ -40,7 +40,9 @@ class SqlProduct(ProductRecipe):
     from_file = "a .sql file holding the query (copied as transform.sql): the contract is its output"
 
     sql: str | None = Field(default=None, description="The query, inline.")
-    sql_file: str | None = Field(default=None, pattern=r"^[^/]+\.sql$", description="A .sql file beside defs.yaml holding the query.")
+    sql_file: str | None = Field(
+        default=None, pattern=r"^[^/]+\.sql$", description="A .sql file beside defs.yaml holding the query."
+    )
 
     @field_validator("sql")
     @classmethod
@@ -91,17 +93,23 @@ class SqlProduct(ProductRecipe):
                 raise MeshError(f"--from {file}: the file must hold one SELECT: {problem}")
         else:
             query = example_query(request)
-        macros = sql_macros(request.catalog.domains[request.domain].defs_folder / request.name)  # the domain's, as its builds see them
+        macros = sql_macros(
+            request.catalog.domains[request.domain].defs_folder / request.name
+        )  # the domain's, as its builds see them
         try:
-            described = describe_output(lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain, macros)
+            described = describe_output(
+                lambda connection, _: connection.sql(query), inputs, request.catalog, request.domain, macros
+            )
         except OutputDescriptionError as error:
             where = f"the query in {request.source_file}" if request.source_file else "the query"
             raise MeshError(f"{where} does not run over its inputs' contracts: {error}") from None
         columns = {alias: [c.name for c in contract.columns] for alias, contract in described.inputs.items()}
         inferred = inferred_columns(described.columns, sql_lineage(query, columns, macros.macros), described.inputs)
         notes = {i.column.name: i.review for i in inferred if i.review}
-        note = ["Inferred from the query's output (DuckDB over the inputs' contracts): a column copied from an input carries",
-                "its description, classification, term and `required`. Review the computed ones."]
+        note = [
+            "Inferred from the query's output (DuckDB over the inputs' contracts): a column copied from an input carries",
+            "its description, classification, term and `required`. Review the computed ones.",
+        ]
         settings = {"query": query, "query_given": request.source_file is not None}
         return Plan([i.column for i in inferred], inputs, settings, column_notes=notes, schema_note=note)
 

@@ -43,13 +43,24 @@ class UnionProduct(ProductRecipe):
         for other in request.inputs[1:]:
             other_names = {c.name for c in other.contract.columns}
             if other_names != names:
-                differences = [f"{c} missing" for c in sorted(names - other_names)] + [f"{c} extra" for c in sorted(other_names - names)]
+                differences = [f"{c} missing" for c in sorted(names - other_names)] + [
+                    f"{c} extra" for c in sorted(other_names - names)
+                ]
                 raise MeshError(f"{other.address} cannot be unioned with {first.address}: {', '.join(differences)}")
         columns = list(first.contract.columns)
         source_column = request.parameters["source_column"]
         if source_column:
             check_name(source_column, "column")
-            columns.append(Column.new(source_column, "string", "VARCHAR", "Address of the product the row came from.", required=True, classification="public"))
+            columns.append(
+                Column.new(
+                    source_column,
+                    "string",
+                    "VARCHAR",
+                    "Address of the product the row came from.",
+                    required=True,
+                    classification="public",
+                )
+            )
         return Plan(columns, inputs_as_given(request), {"source_column": source_column})
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
@@ -68,7 +79,9 @@ class UnionProduct(ProductRecipe):
         for item in build.inputs:
             columns = set(build.input(item.alias).columns)
             if columns != expected:
-                differences = [f"{c} missing" for c in sorted(expected - columns)] + [f"{c} extra" for c in sorted(columns - expected)]
+                differences = [f"{c} missing" for c in sorted(expected - columns)] + [
+                    f"{c} extra" for c in sorted(columns - expected)
+                ]
                 raise MeshError(
                     f"{build.contract.address}: {item.address} cannot be unioned with {first.address}: "
                     f"{', '.join(differences)} (use a projection first to align the columns)"

@@ -42,17 +42,35 @@ class CodeServer:
     def command(self) -> list[str]:
         """Dagster's code server for the domain's definitions module, from the repository root."""
         return [
-            sys.executable, "-m", "dagster", "api", "grpc", "-h", self.host, "-p", str(self.port),
-            "--module-name", self.domain.module, "--working-directory", str(self.root), "--location-name", self.domain.name,
+            sys.executable,
+            "-m",
+            "dagster",
+            "api",
+            "grpc",
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "--module-name",
+            self.domain.module,
+            "--working-directory",
+            str(self.root),
+            "--location-name",
+            self.domain.name,
             "--lazy-load-user-code",  # a domain that fails to load is served as its error (shown in the UI), not a crash
             "--use-python-environment-entry-point",  # its runs start with this Python, whatever `dagster` PATH finds
-            "--log-level", "warning",
+            "--log-level",
+            "warning",
         ]
 
     def service(self, env: dict[str, str] | None = None) -> Service:
         """The server as a service, in `env` (default: the shared environment of the services started with it)."""
-        return Service(f"{self.domain.name}'s code server on {self.host}:{self.port}", tuple(self.command()), restart=True,
-                       env=tuple(sorted((env or {}).items())))
+        return Service(
+            f"{self.domain.name}'s code server on {self.host}:{self.port}",
+            tuple(self.command()),
+            restart=True,
+            env=tuple(sorted((env or {}).items())),
+        )
 
     def workspace_entry(self) -> dict:
         return {"grpc_server": {"host": self.host, "port": self.port, "location_name": self.domain.name}}
@@ -65,7 +83,9 @@ def code_servers(settings: MeshSettings) -> list[CodeServer]:
     names = [d.name for d in domains]
     unknown = sorted(set(config.ports) - set(names))
     if unknown:
-        raise MeshError(f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — use one of {', '.join(names)}")
+        raise MeshError(
+            f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — use one of {', '.join(names)}"
+        )
     ports = config.assign(names)
     return [CodeServer(domain, settings.root, config.host, ports[domain.name]) for domain in domains]
 
@@ -106,14 +126,18 @@ def server_services(settings: MeshSettings, catalog: Catalog, servers: list[Code
     (`MeshSettings.environment`): the domain's definitions load, and the runs it launches build, with that key.
     Only the domains that publish personal columns (`hashing_key_holders`) get the hashing key, `MESH_SECRET`."""
     holders = hashing_key_holders(catalog)
-    return [server.service(settings.environment(principal=server.domain.name, hashing_key=server.domain.name in holders))
-            for server in servers]
+    return [
+        server.service(settings.environment(principal=server.domain.name, hashing_key=server.domain.name in holders))
+        for server in servers
+    ]
 
 
 def _config(settings: MeshSettings) -> CodeServers:
     if settings.deployment.code_servers is None:
         where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
-        raise MeshError(f"{where} serves no code servers: domains load as Python modules in it — add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve")
+        raise MeshError(
+            f"{where} serves no code servers: domains load as Python modules in it — add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve"
+        )
     return settings.deployment.code_servers
 
 

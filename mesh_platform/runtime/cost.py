@@ -42,7 +42,9 @@ def window_start(text: str, now: dt.datetime) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         shown = text if len(text) <= 40 else f"{text[:24]}…"
-        raise ValueError(f"'{shown}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00") from None
+        raise ValueError(
+            f"'{shown}' is neither a duration nor a time; write e.g. 30d, 12h, 90min, 2w, or 2026-11-01T00:00"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -80,7 +82,13 @@ class Cost:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"builds": self.builds, "failed": self.failed, "run_seconds": round(self.seconds, 6), "rows": self.rows, "bytes": self.bytes}
+        return {
+            "builds": self.builds,
+            "failed": self.failed,
+            "run_seconds": round(self.seconds, 6),
+            "rows": self.rows,
+            "bytes": self.bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -94,11 +102,17 @@ class CostReport:
 
     @property
     def products(self) -> dict[Address, Cost]:
-        return {address: Cost.of([b for b in self.builds if b.address == address]) for address in sorted({b.address for b in self.builds})}
+        return {
+            address: Cost.of([b for b in self.builds if b.address == address])
+            for address in sorted({b.address for b in self.builds})
+        }
 
     @property
     def domains(self) -> dict[str, Cost]:
-        return {domain: Cost.of([b for b in self.builds if b.address.domain == domain]) for domain in sorted({b.address.domain for b in self.builds})}
+        return {
+            domain: Cost.of([b for b in self.builds if b.address.domain == domain])
+            for domain in sorted({b.address.domain for b in self.builds})
+        }
 
     @property
     def total(self) -> Cost:
@@ -115,7 +129,9 @@ class CostReport:
         }
 
 
-def mesh_cost(settings: MeshSettings, since: dt.datetime, until: dt.datetime | None = None, domain: str | None = None) -> CostReport:
+def mesh_cost(
+    settings: MeshSettings, since: dt.datetime, until: dt.datetime | None = None, domain: str | None = None
+) -> CostReport:
     """The cost of the builds that ended between `since` and `until` (now), of `domain` or of every domain,
     read from the Dagster instance of the mesh `settings` describe."""
     import dagster as dg

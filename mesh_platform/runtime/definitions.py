@@ -74,7 +74,14 @@ def domain_definitions(
     sensors: list[dg.SensorDefinition] = [automation]
     notifications = settings.deployment.notifications
     if notifications is not None and notifications.enabled:  # off: no sensor at all, nothing ticking for nothing
-        blocking = [spec.key for d in products for a in d.assets or () if isinstance(a, dg.AssetsDefinition) for spec in a.check_specs if spec.blocking]
+        blocking = [
+            spec.key
+            for d in products
+            for a in d.assets or ()
+            if isinstance(a, dg.AssetsDefinition)
+            for spec in a.check_specs
+            if spec.blocking
+        ]
         sensors.append(notice_sensor(domain, view, blocking))
     platform = dg.Definitions(
         sensors=sensors,

@@ -35,7 +35,14 @@ class CheckState:
     state: str = "never run"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "state": self.state, "severity": self.severity, "at": _iso(self.at), "description": self.description}
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "state": self.state,
+            "severity": self.severity,
+            "at": _iso(self.at),
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,12 @@ class ProductHealth:
     def last_materialization_json(self) -> dict[str, Any] | None:
         if self.freshness.last_update is None:
             return None
-        return {"at": _iso(self.freshness.last_update), "run_id": self.last_run_id, "rows": self.rows, "port_version": self.port_version}
+        return {
+            "at": _iso(self.freshness.last_update),
+            "run_id": self.last_run_id,
+            "rows": self.rows,
+            "port_version": self.port_version,
+        }
 
     def build_json(self) -> dict[str, Any]:
         """What `mesh show` tells of the product's builds: last materialization, checks, last failure."""
@@ -97,11 +109,15 @@ class ProductHealth:
         }
 
 
-def mesh_health(settings: MeshSettings, glossary: Glossary, products: list[Product], now: dt.datetime | None = None) -> list[ProductHealth]:
+def mesh_health(
+    settings: MeshSettings, glossary: Glossary, products: list[Product], now: dt.datetime | None = None
+) -> list[ProductHealth]:
     """The health of `products`, read from the Dagster instance of the mesh `settings` describe (an embedded mesh
     that never ran has none: nothing built yet; a deployment's database is always read)."""
     if not settings.deployment.uses_postgres and not (settings.dagster_home / "dagster.yaml").exists():
-        return [ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(glossary, p)) for p in products]
+        return [
+            ProductHealth(str(p.address), freshness(p.contract, None, now), checks=_unevaluated(glossary, p)) for p in products
+        ]
     with open_instance(settings) as instance:
         recover_dead_runs(instance)  # a run whose process died is failed, not "running" forever
         return [_product_health(instance, glossary, product, now) for product in products]
@@ -125,7 +141,9 @@ def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: P
     return health
 
 
-def _freshness(instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, last: dt.datetime | None, now: dt.datetime | None) -> Freshness:
+def _freshness(
+    instance: dg.DagsterInstance, key: dg.AssetKey, product: Product, last: dt.datetime | None, now: dt.datetime | None
+) -> Freshness:
     """Freshness on the last build, or for a partitioned product on its newest materialized partition."""
     if product.contract.partitioning is None:
         return freshness(product.contract, last, now)
@@ -144,7 +162,9 @@ def _check_state(instance: dg.DagsterInstance, check: dg.AssetCheckKey, severity
         run = instance.get_run_by_id(record.run_id)
         if run is not None and not run.is_finished:
             return CheckState(check.name, None, severity, at, f"being evaluated by run {record.run_id}", state="running")
-        return CheckState(check.name, None, severity, at, f"run {record.run_id} ended before evaluating it", state="not evaluated")
+        return CheckState(
+            check.name, None, severity, at, f"run {record.run_id} ended before evaluating it", state="not evaluated"
+        )
     evaluation = record.event.dagster_event.event_specific_data
     passed = bool(getattr(evaluation, "passed", record.status.value == "SUCCEEDED"))
     state = "failed" if not passed else NOT_CHECKED if NOT_CHECKED in (getattr(evaluation, "metadata", None) or {}) else "passed"

@@ -49,7 +49,8 @@ def check_reachable(settings: MeshSettings) -> None:
         engine = sa.create_engine(parts, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_SECONDS})
     except Exception:  # SQLAlchemy's own error repeats the URL, password and all
         raise InstanceUnreachableError(
-            f"{_setting(settings)}: not a PostgreSQL URL — write postgresql://user:password@host:5432/database") from None
+            f"{_setting(settings)}: not a PostgreSQL URL — write postgresql://user:password@host:5432/database"
+        ) from None
     where = f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}, database {parts.database or '(none)'}"
     try:
         engine.connect().close()
@@ -60,9 +61,13 @@ def check_reachable(settings: MeshSettings) -> None:
             reason = reason.replace(parts.password, "***")
         reason = reason.removeprefix(f'connection to server at "{parts.host}", port {parts.port or 5432} failed: ')
         reason = " ".join(reason.removeprefix("FATAL:").split())
-        fix = ("create it (README, Deploy: the role and the database)" if "does not exist" in reason
-               else "correct the user or the password in the URL" if "authentication" in reason
-               else "start PostgreSQL, or correct the host and port in the URL")
+        fix = (
+            "create it (README, Deploy: the role and the database)"
+            if "does not exist" in reason
+            else "correct the user or the password in the URL"
+            if "authentication" in reason
+            else "start PostgreSQL, or correct the host and port in the URL"
+        )
         raise InstanceUnreachableError(f"{_setting(settings)}: cannot reach {where}: {reason} — {fix}") from None
     finally:
         engine.dispose()

@@ -51,24 +51,43 @@ def helm_values(settings: MeshSettings, catalog: Catalog) -> dict[str, Any]:
     repository, tag = _image(kubernetes.image, settings)
     deployments = []
     for domain in read_workspace(settings.root):
-        domain_repository, domain_tag = _image(kubernetes.domain_images[domain.name], settings) if domain.name in kubernetes.domain_images else (repository, tag)
+        domain_repository, domain_tag = (
+            _image(kubernetes.domain_images[domain.name], settings)
+            if domain.name in kubernetes.domain_images
+            else (repository, tag)
+        )
         name = "mesh-" + domain.name.replace("_", "-")
-        annotations = {key: value.replace(PRINCIPAL, domain.name) for key, value in kubernetes.service_account_annotations.items()}
-        deployments.append({
-            "name": name,
-            "image": {"repository": domain_repository, "tag": domain_tag, "pullPolicy": kubernetes.pull_policy},
-            "codeServerArgs": ["--module-name", domain.module, "--working-directory", IMAGE_ROOT, "--location-name", domain.name],
-            "port": kubernetes.code_server_port,
-            "env": [
-                {"name": "MESH_ENV", "value": settings.deployment.name},
-                {"name": "MESH_ROOT", "value": IMAGE_ROOT},
-                {"name": "MESH_HOME", "value": IMAGE_HOME},
-            ],
-            # The shared Secrets, the domain's own store credentials and, if it publishes personal columns, the hashing key.
-            "envSecrets": [*secrets, {"name": f"{name}-store"}, *([{"name": HASHING_KEY_SECRET}] if domain.name in holders else [])],
-            "serviceAccount": {"create": True, "name": name, "annotations": annotations},  # the domain's workload identity
-            "includeConfigInLaunchedRuns": {"enabled": True},  # run pods get the same image, env, secrets and service account
-        })
+        annotations = {
+            key: value.replace(PRINCIPAL, domain.name) for key, value in kubernetes.service_account_annotations.items()
+        }
+        deployments.append(
+            {
+                "name": name,
+                "image": {"repository": domain_repository, "tag": domain_tag, "pullPolicy": kubernetes.pull_policy},
+                "codeServerArgs": [
+                    "--module-name",
+                    domain.module,
+                    "--working-directory",
+                    IMAGE_ROOT,
+                    "--location-name",
+                    domain.name,
+                ],
+                "port": kubernetes.code_server_port,
+                "env": [
+                    {"name": "MESH_ENV", "value": settings.deployment.name},
+                    {"name": "MESH_ROOT", "value": IMAGE_ROOT},
+                    {"name": "MESH_HOME", "value": IMAGE_HOME},
+                ],
+                # The shared Secrets, the domain's own store credentials and, if it publishes personal columns, the hashing key.
+                "envSecrets": [
+                    *secrets,
+                    {"name": f"{name}-store"},
+                    *([{"name": HASHING_KEY_SECRET}] if domain.name in holders else []),
+                ],
+                "serviceAccount": {"create": True, "name": name, "annotations": annotations},  # the domain's workload identity
+                "includeConfigInLaunchedRuns": {"enabled": True},  # run pods get the same image, env, secrets and service account
+            }
+        )
     values = {
         "global": {"postgresqlSecretName": kubernetes.postgres.password_secret, "dagsterHome": DAGSTER_HOME},
         "generatePostgresqlPasswordSecret": False,  # the password is in an existing Secret, never in these values
@@ -80,15 +99,31 @@ def helm_values(settings: MeshSettings, catalog: Catalog) -> dict[str, Any]:
             "postgresqlDatabase": kubernetes.postgres.database,
             "service": {"port": kubernetes.postgres.port},
         },
-        "runLauncher": {"type": "K8sRunLauncher", "config": {"k8sRunLauncher": {
-            "jobNamespace": kubernetes.namespace, "loadInclusterConfig": True, "envSecrets": secrets,
-        }}},
-        "dagsterDaemon": {"enabled": True, "runCoordinator": {"enabled": True, "type": "QueuedRunCoordinator", "config": {
-            "queuedRunCoordinator": {
-                "maxConcurrentRuns": queue.max_concurrent,
-                "tagConcurrencyLimits": [{"key": CODE_LOCATION_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": queue.per_domain}],
+        "runLauncher": {
+            "type": "K8sRunLauncher",
+            "config": {
+                "k8sRunLauncher": {
+                    "jobNamespace": kubernetes.namespace,
+                    "loadInclusterConfig": True,
+                    "envSecrets": secrets,
+                }
             },
-        }}},
+        },
+        "dagsterDaemon": {
+            "enabled": True,
+            "runCoordinator": {
+                "enabled": True,
+                "type": "QueuedRunCoordinator",
+                "config": {
+                    "queuedRunCoordinator": {
+                        "maxConcurrentRuns": queue.max_concurrent,
+                        "tagConcurrencyLimits": [
+                            {"key": CODE_LOCATION_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": queue.per_domain}
+                        ],
+                    },
+                },
+            },
+        },
         "dagsterWebserver": {"envSecrets": secrets},
     }
     check_values(values)
@@ -120,9 +155,15 @@ def render(settings: MeshSettings, catalog: Catalog) -> str:
     if variables:
         where = ", ".join(kubernetes.secrets) or "(none listed: add kubernetes.secrets)"
         header.append(f"# The Secrets {where} must provide: {', '.join(variables)}.")
-    header.append("# Each domain D runs as the service account mesh-D (annotated for the cloud's workload identity) with the Secret "
-                  "mesh-D-store (its own store credentials); attach to it the policy `mesh deploy access` writes for D.")
-    given = f"given only to the domains that publish personal columns: {', '.join(holders)}" if holders else "given to no domain: none publishes personal columns"
+    header.append(
+        "# Each domain D runs as the service account mesh-D (annotated for the cloud's workload identity) with the Secret "
+        "mesh-D-store (its own store credentials); attach to it the policy `mesh deploy access` writes for D."
+    )
+    given = (
+        f"given only to the domains that publish personal columns: {', '.join(holders)}"
+        if holders
+        else "given to no domain: none publishes personal columns"
+    )
     header.append(f"# The Secret '{HASHING_KEY_SECRET}' holds MESH_SECRET, the hashing key of personal values, {given}.")
     return "\n".join(header) + "\n" + yaml.dump(helm_values(settings, catalog), Dumper=_PlainDumper, sort_keys=False)
 
@@ -147,19 +188,27 @@ class _PlainDumper(yaml.SafeDumper):
 def _kubernetes(settings: MeshSettings) -> Kubernetes:
     if settings.deployment.kubernetes is None:
         where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
-        raise MeshError(f"{where} has no kubernetes: block — add one (image, postgres) to render Helm values; see deploy/prod.yaml")
+        raise MeshError(
+            f"{where} has no kubernetes: block — add one (image, postgres) to render Helm values; see deploy/prod.yaml"
+        )
     for block, what in (("port_store", "the ports"), ("landing", "the source files")):
         store = getattr(settings.deployment, block)
         if store is None or not store.on_object_store:
-            raise MeshError(f"{settings.deployment.file}: {block}.uri: on Kubernetes {what} must be on an object store (s3://bucket/prefix), which every pod reaches — set {block}.uri")
+            raise MeshError(
+                f"{settings.deployment.file}: {block}.uri: on Kubernetes {what} must be on an object store (s3://bucket/prefix), which every pod reaches — set {block}.uri"
+            )
     unknown = sorted(set(settings.deployment.kubernetes.domain_images) - {d.name for d in read_workspace(settings.root)})
     if unknown:
-        raise MeshError(f"{settings.deployment.file}: kubernetes.domain_images names no domain of workspace.yaml: {', '.join(unknown)}")
+        raise MeshError(
+            f"{settings.deployment.file}: kubernetes.domain_images names no domain of workspace.yaml: {', '.join(unknown)}"
+        )
     return settings.deployment.kubernetes
 
 
 def _image(image: str, settings: MeshSettings) -> tuple[str, str]:
     repository, _, tag = image.rpartition(":")
     if not repository or "/" in tag:
-        raise MeshError(f"{settings.deployment.file}: kubernetes.image: '{image}' has no tag — write repository:tag (a unique tag per release, not latest)")
+        raise MeshError(
+            f"{settings.deployment.file}: kubernetes.image: '{image}' has no tag — write repository:tag (a unique tag per release, not latest)"
+        )
     return repository, tag

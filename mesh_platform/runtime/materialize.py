@@ -104,7 +104,9 @@ def plan_batches(catalog: Catalog, selection: Iterable[Address]) -> list[Batch]:
     reads: dict[str, set[str]] = {p.address.domain: set() for p in ordered}
     for product in ordered:
         reads[product.address.domain] |= {
-            i.address.domain for i in product.inputs if i.address.unversioned() in selected and i.address.domain != product.address.domain
+            i.address.domain
+            for i in product.inputs
+            if i.address.unversioned() in selected and i.address.domain != product.address.domain
         }
     try:
         domains = list(graphlib.TopologicalSorter(reads).static_order())
@@ -162,10 +164,15 @@ def select_related(catalog: Catalog, expression: str) -> list[Address]:
     downstream; `2+ADDRESS` / `ADDRESS+1` only that many layers."""
     match = _EXPRESSION.fullmatch(expression.strip())
     if match is None:
-        raise AddressError(f"{expression}: not an address expression (write mesh://<domain>/<product>, +… for its inputs, …+ for its readers)")
+        raise AddressError(
+            f"{expression}: not an address expression (write mesh://<domain>/<product>, +… for its inputs, …+ for its readers)"
+        )
     product = catalog.product(match["address"])
     selected = [product.address]
-    for sign, depth, step in ((match["up"], match["up_depth"], catalog.upstream), (match["down"], match["down_depth"], catalog.downstream)):
+    for sign, depth, step in (
+        (match["up"], match["up_depth"], catalog.upstream),
+        (match["down"], match["down_depth"], catalog.downstream),
+    ):
         if not sign:
             continue
         layer, seen, remaining = [product], {product.address}, int(depth) if depth else -1
@@ -184,7 +191,9 @@ _EXPRESSION = re.compile(r"(?:(?P<up_depth>\d*)(?P<up>\+))?(?P<address>[^+\s]+)(
 class _Materialization:
     """One `mesh materialize`: its batches, started as their inputs are ready, at most `jobs` at a time."""
 
-    def __init__(self, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback, partitions: tuple[str, str] | None = None):
+    def __init__(
+        self, settings: MeshSettings, catalog: Catalog, notify: ProgressCallback, partitions: tuple[str, str] | None = None
+    ):
         self.settings, self.catalog, self.notify, self.partitions = settings, catalog, notify, partitions
         self.report = MaterializationReport()
         self.failed: set[Address] = set()
@@ -214,7 +223,11 @@ class _Materialization:
         for address in sorted(set(wanted) & set(loops)):
             # No build order exists for a product whose inputs lead back to it; the rest of the selection builds.
             loop = " → ".join(map(str, loops[address]))
-            self._outcome(ProductOutcome(address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop"))
+            self._outcome(
+                ProductOutcome(
+                    address, "failed", f"no build order: its inputs lead back to it ({loop}); mesh check names the input to drop"
+                )
+            )
         batches = [part for batch in plan_batches(self.catalog, wanted) for part in self._by_partitions(batch)]
         self._refuse_unpublished_inputs(batches, set(wanted))
         after = _batch_dependencies(batches)
@@ -306,21 +319,33 @@ class _Materialization:
                     missing.append(port)
             if missing:
                 names = ", ".join(map(str, missing))
-                self._outcome(ProductOutcome(product.address, "failed", f"not run: its input {names} was never published; "
-                                             f"build it first, or run mesh materialize +{product.address} to build everything it reads"))
+                self._outcome(
+                    ProductOutcome(
+                        product.address,
+                        "failed",
+                        f"not run: its input {names} was never published; "
+                        f"build it first, or run mesh materialize +{product.address} to build everything it reads",
+                    )
+                )
 
     def _start(self, batch: Batch) -> _RunningBatch | None:
         """Start the batch's run (without the products an input of which failed); None when nothing is left to run."""
         for product in batch.products:  # in dependency order: what reads a skipped product is skipped too
             if product.address not in self.failed and (upstream := _failed_upstream(product, self.failed)):
-                self._outcome(ProductOutcome(product.address, "skipped", f"not run: an input failed ({', '.join(str(a) for a in sorted(upstream))})"))
+                self._outcome(
+                    ProductOutcome(
+                        product.address, "skipped", f"not run: an input failed ({', '.join(str(a) for a in sorted(upstream))})"
+                    )
+                )
         runnable = tuple(p for p in batch.products if p.address not in self.failed)
         if not runnable:
             return None
         batch = Batch(batch.domain, runnable, batch.partitions)
         self.notify("batch", batch)
         # A broken product folder is a broken product of its code location: the domain's others run.
-        if self.settings.deployment.code_servers is not None:  # the domains run in code servers: their runs go through the instance
+        if (
+            self.settings.deployment.code_servers is not None
+        ):  # the domains run in code servers: their runs go through the instance
             return _SubmittedBatch(self.settings, batch, self.notify)
         return _RunningBatch(self.settings, self.catalog, batch, self.notify)
 
@@ -330,7 +355,9 @@ def _batch_dependencies(batches: list[Batch]) -> list[set[int]]:
     producer = {p.address: index for index, batch in enumerate(batches) for p in batch.products}
     after: list[set[int]] = []
     for index, batch in enumerate(batches):
-        reads = {producer[i.address.unversioned()] for p in batch.products for i in p.inputs if i.address.unversioned() in producer}
+        reads = {
+            producer[i.address.unversioned()] for p in batch.products for i in p.inputs if i.address.unversioned() in producer
+        }
         same_domain = {other for other in range(index) if batches[other].domain == batch.domain}  # one writer per domain file
         after.append((reads | same_domain) - {index})
     return after
@@ -373,7 +400,10 @@ class _RunningBatch:
         outcomes = self.watcher.outcomes(code)
         if self.watcher.run_id is None:
             reason = _tail(self.log_file) or f"dagster exited with code {code}"
-            outcomes = [ProductOutcome(p.address, "failed", f"the {self.batch.domain} code location did not run: {reason}") for p in self.batch.products]
+            outcomes = [
+                ProductOutcome(p.address, "failed", f"the {self.batch.domain} code location did not run: {reason}")
+                for p in self.batch.products
+            ]
         for outcome in outcomes:
             if outcome.address not in self.watcher.reported:
                 self.notify("outcome", outcome)
@@ -402,15 +432,20 @@ class _SubmittedBatch:
         try:
             client = DagsterGraphQLClient(host, port_number=port, timeout=60)
             self.run_id: str | None = client.submit_job_execution(
-                "__ASSET_JOB", repository_location_name=batch.domain, repository_name="__repository__", tags=tags,
+                "__ASSET_JOB",
+                repository_location_name=batch.domain,
+                repository_name="__repository__",
+                tags=tags,
                 asset_selection=[p.address.asset_key_path for p in batch.products],
             )
         except (DagsterGraphQLClientError, OSError) as error:  # the client wraps transport errors; a refused connection too
             self.run_id = None
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            self.problem = (f"the webserver at http://{host}:{port} did not take the run ({first}): in this deployment runs go "
-                            f"through it and the daemon's queue — start them (mesh --env {settings.deployment.name} ui, mesh daemon), "
-                            "or set MESH_UI_PORT to where it listens")
+            self.problem = (
+                f"the webserver at http://{host}:{port} did not take the run ({first}): in this deployment runs go "
+                f"through it and the daemon's queue — start them (mesh --env {settings.deployment.name} ui, mesh daemon), "
+                "or set MESH_UI_PORT to where it listens"
+            )
 
     def poll(self, instance: dg.DagsterInstance) -> bool:
         """Follow the run's events; whether it has ended (or was never taken)."""
@@ -473,7 +508,9 @@ class _RunWatcher:
             if event.event_type == dg.DagsterEventType.STEP_START:
                 self.step_started[address] = record.event_log_entry.timestamp
                 self.notify("start", address)
-            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and address not in self.results:  # a range: one per partition
+            elif (
+                event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and address not in self.results
+            ):  # a range: one per partition
                 materialization = record.event_log_entry.asset_materialization
                 metadata = materialization.metadata if materialization else {}
                 seconds = record.event_log_entry.timestamp - self.step_started.get(address, record.event_log_entry.timestamp)
@@ -510,9 +547,12 @@ class _RunWatcher:
                 result.append(self.results[product.address])
             else:
                 reason = (
-                    f"not run: an input failed ({', '.join(map(str, failed_here))})" if failed_here
-                    else f"not run: the run's process ended before it (killed by signal {-exit_code})" if exit_code < 0
-                    else f"not run: the run failed: {run_failure}" if run_failure
+                    f"not run: an input failed ({', '.join(map(str, failed_here))})"
+                    if failed_here
+                    else f"not run: the run's process ended before it (killed by signal {-exit_code})"
+                    if exit_code < 0
+                    else f"not run: the run failed: {run_failure}"
+                    if run_failure
                     else "not run: the run ended early"
                 )
                 result.append(ProductOutcome(product.address, "skipped", reason, run_id=self.run_id))

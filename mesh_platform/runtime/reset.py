@@ -39,8 +39,12 @@ def reset_plan(settings: MeshSettings) -> ResetPlan:
         )
     home, landing = settings.home, settings.landing_root
     if settings.root.resolve().is_relative_to(home.resolve()):
-        raise MeshError(f"MESH_HOME ({home}) holds the mesh's own files; set home in mesh.yaml to a folder of its own (e.g. .mesh)")
-    state = [p for p in settings.state_paths if (p.exists() or p.is_symlink()) and not landing.resolve().is_relative_to(p.resolve())]
+        raise MeshError(
+            f"MESH_HOME ({home}) holds the mesh's own files; set home in mesh.yaml to a folder of its own (e.g. .mesh)"
+        )
+    state = [
+        p for p in settings.state_paths if (p.exists() or p.is_symlink()) and not landing.resolve().is_relative_to(p.resolve())
+    ]
     others = sorted(e for e in home.iterdir() if e not in state) if home.is_dir() else []
     return ResetPlan(home, tuple(dict.fromkeys(state)), tuple(others), landing)
 

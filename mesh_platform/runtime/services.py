@@ -91,8 +91,10 @@ def run_services(services: list[Service], cwd: Path, env: dict[str, str], say: C
                     each.failures = 1 if time.monotonic() - each.started >= STEADY_SECONDS else each.failures + 1
                     delay = RESTART_DELAYS[min(each.failures, len(RESTART_DELAYS)) - 1]
                     each.due = time.monotonic() + delay
-                    say(f"{each.service.name} (pid {each.process.pid}) {ended}; "
-                        f"starting it again in {delay} s (the others keep serving)")
+                    say(
+                        f"{each.service.name} (pid {each.process.pid}) {ended}; "
+                        f"starting it again in {delay} s (the others keep serving)"
+                    )
             time.sleep(POLL_SECONDS)
         say(f"{signal.Signals(stop[0]).name}: stopping {', '.join(each.service.name for each in running if each.alive)}")
         return 0

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import private_folder, write_private
@@ -95,8 +95,13 @@ class AppliedAccess:
             "endpoint": self.endpoint,
             "buckets_created": self.buckets_created,
             "principals": [
-                {"principal": p.principal, "user": p.user, "user_created": p.user_created, "key_created": p.key_created,
-                 "credentials": str(p.credentials) if p.credentials else None}
+                {
+                    "principal": p.principal,
+                    "user": p.user,
+                    "user_created": p.user_created,
+                    "key_created": p.key_created,
+                    "credentials": str(p.credentials) if p.credentials else None,
+                }
                 for p in self.principals
             ],
             "revoked": self.revoked,
@@ -123,7 +128,9 @@ def ensure_buckets(settings: MeshSettings, client: Any) -> list[str]:
     stores = [s for s in (deployment.port_store, deployment.landing) if s is not None and s.on_object_store]
     if deployment.port_store is None or not deployment.port_store.on_object_store:
         return []
-    if deployment.landing is not None and set(deployment.landing.endpoints().values()) != set(deployment.port_store.endpoints().values()):
+    if deployment.landing is not None and set(deployment.landing.endpoints().values()) != set(
+        deployment.port_store.endpoints().values()
+    ):
         stores = stores[:1]  # a landing zone on another store is that store's operator's to make
     created = []
     for bucket in dict.fromkeys(urlsplit(s.uri).netloc for s in stores):

@@ -66,8 +66,10 @@ def serve_ui(settings: MeshSettings, port: int, say: Callable[[str], None]) -> i
 def serve_daemon(settings: MeshSettings, say: Callable[[str], None]) -> int:
     """Run Dagster's daemon until a stop signal (0) or its end (its exit code)."""
     if not production_shape(settings):
-        raise MeshError(f"the deployment '{settings.deployment.name}' is embedded: "
-                        "mesh ui runs the daemon with the webserver there (dagster dev)")
+        raise MeshError(
+            f"the deployment '{settings.deployment.name}' is embedded: "
+            "mesh ui runs the daemon with the webserver there (dagster dev)"
+        )
     prepare_instance(settings)
     say(f"Dagster daemon for the deployment '{settings.deployment.name}' (MESH_HOME={settings.home}; Ctrl-C stops)")
     env = settings.environment(hashing_key=not _has_code_servers(settings))
@@ -85,6 +87,7 @@ def _dagster_script(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        raise MeshError(f"Dagster's {name} command is not installed beside {sys.executable} — "
-                        "pip install dagster dagster-webserver")
+        raise MeshError(
+            f"Dagster's {name} command is not installed beside {sys.executable} — pip install dagster dagster-webserver"
+        )
     return found

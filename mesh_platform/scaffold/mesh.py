@@ -22,7 +22,16 @@ from mesh_platform.scaffold.templates import get_template
 
 MESH_TEMPLATE = "mesh"
 # What a copy of the demo mesh takes from the platform's checkout (besides the empty mesh's files it replaces).
-DEMO_FILES = ("mesh.yaml", "workspace.yaml", "dg.toml", "macros.sql", "domains", "governance", "deploy/onebox.yaml", "deploy/prod.yaml")
+DEMO_FILES = (
+    "mesh.yaml",
+    "workspace.yaml",
+    "dg.toml",
+    "macros.sql",
+    "domains",
+    "governance",
+    "deploy/onebox.yaml",
+    "deploy/prod.yaml",
+)
 _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mesh-cache")
 
 
@@ -41,10 +50,14 @@ def init_mesh(target: Path, name: str | None = None, demo: bool = False) -> NewM
         raise MeshError(f"{target} is a file; give mesh init a folder")
     for marker in (WORKSPACE_FILE, PROJECT_FILE):
         if (target / marker).exists():
-            raise MeshError(f"{target} is a mesh already ({marker} exists); mesh init never overwrites — start the new mesh in another folder")
+            raise MeshError(
+                f"{target} is a mesh already ({marker} exists); mesh init never overwrites — start the new mesh in another folder"
+            )
     name = name or ("demo" if demo else target.name) or "mesh"
     if demo and not (PLATFORM_CHECKOUT / "domains").is_dir():
-        raise MeshError(f"the demo mesh is not installed with the platform (no {PLATFORM_CHECKOUT / 'domains'}); install mesh-platform from its source checkout")
+        raise MeshError(
+            f"the demo mesh is not installed with the platform (no {PLATFORM_CHECKOUT / 'domains'}); install mesh-platform from its source checkout"
+        )
     parent = target if target.is_dir() else target.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}mesh-", dir=parent))
@@ -54,7 +67,9 @@ def init_mesh(target: Path, name: str | None = None, demo: bool = False) -> NewM
             _copy_demo(staging)
         files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
         if taken := [str(f) for f in files if (target / f).exists()]:
-            raise MeshError(f"{target} already holds {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''}; mesh init never overwrites — use an empty folder")
+            raise MeshError(
+                f"{target} already holds {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''}; mesh init never overwrites — use an empty folder"
+            )
         return NewMesh(target, name, demo, tuple(_move_in(staging, target, files)))
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -81,7 +81,17 @@ def inputs_as_given(request: PlanRequest) -> list[ProductInput]:
 def example_columns() -> list[Column]:
     """The columns of a product made from nothing: to be replaced by the real ones."""
     return [
-        Column.new("id", "integer", "BIGINT", "Identifier of the row.", required=True, unique=True, primary_key=True, primary_key_position=1, classification="internal"),
+        Column.new(
+            "id",
+            "integer",
+            "BIGINT",
+            "Identifier of the row.",
+            required=True,
+            unique=True,
+            primary_key=True,
+            primary_key_position=1,
+            classification="internal",
+        ),
         Column.new("name", "string", "VARCHAR", "Name of the thing.", required=True, classification="internal"),
         Column.new("updated_at", "timestamp", "TIMESTAMP", "When the row last changed.", classification="internal"),
     ]

@@ -51,7 +51,9 @@ def new_product(
     domain, name = parse_target(target)
     catalog = Catalog.load(settings.root)
     if template_name not in recipe_types:
-        raise MeshError(f"there is no product template '{template_name}' (templates: {', '.join(sorted(recipe_types))}; see mesh templates)")
+        raise MeshError(
+            f"there is no product template '{template_name}' (templates: {', '.join(sorted(recipe_types))}; see mesh templates)"
+        )
     recipe = recipe_types[template_name]
     template = get_template(settings.templates_root, recipe.template)
     if domain not in catalog.domains:

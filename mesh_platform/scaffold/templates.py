@@ -72,11 +72,15 @@ def _environment(root: Path):
 
 def template_folders(templates_root: Path) -> list[str]:
     """The names of the template folders (the partials aside)."""
-    return sorted(p.name for p in templates_root.iterdir() if p.is_dir() and p.name != PARTIALS) if templates_root.is_dir() else []
+    return (
+        sorted(p.name for p in templates_root.iterdir() if p.is_dir() and p.name != PARTIALS) if templates_root.is_dir() else []
+    )
 
 
 def get_template(templates_root: Path, name: str) -> Template:
     folder = templates_root / name
     if not folder.is_dir() or name == PARTIALS:
-        raise MeshError(f"there is no template folder '{name}' in {templates_root} (folders: {', '.join(template_folders(templates_root))})")
+        raise MeshError(
+            f"there is no template folder '{name}' in {templates_root} (folders: {', '.join(template_folders(templates_root))})"
+        )
     return Template(name, folder)

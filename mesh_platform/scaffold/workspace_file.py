@@ -18,7 +18,5 @@ def add_code_location(workspace_file: Path, domain: str, module: str) -> None:
         raise MeshError(f"{workspace_file}: has no load_from list to add the code location to")
     if any((entry.get("python_module") or {}).get("location_name") == domain for entry in locations):
         raise MeshError(f"{workspace_file}: already has a code location named '{domain}'")
-    locations.append(
-        CommentedMap(python_module=CommentedMap(module_name=module, working_directory=".", location_name=domain))
-    )
+    locations.append(CommentedMap(python_module=CommentedMap(module_name=module, working_directory=".", location_name=domain)))
     write_round_trip(workspace_file, document, yaml)

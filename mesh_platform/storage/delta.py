@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from deltalake.transaction import AddAction
 
 
-STORE_REFUSALS = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403 Forbidden")  # what S3 answers a key it refuses
+STORE_REFUSALS = (
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "403 Forbidden",
+)  # what S3 answers a key it refuses
 
 
 @contextlib.contextmanager
@@ -45,7 +50,8 @@ def refused_by_store(location: Location) -> Iterator[None]:
         raise StoreRefusedError(
             f"the store refused the credentials in use ({code}) for {location.uri}: their principal's store policy does not "
             "grant it — if the contracts do, run mesh deploy access --apply; else ask the product's owner for the grant",
-            code, location.uri,
+            code,
+            location.uri,
         ) from None
 
 
@@ -128,7 +134,13 @@ FILE_BYTES = 256 * 1024 * 1024  # a new Parquet file after about this much Arrow
 WRITERS = min(4, os.cpu_count() or 1)  # Parquet files written side by side (encoding releases the GIL)
 
 
-def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_metadata: dict[str, str], rows_key: str, split: FileSplit | None = None) -> int:
+def overwrite_table(
+    location: Location,
+    batches: pa.RecordBatchReader,
+    custom_metadata: dict[str, str],
+    rows_key: str,
+    split: FileSplit | None = None,
+) -> int:
     """Make `batches` the whole content of the Delta table at `location` (created if new), in one commit; the new version.
     The commit carries `custom_metadata`, and the number of rows written under `rows_key`. With `split`
     (a partitioned product), each file holds one partition's rows.
@@ -156,7 +168,9 @@ def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_me
     prefix = f"part-{uuid.uuid4()}"
     handed: queue.Queue[tuple[object, pa.RecordBatch] | None] = queue.Queue(maxsize=2 * WRITERS)
     writers = [_FileWriter(filesystem, folder, f"{prefix}-{index}", file_schema, handed, split) for index in range(WRITERS)]
-    threads = [threading.Thread(target=writer.run, name=f"parquet-writer-{index}", daemon=True) for index, writer in enumerate(writers)]
+    threads = [
+        threading.Thread(target=writer.run, name=f"parquet-writer-{index}", daemon=True) for index, writer in enumerate(writers)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -182,11 +196,20 @@ def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_me
         try:
             table = delta_table(location)
         except TableNotFoundError:
-            create_table_with_add_actions(location.uri, schema, actions, mode="overwrite", storage_options=location.storage_options(), commit_properties=commit)
+            create_table_with_add_actions(
+                location.uri,
+                schema,
+                actions,
+                mode="overwrite",
+                storage_options=location.storage_options(),
+                commit_properties=commit,
+            )
         else:
             table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
     except BaseException:
-        if not _references(location, prefix):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
+        if not _references(
+            location, prefix
+        ):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
             for file in filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
                 if PurePosixPath(file.path).name.startswith(prefix):
                     filesystem.delete_file(file.path)
@@ -194,7 +217,9 @@ def overwrite_table(location: Location, batches: pa.RecordBatchReader, custom_me
     return delta_table(location).version()
 
 
-def replace_rows(location: Location, batches: pa.RecordBatchReader, predicate: str, custom_metadata: dict[str, str], rows_key: str) -> int:
+def replace_rows(
+    location: Location, batches: pa.RecordBatchReader, predicate: str, custom_metadata: dict[str, str], rows_key: str
+) -> int:
     """Replace the rows of the Delta table at `location` that match `predicate` by `batches`, in one commit; the new version.
 
     Delta Lake's own predicate overwrite (`write_deltalake(..., predicate=...)`): files holding only matching
@@ -236,7 +261,13 @@ def merge_rows(location: Location, changes: pa.Table, key: list[str], delete_col
     matched = " AND ".join(f'target."{name}" = source."{name}"' for name in key)
     removed, kept = f'source."{delete_column}"', f'NOT source."{delete_column}"'
     (
-        table.merge(changes, matched, source_alias="source", target_alias="target", commit_properties=CommitProperties(custom_metadata=custom_metadata))
+        table.merge(
+            changes,
+            matched,
+            source_alias="source",
+            target_alias="target",
+            commit_properties=CommitProperties(custom_metadata=custom_metadata),
+        )
         .when_matched_delete(removed)
         .when_matched_update(values, kept)
         .when_not_matched_insert(values, kept)
@@ -252,8 +283,16 @@ class SchemaChangeError(ValueError):
 def _schema_difference(current: pa.Schema, new: pa.Schema) -> str:
     gone = [f.name for f in current if f.name not in new.names]
     added = [f.name for f in new if f.name not in current.names]
-    retyped = [f"{f.name} ({current.field(f.name).type} → {f.type})" for f in new if f.name in current.names and current.field(f.name).type != f.type]
-    parts = [f"{label}: {', '.join(names)}" for label, names in (("columns gone", gone), ("columns added", added), ("retyped", retyped)) if names]
+    retyped = [
+        f"{f.name} ({current.field(f.name).type} → {f.type})"
+        for f in new
+        if f.name in current.names and current.field(f.name).type != f.type
+    ]
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (("columns gone", gone), ("columns added", added), ("retyped", retyped))
+        if names
+    ]
     return "; ".join(parts) or "the column order changed"
 
 
@@ -269,8 +308,23 @@ class _FileWriter:
     """One writer thread: the batches it takes go to its own Parquet files, a new one every `FILE_BYTES`
     and, with a `split`, whenever a batch of another partition comes."""
 
-    def __init__(self, filesystem: pafs.FileSystem, folder: str, prefix: str, schema: pa.Schema, handed: queue.Queue, split: FileSplit | None = None):
-        self.filesystem, self.folder, self.prefix, self.schema, self.handed, self.split = filesystem, folder, prefix, schema, handed, split
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        folder: str,
+        prefix: str,
+        schema: pa.Schema,
+        handed: queue.Queue,
+        split: FileSplit | None = None,
+    ):
+        self.filesystem, self.folder, self.prefix, self.schema, self.handed, self.split = (
+            filesystem,
+            folder,
+            prefix,
+            schema,
+            handed,
+            split,
+        )
         self.actions: list[AddAction] = []
         self.error: BaseException | None = None
         self._writer: pq.ParquetWriter | None = None
@@ -296,7 +350,9 @@ class _FileWriter:
             self._close()
         if self._writer is None:
             self._name = f"{self.prefix}-{len(self.actions):05d}.snappy.parquet"
-            writer = pq.ParquetWriter(f"{self.folder}/{self._name}", self.schema, compression="snappy", filesystem=self.filesystem)
+            writer = pq.ParquetWriter(
+                f"{self.folder}/{self._name}", self.schema, compression="snappy", filesystem=self.filesystem
+            )
             self._writer, self._written, self._rows, self._partition, self._bounds = writer, 0, 0, partition, None
         self._writer.write_batch(batch)
         self._written += batch.nbytes
@@ -318,7 +374,9 @@ class _FileWriter:
             self.actions.append(_add_action(self._name, written.size, written.mtime_ns, self._rows, bounds))
 
 
-def _add_action(name: str, size: int, mtime_ns: int | None, rows: int, bounds: dict[str, tuple[object, object]] | None = None) -> AddAction:
+def _add_action(
+    name: str, size: int, mtime_ns: int | None, rows: int, bounds: dict[str, tuple[object, object]] | None = None
+) -> AddAction:
     """The Delta log entry adding one written Parquet file, with its row count as statistics, and the
     `bounds` (min, max) of the columns given (a partitioned product's partition column).
 

@@ -126,5 +126,7 @@ class DomainWorkspace:
     def published(self, product: str) -> None:
         """After a publish: the staged table goes (and a former platform's second copy with it)."""
         self.connection.execute(f"DROP TABLE IF EXISTS {STAGING}.{quote(product)}")
-        if self.connection.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FORMER_COPIES]).fetchall()[0][0]:
+        if self.connection.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FORMER_COPIES]).fetchall()[0][
+            0
+        ]:
             self.connection.execute(f"DROP TABLE IF EXISTS {FORMER_COPIES}.{quote(product)}")

@@ -39,7 +39,7 @@ class LandingZone:
         for item in filesystem.get_file_info(pafs.FileSelector(prefix, recursive=True, allow_not_found=True)):
             if item.type != pafs.FileType.File:
                 continue
-            local = target / item.path[len(prefix):].lstrip("/")
+            local = target / item.path[len(prefix) :].lstrip("/")
             wanted.add(local)
             stamp = item.mtime_ns or 0
             if local.is_file() and local.stat().st_size == item.size and local.stat().st_mtime_ns == stamp:

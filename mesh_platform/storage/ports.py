@@ -95,7 +95,6 @@ class PortStore:
         """The mesh's published ports (what governance judges a change against): this store itself."""
         return self
 
-
     def kept_tokens(self, domain: str) -> list[NamedTokens]:
         """The token files of every kept version of the domain's ports, with their product: what the vault keeps."""
         return [(port.address.product, *files) for port in self.domain_ports(domain) for files in port.kept_tokens()]
@@ -122,8 +121,9 @@ class DevPortStore(PortStore):
     mesh reads, over the mesh's published ports, which it only reads. It serves `products` from its own ports
     (the products a dev build builds; None: every product it holds) and every other product from the mesh's."""
 
-    def __init__(self, root: Location, vault: Location, published: PortStore, namespace: str,
-                 products: frozenset[Address] | None):
+    def __init__(
+        self, root: Location, vault: Location, published: PortStore, namespace: str, products: frozenset[Address] | None
+    ):
         super().__init__(root, vault)
         self._published, self.namespace, self.products = published, namespace, products
 
@@ -164,7 +164,9 @@ class PortVersion:
     tokens: tuple[str, ...] = ()  # the columns this version holds as keyed tokens (their clear values are in the vault)
     started_at: dt.datetime | None = None  # when the build that published it began reading its inputs
     contract_status: str | None = None  # the contract's status when published (draft: its domain's only); None: not recorded
-    partitions: str | None = None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
+    partitions: str | None = (
+        None  # the partitions the commit replaced (`2026-11-01`, `2026-11-01…2026-11-30`); None: the whole table
+    )
     window: tuple[dt.datetime, dt.datetime] | None = None  # their time span [start, end), UTC
     incremental: bool = False  # the commit applied changes by key (a cdc product's MERGE), not rows replaced
     committed_at: dt.datetime | None = None  # Delta's own commit time (the machine's clock)
@@ -311,10 +313,24 @@ class Port:
         commit = CommitProperties(custom_metadata={f"{METADATA_PREFIX}port_version": str(version)})
         record = self.applied_location
         if replace or not is_delta_table(record):
-            write_deltalake(record.uri, applied, mode="overwrite", schema_mode="overwrite", storage_options=record.storage_options(), commit_properties=commit)
+            write_deltalake(
+                record.uri,
+                applied,
+                mode="overwrite",
+                schema_mode="overwrite",
+                storage_options=record.storage_options(),
+                commit_properties=commit,
+            )
             return
         (
-            delta_table(record).merge(applied, "target.mesh_key = source.mesh_key", source_alias="source", target_alias="target", commit_properties=commit)
+            delta_table(record)
+            .merge(
+                applied,
+                "target.mesh_key = source.mesh_key",
+                source_alias="source",
+                target_alias="target",
+                commit_properties=commit,
+            )
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
@@ -328,7 +344,11 @@ class Port:
         self.location.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _commit_metadata(
-        self, contract: Contract, run_id: str | None, tokens: tuple[str, ...], started_at: dt.datetime,
+        self,
+        contract: Contract,
+        run_id: str | None,
+        tokens: tuple[str, ...],
+        started_at: dt.datetime,
         published_at: dt.datetime | None,
     ) -> dict[str, str]:
         return {
@@ -346,9 +366,13 @@ class Port:
         """Raise `SupersededBuildError` when a build that started later already published what this one would replace."""
         if window is None:
             current = self.latest()
-            later = [current] if current is not None and current.started_at is not None and current.started_at > started_at else []
+            later = (
+                [current] if current is not None and current.started_at is not None and current.started_at > started_at else []
+            )
         else:
-            later = [v for v in self.versions() if v.started_at is not None and v.started_at > started_at and _overlaps(v, window)]
+            later = [
+                v for v in self.versions() if v.started_at is not None and v.started_at > started_at and _overlaps(v, window)
+            ]
         if later:
             newer = later[0]
             replaced = "its partitions" if window is not None else "the port"
@@ -559,7 +583,11 @@ def _port_version(commit: dict[str, Any]) -> PortVersion:
         incremental=f"{METADATA_PREFIX}changes" in commit,
         committed_at=committed_at,
         window=(
-            (dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]), dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]))
-            if f"{METADATA_PREFIX}window_start" in commit else None
+            (
+                dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_start"]),
+                dt.datetime.fromisoformat(commit[f"{METADATA_PREFIX}window_end"]),
+            )
+            if f"{METADATA_PREFIX}window_start" in commit
+            else None
         ),
     )

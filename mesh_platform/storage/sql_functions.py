@@ -1,6 +1,6 @@
 """Functions every product's SQL can call, registered on each domain DuckDB connection.
 
-  country_code(text) → ISO 3166-1 alpha-2 code of a country as written ('U.S.' → 'US'), NULL when unknown
+country_code(text) → ISO 3166-1 alpha-2 code of a country as written ('U.S.' → 'US'), NULL when unknown
 """
 
 from __future__ import annotations

@@ -51,7 +51,6 @@ class VaultPruning:
     bytes: int = 0
 
 
-
 class Vault:
     """The vault under `root`. `legacy_tokens(domain)` gives the token files of every kept version of the domain's
     ports: what splitting an older mesh's one table per domain needs (None: such a table is only read)."""
@@ -112,7 +111,9 @@ class Vault:
             if product.type != pafs.FileType.Directory or product.base_name == LEGACY_LOG:
                 continue
             for column in filesystem.get_file_info(pafs.FileSelector(product.path, allow_not_found=True)):
-                if column.type == pafs.FileType.Directory and is_delta_table(self.location(domain, product.base_name, column.base_name)):
+                if column.type == pafs.FileType.Directory and is_delta_table(
+                    self.location(domain, product.base_name, column.base_name)
+                ):
                     found.append((product.base_name, column.base_name))
         return sorted(found)
 
@@ -143,7 +144,9 @@ class Vault:
                 selects.setdefault((product, column), []).append(f"SELECT {quote(column)} AS token FROM named_{index}")
         for (product, column), parts in selects.items():
             named = " UNION ALL ".join(parts)
-            pairs = connection.sql(f"SELECT DISTINCT token, value FROM legacy SEMI JOIN ({named}) AS named USING (token)").to_arrow_table()
+            pairs = connection.sql(
+                f"SELECT DISTINCT token, value FROM legacy SEMI JOIN ({named}) AS named USING (token)"
+            ).to_arrow_table()
             self._store(domain, self.location(domain, product, column), pairs)
         connection.close()
         self._remove_legacy(legacy)
@@ -182,7 +185,10 @@ class Vault:
 
 
 def _prune_table(
-    location: Location, named: list[tuple[pads.Dataset, tuple[str, ...]]], stored_after: dt.datetime | None, dry_run: bool,
+    location: Location,
+    named: list[tuple[pads.Dataset, tuple[str, ...]]],
+    stored_after: dt.datetime | None,
+    dry_run: bool,
 ) -> VaultPruning:
     """Prune one column table: the values no dataset of `named` holds in its token columns (see `Vault.prune`)."""
     import pyarrow as pa
@@ -215,8 +221,13 @@ def _prune_table(
     from deltalake import CommitProperties
 
     (
-        table.merge(gone, "target.token = source.token", source_alias="source", target_alias="target",
-                    commit_properties=CommitProperties(custom_metadata={MAINTENANCE: "pruned"}))
+        table.merge(
+            gone,
+            "target.token = source.token",
+            source_alias="source",
+            target_alias="target",
+            commit_properties=CommitProperties(custom_metadata={MAINTENANCE: "pruned"}),
+        )
         .when_matched_delete()
         .execute()
     )
