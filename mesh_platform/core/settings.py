@@ -20,6 +20,8 @@ of these is; this module is the one place that reads the environment, which over
   MESH_DEV       a development namespace (set by `mesh materialize --dev` for its runs): builds publish into
                  MESH_HOME/dev/<name>, with its own DuckDB files and Dagster instance, and no consumer reads it;
   MESH_DEV_PRODUCTS  the products such a build builds (its reads of them come from the namespace)
+  MESH_WARM_SECONDS  how long a domain's warm worker (runtime.worker) waits for its next run before it ends
+                 (default 300; 0: every run starts a process of its own)
   MESH_NOW       the time the mesh takes as now (ISO 8601), to rehearse what dates decide: usage agreements
                  in force or ended (default: the real clock)
 
@@ -103,6 +105,7 @@ class MeshSettings:
     project: ProjectSettings = field(default_factory=ProjectSettings)  # what the mesh's mesh.yaml says
     dev: DevNamespace | None = None  # a development namespace: its own ports, DuckDB files and instance (see `dev_home`)
     now: str | None = None  # MESH_NOW: the time taken as now (ISO 8601); None: the real clock
+    warm_seconds: float = 300.0  # MESH_WARM_SECONDS: a domain's warm worker ends after this long idle; 0: none
 
     @classmethod
     def from_env(
@@ -128,6 +131,7 @@ class MeshSettings:
             project=project,
             dev=_dev_namespace(),
             now=os.environ.get("MESH_NOW") or None,
+            warm_seconds=_seconds("MESH_WARM_SECONDS", 300.0),
         )
 
     def in_dev(self, name: str | None = None, products: tuple[Address, ...] | None = None) -> MeshSettings:
@@ -397,3 +401,17 @@ def _dev_namespace() -> DevNamespace | None:
         return None
     listed = os.environ.get("MESH_DEV_PRODUCTS")
     return DevNamespace(name, tuple(Address.parse(a) for a in listed.split()) if listed is not None else None)
+
+
+def _seconds(variable: str, default: float) -> float:
+    """A number of seconds an environment variable gives (default when unset)."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise MeshError(f"{variable}={value!r}: not a number of seconds; write one such as 300 (0 turns it off), or unset it")
+    return seconds

@@ -21,8 +21,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from mesh_platform.product.run_tags import DOMAIN_TAG, RANGE_END_TAG, RANGE_START_TAG
-from mesh_platform.runtime.materialize import BATCH_TAG, LAUNCHED_BY_TAG
+from mesh_platform.product.run_tags import BATCH_TAG, DOMAIN_TAG, LAUNCHED_BY_TAG, RANGE_END_TAG, RANGE_START_TAG
 from mesh_platform.runtime.recovery import HOST_TAG
 
 if TYPE_CHECKING:
@@ -39,12 +38,11 @@ def load_definitions(module: str) -> dg.Definitions:
         gc.enable()
 
 
-def run_batch(defs: dg.Definitions, batch_id: str, asset_keys: list[str], partitions: tuple[str, str] | None = None) -> bool:
-    """Materialize `asset_keys` of the code location `defs` (their `partitions` range, when partitioned);
-    whether every step succeeded."""
+def run_batch(job: dg.JobDefinition, batch_id: str, asset_keys: list[str], partitions: tuple[str, str] | None = None) -> bool:
+    """Materialize `asset_keys` with the code location's asset `job` (`resolve_implicit_global_asset_job_def`;
+    their `partitions` range, when partitioned); whether every step succeeded."""
     import dagster as dg
 
-    job = defs.resolve_implicit_global_asset_job_def()
     selection = [dg.AssetKey.from_user_string(key) for key in asset_keys]
     domain = selection[0].path[0]  # a run builds one domain's products: keys are [domain, product]
     tags = {BATCH_TAG: batch_id, LAUNCHED_BY_TAG: "mesh materialize", HOST_TAG: socket.gethostname(), DOMAIN_TAG: domain}
@@ -65,7 +63,8 @@ def main(argv: list[str]) -> int:
     keys_range = None
     if rest[:1] == ["--partitions"]:
         keys_range, rest = (rest[1], rest[2]), rest[3:]
-    succeeded = run_batch(load_definitions(module_name), batch, rest, keys_range)
+    job = load_definitions(module_name).resolve_implicit_global_asset_job_def()
+    succeeded = run_batch(job, batch, rest, keys_range)
     # The process ends here: nothing it made is garbage to find. Without this, Python's collector walks
     # every object the run made while the interpreter shuts down (~0.6 s a run).
     gc.freeze()

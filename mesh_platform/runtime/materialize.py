@@ -2,8 +2,9 @@
 
 A Dagster run belongs to one code location, and each domain is one. So the
 selection is split into batches — the products of one domain — run in
-dependency order, each in its own process (`runtime.domain_run`) against the
-instance in `MESH_HOME/dagster`; in a deployment with code servers, each is
+dependency order, each in a process of its own against the instance in
+`MESH_HOME/dagster`: forked by the domain's warm worker (`runtime.worker`), else
+started anew (`runtime.domain_run`). In a deployment with code servers, each is
 submitted to the instance instead, as the UI submits a run (`_SubmittedBatch`:
 the queue, the daemon, the domain's code server), and followed the same way. Domains that do not read each other run side by
 side (at most one run per core): a run starts as soon as the runs it reads from
@@ -41,15 +42,16 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.governance.access import hashing_key_holders
+from mesh_platform.product.run_tags import BATCH_TAG, LAUNCHED_BY_TAG
+from mesh_platform.runtime import worker
 from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
 from mesh_platform.runtime.recovery import recover_dead_runs
+from mesh_platform.runtime.worker import WarmRun
 
 if TYPE_CHECKING:
     import dagster as dg
 
 Status = Literal["materialized", "failed", "skipped"]
-BATCH_TAG = "mesh/batch"  # the id `mesh materialize` gives each run, to find it in the instance
-LAUNCHED_BY_TAG = "mesh/launched_by"
 POLL_SECONDS = 0.1
 KEPT_LOGS = 20  # the log files of the last runs of each domain that MESH_HOME/logs keeps
 
@@ -235,6 +237,21 @@ class _Materialization:
         check_reachable(self.settings)  # before any run: a run cannot tell why its instance does not answer
         if not storage_created(self.settings):
             self._open_instance()  # a new instance: its storage is created once, here, before runs open it side by side
+        try:
+            self._follow(batches, after, pending, running, done, jobs)
+        except KeyboardInterrupt:  # a warm run is not in this command's process group: it is told (SIGINT) and waited for
+            for started in running.values():
+                started.interrupt()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(started.process_running() for started in running.values()):
+                time.sleep(POLL_SECONDS)
+            raise
+        return self.report
+
+    def _follow(
+        self, batches: list[Batch], after: list[set[int]], pending: list[int], running: dict, done: set[int], jobs: int
+    ) -> None:
+        """Start each batch once the batches it waits for are done, at most `jobs` at a time; follow them to their end."""
         while pending or running:
             for index in [i for i in pending if after[i] <= done][: max(0, jobs - len(running))]:
                 pending.remove(index)
@@ -254,7 +271,6 @@ class _Materialization:
                     done.add(index)
             if running:
                 time.sleep(POLL_SECONDS)
-        return self.report
 
     def _outcome(self, outcome: ProductOutcome) -> None:
         self.report.outcomes.append(outcome)
@@ -378,18 +394,37 @@ class _RunningBatch:
         if batch.partitions is not None:
             command += ["--partitions", *batch.partitions]
         command += batch.asset_keys
-        with self.log_file.open("w") as log:
-            # With the domain's own store key, if it has one; the hashing key only if the domain publishes personal columns.
-            env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
-            self.process = subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # With the domain's own store key, if it has one; the hashing key only if the domain publishes personal columns.
+        env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
+        self.process: subprocess.Popen | WarmRun
+        if settings.warm_seconds > 0 and worker.available():
+            self.process = _warm_run(settings, catalog, batch, self.batch_id, env, self.log_file)
+        else:
+            self.process = self._own_process(command, settings, env)
+        self._cold = (command, settings, env)
         self.watcher: _RunWatcher | None = None
+
+    def _own_process(self, command: list[str], settings: MeshSettings, env: dict[str, str]) -> subprocess.Popen:
+        with self.log_file.open("w") as log:
+            return subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def poll(self, instance: dg.DagsterInstance) -> bool:
         """Follow the run's events; whether its process has ended."""
         self.watcher = self.watcher or _RunWatcher(instance, self.batch, self.batch_id, self.notify)
+        if isinstance(self.process, WarmRun) and self.process.failure is not None:
+            # No worker could take it (one that cannot load the definitions, say): a process of its own says why.
+            self.process = self._own_process(*self._cold)
         ended = self.process.poll() is not None
         self.watcher.poll()  # after the exit check: an ended process's last events are read
         return ended
+
+    def interrupt(self) -> None:
+        """Ctrl-C: a process of its own had it from the terminal; a warm run is told."""
+        if isinstance(self.process, WarmRun):
+            self.process.interrupt()
+
+    def process_running(self) -> bool:
+        return self.process.poll() is None
 
     def finish(self) -> list[ProductOutcome]:
         """Each product's outcome once the process has ended (reported as they are known)."""
@@ -466,6 +501,12 @@ class _SubmittedBatch:
             if self.watcher is None or outcome.address not in self.watcher.reported:
                 self.notify("outcome", outcome)
         return outcomes
+
+    def interrupt(self) -> None:
+        """Ctrl-C: a submitted run belongs to the instance, which goes on with it (the UI can terminate it)."""
+
+    def process_running(self) -> bool:
+        return False
 
     def _run_failure(self) -> str | None:
         """Why the run failed before its steps did (its code server unreachable, a launch refused), if it did."""
@@ -574,6 +615,27 @@ def _failure_reason(event: dg.DagsterEvent) -> str:
     message = error.message.strip()
     prefix, separator, rest = message.partition(": ")
     return rest if separator and prefix.split(".")[-1] == error.cls_name else message
+
+
+def _warm_run(settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: str, env: dict[str, str], log: Path) -> WarmRun:
+    """The batch's run forked by its domain's warm worker (started first when it has none, or a stale one)."""
+    module = catalog.domains[batch.domain].module
+    name = worker.socket_name(settings.dagster_home, batch.domain)
+    state = (settings.home, settings.landing_root)  # what builds write, not what they are made of
+    fingerprint = worker.fingerprint(settings.root, {k: v for k, v in env.items() if k not in _VOLATILE}, skip=state)
+    launch = [sys.executable, "-m", "mesh_platform.runtime.worker", module, name[1:], fingerprint, str(settings.warm_seconds)]
+    request = {
+        "batch": batch_id,
+        "asset_keys": batch.asset_keys,
+        "partitions": batch.partitions and list(batch.partitions),
+        "log": str(log),
+    }
+    worker_log = settings.logs_dir / f"worker-{batch.domain}.log"
+    return WarmRun(name, fingerprint, request, launch, env, settings.root, worker_log)
+
+
+# What changes between two commands of one shell without changing what a run does: not part of a worker's fingerprint.
+_VOLATILE = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "PYTEST_CURRENT_TEST", "COLUMNS", "LINES"})
 
 
 def _log_file(settings: MeshSettings, domain: str) -> Path:

@@ -1,0 +1,397 @@
+"""Warm builds: a process per domain that keeps Dagster and the domain's definitions loaded, and forks a clean
+process for each run.
+
+    python -m mesh_platform.runtime.worker <definitions module> <socket name> <fingerprint> <idle seconds>
+
+Starting a run in a new interpreter costs importing Dagster and loading the domain's code location (about
+two seconds on two cores, most of a small build). `mesh materialize` asks the domain's worker instead: the
+worker forks, and the child runs the batch exactly as `runtime.domain_run` would in a process of its own
+(its output goes to the run's log file, its pid is in the run's engine events). The guarantees of a process
+per run hold:
+
+- a run killed (SIGKILL, out of memory) is only a child: the worker lives on, reaps it and tells the
+  command its exit status; the run is recovered as dead as before (`runtime.recovery`);
+- a command killed takes its runs with it: each child watches its command's connection, and when the command
+  is gone (the connection closes without a word), the child kills itself with SIGKILL, as the command's
+  process group would have been killed with it; a Ctrl-C is passed on as SIGINT, which Dagster handles;
+- the worker is single-threaded (nothing else holds a lock when it forks) and opens no instance, no DuckDB
+  file and no store before forking: each child opens its own.
+
+A run imports much that loading the definitions does not (pandas, pyarrow, Delta Lake, Dagster's storage…):
+each child tells its worker which installed modules it imported, and the worker imports them while it waits,
+so the next run finds them loaded. The domain's own modules are never imported that way.
+
+A worker serves one mesh's domain as its code stood when it started: its fingerprint names the files the
+definitions are made of (the mesh's own and the platform's) and the environment. A command with another
+fingerprint is told the worker is stale; the worker stops taking runs, and ends when its children have. A
+worker ends after `idle` seconds without a run (`MESH_WARM_SECONDS`; 0 turns warm builds off). The worker is
+found by an abstract Unix socket (Linux only) named after the mesh's state folder and the domain, so no file
+is left behind; elsewhere each run starts its own process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+START_SECONDS = 120  # how long a command waits for a new worker to load its definitions
+PLATFORM = Path(__file__).resolve().parents[1]  # the mesh_platform package
+
+
+def available() -> bool:
+    """Whether this system can keep warm workers: abstract Unix sockets and fork (Linux)."""
+    return sys.platform == "linux" and hasattr(os, "fork")
+
+
+def socket_name(home: Path, domain: str) -> str:
+    """The abstract socket of a domain's worker: one per mesh state folder and domain."""
+    digest = hashlib.sha256(f"{home.resolve()}\0{domain}".encode()).hexdigest()[:32]
+    return f"\0mesh-worker-{digest}"
+
+
+def fingerprint(root: Path, env: Mapping[str, str], skip: Iterable[Path] = ()) -> str:
+    """What a worker's definitions were loaded from: every file of the mesh's repository (but for its dot folders
+    and the folders in `skip`: its state, its landing zone) and of the platform (path, size, modification time),
+    and the environment the runs get."""
+    digest = hashlib.sha256()
+    skipped = {Path(p).resolve() for p in skip}
+    for path in _source_files(root.resolve(), skipped):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for key in sorted(env):
+        digest.update(f"{key}={env[key]}\n".encode())
+    return digest.hexdigest()
+
+
+def _source_files(root: Path, skipped: set[Path]) -> Iterator[Path]:
+    for folder in (root, PLATFORM):
+        for directory, folders, files in os.walk(folder):
+            here = Path(directory)
+            folders[:] = sorted(
+                f
+                for f in folders
+                if not f.startswith(".") and f not in ("__pycache__", "node_modules") and here / f not in skipped
+            )
+            yield from (here / name for name in sorted(files) if not name.endswith((".pyc", ".log")))
+
+
+class StaleWorker(Exception):
+    """The domain's worker was loaded from other files or another environment."""
+
+
+class WarmRun:
+    """One run forked by its domain's worker, as `subprocess.Popen` shows a process: `poll()`, `returncode`.
+
+    Asking the worker happens in a thread of its own (a new worker takes a while to load), so that the runs of
+    several domains start side by side; until the worker has forked the run, `poll()` says it is running. When
+    no worker could take it, `failure` says why (the caller starts the run in a process of its own)."""
+
+    def __init__(
+        self,
+        name: str,
+        fingerprint: str,
+        request: dict[str, object],
+        launch: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log: Path,
+    ):
+        self.connection: socket.socket | None = None
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.failure: str | None = None
+        self._interrupted = False
+        self._buffer = b""
+        request = {**request, "fingerprint": fingerprint}
+        self._asking = threading.Thread(target=self._ask, args=(name, request, launch, env, cwd, log), daemon=True)
+        self._asking.start()
+
+    def _ask(self, name: str, request: dict[str, object], launch: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
+        """The worker at `name` forks the run; the worker is started first (`launch`, in `env`) when none
+        answers, and replaced when it is stale."""
+        try:
+            for _ in range(2):
+                connection = _connect(name) or _start_worker(name, launch, env, cwd, log)
+                try:
+                    self.pid = _request(connection, request)
+                except StaleWorker:
+                    connection.close()
+                    _wait_gone(name)
+                    continue
+                connection.setblocking(False)
+                self.connection = connection
+                if self._interrupted:
+                    self.interrupt()
+                return
+            raise RuntimeError(f"the worker at {name[1:]} is stale twice over")
+        except Exception as error:  # any: the run then starts in a process of its own
+            self.failure = str(error) or type(error).__name__
+
+    @property
+    def starting(self) -> bool:
+        """Whether the worker has yet to fork the run (or say it cannot)."""
+        return self._asking.is_alive()
+
+    def poll(self) -> int | None:
+        """The run's exit status once it has ended (negative: killed by that signal), else None."""
+        if self.returncode is not None or self.starting or self.connection is None:
+            return self.returncode
+        try:
+            while chunk := self.connection.recv(4096):
+                self._buffer += chunk
+            ended = True  # the worker closed the connection: it has reported, or it is gone
+        except BlockingIOError:
+            ended = False
+        for line in self._buffer.split(b"\n"):
+            if line.strip():
+                message = json.loads(line)
+                if "exit" in message:
+                    self.returncode = int(message["exit"])
+        if self.returncode is None and ended:
+            self.returncode = -signal.SIGKILL  # the worker died with the run: the run is gone
+        if self.returncode is not None:
+            self.connection.close()
+        return self.returncode
+
+    def interrupt(self) -> None:
+        """Ctrl-C for the run: SIGINT, which Dagster handles (the run ends interrupted)."""
+        self._interrupted = True
+        if self.connection is not None:
+            with contextlib.suppress(OSError):
+                self.connection.sendall(b'{"interrupt": true}\n')
+
+
+def _request(connection: socket.socket, request: dict[str, object]) -> int:
+    """Ask a worker for a run: the pid of the child running it."""
+    connection.sendall(json.dumps(request).encode() + b"\n")
+    reply = _read_line(connection, timeout=START_SECONDS)
+    if reply.get("stale"):
+        raise StaleWorker
+    if "pid" not in reply:
+        raise RuntimeError(f"the domain's worker did not start the run: {reply.get('error', reply)}")
+    return int(reply["pid"])
+
+
+def _connect(name: str) -> socket.socket | None:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(name)
+    except (ConnectionRefusedError, FileNotFoundError):
+        connection.close()
+        return None
+    return connection
+
+
+def _start_worker(name: str, launch: list[str], env: dict[str, str], cwd: Path, log: Path) -> socket.socket:
+    """A new worker (its own session: a command's Ctrl-C is not the worker's), connected once it listens."""
+    with log.open("a") as output:
+        process = subprocess.Popen(
+            launch, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
+        )
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if (connection := _connect(name)) is not None:
+            return connection
+        if process.poll() is not None and (connection := _connect(name)) is None:  # another command's worker may have won
+            tail = " | ".join(line for line in log.read_text(errors="replace").splitlines()[-3:] if line.strip())
+            raise RuntimeError(f"the domain's worker ended with code {process.returncode} before taking runs: {tail}")
+        time.sleep(0.02)
+    process.kill()
+    raise RuntimeError(f"the domain's worker did not load its definitions in {START_SECONDS} s (its log: {log})")
+
+
+def _wait_gone(name: str, seconds: float = 10) -> None:
+    """Until the stale worker has let its socket go (it does at once) or `seconds` passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (connection := _connect(name)) is not None:
+        connection.close()
+        time.sleep(0.02)
+
+
+def _read_line(connection: socket.socket, timeout: float) -> dict:
+    connection.settimeout(timeout)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data) if data.strip() else {"error": "the connection closed"}
+
+
+# The worker's side.
+
+
+def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
+    """Load the definitions, then fork a child per run asked for until idle or stale."""
+    from mesh_platform.runtime.domain_run import load_definitions
+
+    defs = load_definitions(module)
+    job = defs.resolve_implicit_global_asset_job_def()  # resolved once, before any fork
+    gc.freeze()  # what is loaded now lives as long as the worker: the children share its pages
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(name)
+    except OSError:  # another worker of the same domain was quicker: commands use that one
+        return 0
+    listener.listen(16)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+    to_import: list[str] = []  # what the runs imported that the worker has not, imported while it waits
+    last_active = time.monotonic()
+    print(f"worker for {module} (pid {os.getpid()}) takes runs", flush=True)
+    while listener is not None or children:
+        for _ in selector.select(timeout=0.05):
+            assert listener is not None
+            connection, _ = listener.accept()
+            request = _read_line(connection, timeout=10)
+            if request.get("fingerprint") != fingerprint:
+                _send(connection, {"stale": True})
+                connection.close()
+                selector.unregister(listener)
+                listener.close()  # the name is free at once for the new worker
+                listener = None
+                break
+            pid = os.fork()
+            if pid == 0:
+                _run_child(connection, listener, job, request)  # never returns
+            children[pid] = connection
+            _send(connection, {"pid": pid})
+        for pid, code in _reap(children):
+            _send(children[pid], {"exit": code})
+            children.pop(pid).close()
+            to_import += _imported_by(pid)
+        if to_import and not children:
+            _import_quietly(to_import.pop(0))
+            if threading.active_count() > 1:  # an import started a thread: forking is no longer safe
+                print("an imported module started a thread: this worker takes no more runs", flush=True)
+                break
+        if children:
+            last_active = time.monotonic()
+        elif listener is not None and time.monotonic() - last_active > idle_seconds:
+            break
+    return 0
+
+
+def _reap(children: dict[int, socket.socket]) -> Iterator[tuple[int, int]]:
+    """The children that ended, with their exit status (negative: the signal that killed them)."""
+    for pid in list(children):
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            yield pid, os.waitstatus_to_exitcode(status)
+
+
+def _modules_file(worker: int, child: int) -> Path:
+    """Where a child lists the modules it imported, for its worker."""
+    return Path(tempfile.gettempdir()) / f"mesh-worker-{worker}-{child}.modules"
+
+
+def _imported_by(pid: int) -> list[str]:
+    """The installed modules the ended child `pid` imported that this worker has not."""
+    file = _modules_file(os.getpid(), pid)
+    try:
+        names = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return []
+    finally:
+        file.unlink(missing_ok=True)
+    return [name for name in names if name not in sys.modules]
+
+
+def _import_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):
+        importlib.import_module(name)
+
+
+def _installed_modules(before: set[str]) -> list[str]:
+    """Modules imported since `before` that come with Python or an installed package (not the mesh's own code)."""
+    roots = {
+        Path(p).resolve()
+        for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"])
+    }
+    names = []
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and any(root in Path(file).resolve().parents for root in roots) and PLATFORM not in Path(file).resolve().parents:
+            names.append(name)
+    return sorted(names, key=lambda n: (n.count("."), n))  # packages before their modules
+
+
+def _send(connection: socket.socket, message: dict) -> None:
+    with contextlib.suppress(OSError):  # the command is gone: its child kills itself
+        connection.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _run_child(connection: socket.socket, listener: socket.socket | None, job: object, request: dict) -> None:
+    """The forked run: output to the run's log file, watching the command, then the batch; exits the process."""
+    from mesh_platform.runtime.domain_run import run_batch
+
+    code = 1
+    try:
+        if listener is not None:
+            listener.close()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        log = os.open(str(request["log"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        connection.setblocking(True)
+        threading.Thread(target=_watch_command, args=(connection,), daemon=True).start()
+        partitions = request.get("partitions")
+        keys_range = (partitions[0], partitions[1]) if isinstance(partitions, list) else None
+        before = set(sys.modules)
+        code = 0 if run_batch(job, str(request["batch"]), list(request["asset_keys"]), keys_range) else 1
+        with contextlib.suppress(OSError):
+            _modules_file(os.getppid(), os.getpid()).write_text(json.dumps(_installed_modules(before)))
+    except BaseException:  # a child never returns into the worker's loop
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _watch_command(connection: socket.socket) -> None:
+    """Pass on the command's Ctrl-C; when the command is gone, go too (SIGKILL, as with its process group)."""
+    data = b""
+    while True:
+        try:
+            chunk = connection.recv(4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            os.kill(os.getpid(), signal.SIGKILL)
+        data += chunk
+        if b"interrupt" in data:
+            data = b""
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def main(argv: list[str]) -> int:
+    module, name, fingerprint_, idle = argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the command, not its domain's worker
+    return serve(module, "\0" + name, fingerprint_, float(idle))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,134 @@
+"""Warm builds: `mesh materialize` asks a domain's worker (runtime.worker) to fork its run. A run killed in the
+worker's hands leaves the worker serving, a changed contract gets a new worker, and a broken product folder
+still fails with its own message. (The killed-run and concurrency tests run with warm builds too.)"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import psutil
+import pytest
+
+from mesh_platform import product_versions
+from mesh_platform.runtime import worker
+
+from .conftest import column, contract_yaml, run_mesh
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not worker.available(), reason="warm workers need Linux")]
+
+SLOW_BUILD = """\
+import time
+
+import pandas as pd
+
+
+def build(things: pd.DataFrame, context) -> pd.DataFrame:
+    while (context.landing / "pause").exists():
+        (context.landing / "computing").touch()
+        time.sleep(0.05)
+    return things.assign(total=things["amount"] * 2)[["id", "total"]]
+"""
+
+
+@pytest.fixture
+def shop(lab):
+    lab.add_domain("shop")
+    lab.add_product(
+        "shop",
+        "things",
+        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
+        contract_yaml("shop", "things", [column("id", "integer"), column("amount", "number")]),
+    )
+    lab.add_product(
+        "shop",
+        "totals",
+        "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/things]\n  function: totals.py:build\n",
+        contract_yaml("shop", "totals", [column("id", "integer"), column("total", "number")]),
+        files={"totals.py": SLOW_BUILD},
+    )
+    lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(200)))
+    return lab
+
+
+def workers_of(lab) -> list[psutil.Process]:
+    """The warm workers serving the lab's mesh (their command line names the domain's definitions module)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        with_mesh = (process.info["environ"] or {}).get("MESH_HOME") == str(lab.settings.home)
+        if with_mesh and "mesh_platform.runtime.worker" in (process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def run_processes(lab) -> dict[str, int]:
+    """Each run's process (the pid its engine events name), by run id."""
+    from mesh_platform.runtime.recovery import _run_pid
+
+    with dg.DagsterInstance.from_config(str(lab.settings.dagster_home)) as instance:
+        return {r.run_id: _run_pid(instance, r.run_id) for r in instance.get_runs()}
+
+
+def test_runs_are_forked_by_one_worker_per_domain_which_outlives_a_run_killed_in_its_hands(shop):
+    lab = shop
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    (first_worker,) = workers_of(lab)
+    first_run_pids = set(run_processes(lab).values())
+    assert first_worker.pid not in first_run_pids and all(p not in (os.getpid(), None) for p in first_run_pids)
+
+    # A second build is forked by the same worker: a new process per run, a child of the worker.
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    assert [w.pid for w in workers_of(lab)] == [first_worker.pid]
+
+    # The run killed with SIGKILL while it computes: the command reports it, the worker lives on.
+    pause = lab.settings.landing_dir("shop") / "pause"
+    pause.touch()
+    build = subprocess.Popen(
+        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "mesh://shop/totals"],
+        cwd=lab.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (lab.settings.landing_dir("shop") / "computing").exists():
+        assert time.monotonic() < deadline and build.poll() is None, build.stdout.read() if build.stdout else ""
+        time.sleep(0.05)
+    (child,) = [c for c in first_worker.children() if c.is_running()]
+    child.send_signal(signal.SIGKILL)
+    output, _ = build.communicate(timeout=120)
+    pause.unlink()
+    assert build.returncode == 1, output
+    assert "killed by signal 9" in output or "is gone" in output, output
+    assert [w.pid for w in workers_of(lab)] == [first_worker.pid], "the worker died with its run"
+
+    # The domain is not blocked: the next build runs at once, in the same worker, and publishes.
+    before = [v.version for v in product_versions("mesh://shop/totals", settings=lab.settings)]
+    rebuilt = run_mesh("materialize", "--domain", "shop")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    after = [v.version for v in product_versions("mesh://shop/totals", settings=lab.settings)]
+    assert len(after) == len(before) + 1
+    assert [w.pid for w in workers_of(lab)] == [first_worker.pid]
+
+
+def test_a_changed_contract_gets_a_new_worker_and_a_broken_one_its_own_message(shop):
+    lab = shop
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    (old,) = workers_of(lab)
+
+    folder = lab.root / lab.package / "shop" / "defs" / "totals"
+    contract = folder / "contract.yaml"
+    contract.write_text(contract.read_text().replace("one row each.", "one row each, doubled.", 1))
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    old.wait(timeout=30)  # told it is stale, it ends once its runs have
+    (new,) = workers_of(lab)
+    assert new.pid != old.pid
+
+    (folder / "defs.yaml").write_text("type: [unclosed\n")
+    broken = run_mesh("materialize", "--domain", "shop")
+    assert broken.returncode == 1
+    said = broken.stdout + broken.stderr
+    assert "defs.yaml" in said and "fix the YAML syntax" in said and "Traceback" not in said
+    assert "✓ mesh://shop/things" in broken.stdout  # the domain's other product still builds
