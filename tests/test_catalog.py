@@ -3,7 +3,7 @@
 import pytest
 
 from mesh_platform import AddressError, Catalog, resolve
-from mesh_platform.runtime.materialize import plan_batches
+from mesh_platform.runtime.batches import plan_batches
 
 from .conftest import REPO, column, contract_yaml
 
@@ -100,7 +100,7 @@ def test_a_dependency_loop_names_its_products_and_leaves_the_order(lab):
 
 
 def test_plus_selects_upstream_and_downstream_as_dagster_does(lab):
-    from mesh_platform.runtime.materialize import select_related
+    from mesh_platform.runtime.selection import select_related
 
     lab.add_domain("shop")
     lab.add_product(

@@ -121,6 +121,7 @@ def test_a_new_instance_is_created_before_any_run_starts(lab):
     import shutil
 
     from mesh_platform.runtime.materialize import materialize
+    from mesh_platform.runtime.progress import BatchStarted
 
     source = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n"
     for domain in ("shop", "crm", "stock"):
@@ -130,8 +131,8 @@ def test_a_new_instance_is_created_before_any_run_starts(lab):
     shutil.rmtree(lab.settings.dagster_home)
     storage_when_a_run_started = []
 
-    def progress(kind, payload):
-        if kind == "batch":
+    def progress(event):
+        if isinstance(event, BatchStarted):
             storage_when_a_run_started.append((lab.settings.dagster_home / "history" / "runs.db").exists())
 
     report = materialize([a for a in Catalog.load().products], lab.settings, progress, jobs=3)

@@ -322,14 +322,14 @@ def test_retention_removes_old_versions_of_a_port_on_an_object_store(bucket_mesh
 
 
 def test_mesh_materialize_keeps_the_last_log_files_of_each_domain(tmp_path):
-    from mesh_platform.runtime.materialize import KEPT_LOGS, _log_file
+    from mesh_platform.runtime.batch_runs import KEPT_LOGS, log_file_for
 
     settings = MeshSettings(root=tmp_path, home=tmp_path / "home")
     settings.logs_dir.mkdir(parents=True)
     for index in range(KEPT_LOGS + 5):
         (settings.logs_dir / f"materialize-20261101-0000{index:02d}-000000-shop.log").write_text("a run")
     (settings.logs_dir / "materialize-20261101-000000-000000-crm.log").write_text("another domain's run")
-    new = _log_file(settings, "shop")
+    new = log_file_for(settings, "shop")
     new.write_text("this run")
     shop = sorted(settings.logs_dir.glob("materialize-*-shop.log"))
     assert len(shop) == KEPT_LOGS and shop[-1] == new and shop[0].name == "materialize-20261101-000006-000000-shop.log"

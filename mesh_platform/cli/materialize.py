@@ -8,8 +8,9 @@ import typer
 
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, warn_reach
-from mesh_platform.runtime.materialize import Batch, ProductOutcome, materialize, select_related
-from mesh_platform.runtime.recovery import DeadRun
+from mesh_platform.runtime.materialize import materialize
+from mesh_platform.runtime.progress import BatchStarted, ProductFinished, ProductOutcome, ProgressEvent, RunRecovered
+from mesh_platform.runtime.selection import select_related
 
 DEV_HELP = (
     "Build into your development namespace (MESH_HOME/dev/<user>): real inputs, the usual checks, ports no consumer reads; "
@@ -22,7 +23,8 @@ def materialize_command(
     addresses: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Products to materialize, by address (mesh://<domain>/<product>); +ADDRESS adds everything it reads, ADDRESS+ everything that reads it."
+            help="Products to materialize, by address (mesh://<domain>/<product>); "
+            "+ADDRESS adds everything it reads, ADDRESS+ everything that reads it."
         ),
     ] = None,
     all_products: Annotated[bool, typer.Option("--all", help="Materialize every product of every domain.")] = False,
@@ -101,9 +103,9 @@ def materialize_command(
         return
     if report.ok:
         raise fail(f"materialized {done} products; {len(broken)} product folders are broken (listed above)")
-    first = report.failures[0]
+    failure = report.failures[0]
     raise fail(
-        f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {first.address}: {first.reason}"
+        f"{len(report.failures)} of {len(report.outcomes)} products not materialized; first: {failure.address}: {failure.reason}"
     )
 
 
@@ -117,17 +119,15 @@ def _partition_range(partition: str | None, first: str | None, last: str | None)
     return (first, last) if first and last else None
 
 
-def _print_progress(kind: str, payload: object) -> None:
-    if kind == "recovered":
-        assert isinstance(payload, DeadRun)
-        typer.echo(f"  ! run {payload.run_id} ({payload.job_name}): {payload.message}; its domain is free again", err=True)
-    elif kind == "batch":
-        assert isinstance(payload, Batch)
-        partitions = f" (partitions {payload.partitions[0]}…{payload.partitions[1]})" if payload.partitions else ""
-        typer.echo(f"▶ {payload.domain}: {', '.join(p.address.product for p in payload.products)}{partitions}")
-    elif kind == "outcome":
-        assert isinstance(payload, ProductOutcome)
-        typer.echo(_outcome_line(payload))
+def _print_progress(event: ProgressEvent) -> None:
+    match event:
+        case RunRecovered(dead):
+            typer.echo(f"  ! run {dead.run_id} ({dead.job_name}): {dead.message}; its domain is free again", err=True)
+        case BatchStarted(batch):
+            partitions = f" (partitions {batch.partitions[0]}…{batch.partitions[1]})" if batch.partitions else ""
+            typer.echo(f"▶ {batch.domain}: {', '.join(p.address.product for p in batch.products)}{partitions}")
+        case ProductFinished(outcome):
+            typer.echo(_outcome_line(outcome))
 
 
 def _outcome_line(outcome: ProductOutcome) -> str:

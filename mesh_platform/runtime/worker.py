@@ -49,6 +49,10 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 START_SECONDS = 120  # how long a command waits for a new worker to load its definitions
 PLATFORM = Path(__file__).resolve().parents[1]  # the mesh_platform package
@@ -107,7 +111,7 @@ class WarmRun:
         self,
         name: str,
         fingerprint: str,
-        request: dict[str, object],
+        request: Mapping[str, object],
         launch: list[str],
         env: dict[str, str],
         cwd: Path,
@@ -246,7 +250,8 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
     defs = load_definitions(module)
     job = defs.resolve_implicit_global_asset_job_def()  # resolved once, before any fork
     gc.freeze()  # what is loaded now lives as long as the worker: the children share its pages
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    assert listener is not None
     try:
         listener.bind(name)
     except OSError:  # another worker of the same domain was quicker: commands use that one
@@ -340,7 +345,7 @@ def _send(connection: socket.socket, message: dict) -> None:
         connection.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _run_child(connection: socket.socket, listener: socket.socket | None, job: object, request: dict) -> None:
+def _run_child(connection: socket.socket, listener: socket.socket | None, job: dg.JobDefinition, request: dict) -> None:
     """The forked run: output to the run's log file, watching the command, then the batch; exits the process."""
     from mesh_platform.runtime.domain_run import run_batch
 

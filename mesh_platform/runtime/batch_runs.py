@@ -1,0 +1,214 @@
+"""A batch's run, started and followed: forked by the domain's warm worker or in a process of its own
+(`LocalBatchRun`), or submitted to the instance's queue in a deployment with code servers (`SubmittedBatchRun`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from mesh_platform.catalog.catalog import Catalog
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.governance.access import hashing_key_holders
+from mesh_platform.product.run_tags import BATCH_TAG, LAUNCHED_BY_TAG
+from mesh_platform.runtime import worker
+from mesh_platform.runtime.batches import Batch
+from mesh_platform.runtime.progress import ProductFinished, ProductOutcome, ProgressCallback
+from mesh_platform.runtime.recovery import recover_dead_runs
+from mesh_platform.runtime.run_watch import RunWatcher
+from mesh_platform.runtime.worker import WarmRun
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+KEPT_LOGS = 20  # the log files of the last runs of each domain that MESH_HOME/logs keeps
+
+
+class BatchRun(Protocol):
+    """A batch's run as `mesh materialize` follows it, wherever it runs."""
+
+    def poll(self, instance: dg.DagsterInstance) -> bool:
+        """Follow the run's events; whether it has ended."""
+
+    def finish(self) -> list[ProductOutcome]:
+        """Each product's outcome, once it has ended."""
+
+    def interrupt(self) -> None:
+        """Ctrl-C: what the run gets of it."""
+
+    def process_running(self) -> bool:
+        """Whether the run's process is still there (after an interrupt)."""
+
+
+class LocalBatchRun:
+    """One batch's Dagster run in its own process, followed through the instance's event log."""
+
+    def __init__(self, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback):
+        self.batch, self.notify = batch, notify
+        self.log_file = log_file_for(settings, batch.domain)
+        self.batch_id = uuid.uuid4().hex
+        command = [sys.executable, "-m", "mesh_platform.runtime.domain_run", catalog.domains[batch.domain].module, self.batch_id]
+        if batch.partitions is not None:
+            command += ["--partitions", *batch.partitions]
+        command += batch.asset_keys
+        # With the domain's own store key, if it has one; the hashing key only if the domain publishes personal columns.
+        env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
+        self.process: subprocess.Popen | WarmRun
+        if settings.warm_seconds > 0 and worker.available():
+            self.process = warm_run(settings, catalog, batch, self.batch_id, env, self.log_file)
+        else:
+            self.process = self._own_process(command, settings, env)
+        self._cold = (command, settings, env)
+        self.watcher: RunWatcher | None = None
+
+    def _own_process(self, command: list[str], settings: MeshSettings, env: dict[str, str]) -> subprocess.Popen:
+        with self.log_file.open("w") as log:
+            return subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def poll(self, instance: dg.DagsterInstance) -> bool:
+        """Follow the run's events; whether its process has ended."""
+        self.watcher = self.watcher or RunWatcher(instance, self.batch, self.batch_id, self.notify)
+        if isinstance(self.process, WarmRun) and self.process.failure is not None:
+            # No worker could take it (one that cannot load the definitions, say): a process of its own says why.
+            self.process = self._own_process(*self._cold)
+        ended = self.process.poll() is not None
+        self.watcher.poll()  # after the exit check: an ended process's last events are read
+        return ended
+
+    def interrupt(self) -> None:
+        """Ctrl-C: a process of its own had it from the terminal; a warm run is told."""
+        if isinstance(self.process, WarmRun):
+            self.process.interrupt()
+
+    def process_running(self) -> bool:
+        return self.process.poll() is None
+
+    def finish(self) -> list[ProductOutcome]:
+        """Each product's outcome once the process has ended (reported as they are known)."""
+        assert self.watcher is not None, "poll() until the process ends first"
+        code = self.process.returncode
+        assert code is not None, "poll() until the process ends first"
+        if code < 0 and self.watcher.run_id is not None:
+            recover_dead_runs(self.watcher.instance)  # killed: its run is failed now, and its slot free for the next build
+        outcomes = self.watcher.outcomes(code)
+        if self.watcher.run_id is None:
+            reason = tail(self.log_file) or f"dagster exited with code {code}"
+            outcomes = [
+                ProductOutcome(p.address, "failed", f"the {self.batch.domain} code location did not run: {reason}")
+                for p in self.batch.products
+            ]
+        for outcome in outcomes:
+            if outcome.address not in self.watcher.reported:
+                self.notify(ProductFinished(outcome))
+        return outcomes
+
+
+class SubmittedBatchRun:
+    """One batch's run submitted to the instance as the UI's Materialize button submits it — through the webserver's
+    GraphQL API to the domain's code location, into the run coordinator's queue (its per-domain limits), launched by
+    the configured launcher (on the domain's code server, or as a Kubernetes pod) — and followed by its run id."""
+
+    def __init__(self, settings: MeshSettings, batch: Batch, notify: ProgressCallback):
+        from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+        from mesh_platform.product.run_tags import DOMAIN_TAG, RANGE_END_TAG, RANGE_START_TAG
+        from mesh_platform.runtime.ui import webserver_address
+
+        self.batch, self.notify = batch, notify
+        self.batch_id = uuid.uuid4().hex
+        self.watcher: RunWatcher | None = None
+        self.problem: str | None = None
+        tags = {BATCH_TAG: self.batch_id, LAUNCHED_BY_TAG: "mesh materialize", DOMAIN_TAG: batch.domain}
+        if batch.partitions is not None:
+            tags |= {RANGE_START_TAG: batch.partitions[0], RANGE_END_TAG: batch.partitions[1]}
+        host, port = webserver_address(settings)
+        try:
+            client = DagsterGraphQLClient(host, port_number=port, timeout=60)
+            self.run_id: str | None = client.submit_job_execution(
+                "__ASSET_JOB",
+                repository_location_name=batch.domain,
+                repository_name="__repository__",
+                tags=tags,
+                asset_selection=[p.address.asset_key_path for p in batch.products],
+            )
+        except (DagsterGraphQLClientError, OSError) as error:  # the client wraps transport errors; a refused connection too
+            self.run_id = None
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            self.problem = (
+                f"the webserver at http://{host}:{port} did not take the run ({first}): in this deployment runs go "
+                f"through it and the daemon's queue — start them (mesh --env {settings.deployment.name} ui, mesh daemon), "
+                "or set MESH_UI_PORT to where it listens"
+            )
+
+    def poll(self, instance: dg.DagsterInstance) -> bool:
+        """Follow the run's events; whether it has ended (or was never taken)."""
+        if self.run_id is None:
+            return True
+        self.watcher = self.watcher or RunWatcher(instance, self.batch, self.batch_id, self.notify)
+        run = instance.get_run_by_id(self.run_id)
+        ended = run is None or run.is_finished
+        self.watcher.poll()  # after the status: an ended run's last events are read
+        return ended
+
+    def finish(self) -> list[ProductOutcome]:
+        if self.watcher is None or self.problem is not None:
+            outcomes = [ProductOutcome(p.address, "failed", f"not run: {self.problem}") for p in self.batch.products]
+        else:
+            outcomes = self.watcher.outcomes(0, self._run_failure())
+        for outcome in outcomes:
+            if self.watcher is None or outcome.address not in self.watcher.reported:
+                self.notify(ProductFinished(outcome))
+        return outcomes
+
+    def interrupt(self) -> None:
+        """Ctrl-C: a submitted run belongs to the instance, which goes on with it (the UI can terminate it)."""
+
+    def process_running(self) -> bool:
+        return False
+
+    def _run_failure(self) -> str | None:
+        """Why the run failed before its steps did (its code server unreachable, a launch refused), if it did."""
+        import dagster as dg
+
+        assert self.watcher is not None and self.run_id is not None
+        records = self.watcher.instance.get_records_for_run(self.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        return records[-1].event_log_entry.message if records else None
+
+
+def warm_run(settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: str, env: dict[str, str], log: Path) -> WarmRun:
+    """The batch's run forked by its domain's warm worker (started first when it has none, or a stale one)."""
+    module = catalog.domains[batch.domain].module
+    name = worker.socket_name(settings.dagster_home, batch.domain)
+    state = (settings.home, settings.landing_root)  # what builds write, not what they are made of
+    fingerprint = worker.fingerprint(settings.root, {k: v for k, v in env.items() if k not in _VOLATILE}, skip=state)
+    launch = [sys.executable, "-m", "mesh_platform.runtime.worker", module, name[1:], fingerprint, str(settings.warm_seconds)]
+    request = {
+        "batch": batch_id,
+        "asset_keys": batch.asset_keys,
+        "partitions": batch.partitions and list(batch.partitions),
+        "log": str(log),
+    }
+    worker_log = settings.logs_dir / f"worker-{batch.domain}.log"
+    return WarmRun(name, fingerprint, request, launch, env, settings.root, worker_log)
+
+
+# What changes between two commands of one shell without changing what a run does: not part of a worker's fingerprint.
+_VOLATILE = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "PYTEST_CURRENT_TEST", "COLUMNS", "LINES"})
+
+
+def log_file_for(settings: MeshSettings, domain: str) -> Path:
+    """A new log file for a domain's run process; the domain's oldest go, so that `KEPT_LOGS` stay."""
+    folder = settings.logs_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    for old in sorted(folder.glob(f"materialize-*-{domain}.log"))[: -(KEPT_LOGS - 1)]:  # names sort by time
+        old.unlink(missing_ok=True)
+    return folder / f"materialize-{stamp}-{domain}.log"
+
+
+def tail(file: Path, lines: int = 3) -> str:
+    text = [line for line in file.read_text(errors="replace").splitlines() if line.strip()]
+    return " | ".join(text[-lines:])
