@@ -14,8 +14,10 @@ per run hold:
 - a command killed takes its runs with it: each child watches its command's connection, and when the command
   is gone (the connection closes without a word), the child kills itself with SIGKILL, as the command's
   process group would have been killed with it; a Ctrl-C is passed on as SIGINT, which Dagster handles;
-- the worker is single-threaded (nothing else holds a lock when it forks) and opens no instance, no DuckDB
-  file and no store before forking: each child opens its own.
+- the worker is single-threaded when it forks (nothing else holds a lock; it checks before each fork, closing
+  DuckDB's default connection, whose threads the SQL checks of loading start) and opens no instance, no DuckDB
+  file and no store: each child opens its own. A worker that cannot fork safely says so, and the run starts
+  in a process of its own.
 
 A run imports much that loading the definitions does not (pandas, pyarrow, Delta Lake, Dagster's storage…):
 each child tells its worker which installed modules it imported, and the worker imports them while it waits,
@@ -275,6 +277,10 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
                 listener.close()  # the name is free at once for the new worker
                 listener = None
                 break
+            if (unsafe := _fork_unsafe()) is not None:
+                _send(connection, {"error": f"the worker cannot fork safely: {unsafe}"})
+                connection.close()
+                continue
             pid = os.fork()
             if pid == 0:
                 _run_child(connection, listener, job, request)  # never returns
@@ -286,14 +292,36 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
             to_import += _imported_by(pid)
         if to_import and not children:
             _import_quietly(to_import.pop(0))
-            if threading.active_count() > 1:  # an import started a thread: forking is no longer safe
-                print("an imported module started a thread: this worker takes no more runs", flush=True)
+            if (unsafe := _fork_unsafe()) is not None:  # an import started a thread: the next command starts a new worker
+                print(f"this worker takes no more runs: {unsafe}", flush=True)
                 break
         if children:
             last_active = time.monotonic()
         elif listener is not None and time.monotonic() - last_active > idle_seconds:
             break
     return 0
+
+
+def _fork_unsafe() -> str | None:
+    """Why forking now would be unsafe, or None: a child gets only the forking thread, so another thread's
+    locks and work would be lost in it. DuckDB's default connection (which `duckdb.extract_statements` and the
+    like open, with its threads) is closed first: the next such call opens a new one. jemalloc's background
+    threads (pyarrow's allocator) are fork-safe: jemalloc takes its locks around a fork."""
+    import duckdb
+
+    with contextlib.suppress(Exception):
+        duckdb.default_connection().close()
+    if threading.active_count() > 1:
+        return (
+            f"Python threads are running ({', '.join(t.name for t in threading.enumerate() if t is not threading.main_thread())})"
+        )
+    others = []
+    for task in Path("/proc/self/task").iterdir():
+        if int(task.name) != os.getpid():
+            name = (task / "comm").read_text().strip()
+            if name != "jemalloc_bg_thd":
+                others.append(name)
+    return f"{len(others)} native threads are running ({', '.join(sorted(set(others)))})" if others else None
 
 
 def _reap(children: dict[int, socket.socket]) -> Iterator[tuple[int, int]]:
@@ -395,6 +423,8 @@ def _watch_command(connection: socket.socket) -> None:
 def main(argv: list[str]) -> int:
     module, name, fingerprint_, idle = argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the command, not its domain's worker
+    # numpy's OpenBLAS would start a thread per core at import, which a fork loses: its runs compute in DuckDB.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return serve(module, "\0" + name, fingerprint_, float(idle))
 
 
