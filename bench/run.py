@@ -36,6 +36,7 @@ from bench.scenarios import (
     demo_scenario,
     launch_scenario,
     partition_scenario,
+    start_scenario,
     wide_linearity,
     wide_scenarios,
 )
@@ -49,6 +50,7 @@ NAMES = [
     "read",
     "partition",
     "launch",
+    "start",
     "definitions",
     "wide",
     "demo",
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             scenarios.append(partition_scenario(bench, partition_rows))
     if "launch" in wanted and (launch := launch_scenario(options.workdir, log)) is not None:
         scenarios.append(launch)
+    if "start" in wanted:
+        scenarios.append(start_scenario(options.workdir, log))
     if "definitions" in wanted:
         scenarios.append(definitions_scenario(options.workdir, domains, products, log))
     if "wide" in wanted:

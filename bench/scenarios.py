@@ -319,6 +319,68 @@ def launch_scenario(workdir: Path, log: Path) -> Scenario | None:
     )
 
 
+PLAIN_DAGSTER_ASSET = """\
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+CSV = {csv!r}
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("row_count", asset="tiny")])
+def tiny(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as connection:
+        connection.execute(f"CREATE OR REPLACE TABLE tiny AS SELECT * FROM read_csv('{{CSV}}')")
+        rows = connection.execute("SELECT count(*) FROM tiny").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={{"dagster/row_count": rows}}, check_results=[dg.AssetCheckResult(check_name="row_count", passed=rows == 10)]
+    )
+
+
+defs = dg.Definitions(assets=[tiny], resources={{"duckdb": DuckDBResource(database={database!r})}})
+"""
+
+
+def start_scenario(workdir: Path, log: Path) -> Scenario:
+    """What a small build costs to start: `mesh materialize` of a 10-row product (warm: its domain's worker is up,
+    as after any earlier build) against plain Dagster's `dagster asset materialize` of one DuckDB asset with a
+    check, both on a SQLite instance of their own."""
+    root = workdir / "start"
+    shutil.rmtree(root, ignore_errors=True)
+    mesh = BenchMesh(root)
+    mesh.add_domain("start")
+    columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
+    mesh.add_product("start", "tiny", source_recipe("tiny.csv"), contract("start", "tiny", columns, ROW_COUNT))
+    csv = root / "tiny.csv"
+    csv.write_text("id,label\n" + "".join(f"{i},row {i}\n" for i in range(10)))
+    mesh.land("start", csv)
+    plain = root / "plain"
+    (plain / "dagster_home").mkdir(parents=True)
+    (plain / "definitions.py").write_text(PLAIN_DAGSTER_ASSET.format(csv=str(csv), database=str(plain / "plain.duckdb")))
+    plain_env = {**mesh.env(), "DAGSTER_HOME": str(plain / "dagster_home")}
+    plain_command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-f",
+        str(plain / "definitions.py"),
+        "--select",
+        "tiny",
+    ]
+    command = mesh_command("materialize", "mesh://start/tiny")
+    for what, env in ((command, mesh.env()), (plain_command, plain_env)):  # instances created, the worker started
+        subprocess.run(what, env=env, cwd=root, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return Scenario(
+        "start",
+        "a small build: mesh materialize of a 10-row product with a rule (warm; memory: the command, not the forked run)",
+        "dagster asset materialize of one DuckDB asset with a check",
+        "≤ 0.25×",
+        lambda: measure(command, mesh.env(), root, log),
+        lambda: measure(plain_command, plain_env, root, log),
+    )
+
+
 def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) -> Scenario:
     """Loading a mesh of `domains` × `products` (chains of SQL products, each domain reading the one before)
     against the same asset graph as plain Dagster assets, both with `dagster definitions validate`."""

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 START_SECONDS = 120  # how long a command waits for a new worker to load its definitions
 PLATFORM = Path(__file__).resolve().parents[1]  # the mesh_platform package
+# What definitions are loaded from (contracts, recipes, SQL, policies, settings): data files, logs and databases
+# in the repository change with every build and are not part of a fingerprint.
+SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".sql", ".toml", ".json")
 
 
 def available() -> bool:
@@ -72,9 +75,9 @@ def socket_name(home: Path, domain: str) -> str:
 
 
 def fingerprint(root: Path, env: Mapping[str, str], skip: Iterable[Path] = ()) -> str:
-    """What a worker's definitions were loaded from: every file of the mesh's repository (but for its dot folders
-    and the folders in `skip`: its state, its landing zone) and of the platform (path, size, modification time),
-    and the environment the runs get."""
+    """What a worker's definitions were loaded from: every source file (`SOURCE_SUFFIXES`) of the mesh's
+    repository (but for its dot folders and the folders in `skip`: its state, its landing zone) and of the
+    platform (path, size, modification time), and the environment the runs get."""
     digest = hashlib.sha256()
     skipped = {Path(p).resolve() for p in skip}
     for path in _source_files(root.resolve(), skipped):
@@ -95,7 +98,7 @@ def _source_files(root: Path, skipped: set[Path]) -> Iterator[Path]:
                 for f in folders
                 if not f.startswith(".") and f not in ("__pycache__", "node_modules") and here / f not in skipped
             )
-            yield from (here / name for name in sorted(files) if not name.endswith((".pyc", ".log")))
+            yield from (here / name for name in sorted(files) if name.endswith(SOURCE_SUFFIXES))
 
 
 class StaleWorker(Exception):
