@@ -25,8 +25,8 @@ class BenchMesh:
         (root / PACKAGE).mkdir(parents=True, exist_ok=True)
         (root / PACKAGE / "__init__.py").write_text("")
 
-    def env(self) -> dict[str, str]:
-        return mesh_env(self.root, self.home)
+    def env(self, warm: bool = False) -> dict[str, str]:
+        return mesh_env(self.root, self.home, warm)
 
     def add_domain(self, domain: str) -> None:
         folder = self.root / PACKAGE / domain
@@ -73,9 +73,12 @@ class BenchMesh:
             shutil.copytree(folder, target)
 
 
-def mesh_env(root: Path, home: Path) -> dict[str, str]:
-    """This environment, pointed at the mesh repository `root` and its state folder `home`."""
-    return {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+def mesh_env(root: Path, home: Path, warm: bool = False) -> dict[str, str]:
+    """This environment, pointed at the mesh repository `root` and its state folder `home`. Without `warm`, each
+    run is a process of the command's own (MESH_WARM_SECONDS=0): a warm worker's runs are its children, not the
+    command's, and the harness would leave their time and memory out of the process tree it measures."""
+    env = {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    return env if warm else {**env, "MESH_WARM_SECONDS": "0"}
 
 
 def mesh_command(*args: str) -> list[str]:

