@@ -280,6 +280,18 @@ def newest_build_seconds(dagster_home: Path) -> float:
         )
 
 
+def tiny_product_mesh(root: Path, domain: str) -> BenchMesh:
+    """A new bench mesh at `root` with one product, `mesh://<domain>/tiny`: 10 rows from `root/tiny.csv`, one rule."""
+    shutil.rmtree(root, ignore_errors=True)
+    mesh = BenchMesh(root)
+    mesh.add_domain(domain)
+    columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
+    mesh.add_product(domain, "tiny", source_recipe("tiny.csv"), contract(domain, "tiny", columns, ROW_COUNT))
+    (root / "tiny.csv").write_text("id,label\n" + "".join(f"{i},row {i}\n" for i in range(10)))
+    mesh.land(domain, root / "tiny.csv")
+    return mesh
+
+
 def launch_scenario(workdir: Path, log: Path) -> Scenario | None:
     """A run of a 10-row product with Dagster's state in PostgreSQL (a throwaway server on 127.0.0.1, the
     deployment file's instance.postgres_url) against the same run on the embedded SQLite instance: what a
@@ -295,13 +307,7 @@ def launch_scenario(workdir: Path, log: Path) -> Scenario | None:
     server = PostgresServer(binaries).start()
     atexit.register(server.stop)
     root = workdir / "launch"
-    shutil.rmtree(root, ignore_errors=True)
-    mesh = BenchMesh(root)
-    mesh.add_domain("launch")
-    columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
-    mesh.add_product("launch", "tiny", source_recipe("tiny.csv"), contract("launch", "tiny", columns, ROW_COUNT))
-    (root / "tiny.csv").write_text("id,label\n" + "".join(f"{i},row {i}\n" for i in range(10)))
-    mesh.land("launch", root / "tiny.csv")
+    mesh = tiny_product_mesh(root, "launch")
     (root / "deploy").mkdir()
     (root / "deploy" / "postgres.yaml").write_text("instance:\n  postgres_url: {env: BENCH_POSTGRES_URL}\n")
     sqlite_env = mesh.env()
@@ -345,14 +351,8 @@ def start_scenario(workdir: Path, log: Path) -> Scenario:
     as after any earlier build) against plain Dagster's `dagster asset materialize` of one DuckDB asset with a
     check, both on a SQLite instance of their own."""
     root = workdir / "start"
-    shutil.rmtree(root, ignore_errors=True)
-    mesh = BenchMesh(root)
-    mesh.add_domain("start")
-    columns = [column("id", "integer", "BIGINT", required=True), column("label", "string", "VARCHAR")]
-    mesh.add_product("start", "tiny", source_recipe("tiny.csv"), contract("start", "tiny", columns, ROW_COUNT))
+    mesh = tiny_product_mesh(root, "start")
     csv = root / "tiny.csv"
-    csv.write_text("id,label\n" + "".join(f"{i},row {i}\n" for i in range(10)))
-    mesh.land("start", csv)
     plain = root / "plain"
     (plain / "dagster_home").mkdir(parents=True)
     (plain / "definitions.py").write_text(PLAIN_DAGSTER_ASSET.format(csv=str(csv), database=str(plain / "plain.duckdb")))

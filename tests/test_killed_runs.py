@@ -38,6 +38,12 @@ def build(things: pd.DataFrame, context) -> pd.DataFrame:
 
 @pytest.fixture
 def shop(lab):
+    return shop_lab(lab)
+
+
+def shop_lab(lab):
+    """`lab` with a domain shop: things (a source product, 2,000 rows) and totals (a Python product that waits
+    while the landing zone holds a file `pause`), built once."""
     lab.add_domain("shop")
     lab.add_product(
         "shop",

@@ -4,9 +4,6 @@ still fails with its own message. (The killed-run and concurrency tests run with
 
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import dagster as dg
 import psutil
@@ -15,42 +12,15 @@ import pytest
 from mesh_platform import product_versions
 from mesh_platform.runtime import worker
 
-from .conftest import column, contract_yaml, run_mesh
+from .conftest import run_mesh
+from .test_killed_runs import shop_lab, start_build, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not worker.available(), reason="warm workers need Linux")]
-
-SLOW_BUILD = """\
-import time
-
-import pandas as pd
-
-
-def build(things: pd.DataFrame, context) -> pd.DataFrame:
-    while (context.landing / "pause").exists():
-        (context.landing / "computing").touch()
-        time.sleep(0.05)
-    return things.assign(total=things["amount"] * 2)[["id", "total"]]
-"""
 
 
 @pytest.fixture
 def shop(lab):
-    lab.add_domain("shop")
-    lab.add_product(
-        "shop",
-        "things",
-        "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things.csv\n",
-        contract_yaml("shop", "things", [column("id", "integer"), column("amount", "number")]),
-    )
-    lab.add_product(
-        "shop",
-        "totals",
-        "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: [mesh://shop/things]\n  function: totals.py:build\n",
-        contract_yaml("shop", "totals", [column("id", "integer"), column("total", "number")]),
-        files={"totals.py": SLOW_BUILD},
-    )
-    lab.land("shop", "things.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(200)))
-    return lab
+    return shop_lab(lab)
 
 
 def workers_of(lab) -> list[psutil.Process]:
@@ -85,17 +55,8 @@ def test_runs_are_forked_by_one_worker_per_domain_which_outlives_a_run_killed_in
     # The run killed with SIGKILL while it computes: the command reports it, the worker lives on.
     pause = lab.settings.landing_dir("shop") / "pause"
     pause.touch()
-    build = subprocess.Popen(
-        [sys.executable, "-m", "mesh_platform.cli.main", "materialize", "mesh://shop/totals"],
-        cwd=lab.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not (lab.settings.landing_dir("shop") / "computing").exists():
-        assert time.monotonic() < deadline and build.poll() is None, build.stdout.read() if build.stdout else ""
-        time.sleep(0.05)
+    build = start_build(lab)
+    wait_for((lab.settings.landing_dir("shop") / "computing").exists, build, "computing")
     (child,) = [c for c in first_worker.children() if c.is_running()]
     child.send_signal(signal.SIGKILL)
     output, _ = build.communicate(timeout=120)

@@ -46,7 +46,9 @@ class BatchRun(Protocol):
 class LocalBatchRun:
     """One batch's Dagster run in its own process, followed through the instance's event log."""
 
-    def __init__(self, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback):
+    def __init__(self, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback, sources: str | None):
+        """`sources`: the digest of the mesh's sources (`worker.sources_digest`) when the run is to be forked by
+        the domain's warm worker; None for a process of its own."""
         self.batch, self.notify = batch, notify
         self.log_file = log_file_for(settings, batch.domain)
         self.batch_id = uuid.uuid4().hex
@@ -55,25 +57,25 @@ class LocalBatchRun:
             command += ["--partitions", *batch.partitions]
         command += batch.asset_keys
         # With the domain's own store key, if it has one; the hashing key only if the domain publishes personal columns.
-        env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
+        self._command, self._root = command, settings.root
+        self._env = settings.environment(principal=batch.domain, hashing_key=batch.domain in hashing_key_holders(catalog))
         self.process: subprocess.Popen | WarmRun
-        if settings.warm_seconds > 0 and worker.available():
-            self.process = warm_run(settings, catalog, batch, self.batch_id, env, self.log_file)
+        if sources is not None:
+            self.process = warm_run(settings, catalog, batch, self.batch_id, self._env, self.log_file, sources)
         else:
-            self.process = self._own_process(command, settings, env)
-        self._cold = (command, settings, env)
+            self.process = self._own_process()
         self.watcher: RunWatcher | None = None
 
-    def _own_process(self, command: list[str], settings: MeshSettings, env: dict[str, str]) -> subprocess.Popen:
+    def _own_process(self) -> subprocess.Popen:
         with self.log_file.open("w") as log:
-            return subprocess.Popen(command, cwd=settings.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+            return subprocess.Popen(self._command, cwd=self._root, env=self._env, stdout=log, stderr=subprocess.STDOUT)
 
     def poll(self, instance: dg.DagsterInstance) -> bool:
         """Follow the run's events; whether its process has ended."""
         self.watcher = self.watcher or RunWatcher(instance, self.batch, self.batch_id, self.notify)
         if isinstance(self.process, WarmRun) and self.process.failure is not None:
             # No worker could take it (one that cannot load the definitions, say): a process of its own says why.
-            self.process = self._own_process(*self._cold)
+            self.process = self._own_process()
         ended = self.process.poll() is not None
         self.watcher.poll()  # after the exit check: an ended process's last events are read
         return ended
@@ -178,12 +180,13 @@ class SubmittedBatchRun:
         return records[-1].event_log_entry.message if records else None
 
 
-def warm_run(settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: str, env: dict[str, str], log: Path) -> WarmRun:
+def warm_run(
+    settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: str, env: dict[str, str], log: Path, sources: str
+) -> WarmRun:
     """The batch's run forked by its domain's warm worker (started first when it has none, or a stale one)."""
     module = catalog.domains[batch.domain].module
     name = worker.socket_name(settings.dagster_home, batch.domain)
-    state = (settings.home, settings.landing_root)  # what builds write, not what they are made of
-    fingerprint = worker.fingerprint(settings.root, {k: v for k, v in env.items() if k not in _VOLATILE}, skip=state)
+    fingerprint = worker.fingerprint(sources, {k: v for k, v in env.items() if k not in _VOLATILE})
     launch = [sys.executable, "-m", "mesh_platform.runtime.worker", module, name[1:], fingerprint, str(settings.warm_seconds)]
     request = {
         "batch": batch_id,
@@ -193,6 +196,14 @@ def warm_run(settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: s
     }
     worker_log = settings.logs_dir / f"worker-{batch.domain}.log"
     return WarmRun(name, fingerprint, request, launch, env, settings.root, worker_log)
+
+
+def warm_sources(settings: MeshSettings) -> str | None:
+    """The digest of the mesh's sources its runs' workers are checked against (`worker.sources_digest`), or
+    None when runs start in processes of their own (warm builds off, or a system without them)."""
+    if settings.warm_seconds <= 0 or not worker.available():
+        return None
+    return worker.sources_digest(settings.root, skip=(settings.home, settings.landing_root))  # not what builds write
 
 
 # What changes between two commands of one shell without changing what a run does: not part of a worker's fingerprint.

@@ -32,7 +32,7 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.runtime.batch_runs import KEPT_LOGS, BatchRun, LocalBatchRun, SubmittedBatchRun
+from mesh_platform.runtime.batch_runs import BatchRun, LocalBatchRun, SubmittedBatchRun, warm_sources
 from mesh_platform.runtime.batches import Batch, batch_dependencies, failed_upstream, plan_batches
 from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
 from mesh_platform.runtime.progress import (
@@ -41,27 +41,14 @@ from mesh_platform.runtime.progress import (
     ProductFinished,
     ProductOutcome,
     ProgressCallback,
-    ProgressEvent,
     RunRecovered,
 )
 from mesh_platform.runtime.recovery import recover_dead_runs
-from mesh_platform.runtime.selection import select_related
 
 if TYPE_CHECKING:
     import dagster as dg
 
 POLL_SECONDS = 0.1
-
-__all__ = [
-    "KEPT_LOGS",
-    "Batch",
-    "MaterializationReport",
-    "ProductOutcome",
-    "ProgressEvent",
-    "materialize",
-    "plan_batches",
-    "select_related",
-]
 
 
 def materialize(
@@ -97,6 +84,8 @@ class _Materialization:
         self.failed: set[Address] = set()
         self.instance: dg.DagsterInstance | None = None
         self._exit = contextlib.ExitStack()
+        # Local runs go to warm workers checked against the mesh's sources, read once for the whole command.
+        self.sources = warm_sources(settings) if settings.deployment.code_servers is None else None
 
     def __enter__(self) -> _Materialization:
         return self
@@ -259,4 +248,4 @@ class _Materialization:
         # A broken product folder is a broken product of its code location: the domain's others run.
         if self.settings.deployment.code_servers is not None:  # the domains run in code servers: through the instance
             return SubmittedBatchRun(self.settings, batch, self.notify)
-        return LocalBatchRun(self.settings, self.catalog, batch, self.notify)
+        return LocalBatchRun(self.settings, self.catalog, batch, self.notify, self.sources)

@@ -74,16 +74,22 @@ def socket_name(home: Path, domain: str) -> str:
     return f"\0mesh-worker-{digest}"
 
 
-def fingerprint(root: Path, env: Mapping[str, str], skip: Iterable[Path] = ()) -> str:
-    """What a worker's definitions were loaded from: every source file (`SOURCE_SUFFIXES`) of the mesh's
+def sources_digest(root: Path, skip: Iterable[Path] = ()) -> str:
+    """What a worker's definitions are loaded from: every source file (`SOURCE_SUFFIXES`) of the mesh's
     repository (but for its dot folders and the folders in `skip`: its state, its landing zone) and of the
-    platform (path, size, modification time), and the environment the runs get."""
+    platform, by path, size and modification time. One command computes it once for all its runs."""
     digest = hashlib.sha256()
     skipped = {Path(p).resolve() for p in skip}
     for path in _source_files(root.resolve(), skipped):
         with contextlib.suppress(OSError):
             stat = path.stat()
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def fingerprint(sources: str, env: Mapping[str, str]) -> str:
+    """A worker's fingerprint: the digest of its sources (`sources_digest`) and the environment its runs get."""
+    digest = hashlib.sha256(sources.encode())
     for key in sorted(env):
         digest.update(f"{key}={env[key]}\n".encode())
     return digest.hexdigest()
