@@ -26,12 +26,12 @@ def test_demo_contract_loads_into_a_typed_model():
     assert str(contract.address) == "mesh://sales/orders"
     assert contract.version == "1.1.0" and contract.major == 1
     assert contract.owners == ["team:sales", "ana.ruiz@example.com"]
-    assert contract.access == "public"
-    assert contract.tier == "gold"
+    assert contract.settings.access == "public"
+    assert contract.settings.tier == "gold"
     order_id = contract.column("order_id")
     assert (order_id.physical_type, order_id.primary_key, order_id.required, order_id.unique) == ("VARCHAR", True, True, True)
     assert contract.column("amount_usd").physical_type == "DECIMAL(12,2)"
-    assert contract.column("country_code").term == "country"
+    assert contract.column("country_code").settings.term == "country"
     assert contract.frequency.duration == dt.timedelta(days=1)
     assert contract.latency.duration == dt.timedelta(hours=4)
     assert contract.cron_schedule == "0 2 * * *"

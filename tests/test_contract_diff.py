@@ -1,6 +1,7 @@
 """`mesh contract diff`: every change kind, classified breaking or not; breaking needs a major bump."""
 
 import copy
+import dataclasses
 import json
 import os
 
@@ -9,6 +10,7 @@ import yaml
 
 from mesh_platform import load_contract
 from mesh_platform.contract.diff import diff_contracts
+from mesh_platform.contract.settings import custom_properties
 
 from .conftest import REPO, run_mesh
 
@@ -41,6 +43,23 @@ def narrow_type(d):
 
 def widen_type(d):
     column_named(d, "amount_usd")["physicalType"] = "DECIMAL(18,2)"
+
+
+def widen_type_compatibly(d):
+    widen_type(d)
+    column_named(d, "amount_usd")["customProperties"] = [{"property": "widening", "value": "compatible"}]
+
+
+def widen_integer(d):
+    columns(d).append({"name": "items", "logicalType": "integer", "physicalType": "BIGINT", "classification": "internal"})
+
+
+def serve_previous_major_longer(d):
+    d["customProperties"].append({"property": "servePreviousMajorUntil", "value": "2099-01-01"})
+
+
+def rebuild_late_partitions(d):
+    d["customProperties"].append({"property": "rebuildLatePartitions", "value": True})
 
 
 def change_type_kind(d):
@@ -144,7 +163,10 @@ CASES = [
     (rename_column, "column renamed", True),
     (add_column, "column added", False),
     (narrow_type, "type narrowed", True),
-    (widen_type, "type widened", False),
+    (widen_type, "type widened", True),  # consumers may newly meet values their DECIMAL(12,2) cannot hold
+    (widen_type_compatibly, ["type widened", "widening changed"], False),
+    (serve_previous_major_longer, "servePreviousMajorUntil changed", True),  # no rule names it yet: breaks both sides
+    (rebuild_late_partitions, "rebuildLatePartitions changed", True),
     (change_type_kind, ["type narrowed", "partitioning changed"], True),
     (make_required, "made required", False),
     (make_optional, "made optional", True),
@@ -174,6 +196,9 @@ PRODUCER_BREAKING = {
     "column added": True,
     "type narrowed": True,
     "type widened": False,
+    "widening changed": False,
+    "servePreviousMajorUntil changed": True,
+    "rebuildLatePartitions changed": True,
     "made required": True,
     "made optional": False,
     "allowed values reduced": True,
@@ -213,6 +238,89 @@ def test_each_change_kind_is_classified(tmp_path, change, kind, breaking):
     assert [(c.kind, c.breaking) for c in result.changes] == [(k, breaking) for k in kinds]
     assert [c.producer_breaking for c in result.changes] == [PRODUCER_BREAKING[k] for k in kinds]
     assert (result.problem is not None) == breaking
+
+
+def test_an_integer_widened_breaks_consumers_unless_the_column_says_compatible(tmp_path):
+    old = copy.deepcopy(BASE)
+    widen_integer(old)
+    column_named(old, "items")["physicalType"] = "INTEGER"
+    new = copy.deepcopy(old)
+    column_named(new, "items")["physicalType"] = "BIGINT"
+    new["version"] = "1.2.0"
+    result = diff_contracts(load_contract(write(tmp_path, "old.yaml", old)), load_contract(write(tmp_path, "new.yaml", new)))
+    assert [(c.kind, c.breaking, c.producer_breaking) for c in result.changes] == [("type widened", True, False)]
+    for document in (old, new):
+        column_named(document, "items")["customProperties"] = [{"property": "widening", "value": "compatible"}]
+    result = diff_contracts(load_contract(write(tmp_path, "old.yaml", old)), load_contract(write(tmp_path, "new.yaml", new)))
+    assert [(c.kind, c.breaking, c.producer_breaking) for c in result.changes] == [("type widened", False, False)]
+
+
+def test_a_setting_added_to_the_model_is_diffed_without_a_rule(tmp_path):
+    """A setting nobody taught the diff: listed as `<setting> changed`, breaking both sides, at its customProperties."""
+    from mesh_platform.contract.settings import ColumnSettings, ContractSettings, RelationshipSettings
+
+    class WithSupport(ContractSettings):
+        support_channel: str | None = None
+
+    class WithUnit(ColumnSettings):
+        unit: str | None = None
+
+    class WithNote(RelationshipSettings):
+        note: str | None = None
+
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    new["version"] = "1.2.0"
+    new["customProperties"].append({"property": "supportChannel", "value": "#sales"})
+    column_named(new, "amount_usd")["customProperties"] = [{"property": "unit", "value": "USD"}]
+    for document, note in ((old, "old"), (new, "new")):
+        column_named(document, "customer_number")["relationships"] = [
+            {
+                "to": "profiles.customer_number",
+                "customProperties": [
+                    {"property": "product", "value": "mesh://customers/profiles"},
+                    {"property": "note", "value": note},
+                ],
+            }
+        ]
+    contracts = [load_contract(write(tmp_path, f"{name}.yaml", d)) for name, d in (("old", old), ("new", new))]
+
+    def extend(contract, document):
+        """The contract as the extended models read it (a column's or a relationship's settings from its entry)."""
+        [entry] = column_named(document, "customer_number")["relationships"]
+        return dataclasses.replace(
+            contract,
+            settings=WithSupport.model_validate(custom_properties(contract.odcs.customProperties)),
+            columns=tuple(
+                dataclasses.replace(c, settings=WithUnit.model_validate(custom_properties(c.spec.customProperties)))
+                for c in contract.columns
+            ),
+            relationships=tuple(
+                dataclasses.replace(r, settings=WithNote.model_validate(custom_properties(entry["customProperties"])))
+                for r in contract.relationships
+            ),
+        )
+
+    extended = [extend(c, d) for c, d in zip(contracts, (old, new), strict=True)]
+    result = diff_contracts(*extended)
+    listed = [(c.kind, c.field, c.message, c.breaking, c.producer_breaking) for c in result.changes]
+    assert listed == [
+        (
+            "unit changed",
+            "schema[0].properties.amount_usd.customProperties.unit",
+            "column 'amount_usd' unit (none) → USD",
+            True,
+            True,
+        ),
+        ("supportChannel changed", "customProperties.supportChannel", "supportChannel (none) → #sales", True, True),
+        (
+            "note changed",
+            "schema[0].properties.customer_number.relationships.customProperties.note",
+            "relationship customer_number → mesh://customers/profiles.customer_number note old → new",
+            True,
+            True,
+        ),
+    ]
+    assert result.changes[0].column == "amount_usd"
 
 
 def test_cli_exits_1_on_a_breaking_change_without_a_major_bump(tmp_path):

@@ -39,7 +39,7 @@ def test_domain_code_location_loads_with_full_product_metadata(domain):
         assert spec.group_name == domain
         assert spec.owners == contract.owners and spec.owners[0] == f"team:{contract.team_name}"
         assert contract.purpose in spec.description and str(contract.address) in spec.description
-        assert spec.tags["mesh/access"] == contract.access
+        assert spec.tags["mesh/access"] == contract.settings.access
         assert spec.tags["mesh/classification"] == contract.classification
         assert spec.tags["mesh/contract-version"] == contract.version
         assert {"duckdb", "delta"} <= spec.kinds and len(spec.kinds) == 3

@@ -144,7 +144,7 @@ def test_a_domain_adds_its_own_policies_for_its_products_only(lab):
         "@policy('shop.tier', severity='warning')\n"
         "def has_tier(product, mesh):\n"
         '    """Shop products say their tier."""\n'
-        "    if product.contract.tier is None:\n"
+        "    if product.contract.settings.tier is None:\n"
         "        yield Finding('no tier', 'add customProperties tier', ('customProperties',))\n"
     )
     report = mesh_check()

@@ -234,7 +234,7 @@ def test_a_sql_product_is_inferred_from_its_query_over_two_inputs(two_inputs, tm
     }
     assert contract.column("order_id").description == "Order number."
     assert contract.column("tier").description == "Loyalty tier."
-    assert contract.column("country").term == "country" and contract.column("gross").term is None
+    assert contract.column("country").settings.term == "country" and contract.column("gross").settings.term is None
     assert contract.column("gross").description == "Computed from orders.amount."
     text = (folder / "contract.yaml").read_text()
     assert "classification: personal  # from customers.email, the most sensitive of which is personal: review" in text

@@ -43,7 +43,7 @@ def test_the_readme_writes_unmasked_for_where_a_contract_takes_it(tmp_path):
     document["schema"][0]["properties"] = yaml.safe_load(readme_yaml("readme-column"))
     (tmp_path / "contract.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     contract = load_contract(tmp_path / "contract.yaml")
-    assert contract.column("email").unmasked_for == ("marketing",) and contract.column("email").is_personal
+    assert contract.column("email").settings.unmasked_for == ("marketing",) and contract.column("email").is_personal
 
 
 def test_the_readme_shows_mesh_yaml_as_mesh_init_writes_it_with_each_default():

@@ -15,6 +15,7 @@ from mesh_platform import Catalog, load_contract, product_versions
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import contract_from_document
 from mesh_platform.contract.model import Relationship
+from mesh_platform.contract.settings import RelationshipSettings
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import keyed_token
@@ -88,11 +89,11 @@ def test_relationships_are_read_from_odcs_at_the_column_and_the_table_level():
     contract = contract_from_document(document, "orders.yaml")
     own, composite, inside = contract.relationships
     assert (own.columns, own.product, own.references) == (("person_id",), Address("crm", "people"), ("person_id",))
-    assert own.severity == "error"
+    assert own.settings.severity == "error"
     assert own.source == "schema[0].properties[1].relationships[0]" and str(own) == "person_id → mesh://crm/people.person_id"
     assert (composite.columns, composite.references) == (("person_id", "shop_code"), ("person_id", "shop"))
     assert composite.product == Address("crm", "accounts", 2)
-    assert composite.severity == "warning" and composite.source == "schema[0].relationships[0]"
+    assert composite.settings.severity == "warning" and composite.source == "schema[0].relationships[0]"
     assert inside.product is None and str(inside) == "order_id → this product.order_id"
     rules = {r.name: r for r in rules_for_contract(contract)}
     assert rules["person_id_references_people"].blocking and rules["person_id_references_people"].relationship == own
@@ -247,7 +248,10 @@ def test_a_change_to_a_referenced_column_reaches_the_products_referencing_it(lin
 
 
 def _relationship(columns, references_, tokens=()):
-    return Relationship(tuple(columns), Address("crm", "people"), "people", tuple(references_)), frozenset(tokens)
+    people = Address("crm", "people")
+    return Relationship(tuple(columns), people, "people", tuple(references_), RelationshipSettings(product=people)), frozenset(
+        tokens
+    )
 
 
 def test_orphans_are_counted_by_an_anti_join_in_duckdb():
@@ -294,7 +298,7 @@ def test_the_readme_example_is_a_contract_mesh_check_accepts(lab):
         "customer_id → mesh://customers/profiles.customer_id",
         "replaces_order_id → this product.order_id",
     ]
-    assert [r.severity for r in contract.relationships] == ["error", "warning"]
+    assert [r.settings.severity for r in contract.relationships] == ["error", "warning"]
     report = json.loads(run_mesh("check", "--json", env={**os.environ}).stdout)
     assert report["ok"], report["violations"]
 

@@ -147,7 +147,7 @@ class Catalog:
         if address.major is None or address.major >= contract.major:
             return None
         current = address.at_major(contract.major)
-        until = contract.previous_major_served_until
+        until = contract.settings.serve_previous_major_until
         if until is not None and (today or dt.date.today()) > until:
             raise PortError(f"{address} was retired on {until}; read {current} instead (its contract: {contract.file})")
         when = f"served until {until}" if until else "no retirement date set"

@@ -15,7 +15,7 @@ def list_products(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         {
             "address": str(p.address),
             "owner": p.contract.owners[0],
-            "access": p.contract.access,
+            "access": p.contract.settings.access,
             "status": p.contract.status,
             "version": p.contract.version,
             "recipe": p.recipe_type.rsplit(".", 1)[-1],

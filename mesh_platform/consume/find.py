@@ -78,7 +78,7 @@ def entry(mesh: MeshView, product: Product, matched: tuple[str, ...] = (), now: 
     return CatalogEntry(
         address=str(product.address),
         owner=contract.owners[-1] if len(contract.owners) > 1 else contract.owners[0],
-        access=contract.access,
+        access=contract.settings.access,
         status=contract.status,
         description=contract.purpose.splitlines()[0] if contract.purpose else "",
         freshness=published_freshness(product, mesh.versions(product), now),
@@ -102,14 +102,16 @@ def _passes(mesh: MeshView, product: Product, filters: SearchFilters) -> bool:
     contract = product.contract
     if filters.domain and contract.domain != filters.domain:
         return False
-    if filters.access and contract.access != filters.access:
+    if filters.access and contract.settings.access != filters.access:
         return False
     if filters.owner:
         wanted = filters.owner.lower().removeprefix("team:")
         owners = [o.lower().removeprefix("team:") for o in contract.owners]
         if not any(wanted == o or (("@" in wanted) and wanted in o) for o in owners):
             return False
-    if filters.tag and filters.tag.lower() not in {t.lower() for t in (*contract.tags, *(filter(None, [contract.tier])))}:
+    if filters.tag and filters.tag.lower() not in {
+        t.lower() for t in (*contract.tags, *(filter(None, [contract.settings.tier])))
+    }:
         return False
     if filters.column and not any(fnmatch.fnmatch(c.name.lower(), filters.column.lower()) for c in contract.columns):
         return False
@@ -120,7 +122,7 @@ def _terms(mesh: MeshView, product: Product) -> set[str]:
     """Every name a product's terms answer to: the term, and term/meaning where it has one."""
     names = set()
     for found in mesh.glossary.column_terms(product.contract):
-        names |= {str(found.column.term).partition("/")[0], found.label}
+        names |= {str(found.column.settings.term).partition("/")[0], found.label}
     return names
 
 
@@ -167,9 +169,9 @@ class ProductDescription:
             "version": contract.version,
             "status": contract.status,
             "owners": contract.owners,
-            "access": contract.access,
-            "consumers": list(contract.consumers),
-            "tier": contract.tier,
+            "access": contract.settings.access,
+            "consumers": list(contract.settings.consumers),
+            "tier": contract.settings.tier,
             "tags": list(contract.tags),
             "classification": contract.classification,
             "purpose": contract.purpose,
@@ -187,8 +189,8 @@ class ProductDescription:
                     "unique": c.unique,
                     "classification": c.classification,
                     "term": self.terms.get(c.name),
-                    "masking": (c.masking if c.is_personal else None),
-                    "unmasked_for": list(c.unmasked_for),
+                    "masking": (c.settings.masking if c.is_personal else None),
+                    "unmasked_for": list(c.settings.unmasked_for),
                     "description": c.description,
                 }
                 for c in contract.columns
@@ -203,7 +205,7 @@ class ProductDescription:
                     "columns": list(r.columns),
                     "product": str(r.product or self.product.address),
                     "references": list(r.references),
-                    "severity": r.severity,
+                    "severity": r.settings.severity,
                     "field": r.source,
                 }
                 for r in contract.relationships

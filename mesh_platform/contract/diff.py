@@ -7,6 +7,11 @@ data that may fail) and as its producer (an obligation the build now has to
 meet). The functions below only find changes; they never decide what breaks. A
 change breaking consumers needs a new major version (`version` 1.x.y → 2.0.0).
 `mesh contract rules` prints the table.
+
+The mesh's settings (`contract.settings`) are compared field by field over their
+models, so no setting can be missed: one the functions below do not judge by a
+rule of their own is listed as `<setting> changed`, with the table's rule for
+(setting, changed) when it has one, else `UNJUDGED`: breaking both sides.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mesh_platform.contract.model import ACCESS_LEVELS, CLASSIFICATIONS, DRAFT_STATUSES, Column, Contract
+from mesh_platform.contract.model import CLASSIFICATIONS, DRAFT_STATUSES, Column, Contract
+from mesh_platform.contract.settings import ACCESS_LEVELS, ColumnSettings, ContractSettings, RelationshipSettings, SettingsModel
 from mesh_platform.contract.types import type_family, widens
 
 
@@ -37,7 +43,13 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("physicalType", "narrowed"): ChangeRule(
         "type narrowed", True, "values or operations consumers rely on no longer fit", producer=True
     ),
-    ("physicalType", "widened"): ChangeRule("type widened", False, "every old value still fits"),
+    ("physicalType", "widened"): ChangeRule(
+        "type widened", True, "consumers may newly meet values that do not fit the type they read them into"
+    ),
+    ("physicalType", "widened compatibly"): ChangeRule(
+        "type widened", False, "the column declares widening: compatible: consumers read it into a type wide enough"
+    ),
+    ("widening", "changed"): ChangeRule("widening changed", False, "a promise about later type changes; the data did not change"),
     ("required", "added"): ChangeRule(
         "made required",
         False,
@@ -65,6 +77,11 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("access", "widened"): ChangeRule("access widened", False, "every consumer keeps access"),
     ("consumers", "removed"): ChangeRule("access tightened", True, "the removed domains lose access"),
     ("consumers", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
+    ("agreements", "removed"): ChangeRule("access tightened", True, "consumers reading under the removed agreements lose access"),
+    ("agreements", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
+    ("usageAgreements", "changed"): ChangeRule(
+        "usage agreements changed", False, "what consumers read under, as an export lists it; the data did not change"
+    ),
     ("unmaskedFor", "removed"): ChangeRule("access tightened", True, "the removed domains see the column masked"),
     ("unmaskedFor", "added"): ChangeRule("access widened", False, "the added domains see the column in clear"),
     ("masking", "tightened"): ChangeRule("access tightened", True, "readers outside the domain lose the column (drop, not hash)"),
@@ -92,7 +109,9 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("quality rule", "changed"): ChangeRule("quality rule changed", True, "what the rule guarantees changed", producer=True),
     ("relationship", "added"): ChangeRule("relationship added", False, "rows referencing nothing are now refused", producer=True),
     ("relationship", "removed"): ChangeRule("relationship removed", True, "consumers joining on the columns may miss rows"),
-    ("relationship", "changed"): ChangeRule("relationship changed", True, "the columns now reference other rows", producer=True),
+    ("relationship", "changed"): ChangeRule(
+        "relationship changed", True, "the columns now reference other rows, or another way", producer=True
+    ),
     ("severity", "raised"): ChangeRule("rule made blocking", False, "a failure now stops publishing", producer=True),
     ("severity", "lowered"): ChangeRule("rule no longer blocking", True, "data failing the rule may now be published"),
     ("bound", "tightened"): ChangeRule("bound tightened", False, "every value consumers could see still fits", producer=True),
@@ -113,6 +132,14 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("tags", "changed"): ChangeRule("tags changed", False, "catalog labels only (`mesh catalog --tag`)"),
     ("tier", "changed"): ChangeRule("tier changed", False, "catalog label only (`mesh catalog --tag`)"),
 }
+
+# How a changed field no rule names is judged, until the table says otherwise: it may break anyone.
+UNJUDGED_WHY = "no rule judges this field yet: it may break consumers and the producer"
+
+
+def rule_for(subject: str, how: str) -> ChangeRule:
+    """The table's rule for a change; for a setting's change the table does not name, `<setting> changed`, breaking both."""
+    return RULES.get((subject, how)) or ChangeRule(f"{subject} changed", True, UNJUDGED_WHY, producer=True)
 
 
 @dataclass(frozen=True)
@@ -154,14 +181,15 @@ class ContractDiff:
             return None
         if self.breaking and not self.major_bumped:
             wanted = f"{_major(self.old_version) + 1}.0.0"
-            return f"{len(self.breaking)} breaking change(s) need a new major version: set version to {wanted} (now {self.new_version})"
+            count = len(self.breaking)
+            return f"{count} breaking change(s) need a new major version: set version to {wanted} (now {self.new_version})"
         if self.changes and self.new_version == self.old_version:
             return f"the contract changed but its version did not ({self.new_version}); raise the minor or patch number"
         return None
 
 
 def _change(subject: str, how: str, where: str, message: str, column: str | None = None) -> Change:
-    rule = RULES[(subject, how)]
+    rule = rule_for(subject, how)
     if column is None and (match := _COLUMN_FIELD.match(where)):
         column = match[1]
     return Change(rule.kind, where, rule.breaking, message, rule.producer, column)
@@ -169,11 +197,33 @@ def _change(subject: str, how: str, where: str, message: str, column: str | None
 
 _COLUMN_FIELD = re.compile(r"^schema\[0\]\.properties\.([^.]+)")
 
+# The settings the functions below judge by rules of their own (by field name); `_setting_changes` lists any other.
+JUDGED: dict[type[SettingsModel], frozenset[str]] = {
+    ContractSettings: frozenset({"access", "consumers", "agreements", "tier"}),
+    ColumnSettings: frozenset({"term", "masking", "unmasked_for", "partition_grain", "partition_start"}),
+    RelationshipSettings: frozenset({"product", "severity"}),
+}
+
+
+def _setting_changes(old: SettingsModel, new: SettingsModel, where: str, said: str = "") -> list[Change]:
+    """Every field of the settings model (its class, and the classes it extends) that changed and no function here
+    judges: `<setting> <old> → <new>` under `where`'s customProperties, judged by the table's (setting, changed)."""
+    judged = frozenset().union(*(names for model, names in JUDGED.items() if isinstance(new, model)))
+    changes = []
+    for name in type(new).model_fields:
+        was, now = getattr(old, name, None), getattr(new, name, None)
+        if name not in judged and was != now:
+            setting = type(new).setting(name)
+            at = f"{where}.customProperties.{setting}" if where else f"customProperties.{setting}"
+            changes.append(_change(setting, "changed", at, f"{said}{setting} {_shown(was)} → {_shown(now)}"))
+    return changes
+
 
 def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
     changes: list[Change] = []
     changes += _column_changes(old, new)
     changes += _access_changes(old, new)
+    changes += _setting_changes(old.settings, new.settings, "")
     changes += _sla_changes(old, new)
     if old.description != new.description:
         changes.append(_change("description", "changed", "description", "the description changed"))
@@ -209,10 +259,15 @@ def _relationship_changes(old: Contract, new: Contract) -> list[Change]:
         else:
             if (was.product, was.references) != (now.product, now.references):
                 changes.append(_change("relationship", "changed", where, f"relationship {was} → {now.target}"))
-            if was.severity != now.severity:
-                how = "raised" if now.severity == "error" else "lowered"
-                said = f"relationship {now} severity {was.severity} → {now.severity}"
-                changes.append(_change("severity", how, f"{where}.severity", said))
+            if was.type != now.type:
+                changes.append(
+                    _change("relationship", "changed", f"{where}.type", f"relationship {now} type {was.type} → {now.type}")
+                )
+            level_was, level = was.settings.severity, now.settings.severity
+            if level_was != level:
+                said = f"relationship {now} severity {level_was} → {level}"
+                changes.append(_change("severity", "raised" if level == "error" else "lowered", f"{where}.severity", said))
+            changes += _setting_changes(was.settings, now.settings, where, f"relationship {now} ")
     return changes
 
 
@@ -220,9 +275,7 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     old_columns = {c.name: c for c in old.columns}
     new_columns = {c.name: c for c in new.columns}
-    sole_key = tuple(
-        sum(c.primary_key for c in contract.columns) == 1 for contract in (old, new)
-    )  # a one-column key, before and after
+    sole_key = (_sole_key(old), _sole_key(new))  # a one-column key, before and after
     removed = [c for c in old.columns if c.name not in new_columns]
     added = [c for c in new.columns if c.name not in old_columns]
     by_shape: dict[tuple, list[Column]] = {}  # the added columns of each shape, in order: a rename takes the first left
@@ -259,6 +312,10 @@ def _column_changes(old: Contract, new: Contract) -> list[Change]:
     return changes
 
 
+def _sole_key(contract: Contract) -> bool:
+    return sum(c.primary_key for c in contract.columns) == 1
+
+
 def _one_column_changes(old: Column, new: Column, sole_key: tuple[bool, bool]) -> list[Change]:
     where = f"schema[0].properties.{new.name}"
     changes = []
@@ -268,6 +325,8 @@ def _one_column_changes(old: Column, new: Column, sole_key: tuple[bool, bool]) -
             if type_family(old.physical_type) == type_family(new.physical_type) and widens(old.physical_type, new.physical_type)
             else "narrowed"
         )
+        if how == "widened" and new.settings.widening == "compatible":
+            how = "widened compatibly"
         changes.append(
             _change(
                 "physicalType",
@@ -353,31 +412,24 @@ def _one_column_changes(old: Column, new: Column, sole_key: tuple[bool, bool]) -
         )
     changes += _option_changes(old, new, where)
     changes += _masking_changes(old, new, where)
-    if old.term != new.term:
+    if old.settings.term != new.settings.term:
         changes.append(
             _change(
                 "term",
                 "changed",
                 f"{where}.customProperties.term",
-                f"column '{new.name}' term {old.term or '(none)'} → {new.term or '(none)'}",
+                f"column '{new.name}' term {old.settings.term or '(none)'} → {new.settings.term or '(none)'}",
             )
         )
     partition = ("partitioned", "partitionKeyPosition", "partitionGrain", "partitionStart")
-    before = (
-        old.spec.partitioned,
-        old.spec.partitionKeyPosition,
-        old.custom.get("partitionGrain"),
-        old.custom.get("partitionStart"),
-    )
-    after = (
-        new.spec.partitioned,
-        new.spec.partitionKeyPosition,
-        new.custom.get("partitionGrain"),
-        new.custom.get("partitionStart"),
+    before, after = (
+        (c.spec.partitioned, c.spec.partitionKeyPosition, c.settings.partition_grain, c.settings.partition_start)
+        for c in (old, new)
     )
     if before != after:
         said = ", ".join(f"{name} {b} → {a}" for name, b, a in zip(partition, before, after) if b != a)
         changes.append(_change("partitioning", "changed", f"{where}.partitioned", f"column '{new.name}' partitioning: {said}"))
+    changes += _setting_changes(old.settings, new.settings, where, f"column '{new.name}' ")
     return changes
 
 
@@ -419,7 +471,7 @@ def _rule_changes(name: str, old: dict, new: dict) -> list[Change]:
     where, changes, judged = f"quality[{name}]", [], {"severity", "description", "name"}
     for operator, stricter_up in STRICTER_AS_IT_GROWS.items():
         was, now = old.get(operator), new.get(operator)
-        if was != now and _number(was) and _number(now):
+        if was != now and isinstance(was, int | float) and isinstance(now, int | float) and _number(was) and _number(now):
             tighter = (now > was) == stricter_up
             changes.append(
                 _change("quality rule", "tightened" if tighter else "loosened", where, f"rule '{name}' {operator}: {was} → {now}")
@@ -441,27 +493,34 @@ def _number(value: object) -> bool:
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple | list):
+        return f"[{', '.join(map(str, value))}]"
     return "(none)" if value is None else str(value)
 
 
 def _access_changes(old: Contract, new: Contract) -> list[Change]:
+    """Who may read the product: its access level, a restricted product's consumers, the agreements its grants come from."""
     changes = []
-    if old.access != new.access:
-        tighter = ACCESS_LEVELS.index(new.access) > ACCESS_LEVELS.index(old.access)
-        changes.append(
-            _change(
-                "access", "tightened" if tighter else "widened", "customProperties.access", f"access {old.access} → {new.access}"
-            )
-        )
-    elif new.access == "restricted" and set(old.consumers) != set(new.consumers):
-        if lost := set(old.consumers) - set(new.consumers):
-            changes.append(
-                _change("consumers", "removed", "customProperties.consumers", f"consumers removed: {', '.join(sorted(lost))}")
-            )
-        if gained := set(new.consumers) - set(old.consumers):
-            changes.append(
-                _change("consumers", "added", "customProperties.consumers", f"consumers added: {', '.join(sorted(gained))}")
-            )
+    before, after = old.settings, new.settings
+    if before.access != after.access:
+        tighter = ACCESS_LEVELS.index(after.access) > ACCESS_LEVELS.index(before.access)
+        said = f"access {before.access} → {after.access}"
+        changes.append(_change("access", "tightened" if tighter else "widened", "customProperties.access", said))
+    elif after.access == "restricted":
+        changes += _listed_changes("consumers", before.consumers, after.consumers, "consumers")
+    changes += _listed_changes("agreements", before.agreements, after.agreements, "agreements")
+    return changes
+
+
+def _listed_changes(setting: str, before: tuple[str, ...], after: tuple[str, ...], said: str) -> list[Change]:
+    """A contract setting listing names: those removed, then those added (their order aside)."""
+    changes = []
+    if lost := set(before) - set(after):
+        changes.append(_change(setting, "removed", f"customProperties.{setting}", f"{said} removed: {', '.join(sorted(lost))}"))
+    if gained := set(after) - set(before):
+        changes.append(_change(setting, "added", f"customProperties.{setting}", f"{said} added: {', '.join(sorted(gained))}"))
     return changes
 
 
@@ -470,7 +529,8 @@ def _masking_changes(old: Column, new: Column, where: str) -> list[Change]:
     if not (old.is_personal and new.is_personal):
         return []  # a column becoming personal or not is a classification change
     changes = []
-    if lost := set(old.unmasked_for) - set(new.unmasked_for):
+    before, after = old.settings, new.settings
+    if lost := set(before.unmasked_for) - set(after.unmasked_for):
         changes.append(
             _change(
                 "unmaskedFor",
@@ -479,7 +539,7 @@ def _masking_changes(old: Column, new: Column, where: str) -> list[Change]:
                 f"column '{new.name}' masked again for {', '.join(sorted(lost))}",
             )
         )
-    if gained := set(new.unmasked_for) - set(old.unmasked_for):
+    if gained := set(after.unmasked_for) - set(before.unmasked_for):
         changes.append(
             _change(
                 "unmaskedFor",
@@ -488,13 +548,10 @@ def _masking_changes(old: Column, new: Column, where: str) -> list[Change]:
                 f"column '{new.name}' in clear for {', '.join(sorted(gained))}",
             )
         )
-    if old.masking != new.masking:
-        how = "tightened" if new.masking == "drop" else "loosened"
-        changes.append(
-            _change(
-                "masking", how, f"{where}.customProperties.masking", f"column '{new.name}' masking {old.masking} → {new.masking}"
-            )
-        )
+    if before.masking != after.masking:
+        how = "tightened" if after.masking == "drop" else "loosened"
+        said = f"column '{new.name}' masking {before.masking} → {after.masking}"
+        changes.append(_change("masking", how, f"{where}.customProperties.masking", said))
     return changes
 
 
@@ -554,8 +611,9 @@ def _catalog_changes(old: Contract, new: Contract) -> list[Change]:
             if part
         )
         changes.append(_change("tags", "changed", "tags", f"tags {said}"))
-    if old.tier != new.tier:
-        changes.append(_change("tier", "changed", "customProperties.tier", f"tier {_shown(old.tier)} → {_shown(new.tier)}"))
+    if old.settings.tier != new.settings.tier:
+        said = f"tier {_shown(old.settings.tier)} → {_shown(new.settings.tier)}"
+        changes.append(_change("tier", "changed", "customProperties.tier", said))
     return changes
 
 
@@ -594,13 +652,18 @@ def _rules(contract: Contract) -> dict[str, dict]:
     return rules
 
 
+def _yes(verdict: bool) -> str:
+    return "yes" if verdict else "no"
+
+
 def rules_markdown() -> str:
     """The README's table of change rules, from `RULES`, so the two cannot drift."""
     rows = ["| field | change | shown as | breaks consumers | breaks the producer | why |", "|---|---|---|---|---|---|"]
     rows += [
-        f"| `{subject}` | {how} | {rule.kind} | {'yes' if rule.breaking else 'no'} | {'yes' if rule.producer else 'no'} | {rule.why} |"
+        f"| `{subject}` | {how} | {rule.kind} | {_yes(rule.breaking)} | {_yes(rule.producer)} | {rule.why} |"
         for (subject, how), rule in RULES.items()
     ]
+    rows.append(f"| any other setting | changed | `<setting>` changed | yes | yes | {UNJUDGED_WHY} |")
     return "\n".join(rows) + "\n"
 
 

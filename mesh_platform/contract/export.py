@@ -8,12 +8,13 @@ custom property `usageAgreements`, the agreements its consumers read it under.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from mesh_platform.contract.model import Contract
 
 
-def export_contract(contract: Contract, port_uri: str, usage_agreements: list[dict[str, Any]] = ()) -> dict[str, Any]:
+def export_contract(contract: Contract, port_uri: str, usage_agreements: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The contract as written, with a `servers` entry naming the Delta table at `port_uri` and the `usage_agreements`
     in force or about to start (each its id, consumer, purpose, columns, clear columns, start, end)."""
     document = copy.deepcopy(contract.document)
@@ -28,6 +29,7 @@ def export_contract(contract: Contract, port_uri: str, usage_agreements: list[di
             },
         ]
     personal = [c.name for c in contract.columns if c.is_personal]
+    port = contract.address.at_major(contract.major)
     document["servers"] = [
         {
             "server": "mesh-port",
@@ -35,7 +37,7 @@ def export_contract(contract: Contract, port_uri: str, usage_agreements: list[di
             "format": "delta",
             "path": port_uri,
             "environment": "mesh",
-            "description": f"The published output port of {contract.address.at_major(contract.major)}: a Delta Lake table, one version per publish."
+            "description": f"The published output port of {port}: a Delta Lake table, one version per publish."
             + (
                 f" Personal columns ({', '.join(personal)}) hold keyed tokens; their clear values stay with the owning domain."
                 if personal

@@ -16,37 +16,40 @@ import importlib.resources
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 
 from mesh_platform.contract.model import (
-    ACCESS_LEVELS,
     CLASSIFICATIONS,
-    COLUMN_SETTINGS,
-    CONTRACT_SETTINGS,
     DEFAULT_PHYSICAL_TYPES,
-    MASKING_MODES,
     PERSONAL_CLASSIFICATIONS,
     STATUSES,
     Column,
     Contract,
     Relationship,
     ServiceLevel,
-    custom_properties,
-    custom_property_path,
 )
-from mesh_platform.contract.partitioning import GRAIN_LENGTHS, GRAINS, PARTITION_TYPES, PERIODS, Partitioning
+from mesh_platform.contract.partitioning import GRAIN_LENGTHS, PARTITION_TYPES, PERIODS, Partitioning
 from mesh_platform.contract.schedule import format_duration, is_valid_cron
+from mesh_platform.contract.settings import (
+    ColumnSettings,
+    ContractSettings,
+    RelationshipSettings,
+    SettingsModel,
+    custom_property_path,
+    parse_settings,
+)
 from mesh_platform.contract.types import port_type_problem
 from mesh_platform.core.address import NAME_PATTERN, Address
 from mesh_platform.core.durations import UNITS
-from mesh_platform.core.errors import AddressError, ContractError, Problem
+from mesh_platform.core.errors import ContractError, Problem
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, kind_of, load_yaml_document, parse_yaml_document
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.-]+)?$")
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
+_Settings = TypeVar("_Settings", bound=SettingsModel)
 _SHORTHAND = re.compile(r"^(?P<table>[A-Za-z_][A-Za-z0-9_]*)\.(?P<column>[A-Za-z_][A-Za-z0-9_]*)$")  # ODCS's table.column
 
 
@@ -122,7 +125,7 @@ def _mesh_settings_misplaced(document: YamlDocument, path: list, error: Any) -> 
     if error.validator not in ("unevaluatedProperties", "additionalProperties") or not isinstance(error.instance, dict):
         return []
     column = len(path) >= 3 and path[-2] == "properties"
-    known = COLUMN_SETTINGS if column else CONTRACT_SETTINGS if not path else ()
+    known = ColumnSettings.setting_names() if column else ContractSettings.setting_names() if not path else ()
     misplaced = [key for key in error.instance if key in known]
     where = "this column's" if column else "the contract's"
     return [
@@ -152,7 +155,7 @@ def _schema_message(error: Any) -> str:
         return f"{error.message} (required by ODCS v3.1)"
     if error.validator == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return f"{kind_of(error.instance)} where {' or '.join(_JSON_KINDS.get(e, e) for e in expected)} is expected"
+        return f"{kind_of(error.instance)} where {' or '.join(_JSON_KINDS.get(e, str(e)) for e in expected)} is expected"
     shown = repr(error.instance)
     found = shown if len(shown) <= 40 and not isinstance(error.instance, (dict, list)) else kind_of(error.instance)
     if error.validator == "enum":
@@ -171,12 +174,19 @@ class _ContractReader:
         self.doc = document
         self.odcs = odcs
         self.problems: list[Problem] = []
+        self.refused_settings: dict[FieldPath, frozenset[str]] = {}  # per column's path: its settings refused
 
     def fail(self, path: FieldPath, message: str, fix: str = "") -> None:
         self.problems.append(self.doc.problem(path, message, fix))
 
     def custom_path(self, key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
         return custom_property_path(self.doc.data, key, base)
+
+    def settings(self, model: type[_Settings], entries: Any, base: FieldPath) -> tuple[_Settings, frozenset[str]]:
+        """The settings at `base` (refused ones at their defaults, their problems recorded) and the refused names."""
+        settings, problems, refused = parse_settings(model, entries, self.doc, base)
+        self.problems += problems
+        return settings, refused
 
     def read(self) -> Contract:
         odcs = self.odcs
@@ -193,58 +203,17 @@ class _ContractReader:
         columns = self.schema(str(odcs.name))
         partitioning = self.partitioning(columns)
         relationships = self.relationships(columns)
-        custom = custom_properties(odcs.customProperties)
-        access = str(custom.get("access", "internal"))
-        if access not in ACCESS_LEVELS:
-            self.fail(self.custom_path("access"), f"access '{access}' is unknown", f"use one of: {', '.join(ACCESS_LEVELS)}")
-        consumers = custom.get("consumers") or []
-        if not isinstance(consumers, list) or not all(isinstance(c, str) and _NAME.match(c) for c in consumers):
-            self.fail(
-                self.custom_path("consumers"),
-                "consumers must be a list of principal names (domains, or consumers of the principals file)",
-                "e.g. [marketing, planning]",
-            )
-            consumers = []
-        if access == "restricted" and not consumers:
-            self.fail(
-                self.custom_path("access"),
-                "a restricted product names no consumers",
-                "add customProperties consumers: [principal, …]",
-            )
-        agreements = custom.get("agreements") or []
-        if not isinstance(agreements, list) or not all(isinstance(a, str) and a for a in agreements):
-            self.fail(
-                self.custom_path("agreements"),
-                "agreements must be a list of agreement ids",
-                "mesh access approve writes them; e.g. [planning-profiles-3f2a9c]",
-            )
-            agreements = []
+        settings, _ = self.settings(ContractSettings, odcs.customProperties, ("customProperties",))
         frequency, latency, retention = self.service_levels()
         if partitioning is not None and frequency is not None and frequency.duration < GRAIN_LENGTHS[partitioning.grain]:
             index = next(i for i, sla in enumerate(odcs.slaProperties or []) if sla.property == "frequency")
             self.fail(
                 ("slaProperties", index, "value"),
-                f"an update every {format_duration(frequency.duration)} is more often than the {partitioning.grain} partitions can give: a partition is complete once per {PERIODS[partitioning.grain]}",
+                f"an update every {format_duration(frequency.duration)} is more often than the {partitioning.grain} partitions "
+                f"can give: a partition is complete once per {PERIODS[partitioning.grain]}",
                 f"promise a frequency of at least one {partitioning.grain} partition, or partition more finely (partitionGrain)",
             )
-        served_until = None
-        if custom.get("servePreviousMajorUntil") is not None:
-            try:
-                served_until = dt.date.fromisoformat(str(custom["servePreviousMajorUntil"]))
-            except ValueError:
-                self.fail(
-                    self.custom_path("servePreviousMajorUntil"),
-                    f"'{custom['servePreviousMajorUntil']}' is not a date",
-                    "write YYYY-MM-DD",
-                )
-        rebuild_late = custom.get("rebuildLatePartitions", False)
-        if not isinstance(rebuild_late, bool):
-            self.fail(
-                self.custom_path("rebuildLatePartitions"),
-                f"rebuildLatePartitions must be true or false, not {rebuild_late!r}",
-                "write true or false",
-            )
-        elif rebuild_late and partitioning is None:
+        if settings.rebuild_late_partitions and partitioning is None:
             self.fail(
                 self.custom_path("rebuildLatePartitions"),
                 "rebuildLatePartitions is for partitioned products; this one has no partitioned column",
@@ -256,17 +225,12 @@ class _ContractReader:
             odcs=odcs,
             source=self.doc,
             columns=columns,
-            access=access,
-            consumers=tuple(consumers),
-            tier=str(custom["tier"]) if custom.get("tier") is not None else None,
-            previous_major_served_until=served_until,
+            settings=settings,
             frequency=frequency,
             latency=latency,
             retention=retention,
             partitioning=partitioning,
-            rebuild_late_partitions=rebuild_late is True,
             relationships=relationships,
-            agreements=tuple(agreements),
         )
 
     def identifier(self, path: FieldPath, value: Any, what: str) -> None:
@@ -350,40 +314,24 @@ class _ContractReader:
                 f"classification '{classification}' is unknown",
                 f"use one of: {', '.join(CLASSIFICATIONS)}",
             )
-        custom = custom_properties(prop.customProperties)
-        custom_base = (*path, "customProperties")
-        masking = str(custom.get("masking", "hash"))
-        if masking not in MASKING_MODES:
-            self.fail(
-                self.custom_path("masking", custom_base),
-                f"masking '{masking}' is unknown",
-                "use hash (readers outside the domain see a keyed hash) or drop",
-            )
-        unmasked_for = custom.get("unmaskedFor") or []
-        if not isinstance(unmasked_for, list) or not all(isinstance(d, str) and _NAME.match(d) for d in unmasked_for):
-            self.fail(
-                self.custom_path("unmaskedFor", custom_base),
-                "unmaskedFor must be a list of principal names (domains, or consumers of the principals file)",
-                "e.g. [marketing]",
-            )
-            unmasked_for = []
-        if (masking != "hash" or unmasked_for) and classification not in PERSONAL_CLASSIFICATIONS:
+        settings, self.refused_settings[path] = self.settings(ColumnSettings, prop.customProperties, (*path, "customProperties"))
+        if settings.personal_settings and classification not in PERSONAL_CLASSIFICATIONS:
             self.fail(
                 (*path, "classification"),
                 f"column '{name}' sets masking or unmaskedFor but is not classified personal or sensitive",
                 "classify it personal, or remove masking and unmaskedFor",
             )
-        return Column(prop, str(physical or ""))
+        return Column(prop, str(physical or ""), settings)
 
     def relationships(self, columns: tuple[Column, ...]) -> tuple[Relationship, ...]:
         """The foreign keys, from each column's `relationships` (whose `from` is the column), then the table's."""
         objects = self.odcs.schema_ or []
         if len(objects) != 1:
             return ()
-        entries = []
+        entries: list[tuple[FieldPath, Any, str | None]] = []
         for c_index, prop in enumerate(objects[0].properties or []):
-            path = ("schema", 0, "properties", c_index, "relationships")
-            entries += [((*path, i), entry, prop.name) for i, entry in enumerate(prop.relationships or [])]
+            base: FieldPath = ("schema", 0, "properties", c_index, "relationships")
+            entries += [((*base, i), entry, prop.name) for i, entry in enumerate(prop.relationships or [])]
         entries += [(("schema", 0, "relationships", i), entry, None) for i, entry in enumerate(objects[0].relationships or [])]
         found = []
         for path, entry, column in entries:
@@ -396,22 +344,12 @@ class _ContractReader:
         """One foreign key: `to` as ODCS's shorthand `<table>.<column>` (a list for a composite key), the referenced
         product named by the custom property `product` (without it, `to` names this product's own table)."""
         table = str(self.odcs.name)
-        custom = custom_properties(entry.customProperties)
-        base = (*path, "customProperties")
-        product = None
-        if custom.get("product") is not None:
-            try:
-                product = Address.parse(str(custom["product"]))
-            except AddressError as error:
-                self.fail(self.custom_path("product", base), str(error), "name the referenced product: mesh://<domain>/<product>")
-                return None
-            if product.unversioned() == Address(str(self.odcs.domain), table):
-                product = None  # this product itself, named by its address
-        severity = str(custom.get("severity", "error")).lower()
-        if severity not in ("error", "warning", "warn", "info"):
-            said = f"severity '{custom['severity']}' is unknown"
-            self.fail(self.custom_path("severity", base), said, "use error (blocks publishing) or warning")
+        settings, refused = self.settings(RelationshipSettings, entry.customProperties, (*path, "customProperties"))
+        if refused:
             return None
+        product = settings.product
+        if product is not None and product.unversioned() == Address(str(self.odcs.domain), table):
+            product = None  # this product itself, named by its address
         targets = self.references((*path, "to"), entry.to)
         sources = [(table, column)] if column is not None else self.references((*path, "from"), entry.from_)
         if targets is None or sources is None:
@@ -442,8 +380,7 @@ class _ContractReader:
             self.fail((*path, "to"), f"to names column(s) {', '.join(missing)}, which this contract does not have", known)
             return None
         columns, references = tuple(name for _, name in sources), tuple(name for _, name in targets)
-        level = "warning" if severity != "error" else "error"
-        return Relationship(columns, product, referenced, references, level, tuple(path))  # type: ignore[arg-type]
+        return Relationship(columns, product, referenced, references, settings, tuple(path), str(entry.type or "foreignKey"))
 
     def references(self, path: FieldPath, value: Any) -> list[tuple[str, str]] | None:
         """`table.column` references (one, or a list for a composite key) as (table, column) pairs."""
@@ -477,7 +414,8 @@ class _ContractReader:
         if column.logical_type not in PARTITION_TYPES:
             self.fail(
                 (*path, "partitioned"),
-                f"partition column '{column.name}' is a {column.logical_type or 'column without logicalType'}; partitions are periods of time",
+                f"partition column '{column.name}' is a {column.logical_type or 'column without logicalType'}; "
+                "partitions are periods of time",
                 "partition by a date or timestamp column",
             )
             return None
@@ -494,14 +432,9 @@ class _ContractReader:
                 "set partitionKeyPosition: 1",
             )
         base = (*path, "customProperties")
-        grain = str(column.custom.get("partitionGrain", "daily"))
-        if grain not in GRAINS:
-            self.fail(
-                self.custom_path("partitionGrain", base),
-                f"partitionGrain '{grain}' is unknown",
-                f"use one of: {', '.join(GRAINS)}",
-            )
+        if "partitionGrain" in self.refused_settings.get(path, ()):
             return None
+        grain = column.settings.partition_grain or "daily"
         if grain == "hourly" and column.logical_type == "date":
             self.fail(
                 self.custom_path("partitionGrain", base),
@@ -509,7 +442,7 @@ class _ContractReader:
                 "partition daily or monthly, or by a timestamp column",
             )
             return None
-        start_text = column.custom.get("partitionStart")
+        start_text = column.settings.partition_start
         example = "2026-01-01 00:00" if grain == "hourly" else "2026-01-01"
         if start_text is None:
             self.fail(
@@ -527,7 +460,7 @@ class _ContractReader:
                 f"write it like '{example}'",
             )
             return None
-        partitioning = Partitioning(column.name, column.physical_type, grain, start.replace(tzinfo=None))  # type: ignore[arg-type]
+        partitioning = Partitioning(column.name, column.physical_type, grain, start.replace(tzinfo=None))
         if not partitioning.starts_partition(partitioning.start):
             self.fail(
                 self.custom_path("partitionStart", base),

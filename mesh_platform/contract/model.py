@@ -6,16 +6,8 @@ the datacontract authors) holds everything a contract says; `Contract` and
 address, its access level and consumers, the glossary term and masking of a
 column, SLA durations, and the source lines every error points at.
 
-Mesh settings the standard has no field for are `customProperties`:
-  contract level: `access` (public | restricted | internal), `consumers`
-  (domains a restricted product is granted to), `tier`,
-  `servePreviousMajorUntil` (date until which older major versions stay readable),
-  `rebuildLatePartitions` (a partitioned product rebuilds any partition whose inputs changed);
-  column level: `term` (the glossary term the column carries), and for personal
-  columns `masking` (hash | drop: how readers outside the domain see it) and
-  `unmaskedFor` (domains that see the clear value); on a `partitioned` column,
-  `partitionGrain` and `partitionStart` (see `contract.partitioning`);
-  relationship level: `product` (the address of the product `to` names) and `severity`.
+The mesh's settings the standard has no field for are `customProperties`, parsed into one typed model per
+level (`contract.settings`): `contract.settings`, `column.settings`, `relationship.settings`.
 """
 
 from __future__ import annotations
@@ -26,10 +18,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from open_data_contract_standard.model import (
-    CustomProperty,
     DataQuality,
     OpenDataContractStandard,
     SchemaProperty,
@@ -42,23 +33,19 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.user_files import read_user_text
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, field_name
 
-Access = Literal["public", "restricted", "internal"]
-ACCESS_LEVELS: tuple[str, ...] = ("public", "restricted", "internal")
+if TYPE_CHECKING:
+    from mesh_platform.contract.settings import ColumnSettings, ContractSettings, RelationshipSettings
 
 # Ordered from least to most sensitive; a product's classification is its most sensitive column's.
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "personal", "sensitive")
 PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive"})
-MASKING_MODES: tuple[str, ...] = ("hash", "drop")
-# The mesh's settings the standard has no field for: each is a `customProperties` entry at its level.
-CONTRACT_SETTINGS: tuple[str, ...] = ("access", "consumers", "tier", "servePreviousMajorUntil", "rebuildLatePartitions")
-COLUMN_SETTINGS: tuple[str, ...] = ("term", "masking", "unmaskedFor", "partitionGrain", "partitionStart")
 
 # ODCS's contract statuses. Proposed and draft products are not published yet: they change freely and only
 # their own domain reads them; a retired one is read by its own domain only too.
 STATUSES: tuple[str, ...] = ("proposed", "draft", "active", "deprecated", "retired")
 DRAFT_STATUSES = frozenset({"proposed", "draft"})
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning"]  # contract.settings reads it from here, so this module imports settings lazily
 
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",
@@ -86,17 +73,13 @@ _PROPERTY_FIELDS = {
 }
 
 
-def custom_properties(entries: list[CustomProperty] | None) -> dict[str, Any]:
-    """An ODCS `customProperties` list as a mapping of property → value."""
-    return {str(e.property): e.value for e in entries or [] if e.property}
-
-
 @dataclass(frozen=True)
 class Column:
     """One column of the product's table: the standard's schema property, and what the mesh reads from it."""
 
     spec: SchemaProperty
     physical_type: str  # the contract's physicalType, or the DuckDB default for its logicalType
+    settings: ColumnSettings  # the mesh's settings of the column, from its customProperties
 
     @classmethod
     def new(
@@ -124,12 +107,14 @@ class Column:
             primaryKeyPosition=primary_key_position,
             classification=classification,
         )
-        return cls(spec, physical_type)
+        from mesh_platform.contract.settings import ColumnSettings  # it imports this module
+
+        return cls(spec, physical_type, ColumnSettings())
 
     def changed(self, **changes: Any) -> Column:
         """A copy with some fields changed, named as this class names them (`primary_key=False`)."""
         update = {_PROPERTY_FIELDS[name]: value for name, value in changes.items()}
-        return Column(self.spec.model_copy(update=update), changes.get("physical_type", self.physical_type))
+        return Column(self.spec.model_copy(update=update), changes.get("physical_type", self.physical_type), self.settings)
 
     @property
     def name(self) -> str:
@@ -172,26 +157,6 @@ class Column:
         return tuple(self.spec.quality or ())
 
     @property
-    def custom(self) -> dict[str, Any]:
-        return custom_properties(self.spec.customProperties)
-
-    @property
-    def term(self) -> str | None:
-        """The glossary term the column carries: `term` or `term/meaning`."""
-        value = self.custom.get("term")
-        return str(value) if value else None
-
-    @property
-    def masking(self) -> str:
-        """How a reader outside the owning domain sees a personal column: hash or drop."""
-        return str(self.custom.get("masking", "hash"))
-
-    @property
-    def unmasked_for(self) -> tuple[str, ...]:
-        """Domains that see this personal column in clear."""
-        return tuple(self.custom.get("unmaskedFor") or ())
-
-    @property
     def is_personal(self) -> bool:
         return self.classification in PERSONAL_CLASSIFICATIONS
 
@@ -202,11 +167,12 @@ class Relationship:
     the `references` columns of some row of `product` (None: of this product itself)."""
 
     columns: tuple[str, ...]  # this product's columns (`from`)
-    product: Address | None  # the referenced product, from the relationship's `product` custom property
+    product: Address | None  # the referenced product, from the relationship's `product` setting (None: this one)
     table: str  # the referenced table, as `to` names it
     references: tuple[str, ...]  # the referenced product's columns (`to`)
-    severity: Severity = "error"
+    settings: RelationshipSettings  # the mesh's settings of the relationship (its `severity`…)
     path: FieldPath = ()  # where the entry is written in the contract
+    type: str = "foreignKey"  # ODCS's relationship type
 
     @property
     def source(self) -> str:
@@ -241,17 +207,12 @@ class Contract:
     odcs: OpenDataContractStandard
     source: YamlDocument  # the file as written: its data and the line of every field
     columns: tuple[Column, ...]
-    access: str
-    consumers: tuple[str, ...]
-    tier: str | None
-    previous_major_served_until: dt.date | None
+    settings: ContractSettings  # the mesh's settings of the product, from its customProperties
     frequency: ServiceLevel | None
     latency: ServiceLevel | None
     retention: ServiceLevel | None = None  # how long past data stays readable (a promise; `mesh contract diff` judges it)
     partitioning: Partitioning | None = None  # time partitions, when the contract declares a partitioned column
-    rebuild_late_partitions: bool = False  # rebuild any partition whose inputs changed, not only the newest one
     relationships: tuple[Relationship, ...] = ()  # foreign keys: checked on every build, never build inputs
-    agreements: tuple[str, ...] = ()  # the usage agreements its grants come from (custom property `agreements`: their ids)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (the catalog index) without the standard's model and the column index: both are rebuilt when used."""
@@ -409,17 +370,3 @@ class Contract:
 
     def line_of(self, path: FieldPath) -> int | None:
         return self.source.line_of(path)
-
-
-def custom_property_path(document: dict[str, Any], key: str, base: FieldPath = ("customProperties",)) -> FieldPath:
-    """The field path of custom property `key`'s value in the list at `base` (`base` itself when absent)."""
-    entries: Any = document
-    for part in base:
-        try:
-            entries = entries[part]
-        except (KeyError, IndexError, TypeError):
-            return tuple(base)
-    for index, entry in enumerate(entries or []):
-        if entry.get("property") == key:
-            return (*base, index, "value")
-    return tuple(base)

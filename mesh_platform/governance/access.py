@@ -72,9 +72,9 @@ def decide(contract: Contract, consumer: str | None, address: Address | None = N
     for column in contract.columns:
         if not column.is_personal:
             continue
-        if consumer is not None and consumer in column.unmasked_for:
+        if consumer is not None and consumer in column.settings.unmasked_for:
             clear.append(column.name)
-        elif column.masking == "drop":
+        elif column.settings.masking == "drop":
             dropped.append(column.name)
         else:
             hashed.append(column.name)
@@ -90,9 +90,9 @@ def may_read(contract: Contract, consumer: str | None) -> bool:
 
 def granted_by_access(contract: Contract, consumer: str | None) -> bool:
     """The access level alone (what a draft grants once it is published)."""
-    if consumer == contract.domain or contract.access == "public":
+    if consumer == contract.domain or contract.settings.access == "public":
         return True
-    return contract.access == "restricted" and consumer in contract.consumers
+    return contract.settings.access == "restricted" and consumer in contract.settings.consumers
 
 
 def owner_only(contract: Contract) -> bool:
@@ -125,20 +125,18 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
     if consumer is None:
         level = (
             f"internal to the {contract.domain} domain"
-            if contract.access == "internal"
-            else f"restricted to {', '.join([contract.domain, *contract.consumers])}"
+            if contract.settings.access == "internal"
+            else f"restricted to {', '.join([contract.domain, *contract.settings.consumers])}"
         )
         return (
             f"access denied: {who} may not read {address}: it is {level}; read as a principal it grants "
             f"(mesh query --as NAME, read_product(consumer=…) or {CONSUMER_ENV}), or ask its owner ({owners})"
         )
-    if contract.access == "internal":
+    if contract.settings.access == "internal":
         missing = f"it is internal to the {contract.domain} domain, and {consumer} is not in consumers of {address}"
         grant = f"make it restricted to {consumer} (customProperties access: restricted, consumers: [{consumer}])"
     else:
-        missing = (
-            f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.consumers])})"
-        )
+        missing = f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.settings.consumers])})"
         grant = f"add {consumer} to its customProperties consumers"
     return f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to {grant} in {contract.file}"
 

@@ -47,7 +47,7 @@ def agreements_of_reader(contract: Contract, agreements: Agreements, consumer: s
         return []
     return [
         a
-        for a in agreements.referenced(contract.agreements)
+        for a in agreements.referenced(contract.settings.agreements)
         if a.consumer == consumer and a.product == contract.address.unversioned()
     ]
 
@@ -66,8 +66,8 @@ def within_agreements(decision: ReadDecision, contract: Contract, agreements: Ag
     clear = tuple(c for c in decision.clear if c in clear_granted)
     unclear = [c for c in decision.clear if c not in clear_granted]  # in the contract's unmaskedFor, not in an agreement
     by_name = {c.name: c for c in contract.columns}
-    hashed = [*decision.hashed, *(c for c in unclear if by_name[c].masking != "drop")]
-    dropped = [*decision.dropped, *(c for c in unclear if by_name[c].masking == "drop")]
+    hashed = [*decision.hashed, *(c for c in unclear if by_name[c].settings.masking != "drop")]
+    dropped = [*decision.dropped, *(c for c in unclear if by_name[c].settings.masking == "drop")]
     dropped += [c.name for c in contract.columns if c.name not in covered and c.name not in dropped]
     hashed = [c for c in hashed if c in covered]
     clear = tuple(c for c in clear if c in covered)
@@ -283,7 +283,7 @@ def agreement_violations(catalog: Catalog, principals: Principals, today: dt.dat
     for product in sorted(catalog.products.values(), key=lambda p: p.address):
         contract = product.contract
         line = contract.source.line_of(("customProperties",))
-        for agreement_id in contract.agreements:
+        for agreement_id in contract.settings.agreements:
             agreement = agreements.by_id.get(agreement_id)
             if agreement is None:
                 found.append(
@@ -372,7 +372,7 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
     for (consumer, product), found in sorted(granted.items(), key=lambda item: (str(item[0][1]), item[0][0])):
         covering = [a for a in agreements.of(product, consumer) if a.status == "active" and a.start <= today]
         if not covering:
-            access = catalog.product(product).contract.access if product in catalog.products else None
+            access = catalog.product(product).contract.settings.access if product in catalog.products else None
             without.append(
                 {
                     "consumer": consumer,
@@ -400,7 +400,7 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
             )
     ended = []
     for product in sorted(catalog.products.values(), key=lambda p: p.address):
-        for agreement in agreements.referenced(product.contract.agreements):
+        for agreement in agreements.referenced(product.contract.settings.agreements):
             if agreement.state(today) in ("ended", "revoked"):
                 ended.append(
                     {

@@ -109,7 +109,7 @@ class ColumnTermUse:
     @property
     def label(self) -> str:
         """`term` or `term/meaning` as resolved; the column's own reference when it cannot be."""
-        return self.use.label if self.use else str(self.column.term)
+        return self.use.label if self.use else str(self.column.settings.term)
 
 
 class TermUseError(MeshError):
@@ -179,10 +179,10 @@ class Glossary:
         """Each column of `contract` that names a term, with the meaning it has in the contract's domain."""
         found = []
         for index, column in enumerate(contract.columns):
-            if not column.term:
+            if not column.settings.term:
                 continue
             try:
-                found.append(ColumnTermUse(index, column, use=self.use(column.term, contract.domain)))
+                found.append(ColumnTermUse(index, column, use=self.use(column.settings.term, contract.domain)))
             except TermUseError as error:
                 found.append(ColumnTermUse(index, column, error=error))
         return found
@@ -458,6 +458,6 @@ def term_uses(glossary: Glossary, contracts: list[Contract]) -> dict[str, list[C
     for contract in sorted(contracts, key=lambda c: c.address):
         for found in glossary.column_terms(contract):
             problem = str(found.error) if found.error else None
-            name = str(found.column.term).partition("/")[0]
+            name = str(found.column.settings.term).partition("/")[0]
             uses.setdefault(name, []).append(ColumnTerm(str(contract.address), found.column.name, found.label, problem))
     return uses

@@ -10,7 +10,8 @@ import re
 
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import contract_from_document
-from mesh_platform.contract.model import Contract, Relationship, custom_property_path
+from mesh_platform.contract.model import Contract, Relationship
+from mesh_platform.contract.settings import custom_property_path
 from mesh_platform.contract.types import comparable, written_alike
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AccessDeniedError, MeshError
@@ -82,12 +83,12 @@ def columns_classified(product, mesh):
 def shared_products_have_slas(product, mesh):
     """A product shared beyond its domain promises how often it is refreshed and how late it may be."""
     contract = product.contract
-    if contract.access == "internal":
+    if contract.settings.access == "internal":
         return
     for name in ("frequency", "latency"):
         if getattr(contract, name) is None:
             yield Finding(
-                f"a {contract.access} product has no {name} SLA",
+                f"a {contract.settings.access} product has no {name} SLA",
                 f"add slaProperties: - property: {name}, value: …, unit: …",
                 ("slaProperties",),
             )
@@ -138,8 +139,8 @@ def inputs_are_granted(product, mesh):
             yield Finding(f"{item.address} is {what}; {consumer} may not read it", fix, ("attributes", "inputs", index), True)
             continue
         yield Finding(
-            f"{item.address} is {contract.access}"
-            + (f" to {', '.join(contract.consumers)}" if contract.consumers else "")
+            f"{item.address} is {contract.settings.access}"
+            + (f" to {', '.join(contract.settings.consumers)}" if contract.settings.consumers else "")
             + f"; {consumer} may not read it",
             f"ask its owner ({owner}) to grant {consumer} access, or drop the input",
             ("attributes", "inputs", index),
@@ -153,11 +154,11 @@ def grants_name_principals(product, mesh):
     contract, principals = product.contract, mesh.readers
     grants = [
         (name, custom_property_path(contract.document, "consumers", ("customProperties",)), "consumers")
-        for name in contract.consumers
+        for name in contract.settings.consumers
     ]
     for index, column in enumerate(contract.columns):
         at = custom_property_path(contract.document, "unmaskedFor", ("schema", 0, "properties", index, "customProperties"))
-        grants += [(name, at, f"unmaskedFor of column '{column.name}'") for name in column.unmasked_for]
+        grants += [(name, at, f"unmaskedFor of column '{column.name}'") for name in column.settings.unmasked_for]
     for name, path, where in grants:
         if name in principals or principals.undecided(name):  # a broken principals file is reported by mesh check, not per grant
             continue
@@ -239,7 +240,7 @@ def no_deprecated_inputs(product, mesh):
                 True,
             )
         elif source is not None and item.address.major is not None and item.address.major < source.contract.major:
-            until = source.contract.previous_major_served_until
+            until = source.contract.settings.serve_previous_major_until
             yield Finding(
                 f"input {item.address} is deprecated (current: version {source.contract.version}"
                 + (f", served until {until})" if until else ")"),
@@ -302,7 +303,7 @@ def previous_major_served(product, mesh):
     contract = product.contract
     if contract.major <= 1:
         return
-    until = contract.previous_major_served_until
+    until = contract.settings.serve_previous_major_until
     published = mesh.first_published(product)
     start = published.date() if published else mesh.today
     wanted = start + dt.timedelta(days=MIN_PREVIOUS_MAJOR_DAYS)
@@ -323,7 +324,7 @@ def glossary_terms_conform(product, mesh):
         path = custom_property_path(contract.document, "term", ("schema", 0, "properties", index, "customProperties"))
         if mesh.glossary_error is not None:
             yield Finding(
-                f"column '{column.name}' names term '{column.term}' but the glossary cannot be read",
+                f"column '{column.name}' names term '{column.settings.term}' but the glossary cannot be read",
                 f"fix {mesh.glossary.file} (mesh check lists its problems)",
                 path,
             )
@@ -373,11 +374,13 @@ def personal_data_stays_masked(product, mesh):
             )
             break
     for index, column in enumerate(contract.columns):
-        for domain in column.unmasked_for:
+        for domain in column.settings.unmasked_for:
             if domain == contract.domain or not granted_by_access(contract, domain):
                 yield Finding(
                     f"column '{column.name}' is granted in clear to {domain}, which "
-                    + ("owns it anyway" if domain == contract.domain else f"may not read this {contract.access} product"),
+                    + (
+                        "owns it anyway" if domain == contract.domain else f"may not read this {contract.settings.access} product"
+                    ),
                     "remove the grant"
                     if domain == contract.domain
                     else f"add {domain} to customProperties consumers, or remove the grant",

@@ -148,7 +148,7 @@ def served_majors(product: Product, today: dt.date) -> list[int]:
     """The major versions of a product readers may read today: the current one, and the previous ones until
     the contract's `servePreviousMajorUntil` (with no date: still served)."""
     contract = product.contract
-    until = contract.previous_major_served_until
+    until = contract.settings.serve_previous_major_until
     previous = list(range(contract.major)) if until is None or today <= until else []
     return [*previous, contract.major]
 

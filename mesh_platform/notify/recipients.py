@@ -43,7 +43,7 @@ def consumers_of(product: Product, view: MeshView) -> tuple[Consumer, ...]:
             and any(r.product is not None and r.product.unversioned() == address for r in other.contract.relationships)
         ):
             found.append(Consumer(other.address.domain, other.address, "relationship"))
-    found += [Consumer(name, None, "consumers") for name in product.contract.consumers]
+    found += [Consumer(name, None, "consumers") for name in product.contract.settings.consumers]
     today = dt.datetime.now(dt.UTC).date()
     named = {c.principal for c in found if c.product is None}
     for agreement in view.catalog.agreements.of(address):

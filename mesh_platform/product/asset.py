@@ -215,7 +215,7 @@ def product_spec(
     contract = product.contract
     metadata = {
         "mesh/address": str(contract.address),
-        "mesh/access": contract.access,
+        "mesh/access": contract.settings.access,
         "mesh/inputs": ", ".join(str(i.address) for i in product.inputs) or "none",
         # Where the port lives is the port store's (a resource); materializations carry its path.
         "mesh/port": str(product.port_address),
@@ -231,7 +231,7 @@ def product_spec(
         metadata["dagster/column_lineage"] = column_lineage(lineage)
         metadata["mesh/column_lineage"] = dg.MetadataValue.md(lineage_table(lineage))
     files = [product.recipe_file, contract.file, *code_files]
-    description = f"`{contract.address}` · {contract.access} · contract {contract.version}\n\n{contract.description}"
+    description = f"`{contract.address}` · {contract.settings.access} · contract {contract.version}\n\n{contract.description}"
     tags = _tags(contract)
     if refusals:
         listed = "\n".join(f"- **{v.policy}** ({v.file.name}:{v.line}): {v.message} — {v.fix}" for v in refusals)
@@ -265,7 +265,10 @@ def column_schema(contract: Contract) -> dg.TableSchema:
                     unique=c.unique or (c.primary_key and _single_key(contract)),
                     other=["primary key"] if c.primary_key else None,
                 ),
-                tags={"classification": c.classification or "unclassified", **({"term": c.term} if c.term else {})},
+                tags={
+                    "classification": c.classification or "unclassified",
+                    **({"term": c.settings.term} if c.settings.term else {}),
+                },
             )
             for c in contract.columns
         ]
@@ -302,7 +305,7 @@ def relationships_table(contract: Contract) -> str:
     for relationship in contract.relationships:
         product = relationship.product or contract.address
         link = f"[{relationship.target}](/assets/{'/'.join(product.asset_key_path)})"
-        lines.append(f"| {', '.join(f'`{c}`' for c in relationship.columns)} | {link} | {relationship.severity} |")
+        lines.append(f"| {', '.join(f'`{c}`' for c in relationship.columns)} | {link} | {relationship.settings.severity} |")
     return "\n".join(lines)
 
 
@@ -312,15 +315,15 @@ def _single_key(contract: Contract) -> bool:
 
 def _tags(contract: Contract) -> dict[str, str]:
     tags = {
-        "mesh/access": contract.access,
+        "mesh/access": contract.settings.access,
         "mesh/classification": contract.classification,
         "mesh/contract-version": contract.version,
         "mesh/status": contract.status or "unknown",
     }
     if contract.has_personal_data:
         tags["mesh/personal-data"] = "true"
-    if contract.tier:
-        tags["mesh/tier"] = contract.tier
+    if contract.settings.tier:
+        tags["mesh/tier"] = contract.settings.tier
     return tags
 
 
@@ -370,7 +373,7 @@ def _automation_condition(product: Product) -> dg.AutomationCondition:
         condition = dg.AutomationCondition.on_cron(cron)
     else:
         condition = dg.AutomationCondition.eager() if product.inputs else dg.AutomationCondition.on_cron(DEFAULT_SOURCE_CRON)
-    if product.contract.rebuild_late_partitions and product.inputs:
+    if product.contract.settings.rebuild_late_partitions and product.inputs:
         condition = condition | _late_partitions()
     return condition
 

@@ -118,8 +118,8 @@ def _new_entry(item: InferredColumn) -> CommentedMap:
         entry["description"] = column.description
     if column.required:
         entry["required"] = True
-    if column.term:
-        entry["customProperties"] = [CommentedMap(property="term", value=column.term)]
+    if column.settings.term:
+        entry["customProperties"] = [CommentedMap(property="term", value=column.settings.term)]
     why = item.review.removesuffix(": review") if item.review else "as the input column it copies"
     entry.yaml_add_eol_comment(f"added by mesh contract sync: classify it (suggested: {column.classification}, {why})", "name")
     return entry

@@ -165,7 +165,7 @@ def _breaking_change(product: Product, major: int, ports: PortStore, view: MeshV
         return None  # no previous major was ever published: nobody reads it
     old = contract_from_document(old_published[1], f"{old_port.address} (version {old_published[0]})")
     new = contract_from_document(new_published[1], f"{new_port.address} (version {new_published[0]})")
-    until = new.previous_major_served_until
+    until = new.settings.serve_previous_major_until
     if until is not None and until < dt.date.today():
         return None  # the previous major is no longer served: no window to move within
     impact = diff_impact(old, new, diff_contracts(old, new), view.catalog, view.lineage_of)

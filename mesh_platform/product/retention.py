@@ -224,7 +224,7 @@ class Retention:
             for i in p.inputs
             if i.address == product.address.at_major(major)
         )
-        until = contract.previous_major_served_until
+        until = contract.settings.serve_previous_major_until
         if until is None:
             return "previous major, served with no end date" + (f"; read by {', '.join(pinned)}" if pinned else ""), False
         if self.clock.today() <= until:

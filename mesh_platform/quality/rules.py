@@ -34,7 +34,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mesh_platform.contract.model import Column, Contract, Relationship, custom_properties, custom_property_path
+from mesh_platform.contract.model import Column, Contract, Relationship
+from mesh_platform.contract.settings import custom_properties, custom_property_path
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import quote, select_problem
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
@@ -146,7 +147,7 @@ def _relationship_rule(relationship: Relationship) -> QualityRule:
     return QualityRule(
         name=f"{columns}_references_{target}",
         description=f"every {named} is found in {relationship.target} (foreign key; rows that are not: orphans)",
-        severity=relationship.severity,
+        severity=relationship.settings.severity,
         source=relationship.source,
         threshold=ZERO,
         column=relationship.columns[0],
