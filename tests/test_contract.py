@@ -119,6 +119,51 @@ def test_restricted_product_needs_consumers(tmp_path):
         load_contract(write(tmp_path, text))
 
 
+def test_refused_settings_name_their_customproperties_entry_and_the_fix(tmp_path):
+    """Each setting of contract.settings is checked by its model; a refused value is a problem at its entry's value."""
+    custom = [
+        {"property": "access", "value": "public"},
+        {"property": "servePreviousMajorUntil", "value": "soon"},
+        {"property": "rebuildLatePartitions", "value": "yes"},
+        {"property": "consumers", "value": ["planning", "Not A Name"]},
+    ]
+    widened = column("a", customProperties=[{"property": "widening", "value": "maybe"}])
+    text = contract_yaml("lab", "things", [widened], customProperties=custom)
+    with pytest.raises(ContractError) as raised:
+        load_contract(write(tmp_path, text))
+    found = [(p.field, p.message, p.fix) for p in raised.value.problems]
+    assert found == [
+        (
+            "schema[0].properties[0].customProperties[0].value",
+            "widening 'maybe' is unknown",
+            "use compatible (consumers read the column into a type wide enough for a widened physicalType) or breaking",
+        ),
+        (
+            "customProperties[3].value",
+            "consumers must be a list of principal names (domains, or consumers of the principals file)",
+            "e.g. [marketing, planning]",
+        ),
+        ("customProperties[1].value", "'soon' is not a date", "write YYYY-MM-DD"),
+        ("customProperties[2].value", "rebuildLatePartitions must be true or false, not 'yes'", "write true or false"),
+    ]
+    assert raised.value.problems[0].line == text.splitlines().index("    - property: widening") + 2
+
+
+def test_a_rule_scope_is_read_from_its_settings(tmp_path):
+    rule = {"metric": "rowCount", "mustBeGreaterThan": 0, "customProperties": [{"property": "scope", "value": "all"}]}
+    contract = load_contract(write(tmp_path, contract_yaml("lab", "things", [column("a")])))
+    document = copy.deepcopy(contract.document)
+    document["schema"][0]["quality"] = [rule]
+    from mesh_platform.contract.loading import contract_from_document
+    from mesh_platform.quality import rules_for_contract
+
+    with pytest.raises(ContractError) as raised:
+        rules_for_contract(contract_from_document(document, "lab.yaml"))
+    [problem] = raised.value.problems
+    assert (problem.field, problem.message) == ("schema[0].quality[0].customProperties[0].value", "scope 'all' is unknown")
+    assert problem.fix == "use partition (the partitions a build writes) or table (the whole table)"
+
+
 CRONS = [
     "0 2 * * *",
     "*/15 * * * *",

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from open_data_contract_standard.model import (
     DataQuality,
@@ -29,12 +29,11 @@ from open_data_contract_standard.model import (
 
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.contract.schedule import cron_for_interval
+from mesh_platform.contract.settings import ColumnSettings, ContractSettings, RelationshipSettings
+from mesh_platform.contract.settings import Severity as Severity  # how a failed relationship check counts, re-exported
 from mesh_platform.core.address import Address
 from mesh_platform.core.user_files import read_user_text
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, field_name
-
-if TYPE_CHECKING:
-    from mesh_platform.contract.settings import ColumnSettings, ContractSettings, RelationshipSettings
 
 # Ordered from least to most sensitive; a product's classification is its most sensitive column's.
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "personal", "sensitive")
@@ -45,7 +44,6 @@ PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive"})
 STATUSES: tuple[str, ...] = ("proposed", "draft", "active", "deprecated", "retired")
 DRAFT_STATUSES = frozenset({"proposed", "draft"})
 
-Severity = Literal["error", "warning"]  # contract.settings reads it from here, so this module imports settings lazily
 
 DEFAULT_PHYSICAL_TYPES = {
     "string": "VARCHAR",
@@ -107,8 +105,6 @@ class Column:
             primaryKeyPosition=primary_key_position,
             classification=classification,
         )
-        from mesh_platform.contract.settings import ColumnSettings  # it imports this module
-
         return cls(spec, physical_type, ColumnSettings())
 
     def changed(self, **changes: Any) -> Column:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from mesh_platform.core.sql import quote
 
 Grain = Literal["hourly", "daily", "monthly"]
-GRAINS: tuple[str, ...] = ("hourly", "daily", "monthly")
+GRAINS: tuple[Grain, ...] = get_args(Grain)
 PERIODS: dict[str, str] = {"hourly": "hour", "daily": "day", "monthly": "month"}
 GRAIN_LENGTHS: dict[str, dt.timedelta] = {
     "hourly": dt.timedelta(hours=1),

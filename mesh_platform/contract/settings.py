@@ -14,7 +14,8 @@ them (`parse_settings`), readers read the model (`contract.settings.access`, `co
   (hash | drop: how readers outside the domain see it) and `unmaskedFor` (principals that see the clear value), on a
   `partitioned` column `partitionGrain` and `partitionStart` (see `contract.partitioning`), and `widening`
   (compatible: consumers read the column into a type wide enough for a widened physicalType);
-  relationship level (`RelationshipSettings`): `product` (the address of the product `to` names) and `severity`.
+  relationship level (`RelationshipSettings`): `product` (the address of the product `to` names) and `severity`;
+  quality rule level (`RuleSettings`): `scope` (partition | table: what a partitioned product's rule checks).
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast, get_args
 import pydantic
 from pydantic import BeforeValidator, ConfigDict, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
-from mesh_platform.contract.model import Severity
 from mesh_platform.contract.partitioning import GRAINS, Grain
 from mesh_platform.core.address import NAME_PATTERN, Address
 from mesh_platform.core.errors import AddressError, Problem
@@ -41,6 +40,9 @@ Masking = Literal["hash", "drop"]
 MASKING_MODES: tuple[Masking, ...] = get_args(Masking)
 Widening = Literal["breaking", "compatible"]
 WIDENINGS: tuple[Widening, ...] = get_args(Widening)
+Severity = Literal["error", "warning"]  # how a failed relationship check counts (a warning never blocks publishing)
+Scope = Literal["partition", "table"]  # what a partitioned product's rule checks: the partitions built, or the whole table
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,13 @@ class Refused:
     fix: str
 
 
-def _mesh_error(message: str, fix: str = "") -> PydanticCustomError:
-    """A refusal whose message says more than the setting's `Refused` can (a cross-setting rule, a parser's reason)."""
-    return PydanticCustomError("mesh_setting", message, {"fix": fix})
+class SettingRefused(ValueError):
+    """A refusal whose message says more than the setting's `Refused` can (a rule across settings, a parser's reason);
+    `setting` names the setting it is shown at when the refusal is the whole model's."""
+
+    def __init__(self, message: str, fix: str = "", setting: str | None = None):
+        super().__init__(message)
+        self.message, self.fix, self.setting = message, fix, setting
 
 
 def _listed(value: Any) -> Any:
@@ -78,7 +84,7 @@ def _address(value: Any) -> Address | None:
     try:
         return Address.parse(str(value))
     except AddressError as error:
-        raise _mesh_error(str(error)) from None
+        raise SettingRefused(str(error)) from None
 
 
 def _severity(value: Any) -> Any:
@@ -134,10 +140,8 @@ class ContractSettings(SettingsModel):
     @pydantic.model_validator(mode="after")
     def _restricted_names_consumers(self) -> ContractSettings:
         if self.access == "restricted" and not self.consumers:
-            raise PydanticCustomError(
-                "mesh_setting",
-                "a restricted product names no consumers",
-                {"setting": "access", "fix": "add customProperties consumers: [principal, …]"},
+            raise SettingRefused(
+                "a restricted product names no consumers", "add customProperties consumers: [principal, …]", setting="access"
             )
         return self
 
@@ -186,6 +190,15 @@ class RelationshipSettings(SettingsModel):
     severity: Annotated[
         Severity, BeforeValidator(_severity), Refused("severity '{value}' is unknown", "use error (blocks publishing) or warning")
     ] = "error"
+
+
+class RuleSettings(SettingsModel):
+    level = "quality rule"
+
+    scope: Annotated[
+        Scope,
+        Refused("scope '{value}' is unknown", "use partition (the partitions a build writes) or table (the whole table)"),
+    ] = "partition"
 
 
 _Settings = TypeVar("_Settings", bound=SettingsModel)
@@ -240,15 +253,16 @@ def settings_problems(
     problems: list[Problem] = []
     refused: set[str] = set()
     for item in error.errors():
-        context = item.get("ctx") or {}
-        setting = str(context.get("setting") or (item["loc"][0] if item["loc"] else ""))
+        refusal = (item.get("ctx") or {}).get("error")
+        refusal = refusal if isinstance(refusal, SettingRefused) else None
+        setting = str((refusal.setting if refusal else None) or (item["loc"][0] if item["loc"] else ""))
         if setting in refused:
             continue  # one problem per setting (a list's every bad item is one)
         refused.add(setting)
         explained = _refused(model, aliases.get(setting, setting))
         value = custom_properties_value(document, base, setting)
-        if item["type"] == "mesh_setting":
-            message, fix = str(item["msg"]), str(context.get("fix") or (explained.fix if explained else ""))
+        if refusal is not None:
+            message, fix = refusal.message, refusal.fix or (explained.fix if explained else "")
         elif explained is not None:
             message, fix = explained.message.format(value=value), explained.fix.format(value=value)
         else:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from mesh_platform.contract.model import Column, Contract, Relationship
-from mesh_platform.contract.settings import custom_properties, custom_property_path
+from mesh_platform.contract.settings import RuleSettings, Scope, parse_settings
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import quote, select_problem
 from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from open_data_contract_standard.model import DataQuality
 
 Severity = Literal["error", "warning"]
-Scope = Literal["partition", "table"]  # what a partitioned product's rule checks: the partitions built, or the whole table
-SCOPES: tuple[str, ...] = ("partition", "table")
 # What decides a rule: Great Expectations' count or share of offending rows, its observed value
 # (row count), or its own verdict (custom expectations without a threshold).
 Measure = Literal["unexpected_count", "unexpected_percent", "observed_value", "success"]
@@ -286,19 +284,11 @@ def _quality_rule(contract: Contract, entry: DataQuality, column: Column | None,
 
 
 def _scope(contract: Contract, entry: DataQuality, path: tuple) -> Scope:
-    scope = str(custom_properties(entry.customProperties).get("scope", "partition"))
-    if scope not in SCOPES:
-        where = custom_property_path(contract.document, "scope", (*path, "customProperties"))
-        raise ContractError(
-            [
-                contract.source.problem(
-                    where,
-                    f"scope '{scope}' is unknown",
-                    "use partition (the partitions a build writes) or table (the whole table)",
-                )
-            ]
-        )
-    return scope  # type: ignore[return-value]
+    """What a partitioned product's rule checks, from the rule's `scope` setting (`contract.settings.RuleSettings`)."""
+    settings, problems, _ = parse_settings(RuleSettings, entry.customProperties, contract.source, (*path, "customProperties"))
+    if problems:
+        raise ContractError(problems)
+    return settings.scope
 
 
 def _library_rule(
