@@ -22,11 +22,16 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
+import pydantic
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic.alias_generators import to_camel
+
+from mesh_platform.contract.settings import Refused
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError, GlossaryError, MeshError, Problem
-from mesh_platform.core.yaml_document import FieldPath, YamlDocument, load_yaml_document
+from mesh_platform.core.yaml_document import FieldPath, YamlDocument, kind_of, load_yaml_document
 from mesh_platform.governance.value_mappings import BUILT_IN, ValueMapping, table_mapping
 from mesh_platform.quality.rules import QualityRule, rules_for_contract
 from mesh_platform.quality.thresholds import ZERO
@@ -37,12 +42,8 @@ if TYPE_CHECKING:
 
     from mesh_platform.contract.model import Column, Contract
 
-LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
-# The settings each part of the glossary has: any other key is refused (a typo would silently drop what it meant).
-TERM_KEYS = ("definition", "canonical", "logicalType", "values", "meanings", "canonicalMeaning", "crosswalk", "relation")
-MEANING_KEYS = ("definition", "column", "pattern", "parameters")
-VALUE_TABLE_KEYS = ("canonical", "synonyms")
-CROSSWALK_KEYS = ("product", "columns")
+LogicalType = Literal["string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"]
+LOGICAL_TYPES: tuple[LogicalType, ...] = get_args(LogicalType)
 
 
 @dataclass(frozen=True)
@@ -205,176 +206,327 @@ def load_glossary(file: Path) -> Glossary:
 
 def _load(file: Path) -> Glossary:
     document = load_yaml_document(file, GlossaryError)
-    reader = _GlossaryReader(document)
-    terms = reader.read()
-    if reader.problems:
-        raise GlossaryError(reader.problems)
-    return Glossary(file, terms, document)
+    try:
+        spec = GlossaryFile.model_validate(document.data)
+    except pydantic.ValidationError as error:
+        raise GlossaryError(_problems(document, error)) from None
+    return Glossary(file, {name: entry.term(name) for name, entry in spec.terms.items()}, document)
 
 
-class _GlossaryReader:
-    def __init__(self, document: YamlDocument):
-        self.doc = document
-        self.problems: list[Problem] = []
+# The glossary file's parts as typed models: each field is a setting of its part, any other key is refused (a typo
+# would silently drop what it meant), and a refused value says where and what to write (`_Refusal`).
 
-    def fail(self, path: FieldPath, message: str, fix: str) -> None:
-        self.problems.append(self.doc.problem(path, message, fix))
 
-    def known_keys(self, path: FieldPath, entry: Any, known: tuple[str, ...]) -> None:
-        """Fail every key of `entry` (a mapping) that is not one of `known`, with the nearest known one."""
-        for key in entry if isinstance(entry, dict) else ():
-            if key not in known:
-                nearest = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"did you mean '{nearest[0]}'? " if nearest else ""
-                self.fail(
-                    (*path, str(key)),
-                    f"unknown setting '{key}' (a typo?)",
-                    f"{hint}this part of the glossary knows: {', '.join(known)}",
-                )
+class _Refusal(ValueError):
+    """Problems a validator finds: each a path below the value it checks (`..`: the entry holding it), a message and a
+    fix. `{key}` in a message is the name of the entry the value belongs to (the term, the meaning's domain)."""
 
-    def read(self) -> dict[str, Term]:
-        self.known_keys((), self.doc.data, ("terms",))
-        entries = self.doc.data.get("terms")
-        if entries is None:
-            return {}  # a glossary with no terms yet (`terms:` or `terms: {}`): nothing to check
-        if not isinstance(entries, dict):
-            self.fail(
-                ("terms",), "terms must be a mapping of term name → its definition", "write terms: {<term>: {definition: …}}"
-            )
-            return {}
-        terms = {}
-        for name, entry in entries.items():
-            if (term := self.term(str(name), entry)) is not None:
-                terms[term.name] = term
-        return terms
+    def __init__(self, *problems: tuple[FieldPath, str, str]):
+        super().__init__(problems[0][1])
+        self.problems = problems
 
-    def term(self, name: str, entry: Any) -> Term | None:
-        path: tuple[str | int, ...] = ("terms", name)
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            self.fail(path, f"term name '{name}' is not a lowercase identifier", "use letters, digits and _")
-        if not isinstance(entry, dict) or not str(entry.get("definition") or "").strip():
-            self.fail(path, f"term '{name}' has no definition", "say in one sentence what the word means across the mesh")
-            return None
-        self.known_keys(path, entry, TERM_KEYS)
-        logical_type = entry.get("logicalType")
-        if logical_type is not None and logical_type not in LOGICAL_TYPES:
-            self.fail(
-                (*path, "logicalType"), f"logicalType '{logical_type}' is unknown", f"use one of: {', '.join(LOGICAL_TYPES)}"
-            )
-        meanings = {}
-        for domain, meaning in (entry.get("meanings") or {}).items():
-            meanings[str(domain)] = self.meaning((*path, "meanings", str(domain)), str(domain), meaning)
-        canonical_meaning = entry.get("canonicalMeaning")
-        if canonical_meaning is not None and canonical_meaning not in meanings:
-            self.fail(
-                (*path, "canonicalMeaning"),
-                f"'{canonical_meaning}' is not one of the term's meanings",
-                f"use one of: {', '.join(meanings) or 'none (add meanings)'}",
-            )
-        return Term(
-            name=name,
-            definition=str(entry["definition"]).strip(),
-            canonical=str(entry.get("canonical") or "").strip(),
-            logical_type=logical_type,
-            values=self.values((*path, "values"), name, entry.get("values")),
-            meanings=meanings,
-            canonical_meaning=canonical_meaning,
-            crosswalk=self.crosswalk((*path, "crosswalk"), entry.get("crosswalk"), meanings),
-            relation=str(entry.get("relation") or "").strip(),
+
+def _refuse(message: str, fix: str, at: FieldPath = ()) -> _Refusal:
+    return _Refusal((at, message, fix))
+
+
+class _Part(pydantic.BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, validate_by_name=True)
+
+
+def _term_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise _refuse(f"term name '{name}' is not a lowercase identifier", "use letters, digits and _")
+    return name
+
+
+def _text(value: Any) -> str:
+    return str(value or "").strip()
+
+
+def _term_definition(value: Any) -> str:
+    if not _text(value):
+        raise _refuse("term '{key}' has no definition", "say in one sentence what the word means across the mesh", ("..",))
+    return _text(value)
+
+
+def _meaning_definition(value: Any) -> str:
+    if not value:
+        raise _refuse(
+            "the meaning for {key} has no definition",
+            "write the definition as text, or {definition: …, parameters: {…}}",
+            ("..",),
         )
+    return _text(value)
 
-    def meaning(self, path: FieldPath, domain: str, entry: Any) -> Meaning:
-        if isinstance(entry, str):
-            return Meaning(domain, entry.strip())
-        if not isinstance(entry, dict) or not entry.get("definition"):
-            self.fail(
-                path,
-                f"the meaning for {domain} has no definition",
-                "write the definition as text, or {definition: …, parameters: {…}}",
-            )
-            return Meaning(domain, "")
-        self.known_keys(path, entry, MEANING_KEYS)
-        pattern = entry.get("pattern")
-        if pattern is not None:
-            try:
-                re.compile(str(pattern))
-            except re.error as error:
-                self.fail(
-                    (*path, "pattern"), f"pattern '{pattern}' is not a regular expression: {error}", "fix the regular expression"
-                )
-        parameters = entry.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            self.fail(
-                (*path, "parameters"), "parameters must be a mapping of names to values", "e.g. parameters: {window: 7 days}"
-            )
-            parameters = {}
-        return Meaning(
-            domain,
-            str(entry["definition"]).strip(),
-            column=entry.get("column"),
-            pattern=str(pattern) if pattern is not None else None,
-            parameters={str(k): str(v) for k, v in parameters.items()},
-        )
 
-    def values(self, path: FieldPath, term: str, entry: Any) -> ValueMapping | None:
-        if entry is None:
-            return None
-        if isinstance(entry, str):
-            if entry not in BUILT_IN:
-                self.fail(
-                    path,
-                    f"value mapping '{entry}' is unknown",
-                    f"use one the platform ships ({', '.join(BUILT_IN)}) or a table {{canonical: [...], synonyms: {{...}}}}",
-                )
-                return None
-            return BUILT_IN[entry]
-        self.known_keys(path, entry, VALUE_TABLE_KEYS)
-        canonical = entry.get("canonical") if isinstance(entry, dict) else None
-        synonyms = (entry.get("synonyms") or {}) if isinstance(entry, dict) else {}
+def _pattern(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        re.compile(str(value))
+    except re.error as error:
+        raise _refuse(f"pattern '{value}' is not a regular expression: {error}", "fix the regular expression") from None
+    return str(value)
+
+
+def _parameters(value: Any) -> dict[str, str]:
+    if not isinstance(value or {}, dict):
+        raise _refuse("parameters must be a mapping of names to values", "e.g. parameters: {window: 7 days}")
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
+class MeaningSpec(_Part):
+    """What a term means in one domain: its definition as text, or a mapping."""
+
+    definition: Annotated[str, BeforeValidator(_meaning_definition)] = Field("", validate_default=True)
+    column: str | None = None
+    pattern: Annotated[str | None, BeforeValidator(_pattern)] = None
+    parameters: Annotated[dict[str, str], BeforeValidator(_parameters)] = Field(default_factory=dict)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"definition": value}
+        if not isinstance(value, dict):
+            raise _refuse(
+                "the meaning for {key} has no definition", "write the definition as text, or {definition: …, parameters: {…}}"
+            )
+        return value
+
+    def meaning(self, domain: str) -> Meaning:
+        return Meaning(domain, self.definition, self.column, self.pattern, dict(self.parameters))
+
+
+_VALUE_TABLE = (
+    "a value table needs canonical: [values] and optional synonyms: {written: canonical}",
+    "e.g. values: {canonical: [completed, cancelled], synonyms: {done: completed}}",
+)
+
+
+class ValueTableSpec(_Part):
+    """A term's own table of canonical values, and the synonyms written for them."""
+
+    canonical: list[str]
+    synonyms: dict[str, str] = Field(default_factory=dict)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        canonical = value.get("canonical") if isinstance(value, dict) else None
+        synonyms = (value.get("synonyms") or {}) if isinstance(value, dict) else {}
         if not isinstance(canonical, list) or not canonical or not isinstance(synonyms, dict):
-            self.fail(
-                path,
-                "a value table needs canonical: [values] and optional synonyms: {written: canonical}",
-                "e.g. values: {canonical: [completed, cancelled], synonyms: {done: completed}}",
-            )
-            return None
-        canonical = [str(value) for value in canonical]
-        for written, value in synonyms.items():
-            if str(value) not in canonical:
-                self.fail(
-                    (*path, "synonyms", str(written)),
-                    f"synonym '{written}' maps to '{value}', which is not a canonical value",
-                    f"map it to one of: {', '.join(canonical)}",
-                )
-        return table_mapping(f"{term} values", canonical, {str(k): str(v) for k, v in synonyms.items()})
+            raise _refuse(*_VALUE_TABLE)
+        written = {str(k): str(v) for k, v in synonyms.items()}
+        return {**value, "canonical": [str(v) for v in canonical], "synonyms": written}
 
-    def crosswalk(self, path: FieldPath, entry: Any, meanings: dict[str, Meaning]) -> Crosswalk | None:
-        if entry is None:
-            return None
-        self.known_keys(path, entry, CROSSWALK_KEYS)
-        if not isinstance(entry, dict) or not entry.get("product") or not isinstance(entry.get("columns"), dict):
-            self.fail(
-                path,
+    @pydantic.model_validator(mode="after")
+    def _synonyms_are_canonical(self) -> ValueTableSpec:
+        wrong = [
+            (("synonyms", written), f"synonym '{written}' maps to '{value}', which is not a canonical value")
+            for written, value in self.synonyms.items()
+            if value not in self.canonical
+        ]
+        if wrong:
+            raise _Refusal(*((at, said, f"map it to one of: {', '.join(self.canonical)}") for at, said in wrong))
+        return self
+
+
+def _values(value: Any) -> Any:
+    if isinstance(value, str) and value not in BUILT_IN:
+        shipped = ", ".join(BUILT_IN)
+        raise _refuse(
+            f"value mapping '{value}' is unknown",
+            f"use one the platform ships ({shipped}) or a table {{canonical: [...], synonyms: {{...}}}}",
+        )
+    if value is not None and not isinstance(value, str | dict):
+        raise _refuse(*_VALUE_TABLE)
+    return value
+
+
+def _address(value: Any) -> Address:
+    try:
+        return Address.parse(str(value))
+    except AddressError as error:
+        raise _refuse(str(error), "write mesh://<domain>/<product>") from None
+
+
+# A value mapping the platform ships, by name, or the term's own table.
+_ValueMapping = Annotated[
+    Annotated[str, Tag("built-in mapping")] | Annotated[ValueTableSpec, Tag("value table")],
+    Discriminator(lambda value: "built-in mapping" if isinstance(value, str) else "value table"),
+]
+
+
+class CrosswalkSpec(_Part):
+    """A published product linking the identifiers of a term's meanings: meaning → its column."""
+
+    product: Annotated[Address, BeforeValidator(_address)]
+    columns: dict[str, str]
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _needs_both(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value.get("product") or not isinstance(value.get("columns"), dict):
+            raise _refuse(
                 "a crosswalk needs product: mesh://<domain>/<product> and columns: {meaning: column}",
                 "see the customer term for an example",
             )
-            return None
-        try:
-            product = Address.parse(str(entry["product"]))
-        except AddressError as error:
-            self.fail((*path, "product"), str(error), "write mesh://<domain>/<product>")
-            return None
-        columns = {str(k): str(v) for k, v in entry["columns"].items()}
-        for meaning in columns:
-            if meaning not in meanings:
-                self.fail(
-                    (*path, "columns", meaning),
-                    f"'{meaning}' is not one of the term's meanings",
-                    f"use one of: {', '.join(meanings)}",
-                )
-        if len(columns) < 2:
-            self.fail((*path, "columns"), "a crosswalk links at least two meanings", "name the column of each meaning it links")
-        return Crosswalk(product, columns)
+        return {**value, "columns": {str(k): str(v) for k, v in value["columns"].items()}}
+
+
+class TermSpec(_Part):
+    """One term of the glossary, as the file writes it."""
+
+    definition: Annotated[str, BeforeValidator(_term_definition)] = Field("", validate_default=True)
+    canonical: Annotated[str, BeforeValidator(_text)] = ""
+    logical_type: Annotated[
+        LogicalType | None, Refused("logicalType '{value}' is unknown", f"use one of: {', '.join(LOGICAL_TYPES)}")
+    ] = None
+    values: Annotated[_ValueMapping | None, BeforeValidator(_values)] = None
+    meanings: dict[str, MeaningSpec] = Field(default_factory=dict)
+    canonical_meaning: str | None = None
+    crosswalk: CrosswalkSpec | None = None
+    relation: Annotated[str, BeforeValidator(_text)] = ""
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _refuse("term '{key}' has no definition", "say in one sentence what the word means across the mesh")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _meanings_named_exist(self) -> TermSpec:
+        known = f"use one of: {', '.join(self.meanings) or 'none (add meanings)'}"
+        problems: list[tuple[FieldPath, str, str]] = []
+        if self.canonical_meaning is not None and self.canonical_meaning not in self.meanings:
+            said = f"'{self.canonical_meaning}' is not one of the term's meanings"
+            problems.append((("canonicalMeaning",), said, known))
+        if self.crosswalk is not None:
+            problems += [
+                (("crosswalk", "columns", meaning), f"'{meaning}' is not one of the term's meanings", known)
+                for meaning in self.crosswalk.columns
+                if meaning not in self.meanings
+            ]
+            if len(self.crosswalk.columns) < 2:
+                said = "a crosswalk links at least two meanings"
+                problems.append((("crosswalk", "columns"), said, "name the column of each meaning it links"))
+        if problems:
+            raise _Refusal(*problems)
+        return self
+
+    def term(self, name: str) -> Term:
+        values = self.values
+        if isinstance(values, ValueTableSpec):
+            mapping: ValueMapping | None = table_mapping(f"{name} values", values.canonical, dict(values.synonyms))
+        else:
+            mapping = BUILT_IN[values] if values is not None else None
+        crosswalk = Crosswalk(self.crosswalk.product, dict(self.crosswalk.columns)) if self.crosswalk else None
+        meanings = {domain: meaning.meaning(domain) for domain, meaning in self.meanings.items()}
+        return Term(
+            name,
+            self.definition,
+            self.canonical,
+            self.logical_type,
+            mapping,
+            meanings,
+            self.canonical_meaning,
+            crosswalk,
+            self.relation,
+        )
+
+
+def _terms(value: Any) -> Any:
+    if value is not None and not isinstance(value, dict):
+        raise _refuse("terms must be a mapping of term name → its definition", "write terms: {<term>: {definition: …}}")
+    return {str(name): entry for name, entry in (value or {}).items()}
+
+
+class GlossaryFile(_Part):
+    """The glossary file: its terms by name (none yet: `terms:` or `terms: {}`)."""
+
+    terms: Annotated[dict[Annotated[str, AfterValidator(_term_name)], TermSpec], BeforeValidator(_terms)] = Field(
+        default_factory=dict
+    )
+
+
+# Each part's model by where it is written (`*`: any name), for the keys a misspelt setting could have meant.
+_PARTS: dict[tuple[str, ...], type[_Part]] = {
+    (): GlossaryFile,
+    ("terms", "*"): TermSpec,
+    ("terms", "*", "meanings", "*"): MeaningSpec,
+    ("terms", "*", "values"): ValueTableSpec,
+    ("terms", "*", "crosswalk"): CrosswalkSpec,
+}
+
+
+def _problems(document: YamlDocument, error: pydantic.ValidationError) -> list[Problem]:
+    """The glossary models' validation error as the located problems it means, in the file's order."""
+    problems: list[Problem] = []
+    for item in error.errors():
+        path = _written(document.data, item["loc"])
+        refusal = (item.get("ctx") or {}).get("error")
+        if item["type"] == "extra_forbidden":
+            problems.append(_unknown_setting(document, path))
+        elif isinstance(refusal, _Refusal):
+            for at, message, fix in refusal.problems:
+                where = (*path[:-1],) if at[:1] == ("..",) else (*path, *at)
+                key = next((str(part) for part in reversed(where) if isinstance(part, str)), "")
+                problems.append(document.problem(where, message.replace("{key}", key), fix))
+        elif (explained := _explained(path)) is not None:
+            value = _value_at(document.data, path)
+            problems.append(document.problem(path, explained.message.format(value=value), explained.fix.format(value=value)))
+        else:
+            problems.append(document.problem(path, f"{kind_of(item['input'])}: {item['msg']}", "see the glossary's format above"))
+    return sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
+
+
+# Location parts of the models that the document does not write: a dict key's check, the value union's members.
+_UNWRITTEN = frozenset({"[key]", "built-in mapping", "value table"})
+
+
+def _written(data: Any, location: tuple[int | str, ...]) -> tuple[str | int, ...]:
+    """The path in the document of an error's location (a field the document lacks kept: its line is its parent's)."""
+    path: list[str | int] = []
+    node = data
+    for part in location:
+        if part in _UNWRITTEN:
+            continue
+        node = node.get(part) if isinstance(node, dict) else None
+        path.append(part)
+    return tuple(path)
+
+
+def _part_at(path: FieldPath) -> type[_Part] | None:
+    for pattern, model in _PARTS.items():
+        if len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path, strict=True)):
+            return model
+    return None
+
+
+def _unknown_setting(document: YamlDocument, path: tuple[str | int, ...]) -> Problem:
+    model = _part_at(path[:-1])
+    known = tuple(field.alias or name for name, field in model.model_fields.items()) if model else ()
+    nearest = difflib.get_close_matches(str(path[-1]), known, n=1)
+    hint = f"did you mean '{nearest[0]}'? " if nearest else ""
+    return document.problem(
+        path, f"unknown setting '{path[-1]}' (a typo?)", f"{hint}this part of the glossary knows: {', '.join(known)}"
+    )
+
+
+def _explained(path: tuple[str | int, ...]) -> Refused | None:
+    model = _part_at(path[:-1])
+    names = {field.alias or name: field for name, field in model.model_fields.items()} if model else {}
+    found = names.get(str(path[-1])) if path else None
+    return next((m for m in found.metadata if isinstance(m, Refused)), None) if found else None
+
+
+def _value_at(data: Any, path: FieldPath) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None  # the glossary's parts are all mappings
+    return data
 
 
 def term_value_mappings(contract: Contract, glossary: Glossary) -> dict[str, ValueMapping]:
