@@ -323,6 +323,32 @@ def test_a_setting_added_to_the_model_is_diffed_without_a_rule(tmp_path):
     assert result.changes[0].column == "amount_usd"
 
 
+def test_every_setting_the_diff_judges_itself_is_a_field_of_its_model():
+    from mesh_platform.contract.diff import JUDGED
+
+    for model, names in JUDGED.items():
+        assert names <= model.model_fields.keys(), (model.__name__, names - model.model_fields.keys())
+
+
+def test_an_exported_contract_diffs_by_its_usage_agreements_only_when_they_differ(tmp_path):
+    from mesh_platform.contract.export import export_contract
+
+    contract = load_contract(REPO / "domains/sales/defs/orders/contract.yaml")
+    agreement = {"id": "planning-orders-3f2a9c", "consumer": "planning", "purpose": "forecasts", "columns": ["amount_usd"]}
+    exported = export_contract(contract, "file:///ports/sales/orders/v1", [agreement])
+    again = export_contract(contract, "file:///ports/sales/orders/v1", [dict(agreement)])
+    assert (
+        diff_contracts(*(load_contract(write(tmp_path, f"{n}.yaml", d)) for n, d in (("a", exported), ("b", again)))).changes
+        == ()
+    )
+    other = export_contract(contract, "file:///ports/sales/orders/v1", [{**agreement, "purpose": "budgets"}])
+    other["version"] = "1.1.1"
+    changes = diff_contracts(
+        load_contract(write(tmp_path, "a.yaml", exported)), load_contract(write(tmp_path, "c.yaml", other))
+    ).changes
+    assert [(c.kind, c.breaking, c.producer_breaking) for c in changes] == [("usage agreements changed", False, False)]
+
+
 def test_cli_exits_1_on_a_breaking_change_without_a_major_bump(tmp_path):
     new = copy.deepcopy(BASE)
     remove_column(new)
