@@ -16,8 +16,10 @@ names another host (`mesh/host`) is left to that host.
 
 from __future__ import annotations
 
+import fcntl
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,7 +41,14 @@ class DeadRun:
 
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
-    """Mark every run whose process died as failed and free its concurrency slots; return them."""
+    """Mark every run whose process died as failed and free its concurrency slots; return them. One process at a
+    time (a lock in the instance's folder): the warm runs of several domains each recover before they start."""
+    with (Path(instance.root_directory) / ".mesh-recovery.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _recover(instance)
+
+
+def _recover(instance: dg.DagsterInstance) -> list[DeadRun]:
     import dagster as dg
 
     dead = []
