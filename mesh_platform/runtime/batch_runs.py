@@ -237,6 +237,7 @@ def warm_run(
     fingerprint = worker.fingerprint(sources, {k: v for k, v in env.items() if k not in _VOLATILE})
     launch = [sys.executable, "-m", "mesh_platform.runtime.worker", module, name[1:], fingerprint, str(settings.warm_seconds)]
     request = {
+        "storage": worker.storage_identity(settings.dagster_home),
         "batch": batch_id,
         "asset_keys": batch.asset_keys,
         "partitions": batch.partitions and list(batch.partitions),

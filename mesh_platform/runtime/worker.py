@@ -112,6 +112,19 @@ def _source_files(root: Path, skipped: set[Path]) -> Iterator[Path]:
             yield from (here / name for name in sorted(files) if name.endswith(SOURCE_SUFFIXES))
 
 
+def storage_identity(home: Path) -> str:
+    """Which storage the instance at `home` (DAGSTER_HOME) has: its SQLite run database's file (a new one when the
+    state folder was deleted, by `mesh reset` say, and made again), or the mark of its PostgreSQL storage."""
+    from mesh_platform.runtime.instance import STORAGE_CREATED
+
+    with contextlib.suppress(OSError):
+        stat = (home / "history" / "runs.db").stat()
+        return f"sqlite:{stat.st_dev}:{stat.st_ino}"
+    with contextlib.suppress(OSError):
+        return (home / STORAGE_CREATED).read_text()
+    return "none"
+
+
 class StaleWorker(Exception):
     """The domain's worker was loaded from other files or another environment."""
 
@@ -283,8 +296,10 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
     defs = load_definitions(module)
     job = defs.resolve_implicit_global_asset_job_def()  # resolved once, before any fork
     # Opened once: its storage objects hold no connection between calls (each call connects anew), so each child
-    # uses its copy as if it had opened it.
-    instance = dg.DagsterInstance.get()
+    # uses its copy as if it had opened it, as long as the storage is the one it was opened on (`storage_identity`).
+    home = Path(os.environ["DAGSTER_HOME"])
+    instance: dg.DagsterInstance | None = dg.DagsterInstance.get()
+    storage = storage_identity(home)
     gc.freeze()  # what is loaded now lives as long as the worker: the children share its pages
     listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     assert listener is not None
@@ -317,20 +332,27 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
                 _send(connection, {"error": f"the worker cannot fork safely: {unsafe}"})
                 connection.close()
                 continue
+            if request.get("storage") != storage:  # made anew since: this run opens its own, the worker too once idle
+                instance = None
             pid = os.fork()
             if pid == 0:
                 _run_child(connection, listener, job, instance, request)  # never returns
             children[pid] = connection  # the child says its pid itself, before its run's events
             with contextlib.suppress(OSError):
                 selector.register(os.pidfd_open(pid), selectors.EVENT_READ)
+        reaped = False
         for pid, code in _reap(children):
             _send(children[pid], {"exit": code})
             children.pop(pid).close()
             to_import += _imported_by(pid)
+            reaped = True
         for key in [k for k in selector.get_map().values() if k.fileobj is not listener]:
             if not _pidfd_open_child(key.fd, children):
                 selector.unregister(key.fileobj)
                 os.close(key.fd)
+        if instance is None and reaped and not children:  # the storage its last run used, once
+            with contextlib.suppress(Exception):  # (the state folder gone again: the next run opens its own)
+                instance, storage = dg.DagsterInstance.get(), storage_identity(home)
         if to_import and not children:
             _import_quietly(to_import.pop(0))
             if (unsafe := _fork_unsafe()) is not None:  # an import started a thread: the next command starts a new worker
@@ -434,7 +456,11 @@ def _send(connection: socket.socket, message: dict) -> None:
 
 
 def _run_child(
-    connection: socket.socket, listener: socket.socket | None, job: dg.JobDefinition, instance: dg.DagsterInstance, request: dict
+    connection: socket.socket,
+    listener: socket.socket | None,
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance | None,
+    request: dict,
 ) -> None:
     """The forked run: output to the run's log file, watching the command, then the batch; exits the process."""
     from mesh_platform.runtime.domain_run import run_batch
