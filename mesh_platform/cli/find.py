@@ -123,7 +123,8 @@ def _print_description(d: dict) -> None:
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
     echo(f"downstream    {', '.join(d['downstream']) or '-'}")
     read_by = [
-        f"{r['consumer']} ({r['reads']} read{'s' if r['reads'] != 1 else ''}: {r['builds']} by builds, {r['ad_hoc']} ad hoc; last {_when(r['last_at'])})"
+        f"{r['consumer']} ({r['reads']} read{'s' if r['reads'] != 1 else ''}: {r['builds']} by builds, {r['ad_hoc']} "
+        f"ad hoc; last {_when(r['last_at'])})"
         for r in d["read_by"]["consumers"]
     ]
     echo(f"read by       {', '.join(read_by) or 'no other domain'} in the last {READERS_WINDOW.days} days (access log)")

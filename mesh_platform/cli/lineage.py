@@ -22,7 +22,8 @@ def lineage_command(
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain both ways."""
+    """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain
+    both ways."""
     if upstream and downstream:
         raise fail("give --upstream or --downstream, not both (neither shows both directions)")
     show_up, show_down = not downstream, not upstream

@@ -34,7 +34,11 @@ def query_command(
         str | None,
         typer.Option(
             "--as",
-            help="The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' principal, which it must match.",
+            help=(
+                "The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access "
+                "applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' "
+                "principal, which it must match."
+            ),
         ),
     ] = None,
     sql_file: Annotated[
@@ -113,7 +117,8 @@ def _query_text(sql: str | None, sql_file: str | None) -> str:
         where = str(path)
     if len(text) > MAX_QUERY_BYTES:
         raise fail(
-            f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries"
+            f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, "
+            "not large queries"
         )
     if not text.strip():
         raise fail(f"--file {where}: holds no SQL")

@@ -166,7 +166,8 @@ class CodeServers(_Settings):
 
 
 class StoreSettings(_Settings):
-    """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone (<uri>/<domain>/…)."""
+    """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone
+    (<uri>/<domain>/…)."""
 
     uri: str = Field(min_length=1, description="A local folder (relative: to the repository, inside it) or s3://bucket/prefix.")
     storage_options: dict[str, Value] = Field(
@@ -300,7 +301,8 @@ class Deployment(_Settings):
         description=(
             "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
             "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
-            "without one uses the key mesh deploy access --apply wrote for it (MESH_HOME/deploy/<env>/credentials/<principal>.env)."
+            "without one uses the key mesh deploy access --apply wrote for it "
+            "(MESH_HOME/deploy/<env>/credentials/<principal>.env)."
         ),
     )
 
@@ -427,7 +429,8 @@ class Deployment(_Settings):
                     document.problem(
                         ("port_store", "storage_options", fixed),
                         f"{fixed} here would be every process's key, and credentials gives each principal its own",
-                        "remove it: each process uses its principal's key (credentials, or the one mesh deploy access --apply wrote)",
+                        "remove it: each process uses its principal's key (credentials, or the one mesh deploy "
+                        "access --apply wrote)",
                     )
                 ]
             )
@@ -441,7 +444,8 @@ class Deployment(_Settings):
         for name, value in given.items():
             if (found := resolved(value)) is None:
                 raise MeshError(
-                    f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — set it to {principal}'s key"
+                    f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — "
+                    f"set it to {principal}'s key"
                 )
             key[name] = found
         return key
@@ -451,7 +455,8 @@ class Deployment(_Settings):
         one fails here, named, not in a run."""
         if self.uses_postgres and importlib.util.find_spec("dagster_postgres") is None:
             raise MeshError(
-                f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not installed — pip install 'mesh-platform[deploy]'"
+                f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not "
+                "installed — pip install 'mesh-platform[deploy]'"
             )
         if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
             where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
@@ -462,7 +467,8 @@ class Deployment(_Settings):
             for key, value in (store.storage_options if store else {}).items():
                 if isinstance(value, FromEnvironment) and value.value() is None:
                     raise MeshError(
-                        f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value"
+                        f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set "
+                        "— set it, or write the value"
                     )
         notices = self.notifications
         for field, value in (
@@ -471,7 +477,8 @@ class Deployment(_Settings):
         ):
             if isinstance(value, FromEnvironment) and value.value() is None:
                 raise MeshError(
-                    f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, or remove the setting"
+                    f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, "
+                    "or remove the setting"
                 )
 
     def instance_yaml(self) -> str:

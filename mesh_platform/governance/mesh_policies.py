@@ -108,7 +108,8 @@ def names_follow_convention(product, mesh):
 
 @policy("mesh.granted-inputs")
 def inputs_are_granted(product, mesh):
-    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own; never another domain's draft or retired product."""
+    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own; never
+    another domain's draft or retired product."""
     consumer = product.address.domain
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
@@ -251,7 +252,8 @@ def no_deprecated_inputs(product, mesh):
 
 @policy("mesh.draft", severity="warning")
 def draft_products(product, mesh):
-    """A draft product (status draft or proposed) is read by its own domain only and changes without new versions, until it is published (status: active)."""
+    """A draft product (status draft or proposed) is read by its own domain only and changes without new versions, until
+    it is published (status: active)."""
     contract = product.contract
     if contract.is_draft:
         yield Finding(
@@ -273,7 +275,8 @@ def no_domain_cycles(product, mesh):
         reported.add(other)
         if other != product.address.domain and (cycle := mesh.domain_path(other, product.address.domain)):
             yield Finding(
-                f"{product.address.domain} reads {other}, which already depends on {product.address.domain} ({' → '.join(cycle)})",
+                f"{product.address.domain} reads {other}, which already depends on {product.address.domain} "
+                f"({' → '.join(cycle)})",
                 "publish what both need from one domain, or move the product",
                 ("attributes", "inputs", index),
                 True,
@@ -308,7 +311,8 @@ def previous_major_served(product, mesh):
     wanted = start + dt.timedelta(days=MIN_PREVIOUS_MAJOR_DAYS)
     if until is None or until < wanted:
         yield Finding(
-            f"version {contract.version} serves version {contract.major - 1} until {until or 'no date'}; at least {MIN_PREVIOUS_MAJOR_DAYS} days are required",
+            f"version {contract.version} serves version {contract.major - 1} until {until or 'no date'}; at least "
+            f"{MIN_PREVIOUS_MAJOR_DAYS} days are required",
             f"set customProperties servePreviousMajorUntil to {wanted} or later",
             ("customProperties",),
         )
@@ -316,7 +320,8 @@ def previous_major_served(product, mesh):
 
 @policy("mesh.glossary-terms")
 def glossary_terms_conform(product, mesh):
-    """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the term's type."""
+    """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the
+    term's type."""
     contract = product.contract
     for found in mesh.glossary.column_terms(contract):
         index, column, use = found.index, found.column, found.use
@@ -334,7 +339,8 @@ def glossary_terms_conform(product, mesh):
         wanted = use.term.logical_type
         if wanted and column.logical_type != wanted:
             yield Finding(
-                f"column '{column.name}' carries term '{use.term.name}', which is a {wanted}, but its logicalType is {column.logical_type}",
+                f"column '{column.name}' carries term '{use.term.name}', which is a {wanted}, but its logicalType is "
+                f"{column.logical_type}",
                 f"make it logicalType: {wanted}, or name another term",
                 ("schema", 0, "properties", index, "logicalType"),
             )
@@ -342,7 +348,9 @@ def glossary_terms_conform(product, mesh):
 
 @policy("mesh.personal-data")
 def personal_data_stays_masked(product, mesh):
-    """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains that may read the product."""
+    """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed
+    or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains
+    that may read the product."""
     contract = product.contract
     lineage = mesh.lineage.product(product.address)
     arriving: dict[Address, frozenset[str]] = {}  # each input's personal columns that reach this domain, decided once
@@ -398,7 +406,8 @@ def _arriving(source: Contract, consumer: str) -> frozenset[str]:
 
 @policy("mesh.column-lineage", severity="warning")
 def column_lineage_known(product, mesh):
-    """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe declares it), so a change's impact and personal data can be followed."""
+    """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe
+    declares it), so a change's impact and personal data can be followed."""
     if any(mesh.find(item.address) is None for item in product.inputs):
         return  # an input that cannot be read has no columns to follow (mesh.granted-inputs says why)
     lineage = mesh.lineage.product(product.address)
@@ -417,7 +426,8 @@ def column_lineage_known(product, mesh):
 
 @policy("mesh.breaking-changes", reads_state=True)
 def breaking_changes_need_a_major_version(product, mesh):
-    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none, nor does any change of a draft."""
+    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a
+    breaking change nobody reads needs none, nor does any change of a draft."""
     contract = product.contract
     port = mesh.ports.port(product.port_address)
     current = port.current_contract()  # every build runs this: one read of the latest commit
@@ -439,7 +449,8 @@ def breaking_changes_need_a_major_version(product, mesh):
                 path = ("status",) if change.field == "status" else ("version",)
             keep = f"keep status: {published.status}" if change.field == "status" else "keep what they read"
             yield Finding(
-                f"{change.message} (since {published.version}, as published) breaks its readers: {impact.describe().removeprefix('read by ')}",
+                f"{change.message} (since {published.version}, as published) breaks its readers: "
+                f"{impact.describe().removeprefix('read by ')}",
                 f"set version to {wanted} (a new port; version {contract.major} stays served), or {keep}",
                 path,
             )

@@ -46,6 +46,7 @@ from mesh_platform.product.resources import (
 from mesh_platform.product.retention import storage_metadata
 from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.quality.evaluation import RuleResult
+from mesh_platform.quality.rules import QualityRule
 from mesh_platform.storage.domain_database import pool_name
 
 
@@ -69,7 +70,7 @@ def product_asset(
         dg.AssetCheckSpec(
             rule.name,
             asset=spec.key,
-            description=f"{rule.description} [{rule.severity}{'; the whole table' if partitioning and rule.scope == 'table' else ''}; {contract.file.name}: {rule.source}]",
+            description=_check_description(rule, contract, whole_table=bool(partitioning) and rule.scope == "table"),
             blocking=rule.blocking,
         )
         for rule in rules
@@ -173,6 +174,12 @@ def _governance_result(key: dg.AssetKey, violations: list[Violation]) -> dg.Asse
         description="; ".join(f"{v.policy}: {v.message}" for v in violations) or "every policy holds",
         metadata={"violations": dg.MetadataValue.json([{**v.__dict__, "file": str(v.file)} for v in violations])},
     )
+
+
+def _check_description(rule: QualityRule, contract: Contract, *, whole_table: bool) -> str:
+    """A rule's check as the UI lists it: what it says, its severity, whether it reads the whole table, where it is."""
+    scope = "; the whole table" if whole_table else ""
+    return f"{rule.description} [{rule.severity}{scope}; {contract.file.name}: {rule.source}]"
 
 
 def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:

@@ -246,7 +246,8 @@ def build_and_publish(
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
             input_times.append(published)
             log.info(
-                f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}"
+                f"input {item.alias}: {opened.address} version {opened.version} "
+                f"({opened.port.uri}){_masking_note(opened.decision)}"
             )
         register_term_parameter(connection, glossary, contract.domain)
         unavailable = install_macros(environment.macros, connection, log)
@@ -260,7 +261,8 @@ def build_and_publish(
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
             select = f"SELECT * FROM ({select}) WHERE {partitioning.condition(window)} ORDER BY {quote(partitioning.column)}"
             log.info(
-                f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)"
+                f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to "
+                f"{window.end} UTC)"
             )
         try:
             table = workspace.stage(contract.name, select)
@@ -474,7 +476,8 @@ def _open_referenced(
 
 
 def _same_grain(reader: PortReader, address: Address, contract: Contract) -> Partitioning | None:
-    """The partitioning of an input partitioned at the product's own grain, whose rows a window build reads for its window only."""
+    """The partitioning of an input partitioned at the product's own grain, whose rows a window build reads for its
+    window only."""
     upstream = reader.catalog.product(address).contract.partitioning
     own = contract.partitioning
     if upstream is None or own is None or upstream.grain != own.grain:

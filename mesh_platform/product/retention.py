@@ -37,7 +37,8 @@ CONTRACT, MESH_DEFAULT = "contract", "mesh default"
 
 
 def retention_of(product: Product, default: dt.timedelta | None) -> tuple[dt.timedelta | None, str | None]:
-    """The retention in force for a product and where it comes from (`contract`, `mesh default`; None: none, every version stays)."""
+    """The retention in force for a product and where it comes from (`contract`, `mesh default`; None: none, every
+    version stays)."""
     if product.contract.retention is not None:
         return product.contract.retention.duration, CONTRACT
     if default is not None:
@@ -241,7 +242,8 @@ class Retention:
         return [m for m in range(product.contract.major, -1, -1) if self.ports.port(product.address.at_major(m)).exists()]
 
     def _ports_outside_catalog(self, domain: str) -> list[Port]:
-        """Ports of the domain whose product the catalog no longer has: their tokens stay named (nothing decides their retention)."""
+        """Ports of the domain whose product the catalog no longer has: their tokens stay named (nothing decides their
+        retention)."""
         known = {p.address.product for p in self.catalog.in_domain(domain)}
         return [port for port in self.ports.domain_ports(domain) if port.address.product not in known]
 

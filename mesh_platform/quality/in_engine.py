@@ -159,7 +159,10 @@ def _key(form: _Form) -> str:
 
 
 def _duplicated_rows(connection: duckdb.DuckDBPyConnection, source: str, form: _Form) -> int:
-    query = f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {source} WHERE {form.considered} GROUP BY {_key(form)} HAVING count(*) > 1)"
+    query = (
+        f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {source} WHERE {form.considered} GROUP BY "
+        f"{_key(form)} HAVING count(*) > 1)"
+    )
     return int(connection.execute(query).fetchall()[0][0])
 
 

@@ -408,7 +408,8 @@ def _sample_rows(expectation: str, arguments: dict[str, Any], declared: Any, fai
         why = "a verdict on every row" if expectation.startswith(ROW_BY_ROW) else "a statistic of every row"
         raise fail(
             f"{expectation} cannot be checked on a sample: its verdict is {why}",
-            "remove sample; only means, medians, quantiles, standard deviations, distributions and shares with mostly below 1 are sampled",
+            "remove sample; only means, medians, quantiles, standard deviations, distributions and shares with "
+            "mostly below 1 are sampled",
             *AT_SAMPLE,
         )
     return declared
