@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,7 +61,7 @@ def lineage_command(
         print_table(headers, rows)
         return
     ref = ColumnRef(address, column)
-    chains = {}
+    chains: dict[str, list[Any]] = {}
     if show_up:
         chains["upstream"] = [{"column": str(r), "depth": depth, "via": str(via)} for depth, r, via in mesh.upstream(ref)]
     if show_down:

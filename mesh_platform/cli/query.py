@@ -89,9 +89,9 @@ def query_command(
         records = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
         typer.echo(json.dumps(records, indent=2, default=_json_value))
     else:
-        rows = relation.limit(max_rows + 1).fetchall()
-        print_table(relation.columns, [["" if v is None else v for v in row] for row in rows[:max_rows]], upper=False)
-        if len(rows) > max_rows:
+        shown = relation.limit(max_rows + 1).fetchall()
+        print_table(relation.columns, [["" if v is None else v for v in row] for row in shown[:max_rows]], upper=False)
+        if len(shown) > max_rows:
             typer.echo(f"(first {max_rows} rows; write all with --output FILE)", err=True)
 
 

@@ -384,7 +384,7 @@ class Deployment(_Settings):
             variable = STORE_VARIABLES.get(path[0]) if path[-1] == "uri" else None
             if document is None or (variable and os.environ.get(variable)):  # the environment's setting, not the file's
                 raise MeshError(f"{variable or '.'.join(path)}: {message} — {fix}")
-        if problems:
+        if problems and document is not None:
             raise DeploymentError([document.problem(path, message, fix) for path, message, fix in problems])
 
     def warnings(self, listening: dict[str, int] | None = None) -> list[str]:
@@ -440,14 +440,14 @@ class Deployment(_Settings):
         given = self.credentials.get(principal)
         if given is None:
             return None
-        key = {}
+        key: dict[str, str] = {}
         for name, value in given.items():
-            if (found := resolved(value)) is None:
+            if isinstance(value, FromEnvironment) and value.value() is None:
                 raise MeshError(
                     f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — "
                     f"set it to {principal}'s key"
                 )
-            key[name] = found
+            key[name] = resolved(value) or ""
         return key
 
     def _check_environment(self) -> None:
@@ -471,13 +471,13 @@ class Deployment(_Settings):
                         "— set it, or write the value"
                     )
         notices = self.notifications
-        for field, value in (
+        for field, setting in (
             ("webhook.url", notices.webhook.url if notices and notices.webhook else None),
             ("smtp.password", notices.smtp.password if notices and notices.smtp else None),
         ):
-            if isinstance(value, FromEnvironment) and value.value() is None:
+            if isinstance(setting, FromEnvironment) and setting.value() is None:
                 raise MeshError(
-                    f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, "
+                    f"{self.file}: notifications.{field}: the environment variable {setting.env} is not set — set it, "
                     "or remove the setting"
                 )
 
@@ -514,7 +514,7 @@ class Deployment(_Settings):
 
 def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[tuple[str, ...], str, str]]:
     """A store folder that climbs out of the mesh, an endpoint that is no URL or (without allow_remote) is elsewhere."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str, str]] = []
     inside = Path(os.path.normpath(root / store.uri))
     if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
         problems.append(
@@ -541,7 +541,7 @@ def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[
 
 def _notification_problems(notices: Notifications) -> list[tuple[tuple[str, ...], str, str]]:
     """A webhook that is no http(s) URL; (without allow_remote) a webhook or SMTP server outside this machine."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str, str]] = []
     if notices.webhook is not None and (url := resolved(notices.webhook.url)):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

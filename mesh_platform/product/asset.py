@@ -16,8 +16,9 @@ import datetime as dt
 import hashlib
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -119,7 +120,7 @@ def product_asset(
             raise
         yield from (_check_result(spec.key, r) for r in published.results)
         failed = [r for r in published.results if not r.passed]  # warnings only: an error stops the build
-        metadata = {
+        metadata: dict[str, Any] = {
             # Numbers on every materialization, so the UI plots them over time.
             "dagster/row_count": published.rows,
             "mesh/bytes_written": published.bytes_written,  # the Parquet files this build's commit added
@@ -184,7 +185,7 @@ def _check_description(rule: QualityRule, contract: Contract, *, whole_table: bo
 
 def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
     rule = result.rule
-    metadata = {
+    metadata: dict[str, Any] = {
         "rule": f"{rule.source}: {rule.description}",
         "expected": str(rule.threshold) if rule.measure != "success" else "the expectation holds",
         "observed": dg.MetadataValue.json(result.observed) if isinstance(result.observed, (list, dict)) else str(result.observed),
@@ -215,7 +216,7 @@ def product_spec(
     product: Product,
     kind: str,
     code_files: Iterable[Path],
-    refusals: list[Violation] = (),
+    refusals: Sequence[Violation] = (),
     lineage: ProductLineage | None = None,
     agreements: Iterable[Agreement] = (),
 ) -> dg.AssetSpec:
@@ -373,6 +374,7 @@ def _automation_condition(product: Product) -> dg.AutomationCondition:
     (late data built again upstream).
     """
     cron = product.contract.cron_schedule
+    condition: dg.AutomationCondition
     if cron:
         condition = dg.AutomationCondition.on_cron(cron)
     else:

@@ -213,7 +213,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
         ),
         LANDING: LandingZoneResource(
-            root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)
+            root=settings.landing_uri,
+            cache=str(settings.landing_cache),
+            storage_options=_storage_options(settings.deployment.landing),
         ),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),
@@ -232,11 +234,16 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
-    options = _store_options(settings.deployment.port_store)
+    options = _storage_options(settings.deployment.port_store)
     retention = settings.default_retention
-    options["default_retention_seconds"] = int(retention.total_seconds()) if retention is not None else None
+    kept_seconds = int(retention.total_seconds()) if retention is not None else None
     if settings.dev is None:
-        return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **options)
+        return PortStoreResource(
+            root=settings.ports_uri,
+            vault_root=settings.vault_uri,
+            default_retention_seconds=kept_seconds,
+            storage_options=options,
+        )
     published = settings.published
     return PortStoreResource(
         root=settings.ports_uri,
@@ -245,7 +252,8 @@ def _port_store(settings: MeshSettings) -> PortStoreResource:
         dev_products=[str(a) for a in settings.dev.products or ()],
         published_root=published.ports_uri,
         published_vault_root=published.vault_uri,
-        **options,
+        default_retention_seconds=kept_seconds,
+        storage_options=options,
     )
 
 
@@ -257,10 +265,10 @@ def _log_database(settings: MeshSettings) -> dict[str, str]:
     return {"log_database_url": _dagster_value(url)}
 
 
-def _store_options(store: StoreSettings | None) -> dict[str, dict[str, str]]:
+def _storage_options(store: StoreSettings | None) -> dict[str, str]:
     """A store's storage options as a resource takes them: a value read from the environment as an `EnvVar`."""
     options = store.storage_options if store is not None else {}
-    return {"storage_options": {key: _dagster_value(value) for key, value in options.items()}}
+    return {key: _dagster_value(value) for key, value in options.items()}
 
 
 def _dagster_value(value: str | FromEnvironment) -> str:

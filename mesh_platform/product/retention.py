@@ -203,7 +203,9 @@ class Retention:
         ports = [self.ports.port(p.address.at_major(m)) for p in self.catalog.in_domain(domain) for m in self._majors(p)]
         ports += self._ports_outside_catalog(domain)
         named = [(port.address.product, *files) for port in ports for files in port.kept_tokens(planned.get(port.address))]
-        last_publish = max((v.committed_at for port in ports for v in port.versions()[:1]), default=None)
+        last_publish = max(
+            (v.committed_at for port in ports for v in port.versions()[:1] if v.committed_at is not None), default=None
+        )
         pruning: VaultPruning = vault.prune(domain, named, stored_after=last_publish, dry_run=dry_run)
         return VaultRetention(
             domain,
@@ -278,7 +280,7 @@ def clean_after_publish(retention: Retention, product: Product, log: logging.Log
         if port.removed or port.whole_table:
             what = "the whole table" if port.whole_table else f"versions {_span(port.removed)}"
             log.info(
-                f"retention ({port.source} {describe_duration(port.retention)}): removed {what} of {port.address} "
+                f"retention ({port.source} {describe_duration(port.retention) if port.retention else 'none'}): removed {what} of {port.address} "
                 f"({port.files} files, {port.bytes} bytes); kept {len(port.kept)} versions"
             )
     for vault in cleanup.vaults:

@@ -91,14 +91,14 @@ class CdcProduct(ProductRecipe):
             if column not in names:
                 raise MeshError(f"{events.address} has no column '{column}' (its columns: {', '.join(names)})")
         columns = []
-        for column in events.columns:
-            if column.name == operation:
+        for event_column in events.columns:
+            if event_column.name == operation:
                 continue
-            if column.name in key:
-                column = column.changed(
-                    required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1
+            if event_column.name in key:
+                event_column = event_column.changed(
+                    required=True, primary_key=True, primary_key_position=key.index(event_column.name) + 1, unique=len(key) == 1
                 )
-            columns.append(column)
+            columns.append(event_column)
         return Plan(columns, inputs_as_given(request), {"key": key, "sequence": sequence, "operation": operation})
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
