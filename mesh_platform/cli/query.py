@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_table
-from mesh_platform.consume.query import output_format, run_query, write_result
+from mesh_platform.consume.query import QueryFormat, output_format, run_query, write_result
 from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 from mesh_platform.governance.access import CONSUMER_ENV
 from mesh_platform.storage.ports import DevPortStore
@@ -59,7 +58,7 @@ def query_command(
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a principal, with access rules applied."""
     sql = _query_text(sql, sql_file)
-    chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
+    chosen = output_format(output, file_format or ("json" if as_json else None))
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
     context = mesh_context(ctx)

@@ -112,7 +112,7 @@ POLICY_ATTRIBUTE = "mesh_policy"  # what `policy` marks a function with: the mod
 def policy(
     policy_id: str, severity: Severity = "error", reads_state: bool = False
 ) -> Callable[[PolicyFunctionT], PolicyFunctionT]:
-    """Mark a function as a policy; the first line of its docstring is the policy's description."""
+    """Mark a function as a policy; the first paragraph of its docstring (its lines joined) is the policy's description."""
 
     def mark(function: PolicyFunctionT) -> PolicyFunctionT:
         description = inspect.getdoc(function) or ""
@@ -121,7 +121,14 @@ def policy(
         setattr(
             function,
             POLICY_ATTRIBUTE,
-            Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state),
+            Policy(
+                policy_id,
+                severity,
+                " ".join(description.split("\n\n")[0].split()),
+                function,
+                scope="mesh",
+                reads_state=reads_state,
+            ),
         )
         return function
 

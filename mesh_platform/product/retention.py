@@ -279,8 +279,9 @@ def clean_after_publish(retention: Retention, product: Product, log: logging.Log
     for port in cleanup.ports:
         if port.removed or port.whole_table:
             what = "the whole table" if port.whole_table else f"versions {_span(port.removed)}"
+            kept_for = describe_duration(port.retention) if port.retention else "none"
             log.info(
-                f"retention ({port.source} {describe_duration(port.retention) if port.retention else 'none'}): removed {what} of {port.address} "
+                f"retention ({port.source} {kept_for}): removed {what} of {port.address} "
                 f"({port.files} files, {port.bytes} bytes); kept {len(port.kept)} versions"
             )
     for vault in cleanup.vaults:
