@@ -140,7 +140,10 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
             f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.consumers])})"
         )
         grant = f"add {consumer} to its customProperties consumers"
-    return f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to {grant} in {contract.file}"
+    return (
+        f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to "
+        f"{grant} in {contract.file}"
+    )
 
 
 def clear_denial_message(contract: Contract, consumer: str | None, column: str, address: Address | None = None) -> str:
@@ -153,7 +156,10 @@ def clear_denial_message(contract: Contract, consumer: str | None, column: str, 
         if consumer
         else f"read as a principal it grants in clear, or ask its owner ({owners})"
     )
-    return f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to request access, {ask}"
+    return (
+        f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to "
+        f"request access, {ask}"
+    )
 
 
 def draft_version_message(contract: Contract, consumer: str | None, address: Address, version: int) -> str:
