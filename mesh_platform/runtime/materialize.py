@@ -6,11 +6,12 @@ dependency order, each in a process of its own against the instance in
 `MESH_HOME/dagster`: forked by the domain's warm worker (`runtime.worker`), else
 started anew (`runtime.domain_run`). In a deployment with code servers, each is
 submitted to the instance instead, as the UI submits a run (`_SubmittedBatch`:
-the queue, the daemon, the domain's code server), and followed the same way. Domains that do not read each other run side by
-side (at most one run per core): a run starts as soon as the runs it reads from
-have ended. A warm run sends its progress itself (`runtime.worker`); any other run carries
-a tag with its batch id, and progress is read from that run's event log while it goes. A failed product stops only what depends on it;
-the other domains' products still run. A product reading a product that was
+the queue, the daemon, the domain's code server), and followed the same way. Domains
+that do not read each other run side by side (at most one run per core): a run starts
+as soon as the runs it reads from have ended. A warm run sends its progress itself
+(`runtime.worker`); any other run carries a tag with its batch id, and progress is read
+from that run's event log while it goes. A failed product stops only what depends on
+it; the other domains' products still run. A product reading a product that was
 never published, and is not built by the same command, is refused before any
 run starts.
 

@@ -37,7 +37,10 @@ class DeadRun:
 
     @property
     def message(self) -> str:
-        return f"the process running it (pid {self.pid}) is gone: killed, out of memory or its machine stopped; marked failed by mesh"
+        return (
+            f"the process running it (pid {self.pid}) is gone: killed, out of memory or its machine stopped; "
+            "marked failed by mesh"
+        )
 
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
@@ -74,8 +77,9 @@ def _run_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
-        if pid is not None:
-            return int(getattr(pid, "value", pid))
+        raw = pid.value if isinstance(pid, dg.MetadataValue) else pid
+        if isinstance(raw, int | str):
+            return int(raw)
     return None
 
 

@@ -34,7 +34,7 @@ class StepEvents:
         import dagster as dg
 
         event = entry.dagster_event
-        if event is None or event.step_key not in self.by_step:
+        if event is None or event.step_key is None or event.step_key not in self.by_step:
             return None
         address = self.by_step[event.step_key]
         if address in self.finished:

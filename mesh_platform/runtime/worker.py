@@ -376,8 +376,9 @@ def _pidfd_open_child(fd: int, children: dict[int, socket.socket]) -> bool:
 
 def _fork_unsafe() -> str | None:
     """Why forking now would be unsafe, or None: a child gets only the forking thread, so another thread's
-    locks and work would be lost in it; and a database file open now would be shared by the children. DuckDB's default connection (which `duckdb.extract_statements` and the
-    like open, with its threads) is closed first: the next such call opens a new one. jemalloc's background
+    locks and work would be lost in it; and a database file open now would be shared by the children. DuckDB's
+    default connection (which `duckdb.extract_statements` and the like open, with its threads) is closed first: the
+    next such call opens a new one. jemalloc's background
     threads (pyarrow's allocator) are fork-safe: jemalloc takes its locks around a fork."""
     import duckdb
 
