@@ -21,6 +21,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.address import Address
@@ -28,6 +29,7 @@ from mesh_platform.product.run_tags import BATCH_TAG, DOMAIN_TAG, LAUNCHED_BY_TA
 from mesh_platform.runtime.progress import RunRecovered, StreamedEvent
 from mesh_platform.runtime.recovery import HOST_TAG, recover_dead_runs
 from mesh_platform.runtime.run_watch import StepEvents
+from mesh_platform.runtime.sqlite_wal import OpenDatabases, databases_held_open, run_database
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -66,11 +68,11 @@ def run_batch(
     if partitions is not None:
         tags |= {RANGE_START_TAG: partitions[0], RANGE_END_TAG: partitions[1]}
     run_id = str(uuid.uuid4())  # what Dagster's own run ids are
-    with instance or dg.DagsterInstance.get() as opened:
+    with instance or dg.DagsterInstance.get() as opened, databases_held_open(Path(opened.root_directory)) as held:
         if on_event is not None:
             for dead in recover_dead_runs(opened):
                 on_event(RunRecovered(dead))
-            opened.add_event_listener(run_id, _follower(run_id, selection, on_event))
+        opened.add_event_listener(run_id, _follower(run_id, selection, on_event, held, Path(opened.root_directory)))
         result = job.execute_in_process(
             instance=opened,
             asset_selection=selection,
@@ -81,18 +83,27 @@ def run_batch(
     return result.success
 
 
-def _follower(run_id: str, selection: list[dg.AssetKey], on_event: Callable[[StreamedEvent | str], None]) -> Callable:
-    """What hears each event Dagster stores for the run: the run's id first, then its products' progress."""
+def _follower(
+    run_id: str,
+    selection: list[dg.AssetKey],
+    on_event: Callable[[StreamedEvent | str], None] | None,
+    held: OpenDatabases,
+    home: Path,
+) -> Callable:
+    """What hears each event Dagster stores for the run: once the first is stored, the run's own database is held
+    open (`runtime.sqlite_wal`) and its id told; then its products' progress."""
     by_step: Mapping[str, Address] = {key.path[1]: Address(key.path[0], key.path[1]) for key in selection}
     steps = StepEvents(by_step, run_id)
-    announced = False
+    first = True
 
     def heard(entry: dg.EventLogEntry) -> None:
-        nonlocal announced
-        if not announced:
-            announced = True
-            on_event(run_id)
-        if (event := steps.read(entry)) is not None:
+        nonlocal first
+        if first:
+            first = False
+            held.hold(run_database(home, run_id))
+            if on_event is not None:
+                on_event(run_id)
+        if on_event is not None and (event := steps.read(entry)) is not None:
             on_event(event)
 
     return heard
