@@ -10,7 +10,7 @@ TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u)-$(shell
 # Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
 PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 
-.PHONY: demo test check bench bench-quick install browser postgres clean
+.PHONY: demo test check lint bench bench-quick install browser postgres clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,19 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/mesh demo
 
-## Run the whole test suite (end-to-end and browser tests included): what CI runs.
-test: install browser postgres
+## Run the whole test suite (end-to-end and browser tests included) after the linters: what CI runs.
+test: lint browser postgres
 	$(PYTEST)
 
-## The fast tier, under a minute: no materialized demo mesh, no UI (the tests marked slow are skipped).
-check: install
+## The fast tier, under a minute, after the linters: no materialized demo mesh, no UI (the tests marked slow are skipped).
+check: lint
 	$(PYTEST) -m "not slow"
+
+## The formatter's check, the linter and the type checker (configured in pyproject.toml).
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy mesh_platform
 
 ## The benchmark suite: the mesh against raw DuckDB and plain Dagster, 10M rows and a 100M-row daily product (bench/run.py; tens of minutes).
 bench: install postgres

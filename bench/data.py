@@ -1,4 +1,5 @@
-"""Generated data: an orders table of any size, a wide table of any width; the same for every run (DuckDB's hash of the row number)."""
+"""Generated data: an orders table of any size, a wide table of any width; the same for every run (DuckDB's hash of the
+row number)."""
 
 from __future__ import annotations
 

@@ -78,6 +78,9 @@ def mesh_env(root: Path, home: Path, warm: bool = False) -> dict[str, str]:
     run is a process of the command's own (MESH_WARM_SECONDS=0): a warm worker's runs are its children, not the
     command's, and the harness would leave their time and memory out of the process tree it measures."""
     env = {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    # As on a user's machine, Python caches the bytecode of what it compiles (a sandbox may turn that off): else
+    # every command compiles the platform's modules again, which no user pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env if warm else {**env, "MESH_WARM_SECONDS": "0"}
 
 

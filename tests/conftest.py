@@ -359,7 +359,8 @@ class MeshCopy:
         return run_mesh(*args, env=self.env, cwd=self.root, check=check)
 
     def tree(self) -> dict[str, str]:
-        """Every file of the copy (state in MESH_HOME, the landing zone's sources and derived caches aside) with a hash of its content."""
+        """Every file of the copy (state in MESH_HOME, the landing zone's sources and derived caches aside) with a hash
+        of its content."""
         import hashlib
 
         from mesh_platform.catalog.index import INDEX_FOLDER
@@ -376,7 +377,8 @@ class MeshCopy:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> MeshCopy:
-    """A changeable copy of the mesh's repository (settings, workspace, domains, governance, templates) with an empty MESH_HOME."""
+    """A changeable copy of the mesh's repository (settings, workspace, domains, governance, templates) with an empty
+    MESH_HOME."""
     root = tmp_path / "repo"
     for name in MESH_FILES:
         source = REPO / name

@@ -129,8 +129,10 @@ def markdown(results: list[PairResult], datacontract: str) -> str:
         "made by `python -m tests.contract_pairs_report`. Verdicts: C = for consumers, P = for the producer;",
         "datacontract-cli's severity per perspective (ERROR breaks, WARNING undetermined, INFO does not).",
         "",
-        f"- mesh lists a change in {mesh_flags} of {len(results)} pairs; datacontract-cli in {dc_flags} (its `version` entry aside).",
-        f"- pairs where datacontract-cli lists a change mesh does not: {len(missed)}{': ' + ', '.join(missed) if missed else ''}.",
+        f"- mesh lists a change in {mesh_flags} of {len(results)} pairs; datacontract-cli in {dc_flags} (its "
+        "`version` entry aside).",
+        "- pairs where datacontract-cli lists a change mesh does not: "
+        f"{len(missed)}{': ' + ', '.join(missed) if missed else ''}.",
         f"- pairs where the two differ (a change listed, or a verdict): {len(disagreements)}.",
         "",
         "| pair | mesh (C/P) | datacontract-cli | agree? |",

@@ -39,7 +39,10 @@ mutation Launch($params: LaunchBackfillParams!) {
   }
 }
 """
-BACKFILL = "query Backfill($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } } }"
+BACKFILL = (
+    "query Backfill($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill "
+    "{ status } } }"
+)
 RUN = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status tags { key value } } } }"
 RELOAD = "mutation Reload($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
 LOCATION = """

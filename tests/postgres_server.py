@@ -71,7 +71,10 @@ class PostgresServer:
             "--encoding=UTF8",
             "--locale=C",
         )
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c synchronous_commit=off -c "
+            "full_page_writes=off -c max_connections=200"
+        )
         self._run(
             str(self.binaries / "pg_ctl"),
             "-D",

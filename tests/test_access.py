@@ -12,7 +12,10 @@ from mesh_platform.governance.access_log import AccessLog
 from .conftest import column, contract_yaml, owner_read, run_mesh
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}\n"
-PEOPLE = "id,name,email,phone,city\n1,Ada Lovelace,ada@example.com,555-0101,London\n2,Grace Hopper,grace@example.com,555-0102,New York\n"
+PEOPLE = (
+    "id,name,email,phone,city\n1,Ada Lovelace,ada@example.com,555-0101,London\n"
+    "2,Grace Hopper,grace@example.com,555-0102,New York\n"
+)
 SECRET = "test-mesh-secret"
 
 
@@ -96,8 +99,10 @@ def test_access_levels_refuse_reads_naming_product_consumer_and_owner(crm):
     message = str(denied.value)
     partners = crm.root / crm.package / "crm/defs/partners/contract.yaml"
     assert message == (  # the product, the principal, the grant that is missing, whom to ask
-        "access denied: ads may not read mesh://crm/partners: ads is not in consumers of mesh://crm/partners (restricted to crm, shop); "
-        f"to request access, ask its owner (team:crm, owner@example.com) to add ads to its customProperties consumers in {partners}"
+        "access denied: ads may not read mesh://crm/partners: ads is not in consumers of mesh://crm/partners "
+        "(restricted to crm, shop); "
+        "to request access, ask its owner (team:crm, owner@example.com) to add ads to its customProperties consumers "
+        f"in {partners}"
     )
 
     with pytest.raises(AccessDeniedError) as internal:
@@ -120,7 +125,8 @@ def test_builds_read_their_inputs_through_the_same_rules(crm):
     crm.add_product(
         "ads",
         "audience",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+        "  sql: SELECT id, email FROM people\n",
         contract_yaml("ads", "audience", [column("id", "integer"), personal("email")]),
     )
     crm.materialize("ads")

@@ -304,8 +304,8 @@ def test_the_readme_ask_for_access_walkthrough_runs_as_written_on_the_demo_mesh(
     end = TODAY + dt.timedelta(days=30)
     assert re.search(r"invited\s*\n.*\n?\s*[1-9]\d*", said), said  # the e-mails in clear: they hold an @
     assert (
-        f"planning: Invite Japanese customers to the forecast survey (every column; in clear: email; until {end}; active, {agreement})"
-        in said
+        f"planning: Invite Japanese customers to the forecast survey (every column; in clear: email; until {end}; "
+        f"active, {agreement})" in said
     )
     assert f"agreement {agreement} (planning reads mesh://customers/profiles) ends on {end}, in 7 days" in said
     assert f"access denied: planning may not read mesh://customers/profiles: its agreement {agreement} ended on {end}" in said
@@ -339,7 +339,10 @@ def test_a_consumer_s_sql_sees_only_the_columns_its_agreement_covers(crm):
         "access", "request", "mesh://crm/notes", "--as", "ads", "--purpose", "Cities of the notes", "--columns", "id,city", "-q"
     ).stdout.strip()
     mesh("access", "approve", agreement, "--as", "crm")
-    sql = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/notes]\n  sql: SELECT id, {column} FROM notes\n"
+    sql = (
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/notes]\n"
+        "  sql: SELECT id, {column} FROM notes\n"
+    )
     crm.add_product(
         "ads",
         "note_cities",

@@ -34,7 +34,10 @@ query Backfill($id: String!) {
 STALE = """
 query Stale($key: AssetKeyInput!, $partition: String) {
   assetNodeOrError(assetKey: $key) {
-    ... on AssetNode { staleStatus(partition: $partition) staleCauses(partition: $partition) { reason key { path } partitionKey } }
+    ... on AssetNode {
+      staleStatus(partition: $partition)
+      staleCauses(partition: $partition) { reason key { path } partitionKey }
+    }
   }
 }
 """

@@ -110,7 +110,10 @@ def test_plus_selects_upstream_and_downstream_as_dagster_does(lab):
         contract_yaml("shop", "a", [column("id", "integer")]),
     )
     for name, reads in (("b", "a"), ("c", "b"), ("d", "a")):
-        recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{reads}]\n  sql: SELECT id FROM {reads}\n"
+        recipe = (
+            f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/{reads}]\n"
+            f"  sql: SELECT id FROM {reads}\n"
+        )
         lab.add_product("shop", name, recipe, contract_yaml("shop", name, [column("id", "integer")]))
     catalog = Catalog.load()
 

@@ -77,6 +77,9 @@ def test_the_cli_starts_without_dagster_sqlglot_or_great_expectations():
     import subprocess
     import sys
 
-    script = "import sys, mesh_platform.cli.main; print(sorted(m for m in ('dagster', 'sqlglot', 'great_expectations') if m in sys.modules))"
+    script = (
+        "import sys, mesh_platform.cli.main; print(sorted(m for m in ('dagster', 'sqlglot', 'great_expectations') if "
+        "m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
     assert loaded == "[]", loaded

@@ -379,10 +379,10 @@ def test_a_contract_type_a_port_cannot_serve_is_refused_with_the_type_readers_wo
         "a port serves HUGEINT as DECIMAL(38,0): Delta Lake has no 128-bit integer — write physicalType: DECIMAL(38,0)"
     )
     assert (
-        "column 'count': a port serves UINTEGER as INTEGER: Delta Lake has no unsigned integers (values above 2147483647 would fail to publish) — write physicalType: BIGINT"
-        in lines[1]
+        "column 'count': a port serves UINTEGER as INTEGER: Delta Lake has no unsigned integers (values above "
+        "2147483647 would fail to publish) — write physicalType: BIGINT" in lines[1]
     )
     assert (
-        "column 'at': a port cannot hold TIME: Delta Lake has no time-of-day type (TIME is logicalType time's default physicalType)"
-        in lines[2]
+        "column 'at': a port cannot hold TIME: Delta Lake has no time-of-day type (TIME is logicalType time's "
+        "default physicalType)" in lines[2]
     )

@@ -33,7 +33,10 @@ from .onebox import Onebox, process_tree, wait_for
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: items.csv\n"
 TOTALS = [column("items", "integer", "BIGINT"), column("revenue", "number", "DOUBLE")]
-SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://{domain}/items]\n  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+SQL = (
+    "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://{domain}/items]\n"
+    "  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+)
 
 
 def deploy(lab, name: str, text: str) -> None:
@@ -386,7 +389,8 @@ def test_mesh_materialize_submits_runs_to_the_instance_queued_and_launched_by_it
     with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
         records = [r for r in instance.get_run_records() if r.dagster_run.tags.get("mesh/launched_by") == "mesh materialize"]
         assert sorted(r.dagster_run.tags["dagster/code_location"] for r in records) == ["crm", "shop"]  # one run per domain batch
-        # Each run's process (which tails its compute logs, under storage/<run id>/) ran under a code server, none under the command.
+        # Each run's process (which tails its compute logs, under storage/<run id>/) ran under a code server,
+        # none under the command.
         run_ids = [r.dagster_run.run_id for r in records]
         assert all(any(f"/{run_id}/" in c for c in in_servers) for run_id in run_ids), "\n".join(sorted(in_servers))
         assert not [c for c in in_cli if "domain_run" in c or any(run_id in c for run_id in run_ids)], in_cli

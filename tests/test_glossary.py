@@ -128,8 +128,8 @@ def test_a_misspelt_glossary_setting_is_refused_with_the_setting_meant(tmp_path)
         ("terms.active_user.crosswalk.colour", 20, "unknown setting 'colour' (a typo?)", "did you mean 'columns'"),
     }, error.value
     assert (
-        f"{file}:6: terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'? this part of the glossary knows: definition, canonical, logicalType, values, "
-        in str(error.value)
+        f"{file}:6: terms.country.vaules: unknown setting 'vaules' (a typo?) — did you mean 'values'? this part of "
+        "the glossary knows: definition, canonical, logicalType, values, " in str(error.value)
     )
 
 

@@ -65,7 +65,8 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
     lab.add_product(
         "shop",
         "things",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs:\n    - mesh://crm/secrets\n    - mesh://crm/orders_seen\n  sql: SELECT 1 AS id, 'x' AS select\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs:\n    - mesh://crm/secrets\n"
+        "    - mesh://crm/orders_seen\n  sql: SELECT 1 AS id, 'x' AS select\n",
         sloppy,
     )
     lab.add_product("shop", "broken", SOURCE, "apiVersion: v3.1.0\nkind: DataContract\nversion: [\n")
@@ -82,18 +83,23 @@ def test_every_violation_is_listed_with_policy_file_line_and_fix(lab):
 
     expected = [
         f"error mesh.owner mesh://shop/things {contract}:{line_of('  - username: bob')}: owner 'bob' is not an e-mail address",
-        f"error mesh.description mesh://shop/things {contract}:{line_of('  purpose: TODO')}: description.purpose 'TODO' does not say what the product holds",
+        f"error mesh.description mesh://shop/things {contract}:{line_of('  purpose: TODO')}: description.purpose "
+        "'TODO' does not say what the product holds",
         f"error mesh.quality-rule mesh://shop/things {contract}:",
-        f"error mesh.classified-columns mesh://shop/things {contract}:{line_of('    - name: select') if '    - name: select' in text else ''}",
+        "error mesh.classified-columns mesh://shop/things "
+        f"{contract}:{line_of('    - name: select') if '    - name: select' in text else ''}",
         "error mesh.sla mesh://shop/things",
         "error mesh.names mesh://shop/things",
-        f"error mesh.granted-inputs mesh://shop/things {recipe}:4: mesh://crm/secrets is internal; shop may not read it — ask its owner (owner@example.com) to grant shop access",
+        f"error mesh.granted-inputs mesh://shop/things {recipe}:4: mesh://crm/secrets is internal; shop may not read "
+        "it — ask its owner (owner@example.com) to grant shop access",
         f"error mesh.no-domain-cycles mesh://shop/things {recipe}:4: shop reads crm, which already depends on shop (crm → shop)",
         "error mesh.contract (broken)",
-        f"error mesh.no-product-cycles mesh://shop/things {recipe}:5: mesh://shop/things reads mesh://crm/orders_seen, which reads it back",
+        f"error mesh.no-product-cycles mesh://shop/things {recipe}:5: mesh://shop/things reads "
+        "mesh://crm/orders_seen, which reads it back",
         "error mesh.no-product-cycles mesh://crm/orders_seen",
         # 'AS select' is a keyword DuckDB takes as a name but sqlglot refuses: the column lineage is not known.
-        f"warning mesh.column-lineage mesh://shop/things {recipe}:2: column lineage is not known: sqlglot could not follow the query",
+        f"warning mesh.column-lineage mesh://shop/things {recipe}:2: column lineage is not known: sqlglot could not "
+        "follow the query",
     ]
     for start in expected:
         assert any(line.startswith(start) for line in lines), f"{start}\n---\n{result.stdout}"
@@ -123,7 +129,8 @@ def test_deprecated_input_warns_and_a_new_major_must_serve_the_old_one(lab):
     lab.add_product(
         "shop",
         "names",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT 1 AS id\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n"
+        "  sql: SELECT 1 AS id\n",
         good_contract("shop", "names"),
     )
     report = mesh_check()

@@ -134,15 +134,18 @@ def test_the_python_api_reads_in_a_sandbox_too(in_published):
 BUILD_ESCAPES = [
     (
         "sql reading another domain's port files",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, email FROM read_parquet('{ports}/crm/people/v1/*.parquet')\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n"
+        "  sql: SELECT 1 AS id, email FROM read_parquet('{ports}/crm/people/v1/*.parquet')\n",
     ),
     (
         "sql reading a file of the machine",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, content AS email FROM read_text('{secret}')\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n"
+        "  sql: SELECT 1 AS id, content AS email FROM read_text('{secret}')\n",
     ),
     (
         "a filter condition reading a file",
-        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+        "  where: \"email IN (SELECT token FROM read_csv('{secret}'))\"\n",
     ),
     (
         "sql listing the mesh's folders",
@@ -150,11 +153,13 @@ BUILD_ESCAPES = [
     ),
     (
         "sql reading the owner's vault",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  sql: SELECT 1 AS id, CAST(content AS VARCHAR) AS email FROM read_blob('{home}/vault/**')\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n"
+        "  sql: SELECT 1 AS id, CAST(content AS VARCHAR) AS email FROM read_blob('{home}/vault/**')\n",
     ),
     (
         "a filter condition reading the port's log",
-        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: \"EXISTS (SELECT 1 FROM read_json('{ports}/crm/people/v1/_delta_log/*.json'))\"\n",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+        "  where: \"EXISTS (SELECT 1 FROM read_json('{ports}/crm/people/v1/_delta_log/*.json'))\"\n",
     ),
 ]
 
@@ -227,7 +232,8 @@ def test_a_quality_rule_reading_a_file_fails_the_build_and_publishes_nothing(in_
             "String should match pattern",
         ),
         (
-            'type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n  where: "id > 1) UNION SELECT 1 --"\n',
+            "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+            '  where: "id > 1) UNION SELECT 1 --"\n',
             {},
             4,
             "is not one SQL expression",

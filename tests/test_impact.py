@@ -42,7 +42,9 @@ def mesh_of_orders(lab):
         "  lineage:\n    expected: [orders.amount]\n",
         contract_yaml("planning", "forecast", [column("expected", "number", "DOUBLE")]),
         files={
-            "f.py": "import pandas as pd\n\ndef build(orders):\n    return pd.DataFrame({'expected': [orders['amount'].mean()]})\n"
+            "f.py": (
+                "import pandas as pd\n\ndef build(orders):\n    return pd.DataFrame({'expected': [orders['amount'].mean()]})\n"
+            )
         },
     )
     return folder / "contract.yaml"

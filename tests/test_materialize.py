@@ -41,7 +41,10 @@ def test_a_dependency_loop_fails_its_products_only(lab):
     lab.add_product("shop", "things", source, contract_yaml("shop", "things", THINGS))
     lab.add_product("finance", "ledger", source, contract_yaml("finance", "ledger", THINGS))
     for name, reads in (("ping", "pong"), ("pong", "ping"), ("report", "ping")):
-        recipe = f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://finance/{reads}]\n  sql: SELECT id FROM {reads}\n"
+        recipe = (
+            f"type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://finance/{reads}]\n"
+            f"  sql: SELECT id FROM {reads}\n"
+        )
         lab.add_product("finance", name, recipe, contract_yaml("finance", name, [column("id", "integer")]))
     for domain in ("shop", "finance"):
         lab.land(domain, "things.csv", "id,name,amount\n1,anvil,10\n")

@@ -25,7 +25,8 @@ def asset_deps(copy: MeshCopy, domain: str) -> dict[str, list[str]]:
     script = (
         "import json, importlib\n"
         f"defs = importlib.import_module('domains.{domain}.definitions').defs\n"
-        "print(json.dumps({'/'.join(a.key.path): sorted('/'.join(d.asset_key.path) for s in a.specs for d in s.deps) for a in defs.assets}))\n"
+        "print(json.dumps({'/'.join(a.key.path): sorted('/'.join(d.asset_key.path) for s in a.specs for d in s.deps) "
+        "for a in defs.assets}))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=copy.root, env=copy.env, capture_output=True, text=True, check=True

@@ -29,7 +29,10 @@ pytestmark = pytest.mark.slow
 ITEMS = [column("item_id", "integer", "BIGINT", required=True), column("price", "number", "DOUBLE")]
 TOTALS = [column("items", "integer", "BIGINT"), column("revenue", "number", "DOUBLE")]
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}\n"
-TOTALS_SQL = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/items]\n  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+TOTALS_SQL = (
+    "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/items]\n"
+    "  sql: SELECT count(*) AS items, sum(price) AS revenue FROM items\n"
+)
 
 
 def owner_read(lab, address: str, **kwargs):

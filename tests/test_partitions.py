@@ -165,7 +165,8 @@ def shop_day(text: str):
         ),
         (
             {"customProperties": [{"property": "partitionStart", "value": "9999-12-31"}]},
-            r"customProperties\[0\]\.value: partitionStart '9999-12-31': the daily partition 9999-12-31 would end after 9999-12-31, beyond the calendar",
+            r"customProperties\[0\]\.value: partitionStart '9999-12-31': the daily partition 9999-12-31 would end "
+            r"after 9999-12-31, beyond the calendar",
         ),
     ],
     ids=[
@@ -265,7 +266,10 @@ def test_a_promise_more_frequent_than_the_partitions_is_a_contract_error(tmp_pat
     path.write_text(contract_yaml("shop", "events", EVENTS, slaProperties=[{"property": "frequency", "value": 1, "unit": "h"}]))
     with pytest.raises(
         ContractError,
-        match=r"slaProperties\[0\]\.value: an update every 1h is more often than the daily partitions can give: a partition is complete once per day",
+        match=(
+            r"slaProperties\[0\]\.value: an update every 1h is more often than the daily partitions can give: a "
+            r"partition is complete once per day"
+        ),
     ):
         load_contract(path)
 

@@ -42,7 +42,8 @@ def granted(lab, monkeypatch):
 
 
 def build_granted(lab, monkeypatch):
-    """crm publishes people (public; name in clear for bi) and partners (restricted to shop and bi); bi and analysts are declared."""
+    """crm publishes people (public; name in clear for bi) and partners (restricted to shop and bi); bi and analysts are
+    declared."""
     monkeypatch.setenv("MESH_SECRET", SECRET)
     monkeypatch.delenv("MESH_CONSUMER", raising=False)
     for domain in ("crm", "shop"):
@@ -113,7 +114,8 @@ def test_a_name_that_is_no_principal_is_refused_naming_the_principals_file(grant
     with pytest.raises(UnknownPrincipalError) as unknown:
         read_product("mesh://crm/people", consumer="marketing")
     assert str(unknown.value) == (
-        f"'marketing' is no principal of the mesh: neither a domain (crm, shop) nor declared in {granted.principals_file} (analysts, bi); "
+        "'marketing' is no principal of the mesh: neither a domain (crm, shop) nor declared in "
+        f"{granted.principals_file} (analysts, bi); "
         "declare it there (principals: {<name>: {owner: <domain, team:<name> or e-mail>, description: …}})"
     )
     queried = run_mesh("query", "--as", "marketing", "SELECT count(*) FROM crm.people", cwd=granted.root)
@@ -213,8 +215,8 @@ def test_mesh_check_names_each_problem_of_the_principals_file_and_each_grant_to_
     text = "\n".join(principals)
     assert f"{file}:8: principals.shop: principal 'shop' is named like the shop domain, which is a principal already" in text
     assert (
-        f"{file}:12: principals.reports.owner: owner 'finance' of principal 'reports' is no domain of the mesh, team or e-mail address"
-        in text
+        f"{file}:12: principals.reports.owner: owner 'finance' of principal 'reports' is no domain of the mesh, team "
+        "or e-mail address" in text
     )
     assert f"{file}:14: principals.Bad-Name: principal name 'Bad-Name' is not allowed" in text
     assert f"{file}:18: principals.ml.ownr: unknown setting 'ownr' (a typo?)" in text

@@ -47,7 +47,8 @@ def test_the_readme_writes_unmasked_for_where_a_contract_takes_it(tmp_path):
 
 
 def test_the_readme_shows_mesh_yaml_as_mesh_init_writes_it_with_each_default():
-    """The README's mesh.yaml holds every setting (at its default, but for the retention mesh init sets), as mesh init writes it."""
+    """The README's mesh.yaml holds every setting (at its default, but for the retention mesh init sets), as mesh init
+    writes it."""
     import yaml
 
     from mesh_platform.core.project import ProjectSettings

@@ -118,7 +118,8 @@ SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things
     [
         # Checked against the recipe type's schema (what `dg check yaml` checks too).
         (
-            "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  where: id > 1\n",
+            "type: mesh_platform.recipes.FilterProduct\nattributes:\n"
+            "  inputs: [mesh://shop/things, mesh://shop/more]\n  where: id > 1\n",
             3,
             "List should have at most 1 item",
         ),
@@ -134,7 +135,8 @@ SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: things
         ),
         # Checked by the recipe type's own validators.
         (
-            "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more]\n  joins:\n    - {input: others, keys: [id]}\n",
+            "type: mesh_platform.recipes.JoinProduct\nattributes:\n"
+            "  inputs: [mesh://shop/things, mesh://shop/more]\n  joins:\n    - {input: others, keys: [id]}\n",
             2,
             "joins must name each input after the first once: expected more, got others",
         ),

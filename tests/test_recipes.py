@@ -101,7 +101,10 @@ def test_sql_recipe_from_file_with_platform_functions(things_source):
         "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://shop/things as t]\n  sql_file: query.sql\n",
         contract_yaml("shop", "countries", [column("id", "integer"), column("country_code")]),
         files={
-            "query.sql": "SELECT id, country_code(CASE id WHEN 1 THEN 'U.S.' WHEN 2 THEN 'Japan' ELSE 'nowhere' END) AS country_code FROM t"
+            "query.sql": (
+                "SELECT id, country_code(CASE id WHEN 1 THEN 'U.S.' WHEN 2 THEN 'Japan' ELSE 'nowhere' END) AS country_code\n"
+                "FROM t"
+            )
         },
     )
     assert things_source.materialize("shop").success

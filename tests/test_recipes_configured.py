@@ -24,7 +24,8 @@ def test_filter_keeps_rows_meeting_every_condition(shop):
     shop.add_product(
         "shop",
         "pricey",
-        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n  where: [amount > 5, \"name <> 'crate'\"]\n",
+        "type: mesh_platform.recipes.FilterProduct\nattributes:\n  inputs: [mesh://shop/things]\n"
+        "  where: [amount > 5, \"name <> 'crate'\"]\n",
         contract_yaml("shop", "pricey", THINGS),
     )
     assert shop.materialize("shop").success
@@ -59,7 +60,8 @@ def test_union_stacks_inputs_by_column_name(shop):
     shop.add_product(
         "shop",
         "all_things",
-        "type: mesh_platform.recipes.UnionProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/more_things]\n  source_column: origin\n",
+        "type: mesh_platform.recipes.UnionProduct\nattributes:\n"
+        "  inputs: [mesh://shop/things, mesh://shop/more_things]\n  source_column: origin\n",
         contract_yaml("shop", "all_things", [*THINGS, column("origin")]),
     )
     assert shop.materialize("shop").success
@@ -127,7 +129,8 @@ def test_join_refuses_to_repeat_rows(shop):
     shop.add_product(
         "shop",
         "tagged",
-        "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/tags]\n  joins:\n    - input: tags\n      keys: [id]\n",
+        "type: mesh_platform.recipes.JoinProduct\nattributes:\n  inputs: [mesh://shop/things, mesh://shop/tags]\n"
+        "  joins:\n    - input: tags\n      keys: [id]\n",
         contract_yaml("shop", "tagged", [*THINGS, column("tag")]),
     )
     result = shop.materialize("shop", raise_on_error=False)
@@ -141,7 +144,8 @@ def test_cdc_applies_inserts_updates_deletes_duplicates_and_late_events(lab):
     lab.add_product(
         "crm",
         "people",
-        "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n  sequence: seq\n  operation: op\n",
+        "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n"
+        "  sequence: seq\n  operation: op\n",
         contract_yaml("crm", "people", [column("id", "integer"), column("seq", "integer"), column("name"), column("city")]),
     )
     lab.land(
@@ -185,7 +189,8 @@ CDC_STATE = [
     column("town", classification="personal"),
 ]
 CDC_RECIPE = (
-    "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n  sequence: seq\n  operation: op\n"
+    "type: mesh_platform.recipes.CdcProduct\nattributes:\n  inputs: [mesh://crm/events]\n  key: [id]\n"
+    "  sequence: seq\n  operation: op\n"
     "  rename: {{city: town}}\n  incremental: {incremental}\n"
 )
 # Three deliveries: repeated events, events arriving after later ones (late), out of sequence order,

@@ -181,8 +181,10 @@ def test_mesh_check_locates_every_relationship_it_cannot_check(lab):
         (
             line("d", "value: mesh://crm/notes"),
             "relationship d → mesh://crm/notes.person_id cannot be checked: access denied: shop may not read mesh://crm/notes: "
-            "it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes; to request access, ask its owner "
-            "(team:crm, owner@example.com) to make it restricted to shop (customProperties access: restricted, consumers: [shop]) in "
+            "it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes; to request access, "
+            "ask its owner "
+            "(team:crm, owner@example.com) to make it restricted to shop (customProperties access: restricted, "
+            "consumers: [shop]) in "
             f"{lab.root / lab.package / 'crm/defs/notes/contract.yaml'}",
         ),
         (
@@ -438,7 +440,10 @@ def test_a_reference_the_domain_may_not_read_refuses_the_build_naming_whom_to_as
     assert not result.success
     governance = checks(result, "visits")["governance"]
     assert not governance.passed
-    denied = "access denied: shop may not read mesh://crm/notes: it is internal to the crm domain, and shop is not in consumers of mesh://crm/notes"
+    denied = (
+        "access denied: shop may not read mesh://crm/notes: it is internal to the crm domain, and shop is not in "
+        "consumers of mesh://crm/notes"
+    )
     assert (
         f"{denied}; to request access, ask its owner (team:crm, owner@example.com) to make it restricted to shop"
         in governance.description

@@ -71,7 +71,8 @@ def test_a_product_materializes_with_resources_given_through_definitions_alone(l
     lab.add_product(
         "ads",
         "reach",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n  sql: SELECT id, email FROM people\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: [mesh://crm/people]\n"
+        "  sql: SELECT id, email FROM people\n",
         contract_yaml("ads", "reach", [column("id", "integer"), column("email", classification="personal")]),
     )
     for name in ("MESH_HOME", "MESH_ROOT", "DAGSTER_HOME", "MESH_GLOSSARY", "MESH_LANDING", "MESH_SECRET"):

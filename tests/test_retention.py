@@ -25,7 +25,10 @@ from .test_access import personal
 from .test_object_store import ITEMS, bucket_mesh  # noqa: F401 (a fixture: pytest finds it here)
 
 SOURCE = "type: mesh_platform.recipes.SourceProduct\nattributes:\n  path: {file}\n"
-NAMES = "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT name FROM things\n"
+NAMES = (
+    "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n"
+    "  sql: SELECT name FROM things\n"
+)
 THINGS = [column("id", "integer"), column("name"), personal("email")]
 DAILY = [{"property": "frequency", "value": 1, "unit": "d"}, {"property": "latency", "value": 2, "unit": "h"}]
 RETAINED = [*DAILY, {"property": "retention", "value": 7, "unit": "d"}]

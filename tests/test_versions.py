@@ -28,7 +28,8 @@ def shop(lab):
     lab.add_product(
         "shop",
         "names",
-        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n  sql: SELECT upper(name) AS name FROM things\n",
+        "type: mesh_platform.recipes.SqlProduct\nattributes:\n  inputs: ['mesh://shop/things@v1 as things']\n"
+        "  sql: SELECT upper(name) AS name FROM things\n",
         contract_yaml("shop", "names", [column("name")]),
     )
     lab.land("shop", "things.csv", "id,name\n1,anvil\n2,bucket\n")

@@ -93,3 +93,20 @@ def test_a_changed_contract_gets_a_new_worker_and_a_broken_one_its_own_message(s
     said = broken.stdout + broken.stderr
     assert "defs.yaml" in said and "fix the YAML syntax" in said and "Traceback" not in said
     assert "✓ mesh://shop/things" in broken.stdout  # the domain's other product still builds
+
+
+def test_a_worker_outlives_its_mesh_state_reset_and_builds_into_the_new_instance(shop):
+    """The worker keeps its Dagster instance open between runs; `mesh reset` makes a new state folder under it, and
+    the next build (forked by the same worker) is recorded in the new instance, not in files that are gone."""
+    lab = shop
+    (first_worker,) = workers_of(lab)
+    assert run_mesh("reset", "--yes").returncode == 0
+    rebuilt = run_mesh("materialize", "--domain", "shop")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "✓ mesh://shop/totals" in rebuilt.stdout and "version 0" in rebuilt.stdout, rebuilt.stdout
+    assert [w.pid for w in workers_of(lab)] == [first_worker.pid]
+    runs = run_processes(lab)
+    assert len(runs) == 1 and first_worker.pid not in runs.values(), runs
+    # And again, now that the worker has reopened its instance on the new storage.
+    assert run_mesh("materialize", "--domain", "shop").returncode == 0
+    assert len(run_processes(lab)) == 2

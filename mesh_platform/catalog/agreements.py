@@ -254,7 +254,7 @@ def read_agreement(file: Path) -> Agreement:
         fail("product", str(error), "write mesh://<domain>/<product>")
         product = Address("invalid", "invalid")
     for key in ("consumer", "purpose", "requested_by"):
-        if not isinstance(text[key], str) or not text[key].strip():
+        if not isinstance(value := text[key], str) or not value.strip():
             fail(key, f"{key} is missing", f"give the {key.replace('_', ' ')}")
     status = text["status"]
     if status not in STATUSES:

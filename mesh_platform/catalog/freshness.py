@@ -61,7 +61,8 @@ def freshness(contract: Contract, last_update: dt.datetime | None, now: dt.datet
 def partition_freshness(
     contract: Contract, latest_partition: str | None, last_update: dt.datetime | None, now: dt.datetime | None = None
 ) -> Freshness:
-    """A partitioned product's freshness at `now`: late once its newest materialized partition ended longer ago than the SLA allows."""
+    """A partitioned product's freshness at `now`: late once its newest materialized partition ended longer ago than the
+    SLA allows."""
     assert contract.partitioning is not None, "a partitioned product's"
     now = now or dt.datetime.now(dt.UTC)
     window = allowed_age(contract)

@@ -76,7 +76,9 @@ AsOption = Annotated[
     str | None,
     typer.Option(
         "--as",
-        help="The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match).",
+        help=(
+            "The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match)."
+        ),
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -356,7 +358,8 @@ def audit_command(
     typer.echo(f"\ngrants whose agreement has ended ({len(report.ended_grants)})")
     for a in report.ended_grants:
         typer.echo(
-            f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
+            f"  {a['id']}: {a['consumer']} → {a['product']} "
+            f"({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
             f"in {a['contract']} — mesh access revoke {a['id']}, or renew it"
         )
 

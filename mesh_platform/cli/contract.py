@@ -4,12 +4,11 @@ rules that decide it, a contract as outside tools read it, and a contract brough
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
-from mesh_platform.cli.choices import DocumentFormat
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
@@ -112,7 +111,7 @@ AGREEMENT_EXPORT = ("id", "consumer", "purpose", "columns", "clear", "start", "e
 def export_command(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address.")],
-    output_format: Annotated[DocumentFormat, typer.Option("--format", help="How to print it.")] = DocumentFormat.yaml,
+    output_format: Annotated[Literal["yaml", "json"], typer.Option("--format", help="How to print it.")] = "yaml",
 ) -> None:
     """Print the product's full ODCS v3.1 contract, with a servers entry for its Delta port."""
     import yaml
@@ -126,7 +125,7 @@ def export_command(
         if a.state(today) in ("active", "not started")
     ]
     document = export_contract(product.contract, context.ports.port(product.port_address).uri, agreements)
-    if output_format is DocumentFormat.json:
+    if output_format == "json":
         print_json(document)
     else:
         typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)

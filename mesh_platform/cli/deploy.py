@@ -79,7 +79,10 @@ def access_command(
         bool,
         typer.Option(
             "--apply",
-            help="Apply them through the store's IAM API: a user mesh-<principal> each, its key written under MESH_HOME/deploy/ENV/credentials.",
+            help=(
+                "Apply them through the store's IAM API: a user mesh-<principal> each, its key written under "
+                "MESH_HOME/deploy/ENV/credentials."
+            ),
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,

@@ -31,7 +31,7 @@ def show_command(
     if not found.ports:
         typer.echo("  nothing built yet: mesh materialize --dev ADDRESS …")
         return
-    rows = []
+    rows: list[list[object]] = []
     for port in found.ports:
         latest = port.latest
         if latest is None:

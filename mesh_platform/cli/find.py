@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from mesh_platform.cli.choices import AccessLevel
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
-from mesh_platform.contract.model import DRAFT_STATUSES
+from mesh_platform.contract.model import DRAFT_STATUSES, Access
 from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
 from mesh_platform.runtime.health import mesh_health
 
@@ -33,7 +32,7 @@ def catalog_command(
     term: Annotated[
         str | None, typer.Option("--term", help="Only products with a column carrying this glossary term (term or term/meaning).")
     ] = None,
-    access: Annotated[AccessLevel | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
+    access: Annotated[Access | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the mesh's products: address, owner, access, status, freshness and description of each match."""
@@ -42,7 +41,7 @@ def catalog_command(
         raise fail(f"there is no domain '{domain}' (domains: {', '.join(mesh.catalog.domains)})")
     if term and term.partition("/")[0] not in mesh.glossary.terms:
         raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(mesh.glossary.terms))})")
-    entries = search(mesh, SearchFilters(text, domain, owner, tag, column, term, access.value if access else None))
+    entries = search(mesh, SearchFilters(text, domain, owner, tag, column, term, access))
     if as_json:
         print_json({"products": [e.to_json() for e in entries]})
         return
@@ -123,7 +122,8 @@ def _print_description(d: dict) -> None:
     echo(f"upstream      {', '.join(d['upstream']) or '-'}")
     echo(f"downstream    {', '.join(d['downstream']) or '-'}")
     read_by = [
-        f"{r['consumer']} ({r['reads']} read{'s' if r['reads'] != 1 else ''}: {r['builds']} by builds, {r['ad_hoc']} ad hoc; last {_when(r['last_at'])})"
+        f"{r['consumer']} ({r['reads']} read{'s' if r['reads'] != 1 else ''}: {r['builds']} by builds, {r['ad_hoc']} "
+        f"ad hoc; last {_when(r['last_at'])})"
         for r in d["read_by"]["consumers"]
     ]
     echo(f"read by       {', '.join(read_by) or 'no other domain'} in the last {READERS_WINDOW.days} days (access log)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,8 @@ def lineage_command(
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain both ways."""
+    """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain
+    both ways."""
     if upstream and downstream:
         raise fail("give --upstream or --downstream, not both (neither shows both directions)")
     show_up, show_down = not downstream, not upstream
@@ -60,7 +61,7 @@ def lineage_command(
         print_table(headers, rows)
         return
     ref = ColumnRef(address, column)
-    chains = {}
+    chains: dict[str, list[Any]] = {}
     if show_up:
         chains["upstream"] = [{"column": str(r), "depth": depth, "via": str(via)} for depth, r, via in mesh.upstream(ref)]
     if show_down:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -18,7 +19,28 @@ SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
+    """A result as `--json` prints it: data classes and pydantic models by their fields (`as_json`)."""
+    typer.echo(json.dumps(as_json(data), indent=2, default=str))
+
+
+def as_json(data: Any) -> Any:
+    """`data` as JSON values, the one rendering every command's `--json` goes through: a data class by its fields
+    (a `json_name` in a field's metadata renames it; one with a `__str__` of its own, such as an address, by that),
+    a pydantic model by its JSON dump, lists and mappings item by item; anything else as it is (`json.dumps` writes
+    it, or its `str`)."""
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        if type(data).__str__ is not object.__str__:
+            return str(data)
+        return {
+            field.metadata.get("json_name", field.name): as_json(getattr(data, field.name)) for field in dataclasses.fields(data)
+        }
+    if hasattr(data, "model_dump") and not isinstance(data, type):
+        return data.model_dump(mode="json", by_alias=True)
+    if isinstance(data, Mapping):
+        return {key: as_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [as_json(item) for item in data]
+    return data
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], upper: bool = True) -> None:

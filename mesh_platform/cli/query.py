@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mesh_platform.cli.choices import QueryFormat
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.output import fail, print_table
-from mesh_platform.consume.query import output_format, run_query, write_result
+from mesh_platform.consume.query import QueryFormat, output_format, run_query, write_result
 from mesh_platform.core.user_files import UnreadableFileError, read_user_text
 from mesh_platform.governance.access import CONSUMER_ENV
 from mesh_platform.storage.ports import DevPortStore
@@ -34,7 +33,11 @@ def query_command(
         str | None,
         typer.Option(
             "--as",
-            help="The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' principal, which it must match.",
+            help=(
+                "The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access "
+                "applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' "
+                "principal, which it must match."
+            ),
         ),
     ] = None,
     sql_file: Annotated[
@@ -55,7 +58,7 @@ def query_command(
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a principal, with access rules applied."""
     sql = _query_text(sql, sql_file)
-    chosen = output_format(output, file_format.value if file_format else "json" if as_json else None)
+    chosen = output_format(output, file_format or ("json" if as_json else None))
     if chosen in ("parquet", "duckdb") and output is None:
         raise typer.BadParameter(f"{chosen} needs --output FILE", param_hint="--format")
     context = mesh_context(ctx)
@@ -85,9 +88,9 @@ def query_command(
         records = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
         typer.echo(json.dumps(records, indent=2, default=_json_value))
     else:
-        rows = relation.limit(max_rows + 1).fetchall()
-        print_table(relation.columns, [["" if v is None else v for v in row] for row in rows[:max_rows]], upper=False)
-        if len(rows) > max_rows:
+        shown = relation.limit(max_rows + 1).fetchall()
+        print_table(relation.columns, [["" if v is None else v for v in row] for row in shown[:max_rows]], upper=False)
+        if len(shown) > max_rows:
             typer.echo(f"(first {max_rows} rows; write all with --output FILE)", err=True)
 
 
@@ -113,7 +116,8 @@ def _query_text(sql: str | None, sql_file: str | None) -> str:
         where = str(path)
     if len(text) > MAX_QUERY_BYTES:
         raise fail(
-            f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, not large queries"
+            f"--file {where}: the query is longer than {MAX_QUERY_BYTES:,} bytes; write large results with --output, "
+            "not large queries"
         )
     if not text.strip():
         raise fail(f"--file {where}: holds no SQL")

@@ -25,8 +25,9 @@ def seed(
     settings = mesh_context(ctx).settings
     if settings.deployment.landing is not None and settings.deployment.landing.on_object_store:
         raise MeshError(
-            f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment '{settings.deployment.name}' "
-            f"reads them from {settings.landing_uri}: seed without --env, then copy the folder there (e.g. aws s3 sync)"
+            f"mesh seed writes the demo's source files to {settings.landing_root}, and the deployment "
+            f"'{settings.deployment.name}' reads them from {settings.landing_uri}: seed without --env, "
+            "then copy the folder there (e.g. aws s3 sync)"
         )
     if missing := [d for d in DEMO_SOURCE_DOMAINS if d not in {domain.name for domain in read_workspace(settings.root)}]:
         raise MeshError(

@@ -46,8 +46,10 @@ def status_command(
             rows.append([h.address, state, last, failing, failure[:90]])
         print_table(["product", "freshness", "last success (UTC)", "failing checks", "last failed run"], rows)
         late = sum(h.freshness.state == "late" for h in report)
-        failing = sum(bool(h.failing_error_checks) for h in report)
-        typer.echo(f"{len(report)} products: {len(report) - len(unhealthy)} healthy, {late} late, {failing} with failing checks")
+        with_failures = sum(bool(h.failing_error_checks) for h in report)
+        typer.echo(
+            f"{len(report)} products: {len(report) - len(unhealthy)} healthy, {late} late, {with_failures} with failing checks"
+        )
     if unhealthy:
         raise typer.Exit(code=1)
 

@@ -14,7 +14,7 @@ from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.runtime.ui import serve_daemon, serve_ui, ui_port
 
 
-def ui(ctx: typer.Context, port: int = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
+def ui(ctx: typer.Context, port: int | None = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
     """Serve the Dagster UI for every domain on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
     Embedded, with the daemon (dagster dev); in a deployment, the webserver alone, as Dagster runs it in

@@ -242,6 +242,7 @@ class Storage:
 def storage(mesh: MeshView, product: Product, default_retention: dt.timedelta | None = None) -> Storage:
     """The versions and bytes every port of `product` keeps (newest major first), and the retention in force."""
     retention, source = retention_of(product, default_retention)
+    assert mesh.ports is not None, "a product's storage is published state: the view reads it"
     ports = []
     for major in range(product.contract.major, -1, -1):
         port = mesh.ports.port(product.address.at_major(major))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.core.address import Address
@@ -31,7 +31,8 @@ from mesh_platform.storage.sql_functions import register_sql_functions
 if TYPE_CHECKING:
     import duckdb
 
-FORMATS = ("table", "csv", "json", "parquet", "duckdb")
+QueryFormat = Literal["table", "csv", "json", "parquet", "duckdb"]  # how a query's result is written
+FORMATS: tuple[str, ...] = get_args(QueryFormat)
 _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",

@@ -121,6 +121,7 @@ def open_product(
         )
     settings = settings or MeshSettings.from_env()
     reader = port_reader(settings.in_dev() if dev and settings.dev is None else settings)
+    assert reader.principals is not None, "a consumer's reader knows the mesh's principals"
     identity = resolve_identity(settings.deployment, reader.principals, consumer, claimed_by)
     return reader.open(address, identity.principal, version, connection, via, stacklevel=3)
 

@@ -4,8 +4,9 @@ A `mesh` command makes one in its entry point (`cli.context`), a domain's code l
 a consumer's `read_product` when given none. It holds the settings (the environment, and the deployment named
 once: `--env` is given here, never through `os.environ`), what is read from the repository's files — the
 catalog, the glossary, the principals and the policy files, the recipes' column lineage — each read the first
-time it is asked for and kept for the context's life, and who the command acts as (`identity`). Nothing is kept between contexts: two contexts over two meshes in one process
-see their own files, and a context made after an edit sees the edit.
+time it is asked for and kept for the context's life, and who the command acts as (`identity`). Nothing is
+kept between contexts: two contexts over two meshes in one process see their own files, and a context made
+after an edit sees the edit.
 """
 
 from __future__ import annotations

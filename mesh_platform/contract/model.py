@@ -29,8 +29,9 @@ from open_data_contract_standard.model import (
 
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.contract.schedule import cron_for_interval
+from mesh_platform.contract.settings import Access as Access  # re-exported: who may read a product
 from mesh_platform.contract.settings import ColumnSettings, ContractSettings, RelationshipSettings
-from mesh_platform.contract.settings import Severity as Severity  # how a failed relationship check counts, re-exported
+from mesh_platform.contract.settings import Severity as Severity  # re-exported: how a failed relationship check counts
 from mesh_platform.core.address import Address
 from mesh_platform.core.user_files import read_user_text
 from mesh_platform.core.yaml_document import FieldPath, YamlDocument, field_name

@@ -166,7 +166,8 @@ class CodeServers(_Settings):
 
 
 class StoreSettings(_Settings):
-    """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone (<uri>/<domain>/…)."""
+    """A place files are kept: the port store (ports under <uri>/ports, the vault under <uri>/vault) or the landing zone
+    (<uri>/<domain>/…)."""
 
     uri: str = Field(min_length=1, description="A local folder (relative: to the repository, inside it) or s3://bucket/prefix.")
     storage_options: dict[str, Value] = Field(
@@ -300,7 +301,8 @@ class Deployment(_Settings):
         description=(
             "Each principal's own store key, by principal (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
             "each a value or {env: NAME}): a domain's code server, its runs and its builds use it, and nothing else. A principal "
-            "without one uses the key mesh deploy access --apply wrote for it (MESH_HOME/deploy/<env>/credentials/<principal>.env)."
+            "without one uses the key mesh deploy access --apply wrote for it "
+            "(MESH_HOME/deploy/<env>/credentials/<principal>.env)."
         ),
     )
 
@@ -382,7 +384,7 @@ class Deployment(_Settings):
             variable = STORE_VARIABLES.get(path[0]) if path[-1] == "uri" else None
             if document is None or (variable and os.environ.get(variable)):  # the environment's setting, not the file's
                 raise MeshError(f"{variable or '.'.join(path)}: {message} — {fix}")
-        if problems:
+        if problems and document is not None:
             raise DeploymentError([document.problem(path, message, fix) for path, message, fix in problems])
 
     def warnings(self, listening: dict[str, int] | None = None) -> list[str]:
@@ -427,7 +429,8 @@ class Deployment(_Settings):
                     document.problem(
                         ("port_store", "storage_options", fixed),
                         f"{fixed} here would be every process's key, and credentials gives each principal its own",
-                        "remove it: each process uses its principal's key (credentials, or the one mesh deploy access --apply wrote)",
+                        "remove it: each process uses its principal's key (credentials, or the one mesh deploy "
+                        "access --apply wrote)",
                     )
                 ]
             )
@@ -437,13 +440,14 @@ class Deployment(_Settings):
         given = self.credentials.get(principal)
         if given is None:
             return None
-        key = {}
+        key: dict[str, str] = {}
         for name, value in given.items():
-            if (found := resolved(value)) is None:
+            if isinstance(value, FromEnvironment) and value.value() is None:
                 raise MeshError(
-                    f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — set it to {principal}'s key"
+                    f"{self.file}: credentials.{principal}.{name}: the environment variable {value.env} is not set — "
+                    f"set it to {principal}'s key"
                 )
-            key[name] = found
+            key[name] = resolved(value) or ""
         return key
 
     def _check_environment(self) -> None:
@@ -451,7 +455,8 @@ class Deployment(_Settings):
         one fails here, named, not in a run."""
         if self.uses_postgres and importlib.util.find_spec("dagster_postgres") is None:
             raise MeshError(
-                f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not installed — pip install 'mesh-platform[deploy]'"
+                f"the deployment '{self.name}' keeps Dagster's state in PostgreSQL, and dagster-postgres is not "
+                "installed — pip install 'mesh-platform[deploy]'"
             )
         if isinstance(url := self.instance.postgres_url, FromEnvironment) and url.value() is None:
             where = f"{self.file}: instance.postgres_url" if self.file else "MESH_POSTGRES_URL"
@@ -462,16 +467,18 @@ class Deployment(_Settings):
             for key, value in (store.storage_options if store else {}).items():
                 if isinstance(value, FromEnvironment) and value.value() is None:
                     raise MeshError(
-                        f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set — set it, or write the value"
+                        f"{self.file}: {block}.storage_options.{key}: the environment variable {value.env} is not set "
+                        "— set it, or write the value"
                     )
         notices = self.notifications
-        for field, value in (
+        for field, setting in (
             ("webhook.url", notices.webhook.url if notices and notices.webhook else None),
             ("smtp.password", notices.smtp.password if notices and notices.smtp else None),
         ):
-            if isinstance(value, FromEnvironment) and value.value() is None:
+            if isinstance(setting, FromEnvironment) and setting.value() is None:
                 raise MeshError(
-                    f"{self.file}: notifications.{field}: the environment variable {value.env} is not set — set it, or remove the setting"
+                    f"{self.file}: notifications.{field}: the environment variable {setting.env} is not set — set it, "
+                    "or remove the setting"
                 )
 
     def instance_yaml(self) -> str:
@@ -507,7 +514,7 @@ class Deployment(_Settings):
 
 def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[tuple[str, ...], str, str]]:
     """A store folder that climbs out of the mesh, an endpoint that is no URL or (without allow_remote) is elsewhere."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str, str]] = []
     inside = Path(os.path.normpath(root / store.uri))
     if not store.on_object_store and not Path(store.uri).is_absolute() and not inside.is_relative_to(root):
         problems.append(
@@ -534,7 +541,7 @@ def _store_problems(block: str, store: StoreSettings, root: Path) -> list[tuple[
 
 def _notification_problems(notices: Notifications) -> list[tuple[tuple[str, ...], str, str]]:
     """A webhook that is no http(s) URL; (without allow_remote) a webhook or SMTP server outside this machine."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str, str]] = []
     if notices.webhook is not None and (url := resolved(notices.webhook.url)):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

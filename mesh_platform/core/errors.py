@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from mesh_platform.core.address import Address
 
 
 class MeshError(Exception):
@@ -99,10 +104,22 @@ class DeprecatedPortWarning(UserWarning):
     """A read of an older major version of a product, served only until its retirement date."""
 
 
-class QualityGateError(MeshError):
-    """A build whose staged data fails error-severity rules of its contract: it is not published."""
+class RuleOutcome(Protocol):
+    """What the quality gate reports of a rule's result (`quality.evaluation.RuleResult`, a layer above)."""
 
-    def __init__(self, address, failed, results, staged_at: str):
+    @property
+    def message(self) -> str: ...
+
+
+RuleOutcomeT = TypeVar("RuleOutcomeT", bound=RuleOutcome)
+
+
+class QualityGateError(MeshError, Generic[RuleOutcomeT]):
+    """A build whose staged data fails error-severity rules of its contract: it is not published.
+
+    `results`: every rule's result (the failed ones in `failed`), as the build's checks report them."""
+
+    def __init__(self, address: Address, failed: Sequence[RuleOutcomeT], results: Sequence[RuleOutcomeT], staged_at: str) -> None:
         self.address = address
         self.failed = failed
         self.results = results
@@ -117,7 +134,7 @@ class QualityGateError(MeshError):
 class PolicyViolationError(MeshError):
     """A product refused at materialization because it violates error-severity policies."""
 
-    def __init__(self, address, violations):
+    def __init__(self, address: Address, violations: Sequence[object]) -> None:
         self.address = address
         self.violations = violations
         listed = "\n  - ".join(str(v) for v in violations)

@@ -52,7 +52,8 @@ def check_name(name: str, what: str) -> str:
         raise MeshError(f"{what} name '{name}' is a reserved word (a Python keyword); choose another")
     if name in sql_reserved_words():
         raise MeshError(
-            f"{what} name '{name}' is a reserved word of DuckDB's SQL (SELECT * FROM duckdb_keywords() lists them); choose another"
+            f"{what} name '{name}' is a reserved word of DuckDB's SQL (SELECT * FROM duckdb_keywords() lists them); "
+            "choose another"
         )
     if what == "domain" and name in RESERVED_DOMAIN_NAMES:
         raise MeshError(f"domain name '{name}' is reserved: it is {RESERVED_DOMAIN_NAMES[name]}; choose another")

@@ -88,7 +88,9 @@ def _read(path: Path, modified: int, size: int) -> MacroFile:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as error:
         return MacroFile(path, problems=(Problem(path, "", _error_line(error, 1), f"not valid SQL: {_first_line(error)}", FIX),))
-    macros, problems, offset = [], [], 0
+    macros: list[Macro] = []
+    problems: list[Problem] = []
+    offset = 0
     for statement in statements:
         query, lead = statement.query, _leading_blank(statement.query)
         line = text.count("\n", 0, offset + lead) + 1

@@ -136,9 +136,13 @@ def denial_message(contract: Contract, consumer: str | None, address: Address | 
         missing = f"it is internal to the {contract.domain} domain, and {consumer} is not in consumers of {address}"
         grant = f"make it restricted to {consumer} (customProperties access: restricted, consumers: [{consumer}])"
     else:
-        missing = f"{consumer} is not in consumers of {address} (restricted to {', '.join([contract.domain, *contract.settings.consumers])})"
+        readers = ", ".join([contract.domain, *contract.settings.consumers])
+        missing = f"{consumer} is not in consumers of {address} (restricted to {readers})"
         grant = f"add {consumer} to its customProperties consumers"
-    return f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to {grant} in {contract.file}"
+    return (
+        f"access denied: {consumer} may not read {address}: {missing}; to request access, ask its owner ({owners}) to "
+        f"{grant} in {contract.file}"
+    )
 
 
 def clear_denial_message(contract: Contract, consumer: str | None, column: str, address: Address | None = None) -> str:
@@ -151,7 +155,10 @@ def clear_denial_message(contract: Contract, consumer: str | None, column: str, 
         if consumer
         else f"read as a principal it grants in clear, or ask its owner ({owners})"
     )
-    return f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to request access, {ask}"
+    return (
+        f"access denied: {who} may not read {column} of {address} in clear: {column} is not unmaskedFor {who}; to "
+        f"request access, {ask}"
+    )
 
 
 def draft_version_message(contract: Contract, consumer: str | None, address: Address, version: int) -> str:

@@ -80,10 +80,11 @@ class AccessLog:
         import sqlalchemy as sa
         from sqlalchemy.pool import NullPool
 
-        if self.file is None:
+        if self.url is not None:
             return sa.create_engine(self.url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_SECONDS})
-        private_folder(self.file.parent)
-        engine = sa.create_engine(f"sqlite:///{self.file}", connect_args={"timeout": 60}, poolclass=NullPool)
+        file = Path(self.target)
+        private_folder(file.parent)
+        engine = sa.create_engine(f"sqlite:///{file}", connect_args={"timeout": 60}, poolclass=NullPool)
         sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA journal_mode=WAL"))
         return engine
 

@@ -260,25 +260,23 @@ def agreement_violations(catalog: Catalog, principals: Principals, today: dt.dat
         )
         for p in agreements.problems
     ]
-    for agreement in agreements:
-        where = str(agreement.product)
-        if agreement.product not in {a.unversioned() for a in catalog.products}:
+    for written in agreements:
+        where = str(written.product)
+        if written.product not in {a.unversioned() for a in catalog.products}:
             found.append(
                 Violation(
                     POLICY,
                     "error",
                     where,
-                    agreement.file,
+                    written.file,
                     None,
-                    f"agreement {agreement.id} names no product of the mesh",
+                    f"agreement {written.id} names no product of the mesh",
                     "correct product: or delete the file",
                 )
             )
-        elif agreement.consumer not in principals:
+        elif written.consumer not in principals:
             found.append(
-                Violation(
-                    POLICY, "error", where, agreement.file, None, principals.unknown(agreement.consumer), "or delete the file"
-                )
+                Violation(POLICY, "error", where, written.file, None, principals.unknown(written.consumer), "or delete the file")
             )
     for product in sorted(catalog.products.values(), key=lambda p: p.address):
         contract = product.contract
@@ -399,17 +397,17 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
                 }
             )
     ended = []
-    for product in sorted(catalog.products.values(), key=lambda p: p.address):
-        for agreement in agreements.referenced(product.contract.settings.agreements):
+    for granting in sorted(catalog.products.values(), key=lambda p: p.address):
+        for agreement in agreements.referenced(granting.contract.settings.agreements):
             if agreement.state(today) in ("ended", "revoked"):
                 ended.append(
                     {
                         "id": agreement.id,
                         "consumer": agreement.consumer,
-                        "product": str(product.address),
+                        "product": str(granting.address),
                         "state": agreement.state(today),
                         "end": agreement.end.isoformat() if agreement.end else None,
-                        "contract": str(product.contract.file),
+                        "contract": str(granting.contract.file),
                     }
                 )
     return Audit(since, without, unused, ended)

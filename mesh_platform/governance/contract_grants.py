@@ -65,7 +65,7 @@ def _custom(node: CommentedMap) -> CommentedSeq:
 
 
 def _entry(properties: CommentedSeq, name: str) -> CommentedMap | None:
-    return next((e for e in properties if isinstance(e, dict) and e.get("property") == name), None)
+    return next((e for e in properties if isinstance(e, CommentedMap) and e.get("property") == name), None)
 
 
 def _value(properties: CommentedSeq, name: str) -> Any:
@@ -89,6 +89,7 @@ def _add(properties: CommentedSeq, name: str, item: str) -> None:
         values.fa.set_flow_style()
         _set(properties, name, values)
         entry = _entry(properties, name)
+        assert entry is not None, "just set"
     if item not in entry["value"]:
         entry["value"].append(item)
 
@@ -107,6 +108,6 @@ def _remove(properties: CommentedSeq, name: str, item: str) -> None:
 def _column(document: CommentedMap, name: str, file: Path) -> CommentedMap:
     for table in document.get("schema") or []:
         for column in table.get("properties") or []:
-            if isinstance(column, dict) and column.get("name") == name:
+            if isinstance(column, CommentedMap) and column.get("name") == name:
                 return column
     raise MeshError(f"{file}: schema: no column '{name}' — the agreement names a column the contract does not have")

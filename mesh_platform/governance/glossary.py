@@ -548,7 +548,8 @@ def term_rules(contract: Contract, glossary: Glossary) -> list[QualityRule]:
             rules.append(
                 QualityRule(
                     name=f"{column.name}_is_{use.term.name}",
-                    description=f"{column.name} holds canonical {use.term.name} values: {use.term.canonical or use.term.values.description}.",
+                    description=f"{column.name} holds canonical {use.term.name} values: "
+                    f"{use.term.canonical or use.term.values.description}.",
                     severity="error",
                     source=source,
                     threshold=ZERO,

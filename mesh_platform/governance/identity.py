@@ -95,8 +95,8 @@ def resolve_identity(deployment: Deployment, principals: Principals, claimed: st
         )
     if claimed is not None and claimed != name:
         raise IdentityError(
-            f"{claimed_by} {claimed} is refused: the port store's credentials in use are {name}'s (IAM user {iam_user_name(name)}); "
-            f"run with {claimed}'s credentials, or without {claimed_by} to act as {name}"
+            f"{claimed_by} {claimed} is refused: the port store's credentials in use are {name}'s "
+            f"(IAM user {iam_user_name(name)}); run with {claimed}'s credentials, or without {claimed_by} to act as {name}"
         )
     return Identity(name, True, f"the port store's credentials (IAM user {iam_user_name(name)})")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mesh_platform.contract.diff import diff_contracts
 from mesh_platform.contract.loading import contract_from_document
@@ -22,6 +24,10 @@ from mesh_platform.governance.principals import FORMAT
 from mesh_platform.lineage.impact import diff_impact
 from mesh_platform.lineage.mesh_lineage import ColumnRef
 
+if TYPE_CHECKING:
+    from mesh_platform.catalog.catalog import Product
+    from mesh_platform.governance.view import MeshView
+
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
 MIN_PURPOSE_LENGTH = 20
 MIN_PREVIOUS_MAJOR_DAYS = 30
@@ -29,7 +35,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @policy("mesh.owner")
-def valid_owner(product, mesh):
+def valid_owner(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product is owned by a team, and anyone named as its owner is reachable by e-mail."""
     contract = product.contract
     if not contract.team_name:
@@ -44,7 +50,7 @@ def valid_owner(product, mesh):
 
 
 @policy("mesh.description")
-def has_description(product, mesh):
+def has_description(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product says what it holds: a purpose of a real sentence, no placeholder."""
     purpose = product.contract.purpose
     if len(purpose) < MIN_PURPOSE_LENGTH or PLACEHOLDERS.search(purpose):
@@ -56,7 +62,7 @@ def has_description(product, mesh):
 
 
 @policy("mesh.quality-rule")
-def has_quality_rule(product, mesh):
+def has_quality_rule(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product states at least one quality rule of its own (a quality entry in its contract)."""
     contract = product.contract
     if not contract.quality and not any(c.quality for c in contract.columns):
@@ -68,7 +74,7 @@ def has_quality_rule(product, mesh):
 
 
 @policy("mesh.classified-columns")
-def columns_classified(product, mesh):
+def columns_classified(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """Every column has an explicit classification; nothing is classified by default."""
     for index, column in enumerate(product.contract.columns):
         if column.classification is None:
@@ -80,7 +86,7 @@ def columns_classified(product, mesh):
 
 
 @policy("mesh.sla")
-def shared_products_have_slas(product, mesh):
+def shared_products_have_slas(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product shared beyond its domain promises how often it is refreshed and how late it may be."""
     contract = product.contract
     if contract.settings.access == "internal":
@@ -95,7 +101,7 @@ def shared_products_have_slas(product, mesh):
 
 
 @policy("mesh.names")
-def names_follow_convention(product, mesh):
+def names_follow_convention(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """Names are lowercase identifiers that are not SQL or Python reserved words."""
     named = [("domain", product.contract.domain, ("domain",)), ("product", product.contract.name, ("name",))]
     for what, name, path in named + [
@@ -108,8 +114,9 @@ def names_follow_convention(product, mesh):
 
 
 @policy("mesh.granted-inputs")
-def inputs_are_granted(product, mesh):
-    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own; never another domain's draft or retired product."""
+def inputs_are_granted(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """A product reads only products its domain is granted: public ones, restricted ones naming it, or its own; never
+    another domain's draft or retired product."""
     consumer = product.address.domain
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
@@ -149,7 +156,7 @@ def inputs_are_granted(product, mesh):
 
 
 @policy("mesh.known-principals")
-def grants_name_principals(product, mesh):
+def grants_name_principals(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A grant (consumers, unmaskedFor) names principals: domains, or consumers the principals file declares."""
     contract, principals = product.contract, mesh.readers
     grants = [
@@ -170,13 +177,13 @@ def grants_name_principals(product, mesh):
 
 
 @policy("mesh.relationships")
-def relationships_can_be_checked(product, mesh):
+def relationships_can_be_checked(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A relationship (foreign key) names a product and columns that the domain may read, of types its columns compare with."""
     contract = product.contract
     for relationship in contract.relationships:
         path = relationship.path
         at_product = custom_property_path(contract.document, "product", (*path, "customProperties"))
-        referenced = contract if relationship.product is None else None
+        referenced = contract
         if relationship.product is not None:
             found = mesh.find(relationship.product)
             if found is None:
@@ -195,7 +202,7 @@ def relationships_can_be_checked(product, mesh):
         yield from _relationship_columns(contract, referenced, relationship)
 
 
-def _relationship_columns(contract: Contract, referenced: Contract, relationship: Relationship):
+def _relationship_columns(contract: Contract, referenced: Contract, relationship: Relationship) -> Iterator[Finding]:
     """Each referenced column exists, reaches the product's domain (not dropped) and compares with its own column."""
     names = {c.name for c in referenced.columns}
     decision = decide(referenced, contract.domain)
@@ -228,7 +235,7 @@ def _relationship_columns(contract: Contract, referenced: Contract, relationship
 
 
 @policy("mesh.deprecated-inputs", severity="warning")
-def no_deprecated_inputs(product, mesh):
+def no_deprecated_inputs(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product reading a deprecated product, or an older major version of another product, hears about it."""
     for index, item in enumerate(product.inputs):
         source = mesh.find(item.address)
@@ -251,8 +258,9 @@ def no_deprecated_inputs(product, mesh):
 
 
 @policy("mesh.draft", severity="warning")
-def draft_products(product, mesh):
-    """A draft product (status draft or proposed) is read by its own domain only and changes without new versions, until it is published (status: active)."""
+def draft_products(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """A draft product (status draft or proposed) is read by its own domain only and changes without new versions, until
+    it is published (status: active)."""
     contract = product.contract
     if contract.is_draft:
         yield Finding(
@@ -264,7 +272,7 @@ def draft_products(product, mesh):
 
 
 @policy("mesh.no-domain-cycles")
-def no_domain_cycles(product, mesh):
+def no_domain_cycles(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """Domains depend on each other without cycles (a cycle makes every domain in it wait for itself)."""
     reported = set()
     for index, item in enumerate(product.inputs):
@@ -274,7 +282,8 @@ def no_domain_cycles(product, mesh):
         reported.add(other)
         if other != product.address.domain and (cycle := mesh.domain_path(other, product.address.domain)):
             yield Finding(
-                f"{product.address.domain} reads {other}, which already depends on {product.address.domain} ({' → '.join(cycle)})",
+                f"{product.address.domain} reads {other}, which already depends on {product.address.domain} "
+                f"({' → '.join(cycle)})",
                 "publish what both need from one domain, or move the product",
                 ("attributes", "inputs", index),
                 True,
@@ -282,7 +291,7 @@ def no_domain_cycles(product, mesh):
 
 
 @policy("mesh.no-product-cycles")  # domain definitions load such products as broken ones (runtime.definitions)
-def no_product_cycles(product, mesh):
+def no_product_cycles(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A product never reads itself, directly or through other products (no build order would exist)."""
     for index, item in enumerate(product.inputs):
         if (chain := mesh.catalog.input_chain(item.address, product.address)) is not None:
@@ -298,7 +307,7 @@ def no_product_cycles(product, mesh):
 
 
 @policy("mesh.previous-major-served", reads_state=True)
-def previous_major_served(product, mesh):
+def previous_major_served(product: Product, mesh: MeshView) -> Iterator[Finding]:
     """A new major version keeps the previous one served for at least 30 days."""
     contract = product.contract
     if contract.major <= 1:
@@ -309,15 +318,17 @@ def previous_major_served(product, mesh):
     wanted = start + dt.timedelta(days=MIN_PREVIOUS_MAJOR_DAYS)
     if until is None or until < wanted:
         yield Finding(
-            f"version {contract.version} serves version {contract.major - 1} until {until or 'no date'}; at least {MIN_PREVIOUS_MAJOR_DAYS} days are required",
+            f"version {contract.version} serves version {contract.major - 1} until {until or 'no date'}; at least "
+            f"{MIN_PREVIOUS_MAJOR_DAYS} days are required",
             f"set customProperties servePreviousMajorUntil to {wanted} or later",
             ("customProperties",),
         )
 
 
 @policy("mesh.glossary-terms")
-def glossary_terms_conform(product, mesh):
-    """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the term's type."""
+def glossary_terms_conform(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """A column carrying a glossary term names a term the glossary has, says which meaning a polyseme has, and has the
+    term's type."""
     contract = product.contract
     for found in mesh.glossary.column_terms(contract):
         index, column, use = found.index, found.column, found.use
@@ -332,18 +343,22 @@ def glossary_terms_conform(product, mesh):
         if found.error is not None:
             yield Finding(f"column '{column.name}': {found.error}", found.error.fix, path)
             continue
+        assert use is not None, "a column's term has its use or its error"
         wanted = use.term.logical_type
         if wanted and column.logical_type != wanted:
             yield Finding(
-                f"column '{column.name}' carries term '{use.term.name}', which is a {wanted}, but its logicalType is {column.logical_type}",
+                f"column '{column.name}' carries term '{use.term.name}', which is a {wanted}, but its logicalType is "
+                f"{column.logical_type}",
                 f"make it logicalType: {wanted}, or name another term",
                 ("schema", 0, "properties", index, "logicalType"),
             )
 
 
 @policy("mesh.personal-data")
-def personal_data_stays_masked(product, mesh):
-    """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains that may read the product."""
+def personal_data_stays_masked(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """Personal data never reaches another domain unmasked: a column computed from a personal column of an input (renamed
+    or transformed, followed through column lineage) stays classified personal, and clear grants go only to domains
+    that may read the product."""
     contract = product.contract
     lineage = mesh.lineage.product(product.address)
     arriving: dict[Address, frozenset[str]] = {}  # each input's personal columns that reach this domain, decided once
@@ -400,8 +415,9 @@ def _arriving(source: Contract, consumer: str) -> frozenset[str]:
 
 
 @policy("mesh.column-lineage", severity="warning")
-def column_lineage_known(product, mesh):
-    """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe declares it), so a change's impact and personal data can be followed."""
+def column_lineage_known(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """Every product says where its columns come from (SQL is parsed, configured recipes know it, a Python recipe
+    declares it), so a change's impact and personal data can be followed."""
     if any(mesh.find(item.address) is None for item in product.inputs):
         return  # an input that cannot be read has no columns to follow (mesh.granted-inputs says why)
     lineage = mesh.lineage.product(product.address)
@@ -419,9 +435,12 @@ def column_lineage_known(product, mesh):
 
 
 @policy("mesh.breaking-changes", reads_state=True)
-def breaking_changes_need_a_major_version(product, mesh):
-    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a breaking change nobody reads needs none, nor does any change of a draft."""
+def breaking_changes_need_a_major_version(product: Product, mesh: MeshView) -> Iterator[Finding]:
+    """A contract change that breaks a product reading what it changes (column lineage) comes with a new major version; a
+    breaking change nobody reads needs none, nor does any change of a draft."""
     contract = product.contract
+    if mesh.ports is None:
+        return  # reads_state: never run without published state
     port = mesh.ports.port(product.port_address)
     current = port.current_contract()  # every build runs this: one read of the latest commit
     if current is None or current[1] == contract.document:
@@ -435,6 +454,7 @@ def breaking_changes_need_a_major_version(product, mesh):
     for impact in diff_impact(published, contract, diff, mesh.catalog, mesh.lineage.lineage_of).impacts:
         if impact.breaks_consumers:
             change = impact.change
+            path: tuple[str | int, ...]
             if change.column:
                 index = contract.column_index(change.column)
                 path = ("schema", 0, "properties", *([index] if index is not None else []))
@@ -442,7 +462,8 @@ def breaking_changes_need_a_major_version(product, mesh):
                 path = ("status",) if change.field == "status" else ("version",)
             keep = f"keep status: {published.status}" if change.field == "status" else "keep what they read"
             yield Finding(
-                f"{change.message} (since {published.version}, as published) breaks its readers: {impact.describe().removeprefix('read by ')}",
+                f"{change.message} (since {published.version}, as published) breaks its readers: "
+                f"{impact.describe().removeprefix('read by ')}",
                 f"set version to {wanted} (a new port; version {contract.major} stays served), or {keep}",
                 path,
             )

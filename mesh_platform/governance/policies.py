@@ -3,7 +3,7 @@
     from mesh_platform.governance import Finding, policy
 
     @policy("sales.amounts-in-usd", severity="error")
-    def amounts_in_usd(product, mesh):
+    def amounts_in_usd(product: Product, mesh: MeshView) -> Iterator[Finding]:
         \"\"\"Money columns of sales products are in US dollars (their names end in _usd).\"\"\"
         for index, column in enumerate(product.contract.columns):
             if column.name.startswith("amount") and not column.name.endswith("_usd"):
@@ -27,15 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, TypeVar
 
+from mesh_platform.contract.model import Severity
 from mesh_platform.core.yaml_document import FieldPath, load_yaml_document
 
 if TYPE_CHECKING:
     from mesh_platform.catalog.catalog import Product
     from mesh_platform.governance.view import MeshView
-
-Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,10 @@ class Violation:
         return f"{self.severity} {self.policy} {self.address} {where}: {self.message} — {self.fix}"
 
 
+# What a policy is written as: a function of the product and the mesh around it that yields (or returns) its findings.
 PolicyFunction = Callable[["Product", "MeshView"], Iterable[Finding]]
+# `policy` hands back the function it marks, with its own type (a generator function stays one).
+PolicyFunctionT = TypeVar("PolicyFunctionT", bound=PolicyFunction)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,6 @@ class Policy:
             findings = list(self.check(product, mesh) or ())
         except Exception as error:  # a policy's own bug is reported against the product, never raised
             where = Path(inspect.getsourcefile(self.check) or product.contract.file)
-            line = inspect.getsourcelines(self.check)[1]
             message = f"policy {self.id} failed on this product: {type(error).__name__}: {error}"
             return [
                 Violation(
@@ -88,13 +89,15 @@ class Policy:
                     "error",
                     str(product.address),
                     where,
-                    line,
+                    inspect.getsourcelines(self.check)[1],
                     message,
                     "fix the policy; until then the product is refused",
                 )
             ]
         violations = []
         for finding in findings:
+            file: Path
+            line: int | None
             if finding.in_recipe:
                 file, line = product.recipe_file, load_yaml_document(product.recipe_file).line_of(finding.path)
             else:
@@ -106,17 +109,26 @@ class Policy:
 POLICY_ATTRIBUTE = "mesh_policy"  # what `policy` marks a function with: the module defining it is read, never re-imported
 
 
-def policy(policy_id: str, severity: Severity = "error", reads_state: bool = False) -> Callable[[PolicyFunction], PolicyFunction]:
-    """Mark a function as a policy; the first line of its docstring is the policy's description."""
+def policy(
+    policy_id: str, severity: Severity = "error", reads_state: bool = False
+) -> Callable[[PolicyFunctionT], PolicyFunctionT]:
+    """Mark a function as a policy; the first paragraph of its docstring (its lines joined) is the policy's description."""
 
-    def mark(function: PolicyFunction) -> PolicyFunction:
+    def mark(function: PolicyFunctionT) -> PolicyFunctionT:
         description = inspect.getdoc(function) or ""
         if not description:
             raise ValueError(f"policy {policy_id} needs a docstring saying what it requires")
         setattr(
             function,
             POLICY_ATTRIBUTE,
-            Policy(policy_id, severity, description.splitlines()[0], function, scope="mesh", reads_state=reads_state),
+            Policy(
+                policy_id,
+                severity,
+                " ".join(description.split("\n\n")[0].split()),
+                function,
+                scope="mesh",
+                reads_state=reads_state,
+            ),
         )
         return function
 
@@ -125,7 +137,7 @@ def policy(policy_id: str, severity: Severity = "error", reads_state: bool = Fal
 
 def policies_in(module: ModuleType, scope: str) -> list[Policy]:
     """The policies `module` defines (its functions marked with `policy`, not those it imports), in its order, given `scope`."""
-    found = []
+    found: list[Policy] = []
     for value in vars(module).values():
         marked = getattr(value, POLICY_ATTRIBUTE, None)
         if isinstance(marked, Policy) and getattr(value, "__module__", None) == module.__name__:

@@ -89,7 +89,10 @@ class Principals:
     def unknown(self, name: str) -> str:
         """Why `name` names no principal, and what to do (one line)."""
         declared = ", ".join(sorted(self.declared)) or "none"
-        said = f"'{name}' is no principal of the mesh: neither a domain ({', '.join(sorted(self.domains)) or 'none'}) nor declared in {self.file} ({declared})"
+        said = (
+            f"'{name}' is no principal of the mesh: neither a domain ({', '.join(sorted(self.domains)) or 'none'}) "
+            f"nor declared in {self.file} ({declared})"
+        )
         if self.undecided(name):
             return f"{said}; that file has problems (mesh check lists them): fix it"
         return f"{said}; declare it there ({FORMAT})"

@@ -123,9 +123,10 @@ class PortReader:
             self.log.record(decision.consumer_label, str(requested), None, "denied", via)
             owners = ", ".join(contract.owners) or contract.domain
             raise StoreRefusedError(
-                f"access denied by the store ({refused.code}): {decision.consumer_label} may read {resolved.address} by its contract, "
-                f"but the store policy of the credentials in use does not grant it — run with {decision.consumer_label}'s key, an "
-                f"operator runs mesh deploy access --apply, or ask its owner ({owners})",
+                f"access denied by the store ({refused.code}): {decision.consumer_label} may read {resolved.address} "
+                "by its contract, but the store policy of the credentials in use does not grant it — "
+                f"run with {decision.consumer_label}'s key, an operator runs mesh deploy access --apply, "
+                f"or ask its owner ({owners})",
                 refused.code,
                 refused.uri,
             ) from None

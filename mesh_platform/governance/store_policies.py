@@ -160,7 +160,8 @@ def store_policies(view: MeshView, settings: MeshSettings) -> list[StorePolicy]:
     if catalog.broken:
         files = ", ".join(str(file) for file in sorted(catalog.broken))
         raise MeshError(
-            f"store policies are rendered from every contract, and these product folders do not load: {files} — fix them (mesh check)"
+            f"store policies are rendered from every contract, and these product folders do not load: {files} — fix "
+            "them (mesh check)"
         )
     if principals.problems:
         raise MeshError(

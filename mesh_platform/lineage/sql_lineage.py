@@ -51,7 +51,7 @@ def _parsed_lineage(
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import traverse_scope
 
-    schema = {alias: {column: "UNKNOWN" for column in columns} for alias, columns in inputs.items()}
+    schema: dict[str, object] = {alias: {column: "UNKNOWN" for column in columns} for alias, columns in inputs.items()}
     known = {alias: set(columns) for alias, columns in inputs.items()}  # looked up once per column the query names
     try:
         tree = sqlglot.parse_one(query, dialect="duckdb")
@@ -85,9 +85,9 @@ def _parsed_lineage(
         for leaf in node.walk():
             if leaf.downstream or not isinstance(leaf.expression, exp.Table):
                 continue  # an inner step, or a value made from no column (count(*), a literal)
-            table, column = leaf.expression.name, leaf.name.rsplit(".", 1)[-1]
-            if column in known.get(table, ()):
-                sources.add((table, column))
+            table, name = leaf.expression.name, leaf.name.rsplit(".", 1)[-1]
+            if name in known.get(table, ()):
+                sources.add((table, name))
     return RecipeLineage.of("sql", derives, reads, copies, nullable)
 
 
@@ -141,7 +141,7 @@ class _Overload:
         return isinstance(self.body, exp.Query)
 
 
-def inline_macros(tree: exp.Expression, macros: Iterable[Macro]) -> exp.Expression:
+def inline_macros(tree: exp.Expr, macros: Iterable[Macro]) -> exp.Expr:
     """`tree` with every call of a macro replaced by its body, its parameters by the arguments passed
     (a table macro's call by its body as a subquery); raises ValueError for a called macro sqlglot cannot read."""
     from sqlglot import exp

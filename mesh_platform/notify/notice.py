@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 NoticeKind = Literal[
     "access-requested",
@@ -15,7 +15,7 @@ NoticeKind = Literal[
     "check-failed",
     "late",
 ]
-NOTICE_KINDS: tuple[str, ...] = NoticeKind.__args__  # one spelling: the Literal's
+NOTICE_KINDS: tuple[str, ...] = get_args(NoticeKind)  # one spelling: the Literal's
 
 
 @dataclass(frozen=True, order=True)

@@ -48,7 +48,10 @@ def late(product: Product, since: dt.datetime, view: MeshView) -> Notice:
     promised = ", ".join(
         f"{name} {sla.duration}" for name in ("frequency", "latency") if (sla := getattr(contract, name)) is not None
     )
-    text = f"{address} is late against its SLA ({promised or 'freshness policy'}) since {since:%Y-%m-%d %H:%M} UTC: consumers read older data than promised."
+    text = (
+        f"{address} is late against its SLA ({promised or 'freshness policy'}) since {since:%Y-%m-%d %H:%M} UTC: "
+        "consumers read older data than promised."
+    )
     return Notice(
         "late",
         f"{address} is late",
@@ -162,8 +165,8 @@ def agreement_ending(agreement: Agreement, product: Product, view: MeshView, tod
     days = agreement.days_left(today)
     text = (
         f"Agreement {agreement.id} ({agreement.consumer} reads {agreement.product}, {agreement.scope}) ends on {agreement.end}, "
-        f"in {days} day{'s' if days != 1 else ''}. To renew it: mesh access request {agreement.product} --as {agreement.consumer} "
-        f'--purpose "{agreement.purpose}" --until YYYY-MM-DD.'
+        f"in {days} day{'s' if days != 1 else ''}. To renew it: "
+        f'mesh access request {agreement.product} --as {agreement.consumer} --purpose "{agreement.purpose}" --until YYYY-MM-DD.'
     )
     return Notice(
         "agreement-ending",

@@ -76,7 +76,8 @@ class Notifier:
 
     def send(self, notice: Notice) -> Delivery:
         """Post and mail `notice` (each where configured); a failure is logged and returned, never raised."""
-        posted, mailed, problems = False, (), []
+        posted, problems = False, []
+        mailed: tuple[str, ...] = ()
         if self.webhook_url:
             try:
                 self._post(notice)

@@ -76,7 +76,7 @@ def recipients_of(principal: str, view: MeshView) -> tuple[Recipient, ...]:
 
 def recipients_of_consumers(consumers: Iterable[Consumer], view: MeshView) -> tuple[Recipient, ...]:
     """Whom to tell for each consumer: a consuming product's owners, else the principal's contacts."""
-    found = []
+    found: list[Recipient] = []
     for consumer in consumers:
         reading = view.find(consumer.product) if consumer.product is not None else None
         found += owners_of(reading.contract) if reading is not None else recipients_of(consumer.principal, view)

@@ -16,8 +16,9 @@ import datetime as dt
 import hashlib
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -46,6 +47,7 @@ from mesh_platform.product.resources import (
 from mesh_platform.product.retention import storage_metadata
 from mesh_platform.product.run_tags import DOMAIN_TAG
 from mesh_platform.quality.evaluation import RuleResult
+from mesh_platform.quality.rules import QualityRule
 from mesh_platform.storage.domain_database import pool_name
 
 
@@ -69,7 +71,7 @@ def product_asset(
         dg.AssetCheckSpec(
             rule.name,
             asset=spec.key,
-            description=f"{rule.description} [{rule.severity}{'; the whole table' if partitioning and rule.scope == 'table' else ''}; {contract.file.name}: {rule.source}]",
+            description=_check_description(rule, contract, whole_table=bool(partitioning) and rule.scope == "table"),
             blocking=rule.blocking,
         )
         for rule in rules
@@ -118,7 +120,7 @@ def product_asset(
             raise
         yield from (_check_result(spec.key, r) for r in published.results)
         failed = [r for r in published.results if not r.passed]  # warnings only: an error stops the build
-        metadata = {
+        metadata: dict[str, Any] = {
             # Numbers on every materialization, so the UI plots them over time.
             "dagster/row_count": published.rows,
             "mesh/bytes_written": published.bytes_written,  # the Parquet files this build's commit added
@@ -175,9 +177,15 @@ def _governance_result(key: dg.AssetKey, violations: list[Violation]) -> dg.Asse
     )
 
 
+def _check_description(rule: QualityRule, contract: Contract, *, whole_table: bool) -> str:
+    """A rule's check as the UI lists it: what it says, its severity, whether it reads the whole table, where it is."""
+    scope = "; the whole table" if whole_table else ""
+    return f"{rule.description} [{rule.severity}{scope}; {contract.file.name}: {rule.source}]"
+
+
 def _check_result(key: dg.AssetKey, result: RuleResult) -> dg.AssetCheckResult:
     rule = result.rule
-    metadata = {
+    metadata: dict[str, Any] = {
         "rule": f"{rule.source}: {rule.description}",
         "expected": str(rule.threshold) if rule.measure != "success" else "the expectation holds",
         "observed": dg.MetadataValue.json(result.observed) if isinstance(result.observed, (list, dict)) else str(result.observed),
@@ -208,7 +216,7 @@ def product_spec(
     product: Product,
     kind: str,
     code_files: Iterable[Path],
-    refusals: list[Violation] = (),
+    refusals: Sequence[Violation] = (),
     lineage: ProductLineage | None = None,
     agreements: Iterable[Agreement] = (),
 ) -> dg.AssetSpec:
@@ -369,6 +377,7 @@ def _automation_condition(product: Product) -> dg.AutomationCondition:
     (late data built again upstream).
     """
     cron = product.contract.cron_schedule
+    condition: dg.AutomationCondition
     if cron:
         condition = dg.AutomationCondition.on_cron(cron)
     else:

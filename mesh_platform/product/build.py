@@ -173,7 +173,8 @@ class OwnPort:
 
 class Recipe(Protocol):
     # False for recipes whose job is to type raw data (sources): their columns are only cast.
-    checks_output_types: bool
+    @property
+    def checks_output_types(self) -> bool: ...
 
     def relation(self, build: BuildContext) -> duckdb.DuckDBPyRelation: ...
 
@@ -246,7 +247,8 @@ def build_and_publish(
             published = next((v.published_at for v in opened.port.versions() if v.version == opened.version), None)
             input_times.append(published)
             log.info(
-                f"input {item.alias}: {opened.address} version {opened.version} ({opened.port.uri}){_masking_note(opened.decision)}"
+                f"input {item.alias}: {opened.address} version {opened.version} "
+                f"({opened.port.uri}){_masking_note(opened.decision)}"
             )
         register_term_parameter(connection, glossary, contract.domain)
         unavailable = install_macros(environment.macros, connection, log)
@@ -255,12 +257,12 @@ def build_and_publish(
             connection, contract, product.inputs, product.folder, environment.landing, log, glossary, window, own=own
         )
         select = conformed_output(build, recipe, computed(build, recipe, environment.macros, unavailable))
-        if window is not None:
-            partitioning = contract.partitioning
+        if window is not None and (partitioning := contract.partitioning) is not None:
             # In partition order: the port's files are cut one partition each as the staged rows stream out.
             select = f"SELECT * FROM ({select}) WHERE {partitioning.condition(window)} ORDER BY {quote(partitioning.column)}"
             log.info(
-                f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to {window.end} UTC)"
+                f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to "
+                f"{window.end} UTC)"
             )
         try:
             table = workspace.stage(contract.name, select)
@@ -411,10 +413,12 @@ def _whole_table(build: BuildContext, staged: str, window: Window) -> str | None
     published = build.published_rows()
     if published is None:
         return None
+    partitioning = build.contract.partitioning
+    assert partitioning is not None, "a window is built for a partitioned product only"
     build.connection.register("mesh_published_rows", published)
     build.connection.execute(
         f"CREATE OR REPLACE TEMP VIEW {WHOLE_TABLE} AS SELECT * FROM mesh_published_rows "
-        f"WHERE NOT ({build.contract.partitioning.condition(window)}) UNION ALL BY NAME SELECT * FROM {staged}"
+        f"WHERE NOT ({partitioning.condition(window)}) UNION ALL BY NAME SELECT * FROM {staged}"
     )
     build.log.info(f"checking the rules on the whole table against the published rows with partitions {window} replaced")
     return WHOLE_TABLE
@@ -474,7 +478,8 @@ def _open_referenced(
 
 
 def _same_grain(reader: PortReader, address: Address, contract: Contract) -> Partitioning | None:
-    """The partitioning of an input partitioned at the product's own grain, whose rows a window build reads for its window only."""
+    """The partitioning of an input partitioned at the product's own grain, whose rows a window build reads for its
+    window only."""
     upstream = reader.catalog.product(address).contract.partitioning
     own = contract.partitioning
     if upstream is None or own is None or upstream.grain != own.grain:

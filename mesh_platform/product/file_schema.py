@@ -43,7 +43,7 @@ def read_files(
     """The files as one relation, read with the recipe's reader `options`, columns renamed by `rename`
     (file column → product column); `with_file` adds the column `mesh_file` naming each row's file."""
     files = list(files)
-    named = {"filename": FILE_COLUMN} if with_file else {}
+    named: dict[str, Any] = {"filename": FILE_COLUMN} if with_file else {}
     match file_format:
         case "csv":
             relation = connection.read_csv(files, union_by_name=True, **options, **named)

@@ -1,7 +1,8 @@
 """The platform's Dagster resources: everything a build touches, defined once, attached to every domain.
 
   mesh_catalog  CatalogResource       the repository's domains and products, the glossary of shared terms, the SQL macros
-  mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development namespace's own), how long old versions stay
+  mesh_ports    PortStoreResource     where published ports live (a folder or an object store; a development
+                                      namespace's own), how long old versions stay
   mesh_duckdb   DomainDuckDBResource  the domain's private DuckDB workspace (dagster-duckdb's DuckDBResource)
   mesh_landing  LandingZoneResource   where source files arrive, one folder per domain
   mesh_access   AccessControlResource the access log, and the key personal values are hashed with
@@ -70,11 +71,17 @@ class PortStoreResource(dg.ConfigurableResource):
         description="Where the ports are, <domain>/<product>/v<major> under it: a folder (default MESH_HOME/ports) or s3://bucket/prefix/ports."
     )
     vault_root: str = Field(
-        description="The vault: the clear values behind the tokens, one private table per personal column of each product (<domain>/<product>/<column>), readable by its owner only (default MESH_HOME/vault)."
+        description=(
+            "The vault: the clear values behind the tokens, one private table per personal column of each product "
+            "(<domain>/<product>/<column>), readable by its owner only (default MESH_HOME/vault)."
+        )
     )
     storage_options: dict[str, str] = Field(
         default_factory=dict,
-        description="deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.",
+        description=(
+            "deltalake's storage options for an object store (endpoint, region, credentials); a value the deployment "
+            "reads from the environment is an EnvVar, shown by its name only."
+        ),
     )
     dev_namespace: str | None = Field(
         default=None,
@@ -142,11 +149,17 @@ class LandingZoneResource(dg.ConfigurableResource):
     )
     cache: str | None = Field(
         default=None,
-        description="Where a landing zone on an object store is mirrored before a build reads it (the mesh sets MESH_HOME/landing-cache; unset: the system's temporary folder).",
+        description=(
+            "Where a landing zone on an object store is mirrored before a build reads it (the mesh sets "
+            "MESH_HOME/landing-cache; unset: the system's temporary folder)."
+        ),
     )
     storage_options: dict[str, str] = Field(
         default_factory=dict,
-        description="The object store's settings (endpoint, region, credentials); a value the deployment reads from the environment is an EnvVar, shown by its name only.",
+        description=(
+            "The object store's settings (endpoint, region, credentials); a value the deployment reads from the "
+            "environment is an EnvVar, shown by its name only."
+        ),
     )
 
     def folder(self, domain: str) -> Path:
@@ -164,7 +177,10 @@ class AccessControlResource(dg.ConfigurableResource):
     )
     log_database_url: str | None = Field(
         default=None,
-        description="The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar when the deployment reads it from the environment, so its password never shows here.",
+        description=(
+            "The PostgreSQL database the access log is kept in instead (a deployment's instance database): an EnvVar "
+            "when the deployment reads it from the environment, so its password never shows here."
+        ),
     )
     secret: str | None = Field(
         default=None,
@@ -197,7 +213,9 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
             connection_config={"memory_limit": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {},
         ),
         LANDING: LandingZoneResource(
-            root=settings.landing_uri, cache=str(settings.landing_cache), **_store_options(settings.deployment.landing)
+            root=settings.landing_uri,
+            cache=str(settings.landing_cache),
+            storage_options=_storage_options(settings.deployment.landing),
         ),
         ACCESS: AccessControlResource(
             log_file=str(settings.access_log_file),
@@ -216,11 +234,16 @@ def platform_resources(settings: MeshSettings, domain: str) -> dict[str, dg.Conf
 
 
 def _port_store(settings: MeshSettings) -> PortStoreResource:
-    options = _store_options(settings.deployment.port_store)
+    options = _storage_options(settings.deployment.port_store)
     retention = settings.default_retention
-    options["default_retention_seconds"] = int(retention.total_seconds()) if retention is not None else None
+    kept_seconds = int(retention.total_seconds()) if retention is not None else None
     if settings.dev is None:
-        return PortStoreResource(root=settings.ports_uri, vault_root=settings.vault_uri, **options)
+        return PortStoreResource(
+            root=settings.ports_uri,
+            vault_root=settings.vault_uri,
+            default_retention_seconds=kept_seconds,
+            storage_options=options,
+        )
     published = settings.published
     return PortStoreResource(
         root=settings.ports_uri,
@@ -229,7 +252,8 @@ def _port_store(settings: MeshSettings) -> PortStoreResource:
         dev_products=[str(a) for a in settings.dev.products or ()],
         published_root=published.ports_uri,
         published_vault_root=published.vault_uri,
-        **options,
+        default_retention_seconds=kept_seconds,
+        storage_options=options,
     )
 
 
@@ -241,10 +265,10 @@ def _log_database(settings: MeshSettings) -> dict[str, str]:
     return {"log_database_url": _dagster_value(url)}
 
 
-def _store_options(store: StoreSettings | None) -> dict[str, dict[str, str]]:
+def _storage_options(store: StoreSettings | None) -> dict[str, str]:
     """A store's storage options as a resource takes them: a value read from the environment as an `EnvVar`."""
     options = store.storage_options if store is not None else {}
-    return {"storage_options": {key: _dagster_value(value) for key, value in options.items()}}
+    return {key: _dagster_value(value) for key, value in options.items()}
 
 
 def _dagster_value(value: str | FromEnvironment) -> str:

@@ -37,7 +37,8 @@ CONTRACT, MESH_DEFAULT = "contract", "mesh default"
 
 
 def retention_of(product: Product, default: dt.timedelta | None) -> tuple[dt.timedelta | None, str | None]:
-    """The retention in force for a product and where it comes from (`contract`, `mesh default`; None: none, every version stays)."""
+    """The retention in force for a product and where it comes from (`contract`, `mesh default`; None: none, every
+    version stays)."""
     if product.contract.retention is not None:
         return product.contract.retention.duration, CONTRACT
     if default is not None:
@@ -202,7 +203,9 @@ class Retention:
         ports = [self.ports.port(p.address.at_major(m)) for p in self.catalog.in_domain(domain) for m in self._majors(p)]
         ports += self._ports_outside_catalog(domain)
         named = [(port.address.product, *files) for port in ports for files in port.kept_tokens(planned.get(port.address))]
-        last_publish = max((v.committed_at for port in ports for v in port.versions()[:1]), default=None)
+        last_publish = max(
+            (v.committed_at for port in ports for v in port.versions()[:1] if v.committed_at is not None), default=None
+        )
         pruning: VaultPruning = vault.prune(domain, named, stored_after=last_publish, dry_run=dry_run)
         return VaultRetention(
             domain,
@@ -241,7 +244,8 @@ class Retention:
         return [m for m in range(product.contract.major, -1, -1) if self.ports.port(product.address.at_major(m)).exists()]
 
     def _ports_outside_catalog(self, domain: str) -> list[Port]:
-        """Ports of the domain whose product the catalog no longer has: their tokens stay named (nothing decides their retention)."""
+        """Ports of the domain whose product the catalog no longer has: their tokens stay named (nothing decides their
+        retention)."""
         known = {p.address.product for p in self.catalog.in_domain(domain)}
         return [port for port in self.ports.domain_ports(domain) if port.address.product not in known]
 
@@ -275,8 +279,9 @@ def clean_after_publish(retention: Retention, product: Product, log: logging.Log
     for port in cleanup.ports:
         if port.removed or port.whole_table:
             what = "the whole table" if port.whole_table else f"versions {_span(port.removed)}"
+            kept_for = describe_duration(port.retention) if port.retention else "none"
             log.info(
-                f"retention ({port.source} {describe_duration(port.retention)}): removed {what} of {port.address} "
+                f"retention ({port.source} {kept_for}): removed {what} of {port.address} "
                 f"({port.files} files, {port.bytes} bytes); kept {len(port.kept)} versions"
             )
     for vault in cleanup.vaults:

@@ -347,8 +347,8 @@ def _compare(connection: duckdb.DuckDBPyConnection, tests: UnitTests, index: int
             return tests.problem(index, ("expect", row_index, unknown[0]), message), {}
     if not columns:
         produced = connection.execute(f"SELECT count(*) FROM {_OUTPUT}").fetchall()[0][0]
-        unexpected = tuple(_dicts(connection, f"SELECT * FROM {_OUTPUT} LIMIT 20")) if produced else ()
-        return None, {"status": "failed" if produced else "passed", "unexpected": unexpected}
+        extra = tuple(_dicts(connection, f"SELECT * FROM {_OUTPUT} LIMIT 20")) if produced else ()
+        return None, {"status": "failed" if produced else "passed", "unexpected": extra}
     listed = ", ".join(quote(c) for c in columns)
     connection.execute(f"CREATE TEMP TABLE {_EXPECTED} ({', '.join(f'{quote(c)} {types[c]}' for c in columns)})")
     for row_index, row in enumerate(test.expect):
@@ -367,7 +367,9 @@ def _compare(connection: duckdb.DuckDBPyConnection, tests: UnitTests, index: int
     return None, {"status": status, "columns": tuple(columns), "missing": tuple(missing), "unexpected": tuple(unexpected)}
 
 
-def _ordered_difference(connection: duckdb.DuckDBPyConnection, columns: list[str]) -> tuple[list[dict], list[dict]]:
+def _ordered_difference(
+    connection: duckdb.DuckDBPyConnection, columns: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows that differ position by position (each with its position `#`): expected ones, produced ones."""
     listed = ", ".join(quote(c) for c in columns)
     same = " AND ".join(f"e.{quote(c)} IS NOT DISTINCT FROM p.{quote(c)}" for c in columns)
@@ -380,13 +382,14 @@ def _ordered_difference(connection: duckdb.DuckDBPyConnection, columns: list[str
         f"FROM {expected} AS e FULL JOIN {produced} AS p ON e.mesh_position = p.mesh_position "
         f"WHERE NOT ({same}) OR e.mesh_position IS NULL OR p.mesh_position IS NULL ORDER BY position"
     ).fetchall()
-    missing, unexpected = [], []
+    missing: list[dict[str, Any]] = []
+    unexpected: list[dict[str, Any]] = []
     for row in differing:
-        position, expected_here, produced_here, values = row[0], row[1], row[2], row[3:]
+        position, expected_here, produced_here, found = row[0], row[1], row[2], row[3:]
         if expected_here:
-            missing.append({"#": position, **dict(zip(columns, values[: len(columns)]))})
+            missing.append({"#": position, **dict(zip(columns, found[: len(columns)]))})
         if produced_here:
-            unexpected.append({"#": position, **dict(zip(columns, values[len(columns) :]))})
+            unexpected.append({"#": position, **dict(zip(columns, found[len(columns) :]))})
     return missing, unexpected
 
 

@@ -100,7 +100,7 @@ def evaluate_rules(
 
 def _columns_of(rule: QualityRule) -> set[str]:
     """The columns whose values a rule's result may show."""
-    columns = {rule.column} | {str(c) for c in rule.arguments.get("column_list") or ()}
+    columns = {str(c) for c in rule.arguments.get("column_list") or ()} | ({rule.column} if rule.column else set())
     return columns | set(rule.relationship.columns if rule.relationship else ())
 
 
@@ -109,16 +109,18 @@ def _relationship_result(
 ) -> RuleResult:
     import duckdb
 
-    if rule.relationship.product is None:
+    relationship = rule.relationship
+    assert relationship is not None, "a relationship's rule"
+    if relationship.product is None:
         referenced = ReferencedRows(table, "this product's own rows")
     if referenced is None:
-        return RuleResult(rule, False, None, error=f"{rule.relationship.target} was not read for it")
+        return RuleResult(rule, False, None, error=f"{relationship.target} was not read for it")
     if referenced.error:
         return RuleResult(rule, False, None, error=referenced.error)
     if referenced.missing:
         return RuleResult(rule, True, None, note=referenced.missing, unchecked=True)
     try:
-        counts = count_orphans(rule.relationship, connection, table, referenced)
+        counts = count_orphans(relationship, connection, table, referenced)
     except duckdb.Error as error:  # e.g. values DuckDB cannot compare: the rule fails with DuckDB's reason
         return RuleResult(rule, False, None, error=str(error).splitlines()[0])
     result = _verdict(rule, counts.unexpected_count, counts.unexpected_percent, counts.rows, counts.sample)
@@ -141,7 +143,7 @@ def rules_reading_files(
         connection.execute(f"CREATE TEMP VIEW {CHECKED_TABLE} AS {shape}")
         for rule in queried:
             query = fill_placeholders(str(rule.query), CHECKED_TABLE, rule.column)
-            if (file := refused_file(lambda query=query: connection.sql(query))) is not None:
+            if (file := refused_file(functools.partial(connection.sql, query))) is not None:
                 problems.append(
                     contract.source.problem(
                         (*rule.path, "query"),
@@ -217,7 +219,7 @@ def evaluate_with_great_expectations(
     for rule in rules:
         size = rule.sample_rows if rule.sample_rows is not None and rule.sample_rows < staged else None
         by_size.setdefault(size, []).append(rule)
-    results = {}
+    results: dict[str, RuleResult] = {}
     for size, group in by_size.items():
         batch = _batch(_frame(group, connection, table, size))
         sampled = (size, staged) if size is not None else None

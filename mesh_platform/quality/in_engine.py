@@ -116,7 +116,8 @@ def evaluate_in_engine(forms: list[_Form], connection: duckdb.DuckDBPyConnection
     and the distinct values of one-column keys; a grouped query per uniqueness rule whose values repeat
     (and per compound key); a sample query per rule with offending rows."""
     source = table  # an SQL name as the build gives it (`staging."orders"`), quoted already
-    selects, values = ["count(*)"], []
+    selects = ["count(*)"]
+    values: list[object] = []
     for form in forms:
         selects.append(f"count(*) FILTER (WHERE {form.considered})")
         if form.offends is not None:
@@ -159,7 +160,10 @@ def _key(form: _Form) -> str:
 
 
 def _duplicated_rows(connection: duckdb.DuckDBPyConnection, source: str, form: _Form) -> int:
-    query = f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {source} WHERE {form.considered} GROUP BY {_key(form)} HAVING count(*) > 1)"
+    query = (
+        f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {source} WHERE {form.considered} GROUP BY "
+        f"{_key(form)} HAVING count(*) > 1)"
+    )
     return int(connection.execute(query).fetchall()[0][0])
 
 

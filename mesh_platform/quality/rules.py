@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mesh_platform.contract.model import Column, Contract, Relationship
+from mesh_platform.contract.model import Column, Contract, Relationship, Severity
 from mesh_platform.contract.settings import RuleSettings, Scope, parse_settings
 from mesh_platform.core.errors import ContractError
 from mesh_platform.core.sql import quote, select_problem
@@ -43,7 +44,6 @@ from mesh_platform.quality.thresholds import NON_EMPTY, ZERO, Threshold
 if TYPE_CHECKING:
     from open_data_contract_standard.model import DataQuality
 
-Severity = Literal["error", "warning"]
 # What decides a rule: Great Expectations' count or share of offending rows, its observed value
 # (row count), or its own verdict (custom expectations without a threshold).
 Measure = Literal["unexpected_count", "unexpected_percent", "observed_value", "success"]
@@ -100,7 +100,7 @@ class QualityRule:
         return self.severity == "error"
 
 
-def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> list[QualityRule]:
+def rules_for_contract(contract: Contract, extra: Sequence[QualityRule] = ()) -> list[QualityRule]:
     """The contract's rules (with `extra` ones, e.g. a glossary's), each with a unique check name.
 
     Raises `ContractError` naming the field and line of a rule the mesh cannot run."""
@@ -122,7 +122,7 @@ def rules_for_contract(contract: Contract, extra: list[QualityRule] = ()) -> lis
             )
         )
     for index, entry in enumerate(contract.quality):
-        path = ("schema", 0, "quality", index)
+        path: tuple[str | int, ...] = ("schema", 0, "quality", index)
         rules.append(
             replace(
                 _quality_rule(contract, entry, None, f"schema[0].quality[{index}]", path), scope=_scope(contract, entry, path)
@@ -399,7 +399,8 @@ def _sample_rows(expectation: str, arguments: dict[str, Any], declared: Any, fai
         why = "a verdict on every row" if expectation.startswith(ROW_BY_ROW) else "a statistic of every row"
         raise fail(
             f"{expectation} cannot be checked on a sample: its verdict is {why}",
-            "remove sample; only means, medians, quantiles, standard deviations, distributions and shares with mostly below 1 are sampled",
+            "remove sample; only means, medians, quantiles, standard deviations, distributions and shares with "
+            "mostly below 1 are sampled",
             *AT_SAMPLE,
         )
     return declared

@@ -68,7 +68,9 @@ class CdcProduct(ProductRecipe):
     )
     incremental: bool = Field(
         default=True,
-        description="Apply only the events not applied yet, by a MERGE of the changed keys (false: replay every event on every build).",
+        description=(
+            "Apply only the events not applied yet, by a MERGE of the changed keys (false: replay every event on every build)."
+        ),
     )
 
     @classmethod
@@ -89,14 +91,14 @@ class CdcProduct(ProductRecipe):
             if column not in names:
                 raise MeshError(f"{events.address} has no column '{column}' (its columns: {', '.join(names)})")
         columns = []
-        for column in events.columns:
-            if column.name == operation:
+        for event_column in events.columns:
+            if event_column.name == operation:
                 continue
-            if column.name in key:
-                column = column.changed(
-                    required=True, primary_key=True, primary_key_position=key.index(column.name) + 1, unique=len(key) == 1
+            if event_column.name in key:
+                event_column = event_column.changed(
+                    required=True, primary_key=True, primary_key_position=key.index(event_column.name) + 1, unique=len(key) == 1
                 )
-            columns.append(column)
+            columns.append(event_column)
         return Plan(columns, inputs_as_given(request), {"key": key, "sequence": sequence, "operation": operation})
 
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
@@ -112,25 +114,31 @@ class CdcProduct(ProductRecipe):
         needed = [*self.key, self.sequence, self.operation, *self.exclude, *self.rename]
         if missing := [c for c in needed if c not in columns]:
             raise MeshError(
-                f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: {', '.join(columns)})"
+                f"{build.contract.address}: {events.address} has no column {', '.join(missing)} (its columns: "
+                f"{', '.join(columns)})"
             )
         if dropped_keys := [k for k in self.key if k in {self.operation, *self.exclude}]:
             raise MeshError(
-                f"{build.contract.address}: key column {', '.join(dropped_keys)} is also excluded from the state; remove it from exclude"
+                f"{build.contract.address}: key column {', '.join(dropped_keys)} is also excluded from the state; "
+                "remove it from exclude"
             )
         unsequenced = connection.execute(
             f"SELECT count(*) FROM {quote(events.alias)} WHERE {quote(self.sequence)} IS NULL"
         ).fetchall()[0][0]
         if unsequenced:
             raise MeshError(
-                f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every change event needs one"
+                f"{build.contract.address}: {unsequenced} events in {events.address} have no {self.sequence}; every "
+                "change event needs one"
             )
         previous = build.published_rows() if self.incremental else None
         applied = build.applied_events() if previous is not None else None
         deletes = ", ".join(literal(v) for v in self.delete_values)
         key = ", ".join(quote(k) for k in self.key)
         hashed = "sha256(concat_ws(chr(31), " + ", ".join(f"CAST({quote(k)} AS VARCHAR)" for k in self.key) + "))"
-        flagged = f"SELECT *, coalesce({quote(self.operation)} IN ({deletes}), false) AS mesh_is_delete, {hashed} AS mesh_key FROM {quote(events.alias)}"
+        flagged = (
+            f"SELECT *, coalesce({quote(self.operation)} IN ({deletes}), false) AS mesh_is_delete, {hashed} AS "
+            f"mesh_key FROM {quote(events.alias)}"
+        )
         if applied is not None:
             # Events the record has not seen: past the key's applied sequence, or a delete at the same sequence.
             connection.register("mesh_applied", applied)
@@ -143,7 +151,8 @@ class CdcProduct(ProductRecipe):
         # Computed once (a temporary table): the new state, the changed keys and the record all read it.
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE mesh_latest AS SELECT * EXCLUDE (mesh_rank) FROM (SELECT *, row_number() OVER "
-            f"(PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, mesh_is_delete DESC) AS mesh_rank FROM ({flagged})) WHERE mesh_rank = 1"
+            f"(PARTITION BY {key} ORDER BY {quote(self.sequence)} DESC, mesh_is_delete DESC) AS mesh_rank FROM "
+            f"({flagged})) WHERE mesh_rank = 1"
         )
         renamed = {c: self.rename.get(c, c) for c in columns if c not in {self.operation, *self.exclude}}
         state_key = tuple(renamed[k] for k in self.key)
@@ -156,14 +165,17 @@ class CdcProduct(ProductRecipe):
             build.increment = Increment(state_key, record) if self.incremental else None
             return connection.sql(upserts)
         changed = connection.sql(
-            f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} FROM mesh_latest"
+            f"SELECT {', '.join(f'{quote(k)} AS {quote(renamed[k])}' for k in self.key)}, mesh_is_delete AS {DELETED} "
+            "FROM mesh_latest"
         )
         build.increment = Increment(state_key, record, changed)
         connection.register("mesh_previous", previous)
         unchanged = " AND ".join(f"c.{quote(k)} = p.{quote(renamed[k])}" for k in self.key)
         build.log.info(
-            f"applying the changes of {connection.sql('SELECT count(*) FROM mesh_latest').fetchall()[0][0]} keys to the published rows"
+            f"applying the changes of {connection.sql('SELECT count(*) FROM mesh_latest').fetchall()[0][0]} keys to "
+            "the published rows"
         )
         return connection.sql(
-            f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) UNION ALL BY NAME {upserts}"
+            f"SELECT * FROM mesh_previous AS p WHERE NOT EXISTS (SELECT 1 FROM mesh_latest AS c WHERE {unchanged}) "
+            f"UNION ALL BY NAME {upserts}"
         )

@@ -92,7 +92,8 @@ class JoinProduct(ProductRecipe):
         joined = [j.input for j in self.joins]
         if sorted(joined) != sorted(aliases[1:]):
             raise ValueError(
-                f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got {', '.join(joined) or 'none'}"
+                f"joins must name each input after the first once: expected {', '.join(aliases[1:])}, got "
+                f"{', '.join(joined) or 'none'}"
             )
         return self
 

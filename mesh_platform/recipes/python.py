@@ -65,7 +65,7 @@ class PythonProduct(ProductRecipe):
     def column_lineage(self, inputs: Mapping[str, list[str]], folder: Path) -> RecipeLineage:
         if not self.lineage:
             return RecipeLineage.unknown(inputs, "the Python recipe declares no column lineage (set lineage: in defs.yaml)")
-        declared = {output: [tuple(s.split(".", 1)) for s in sources] for output, sources in self.lineage.items()}
+        declared = {output: [_input_column(s) for s in sources] for output, sources in self.lineage.items()}
         unknown = sorted(f"{a}.{c}" for sources in declared.values() for a, c in sources if c not in inputs.get(a, ()))
         if unknown:
             known = "; ".join(f"{a}: {', '.join(cs)}" for a, cs in inputs.items()) or "none"
@@ -126,3 +126,9 @@ class PythonProduct(ProductRecipe):
             raise MeshError(f"{self.function} returned {type(result).__name__}; it must return a pandas DataFrame")
         build.connection.register(PYTHON_OUTPUT, result)
         return build.connection.table(PYTHON_OUTPUT)
+
+
+def _input_column(source: str) -> tuple[str, str]:
+    """'input.column' (as the lineage validator admits it) as (input, column)."""
+    alias, column = source.split(".", 1)
+    return alias, column

@@ -49,8 +49,9 @@ def sql_reading_files(product: Product, recipe: ProductRecipe, view: MeshView, r
     """The file the recipe's SQL reads that a build's sandbox refuses, as a problem at the SQL holding it: found by
     composing the recipe's relation as a build does, in the same sandbox, on inputs of no rows (binding decides)."""
     texts = recipe.sql_texts(product.folder)
-    inputs = [(item, view.catalog.products.get(item.address.unversioned())) for item in product.inputs]
-    if not texts or any(source is None for _, source in inputs):  # an input the mesh lacks: mesh.granted-inputs says so
+    found = [(item, view.catalog.products.get(item.address.unversioned())) for item in product.inputs]
+    inputs = [(item, source) for item, source in found if source is not None]
+    if not texts or len(inputs) < len(found):  # an input the mesh lacks: mesh.granted-inputs says so
         return []
     connection = binding_sandbox(readable, TERM_PARAMETER.declare)
     try:

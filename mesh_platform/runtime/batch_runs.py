@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import select
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,9 +20,16 @@ from mesh_platform.governance.access import hashing_key_holders
 from mesh_platform.product.run_tags import BATCH_TAG, LAUNCHED_BY_TAG
 from mesh_platform.runtime import worker
 from mesh_platform.runtime.batches import Batch
-from mesh_platform.runtime.progress import ProductFinished, ProductOutcome, ProgressCallback
+from mesh_platform.runtime.progress import (
+    ProductFinished,
+    ProductOutcome,
+    ProductStarted,
+    ProgressCallback,
+    RunRecovered,
+    from_message,
+)
 from mesh_platform.runtime.recovery import recover_dead_runs
-from mesh_platform.runtime.run_watch import RunWatcher
+from mesh_platform.runtime.run_watch import RunProgress, RunWatcher
 from mesh_platform.runtime.worker import WarmRun
 
 if TYPE_CHECKING:
@@ -26,14 +37,16 @@ if TYPE_CHECKING:
 
 KEPT_LOGS = 20  # the log files of the last runs of each domain that MESH_HOME/logs keeps
 
+InstanceOpener = Callable[[], "dg.DagsterInstance"]  # the mesh's instance, opened the first time it is asked for
+
 
 class BatchRun(Protocol):
     """A batch's run as `mesh materialize` follows it, wherever it runs."""
 
-    def poll(self, instance: dg.DagsterInstance) -> bool:
-        """Follow the run's events; whether it has ended."""
+    def poll(self, instance: InstanceOpener) -> bool:
+        """Follow the run's events (from the instance, when the run does not send them itself); whether it has ended."""
 
-    def finish(self) -> list[ProductOutcome]:
+    def finish(self, instance: InstanceOpener) -> list[ProductOutcome]:
         """Each product's outcome, once it has ended."""
 
     def interrupt(self) -> None:
@@ -44,7 +57,8 @@ class BatchRun(Protocol):
 
 
 class LocalBatchRun:
-    """One batch's Dagster run in its own process, followed through the instance's event log."""
+    """One batch's Dagster run in a process of its own or forked by the domain's warm worker. A warm run sends its
+    events itself; a process of its own is followed through the instance's event log."""
 
     def __init__(self, settings: MeshSettings, catalog: Catalog, batch: Batch, notify: ProgressCallback, sources: str | None):
         """`sources`: the digest of the mesh's sources (`worker.sources_digest`) when the run is to be forked by
@@ -64,21 +78,42 @@ class LocalBatchRun:
             self.process = warm_run(settings, catalog, batch, self.batch_id, self._env, self.log_file, sources)
         else:
             self.process = self._own_process()
-        self.watcher: RunWatcher | None = None
+        self.progress: RunProgress = RunProgress(batch, notify)
+        self._by_step = {p.address.product: p.address for p in batch.products}
 
     def _own_process(self) -> subprocess.Popen:
         with self.log_file.open("w") as log:
             return subprocess.Popen(self._command, cwd=self._root, env=self._env, stdout=log, stderr=subprocess.STDOUT)
 
-    def poll(self, instance: dg.DagsterInstance) -> bool:
+    def poll(self, instance: InstanceOpener) -> bool:
         """Follow the run's events; whether its process has ended."""
-        self.watcher = self.watcher or RunWatcher(instance, self.batch, self.batch_id, self.notify)
         if isinstance(self.process, WarmRun) and self.process.failure is not None:
             # No worker could take it (one that cannot load the definitions, say): a process of its own says why.
             self.process = self._own_process()
         ended = self.process.poll() is not None
-        self.watcher.poll()  # after the exit check: an ended process's last events are read
+        # After the exit check: an ended process's last events are read.
+        if isinstance(self.process, WarmRun):
+            for message in self.process.messages():
+                self._take(message)
+        else:
+            if not isinstance(self.progress, RunWatcher):
+                self.progress = RunWatcher(instance(), self.batch, self.batch_id, self.notify)
+            self.progress.poll()
         return ended
+
+    def _take(self, message: dict) -> None:
+        """One message of a warm run's process: its run id, a recovered run, a product's progress."""
+        if "run" in message:
+            self.progress.run_id = str(message["run"])
+            return
+        match from_message(message):
+            case RunRecovered() as recovered:
+                self.notify(recovered)
+            case ProductStarted(address):
+                self.progress.take(ProductStarted(self._by_step.get(address.product, address)))
+            case ProductFinished(outcome):
+                address = self._by_step.get(outcome.address.product, outcome.address)
+                self.progress.take(ProductFinished(dataclasses.replace(outcome, address=address)))
 
     def interrupt(self) -> None:
         """Ctrl-C: a process of its own had it from the terminal; a warm run is told."""
@@ -88,22 +123,21 @@ class LocalBatchRun:
     def process_running(self) -> bool:
         return self.process.poll() is None
 
-    def finish(self) -> list[ProductOutcome]:
+    def finish(self, instance: InstanceOpener) -> list[ProductOutcome]:
         """Each product's outcome once the process has ended (reported as they are known)."""
-        assert self.watcher is not None, "poll() until the process ends first"
         code = self.process.returncode
         assert code is not None, "poll() until the process ends first"
-        if code < 0 and self.watcher.run_id is not None:
-            recover_dead_runs(self.watcher.instance)  # killed: its run is failed now, and its slot free for the next build
-        outcomes = self.watcher.outcomes(code)
-        if self.watcher.run_id is None:
+        if code < 0 and self.progress.run_id is not None:
+            recover_dead_runs(instance())  # killed: its run is failed now, and its slot free for the next build
+        outcomes = self.progress.outcomes(code)
+        if self.progress.run_id is None:
             reason = tail(self.log_file) or f"dagster exited with code {code}"
             outcomes = [
                 ProductOutcome(p.address, "failed", f"the {self.batch.domain} code location did not run: {reason}")
                 for p in self.batch.products
             ]
         for outcome in outcomes:
-            if outcome.address not in self.watcher.reported:
+            if outcome.address not in self.progress.reported:
                 self.notify(ProductFinished(outcome))
         return outcomes
 
@@ -145,17 +179,17 @@ class SubmittedBatchRun:
                 "or set MESH_UI_PORT to where it listens"
             )
 
-    def poll(self, instance: dg.DagsterInstance) -> bool:
+    def poll(self, instance: InstanceOpener) -> bool:
         """Follow the run's events; whether it has ended (or was never taken)."""
         if self.run_id is None:
             return True
-        self.watcher = self.watcher or RunWatcher(instance, self.batch, self.batch_id, self.notify)
-        run = instance.get_run_by_id(self.run_id)
+        self.watcher = self.watcher or RunWatcher(instance(), self.batch, self.batch_id, self.notify)
+        run = self.watcher.instance.get_run_by_id(self.run_id)
         ended = run is None or run.is_finished
         self.watcher.poll()  # after the status: an ended run's last events are read
         return ended
 
-    def finish(self) -> list[ProductOutcome]:
+    def finish(self, instance: InstanceOpener) -> list[ProductOutcome]:
         if self.watcher is None or self.problem is not None:
             outcomes = [ProductOutcome(p.address, "failed", f"not run: {self.problem}") for p in self.batch.products]
         else:
@@ -180,6 +214,20 @@ class SubmittedBatchRun:
         return records[-1].event_log_entry.message if records else None
 
 
+def wait_for_any(runs: Iterable[BatchRun], seconds: float) -> None:
+    """Until one of `runs` may have news, at most `seconds`: at once when a warm run's process sends something
+    (when every run is one whose worker has forked it), else after `seconds`."""
+    connections = []
+    for run in runs:
+        process = run.process if isinstance(run, LocalBatchRun) else None
+        if not isinstance(process, WarmRun) or process.connection is None or process.returncode is not None:
+            time.sleep(seconds)
+            return
+        connections.append(process.connection)
+    if connections:
+        select.select(connections, [], [], seconds)
+
+
 def warm_run(
     settings: MeshSettings, catalog: Catalog, batch: Batch, batch_id: str, env: dict[str, str], log: Path, sources: str
 ) -> WarmRun:
@@ -189,6 +237,7 @@ def warm_run(
     fingerprint = worker.fingerprint(sources, {k: v for k, v in env.items() if k not in _VOLATILE})
     launch = [sys.executable, "-m", "mesh_platform.runtime.worker", module, name[1:], fingerprint, str(settings.warm_seconds)]
     request = {
+        "storage": worker.storage_identity(settings.dagster_home),
         "batch": batch_id,
         "asset_keys": batch.asset_keys,
         "partitions": batch.partitions and list(batch.partitions),

@@ -84,7 +84,8 @@ def code_servers(settings: MeshSettings) -> list[CodeServer]:
     unknown = sorted(set(config.ports) - set(names))
     if unknown:
         raise MeshError(
-            f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — use one of {', '.join(names)}"
+            f"{settings.deployment.file}: code_servers.ports names no domain of workspace.yaml: {', '.join(unknown)} — "
+            f"use one of {', '.join(names)}"
         )
     ports = config.assign(names)
     return [CodeServer(domain, settings.root, config.host, ports[domain.name]) for domain in domains]
@@ -136,7 +137,8 @@ def _config(settings: MeshSettings) -> CodeServers:
     if settings.deployment.code_servers is None:
         where = settings.deployment.file or f"the deployment '{settings.deployment.name}'"
         raise MeshError(
-            f"{where} serves no code servers: domains load as Python modules in it — add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve"
+            f"{where} serves no code servers: domains load as Python modules in it — "
+            "add a code_servers: block to deploy/<env>.yaml and run mesh --env <env> serve"
         )
     return settings.deployment.code_servers
 

@@ -51,7 +51,7 @@ def domain_definitions(
     loops = _dependency_loops(view, domain)
     unread = {file.resolve(): error for file, error in catalog.broken.items() if file.is_relative_to(folder)}
     held = {p.recipe_file.resolve(): p.address.product for p in catalog.products.values() if p.address.domain == domain}
-    products, broken_names = [], set()
+    products, broken_names = [], set[str]()
     for recipe_file in sorted((folder / "defs").rglob(RECIPE_FILE)):
         resolved = recipe_file.resolve()
         if resolved in loops or resolved in unread:

@@ -195,7 +195,8 @@ def _kubernetes(settings: MeshSettings) -> Kubernetes:
         store = getattr(settings.deployment, block)
         if store is None or not store.on_object_store:
             raise MeshError(
-                f"{settings.deployment.file}: {block}.uri: on Kubernetes {what} must be on an object store (s3://bucket/prefix), which every pod reaches — set {block}.uri"
+                f"{settings.deployment.file}: {block}.uri: on Kubernetes {what} must be on an object store "
+                f"(s3://bucket/prefix), which every pod reaches — set {block}.uri"
             )
     unknown = sorted(set(settings.deployment.kubernetes.domain_images) - {d.name for d in read_workspace(settings.root)})
     if unknown:
@@ -209,6 +210,7 @@ def _image(image: str, settings: MeshSettings) -> tuple[str, str]:
     repository, _, tag = image.rpartition(":")
     if not repository or "/" in tag:
         raise MeshError(
-            f"{settings.deployment.file}: kubernetes.image: '{image}' has no tag — write repository:tag (a unique tag per release, not latest)"
+            f"{settings.deployment.file}: kubernetes.image: '{image}' has no tag — "
+            "write repository:tag (a unique tag per release, not latest)"
         )
     return repository, tag

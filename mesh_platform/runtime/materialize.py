@@ -6,11 +6,12 @@ dependency order, each in a process of its own against the instance in
 `MESH_HOME/dagster`: forked by the domain's warm worker (`runtime.worker`), else
 started anew (`runtime.domain_run`). In a deployment with code servers, each is
 submitted to the instance instead, as the UI submits a run (`_SubmittedBatch`:
-the queue, the daemon, the domain's code server), and followed the same way. Domains that do not read each other run side by
-side (at most one run per core): a run starts as soon as the runs it reads from
-have ended. Each run carries a tag with its batch id; progress is read from that
-run's event log while it goes. A failed product stops only what depends on it;
-the other domains' products still run. A product reading a product that was
+the queue, the daemon, the domain's code server), and followed the same way. Domains
+that do not read each other run side by side (at most one run per core): a run starts
+as soon as the runs it reads from have ended. A warm run sends its progress itself
+(`runtime.worker`); any other run carries a tag with its batch id, and progress is read
+from that run's event log while it goes. A failed product stops only what depends on
+it; the other domains' products still run. A product reading a product that was
 never published, and is not built by the same command, is refused before any
 run starts.
 
@@ -32,7 +33,7 @@ from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.contract.partitioning import Partitioning
 from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.runtime.batch_runs import BatchRun, LocalBatchRun, SubmittedBatchRun, warm_sources
+from mesh_platform.runtime.batch_runs import BatchRun, LocalBatchRun, SubmittedBatchRun, wait_for_any, warm_sources
 from mesh_platform.runtime.batches import Batch, batch_dependencies, failed_upstream, plan_batches
 from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
 from mesh_platform.runtime.progress import (
@@ -93,6 +94,11 @@ class _Materialization:
     def __exit__(self, *exc_info: object) -> None:
         self._exit.close()
 
+    def _instance(self) -> dg.DagsterInstance:
+        """The mesh's Dagster instance, opened the first time a run is followed through it (a warm run sends its
+        events itself, and recovers dead runs itself, so a command of warm runs never imports Dagster)."""
+        return self.instance or self._open_instance()
+
     def _open_instance(self) -> dg.DagsterInstance:
         """The mesh's Dagster instance, its dead runs recovered: opened while the first runs' processes start
         (importing Dagster and opening its storage take as long as starting a run), or before them when it
@@ -147,17 +153,16 @@ class _Materialization:
                     done.add(index)
                 else:
                     running[index] = started
-            instance = self.instance or self._open_instance()
             for index, started in list(running.items()):
-                if started.poll(instance):
-                    for outcome in started.finish():
+                if started.poll(self._instance):
+                    for outcome in started.finish(self._instance):
                         self.report.outcomes.append(outcome)
                         if outcome.status != "materialized":
                             self.failed.add(outcome.address)
                     del running[index]
                     done.add(index)
             if running:
-                time.sleep(POLL_SECONDS)
+                wait_for_any(running.values(), POLL_SECONDS)
 
     def _outcome(self, outcome: ProductOutcome) -> None:
         self.report.outcomes.append(outcome)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from mesh_platform.core.address import Address
 from mesh_platform.runtime.batches import Batch
@@ -68,3 +69,30 @@ class ProductFinished:
 
 ProgressEvent = RunRecovered | BatchStarted | ProductStarted | ProductFinished
 ProgressCallback = Callable[[ProgressEvent], None]
+
+
+# A warm run's process sends its events to the command as JSON lines (`runtime.worker`).
+StreamedEvent = RunRecovered | ProductStarted | ProductFinished
+
+
+def to_message(event: StreamedEvent) -> dict[str, Any]:
+    """The event as a JSON object."""
+    match event:
+        case RunRecovered(dead):
+            return {"recovered": dataclasses.asdict(dead)}
+        case ProductStarted(address):
+            return {"started": str(address)}
+        case ProductFinished(outcome):
+            return {"finished": {**dataclasses.asdict(outcome), "address": str(outcome.address)}}
+
+
+def from_message(message: dict[str, Any]) -> StreamedEvent | None:
+    """The event a JSON object (`to_message`) holds, or None when it holds none."""
+    if "recovered" in message:
+        return RunRecovered(DeadRun(**message["recovered"]))
+    if "started" in message:
+        return ProductStarted(Address.parse(message["started"]))
+    if "finished" in message:
+        fields = message["finished"]
+        return ProductFinished(ProductOutcome(**{**fields, "address": Address.parse(fields["address"])}))
+    return None

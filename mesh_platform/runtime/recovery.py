@@ -16,8 +16,10 @@ names another host (`mesh/host`) is left to that host.
 
 from __future__ import annotations
 
+import fcntl
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,11 +37,21 @@ class DeadRun:
 
     @property
     def message(self) -> str:
-        return f"the process running it (pid {self.pid}) is gone: killed, out of memory or its machine stopped; marked failed by mesh"
+        return (
+            f"the process running it (pid {self.pid}) is gone: killed, out of memory or its machine stopped; "
+            "marked failed by mesh"
+        )
 
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
-    """Mark every run whose process died as failed and free its concurrency slots; return them."""
+    """Mark every run whose process died as failed and free its concurrency slots; return them. One process at a
+    time (a lock in the instance's folder): the warm runs of several domains each recover before they start."""
+    with (Path(instance.root_directory) / ".mesh-recovery.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _recover(instance)
+
+
+def _recover(instance: dg.DagsterInstance) -> list[DeadRun]:
     import dagster as dg
 
     dead = []
@@ -65,8 +77,9 @@ def _run_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
-        if pid is not None:
-            return int(getattr(pid, "value", pid))
+        raw = pid.value if isinstance(pid, dg.MetadataValue) else pid
+        if isinstance(raw, int | str):
+            return int(raw)
     return None
 
 

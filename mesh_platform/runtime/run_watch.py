@@ -1,4 +1,10 @@
-"""Following one Dagster run through the instance's event log: its products' starts, outcomes and failures."""
+"""Following one Dagster run: its products' starts, outcomes and failures, read from its events.
+
+The events come from the instance's event log (`RunWatcher`, for a run in a process of its own or submitted
+to the instance) or, for a run forked by a warm worker, straight from the run's process, which reads them as
+Dagster stores them (`StepEvents`) and sends them over the worker's connection: the command then needs no
+instance of its own.
+"""
 
 from __future__ import annotations
 
@@ -14,70 +20,68 @@ if TYPE_CHECKING:
     import dagster as dg
 
 
-class RunWatcher:
-    """Follows one run's event log: step starts, materializations, failures."""
+class StepEvents:
+    """A run's event log entries as progress: a product's step started, its first materialization (a range has one
+    per partition) or its failure. `by_step`: the product of each step key."""
 
-    def __init__(self, instance: dg.DagsterInstance, batch: Batch, batch_id: str, notify: ProgressCallback):
-        self.instance = instance
+    def __init__(self, by_step: Mapping[str, Address], run_id: str):
+        self.by_step = by_step
+        self.run_id = run_id
+        self.step_started: dict[Address, float] = {}
+        self.finished: set[Address] = set()
+
+    def read(self, entry: dg.EventLogEntry) -> ProductStarted | ProductFinished | None:
+        import dagster as dg
+
+        event = entry.dagster_event
+        if event is None or event.step_key is None or event.step_key not in self.by_step:
+            return None
+        address = self.by_step[event.step_key]
+        if address in self.finished:
+            return None
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            self.step_started[address] = entry.timestamp
+            return ProductStarted(address)
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            metadata = entry.asset_materialization.metadata if entry.asset_materialization else {}
+            seconds = entry.timestamp - self.step_started.get(address, entry.timestamp)
+            outcome = ProductOutcome(
+                address,
+                "materialized",
+                version=metadata_int(metadata, "mesh/port_version"),
+                rows=metadata_int(metadata, "dagster/row_count"),
+                seconds=round(seconds, 2),
+                run_id=self.run_id,
+                partitions=str(metadata["mesh/partitions"].value) if "mesh/partitions" in metadata else None,
+            )
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            outcome = ProductOutcome(address, "failed", failure_reason(event), run_id=self.run_id)
+        else:
+            return None
+        self.finished.add(address)
+        return ProductFinished(outcome)
+
+
+class RunProgress:
+    """What is known of one batch's run as its events arrive: its run id, each product's outcome so far."""
+
+    def __init__(self, batch: Batch, notify: ProgressCallback):
         self.batch = batch
-        self.batch_id = batch_id
         self.notify = notify
         self.run_id: str | None = None
-        self.cursor: str | None = None
         self.results: dict[Address, ProductOutcome] = {}
-        self.step_started: dict[Address, float] = {}
-        self.reported: set[Address] = set()
-        self.by_step = {p.address.product: p.address for p in batch.products}
 
-    def poll(self) -> None:
-        import dagster as dg
+    @property
+    def reported(self) -> set[Address]:
+        return set(self.results)
 
-        if self.run_id is None:
-            self.run_id = self._find_run()
-            if self.run_id is None:
-                return
-        connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor)
-        self.cursor = connection.cursor
-        for record in connection.records:
-            event = record.event_log_entry.dagster_event
-            if event is None or event.step_key not in self.by_step:
-                continue
-            address = self.by_step[event.step_key]
-            if event.event_type == dg.DagsterEventType.STEP_START:
-                self.step_started[address] = record.event_log_entry.timestamp
-                self.notify(ProductStarted(address))
-            elif (
-                event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and address not in self.results
-            ):  # a range: one per partition
-                materialization = record.event_log_entry.asset_materialization
-                metadata = materialization.metadata if materialization else {}
-                seconds = record.event_log_entry.timestamp - self.step_started.get(address, record.event_log_entry.timestamp)
-                self._report(
-                    ProductOutcome(
-                        address,
-                        "materialized",
-                        version=metadata_int(metadata, "mesh/port_version"),
-                        rows=metadata_int(metadata, "dagster/row_count"),
-                        seconds=round(seconds, 2),
-                        run_id=self.run_id,
-                        partitions=str(metadata["mesh/partitions"].value) if "mesh/partitions" in metadata else None,
-                    )
-                )
-            elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-                self._report(ProductOutcome(address, "failed", failure_reason(event), run_id=self.run_id))
-
-    def _report(self, outcome: ProductOutcome) -> None:
-        self.results[outcome.address] = outcome
-        self.reported.add(outcome.address)
-        self.notify(ProductFinished(outcome))
-
-    def _find_run(self) -> str | None:
-        import dagster as dg
-
-        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch_id}), limit=1)
-        return runs[0].run_id if runs else None
+    def take(self, event: ProductStarted | ProductFinished) -> None:
+        if isinstance(event, ProductFinished):
+            self.results[event.outcome.address] = event.outcome
+        self.notify(event)
 
     def outcomes(self, exit_code: int, run_failure: str | None = None) -> list[ProductOutcome]:
+        """Every product's outcome once the run has ended; one it never reached says why."""
         result = []
         failed_here = [o.address for o in self.results.values() if o.status == "failed"]
         for product in self.batch.products:
@@ -95,6 +99,36 @@ class RunWatcher:
                 )
                 result.append(ProductOutcome(product.address, "skipped", reason, run_id=self.run_id))
         return result
+
+
+class RunWatcher(RunProgress):
+    """Follows one run through the instance's event log, found by its batch tag."""
+
+    def __init__(self, instance: dg.DagsterInstance, batch: Batch, batch_id: str, notify: ProgressCallback):
+        super().__init__(batch, notify)
+        self.instance = instance
+        self.batch_id = batch_id
+        self.cursor: str | None = None
+        self.steps: StepEvents | None = None
+
+    def poll(self) -> None:
+        if self.steps is None:
+            self.run_id = self._find_run()
+            if self.run_id is None:
+                return
+            self.steps = StepEvents({p.address.product: p.address for p in self.batch.products}, self.run_id)
+        assert self.run_id is not None
+        connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor)
+        self.cursor = connection.cursor
+        for record in connection.records:
+            if (event := self.steps.read(record.event_log_entry)) is not None:
+                self.take(event)
+
+    def _find_run(self) -> str | None:
+        import dagster as dg
+
+        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch_id}), limit=1)
+        return runs[0].run_id if runs else None
 
 
 def metadata_int(metadata: Mapping[str, Any], key: str) -> int | None:

@@ -46,19 +46,24 @@ class Service:
 class _Running:
     def __init__(self, service: Service, cwd: Path, env: dict[str, str]):
         self.service, self.cwd, self.env = service, cwd, env
-        self.process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | None = None
         self.started = 0.0
         self.failures = 0  # deaths in a row, each after a short life
         self.due: float | None = None  # when it is to be started again
 
     def start(self) -> None:
         env = dict(self.service.env) or self.env
-        self.process = subprocess.Popen(self.service.command, cwd=self.cwd, env=env, start_new_session=True)
+        self._process = subprocess.Popen(self.service.command, cwd=self.cwd, env=env, start_new_session=True)
         self.started, self.due = time.monotonic(), None
 
     @property
+    def process(self) -> subprocess.Popen:
+        assert self._process is not None, "start() first"
+        return self._process
+
+    @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self._process is not None and self._process.poll() is None
 
 
 def run_services(services: list[Service], cwd: Path, env: dict[str, str], say: Callable[[str], None]) -> int:

@@ -117,7 +117,8 @@ def iam_client(settings: MeshSettings, service: str = "iam") -> Any:
     options = {key.upper(): value for key, value in (store.resolved_options() if store else {}).items()}
     endpoint = options.get("AWS_ENDPOINT_URL") or options.get("AWS_ENDPOINT") or None
     region = options.get("AWS_REGION") or options.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client(service, endpoint_url=endpoint, region_name=region)
+    client: Any = boto3.client  # its stubs overload one signature per service name; ours is any of them
+    return client(service, endpoint_url=endpoint, region_name=region)
 
 
 def ensure_buckets(settings: MeshSettings, client: Any) -> list[str]:

@@ -6,8 +6,10 @@ process for each run.
 Starting a run in a new interpreter costs importing Dagster and loading the domain's code location (about
 two seconds on two cores, most of a small build). `mesh materialize` asks the domain's worker instead: the
 worker forks, and the child runs the batch exactly as `runtime.domain_run` would in a process of its own
-(its output goes to the run's log file, its pid is in the run's engine events). The guarantees of a process
-per run hold:
+(its output goes to the run's log file, its pid is in the run's engine events). The child also recovers dead
+runs and sends the command its pid, its run's id and its products' progress as JSON lines over the command's
+connection (`runtime.progress.to_message`), so that the command needs no Dagster instance of its own; the
+worker adds the child's exit status when it reaps it. The guarantees of a process per run hold:
 
 - a run killed (SIGKILL, out of memory) is only a child: the worker lives on, reaps it and tells the
   command its exit status; the run is recovered as dead as before (`runtime.recovery`);
@@ -15,9 +17,10 @@ per run hold:
   is gone (the connection closes without a word), the child kills itself with SIGKILL, as the command's
   process group would have been killed with it; a Ctrl-C is passed on as SIGINT, which Dagster handles;
 - the worker is single-threaded when it forks (nothing else holds a lock; it checks before each fork, closing
-  DuckDB's default connection, whose threads the SQL checks of loading start) and opens no instance, no DuckDB
-  file and no store: each child opens its own. A worker that cannot fork safely says so, and the run starts
-  in a process of its own.
+  DuckDB's default connection, whose threads the SQL checks of loading start) and has no database file open:
+  its Dagster instance connects anew for each call, so each child's copy opens its own connections, and it
+  opens no DuckDB file and no store. A worker that cannot fork safely says so, and the run starts in a process
+  of its own.
 
 A run imports much that loading the definitions does not (pandas, pyarrow, Delta Lake, Dagster's storage…):
 each child tells its worker which installed modules it imported, and the worker imports them while it waits,
@@ -61,6 +64,8 @@ PLATFORM = Path(__file__).resolve().parents[1]  # the mesh_platform package
 # What definitions are loaded from (contracts, recipes, SQL, policies, settings): data files, logs and databases
 # in the repository change with every build and are not part of a fingerprint.
 SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".sql", ".toml", ".json")
+# Files a child must open itself: a database connection shared across a fork corrupts it (SQLite says so).
+DATABASE_SUFFIXES = (".db", ".db-wal", ".db-journal", ".sqlite", ".duckdb", ".duckdb.wal")
 
 
 def available() -> bool:
@@ -107,6 +112,19 @@ def _source_files(root: Path, skipped: set[Path]) -> Iterator[Path]:
             yield from (here / name for name in sorted(files) if name.endswith(SOURCE_SUFFIXES))
 
 
+def storage_identity(home: Path) -> str:
+    """Which storage the instance at `home` (DAGSTER_HOME) has: its SQLite run database's file (a new one when the
+    state folder was deleted, by `mesh reset` say, and made again), or the mark of its PostgreSQL storage."""
+    from mesh_platform.runtime.instance import STORAGE_CREATED
+
+    with contextlib.suppress(OSError):
+        stat = (home / "history" / "runs.db").stat()
+        return f"sqlite:{stat.st_dev}:{stat.st_ino}"
+    with contextlib.suppress(OSError):
+        return (home / STORAGE_CREATED).read_text()
+    return "none"
+
+
 class StaleWorker(Exception):
     """The domain's worker was loaded from other files or another environment."""
 
@@ -133,7 +151,8 @@ class WarmRun:
         self.returncode: int | None = None
         self.failure: str | None = None
         self._interrupted = False
-        self._buffer = b""
+        self._buffer = bytearray()  # what the run's process and its worker sent that is not read yet
+        self._messages: list[dict] = []
         request = {**request, "fingerprint": fingerprint}
         self._asking = threading.Thread(target=self._ask, args=(name, request, launch, env, cwd, log), daemon=True)
         self._asking.start()
@@ -145,7 +164,7 @@ class WarmRun:
             for _ in range(2):
                 connection = _connect(name) or _start_worker(name, launch, env, cwd, log)
                 try:
-                    self.pid = _request(connection, request)
+                    self.pid = _request(connection, request, self._buffer)
                 except StaleWorker:
                     connection.close()
                     _wait_gone(name)
@@ -169,21 +188,31 @@ class WarmRun:
         if self.returncode is not None or self.starting or self.connection is None:
             return self.returncode
         try:
-            while chunk := self.connection.recv(4096):
+            while chunk := self.connection.recv(65536):
                 self._buffer += chunk
             ended = True  # the worker closed the connection: it has reported, or it is gone
         except BlockingIOError:
             ended = False
-        for line in self._buffer.split(b"\n"):
+        *lines, rest = self._buffer.split(b"\n")
+        self._buffer[:] = rest
+        for line in lines:
             if line.strip():
                 message = json.loads(line)
                 if "exit" in message:
                     self.returncode = int(message["exit"])
+                else:
+                    self._messages.append(message)
         if self.returncode is None and ended:
             self.returncode = -signal.SIGKILL  # the worker died with the run: the run is gone
         if self.returncode is not None:
             self.connection.close()
         return self.returncode
+
+    def messages(self) -> list[dict]:
+        """What the run's process has sent since the last call (its events: `runtime.progress.to_message`), read by
+        `poll()`."""
+        taken, self._messages = self._messages, []
+        return taken
 
     def interrupt(self) -> None:
         """Ctrl-C for the run: SIGINT, which Dagster handles (the run ends interrupted)."""
@@ -193,10 +222,11 @@ class WarmRun:
                 self.connection.sendall(b'{"interrupt": true}\n')
 
 
-def _request(connection: socket.socket, request: dict[str, object]) -> int:
-    """Ask a worker for a run: the pid of the child running it."""
+def _request(connection: socket.socket, request: dict[str, object], buffer: bytearray) -> int:
+    """Ask a worker for a run: the pid of the child running it (which says so first). What the child sent after
+    it is left in `buffer`."""
     connection.sendall(json.dumps(request).encode() + b"\n")
-    reply = _read_line(connection, timeout=START_SECONDS)
+    reply = _read_line(connection, START_SECONDS, buffer)
     if reply.get("stale"):
         raise StaleWorker
     if "pid" not in reply:
@@ -240,26 +270,36 @@ def _wait_gone(name: str, seconds: float = 10) -> None:
         time.sleep(0.02)
 
 
-def _read_line(connection: socket.socket, timeout: float) -> dict:
+def _read_line(connection: socket.socket, timeout: float, buffer: bytearray | None = None) -> dict:
+    """The next JSON line; what was read beyond it stays in `buffer`."""
     connection.settimeout(timeout)
-    data = b""
-    while not data.endswith(b"\n"):
+    data = buffer if buffer is not None else bytearray()
+    while b"\n" not in data:
         chunk = connection.recv(4096)
         if not chunk:
             break
         data += chunk
-    return json.loads(data) if data.strip() else {"error": "the connection closed"}
+    line, _, rest = bytes(data).partition(b"\n")
+    data[:] = rest
+    return json.loads(line) if line.strip() else {"error": "the connection closed"}
 
 
 # The worker's side.
 
 
 def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
-    """Load the definitions, then fork a child per run asked for until idle or stale."""
+    """Load the definitions and open the instance, then fork a child per run asked for until idle or stale."""
+    import dagster as dg
+
     from mesh_platform.runtime.domain_run import load_definitions
 
     defs = load_definitions(module)
     job = defs.resolve_implicit_global_asset_job_def()  # resolved once, before any fork
+    # Opened once: its storage objects hold no connection between calls (each call connects anew), so each child
+    # uses its copy as if it had opened it, as long as the storage is the one it was opened on (`storage_identity`).
+    home = Path(os.environ["DAGSTER_HOME"])
+    instance: dg.DagsterInstance | None = dg.DagsterInstance.get()
+    storage = storage_identity(home)
     gc.freeze()  # what is loaded now lives as long as the worker: the children share its pages
     listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     assert listener is not None
@@ -275,8 +315,10 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
     last_active = time.monotonic()
     print(f"worker for {module} (pid {os.getpid()}) takes runs", flush=True)
     while listener is not None or children:
-        for _ in selector.select(timeout=0.05):
-            assert listener is not None
+        # Woken by a command (the listener) or by a child's end (its pidfd), else every 50 ms.
+        for key, _ in selector.select(timeout=0.05):
+            if key.fileobj is not listener:
+                continue
             connection, _ = listener.accept()
             request = _read_line(connection, timeout=10)
             if request.get("fingerprint") != fingerprint:
@@ -290,15 +332,27 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
                 _send(connection, {"error": f"the worker cannot fork safely: {unsafe}"})
                 connection.close()
                 continue
+            if request.get("storage") != storage:  # made anew since: this run opens its own, the worker too once idle
+                instance = None
             pid = os.fork()
             if pid == 0:
-                _run_child(connection, listener, job, request)  # never returns
-            children[pid] = connection
-            _send(connection, {"pid": pid})
+                _run_child(connection, listener, job, instance, request)  # never returns
+            children[pid] = connection  # the child says its pid itself, before its run's events
+            with contextlib.suppress(OSError):
+                selector.register(os.pidfd_open(pid), selectors.EVENT_READ)
+        reaped = False
         for pid, code in _reap(children):
             _send(children[pid], {"exit": code})
             children.pop(pid).close()
             to_import += _imported_by(pid)
+            reaped = True
+        for key in [k for k in selector.get_map().values() if k.fileobj is not listener]:
+            if not _pidfd_open_child(key.fd, children):
+                selector.unregister(key.fileobj)
+                os.close(key.fd)
+        if instance is None and reaped and not children:  # the storage its last run used, once
+            with contextlib.suppress(Exception):  # (the state folder gone again: the next run opens its own)
+                instance, storage = dg.DagsterInstance.get(), storage_identity(home)
         if to_import and not children:
             _import_quietly(to_import.pop(0))
             if (unsafe := _fork_unsafe()) is not None:  # an import started a thread: the next command starts a new worker
@@ -311,10 +365,20 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
     return 0
 
 
+def _pidfd_open_child(fd: int, children: dict[int, socket.socket]) -> bool:
+    """Whether the pidfd `fd` still stands for a running child (its `Pid:` line in /proc names one of them)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines():
+            if line.startswith("Pid:"):
+                return int(line.split()[1]) in children
+    return False
+
+
 def _fork_unsafe() -> str | None:
     """Why forking now would be unsafe, or None: a child gets only the forking thread, so another thread's
-    locks and work would be lost in it. DuckDB's default connection (which `duckdb.extract_statements` and the
-    like open, with its threads) is closed first: the next such call opens a new one. jemalloc's background
+    locks and work would be lost in it; and a database file open now would be shared by the children. DuckDB's
+    default connection (which `duckdb.extract_statements` and the like open, with its threads) is closed first: the
+    next such call opens a new one. jemalloc's background
     threads (pyarrow's allocator) are fork-safe: jemalloc takes its locks around a fork."""
     import duckdb
 
@@ -324,6 +388,9 @@ def _fork_unsafe() -> str | None:
         return (
             f"Python threads are running ({', '.join(t.name for t in threading.enumerate() if t is not threading.main_thread())})"
         )
+    databases = sorted({target for target in _open_files() if target.endswith(DATABASE_SUFFIXES)})
+    if databases:
+        return f"database files are open ({', '.join(databases)})"
     others = []
     for task in Path("/proc/self/task").iterdir():
         if int(task.name) != os.getpid():
@@ -331,6 +398,13 @@ def _fork_unsafe() -> str | None:
             if name != "jemalloc_bg_thd":
                 others.append(name)
     return f"{len(others)} native threads are running ({', '.join(sorted(set(others)))})" if others else None
+
+
+def _open_files() -> Iterator[str]:
+    """The paths this process has open."""
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            yield os.readlink(fd)
 
 
 def _reap(children: dict[int, socket.socket]) -> Iterator[tuple[int, int]]:
@@ -382,9 +456,16 @@ def _send(connection: socket.socket, message: dict) -> None:
         connection.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _run_child(connection: socket.socket, listener: socket.socket | None, job: dg.JobDefinition, request: dict) -> None:
+def _run_child(
+    connection: socket.socket,
+    listener: socket.socket | None,
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance | None,
+    request: dict,
+) -> None:
     """The forked run: output to the run's log file, watching the command, then the batch; exits the process."""
     from mesh_platform.runtime.domain_run import run_batch
+    from mesh_platform.runtime.progress import StreamedEvent, to_message
 
     code = 1
     try:
@@ -397,11 +478,17 @@ def _run_child(connection: socket.socket, listener: socket.socket | None, job: d
         os.dup2(log, 2)
         os.close(log)
         connection.setblocking(True)
+        _send(connection, {"pid": os.getpid()})
         threading.Thread(target=_watch_command, args=(connection,), daemon=True).start()
         partitions = request.get("partitions")
         keys_range = (partitions[0], partitions[1]) if isinstance(partitions, list) else None
         before = set(sys.modules)
-        code = 0 if run_batch(job, str(request["batch"]), list(request["asset_keys"]), keys_range) else 1
+
+        def tell(event: StreamedEvent | str) -> None:  # the run's id, then its events
+            _send(connection, {"run": event} if isinstance(event, str) else to_message(event))
+
+        succeeded = run_batch(job, str(request["batch"]), list(request["asset_keys"]), keys_range, tell, instance)
+        code = 0 if succeeded else 1
         with contextlib.suppress(OSError):
             _modules_file(os.getppid(), os.getpid()).write_text(json.dumps(_installed_modules(before)))
     except BaseException:  # a child never returns into the worker's loop

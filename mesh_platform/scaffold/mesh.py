@@ -2,7 +2,8 @@
 
 An empty mesh is the `mesh` template (`templates/mesh/`): `mesh.yaml`, a `workspace.yaml` with no
 code location yet, the `domains` package, the governance folder (an empty glossary, no principals besides
-the domains, the group's own policies file), `.gitignore` and a README. It passes `mesh check` and `mesh materialize --all` at once.
+the domains, the group's own policies file), `.gitignore` and a README. It passes `mesh check` and
+`mesh materialize --all` at once.
 The demo is the platform's own checkout (its domains, glossary and deployments) on top of that.
 """
 
@@ -56,7 +57,8 @@ def init_mesh(target: Path, name: str | None = None, demo: bool = False) -> NewM
     name = name or ("demo" if demo else target.name) or "mesh"
     if demo and not (PLATFORM_CHECKOUT / "domains").is_dir():
         raise MeshError(
-            f"the demo mesh is not installed with the platform (no {PLATFORM_CHECKOUT / 'domains'}); install mesh-platform from its source checkout"
+            f"the demo mesh is not installed with the platform (no {PLATFORM_CHECKOUT / 'domains'}); install "
+            "mesh-platform from its source checkout"
         )
     parent = target if target.is_dir() else target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,8 @@ def init_mesh(target: Path, name: str | None = None, demo: bool = False) -> NewM
         files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
         if taken := [str(f) for f in files if (target / f).exists()]:
             raise MeshError(
-                f"{target} already holds {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''}; mesh init never overwrites — use an empty folder"
+                f"{target} already holds {', '.join(taken[:5])}{' …' if len(taken) > 5 else ''}; mesh init never "
+                "overwrites — use an empty folder"
             )
         return NewMesh(target, name, demo, tuple(_move_in(staging, target, files)))
     finally:

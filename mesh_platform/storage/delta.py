@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.errors import StoreRefusedError
 from mesh_platform.storage.location import Location
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
-    from deltalake.transaction import AddAction
+    from deltalake.transaction import AddAction, RemoveAction
 
 
 STORE_REFUSALS = (
@@ -205,7 +205,8 @@ def overwrite_table(
                 commit_properties=commit,
             )
         else:
-            table.create_write_transaction(actions, "overwrite", schema, commit_properties=commit)
+            changes: list[AddAction | RemoveAction] = [*actions]
+            table.create_write_transaction(changes, "overwrite", schema, commit_properties=commit)
     except BaseException:
         if not _references(
             location, prefix
@@ -328,7 +329,9 @@ class _FileWriter:
         self.actions: list[AddAction] = []
         self.error: BaseException | None = None
         self._writer: pq.ParquetWriter | None = None
-        self._name, self._written, self._rows, self._partition, self._bounds = "", 0, 0, None, None
+        self._name, self._written, self._rows = "", 0, 0
+        self._partition: object = None
+        self._bounds: tuple[Any, Any] | None = None
 
     def run(self) -> None:
         while (item := self.handed.get()) is not None:
@@ -369,7 +372,9 @@ class _FileWriter:
         self._writer.close()
         self._writer = None
         if self.error is None:
-            bounds = {self.split.column: self._bounds} if self.split is not None and self._bounds is not None else {}
+            bounds: dict[str, tuple[Any, Any]] = (
+                {self.split.column: self._bounds} if self.split is not None and self._bounds is not None else {}
+            )
             written = self.filesystem.get_file_info(f"{self.folder}/{self._name}")
             self.actions.append(_add_action(self._name, written.size, written.mtime_ns, self._rows, bounds))
 

@@ -1,11 +1,12 @@
 """A domain's private DuckDB workspace, where its products are computed.
 
-The file holds one schema, `staging`: the output of the build in progress — the
-only materialized copy a build makes. Checks scan it, the port's Delta commit
-streams it out in record batches, and it is dropped once published (the port is
-the product's one copy); after a failed build it stays for inspection. DuckDB admits one writing process per file; the product assets of a domain share
-a Dagster concurrency pool (`pool_name`) so only one step holds the file at a time.
-The connection itself comes from the platform's `DomainDuckDB` resource.
+The file holds one schema, `staging`: the output of the build in progress — the only
+materialized copy a build makes. Checks scan it, the port's Delta commit streams it out
+in record batches, and it is dropped once published (the port is the product's one
+copy); after a failed build it stays for inspection. DuckDB admits one writing process
+per file; the product assets of a domain share a Dagster concurrency pool (`pool_name`)
+so only one step holds the file at a time. The connection itself comes from the
+platform's `DomainDuckDB` resource.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class DomainWorkspace:
         try:
             self.connection.execute(
                 f"CREATE OR REPLACE TABLE {STAGING}.{quote(name)} AS "
-                f"SELECT s.*, false AS {quote(deleted)} FROM {staged} AS s SEMI JOIN (SELECT * FROM {quote(view)} WHERE NOT {quote(deleted)}) AS c ON {matched} "
+                f"SELECT s.*, false AS {quote(deleted)} FROM {staged} AS s SEMI JOIN (SELECT * FROM {quote(view)} "
+                f"WHERE NOT {quote(deleted)}) AS c ON {matched} "
                 f"UNION ALL BY NAME SELECT {keys}, true AS {quote(deleted)} FROM {quote(view)} AS c WHERE c.{quote(deleted)}"
             )
         finally:

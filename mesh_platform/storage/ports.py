@@ -1,15 +1,14 @@
 """Output ports: what consumers read, one Delta Lake table per product and major version.
 
 A port store is a folder of ports (`MESH_HOME/ports` by default) or a prefix of an object store
-(`s3://bucket/prefix/ports`, `storage.location`); a port lives at `<store>/<domain>/<product>/v<major>`. Personal columns are published as keyed tokens;
-the clear values behind them live in the store's vault (`storage.vault`), which only
-the platform reads, for the owner and the readers a contract grants. Each publish is
-one Delta commit (an atomic overwrite), so a port always shows one whole
-version, and every past version stays readable by number. A partitioned product's
-build replaces only its partitions' rows, in one commit as well. Each commit carries
-the contract it was published under, the run that built it and when that build
-started: versions follow the order builds started (a build overtaken by a later
-one is not published).
+(`s3://bucket/prefix/ports`, `storage.location`); a port lives at
+`<store>/<domain>/<product>/v<major>`. Personal columns are published as keyed tokens; the clear
+values behind them live in the store's vault (`storage.vault`), which only the platform reads, for
+the owner and the readers a contract grants. Each publish is one Delta commit (an atomic overwrite),
+so a port always shows one whole version, and every past version stays readable by number. A
+partitioned product's build replaces only its partitions' rows, in one commit as well. Each commit
+carries the contract it was published under, the run that built it and when that build started:
+versions follow the order builds started (a build overtaken by a later one is not published).
 """
 
 from __future__ import annotations
@@ -261,7 +260,8 @@ class Port:
         except SchemaChangeError as change:
             raise PortError(
                 f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
-                f"a part of a table cannot change its columns: rebuild every partition at once: mesh materialize {self.address.unversioned()}"
+                "a part of a table cannot change its columns: rebuild every partition at once: mesh materialize "
+                f"{self.address.unversioned()}"
             ) from None
 
     def apply_changes(

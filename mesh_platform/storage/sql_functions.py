@@ -39,9 +39,19 @@ def _country_code(values):  # no annotations: DuckDB evaluates them at registrat
 
 
 def register_sql_functions(connection: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+    from duckdb import func
+
     signature = COUNTRY_CODE
-    name, arguments, returns = signature.name, list(signature.arguments), signature.returns
-    connection.create_function(name, _country_code, arguments, returns, type="arrow", null_handling="special", side_effects=False)
+    connection.create_function(
+        signature.name,
+        _country_code,
+        [duckdb.sqltype(a) for a in signature.arguments],
+        duckdb.sqltype(signature.returns),
+        type=func.PythonUDFType.ARROW,
+        null_handling=func.FunctionNullHandling.SPECIAL,
+        side_effects=False,
+    )
 
 
 def declare_sql_functions(connection: duckdb.DuckDBPyConnection) -> None:

@@ -20,7 +20,7 @@ goes. Until then reads fall back to it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -186,7 +186,7 @@ class Vault:
 
 def _prune_table(
     location: Location,
-    named: list[tuple[pads.Dataset, tuple[str, ...]]],
+    named: Sequence[tuple[pads.Dataset, tuple[str, ...]]],
     stored_after: dt.datetime | None,
     dry_run: bool,
 ) -> VaultPruning:
