@@ -83,9 +83,10 @@ class JaffleShop:
         return json.loads(compared.stdout)
 
 
-def set_up(workdir: Path, size: str, log: Path, orders: int | None = None) -> JaffleShop:
-    """The shop of `size` (or of `orders` orders) on both sides, each built once; `DbtUnavailable` without dbt."""
-    dbt = dbt_executable(workdir / "dbt-venv")
+def set_up(workdir: Path, size: str, log: Path, orders: int | None = None, dbt_venv: Path | None = None) -> JaffleShop:
+    """The shop of `size` (or of `orders` orders) on both sides in `workdir`, each built once; dbt's environment in
+    `dbt_venv` (default: `workdir/dbt-venv`); `DbtUnavailable` when it cannot be made."""
+    dbt = dbt_executable(dbt_venv or workdir / "dbt-venv")
     count = orders or SIZES[size]
     raw = write(workdir / "data" / "jaffle" / f"{size}-{count}", count)
     folder = workdir / f"jaffle_{size}"
