@@ -7,7 +7,7 @@
                         # at 100k orders; 2 pairs
 
     python -m bench.run [--rows N] [--partition-rows N] [--pairs K] [--domains D --products P]
-                        [--wide-columns N …] [--wide-rows N] [--dbt-sizes SIZE …] [--only NAME …]
+                        [--wide-columns N …] [--wide-rows N] [--dbt-sizes SIZE …] [--dbt-threads N] [--only NAME …]
                         [--workdir DIR] [--out FILE]
 
 Each scenario runs the mesh's command and the reference's in turn, pair by pair, each a
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dbt-sizes", nargs="+", choices=JAFFLE_SIZES, help="sizes of the jaffle shop against dbt (default all; quick: small)"
     )
+    parser.add_argument("--dbt-threads", type=int, help="dbt's --threads (default: its profile's default, 1)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="run these scenarios only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if "demo" in wanted:
         scenarios.append(demo_scenario(options.workdir, log))
     if "dbt" in wanted:
-        scenarios += dbt_scenarios(options.workdir, dbt_sizes, log)
+        scenarios += dbt_scenarios(options.workdir, dbt_sizes, log, options.dbt_threads)
 
     for scenario in scenarios:
         if scenario.name in results:

@@ -45,6 +45,7 @@ class JaffleShop:
     dbt: Path  # the executable
     project: Path  # the dbt project's copy it runs in
     log: Path
+    threads: int | None = None  # dbt's --threads; without it, the profile's default (1)
 
     @property
     def database(self) -> Path:
@@ -54,7 +55,8 @@ class JaffleShop:
         return dbt_env(self.project, self.raw, self.database)
 
     def dbt_build(self, *selection: str) -> list[str]:
-        return [str(self.dbt), "build", *(["--select", *selection] if selection else [])]
+        threads = ["--threads", str(self.threads)] if self.threads else []
+        return [str(self.dbt), "build", *threads, *(["--select", *selection] if selection else [])]
 
     def mesh_build(self, *addresses: str) -> list[str]:
         return mesh_command("materialize", *(addresses or ("--domain", MODELS)))
@@ -103,8 +105,9 @@ def set_up(workdir: Path, size: str, log: Path, orders: int | None = None, dbt_v
     return shop
 
 
-def dbt_scenarios(workdir: Path, sizes: list[str], log: Path) -> list[Scenario]:
-    """Both scenarios at each size; none, with the reason printed, where dbt's environment cannot be made."""
+def dbt_scenarios(workdir: Path, sizes: list[str], log: Path, threads: int | None = None) -> list[Scenario]:
+    """Both scenarios at each size (dbt on `threads`, else its default of one); none, with the reason printed, where
+    dbt's environment cannot be made."""
     scenarios: list[Scenario] = []
     for size in sizes:
         print(f"  dbt: setting up the jaffle shop, {size} ({SIZES[size]:,} orders)", flush=True)
@@ -118,6 +121,7 @@ def dbt_scenarios(workdir: Path, sizes: list[str], log: Path) -> list[Scenario]:
             raise RuntimeError(f"the mesh's output differs from dbt's for {', '.join(wrong)}: {json.dumps(compared)}")
         rows = sum(figures["dbt_rows"] for figures in compared.values())
         print(f"  dbt: every model's output equal on both sides ({len(compared)} models, {rows:,} rows)", flush=True)
+        shop.threads = threads
         scenarios += shop_scenarios(shop)
     return scenarios
 
@@ -135,19 +139,20 @@ def shop_scenarios(shop: JaffleShop) -> list[Scenario]:
         return lambda: timed(shop.dbt_build(*selection), shop.dbt_env(), shop.project)
 
     count = len(models())
+    suffix = f"_threads{shop.threads}" if shop.threads else ""
     return [
         Scenario(
-            f"dbt_full_{shop.size}",
+            f"dbt_full_{shop.size}{suffix}",
             f"jaffle shop, {count} SQL models with their tests, {orders}: mesh materialize --domain {MODELS}",
-            "dbt build (dbt-duckdb, 1 thread)",
+            f"dbt build (dbt-duckdb, {shop.threads or 1} thread{'s' if (shop.threads or 1) > 1 else ''})",
             GOAL_FULL,
             mesh(),
             dbt(),
         ),
         Scenario(
-            f"dbt_one_{shop.size}",
+            f"dbt_one_{shop.size}{suffix}",
             f"jaffle shop, one model rebuilt ({ONE_MODEL}), {orders}: mesh materialize mesh://{MODELS}/{ONE_MODEL}",
-            f"dbt build -s {ONE_MODEL}",
+            f"dbt build -s {ONE_MODEL}" + (f" --threads {shop.threads}" if shop.threads else ""),
             GOAL_ONE,
             mesh(f"mesh://{MODELS}/{ONE_MODEL}"),
             dbt(ONE_MODEL),
