@@ -81,6 +81,9 @@ def test_the_comparison_finds_a_row_that_differs_and_a_duplicate_that_is_missing
     assert differing(found) == ["changed", "twice"]
     assert found["changed"]["only_in_dbt"] == 1 and found["changed"]["only_in_mesh"] == 1
     assert found["twice"]["only_in_dbt"] == 1 and found["twice"]["only_in_mesh"] == 0
+    fingerprinted = compare(database, ports, ["same", "changed", "twice"], exact_rows=0)  # as larger tables are
+    assert differing(fingerprinted) == ["changed", "twice"]
+    assert {figures["compared"] for figures in fingerprinted.values()} == {"fingerprint"}
 
 
 @pytest.mark.slow
