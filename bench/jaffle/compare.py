@@ -19,7 +19,6 @@ from pathlib import Path
 import duckdb
 from deltalake import DeltaTable
 
-
 EXACT_ROWS = 1_000_000
 
 

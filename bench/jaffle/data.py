@@ -46,7 +46,9 @@ def write(folder: Path, orders: int) -> Path:
     for old in folder.glob(".*.done"):
         old.unlink()
     with duckdb.connect() as connection:
-        connection.execute("CREATE MACRO uuid_of(x) AS regexp_replace(md5(x), '(.{8})(.{4})(.{4})(.{4})(.{12})', '\\1-\\2-\\3-\\4-\\5')")
+        connection.execute(
+            "CREATE MACRO uuid_of(x) AS regexp_replace(md5(x), '(.{8})(.{4})(.{4})(.{4})(.{12})', '\\1-\\2-\\3-\\4-\\5')"
+        )
         for sql in _tables(orders):
             connection.execute(sql)
         for table in TABLES:
@@ -65,7 +67,8 @@ def _tables(orders: int) -> list[str]:
     products = ", ".join(f"({i}, '{sku}', '{kind}', {price})" for i, (sku, kind, price) in enumerate(PRODUCTS))
     return [
         f"CREATE TABLE stores AS SELECT * FROM (VALUES {stores}) AS t(n, name, opened_at, tax_rate)",
-        "CREATE TABLE raw_stores AS SELECT uuid_of('store ' || n) AS id, name, opened_at, tax_rate::DOUBLE AS tax_rate FROM stores",
+        """CREATE TABLE raw_stores AS
+           SELECT uuid_of('store ' || n) AS id, name, opened_at, tax_rate::DOUBLE AS tax_rate FROM stores""",
         f"CREATE TABLE products AS SELECT * FROM (VALUES {products}) AS t(n, sku, type, price)",
         """CREATE TABLE raw_products AS SELECT sku, type || ' ' || sku AS name, type, price::BIGINT AS price,
                'a ' || type || ' of the generated shop' AS description FROM products""",
@@ -91,9 +94,11 @@ def _tables(orders: int) -> list[str]:
         f"""CREATE TABLE raw_orders AS
             WITH subtotals AS (SELECT order_n, sum(price)::BIGINT AS subtotal FROM raw_items GROUP BY ALL)
             SELECT uuid_of('order ' || o.i) AS id, uuid_of('customer ' || o.c) AS customer,
-                   TIMESTAMP '{START}' + to_days(o.day::INTEGER) + to_seconds((25200 + hash(o.i * 19) % 50400)::BIGINT) AS ordered_at,
+                   TIMESTAMP '{START}' + to_days(o.day::INTEGER)
+                       + to_seconds((25200 + hash(o.i * 19) % 50400)::BIGINT) AS ordered_at,
                    uuid_of('store ' || o.store) AS store_id, s.subtotal,
-                   round(s.subtotal * st.tax_rate)::BIGINT AS tax_paid, s.subtotal + round(s.subtotal * st.tax_rate)::BIGINT AS order_total
+                   round(s.subtotal * st.tax_rate)::BIGINT AS tax_paid,
+                   s.subtotal + round(s.subtotal * st.tax_rate)::BIGINT AS order_total
             FROM order_keys AS o JOIN subtotals AS s ON s.order_n = o.i JOIN stores AS st ON st.n = o.store
             ORDER BY o.i""",
         "ALTER TABLE raw_items DROP COLUMN order_n",

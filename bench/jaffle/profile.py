@@ -39,7 +39,9 @@ def profile(dagster_home: str, wall: float | None = None) -> str:
         total += duration
         build = built.get(step.step_key)
         lines.append(f"  {step.step_key:40} {duration:6.2f} s" + (f"  (build {build:.2f} s)" if build is not None else ""))
-    lines.append(f"  steps together {total:.2f} s (builds {sum(built.values()):.2f} s); the run outside its steps {span - total:.2f} s")
+    lines.append(
+        f"  steps together {total:.2f} s (builds {sum(built.values()):.2f} s); the run outside its steps {span - total:.2f} s"
+    )
     if wall is not None:
         lines.append(f"  the command outside the run: {wall - span:.2f} s of {wall:.2f} s")
     lines.append("  events: " + ", ".join(f"{kind} {count}" for kind, count in kinds.most_common()))
