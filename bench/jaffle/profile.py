@@ -1,6 +1,6 @@
 """Where a mesh build's time went, from what Dagster recorded of the newest run of an instance.
 
-    python -m bench.jaffle.profile DAGSTER_HOME [--wall SECONDS]
+    python -m bench.jaffle.profile DAGSTER_HOME [--wall SECONDS] [--newest N]
 
 Prints the run's own span (its start to its end event), each step (a product: policies, inputs, stage, checks,
 Delta commit, check results) with its duration and the build time the product reports (`mesh/build_seconds`:
@@ -15,11 +15,11 @@ import argparse
 import collections
 
 
-def profile(dagster_home: str, wall: float | None = None) -> str:
+def profile(dagster_home: str, wall: float | None = None, newest: int = 1) -> str:
     import dagster as dg
 
     with dg.DagsterInstance.from_config(dagster_home) as instance:
-        record = instance.get_run_records(limit=1)[0]
+        record = instance.get_run_records(limit=newest)[-1]
         run_id = record.dagster_run.run_id
         steps = instance.get_run_step_stats(run_id)
         events = instance.all_logs(run_id)
@@ -52,5 +52,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dagster_home")
     parser.add_argument("--wall", type=float)
+    parser.add_argument("--newest", type=int, default=1, help="the N-th newest run (default: the newest)")
     options = parser.parse_args()
-    print(profile(options.dagster_home, options.wall))
+    print(profile(options.dagster_home, options.wall, options.newest))
