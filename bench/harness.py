@@ -11,6 +11,7 @@ other (one product at several widths) run in turn the same way (`in_turn`).
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -28,6 +29,7 @@ class Run:
     wall_s: float
     peak_mb: float
     build_s: float | None = None  # the build inside the command's Dagster run, where a scenario reads it (its step's duration)
+    cpu_s: float | None = None  # CPU time (user + system) of the command and every process it waited for
 
 
 @dataclass
@@ -48,12 +50,19 @@ class Figures:
         }
         if all(run.build_s is not None for run in self.runs):
             figures["build_s_median"] = statistics.median(self._values("build_s"))
+        if all(run.cpu_s is not None for run in self.runs):
+            figures["cpu_s_median"] = statistics.median(self._values("cpu_s"))
         return figures
 
 
-def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -> Run:
-    """Run `command` to its end; its output goes to `log`. A failing command stops the benchmark."""
+def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path, cpu: bool = False) -> Run:
+    """Run `command` to its end; its output goes to `log`. A failing command stops the benchmark.
+
+    With `cpu`, its CPU time too: what the kernel counted for the process and every descendant that was waited for
+    (this process's RUSAGE_CHILDREN before and after); a process it hands work to that is not its descendant (a warm
+    worker) is not counted, so a command measured for its CPU runs without one."""
     with log.open("ab") as output:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = psutil.Popen(list(command), env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
         peak = 0
@@ -61,9 +70,11 @@ def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -
             peak = max(peak, _tree_rss(process))
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}; its output is in {log}")
-    return Run(wall, peak / 2**20)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall, peak / 2**20, cpu_s=used if cpu else None)
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -89,6 +100,7 @@ class Pairing:
     wall_ratios: list[float] = field(default_factory=list)
     peak_ratios: list[float] = field(default_factory=list)
     build_ratios: list[float] = field(default_factory=list)  # where both runs report their build's time
+    cpu_ratios: list[float] = field(default_factory=list)  # where both runs report their CPU time
 
     def summary(self) -> dict[str, object]:
         result: dict[str, object] = {"mesh": self.mesh.summary()}
@@ -99,6 +111,8 @@ class Pairing:
             result["peak_ratio_median"] = statistics.median(self.peak_ratios)
             if self.build_ratios:
                 result["build_ratio_median"] = statistics.median(self.build_ratios)
+            if self.cpu_ratios:
+                result["cpu_ratio_median"] = statistics.median(self.cpu_ratios)
         return result
 
 
@@ -135,6 +149,8 @@ def in_turn(commands: Sequence[Measured], rounds: int) -> list[Pairing]:
             pairing.peak_ratios.append(ran.peak_mb / against.peak_mb)
             if ran.build_s is not None and against.build_s is not None:
                 pairing.build_ratios.append(ran.build_s / against.build_s)
+            if ran.cpu_s is not None and against.cpu_s:
+                pairing.cpu_ratios.append(ran.cpu_s / against.cpu_s)
     return pairings
 
 

@@ -1,11 +1,14 @@
 """The benchmark suite: the mesh against a reference doing the same work, on generated data.
 
     make bench          # 10 million rows (a daily product of 100 million), 20 domains × 50 products,
-                        # wide products of 500, 2,000 and 5,000 columns; 3 pairs each
-    make bench-quick    # 1 million rows, 5 domains × 10 products, 500 and 2,000 columns, 2 pairs
+                        # wide products of 500, 2,000 and 5,000 columns, the jaffle shop against dbt at
+                        # 100k, 1M and 10M orders; 3 pairs each
+    make bench-quick    # 1 million rows, 5 domains × 10 products, 500 and 2,000 columns, the jaffle shop
+                        # at 100k orders; 2 pairs
 
     python -m bench.run [--rows N] [--partition-rows N] [--pairs K] [--domains D --products P]
-                        [--wide-columns N …] [--wide-rows N] [--only NAME …] [--workdir DIR] [--out FILE]
+                        [--wide-columns N …] [--wide-rows N] [--dbt-sizes SIZE …] [--dbt-threads N] [--only NAME …]
+                        [--workdir DIR] [--out FILE]
 
 Each scenario runs the mesh's command and the reference's in turn, pair by pair, each a
 whole process (start-up included); it prints wall time and peak memory of the process
@@ -14,6 +17,7 @@ Where both commands are one product's Dagster run (the partition scenario), each
 build time (its step's duration, as Dagster recorded it) and that ratio are printed too.
 The wide scenario measures one product at each width and prints how each figure grows
 from one width to the next, beside how much wider it got.
+The dbt scenarios (bench/jaffle/scenarios.py) also measure CPU time (the command's process tree) and print its ratio.
 The figures also go to a JSON file (default bench/results.json). The work folder holds
 the generated data and meshes; it is reused (the data is generated once per size).
 """
@@ -28,6 +32,8 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Pairing, in_turn, machine
+from bench.jaffle.data import SIZES as JAFFLE_SIZES
+from bench.jaffle.scenarios import dbt_scenarios
 from bench.scenarios import (
     Scenario,
     Workbench,
@@ -54,6 +60,7 @@ NAMES = [
     "definitions",
     "wide",
     "demo",
+    "dbt",
 ]
 
 
@@ -69,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, help="products per domain there (default 50)")
     parser.add_argument("--wide-columns", type=int, nargs="+", help="widths of the wide scenario (default 500 2000 5000)")
     parser.add_argument("--wide-rows", type=int, help="rows of its products (default 5,000)")
+    parser.add_argument(
+        "--dbt-sizes", nargs="+", choices=JAFFLE_SIZES, help="sizes of the jaffle shop against dbt (default all; quick: small)"
+    )
+    parser.add_argument("--dbt-threads", type=int, help="dbt's --threads (default: its profile's default, 1)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="run these scenarios only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
@@ -80,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     products = options.products or (10 if options.quick else 50)
     widths = sorted(options.wide_columns or ([500, 2000] if options.quick else [500, 2000, 5000]))
     wide_rows = options.wide_rows or (1_000 if options.quick else 5_000)
+    dbt_sizes = options.dbt_sizes or (["small"] if options.quick else list(JAFFLE_SIZES))
     wanted = set(options.only or NAMES)
 
     options.workdir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         scenarios += wide_scenarios(options.workdir, widths, wide_rows, log)
     if "demo" in wanted:
         scenarios.append(demo_scenario(options.workdir, log))
+    if "dbt" in wanted:
+        scenarios += dbt_scenarios(options.workdir, dbt_sizes, log, options.dbt_threads)
 
     for scenario in scenarios:
         if scenario.name in results:
@@ -147,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "pairs": pairs,
         "definitions_size": f"{domains}x{products}",
         "wide": {"columns": widths, "rows": wide_rows},
+        "dbt_sizes": {size: JAFFLE_SIZES[size] for size in dbt_sizes},
         "python": sys.version.split()[0],
         "scenarios": results,
     }
@@ -167,6 +182,11 @@ def _line(pairing: Pairing) -> str:
             f"; reference {reference['wall_s_median']:.2f} s, peak {reference['peak_mb_median']:.0f} MB;"
             f" ratio {summary['wall_ratio_median']:.3g}× wall, {summary['peak_ratio_median']:.3g}× memory"
         )
+        if "cpu_ratio_median" in summary:
+            text += (
+                f"; CPU {mesh['cpu_s_median']:.2f} s against {reference['cpu_s_median']:.2f} s,"
+                f" ratio {summary['cpu_ratio_median']:.3g}×"
+            )
         if "build_ratio_median" in summary:
             text += (
                 f"; build (Dagster's step) {mesh['build_s_median']:.2f} s against {reference['build_s_median']:.2f} s,"
@@ -197,7 +217,7 @@ def table(report: dict) -> str:
             cells += [
                 result["against"],
                 f"{reference['wall_s_median']:.2f} s, {reference['peak_mb_median']:.0f} MB" + _build(reference),
-                f"{result['wall_ratio_median']:.3g}×",
+                f"{result['wall_ratio_median']:.3g}×" + _cpu_ratio(result),
                 f"{result['peak_ratio_median']:.3g}×",
                 f"{result['build_ratio_median']:.3g}×" if "build_ratio_median" in result else "",
             ]
@@ -209,7 +229,12 @@ def table(report: dict) -> str:
 
 
 def _build(figures: dict) -> str:
-    return f" (build {figures['build_s_median']:.2f} s)" if "build_s_median" in figures else ""
+    build = f" (build {figures['build_s_median']:.2f} s)" if "build_s_median" in figures else ""
+    return build + (f", CPU {figures['cpu_s_median']:.2f} s" if "cpu_s_median" in figures else "")
+
+
+def _cpu_ratio(result: dict) -> str:
+    return f" (CPU {result['cpu_ratio_median']:.3g}×)" if "cpu_ratio_median" in result else ""
 
 
 if __name__ == "__main__":
