@@ -37,9 +37,18 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Each test's mesh gets warm workers of its own (runtime.worker); they end soon after its last run, not after
-# the five minutes a user's get, so that hundreds of tests' workers never pile up.
-os.environ.setdefault("MESH_WARM_SECONDS", "15")
+# Runs start in processes of their own (MESH_WARM_SECONDS=0): a warm worker per test's mesh would load its
+# definitions once for the few runs of one test, import in advance what they import, and linger, which doubled the
+# fast tier's time on two cores. The tests of warm builds, of killed runs and of concurrent builds ask for them
+# (the `warm_builds` fixture); the progress a warm run sends is also checked message by message (test_progress.py).
+os.environ.setdefault("MESH_WARM_SECONDS", "0")
+WARM_SECONDS = "15"  # a warm test's workers end soon after its last run, not after the five minutes a user's get
+
+
+@pytest.fixture
+def warm_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs forked by warm workers, as a user's `mesh materialize` does by default."""
+    monkeypatch.setenv("MESH_WARM_SECONDS", WARM_SECONDS)
 
 
 @dataclass(frozen=True)

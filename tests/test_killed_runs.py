@@ -18,7 +18,7 @@ from mesh_platform import product_versions
 
 from .conftest import column, contract_yaml, owner_read, run_mesh
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_builds")]
 
 SLOW_BUILD = """\
 import time

@@ -9,7 +9,7 @@ from mesh_platform import Catalog, product_versions
 from .conftest import column, contract_yaml, run_mesh
 from .test_recipes import THINGS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_builds")]
 
 
 def test_a_broken_contract_breaks_its_product_only(lab):

@@ -15,7 +15,11 @@ from mesh_platform.runtime import worker
 from .conftest import run_mesh
 from .test_killed_runs import shop_lab, start_build, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not worker.available(), reason="warm workers need Linux")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not worker.available(), reason="warm workers need Linux"),
+    pytest.mark.usefixtures("warm_builds"),
+]
 
 
 @pytest.fixture
