@@ -8,14 +8,15 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, domain_option
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.governance.check import check_mesh
 
 
 def check_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
+    as_json: JsonOption = False,
+    domain: Annotated[str | None, domain_option("Check one domain only.")] = None,
     unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the unit tests (mesh test).")] = True,
 ) -> None:
     """Validate every contract, run every policy, compare each recipe's output with its contract and run the products'

@@ -10,6 +10,7 @@ import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, dry_run_option, markdown_option
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
 from mesh_platform.contract.export import export_contract
@@ -30,7 +31,7 @@ def diff_command(
     new: Annotated[
         str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List every change between two contracts with the consumers it reaches; exit 1 when a breaking change
     that someone reads lacks a major bump."""
@@ -68,8 +69,8 @@ def diff_command(
 
 @contract.command("rules")
 def rules_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
+    as_json: JsonOption = False,
+    markdown: Annotated[bool, markdown_option("Print the README's Markdown table.")] = False,
 ) -> None:
     """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
     rows = [
@@ -135,8 +136,8 @@ def export_command(
 def sync_command(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    dry_run: Annotated[bool, dry_run_option("Say what would change; write nothing.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Bring the contract's columns up to date with what its recipe outputs: new columns added (unclassified),
     removed ones removed, types of another kind updated; descriptions, classifications, terms and rules kept."""

@@ -9,6 +9,7 @@ import typer
 import yaml
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import EnvOption, json_option, output_option
 from mesh_platform.cli.output import warn_reach
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
@@ -16,9 +17,6 @@ from mesh_platform.runtime.kubernetes import render
 deploy = typer.Typer(
     help="Deployments: deploy/<env>.yaml, chosen with mesh --env ENV (default: local, embedded).", no_args_is_help=True
 )
-
-
-EnvOption = Annotated[str | None, typer.Option("--env", help="The deployment, deploy/ENV.yaml (the same as mesh --env ENV).")]
 
 
 @deploy.command("show")
@@ -52,9 +50,7 @@ def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
 @deploy.command("k8s")
 def k8s_command(
     ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")
-    ] = None,
+    output: Annotated[Path | None, output_option("Write the values to this file (default: print them).")] = None,
     env: EnvOption = None,
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
@@ -72,9 +68,7 @@ def k8s_command(
 def access_command(
     ctx: typer.Context,
     env: EnvOption = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the policies here (default: MESH_HOME/deploy/ENV/access).")
-    ] = None,
+    output: Annotated[Path | None, output_option("Write the policies here (default: MESH_HOME/deploy/ENV/access).")] = None,
     apply: Annotated[
         bool,
         typer.Option(
@@ -85,7 +79,7 @@ def access_command(
             ),
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the result as JSON.")] = False,
 ) -> None:
     """Render one least-privilege store policy per principal from the contracts (a domain writes only its own
     ports, vault and landing prefixes; every principal reads only the ports it is granted, clear columns only

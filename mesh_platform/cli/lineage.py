@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.lineage.mesh_lineage import ColumnRef
 from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
@@ -20,7 +21,7 @@ def lineage_command(
     ],
     upstream: Annotated[bool, typer.Option("--upstream", help="Only where the columns come from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain
     both ways."""

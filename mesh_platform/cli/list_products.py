@@ -5,10 +5,11 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import print_json, print_table
 
 
-def list_products(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_products(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List every product: address, owner, access, status (draft, active…), version, inputs."""
     catalog = mesh_context(ctx).catalog
     rows = [

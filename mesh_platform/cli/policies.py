@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, markdown_option
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.governance.check import domain_policies, mesh_policies, platform_policies
 from mesh_platform.governance.policies import Policy
@@ -14,10 +15,8 @@ from mesh_platform.governance.policies import Policy
 
 def policies_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    markdown: Annotated[
-        bool, typer.Option("--markdown", help="Print the mesh-wide policies as the README's Markdown table.")
-    ] = False,
+    as_json: JsonOption = False,
+    markdown: Annotated[bool, markdown_option("Print the mesh-wide policies as the README's Markdown table.")] = False,
 ) -> None:
     """List every policy: the platform's, the governance group's and each domain's own, with severity and what it requires."""
     if markdown:

@@ -8,17 +8,18 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DomainOption, JsonOption, at_option
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.runtime.health import mesh_health
 
 
 def status_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    as_json: JsonOption = False,
+    domain: DomainOption = None,
     at: Annotated[
         str | None,
-        typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
+        at_option("Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
     ] = None,
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, domain_option
 from mesh_platform.cli.output import print_json
 
 
@@ -15,8 +16,8 @@ def test_command(
     addresses: Annotated[
         list[str] | None, typer.Argument(help="Products to test (mesh://<domain>/<product>); default: every product with tests.")
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Test one domain's products only.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    domain: Annotated[str | None, domain_option("Test one domain's products only.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the unit tests in the products' tests.yaml files; exit 1 if one fails or cannot run."""
     # The recipe types are Dagster components, and the tests run them: imported only here.
