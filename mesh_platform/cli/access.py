@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,10 +13,19 @@ from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import AsOption, JsonOption, note_option, since_option, until_option
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.core.address import Address
-from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.access_log import AccessLog, AccessRecord
 from mesh_platform.runtime.instance import check_reachable
 
 access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
+
+
+@dataclass(frozen=True)
+class AccessLogReads:
+    """What `mesh access log --json` prints: where the log is kept, and the reads it holds."""
+
+    file: Path | None
+    database: str | None  # "PostgreSQL" when the log is kept there
+    reads: list[AccessRecord]
 
 
 @access.command("log")
@@ -34,13 +45,7 @@ def access_log(
     log = AccessLog(settings.access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
-        print_json(
-            {
-                "file": str(log.file) if log.file else None,
-                "database": "PostgreSQL" if log.url else None,
-                "reads": [e.to_json() for e in entries],
-            }
-        )
+        print_json(AccessLogReads(log.file, "PostgreSQL" if log.url else None, entries))
         return
     if not entries:
         typer.echo(f"no cross-domain reads recorded yet ({log.file})")

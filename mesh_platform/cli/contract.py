@@ -3,8 +3,9 @@ rules that decide it, a contract as outside tools read it, and a contract brough
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -12,7 +13,7 @@ from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import JsonOption, dry_run_option, markdown_option
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
+from mesh_platform.contract.diff import RULES, ChangeRule, diff_contracts, rules_markdown
 from mesh_platform.contract.export import export_contract
 from mesh_platform.contract.loading import contract_from_document, load_contract
 from mesh_platform.contract.model import Contract
@@ -20,6 +21,9 @@ from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.lineage.impact import diff_impact
+
+if TYPE_CHECKING:
+    from mesh_platform.product.contract_sync import ColumnChange
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 
@@ -73,36 +77,49 @@ def rules_command(
     markdown: Annotated[bool, markdown_option("Print the README's Markdown table.")] = False,
 ) -> None:
     """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
-    rows = [
-        {
-            "field": subject,
-            "change": how,
-            "kind": rule.kind,
-            "breaking": rule.breaking,
-            "producer_breaking": rule.producer,
-            "why": rule.why,
-        }
-        for (subject, how), rule in RULES.items()
-    ]
+    rules = RuleList([RuleRow.of(subject, how, rule) for (subject, how), rule in RULES.items()])
     if markdown:
         typer.echo(rules_markdown(), nl=False)
     elif as_json:
-        print_json({"rules": rows})
+        print_json(rules)
     else:
         print_table(
             ["field", "change", "shown as", "breaks consumers", "breaks the producer", "why"],
             [
-                [
-                    r["field"],
-                    r["change"],
-                    r["kind"],
-                    "yes" if r["breaking"] else "no",
-                    "yes" if r["producer_breaking"] else "no",
-                    r["why"],
-                ]
-                for r in rows
+                [r.field, r.change, r.kind, "yes" if r.breaking else "no", "yes" if r.producer_breaking else "no", r.why]
+                for r in rules.rules
             ],
         )
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A rule of the table as `--json` shows it: the field and how it changed, then the rule's judgement."""
+
+    field: str
+    change: str
+    kind: str
+    breaking: bool
+    producer_breaking: bool
+    why: str
+
+    @classmethod
+    def of(cls, field: str, change: str, rule: ChangeRule) -> RuleRow:
+        return cls(field, change, rule.kind, rule.breaking, rule.producer, rule.why)
+
+
+@dataclass(frozen=True)
+class RuleList:
+    rules: list[RuleRow]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `mesh contract sync --json` prints: the file, whether it was written, each column's change."""
+
+    file: Path
+    written: bool
+    changes: tuple[ColumnChange, ...]
 
 
 AGREEMENT_EXPORT = ("id", "consumer", "purpose", "columns", "clear", "start", "end")  # what an exported contract says of each
@@ -145,7 +162,7 @@ def sync_command(
 
     result = sync_product_contract(mesh_context(ctx).settings, address, write=not dry_run)
     if as_json:
-        print_json({"file": str(result.file), "written": result.written, "changes": [c.to_json() for c in result.changes]})
+        print_json(SyncResult(result.file, result.written, result.changes))
         return
     words = {"added": "added  ", "removed": "removed", "type": "type   "}
     for change in result.changes:

@@ -10,7 +10,7 @@ import yaml
 
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import EnvOption, json_option, output_option
-from mesh_platform.cli.output import warn_reach
+from mesh_platform.cli.output import print_json, warn_reach
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
 
@@ -84,8 +84,6 @@ def access_command(
     """Render one least-privilege store policy per principal from the contracts (a domain writes only its own
     ports, vault and landing prefixes; every principal reads only the ports it is granted, clear columns only
     by unmaskedFor), as S3 (IAM) policy documents; with --apply, apply them to the store."""
-    import json
-
     from mesh_platform.governance.store_policies import store_policies
     from mesh_platform.runtime.store_access import access_folder, apply_policies, refuse_on_kubernetes, write_policies
 
@@ -100,8 +98,7 @@ def access_command(
     written = write_policies(policies, output or access_folder(settings))
     applied = apply_policies(settings, policies) if apply else None
     if as_json:
-        result = {"policies": [{"principal": w.principal, "file": str(w.file), "characters": w.characters} for w in written]}
-        typer.echo(json.dumps(result | ({"applied": applied.to_json()} if applied else {}), indent=2))
+        print_json({"policies": written, **({"applied": applied.to_json()} if applied else {})})
         return
     by_name = {p.principal: p for p in policies}
     for item in written:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -25,11 +26,28 @@ def policies_command(
     view = mesh_context(ctx).view
     policies = [*mesh_policies(view)[0], *(p for d in view.catalog.domains for p in domain_policies(view, d))]
     if as_json:
-        print_json(
-            {"policies": [{"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in policies]}
-        )
+        print_json(PolicyList([PolicySummary.of(p) for p in policies]))
     else:
         print_table(["policy", "severity", "scope", "requires"], [[p.id, p.severity, p.scope, p.description] for p in policies])
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """A policy as `--json` shows it: what it is, not the function that checks it."""
+
+    id: str
+    severity: str
+    scope: str
+    description: str
+
+    @classmethod
+    def of(cls, policy: Policy) -> PolicySummary:
+        return cls(policy.id, policy.severity, policy.scope, policy.description)
+
+
+@dataclass(frozen=True)
+class PolicyList:
+    policies: list[PolicySummary]
 
 
 def policies_markdown(policies: list[Policy]) -> str:
