@@ -3,7 +3,7 @@ rules that decide it, a contract as outside tools read it, and a contract brough
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -23,6 +23,8 @@ from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.lineage.impact import diff_impact
 
 if TYPE_CHECKING:
+    from mesh_platform.contract.diff import Change
+    from mesh_platform.lineage.impact import Impact
     from mesh_platform.product.contract_sync import ColumnChange
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
@@ -46,14 +48,8 @@ def diff_command(
     catalog, ad_hoc = _consumers_of(ctx, new_contract)
     impact = diff_impact(old_contract, new_contract, result, catalog, recipe_lineage, ad_hoc)
     if as_json:
-        print_json(
-            {
-                "old_version": result.old_version,
-                "new_version": result.new_version,
-                "changes": [{**c.__dict__, "impact": i.to_json()} for c, i in zip(result.changes, impact.impacts, strict=True)],
-                "problem": impact.problem,
-            }
-        )
+        changes = [ChangeImpact(i.change, i) for i in impact.impacts]
+        print_json(DiffResult(result.old_version, result.new_version, changes, impact.problem))
     else:
         typer.echo(f"{old_contract.address}: {result.old_version} → {result.new_version}")
         for item in impact.impacts:
@@ -90,6 +86,22 @@ def rules_command(
                 for r in rules.rules
             ],
         )
+
+
+@dataclass(frozen=True)
+class ChangeImpact:
+    """A change as `mesh contract diff --json` lists it: its fields, then who it reaches."""
+
+    change: Change = field(metadata={"json_inline": True})
+    impact: Impact
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    old_version: str
+    new_version: str
+    changes: list[ChangeImpact]
+    problem: str | None  # why the new version may not ship
 
 
 @dataclass(frozen=True)
