@@ -3,23 +3,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import AsOption, JsonOption, note_option, since_option, until_option
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.core.address import Address
-from mesh_platform.governance.access_log import AccessLog
+from mesh_platform.governance.access_log import AccessLog, AccessRecord
 from mesh_platform.runtime.instance import check_reachable
 
 access = typer.Typer(help="Access to products across domains.", no_args_is_help=True)
 
 
+@dataclass(frozen=True)
+class AccessLogReads:
+    """What `mesh access log --json` prints: where the log is kept, and the reads it holds."""
+
+    file: Path | None
+    database: str | None  # "PostgreSQL" when the log is kept there
+    reads: list[AccessRecord]
+
+
 @access.command("log")
 def access_log(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     consumer: Annotated[str | None, typer.Option("--consumer", "-c", help="Only reads by this domain.")] = None,
     product: Annotated[
         str | None, typer.Option("--product", "-p", help="Only reads of this product (mesh://domain/product).")
@@ -33,13 +45,7 @@ def access_log(
     log = AccessLog(settings.access_log_target)
     entries = log.entries(consumer=consumer, product=product, limit=limit)
     if as_json:
-        print_json(
-            {
-                "file": str(log.file) if log.file else None,
-                "database": "PostgreSQL" if log.url else None,
-                "reads": [e.to_json() for e in entries],
-            }
-        )
+        print_json(AccessLogReads(log.file, "PostgreSQL" if log.url else None, entries))
         return
     if not entries:
         typer.echo(f"no cross-domain reads recorded yet ({log.file})")
@@ -72,17 +78,6 @@ def access_log(
 
 # Usage agreements: a consumer asks, the owner approves or denies (and later may revoke), the grant follows.
 
-AsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as",
-        help=(
-            "The principal acting (embedded: unverified; in a deployment: the store credentials' principal, which it must match)."
-        ),
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
 
 @access.command("request")
 def request_command(
@@ -96,9 +91,7 @@ def request_command(
         list[str] | None, typer.Option("--columns", help="The columns asked for (repeat; default: every column).")
     ] = None,
     clear: Annotated[list[str] | None, typer.Option("--clear", help="A personal column asked for in clear (repeat).")] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="The last day of the agreement, YYYY-MM-DD (default: open-ended).")
-    ] = None,
+    until: Annotated[str | None, until_option("The last day of the agreement, YYYY-MM-DD (default: open-ended).")] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print the request's id only (for scripts: id=$(mesh access request … -q)).")
     ] = False,
@@ -188,10 +181,8 @@ def approve_command(
     ctx: typer.Context,
     agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The request's id (mesh access requests lists them).")],
     as_principal: AsOption = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="The agreement's last day, YYYY-MM-DD (default: the one asked for).")
-    ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="A note for the requester.")] = None,
+    until: Annotated[str | None, until_option("The agreement's last day, YYYY-MM-DD (default: the one asked for).")] = None,
+    note: Annotated[str | None, note_option("A note for the requester.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Approve a request, as the owning domain: the grant is written into the product's contract (consumers,
@@ -217,7 +208,7 @@ def approve_command(
 def deny_command(
     ctx: typer.Context,
     agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The request's id.")],
-    note: Annotated[str, typer.Option("--note", help="Why: the requester reads it.")],
+    note: Annotated[str, note_option("Why: the requester reads it.")],
     as_principal: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -234,7 +225,7 @@ def revoke_command(
     ctx: typer.Context,
     agreement_id: Annotated[str, typer.Argument(metavar="ID", help="The agreement's id.")],
     as_principal: AsOption = None,
-    note: Annotated[str | None, typer.Option("--note", help="Why (the consumer reads it).")] = None,
+    note: Annotated[str | None, note_option("Why (the consumer reads it).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Revoke an approved agreement, as the owning domain: its grant is taken out of the product's contract."""
@@ -316,7 +307,7 @@ def _day(text: str | None, option: str):
 @access.command("audit")
 def audit_command(
     ctx: typer.Context,
-    since: Annotated[str, typer.Option("--since", help="The window: a duration back from now (30d, 12w…).")] = "30d",
+    since: Annotated[str, since_option("The window: a duration back from now (30d, 12w…).")] = "30d",
     as_json: JsonOption = False,
 ) -> None:
     """Reads made without an agreement, agreements no read used, and grants whose agreement has ended, from the

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, domain_option
 from mesh_platform.cli.output import fail, print_json
+from mesh_platform.cli.policies import PolicySummary
 from mesh_platform.governance.check import check_mesh
+from mesh_platform.governance.policies import Violation
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What `mesh check --json` prints: the verdict, what was checked, and every violation by its fields."""
+
+    ok: bool
+    products: int
+    policies: list[PolicySummary]
+    violations: list[Violation]
 
 
 def check_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Check one domain only.")] = None,
+    as_json: JsonOption = False,
+    domain: Annotated[str | None, domain_option("Check one domain only.")] = None,
     unit_tests: Annotated[bool, typer.Option("--unit-tests/--no-unit-tests", help="Run the unit tests (mesh test).")] = True,
 ) -> None:
     """Validate every contract, run every policy, compare each recipe's output with its contract and run the products'
@@ -33,16 +47,7 @@ def check_command(
     tests = functools.partial(unit_test_problems, setting=setting, load_recipe=load_recipe) if unit_tests else None
     report = check_mesh(view, settings, domain, checked_recipe, output_problems, unit_tests=tests)
     if as_json:
-        print_json(
-            {
-                "ok": report.ok,
-                "products": report.products,
-                "policies": [
-                    {"id": p.id, "severity": p.severity, "scope": p.scope, "description": p.description} for p in report.policies
-                ],
-                "violations": [{**v.__dict__, "file": str(v.file)} for v in report.violations],
-            }
-        )
+        print_json(CheckResult(report.ok, report.products, [PolicySummary.of(p) for p in report.policies], report.violations))
     else:
         for violation in report.violations:
             typer.echo(str(violation))

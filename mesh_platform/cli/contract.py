@@ -3,15 +3,17 @@ rules that decide it, a contract as outside tools read it, and a contract brough
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from mesh_platform.catalog.catalog import Catalog
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, dry_run_option, markdown_option
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.contract.diff import RULES, diff_contracts, rules_markdown
+from mesh_platform.contract.diff import RULES, ChangeRule, diff_contracts, rules_markdown
 from mesh_platform.contract.export import export_contract
 from mesh_platform.contract.loading import contract_from_document, load_contract
 from mesh_platform.contract.model import Contract
@@ -19,6 +21,11 @@ from mesh_platform.core.address import SCHEME
 from mesh_platform.core.errors import MeshError
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.lineage.impact import diff_impact
+
+if TYPE_CHECKING:
+    from mesh_platform.contract.diff import Change
+    from mesh_platform.lineage.impact import Impact
+    from mesh_platform.product.contract_sync import ColumnChange
 
 contract = typer.Typer(help="Work with data contracts.", no_args_is_help=True)
 
@@ -30,7 +37,7 @@ def diff_command(
     new: Annotated[
         str | None, typer.Argument(help="The new contract file (default, for an address: the product's contract file).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List every change between two contracts with the consumers it reaches; exit 1 when a breaking change
     that someone reads lacks a major bump."""
@@ -41,14 +48,8 @@ def diff_command(
     catalog, ad_hoc = _consumers_of(ctx, new_contract)
     impact = diff_impact(old_contract, new_contract, result, catalog, recipe_lineage, ad_hoc)
     if as_json:
-        print_json(
-            {
-                "old_version": result.old_version,
-                "new_version": result.new_version,
-                "changes": [{**c.__dict__, "impact": i.to_json()} for c, i in zip(result.changes, impact.impacts, strict=True)],
-                "problem": impact.problem,
-            }
-        )
+        changes = [ChangeImpact(i.change, i) for i in impact.impacts]
+        print_json(DiffResult(result.old_version, result.new_version, changes, impact.problem))
     else:
         typer.echo(f"{old_contract.address}: {result.old_version} → {result.new_version}")
         for item in impact.impacts:
@@ -68,40 +69,69 @@ def diff_command(
 
 @contract.command("rules")
 def rules_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
+    as_json: JsonOption = False,
+    markdown: Annotated[bool, markdown_option("Print the README's Markdown table.")] = False,
 ) -> None:
     """The rules `mesh contract diff` judges changes by: each field, how it changed, and whether that breaks consumers."""
-    rows = [
-        {
-            "field": subject,
-            "change": how,
-            "kind": rule.kind,
-            "breaking": rule.breaking,
-            "producer_breaking": rule.producer,
-            "why": rule.why,
-        }
-        for (subject, how), rule in RULES.items()
-    ]
+    rules = RuleList([RuleRow.of(subject, how, rule) for (subject, how), rule in RULES.items()])
     if markdown:
         typer.echo(rules_markdown(), nl=False)
     elif as_json:
-        print_json({"rules": rows})
+        print_json(rules)
     else:
         print_table(
             ["field", "change", "shown as", "breaks consumers", "breaks the producer", "why"],
             [
-                [
-                    r["field"],
-                    r["change"],
-                    r["kind"],
-                    "yes" if r["breaking"] else "no",
-                    "yes" if r["producer_breaking"] else "no",
-                    r["why"],
-                ]
-                for r in rows
+                [r.field, r.change, r.kind, "yes" if r.breaking else "no", "yes" if r.producer_breaking else "no", r.why]
+                for r in rules.rules
             ],
         )
+
+
+@dataclass(frozen=True)
+class ChangeImpact:
+    """A change as `mesh contract diff --json` lists it: its fields, then who it reaches."""
+
+    change: Change = field(metadata={"json_inline": True})
+    impact: Impact
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    old_version: str
+    new_version: str
+    changes: list[ChangeImpact]
+    problem: str | None  # why the new version may not ship
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A rule of the table as `--json` shows it: the field and how it changed, then the rule's judgement."""
+
+    field: str
+    change: str
+    kind: str
+    breaking: bool
+    producer_breaking: bool
+    why: str
+
+    @classmethod
+    def of(cls, field: str, change: str, rule: ChangeRule) -> RuleRow:
+        return cls(field, change, rule.kind, rule.breaking, rule.producer, rule.why)
+
+
+@dataclass(frozen=True)
+class RuleList:
+    rules: list[RuleRow]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `mesh contract sync --json` prints: the file, whether it was written, each column's change."""
+
+    file: Path
+    written: bool
+    changes: tuple[ColumnChange, ...]
 
 
 AGREEMENT_EXPORT = ("id", "consumer", "purpose", "columns", "clear", "start", "end")  # what an exported contract says of each
@@ -135,8 +165,8 @@ def export_command(
 def sync_command(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    dry_run: Annotated[bool, dry_run_option("Say what would change; write nothing.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Bring the contract's columns up to date with what its recipe outputs: new columns added (unclassified),
     removed ones removed, types of another kind updated; descriptions, classifications, terms and rules kept."""
@@ -144,7 +174,7 @@ def sync_command(
 
     result = sync_product_contract(mesh_context(ctx).settings, address, write=not dry_run)
     if as_json:
-        print_json({"file": str(result.file), "written": result.written, "changes": [c.to_json() for c in result.changes]})
+        print_json(SyncResult(result.file, result.written, result.changes))
         return
     words = {"added": "added  ", "removed": "removed", "type": "type   "}
     for change in result.changes:

@@ -8,20 +8,19 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DomainOption, json_option, since_option
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.runtime.cost import DEFAULT_WINDOW, Cost, mesh_cost, window_start
 
 
 def cost_command(
     ctx: typer.Context,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    domain: DomainOption = None,
     since: Annotated[
         str,
-        typer.Option(
-            "--since", help="The window: a duration back from now (30d, 12h, 90min, 2w) or a time (ISO 8601, UTC unless it says)."
-        ),
+        since_option("The window: a duration back from now (30d, 12h, 90min, 2w) or a time (ISO 8601, UTC unless it says)."),
     ] = DEFAULT_WINDOW,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: seconds, rows, bytes).")] = False,
+    as_json: Annotated[bool, json_option("Print JSON (exact numbers: seconds, rows, bytes).")] = False,
 ) -> None:
     """Report what building the products cost since a time: per product and domain, the builds (failed
     ones among them), their run time, and the rows and bytes they published, read from Dagster's runs."""

@@ -9,16 +9,14 @@ import typer
 import yaml
 
 from mesh_platform.cli.context import mesh_context
-from mesh_platform.cli.output import warn_reach
+from mesh_platform.cli.options import EnvOption, json_option, output_option
+from mesh_platform.cli.output import print_json, warn_reach
 from mesh_platform.runtime.code_servers import code_servers, workspace_file
 from mesh_platform.runtime.kubernetes import render
 
 deploy = typer.Typer(
     help="Deployments: deploy/<env>.yaml, chosen with mesh --env ENV (default: local, embedded).", no_args_is_help=True
 )
-
-
-EnvOption = Annotated[str | None, typer.Option("--env", help="The deployment, deploy/ENV.yaml (the same as mesh --env ENV).")]
 
 
 @deploy.command("show")
@@ -52,9 +50,7 @@ def show_command(ctx: typer.Context, env: EnvOption = None) -> None:
 @deploy.command("k8s")
 def k8s_command(
     ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the values to this file (default: print them).")
-    ] = None,
+    output: Annotated[Path | None, output_option("Write the values to this file (default: print them).")] = None,
     env: EnvOption = None,
 ) -> None:
     """Render the values of Dagster's Helm chart for this deployment (its kubernetes: block): one code
@@ -72,9 +68,7 @@ def k8s_command(
 def access_command(
     ctx: typer.Context,
     env: EnvOption = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the policies here (default: MESH_HOME/deploy/ENV/access).")
-    ] = None,
+    output: Annotated[Path | None, output_option("Write the policies here (default: MESH_HOME/deploy/ENV/access).")] = None,
     apply: Annotated[
         bool,
         typer.Option(
@@ -85,13 +79,11 @@ def access_command(
             ),
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the result as JSON.")] = False,
 ) -> None:
     """Render one least-privilege store policy per principal from the contracts (a domain writes only its own
     ports, vault and landing prefixes; every principal reads only the ports it is granted, clear columns only
     by unmaskedFor), as S3 (IAM) policy documents; with --apply, apply them to the store."""
-    import json
-
     from mesh_platform.governance.store_policies import store_policies
     from mesh_platform.runtime.store_access import access_folder, apply_policies, refuse_on_kubernetes, write_policies
 
@@ -106,8 +98,7 @@ def access_command(
     written = write_policies(policies, output or access_folder(settings))
     applied = apply_policies(settings, policies) if apply else None
     if as_json:
-        result = {"policies": [{"principal": w.principal, "file": str(w.file), "characters": w.characters} for w in written]}
-        typer.echo(json.dumps(result | ({"applied": applied.to_json()} if applied else {}), indent=2))
+        print_json({"policies": written, **({"applied": applied.to_json()} if applied else {})})
         return
     by_name = {p.principal: p for p in policies}
     for item in written:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, NamespaceOption
 from mesh_platform.cli.output import print_json, print_table
 from mesh_platform.runtime.development import namespace, reset_namespace
 
 dev = typer.Typer(
     help="Your development namespace: what mesh materialize --dev built, which no consumer reads.", no_args_is_help=True
 )
-NAME_HELP = "The namespace (default: your user name)."
 
 
 @dev.command("show")
 def show_command(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    name: NamespaceOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The ports of the namespace: each product built there and its current version."""
     found = namespace(mesh_context(ctx).settings, name)
@@ -43,7 +41,7 @@ def show_command(
 
 
 @dev.command("reset")
-def reset_command(ctx: typer.Context, name: Annotated[str | None, typer.Option("--name", help=NAME_HELP)] = None) -> None:
+def reset_command(ctx: typer.Context, name: NamespaceOption = None) -> None:
     """Throw the namespace away: its ports, vault, DuckDB files and Dagster instance (its folder). The mesh is not touched."""
     found = reset_namespace(mesh_context(ctx).settings, name)
     if not found.exists:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DomainOption, JsonOption
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.consume.find import SearchFilters, describe, search
 from mesh_platform.contract.model import DRAFT_STATUSES, Access
@@ -20,7 +21,7 @@ def catalog_command(
     text: Annotated[
         str | None, typer.Argument(help="Words to find in names, descriptions, columns and glossary terms (all must match).")
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    domain: DomainOption = None,
     owner: Annotated[
         str | None,
         typer.Option("--owner", "-o", help="Only products owned by this team (team:sales or sales) or person (e-mail)."),
@@ -33,7 +34,7 @@ def catalog_command(
         str | None, typer.Option("--term", help="Only products with a column carrying this glossary term (term or term/meaning).")
     ] = None,
     access: Annotated[Access | None, typer.Option("--access", "-a", help="Only products with this access level.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Search the mesh's products: address, owner, access, status, freshness and description of each match."""
     mesh = mesh_context(ctx).checked_view
@@ -57,7 +58,7 @@ def catalog_command(
 def show_command(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The product's address, mesh://<domain>/<product>.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Everything about one product: contract, columns, SLAs, versions, lineage across domains,
     last materialization and last check results."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
 
@@ -15,7 +16,7 @@ from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
 def glossary_command(
     ctx: typer.Context,
     term: Annotated[str | None, typer.Argument(help="Show one term (default: all).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the glossary's shared terms, their meanings per domain, mappings and users.
 

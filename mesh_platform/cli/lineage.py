@@ -2,14 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import fail, print_json, print_table
+from mesh_platform.core.address import Address
 from mesh_platform.lineage.mesh_lineage import ColumnRef
 from mesh_platform.lineage.recipe_lineage import METHOD_DESCRIPTIONS
+
+ONE_WAY = {"json_omit_none": True}  # a direction not asked for (--upstream, --downstream) is not written
+
+
+@dataclass(frozen=True)
+class ColumnNeighbours:
+    """One column of a product, one step each way: the input columns it comes from, the columns computed from it,
+    and the products that read it without computing a column from it."""
+
+    upstream: list[ColumnRef] | None = field(default=None, metadata=ONE_WAY)
+    downstream: list[ColumnRef] | None = field(default=None, metadata=ONE_WAY)
+    read_by: list[Address] | None = field(default=None, metadata=ONE_WAY)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    column: ColumnRef
+    depth: int  # steps from the column asked about
+    via: ColumnRef  # the column it was reached from
+
+
+@dataclass(frozen=True)
+class ProductColumns:
+    """`mesh lineage PRODUCT --json`: how its lineage is known, and each column's neighbours."""
+
+    address: Address
+    method: str
+    problem: str | None
+    columns: dict[str, ColumnNeighbours]
+
+
+@dataclass(frozen=True)
+class ColumnChains:
+    """`mesh lineage PRODUCT.COLUMN --json`: the whole chain each way."""
+
+    address: Address
+    method: str
+    problem: str | None
+    column: str
+    upstream: list[ChainStep] | None = field(default=None, metadata=ONE_WAY)
+    downstream: list[ChainStep] | None = field(default=None, metadata=ONE_WAY)
+    read_by: list[Address] | None = field(default=None, metadata=ONE_WAY)
 
 
 def lineage_command(
@@ -20,7 +65,7 @@ def lineage_command(
     ],
     upstream: Annotated[bool, typer.Option("--upstream", help="Only where the columns come from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only where the columns go.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Column lineage: for a product, each column's input columns and readers (one step); for a column, the whole chain
     both ways."""
@@ -30,20 +75,17 @@ def lineage_command(
     mesh = mesh_context(ctx).lineage
     address, column = mesh.parse_target(target)
     product = mesh.product(address)
-    about = {"address": str(address), "method": product.method, "problem": product.problem}
     if column is None:
         columns = {}
         for name, sources in product.derives.items():
             ref = ColumnRef(address, name)
-            entry = {}
-            if show_up:
-                entry["upstream"] = [str(s) for s in sources]
-            if show_down:
-                entry["downstream"] = [str(d) for d in mesh.derived_from(ref)]
-                entry["read_by"] = [str(a) for a, fed in mesh.readers(ref) if not fed]
-            columns[name] = entry
+            columns[name] = ColumnNeighbours(
+                list(sources) if show_up else None,
+                mesh.derived_from(ref) if show_down else None,
+                [a for a, fed in mesh.readers(ref) if not fed] if show_down else None,
+            )
         if as_json:
-            print_json({**about, "columns": columns})
+            print_json(ProductColumns(address, product.method, product.problem, columns))
             return
         typer.echo(
             f"{address}: column lineage {METHOD_DESCRIPTIONS[product.method]}"
@@ -53,42 +95,46 @@ def lineage_command(
         rows = []
         for name, entry in columns.items():
             row = [name]
-            if show_up:
-                row.append(", ".join(entry["upstream"]) or "-")
-            if show_down:
-                row.append(", ".join([*entry["downstream"], *(f"{a} (reads it)" for a in entry["read_by"])]) or "-")
+            if entry.upstream is not None:
+                row.append(", ".join(map(str, entry.upstream)) or "-")
+            if entry.downstream is not None:
+                goes = [*map(str, entry.downstream), *(f"{a} (reads it)" for a in entry.read_by or [])]
+                row.append(", ".join(goes) or "-")
             rows.append(row)
         print_table(headers, rows)
         return
     ref = ColumnRef(address, column)
-    chains: dict[str, list[Any]] = {}
-    if show_up:
-        chains["upstream"] = [{"column": str(r), "depth": depth, "via": str(via)} for depth, r, via in mesh.upstream(ref)]
-    if show_down:
-        chains["downstream"] = [{"column": str(r), "depth": depth, "via": str(via)} for depth, r, via in mesh.downstream(ref)]
-        chains["read_by"] = [str(a) for a, fed in mesh.readers(ref) if not fed]
+    chains = ColumnChains(
+        address,
+        product.method,
+        product.problem,
+        column,
+        [ChainStep(r, depth, via) for depth, r, via in mesh.upstream(ref)] if show_up else None,
+        [ChainStep(r, depth, via) for depth, r, via in mesh.downstream(ref)] if show_down else None,
+        [a for a, fed in mesh.readers(ref) if not fed] if show_down else None,
+    )
     if as_json:
-        print_json({**about, "column": column, **chains})
+        print_json(chains)
         return
     typer.echo(
         f"{ref}  (lineage of {address.product} {METHOD_DESCRIPTIONS[product.method]}"
         + (f": {product.problem}" if product.problem else "")
         + ")"
     )
-    for direction, arrow in (("upstream", "←"), ("downstream", "→")):
-        if direction not in chains:
+    for direction, arrow, steps in (("upstream", "←", chains.upstream), ("downstream", "→", chains.downstream)):
+        if steps is None:
             continue
         typer.echo(f"{direction}:")
-        _print_tree(str(ref), chains[direction], arrow, "  ")
-        if not chains[direction]:
+        _print_tree(ref, steps, arrow, "  ")
+        if not steps:
             typer.echo("  none")
-    for reader in chains.get("read_by", []):
+    for reader in chains.read_by or []:
         typer.echo(f"  → {reader} (reads it in a filter, join or key; no column of it is computed from it)")
 
 
-def _print_tree(parent: str, entries: list[dict], arrow: str, indent: str) -> None:
+def _print_tree(parent: ColumnRef, steps: list[ChainStep], arrow: str, indent: str) -> None:
     """The chain as a tree: each column under the one it was reached from."""
-    for entry in entries:
-        if entry["via"] == parent:
-            typer.echo(f"{indent}{arrow} {entry['column']}")
-            _print_tree(entry["column"], entries, arrow, indent + "  ")
+    for step in steps:
+        if step.via == parent:
+            typer.echo(f"{indent}{arrow} {step.column}")
+            _print_tree(step.column, steps, arrow, indent + "  ")

@@ -2,37 +2,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import print_json, print_table
+from mesh_platform.core.address import Address
 
 
-def list_products(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+@dataclass(frozen=True)
+class ListedProduct:
+    address: Address
+    owner: str
+    access: str
+    status: str
+    version: str
+    recipe: str  # the recipe type's class name
+    inputs: list[Address]
+    description: str | None
+
+
+@dataclass(frozen=True)
+class BrokenProduct:
+    file: Path
+    error: str
+
+
+@dataclass(frozen=True)
+class ProductList:
+    """What `mesh list` shows: every product, and the folders that do not load as one."""
+
+    products: list[ListedProduct]
+    broken: list[BrokenProduct]
+
+
+def list_products(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List every product: address, owner, access, status (draft, active…), version, inputs."""
     catalog = mesh_context(ctx).catalog
-    rows = [
-        {
-            "address": str(p.address),
-            "owner": p.contract.owners[0],
-            "access": p.contract.settings.access,
-            "status": p.contract.status,
-            "version": p.contract.version,
-            "recipe": p.recipe_type.rsplit(".", 1)[-1],
-            "inputs": [str(i.address) for i in p.inputs],
-            "description": p.contract.purpose,
-        }
-        for p in sorted(catalog.products.values(), key=lambda p: p.address)
-    ]
-    broken = [{"file": str(file), "error": str(error)} for file, error in catalog.broken.items()]
+    listed = ProductList(
+        [
+            ListedProduct(
+                p.address,
+                p.contract.owners[0],
+                p.contract.settings.access,
+                p.contract.status,
+                p.contract.version,
+                p.recipe_type.rsplit(".", 1)[-1],
+                [i.address for i in p.inputs],
+                p.contract.purpose,
+            )
+            for p in sorted(catalog.products.values(), key=lambda p: p.address)
+        ],
+        [BrokenProduct(file, str(error)) for file, error in catalog.broken.items()],
+    )
     if as_json:
-        print_json({"products": rows, "broken": broken})
+        print_json(listed)
     else:
         print_table(
             ["address", "owner", "access", "status", "version", "inputs"],
-            [[r["address"], r["owner"], r["access"], r["status"], r["version"], ", ".join(r["inputs"]) or "-"] for r in rows],
+            [[r.address, r.owner, r.access, r.status, r.version, ", ".join(map(str, r.inputs)) or "-"] for r in listed.products],
         )
-        for item in broken:
-            typer.echo(f"broken: {item['error']}", err=True)
-    if broken:
+        for item in listed.broken:
+            typer.echo(f"broken: {item.error}", err=True)
+    if listed.broken:
         raise typer.Exit(code=1)

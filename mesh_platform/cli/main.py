@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -21,6 +22,7 @@ from mesh_platform.cli.lineage import lineage_command
 from mesh_platform.cli.list_products import list_products
 from mesh_platform.cli.materialize import materialize_command
 from mesh_platform.cli.new import new
+from mesh_platform.cli.options import env_option
 from mesh_platform.cli.policies import policies_command
 from mesh_platform.cli.query import query_command
 from mesh_platform.cli.reset import reset_command
@@ -59,11 +61,10 @@ cli = typer.Typer(
 @cli.callback()
 def main(
     ctx: typer.Context,
-    env: str | None = typer.Option(
-        None,
-        "--env",
-        help="The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape).",
-    ),
+    env: Annotated[
+        str | None,
+        env_option("The deployment: deploy/ENV.yaml of the repository (default: MESH_ENV, else local, the embedded shape)."),
+    ] = None,
 ) -> None:
     """A self-serve data mesh on Dagster: domains own data products, the platform runs and governs them."""
     owner_only()  # what the command and the processes it starts write is its owner's only

@@ -7,15 +7,11 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DevOption, domain_option
 from mesh_platform.cli.output import fail, warn_reach
 from mesh_platform.runtime.materialize import materialize
 from mesh_platform.runtime.progress import BatchStarted, ProductFinished, ProductOutcome, ProgressEvent, RunRecovered
 from mesh_platform.runtime.selection import select_related
-
-DEV_HELP = (
-    "Build into your development namespace (MESH_HOME/dev/<user>): real inputs, the usual checks, ports no consumer reads; "
-    "the mesh's ports, vault and instance are not touched."
-)
 
 
 def materialize_command(
@@ -28,9 +24,7 @@ def materialize_command(
         ),
     ] = None,
     all_products: Annotated[bool, typer.Option("--all", help="Materialize every product of every domain.")] = False,
-    domains: Annotated[
-        list[str] | None, typer.Option("--domain", "-d", help="Materialize every product of this domain (repeatable).")
-    ] = None,
+    domains: Annotated[list[str] | None, domain_option("Materialize every product of this domain (repeatable).")] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Runs side by side at most (default: one per core).")
     ] = None,
@@ -42,7 +36,7 @@ def materialize_command(
         str | None, typer.Option("--from", help="Build the partitions from this one (with --to): a backfill in one run.")
     ] = None,
     last: Annotated[str | None, typer.Option("--to", help="…up to and including this one.")] = None,
-    dev: Annotated[bool, typer.Option("--dev", help=DEV_HELP)] = False,
+    dev: DevOption = False,
 ) -> None:
     """Materialize products in dependency order, across domains, against the instance in MESH_HOME.
 

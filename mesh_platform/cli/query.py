@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import as_option, dev_option, json_option, output_option
 from mesh_platform.cli.output import fail, print_table
 from mesh_platform.consume.query import QueryFormat, output_format, run_query, write_result
 from mesh_platform.core.user_files import UnreadableFileError, read_user_text
@@ -31,13 +32,10 @@ def query_command(
     ] = None,
     as_principal: Annotated[
         str | None,
-        typer.Option(
-            "--as",
-            help=(
-                "The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access "
-                "applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' "
-                "principal, which it must match."
-            ),
+        as_option(
+            "The principal to read as (a domain or a declared consumer; default MESH_CONSUMER): its access "
+            "applies, and the read is logged. Embedded: unverified; in a deployment: the store credentials' "
+            "principal, which it must match."
         ),
     ] = None,
     sql_file: Annotated[
@@ -49,12 +47,12 @@ def query_command(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
+        output_option("Write the result to this file (Parquet, CSV, JSON or a DuckDB database)."),
     ] = None,
     table: Annotated[str, typer.Option("--table", help="The table name in a DuckDB --output file.")] = "result",
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows printed as a table at most.")] = 1000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (the same as --format json).")] = False,
-    dev: Annotated[bool, typer.Option("--dev", help="Read what mesh materialize --dev built from your namespace.")] = False,
+    as_json: Annotated[bool, json_option("Print the rows as JSON (the same as --format json).")] = False,
+    dev: Annotated[bool, dev_option("Read what mesh materialize --dev built from your namespace.")] = False,
 ) -> None:
     """Run SQL in an in-memory DuckDB over the mesh's products, as a principal, with access rules applied."""
     sql = _query_text(sql, sql_file)

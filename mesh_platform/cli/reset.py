@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import dry_run_option
 from mesh_platform.cli.output import fail
 from mesh_platform.runtime.reset import reset, reset_plan
 
@@ -15,7 +16,7 @@ from mesh_platform.runtime.reset import reset, reset_plan
 def reset_command(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed where there is no terminal to ask on).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed and kept.")] = False,
+    dry_run: Annotated[bool, dry_run_option("Only list what would be removed and kept.")] = False,
 ) -> None:
     """Delete the mesh's state — Dagster's runs, the DuckDB workspaces, the ports, the vault, the access log —
     and keep the source files in the landing zone. The next mesh materialize --all builds everything anew."""

@@ -7,15 +7,14 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import rows_option
 from mesh_platform.core.errors import MeshError
 from mesh_platform.demo import DEFAULT_ROWS
 
 
 def seed(
     ctx: typer.Context,
-    rows: Annotated[
-        int, typer.Option("--rows", min=10, help="Number of sales orders; the other domains scale with it.")
-    ] = DEFAULT_ROWS,
+    rows: Annotated[int, rows_option("Number of sales orders; the other domains scale with it.")] = DEFAULT_ROWS,
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and rows give the same files.")] = 7,
 ) -> None:
     """Generate the demo mesh's source data (deterministic, deliberately messy) in its landing zone."""

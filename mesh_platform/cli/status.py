@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DomainOption, JsonOption, at_option
 from mesh_platform.cli.output import fail, print_json, print_table
 from mesh_platform.runtime.health import mesh_health
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """What `mesh status --json` prints: when health was judged, the verdict, each product's health."""
+
+    at: str  # ISO 8601
+    healthy: bool
+    products: list[dict[str, Any]]
+
+
 def status_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
+    as_json: JsonOption = False,
+    domain: DomainOption = None,
     at: Annotated[
         str | None,
-        typer.Option("--at", help="Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
+        at_option("Judge freshness at this time (ISO 8601, UTC unless it says), e.g. to rehearse an alert."),
     ] = None,
 ) -> None:
     """Report every product's last successful build, freshness against its SLA, failing checks and
@@ -33,7 +44,7 @@ def status_command(
     report = mesh_health(settings, mesh.glossary, products, now)
     unhealthy = [h for h in report if not h.healthy]
     if as_json:
-        print_json({"at": now.isoformat(), "healthy": not unhealthy, "products": [h.to_json() for h in report]})
+        print_json(StatusReport(now.isoformat(), not unhealthy, [h.to_json() for h in report]))
     else:
         rows = []
         for h in report:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import typer
 
+from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import print_json
 from mesh_platform.scaffold.domain import DESCRIPTION as DOMAIN_DESCRIPTION
 from mesh_platform.scaffold.templates import DOMAIN_TEMPLATE
@@ -29,7 +30,7 @@ class Template:
     from_file: str | None = field(metadata={"json_name": "from"})  # what `mesh new --from FILE` takes
 
 
-def templates_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def templates_command(as_json: JsonOption = False) -> None:
     """List the templates with a one-line description and their parameters."""
     from mesh_platform.recipes import recipe_types  # the recipe types are Dagster components: only here
 

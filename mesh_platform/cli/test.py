@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import JsonOption, domain_option
 from mesh_platform.cli.output import print_json
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """What `mesh test --json` prints: the verdict, the products tested, each test's result."""
+
+    ok: bool
+    products: int
+    tests: list[dict[str, Any]]
 
 
 def test_command(
@@ -15,8 +26,8 @@ def test_command(
     addresses: Annotated[
         list[str] | None, typer.Argument(help="Products to test (mesh://<domain>/<product>); default: every product with tests.")
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Test one domain's products only.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    domain: Annotated[str | None, domain_option("Test one domain's products only.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the unit tests in the products' tests.yaml files; exit 1 if one fails or cannot run."""
     # The recipe types are Dagster components, and the tests run them: imported only here.
@@ -28,7 +39,7 @@ def test_command(
     setting = TestSetting(catalog, context.view.glossary, settings.macros_file)
     report = mesh_tests(setting, load_recipe, addresses or (), domain)
     if as_json:
-        print_json({"ok": report.ok, "products": report.products, "tests": [r.as_dict() for r in report.results]})
+        print_json(TestRun(report.ok, report.products, [r.as_dict() for r in report.results]))
     elif not report.results:
         typer.echo("no unit tests: a product's tests go in tests.yaml beside its contract (README: Unit tests)")
     else:

@@ -8,13 +8,14 @@ import typer
 
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.materialize import materialize_command
+from mesh_platform.cli.options import PortOption, port_option, rows_option
 from mesh_platform.cli.output import say, warn_reach
 from mesh_platform.cli.seed import seed
 from mesh_platform.demo import DEFAULT_ROWS
 from mesh_platform.runtime.ui import serve_daemon, serve_ui, ui_port
 
 
-def ui(ctx: typer.Context, port: int | None = typer.Option(None, "--port", help="Port (default: MESH_UI_PORT or 3000).")) -> None:
+def ui(ctx: typer.Context, port: PortOption = None) -> None:
     """Serve the Dagster UI for every domain on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
     Embedded, with the daemon (dagster dev); in a deployment, the webserver alone, as Dagster runs it in
@@ -37,8 +38,8 @@ def daemon(ctx: typer.Context) -> None:
 
 def demo(
     ctx: typer.Context,
-    rows: Annotated[int, typer.Option("--rows", min=10, help="Size of the demo data (sales orders).")] = DEFAULT_ROWS,
-    port: Annotated[int | None, typer.Option("--port", help="UI port (default: MESH_UI_PORT or 3000).")] = None,
+    rows: Annotated[int, rows_option("Size of the demo data (sales orders).")] = DEFAULT_ROWS,
+    port: Annotated[int | None, port_option("UI port (default: MESH_UI_PORT or 3000).")] = None,
 ) -> None:
     """Seed the demo data, materialize every product of every domain, then serve the UI."""
     typer.echo("1/3 seeding demo source data")

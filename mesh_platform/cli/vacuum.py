@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mesh_platform.cli.context import mesh_context
+from mesh_platform.cli.options import DomainOption, at_option, dry_run_option, json_option
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
 from mesh_platform.cli.status import parse_time
 from mesh_platform.core.address import Address
@@ -20,13 +21,13 @@ def vacuum_command(
     addresses: Annotated[
         list[str] | None, typer.Argument(help="Products (mesh://<domain>/<product>, or one major: …@v1); default: every product.")
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", "-d", help="Only this domain's products.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+    domain: DomainOption = None,
+    dry_run: Annotated[bool, dry_run_option("Say what would be removed; remove nothing.")] = False,
     at: Annotated[
         str | None,
-        typer.Option("--at", help="With --dry-run: judge retention at this time (ISO 8601, UTC unless it says), to rehearse it."),
+        at_option("With --dry-run: judge retention at this time (ISO 8601, UTC unless it says), to rehearse it."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (exact numbers: versions, files, bytes).")] = False,
+    as_json: Annotated[bool, json_option("Print JSON (exact numbers: versions, files, bytes).")] = False,
 ) -> None:
     """Remove what retention no longer keeps: old versions of every port (a contract's retention SLA, else the
     mesh's default) and a retired major's whole table, never a version still served; then the clear values of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mesh_platform.contract.diff import Change, ContractDiff
 from mesh_platform.core.address import Address
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 class Reader:
     """A product reading what a change is about, with its columns computed from it (none: it only filters or joins on it)."""
 
-    address: Address
+    address: Address = field(metadata={"json_name": "product"})
     columns: tuple[str, ...] = ()
 
     def __str__(self) -> str:
@@ -44,10 +44,15 @@ class Reader:
 
 @dataclass(frozen=True)
 class Impact:
-    change: Change
-    readers: tuple[Reader, ...] = ()
-    ad_hoc: tuple[str, ...] = ()  # consumer domains reading the product outside builds lately (columns unknown)
-    known: bool = True  # False: the product is not in the mesh's catalog, so every breaking change counts
+    """A change with who reads what it is about, and the verdict for consumers (`--json`: beside the change)."""
+
+    change: Change = field(metadata={"json_name": None})
+    readers: tuple[Reader, ...] = field(default=(), metadata={"json_name": "read_by"})
+    # consumer domains reading the product outside builds lately (columns unknown)
+    ad_hoc: tuple[str, ...] = field(default=(), metadata={"json_name": "read_ad_hoc_by"})
+    # False: the product is not in the mesh's catalog, so every breaking change counts
+    known: bool = field(default=True, metadata={"json_name": None})
+    json_properties: ClassVar[tuple[str, ...]] = ("breaks_consumers",)
 
     @property
     def read(self) -> bool:
@@ -70,13 +75,6 @@ class Impact:
         if said:
             return "; ".join(said)
         return "no consumer reads it" + (": not breaking for anyone" if self.change.breaking else "")
-
-    def to_json(self) -> dict:
-        return {
-            "read_by": [r.to_json() for r in self.readers],
-            "read_ad_hoc_by": list(self.ad_hoc),
-            "breaks_consumers": self.breaks_consumers,
-        }
 
 
 @dataclass(frozen=True)
