@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
 START_SECONDS = 120  # how long a command waits for a new worker to load its definitions
+LOG_BYTES = 1_000_000  # a worker's log is set aside when a new worker starts and it has grown past this
 PLATFORM = Path(__file__).resolve().parents[1]  # the mesh_platform package
 # What definitions are loaded from (contracts, recipes, SQL, policies, settings): data files, logs and databases
 # in the repository change with every build and are not part of a fingerprint.
@@ -245,7 +246,11 @@ def _connect(name: str) -> socket.socket | None:
 
 
 def _start_worker(name: str, launch: list[str], env: dict[str, str], cwd: Path, log: Path) -> socket.socket:
-    """A new worker (its own session: a command's Ctrl-C is not the worker's), connected once it listens."""
+    """A new worker (its own session: a command's Ctrl-C is not the worker's), connected once it listens. Its log
+    is appended to, and set aside (`<log>.1`, the one before dropped) once it has grown past `LOG_BYTES`."""
+    with contextlib.suppress(OSError):
+        if log.stat().st_size > LOG_BYTES:
+            log.replace(log.with_name(log.name + ".1"))
     with log.open("a") as output:
         process = subprocess.Popen(
             launch, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
