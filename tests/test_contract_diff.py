@@ -165,8 +165,8 @@ CASES = [
     (narrow_type, "type narrowed", True),
     (widen_type, "type widened", True),  # consumers may newly meet values their DECIMAL(12,2) cannot hold
     (widen_type_compatibly, ["type widened", "widening changed"], False),
-    (serve_previous_major_longer, "servePreviousMajorUntil changed", True),  # no rule names it yet: breaks both sides
-    (rebuild_late_partitions, "rebuildLatePartitions changed", True),
+    (serve_previous_major_longer, "previous major served until changed", False),  # once judged as nothing at all
+    (rebuild_late_partitions, "rebuilding late partitions changed", False),
     (change_type_kind, ["type narrowed", "partitioning changed"], True),
     (make_required, "made required", False),
     (make_optional, "made optional", True),
@@ -197,8 +197,8 @@ PRODUCER_BREAKING = {
     "type narrowed": True,
     "type widened": False,
     "widening changed": False,
-    "servePreviousMajorUntil changed": True,
-    "rebuildLatePartitions changed": True,
+    "previous major served until changed": False,
+    "rebuilding late partitions changed": False,
     "made required": True,
     "made optional": False,
     "allowed values reduced": True,

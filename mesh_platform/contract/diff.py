@@ -77,8 +77,14 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("access", "widened"): ChangeRule("access widened", False, "every consumer keeps access"),
     ("consumers", "removed"): ChangeRule("access tightened", True, "the removed domains lose access"),
     ("consumers", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
-    ("agreements", "removed"): ChangeRule("access tightened", True, "consumers reading under the removed agreements lose access"),
-    ("agreements", "added"): ChangeRule("access widened", False, "every consumer keeps access"),
+    # An agreement narrows its consumer's reads (columns, clear values, dates); what grants the read at all is the
+    # access level, the consumers and unmaskedFor, judged by their own rows (an approval or a revoke changes them too).
+    ("agreements", "removed"): ChangeRule(
+        "agreements removed", False, "their consumers read as the rest of the contract grants (access, consumers)"
+    ),
+    ("agreements", "added"): ChangeRule(
+        "agreements added", False, "each narrows only the consumer that asked for it, to what it asked for"
+    ),
     ("usageAgreements", "changed"): ChangeRule(
         "usage agreements changed", False, "what consumers read under, as an export lists it; the data did not change"
     ),
@@ -131,6 +137,16 @@ RULES: dict[tuple[str, str], ChangeRule] = {
     ("team", "changed"): ChangeRule("owner changed", False, "who answers for the product changed; the data did not"),
     ("tags", "changed"): ChangeRule("tags changed", False, "catalog labels only (`mesh catalog --tag`)"),
     ("tier", "changed"): ChangeRule("tier changed", False, "catalog label only (`mesh catalog --tag`)"),
+    ("servePreviousMajorUntil", "changed"): ChangeRule(
+        "previous major served until changed",
+        False,
+        "how long the previous major stays served (its readers are told the date); this version's data did not change",
+    ),
+    ("rebuildLatePartitions", "changed"): ChangeRule(
+        "rebuilding late partitions changed",
+        False,
+        "whether a day built again upstream is rebuilt here; what a build publishes did not change",
+    ),
 }
 
 # How a changed field no rule names is judged, until the table says otherwise: it may break anyone.

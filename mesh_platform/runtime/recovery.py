@@ -17,9 +17,9 @@ names another host (`mesh/host`) is left to that host.
 from __future__ import annotations
 
 import fcntl
+import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,10 +45,14 @@ class DeadRun:
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
     """Mark every run whose process died as failed and free its concurrency slots; return them. One process at a
-    time (a lock in the instance's folder): the warm runs of several domains each recover before they start."""
-    with (Path(instance.root_directory) / ".mesh-recovery.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    time (a lock on the instance's folder itself, so that no file is left behind): the warm runs of several domains
+    each recover before they start."""
+    folder = os.open(instance.root_directory, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # released when the descriptor closes
         return _recover(instance)
+    finally:
+        os.close(folder)
 
 
 def _recover(instance: dg.DagsterInstance) -> list[DeadRun]:
