@@ -481,11 +481,17 @@ class Deployment(_Settings):
                     "or remove the setting"
                 )
 
-    def instance_yaml(self) -> str:
-        """The Dagster instance's `dagster.yaml` for this deployment."""
+    def instance_yaml(self, folder: Path) -> str:
+        """The Dagster instance's `dagster.yaml` for this deployment, the instance being in `folder`."""
         settings: dict[str, Any] = {}
         if self.instance.postgres_url is not None:
             settings["storage"] = {"postgres": {"postgres_url": _dagster_value(self.instance.postgres_url)}}
+        else:  # Dagster's SQLite storage; its event log where Dagster keeps it, without two fixed costs per run
+            settings["event_log_storage"] = {
+                "module": "mesh_platform.runtime.sqlite_event_log",
+                "class": "MeshSqliteEventLogStorage",
+                "config": {"base_dir": str(folder / "history" / "runs")},
+            }
         concurrency: dict[str, Any] = dict(_POOLS)
         if self.runs is not None:
             concurrency["runs"] = {

@@ -1,0 +1,130 @@
+"""Dagster's SQLite event log with two fixed costs removed: the embedded instance's `event_log_storage`.
+
+Dagster's `SqliteEventLogStorage` keeps each run's events in a database of its own (`history/runs/<run id>.db`)
+and mirrors asset events into an index. Two things it does on every run and every event cost more than the
+events themselves on a small build:
+
+- a new run's database is created by SQLAlchemy's `create_all` and stamped by alembic: ~65 ms on two cores,
+  on the critical path of every run (the run's first event waits for it). Here it is a copy of a template
+  database that Dagster itself created and stamped once per Dagster version, under
+  `history/runs/.template/` (outside the `*.db` names Dagster reads as runs): ~1 ms.
+- each connection builds a new SQLAlchemy engine (`create_engine` per event, twice for an asset event). Here
+  each database's engine is made once per process and kept. The engines keep no connection open (NullPool, as
+  Dagster's): a forked process shares no open database file, and nothing changes for locking between the
+  processes that write one instance (the UI, the daemon, runs).
+
+Everything else is Dagster's: the schema, the queries, the watchers that follow a run's events, migrations
+(`dagster instance migrate` upgrades this storage as it does Dagster's own).
+
+Dagster offers no public import of its SQLite event log storage (its documentation names
+`dagster._core.storage.event_log.SqliteEventLogStorage`), so it is imported from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+from dagster._config import StringSource  # no public import of the config type Dagster's storages declare
+from dagster._core.storage.event_log import SqliteEventLogStorage  # no public import (see above)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from dagster._serdes import ConfigurableClassData
+    from sqlalchemy.engine import Connection, Engine
+
+# Engines kept per process: the index, and the runs a process writes or reads at a time (the UI reads many).
+ENGINES_KEPT = 16
+TEMPLATE_FOLDER = ".template"
+
+
+class MeshSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log storage whose new run databases are copies of a template and whose engines
+    are kept (see the module's text). Configured in `dagster.yaml` as Dagster's own is, by `base_dir`."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"base_dir": StringSource}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> MeshSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextlib.contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                if shard == INDEX_SHARD_NAME or not self._created_from_template(shard):
+                    self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as connection, connection.begin():
+                yield connection
+
+    def _engine(self, shard: str) -> Engine:
+        """The engine of one database, made once and kept (the least recently used one beyond ENGINES_KEPT goes)."""
+        engine = self._engines.get(shard)
+        if engine is None:
+            engine = create_engine(
+                self.conn_string_for_shard(shard), poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            )
+            self._engines[shard] = engine
+            while len(self._engines) > ENGINES_KEPT:
+                self._engines.popitem(last=False)[1].dispose()
+        else:
+            self._engines.move_to_end(shard)
+        return engine
+
+    def _created_from_template(self, shard: str) -> bool:
+        """Whether the run database `shard` was missing and is now a copy of the template (made first when there
+        is none). False when it exists already, so Dagster checks it as it always does. The copy is made under
+        a name of its own and linked into place: a database another process made meanwhile is never replaced."""
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return False
+        template = self._template()
+        partial = os.path.join(os.path.dirname(template), f"{shard}.{uuid.uuid4().hex}.partial")
+        shutil.copyfile(template, partial)
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # made by another process at the same time: Dagster's, at the same head
+        finally:
+            os.unlink(partial)
+        return True
+
+    def _template(self) -> str:
+        """An empty run database at this Dagster version's schema head, made by Dagster itself once."""
+        folder = os.path.join(self._base_dir, TEMPLATE_FOLDER)
+        template = os.path.join(folder, f"run-dagster-{dg.__version__}.sqlite")
+        if not os.path.exists(template):
+            os.makedirs(folder, exist_ok=True)
+            partial = f"{template}.{uuid.uuid4().hex}.partial"
+            engine = create_engine(f"sqlite:///{partial}", poolclass=NullPool)
+            try:
+                self._initdb(engine)  # Dagster's own: create_all, WAL mode, the alembic stamp
+            finally:
+                engine.dispose()
+            os.replace(partial, template)  # the last connection closed: no log beside it, the file is whole
+        return template
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+        super().dispose()
