@@ -336,6 +336,8 @@ def open_lab(root: Path, monkeypatch: pytest.MonkeyPatch, empty_instance: Path) 
     monkeypatch.setenv("DAGSTER_HOME", str(mesh.settings.dagster_home))
     monkeypatch.setenv("MESH_GLOSSARY", str(mesh.glossary_file))
     monkeypatch.delenv("MESH_LANDING", raising=False)  # the lab's own landing/ (a deployment file may name another)
+    for name, value in mesh.settings.instance_deployment.instance_environment().items():  # as the mesh's runs have it
+        monkeypatch.setenv(name, value)
     return mesh
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mesh_platform import Catalog, product_versions
 
-from .conftest import column, contract_yaml, run_mesh
+from .conftest import column, contract_yaml, owner_read, run_mesh
 from .test_recipes import THINGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_builds")]
@@ -84,13 +84,41 @@ def _runs_by_domain(lab):
         }
 
 
+# A product that meets the other domain's: it leaves a mark and waits (up to a minute) for the other's, so both
+# build only when their runs go side by side; each row says whether it met the other.
+MEETING = """\
+import time
+from pathlib import Path
+
+import pandas as pd
+
+def build() -> pd.DataFrame:
+    folder = Path({folder!r})
+    folder.mkdir(exist_ok=True)
+    (folder / {me!r}).touch()
+    deadline = time.monotonic() + 60
+    while not (folder / {other!r}).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    met = "met" if (folder / {other!r}).exists() else "alone"
+    return pd.DataFrame({{"id": [1], "name": [met], "amount": [10]}})
+"""
+
+
 def test_independent_domains_run_side_by_side_and_readers_wait_for_their_inputs(lab):
     _three_domain_lab(lab)
+    for me, name, other in (("shop", "things", "crm"), ("crm", "people", "shop")):
+        recipe = "type: mesh_platform.recipes.PythonProduct\nattributes:\n  inputs: []\n  function: meet.py:build\n"
+        code = MEETING.format(folder=str(lab.root / "meeting"), me=me, other=other)
+        folder = lab.root / lab.package / me / "defs" / name  # the source product made a meeting one
+        (folder / "defs.yaml").write_text(recipe)
+        (folder / "meet.py").write_text(code)
     result = run_mesh("materialize", "--all", "--jobs", "2", env={**os.environ}, check=True)
     assert result.stdout.strip().splitlines()[-1] == "materialized 3 products"
+    # shop and crm read nothing of each other: their runs went side by side, each product met the other's.
+    assert owner_read("mesh://shop/things")["name"].tolist() == ["met"]
+    assert owner_read("mesh://crm/people")["name"].tolist() == ["met"]
     runs = _runs_by_domain(lab)
-    (shop_start, shop_end), (crm_start, crm_end), (finance_start, _) = runs["shop"], runs["crm"], runs["finance"]
-    assert shop_start < crm_end and crm_start < shop_end, f"shop and crm read nothing of each other: their runs overlap ({runs})"
+    (_, shop_end), (finance_start, _) = runs["shop"], runs["finance"]
     assert finance_start >= shop_end, "finance reads shop: its run starts after shop's ended"
 
 

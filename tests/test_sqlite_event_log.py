@@ -9,6 +9,7 @@ import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage  # Dagster's own, to compare with (no public import)
 
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.instance import open_created_instance, open_instance
 from mesh_platform.runtime.sqlite_event_log import TEMPLATE_FOLDER, MeshSqliteEventLogStorage
 
 
@@ -85,3 +86,85 @@ def test_the_instance_file_names_the_folder_it_is_in_and_is_rewritten_when_the_s
     first.parent.rename(moved)
     again = MeshSettings(root=tmp_path, home=moved).ensure_dagster_home()
     assert f"base_dir: {again / 'history' / 'runs'}\n" in (again / "dagster.yaml").read_text()
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-03-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_numbers(context: dg.AssetExecutionContext) -> None:
+    if context.run.tags.get("fail"):
+        raise RuntimeError("this range fails")
+
+
+def _stored(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str | None]]:
+    """What a run's events are, in order: their types, and the partition of each asset event."""
+    records = instance.get_records_for_run(run_id).records
+    return [
+        (r.event_log_entry.dagster_event_type.value, r.event_log_entry.dagster_event.partition)
+        for r in records
+        if r.event_log_entry.is_dagster_event
+    ]
+
+
+def _range_run(home: Path, fail: bool, monkeypatch, batch_size: str | None) -> tuple[list, dict]:
+    if batch_size is None:
+        monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    tags = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-02-28"}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize(
+            [daily_numbers], instance=instance, tags={**tags, **({"fail": "yes"} if fail else {})}, raise_on_error=False
+        )
+        assert result.success is not fail
+        key = daily_numbers.key
+        planned = instance.event_log_storage.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, key)
+        )
+        index = {  # what the index (the cross-run database) holds: the partitions planned and materialized
+            "planned": sorted(r.partition_key for r in planned if r.run_id == result.run_id),
+            "materialized": sorted(instance.get_materialized_partitions(key)),
+        }
+        entry = instance.get_asset_records([key])[0].asset_entry  # the asset's row: its last materialization and run
+        index["last run is this one"] = entry.last_run_id == result.run_id
+        index["last materialized"] = entry.last_materialization_record.event_log_entry.dagster_event.partition
+        return _stored(instance, result.run_id), index
+
+
+def test_the_events_of_a_partition_range_stored_in_batches_are_those_dagster_stores_one_by_one(tmp_path: Path, monkeypatch):
+    """A range run of 59 daily partitions, succeeding then failing: the mesh's instance with Dagster's batches
+    stores the same events, in the same order, as Dagster's own storage given them one by one."""
+    mesh = MeshSettings(root=tmp_path, home=tmp_path / "mesh").ensure_dagster_home()
+    dagster_own = tmp_path / "dagster_own"
+    dagster_own.mkdir()
+    (dagster_own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for fail in (False, True):
+        batched, batched_state = _range_run(mesh, fail, monkeypatch, batch_size="1000")
+        one_by_one, dagster_state = _range_run(dagster_own, fail, monkeypatch, batch_size=None)
+        assert batched == one_by_one
+        assert batched_state == dagster_state
+        kinds = [kind for kind, _ in batched]
+        assert kinds.count("ASSET_MATERIALIZATION_PLANNED") == 59 and len(batched_state["planned"]) == 59
+        assert kinds.count("ASSET_MATERIALIZATION") == (0 if fail else 59)
+        assert kinds[-1] == ("PIPELINE_FAILURE" if fail else "PIPELINE_SUCCESS")  # the values of RUN_FAILURE, RUN_SUCCESS
+    assert len(batched_state["materialized"]) == 59  # the failed run took none of them back
+    assert batched_state["last materialized"] == "2026-02-28" and batched_state["last run is this one"]
+
+
+def test_a_process_outliving_its_state_folder_opens_the_instance_only_once_its_storage_is_made(tmp_path: Path):
+    """A domain's warm worker reopens the instance after `mesh reset` (or a deleted state folder); it never
+    creates the storage itself, which the command creates under a lock (two creating it at once break it)."""
+    settings = MeshSettings(root=tmp_path, home=tmp_path / "mesh")
+    home = settings.dagster_home
+    assert open_created_instance(home) is None and not home.exists()  # the folder gone: nothing made
+    settings.ensure_dagster_home()
+    assert open_created_instance(home) is None  # the folder made again, its storage not yet
+    assert not (home / "history").exists()
+    with open_instance(settings):  # what a command does first: the storage created, under the lock
+        pass
+    reopened = open_created_instance(home)
+    assert reopened is not None
+    with reopened:
+        assert isinstance(reopened.event_log_storage, MeshSqliteEventLogStorage)
+        assert reopened.get_runs() == []

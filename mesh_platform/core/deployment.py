@@ -77,6 +77,9 @@ if TYPE_CHECKING:
 LOCAL = "local"
 DEPLOY_FOLDER = "deploy"
 
+# Events Dagster hands the event log at once on a SQLite instance (DAGSTER_EVENT_BATCH_SIZE): a year of daily
+# partitions, planned or materialized, in one batch and one commit (see instance_environment).
+EVENT_BATCH_SIZE = 1000
 # The mesh's instance settings in every shape. One writer per domain DuckDB file: every product
 # asset sits in its domain's pool, and each pool admits one step at a time.
 _POOLS = {"pools": {"default_limit": 1}}
@@ -480,6 +483,15 @@ class Deployment(_Settings):
                     f"{self.file}: notifications.{field}: the environment variable {setting.env} is not set — set it, "
                     "or remove the setting"
                 )
+
+    def instance_environment(self) -> dict[str, str]:
+        """Environment of the processes that write this deployment's instance (runs, the UI, code servers). On
+        SQLite: Dagster hands the events of many partitions to its storage in batches, which the mesh's event log
+        commits once each (`runtime.sqlite_event_log`). PostgreSQL's storage drops some events from batches
+        (a partition failing to materialize), so there events go one by one, as Dagster's default is."""
+        if self.instance.postgres_url is not None:
+            return {}
+        return {"DAGSTER_EVENT_BATCH_SIZE": str(EVENT_BATCH_SIZE)}
 
     def instance_yaml(self, folder: Path) -> str:
         """The Dagster instance's `dagster.yaml` for this deployment, the instance being in `folder`."""

@@ -383,6 +383,7 @@ class MeshSettings:
         env["MESH_LANDING"] = self.landing_uri
         env["MESH_ENV"] = self.deployment.name
         env["DAGSTER_HOME"] = str(self.ensure_dagster_home())
+        env.update(self.instance_deployment.instance_environment())
         for name in ("MESH_DEV", "MESH_DEV_PRODUCTS"):
             env.pop(name, None)
         if self.dev is not None:

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.deployment import FromEnvironment, resolved
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 # Written in the instance folder once its storage is created: a PostgreSQL instance has no file to tell,
 # and opening it first, alone, costs every later command a second.
 STORAGE_CREATED = ".mesh-storage-created"
+# Beside dagster.yaml: held by the process creating the instance's storage, and by one opening it that must not.
+STORAGE_LOCK = ".mesh-storage.lock"
 CONNECT_SECONDS = 10
 
 
@@ -97,11 +100,29 @@ def _create(settings: MeshSettings) -> dg.DagsterInstance:
     import dagster as dg
 
     home = settings.ensure_dagster_home()
-    with (home / ".mesh-storage.lock").open("a") as lock:
+    with (home / STORAGE_LOCK).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         instance = dg.DagsterInstance.from_config(str(home))
         write_private(home / STORAGE_CREATED, _storage_identity(settings))
     return instance
+
+
+def open_created_instance(home: Path) -> dg.DagsterInstance | None:
+    """The instance at `home` opened when its storage is there, or None: never creating it. For a process that
+    outlives a state folder (a domain's warm worker): the folder deleted by `mesh reset` and made again, a
+    worker opening it then would create the storage beside the command that does (under the same lock), and two
+    processes creating Dagster's SQLite tables at once leave two alembic heads or half-made tables."""
+    import dagster as dg
+
+    try:
+        lock = (home / STORAGE_LOCK).open("a")  # not made when `home` itself is gone
+    except OSError:
+        return None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for a command creating the storage
+        if not ((home / "history" / "runs.db").exists() or (home / STORAGE_CREATED).exists()):
+            return None
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def storage_created(settings: MeshSettings) -> bool:

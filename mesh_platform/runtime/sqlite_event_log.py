@@ -13,6 +13,12 @@ events themselves on a small build:
   Dagster's): a forked process shares no open database file, and nothing changes for locking between the
   processes that write one instance (the UI, the daemon, runs).
 
+- a run of many partitions stores an event per partition planned and one per partition materialized, each
+  committed alone (in the run's database and the index). Dagster hands such events over in batches when
+  `DAGSTER_EVENT_BATCH_SIZE` is set (the mesh sets it for the processes of a SQLite instance:
+  `Deployment.instance_environment`); here each batch is stored event by event as Dagster stores it, in one
+  transaction per database.
+
 Everything else is Dagster's: the schema, the queries, the watchers that follow a run's events, migrations
 (`dagster instance migrate` upgrades this storage as it does Dagster's own).
 
@@ -25,9 +31,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -53,6 +60,8 @@ class MeshSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._batch = threading.local()  # a batch's open connections, by database, in the thread writing it
+        self._tables: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -67,14 +76,75 @@ class MeshSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                if shard == INDEX_SHARD_NAME or not self._created_from_template(shard):
-                    self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as connection, connection.begin():
-                yield connection
+        batch: dict[str, Connection] | None = getattr(self._batch, "connections", None)
+        if batch is not None:  # within store_event_batch: the batch's transaction on this database
+            if shard not in batch:
+                with self._db_lock:
+                    batch[shard] = self._initialized_engine(shard).connect()
+                batch[shard].begin()
+            yield batch[shard]
+            return
+        with self._db_lock, self._initialized_engine(shard).connect() as connection, connection.begin():
+            yield connection
+
+    def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
+        """Each event stored as `store_event` stores it, all of them in one transaction per database: a run's
+        planned partitions, or the materializations of a partition range, commit once instead of once or twice
+        per partition. The index's row of each asset is written once, from the batch's last event of each kind
+        (as Dagster's PostgreSQL storage does): it holds the last materialization and run, which later events of
+        the batch would overwrite. On an error nothing of the batch is kept (Dagster then stores the events one
+        by one)."""
+        connections: dict[str, Connection] = {}
+        latest: dict[tuple[str, str], tuple[dg.EventLogEntry, int]] = {}
+        self._batch.connections, self._batch.latest = connections, latest
+        try:
+            for event in events:
+                self.store_event(event)
+            self._batch.latest = None
+            if latest:
+                with self.index_connection() as connection:
+                    for event, event_id in latest.values():
+                        super()._store_asset_event(connection, event, event_id)
+            for connection in connections.values():
+                connection.commit()
+        except BaseException:
+            for connection in connections.values():
+                with contextlib.suppress(Exception):
+                    connection.rollback()
+            raise
+        finally:
+            self._batch.connections = self._batch.latest = None
+            for connection in connections.values():
+                connection.close()
+
+    def _store_asset_event(self, conn: Connection, event: dg.EventLogEntry, event_id: int) -> None:
+        """The asset's row in the index, at once; in a batch, once the batch is stored (see store_event_batch)."""
+        latest: dict[tuple[str, str], tuple[dg.EventLogEntry, int]] | None = getattr(self._batch, "latest", None)
+        if latest is None or event.dagster_event is None or event.dagster_event.asset_key is None:
+            super()._store_asset_event(conn, event, event_id)
+            return
+        kind = (event.dagster_event.asset_key.to_string(), event.dagster_event.event_type_value)
+        latest.pop(kind, None)  # the last of each kind, in the order the batch has them
+        latest[kind] = (event, event_id)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has a table (a migration adds tables, none takes one away: a yes is kept). Dagster
+        asks before storing each asset event's tags, each time with a new engine."""
+        if table_name in self._tables:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables.add(table_name)
+        return found
+
+    def _initialized_engine(self, shard: str) -> Engine:
+        """The engine of `shard`, its database made first when this process has not seen it (under `_db_lock`)."""
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            if shard == INDEX_SHARD_NAME or not self._created_from_template(shard):
+                self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine
 
     def _engine(self, shard: str) -> Engine:
         """The engine of one database, made once and kept (the least recently used one beyond ENGINES_KEPT goes)."""

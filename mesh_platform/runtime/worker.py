@@ -294,16 +294,16 @@ def _read_line(connection: socket.socket, timeout: float, buffer: bytearray | No
 
 def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
     """Load the definitions and open the instance, then fork a child per run asked for until idle or stale."""
-    import dagster as dg
 
     from mesh_platform.runtime.domain_run import load_definitions
+    from mesh_platform.runtime.instance import open_created_instance
 
     defs = load_definitions(module)
     job = defs.resolve_implicit_global_asset_job_def()  # resolved once, before any fork
     # Opened once: its storage objects hold no connection between calls (each call connects anew), so each child
     # uses its copy as if it had opened it, as long as the storage is the one it was opened on (`storage_identity`).
     home = Path(os.environ["DAGSTER_HOME"])
-    instance: dg.DagsterInstance | None = dg.DagsterInstance.get()
+    instance: dg.DagsterInstance | None = open_created_instance(home)
     storage = storage_identity(home)
     gc.freeze()  # what is loaded now lives as long as the worker: the children share its pages
     listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -355,9 +355,9 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
             if not _pidfd_open_child(key.fd, children):
                 selector.unregister(key.fileobj)
                 os.close(key.fd)
-        if instance is None and reaped and not children:  # the storage its last run used, once
+        if instance is None and reaped and not children:  # the storage its last run used, once it is there
             with contextlib.suppress(Exception):  # (the state folder gone again: the next run opens its own)
-                instance, storage = dg.DagsterInstance.get(), storage_identity(home)
+                instance, storage = open_created_instance(home), storage_identity(home)
         if to_import and not children:
             _import_quietly(to_import.pop(0))
             if (unsafe := _fork_unsafe()) is not None:  # an import started a thread: the next command starts a new worker
