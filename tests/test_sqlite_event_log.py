@@ -2,6 +2,7 @@
 are copies of a template Dagster made, and whose engines are kept. Runs, their events and what the UI reads of
 them are Dagster's as before; these tests check that the databases are the ones Dagster itself would make."""
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -79,13 +80,22 @@ def test_a_run_database_that_exists_is_never_replaced_by_the_template(tmp_path: 
     storage.dispose()
 
 
-def test_the_instance_file_names_the_folder_it_is_in_and_is_rewritten_when_the_state_moves(tmp_path: Path):
+def test_an_instance_folder_copied_keeps_its_events_in_itself(tmp_path: Path):
+    """dagster.yaml names no folder: a copy of the instance folder (a state folder moved, a test's copy of a
+    prepared instance) stores its runs in itself, never in the folder it was copied from."""
     first = MeshSettings(root=tmp_path, home=tmp_path / "one").ensure_dagster_home()
-    assert f"base_dir: {first / 'history' / 'runs'}\n" in (first / "dagster.yaml").read_text()
-    moved = tmp_path / "two"
-    first.parent.rename(moved)
-    again = MeshSettings(root=tmp_path, home=moved).ensure_dagster_home()
-    assert f"base_dir: {again / 'history' / 'runs'}\n" in (again / "dagster.yaml").read_text()
+    assert str(tmp_path) not in (first / "dagster.yaml").read_text()
+    with dg.DagsterInstance.from_config(str(first)) as instance:
+        dg.materialize([numbers], instance=instance)
+    copy = tmp_path / "two" / "dagster"
+    shutil.copytree(first, copy)
+    with dg.DagsterInstance.from_config(str(copy)) as instance:
+        run = dg.materialize([numbers], instance=instance).run_id
+        assert len(instance.get_runs()) == 2
+    assert (copy / "history" / "runs" / f"{run}.db").exists()
+    assert not (first / "history" / "runs" / f"{run}.db").exists()
+    with dg.DagsterInstance.from_config(str(first)) as instance:
+        assert len(instance.get_runs()) == 1 and len(instance.fetch_materializations(numbers.key, limit=5).records) == 1
 
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-03-01")

@@ -493,8 +493,8 @@ class Deployment(_Settings):
             return {}
         return {"DAGSTER_EVENT_BATCH_SIZE": str(EVENT_BATCH_SIZE)}
 
-    def instance_yaml(self, folder: Path) -> str:
-        """The Dagster instance's `dagster.yaml` for this deployment, the instance being in `folder`."""
+    def instance_yaml(self) -> str:
+        """The Dagster instance's `dagster.yaml` for this deployment (naming no folder: the instance's own)."""
         settings: dict[str, Any] = {}
         if self.instance.postgres_url is not None:
             settings["storage"] = {"postgres": {"postgres_url": _dagster_value(self.instance.postgres_url)}}
@@ -502,7 +502,7 @@ class Deployment(_Settings):
             settings["event_log_storage"] = {
                 "module": "mesh_platform.runtime.sqlite_event_log",
                 "class": "MeshSqliteEventLogStorage",
-                "config": {"base_dir": str(folder / "history" / "runs")},
+                "config": {},  # in the instance's folder, whichever it is
             }
         concurrency: dict[str, Any] = dict(_POOLS)
         if self.runs is not None:

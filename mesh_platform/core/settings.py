@@ -361,7 +361,7 @@ class MeshSettings:
         self.ensure_home()
         private_folder(self.dagster_home)
         instance_yaml = self.dagster_home / "dagster.yaml"
-        wanted = self.instance_deployment.instance_yaml(self.dagster_home)
+        wanted = self.instance_deployment.instance_yaml()
         if not instance_yaml.exists() or instance_yaml.stat().st_mode & 0o077 or instance_yaml.read_text() != wanted:
             write_private(instance_yaml, wanted)
         return self.dagster_home

@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from dagster import Field
 from dagster._config import StringSource  # no public import of the config type Dagster's storages declare
 from dagster._core.storage.event_log import SqliteEventLogStorage  # no public import (see above)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
@@ -56,17 +57,28 @@ TEMPLATE_FOLDER = ".template"
 
 class MeshSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log storage whose new run databases are copies of a template and whose engines
-    are kept (see the module's text). Configured in `dagster.yaml` as Dagster's own is, by `base_dir`."""
+    are kept (see the module's text). In `dagster.yaml` without configuration: its folder is the instance's
+    `history/runs`, where Dagster keeps its own; a `base_dir` names another."""
 
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._batch = threading.local()  # a batch's open connections, by database, in the thread writing it
         self._tables: set[str] = set()
-        super().__init__(base_dir, inst_data=inst_data)
+        self._inst_data = inst_data
+        if base_dir is not None:
+            super().__init__(base_dir, inst_data=inst_data)
+
+    def register_instance(self, instance: dg.DagsterInstance) -> None:
+        """Without a `base_dir` (as the mesh's dagster.yaml names it), the event log is where Dagster's own would be
+        in the instance's folder: known only now, and never another folder's when the instance folder is copied
+        or moved."""
+        if not hasattr(self, "_base_dir"):
+            super().__init__(os.path.join(instance.root_directory, "history", "runs"), inst_data=self._inst_data)
+        super().register_instance(instance)
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
-        return {"base_dir": StringSource}
+        return {"base_dir": Field(StringSource, is_required=False)}
 
     @classmethod
     def from_config_value(
