@@ -124,16 +124,6 @@ class Agreement:
             document["note"] = self.note
         return document
 
-    def to_json(self, today: dt.date) -> dict[str, Any]:
-        """As `--json` prints it: the document, its state today, its file and its age."""
-        age = (today - self.requested_at.date()).days
-        return self.to_document() | {
-            "state": self.state(today),
-            "file": str(self.file),
-            "age_days": age,
-            "days_left": self.days_left(today),
-        }
-
     def write(self) -> None:
         """Write the agreement to its file (a new one, or its new state)."""
         header = (
@@ -142,6 +132,22 @@ class Agreement:
         )
         self.file.parent.mkdir(parents=True, exist_ok=True)  # a file of the repository, reviewed in a pull request
         self.file.write_text(header + yaml.safe_dump(self.to_document(), sort_keys=False, allow_unicode=True))
+
+
+@dataclass(frozen=True)
+class AgreementOn:
+    """An agreement on a day, as `--json` prints it: its document, its state that day, its file and its age."""
+
+    agreement: Agreement = field(metadata={"json_inline": True, "json_value": Agreement.to_document})
+    state: str
+    file: Path
+    age_days: int
+    days_left: int | None  # None: open-ended
+
+    @classmethod
+    def of(cls, agreement: Agreement, today: dt.date) -> AgreementOn:
+        age = (today - agreement.requested_at.date()).days
+        return cls(agreement, agreement.state(today), agreement.file, age, agreement.days_left(today))
 
 
 def new_id(consumer: str, product: Address) -> str:

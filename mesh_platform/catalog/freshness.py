@@ -28,14 +28,6 @@ class Freshness:
     due_by: dt.datetime | None = None  # when it turns (or turned) late
     latest_partition: str | None = None  # a partitioned product's newest materialized partition
 
-    def to_json(self) -> dict:
-        return {
-            "state": self.state,
-            "last_update": self.last_update.isoformat() if self.last_update else None,
-            "due_by": self.due_by.isoformat() if self.due_by else None,
-            "latest_partition": self.latest_partition,
-        }
-
 
 def allowed_age(contract: Contract) -> dt.timedelta | None:
     """How old the product's data may get: frequency + latency (None without either SLA)."""

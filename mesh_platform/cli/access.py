@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mesh_platform.catalog.agreements import AgreementOn
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import AsOption, JsonOption, note_option, since_option, until_option
 from mesh_platform.cli.output import fail, print_json, print_table
@@ -26,6 +27,32 @@ class AccessLogReads:
     file: Path | None
     database: str | None  # "PostgreSQL" when the log is kept there
     reads: list[AccessRecord]
+
+
+@dataclass(frozen=True)
+class Requested:
+    """What `mesh access request --json` prints: the request filed, and whom a notice told."""
+
+    agreement: AgreementOn = field(metadata={"json_inline": True})
+    notified: str | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What `mesh access approve|deny|revoke --json` prints: the agreement decided, where the store policies were
+    rendered again (None: the store enforces no grants), and whom a notice told."""
+
+    agreement: AgreementOn = field(metadata={"json_inline": True})
+    store_policies: str | None
+    notified: str | None
+
+
+@dataclass(frozen=True)
+class AgreementList:
+    """What `mesh access requests --json` prints: the agreements, and the files that could not be read."""
+
+    agreements: list[AgreementOn]
+    problems: list[str]
 
 
 @access.command("log")
@@ -109,7 +136,7 @@ def request_command(
 
     told = _tell(context, access_requested(agreement, context.catalog.product(agreement.product), context.view))
     if as_json:
-        print_json(agreement.to_json(context.settings.clock.today()) | {"notified": told})
+        print_json(Requested(AgreementOn.of(agreement, context.settings.clock.today()), told))
         return
     if quiet:
         typer.echo(agreement.id)
@@ -148,9 +175,8 @@ def requests_command(
         and (consumer is None or a.consumer == consumer)
     ]
     if as_json:
-        print_json(
-            {"agreements": [a.to_json(today) for a in found], "problems": [str(p) for p in context.catalog.agreements.problems]}
-        )
+        problems = [str(p) for p in context.catalog.agreements.problems]
+        print_json(AgreementList([AgreementOn.of(a, today) for a in found], problems))
         return
     for problem in context.catalog.agreements.problems:
         typer.echo(f"warning: {problem}", err=True)
@@ -246,7 +272,7 @@ def _decided(context, agreement, as_json: bool, said: str) -> None:
     told = _tell(context, access_decided(agreement, context.view)) if agreement.status in ("active", "denied") else None
     if as_json:
         rendered = _render_store_policies(context.settings)
-        print_json(agreement.to_json(context.settings.clock.today()) | {"store_policies": rendered, "notified": told})
+        print_json(Decided(AgreementOn.of(agreement, context.settings.clock.today()), rendered, told))
         return
     typer.echo(said)
     if told:
@@ -324,7 +350,7 @@ def audit_command(
     now = settings.clock.now()
     report = audit(context.catalog, AccessLog(settings.access_log_target).entries(), now - window, now.date())
     if as_json:
-        print_json(report.to_json())
+        print_json(report)
         return
     typer.echo(f"since {report.since:%Y-%m-%d %H:%M} (--since {since})")
     typer.echo(f"\nreads without an agreement ({len(report.without_agreement)})")
@@ -333,25 +359,25 @@ def audit_command(
             ["  consumer", "product", "access", "reads", "last", "in clear"],
             [
                 [
-                    f"  {r['consumer']}",
-                    r["product"],
-                    r["access"] or "-",
-                    r["reads"],
-                    r["last_at"][:19].replace("T", " "),
-                    ", ".join(r["clear"]) or "-",
+                    f"  {r.consumer}",
+                    r.product,
+                    r.access or "-",
+                    r.reads,
+                    r.last_at[:19].replace("T", " "),
+                    ", ".join(r.clear) or "-",
                 ]
                 for r in report.without_agreement
             ],
         )
     typer.echo(f"\nagreements no read used ({len(report.unused)})")
     for a in report.unused:
-        typer.echo(f"  {a['id']}: {a['consumer']} → {a['product']} ({a['state']}{', until ' + a['end'] if a['end'] else ''})")
+        typer.echo(f"  {a.id}: {a.consumer} → {a.product} ({a.state}{f', until {a.end}' if a.end else ''})")
     typer.echo(f"\ngrants whose agreement has ended ({len(report.ended_grants)})")
-    for a in report.ended_grants:
+    for g in report.ended_grants:
         typer.echo(
-            f"  {a['id']}: {a['consumer']} → {a['product']} "
-            f"({a['state']}{' on ' + a['end'] if a['end'] and a['state'] == 'ended' else ''}) "
-            f"in {a['contract']} — mesh access revoke {a['id']}, or renew it"
+            f"  {g.id}: {g.consumer} → {g.product} "
+            f"({g.state}{f' on {g.end}' if g.end and g.state == 'ended' else ''}) "
+            f"in {g.contract} — mesh access revoke {g.id}, or renew it"
         )
 
 

@@ -35,16 +35,16 @@ def cost_command(
         raise fail(f"--since {error}") from None
     report = mesh_cost(settings, start, now, domain)
     if as_json:
-        print_json(report.to_json())
+        print_json(report)
         return
     window = f"since {start:%Y-%m-%d %H:%M} UTC"
     if not report.builds:
         typer.echo(f"no product was built {window}" + (f" in the {domain} domain" if domain else ""))
         return
     headers = ["builds", "failed", "run time", "rows", "bytes"]
-    print_table(["product", *headers], [[str(a), *_cells(c)] for a, c in report.products.items()])
+    print_table(["product", *headers], [[str(p.address), *_cells(p.cost)] for p in report.products])
     typer.echo("")
-    print_table(["domain", *headers], [[d, *_cells(c)] for d, c in report.domains.items()] + [["total", *_cells(report.total)]])
+    print_table(["domain", *headers], [[d.domain, *_cells(d.cost)] for d in report.domains] + [["total", *_cells(report.total)]])
     total = report.total
     typer.echo(
         f"{window}: {total.builds} builds of {len(report.products)} products, {_duration(total.seconds)}, {total.rows:,} rows, "

@@ -85,7 +85,13 @@ def access_command(
     ports, vault and landing prefixes; every principal reads only the ports it is granted, clear columns only
     by unmaskedFor), as S3 (IAM) policy documents; with --apply, apply them to the store."""
     from mesh_platform.governance.store_policies import store_policies
-    from mesh_platform.runtime.store_access import access_folder, apply_policies, refuse_on_kubernetes, write_policies
+    from mesh_platform.runtime.store_access import (
+        AccessDeployed,
+        access_folder,
+        apply_policies,
+        refuse_on_kubernetes,
+        write_policies,
+    )
 
     context = mesh_context(
         ctx, require_environment=False, environment=env
@@ -98,7 +104,7 @@ def access_command(
     written = write_policies(policies, output or access_folder(settings))
     applied = apply_policies(settings, policies) if apply else None
     if as_json:
-        print_json({"policies": written, **({"applied": applied.to_json()} if applied else {})})
+        print_json(AccessDeployed(written, applied))
         return
     by_name = {p.principal: p for p in policies}
     for item in written:

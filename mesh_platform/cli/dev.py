@@ -23,7 +23,7 @@ def show_command(
     """The ports of the namespace: each product built there and its current version."""
     found = namespace(mesh_context(ctx).settings, name)
     if as_json:
-        print_json(found.to_json())
+        print_json(found)
         return
     typer.echo(f"development namespace {found.name} ({found.folder})")
     if not found.ports:

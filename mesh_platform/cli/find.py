@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
@@ -10,10 +11,28 @@ import typer
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import DomainOption, JsonOption
 from mesh_platform.cli.output import fail, format_size, print_json, print_table
-from mesh_platform.consume.find import SearchFilters, describe, search
+from mesh_platform.consume.find import ProductDescription, SearchFilters, describe, search
 from mesh_platform.contract.model import DRAFT_STATUSES, Access
-from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog
-from mesh_platform.runtime.health import mesh_health
+from mesh_platform.core import json_values
+from mesh_platform.governance.access_log import READERS_WINDOW, AccessLog, Readership
+from mesh_platform.runtime.health import ProductBuilds, mesh_health
+
+
+@dataclass(frozen=True)
+class ReadBy:
+    """The consumer domains that read a product lately, from the access log."""
+
+    since: dt.datetime = field(metadata={"json_value": lambda moment: moment.isoformat(timespec="seconds")})
+    consumers: list[Readership]
+
+
+@dataclass(frozen=True)
+class ProductShown:
+    """What `mesh show` prints: the product's description, its builds, who read it lately."""
+
+    description: ProductDescription = field(metadata={"json_inline": True})
+    builds: ProductBuilds = field(metadata={"json_inline": True})
+    read_by: ReadBy
 
 
 def catalog_command(
@@ -44,7 +63,7 @@ def catalog_command(
         raise fail(f"the glossary has no term '{term}' (terms: {', '.join(sorted(mesh.glossary.terms))})")
     entries = search(mesh, SearchFilters(text, domain, owner, tag, column, term, access))
     if as_json:
-        print_json({"products": [e.to_json() for e in entries]})
+        print_json({"products": entries})
         return
     if not entries:
         typer.echo("no product matches")
@@ -67,15 +86,12 @@ def show_command(
     product = mesh.catalog.product(address)
     [health] = mesh_health(settings, mesh.glossary, [product])
     since, readers = AccessLog(settings.access_log_target).consumers(product.address)
-    described = {
-        **describe(mesh, product.address, settings.clock.now() if settings.now else None, settings.default_retention).to_json(),
-        **health.build_json(),
-        "read_by": {"since": since.isoformat(timespec="seconds"), "consumers": [r.to_json() for r in readers]},
-    }
+    described = describe(mesh, product.address, settings.clock.now() if settings.now else None, settings.default_retention)
+    shown = ProductShown(described, health.builds, ReadBy(since, readers))
     if as_json:
-        print_json(described)
+        print_json(shown)
         return
-    _print_description(described)
+    _print_description(json_values.as_json(shown))
 
 
 def _print_description(d: dict) -> None:

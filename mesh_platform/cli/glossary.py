@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +13,22 @@ from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import JsonOption
 from mesh_platform.cli.output import fail, print_json
 from mesh_platform.governance.glossary import ColumnTerm, Term, term_uses
+
+
+@dataclass(frozen=True)
+class TermShown:
+    """A term of the glossary and the product columns carrying it."""
+
+    term: Term = field(metadata={"json_inline": True})
+    used_by: list[ColumnTerm]
+
+
+@dataclass(frozen=True)
+class GlossaryShown:
+    """What `mesh glossary --json` prints: the glossary's file and the terms shown."""
+
+    file: Path
+    terms: list[TermShown]
 
 
 def glossary_command(
@@ -31,7 +49,7 @@ def glossary_command(
     uses = term_uses(glossary, [p.contract for p in catalog.products.values()])
     shown = [glossary.terms[term]] if term else [glossary.terms[name] for name in sorted(glossary.terms)]
     if as_json:
-        print_json({"file": str(glossary.file), "terms": [_as_json(t, uses.get(t.name, [])) for t in shown]})
+        print_json(GlossaryShown(glossary.file, [TermShown(t, uses.get(t.name, [])) for t in shown]))
         return
     if not shown:
         typer.echo(f"the glossary has no terms yet; the governance group adds them to {glossary.file}")
@@ -40,31 +58,6 @@ def glossary_command(
         if index:
             typer.echo("")
         _print_term(item, uses.get(item.name, []))
-
-
-def _as_json(term: Term, uses: list[ColumnTerm]) -> dict:
-    values = None
-    if term.values is not None:
-        values = {
-            "mapping": term.values.name,
-            "description": term.values.description,
-            "canonical_values": len(term.values.canonical_values),
-        }
-    return {
-        "name": term.name,
-        "definition": term.definition,
-        "canonical": term.canonical,
-        "logical_type": term.logical_type,
-        "values": values,
-        "meanings": [
-            {"name": m.name, "definition": m.definition, "column": m.column, "pattern": m.pattern, "parameters": m.parameters}
-            for m in term.meanings.values()
-        ],
-        "canonical_meaning": term.canonical_meaning,
-        "crosswalk": {"product": str(term.crosswalk.product), "columns": term.crosswalk.columns} if term.crosswalk else None,
-        "relation": term.relation,
-        "used_by": [{"product": u.address, "column": u.column, "meaning": u.label, "problem": u.problem} for u in uses],
-    }
 
 
 def _print_term(term: Term, uses: list[ColumnTerm]) -> None:

@@ -2,61 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mesh_platform.core.address import Address
-from mesh_platform.lineage.mesh_lineage import ColumnRef
+from mesh_platform.core.json_values import as_json
 
 if TYPE_CHECKING:
     from mesh_platform.core.settings import MeshSettings
 
 WIDE = 100_000  # a table is never wrapped or cut: long cells stay whole, for people and for grep
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
-TEXT_VALUES = (Address, ColumnRef)  # written as their text (mesh://sales/orders.amount), not field by field
 
 
 def print_json(data: Any) -> None:
-    """A result as `--json` prints it: data classes and pydantic models by their fields (`as_json`)."""
+    """A result as `--json` prints it: data classes and pydantic models by their fields (`core.json_values`)."""
     typer.echo(json.dumps(as_json(data), indent=2, default=str))
-
-
-def as_json(data: Any) -> Any:
-    """`data` as JSON values, the one rendering every command's `--json` goes through: an address or a column
-    reference by its text; any other data class by its fields, then the properties its `json_properties` names;
-    a pydantic model by its JSON dump; lists and mappings item by item; anything else as it is (`json.dumps`
-    writes it, or its `str`: paths, times).
-
-    A field's metadata may say: `json_name` renames it (None: left out), `json_omit_none` leaves it out when None,
-    `json_inline` writes its own fields in its place."""
-    if isinstance(data, TEXT_VALUES):
-        return str(data)
-    if dataclasses.is_dataclass(data) and not isinstance(data, type):
-        rendered: dict[str, Any] = {}
-        for field in dataclasses.fields(data):
-            value = as_json(getattr(data, field.name))
-            if field.metadata.get("json_inline"):
-                rendered.update(value)
-            elif value is None and field.metadata.get("json_omit_none"):
-                continue
-            elif (name := field.metadata.get("json_name", field.name)) is not None:
-                rendered[name] = value
-        for name in getattr(data, "json_properties", ()):
-            rendered[name] = as_json(getattr(data, name))
-        return rendered
-    if hasattr(data, "model_dump") and not isinstance(data, type):
-        return data.model_dump(mode="json", by_alias=True)
-    if isinstance(data, Mapping):
-        return {key: as_json(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [as_json(item) for item in data]
-    return data
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], upper: bool = True) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import DomainOption, JsonOption, at_option
 from mesh_platform.cli.output import fail, print_json, print_table
-from mesh_platform.runtime.health import mesh_health
+from mesh_platform.runtime.health import ProductHealth, mesh_health
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class StatusReport:
 
     at: str  # ISO 8601
     healthy: bool
-    products: list[dict[str, Any]]
+    products: list[ProductHealth]
 
 
 def status_command(
@@ -44,12 +44,12 @@ def status_command(
     report = mesh_health(settings, mesh.glossary, products, now)
     unhealthy = [h for h in report if not h.healthy]
     if as_json:
-        print_json(StatusReport(now.isoformat(), not unhealthy, [h.to_json() for h in report]))
+        print_json(StatusReport(now.isoformat(), not unhealthy, report))
     else:
         rows = []
         for h in report:
             last = h.freshness.last_update.strftime("%Y-%m-%d %H:%M") if h.freshness.last_update else "-"
-            failing = ", ".join(c.name + ("" if c.severity == "error" else " (warning)") for c in h.failing_checks) or "-"
+            failing = ", ".join(c.name + ("" if c.severity == "error" else " (warning)") for c in h.failing) or "-"
             failure = f"{h.last_failure.at:%Y-%m-%d %H:%M}: {h.last_failure.reason}" if h.last_failure else "-"
             state = (
                 f"{h.freshness.state} (to {h.freshness.latest_partition})" if h.freshness.latest_partition else h.freshness.state
@@ -57,7 +57,7 @@ def status_command(
             rows.append([h.address, state, last, failing, failure[:90]])
         print_table(["product", "freshness", "last success (UTC)", "failing checks", "last failed run"], rows)
         late = sum(h.freshness.state == "late" for h in report)
-        with_failures = sum(bool(h.failing_error_checks) for h in report)
+        with_failures = sum(bool(h.failing_errors) for h in report)
         typer.echo(
             f"{len(report)} products: {len(report) - len(unhealthy)} healthy, {late} late, {with_failures} with failing checks"
         )

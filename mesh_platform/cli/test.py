@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mesh_platform.cli.context import mesh_context
 from mesh_platform.cli.options import JsonOption, domain_option
 from mesh_platform.cli.output import print_json
+
+if TYPE_CHECKING:
+    from mesh_platform.product.unit_tests import UnitTestResult
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class TestRun:
 
     ok: bool
     products: int
-    tests: list[dict[str, Any]]
+    tests: list[UnitTestResult]
 
 
 def test_command(
@@ -39,7 +42,7 @@ def test_command(
     setting = TestSetting(catalog, context.view.glossary, settings.macros_file)
     report = mesh_tests(setting, load_recipe, addresses or (), domain)
     if as_json:
-        print_json(TestRun(report.ok, report.products, [r.as_dict() for r in report.results]))
+        print_json(TestRun(report.ok, report.products, list(report.results)))
     elif not report.results:
         typer.echo("no unit tests: a product's tests go in tests.yaml beside its contract (README: Unit tests)")
     else:

@@ -50,7 +50,7 @@ def vacuum_command(
     clock = Clock(parse_time(at)) if at else Clock()
     cleanup = Retention(catalog, PortStore.of(settings), settings.default_retention, clock).clean(products, dry_run, majors)
     if as_json:
-        print_json(cleanup.to_json())
+        print_json(cleanup)
         return
     _print(cleanup)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import Freshness, freshness, partition_freshness
@@ -42,20 +43,13 @@ class CatalogEntry:
     access: str
     status: str
     description: str
-    freshness: Freshness
+    freshness: Freshness = field(metadata={"json_value": lambda f: f.state})
     matched: tuple[str, ...] = ()  # where the search text was found
+    json_properties: ClassVar[tuple[str, ...]] = ("last_update",)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "owner": self.owner,
-            "access": self.access,
-            "status": self.status,
-            "description": self.description,
-            "freshness": self.freshness.state,
-            "last_update": self.freshness.last_update.isoformat() if self.freshness.last_update else None,
-            "matched": list(self.matched),
-        }
+    @property
+    def last_update(self) -> dt.datetime | None:
+        return self.freshness.last_update
 
 
 def search(mesh: MeshView, filters: SearchFilters, now: dt.datetime | None = None) -> list[CatalogEntry]:
@@ -145,98 +139,129 @@ def _text_matches(mesh: MeshView, product: Product, text: str) -> tuple[str, ...
     return tuple(matched)
 
 
-@dataclass
-class ProductDescription:
-    """Everything `mesh show` tells about one product."""
+@dataclass(frozen=True)
+class ShownColumn:
+    name: str
+    type: str | None
+    logical_type: str | None
+    required: bool
+    primary_key: bool
+    unique: bool
+    classification: str | None
+    term: str | None  # the glossary term's label
+    masking: str | None  # a personal column's masking
+    unmasked_for: tuple[str, ...]
+    description: str
 
-    product: Product
-    freshness: Freshness
-    versions: list[dict[str, Any]]
-    upstream: list[str]
-    downstream: list[str]
-    terms: dict[str, str] = field(default_factory=dict)  # column → term label
-    referenced_by: list[str] = field(default_factory=list)  # products whose relationships reference this one
-    storage: Storage | None = None
-    agreements: list[dict[str, Any]] = field(default_factory=list)  # its usage agreements, with their state then
 
-    def to_json(self) -> dict[str, Any]:
-        contract = self.product.contract
-        return {
-            "agreements": self.agreements,
-            "address": str(self.product.address),
-            "name": contract.name,
-            "domain": contract.domain,
-            "version": contract.version,
-            "status": contract.status,
-            "owners": contract.owners,
-            "access": contract.settings.access,
-            "consumers": list(contract.settings.consumers),
-            "tier": contract.settings.tier,
-            "tags": list(contract.tags),
-            "classification": contract.classification,
-            "purpose": contract.purpose,
-            "usage": contract.usage,
-            "limitations": contract.limitations,
-            "contract_file": str(contract.file),
-            "recipe": self.product.recipe_type.rsplit(".", 1)[-1],
-            "columns": [
-                {
-                    "name": c.name,
-                    "type": c.physical_type,
-                    "logical_type": c.logical_type,
-                    "required": c.required or c.primary_key,
-                    "primary_key": c.primary_key,
-                    "unique": c.unique,
-                    "classification": c.classification,
-                    "term": self.terms.get(c.name),
-                    "masking": (c.settings.masking if c.is_personal else None),
-                    "unmasked_for": list(c.settings.unmasked_for),
-                    "description": c.description,
-                }
-                for c in contract.columns
-            ],
-            "sla": {
-                "frequency": format_duration(contract.frequency.duration) if contract.frequency else None,
-                "latency": format_duration(contract.latency.duration) if contract.latency else None,
-                "schedule": contract.cron_schedule,
-            },
-            "relationships": [
-                {
-                    "columns": list(r.columns),
-                    "product": str(r.product or self.product.address),
-                    "references": list(r.references),
-                    "severity": r.settings.severity,
-                    "field": r.source,
-                }
-                for r in contract.relationships
-            ],
-            "referenced_by": self.referenced_by,
-            "freshness": self.freshness.to_json(),
-            "versions": self.versions,
-            "storage": self.storage.to_json() if self.storage else None,
-            "upstream": self.upstream,
-            "downstream": self.downstream,
-        }
+@dataclass(frozen=True)
+class ShownRelationship:
+    columns: tuple[str, ...]
+    product: Address
+    references: tuple[str, ...]
+    severity: str
+    field: str  # where the contract declares it
+
+
+@dataclass(frozen=True)
+class Sla:
+    frequency: str | None
+    latency: str | None
+    schedule: str | None
+
+
+@dataclass(frozen=True)
+class ShownVersion:
+    version: int
+    published_at: dt.datetime
+    rows: int | None
+    contract_version: str | None
+    run_id: str | None
+    partitions: Any
+    wrote: str  # the whole table, some partitions, or a cdc build's changed keys
+    kept: bool
+
+
+@dataclass(frozen=True)
+class ShownAgreement:
+    """A usage agreement of the product, with its state on the day it is shown."""
+
+    id: str
+    consumer: str
+    purpose: str
+    columns: tuple[str, ...]
+    clear: tuple[str, ...]
+    start: dt.date
+    end: dt.date | None
+    state: str
+    decided_by: str | None
+    file: Path
+
+
+@dataclass(frozen=True)
+class PortStorage:
+    address: Address
+    versions_kept: int
+    versions_removed: int
+    bytes: int
 
 
 @dataclass(frozen=True)
 class Storage:
     """What a product keeps in storage: the versions and bytes of each of its ports, and the retention in force."""
 
-    retention: dt.timedelta | None
-    source: str | None  # `contract`, `mesh default`; None: no retention, every version stays
-    ports: list[dict[str, Any]]  # address, versions_kept, versions_removed, bytes
+    retention: dt.timedelta | None = field(metadata={"json_value": describe_duration})
+    source: str | None = field(metadata={"json_name": "retention_source"})  # `contract`, `mesh default`; None: none
+    ports: tuple[PortStorage, ...]
+    json_properties: ClassVar[tuple[str, ...]] = ("retention_seconds", "versions_kept", "versions_removed", "bytes")
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "retention": describe_duration(self.retention) if self.retention else None,
-            "retention_seconds": int(self.retention.total_seconds()) if self.retention else None,
-            "retention_source": self.source,
-            "versions_kept": sum(p["versions_kept"] for p in self.ports),
-            "versions_removed": sum(p["versions_removed"] for p in self.ports),
-            "bytes": sum(p["bytes"] for p in self.ports),
-            "ports": self.ports,
-        }
+    @property
+    def retention_seconds(self) -> int | None:
+        return int(self.retention.total_seconds()) if self.retention else None
+
+    @property
+    def versions_kept(self) -> int:
+        return sum(p.versions_kept for p in self.ports)
+
+    @property
+    def versions_removed(self) -> int:
+        return sum(p.versions_removed for p in self.ports)
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.bytes for p in self.ports)
+
+
+@dataclass(frozen=True)
+class ProductDescription:
+    """Everything `mesh show` tells about one product from its contract and its ports."""
+
+    address: Address
+    name: str
+    domain: str
+    version: str
+    status: str
+    owners: list[str]
+    access: str
+    consumers: tuple[str, ...]
+    tier: str | None
+    tags: tuple[str, ...]
+    classification: str | None
+    purpose: str | None
+    usage: str | None
+    limitations: str | None
+    contract_file: Path
+    recipe: str
+    columns: tuple[ShownColumn, ...]
+    sla: Sla
+    relationships: tuple[ShownRelationship, ...]
+    referenced_by: list[str]  # products whose relationships reference this one
+    freshness: Freshness
+    versions: tuple[ShownVersion, ...]
+    storage: Storage
+    upstream: list[str]
+    downstream: list[str]
+    agreements: tuple[ShownAgreement, ...]  # its usage agreements, requests and past ones too, newest first
 
 
 def storage(mesh: MeshView, product: Product, default_retention: dt.timedelta | None = None) -> Storage:
@@ -249,68 +274,85 @@ def storage(mesh: MeshView, product: Product, default_retention: dt.timedelta | 
         if port.exists():
             versions = port.versions()
             kept = sum(v.kept for v in versions)
-            removed, stored = len(versions) - kept, port.stored_bytes()
-            ports.append({"address": str(port.address), "versions_kept": kept, "versions_removed": removed, "bytes": stored})
-    return Storage(retention, source, ports)
+            ports.append(PortStorage(port.address, kept, len(versions) - kept, port.stored_bytes()))
+    return Storage(retention, source, tuple(ports))
 
 
 def describe(
     mesh: MeshView, address: Address | str, now: dt.datetime | None = None, default_retention: dt.timedelta | None = None
 ) -> ProductDescription:
     product = mesh.catalog.product(address)
+    contract = product.contract
     published = mesh.versions(product)  # one read of the Delta log, newest first
-    versions = [
-        {
-            "version": v.version,
-            "published_at": v.published_at.isoformat(),
-            "rows": v.rows,
-            "contract_version": v.contract_version,
-            "run_id": v.run_id,
-            "partitions": v.partitions,
-            "wrote": _wrote(v),
-            "kept": v.kept,
-        }
-        for v in published
-    ]
-    downstream = [str(p.address) for p in mesh.catalog.downstream(product)]
-    terms = {found.column.name: found.label for found in mesh.glossary.column_terms(product.contract)}
+    terms = {found.column.name: found.label for found in mesh.glossary.column_terms(contract)}
     referenced_by = sorted(
         str(p.address)
         for p in mesh.catalog.products.values()
         if p.address != product.address
         and any(r.product and r.product.unversioned() == product.address for r in p.contract.relationships)
     )
+    today = (now or dt.datetime.now(dt.UTC)).date()
     return ProductDescription(
-        product=product,
-        freshness=published_freshness(product, published, now),
-        versions=versions,
-        upstream=[str(i.address) for i in product.inputs],
-        downstream=downstream,
-        terms=terms,
+        address=product.address,
+        name=contract.name,
+        domain=contract.domain,
+        version=contract.version,
+        status=contract.status,
+        owners=contract.owners,
+        access=contract.settings.access,
+        consumers=tuple(contract.settings.consumers),
+        tier=contract.settings.tier,
+        tags=tuple(contract.tags),
+        classification=contract.classification,
+        purpose=contract.purpose,
+        usage=contract.usage,
+        limitations=contract.limitations,
+        contract_file=contract.file,
+        recipe=product.recipe_type.rsplit(".", 1)[-1],
+        columns=tuple(
+            ShownColumn(
+                name=c.name,
+                type=c.physical_type,
+                logical_type=c.logical_type,
+                required=c.required or c.primary_key,
+                primary_key=c.primary_key,
+                unique=c.unique,
+                classification=c.classification,
+                term=terms.get(c.name),
+                masking=c.settings.masking if c.is_personal else None,
+                unmasked_for=tuple(c.settings.unmasked_for),
+                description=c.description,
+            )
+            for c in contract.columns
+        ),
+        sla=Sla(
+            frequency=format_duration(contract.frequency.duration) if contract.frequency else None,
+            latency=format_duration(contract.latency.duration) if contract.latency else None,
+            schedule=contract.cron_schedule,
+        ),
+        relationships=tuple(
+            ShownRelationship(r.columns, r.product or product.address, r.references, r.settings.severity, r.source)
+            for r in contract.relationships
+        ),
         referenced_by=referenced_by,
+        freshness=published_freshness(product, published, now),
+        versions=tuple(
+            ShownVersion(v.version, v.published_at, v.rows, v.contract_version, v.run_id, v.partitions, _wrote(v), v.kept)
+            for v in published
+        ),
         storage=storage(mesh, product, default_retention),
-        agreements=agreements_of(mesh, product, (now or dt.datetime.now(dt.UTC)).date()),
+        upstream=[str(i.address) for i in product.inputs],
+        downstream=[str(p.address) for p in mesh.catalog.downstream(product)],
+        agreements=agreements_of(mesh, product, today),
     )
 
 
-def agreements_of(mesh: MeshView, product: Product, today: dt.date) -> list[dict[str, Any]]:
+def agreements_of(mesh: MeshView, product: Product, today: dt.date) -> tuple[ShownAgreement, ...]:
     """The product's usage agreements, requests and past ones too, newest first: who reads it, why, until when."""
-    agreements = mesh.catalog.agreements.of(product.address)
-    return [
-        {
-            "id": a.id,
-            "consumer": a.consumer,
-            "purpose": a.purpose,
-            "columns": list(a.columns),
-            "clear": list(a.clear),
-            "start": a.start.isoformat(),
-            "end": a.end.isoformat() if a.end else None,
-            "state": a.state(today),
-            "decided_by": a.decided_by,
-            "file": str(a.file),
-        }
-        for a in reversed(agreements)
-    ]
+    return tuple(
+        ShownAgreement(a.id, a.consumer, a.purpose, a.columns, a.clear, a.start, a.end, a.state(today), a.decided_by, a.file)
+        for a in reversed(mesh.catalog.agreements.of(product.address))
+    )
 
 
 def _wrote(version: PortVersion) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from mesh_platform.core.errors import AddressError
 
@@ -21,6 +22,7 @@ class Address:
     domain: str
     product: str
     major: int | None = None
+    json_text: ClassVar[bool] = True  # written as its text (mesh://sales/orders) in JSON: core.json_values
 
     @classmethod
     def parse(cls, text: str) -> Address:

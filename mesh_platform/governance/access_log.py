@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import private_folder
@@ -43,9 +43,6 @@ class AccessRecord:
     via: str
     user: str
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Readership:
@@ -55,13 +52,11 @@ class Readership:
     reads: int
     last_at: str
     builds: int  # reads by builds of the consumer's products; the rest are ad hoc (mesh query, the Python API)
+    json_properties: ClassVar[tuple[str, ...]] = ("ad_hoc",)
 
     @property
     def ad_hoc(self) -> int:
         return self.reads - self.builds
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "ad_hoc": self.ad_hoc}
 
 
 class AccessLog:

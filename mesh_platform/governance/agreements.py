@@ -15,7 +15,8 @@ The model and the files are `catalog.agreements`; this module is what the mesh d
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from mesh_platform.catalog.agreements import Agreement, Agreements, agreements_folder, decided, new_id
 from mesh_platform.catalog.catalog import Catalog
@@ -336,21 +337,48 @@ def agreement_violations(catalog: Catalog, principals: Principals, today: dt.dat
 
 
 @dataclass(frozen=True)
+class UnagreedReads:
+    """A consumer's granted reads of another domain's product with no agreement in force."""
+
+    consumer: str
+    product: Address
+    access: str | None  # the product's access level (None: no longer in the mesh)
+    reads: int
+    last_at: str
+    clear: list[str]  # the columns read in clear
+
+
+@dataclass(frozen=True)
+class UnusedAgreement:
+    id: str
+    consumer: str
+    product: Address
+    end: dt.date | None
+    state: str
+
+
+@dataclass(frozen=True)
+class EndedGrant:
+    """A contract's grant whose agreement ended or was revoked."""
+
+    id: str
+    consumer: str
+    product: Address
+    state: str
+    end: dt.date | None
+    contract: Path
+
+
+@dataclass(frozen=True)
 class Audit:
     """What the access log says of the agreements over a window (`mesh access audit`)."""
 
-    since: dt.datetime
-    without_agreement: list[dict]  # (consumer, product) read across domains, granted, with no agreement in force
-    unused: list[dict]  # agreements in force in the window that no read used
-    ended_grants: list[dict]  # contract grants whose agreement ended or was revoked
-
-    def to_json(self) -> dict:
-        return {
-            "since": self.since.isoformat(timespec="seconds"),
-            "reads_without_agreement": self.without_agreement,
-            "unused_agreements": self.unused,
-            "grants_of_ended_agreements": self.ended_grants,
-        }
+    since: dt.datetime = field(metadata={"json_value": lambda moment: moment.isoformat(timespec="seconds")})
+    # (consumer, product) read across domains, granted, with no agreement in force
+    without_agreement: list[UnagreedReads] = field(metadata={"json_name": "reads_without_agreement"})
+    # agreements in force in the window that no read used
+    unused: list[UnusedAgreement] = field(metadata={"json_name": "unused_agreements"})
+    ended_grants: list[EndedGrant] = field(metadata={"json_name": "grants_of_ended_agreements"})
 
 
 def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> Audit:
@@ -372,14 +400,7 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
         if not covering:
             access = catalog.product(product).contract.settings.access if product in catalog.products else None
             without.append(
-                {
-                    "consumer": consumer,
-                    "product": str(product),
-                    "access": access,
-                    "reads": len(found),
-                    "last_at": found[-1].at,
-                    "clear": sorted({c for r in found for c in r.clear}),
-                }
+                UnagreedReads(consumer, product, access, len(found), found[-1].at, sorted({c for r in found for c in r.clear}))
             )
     unused = []
     for agreement in sorted(agreements, key=lambda a: a.id):
@@ -388,26 +409,20 @@ def audit(catalog: Catalog, reads: list, since: dt.datetime, today: dt.date) -> 
         )
         if overlaps and not granted.get((agreement.consumer, agreement.product)):
             unused.append(
-                {
-                    "id": agreement.id,
-                    "consumer": agreement.consumer,
-                    "product": str(agreement.product),
-                    "end": agreement.end.isoformat() if agreement.end else None,
-                    "state": agreement.state(today),
-                }
+                UnusedAgreement(agreement.id, agreement.consumer, agreement.product, agreement.end, agreement.state(today))
             )
     ended = []
     for granting in sorted(catalog.products.values(), key=lambda p: p.address):
         for agreement in agreements.referenced(granting.contract.settings.agreements):
             if agreement.state(today) in ("ended", "revoked"):
                 ended.append(
-                    {
-                        "id": agreement.id,
-                        "consumer": agreement.consumer,
-                        "product": str(granting.address),
-                        "state": agreement.state(today),
-                        "end": agreement.end.isoformat() if agreement.end else None,
-                        "contract": str(granting.contract.file),
-                    }
+                    EndedGrant(
+                        agreement.id,
+                        agreement.consumer,
+                        granting.address,
+                        agreement.state(today),
+                        agreement.end,
+                        granting.contract.file,
+                    )
                 )
     return Audit(since, without, unused, ended)

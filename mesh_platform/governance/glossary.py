@@ -72,7 +72,7 @@ class Term:
     canonical: str = ""
     logical_type: str | None = None
     values: ValueMapping | None = None
-    meanings: dict[str, Meaning] = field(default_factory=dict)
+    meanings: dict[str, Meaning] = field(default_factory=dict, metadata={"json_value": lambda m: list(m.values())})
     canonical_meaning: str | None = None
     crosswalk: Crosswalk | None = None
     relation: str = ""
@@ -599,9 +599,9 @@ def register_term_parameter(connection: duckdb.DuckDBPyConnection, glossary: Glo
 class ColumnTerm:
     """A column of a product that carries a term (`label` names the meaning; `problem` when unclear)."""
 
-    address: str
+    address: str = field(metadata={"json_name": "product"})
     column: str
-    label: str
+    label: str = field(metadata={"json_name": "meaning"})
     problem: str | None = None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from mesh_platform.core.countries import iso_alpha2_codes, iso_country_code
 from mesh_platform.core.sql import literal
@@ -27,12 +28,17 @@ from mesh_platform.core.sql import literal
 class ValueMapping:
     """A mapping to canonical values; `sql(expression)` applies it in DuckDB."""
 
-    name: str
+    name: str = field(metadata={"json_name": "mapping"})
     description: str
-    _canonical: Callable[[], frozenset[str]]
-    _normalize: Callable[[str], str | None]
-    _sql: Callable[[str], str]
-    synonyms: dict[str, str] = field(default_factory=dict)
+    _canonical: Callable[[], frozenset[str]] = field(metadata={"json_name": None})
+    _normalize: Callable[[str], str | None] = field(metadata={"json_name": None})
+    _sql: Callable[[str], str] = field(metadata={"json_name": None})
+    synonyms: dict[str, str] = field(default_factory=dict, metadata={"json_name": None})
+    json_properties: ClassVar[dict[str, str]] = {"canonical_values": "canonical_count"}  # JSON: how many
+
+    @property
+    def canonical_count(self) -> int:
+        return len(self.canonical_values)
 
     @property
     def canonical_values(self) -> frozenset[str]:

@@ -38,9 +38,6 @@ class Reader:
             return str(self.address)
         return ", ".join(f"{self.address}.{c}" for c in self.columns)
 
-    def to_json(self) -> dict:
-        return {"product": str(self.address), "columns": list(self.columns)}
-
 
 @dataclass(frozen=True)
 class Impact:

@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import AddressError, FileProblemsError, MeshError
@@ -35,6 +35,7 @@ class ColumnRef:
 
     address: Address
     column: str
+    json_text: ClassVar[bool] = True  # written as its text (mesh://sales/orders.amount) in JSON: core.json_values
 
     @classmethod
     def parse(cls, text: str) -> ColumnRef:

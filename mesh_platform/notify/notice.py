@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 NoticeKind = Literal[
     "access-requested",
@@ -25,17 +25,14 @@ class Recipient:
     name: str
     email: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "email": self.email}
-
 
 @dataclass(frozen=True)
 class Notice:
     """What is sent, once: `text` reads on its own (chat, mail); `data` carries the same facts as JSON for machines."""
 
     kind: NoticeKind
-    subject: str
-    text: str
+    subject: str = field(metadata={"json_name": None})  # in the webhook body's text
+    text: str = field(metadata={"json_name": None})
     product: str | None  # the product's address, or None for a notice about no one product
     recipients: tuple[Recipient, ...]
     data: dict[str, Any] = field(default_factory=dict)
@@ -49,14 +46,14 @@ class Notice:
         """The recipients' e-mail addresses, each once, in order."""
         return tuple(dict.fromkeys(r.email for r in self.recipients if r.email))
 
-    def to_json(self) -> dict[str, Any]:
-        """The webhook's body: Slack reads `text`; the `mesh` object says the same for other receivers."""
-        return {
-            "text": f"*{self.subject}*\n{self.text}",
-            "mesh": {
-                "kind": self.kind,
-                "product": self.product,
-                "recipients": [r.to_json() for r in self.recipients],
-                "data": self.data,
-            },
-        }
+
+@dataclass(frozen=True)
+class WebhookBody:
+    """A notice as a webhook receives it: Slack reads `text`; the `mesh` object says the same for other receivers."""
+
+    notice: Notice = field(metadata={"json_name": "mesh"})
+    json_properties: ClassVar[tuple[str, ...]] = ("text",)
+
+    @property
+    def text(self) -> str:
+        return f"*{self.notice.subject}*\n{self.notice.text}"

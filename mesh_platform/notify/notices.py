@@ -112,10 +112,7 @@ def breaking_change(
             "served_until": served_until.isoformat() if served_until else None,
             "consumers": [str(a) for a in readers],
             "agreements": agreed,
-            "changes": [
-                {"message": i.change.message, "column": i.change.column, "read_by": [r.to_json() for r in i.readers]}
-                for i in broken
-            ],
+            "changes": [{"message": i.change.message, "column": i.change.column, "read_by": list(i.readers)} for i in broken],
         },
     )
 

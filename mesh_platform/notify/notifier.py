@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from mesh_platform.core.deployment import Notifications, resolved
-from mesh_platform.notify.notice import Notice
+from mesh_platform.core.json_values import as_json
+from mesh_platform.notify.notice import Notice, WebhookBody
 
 LOG = logging.getLogger("mesh_platform.notify")
 TIMEOUT_SECONDS = 10  # a slow receiver delays a sensor tick, never blocks it
@@ -95,7 +96,7 @@ class Notifier:
         return delivery
 
     def _post(self, notice: Notice) -> None:
-        body = json.dumps(notice.to_json(), default=str).encode()
+        body = json.dumps(as_json(WebhookBody(notice)), default=str).encode()
         request = urllib.request.Request(
             self.webhook_url or "", data=body, headers={"Content-Type": "application/json"}, method="POST"
         )

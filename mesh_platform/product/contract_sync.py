@@ -38,9 +38,6 @@ class ColumnChange:
     column: str
     detail: str  # the new column's type; a removed one's; "old → new"
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "column": self.column, "detail": self.detail}
-
 
 @dataclass(frozen=True)
 class ContractSync:

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from mesh_platform.catalog.catalog import Catalog, Product
 from mesh_platform.core.address import Address
@@ -61,32 +61,24 @@ class PortRetention:
     """What retention keeps and removes of one port (a product's major version)."""
 
     address: Address
-    retention: dt.timedelta | None
-    source: str | None  # where the retention comes from: `contract`, `mesh default`; None: no retention, everything stays
-    kept: tuple[int, ...]  # the versions kept after this cleanup, newest first
-    removed: tuple[int, ...]  # the versions this cleanup removes (on a dry run: would remove)
+    retention: dt.timedelta | None = field(metadata={"json_value": describe_duration})
+    # where the retention comes from: `contract`, `mesh default`; None: no retention, everything stays
+    source: str | None = field(metadata={"json_name": "retention_source"})
+    kept: tuple[int, ...] = field(metadata={"json_name": "versions_kept"})  # the versions kept after this cleanup, newest first
+    # the versions this cleanup removes (on a dry run: would remove)
+    removed: tuple[int, ...] = field(metadata={"json_name": "versions_removed"})
     removed_earlier: int  # versions earlier cleanups removed (the log still lists them)
     served: str  # why the current version stays, or why the whole table goes
     whole_table: bool = False  # the whole table goes (a retired major no input names)
-    files: int = 0  # files removed (would be, on a dry run)
-    bytes: int = 0
-    stored_bytes: int = 0  # what the port keeps in storage after this cleanup
+    files: int = field(default=0, metadata={"json_name": "files_removed"})  # files removed (would be, on a dry run)
+    bytes: int = field(default=0, metadata={"json_name": "bytes_removed"})
+    # what the port keeps in storage after this cleanup
+    stored_bytes: int = field(default=0, metadata={"json_name": "bytes_kept"})
+    json_properties: ClassVar[tuple[str, ...]] = ("retention_seconds",)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": str(self.address),
-            "retention": describe_duration(self.retention) if self.retention else None,
-            "retention_seconds": int(self.retention.total_seconds()) if self.retention else None,
-            "retention_source": self.source,
-            "versions_kept": list(self.kept),
-            "versions_removed": list(self.removed),
-            "removed_earlier": self.removed_earlier,
-            "served": self.served,
-            "whole_table": self.whole_table,
-            "files_removed": self.files,
-            "bytes_removed": self.bytes,
-            "bytes_kept": self.stored_bytes,
-        }
+    @property
+    def retention_seconds(self) -> int | None:
+        return int(self.retention.total_seconds()) if self.retention else None
 
 
 @dataclass(frozen=True)
@@ -96,19 +88,9 @@ class VaultRetention:
     domain: str
     values_kept: int
     values_removed: int
-    files: int = 0
-    bytes: int = 0
-    stored_bytes: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "values_kept": self.values_kept,
-            "values_removed": self.values_removed,
-            "files_removed": self.files,
-            "bytes_removed": self.bytes,
-            "bytes_kept": self.stored_bytes,
-        }
+    files: int = field(default=0, metadata={"json_name": "files_removed"})
+    bytes: int = field(default=0, metadata={"json_name": "bytes_removed"})
+    stored_bytes: int = field(default=0, metadata={"json_name": "bytes_kept"})
 
 
 @dataclass
@@ -119,15 +101,11 @@ class Cleanup:
     dry_run: bool
     ports: list[PortRetention] = field(default_factory=list)
     vaults: list[VaultRetention] = field(default_factory=list)
+    json_properties: ClassVar[tuple[str, ...]] = ("bytes_removed",)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "at": self.at.isoformat(),
-            "dry_run": self.dry_run,
-            "ports": [p.to_json() for p in self.ports],
-            "vaults": [v.to_json() for v in self.vaults],
-            "bytes_removed": sum(p.bytes for p in self.ports) + sum(v.bytes for v in self.vaults),
-        }
+    @property
+    def bytes_removed(self) -> int:
+        return sum(p.bytes for p in self.ports) + sum(v.bytes for v in self.vaults)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -122,15 +122,16 @@ class UnitTestResult:
     """One test's outcome: passed, failed (with the rows that differ) or error (it could not run)."""
 
     address: Address
-    name: str
+    name: str = field(metadata={"json_name": "test"})
     file: Path
     line: int | None
     status: Status
-    message: str = ""
+    message: str = field(default="", metadata={"json_name": None})  # JSON: the `summary` under this name
     columns: tuple[str, ...] = ()
     ordered: bool = False
     missing: tuple[dict[str, Any], ...] = ()  # expected, not produced (ordered: with their position, `#`)
     unexpected: tuple[dict[str, Any], ...] = ()  # produced, not expected
+    json_properties: ClassVar[dict[str, str]] = {"message": "summary"}
 
     @property
     def where(self) -> str:
@@ -157,20 +158,6 @@ class UnitTestResult:
                 lines.append(f"{label}:")
                 lines += [f"  {_row_text(row)}" for row in rows]
         return lines
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "address": str(self.address),
-            "test": self.name,
-            "file": str(self.file),
-            "line": self.line,
-            "status": self.status,
-            "message": self.summary,
-            "columns": list(self.columns),
-            "ordered": self.ordered,
-            "missing": list(self.missing),
-            "unexpected": list(self.unexpected),
-        }
 
 
 @dataclass(frozen=True)

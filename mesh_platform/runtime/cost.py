@@ -11,8 +11,8 @@ published nothing. Builds are summed per product, per domain and in total.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mesh_platform.core.address import Address
 from mesh_platform.core.durations import parse_duration
@@ -67,7 +67,7 @@ class Cost:
 
     builds: int = 0
     failed: int = 0
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, metadata={"json_name": "run_seconds", "json_value": lambda s: round(s, 6)})
     rows: int = 0
     bytes: int = 0
 
@@ -81,14 +81,18 @@ class Cost:
             bytes=sum(b.bytes for b in builds),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "builds": self.builds,
-            "failed": self.failed,
-            "run_seconds": round(self.seconds, 6),
-            "rows": self.rows,
-            "bytes": self.bytes,
-        }
+
+@dataclass(frozen=True)
+class ProductCost:
+    address: Address
+    domain: str
+    cost: Cost = field(metadata={"json_inline": True})
+
+
+@dataclass(frozen=True)
+class DomainCost:
+    domain: str
+    cost: Cost = field(metadata={"json_inline": True})
 
 
 @dataclass(frozen=True)
@@ -98,35 +102,26 @@ class CostReport:
     since: dt.datetime
     until: dt.datetime
     domain: str | None
-    builds: tuple[Build, ...]
+    builds: tuple[Build, ...] = field(metadata={"json_name": None})
+    json_properties: ClassVar[tuple[str, ...]] = ("products", "domains", "total")
 
     @property
-    def products(self) -> dict[Address, Cost]:
-        return {
-            address: Cost.of([b for b in self.builds if b.address == address])
+    def products(self) -> list[ProductCost]:
+        return [
+            ProductCost(address, address.domain, Cost.of([b for b in self.builds if b.address == address]))
             for address in sorted({b.address for b in self.builds})
-        }
+        ]
 
     @property
-    def domains(self) -> dict[str, Cost]:
-        return {
-            domain: Cost.of([b for b in self.builds if b.address.domain == domain])
+    def domains(self) -> list[DomainCost]:
+        return [
+            DomainCost(domain, Cost.of([b for b in self.builds if b.address.domain == domain]))
             for domain in sorted({b.address.domain for b in self.builds})
-        }
+        ]
 
     @property
     def total(self) -> Cost:
         return Cost.of(list(self.builds))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "domain": self.domain,
-            "products": [{"address": str(a), "domain": a.domain, **c.to_json()} for a, c in self.products.items()],
-            "domains": [{"domain": d, **c.to_json()} for d, c in self.domains.items()],
-            "total": self.total.to_json(),
-        }
 
 
 def mesh_cost(

@@ -7,10 +7,11 @@ deleting the folder throws the namespace away and leaves the mesh as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.storage.ports import DevPortStore, PortStore, PortVersion
@@ -22,30 +23,32 @@ class DevPort:
 
     address: str
     uri: str
-    latest: PortVersion | None
+    latest: PortVersion | None = field(metadata={"json_name": None})
+    json_properties: ClassVar[tuple[str, ...]] = ("version", "rows", "published_at", "contract_version")
 
-    def to_json(self) -> dict[str, Any]:
-        latest = self.latest
-        return {
-            "address": self.address,
-            "uri": self.uri,
-            "version": latest.version if latest else None,
-            "rows": latest.rows if latest else None,
-            "published_at": latest.published_at.isoformat() if latest else None,
-            "contract_version": latest.contract_version if latest else None,
-        }
+    @property
+    def version(self) -> int | None:
+        return self.latest.version if self.latest else None
+
+    @property
+    def rows(self) -> int | None:
+        return self.latest.rows if self.latest else None
+
+    @property
+    def published_at(self) -> dt.datetime | None:
+        return self.latest.published_at if self.latest else None
+
+    @property
+    def contract_version(self) -> str | None:
+        return self.latest.contract_version if self.latest else None
 
 
 @dataclass(frozen=True)
 class Namespace:
-    name: str
+    name: str = field(metadata={"json_name": "namespace"})
     folder: Path
     ports: tuple[DevPort, ...]
     exists: bool  # whether its folder was there when it was looked at
-
-    def to_json(self) -> dict[str, Any]:
-        ports = [p.to_json() for p in self.ports]
-        return {"namespace": self.name, "folder": str(self.folder), "exists": self.exists, "ports": ports}
 
 
 def namespace(settings: MeshSettings, name: str | None = None) -> Namespace:

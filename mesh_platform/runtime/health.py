@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mesh_platform.catalog.catalog import Product
 from mesh_platform.catalog.freshness import Freshness, freshness, partition_freshness
@@ -34,16 +34,6 @@ class CheckState:
     # passed, failed, running (its run is in flight), not evaluated (its run ended first), not checked (nothing to compare with)
     state: str = "never run"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "passed": self.passed,
-            "state": self.state,
-            "severity": self.severity,
-            "at": _iso(self.at),
-            "description": self.description,
-        }
-
 
 @dataclass(frozen=True)
 class Failure:
@@ -51,62 +41,63 @@ class Failure:
     at: dt.datetime
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "at": _iso(self.at), "reason": self.reason}
+
+@dataclass(frozen=True)
+class LastMaterialization:
+    at: dt.datetime
+    run_id: str | None
+    rows: int | None
+    port_version: int | None
 
 
 @dataclass
 class ProductHealth:
+    """A product's health; `--json` writes its freshness by its state, with the time it is due by beside it."""
+
     address: str
-    freshness: Freshness
-    last_run_id: str | None = None
-    rows: int | None = None
-    port_version: int | None = None
+    freshness: Freshness = field(metadata={"json_value": lambda f: f.state})
+    last_materialization: LastMaterialization | None = None
     checks: list[CheckState] = field(default_factory=list)
     last_failure: Failure | None = None
+    json_properties: ClassVar[tuple[str, ...]] = ("healthy", "due_by", "latest_partition", "failing_checks")
 
     @property
-    def failing_checks(self) -> list[CheckState]:
+    def failing(self) -> list[CheckState]:
         return [c for c in self.checks if c.passed is False]
 
     @property
-    def failing_error_checks(self) -> list[CheckState]:
-        return [c for c in self.failing_checks if c.severity == "error"]
+    def failing_checks(self) -> list[str]:
+        return [c.name for c in self.failing]
+
+    @property
+    def failing_errors(self) -> list[CheckState]:
+        return [c for c in self.failing if c.severity == "error"]
 
     @property
     def healthy(self) -> bool:
-        return self.freshness.state != "late" and not self.failing_error_checks
+        return self.freshness.state != "late" and not self.failing_errors
 
-    def last_materialization_json(self) -> dict[str, Any] | None:
-        if self.freshness.last_update is None:
-            return None
-        return {
-            "at": _iso(self.freshness.last_update),
-            "run_id": self.last_run_id,
-            "rows": self.rows,
-            "port_version": self.port_version,
-        }
+    @property
+    def due_by(self) -> dt.datetime | None:
+        return self.freshness.due_by
 
-    def build_json(self) -> dict[str, Any]:
-        """What `mesh show` tells of the product's builds: last materialization, checks, last failure."""
-        return {
-            "last_materialization": self.last_materialization_json(),
-            "checks": [c.to_json() for c in self.checks],
-            "last_failure": self.last_failure.to_json() if self.last_failure else None,
-        }
+    @property
+    def latest_partition(self) -> str | None:
+        return self.freshness.latest_partition
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "healthy": self.healthy,
-            "freshness": self.freshness.state,
-            "due_by": _iso(self.freshness.due_by),
-            "latest_partition": self.freshness.latest_partition,
-            "last_materialization": self.last_materialization_json(),
-            "checks": [c.to_json() for c in self.checks],
-            "failing_checks": [c.name for c in self.failing_checks],
-            "last_failure": self.last_failure.to_json() if self.last_failure else None,
-        }
+    @property
+    def builds(self) -> ProductBuilds:
+        """What `mesh show` tells of the product's builds."""
+        return ProductBuilds(self.last_materialization, self.checks, self.last_failure)
+
+
+@dataclass(frozen=True)
+class ProductBuilds:
+    """A product's last materialization, the latest result of each of its checks, its last failure after it."""
+
+    last_materialization: LastMaterialization | None
+    checks: list[CheckState]
+    last_failure: Failure | None
 
 
 def mesh_health(
@@ -130,11 +121,10 @@ def _product_health(instance: dg.DagsterInstance, glossary: Glossary, product: P
     event = instance.get_latest_materialization_event(key)
     last = _time(event.timestamp) if event else None
     health = ProductHealth(str(product.address), _freshness(instance, key, product, last, now))
-    if event is not None:
+    if event is not None and last is not None:
         metadata = event.asset_materialization.metadata if event.asset_materialization else {}
-        health.last_run_id = event.run_id
-        health.rows = _value(metadata.get("dagster/row_count"))
-        health.port_version = _value(metadata.get("mesh/port_version"))
+        rows, port_version = _value(metadata.get("dagster/row_count")), _value(metadata.get("mesh/port_version"))
+        health.last_materialization = LastMaterialization(last, event.run_id, rows, port_version)
     for name, severity in check_names(product.contract, glossary):
         health.checks.append(_check_state(instance, dg.AssetCheckKey(key, name), severity))
     health.last_failure = _last_failure(instance, key, product, last)
@@ -226,7 +216,3 @@ def _value(entry: Any) -> Any:
 
 def _time(timestamp: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

@@ -90,22 +90,13 @@ class AppliedAccess:
     revoked: list[str]  # IAM users under /mesh/ of principals no longer in the mesh: their policy was removed
     buckets_created: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "buckets_created": self.buckets_created,
-            "principals": [
-                {
-                    "principal": p.principal,
-                    "user": p.user,
-                    "user_created": p.user_created,
-                    "key_created": p.key_created,
-                    "credentials": str(p.credentials) if p.credentials else None,
-                }
-                for p in self.principals
-            ],
-            "revoked": self.revoked,
-        }
+
+@dataclass(frozen=True)
+class AccessDeployed:
+    """What `mesh deploy access` did: the policies it wrote, and with `--apply` what applying them did."""
+
+    policies: list[WrittenPolicy]
+    applied: AppliedAccess | None = field(default=None, metadata={"json_omit_none": True})
 
 
 def iam_client(settings: MeshSettings, service: str = "iam") -> Any:
