@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 # Test files in memory where the machine has a tmpfs: Dagster's SQLite instance commits on every event.
 # One folder per checkout: pytest empties its base folder when it starts, and two checkouts may test at once.
 TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/mesh-tests-$(shell id -u)-$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1),$(CURDIR)/.test-tmp)
-# Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh.
+# Every core: tests spread over pytest-xdist workers, which share one materialized demo mesh (the modules sharing a
+# costly fixture each on one worker: tests/conftest.py).
 PYTEST := $(BIN)/python -m pytest -n auto --basetemp=$(TEST_TMP)
 
 .PHONY: demo test check lint bench bench-quick install browser postgres clean

@@ -36,6 +36,26 @@ if TYPE_CHECKING:
     from .s3_server import S3Server
 
 REPO = Path(__file__).resolve().parent.parent
+# Modules whose tests share a costly module-scoped fixture (one `mesh ui` of the demo mesh): their tests run on one
+# pytest-xdist worker, so it starts once. (xdist's own --dist loadgroup no longer groups under pytest 9.2, whose
+# items keep their node id elsewhere; this scheduler groups by module instead.)
+ONE_WORKER_MODULES = ("tests/test_ui.py",)
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: without -n (or with -p no:xdist) there is none
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`-n` spreads tests one by one (xdist's `load`), but the tests of a module of ONE_WORKER_MODULES together."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.endswith(ONE_WORKER_MODULES) else nodeid
+
+    return ModulesTogether(config, log)
+
 
 # Runs start in processes of their own (MESH_WARM_SECONDS=0): a warm worker per test's mesh would load its
 # definitions once for the few runs of one test, import in advance what they import, and linger, which doubled the
@@ -447,11 +467,12 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.load(response)["data"]
 
 
-@pytest.fixture
-def ui(demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
-    """`mesh ui` over the demo mesh on a free loopback port, once every domain has loaded."""
+@pytest.fixture(scope="module")
+def ui(built_demo_mesh: DemoMesh) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`mesh ui` over the demo mesh on a free loopback port, once every domain has loaded: one for the tests of a
+    module (they only read it), which starting it takes Dagster half a minute on two cores."""
     port = free_port()
-    env = mesh_env(demo_mesh.settings.home, MESH_UI_PORT=str(port))
+    env = mesh_env(built_demo_mesh.settings.home, MESH_UI_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "mesh_platform.cli.main", "ui"],
         cwd=REPO,

@@ -158,12 +158,15 @@ class Onebox:
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         return launched["backfillId"]
 
+    def backfill_status(self, backfill_id: str) -> str:
+        return graphql(self.port, BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]["status"]
+
     def wait_backfills(self, *backfill_ids: str, timeout: float = 600) -> dict[str, str]:
         if not backfill_ids:
             return {}
 
         def finished():
-            states = {b: graphql(self.port, BACKFILL, {"id": b})["partitionBackfillOrError"]["status"] for b in backfill_ids}
+            states = {b: self.backfill_status(b) for b in backfill_ids}
             return states if all(s not in ("REQUESTED",) for s in states.values()) else None
 
         return self._wait(finished, f"backfills {backfill_ids} did not finish", timeout=timeout)

@@ -141,31 +141,7 @@ def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_do
     production, postgres, iam_s3
 ):
     catalog = production.catalog
-    # Wave by wave, as inputs are published: one run per domain for its unpartitioned products, one
-    # backfill of every partition for each partitioned product (one run: its backfill policy).
-    remaining, published, runs, backfills = dict(catalog.products), set(), [], []
-    while remaining:
-        wave = [p for p in remaining.values() if all(i.address.unversioned() in published for i in p.inputs)]
-        assert wave, f"no product of {sorted(map(str, remaining))} has its inputs published"
-        launched_runs, launched_backfills = [], []
-        for domain in sorted({p.address.domain for p in wave}):
-            plain = [p.address.product for p in wave if p.address.domain == domain and p.contract.partitioning is None]
-            if plain:
-                launched_runs.append(production.launch(domain, *plain))
-            launched_backfills += [
-                production.backfill(domain, p.address.product)
-                for p in wave
-                if p.address.domain == domain and p.contract.partitioning
-            ]
-        assert set(production.wait_finished(*launched_runs, timeout=600).values()) <= {"SUCCESS"}, "a run failed"
-        assert set(production.wait_backfills(*launched_backfills).values()) <= {"COMPLETED", "COMPLETED_SUCCESS"}, (
-            "a backfill failed"
-        )
-        runs += launched_runs
-        backfills += launched_backfills
-        for product in wave:
-            published.add(product.address)
-            del remaining[product.address]
+    runs, backfills = build_every_product(production)
 
     # Every product is published to the bucket, and its own domain reads it with its own key (the principal is the key's).
     keys = set(iam_s3.keys(production.bucket, "mesh/ports/"))
@@ -201,6 +177,44 @@ def test_the_demo_mesh_runs_on_postgres_code_servers_and_an_object_store_each_do
     assert all(p["last_materialization"] for p in report["products"])
 
     the_store_enforces_every_grant(production, iam_s3, settings)
+
+
+RUN_ENDS = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def build_every_product(production: Onebox, timeout: float = 900) -> tuple[list[str], list[str]]:
+    """Every product built through the webserver, each launched as soon as its inputs are published: one run per
+    domain for its unpartitioned products ready together, one backfill of every partition for each partitioned
+    product (one run: its backfill policy). The runs and backfills launched, each of which succeeded."""
+    remaining, published = dict(production.catalog.products), set()
+    runs, backfills, building = [], [], {}  # building: run or backfill id → the products it builds
+    deadline = time.monotonic() + timeout
+    while remaining or building:
+        ready = [p for p in remaining.values() if all(i.address.unversioned() in published for i in p.inputs)]
+        for domain in sorted({p.address.domain for p in ready}):
+            plain = [p.address for p in ready if p.address.domain == domain and p.contract.partitioning is None]
+            if plain:
+                runs.append(production.launch(domain, *(a.product for a in plain)))
+                building[runs[-1]] = plain
+            for product in [p for p in ready if p.address.domain == domain and p.contract.partitioning]:
+                backfills.append(production.backfill(domain, product.address.product))
+                building[backfills[-1]] = [product.address]
+        for product in ready:
+            del remaining[product.address]
+        assert building, f"no product of {sorted(map(str, remaining))} has its inputs published"
+        time.sleep(1)
+        for launched, products in list(building.items()):
+            if launched in runs and (state := production.status(launched)) in RUN_ENDS:
+                assert state == "SUCCESS", f"the run of {products} failed"
+            elif launched in backfills and (state := production.backfill_status(launched)) != "REQUESTED":
+                assert state in ("COMPLETED", "COMPLETED_SUCCESS"), f"the backfill of {products} failed: {state}"
+            else:
+                continue
+            published.update(products)
+            del building[launched]
+        assert production.ui.poll() is None, "the webserver ended"
+        assert time.monotonic() < deadline, f"{sorted(map(str, remaining))} were not built in {timeout} s"
+    return runs, backfills
 
 
 def the_store_enforces_every_grant(production: Onebox, iam_s3, settings: MeshSettings) -> None:
