@@ -96,7 +96,6 @@ def test_run_limits_configure_dagster_run_queue_per_domain(lab, monkeypatch):
         # A domain's code server restarting under a queued run of it: the run waits for it, it does not fail.
         assert (queue.max_user_code_failure_retries, queue.user_code_failure_retry_delay) == (6, 10)
         assert queue.max_concurrent_runs == 3
-        assert instance.run_coordinator.dequeue_interval_seconds == 1  # a submitted run starts within a second
     monkeypatch.setenv("MESH_RUNS_PER_DOMAIN", "4")  # the environment overrides the file
     with instance_of(MeshSettings.from_env()) as instance:
         assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits[0]["limit"] == 4

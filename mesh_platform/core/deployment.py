@@ -86,15 +86,9 @@ _POOLS = {"pools": {"default_limit": 1}}
 # The daemon fails runs that never start and frees the slots a finished run still holds
 # (a run whose process died is found and failed by `mesh materialize` and `mesh status`).
 _RUN_MONITORING = {"enabled": True, "free_slots_after_run_end_seconds": 10}
-# The run queue where code servers launch the runs. A queued run whose domain's code server cannot be reached
-# (restarting: `mesh serve` brings it back within seconds) waits and is tried again, instead of failing at once
-# (Dagster's default: no retry); the daemon looks at the queue every second, not every 5 s (Dagster's default), so a
-# run `mesh materialize` submits starts at once, which a build of several waves of runs pays once per wave.
-_RUN_QUEUE = {
-    "module": "dagster",  # its public export
-    "class": "QueuedRunCoordinator",
-    "config": {"dequeue_interval_seconds": 1, "max_user_code_failure_retries": 6, "user_code_failure_retry_delay": 10},
-}
+# A queued run whose domain's code server cannot be reached (restarting: `mesh serve` brings it back within seconds)
+# waits and is tried again, instead of failing at once (Dagster's default: no retry).
+_USER_CODE_RETRIES = {"max_user_code_failure_retries": 6, "user_code_failure_retry_delay": 10}
 # Dagster tags every run with its code location: the per-domain limit counts runs by that tag.
 CODE_LOCATION_TAG = "dagster/code_location"
 # The storage options naming an object store's endpoint (object_store's spellings, which deltalake and the mesh take).
@@ -526,7 +520,7 @@ class Deployment(_Settings):
             "nux": {"enabled": False},
         }
         if self.code_servers is not None:
-            settings["run_coordinator"] = _RUN_QUEUE
+            settings["run_queue"] = dict(_USER_CODE_RETRIES)
         header = (
             f"# Written by mesh-platform for the deployment '{self.name}'"
             + (f" ({self.file})" if self.file else "")
