@@ -41,9 +41,9 @@ import dagster as dg
 from dagster import Field
 from dagster._config import StringSource  # no public import of the config type Dagster's storages declare
 from dagster._core.storage.event_log import SqliteEventLogStorage  # no public import (see above)
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME  # no public name for its shard
+from dagster._core.storage.sql import create_engine  # no public import: the engine its storages open
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS  # no public import of its busy timeout
 from sqlalchemy.pool import NullPool
 
 if TYPE_CHECKING:
