@@ -6,10 +6,17 @@ its peak. A scenario runs the mesh's command and its reference one after the oth
 pair by pair (A B A B …), so a machine whose speed drifts moves both alike; ratios
 are taken pair by pair and summarized by their median. Commands to compare with each
 other (one product at several widths) run in turn the same way (`in_turn`).
+
+A command that hands its work to processes that are not its own children (a mesh's warm workers, which fork
+its runs) is measured with those processes too (`Helpers`): their memory (proportional, as forked runs share their
+worker's pages) is added to the tree's while the command runs, and the CPU time they and the runs they reaped used
+since the last command measured with them is the command's (so work a worker does while idle, between commands, is
+charged to the next one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import statistics
@@ -22,6 +29,7 @@ from pathlib import Path
 import psutil
 
 POLL_SECONDS = 0.01
+HELPERS_EVERY = 25  # polls between two samples of helper processes (a scan of every process, PSS: not cheap)
 
 
 @dataclass(frozen=True)
@@ -55,29 +63,79 @@ class Figures:
         return figures
 
 
-def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path, cpu: bool = False) -> Run:
+class Helpers:
+    """The processes a command hands its work to that are not its descendants (`find` lists them: a mesh's warm
+    workers), what they hold in memory, and how much of their CPU time (their own and that of the children they
+    reaped) was counted already.
+
+    Their memory is their trees' proportional set size (PSS: a page shared by several processes counts for each a
+    share), as a worker's forked runs share most of its pages; reading it costs milliseconds a process, so `sample`
+    runs every `HELPERS_EVERY` polls of the command, not at each."""
+
+    def __init__(self, find: Callable[[], list[psutil.Process]]):
+        self.find = find
+        self.counted: dict[tuple[int, float], float] = {}  # (pid, start time) → CPU seconds counted so far
+        self.seen: dict[tuple[int, float], psutil.Process] = {}
+        self.latest: dict[tuple[int, float], float] = {}
+        self.memory = 0  # bytes, at the last sample
+
+    def sample(self) -> int:
+        """Look for helpers, note their CPU time and return their memory now (bytes)."""
+        for found in self.find():
+            with contextlib.suppress(psutil.Error):  # it ended between listing and reading
+                self.seen.setdefault((found.pid, found.create_time()), found)
+        self.memory = 0
+        for key, helper in self.seen.items():
+            with contextlib.suppress(psutil.Error):  # it ended between listing and reading
+                times = helper.cpu_times()
+                self.latest[key] = times.user + times.system + times.children_user + times.children_system
+                self.memory += _tree_memory(helper, proportional=True)
+        return self.memory
+
+    def charge(self) -> float:
+        """The CPU time the helpers used since the last charge (a helper first seen now: since it started)."""
+        used = 0.0
+        for key, seconds in self.latest.items():
+            used += seconds - self.counted.get(key, 0.0)
+            self.counted[key] = seconds
+        self.seen = {key: helper for key, helper in self.seen.items() if helper.is_running()}
+        self.latest = {}
+        return used
+
+
+def measure(
+    command: Sequence[str], env: dict[str, str], cwd: Path, log: Path, cpu: bool = False, helpers: Helpers | None = None
+) -> Run:
     """Run `command` to its end; its output goes to `log`. A failing command stops the benchmark.
 
     With `cpu`, its CPU time too: what the kernel counted for the process and every descendant that was waited for
-    (this process's RUSAGE_CHILDREN before and after); a process it hands work to that is not its descendant (a warm
-    worker) is not counted, so a command measured for its CPU runs without one."""
+    (this process's RUSAGE_CHILDREN before and after), and with `helpers`, theirs (see the module's docstring);
+    without them, a process it hands work to that is not its descendant (a warm worker) is not counted."""
     with log.open("ab") as output:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = psutil.Popen(list(command), env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-        peak = 0
+        peak, polls = 0, 0
         while process.poll() is None:
-            peak = max(peak, _tree_rss(process))
+            if helpers is not None and polls % HELPERS_EVERY == 0:
+                helpers.sample()
+            polls += 1
+            peak = max(peak, _tree_memory(process) + (helpers.memory if helpers is not None else 0))
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if helpers is not None:  # a worker the command started, and what its runs used after the last sample
+            helpers.sample()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}; its output is in {log}")
     used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if helpers is not None:
+        used += helpers.charge()
     return Run(wall, peak / 2**20, cpu_s=used if cpu else None)
 
 
-def _tree_rss(process: psutil.Process) -> int:
+def _tree_memory(process: psutil.Process, proportional: bool = False) -> int:
+    """The resident memory of `process` and its descendants; `proportional`: their PSS (see `Helpers`)."""
     total = 0
     try:
         members = [process, *process.children(recursive=True)]
@@ -85,7 +143,7 @@ def _tree_rss(process: psutil.Process) -> int:
         return 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            total += member.memory_full_info().pss if proportional else member.memory_info().rss
         except psutil.Error:
             continue  # it ended between listing and reading
     return total

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+import psutil
 import yaml
 
 PACKAGE = "benchmesh"
@@ -27,6 +29,19 @@ class BenchMesh:
 
     def env(self, warm: bool = False) -> dict[str, str]:
         return mesh_env(self.root, self.home, warm)
+
+    def warm_workers(self, domains: Iterable[str] | None = None) -> list[psutil.Process]:
+        """The warm workers of `domains` (default: every domain) running now (`runtime.worker`: each found by its
+        socket's name on its command line), without the runs they forked (the same command line): their children."""
+        from mesh_platform.runtime.worker import socket_name
+
+        names = {socket_name(self.home / "dagster", domain)[1:] for domain in domains or self.domains}
+        found = {}
+        for process in psutil.process_iter(["cmdline", "ppid"]):
+            line = process.info["cmdline"] or []
+            if "mesh_platform.runtime.worker" in line and names & set(line):
+                found[process.pid] = process
+        return [process for process in found.values() if process.info["ppid"] not in found]
 
     def add_domain(self, domain: str) -> None:
         folder = self.root / PACKAGE / domain
@@ -76,7 +91,7 @@ class BenchMesh:
 def mesh_env(root: Path, home: Path, warm: bool = False) -> dict[str, str]:
     """This environment, pointed at the mesh repository `root` and its state folder `home`. Without `warm`, each
     run is a process of the command's own (MESH_WARM_SECONDS=0): a warm worker's runs are its children, not the
-    command's, and the harness would leave their time and memory out of the process tree it measures."""
+    command's, and the harness counts their time and memory only where told to (`harness.Helpers`)."""
     env = {**os.environ, "MESH_ROOT": str(root), "MESH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     # As on a user's machine, Python caches the bytecode of what it compiles (a sandbox may turn that off): else
     # every command compiles the platform's modules again, which no user pays.
