@@ -1,17 +1,22 @@
-"""The embedded instance's event log (runtime.sqlite_event_log): Dagster's SQLite storage whose new run databases
-are copies of a template Dagster made, and whose engines are kept. Runs, their events and what the UI reads of
+"""The embedded instance's storage: its event log (runtime.sqlite_event_log), Dagster's SQLite storage whose new run
+databases are copies of a template Dagster made, and whose engines are kept; a new instance's databases copied from
+the ones Dagster made once (runtime.storage_template). Runs, their events and what the UI reads of
 them are Dagster's as before; these tests check that the databases are the ones Dagster itself would make."""
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage  # Dagster's own, to compare with (no public import)
 
 from mesh_platform.core.settings import MeshSettings
-from mesh_platform.runtime.instance import open_created_instance, open_instance
+from mesh_platform.runtime.instance import open_created_instance, open_instance, prepare_instance
 from mesh_platform.runtime.sqlite_event_log import TEMPLATE_FOLDER, MeshSqliteEventLogStorage
+from mesh_platform.runtime.storage_template import copy_template_storage
 
 
 @dg.asset
@@ -178,3 +183,85 @@ def test_a_process_outliving_its_state_folder_opens_the_instance_only_once_its_s
     with reopened:
         assert isinstance(reopened.event_log_storage, MeshSqliteEventLogStorage)
         assert reopened.get_runs() == []
+
+
+DATABASES = ("history/runs.db", "history/runs/index.db", "schedules/schedules.db")
+
+
+def test_a_new_embedded_instance_s_storage_is_a_copy_of_the_one_dagster_made(tmp_path: Path, monkeypatch):
+    """Dagster creates an embedded instance's storage once per version and settings, in the user's cache; each new
+    state folder gets a copy, the same databases Dagster makes, holding nothing of another instance."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, second = (MeshSettings(root=tmp_path, home=tmp_path / name) for name in ("one", "two"))
+    prepare_instance(first)
+    made = list((tmp_path / "cache" / "mesh-platform" / "dagster-storage").iterdir())
+    assert [folder.name.split("-")[0] for folder in made] == [dg.__version__]  # one template, of this version
+
+    # With the template there, a command creating a state folder's storage imports no Dagster.
+    creating = subprocess.run(
+        [sys.executable, "-c", PREPARE_AND_TELL, str(second.root), str(second.home)],
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert creating.stdout.split() == ["copied", "dagster-not-imported"], creating.stderr
+    assert list((tmp_path / "cache" / "mesh-platform" / "dagster-storage").iterdir()) == made
+
+    reference = tmp_path / "dagster_own"  # the same settings, its storage made by Dagster alone
+    reference.mkdir()
+    shutil.copyfile(first.dagster_home / "dagster.yaml", reference / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(reference)):
+        pass
+    for settings in (first, second):
+        for database in DATABASES:
+            assert _schema(settings.dagster_home / database) == _schema(reference / database), database
+            assert _journal_mode(settings.dagster_home / database) == "wal"
+
+    # Each copy is an instance of its own: its own runs, its own storage id.
+    ids = []
+    for settings in (first, second):
+        with open_instance(settings) as instance:
+            result = dg.materialize([numbers, numbers_positive], instance=instance)
+            assert result.success
+            assert [run.run_id for run in instance.get_runs()] == [result.run_id]
+            ids.append(instance.run_storage.get_run_storage_id())
+    assert ids[0] != ids[1]
+
+
+PREPARE_AND_TELL = """
+import sys
+from pathlib import Path
+from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.instance import prepare_instance
+settings = MeshSettings(root=Path(sys.argv[1]), home=Path(sys.argv[2]))
+prepare_instance(settings)
+print("copied" if (settings.dagster_home / "history" / "runs.db").exists() else "missing")
+print("dagster-imported" if "dagster" in sys.modules else "dagster-not-imported")
+"""
+
+
+def test_storage_made_elsewhere_or_a_cache_that_cannot_be_written_leaves_the_creation_to_dagster(tmp_path: Path, monkeypatch):
+    home = tmp_path / "instance"
+    home.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    run_storage = (
+        f"run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n  config:\n    base_dir: {elsewhere}\n"
+    )
+    (home / "dagster.yaml").write_text(run_storage)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert not copy_template_storage(home)  # another run storage: Dagster's to create
+    assert not (tmp_path / "cache").exists()
+
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    settings = MeshSettings(root=tmp_path, home=tmp_path / "mesh")
+    prepare_instance(settings)  # no template can be made: Dagster creates the storage as it always did
+    for database in DATABASES:
+        assert (settings.dagster_home / database).exists()
+    with open_instance(settings) as instance:
+        assert dg.materialize([numbers], instance=instance).success
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert not copy_template_storage(settings.dagster_home)  # a storage there already is never replaced
+    assert not (tmp_path / "cache").exists()

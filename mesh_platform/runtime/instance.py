@@ -3,9 +3,10 @@
 Every command that reads or writes Dagster's state asks for it here. In a deployment on PostgreSQL
 the database is tried first, once and briefly: one that cannot be reached is a one-line error naming
 the setting, not Dagster's retries ending in a traceback. A new instance's storage (SQLite files, or
-PostgreSQL's tables) is created by Dagster itself, by one process at a time (a lock beside
-`dagster.yaml`), before anything else opens it side by side: the code servers, the webserver and the
-daemon of `mesh serve`/`mesh ui`/`mesh daemon`, or the runs of `mesh materialize`.
+PostgreSQL's tables) is created by Dagster itself (SQLite's as a copy of files Dagster made once:
+`runtime.storage_template`), by one process at a time (a lock beside `dagster.yaml`), before anything
+else opens it side by side: the code servers, the webserver and the daemon of `mesh serve`/`mesh ui`/
+`mesh daemon`, or the runs of `mesh materialize`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mesh_platform.core.deployment import FromEnvironment, resolved
 from mesh_platform.core.errors import MeshError
 from mesh_platform.core.owner_only import write_private
 from mesh_platform.core.settings import MeshSettings
+from mesh_platform.runtime.storage_template import copy_template_storage
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -80,7 +82,7 @@ def prepare_instance(settings: MeshSettings) -> None:
     """The instance reachable and its storage created, before processes open it side by side."""
     check_reachable(settings)
     if not storage_created(settings):
-        _create(settings).dispose()
+        _create_storage(settings)
 
 
 @contextlib.contextmanager
@@ -88,23 +90,26 @@ def open_instance(settings: MeshSettings) -> Iterator[dg.DagsterInstance]:
     """The mesh's Dagster instance, open (reachable, its storage created first when new)."""
     import dagster as dg
 
-    check_reachable(settings)
-    created = None if storage_created(settings) else _create(settings)
-    with created or dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+    prepare_instance(settings)
+    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
         yield instance
 
 
-def _create(settings: MeshSettings) -> dg.DagsterInstance:
-    """A new instance opened, Dagster creating the storage it does not find: one process at a time (a lock beside
-    dagster.yaml), so no two create the same tables at once; one that waited finds them made."""
-    import dagster as dg
-
+def _create_storage(settings: MeshSettings) -> None:
+    """A new instance's storage made, one process at a time (a lock beside dagster.yaml), so no two create the same
+    tables at once; one that waited finds them made. SQLite's is a copy of the template (without importing Dagster)
+    where it can be; else Dagster creates it, opening the instance."""
     home = settings.ensure_dagster_home()
     with (home / STORAGE_LOCK).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        instance = dg.DagsterInstance.from_config(str(home))
+        if storage_created(settings):
+            return
+        sqlite = resolved(settings.instance_deployment.instance.postgres_url) is None
+        if not (sqlite and copy_template_storage(home)):
+            import dagster as dg
+
+            dg.DagsterInstance.from_config(str(home)).dispose()
         write_private(home / STORAGE_CREATED, _storage_identity(settings))
-    return instance
 
 
 def open_created_instance(home: Path) -> dg.DagsterInstance | None:

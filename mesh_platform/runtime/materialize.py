@@ -35,7 +35,7 @@ from mesh_platform.core.address import Address
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.batch_runs import BatchRun, LocalBatchRun, SubmittedBatchRun, wait_for_any, warm_sources
 from mesh_platform.runtime.batches import Batch, batch_dependencies, failed_upstream, plan_batches
-from mesh_platform.runtime.instance import check_reachable, open_instance, storage_created
+from mesh_platform.runtime.instance import open_instance, prepare_instance
 from mesh_platform.runtime.progress import (
     BatchStarted,
     MaterializationReport,
@@ -101,9 +101,8 @@ class _Materialization:
 
     def _open_instance(self) -> dg.DagsterInstance:
         """The mesh's Dagster instance, its dead runs recovered: opened while the first runs' processes start
-        (importing Dagster and opening its storage take as long as starting a run), or before them when it
-        is new (processes creating the same storage at once break it: SQLite's schema version table,
-        PostgreSQL's `CREATE TABLE`s)."""
+        (importing Dagster and opening its storage take as long as starting a run); its storage, when new, was
+        created before them (`prepare_instance`: processes creating the same storage at once break it)."""
         instance = self._exit.enter_context(open_instance(self.settings))
         for dead in recover_dead_runs(instance):
             self.notify(RunRecovered(dead))
@@ -127,9 +126,9 @@ class _Materialization:
         pending = list(range(len(batches)))
         running: dict[int, BatchRun] = {}
         done: set[int] = set()
-        check_reachable(self.settings)  # before any run: a run cannot tell why its instance does not answer
-        if not storage_created(self.settings):
-            self._open_instance()  # a new instance: its storage is created once, here, before runs open it side by side
+        # Before any run: a run cannot tell why its instance does not answer, and a new instance's storage is created
+        # once, here, before runs open it side by side.
+        prepare_instance(self.settings)
         try:
             self._follow(batches, after, pending, running, done, jobs)
         except KeyboardInterrupt:  # a warm run is not in this command's process group: it is told (SIGINT) and waited for
