@@ -88,8 +88,10 @@ def _template(event_log: object) -> Path:
     with tempfile.TemporaryDirectory(dir=cache, prefix=".making-") as making:
         instance_folder = Path(making) / "instance"
         instance_folder.mkdir()
+        settings: dict[str, object] = {"telemetry": {"enabled": False}}  # nothing of an instance's identity written
         if event_log is not None:
-            (instance_folder / "dagster.yaml").write_text(yaml.safe_dump({"event_log_storage": event_log}))
+            settings["event_log_storage"] = event_log
+        (instance_folder / "dagster.yaml").write_text(yaml.safe_dump(settings))
         instance = dg.DagsterInstance.from_config(str(instance_folder))
         try:
             make_run_template = getattr(instance.event_log_storage, "_template", None)  # the mesh's event log's own
@@ -100,7 +102,7 @@ def _template(event_log: object) -> Path:
         made = Path(making) / "made"
         made.mkdir()
         for database in instance_folder.rglob("*"):
-            if database.is_file() and database.name != "dagster.yaml" and not database.name.endswith(("-wal", "-shm")):
+            if database.is_file() and database.suffix in (".db", ".sqlite"):  # the databases only, whole (no -wal)
                 copy = made / database.relative_to(instance_folder)
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 _copy_database(database, copy)
