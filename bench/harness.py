@@ -79,8 +79,8 @@ class Helpers:
         self.latest: dict[tuple[int, float], float] = {}
         self.memory = 0  # bytes, at the last sample
 
-    def sample(self) -> int:
-        """Look for helpers, note their CPU time and return their memory now (bytes)."""
+    def sample(self) -> None:
+        """Look for helpers, note their CPU time and their memory now (`memory`)."""
         for found in self.find():
             with contextlib.suppress(psutil.Error):  # it ended between listing and reading
                 self.seen.setdefault((found.pid, found.create_time()), found)
@@ -90,7 +90,6 @@ class Helpers:
                 times = helper.cpu_times()
                 self.latest[key] = times.user + times.system + times.children_user + times.children_system
                 self.memory += _tree_memory(helper, proportional=True)
-        return self.memory
 
     def charge(self) -> float:
         """The CPU time the helpers used since the last charge (a helper first seen now: since it started)."""

@@ -16,7 +16,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage  # Dagster's o
 from mesh_platform.core.settings import MeshSettings
 from mesh_platform.runtime.instance import open_created_instance, open_instance, prepare_instance
 from mesh_platform.runtime.sqlite_event_log import TEMPLATE_FOLDER, MeshSqliteEventLogStorage
-from mesh_platform.runtime.storage_template import copy_template_storage
+from mesh_platform.runtime.storage_template import DATABASES, copy_template_storage
 
 
 @dg.asset
@@ -183,9 +183,6 @@ def test_a_process_outliving_its_state_folder_opens_the_instance_only_once_its_s
     with reopened:
         assert isinstance(reopened.event_log_storage, MeshSqliteEventLogStorage)
         assert reopened.get_runs() == []
-
-
-DATABASES = ("history/runs.db", "history/runs/index.db", "schedules/schedules.db")
 
 
 def test_a_new_embedded_instance_s_storage_is_a_copy_of_the_one_dagster_made(tmp_path: Path, monkeypatch):

@@ -81,8 +81,8 @@ def check_reachable(settings: MeshSettings) -> None:
 def prepare_instance(settings: MeshSettings) -> None:
     """The instance reachable and its storage created, before processes open it side by side."""
     check_reachable(settings)
-    if not storage_created(settings):
-        _create_storage(settings)
+    if not storage_created(settings) and (created := _create_storage(settings)) is not None:
+        created.dispose()
 
 
 @contextlib.contextmanager
@@ -90,26 +90,28 @@ def open_instance(settings: MeshSettings) -> Iterator[dg.DagsterInstance]:
     """The mesh's Dagster instance, open (reachable, its storage created first when new)."""
     import dagster as dg
 
-    prepare_instance(settings)
-    with dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+    check_reachable(settings)
+    created = None if storage_created(settings) else _create_storage(settings)
+    with created or dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
         yield instance
 
 
-def _create_storage(settings: MeshSettings) -> None:
+def _create_storage(settings: MeshSettings) -> dg.DagsterInstance | None:
     """A new instance's storage made, one process at a time (a lock beside dagster.yaml), so no two create the same
     tables at once; one that waited finds them made. SQLite's is a copy of the template (without importing Dagster)
-    where it can be; else Dagster creates it, opening the instance."""
+    where it can be; else Dagster creates it by opening the instance, which is returned open (None otherwise)."""
     home = settings.ensure_dagster_home()
     with (home / STORAGE_LOCK).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if storage_created(settings):
-            return
-        sqlite = resolved(settings.instance_deployment.instance.postgres_url) is None
-        if not (sqlite and copy_template_storage(home)):
+            return None
+        instance = None
+        if settings.instance_deployment.uses_postgres or not copy_template_storage(home):
             import dagster as dg
 
-            dg.DagsterInstance.from_config(str(home)).dispose()
+            instance = dg.DagsterInstance.from_config(str(home))
         write_private(home / STORAGE_CREATED, _storage_identity(settings))
+    return instance
 
 
 def open_created_instance(home: Path) -> dg.DagsterInstance | None:

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -45,6 +45,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_
 from dagster._core.storage.sql import create_engine  # no public import: the engine its storages open
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS  # no public import of its busy timeout
 from sqlalchemy.pool import NullPool
+
+from mesh_platform.core.whole_files import copy_into_place
 
 if TYPE_CHECKING:
     from dagster._serdes import ConfigurableClassData
@@ -179,18 +181,10 @@ class MeshSqliteEventLogStorage(SqliteEventLogStorage):
         path = self.path_for_shard(shard)
         if os.path.exists(path):
             return False
-        template = self._template()
-        partial = os.path.join(os.path.dirname(template), f"{shard}.{uuid.uuid4().hex}.partial")
-        shutil.copyfile(template, partial)
-        try:
-            os.link(partial, path)
-        except FileExistsError:
-            pass  # made by another process at the same time: Dagster's, at the same head
-        finally:
-            os.unlink(partial)
+        copy_into_place(Path(self.run_template()), Path(path))  # else made by another process: Dagster's, at the same head
         return True
 
-    def _template(self) -> str:
+    def run_template(self) -> str:
         """An empty run database at this Dagster version's schema head, made by Dagster itself once."""
         folder = os.path.join(self._base_dir, TEMPLATE_FOLDER)
         template = os.path.join(folder, f"run-dagster-{dg.__version__}.sqlite")

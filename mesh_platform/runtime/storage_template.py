@@ -22,15 +22,14 @@ import contextlib
 import hashlib
 import importlib.metadata
 import json
-import os
-import shutil
 import sqlite3
 import tempfile
-import uuid
 from pathlib import Path
 
 import platformdirs
 import yaml
+
+from mesh_platform.core.whole_files import copy_into_place
 
 # The databases of Dagster's SQLite storage, relative to the instance folder: runs, event index, schedules. (The
 # template holds the mesh event log's template of a run database too, `runtime.sqlite_event_log`, made with them.)
@@ -55,17 +54,9 @@ def copy_template_storage(home: Path) -> bool:
         made = [path.relative_to(template) for path in template.rglob("*") if path.is_file()]
         # The run database last: a command that finds it takes the storage for made (`instance.storage_created`).
         for name in sorted(made, key=lambda name: (name == Path(DATABASES[0]), str(name))):
-            target = home / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
-            shutil.copyfile(template / name, partial)
-            try:
-                os.link(partial, target)  # whole or not at all; never over a file another process made
-                copied.append(target)
-            except FileExistsError:
-                pass
-            finally:
-                partial.unlink()
+            (home / name).parent.mkdir(parents=True, exist_ok=True)
+            if copy_into_place(template / name, home / name):
+                copied.append(home / name)
     except Exception:  # an unwritable cache, a full disk, settings Dagster refuses: Dagster makes its own, or says why
         for target in copied:  # no part of a copy is left for Dagster to take for its own
             target.unlink(missing_ok=True)
@@ -92,11 +83,12 @@ def _template(event_log: object) -> Path:
         if event_log is not None:
             settings["event_log_storage"] = event_log
         (instance_folder / "dagster.yaml").write_text(yaml.safe_dump(settings))
+        from mesh_platform.runtime.sqlite_event_log import MeshSqliteEventLogStorage  # imports Dagster's storage
+
         instance = dg.DagsterInstance.from_config(str(instance_folder))
         try:
-            make_run_template = getattr(instance.event_log_storage, "_template", None)  # the mesh's event log's own
-            if callable(make_run_template):
-                make_run_template()
+            if isinstance(instance.event_log_storage, MeshSqliteEventLogStorage):
+                instance.event_log_storage.run_template()  # its template of a run database, made with the rest
         finally:
             instance.dispose()
         made = Path(making) / "made"
