@@ -29,6 +29,7 @@ import yaml
 from filelock import FileLock
 
 from mesh_platform import Address, read_product, read_product_relation
+from mesh_platform.core.interrupts import keep_stoppable
 from mesh_platform.core.settings import MeshSettings
 
 if TYPE_CHECKING:
@@ -40,6 +41,10 @@ REPO = Path(__file__).resolve().parent.parent
 # pytest-xdist worker, so it starts once. (xdist's own --dist loadgroup no longer groups under pytest 9.2, whose
 # items keep their node id elsewhere; this scheduler groups by module instead.)
 ONE_WORKER_MODULES = ("tests/test_ui.py",)
+
+# A test process started in the background (`make test &`) ignores SIGINT; the Dagster runs it executes would make
+# it ignore SIGTERM too, and so every server and command it starts, as a `mesh` command does not (core.interrupts).
+keep_stoppable()
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: without -n (or with -p no:xdist) there is none

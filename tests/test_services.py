@@ -25,8 +25,9 @@ RUNNER = textwrap.dedent("""
     folder = Path(sys.argv[1])
     python = sys.executable
     services = [
-        # says how it found SIGINT (Dagster takes SIGTERM as SIGINT), then serves
+        # says how it found SIGINT (Dagster takes SIGTERM as SIGINT) and SIGTERM, then serves
         Service("steady", (python, "-c", "import signal, time; print(signal.getsignal(signal.SIGINT), flush=True); "
+                                         "print('SIGTERM', signal.Handlers(signal.getsignal(signal.SIGTERM)).name, flush=True); "
                                          "time.sleep(600)")),
         # ignores SIGTERM: only SIGKILL ends it
         Service("stubborn", (python, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -40,15 +41,21 @@ RUNNER = textwrap.dedent("""
 """)
 
 
+def _ignore_interrupt_and_terminate() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def test_a_service_that_dies_is_started_again_and_a_stop_signal_ends_every_one(tmp_path):
     log = tmp_path / "services.log"
     with log.open("w") as output:
-        # As from a background job: SIGINT ignored, which the services must not inherit.
+        # As from a background job of a process that ran Dagster: SIGINT ignored, and SIGTERM with it (Dagster gives
+        # SIGTERM SIGINT's handler, core.interrupts). The runner stops on SIGTERM all the same; no service inherits either.
         runner = subprocess.Popen(
             [sys.executable, "-c", RUNNER, str(tmp_path)],
             stdout=output,
             stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            preexec_fn=_ignore_interrupt_and_terminate,
         )
     try:
         deadline = time.monotonic() + 120
@@ -58,6 +65,7 @@ def test_a_service_that_dies_is_started_again_and_a_stop_signal_ends_every_one(t
         text = log.read_text()
         assert "fragile (pid " in text and ") exited with code 3; starting it again in 1 s (the others keep serving)" in text
         assert "<built-in function default_int_handler>" in text  # SIGINT at its default in what the runner started
+        assert "SIGTERM SIG_DFL" in text  # and SIGTERM
         tree = process_tree(runner.pid)
         assert len(tree) == 4 and runner.poll() is None
 

@@ -34,6 +34,7 @@ from mesh_platform.cli.test import test_command
 from mesh_platform.cli.ui import daemon, demo, ui
 from mesh_platform.cli.vacuum import vacuum_command
 from mesh_platform.core.errors import MeshError
+from mesh_platform.core.interrupts import keep_stoppable
 from mesh_platform.core.owner_only import owner_only
 
 
@@ -100,6 +101,7 @@ cli.add_typer(dev, name="dev")
 
 
 def app() -> None:
+    keep_stoppable()  # a command started in the background stops on SIGTERM, and so does what it starts
     try:
         cli()
     finally:

@@ -7,7 +7,8 @@ The command stays in the foreground while they run, each in a process group of i
   (a code server's runs): SIGTERM first, SIGKILL for what is left after `STOP_GRACE` seconds.
 Dagster's commands take SIGTERM as they take SIGINT, and a process started from a background job
 inherits SIGINT ignored (so would they, and ignore SIGTERM too): the command never leaves SIGINT
-ignored, so every process it starts gets SIGINT's default.
+ignored, so every process it starts gets SIGINT's default; and it stops on SIGTERM even where it inherited
+SIGTERM ignored (from a process that ran Dagster with SIGINT ignored: `core.interrupts`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
+
+from mesh_platform.core.interrupts import interrupt_ignored
 
 if TYPE_CHECKING:
     import psutil
@@ -75,10 +78,10 @@ def run_services(services: list[Service], cwd: Path, env: dict[str, str], say: C
 
     previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     for number in STOP_SIGNALS:
-        if previous[number] != signal.SIG_IGN:
-            signal.signal(number, on_signal)
-        elif number == signal.SIGINT:  # ignored (a background job): still ignored here, at its default in what starts
+        if number == signal.SIGINT and interrupt_ignored():  # a background job: still ignored, at its default in what starts
             signal.signal(number, lambda *_: None)
+        elif number == signal.SIGTERM or previous[number] != signal.SIG_IGN:  # SIGTERM always stops (core.interrupts)
+            signal.signal(number, on_signal)
     running = [_Running(service, cwd, env) for service in services]
     try:
         for each in running:

@@ -56,6 +56,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mesh_platform.core.interrupts import keep_stoppable
+
 if TYPE_CHECKING:
     import dagster as dg
 
@@ -524,6 +526,7 @@ def _watch_command(connection: socket.socket) -> None:
 def main(argv: list[str]) -> int:
     module, name, fingerprint_, idle = argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the command, not its domain's worker
+    keep_stoppable()  # ... and SIGTERM still ends it once Dagster has run in it (core.interrupts)
     # numpy's OpenBLAS would start a thread per core at import, which a fork loses: its runs compute in DuckDB.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return serve(module, "\0" + name, fingerprint_, float(idle))
