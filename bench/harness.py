@@ -36,7 +36,7 @@ HELPERS_EVERY = 25  # polls between two samples of helper processes (a scan of e
 class Run:
     wall_s: float
     peak_mb: float
-    build_s: float | None = None  # the build inside the command's Dagster run, where a scenario reads it (its step's duration)
+    build_s: float | None = None  # the work inside the command, where a scenario reads it: a run's step, a read after imports
     cpu_s: float | None = None  # CPU time (user + system) of the command and every process it waited for
 
 

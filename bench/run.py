@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1M rows, 5 domains × 10 products, 2 pairs")
     parser.add_argument("--rows", type=int, help="rows of the orders table (default 10,000,000)")
     parser.add_argument(
+        "--source-rows", type=int, help="rows of the source scenario's table (default 100,000,000; quick: --rows)"
+    )
+    parser.add_argument(
         "--partition-rows", type=int, help="rows of the daily product of the partition scenario (default 100,000,000)"
     )
     parser.add_argument("--pairs", type=int, help="pairs per scenario (default 3)")
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     options = parser.parse_args(argv)
     rows = options.rows or (1_000_000 if options.quick else 10_000_000)
+    source_rows = options.source_rows or (rows if options.quick else 100_000_000)
     partition_rows = options.partition_rows or (1_000_000 if options.quick else 100_000_000)
     pairs = options.pairs or (2 if options.quick else 3)
     domains = options.domains or (5 if options.quick else 20)
@@ -103,13 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, dict] = {}
     scenarios: list[Scenario] = []
-    if wanted & {"source", "sql_rules", "sql_plain", "sql_aggregate", "checks", "read", "partition"}:
+    # The source scenario at its own size (the issue's 100M rows), on a workbench of its own when that differs.
+    chosen = (wanted | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())) - (
+        {"source"} if source_rows != rows else set()
+    )
+    if chosen & {"source", "sql_rules", "sql_plain", "sql_aggregate", "read", "partition"}:
         bench = Workbench(options.workdir, rows, log)
         bench.bench_mesh()
-        chosen = wanted | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())
         scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
         if "partition" in wanted:
             scenarios.append(partition_scenario(bench, partition_rows))
+    if "source" in wanted and source_rows != rows:
+        sources = Workbench(options.workdir / "source", source_rows, log)
+        sources.bench_mesh()
+        scenarios += [s for s in build_scenarios(sources) if s.name == "source"]
     if "launch" in wanted and (launch := launch_scenario(options.workdir, log)) is not None:
         scenarios.append(launch)
     if "start" in wanted:
@@ -189,7 +200,8 @@ def _line(pairing: Pairing) -> str:
             )
         if "build_ratio_median" in summary:
             text += (
-                f"; build (Dagster's step) {mesh['build_s_median']:.2f} s against {reference['build_s_median']:.2f} s,"
+                f"; inside the process (a run's step; a read after its imports) {mesh['build_s_median']:.2f} s"
+                f" against {reference['build_s_median']:.2f} s,"
                 f" ratio {summary['build_ratio_median']:.3g}×"
             )
     return text
@@ -198,7 +210,7 @@ def _line(pairing: Pairing) -> str:
 def table(report: dict) -> str:
     """The results as a Markdown table (what the README's Performance section shows)."""
     lines = [
-        "| scenario | mesh (median) | reference | reference (median) | wall ratio | peak memory ratio | build ratio | goal |",
+        "| scenario | mesh (median) | reference | reference (median) | wall ratio | peak memory ratio | inside ratio | goal |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for result in report["scenarios"].values():
@@ -229,7 +241,7 @@ def table(report: dict) -> str:
 
 
 def _build(figures: dict) -> str:
-    build = f" (build {figures['build_s_median']:.2f} s)" if "build_s_median" in figures else ""
+    build = f" (inside {figures['build_s_median']:.2f} s)" if "build_s_median" in figures else ""
     return build + (f", CPU {figures['cpu_s_median']:.2f} s" if "cpu_s_median" in figures else "")
 
 

@@ -172,3 +172,22 @@ def test_the_mesh_secret_keys_the_tokens(crm, monkeypatch):
     assert crm.materialize("crm").success
     assert read_product("mesh://crm/people", consumer="ads")["email"][0] == generated  # the kept key: stable tokens
     assert owner_read("mesh://crm/people")["email"][0] == "ada@example.com"  # the owner still reads the clear value
+
+
+def test_a_read_that_may_see_the_files_as_published_scans_them_itself_and_its_connection_opens_no_other(crm):
+    import duckdb
+
+    from mesh_platform import read_product_relation
+
+    ports = crm.settings.ports_root / "crm"
+    owner = read_product_relation("mesh://crm/people", consumer="crm")  # nothing dropped: DuckDB reads the files
+    assert "PARQUET_SCAN" in owner.explain()  # (the clear values joined back from the vault: Arrow)
+    assert sorted(owner.fetchall()) == sorted(owner_read("mesh://crm/people").itertuples(index=False, name=None))
+    assert [row[2] for row in sorted(owner.fetchall())] == ["ada@example.com", "grace@example.com"]  # joined back
+    with pytest.raises(duckdb.PermissionException):  # the files of another product, though the owner's too
+        owner.query("people", f"SELECT * FROM read_parquet('{ports}/partners/v1/*.parquet')").fetchall()
+
+    ads = read_product_relation("mesh://crm/people", consumer="ads")  # phone dropped: the files stay closed
+    assert "PARQUET_SCAN" not in ads.explain() and "phone" not in ads.columns
+    with pytest.raises(duckdb.PermissionException):
+        ads.query("people", f"SELECT phone FROM read_parquet('{ports}/people/v1/*.parquet')").fetchall()

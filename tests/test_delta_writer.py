@@ -6,6 +6,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -140,3 +141,36 @@ def test_a_partitioned_stream_writes_one_partition_per_file_and_a_partition_is_r
     metrics = DeltaTable(str(uri)).history(1)[0]["operationMetrics"]
     assert metrics["num_removed_files"] == first_files and metrics["num_added_files"] == 1  # nothing else rewritten
     assert arrow_dataset(DeltaTable(str(uri)), Location.of(uri)).count_rows() == 50
+
+
+def test_duckdb_scans_a_version_whose_older_files_lack_a_column_as_the_arrow_dataset_reads_it(tmp_path):
+    from deltalake import write_deltalake
+
+    from mesh_platform.storage.sandbox import sandbox
+
+    location = Location.of(tmp_path / "table")
+    write_deltalake(location.uri, pa.table({"id": pa.array([1, 2], pa.int64())}))
+    write_deltalake(location.uri, pa.table({"id": [3], "label": ["c"]}), mode="append", schema_mode="merge")
+    table = delta.delta_table(location)
+    files = delta.local_files(table, location)
+    assert files is not None and len(files) == 2
+    connection = sandbox(files=files)
+    relation = delta.parquet_relation(connection, table, files)
+    assert relation is not None and "PARQUET_SCAN" in relation.explain()
+    as_arrow = connection.from_arrow(arrow_dataset(table, location))
+    assert sorted(relation.fetchall()) == sorted(as_arrow.fetchall()) == [(1, None), (2, None), (3, "c")]
+    assert relation.types == as_arrow.types
+
+
+def test_a_version_whose_file_holds_another_type_than_the_table_is_left_to_the_arrow_dataset(tmp_path):
+    from deltalake import write_deltalake
+
+    from mesh_platform.storage.sandbox import sandbox
+
+    location = Location.of(tmp_path / "table")
+    write_deltalake(location.uri, pa.table({"id": pa.array([1, 2], pa.int64())}))
+    table = delta.delta_table(location)
+    [file] = delta.local_files(table, location) or []
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32())}), file)  # as another writer may have
+    assert delta.parquet_relation(sandbox(files=[file]), table, [file]) is None
+    assert delta.local_files(table, Location.of("s3://bucket/table")) is None  # on an object store: Arrow's

@@ -26,7 +26,7 @@ from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore
-from mesh_platform.storage.sandbox import sandbox
+from mesh_platform.storage.sandbox import reading_sandbox, sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -153,8 +153,15 @@ class PortReader:
         self.log.record(
             decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear
         )
+        rows = None
+        if connection is None and not decision.dropped and snapshot.files is not None:
+            # A read of its own that may see every column the files hold (tokens where hashed, joined back to clear
+            # values where granted): DuckDB scans the version's files itself, allowed those alone (storage.sandbox).
+            connection = reading_sandbox(snapshot.files)
+            rows = snapshot.parquet_relation(connection)
         connection = connection or sandbox()
-        rows = connection.from_arrow(snapshot.dataset)
+        if rows is None:
+            rows = connection.from_arrow(snapshot.dataset)
         relation = self._as_seen(connection, rows, snapshot.version.tokens, decision, contract, resolved.address)
         return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
 

@@ -14,6 +14,7 @@ versions follow the order builds started (a build overtaken by a later one is no
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -29,8 +30,10 @@ from mesh_platform.storage.delta import (
     arrow_dataset,
     delta_table,
     is_delta_table,
+    local_files,
     merge_rows,
     overwrite_table,
+    parquet_relation,
     replace_rows,
 )
 from mesh_platform.storage.location import Location
@@ -46,6 +49,7 @@ from mesh_platform.storage.retention import (
 from mesh_platform.storage.vault import NamedTokens, Vault
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
     import pyarrow as pa
     import pyarrow.dataset as pads
@@ -195,10 +199,26 @@ class PortLog:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One version of a port, to read: what it is, and a lazy Arrow dataset of its rows."""
+    """One version of a port, to read: what it is, its Delta table at that version, its rows as a lazy Arrow
+    dataset or (on this machine's file system) as the Parquet files DuckDB scans itself."""
 
     version: PortVersion
-    dataset: pads.Dataset
+    table: DeltaTable
+    location: Location
+
+    @functools.cached_property
+    def dataset(self) -> pads.Dataset:
+        return arrow_dataset(self.table, self.location)
+
+    def parquet_relation(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
+        """The version read by DuckDB's Parquet reader on `connection` (allowed to read `files`); None: read `dataset`."""
+        files = self.files
+        return parquet_relation(connection, self.table, files) if files is not None else None
+
+    @functools.cached_property
+    def files(self) -> list[str] | None:
+        """The version's Parquet files on this machine's file system; None on an object store."""
+        return local_files(self.table, self.location)
 
 
 class Port:
@@ -456,7 +476,7 @@ class Port:
             table = self.table(version, log)
             published = log.version(table.version())
         published = published or PortVersion(table.version(), dt.datetime.now(dt.UTC), None, None, None)
-        return Snapshot(published, arrow_dataset(table, self.location))
+        return Snapshot(published, table, self.location)
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()

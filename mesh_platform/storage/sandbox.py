@@ -4,7 +4,10 @@ Set with DuckDB's own controls before any user SQL runs, then locked:
 no file outside `readable` (a source's landing folder) can be read, globbed or
 attached, no file written, no extension installed or loaded, and no setting
 changed. Products reach the connection as Arrow data the platform registered
-after deciding access; the connection itself cannot open a port's files.
+after deciding access; the connection itself cannot open a port's files, but for
+a consumer's read that may see a port version's files as they are: then, once
+access is decided, those files alone (`files`, DuckDB's `allowed_paths`), which
+DuckDB's own Parquet reader scans (`governance.reads`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ if TYPE_CHECKING:
 REFUSAL = "DuckDB: file system operations are disabled by configuration"  # how the sandbox refuses a file, in messages
 
 
-def lock_down(connection: duckdb.DuckDBPyConnection, readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
-    """Close `connection` to the file system but for the folders in `readable`; return it."""
+def lock_down(
+    connection: duckdb.DuckDBPyConnection, readable: Iterable[Path] = (), files: Iterable[str] = ()
+) -> duckdb.DuckDBPyConnection:
+    """Close `connection` to the file system but for the folders in `readable` and the `files`; return it."""
     folders = ", ".join(literal(f"{Path(folder).resolve()}/") for folder in readable)
     connection.execute(f"SET allowed_directories = [{folders}]")
+    connection.execute(f"SET allowed_paths = [{', '.join(literal(file) for file in files)}]")
     connection.execute("SET enable_external_access = false")
     connection.execute("SET autoinstall_known_extensions = false")
     connection.execute("SET autoload_known_extensions = false")
@@ -35,11 +41,22 @@ def lock_down(connection: duckdb.DuckDBPyConnection, readable: Iterable[Path] = 
     return connection
 
 
-def sandbox(readable: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
+def sandbox(readable: Iterable[Path] = (), files: Iterable[str] = ()) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection, locked down (see `lock_down`)."""
     import duckdb
 
-    return lock_down(duckdb.connect(), readable)
+    return lock_down(duckdb.connect(), readable, files)
+
+
+def reading_sandbox(files: Iterable[str]) -> duckdb.DuckDBPyConnection:
+    """A connection for a read allowed `files` (a port version's), on one sandboxed in-memory database kept per set
+    of files: a process reading the same version again pays a cursor (a millisecond), not a database (tens)."""
+    return _reading_database(tuple(sorted(files))).cursor()
+
+
+@functools.lru_cache(maxsize=16)
+def _reading_database(files: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    return sandbox(files=files)
 
 
 Declare = Callable[["duckdb.DuckDBPyConnection"], None]  # gives a connection functions a build's SQL may call
