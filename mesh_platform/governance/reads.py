@@ -25,7 +25,7 @@ from mesh_platform.governance.access import ReadDecision, decide, draft_version_
 from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.principals import Principals
-from mesh_platform.storage.ports import Port, PortStore
+from mesh_platform.storage.ports import Port, PortStore, Snapshot
 from mesh_platform.storage.sandbox import reading_sandbox, sandbox
 
 if TYPE_CHECKING:
@@ -61,6 +61,22 @@ class OpenedProduct:
     relation: duckdb.DuckDBPyRelation
     decision: ReadDecision
     port: Port
+
+
+@dataclass(frozen=True)
+class GrantedRead:
+    """A read decided and logged, not opened yet: the product, the version read and what its consumer may see."""
+
+    resolved: ResolvedProduct
+    snapshot: Snapshot
+    decision: ReadDecision
+
+    @property
+    def files(self) -> list[str] | None:
+        """The version's files, where its consumer may see them as they are (no column dropped: tokens where
+        hashed, clear values joined back where granted) and they are on this machine; else None. A connection
+        allowed them (`storage.sandbox`) lets DuckDB scan them itself."""
+        return self.snapshot.files if not self.decision.dropped else None
 
 
 @dataclass(frozen=True)
@@ -103,7 +119,21 @@ class PortReader:
         published as keyed tokens: consumers outside the owning domain see the token or nothing
         (`masking: drop`), the owner and the consumers the contract grants see the clear value,
         joined back from the vault. Every read, granted or denied, the owner's too (a consumer
-        names itself), goes to the access log."""
+        names itself), goes to the access log.
+
+        Without a `connection`, the read gets a sandbox of its own, allowed the version's files where the
+        consumer may see them as published (`GrantedRead.files`), which DuckDB then scans itself."""
+        granted = self.grant(address, consumer, version, via, stacklevel + 1)
+        if connection is None:
+            if granted.files is not None:
+                return self.opened(granted, reading_sandbox(granted.files), files_allowed=True)
+            connection = sandbox()
+        return self.opened(granted, connection)
+
+    def grant(
+        self, address: Address | str, consumer: str | None, version: int | None = None, via: str = "python", stacklevel: int = 2
+    ) -> GrantedRead:
+        """Decide and log one read of a product as `consumer`, without opening it (`opened` does): see `open`."""
         resolved = self.resolve(address, stacklevel + 1)
         contract = resolved.contract
         requested = Address.parse(address) if isinstance(address, str) else address
@@ -153,17 +183,18 @@ class PortReader:
         self.log.record(
             decision.consumer_label, str(requested), number, "granted", via, decision.hashed, decision.dropped, decision.clear
         )
-        rows = None
-        if connection is None and not decision.dropped and snapshot.files is not None:
-            # A read of its own that may see every column the files hold (tokens where hashed, joined back to clear
-            # values where granted): DuckDB scans the version's files itself, allowed those alone (storage.sandbox).
-            connection = reading_sandbox(snapshot.files)
-            rows = snapshot.parquet_relation(connection)
-        connection = connection or sandbox()
+        return GrantedRead(resolved, snapshot, decision)
+
+    def opened(self, granted: GrantedRead, connection: duckdb.DuckDBPyConnection, files_allowed: bool = False) -> OpenedProduct:
+        """The read `granted` on `connection`: scanned by DuckDB from the version's files where `files_allowed`
+        (the connection was allowed `granted.files`), else as the Arrow dataset the platform registers."""
+        snapshot = granted.snapshot
+        rows = snapshot.parquet_relation(connection) if files_allowed and granted.files is not None else None
         if rows is None:
             rows = connection.from_arrow(snapshot.dataset)
-        relation = self._as_seen(connection, rows, snapshot.version.tokens, decision, contract, resolved.address)
-        return OpenedProduct(resolved.address, number, relation, decision, resolved.port)
+        resolved = granted.resolved
+        relation = self._as_seen(connection, rows, snapshot.version.tokens, granted.decision, resolved.contract, resolved.address)
+        return OpenedProduct(resolved.address, snapshot.version.version, relation, granted.decision, resolved.port)
 
     def _as_seen(
         self,

@@ -187,7 +187,7 @@ class BuildEnvironment:
 
     reader: PortReader  # the inputs, read as the product's domain (access rules, masking, access log)
     glossary: Glossary
-    workspace: Callable[[list[Path]], AbstractContextManager[DomainWorkspace]]  # the domain's DuckDB file, sandboxed
+    workspace: Callable[[list[Path], list[str]], AbstractContextManager[DomainWorkspace]]  # the domain DuckDB file, sandboxed
     landing: Path  # the domain's landing folder (what `source` products read)
     clock: Clock = Clock()  # what the build takes as now: when it started and published
     retention: Retention | None = None  # the cleanup after publishing (None: none)
@@ -229,16 +229,20 @@ def build_and_publish(
     if problems := environment.macros.problems():  # before any input is read: the build cannot run its SQL
         raise MacroError(problems)
     input_times: list[dt.datetime | None] = []
-    with environment.workspace([environment.landing]) as workspace:  # a recipe's SQL reads no other file
+    granted = []
+    for item in product.inputs:
+        if notice := reader.catalog.deprecation(item.address):
+            log.warning(f"input {item.alias}: {notice}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
+            granted.append(reader.grant(item.address, contract.domain, via=f"build of {contract.address} (run {run_id})"))
+    # A recipe's SQL reads no other file than the landing folder's; DuckDB scans the inputs' files itself where the
+    # domain may see them as published (governance.reads), the SQL's binding refusing them all the same.
+    inputs_files = [file for read in granted for file in read.files or ()]
+    with environment.workspace([environment.landing], inputs_files) as workspace:
         connection = workspace.connection
-        for item in product.inputs:
-            if notice := reader.catalog.deprecation(item.address):
-                log.warning(f"input {item.alias}: {notice}")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
-                opened = reader.open(
-                    item.address, contract.domain, connection=connection, via=f"build of {contract.address} (run {run_id})"
-                )
+        for item, read in zip(product.inputs, granted, strict=True):
+            opened = reader.opened(read, connection, files_allowed=True)
             relation = opened.relation
             if window is not None and (upstream := _same_grain(reader, item.address, contract)) is not None:
                 relation = relation.filter(upstream.condition(window))  # a daily product reads the same day of a daily input

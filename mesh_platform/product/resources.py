@@ -130,13 +130,13 @@ class DomainDuckDBResource(DuckDBResource):
     database: str = Field(description="The domain's DuckDB file (default MESH_HOME/domains/<domain>/<domain>.duckdb).")
 
     @contextmanager
-    def workspace(self, readable: Iterable[Path] = ()) -> Iterator[DomainWorkspace]:
+    def workspace(self, readable: Iterable[Path] = (), files: Iterable[str] = ()) -> Iterator[DomainWorkspace]:
         """A connection with the staging and products schemas and the platform's SQL functions,
-        closed to every file but the database and the `readable` folders."""
+        closed to every file but the database, the `readable` folders and the `files`."""
         private_folder(Path(self.database).parent)  # the file holds the domain's clear values: its owner only
         with self.get_connection() as connection:
             try:
-                yield DomainWorkspace.prepare(connection, self.database, readable)
+                yield DomainWorkspace.prepare(connection, self.database, readable, files)
             finally:
                 connection.close()  # also when the build fails: get_connection closes only on success
 

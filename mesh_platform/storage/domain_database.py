@@ -57,10 +57,12 @@ class DomainWorkspace:
     path: str  # the database file, for messages
 
     @classmethod
-    def prepare(cls, connection: duckdb.DuckDBPyConnection, path: str, readable: Iterable[Path] = ()) -> DomainWorkspace:
+    def prepare(
+        cls, connection: duckdb.DuckDBPyConnection, path: str, readable: Iterable[Path] = (), files: Iterable[str] = ()
+    ) -> DomainWorkspace:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {STAGING}")
         register_sql_functions(connection)
-        return cls(lock_down(connection, readable), path)
+        return cls(lock_down(connection, readable, files), path)
 
     def stage(self, product: str, select_sql: str) -> str:
         """Write the build's output aside as `staging.<product>`; return the table name."""
