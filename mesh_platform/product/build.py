@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import warnings
@@ -275,21 +276,27 @@ def build_and_publish(
             if (explained := recipe.explain_failure(build, error)) is None:
                 raise
             raise explained from None
-        if audit:
-            log.info(f"checking {table} against {contract.file.name}'s quality rules")
-        whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None
-        via = f"build of {contract.address} (run {run_id}): relationship check"
-        referenced = _referenced_rows(audit, reader, connection, contract.domain, via, log) if audit else {}
-        results = audit(connection, table, whole, referenced) if audit else []
-        for result in results:
-            if result.unchecked:
-                log.warning(result.message)
-        if blocking := [r for r in results if not r.passed and r.rule.blocking]:
-            raise QualityGateError(contract.address, blocking, results, f"{workspace.path} ({table})")
-        rows = workspace.staged_rows(contract.name)
-        log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
-        publishing = _Publishing(contract, port, workspace, reader, run_id, started_at, log, clock)
-        version, committed = _publish(publishing, build.increment, window)
+        try:
+            if audit:
+                log.info(f"checking {table} against {contract.file.name}'s quality rules")
+            whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None
+            via = f"build of {contract.address} (run {run_id}): relationship check"
+            referenced = _referenced_rows(audit, reader, connection, contract.domain, via, log) if audit else {}
+            results = audit(connection, table, whole, referenced) if audit else []
+            for result in results:
+                if result.unchecked:
+                    log.warning(result.message)
+            if blocking := [r for r in results if not r.passed and r.rule.blocking]:
+                kept = f"{workspace.path} ({workspace.kept(contract.name)})"
+                raise QualityGateError(contract.address, blocking, results, kept)
+            rows = workspace.staged_rows(contract.name)
+            log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
+            publishing = _Publishing(contract, port, workspace, reader, run_id, started_at, log, clock)
+            version, committed = _publish(publishing, build.increment, window)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what the build staged, kept for inspection where the file takes it
+                workspace.keep(f"{contract.name}{suffix}" for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX))
+            raise
     written = port.bytes_added(version) if committed else 0
     log.info(f"published {contract.address} version {version} to {port.uri} ({written} bytes written)")
     oldest = min((t for t in input_times if t is not None), default=None)
