@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     log = options.workdir / "bench.log"
     log.write_text("")
     print(
-        f"mesh benchmark: {rows:,} rows, {pairs} pairs per scenario, work folder {options.workdir} (command output: {log})",
+        f"mesh benchmark: {rows:,} rows (the source scenario {source_rows:,}), {pairs} pairs per scenario, "
+        f"work folder {options.workdir} (command output: {log})",
         flush=True,
     )
     results: dict[str, dict] = {}

@@ -6,12 +6,13 @@
 2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter` and the mesh's
    and the domain's SQL macros, installed as TEMP macros of the connection once the inputs are there).
 3. The output is conformed to the contract (columns by name, contract types; columns
-   carrying a glossary term normalized to its canonical values) and staged as `staging.<product>`;
+   carrying a glossary term normalized to its canonical values) and staged (a temporary table of the
+   build's connection, `storage.domain_database`);
    a partitioned product's build keeps the rows of the partitions it builds (its window).
 4. The contract's quality rules run on the staged table (write–audit–publish). A foreign key reads
    the referenced product's current port as this product's domain may read it (never a build input:
    no dependency, no order). A failing error-severity rule stops here: the staged table is kept for
-   inspection, nothing is published.
+   inspection (`staging.<product>` in the domain's DuckDB file), nothing is published.
 5. Only then is the staged data committed to the port, as one atomic Delta commit, its personal
    columns as keyed tokens (their clear values added to the domain's vault just before).
    A partitioned product's commit replaces the rows of its window only.
@@ -218,7 +219,7 @@ def build_and_publish(
     window: Window | None = None,
 ) -> Publication:
     """Write, audit, publish. A failing error-severity rule raises `QualityGateError`: nothing is
-    published and the staged table stays in the domain's DuckDB file for inspection.
+    published and the staged table is kept in the domain's DuckDB file for inspection.
 
     With a `window` (a partitioned product), the build computes, checks and publishes the rows of
     those partitions only; an input partitioned at the same grain is read for the same window."""
