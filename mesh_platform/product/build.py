@@ -238,8 +238,9 @@ def build_and_publish(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
             granted.append(reader.grant(item.address, contract.domain, via=f"build of {contract.address} (run {run_id})"))
-    # A recipe's SQL reads no other file than the landing folder's; DuckDB scans the inputs' files itself where the
-    # domain may see them as published (governance.reads), the SQL's binding refusing them all the same.
+    # A recipe's SQL reads the landing folder's files and, where the domain may see them as published, the inputs'
+    # own Parquet files, which DuckDB then scans itself: nothing the domain is not granted (`mesh check` reports SQL
+    # naming any file, recipes.validation).
     inputs_files = [file for read in granted for file in read.files or ()]
     with environment.workspace([environment.landing], inputs_files) as workspace:
         connection = workspace.connection
