@@ -31,7 +31,7 @@ def test_a_pairing_of_two_runs_that_read_their_build_time_reports_the_build_rati
         {"scenarios": {"partition": {"what": "one day", "against": "a year", "goal": "≤ 0.05", **summary}}}
     ).splitlines()[-1]
     assert line == (
-        "| one day | 3.50 s, 500 MB (build 1.20 s) | a year | 70.00 s, 8000 MB (build 50.00 s) | 0.05× | 0.0625× "
+        "| one day | 3.50 s, 500 MB (inside 1.20 s) | a year | 70.00 s, 8000 MB (inside 50.00 s) | 0.05× | 0.0625× "
         "| 0.02× | ≤ 0.05 |"
     )
 
