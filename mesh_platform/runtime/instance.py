@@ -80,8 +80,7 @@ def check_reachable(settings: MeshSettings) -> None:
 
 def prepare_instance(settings: MeshSettings) -> None:
     """The instance reachable and its storage created, before processes open it side by side."""
-    check_reachable(settings)
-    if not storage_created(settings) and (created := _create_storage(settings)) is not None:
+    if (created := _prepared(settings)) is not None:
         created.dispose()
 
 
@@ -90,10 +89,14 @@ def open_instance(settings: MeshSettings) -> Iterator[dg.DagsterInstance]:
     """The mesh's Dagster instance, open (reachable, its storage created first when new)."""
     import dagster as dg
 
-    check_reachable(settings)
-    created = None if storage_created(settings) else _create_storage(settings)
-    with created or dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
+    with _prepared(settings) or dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance:
         yield instance
+
+
+def _prepared(settings: MeshSettings) -> dg.DagsterInstance | None:
+    """`prepare_instance`'s work: the instance Dagster opened to create the storage, if it did (else None)."""
+    check_reachable(settings)
+    return None if storage_created(settings) else _create_storage(settings)
 
 
 def _create_storage(settings: MeshSettings) -> dg.DagsterInstance | None:

@@ -79,7 +79,7 @@ class DomainWorkspace:
 
     def stage(self, product: str, select_sql: str) -> str:
         """Write the build's output aside as the staged table `product`; return its SQL name."""
-        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {quote(STAGED_PREFIX + product)} AS {select_sql}")
+        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {self.staged(product)} AS {select_sql}")
         return self.staged(product)
 
     def stage_relation(self, name: str, relation: duckdb.DuckDBPyRelation) -> str:
@@ -87,7 +87,7 @@ class DomainWorkspace:
         view = f"mesh_staging_{name}"
         self.connection.register(view, relation)
         try:
-            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {quote(STAGED_PREFIX + name)} AS SELECT * FROM {quote(view)}")
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {self.staged(name)} AS SELECT * FROM {quote(view)}")
         finally:
             self.connection.unregister(view)
         return name
@@ -103,7 +103,7 @@ class DomainWorkspace:
         keys = ", ".join(f"CAST(c.{quote(k)} AS {types[k]}) AS {quote(k)}" for k in key)
         try:
             self.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {quote(STAGED_PREFIX + name)} AS "
+                f"CREATE OR REPLACE TEMP TABLE {self.staged(name)} AS "
                 f"SELECT s.*, false AS {quote(deleted)} FROM {staged} AS s SEMI JOIN (SELECT * FROM {quote(view)} "
                 f"WHERE NOT {quote(deleted)}) AS c ON {matched} "
                 f"UNION ALL BY NAME SELECT {keys}, true AS {quote(deleted)} FROM {quote(view)} AS c WHERE c.{quote(deleted)}"
