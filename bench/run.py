@@ -1,12 +1,12 @@
 """The benchmark suite: the mesh against a reference doing the same work, on generated data.
 
-    make bench          # 10 million rows (a daily product of 100 million), 20 domains × 50 products,
+    make bench          # 10 million rows (source products and a daily product of 100 million), 20 domains × 50 products,
                         # wide products of 500, 2,000 and 5,000 columns, the jaffle shop against dbt at
                         # 100k, 1M and 10M orders; 3 pairs each
     make bench-quick    # 1 million rows, 5 domains × 10 products, 500 and 2,000 columns, the jaffle shop
                         # at 100k orders; 2 pairs
 
-    python -m bench.run [--rows N] [--partition-rows N] [--pairs K] [--domains D --products P]
+    python -m bench.run [--rows N] [--source-rows N] [--partition-rows N] [--pairs K] [--domains D --products P]
                         [--wide-columns N …] [--wide-rows N] [--dbt-sizes SIZE …] [--dbt-threads N] [--only NAME …]
                         [--workdir DIR] [--out FILE]
 
@@ -109,19 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     scenarios: list[Scenario] = []
     # The source scenario at its own size (the issue's 100M rows), on a workbench of its own when that differs.
-    chosen = (wanted | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())) - (
-        {"source"} if source_rows != rows else set()
+    sources = {"source", "source_rules"} if "source" in wanted else set()
+    chosen = (wanted | sources | ({"sql_rules", "sql_plain"} if "checks" in wanted else set())) - (
+        sources if source_rows != rows else set()
     )
-    if chosen & {"source", "sql_rules", "sql_plain", "sql_aggregate", "read", "partition"}:
+    if chosen & {"source", "source_rules", "sql_rules", "sql_plain", "sql_aggregate", "read", "partition"}:
         bench = Workbench(options.workdir, rows, log)
         bench.bench_mesh()
         scenarios += [s for s in build_scenarios(bench) if s.name in chosen]
         if "partition" in wanted:
             scenarios.append(partition_scenario(bench, partition_rows))
-    if "source" in wanted and source_rows != rows:
-        sources = Workbench(options.workdir / "source", source_rows, log)
-        sources.bench_mesh()
-        scenarios += [s for s in build_scenarios(sources) if s.name == "source"]
+    if sources and source_rows != rows:
+        loads = Workbench(options.workdir / "source", source_rows, log)
+        loads.bench_mesh()
+        scenarios += [s for s in build_scenarios(loads) if s.name in sources]
     if "launch" in wanted and (launch := launch_scenario(options.workdir, log)) is not None:
         scenarios.append(launch)
     if "start" in wanted:

@@ -5,6 +5,7 @@ import sys
 
 import dagster as dg
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from mesh_platform import load_contract, product_versions
@@ -91,6 +92,10 @@ def test_every_rule_is_a_check_and_passing_data_publishes(shop):
     assert all(e.passed for e in evaluations.values())
     assert evaluations["row_count"].metadata["observed"].value == "3"
     assert rows("mesh://shop/items") == [(1, "open", 10.0, "AB-1"), (2, "closed", 20.0, "CD-22"), (3, "open", 30.0, "EF-333")]
+    # The checks ran on the files DuckDB staged beside the port, and those files are the version published.
+    [file] = (lab.settings.ports_root / "shop" / "items" / "v1").glob("part-*.parquet")
+    assert pq.read_metadata(file).created_by.startswith("DuckDB")
+    assert not list(lab.settings.ports_root.rglob("_mesh_staged"))
 
 
 @pytest.mark.parametrize(
@@ -118,9 +123,10 @@ def test_a_failing_rule_blocks_publishing(shop, data, rule, observed):
     assert [v.version for v in product_versions("mesh://shop/items")] == [0]
     assert len(rows("mesh://shop/items")) == 3
     assert not any(e.step_key == "open_items" and e.is_step_start for e in result.all_events)
-    # The rejected data is kept for inspection in the domain's DuckDB file.
+    # The rejected data is kept for inspection in the domain's DuckDB file; the files it was staged in are gone.
     with duckdb.connect(str(lab.settings.domain_database("shop")), read_only=True) as db:
         assert db.execute("SELECT count(*) FROM staging.items").fetchall()[0][0] == data.count("\n") - 1
+    assert not list(lab.settings.ports_root.rglob("_mesh_staged"))
 
 
 def test_failed_check_shows_a_sample_of_offending_values(shop):

@@ -4,7 +4,8 @@
         [--sql "SELECT … FROM orders"] [--check "SELECT count(*) FROM staged WHERE …" …] [--database work.duckdb]
 
 The input is a view named --name (default orders). Without --database it is one `COPY … TO` (what a raw
-load costs); with it, the result is first a table in that DuckDB file, the checks scan it, then it is copied out.
+load costs), then the checks scan the written file; with it, the result is first a table in that DuckDB file,
+the checks scan it, then it is copied out.
 """
 
 import argparse
@@ -25,6 +26,9 @@ connection.execute(f"CREATE OR REPLACE VIEW {options.name} AS SELECT * FROM read
 sql = options.sql or f"SELECT * FROM {options.name}"
 if options.database is None:
     connection.execute(f"COPY ({sql}) TO '{options.output}' (FORMAT parquet)")
+    connection.execute(f"CREATE VIEW staged AS SELECT * FROM read_parquet('{options.output}')")
+    for check in options.check:
+        connection.execute(check).fetchall()
 else:
     connection.execute(f"CREATE OR REPLACE TABLE staged AS {sql}")
     for check in options.check:

@@ -6,8 +6,9 @@
 2. The recipe turns inputs into a DuckDB relation (SQL may call `term_parameter` and the mesh's
    and the domain's SQL macros, installed as TEMP macros of the connection once the inputs are there).
 3. The output is conformed to the contract (columns by name, contract types; columns
-   carrying a glossary term normalized to its canonical values) and staged (a temporary table of the
-   build's connection, `storage.domain_database`);
+   carrying a glossary term normalized to its canonical values) and staged once: where it can be,
+   written by DuckDB as Parquet files beside the port that no reader sees yet, else a temporary table of
+   the build's connection (`storage.domain_database`);
    a partitioned product's build keeps the rows of the partitions it builds (its window).
 4. The contract's quality rules run on the staged table (write–audit–publish). A foreign key reads
    the referenced product's current port as this product's domain may read it (never a build input:
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from mesh_platform.core.inputs import ProductInput
     from mesh_platform.quality.evaluation import RuleResult
     from mesh_platform.quality.rules import QualityRule
+    from mesh_platform.storage.staged_files import StagedFiles
 
 
 OUTPUT_VIEW = "mesh_build_output"
@@ -242,7 +244,10 @@ def build_and_publish(
     # own Parquet files, which DuckDB then scans itself: nothing the domain is not granted (`mesh check` reports SQL
     # naming any file, recipes.validation).
     inputs_files = [file for read in granted for file in read.files or ()]
-    with environment.workspace([environment.landing], inputs_files) as workspace:
+    # DuckDB may write the staged files beside the port (its SQL only ever reads them: one SELECT).
+    beside_port = _file_staging(contract, port, window)
+    readable = [environment.landing, *([beside_port] if beside_port is not None else [])]
+    with environment.workspace(readable, inputs_files) as workspace:
         connection = workspace.connection
         for item, read in zip(product.inputs, granted, strict=True):
             opened = reader.opened(read, connection, files_allowed=True)
@@ -271,8 +276,11 @@ def build_and_publish(
                 f"building partitions {window} of {contract.address} ({partitioning.column} from {window.start} to "
                 f"{window.end} UTC)"
             )
+        staged_files: StagedFiles | None = None
         try:
-            table = workspace.stage(contract.name, select)
+            if beside_port is not None and build.increment is None:
+                staged_files = workspace.stage_files(contract.name, select, port.location.path)
+            table = workspace.staged(contract.name) if staged_files else workspace.stage(contract.name, select)
         except Exception as error:
             # The recipe may say better what went wrong (a source: every value that does not convert, by column).
             if (explained := recipe.explain_failure(build, error)) is None:
@@ -291,14 +299,20 @@ def build_and_publish(
             if blocking := [r for r in results if not r.passed and r.rule.blocking]:
                 kept = f"{workspace.path} ({workspace.kept(contract.name)})"
                 raise QualityGateError(contract.address, blocking, results, kept)
-            rows = workspace.staged_rows(contract.name)
-            log.info(f"staged {rows} rows in {workspace.path} ({table}); {len(results)} checks passed or warned")
+            if staged_files is not None:
+                rows, where = staged_files.rows, f"{len(staged_files.files)} Parquet files in {staged_files.folder}"
+            else:
+                rows, where = workspace.staged_rows(contract.name), f"{workspace.path} ({table})"
+            log.info(f"staged {rows} rows in {where}; {len(results)} checks passed or warned")
             publishing = _Publishing(contract, port, workspace, reader, run_id, started_at, log, clock)
-            version, committed = _publish(publishing, build.increment, window)
+            version, committed = _publish(publishing, build.increment, window, staged_files)
         except BaseException:
             with contextlib.suppress(Exception):  # what the build staged, kept for inspection where the file takes it
                 workspace.keep(f"{contract.name}{suffix}" for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX))
             raise
+        finally:
+            if staged_files is not None:
+                staged_files.discard()  # published (moved into the port), kept in the file, or failed
     written = port.bytes_added(version) if committed else 0
     log.info(f"published {contract.address} version {version} to {port.uri} ({written} bytes written)")
     oldest = min((t for t in input_times if t is not None), default=None)
@@ -364,10 +378,13 @@ class _Publishing:
     clock: Clock
 
 
-def _publish(publishing: _Publishing, increment: Increment | None, window: Window | None) -> tuple[int, bool]:
-    """Commit the staged rows to the port: the whole table, its window's partitions, or (an incremental
-    build) the changed keys only; the personal columns as keyed tokens. Returns the new version, and
-    whether a commit was made (an incremental build that changed nothing gets the current version back)."""
+def _publish(
+    publishing: _Publishing, increment: Increment | None, window: Window | None, staged_files: StagedFiles | None = None
+) -> tuple[int, bool]:
+    """Commit the staged rows to the port: the whole table (the `staged_files` themselves where the build staged
+    files), its window's partitions, or (an incremental build) the changed keys only; the personal columns as keyed
+    tokens. Returns the new version, and whether a commit was made (an incremental build that changed nothing gets
+    the current version back)."""
     contract, port, workspace, reader = publishing.contract, publishing.port, publishing.workspace, publishing.reader
     personal = tuple(c.name for c in contract.columns if c.is_personal)
     secret = mesh_secret(reader.secret, reader.secret_file) if personal else ""
@@ -397,6 +414,10 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
             publishing.log.warning(
                 f"the port's columns are not the contract's ({change}): publishing the whole table instead of the changes"
             )
+    if staged_files is not None:  # no personal column, no window, no increment (`_file_staging`)
+        version = port.publish_files(
+            staged_files, contract, publishing.run_id, started_at=publishing.started_at, published_at=publishing.clock.now()
+        )
     if version is None:
         reader.ports.vault.store(contract.domain, contract.name, workspace.personal_values(contract.name, personal, secret))
         batches = workspace.tokenized_batches(contract.name, personal, secret)
@@ -415,6 +436,16 @@ def _publish(publishing: _Publishing, increment: Increment | None, window: Windo
     for suffix in ("", CHANGES_SUFFIX, APPLIED_SUFFIX):
         workspace.published(f"{contract.name}{suffix}")
     return version, committed
+
+
+def _file_staging(contract: Contract, port: Port, window: Window | None) -> Path | None:
+    """The folder where the build may stage its output as Parquet files beside its port (`storage.staged_files`),
+    or None: the port is on an object store, or the output cannot be committed as written (personal columns are
+    tokenized and their clear values vaulted from the staged table; a partitioned product's files are cut one
+    partition each)."""
+    if window is not None or contract.partitioning is not None or any(c.is_personal for c in contract.columns):
+        return None
+    return port.staging_folder
 
 
 WHOLE_TABLE = "mesh_whole_table"

@@ -1,6 +1,6 @@
-"""Delta Lake tables: writing one as a stream of Arrow batches, replacing a part of one (a partition),
-reading one as Arrow data or as its Parquet files (what DuckDB scans). Each table has a `Location`: a local folder or a prefix
-of an object store."""
+"""Delta Lake tables: writing one as a stream of Arrow batches or from Parquet files already written, replacing
+a part of one (a partition), reading one as Arrow data or as its Parquet files (what DuckDB scans). Each table
+has a `Location`: a local folder or a prefix of an object store."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from mesh_platform.core.errors import StoreRefusedError
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, Schema
     from deltalake.transaction import AddAction, RemoveAction
 
 
@@ -186,10 +186,7 @@ def overwrite_table(
     as `schema_mode="overwrite"` does.
     """
     import pyarrow as pa
-    import pyarrow.fs as pafs
-    from deltalake import CommitProperties, Schema
-    from deltalake.exceptions import TableNotFoundError
-    from deltalake.transaction import create_table_with_add_actions
+    from deltalake import Schema
 
     schema = Schema.from_arrow(batches.schema)
     file_schema = pa.schema(schema.to_arrow())  # e.g. dictionaries decoded, unsigned integers signed
@@ -221,32 +218,74 @@ def overwrite_table(
                 thread.join()
         if errors := [writer.error for writer in writers if writer.error]:
             raise errors[0]
-        actions = [action for writer in writers for action in writer.actions]
-        rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
-        commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
-        try:
-            table = delta_table(location)
-        except TableNotFoundError:
-            create_table_with_add_actions(
-                location.uri,
-                schema,
-                actions,
-                mode="overwrite",
-                storage_options=location.storage_options(),
-                commit_properties=commit,
-            )
-        else:
-            changes: list[AddAction | RemoveAction] = [*actions]
-            table.create_write_transaction(changes, "overwrite", schema, commit_properties=commit)
+        _commit_whole(location, schema, [action for writer in writers for action in writer.actions], custom_metadata, rows_key)
     except BaseException:
-        if not _references(
-            location, prefix
-        ):  # the stream or the commit failed: no reader can see these files (a commit that happened keeps them)
-            for file in filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
-                if PurePosixPath(file.path).name.startswith(prefix):
-                    filesystem.delete_file(file.path)
+        _remove_unless_referenced(location, prefix)  # the stream or the commit failed: no reader can see these files
         raise
     return delta_table(location).version()
+
+
+def commit_files(
+    location: Location, files: Iterable[tuple[Path, int, int]], schema: Schema, custom_metadata: dict[str, str], rows_key: str
+) -> int:
+    """Make the Parquet `files` (path, rows, bytes: written on this machine, holding `schema`) the whole content of
+    the local Delta table at `location` (created if new), in one commit; the new version. Each is moved into the
+    table's folder first (a rename: the same file system); a file of no rows is left out. As `overwrite_table`,
+    the commit carries `custom_metadata` and the rows under `rows_key`."""
+    folder = location.path
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = f"part-{uuid.uuid4()}"
+    actions = []
+    try:
+        for index, (path, rows, size) in enumerate(file for file in files if file[1] > 0):
+            name = f"{prefix}-{index:05d}.snappy.parquet"
+            path.rename(folder / name)
+            actions.append(_add_action(name, size, (folder / name).stat().st_mtime_ns, rows))
+        _commit_whole(location, schema, actions, custom_metadata, rows_key)
+    except BaseException:
+        _remove_unless_referenced(location, prefix)
+        raise
+    return delta_table(location).version()
+
+
+def _commit_whole(
+    location: Location, schema: Schema, actions: list[AddAction], custom_metadata: dict[str, str], rows_key: str
+) -> None:
+    """One commit making the files `actions` add the whole table (Delta Lake's transaction API), of `schema`
+    (replacing the old one, as `schema_mode="overwrite"` does), its metadata with the rows under `rows_key`."""
+    from deltalake import CommitProperties
+    from deltalake.exceptions import TableNotFoundError
+    from deltalake.transaction import create_table_with_add_actions
+
+    rows = sum(json.loads(action.stats)["numRecords"] for action in actions)
+    commit = CommitProperties(custom_metadata={**custom_metadata, rows_key: str(rows)})
+    try:
+        table = delta_table(location)
+    except TableNotFoundError:
+        create_table_with_add_actions(
+            location.uri,
+            schema,
+            actions,
+            mode="overwrite",
+            storage_options=location.storage_options(),
+            commit_properties=commit,
+        )
+    else:
+        changes: list[AddAction | RemoveAction] = [*actions]
+        table.create_write_transaction(changes, "overwrite", schema, commit_properties=commit)
+
+
+def _remove_unless_referenced(location: Location, prefix: str) -> None:
+    """After a failed write or commit: the table's files named `prefix…` go, unless its current version holds
+    them (a commit that happened keeps them)."""
+    import pyarrow.fs as pafs
+
+    if _references(location, prefix):
+        return
+    filesystem, folder = location.filesystem(), location.file_path()
+    for file in filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+        if PurePosixPath(file.path).name.startswith(prefix):
+            filesystem.delete_file(file.path)
 
 
 def replace_rows(

@@ -1,14 +1,16 @@
 """A domain's private DuckDB workspace, where its products are computed.
 
-A build's output is staged in a temporary table of the build's connection — the only materialized copy a build
-makes, in memory, spilled by DuckDB to its temporary folder beside the file past its `memory_limit`
-(MESH_DUCKDB_MEMORY_LIMIT). Checks scan it, the port's Delta commit streams it out in record batches, and it goes
-with the connection once published (the port is the product's one copy). A failed build keeps it for
-inspection: copied into the file's `staging` schema (`staging.<product>`), which the next publish of the product
-drops. Staging in the file itself would cost its compression and checkpoint for every build: 2.1-2.4 s against
-0.8-0.9 s for the 2M rows of the jaffle shop's order_items. DuckDB admits one writing process per file; the
-product assets of a domain share a Dagster concurrency pool (`pool_name`) so only one step holds the file at a
-time. The connection itself comes from the platform's `DomainDuckDB` resource.
+A build's output is staged once, where checks scan it and the port's commit takes it from. Where it can be
+(`storage.staged_files`), DuckDB writes it straight to Parquet files beside the port, which the commit then
+names: the rows are written once, streamed, never held in memory; the staged table is then a temporary view of
+those files. Otherwise it is a temporary table of the build's connection, in memory, spilled by DuckDB to its
+temporary folder beside the file past its `memory_limit` (MESH_DUCKDB_MEMORY_LIMIT), which the port's Delta
+commit streams out in record batches. Either goes once published (the port is the product's one copy). A failed
+build keeps it for inspection: copied into the file's `staging` schema (`staging.<product>`), which the next
+publish of the product drops. Staging in the file itself would cost its compression and checkpoint for every
+build: 2.1-2.4 s against 0.8-0.9 s for the 2M rows of the jaffle shop's order_items. DuckDB admits one writing
+process per file; the product assets of a domain share a Dagster concurrency pool (`pool_name`) so only one step
+holds the file at a time. The connection itself comes from the platform's `DomainDuckDB` resource.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mesh_platform.core.sql import keyed_token, quote
+from mesh_platform.storage import staged_files
 from mesh_platform.storage.sandbox import lock_down
 from mesh_platform.storage.sql_functions import register_sql_functions
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+    from mesh_platform.storage.staged_files import StagedFiles
 
 STAGING = "staging"  # the file's schema holding what failed builds staged, for inspection
 STAGED_PREFIX = "mesh_staged_"  # a staged table's name among the connection's temporary tables and views
@@ -82,6 +87,14 @@ class DomainWorkspace:
         self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {self.staged(product)} AS {select_sql}")
         return self.staged(product)
 
+    def stage_files(self, product: str, select_sql: str, port_folder: Path) -> StagedFiles | None:
+        """Write the build's output as Parquet files beside its port (`staged_files.write`), the staged table `product`
+        a view of them; None (nothing staged) when its columns take the staged table instead."""
+        staged = staged_files.write(self.connection, select_sql, port_folder)
+        if staged is not None:
+            self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {self.staged(product)} AS SELECT * FROM {staged.scan_sql()}")
+        return staged
+
     def stage_relation(self, name: str, relation: duckdb.DuckDBPyRelation) -> str:
         """Write `relation` aside as the staged table `name` (what it reads may change before it is used); return `name`."""
         view = f"mesh_staging_{name}"
@@ -115,14 +128,17 @@ class DomainWorkspace:
     def keep(self, names: Iterable[str]) -> None:
         """After a failed build: what it staged as `names` copied into the domain's file (`kept`), for inspection."""
         for name in names:
-            if self._staged_exists(name):
+            if self._staged_kind(name) is not None:
                 self.connection.execute(f"CREATE OR REPLACE TABLE {self.kept(name)} AS SELECT * FROM {self.staged(name)}")
 
-    def _staged_exists(self, name: str) -> bool:
+    def _staged_kind(self, name: str) -> str | None:
+        """TABLE or VIEW (staged as files), as DROP names it; None when nothing is staged as `name`."""
         found = self.connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [STAGED_PREFIX + name]
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = $name "
+            "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = $name",
+            {"name": STAGED_PREFIX + name},
         ).fetchall()
-        return bool(found[0][0])
+        return found[0][0] if found else None
 
     def staged_table(self, name: str) -> pa.Table:
         """A small staged table (e.g. an incremental build's record of applied events) as Arrow data."""
@@ -154,7 +170,8 @@ class DomainWorkspace:
     def published(self, product: str) -> None:
         """After a publish: the staged table goes, and with it what an earlier failed build kept (and a former
         platform's second copy)."""
-        self.connection.execute(f"DROP TABLE IF EXISTS {self.staged(product)}")
+        if (kind := self._staged_kind(product)) is not None:
+            self.connection.execute(f"DROP {kind} {self.staged(product)}")
         self.connection.execute(f"DROP TABLE IF EXISTS {self.kept(product)}")
         if self.connection.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FORMER_COPIES]).fetchall()[0][
             0

@@ -28,6 +28,7 @@ from mesh_platform.storage.delta import (
     SchemaChangeError,
     added_bytes,
     arrow_dataset,
+    commit_files,
     delta_table,
     is_delta_table,
     local_files,
@@ -46,9 +47,12 @@ from mesh_platform.storage.retention import (
     remove_versions_before,
     retained_properties,
 )
+from mesh_platform.storage.staged_files import staging_root
 from mesh_platform.storage.vault import NamedTokens, Vault
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
     import pandas as pd
     import pyarrow as pa
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from mesh_platform.contract.model import Contract
     from mesh_platform.contract.partitioning import Window
     from mesh_platform.core.settings import MeshSettings
+    from mesh_platform.storage.staged_files import StagedFiles
 
 METADATA_PREFIX = "mesh."
 DELETED = "mesh_deleted"  # the column of an incremental build's changes that marks a deleted key
@@ -283,6 +288,28 @@ class Port:
                 "a part of a table cannot change its columns: rebuild every partition at once: mesh materialize "
                 f"{self.address.unversioned()}"
             ) from None
+
+    def publish_files(
+        self,
+        staged: StagedFiles,
+        contract: Contract,
+        run_id: str | None,
+        started_at: dt.datetime | None = None,
+        published_at: dt.datetime | None = None,
+    ) -> int:
+        """Make the Parquet files a build staged beside the port (`staging_folder`) its current version, whole, in one
+        atomic commit; return the new version. As `publish`, a build that started before the current version's is refused."""
+        started_at = started_at or dt.datetime.now(dt.UTC)
+        self._refuse_if_superseded(started_at, None)
+        metadata = self._commit_metadata(contract, run_id, (), started_at, published_at)
+        self._make_folder()
+        files = [(file.path, file.rows, file.bytes) for file in staged.files]
+        return commit_files(self.location, files, staged.schema, metadata, rows_key=f"{METADATA_PREFIX}rows")
+
+    @property
+    def staging_folder(self) -> Path | None:
+        """Where a build may stage Parquet files for the port (`storage.staged_files`): None on an object store."""
+        return staging_root(self.location.path) if self.location.local else None
 
     def apply_changes(
         self,

@@ -1,9 +1,10 @@
 """A DuckDB connection that runs user SQL: it sees what the platform registered and the folders it allows, nothing else.
 
 Set with DuckDB's own controls before any user SQL runs, then locked:
-no file outside `readable` (a source's landing folder) can be read, globbed or
-attached, no file written, no extension installed or loaded, and no setting
-changed. Products reach the connection as Arrow data the platform registered
+no file outside `readable` (a source's landing folder; the folder beside its port
+where a build's output is staged) can be read, globbed, attached or written, no
+extension installed or loaded, and no setting changed (a recipe's SQL is one
+SELECT: it reads, the platform's own statements write). Products reach the connection as Arrow data the platform registered
 after deciding access; the connection itself cannot open a port's files, but for
 a consumer's read that may see a port version's files as they are: then, once
 access is decided, those files alone (`files`, DuckDB's `allowed_paths`), which
