@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 STAGED_FOLDER = "_mesh_staged"  # in the port's folder: hidden from Delta Lake (a leading underscore)
 FILE_SIZE = "128MB"  # DuckDB starts a new file past about this much Parquet
+# and a new row group past about this much data (not DuckDB's default of 122,880 rows, whatever their width): its
+# writer holds a few row groups per thread, which at 122,880 rows of 100-byte text overran a 128 MB memory limit
+# (tests/test_build_memory.py) and at 2,000 BIGINT columns would be 2 GB each.
+ROW_GROUP_SIZE = "8MB"
 # DuckDB types whose Parquet form is the Delta type of their Arrow form.
 PLAIN_TYPES = re.compile(
     r"(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|FLOAT|DOUBLE|VARCHAR|BLOB|DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE"
@@ -93,7 +97,8 @@ def write(connection: duckdb.DuckDBPyConnection, select_sql: str, port_folder: P
     try:
         written = connection.execute(
             f"COPY ({select_sql}) TO {literal(str(folder))} "
-            f"(FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES {literal(FILE_SIZE)}, RETURN_STATS)"
+            f"(FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES {literal(FILE_SIZE)}, "
+            f"ROW_GROUP_SIZE_BYTES {literal(ROW_GROUP_SIZE)}, RETURN_STATS)"
         ).fetchall()
         files = tuple(WrittenFile(Path(row[0]), int(row[1]), int(row[2])) for row in written)
         if not files or not _holds(files[0].path, schema):
