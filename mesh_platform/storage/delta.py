@@ -109,27 +109,33 @@ def local_files(table: DeltaTable, location: Location) -> list[str] | None:
     return [location.file_path(uri) for uri in table.file_uris()] if location.local else None
 
 
+def duckdb_columns(connection: duckdb.DuckDBPyConnection, table: DeltaTable) -> tuple[tuple[str, str], ...]:
+    """The columns of a Delta table version's schema as DuckDB reads its Arrow form: (name, type), in order.
+
+    Read through arro3, deltalake's own Arrow library: without the ~0.5 s that importing pyarrow.dataset costs a read."""
+    import arro3.core
+
+    expected = connection.from_arrow(arro3.core.Table.from_batches([], schema=table.schema().to_arrow()))
+    return tuple(zip(expected.columns, (str(type_) for type_ in expected.types), strict=True))
+
+
 def parquet_relation(
-    connection: duckdb.DuckDBPyConnection, table: DeltaTable, files: list[str]
+    connection: duckdb.DuckDBPyConnection, files: list[str], columns: tuple[tuple[str, str], ...]
 ) -> duckdb.DuckDBPyRelation | None:
     """A Delta table version's `files` scanned by DuckDB's own Parquet reader (each file's row groups skipped by
-    their statistics, its threads), when that reads them as the table's schema says: the same columns, of the same
-    types, in the same order (files without a column give NULLs, as in `arrow_dataset`). None when it would not
-    (a file of another schema; no file at all): `arrow_dataset` reads them then.
-
-    The expected types are DuckDB's reading of the table's schema as Arrow (arro3, deltalake's own Arrow
-    library: without the ~0.5 s that importing pyarrow.dataset costs a read)."""
-    import arro3.core
+    their statistics, its threads), when that reads them as the table's schema says (`columns`, from
+    `duckdb_columns`): the same columns, of the same types, in the same order (files without a column give NULLs,
+    as in `arrow_dataset`). None when it would not (a file of another schema; no file at all): `arrow_dataset`
+    reads them then."""
     import duckdb
 
     if not files:
         return None
-    expected = connection.from_arrow(arro3.core.Table.from_batches([], schema=table.schema().to_arrow()))
     try:
         relation = connection.read_parquet(files, union_by_name=True)
     except duckdb.Error:
         return None
-    if relation.columns != expected.columns or [str(t) for t in relation.types] != [str(t) for t in expected.types]:
+    if tuple(zip(relation.columns, (str(type_) for type_ in relation.types), strict=True)) != columns:
         return None
     return relation
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from mesh_platform.core.address import Address
 from mesh_platform.core.errors import PortError, SupersededBuildError
 from mesh_platform.core.owner_only import private_folder
+from mesh_platform.storage import current_files
+from mesh_platform.storage.current_files import CurrentFiles
 from mesh_platform.storage.delta import (
     FileSplit,
     SchemaChangeError,
@@ -30,6 +32,7 @@ from mesh_platform.storage.delta import (
     arrow_dataset,
     commit_files,
     delta_table,
+    duckdb_columns,
     is_delta_table,
     local_files,
     merge_rows,
@@ -205,11 +208,20 @@ class PortLog:
 @dataclass(frozen=True)
 class Snapshot:
     """One version of a port, to read: what it is, its Delta table at that version, its rows as a lazy Arrow
-    dataset or (on this machine's file system) as the Parquet files DuckDB scans itself."""
+    dataset or (on this machine's file system) as the Parquet files DuckDB scans itself.
+
+    The current version of a local port is read from the record its last commit left (`current_files`) while no
+    commit came after it: its Delta table is opened only when something asks for more (`table`, `dataset`)."""
 
     version: PortVersion
-    table: DeltaTable
     location: Location
+    table_version: int  # the Delta table's own version read (maintenance commits after `version`'s included)
+    opened: DeltaTable | None = None
+    recorded: CurrentFiles | None = None
+
+    @functools.cached_property
+    def table(self) -> DeltaTable:
+        return self.opened if self.opened is not None else delta_table(self.location, self.table_version)
 
     @functools.cached_property
     def dataset(self) -> pads.Dataset:
@@ -218,12 +230,15 @@ class Snapshot:
     def parquet_relation(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
         """The version read by DuckDB's Parquet reader on `connection` (allowed to read `files`); None: read `dataset`."""
         files = self.files
-        return parquet_relation(connection, self.table, files) if files is not None else None
+        if files is None:
+            return None
+        columns = self.recorded.columns if self.recorded is not None else duckdb_columns(connection, self.table)
+        return parquet_relation(connection, files, columns)
 
     @functools.cached_property
     def files(self) -> list[str] | None:
         """The version's Parquet files on this machine's file system; None on an object store."""
-        return local_files(self.table, self.location)
+        return list(self.recorded.files) if self.recorded is not None else local_files(self.table, self.location)
 
 
 class Port:
@@ -279,9 +294,11 @@ class Port:
         partitioning = contract.partitioning
         split = FileSplit(partitioning.column, partitioning.numpy_unit) if partitioning is not None else None
         if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
-            return overwrite_table(self.location, reader, metadata, rows_key=rows_key, split=split)  # the whole table, streamed
+            return self._recorded(
+                overwrite_table(self.location, reader, metadata, rows_key=rows_key, split=split)
+            )  # whole, streamed
         try:
-            return replace_rows(self.location, reader, partitioning.delta_predicate(window), metadata, rows_key)
+            return self._recorded(replace_rows(self.location, reader, partitioning.delta_predicate(window), metadata, rows_key))
         except SchemaChangeError as change:
             raise PortError(
                 f"{self.address}: partitions {window} not published: the port's columns differ from this build's ({change}); "
@@ -304,7 +321,7 @@ class Port:
         metadata = self._commit_metadata(contract, run_id, (), started_at, published_at)
         self._make_folder()
         files = [(file.path, file.rows, file.bytes) for file in staged.files]
-        return commit_files(self.location, files, staged.schema, metadata, rows_key=f"{METADATA_PREFIX}rows")
+        return self._recorded(commit_files(self.location, files, staged.schema, metadata, rows_key=f"{METADATA_PREFIX}rows"))
 
     @property
     def staging_folder(self) -> Path | None:
@@ -332,7 +349,7 @@ class Port:
         metadata = self._commit_metadata(contract, run_id, tokens, started_at, published_at)
         upserts = int(changes.num_rows - sum(changes[DELETED].to_pylist()))
         metadata[f"{METADATA_PREFIX}changes"] = json.dumps({"upserted": upserts, "deleted": changes.num_rows - upserts})
-        return merge_rows(self.location, changes, key, DELETED, metadata)
+        return self._recorded(merge_rows(self.location, changes, key, DELETED, metadata))
 
     @property
     def applied_location(self) -> Location:
@@ -492,18 +509,37 @@ class Port:
 
     def snapshot(self, version: int | None = None) -> Snapshot:
         """One version (the current one by default): what it is, and a lazy Arrow dataset of it."""
+        if version is None and (recorded := current_files.read(self.location)) is not None:
+            published = _published(recorded.latest, recorded.table_version)
+            return Snapshot(published, self.location, recorded.table_version, recorded=recorded)
         # The commits as the latest table numbers them: deltalake numbers the history of a table read back
         # in time from that version down, so its newest commit would pass for the version read.
         if version is None:
             table = self.table()
-            latest = _latest_commit(table)
-            published = _port_version(latest) if not is_maintenance(latest) else None
+            published = _published(_latest_commit(table), table.version())
         else:
             log = self.log()
             table = self.table(version, log)
-            published = log.version(table.version())
-        published = published or PortVersion(table.version(), dt.datetime.now(dt.UTC), None, None, None)
-        return Snapshot(published, table, self.location)
+            published = log.version(table.version()) or _published(None, table.version())
+        return Snapshot(published, self.location, table.version(), opened=table)
+
+    def _recorded(self, version: int) -> int:
+        """`version`, after the commit that made it recorded for the port's readers (`_record_current`)."""
+        self._record_current()
+        return version
+
+    def _record_current(self) -> None:
+        """After a commit: record the port's current files for its readers (`current_files`), on this file system."""
+        if not self.location.local:
+            return
+        import duckdb
+
+        try:
+            table = delta_table(self.location)
+            columns = duckdb_columns(duckdb.default_connection().cursor(), table)
+            current_files.record(self.location, table, _latest_commit(table), columns)
+        except Exception:  # noqa: BLE001 - the commit stands; without a record, reads open the table instead
+            current_files.forget(self.location)
 
     def to_pandas(self, version: int | None = None) -> pd.DataFrame:
         return self.dataset(version).to_table().to_pandas()
@@ -538,7 +574,10 @@ class Port:
         if not dry_run:
             ensure_properties(delta_table(self.location), retained_properties(retention))
         record = {RETAINED: json.dumps({"oldest_kept": keep_from, "retention": label})}
-        return remove_versions_before(self.location, keep_from, record, dry_run)
+        removal = remove_versions_before(self.location, keep_from, record, dry_run)
+        if not dry_run:  # after its commits (table properties, a VACUUM's two): the record names the table's version
+            self._record_current()
+        return removal
 
     def trim_applied(self, dry_run: bool = False) -> Removal:
         """An incremental product's record of applied events keeps its current version only: no one reads an older one."""
@@ -578,7 +617,9 @@ class Port:
             return Removal(files, sum(present[f] for f in files))
         number = empty_table(self.location, {RETAINED: json.dumps({"oldest_kept": -1, "retention": reason, "emptied": True})})
         record = {RETAINED: json.dumps({"oldest_kept": number, "retention": reason, "emptied": True})}
-        return remove_versions_before(self.location, number, record, dry_run=False)
+        removal = remove_versions_before(self.location, number, record, dry_run=False)
+        self._record_current()
+        return removal
 
 
 def _overlaps(version: PortVersion, window: Window) -> bool:
@@ -595,6 +636,14 @@ def _latest_commit(table: DeltaTable) -> dict[str, Any]:
         if found := next((c for c in commits if not is_maintenance(c)), None):
             return found
     return table.history(limit=1)[0]
+
+
+def _published(latest: dict[str, Any] | None, table_version: int) -> PortVersion:
+    """The published version a table's newest data commit `latest` made (a table of maintenance commits only, or
+    none known: its own version, published now)."""
+    if latest is not None and not is_maintenance(latest):
+        return _port_version(latest)
+    return PortVersion(table_version, dt.datetime.now(dt.UTC), None, None, None)
 
 
 def _read_log(commits: list[dict[str, Any]]) -> PortLog:

@@ -33,12 +33,11 @@ def lock_down(
 ) -> duckdb.DuckDBPyConnection:
     """Close `connection` to the file system but for the folders in `readable` and the `files`; return it."""
     folders = ", ".join(literal(f"{Path(folder).resolve()}/") for folder in readable)
-    connection.execute(f"SET allowed_directories = [{folders}]")
-    connection.execute(f"SET allowed_paths = [{', '.join(literal(file) for file in files)}]")
-    connection.execute("SET enable_external_access = false")
-    connection.execute("SET autoinstall_known_extensions = false")
-    connection.execute("SET autoload_known_extensions = false")
-    connection.execute("SET lock_configuration = true")
+    paths = ", ".join(literal(file) for file in files)
+    connection.execute(  # one call, in this order (DuckDB refuses the allowed paths once external access is off)
+        f"SET allowed_directories = [{folders}]; SET allowed_paths = [{paths}]; SET enable_external_access = false; "
+        "SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET lock_configuration = true"
+    )
     return connection
 
 
