@@ -49,7 +49,7 @@ from mesh_platform.core.sql import quote
 from mesh_platform.core.sql_macros import SqlMacros, Unavailable
 from mesh_platform.governance.access import ReadDecision, mesh_secret
 from mesh_platform.governance.glossary import Glossary, register_term_parameter, term_value_mappings
-from mesh_platform.governance.reads import PortReader
+from mesh_platform.governance.reads import GrantedRead, PortReader
 from mesh_platform.product.conformance import conformed_select
 from mesh_platform.product.retention import Cleanup, Retention, clean_after_publish
 from mesh_platform.quality.evaluation import evaluate_rules
@@ -240,10 +240,14 @@ def build_and_publish(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecatedPortWarning)  # logged just above
             granted.append(reader.grant(item.address, contract.domain, via=f"build of {contract.address} (run {run_id})"))
+    # The products the rules' foreign keys reference, granted now too: their files are scanned like the inputs'.
+    via = f"build of {contract.address} (run {run_id}): relationship check"
+    referenced_grants = _grant_referenced(audit, reader, contract.domain, via) if audit else {}
     # A recipe's SQL reads the landing folder's files and, where the domain may see them as published, the inputs'
-    # own Parquet files, which DuckDB then scans itself: nothing the domain is not granted (`mesh check` reports SQL
-    # naming any file, recipes.validation).
-    inputs_files = [file for read in granted for file in read.files or ()]
+    # and the referenced products' own Parquet files, which DuckDB then scans itself: nothing the domain is not
+    # granted (`mesh check` reports SQL naming any file, recipes.validation).
+    reads = [*granted, *(read for read in referenced_grants.values() if isinstance(read, GrantedRead))]
+    inputs_files = [file for read in reads for file in read.files or ()]
     # DuckDB may write the staged files beside the port (its SQL only ever reads them: one SELECT).
     beside_port = _file_staging(contract, port, window)
     readable = [environment.landing, *([beside_port] if beside_port is not None else [])]
@@ -290,8 +294,7 @@ def build_and_publish(
             if audit:
                 log.info(f"checking {table} against {contract.file.name}'s quality rules")
             whole = _whole_table(build, table, window) if audit and audit.table_wide and window is not None else None
-            via = f"build of {contract.address} (run {run_id}): relationship check"
-            referenced = _referenced_rows(audit, reader, connection, contract.domain, via, log) if audit else {}
+            referenced = _referenced_rows(audit, reader, connection, referenced_grants, contract.domain, log) if audit else {}
             results = audit(connection, table, whole, referenced) if audit else []
             for result in results:
                 if result.unchecked:
@@ -468,11 +471,46 @@ def _whole_table(build: BuildContext, staged: str, window: Window) -> str | None
     return WHOLE_TABLE
 
 
+def _grant_referenced(audit: Audit, reader: PortReader, domain: str, via: str) -> dict[Address, GrantedRead | ReferencedRows]:
+    """Each product the audit's foreign keys reference, granted to `domain` once (access decided and logged like any
+    read), before the build's sandbox opens: it may then scan the granted version's files. Or why it cannot be read."""
+    granted: dict[Address, GrantedRead | ReferencedRows] = {}
+    for rule in audit.rules:
+        relationship = rule.relationship
+        if relationship is not None and relationship.product is not None and relationship.product not in granted:
+            granted[relationship.product] = _grant_one_referenced(reader, relationship.product, domain, via)
+    return granted
+
+
+def _grant_one_referenced(reader: PortReader, address: Address, domain: str, via: str) -> GrantedRead | ReferencedRows:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedPortWarning)  # the policies warn of a deprecated reference
+        try:
+            return reader.grant(address, domain, via=via)
+        except AccessDeniedError as denied:
+            return ReferencedRows(error=str(denied))
+        except (AddressError, PortError) as error:
+            try:
+                unpublished = not reader.resolve(address).port.exists()
+            except (AddressError, PortError):
+                unpublished = False
+            if unpublished:  # e.g. a product reading this one, on a mesh's first build: it is built after this one
+                missing = f"{address} has no published version to compare with yet; "
+                missing += "the first build after it is published checks it"
+                return ReferencedRows(missing=missing)
+            return ReferencedRows(error=str(error))
+
+
 def _referenced_rows(
-    audit: Audit, reader: PortReader, connection: duckdb.DuckDBPyConnection, domain: str, via: str, log: logging.Logger
+    audit: Audit,
+    reader: PortReader,
+    connection: duckdb.DuckDBPyConnection,
+    granted: dict[Address, GrantedRead | ReferencedRows],
+    domain: str,
+    log: logging.Logger,
 ) -> dict[str, ReferencedRows]:
-    """What each foreign key to another product compares with, by rule name: that product's current port, read
-    once per product as `domain` may read it (access decided, masked and logged like any read)."""
+    """What each foreign key to another product compares with, by rule name: that product's current port as
+    `granted` (`_grant_referenced`), opened once per product on the build's connection, masked as `domain` sees it."""
     opened: dict[Address, tuple[ReferencedRows, set[str]]] = {}
     found = {}
     for rule in audit.rules:
@@ -481,7 +519,8 @@ def _referenced_rows(
             continue
         if relationship.product not in opened:
             name = f"mesh_referenced_{len(opened)}"
-            opened[relationship.product] = _open_referenced(reader, connection, relationship.product, domain, via, name, log)
+            product = relationship.product
+            opened[product] = _open_referenced(reader, connection, product, granted[product], name, log)
         referenced, columns = opened[relationship.product]
         if referenced.table is not None and (unseen := [c for c in relationship.references if c not in columns]):
             referenced = ReferencedRows(error=f"{relationship.product} shows {domain} no {', '.join(unseen)} (see mesh check)")
@@ -493,27 +532,15 @@ def _open_referenced(
     reader: PortReader,
     connection: duckdb.DuckDBPyConnection,
     address: Address,
-    domain: str,
-    via: str,
+    granted: GrantedRead | ReferencedRows,
     name: str,
     log: logging.Logger,
 ) -> tuple[ReferencedRows, set[str]]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecatedPortWarning)  # the policies warn of a deprecated reference
-        try:
-            opened = reader.open(address, domain, connection=connection, via=via)
-        except AccessDeniedError as denied:
-            return ReferencedRows(error=str(denied)), set()
-        except (AddressError, PortError) as error:
-            try:
-                unpublished = not reader.resolve(address).port.exists()
-            except (AddressError, PortError):
-                unpublished = False
-            if unpublished:  # e.g. a product reading this one, on a mesh's first build: it is built after this one
-                missing = f"{address} has no published version to compare with yet; "
-                missing += "the first build after it is published checks it"
-                return ReferencedRows(missing=missing), set()
-            return ReferencedRows(error=str(error)), set()
+    """The rows of the referenced product `address` as `granted`, on the build's connection as the table `name` (its
+    files scanned by DuckDB where the sandbox allows them: `GrantedRead.files`); a refusal or a missing port as found."""
+    if isinstance(granted, ReferencedRows):
+        return granted, set()
+    opened = reader.opened(granted, connection, files_allowed=granted.files is not None)
     connection.register(name, opened.relation)
     hashed = frozenset(opened.decision.hashed)
     key = mesh_secret(reader.secret, reader.secret_file) if hashed else ""
