@@ -335,31 +335,26 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
                 listener.close()  # the name is free at once for the new worker
                 listener = None
                 break
+            if request.get("storage") != storage:  # made anew since (the state folder deleted and made again)
+                instance, storage = _reopened(home, request.get("storage"))
             if (unsafe := _fork_unsafe()) is not None:
                 _send(connection, {"error": f"the worker cannot fork safely: {unsafe}"})
                 connection.close()
                 continue
-            if request.get("storage") != storage:  # made anew since: this run opens its own, the worker too once idle
-                instance = None
             pid = os.fork()
             if pid == 0:
                 _run_child(connection, listener, job, instance, request)  # never returns
             children[pid] = connection  # the child says its pid itself, before its run's events
             with contextlib.suppress(OSError):
                 selector.register(os.pidfd_open(pid), selectors.EVENT_READ)
-        reaped = False
         for pid, code in _reap(children):
             _send(children[pid], {"exit": code})
             children.pop(pid).close()
             to_import += _imported_by(pid)
-            reaped = True
         for key in [k for k in selector.get_map().values() if k.fileobj is not listener]:
             if not _pidfd_open_child(key.fd, children):
                 selector.unregister(key.fileobj)
                 os.close(key.fd)
-        if instance is None and reaped and not children:  # the storage its last run used, once it is there
-            with contextlib.suppress(Exception):  # (the state folder gone again: the next run opens its own)
-                instance, storage = open_created_instance(home), storage_identity(home)
         if to_import and not children:
             _import_quietly(to_import.pop(0))
             if (unsafe := _fork_unsafe()) is not None:  # an import started a thread: the next command starts a new worker
@@ -370,6 +365,23 @@ def serve(module: str, name: str, fingerprint: str, idle_seconds: float) -> int:
         elif listener is not None and time.monotonic() - last_active > idle_seconds:
             break
     return 0
+
+
+def _reopened(home: Path, wanted: object) -> tuple[dg.DagsterInstance | None, str]:
+    """The instance at `home` opened again for a command that made its storage anew (`wanted`: the identity it
+    sees), and its identity; None when it is not that storage (the run then opens its own). Only ever while a
+    command holds the storage made: opened in the background (after a run, say), it could make Dagster's tables
+    again in a state folder that `mesh reset` is deleting, beside the next command making them."""
+    from mesh_platform.runtime.instance import open_created_instance
+
+    try:
+        instance, storage = open_created_instance(home), storage_identity(home)
+    except Exception:  # noqa: BLE001 - the state folder went again meanwhile: the run opens its own
+        return None, "none"
+    if storage != wanted and instance is not None:
+        instance.dispose()
+        instance = None
+    return instance, storage
 
 
 def _pidfd_open_child(fd: int, children: dict[int, socket.socket]) -> bool:
