@@ -4,6 +4,7 @@ after the record (by another tool, a VACUUM) makes readers open the table again,
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -81,6 +82,16 @@ def test_a_vacuum_by_retention_records_the_table_again(port, contract):
     assert snapshot.recorded is not None and snapshot.table_version == 5
     assert (snapshot.version.version, snapshot.version.run_id) == (2, "run-2")
     assert all(os.path.exists(file) for file in snapshot.files) and len(_rows(snapshot)) == 3
+
+
+def test_a_port_moved_elsewhere_is_read_from_its_new_folder(tmp_path, port, contract):
+    port.publish(_things(1, 2), contract, "run-1")
+    moved = Port(Location.of(tmp_path / "moved"), ADDRESS)
+    shutil.copytree(tmp_path / "ports", tmp_path / "moved")
+    shutil.rmtree(tmp_path / "ports")
+    snapshot = moved.snapshot()
+    assert snapshot.recorded is not None and all(file.startswith(str(tmp_path / "moved")) for file in snapshot.files)
+    assert _rows(snapshot) == [(1, "thing 1"), (2, "thing 2")]
 
 
 @pytest.mark.parametrize("damage", ["not json", json.dumps({"format": 0}), json.dumps({"format": 1, "files": []})])

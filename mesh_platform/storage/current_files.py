@@ -4,7 +4,8 @@ A first read in a process would pay ~20 ms to open the port's Delta table (impor
 log): more than DuckDB takes for a filtered count over 10M rows of it. So after each commit the platform makes
 to a port on this machine's file system, it records what Delta Lake then says the table is (`record`), in
 `_mesh_current.json` in the table's folder, hidden from Delta Lake by its leading underscore: the table's
-version, its latest publish's commit entry, its Parquet files and their columns as DuckDB reads them.
+version, its latest publish's commit entry, its Parquet files (relative to the table's folder, as in Delta's log:
+a mesh moved elsewhere reads them there) and their columns as DuckDB reads them.
 
 A reader trusts the record only while it is the truth (`read`): the commit it names is in the log and the next
 is not. A Delta commit is the file `_delta_log/<version, 20 digits>.json`, created once by whoever commits next
@@ -50,7 +51,7 @@ def record(location: Location, table: DeltaTable, latest: dict[str, Any], column
         "format": FORMAT,
         "table_version": table.version(),
         "latest": latest,
-        "files": [location.file_path(uri) for uri in table.file_uris()],
+        "files": [os.path.relpath(location.file_path(uri), folder) for uri in table.file_uris()],  # as Delta: relative
         "columns": [list(column) for column in columns],
     }
     staged = folder / f"{RECORD_FILE}.{uuid.uuid4().hex}.tmp"
@@ -76,7 +77,7 @@ def read(location: Location) -> CurrentFiles | None:
         current = CurrentFiles(
             version,
             dict(document["latest"]),
-            tuple(str(file) for file in document["files"]),
+            tuple(str(folder / str(file)) for file in document["files"]),
             tuple((str(name), str(type_)) for name, type_ in document["columns"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
