@@ -92,7 +92,8 @@ class Helpers:
                 self.memory += _tree_memory(helper, proportional=True)
 
     def charge(self) -> float:
-        """The CPU time the helpers used since the last charge (a helper first seen now: since it started)."""
+        """The CPU time the helpers used since the last charge (a helper first seen now: since it started; `measure`
+        charges the running ones before its command starts, so that is a helper the command started)."""
         used = 0.0
         for key, seconds in self.latest.items():
             used += seconds - self.counted.get(key, 0.0)
@@ -110,6 +111,9 @@ def measure(
     With `cpu`, its CPU time too: what the kernel counted for the process and every descendant that was waited for
     (this process's RUSAGE_CHILDREN before and after), and with `helpers`, theirs (see the module's docstring);
     without them, a process it hands work to that is not its descendant (a warm worker) is not counted."""
+    if helpers is not None:  # what running helpers did before (a setup's build, an earlier scenario) is not this run's
+        helpers.sample()
+        helpers.charge()
     with log.open("ab") as output:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()

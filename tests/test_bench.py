@@ -1,10 +1,12 @@
 """The benchmark's own arithmetic and what it reads from Dagster (the figures themselves are measured, never asserted)."""
 
+import os
+
 import dagster as dg
 import duckdb
 import pytest
 
-from bench.harness import Run, in_turn, pair
+from bench.harness import Helpers, Run, in_turn, measure, pair
 from bench.run import table
 from bench.scenarios import newest_build_seconds, wide_linearity, wide_scenarios
 
@@ -123,3 +125,25 @@ def test_the_wide_scenarios_commands_run_on_their_meshes(tmp_path):
         "mesh materialize, peak memory",
         "DuckDB, peak memory",
     }
+
+
+def test_a_helper_running_before_a_measured_command_is_charged_only_for_what_it_did_during_it(tmp_path):
+    """A warm worker alive since an earlier build (the setup's, another scenario's) has CPU time of its own and of its
+    reaped runs; a measured command is charged only for what the helpers did while it ran."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    burn = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\ntime.sleep(30)\n"
+    helper = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        deadline = time.monotonic() + 20
+        while sum(psutil.Process(helper.pid).cpu_times()[:2]) < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        helpers = Helpers(lambda: [psutil.Process(helper.pid)])
+        ran = measure([sys.executable, "-c", "pass"], dict(os.environ), tmp_path, tmp_path / "log", cpu=True, helpers=helpers)
+        assert ran.cpu_s is not None and ran.cpu_s < 0.4, ran  # the command's own start-up, not the helper's 0.6 s
+    finally:
+        helper.kill()
