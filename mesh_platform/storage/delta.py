@@ -71,6 +71,12 @@ def is_delta_table(location: Location) -> bool:
         return DeltaTable.is_deltatable(location.uri, storage_options=location.storage_options())
 
 
+def commit_location(location: Location, version: int) -> Location:
+    """Where commit `version` of the Delta table at `location` is: the file `_delta_log/<version, 20 digits>.json`,
+    written once by whoever makes that commit (the Delta protocol's own record of it)."""
+    return location.child("_delta_log", f"{version:020d}.json")
+
+
 def added_bytes(location: Location, version: int) -> int:
     """The size of the Parquet files commit `version` of the Delta table at `location` added: what that commit
     wrote (a whole table, the files of a replaced partition, the files a MERGE rewrote).
@@ -81,8 +87,7 @@ def added_bytes(location: Location, version: int) -> int:
     ~50 ms per build on a table of 200 versions, against 0.1 ms for the one file."""
     import json
 
-    log = location.child("_delta_log", f"{version:020d}.json")
-    with location.filesystem().open_input_stream(log.file_path()) as stream:
+    with location.filesystem().open_input_stream(commit_location(location, version).file_path()) as stream:
         actions = [json.loads(line) for line in stream.read().decode().splitlines() if line.strip()]
     return sum(int(action["add"].get("size") or 0) for action in actions if "add" in action)
 

@@ -293,10 +293,8 @@ class Port:
         rows_key = f"{METADATA_PREFIX}rows"
         partitioning = contract.partitioning
         split = FileSplit(partitioning.column, partitioning.numpy_unit) if partitioning is not None else None
-        if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):
-            return self._recorded(
-                overwrite_table(self.location, reader, metadata, rows_key=rows_key, split=split)
-            )  # whole, streamed
+        if window is None or partitioning is None or not self.exists() or partitioning.covers_all(window):  # whole, streamed
+            return self._recorded(overwrite_table(self.location, reader, metadata, rows_key=rows_key, split=split))
         try:
             return self._recorded(replace_rows(self.location, reader, partitioning.delta_predicate(window), metadata, rows_key))
         except SchemaChangeError as change:
