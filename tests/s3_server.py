@@ -8,7 +8,8 @@ test gets a bucket of its own.
 requests (three) make an admin user with a key, and from then on every request must be signed by a
 key of an IAM user whose policies allow it (moto's evaluator: actions and resources with `*` wildcards,
 Allow and Deny; it does not evaluate conditions such as s3:prefix — tests/test_store_access.py shows
-what it enforces).
+what it enforces). Its release 5.2.6 evaluates conditions without S3's keys, denying every s3:prefix-limited
+LIST: pyproject.toml keeps moto below it.
 """
 
 from __future__ import annotations
