@@ -5,6 +5,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -41,7 +42,9 @@ def test_staged_files_are_committed_as_written_and_read_back_as_the_streamed_tab
     assert not staged_files.staging_root(port).exists()  # the files moved into the table, the folder went
     table = DeltaTable(str(port))
     files = [Path(uri).name for uri in table.file_uris()]
-    assert all(name.startswith("part-") for name in files) and len(files) == len(staged.files)
+    assert all(name.startswith("part-") and name.endswith(".zstd.parquet") for name in files) and len(files) == len(staged.files)
+    codecs = {pq.ParquetFile(uri).metadata.row_group(0).column(0).compression for uri in table.file_uris()}
+    assert codecs == {"ZSTD"}  # as the names say (staged_files.COMPRESSION)
     # The same schema (every column nullable) and rows as the same SQL streamed through Arrow.
     overwrite_table(Location.of(streamed), duckdb.sql(sql).to_arrow_reader(1000), {}, rows_key="mesh.rows")
     assert table.schema().to_json() == DeltaTable(str(streamed)).schema().to_json()

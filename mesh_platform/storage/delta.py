@@ -241,15 +241,16 @@ def commit_files(
 ) -> int:
     """Make the Parquet `files` (path, rows, bytes: written on this machine, holding `schema`) the whole content of
     the local Delta table at `location` (created if new), in one commit; the new version. Each is moved into the
-    table's folder first (a rename: the same file system); a file of no rows is left out. As `overwrite_table`,
-    the commit carries `custom_metadata` and the rows under `rows_key`."""
+    table's folder first (a rename: the same file system), named as the table's own files are but for the ending
+    it was written with (`.zstd.parquet`); a file of no rows is left out. As `overwrite_table`, the commit carries
+    `custom_metadata` and the rows under `rows_key`."""
     folder = location.path
     folder.mkdir(parents=True, exist_ok=True)
     prefix = f"part-{uuid.uuid4()}"
     actions = []
     try:
         for index, (path, rows, size) in enumerate(file for file in files if file[1] > 0):
-            name = f"{prefix}-{index:05d}.snappy.parquet"
+            name = f"{prefix}-{index:05d}{''.join(path.suffixes) or '.parquet'}"
             path.rename(folder / name)
             actions.append(_add_action(name, size, (folder / name).stat().st_mtime_ns, rows))
         _commit_whole(location, schema, actions, custom_metadata, rows_key)
