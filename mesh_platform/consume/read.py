@@ -25,6 +25,7 @@ from mesh_platform.governance.identity import resolve_identity
 from mesh_platform.governance.principals import load_principals
 from mesh_platform.governance.reads import OpenedProduct, PortReader, ResolvedProduct
 from mesh_platform.storage.ports import PortStore, PortVersion
+from mesh_platform.storage.sandbox import prepare_database
 
 if TYPE_CHECKING:
     import duckdb
@@ -112,6 +113,8 @@ def open_product(
 
     In a deployment on an object store the reader is the principal of the store's credentials, which
     `consumer` must then be (`governance.identity`); on the embedded shape it is the caller's word."""
+    if connection is None:
+        prepare_database()  # the read's sandbox database opens while the catalog loads and access is decided
     claimed_by = "consumer=" if consumer is not None else CONSUMER_ENV
     consumer = consumer if consumer is not None else (os.environ.get(CONSUMER_ENV) or None)
     if context is not None:

@@ -26,7 +26,7 @@ from mesh_platform.governance.access_log import AccessLog
 from mesh_platform.governance.agreements import within_agreements
 from mesh_platform.governance.principals import Principals
 from mesh_platform.storage.ports import Port, PortStore, Snapshot
-from mesh_platform.storage.sandbox import reading_sandbox, sandbox
+from mesh_platform.storage.sandbox import prepare_database, reading_sandbox, sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -123,6 +123,8 @@ class PortReader:
 
         Without a `connection`, the read gets a sandbox of its own, allowed the version's files where the
         consumer may see them as published (`GrantedRead.files`), which DuckDB then scans itself."""
+        if connection is None:
+            prepare_database()  # its sandbox's database opens while access is decided
         granted = self.grant(address, consumer, version, via, stacklevel + 1)
         if connection is None:
             if granted.files is not None:
