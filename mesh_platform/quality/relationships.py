@@ -43,21 +43,24 @@ def count_orphans(
 ) -> Counts:
     """The rows of `table` whose filled referencing columns match no row of the referenced table, in Great
     Expectations' terms: the count, its share of the rows with a value, and a few orphan values (distinct)."""
-    filled = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in relationship.columns)
     columns = ", ".join(map(quote, relationship.columns))
+    filled = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in relationship.columns)
+    rows, considered = connection.execute(f"SELECT count(*), count(*) FILTER (WHERE {filled}) FROM {table} AS s").fetchall()[0]
     if referenced.tokens.intersection(relationship.references):  # a token costs a SHA-256: one per value, not per row
         keyed = f"SELECT {columns}, count(*) AS {_ROWS} FROM {table} AS s WHERE {filled} GROUP BY ALL"
-    else:
-        keyed = f"SELECT {columns}, 1 AS {_ROWS} FROM {table} AS s WHERE {filled}"
-    some = f"SELECT DISTINCT {columns} FROM orphans ORDER BY ALL LIMIT {SAMPLE_SIZE}"
-    rows, considered, count, found = connection.execute(
-        f"WITH orphans AS MATERIALIZED ({_orphans(relationship, keyed, referenced)}) SELECT (SELECT count(*) FROM {table}), "
-        f"(SELECT count(*) FROM {table} AS s WHERE {filled}), (SELECT coalesce(sum({_ROWS}), 0) FROM orphans), "
-        f"(SELECT list(o) FROM ({some}) AS o)"
-    ).fetchall()[0]
+        orphans = f"SELECT * FROM ({_orphans(relationship, keyed, referenced)}) AS s"
+        counted = f"SELECT coalesce(sum({_ROWS}), 0) FROM ({orphans})"
+    else:  # a row with an empty value matches nothing and is left out after the join, not filtered before it:
+        # DuckDB anti-joins the whole column faster (1.5 s against 2.3 s for 20M rows against 10M)
+        orphans = f"SELECT * FROM ({_orphans(relationship, f'SELECT {columns} FROM {table}', referenced)}) AS s WHERE {filled}"
+        counted = f"SELECT count(*) FROM ({orphans})"
+    count = connection.execute(counted).fetchall()[0][0]
+    found = []
+    if count:  # a few of them, distinct, only where there are some
+        found = connection.execute(f"SELECT DISTINCT {columns} FROM ({orphans}) ORDER BY ALL LIMIT {SAMPLE_SIZE}").fetchall()
     share = count / considered * 100 if considered else None
     many = len(relationship.columns) > 1
-    sample: tuple[Any, ...] = tuple(row if many else row[relationship.columns[0]] for row in found or ())
+    sample: tuple[Any, ...] = tuple(dict(zip(relationship.columns, row, strict=True)) if many else row[0] for row in found)
     return Counts(rows, int(count), share, sample)
 
 
