@@ -13,6 +13,7 @@ DuckDB's own Parquet reader scans (`governance.reads`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import re
@@ -66,6 +67,15 @@ class _Spare:
 
 _spare: _Spare | None = None
 _spare_lock = threading.Lock()
+
+
+@atexit.register
+def _finish_spare() -> None:
+    """At exit, a spare still opening is waited for: a thread in DuckDB's code when the interpreter finalizes
+    would be stopped there (pthread_exit through C++ frames), which can abort the process."""
+    spare = _spare
+    if spare is not None:
+        spare.thread.join()
 
 
 def prepare_database() -> None:
