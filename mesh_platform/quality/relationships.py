@@ -48,7 +48,7 @@ def count_orphans(
     rows, considered = connection.execute(f"SELECT count(*), count(*) FILTER (WHERE {filled}) FROM {table} AS s").fetchall()[0]
     if referenced.tokens.intersection(relationship.references):  # a token costs a SHA-256: one per value, not per row
         keyed = f"SELECT {columns}, count(*) AS {_ROWS} FROM {table} AS s WHERE {filled} GROUP BY ALL"
-        orphans = f"SELECT * FROM ({_orphans(relationship, keyed, referenced)}) AS s"
+        orphans = _orphans(relationship, keyed, referenced)
         counted = f"SELECT coalesce(sum({_ROWS}), 0) FROM ({orphans})"
     else:  # a row with an empty value matches nothing and is left out after the join, not filtered before it:
         # DuckDB anti-joins the whole column faster (1.5 s against 2.3 s for 20M rows against 10M)
